@@ -1,0 +1,93 @@
+/**
+ * One interface for every way the agent can run a task. The agent picks a containerizer per task
+ * (`--containerizers=docker,linux,posix`, first that `canLaunch` wins) and talks only to this.
+ */
+import type { TaskInfo } from '../../sdk/protocol/types.js';
+
+export interface LaunchSpec {
+  frameworkId: string;
+  task: TaskInfo;
+  /** Absolute path of the task's sandbox directory (exists; `stdout` and `stderr` go here). */
+  sandbox: string;
+  /** Environment for the task, already merged (agent defaults + task's CommandInfo environment). */
+  env: Record<string, string>;
+  /** The agent's id, for labels. */
+  agentId: string;
+}
+
+/**
+ * What the agent checkpoints about a container so it can find it again after its own restart.
+ * Plain JSON; each containerizer puts what it needs in `data`.
+ */
+export interface ContainerHandle {
+  containerizer: string;
+  /** Stable id: `agora-<task id>` for docker, the task id elsewhere. */
+  id: string;
+  /** Host pid of the task's top process, where there is one. */
+  pid?: number;
+  /** `/proc/<pid>/stat` start time (clock ticks since boot), to tell a reused pid from ours. */
+  startTime?: number;
+  data?: Record<string, unknown>;
+}
+
+/** How a container ended. */
+export interface ContainerExit {
+  /** The exit code, when the task exited by itself. */
+  exitCode: number | null;
+  /** The signal that ended it, when one did (e.g. SIGKILL). */
+  signal: string | null;
+  /** Set when the agent asked for the kill. */
+  killed: boolean;
+  /** A Mesos reason, e.g. REASON_CONTAINER_LIMITATION_MEMORY, REASON_EXECUTOR_TERMINATED. */
+  reason?: string;
+  /** A human sentence for the status update. */
+  message?: string;
+}
+
+export interface RunningContainer {
+  readonly handle: ContainerHandle;
+  /** Resolves once, when the container has ended (never rejects). */
+  wait(): Promise<ContainerExit>;
+  /** SIGTERM (or docker stop), then SIGKILL after `gracePeriodMs`; kills every process of the task. */
+  kill(gracePeriodMs: number): Promise<void>;
+}
+
+export interface ResourceStatistics {
+  timestamp: number;
+  cpus_user_time_secs?: number;
+  cpus_system_time_secs?: number;
+  cpus_limit?: number;
+  mem_rss_bytes?: number;
+  mem_limit_bytes?: number;
+}
+
+/** Recovery found the container gone while the agent was down. */
+export interface RecoveredGone {
+  gone: true;
+  exit: ContainerExit;
+}
+
+/** A launch that could not start: the task gets TASK_FAILED with this reason and message. */
+export class ContainerLaunchError extends Error {
+  readonly code = 'AGORA_CONTAINER_LAUNCH_FAILED';
+  constructor(
+    message: string,
+    readonly reason: string = 'REASON_CONTAINER_LAUNCH_FAILED',
+  ) {
+    super(message);
+  }
+}
+
+export interface Containerizer {
+  readonly name: string;
+  /** Whether this containerizer can run on this host; with a reason when not. */
+  available(): Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** Whether this containerizer handles this task (e.g. docker only takes DOCKER containers). */
+  canLaunch(task: TaskInfo): boolean;
+  /** Starts the task; resolves once it is running. Throws ContainerLaunchError when it cannot start. */
+  launch(spec: LaunchSpec): Promise<RunningContainer>;
+  /** Finds a checkpointed container again after an agent restart. */
+  recover(handle: ContainerHandle, spec: LaunchSpec): Promise<RunningContainer | RecoveredGone>;
+  /** CPU and memory figures for a running container (cgroups or docker stats). */
+  usage(handle: ContainerHandle): Promise<ResourceStatistics | undefined>;
+}
