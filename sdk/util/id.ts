@@ -5,10 +5,13 @@ export function newId(): string {
   return randomUUID();
 }
 
+/** `<prefix>-S0`, `<prefix>-S1`, `<prefix>-O0`...: one counter per tag, as Mesos numbers agents, offers, frameworks. */
 export class IdSequence {
-  private n = 0;
+  private readonly counters = new Map<string, number>();
   constructor(private readonly prefix: string) {}
   next(tag: string): string {
-    return `${this.prefix}-${tag}${this.n++}`;
+    const n = this.counters.get(tag) ?? 0;
+    this.counters.set(tag, n + 1);
+    return `${this.prefix}-${tag}${n}`;
   }
 }

@@ -1,0 +1,414 @@
+/**
+ * The agent: registers with the leading master, runs the tasks it is sent through its
+ * containerizers, reports every state change at least once, and finds its tasks again after a
+ * restart from the checkpoint under its work dir.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import type pino from 'pino';
+import { Direction, type AgentMessage, type MasterToAgentMessage } from '../sdk/protocol/messages.js';
+import {
+  type FrameworkInfo,
+  type TaskInfo,
+  type TaskRecord,
+  TaskState,
+  type TaskStatus,
+  isTerminal,
+} from '../sdk/protocol/types.js';
+import type { Resources } from '../sdk/resources/resources.js';
+import { ReconnectingClient } from '../sdk/transport/index.js';
+import { Checkpoint, type TaskCheckpoint, currentBootId } from './checkpoint.js';
+import {
+  type ContainerExit,
+  type Containerizer,
+  ContainerLaunchError,
+  type LaunchSpec,
+  type RunningContainer,
+} from './containerizer/types.js';
+import { StatusUpdateManager } from './status-updates.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface AgentOptions {
+  /** Where the leading master is now: `ws://host:port/api/v1/agent`, or undefined while unknown. */
+  masterUrl: () => string | undefined | Promise<string | undefined>;
+  workDir: string;
+  port: number;
+  hostname?: string;
+  resources: Resources;
+  attributes: Record<string, string>;
+  containerizers: Containerizer[];
+  logger: pino.Logger;
+  /** Default SIGTERM→SIGKILL grace when the task gives none (ms). */
+  killGracePeriodMs?: number;
+  statusRetryInitialMs?: number;
+  checkpointFsync?: boolean;
+  /** Hook for extensions (health checks): called once a task is running. */
+  onTaskRunning?: (task: AgentTask, agent: Agent) => void;
+}
+
+/** A task this agent knows, with its live container when it runs. */
+export interface AgentTask extends TaskCheckpoint {
+  container?: RunningContainer;
+  containerizerRef?: Containerizer;
+}
+
+export class Agent {
+  agentId?: string;
+  readonly tasks = new Map<string, AgentTask>();
+  readonly frameworks = new Map<string, FrameworkInfo & { id: string }>();
+  readonly startedAt = Date.now();
+  masterInfo?: { id: string; pid: string };
+  private client?: ReconnectingClient<typeof Direction.MasterToAgent, AgentMessage>;
+  private readonly checkpoint: Checkpoint;
+  readonly updates: StatusUpdateManager;
+  private readonly log: pino.Logger;
+  private readonly hostname: string;
+  private registered = false;
+  private stopping = false;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.log = opts.logger;
+    this.hostname = opts.hostname ?? osHostname();
+    this.checkpoint = new Checkpoint(opts.workDir, opts.checkpointFsync);
+    this.updates = new StatusUpdateManager({
+      send: (frameworkId, status) => this.sendToMaster({ type: 'STATUS_UPDATE', update: { framework_id: frameworkId, status } }),
+      persist: (s) => {
+        const t = this.tasks.get(key(s.frameworkId, s.taskId));
+        if (t) this.persist(t);
+      },
+      onTerminalAcknowledged: (s) => {
+        // Delivered: the task leaves the checkpoint (its sandbox stays for the operator).
+        this.checkpoint.removeTask(s.frameworkId, s.taskId);
+        this.tasks.delete(key(s.frameworkId, s.taskId));
+      },
+      isTerminal: (s) => isTerminal(s.state),
+      retryInitialMs: opts.statusRetryInitialMs,
+    });
+  }
+
+  get workDir(): string {
+    return this.opts.workDir;
+  }
+
+  get connected(): boolean {
+    return this.registered && (this.client?.connected ?? false);
+  }
+
+  get resources(): Resources {
+    return this.opts.resources;
+  }
+
+  get attributes(): Record<string, string> {
+    return this.opts.attributes;
+  }
+
+  get containerizers(): Containerizer[] {
+    return this.opts.containerizers;
+  }
+
+  /** Recovers checkpointed tasks, then connects to the master. */
+  async start(): Promise<void> {
+    await this.recover();
+    this.updates.start();
+    this.client = new ReconnectingClient({
+      url: this.opts.masterUrl,
+      inbound: Direction.MasterToAgent,
+      onOpen: () => this.register(),
+      onMessage: (m) => this.onMessage(m),
+      onClose: () => {
+        if (this.registered) this.log.warn('lost the connection to the master; reconnecting');
+        this.registered = false;
+      },
+      logger: this.log.child({ component: 'transport' }),
+    });
+    this.client.start();
+  }
+
+  /** Stops talking to the master. Running tasks keep running (as after a crash) unless `killTasks`. */
+  async stop(killTasks = false): Promise<void> {
+    this.stopping = true;
+    this.updates.stop();
+    await this.client?.stop();
+    if (killTasks) {
+      await Promise.all([...this.tasks.values()].map((t) => t.container?.kill(0)));
+    }
+  }
+
+  private sendToMaster(m: AgentMessage): boolean {
+    return this.client?.send(m) ?? false;
+  }
+
+  private persist(t: AgentTask): void {
+    const { container: _c, containerizerRef: _r, ...cp } = t;
+    const s = this.updates.stream(t.framework.id, t.task.task_id);
+    this.checkpoint.writeTask({ ...cp, pending: s?.pending ?? [] });
+  }
+
+  // ---------------------------------------------------------------- registration
+
+  private register(): void {
+    const info = {
+      hostname: this.hostname,
+      port: this.opts.port,
+      resources: this.opts.resources.toList(),
+      attributes: this.opts.attributes,
+    };
+    if (!this.agentId) {
+      this.sendToMaster({ type: 'REGISTER', agent: info, version: AGENT_VERSION });
+      return;
+    }
+    const tasks: TaskRecord[] = [...this.tasks.values()].map((t) => ({
+      task: t.task,
+      framework_id: t.framework.id,
+      state: t.state,
+      status: t.latest,
+    }));
+    this.sendToMaster({
+      type: 'REREGISTER',
+      agent: { ...info, id: this.agentId },
+      version: AGENT_VERSION,
+      tasks,
+      frameworks: [...this.frameworks.values()],
+    });
+  }
+
+  private onMessage(m: MasterToAgentMessage): void {
+    switch (m.type) {
+      case 'REGISTERED':
+      case 'REREGISTERED':
+        if (this.agentId && this.agentId !== m.agent_id) {
+          this.log.error({ ours: this.agentId, theirs: m.agent_id }, 'master gave another agent id; keeping ours');
+        }
+        this.agentId = this.agentId ?? m.agent_id;
+        this.checkpoint.writeMeta({ agent_id: this.agentId, boot_id: currentBootId() });
+        this.registered = true;
+        this.masterInfo = m.master_info;
+        this.log.info({ agentId: this.agentId, master: m.master_info.pid }, m.type === 'REGISTERED' ? 'registered' : 're-registered');
+        this.updates.flush();
+        return;
+      case 'RUN_TASK':
+        void this.runTask(m.framework, m.task);
+        return;
+      case 'KILL_TASK':
+        void this.killTask(m.framework_id, m.task_id, m.grace_period_seconds);
+        return;
+      case 'ACK_UPDATE':
+        this.updates.acknowledge(m.framework_id, m.task_id, m.uuid);
+        return;
+      case 'SHUTDOWN_FRAMEWORK':
+        this.shutdownFramework(m.framework_id);
+        return;
+      case 'PING':
+        this.sendToMaster({ type: 'PONG', seq: m.seq });
+        return;
+      case 'LEADER':
+        this.log.info('this master is not the leader; looking for the leader');
+        this.registered = false;
+        this.client?.reconnectNow();
+        return;
+      case 'SHUTDOWN':
+        this.log.error({ message: m.message }, 'the master told this agent to shut down');
+        void this.stop(true);
+        return;
+    }
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  /** Queues a status update for at-least-once delivery and records it as the task's state. */
+  sendStatus(t: AgentTask, state: TaskState, extra: Partial<TaskStatus> = {}): void {
+    const status: TaskStatus = {
+      task_id: t.task.task_id,
+      state,
+      source: 'SOURCE_EXECUTOR',
+      agent_id: this.agentId,
+      timestamp: Date.now() / 1000,
+      uuid: randomUUID(),
+      ...extra,
+    };
+    if (status.message === undefined) delete status.message;
+    t.state = state;
+    t.latest = status;
+    this.updates.update(t.framework.id, status);
+  }
+
+  private pickContainerizer(task: TaskInfo): Containerizer | undefined {
+    const wanted = task.container?.containerizer;
+    if (wanted) return this.opts.containerizers.find((c) => c.name === wanted);
+    return this.opts.containerizers.find((c) => c.canLaunch(task));
+  }
+
+  sandboxOf(frameworkId: string, taskId: string): string {
+    return join(this.opts.workDir, 'sandboxes', encodeURIComponent(frameworkId), encodeURIComponent(taskId));
+  }
+
+  private spec(t: AgentTask): LaunchSpec {
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: t.sandbox,
+      MESOS_TASK_ID: t.task.task_id,
+      MESOS_FRAMEWORK_ID: t.framework.id,
+      MESOS_AGENT_ID: this.agentId ?? '',
+      MESOS_SANDBOX: t.sandbox,
+      AGORA_TASK_ID: t.task.task_id,
+    };
+    const ports = t.task.resources.find((r) => r.name === 'ports')?.ranges?.range ?? [];
+    let i = 0;
+    for (const r of ports) for (let p = r.begin; p <= r.end && i < 100; p++) env[`PORT${i++}`] = String(p);
+    if (env.PORT0) env.PORT = env.PORT0;
+    for (const v of t.task.command?.environment?.variables ?? []) env[v.name] = v.value;
+    return { frameworkId: t.framework.id, task: t.task, sandbox: t.sandbox, env, agentId: this.agentId ?? '' };
+  }
+
+  private async runTask(framework: FrameworkInfo & { id: string }, task: TaskInfo): Promise<void> {
+    const k = key(framework.id, task.task_id);
+    if (this.tasks.has(k)) {
+      this.log.warn({ taskId: task.task_id }, 'RUN_TASK for a task this agent already has; ignored');
+      return;
+    }
+    this.frameworks.set(framework.id, framework);
+    const sandbox = this.sandboxOf(framework.id, task.task_id);
+    const t: AgentTask = { framework, task, state: TaskState.STAGING, sandbox, pending: [] };
+    this.tasks.set(k, t);
+    const c = this.pickContainerizer(task);
+    if (!c) {
+      this.sendStatus(t, TaskState.FAILED, {
+        reason: 'REASON_CONTAINER_LAUNCH_FAILED',
+        message: `no enabled containerizer can run this task (enabled: ${this.opts.containerizers.map((x) => x.name).join(', ')})`,
+      });
+      return;
+    }
+    t.containerizer = c.name;
+    t.containerizerRef = c;
+    try {
+      mkdirSync(sandbox, { recursive: true });
+      this.sendStatus(t, TaskState.STARTING);
+      if (t.killRequested) throw new KilledBeforeStart();
+      t.container = await c.launch(this.spec(t));
+      t.handle = t.container.handle;
+    } catch (e) {
+      if (e instanceof KilledBeforeStart) {
+        this.sendStatus(t, TaskState.KILLED, { message: 'killed before it started' });
+        return;
+      }
+      const err = e as Error;
+      const reason = e instanceof ContainerLaunchError ? e.reason : 'REASON_CONTAINER_LAUNCH_FAILED';
+      this.log.warn({ taskId: task.task_id, err: err.message }, 'task failed to launch');
+      this.sendStatus(t, TaskState.FAILED, { reason, message: err.message });
+      return;
+    }
+    if (t.killRequested) {
+      void t.container.kill(this.graceMs(t));
+    } else {
+      this.sendStatus(t, TaskState.RUNNING);
+      this.opts.onTaskRunning?.(t, this);
+    }
+    this.watch(t, t.container);
+  }
+
+  private watch(t: AgentTask, container: RunningContainer): void {
+    void container.wait().then((exit) => this.onExit(t, exit));
+  }
+
+  private onExit(t: AgentTask, exit: ContainerExit): void {
+    if (isTerminal(t.state)) return;
+    t.container = undefined;
+    const extra: Partial<TaskStatus> = { message: exit.message };
+    if (exit.reason) extra.reason = exit.reason;
+    if (exit.exitCode !== null) extra.exit_status = exit.exitCode;
+    let state: TaskState;
+    if (exit.killed || t.killRequested) state = TaskState.KILLED;
+    else if (exit.exitCode === 0 && !exit.reason) state = TaskState.FINISHED;
+    else state = TaskState.FAILED;
+    this.log.info({ taskId: t.task.task_id, state, exit }, 'task ended');
+    this.sendStatus(t, state, extra);
+  }
+
+  private graceMs(t: AgentTask, override?: number): number {
+    const secs = override ?? t.task.kill_policy?.grace_period_seconds;
+    return secs !== undefined ? secs * 1000 : (this.opts.killGracePeriodMs ?? 3000);
+  }
+
+  async killTask(frameworkId: string, taskId: string, graceSeconds?: number): Promise<void> {
+    const t = this.tasks.get(key(frameworkId, taskId));
+    if (!t) {
+      // Unknown here: tell the framework so it does not wait forever.
+      const status: TaskStatus = {
+        task_id: taskId,
+        state: TaskState.LOST,
+        source: 'SOURCE_AGENT',
+        agent_id: this.agentId,
+        message: 'kill: this agent does not know the task',
+        reason: 'REASON_RECONCILIATION',
+        timestamp: Date.now() / 1000,
+      };
+      this.sendToMaster({ type: 'STATUS_UPDATE', update: { framework_id: frameworkId, status } });
+      return;
+    }
+    if (isTerminal(t.state)) return;
+    t.killRequested = true;
+    this.persist(t);
+    if (t.container) await t.container.kill(this.graceMs(t, graceSeconds));
+  }
+
+  private shutdownFramework(frameworkId: string): void {
+    for (const t of this.tasks.values()) {
+      if (t.framework.id !== frameworkId) continue;
+      void this.killTask(frameworkId, t.task.task_id, 0);
+    }
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  private async recover(): Promise<void> {
+    const meta = this.checkpoint.readMeta();
+    this.agentId = meta.agent_id;
+    const rebooted = meta.boot_id !== undefined && meta.boot_id !== currentBootId();
+    const saved = this.checkpoint.readTasks();
+    if (saved.length > 0) this.log.info({ tasks: saved.length, rebooted }, 'recovering checkpointed tasks');
+    for (const cp of saved) {
+      const t: AgentTask = { ...cp, pending: [] };
+      this.tasks.set(key(cp.framework.id, cp.task.task_id), t);
+      this.frameworks.set(cp.framework.id, cp.framework);
+      this.updates.recover({ frameworkId: cp.framework.id, taskId: cp.task.task_id, pending: cp.pending });
+      if (isTerminal(t.state)) continue; // only its unacknowledged updates are left to deliver
+      const c = this.opts.containerizers.find((x) => x.name === cp.containerizer);
+      if (!cp.handle || !c || rebooted) {
+        const why = rebooted
+          ? 'the host rebooted while the agent was down'
+          : !cp.handle
+            ? 'the agent stopped before the task started'
+            : `containerizer '${cp.containerizer}' is not enabled on this agent any more`;
+        this.sendStatus(t, TaskState.FAILED, { reason: 'REASON_AGENT_RESTARTED', message: `task lost on agent restart: ${why}` });
+        continue;
+      }
+      t.containerizerRef = c;
+      try {
+        const r = await c.recover(cp.handle, this.spec(t));
+        if ('gone' in r) {
+          this.onExit(t, r.exit);
+        } else {
+          t.container = r;
+          this.log.info({ taskId: cp.task.task_id }, 'recovered running task');
+          if (t.state !== TaskState.RUNNING) this.sendStatus(t, TaskState.RUNNING);
+          this.opts.onTaskRunning?.(t, this);
+          this.watch(t, r);
+        }
+      } catch (e) {
+        this.sendStatus(t, TaskState.FAILED, {
+          reason: 'REASON_CONTAINER_RECOVERY_FAILED',
+          message: `could not recover the container: ${(e as Error).message}`,
+        });
+      }
+    }
+  }
+}
+
+class KilledBeforeStart extends Error {}
+
+function key(frameworkId: string, taskId: string): string {
+  return `${frameworkId}\u0000${taskId}`;
+}

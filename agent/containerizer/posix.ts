@@ -1,0 +1,167 @@
+/**
+ * The plain-process containerizer: a process group per task, its sandbox as working directory,
+ * `stdout` and `stderr` in the sandbox. The task runs under `/bin/sh`, which records the command's
+ * exit status in the sandbox, so an agent that restarts after the task ended still learns how it
+ * ended.
+ */
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TaskInfo } from '../../sdk/protocol/types.js';
+import {
+  type ContainerExit,
+  type ContainerHandle,
+  type Containerizer,
+  ContainerLaunchError,
+  type LaunchSpec,
+  type RecoveredGone,
+  type ResourceStatistics,
+  type RunningContainer,
+} from './types.js';
+import { isAlive, killGroup, processStartTime, readProcStat, waitForPidExit } from './proc.js';
+
+/** Where the shell wrapper records the exit status, relative to the sandbox. */
+export const EXIT_STATUS_FILE = join('.agora', 'exit_status');
+
+/**
+ * `sh -c WRAPPER agora-task <exit file> <command...>`: runs the command (through `eval` when it is
+ * a shell string, so no second shell is started) and writes `$?` on the way out.
+ */
+const WRAPPER_SHELL = 'f=$1; shift; trap \'echo $? > "$f"\' EXIT; eval "$1"';
+const WRAPPER_ARGV = 'f=$1; shift; trap \'echo $? > "$f"\' EXIT; "$@"';
+
+export function commandArgv(task: TaskInfo, exitFile: string): string[] {
+  const cmd = task.command;
+  if (!cmd?.value) throw new ContainerLaunchError(`task ${task.task_id} has no command to run`, 'REASON_TASK_INVALID');
+  if (cmd.shell === false) {
+    return ['-c', WRAPPER_ARGV, 'agora-task', exitFile, cmd.value, ...(cmd.arguments ?? [])];
+  }
+  return ['-c', WRAPPER_SHELL, 'agora-task', exitFile, cmd.value];
+}
+
+export function readExitStatus(sandbox: string): number | undefined {
+  try {
+    const n = Number.parseInt(readFileSync(join(sandbox, EXIT_STATUS_FILE), 'utf8').trim(), 10);
+    return Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null, killed: boolean): ContainerExit {
+  if (killed) return { exitCode: code, signal, killed, message: 'killed on request' };
+  if (signal) return { exitCode: null, signal, killed, message: `terminated by ${signal}` };
+  return { exitCode: code, signal: null, killed, message: code === 0 ? 'command exited 0' : `command exited ${code}` };
+}
+
+class PosixContainer implements RunningContainer {
+  private killRequested = false;
+  private readonly done: Promise<ContainerExit>;
+
+  constructor(
+    readonly handle: ContainerHandle,
+    exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+  ) {
+    this.done = exited.then(({ code, signal }) => describeExit(code, signal, this.killRequested));
+  }
+
+  wait(): Promise<ContainerExit> {
+    return this.done;
+  }
+
+  async kill(gracePeriodMs: number): Promise<void> {
+    this.killRequested = true;
+    const pid = this.handle.pid;
+    if (!pid) return;
+    killGroup(pid, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), Math.max(0, gracePeriodMs));
+    try {
+      await this.done;
+    } finally {
+      clearTimeout(timer);
+      // Anything left in the group (a background child) goes too.
+      killGroup(pid, 'SIGKILL');
+    }
+  }
+}
+
+export class PosixContainerizer implements Containerizer {
+  readonly name = 'posix';
+
+  async available(): Promise<{ ok: true }> {
+    return { ok: true };
+  }
+
+  canLaunch(task: TaskInfo): boolean {
+    return !task.container || task.container.type === 'MESOS';
+  }
+
+  async launch(spec: LaunchSpec): Promise<RunningContainer> {
+    const { task, sandbox } = spec;
+    mkdirSync(join(sandbox, '.agora'), { recursive: true });
+    const argv = commandArgv(task, join(sandbox, EXIT_STATUS_FILE));
+    const out = openSync(join(sandbox, 'stdout'), 'a');
+    const err = openSync(join(sandbox, 'stderr'), 'a');
+    try {
+      const child = spawn('/bin/sh', argv, {
+        cwd: sandbox,
+        env: { ...spec.env, MESOS_SANDBOX: sandbox },
+        detached: true,
+        stdio: ['ignore', out, err],
+      });
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+        child.once('exit', (code, signal) => resolve({ code, signal }));
+      });
+      const pid = await new Promise<number>((resolve, reject) => {
+        child.once('spawn', () => resolve(child.pid as number));
+        child.once('error', (e) =>
+          reject(new ContainerLaunchError(`could not start /bin/sh for task ${task.task_id}: ${e.message}`)),
+        );
+      });
+      const handle: ContainerHandle = { containerizer: this.name, id: task.task_id, pid, startTime: processStartTime(pid) };
+      return new PosixContainer(handle, exited);
+    } finally {
+      closeSync(out);
+      closeSync(err);
+    }
+  }
+
+  async recover(handle: ContainerHandle, spec: LaunchSpec): Promise<RunningContainer | RecoveredGone> {
+    const pid = handle.pid;
+    const alive = pid !== undefined && isAlive(pid) && readProcStat(pid)?.startTime === handle.startTime;
+    if (!alive || pid === undefined) return { gone: true, exit: exitFromSandbox(spec.sandbox) };
+    // We are no longer the parent: watch the pid, then read the status the wrapper wrote.
+    const exited = waitForPidExit(pid, handle.startTime).then(() => {
+      const code = readExitStatus(spec.sandbox);
+      return { code: code ?? null, signal: code === undefined ? ('SIGKILL' as NodeJS.Signals) : null };
+    });
+    return new PosixContainer(handle, exited);
+  }
+
+  async usage(handle: ContainerHandle): Promise<ResourceStatistics | undefined> {
+    if (!handle.pid) return undefined;
+    const stat = readProcStat(handle.pid);
+    if (!stat) return undefined;
+    return {
+      timestamp: Date.now() / 1000,
+      cpus_user_time_secs: stat.utimeSecs,
+      cpus_system_time_secs: stat.stimeSecs,
+      mem_rss_bytes: stat.rssBytes,
+    };
+  }
+}
+
+/** How a task whose process is gone ended, from what its wrapper left in the sandbox. */
+export function exitFromSandbox(sandbox: string): ContainerExit {
+  const code = readExitStatus(sandbox);
+  if (code !== undefined) {
+    return { exitCode: code, signal: null, killed: false, message: `command exited ${code} while the agent was down` };
+  }
+  return {
+    exitCode: null,
+    signal: null,
+    killed: false,
+    reason: 'REASON_EXECUTOR_TERMINATED',
+    message: 'the task process is gone (killed, or the host rebooted) and left no exit status',
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * Containerizers by name, for `--containerizers=docker,linux,posix`. The order given is the order
+ * of preference: a task goes to the first one that can run it (or to the one it names).
+ */
+import type pino from 'pino';
+import { PosixContainerizer } from './posix.js';
+import type { Containerizer } from './types.js';
+
+export interface ContainerizerConfig {
+  logger: pino.Logger;
+  workDir: string;
+  dockerStopTimeoutMs?: number;
+}
+
+type Factory = (cfg: ContainerizerConfig) => Promise<Containerizer>;
+
+const factories: Record<string, Factory> = {
+  posix: async () => new PosixContainerizer(),
+};
+
+export const CONTAINERIZER_NAMES = Object.keys(factories);
+
+export class ContainerizerUnavailableError extends Error {
+  readonly code = 'AGORA_AGENT_CONTAINERIZER_UNAVAILABLE';
+}
+
+/** Builds the named containerizers, refusing (with the reason) any that cannot run on this host. */
+export async function createContainerizers(names: string[], cfg: ContainerizerConfig): Promise<Containerizer[]> {
+  const out: Containerizer[] = [];
+  for (const name of names) {
+    const make = factories[name];
+    if (!make) {
+      throw new ContainerizerUnavailableError(`unknown containerizer '${name}' (known: ${CONTAINERIZER_NAMES.join(', ')})`);
+    }
+    const c = await make(cfg);
+    const ok = await c.available();
+    if (!ok.ok) throw new ContainerizerUnavailableError(`containerizer '${name}' cannot run here: ${ok.reason}`);
+    out.push(c);
+  }
+  return out;
+}

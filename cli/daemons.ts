@@ -1,0 +1,185 @@
+/** `agora master`, `agora agent` and `agora local`: starting the long-running parts. */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type pino from 'pino';
+import { Agent } from '../agent/agent.js';
+import { createContainerizers } from '../agent/containerizer/registry.js';
+import { detectResources, parseAttributes } from '../agent/detect.js';
+import { startAgentHttp } from '../agent/server.js';
+import { type RunningMaster, startMaster } from '../master/server.js';
+import { Resources } from '../sdk/resources/resources.js';
+import { parseDuration } from '../sdk/util/duration.js';
+import { createLogger } from '../sdk/util/logger.js';
+import { type CommandDef, type Flags, UsageError, intFlag } from './flags.js';
+
+export const masterCommand: CommandDef = {
+  name: 'master',
+  summary: 'Run an Agora master: pools the agents, offers their resources to frameworks in DRF order.',
+  usage: 'agora master [--port 5050] [--work_dir DIR]',
+  flags: [
+    { name: 'port', help: 'port for the operator API and the agent/scheduler WebSockets', default: '5050' },
+    { name: 'ip', help: 'address to listen on', default: '0.0.0.0' },
+    { name: 'advertise_ip', help: 'address agents and frameworks should use to reach this master', default: '127.0.0.1' },
+    { name: 'hostname', help: 'hostname to advertise (default: the machine hostname)' },
+    { name: 'work_dir', help: 'where the master keeps its state', default: '.agora/master' },
+    { name: 'allocation_interval', help: 'time between allocation cycles', default: '1secs' },
+    { name: 'agent_ping_timeout', help: 'time between pings to each agent', default: '15secs' },
+    { name: 'max_agent_ping_timeouts', help: 'unanswered pings before an agent is marked unreachable', default: '5' },
+    { name: 'offer_timeout', help: 'rescind offers held longer than this (off by default)' },
+    {
+      name: 'min_allocatable_resources',
+      help: "offer only what holds one of these ('|'-separated alternatives)",
+      default: 'cpus:0.01|mem:32',
+    },
+    { name: 'log_level', help: 'trace, debug, info, warn, error', default: 'info' },
+  ],
+  examples: ['agora master --port 5050 --work_dir /var/lib/agora/master'],
+};
+
+export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
+  return {
+    port: intFlag(f, 'port'),
+    host: f.ip,
+    advertiseIp: f.advertise_ip,
+    hostname: f.hostname,
+    allocationIntervalMs: parseDuration(f.allocation_interval ?? '1secs'),
+    agentPingTimeoutMs: parseDuration(f.agent_ping_timeout ?? '15secs'),
+    maxAgentPingTimeouts: intFlag(f, 'max_agent_ping_timeouts'),
+    offerTimeoutMs: f.offer_timeout ? parseDuration(f.offer_timeout) : undefined,
+    minAllocatable: (f.min_allocatable_resources ?? '').split('|').filter(Boolean).map((s) => Resources.parse(s)),
+    logger,
+  };
+}
+
+export async function runMaster(f: Flags): Promise<RunningMaster> {
+  const logger = createLogger('agora-master', f.log_level);
+  mkdirSync(resolve(f.work_dir ?? '.agora/master'), { recursive: true });
+  return startMaster(masterOptionsFromFlags(f, logger));
+}
+
+export const agentCommand: CommandDef = {
+  name: 'agent',
+  summary: 'Run an Agora agent: offers this machine to the master and runs the tasks it is sent.',
+  usage: 'agora agent --master HOST:PORT [--port 5051] [--work_dir DIR] [--resources ...] [--attributes ...]',
+  flags: [
+    { name: 'master', help: 'the master: HOST:PORT', default: '127.0.0.1:5050' },
+    { name: 'port', help: 'port for the agent HTTP API (/state, /files)', default: '5051' },
+    { name: 'ip', help: 'address to listen on', default: '0.0.0.0' },
+    { name: 'hostname', help: 'hostname to advertise (default: the machine hostname)' },
+    { name: 'work_dir', help: 'sandboxes and checkpoints live here', default: '.agora/agent' },
+    { name: 'resources', help: "override detected resources, e.g. 'cpus:4;mem:8192;ports:[31000-32000];cpus(analytics):2'" },
+    { name: 'attributes', help: "attributes, e.g. 'rack:r1;zone:a'" },
+    { name: 'containerizers', help: 'comma-separated, in order of preference: posix', default: 'posix' },
+    { name: 'kill_grace_period', help: 'SIGTERM→SIGKILL grace when a task gives none', default: '3secs' },
+    { name: 'checkpoint_fsync', help: 'fsync checkpoints (survive power loss, slower)', boolean: true },
+    { name: 'log_level', help: 'trace, debug, info, warn, error', default: 'info' },
+  ],
+  examples: [
+    'agora agent --master 127.0.0.1:5050 --work_dir /var/lib/agora/agent',
+    "agora agent --master 10.0.0.5:5050 --resources 'cpus:8;mem:16384' --attributes 'rack:r1;zone:a'",
+  ],
+};
+
+export function agentMasterUrl(master: string): () => string {
+  if (!/^[^:/\s]+:\d+$/.test(master) && !master.startsWith('ws')) {
+    throw new UsageError(`--master must be HOST:PORT (e.g. 127.0.0.1:5050), got '${master}'`);
+  }
+  const url = master.startsWith('ws') ? master : `ws://${master}/api/v1/agent`;
+  return () => url;
+}
+
+export interface RunningAgent {
+  agent: Agent;
+  port: number;
+  close(killTasks?: boolean): Promise<void>;
+}
+
+export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.log_level)): Promise<RunningAgent> {
+  const workDir = resolve(f.work_dir ?? '.agora/agent');
+  mkdirSync(workDir, { recursive: true });
+  const resources = detectResources(workDir, f.resources);
+  const containerizers = await createContainerizers((f.containerizers ?? 'posix').split(',').map((s) => s.trim()).filter(Boolean), {
+    logger,
+    workDir,
+  });
+  const port = intFlag(f, 'port');
+  const agent = new Agent({
+    masterUrl: agentMasterUrl(f.master ?? '127.0.0.1:5050'),
+    workDir,
+    port,
+    hostname: f.hostname,
+    resources,
+    attributes: parseAttributes(f.attributes),
+    containerizers,
+    logger,
+    killGracePeriodMs: parseDuration(f.kill_grace_period ?? '3secs'),
+    checkpointFsync: f.checkpoint_fsync === 'true',
+  });
+  const http = await startAgentHttp(agent, port, f.ip ?? '0.0.0.0');
+  await agent.start();
+  logger.info({ port, workDir, resources: resources.toString() }, `agent listening on port ${port}`);
+  return {
+    agent,
+    port,
+    async close(killTasks = false) {
+      await agent.stop(killTasks);
+      await http.close();
+    },
+  };
+}
+
+export const localCommand: CommandDef = {
+  name: 'local',
+  summary: 'Run a local cluster in the foreground: a master and N agents (Ctrl-C stops it all).',
+  usage: 'agora local [--agents 2] [--port 5050] [--agent_port 5051]',
+  flags: [
+    { name: 'agents', help: 'how many agents', default: '2' },
+    { name: 'port', help: 'master port', default: '5050' },
+    { name: 'agent_port', help: 'port of the first agent (the next ones count up)', default: '5051' },
+    { name: 'work_dir', help: 'root for the master and agent work dirs', default: '.agora/local' },
+    { name: 'resources', help: 'resources of each agent (default: detected, shared by all agents)' },
+    { name: 'log_level', help: 'trace, debug, info, warn, error', default: 'warn' },
+  ],
+  examples: ['agora local', 'agora local --agents 4 --resources "cpus:2;mem:2048"'],
+};
+
+export async function runLocal(f: Flags): Promise<() => Promise<void>> {
+  const root = resolve(f.work_dir ?? '.agora/local');
+  const n = intFlag(f, 'agents');
+  const logLevel = f.log_level ?? 'warn';
+  const masterPort = intFlag(f, 'port');
+  const master = await runMaster({
+    ...defaultsOf(masterCommand),
+    port: String(masterPort),
+    work_dir: `${root}/master`,
+    log_level: logLevel,
+  });
+  const agents: RunningAgent[] = [];
+  const firstAgentPort = intFlag(f, 'agent_port');
+  for (let i = 0; i < n; i++) {
+    const agentFlags = {
+      ...defaultsOf(agentCommand),
+        master: `127.0.0.1:${master.port}`,
+      port: String(firstAgentPort + i),
+      work_dir: `${root}/agent-${i + 1}`,
+      log_level: logLevel,
+      ...(f.resources ? { resources: f.resources } : {}),
+    };
+    agents.push(await runAgent(agentFlags, createLogger(`agora-agent-${i + 1}`, logLevel)));
+  }
+  console.log(`Agora local cluster is up.
+  master  http://127.0.0.1:${master.port}   (state: http://127.0.0.1:${master.port}/master/state)
+${agents.map((a, i) => `  agent ${i + 1} http://127.0.0.1:${a.port}   (work dir ${root}/agent-${i + 1})`).join('\n')}
+Try: ./bin/agora execute --master 127.0.0.1:${master.port} --name hi --command 'echo hello' --resources 'cpus:0.1;mem:32'
+Ctrl-C stops the cluster.`);
+  return async () => {
+    await Promise.all(agents.map((a) => a.close(true)));
+    await master.close();
+  };
+}
+
+export function defaultsOf(cmd: CommandDef): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of cmd.flags) if (f.default !== undefined) out[f.name] = f.default;
+  return out;
+}

@@ -1,0 +1,128 @@
+/**
+ * `agora execute`, like `mesos-execute`: a tiny framework on the SDK that launches one task,
+ * prints its status updates, and exits 0 on TASK_FINISHED (non-zero otherwise).
+ */
+import { randomUUID } from 'node:crypto';
+import { type Offer, type TaskInfo, type TaskStatus, TaskState, isTerminal } from '../sdk/protocol/types.js';
+import { Resources } from '../sdk/resources/resources.js';
+import { SchedulerDriver } from '../sdk/scheduler/driver.js';
+import { parseDuration } from '../sdk/util/duration.js';
+import { createLogger } from '../sdk/util/logger.js';
+import { type CommandDef, type Flags, UsageError } from './flags.js';
+
+export const executeCommand: CommandDef = {
+  name: 'execute',
+  summary: 'Launch one task through the master, print its status updates, exit 0 when it finishes.',
+  usage: "agora execute --master HOST:PORT --name NAME --command CMD [--resources 'cpus:0.1;mem:32']",
+  flags: [
+    { name: 'master', help: 'the master: HOST:PORT', default: '127.0.0.1:5050' },
+    { name: 'name', help: 'task (and framework) name', required: true },
+    { name: 'command', help: 'shell command to run (optional with --docker_image: the image default runs)' },
+    { name: 'resources', help: 'what the task needs', default: 'cpus:0.1;mem:32' },
+    { name: 'role', help: 'role to subscribe with', default: '*' },
+    { name: 'containerizer', help: 'posix, linux or docker (default: the agent chooses)' },
+    { name: 'docker_image', help: 'run the command in this Docker image (implies --containerizer docker)' },
+    { name: 'env', help: 'environment as a JSON object, e.g. \'{"A":"1"}\'' },
+    { name: 'timeout', help: 'give up (and kill the task) after this long', default: '10mins' },
+    { name: 'log_level', help: 'driver log level', default: 'warn' },
+  ],
+  examples: [
+    "agora execute --master 127.0.0.1:5050 --name hi --command 'echo hello' --resources 'cpus:0.1;mem:32'",
+    "agora execute --name box --docker_image agora/busybox:latest --command 'uname -a'",
+  ],
+};
+
+export function buildTask(f: Flags, offer: Offer, taskId: string): TaskInfo {
+  const env = f.env ? parseEnv(f.env) : {};
+  const task: TaskInfo = {
+    name: f.name ?? taskId,
+    task_id: taskId,
+    agent_id: offer.agent_id,
+    resources: Resources.parse(f.resources ?? 'cpus:0.1;mem:32').toList(),
+  };
+  if (f.command) {
+    task.command = {
+      value: f.command,
+      environment: { variables: Object.entries(env).map(([name, value]) => ({ name, value })) },
+    };
+  }
+  const containerizer = f.docker_image ? 'docker' : f.containerizer;
+  if (f.docker_image) {
+    task.container = { type: 'DOCKER', docker: { image: f.docker_image, network: 'HOST' }, containerizer: 'docker' };
+  } else if (containerizer) {
+    task.container = { type: 'MESOS', containerizer };
+  }
+  return task;
+}
+
+function parseEnv(text: string): Record<string, string> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--env must be a JSON object like '{"A":"1"}', got '${text}'`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UsageError('--env must be a JSON object');
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)]));
+}
+
+export async function runExecute(f: Flags): Promise<number> {
+  if (!f.command && !f.docker_image) throw new UsageError('give --command (or --docker_image)');
+  const needed = Resources.parse(f.resources ?? 'cpus:0.1;mem:32');
+  const timeoutMs = parseDuration(f.timeout ?? '10mins');
+  const taskId = `${f.name}-${randomUUID().slice(0, 8)}`;
+  const logger = createLogger('agora-execute', f.log_level ?? 'warn');
+  const driver = new SchedulerDriver({
+    master: f.master ?? '127.0.0.1:5050',
+    framework: { name: `agora-execute: ${f.name}`, roles: [f.role ?? '*'], failover_timeout: 0, user: process.env.USER ?? 'root' },
+    logger,
+  });
+  let launched = false;
+  let agentId: string | undefined;
+  return new Promise<number>((resolve) => {
+    const finish = async (code: number) => {
+      clearTimeout(timer);
+      await driver.teardown().catch(() => undefined);
+      resolve(code);
+    };
+    const timer = setTimeout(() => {
+      console.error(`Timed out after ${f.timeout}; killing task '${taskId}'`);
+      if (launched) driver.kill(taskId, agentId);
+      void finish(2);
+    }, timeoutMs);
+    driver.on('subscribed', ({ frameworkId, masterInfo }) => {
+      console.log(`Subscribed with ID ${frameworkId} to master ${masterInfo.pid}`);
+    });
+    driver.on('offers', (offers) => {
+      if (launched) {
+        driver.decline(
+          offers.map((o) => o.id),
+          { refuse_seconds: 3600 },
+        );
+        return;
+      }
+      const fit = offers.find((o) => Resources.from(o.resources).allocatableTo(o.allocation_role).contains(needed));
+      const rest = offers.filter((o) => o !== fit).map((o) => o.id);
+      if (rest.length > 0) driver.decline(rest);
+      if (!fit) {
+        console.log(`No offer holds ${needed} yet; waiting`);
+        return;
+      }
+      launched = true;
+      agentId = fit.agent_id;
+      driver.launch(fit, [buildTask(f, fit, taskId)], { refuse_seconds: 3600 });
+      driver.suppress();
+      console.log(`Submitted task '${taskId}' to agent ${fit.agent_id} (${fit.hostname})`);
+    });
+    driver.on('update', (s: TaskStatus) => {
+      if (s.task_id !== taskId) return;
+      const extra = [s.message && `message: ${s.message}`, s.reason && `reason: ${s.reason}`].filter(Boolean).join(', ');
+      console.log(`Received status update ${s.state} for task '${taskId}'${extra ? ` (${extra})` : ''}`);
+      if (isTerminal(s.state)) void finish(s.state === TaskState.FINISHED ? 0 : 1);
+    });
+    driver.on('error', (e) => {
+      console.error(`Master error: ${e.message}`);
+    });
+    driver.start();
+  });
+}

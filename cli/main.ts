@@ -1,0 +1,73 @@
+/** `agora <command> [flags]`: the one entry point for every part of Agora. */
+import { agentCommand, localCommand, masterCommand, runAgent, runLocal, runMaster } from './daemons.js';
+import { executeCommand, runExecute } from './execute.js';
+import { type CommandDef, UsageError, helpText, parseFlags } from './flags.js';
+
+const commands: { def: CommandDef; run: (flags: ReturnType<typeof parseFlags>) => Promise<unknown> }[] = [
+  { def: localCommand, run: runLocal },
+  { def: masterCommand, run: runMaster },
+  { def: agentCommand, run: runAgent },
+  { def: executeCommand, run: runExecute },
+];
+
+function topHelp(): string {
+  return [
+    'Agora: a two-level, resource-offer cluster scheduler (masters, agents, frameworks).',
+    '',
+    'Usage: agora <command> [flags]     (agora <command> --help for its flags)',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.def.name.padEnd(10)}${c.def.summary}`),
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === 'help' || name === '-h') {
+    console.log(topHelp());
+    return 0;
+  }
+  const cmd = commands.find((c) => c.def.name === name);
+  if (!cmd) {
+    console.error(`agora: unknown command '${name}'\n\n${topHelp()}`);
+    return 64;
+  }
+  const flags = parseFlags(cmd.def, rest);
+  if (flags.help) {
+    console.log(helpText(cmd.def));
+    return 0;
+  }
+  const result = await cmd.run(flags);
+  if (typeof result === 'number') return result;
+  // A long-running part: stop it cleanly on Ctrl-C or SIGTERM.
+  const stop = typeof result === 'function' ? result : (result as { close?: () => Promise<void> }).close?.bind(result);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: string) => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      console.error(`\n${sig}: stopping...`);
+      void Promise.resolve(stop?.()).finally(resolve);
+    };
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    if (err instanceof UsageError) {
+      console.error(`agora: ${err.message}`);
+      process.exit(64);
+    }
+    const code = (err as Error & { code?: string }).code;
+    if (code === 'EADDRINUSE') {
+      console.error(`agora: ${err.message}: is another Agora (or Mesos) already running? Stop it or pick another --port.`);
+      process.exit(1);
+    }
+    console.error(`agora: ${err.stack ?? err.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,204 @@
+/**
+ * Validation of an ACCEPT call, as a pure function: the offers named, the operations asked for and
+ * what the master already knows go in; what to book and what to reject come out. Nothing is
+ * booked here, so a call that fails books nothing.
+ */
+import { DEFAULT_ROLE, ResourceError, Resources } from '../sdk/resources/resources.js';
+import type { Operation, TaskInfo } from '../sdk/protocol/types.js';
+
+export interface OfferView {
+  id: string;
+  frameworkId: string;
+  agentId: string;
+  role: string;
+  resources: Resources;
+}
+
+export interface AcceptInput {
+  frameworkId: string;
+  offerIds: readonly string[];
+  operations: readonly Operation[];
+  /** Outstanding offers by id. */
+  offers: ReadonlyMap<string, OfferView>;
+  /** Whether the framework already has a task with this id (live or still known). */
+  taskIdInUse: (taskId: string) => boolean;
+}
+
+export interface TaskRejection {
+  taskId: string;
+  reason: string;
+  message: string;
+}
+
+export interface AcceptPlan {
+  /** The offers consumed (all of them valid and this framework's), on `agentId` for `role`. */
+  offerIds: string[];
+  agentId?: string;
+  role?: string;
+  /** Tasks to launch, with the resources each books. */
+  launches: { task: TaskInfo; resources: Resources }[];
+  /** Reservation changes to apply to the agent's total: unreserved → role (RESERVE) and back. */
+  reserve: Resources[];
+  unreserve: Resources[];
+  /** Tasks refused, each with a reason; they book nothing. */
+  rejected: TaskRejection[];
+  /** Offer-level problems (unknown offer, another framework's, several agents): then nothing at all is booked. */
+  offerErrors: string[];
+  /** What is left of the offers after the operations: goes back to the pool. */
+  remaining: Resources;
+}
+
+export const RejectReason = {
+  invalidOffers: 'REASON_INVALID_OFFERS',
+  taskInvalid: 'REASON_TASK_INVALID',
+} as const;
+
+function launchTasks(op: Operation): TaskInfo[] {
+  return op.type === 'LAUNCH' ? op.launch.task_infos : [];
+}
+
+export function planAccept(input: AcceptInput): AcceptPlan {
+  const plan: AcceptPlan = {
+    offerIds: [],
+    launches: [],
+    reserve: [],
+    unreserve: [],
+    rejected: [],
+    offerErrors: [],
+    remaining: Resources.empty(),
+  };
+
+  // --- the offers: all known, all this framework's, one agent, no repeats.
+  const seen = new Set<string>();
+  let available = Resources.empty();
+  for (const id of input.offerIds) {
+    if (seen.has(id)) {
+      plan.offerErrors.push(`offer ${id} is named twice in the same call`);
+      continue;
+    }
+    seen.add(id);
+    const offer = input.offers.get(id);
+    if (!offer) {
+      plan.offerErrors.push(`offer ${id} is unknown or was already used, declined or rescinded`);
+      continue;
+    }
+    if (offer.frameworkId !== input.frameworkId) {
+      plan.offerErrors.push(`offer ${id} was not made to this framework`);
+      continue;
+    }
+    if (plan.agentId !== undefined && offer.agentId !== plan.agentId) {
+      plan.offerErrors.push(`offers span several agents (${plan.agentId}, ${offer.agentId}); accept offers of one agent per call`);
+      continue;
+    }
+    if (plan.role !== undefined && offer.role !== plan.role) {
+      plan.offerErrors.push(`offers span several roles (${plan.role}, ${offer.role})`);
+      continue;
+    }
+    plan.agentId = offer.agentId;
+    plan.role = offer.role;
+    plan.offerIds.push(id);
+    available = available.plus(offer.resources);
+  }
+  if (input.offerIds.length === 0) plan.offerErrors.push('no offer ids given');
+
+  if (plan.offerErrors.length > 0) {
+    const message = plan.offerErrors.join('; ');
+    for (const op of input.operations) {
+      for (const t of launchTasks(op)) {
+        plan.rejected.push({ taskId: t.task_id, reason: RejectReason.invalidOffers, message });
+      }
+    }
+    // Nothing is booked; the valid offers named stay outstanding for the framework to use.
+    plan.offerIds = [];
+    plan.remaining = Resources.empty();
+    return plan;
+  }
+
+  const role = plan.role ?? DEFAULT_ROLE;
+  const idsInCall = new Set<string>();
+  for (const op of input.operations) {
+    switch (op.type) {
+      case 'RESERVE': {
+        const res = safeResources(op.reserve.resources);
+        if (!res || res.roles().some((r) => r !== role)) {
+          plan.offerErrors.push(`RESERVE must name resources with role '${role}' (the offer's allocation role)`);
+          break;
+        }
+        const source = res.withRole(DEFAULT_ROLE);
+        if (!available.contains(source)) {
+          plan.offerErrors.push(`RESERVE of ${res} is not within the unreserved resources offered (${available})`);
+          break;
+        }
+        available = available.minus(source).plus(res);
+        plan.reserve.push(res);
+        break;
+      }
+      case 'UNRESERVE': {
+        const res = safeResources(op.unreserve.resources);
+        if (!res || !available.contains(res) || res.roles().includes(DEFAULT_ROLE)) {
+          plan.offerErrors.push(`UNRESERVE of resources not reserved in the offer`);
+          break;
+        }
+        available = available.minus(res).plus(res.withRole(DEFAULT_ROLE));
+        plan.unreserve.push(res);
+        break;
+      }
+      case 'LAUNCH': {
+        for (const task of op.launch.task_infos) {
+          const why = checkTask(task, plan.agentId ?? '', role, available, input, idsInCall);
+          if (why) {
+            plan.rejected.push({ taskId: task.task_id, reason: RejectReason.taskInvalid, message: why });
+            continue;
+          }
+          const res = Resources.from(task.resources);
+          idsInCall.add(task.task_id);
+          available = available.minus(res);
+          plan.launches.push({ task, resources: res });
+        }
+        break;
+      }
+    }
+  }
+  plan.remaining = available;
+  return plan;
+}
+
+function safeResources(list: unknown): Resources | undefined {
+  try {
+    return Resources.from(list as never);
+  } catch {
+    return undefined;
+  }
+}
+
+function checkTask(
+  task: TaskInfo,
+  agentId: string,
+  role: string,
+  available: Resources,
+  input: AcceptInput,
+  idsInCall: ReadonlySet<string>,
+): string | undefined {
+  if (idsInCall.has(task.task_id) || input.taskIdInUse(task.task_id)) {
+    return `task id '${task.task_id}' is already in use by this framework`;
+  }
+  if (task.agent_id !== agentId) {
+    return `task names agent '${task.agent_id}' but the offer is for agent '${agentId}'`;
+  }
+  if (!task.command?.value && task.container?.type !== 'DOCKER') {
+    return 'task has neither a command nor a docker container to run';
+  }
+  let res: Resources;
+  try {
+    res = Resources.from(task.resources);
+  } catch (e) {
+    return `invalid resources: ${(e as ResourceError).message}`;
+  }
+  if (res.isEmpty()) return 'task asks for no resources';
+  const wrongRole = res.roles().find((r) => r !== DEFAULT_ROLE && r !== role);
+  if (wrongRole) return `task uses resources reserved for role '${wrongRole}', but the offer is for role '${role}'`;
+  if (!available.contains(res)) {
+    return `task needs ${res} but the offer holds only ${available} (after earlier operations in this call)`;
+  }
+  return undefined;
+}

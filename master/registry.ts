@@ -1,0 +1,126 @@
+/**
+ * What the master holds in memory: agents, frameworks, offers and tasks. Plain records; the
+ * Master class is the only writer. Resource bookkeeping helpers keep the per-agent and
+ * per-framework-role sums in step with the tasks and offers.
+ */
+import { DEFAULT_ROLE, Resources } from '../sdk/resources/resources.js';
+import type { AgentInfo, FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../sdk/protocol/types.js';
+import type { Peer } from '../sdk/transport/index.js';
+import type { MasterToAgentMessage, SchedulerEvent } from '../sdk/protocol/messages.js';
+import type { RefusalFilter, SkipReason } from './allocator/types.js';
+
+export type AgentState = 'active' | 'disconnected' | 'unreachable';
+
+export interface AgentEntry {
+  id: string;
+  info: AgentInfo;
+  /** Total resources, with reservations (static and dynamic) as role-tagged entries. */
+  total: Resources;
+  /** Resources of tasks that are not terminal. */
+  used: Resources;
+  /** Resources in outstanding offers. */
+  offered: Resources;
+  state: AgentState;
+  peer?: Peer<MasterToAgentMessage>;
+  registeredAt: number;
+  reregisteredAt?: number;
+  unreachableAt?: number;
+  /** Pings sent without a PONG since. */
+  missedPings: number;
+  lastPingSeq: number;
+  pongSeq: number;
+  tasks: Set<string>; // keys into Master.tasks
+  version: string;
+}
+
+export interface FrameworkStats {
+  offersSent: number;
+  offersDeclined: number;
+  offersAccepted: number;
+  offersRescinded: number;
+  /** Agents passed over for this framework in the last allocation cycle, by reason. */
+  lastSkipped: Partial<Record<SkipReason, number>>;
+}
+
+export interface FrameworkEntry {
+  id: string;
+  info: FrameworkInfo & { id: string };
+  roles: string[];
+  suppressedRoles: Set<string>;
+  filters: RefusalFilter[];
+  offers: Set<string>;
+  tasks: Set<string>; // keys into Master.tasks (live ones)
+  completedTasks: TaskEntry[];
+  /** Tasks and offers held, per role. */
+  allocated: Map<string, Resources>;
+  peer?: Peer<SchedulerEvent>;
+  active: boolean;
+  connected: boolean;
+  registeredAt: number;
+  reregisteredAt?: number;
+  disconnectedAt?: number;
+  unregisteredAt?: number;
+  failoverTimer?: NodeJS.Timeout;
+  stats: FrameworkStats;
+  partitionAware: boolean;
+}
+
+export interface TaskEntry {
+  key: string;
+  task: TaskInfo;
+  frameworkId: string;
+  agentId: string;
+  role: string;
+  resources: Resources;
+  state: TaskState;
+  status?: TaskStatus;
+  /** Every state the task has been in, with the time (seconds), as Mesos's `statuses`. */
+  statuses: { state: TaskState; timestamp: number; healthy?: boolean }[];
+}
+
+export interface OfferEntry {
+  id: string;
+  frameworkId: string;
+  agentId: string;
+  role: string;
+  resources: Resources;
+  createdAt: number;
+}
+
+export function taskKey(frameworkId: string, taskId: string): string {
+  return `${frameworkId}\u0000${taskId}`;
+}
+
+export function newFrameworkEntry(info: FrameworkInfo & { id: string }, now: number): FrameworkEntry {
+  const roles = info.roles && info.roles.length > 0 ? [...new Set(info.roles)] : [DEFAULT_ROLE];
+  return {
+    id: info.id,
+    info: { ...info, roles },
+    roles,
+    suppressedRoles: new Set(),
+    filters: [],
+    offers: new Set(),
+    tasks: new Set(),
+    completedTasks: [],
+    allocated: new Map(),
+    active: false,
+    connected: false,
+    registeredAt: now,
+    stats: { offersSent: 0, offersDeclined: 0, offersAccepted: 0, offersRescinded: 0, lastSkipped: {} },
+    partitionAware: (info.capabilities ?? []).some((c) => c.type === 'PARTITION_AWARE'),
+  };
+}
+
+export function addAllocation(fw: FrameworkEntry, role: string, r: Resources): void {
+  fw.allocated.set(role, (fw.allocated.get(role) ?? Resources.empty()).plus(r));
+}
+
+export function subtractAllocation(fw: FrameworkEntry, role: string, r: Resources): void {
+  const left = (fw.allocated.get(role) ?? Resources.empty()).minus(r);
+  if (left.isEmpty()) fw.allocated.delete(role);
+  else fw.allocated.set(role, left);
+}
+
+/** Keep at most this many completed tasks per framework, and completed frameworks (as Mesos). */
+export const MAX_COMPLETED_TASKS_PER_FRAMEWORK = 1000;
+export const MAX_COMPLETED_FRAMEWORKS = 50;

@@ -1,0 +1,147 @@
+/**
+ * Faults around agents, with real processes killed by SIGKILL: an agent that falls silent, an
+ * agent that restarts with its work dir, a master that restarts under running agents.
+ */
+import { expect } from 'chai';
+import { isAlive } from '../../agent/containerizer/proc.js';
+import {
+  type MasterProc,
+  agora,
+  freePort,
+  getJson,
+  startAgentProc,
+  startMasterProc,
+  stopAll,
+  tempDir,
+  waitFor,
+} from '../support/cluster.js';
+import { TestFramework, commandTask } from '../support/framework.js';
+
+const FAST_PINGS = ['--agent_ping_timeout', '200ms', '--max_agent_ping_timeouts', '3', '--allocation_interval', '200ms'];
+
+/** Alive and not a zombie (an orphaned task is reaped by init, which may take a moment). */
+const pidAlive = isAlive;
+
+async function taskPid(agentUrl: string, taskId: string): Promise<number | undefined> {
+  const st = await getJson(`${agentUrl}/state`);
+  for (const fw of st.frameworks) for (const t of fw.executors[0].tasks) if (t.id === taskId) return t.container?.pid;
+  return undefined;
+}
+
+describe('agent faults (real processes, SIGKILL) @integration', function () {
+  this.timeout(120_000);
+  const frameworks: TestFramework[] = [];
+  const pids: number[] = [];
+
+  afterEach(async () => {
+    await Promise.all(frameworks.splice(0).map((f) => f.driver.teardown()));
+    await stopAll();
+    for (const p of pids.splice(0)) {
+      try {
+        process.kill(-p, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  it('reports the tasks of an agent that falls silent as TASK_LOST, and says so in /master/state', async () => {
+    const master = await startMasterProc(FAST_PINGS);
+    const agent = await startAgentProc(master.address, ['--resources', 'cpus:2;mem:1024']);
+    const f = await new TestFramework(master.address, 'lost').start();
+    frameworks.push(f);
+    const [o] = await f.takeOffers();
+    f.driver.launch(o, [commandTask(o, 'orphan', 'sleep 300')]);
+    await f.waitState('orphan', 'TASK_RUNNING');
+    pids.push((await taskPid(agent.url, 'orphan')) as number);
+    await agent.proc.kill('SIGKILL');
+    const lost = await f.waitState('orphan', 'TASK_LOST', 30_000);
+    expect(lost.reason).to.equal('REASON_AGENT_UNREACHABLE');
+    const state = await getJson(`${master.url}/master/state`);
+    expect(state.unreachable_slaves).to.equal(1);
+    expect(state.activated_slaves).to.equal(0);
+    const metrics = await getJson(`${master.url}/metrics/snapshot`);
+    expect(metrics['master/tasks_lost']).to.equal(1);
+    expect(metrics['master/slaves_unreachable']).to.equal(1);
+  });
+
+  it('reports TASK_UNREACHABLE to a partition-aware framework', async () => {
+    const master = await startMasterProc(FAST_PINGS);
+    const agent = await startAgentProc(master.address, ['--resources', 'cpus:2;mem:1024']);
+    const f = await new TestFramework(master.address, 'aware', { capabilities: [{ type: 'PARTITION_AWARE' }] }).start();
+    frameworks.push(f);
+    const [o] = await f.takeOffers();
+    f.driver.launch(o, [commandTask(o, 'p', 'sleep 300')]);
+    await f.waitState('p', 'TASK_RUNNING');
+    pids.push((await taskPid(agent.url, 'p')) as number);
+    await agent.proc.kill('SIGKILL');
+    await f.waitState('p', 'TASK_UNREACHABLE', 30_000);
+  });
+
+  it('an agent killed with SIGKILL and restarted with its work dir finds its task again and reports how a task ended while it was down', async () => {
+    const master = await startMasterProc();
+    const workDir = tempDir('agent-restart');
+    const port = await freePort();
+    const args = ['--resources', 'cpus:2;mem:1024'];
+    const agent = await startAgentProc(master.address, args, workDir);
+    const f = await new TestFramework(master.address, 'survivor').start();
+    frameworks.push(f);
+    const [o] = await f.takeOffers();
+    f.driver.launch(o, [commandTask(o, 'keeps-running', 'sleep 300'), commandTask(o, 'ends-while-down', 'sleep 2; exit 7')]);
+    await f.waitState('keeps-running', 'TASK_RUNNING');
+    await f.waitState('ends-while-down', 'TASK_RUNNING');
+    const pid = (await taskPid(agent.url, 'keeps-running')) as number;
+    pids.push(pid);
+    await agent.proc.kill('SIGKILL');
+    expect(pidAlive(pid), 'the task survives its agent').to.equal(true);
+    await new Promise((r) => setTimeout(r, 3000)); // 'ends-while-down' exits meanwhile
+    const before = f.updates.length;
+    const again = agora('agent-again', ['agent', '--master', master.address, '--port', String(port), '--work_dir', workDir, ...args]);
+    await waitFor('restarted agent to register', async () => (await getJson(`http://127.0.0.1:${port}/state`)).registered);
+    const failed = await f.waitState('ends-while-down', 'TASK_FAILED');
+    expect(failed.exit_status).to.equal(7);
+    expect(failed.message).to.match(/while the agent was down/);
+    // The running task is still RUNNING, under the same agent id, and the master knows it.
+    const st = await getJson(`http://127.0.0.1:${port}/state`);
+    expect(st.id).to.equal(o.agent_id);
+    expect(await taskPid(`http://127.0.0.1:${port}`, 'keeps-running')).to.equal(pid);
+    const state = await getJson(`${master.url}/master/state`);
+    const fw = state.frameworks.find((x: { id: string }) => x.id === f.driver.frameworkId);
+    expect(fw.tasks.map((t: { id: string; state: string }) => [t.id, t.state])).to.deep.equal([['keeps-running', 'TASK_RUNNING']]);
+    expect(f.updates.slice(before).filter((u) => u.task_id === 'keeps-running' && u.state !== 'TASK_RUNNING')).to.deep.equal([]);
+    // It can still be killed through the master.
+    f.driver.kill('keeps-running');
+    await f.waitState('keeps-running', 'TASK_KILLED');
+    await waitFor('the killed task process to be gone', () => !pidAlive(pid), 5000);
+    await again.kill();
+  });
+
+  it('agents re-register with their running tasks after the master restarts, and the framework gets them back', async () => {
+    const port = await freePort();
+    const masterArgs = ['master', '--port', String(port), '--work_dir', tempDir('m')];
+    let m = agora('master-1', masterArgs);
+    const master: MasterProc = { proc: m, port, url: `http://127.0.0.1:${port}`, address: `127.0.0.1:${port}` };
+    await waitFor('master', async () => (await getJson(`${master.url}/health`)).healthy);
+    const agent = await startAgentProc(master.address, ['--resources', 'cpus:2;mem:1024']);
+    const f = await new TestFramework(master.address, 'returning').start();
+    frameworks.push(f);
+    const fid = f.driver.frameworkId;
+    const [o] = await f.takeOffers();
+    f.driver.launch(o, [commandTask(o, 'durable', 'sleep 300')]);
+    await f.waitState('durable', 'TASK_RUNNING');
+    pids.push((await taskPid(agent.url, 'durable')) as number);
+    await m.kill('SIGKILL');
+    m = agora('master-2', masterArgs);
+    await waitFor('new master with the agent re-registered', async () => (await getJson(`${master.url}/master/state`)).activated_slaves === 1);
+    await waitFor('framework re-subscribed', () => f.driver.subscribed);
+    expect(f.driver.frameworkId).to.equal(fid);
+    const before = f.updates.length;
+    f.driver.reconcile([{ task_id: 'durable' }]);
+    await waitFor('reconciliation', () => f.updates.length > before);
+    expect(f.updates[before]).to.include({ task_id: 'durable', state: 'TASK_RUNNING' });
+    const state = await getJson(`${master.url}/master/state`);
+    const fw = state.frameworks.find((x: { id: string }) => x.id === fid);
+    expect(fw.tasks.map((t: { id: string }) => t.id)).to.deep.equal(['durable']);
+    expect(state.slaves[0].used_resources.cpus).to.equal(0.1);
+  });
+});
