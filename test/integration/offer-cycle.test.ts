@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { isAlive } from '../../agent/containerizer/proc.js';
-import { pack } from 'msgpackr';
+import { pack, unpack } from 'msgpackr';
 import WebSocket from 'ws';
 import { Resources } from '../../sdk/resources/resources.js';
 import type { Offer, TaskInfo } from '../../sdk/protocol/types.js';
@@ -63,7 +63,7 @@ describe('offer cycle (real master and agents) @integration', function () {
     expect(metrics['master/slaves_active']).to.equal(2);
   });
 
-  it('launches 100 tasks through the SDK and sees every one FINISHED, exactly once', async () => {
+  it('launches 100 tasks through the SDK and sees every one FINISHED (delivered at least once, none failed or lost)', async () => {
     const f = await framework('hundred');
     const want = 100;
     const ids = Array.from({ length: want }, (_, i) => `t-${i}`);
@@ -253,5 +253,57 @@ describe('offer cycle (real master and agents) @integration', function () {
     const fw = state.frameworks.find((x: { id: string }) => x.id === f.driver.frameworkId);
     expect(fw.offer_stats.offers_declined).to.be.at.least(2);
     expect(fw.offer_stats.agents_skipped_last_cycle.filtered).to.equal(1);
+  });
+
+  it('answers unknown ids with clear errors and keeps serving', async () => {
+    const f = await framework('unknowns');
+    f.driver.kill('no-such-task');
+    const lost = await f.waitState('no-such-task', 'TASK_LOST');
+    expect(lost.message).to.match(/does not know this task/);
+    f.driver.acknowledge({ task_id: 'x', state: 'TASK_RUNNING', timestamp: 0, uuid: 'u', agent_id: 'no-such-agent' });
+    await waitFor('an ERROR event', () => f.errors.length > 0);
+    expect(f.errors[0]).to.include({ code: 'AGORA_MASTER_UNKNOWN_AGENT' });
+    // A call with another framework's id, on a raw connection that never subscribed.
+    const ws = new WebSocket(`ws://${master.address}/api/v1/scheduler/ws`);
+    const events: unknown[] = [];
+    await new Promise((r) => ws.on('open', r));
+    ws.on('message', (d) => events.push(unpack(d as Buffer)));
+    ws.send(pack({ type: 'KILL', framework_id: f.driver.frameworkId, kill: { task_id: 'x' } }));
+    await waitFor('an ERROR for the unsubscribed call', () => events.length > 0);
+    expect(events[0]).to.deep.include({ type: 'ERROR' });
+    expect((events[0] as { error: { code: string } }).error.code).to.equal('AGORA_MASTER_NOT_SUBSCRIBED');
+    ws.close();
+    expect((await getJson(`${master.url}/master/state`)).frameworks.some((x: { id: string }) => x.id === f.driver.frameworkId)).to.equal(true);
+  });
+
+  it("refuses agent file reads outside the sandboxes and bad ranges, with clear errors", async () => {
+    const a = agents[0];
+    const outside = await fetch(`${a.url}/files/read?path=${encodeURIComponent('/etc/passwd')}&offset=0`);
+    expect(outside.status).to.equal(403);
+    expect((await outside.json()).message).to.match(/outside the task sandboxes/);
+    const traversal = await fetch(`${a.url}/files/read?path=${encodeURIComponent('../../../../etc/passwd')}&offset=0`);
+    expect([403, 404]).to.include(traversal.status);
+    const missing = await fetch(`${a.url}/files/read?path=${encodeURIComponent(`${a.workDir}/sandboxes/nope`)}&offset=0`);
+    expect(missing.status).to.equal(404);
+    const noPath = await fetch(`${a.url}/files/read`);
+    expect(noPath.status).to.equal(400);
+    const f = await framework('reader');
+    const [o] = await f.takeOffers();
+    f.driver.launch(o, [commandTask(o, 'writer', 'printf abcdef')]);
+    await f.waitState('writer', 'TASK_FINISHED');
+    const owner = agents.find((x) => x.url)!;
+    const sandbox = (ag: AgentProc) => `${ag.workDir}/sandboxes/${encodeURIComponent(f.driver.frameworkId!)}/writer`;
+    let read: Response | undefined;
+    for (const ag of [owner, ...agents]) {
+      const r = await fetch(`${ag.url}/files/read?path=${encodeURIComponent(`${sandbox(ag)}/stdout`)}&offset=2&length=3`);
+      if (r.ok) read = r;
+    }
+    expect(read, 'one agent has the sandbox').to.not.equal(undefined);
+    expect(await read!.json()).to.deep.equal({ data: 'cde', offset: 2 });
+    const bad = await fetch(`${owner.url}/files/read?path=${encodeURIComponent('stdout')}&offset=x`);
+    expect([400, 404]).to.include(bad.status);
+    const browse = await fetch(`${agents[0].url}/files/browse?path=${encodeURIComponent(`${agents[0].workDir}/sandboxes`)}`);
+    expect(browse.status).to.equal(200);
+    expect(await browse.json()).to.be.an('array');
   });
 });
