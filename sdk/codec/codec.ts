@@ -1,0 +1,165 @@
+/**
+ * The wire codec: bytes ⇄ message. Pure, no sockets.
+ *
+ * A frame is exactly one MessagePack value, a map (msgpackr with records off, so any MessagePack
+ * library can read and write it). Decoding checks, in order: the size limit (before any parsing),
+ * that the bytes hold one complete value and nothing else, that the value is plain data (maps,
+ * arrays, strings, numbers, booleans, nil — no extension types, no `__proto__` keys, bounded
+ * depth), and finally the message's structure for its direction (`validateMessage`). Every failure
+ * is a `CodecError` with a stable code.
+ */
+import { type Options, Packr } from 'msgpackr';
+import type { AnyMessage, Direction, MessageOf } from '../protocol/messages.js';
+import { ProtocolError, validateMessage } from '../protocol/validate.js';
+
+/** Largest frame accepted (and sent) by default: 4 MiB. */
+export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+/** Deepest nesting of maps and arrays a frame may have; real messages stay near 10. */
+export const MAX_DEPTH = 32;
+
+export const CodecErrorCode = {
+  FRAME_TOO_LARGE: 'AGORA_CODEC_FRAME_TOO_LARGE',
+  MALFORMED: 'AGORA_CODEC_MALFORMED',
+  INVALID_MESSAGE: 'AGORA_PROTOCOL_INVALID_MESSAGE',
+  UNKNOWN_TYPE: 'AGORA_PROTOCOL_UNKNOWN_TYPE',
+} as const;
+
+export class CodecError extends Error {
+  override readonly name = 'CodecError';
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+// One Packr for the process. `skipValues` drops properties whose value is undefined (as
+// JSON.stringify does) and `encodeUndefinedAsNil` turns a stray undefined in an array into nil, so
+// no msgpackr-specific extension is ever written. `structuredClone: false` refuses the reference
+// extensions (which could build cycles) on the way in; `int64AsType: 'auto'` keeps 64-bit integers
+// that fit a double as numbers (others become bigints, which the plain-data check rejects).
+const packrOptions: Omit<Options, 'int64AsType'> & {
+  // Both are supported at run time but missing from msgpackr's type declarations.
+  skipValues?: unknown[];
+  int64AsType?: 'bigint' | 'number' | 'string' | 'auto';
+} = {
+  useRecords: false,
+  skipValues: [undefined],
+  encodeUndefinedAsNil: true,
+  structuredClone: false,
+  moreTypes: false,
+  int64AsType: 'auto',
+};
+const packr = new Packr(packrOptions as Options);
+
+/** Encodes one message as one MessagePack map. Fields set to `undefined` are left out. */
+export function encode(message: AnyMessage): Buffer {
+  return packr.pack(message);
+}
+
+/**
+ * Decodes and validates one frame received in `direction`. Throws `CodecError`:
+ * `AGORA_CODEC_FRAME_TOO_LARGE` (checked before parsing), `AGORA_CODEC_MALFORMED`, or the
+ * `ProtocolError` codes `AGORA_PROTOCOL_INVALID_MESSAGE` / `AGORA_PROTOCOL_UNKNOWN_TYPE`.
+ */
+export function decode<D extends Direction>(
+  direction: D,
+  frame: Uint8Array,
+  maxBytes: number = DEFAULT_MAX_FRAME_BYTES,
+): MessageOf<D> {
+  if (frame.byteLength > maxBytes) {
+    throw new CodecError(
+      `frame of ${frame.byteLength} bytes exceeds the limit of ${maxBytes} bytes`,
+      CodecErrorCode.FRAME_TOO_LARGE,
+    );
+  }
+  if (frame.byteLength === 0) throw new CodecError('malformed frame: empty', CodecErrorCode.MALFORMED);
+
+  let value: unknown;
+  try {
+    value = packr.unpack(frame);
+  } catch (e) {
+    throw new CodecError(`malformed frame: ${describeUnpackError(e)}`, CodecErrorCode.MALFORMED, { cause: e });
+  }
+
+  const problem = plainDataProblem(value);
+  if (problem !== undefined) throw new CodecError(`malformed frame: ${problem}`, CodecErrorCode.MALFORMED);
+
+  try {
+    return validateMessage(direction, value);
+  } catch (e) {
+    if (e instanceof ProtocolError) {
+      throw new CodecError(`invalid ${direction} message: ${e.message}`, e.code, { cause: e });
+    }
+    throw new CodecError(`invalid ${direction} message: ${String(e)}`, CodecErrorCode.INVALID_MESSAGE, { cause: e });
+  }
+}
+
+function describeUnpackError(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof RangeError && /call stack/i.test(message)) return 'nested too deeply';
+  if (/end of buffer not reached/i.test(message)) return 'trailing bytes after the first value (one value per frame)';
+  if (/unexpected end/i.test(message)) return 'truncated MessagePack data';
+  return `not MessagePack (${message.slice(0, 80)})`;
+}
+
+/**
+ * Returns why `root` is not plain data (JSON-like and at most MAX_DEPTH deep, hence acyclic), or
+ * undefined when it is. The recursion is bounded by MAX_DEPTH; the path is only built on failure.
+ */
+function plainDataProblem(root: unknown): string | undefined {
+  const problem = check(root, 0);
+  return problem && `message${problem.path.reverse().join('')}: ${problem.what}`;
+}
+
+interface Problem {
+  what: string;
+  /** Path segments, innermost first. */
+  path: string[];
+}
+
+function check(v: unknown, depth: number): Problem | undefined {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return undefined;
+    case 'number':
+      return Number.isFinite(v) ? undefined : { what: 'non-finite number', path: [] };
+    case 'object':
+      break;
+    case 'bigint':
+      return { what: 'integer beyond ±2^53', path: [] };
+    default:
+      return { what: `${typeof v} is not plain data (MessagePack extension types are not accepted)`, path: [] };
+  }
+  if (v === null) return undefined;
+  if (depth >= MAX_DEPTH) return { what: `nested deeper than ${MAX_DEPTH} levels`, path: [] };
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const p = check(v[i], depth + 1);
+      if (p) {
+        p.path.push(`[${i}]`);
+        return p;
+      }
+    }
+    return undefined;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) {
+    const kind = (v as object).constructor?.name ?? 'object';
+    return { what: `${kind} is not plain data (MessagePack extension types are not accepted)`, path: [] };
+  }
+  for (const key in v) {
+    // msgpackr renames a `__proto__` map key to `__proto_` so that it cannot reach the prototype;
+    // refuse the frame rather than let a renamed key through.
+    if (key === '__proto_' || key === '__proto__') return { what: 'forbidden key "__proto__"', path: [] };
+    const p = check((v as Record<string, unknown>)[key], depth + 1);
+    if (p) {
+      p.path.push(`.${key}`);
+      return p;
+    }
+  }
+  return undefined;
+}

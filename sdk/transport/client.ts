@@ -1,0 +1,267 @@
+/**
+ * A WebSocket client that keeps itself connected: it asks for the target on every attempt (the
+ * leading master can move), backs off exponentially with full jitter between failed attempts,
+ * heartbeats the server and treats a silent one as dead.
+ */
+import WebSocket from 'ws';
+import type { Direction, MessageOf } from '../protocol/messages.js';
+import type { Rng } from '../util/random.js';
+import {
+  asCodecError,
+  CloseCode,
+  closeCodeFor,
+  decodeFrame,
+  heartbeatRound,
+  isTooLargeWsError,
+  type Peer,
+  type ResolvedOptions,
+  resolveOptions,
+  startHeartbeat,
+  type TransportOptions,
+  WsPeer,
+} from './peer.js';
+
+export interface ClientOptions<In extends Direction, Out> extends TransportOptions {
+  /** Called on every (re)connection attempt; return undefined when no target is known yet (retry after backoff). */
+  url: () => string | undefined | Promise<string | undefined>;
+  inbound: In;
+  /** The connection is open; `send` works from here on (also inside this callback). */
+  onOpen(peer: Peer<Out>): void;
+  onMessage(message: MessageOf<In>): void;
+  /** A connection that had opened is closed (once per onOpen). */
+  onClose?(code: number, reason: string): void;
+  /** Defaults 200, 10_000; exponential x2 with full jitter from rng; reset after a successful open. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  rng?: Rng;
+}
+
+interface Connection<Out> {
+  ws: WebSocket;
+  peer: WsPeer<Out>;
+  opened: boolean;
+  heartbeat?: NodeJS.Timeout;
+}
+
+const mathRandom: Rng = { next: () => Math.random() };
+
+/**
+ * The wait before the next attempt after `failures` failed ones: full jitter, uniform in
+ * [0, min(maxMs, initialMs · 2^failures)).
+ */
+export function backoffDelayMs(failures: number, initialMs: number, maxMs: number, rng: Rng): number {
+  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(failures, 30));
+  return Math.floor(rng.next() * ceiling);
+}
+
+export class ReconnectingClient<In extends Direction, Out> {
+  private readonly options: ResolvedOptions;
+  private readonly initialMs: number;
+  private readonly maxMs: number;
+  private readonly rng: Rng;
+  private started = false;
+  private stopped = false;
+  /** Failed attempts since the last successful open. */
+  private failures = 0;
+  /** Bumped by every new attempt, reconnectNow and stop, so a stale attempt can tell. */
+  private generation = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private current: Connection<Out> | undefined;
+  /** Every socket not yet closed, including ones dropped by reconnectNow. */
+  private readonly live = new Set<WebSocket>();
+
+  constructor(private readonly opts: ClientOptions<In, Out>) {
+    this.options = resolveOptions(opts);
+    this.initialMs = opts.backoff?.initialMs ?? 200;
+    this.maxMs = opts.backoff?.maxMs ?? 10_000;
+    if (!(this.initialMs > 0) || !(this.maxMs >= this.initialMs)) {
+      throw new RangeError(`backoff needs 0 < initialMs <= maxMs, got ${this.initialMs} and ${this.maxMs}`);
+    }
+    this.rng = opts.rng ?? mathRandom;
+  }
+
+  get connected(): boolean {
+    return this.current?.peer.open ?? false;
+  }
+
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    void this.connect();
+  }
+
+  /** Closes, stops reconnecting, and resolves when every socket is closed. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.generation++;
+    this.clearRetry();
+    const sockets = [...this.live];
+    this.current?.peer.close(CloseCode.NORMAL, 'client stopping');
+    await Promise.all(
+      sockets.map(
+        (ws) =>
+          new Promise<void>((resolve) => {
+            if (ws.readyState === WebSocket.CLOSED) resolve();
+            else ws.once('close', () => resolve());
+          }),
+      ),
+    );
+  }
+
+  /** False when not connected. */
+  send(message: Out): boolean {
+    const peer = this.current?.peer;
+    return peer ? peer.send(message) : false;
+  }
+
+  /** Drops the current connection (if any) and reconnects at once (e.g. the leader changed). */
+  reconnectNow(): void {
+    if (!this.started || this.stopped) return;
+    this.failures = 0;
+    this.clearRetry();
+    const old = this.current;
+    this.current = undefined;
+    if (old) {
+      old.peer.close(CloseCode.NORMAL, 'reconnecting');
+      // The old socket finishes closing in the background; the user hears of it now, so that
+      // onClose comes before the next onOpen.
+      if (old.opened) this.notifyClose(CloseCode.NORMAL, 'reconnecting');
+    }
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    const generation = ++this.generation;
+    let url: string | undefined;
+    try {
+      url = await this.opts.url();
+    } catch (err) {
+      this.options.logger.warn({ err }, 'could not resolve the address to connect to');
+    }
+    if (generation !== this.generation || this.stopped) return;
+    if (url === undefined) {
+      this.options.logger.debug('no address to connect to yet');
+      this.scheduleRetry();
+      return;
+    }
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url, {
+        maxPayload: this.options.maxFrameBytes,
+        perMessageDeflate: false,
+        handshakeTimeout: this.options.closeTimeoutMs,
+        // Not in @types/ws yet: how long a closing handshake may take before the socket is destroyed.
+        ...({ closeTimeout: this.options.closeTimeoutMs } as object),
+      });
+    } catch (err) {
+      this.options.logger.warn({ err, url }, 'invalid address');
+      this.scheduleRetry();
+      return;
+    }
+    this.watch(ws, url);
+  }
+
+  private watch(ws: WebSocket, url: string): void {
+    const log = this.options.logger.child({ url });
+    const peer = new WsPeer<Out>(ws, safeHost(url), this.options, log);
+    const conn: Connection<Out> = { ws, peer, opened: false };
+    this.current = conn;
+    this.live.add(ws);
+    const isCurrent = () => this.current === conn;
+
+    ws.on('open', () => {
+      peer.touch();
+      if (!isCurrent() || this.stopped) {
+        peer.close(CloseCode.NORMAL, 'client stopping');
+        return;
+      }
+      conn.opened = true;
+      this.failures = 0;
+      conn.heartbeat = startHeartbeat(this.options.heartbeatIntervalMs, (late) =>
+        heartbeatRound([peer as WsPeer<unknown>], this.options.heartbeatIntervalMs, late),
+      );
+      log.debug({ peer: peer.id }, 'connected');
+      try {
+        this.opts.onOpen(peer);
+      } catch (err) {
+        log.error({ err }, 'onOpen handler threw');
+      }
+    });
+    ws.on('message', (data, isBinary) => {
+      peer.touch();
+      if (ws.readyState !== WebSocket.OPEN || !isCurrent()) return;
+      let message: MessageOf<In>;
+      try {
+        message = decodeFrame(this.opts.inbound, data, isBinary, this.options.maxFrameBytes);
+      } catch (e) {
+        const error = asCodecError(e);
+        log.warn({ code: error.code, err: error.message }, 'server sent a frame that does not decode; reconnecting');
+        peer.close(closeCodeFor(error), error.message);
+        return;
+      }
+      try {
+        this.opts.onMessage(message);
+      } catch (err) {
+        log.error({ err, type: (message as { type?: string }).type }, 'onMessage handler threw');
+      }
+    });
+    ws.on('pong', () => peer.touch());
+    ws.on('ping', () => peer.touch());
+    ws.on('error', (err) => {
+      if (isTooLargeWsError(err)) {
+        peer.noteLocalClose(
+          CloseCode.MESSAGE_TOO_BIG,
+          `frame exceeds the limit of ${this.options.maxFrameBytes} bytes`,
+        );
+        log.warn('server sent an over-size frame; reconnecting');
+        return;
+      }
+      // A failed attempt (refused, 404, timeout) lands here too; 'close' follows and retries.
+      log.debug({ err: err.message }, 'WebSocket error');
+    });
+    ws.on('close', (code, reason) => {
+      if (conn.heartbeat) clearInterval(conn.heartbeat);
+      this.live.delete(ws);
+      if (!isCurrent()) return; // dropped by reconnectNow (already reported) or superseded
+      this.current = undefined;
+      const info = peer.closeInfo(code, reason);
+      if (conn.opened) {
+        log.debug(info, 'connection closed');
+        this.notifyClose(info.code, info.reason);
+      }
+      if (!this.stopped) this.scheduleRetry();
+    });
+  }
+
+  private notifyClose(code: number, reason: string): void {
+    try {
+      this.opts.onClose?.(code, reason);
+    } catch (err) {
+      this.options.logger.error({ err }, 'onClose handler threw');
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped) return;
+    this.clearRetry();
+    const delay = backoffDelayMs(this.failures, this.initialMs, this.maxMs, this.rng);
+    this.failures++;
+    this.options.logger.debug({ delay, failures: this.failures }, 'reconnecting after backoff');
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.connect();
+    }, delay);
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}

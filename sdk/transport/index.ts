@@ -1,0 +1,11 @@
+export { backoffDelayMs, type ClientOptions, ReconnectingClient } from './client.js';
+export {
+  CloseCode,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  MAX_CLOSE_REASON_BYTES,
+  type Peer,
+  type TransportOptions,
+  truncateUtf8,
+} from './peer.js';
+export { attachWebSocketServer, type ConnectionHandlers, type WebSocketServerHandle, type WsRoute } from './server.js';

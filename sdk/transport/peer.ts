@@ -1,0 +1,243 @@
+/**
+ * One WebSocket connection seen as a typed peer: messages out are encoded with the codec, frames
+ * in are decoded and validated before anyone sees them. Shared by the server and the client;
+ * together with them, the only code in the project that touches `ws`.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import WebSocket from 'ws';
+import { CodecError, CodecErrorCode, DEFAULT_MAX_FRAME_BYTES, decode, encode } from '../codec/codec.js';
+import type { AnyMessage, Direction, MessageOf } from '../protocol/messages.js';
+
+export interface Peer<Out> {
+  /** Random id per connection. */
+  readonly id: string;
+  readonly remoteAddress: string;
+  readonly open: boolean;
+  /**
+   * Encodes and sends; returns false when closed, or when the peer is too slow: if
+   * ws.bufferedAmount would exceed maxBufferedBytes the connection is closed with code 1013
+   * ('peer too slow') instead of buffering without bound. Throws `CodecError`
+   * (AGORA_CODEC_FRAME_TOO_LARGE) when the encoded message exceeds maxFrameBytes: the receiver
+   * would refuse it and drop the connection, so the caller must split it.
+   */
+  send(message: Out): boolean;
+  close(code?: number, reason?: string): void;
+}
+
+export interface TransportOptions {
+  /** Default DEFAULT_MAX_FRAME_BYTES, also passed to ws maxPayload. */
+  maxFrameBytes?: number;
+  /**
+   * Default 5000: ws ping every interval; a peer that has not answered (pong or any frame) for
+   * 2 intervals is terminated.
+   */
+  heartbeatIntervalMs?: number;
+  /** Default 8 MiB. */
+  maxBufferedBytes?: number;
+  logger?: pino.Logger;
+}
+
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
+export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+/** Close codes used by the transport (RFC 6455 §7.4.1 and the IANA registry). */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  /** Reported locally (never sent) for a connection dropped without a closing handshake. */
+  ABNORMAL: 1006,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  TRY_AGAIN_LATER: 1013,
+} as const;
+
+/** A close reason may carry at most 123 bytes of UTF-8. */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+export interface ResolvedOptions {
+  maxFrameBytes: number;
+  heartbeatIntervalMs: number;
+  maxBufferedBytes: number;
+  /** How long a closing handshake may take before the socket is destroyed. */
+  closeTimeoutMs: number;
+  logger: pino.Logger;
+}
+
+let silentLogger: pino.Logger | undefined;
+
+export function resolveOptions(opts: TransportOptions = {}): ResolvedOptions {
+  const heartbeatIntervalMs = positive(opts.heartbeatIntervalMs, DEFAULT_HEARTBEAT_INTERVAL_MS, 'heartbeatIntervalMs');
+  silentLogger ??= pino({ level: 'silent' });
+  return {
+    maxFrameBytes: positive(opts.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 'maxFrameBytes'),
+    heartbeatIntervalMs,
+    maxBufferedBytes: positive(opts.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 'maxBufferedBytes'),
+    // A peer that does not finish the closing handshake is as dead as one that misses two pings.
+    closeTimeoutMs: Math.max(1000, 2 * heartbeatIntervalMs),
+    logger: opts.logger ?? silentLogger,
+  };
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+/** Cuts `text` to at most `maxBytes` of UTF-8 without splitting a character. */
+export function truncateUtf8(text: string, maxBytes = MAX_CLOSE_REASON_BYTES): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let out = '';
+  let used = 0;
+  for (const ch of text) {
+    const n = Buffer.byteLength(ch);
+    if (used + n > maxBytes) break;
+    out += ch;
+    used += n;
+  }
+  return out;
+}
+
+/** The close code for a frame that failed to decode: 1009 when too large, 1008 otherwise. */
+export function closeCodeFor(error: CodecError): number {
+  return error.code === CodecErrorCode.FRAME_TOO_LARGE ? CloseCode.MESSAGE_TOO_BIG : CloseCode.POLICY_VIOLATION;
+}
+
+/** The error ws raises (and closes with 1009) for a frame over maxPayload. */
+export function isTooLargeWsError(err: Error): boolean {
+  return (err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+}
+
+/** Decodes one inbound ws frame; text frames are refused like any other malformed frame. */
+export function decodeFrame<D extends Direction>(
+  direction: D,
+  data: WebSocket.RawData,
+  isBinary: boolean,
+  maxFrameBytes: number,
+): MessageOf<D> {
+  if (!isBinary) {
+    throw new CodecError(
+      'malformed frame: text frames are not accepted (send one msgpack message per binary frame)',
+      CodecErrorCode.MALFORMED,
+    );
+  }
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data;
+  return decode(direction, bytes, maxFrameBytes);
+}
+
+export function asCodecError(e: unknown): CodecError {
+  if (e instanceof CodecError) return e;
+  return new CodecError(`malformed frame: ${e instanceof Error ? e.message : String(e)}`, CodecErrorCode.MALFORMED, {
+    cause: e,
+  });
+}
+
+/** The Peer over one ws socket, with the bookkeeping the server and the client need. */
+export class WsPeer<Out> implements Peer<Out> {
+  readonly id = randomBytes(8).toString('hex');
+  /** performance.now() of the last sign of life (open, pong, ping or any frame). */
+  lastSeen = performance.now();
+  private localClose: { code: number; reason: string } | undefined;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly remoteAddress: string,
+    private readonly opts: ResolvedOptions,
+    private readonly log: pino.Logger,
+  ) {}
+
+  get open(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(message: Out): boolean {
+    if (!this.open) return false;
+    const frame = encode(message as AnyMessage);
+    if (frame.byteLength > this.opts.maxFrameBytes) {
+      throw new CodecError(
+        `outgoing ${(message as AnyMessage).type} of ${frame.byteLength} bytes exceeds the frame limit of ${this.opts.maxFrameBytes} bytes`,
+        CodecErrorCode.FRAME_TOO_LARGE,
+      );
+    }
+    const buffered = this.ws.bufferedAmount;
+    // A frame is always allowed onto an empty buffer, so a limit below one frame cannot wedge a peer.
+    if (buffered > 0 && buffered + frame.byteLength > this.opts.maxBufferedBytes) {
+      this.log.warn(
+        {
+          peer: this.id,
+          remote: this.remoteAddress,
+          buffered: this.ws.bufferedAmount,
+          limit: this.opts.maxBufferedBytes,
+        },
+        'peer too slow: closing instead of buffering more',
+      );
+      this.close(CloseCode.TRY_AGAIN_LATER, 'peer too slow');
+      return false;
+    }
+    this.ws.send(frame, { binary: true });
+    return true;
+  }
+
+  close(code: number = CloseCode.NORMAL, reason = ''): void {
+    const state = this.ws.readyState;
+    if (state === WebSocket.CLOSING || state === WebSocket.CLOSED) return;
+    const cut = truncateUtf8(reason);
+    this.localClose ??= { code, reason: cut };
+    this.ws.close(code, cut);
+  }
+
+  /** Drops the connection without a closing handshake (dead or unresponsive peer). */
+  terminate(reason: string): void {
+    if (this.ws.readyState === WebSocket.CLOSED) return;
+    this.localClose ??= { code: CloseCode.ABNORMAL, reason };
+    this.ws.terminate();
+  }
+
+  /** Records a close that ws started on its own (e.g. 1009 for a frame over maxPayload). */
+  noteLocalClose(code: number, reason: string): void {
+    this.localClose ??= { code, reason: truncateUtf8(reason) };
+  }
+
+  touch(): void {
+    this.lastSeen = performance.now();
+  }
+
+  /**
+   * The code and reason to report for the close: ours when this side started it (the remote's
+   * echo, or the 1006 of a dropped socket, says less), otherwise what the remote sent.
+   */
+  closeInfo(wsCode: number, wsReason: Buffer): { code: number; reason: string } {
+    return this.localClose ?? { code: wsCode, reason: wsReason.toString('utf8') };
+  }
+}
+
+/**
+ * One heartbeat round over `peers`: terminate the ones silent for more than two intervals, ping
+ * the others. When the round itself runs late (the event loop was blocked, so pongs could not be
+ * read either) nobody is terminated this time.
+ */
+export function heartbeatRound(peers: Iterable<WsPeer<unknown>>, intervalMs: number, late: boolean): void {
+  const now = performance.now();
+  for (const peer of peers) {
+    if (peer.ws.readyState !== WebSocket.OPEN && peer.ws.readyState !== WebSocket.CLOSING) continue;
+    if (!late && now - peer.lastSeen > 2 * intervalMs) {
+      peer.terminate('heartbeat timeout');
+      continue;
+    }
+    if (peer.ws.readyState === WebSocket.OPEN) peer.ws.ping();
+  }
+}
+
+/** A setInterval that reports whether each tick came late (more than half an interval). */
+export function startHeartbeat(intervalMs: number, round: (late: boolean) => void): NodeJS.Timeout {
+  let last = performance.now();
+  return setInterval(() => {
+    const now = performance.now();
+    const late = now - last > 1.5 * intervalMs;
+    last = now;
+    round(late);
+  }, intervalMs);
+}

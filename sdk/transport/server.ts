@@ -1,0 +1,201 @@
+/**
+ * WebSocket endpoints on an existing HTTP server (the master's port): one route per path, each
+ * with the direction its inbound frames are validated against.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import { CodecError, CodecErrorCode } from '../codec/codec.js';
+import type { Direction, MessageOf } from '../protocol/messages.js';
+import {
+  asCodecError,
+  CloseCode,
+  closeCodeFor,
+  decodeFrame,
+  heartbeatRound,
+  isTooLargeWsError,
+  type Peer,
+  resolveOptions,
+  startHeartbeat,
+  type TransportOptions,
+  WsPeer,
+} from './peer.js';
+
+export interface ConnectionHandlers<In extends Direction> {
+  onMessage(message: MessageOf<In>): void;
+  onClose(code: number, reason: string): void;
+}
+
+export interface WsRoute<In extends Direction, Out> {
+  /** e.g. '/api/v1/agent'; matched on the pathname, the query is ignored. */
+  path: string;
+  inbound: In;
+  onConnect(peer: Peer<Out>, req: IncomingMessage): ConnectionHandlers<In>;
+  /**
+   * Called for a frame that fails to decode, before the connection is closed (1009 for
+   * too-large, 1008 otherwise, reason = the error message cut to fit 123 bytes). Lets the caller
+   * send a last ERROR message — except for a frame over maxFrameBytes, which ws refuses from its
+   * header alone and answers with 1009 itself, so the peer is already closing by then.
+   */
+  onProtocolError?(peer: Peer<Out>, error: CodecError): void;
+}
+
+export interface WebSocketServerHandle {
+  /** Stops accepting, closes every connection (1001) and resolves once they are all closed. */
+  close(): Promise<void>;
+  /** Open (or closing) connections. */
+  connections(): number;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: routes of different directions live in one list
+type AnyRoute = WsRoute<any, any>;
+
+export function attachWebSocketServer(
+  server: Server,
+  routes: AnyRoute[],
+  opts?: TransportOptions,
+): WebSocketServerHandle {
+  const options = resolveOptions(opts);
+  const log = options.logger.child({ component: 'ws-server' });
+  const byPath = new Map<string, AnyRoute>();
+  for (const route of routes) {
+    if (byPath.has(route.path)) throw new Error(`two WebSocket routes for ${route.path}`);
+    byPath.set(route.path, route);
+  }
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxFrameBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+    // Not in @types/ws yet: how long a closing handshake may take before the socket is destroyed.
+    ...({ closeTimeout: options.closeTimeoutMs } as object),
+  });
+  const peers = new Set<WsPeer<unknown>>();
+  let closing = false;
+
+  const timer = startHeartbeat(options.heartbeatIntervalMs, (late) =>
+    heartbeatRound(peers, options.heartbeatIntervalMs, late),
+  );
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', (err) => log.debug({ err }, 'socket error during upgrade'));
+    let pathname: string;
+    try {
+      pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      pathname = '';
+    }
+    const route = byPath.get(pathname);
+    if (!route || closing) {
+      const status = closing ? '503 Service Unavailable' : '404 Not Found';
+      log.debug({ url: req.url, status }, 'refusing WebSocket upgrade');
+      socket.once('finish', () => socket.destroy());
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => accept(route, ws, req));
+  };
+  server.on('upgrade', onUpgrade);
+
+  function accept(route: AnyRoute, ws: WebSocket, req: IncomingMessage): void {
+    const remoteAddress = req.socket.remoteAddress ?? 'unknown';
+    const peer = new WsPeer<unknown>(ws, remoteAddress, options, log);
+    const plog = log.child({ peer: peer.id, remote: remoteAddress, path: route.path });
+    peers.add(peer);
+    let handlers: ConnectionHandlers<Direction> | undefined;
+
+    const protocolError = (error: CodecError) => {
+      plog.warn({ code: error.code, err: error.message }, 'refusing a frame that does not decode; closing');
+      try {
+        route.onProtocolError?.(peer, error);
+      } catch (err) {
+        plog.error({ err }, 'onProtocolError handler threw');
+      }
+      peer.close(closeCodeFor(error), error.message);
+    };
+
+    ws.on('message', (data, isBinary) => {
+      peer.touch();
+      if (ws.readyState !== WebSocket.OPEN || !handlers) return; // after a protocol error: drop the rest
+      let message: MessageOf<Direction>;
+      try {
+        message = decodeFrame(route.inbound, data, isBinary, options.maxFrameBytes);
+      } catch (e) {
+        protocolError(asCodecError(e));
+        return;
+      }
+      try {
+        handlers.onMessage(message);
+      } catch (err) {
+        plog.error({ err, type: message.type }, 'onMessage handler threw');
+      }
+    });
+    ws.on('pong', () => peer.touch());
+    ws.on('ping', () => peer.touch());
+    ws.on('error', (err) => {
+      if (isTooLargeWsError(err)) {
+        // ws has already started closing with 1009; still tell the route why.
+        const error = new CodecError(
+          `frame exceeds the limit of ${options.maxFrameBytes} bytes`,
+          CodecErrorCode.FRAME_TOO_LARGE,
+          { cause: err },
+        );
+        peer.noteLocalClose(CloseCode.MESSAGE_TOO_BIG, error.message);
+        plog.warn({ code: error.code }, 'refusing an over-size frame; closing');
+        try {
+          route.onProtocolError?.(peer, error);
+        } catch (e) {
+          plog.error({ err: e }, 'onProtocolError handler threw');
+        }
+        return;
+      }
+      plog.warn({ err }, 'WebSocket error');
+    });
+    ws.on('close', (code, reason) => {
+      peers.delete(peer);
+      const info = peer.closeInfo(code, reason);
+      plog.debug(info, 'connection closed');
+      try {
+        handlers?.onClose(info.code, info.reason);
+      } catch (err) {
+        plog.error({ err }, 'onClose handler threw');
+      }
+    });
+
+    if (closing) {
+      peer.close(CloseCode.GOING_AWAY, 'server shutting down');
+      return;
+    }
+    try {
+      handlers = route.onConnect(peer, req);
+    } catch (err) {
+      plog.error({ err }, 'onConnect handler threw; closing the connection');
+      peer.close(CloseCode.INTERNAL_ERROR, 'internal error');
+      return;
+    }
+    plog.debug('connection open');
+  }
+
+  return {
+    connections: () => peers.size,
+    async close() {
+      if (!closing) {
+        closing = true;
+        server.off('upgrade', onUpgrade);
+        clearInterval(timer);
+      }
+      await Promise.all(
+        [...peers].map(
+          (peer) =>
+            new Promise<void>((resolve) => {
+              if (peer.ws.readyState === WebSocket.CLOSED) return resolve();
+              peer.ws.once('close', () => resolve());
+              peer.close(CloseCode.GOING_AWAY, 'server shutting down');
+            }),
+        ),
+      );
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
