@@ -8,6 +8,7 @@ import { Direction, type MasterToAgentMessage, type SchedulerEvent } from '../sd
 import { attachWebSocketServer } from '../sdk/transport/index.js';
 import { allocate } from './allocator/index.js';
 import { Master, type MasterOptions } from './master.js';
+import { registerOperatorRoutes, roleViews } from './operator-api.js';
 import { masterState, metricsSnapshot } from './state-json.js';
 
 export const AGENT_WS_PATH = '/api/v1/agent';
@@ -37,12 +38,24 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     if (!master) throw Object.assign(new Error('master is starting'), { statusCode: 503 });
     return master;
   };
+  http.setErrorHandler((err, _req, reply) => {
+    const e = err as Error & { statusCode?: number; code?: string };
+    const status = e.statusCode ?? 500;
+    if (status >= 500) log.error({ err: e }, 'operator API error');
+    void reply.status(status).send({ message: e.message, code: e.code ?? 'AGORA_MASTER_INTERNAL' });
+  });
+  registerOperatorRoutes(http, ready);
   http.get('/health', async () => ({ healthy: true, leading: ready().leading }));
   const state = async () => masterState(ready());
   http.get('/master/state', state);
   http.get('/state', state);
   http.get('/master/state.json', state);
-  const metrics = async () => metricsSnapshot(ready());
+  const metrics = async () => {
+    const m = ready();
+    const out = metricsSnapshot(m);
+    for (const v of roleViews(m)) out[`allocator/mesos/roles/${v.name}/shares/dominant`] = v.dominantShare;
+    return out;
+  };
   http.get('/metrics/snapshot', metrics);
   http.get('/master/metrics/snapshot', metrics);
 

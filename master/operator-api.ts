@@ -1,0 +1,121 @@
+/**
+ * The master's role endpoints, in Mesos's shapes: `GET /roles`, `GET|PUT /weights`,
+ * `GET|POST /quota`, `DELETE /quota/:role`. A bad request gets 400 with `{message, code}` and
+ * changes nothing.
+ */
+import type { FastifyInstance } from 'fastify';
+import { DEFAULT_ROLE, Resources } from '../sdk/resources/resources.js';
+import type { Master } from './master.js';
+import { dominantShare, removeQuota, setQuota, setWeights, weightsView } from './roles.js';
+import { resourcesObject } from './state-json.js';
+
+export interface RoleView {
+  name: string;
+  weight: number;
+  frameworks: string[];
+  allocated: Resources;
+  offered: Resources;
+  reserved: Resources;
+  dominantShare: number;
+  quota?: { guarantee?: Resources; limit?: Resources };
+}
+
+/** Every role that has a weight, quota, reservation, framework, task or offer. */
+export function roleViews(master: Master): RoleView[] {
+  const views = new Map<string, RoleView>();
+  const view = (name: string): RoleView => {
+    let v = views.get(name);
+    if (!v) {
+      const r = master.roles.get(name);
+      v = {
+        name,
+        weight: r?.weight ?? 1,
+        frameworks: [],
+        allocated: Resources.empty(),
+        offered: Resources.empty(),
+        reserved: Resources.empty(),
+        dominantShare: 0,
+        quota: r?.quota,
+      };
+      views.set(name, v);
+    }
+    return v;
+  };
+  view(DEFAULT_ROLE);
+  for (const r of master.roles.keys()) view(r);
+  let total = Resources.empty();
+  for (const a of master.agents.values()) {
+    if (a.state === 'unreachable') continue;
+    total = total.plus(a.total);
+    for (const role of a.total.roles()) if (role !== DEFAULT_ROLE) {
+      const v = view(role);
+      v.reserved = v.reserved.plus(a.total.reservedFor(role));
+    }
+  }
+  for (const f of master.frameworks.values()) for (const role of f.roles) view(role).frameworks.push(f.id);
+  for (const t of master.tasks.values()) {
+    const v = view(t.role);
+    v.allocated = v.allocated.plus(t.resources);
+  }
+  for (const o of master.offers.values()) {
+    const v = view(o.role);
+    v.offered = v.offered.plus(o.resources);
+  }
+  const totals = total.scalarTotals();
+  for (const v of views.values()) v.dominantShare = dominantShare(v.allocated.plus(v.offered), totals);
+  return [...views.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function quotaJson(role: string, q: { guarantee?: Resources; limit?: Resources }, consumed?: Resources) {
+  return {
+    role,
+    guarantee: q.guarantee?.toList() ?? [],
+    guarantees: q.guarantee?.scalarTotals() ?? {},
+    limits: q.limit?.scalarTotals() ?? {},
+    ...(consumed ? { consumed: consumed.scalarTotals() } : {}),
+  };
+}
+
+export function registerOperatorRoutes(http: FastifyInstance, ready: () => Master): void {
+  http.get('/roles', async () => ({
+    roles: roleViews(ready()).map((v) => ({
+      name: v.name,
+      weight: v.weight,
+      frameworks: v.frameworks,
+      resources: resourcesObject(v.allocated.plus(v.offered)),
+      allocated: resourcesObject(v.allocated),
+      offered: resourcesObject(v.offered),
+      reserved: resourcesObject(v.reserved),
+      dominant_share: v.dominantShare,
+      ...(v.quota ? { quota: quotaJson(v.name, v.quota, v.allocated.plus(v.offered)) } : {}),
+    })),
+  }));
+
+  http.get('/weights', async () => weightsView(ready().roles));
+  http.put('/weights', async (req) => {
+    const master = ready();
+    const applied = setWeights(master.roles, req.body);
+    master.requestAllocation();
+    return applied;
+  });
+
+  http.get('/quota', async () => {
+    const master = ready();
+    const consumed = new Map(roleViews(master).map((v) => [v.name, v.allocated.plus(v.offered)]));
+    return {
+      infos: [...master.roles.values()].filter((r) => r.quota).map((r) => quotaJson(r.name, r.quota!, consumed.get(r.name))),
+    };
+  });
+  http.post('/quota', async (req, reply) => {
+    const master = ready();
+    const { role, quota } = setQuota(master.roles, req.body);
+    master.requestAllocation();
+    return reply.status(200).send(quotaJson(role, quota));
+  });
+  http.delete<{ Params: { '*': string } }>('/quota/*', async (req) => {
+    const master = ready();
+    removeQuota(master.roles, decodeURIComponent(req.params['*']));
+    master.requestAllocation();
+    return {};
+  });
+}
