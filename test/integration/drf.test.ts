@@ -137,4 +137,46 @@ describe('DRF, weights and quota through the real master @integration', function
     expect(metrics['allocator/mesos/roles/batch/shares/dominant']).to.be.above(0.25);
     expect(metrics['allocator/mesos/allocation_runs']).to.be.above(0);
   });
+
+  it('offers statically reserved resources only to their role', async () => {
+    master = await startMasterProc(['--allocation_interval', '100ms']);
+    await startAgentProc(master.address, ['--resources', 'cpus:1;mem:512;cpus(analytics):4;mem(analytics):2048']);
+    const other = await new TestFramework(master.address, 'web', { roles: ['web'] }).start();
+    const mine = await new TestFramework(master.address, 'analyst', { roles: ['analytics'] }).start();
+    frameworks.push(other, mine);
+    const [o1] = await other.takeOffers();
+    const [o2] = await mine.takeOffers();
+    const r1 = Resources.from(o1.resources);
+    expect(r1.roles(), 'web sees no analytics reservation').to.deep.equal(['*']);
+    const r2 = Resources.from(o2.resources);
+    expect(r2.scalar('cpus', 'analytics')).to.equal(4);
+    expect(o2.allocation_role).to.equal('analytics');
+    // Launching on the reserved cpus works for the analytics framework.
+    mine.driver.launch(o2, [commandTask(o2, 'res', 'sleep 300', 'cpus(analytics):2;mem(analytics):64')]);
+    await mine.waitState('res', 'TASK_RUNNING');
+    const roles = (await getJson(`${master.url}/roles`)).roles;
+    expect(roles.find((r: { name: string }) => r.name === 'analytics').reserved).to.include({ cpus: 4, mem: 2048 });
+  });
+
+  it('rescinds offers held past --offer_timeout, and honours SUPPRESS and REVIVE', async () => {
+    master = await startMasterProc(['--allocation_interval', '100ms', '--offer_timeout', '300ms']);
+    await startAgentProc(master.address, ['--resources', 'cpus:2;mem:1024']);
+    const f = await new TestFramework(master.address, 'holder').start();
+    frameworks.push(f);
+    await waitFor('an offer rescinded after the timeout', () => f.rescinded.length > 0, 10_000);
+    f.driver.suppress();
+    await sleep(500);
+    f.offers.length = 0;
+    await sleep(1000);
+    expect(f.offers, 'no offers while suppressed').to.have.length(0);
+    let state = await getJson(`${master.url}/master/state`);
+    const fw = () => state.frameworks.find((x: { id: string }) => x.id === f.driver.frameworkId);
+    expect(fw().suppressed_roles).to.deep.equal(['*']);
+    expect(fw().offer_stats.agents_skipped_last_cycle.suppressed).to.equal(1);
+    f.driver.revive();
+    await f.takeOffers(1, 5000);
+    state = await getJson(`${master.url}/master/state`);
+    expect(fw().suppressed_roles).to.deep.equal([]);
+    expect(fw().offer_stats.offers_rescinded).to.be.at.least(1);
+  });
 });
