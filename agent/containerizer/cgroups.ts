@@ -1,0 +1,405 @@
+/**
+ * Agora's cgroups, on cgroup v1 (one hierarchy per controller) and v2 (the unified hierarchy).
+ *
+ * Each task gets `<mount>/<the agent's own cgroup>/<root>/<task>` for the memory, cpu and cpuacct
+ * controllers (v1), or one directory in the unified hierarchy (v2). The agent's own cgroup is read
+ * from /proc/self/cgroup, so Agora nests under whatever cgroup the agent was started in.
+ */
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export type CgroupVersion = 1 | 2;
+
+/** The controllers Agora uses on v1. `cpuacct` is optional (usage only). */
+export const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct'] as const;
+export type V1Controller = (typeof V1_CONTROLLERS)[number];
+
+/** Where the hierarchies are and where this process sits in them. */
+export interface CgroupLayout {
+  version: CgroupVersion;
+  /** v1: controller → absolute directory of this process's cgroup; v2: `unified` → the same. */
+  own: Record<string, string>;
+}
+
+/** A task's cgroups, as checkpointed in its ContainerHandle. */
+export interface CgroupSet {
+  version: CgroupVersion;
+  /** v1: controller → absolute directory (co-mounted controllers share one); v2: `unified` → directory. */
+  paths: Record<string, string>;
+}
+
+export interface CgroupLimits {
+  /** Hard memory limit in bytes (no swap beyond it). */
+  memBytes?: number;
+  /** CPU share: `cpu.shares = cpus × 1024` (v1), the equivalent `cpu.weight` (v2). */
+  cpus?: number;
+  /** Also cap CPU time at `cpus` × the period (CFS quota). */
+  cfsQuota?: boolean;
+}
+
+export interface CgroupUsage {
+  cpuUserSecs?: number;
+  cpuSystemSecs?: number;
+  memUsageBytes?: number;
+  memRssBytes?: number;
+  memLimitBytes?: number;
+  /** Highest usage seen (v1 `memory.max_usage_in_bytes`, v2 `memory.peak` where the kernel has it). */
+  memMaxUsageBytes?: number;
+}
+
+const CPU_PERIOD_US = 100_000;
+const USER_HZ = 100;
+const UNIFIED_ROOT = '/sys/fs/cgroup';
+
+interface MountEntry {
+  root: string;
+  mountPoint: string;
+  fsType: string;
+  superOptions: string[];
+}
+
+function parseMountInfo(text: string): MountEntry[] {
+  const out: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const dash = line.indexOf(' - ');
+    if (dash < 0) continue;
+    const left = line.slice(0, dash).split(' ');
+    const right = line.slice(dash + 3).split(' ');
+    const unoctal = (s: string) =>
+      s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+    out.push({
+      root: unoctal(left[3]),
+      mountPoint: unoctal(left[4]),
+      fsType: right[0],
+      superOptions: (right[2] ?? '').split(','),
+    });
+  }
+  return out;
+}
+
+/** `/proc/<pid>/cgroup` → controller (v1) or `''` (v2) → path. */
+function parseProcCgroup(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^(\d+):([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    if (m[2] === '') out.set('', m[3]);
+    for (const c of m[2].split(',')) if (c) out.set(c, m[3]);
+  }
+  return out;
+}
+
+function join(mountPoint: string, mountRoot: string, cgPath: string): string {
+  // Inside a container the mount's root may be a sub-cgroup that /proc/self/cgroup spells out in full.
+  let rel = cgPath;
+  if (mountRoot !== '/' && (rel === mountRoot || rel.startsWith(`${mountRoot}/`))) rel = rel.slice(mountRoot.length);
+  return path.join(mountPoint, rel || '/');
+}
+
+/** Detects the cgroup version and this process's cgroups; throws with a reason when unusable. */
+export function detectLayout(): CgroupLayout {
+  const cgroups = parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
+  const mounts = parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
+  if (existsSync(path.join(UNIFIED_ROOT, 'cgroup.controllers'))) {
+    const m = mounts.find((x) => x.fsType === 'cgroup2' && x.mountPoint === UNIFIED_ROOT);
+    const own = cgroups.get('') ?? '/';
+    return { version: 2, own: { unified: join(UNIFIED_ROOT, m?.root ?? '/', own) } };
+  }
+  const own: Record<string, string> = {};
+  for (const c of V1_CONTROLLERS) {
+    const m = mounts.find((x) => x.fsType === 'cgroup' && x.superOptions.includes(c));
+    const p = cgroups.get(c);
+    if (m && p !== undefined) own[c] = join(m.mountPoint, m.root, p);
+  }
+  if (!own.memory || !own.cpu) {
+    const missing = ['memory', 'cpu'].filter((c) => !own[c]).join(' and ');
+    throw new Error(`cgroup v1 ${missing} controller${missing.includes(' and ') ? 's are' : ' is'} not mounted`);
+  }
+  return { version: 1, own };
+}
+
+async function writeFile(file: string, value: string | number): Promise<void> {
+  try {
+    await fs.writeFile(file, String(value));
+  } catch (err) {
+    throw new Error(`could not write ${value} to ${file}: ${(err as Error).message}`);
+  }
+}
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+async function readNumber(file: string): Promise<number | undefined> {
+  const t = await readText(file);
+  if (t === undefined) return undefined;
+  const v = t.trim();
+  if (v === 'max') return Number.POSITIVE_INFINITY;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** `key value` lines (memory.stat, cpu.stat, memory.events, memory.oom_control, cpuacct.stat). */
+async function readKeyed(file: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const line of ((await readText(file)) ?? '').split('\n')) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k && v !== undefined && Number.isFinite(Number(v))) out[k] = Number(v);
+  }
+  return out;
+}
+
+/** v1 cpu.shares → v2 cpu.weight (the conversion runc and systemd use). */
+export function sharesToWeight(shares: number): number {
+  return Math.max(1, Math.min(10_000, 1 + Math.floor(((shares - 2) * 9999) / 262_142)));
+}
+
+/** Makes a name safe as one cgroup directory. */
+export function cgroupName(id: string): string {
+  const s = id.replace(/[^a-zA-Z0-9_.-]/g, '_');
+  return s === '.' || s === '..' ? `_${s}` : s;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface CgroupsOptions {
+  /** Directory under the agent's own cgroup that holds the tasks' cgroups (default `agora`). */
+  root?: string;
+  /** A layout to use instead of detecting one (tests, or an agent placed in a known cgroup). */
+  layout?: CgroupLayout;
+}
+
+/** Creates, fills, measures and removes task cgroups. */
+export class Cgroups {
+  private readonly rootName: string;
+  private cachedLayout: CgroupLayout | undefined;
+
+  constructor(opts: CgroupsOptions = {}) {
+    this.rootName = opts.root ?? 'agora';
+    this.cachedLayout = opts.layout;
+  }
+
+  layout(): CgroupLayout {
+    this.cachedLayout ??= detectLayout();
+    return this.cachedLayout;
+  }
+
+  /** Directories that hold the tasks' cgroups (one per distinct v1 hierarchy, or one on v2). */
+  bases(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [c, own] of Object.entries(this.layout().own)) out[c] = path.join(own, this.rootName);
+    return out;
+  }
+
+  /** Whether cgroups can be created here; the reason says what is missing. */
+  async check(): Promise<{ ok: true } | { ok: false; reason: string }> {
+    let layout: CgroupLayout;
+    try {
+      layout = this.layout();
+    } catch (err) {
+      return { ok: false, reason: (err as Error).message };
+    }
+    try {
+      if (layout.version === 2) {
+        const own = layout.own.unified;
+        const have = ((await readText(path.join(UNIFIED_ROOT, 'cgroup.controllers'))) ?? '').split(/\s+/);
+        const missing = ['memory', 'cpu'].filter((c) => !have.includes(c));
+        if (missing.length) return { ok: false, reason: `cgroup v2 controllers not available: ${missing.join(', ')}` };
+        await fs.mkdir(path.join(own, this.rootName), { recursive: true });
+        await this.enableV2Controllers();
+      } else {
+        for (const base of new Set(Object.values(this.bases()))) {
+          await fs.mkdir(base, { recursive: true });
+          await fs.access(base, fs.constants.W_OK);
+        }
+      }
+    } catch (err) {
+      return { ok: false, reason: `cgroups are not writable: ${(err as Error).message}` };
+    }
+    return { ok: true };
+  }
+
+  /** Creates (or reuses) the task's cgroups and sets their limits. */
+  async create(id: string, limits: CgroupLimits): Promise<CgroupSet> {
+    const layout = this.layout();
+    const name = cgroupName(id);
+    if (layout.version === 2) {
+      await fs.mkdir(path.join(layout.own.unified, this.rootName), { recursive: true });
+      await this.enableV2Controllers();
+      const dir = path.join(layout.own.unified, this.rootName, name);
+      await fs.mkdir(dir, { recursive: true });
+      const set: CgroupSet = { version: 2, paths: { unified: dir } };
+      try {
+        if (limits.memBytes && limits.memBytes > 0) {
+          await writeFile(path.join(dir, 'memory.max'), Math.round(limits.memBytes));
+          if (existsSync(path.join(dir, 'memory.swap.max'))) await writeFile(path.join(dir, 'memory.swap.max'), 0);
+        }
+        if (limits.cpus && limits.cpus > 0) {
+          await writeFile(path.join(dir, 'cpu.weight'), sharesToWeight(Math.round(limits.cpus * 1024)));
+          if (limits.cfsQuota) {
+            const quota = Math.max(1000, Math.round(limits.cpus * CPU_PERIOD_US));
+            await writeFile(path.join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
+          }
+        }
+      } catch (err) {
+        await this.destroy(set).catch(() => undefined);
+        throw err;
+      }
+      return set;
+    }
+    const paths: Record<string, string> = {};
+    for (const [c, base] of Object.entries(this.bases())) {
+      paths[c] = path.join(base, name);
+      await fs.mkdir(paths[c], { recursive: true });
+    }
+    const set: CgroupSet = { version: 1, paths };
+    try {
+      if (limits.memBytes && limits.memBytes > 0) {
+        const mem = paths.memory;
+        const bytes = Math.round(limits.memBytes);
+        // memsw must stay >= the memory limit: when lowering, set memory first; when raising, memsw first.
+        const memsw = path.join(mem, 'memory.memsw.limit_in_bytes');
+        const hasMemsw = existsSync(memsw);
+        if (hasMemsw) await fs.writeFile(memsw, String(bytes)).catch(() => undefined);
+        await writeFile(path.join(mem, 'memory.limit_in_bytes'), bytes);
+        if (hasMemsw) await writeFile(memsw, bytes);
+        else await fs.writeFile(path.join(mem, 'memory.swappiness'), '0').catch(() => undefined);
+      }
+      if (limits.cpus && limits.cpus > 0) {
+        await writeFile(path.join(paths.cpu, 'cpu.shares'), Math.max(2, Math.round(limits.cpus * 1024)));
+        if (limits.cfsQuota) {
+          await writeFile(path.join(paths.cpu, 'cpu.cfs_period_us'), CPU_PERIOD_US);
+          await writeFile(
+            path.join(paths.cpu, 'cpu.cfs_quota_us'),
+            Math.max(1000, Math.round(limits.cpus * CPU_PERIOD_US)),
+          );
+        }
+      }
+    } catch (err) {
+      await this.destroy(set).catch(() => undefined);
+      throw err;
+    }
+    return set;
+  }
+
+  /** The `cgroup.procs` files a process writes its pid into to join the set (distinct hierarchies only). */
+  procsFiles(set: CgroupSet): string[] {
+    return [...new Set(Object.values(set.paths))].map((d) => path.join(d, 'cgroup.procs'));
+  }
+
+  /** Every pid in the set. */
+  async pids(set: CgroupSet): Promise<number[]> {
+    const all = new Set<number>();
+    for (const f of this.procsFiles(set)) {
+      for (const l of ((await readText(f)) ?? '').split('\n')) if (l.trim()) all.add(Number(l));
+    }
+    return [...all];
+  }
+
+  /** Whether the kernel's OOM killer has killed a process of the set. */
+  async oomKilled(set: CgroupSet): Promise<boolean> {
+    if (set.version === 2) {
+      const ev = await readKeyed(path.join(set.paths.unified, 'memory.events'));
+      return (ev.oom_kill ?? 0) > 0 || (ev.oom_group_kill ?? 0) > 0;
+    }
+    const mem = set.paths.memory;
+    if (!mem) return false;
+    const oc = await readKeyed(path.join(mem, 'memory.oom_control'));
+    if (oc.oom_kill !== undefined) return oc.oom_kill > 0 || oc.under_oom > 0;
+    // Kernels before 4.13 have no oom_kill counter: the limit was hit and usage reached it.
+    const failcnt = (await readNumber(path.join(mem, 'memory.failcnt'))) ?? 0;
+    const max = (await readNumber(path.join(mem, 'memory.max_usage_in_bytes'))) ?? 0;
+    const limit = (await readNumber(path.join(mem, 'memory.limit_in_bytes'))) ?? Number.POSITIVE_INFINITY;
+    return failcnt > 0 && max >= limit;
+  }
+
+  async usage(set: CgroupSet): Promise<CgroupUsage> {
+    const out: CgroupUsage = {};
+    if (set.version === 2) {
+      const dir = set.paths.unified;
+      const cpu = await readKeyed(path.join(dir, 'cpu.stat'));
+      if (cpu.user_usec !== undefined) out.cpuUserSecs = cpu.user_usec / 1e6;
+      if (cpu.system_usec !== undefined) out.cpuSystemSecs = cpu.system_usec / 1e6;
+      out.memUsageBytes = await readNumber(path.join(dir, 'memory.current'));
+      const stat = await readKeyed(path.join(dir, 'memory.stat'));
+      out.memRssBytes = stat.anon ?? out.memUsageBytes;
+      const limit = await readNumber(path.join(dir, 'memory.max'));
+      if (limit !== undefined && Number.isFinite(limit)) out.memLimitBytes = limit;
+      out.memMaxUsageBytes = await readNumber(path.join(dir, 'memory.peak'));
+      return out;
+    }
+    const acct = set.paths.cpuacct;
+    if (acct) {
+      const stat = await readKeyed(path.join(acct, 'cpuacct.stat'));
+      if (stat.user !== undefined) out.cpuUserSecs = stat.user / USER_HZ;
+      if (stat.system !== undefined) out.cpuSystemSecs = stat.system / USER_HZ;
+    }
+    const mem = set.paths.memory;
+    if (mem) {
+      out.memUsageBytes = await readNumber(path.join(mem, 'memory.usage_in_bytes'));
+      const stat = await readKeyed(path.join(mem, 'memory.stat'));
+      out.memRssBytes = stat.total_rss ?? stat.rss ?? out.memUsageBytes;
+      const limit = await readNumber(path.join(mem, 'memory.limit_in_bytes'));
+      // v1 reports "unlimited" as a page-rounded 2^63.
+      if (limit !== undefined && limit < 2 ** 62) out.memLimitBytes = limit;
+      out.memMaxUsageBytes = await readNumber(path.join(mem, 'memory.max_usage_in_bytes'));
+    }
+    return out;
+  }
+
+  /** Whether any directory of the set still exists. */
+  exists(set: CgroupSet): boolean {
+    return Object.values(set.paths).some((d) => existsSync(d));
+  }
+
+  /** SIGKILLs whatever is left in the set, then removes its directories. */
+  async destroy(set: CgroupSet): Promise<void> {
+    const dirs = [...new Set(Object.values(set.paths))];
+    for (let attempt = 0; ; attempt++) {
+      const pids = await this.pids(set);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      let busy: Error | undefined;
+      for (const d of dirs) {
+        try {
+          await fs.rmdir(d);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ENOENT') busy = err as Error;
+        }
+      }
+      if (!busy) return;
+      if (attempt >= 200) throw new Error(`could not remove cgroup: ${busy.message}`);
+      await sleep(Math.min(10 * (attempt + 1), 100));
+    }
+  }
+
+  private async enableV2Controllers(): Promise<void> {
+    const own = this.layout().own.unified;
+    for (const dir of [own, path.join(own, this.rootName)]) {
+      const file = path.join(dir, 'cgroup.subtree_control');
+      const enabled = ((await readText(file)) ?? '').split(/\s+/);
+      const want = ['memory', 'cpu'].filter((c) => !enabled.includes(c));
+      if (!want.length) continue;
+      try {
+        await fs.writeFile(file, want.map((c) => `+${c}`).join(' '));
+      } catch (err) {
+        const hint =
+          (err as NodeJS.ErrnoException).code === 'EBUSY'
+            ? ' (cgroup v2 forbids processes in a cgroup that delegates controllers: start the agent in a leaf cgroup of its own, e.g. under systemd with Delegate=yes)'
+            : '';
+        throw new Error(`could not enable ${want.join(', ')} in ${file}: ${(err as Error).message}${hint}`);
+      }
+    }
+  }
+}

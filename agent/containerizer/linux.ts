@@ -1,0 +1,519 @@
+/**
+ * The linux containerizer: runs MESOS-type tasks (or tasks without a container) in their own pid,
+ * mount, uts and ipc namespaces (and network namespace on request), inside cgroups that cap memory
+ * and share CPU, in the spirit of Mesos's linux launcher with the cgroups isolators.
+ *
+ * Process tree of one task:
+ *
+ *   sh (wrapper W, host pid = handle.pid, in the task's cgroups, detached from the agent)
+ *    └─ unshare --pid --fork --mount-proc --mount --uts --ipc [--net] --kill-child
+ *        └─ the task's command, pid 1 of its own pid namespace
+ *
+ * W joins the cgroups before it starts unshare, so every process of the task is accounted from its
+ * first instruction; W records the command's exit status in `<sandbox>/.agora/exit_status`, so the
+ * status survives an agent that died meanwhile.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, existsSync, promises as fs, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import path from 'node:path';
+import { type Logger, pino } from 'pino';
+import type { TaskInfo } from '../../sdk/protocol/types.js';
+import { Resources } from '../../sdk/resources/resources.js';
+import { type CgroupSet, Cgroups, cgroupName } from './cgroups.js';
+import {
+  type ContainerExit,
+  type ContainerHandle,
+  type Containerizer,
+  ContainerLaunchError,
+  type LaunchSpec,
+  type RecoveredGone,
+  type ResourceStatistics,
+  type RunningContainer,
+} from './types.js';
+
+/** Where the wrapper records the command's exit status, relative to the sandbox. */
+export const LINUX_EXIT_STATUS_FILE = path.join('.agora', 'exit_status');
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * `sh -c WRAPPER agora-wrapper <status dir> <n> <cgroup.procs × n> <command...>`. Fd 3 tells the
+ * agent whether the cgroups were joined; the wrapper shields itself from the OOM killer (the
+ * command resets its own score) so that the exit status is always recorded.
+ */
+const WRAPPER = [
+  'dir=$1; n=$2; shift 2',
+  'while [ "$n" -gt 0 ]; do',
+  '  if ! { echo $$ > "$1"; } 2>/dev/null; then echo "could not join cgroup $1" >&3; exit 125; fi',
+  '  n=$((n - 1)); shift',
+  'done',
+  '{ echo -1000 > /proc/$$/oom_score_adj; } 2>/dev/null',
+  'echo ok >&3',
+  'exec 3>&-',
+  '"$@"',
+  'st=$?',
+  'echo "$st" > "$dir/exit_status.tmp" && mv -f "$dir/exit_status.tmp" "$dir/exit_status"',
+  'exit "$st"',
+].join('\n');
+
+/** Runs first inside the namespaces: `sh -c INIT agora-init <hostname> <lo up?> <command...>`. */
+const INIT = [
+  'h=$1; lo=$2; shift 2',
+  '{ echo 0 > /proc/self/oom_score_adj; } 2>/dev/null',
+  'if [ -n "$h" ]; then hostname "$h" || exit 126; fi',
+  'if [ "$lo" = 1 ]; then ip link set lo up 2>/dev/null; fi',
+  'exec "$@"',
+].join('\n');
+
+export interface LinuxContainerizerOptions {
+  logger?: Logger;
+  /** A Cgroups manager; by default one nesting under this process's cgroups in `cgroupsRoot`. */
+  cgroups?: Cgroups;
+  /** Directory under the agent's own cgroup for the tasks' cgroups (default `agora`). */
+  cgroupsRoot?: string;
+  /** Cap CPU time with a CFS quota besides shares (Mesos `--cgroups_enable_cfs`; default false). */
+  cfsQuota?: boolean;
+  /** Path of util-linux `unshare` (default: found on PATH). */
+  unsharePath?: string;
+  /** How often a recovered task (no longer the agent's child) is checked; default 500 ms. */
+  pollIntervalMs?: number;
+  /** Grace between SIGTERM and SIGKILL when neither kill() nor the task's kill_policy gives one (default 3 s). */
+  defaultGraceMs?: number;
+}
+
+/** What the linux containerizer keeps in `ContainerHandle.data`. */
+interface LinuxHandleData {
+  cgroups: CgroupSet;
+  sandbox: string;
+  cpus: number;
+  memMb: number;
+}
+
+interface ProcInfo {
+  state: string;
+  startTime: number;
+}
+
+function procInfo(pid: number): ProcInfo | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: rest[0], startTime: Number(rest[19]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid runs (not a zombie) and is the same process (same start time) as the one checkpointed. */
+function sameProcessAlive(pid: number, startTime: number | undefined): boolean {
+  const p = procInfo(pid);
+  if (!p || p.state === 'Z' || p.state === 'X') return false;
+  return startTime === undefined || p.startTime === startTime;
+}
+
+function pidNamespace(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+function signalName(code: number): string | null {
+  if (code <= 128) return null;
+  for (const [name, num] of Object.entries(osConstants.signals)) if (num === code - 128) return name;
+  return null;
+}
+
+function readExitStatus(sandbox: string): number | undefined {
+  try {
+    const n = Number.parseInt(readFileSync(path.join(sandbox, LINUX_EXIT_STATUS_FILE), 'utf8').trim(), 10);
+    return Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function findOnPath(name: string): string | undefined {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
+    if (!dir) continue;
+    const p = path.join(dir, name);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+function run(file: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(file, args, { timeout: 30_000 }, (err, _stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+      resolve({ code, stderr: String(stderr || (err ? err.message : '')).trim() });
+    });
+  });
+}
+
+/** How the wrapper process itself ended, when the agent saw it end. */
+interface WrapperEnd {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+class LinuxContainer implements RunningContainer {
+  private killed = false;
+  private detached = false;
+  private ended = false;
+  private readonly done: Promise<ContainerExit>;
+
+  constructor(
+    readonly handle: ContainerHandle,
+    private readonly owner: LinuxContainerizer,
+    private readonly task: TaskInfo,
+    private readonly exited: Promise<WrapperEnd | undefined>,
+  ) {
+    this.done = exited.then(async (end) => {
+      this.ended = true;
+      if (this.detached) return new Promise<ContainerExit>(() => undefined);
+      return this.owner.finish(this.data, this.killed, end, false);
+    });
+  }
+
+  private get data(): LinuxHandleData {
+    return this.handle.data as unknown as LinuxHandleData;
+  }
+
+  wait(): Promise<ContainerExit> {
+    return this.done;
+  }
+
+  async kill(gracePeriodMs: number): Promise<void> {
+    if (this.ended) return;
+    this.killed = true;
+    const grace = this.owner.graceFor(this.task, gracePeriodMs);
+    const wrapper = this.handle.pid as number;
+    const cg = this.owner.cgroups;
+    const set = this.data.cgroups;
+    // SIGTERM to every process inside the task's pid namespace (the wrapper and unshare live outside
+    // it). The namespace's init only gets it if it handles SIGTERM, like pid 1 in a docker container.
+    const hostNs = pidNamespace(wrapper) ?? pidNamespace(process.pid);
+    for (const pid of await cg.pids(set)) {
+      const ns = pidNamespace(pid);
+      if (pid !== wrapper && ns !== undefined && ns !== hostNs) signal(pid, 'SIGTERM');
+    }
+    if (grace > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.exited, new Promise((r) => (timer = setTimeout(r, grace)))]);
+      clearTimeout(timer);
+    }
+    // Then SIGKILL everything but the wrapper, which records the status and exits. Killing the
+    // namespace's init makes the kernel kill every other process of the namespace.
+    for (let round = 0; !this.ended && round < 100; round++) {
+      for (const pid of await cg.pids(set)) if (pid !== wrapper) signal(pid, 'SIGKILL');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.exited, new Promise((r) => (timer = setTimeout(r, 50)))]);
+      clearTimeout(timer);
+    }
+    if (!this.ended) signal(wrapper, 'SIGKILL');
+    await this.exited;
+  }
+
+  detach(): void {
+    this.detached = true;
+  }
+}
+
+/** Runs MESOS tasks in namespaces and cgroups. */
+export class LinuxContainerizer implements Containerizer {
+  readonly name = 'linux';
+  readonly cgroups: Cgroups;
+  readonly logger: Logger;
+  private readonly opts: LinuxContainerizerOptions;
+  private availability: Promise<{ ok: true } | { ok: false; reason: string }> | undefined;
+  private readonly running = new Set<LinuxContainer>();
+  private readonly pollers = new Set<NodeJS.Timeout>();
+
+  constructor(opts: LinuxContainerizerOptions = {}) {
+    this.opts = opts;
+    this.cgroups = opts.cgroups ?? new Cgroups({ root: opts.cgroupsRoot });
+    this.logger = opts.logger ?? pino({ level: 'silent' });
+  }
+
+  private get unshare(): string | undefined {
+    return this.opts.unsharePath ?? findOnPath('unshare');
+  }
+
+  available(): Promise<{ ok: true } | { ok: false; reason: string }> {
+    this.availability ??= this.probe();
+    return this.availability;
+  }
+
+  private async probe(): Promise<{ ok: true } | { ok: false; reason: string }> {
+    if (process.platform !== 'linux') return { ok: false, reason: 'the linux containerizer needs Linux' };
+    if (process.getuid?.() !== 0) {
+      return { ok: false, reason: 'the linux containerizer needs root (it creates namespaces and cgroups)' };
+    }
+    const unshare = this.unshare;
+    if (!unshare)
+      return { ok: false, reason: "util-linux 'unshare' was not found on PATH (apt-get install util-linux)" };
+    const ns = await run(unshare, [
+      '--pid',
+      '--fork',
+      '--mount-proc',
+      '--mount',
+      '--uts',
+      '--ipc',
+      '--kill-child',
+      '--',
+      '/bin/sh',
+      '-c',
+      'true',
+    ]);
+    if (ns.code !== 0) {
+      return { ok: false, reason: `${unshare} could not create pid/mount/uts/ipc namespaces: ${ns.stderr}` };
+    }
+    const cg = await this.cgroups.check();
+    if (!cg.ok) return cg;
+    return { ok: true };
+  }
+
+  canLaunch(task: TaskInfo): boolean {
+    const c = task.container;
+    if (c && c.type !== 'MESOS') return false;
+    return c?.containerizer === undefined || c.containerizer === 'linux';
+  }
+
+  async launch(spec: LaunchSpec): Promise<RunningContainer> {
+    const { task, sandbox } = spec;
+    const avail = await this.available();
+    if (!avail.ok) throw new ContainerLaunchError(`the linux containerizer cannot run here: ${avail.reason}`);
+    const cmd = task.command;
+    if (!cmd?.value)
+      throw new ContainerLaunchError(`task ${task.task_id} has no command to run`, 'REASON_TASK_INVALID');
+
+    const res = Resources.from(task.resources);
+    const cpus = res.scalar('cpus');
+    const memMb = res.scalar('mem');
+    let set: CgroupSet;
+    try {
+      const stale = this.cgroupPaths(task.task_id);
+      if (stale && this.cgroups.exists(stale)) await this.cgroups.destroy(stale);
+      set = await this.cgroups.create(task.task_id, {
+        memBytes: memMb > 0 ? memMb * 1024 * 1024 : undefined,
+        cpus,
+        cfsQuota: this.opts.cfsQuota ?? false,
+      });
+    } catch (err) {
+      throw new ContainerLaunchError(`could not create cgroups for task ${task.task_id}: ${(err as Error).message}`);
+    }
+
+    const statusDir = path.join(sandbox, '.agora');
+    await fs.mkdir(statusDir, { recursive: true });
+    await fs.rm(path.join(sandbox, LINUX_EXIT_STATUS_FILE), { force: true });
+
+    const netIsolation = task.container?.network_isolation === true;
+    const namespaces = ['--pid', '--fork', '--mount-proc', '--mount', '--uts', '--ipc'];
+    if (netIsolation) namespaces.push('--net');
+    const command = cmd.shell === false ? [cmd.value, ...(cmd.arguments ?? [])] : ['/bin/sh', '-c', cmd.value];
+    const procs = this.cgroups.procsFiles(set);
+    const argv = [
+      '-c',
+      WRAPPER,
+      'agora-wrapper',
+      statusDir,
+      String(procs.length),
+      ...procs,
+      this.unshare as string,
+      ...namespaces,
+      '--kill-child',
+      '--',
+      '/bin/sh',
+      '-c',
+      INIT,
+      'agora-init',
+      task.container?.hostname ?? '',
+      netIsolation ? '1' : '0',
+      ...command,
+    ];
+    const env: Record<string, string> = { PATH: DEFAULT_PATH, ...spec.env, MESOS_SANDBOX: sandbox };
+
+    const out = openSync(path.join(sandbox, 'stdout'), 'a');
+    const err = openSync(path.join(sandbox, 'stderr'), 'a');
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn('/bin/sh', argv, { cwd: sandbox, env, detached: true, stdio: ['ignore', out, err, 'pipe'] });
+    } finally {
+      closeSync(out);
+      closeSync(err);
+    }
+    const exited = new Promise<WrapperEnd>((resolve) => {
+      child.on('exit', (code, sig) => resolve({ code, signal: sig }));
+      child.on('error', () => resolve({ code: null, signal: null }));
+    });
+    const ready = await new Promise<string>((resolve) => {
+      let text = '';
+      const pipe = child.stdio[3] as NodeJS.ReadableStream | null;
+      if (!pipe) return resolve('no status pipe');
+      pipe.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
+      pipe.on('end', () => resolve(text.trim()));
+      pipe.on('error', (e: Error) => resolve(e.message));
+      child.on('error', (e: Error) => resolve(`could not start /bin/sh: ${e.message}`));
+    });
+    if (ready !== 'ok' || !child.pid) {
+      if (child.pid) signal(child.pid, 'SIGKILL');
+      await exited;
+      await this.cgroups.destroy(set).catch(() => undefined);
+      throw new ContainerLaunchError(`could not start task ${task.task_id}: ${ready || 'the wrapper exited early'}`);
+    }
+    child.unref();
+    (child.stdio[3] as { unref?: () => void } | null)?.unref?.();
+
+    const data: LinuxHandleData = { cgroups: set, sandbox, cpus, memMb };
+    const handle: ContainerHandle = {
+      containerizer: this.name,
+      id: task.task_id,
+      pid: child.pid,
+      startTime: procInfo(child.pid)?.startTime,
+      data: { ...data },
+    };
+    this.logger.info({ task: task.task_id, pid: child.pid, cgroups: set.paths }, 'linux container started');
+    return this.track(new LinuxContainer(handle, this, task, exited));
+  }
+
+  async recover(handle: ContainerHandle, spec: LaunchSpec): Promise<RunningContainer | RecoveredGone> {
+    const prior = (handle.data ?? {}) as Partial<LinuxHandleData>;
+    const res = Resources.from(spec.task.resources);
+    const data: LinuxHandleData = {
+      cgroups: prior.cgroups ?? this.cgroupPaths(spec.task.task_id) ?? { version: 1, paths: {} },
+      sandbox: prior.sandbox ?? spec.sandbox,
+      cpus: prior.cpus ?? res.scalar('cpus'),
+      memMb: prior.memMb ?? res.scalar('mem'),
+    };
+    const recovered: ContainerHandle = { ...handle, data: { ...data } };
+    if (handle.pid && sameProcessAlive(handle.pid, handle.startTime)) {
+      this.logger.info({ task: spec.task.task_id, pid: handle.pid }, 'recovered running linux container');
+      const pid = handle.pid;
+      const start = handle.startTime;
+      const exited = new Promise<undefined>((resolve) => {
+        const timer = setInterval(() => {
+          if (sameProcessAlive(pid, start)) return;
+          clearInterval(timer);
+          this.pollers.delete(timer);
+          resolve(undefined);
+        }, this.opts.pollIntervalMs ?? 500);
+        timer.unref();
+        this.pollers.add(timer);
+      });
+      return this.track(new LinuxContainer(recovered, this, spec.task, exited));
+    }
+    return { gone: true, exit: await this.finish(data, false, undefined, true) };
+  }
+
+  async usage(handle: ContainerHandle): Promise<ResourceStatistics | undefined> {
+    const data = handle.data as unknown as LinuxHandleData | undefined;
+    if (!data?.cgroups || !this.cgroups.exists(data.cgroups)) return undefined;
+    const u = await this.cgroups.usage(data.cgroups);
+    const out: ResourceStatistics = { timestamp: Date.now() / 1000 };
+    if (u.cpuUserSecs !== undefined) out.cpus_user_time_secs = u.cpuUserSecs;
+    if (u.cpuSystemSecs !== undefined) out.cpus_system_time_secs = u.cpuSystemSecs;
+    if (data.cpus) out.cpus_limit = data.cpus;
+    if (u.memRssBytes !== undefined) out.mem_rss_bytes = u.memRssBytes;
+    if (u.memLimitBytes !== undefined) out.mem_limit_bytes = u.memLimitBytes;
+    return out;
+  }
+
+  /** Stops watching every task without touching it, as an agent that goes away would. */
+  detach(): void {
+    for (const c of this.running) c.detach();
+    this.running.clear();
+    for (const t of this.pollers) clearInterval(t);
+    this.pollers.clear();
+  }
+
+  // ---- used by LinuxContainer ----
+
+  /** The grace for a kill: the caller's when given (>= 0), else the task's kill policy, else the default. */
+  graceFor(task: TaskInfo, requestedMs: number): number {
+    if (Number.isFinite(requestedMs) && requestedMs >= 0) return requestedMs;
+    const policy = task.kill_policy?.grace_period_seconds;
+    if (policy !== undefined) return policy * 1000;
+    return this.opts.defaultGraceMs ?? 3000;
+  }
+
+  /** Turns the end of a task into a ContainerExit and removes its cgroups. */
+  async finish(
+    data: LinuxHandleData,
+    killed: boolean,
+    end: WrapperEnd | undefined,
+    whileDown: boolean,
+  ): Promise<ContainerExit> {
+    const set = data.cgroups;
+    let oom = false;
+    let maxUsed: number | undefined;
+    if (this.cgroups.exists(set)) {
+      oom = await this.cgroups.oomKilled(set).catch(() => false);
+      maxUsed = (await this.cgroups.usage(set).catch(() => undefined))?.memMaxUsageBytes;
+      // Whatever outlived the wrapper (it should not) is killed with the cgroups.
+      await this.cgroups
+        .destroy(set)
+        .catch((err: unknown) => this.logger.warn({ err, cgroups: set.paths }, 'could not remove cgroups'));
+    }
+    const status = readExitStatus(data.sandbox);
+    let exit: ContainerExit;
+    if (status !== undefined) {
+      exit = { exitCode: status, signal: signalName(status), killed };
+      if (!killed) exit.message = `Command exited with status ${status}`;
+      else exit.message = 'Command killed on request';
+    } else if (end && (end.code !== null || end.signal !== null)) {
+      exit = {
+        exitCode: end.code,
+        signal: end.signal,
+        killed,
+        reason: 'REASON_EXECUTOR_TERMINATED',
+        message: `the task's wrapper ended (${end.signal ?? `status ${end.code}`}) without recording an exit status`,
+      };
+    } else {
+      exit = {
+        exitCode: null,
+        signal: null,
+        killed,
+        reason: 'REASON_EXECUTOR_TERMINATED',
+        message: whileDown
+          ? 'the task ended while the agent was down and left no exit status'
+          : 'the task ended without recording an exit status',
+      };
+    }
+    if (oom) {
+      exit.reason = 'REASON_CONTAINER_LIMITATION_MEMORY';
+      const used = maxUsed !== undefined ? ` (maximum used: ${Math.round(maxUsed / 1024 / 1024)} MB)` : '';
+      exit.message = `Memory limit exceeded: the task hit its memory limit of ${data.memMb} MB${used} and the kernel killed it`;
+    }
+    return exit;
+  }
+
+  private cgroupPaths(taskId: string): CgroupSet | undefined {
+    try {
+      const layout = this.cgroups.layout();
+      const name = cgroupName(taskId);
+      const paths: Record<string, string> = {};
+      for (const [c, base] of Object.entries(this.cgroups.bases())) paths[c] = path.join(base, name);
+      return { version: layout.version, paths };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private track(c: LinuxContainer): LinuxContainer {
+    this.running.add(c);
+    c.wait().then(() => this.running.delete(c));
+    return c;
+  }
+}

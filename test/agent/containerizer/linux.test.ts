@@ -1,0 +1,297 @@
+import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { cgroupName, sharesToWeight } from '../../../agent/containerizer/cgroups.js';
+import { LinuxContainerizer } from '../../../agent/containerizer/linux.js';
+import {
+  ContainerLaunchError,
+  type LaunchSpec,
+  type RecoveredGone,
+  type RunningContainer,
+} from '../../../agent/containerizer/types.js';
+import type { TaskInfo } from '../../../sdk/protocol/types.js';
+import type { Resource } from '../../../sdk/resources/resources.js';
+import { requireReal } from '../../support/require-real.js';
+
+function scalar(name: string, value: number): Resource {
+  return { name, type: 'SCALAR', scalar: { value } };
+}
+
+let seq = 0;
+function task(command: string, extra: Partial<TaskInfo> = {}): TaskInfo {
+  const id = `linux-test-${process.pid}-${seq++}`;
+  return {
+    name: id,
+    task_id: id,
+    agent_id: 'agent-1',
+    resources: [scalar('cpus', 0.5), scalar('mem', 64)],
+    command: { value: command },
+    container: { type: 'MESOS' },
+    ...extra,
+  };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, tries = 600): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const v = await Promise.resolve()
+      .then(probe)
+      .catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+/** Host pids whose command line starts with `prefix` (zombies excluded). */
+function processesWith(prefix: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const state = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.[0];
+      if (cmd.startsWith(prefix) && state !== 'Z') out.push(Number(d));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+describe('cgroups helpers', () => {
+  it('converts cpu shares to v2 weights like runc', () => {
+    expect(sharesToWeight(2)).to.equal(1);
+    expect(sharesToWeight(1024)).to.equal(39);
+    expect(sharesToWeight(262144)).to.equal(10000);
+  });
+
+  it('makes task ids safe as cgroup names', () => {
+    expect(cgroupName('web.1')).to.equal('web.1');
+    expect(cgroupName('a/b c')).to.equal('a_b_c');
+    expect(cgroupName('..')).to.equal('_..');
+  });
+});
+
+describe('LinuxContainerizer (real namespaces and cgroups) @integration', function () {
+  this.timeout(60_000);
+  let lz: LinuxContainerizer;
+  let root: string;
+  const live: RunningContainer[] = [];
+
+  before(async function () {
+    lz = new LinuxContainerizer({ pollIntervalMs: 50 });
+    requireReal(this, 'Linux namespaces and cgroups (root, util-linux unshare)', await lz.available());
+    root = await fs.mkdtemp(path.join(os.tmpdir(), 'agora-linux-test-'));
+  });
+
+  after(async () => {
+    for (const c of live) await c.kill(0).catch(() => undefined);
+    if (root) await fs.rm(root, { recursive: true, force: true });
+  });
+
+  async function launch(t: TaskInfo, env: Record<string, string> = {}, z = lz) {
+    const sandbox = path.join(root, t.task_id);
+    await fs.mkdir(sandbox, { recursive: true });
+    const spec: LaunchSpec = { frameworkId: 'fw', task: t, sandbox, env, agentId: 'agent-1' };
+    const c = await z.launch(spec);
+    live.push(c);
+    return { c, spec, sandbox };
+  }
+
+  const read = (sandbox: string, f = 'stdout') => fs.readFile(path.join(sandbox, f), 'utf8');
+  const cgroupDirs = (c: RunningContainer) =>
+    Object.values((c.handle.data as { cgroups: { paths: Record<string, string> } }).cgroups.paths);
+
+  it('only handles MESOS tasks and tasks without a container', () => {
+    expect(lz.canLaunch(task('true'))).to.equal(true);
+    expect(lz.canLaunch({ ...task('true'), container: undefined })).to.equal(true);
+    expect(lz.canLaunch({ ...task('true'), container: { type: 'DOCKER', docker: { image: 'x' } } })).to.equal(false);
+    expect(lz.canLaunch({ ...task('true'), container: { type: 'MESOS', containerizer: 'posix' } })).to.equal(false);
+  });
+
+  it('runs the task as pid 1 of its own pid namespace, seeing only its processes', async () => {
+    const { c, sandbox } = await launch(task('echo "pid=$$"; for p in /proc/[0-9]*; do echo "$p"; done'));
+    const exit = await c.wait();
+    expect(exit).to.include({ exitCode: 0, killed: false });
+    const [first, ...pids] = (await read(sandbox)).trim().split('\n');
+    expect(first).to.equal('pid=1');
+    expect(pids).to.deep.equal(['/proc/1']);
+  });
+
+  it('isolates the hostname (uts) and sets container.hostname', async () => {
+    const before = os.hostname();
+    const a = await launch(task('hostname changed-inside; hostname'));
+    expect((await a.c.wait()).exitCode).to.equal(0);
+    expect((await read(a.sandbox)).trim()).to.equal('changed-inside');
+    expect(os.hostname()).to.equal(before);
+
+    const t = task('hostname');
+    t.container = { type: 'MESOS', hostname: 'web-1' };
+    const b = await launch(t);
+    await b.c.wait();
+    expect((await read(b.sandbox)).trim()).to.equal('web-1');
+  });
+
+  it('gives the task its own network namespace with network_isolation', async () => {
+    const t = task('tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "');
+    t.container = { type: 'MESOS', network_isolation: true };
+    const { c, sandbox } = await launch(t);
+    expect((await c.wait()).exitCode).to.equal(0);
+    expect((await read(sandbox)).trim()).to.equal('lo');
+  });
+
+  it('passes env, MESOS_SANDBOX and runs in the sandbox, with stderr apart', async () => {
+    const { c, sandbox } = await launch(task('echo "$GREETING $MESOS_SANDBOX $(pwd)"; echo oops >&2; exit 4'), {
+      GREETING: 'hi',
+    });
+    const exit = await c.wait();
+    expect(exit.exitCode).to.equal(4);
+    expect(await read(sandbox)).to.equal(`hi ${sandbox} ${sandbox}\n`);
+    expect(await read(sandbox, 'stderr')).to.equal('oops\n');
+  });
+
+  it('puts the task in cgroups with its limits before it runs, and removes them after', async () => {
+    const t = task('cat /proc/self/cgroup > cg.txt; while [ ! -f go ]; do sleep 0.05; done', {
+      resources: [scalar('cpus', 0.5), scalar('mem', 48)],
+    });
+    const { c, sandbox } = await launch(t);
+    const dirs = cgroupDirs(c);
+    const mine = await until('cg.txt', async () => {
+      const s = await read(sandbox, 'cg.txt');
+      return s.includes(`/agora/${t.task_id}`) ? s : undefined;
+    });
+    const layout = lz.cgroups.layout();
+    if (layout.version === 1) {
+      const paths = (c.handle.data as { cgroups: { paths: Record<string, string> } }).cgroups.paths;
+      expect(Number(readFileSync(path.join(paths.memory, 'memory.limit_in_bytes'), 'utf8'))).to.equal(48 * 1024 * 1024);
+      expect(Number(readFileSync(path.join(paths.cpu, 'cpu.shares'), 'utf8'))).to.equal(512);
+      expect(mine).to.match(new RegExp(`memory:.*/agora/${t.task_id}`));
+    } else {
+      const dir = (c.handle.data as { cgroups: { paths: Record<string, string> } }).cgroups.paths.unified;
+      expect(Number(readFileSync(path.join(dir, 'memory.max'), 'utf8'))).to.equal(48 * 1024 * 1024);
+    }
+    const usage = await lz.usage(c.handle);
+    expect(usage?.mem_limit_bytes).to.equal(48 * 1024 * 1024);
+    expect(usage?.cpus_limit).to.equal(0.5);
+    expect(usage?.mem_rss_bytes).to.be.a('number');
+    await fs.writeFile(path.join(sandbox, 'go'), '');
+    expect((await c.wait()).exitCode).to.equal(0);
+    for (const d of dirs) expect(existsSync(d), d).to.equal(false);
+  });
+
+  it('reports REASON_CONTAINER_LIMITATION_MEMORY when the kernel kills the task at its limit', async () => {
+    const { c } = await launch(
+      task('head -c 300m /dev/zero | tail', { resources: [scalar('cpus', 0.5), scalar('mem', 32)] }),
+    );
+    const exit = await c.wait();
+    expect(exit.reason).to.equal('REASON_CONTAINER_LIMITATION_MEMORY');
+    expect(exit.message).to.match(/memory limit of 32 MB/);
+    expect(exit.exitCode).to.not.equal(0);
+  });
+
+  it('kill ends every process of the task, background ones included', async () => {
+    const marker = `${process.pid}${seq}`;
+    const { c, sandbox } = await launch(
+      task(`sleep 1${marker}1 & sleep 1${marker}2 & (sleep 1${marker}3 &); echo ready; wait`),
+    );
+    await until('ready', async () => ((await read(sandbox)).includes('ready') ? true : undefined));
+    await until('sleeps', () => (processesWith(`sleep 1${marker}`).length === 3 ? true : undefined));
+    const dirs = cgroupDirs(c);
+    await c.kill(2000);
+    const exit = await c.wait();
+    expect(exit.killed).to.equal(true);
+    expect(processesWith(`sleep 1${marker}`)).to.deep.equal([]);
+    for (const d of dirs) expect(existsSync(d), d).to.equal(false);
+  });
+
+  it('kill escalates to SIGKILL when the task ignores SIGTERM', async () => {
+    const marker = `${process.pid}${seq}`;
+    const { c, sandbox } = await launch(
+      task(`trap '' TERM; sh -c "trap '' TERM; sleep 2${marker}" & echo ready; wait`),
+    );
+    await until('ready', async () => ((await read(sandbox)).includes('ready') ? true : undefined));
+    await c.kill(300);
+    const exit = await c.wait();
+    expect(exit).to.include({ killed: true, exitCode: 137, signal: 'SIGKILL' });
+    expect(processesWith(`sleep 2${marker}`)).to.deep.equal([]);
+  });
+
+  it('refuses a task without a command', async () => {
+    const t = task('x');
+    t.command = {};
+    let err: unknown;
+    await launch(t).catch((e) => {
+      err = e;
+    });
+    expect(err).to.be.instanceOf(ContainerLaunchError);
+  });
+
+  it('recovers a running task by pid and start time with a fresh containerizer', async () => {
+    const first = new LinuxContainerizer({ pollIntervalMs: 50 });
+    const { c, spec, sandbox } = await launch(
+      task('echo started; while [ ! -f go ]; do sleep 0.05; done; exit 5'),
+      {},
+      first,
+    );
+    await until('started', async () => ((await read(sandbox)).includes('started') ? true : undefined));
+    first.detach(); // the agent "dies"
+
+    const second = new LinuxContainerizer({ pollIntervalMs: 50 });
+    const got = await second.recover(JSON.parse(JSON.stringify(c.handle)), spec);
+    expect('gone' in got).to.equal(false);
+    const rc = got as RunningContainer;
+    expect((await second.usage(rc.handle))?.mem_limit_bytes).to.equal(64 * 1024 * 1024);
+    await fs.writeFile(path.join(sandbox, 'go'), '');
+    const exit = await rc.wait();
+    expect(exit).to.include({ exitCode: 5, killed: false });
+    for (const d of cgroupDirs(c)) expect(existsSync(d), d).to.equal(false);
+  });
+
+  it('kills a recovered task, which is no longer its child', async () => {
+    const first = new LinuxContainerizer({ pollIntervalMs: 50 });
+    const marker = `${process.pid}${seq}`;
+    const { c, spec, sandbox } = await launch(task(`sleep 3${marker} & echo started; wait`), {}, first);
+    await until('started', async () => ((await read(sandbox)).includes('started') ? true : undefined));
+    first.detach();
+    const second = new LinuxContainerizer({ pollIntervalMs: 50 });
+    const rc = (await second.recover(JSON.parse(JSON.stringify(c.handle)), spec)) as RunningContainer;
+    await rc.kill(1000);
+    expect((await rc.wait()).killed).to.equal(true);
+    expect(processesWith(`sleep 3${marker}`)).to.deep.equal([]);
+  });
+
+  it('reports a task that ended while the agent was down with the recorded exit status', async () => {
+    const first = new LinuxContainerizer({ pollIntervalMs: 50 });
+    const { c, spec, sandbox } = await launch(
+      task('echo started; while [ ! -f go ]; do sleep 0.05; done; exit 9'),
+      {},
+      first,
+    );
+    await until('started', async () => ((await read(sandbox)).includes('started') ? true : undefined));
+    first.detach();
+    await fs.writeFile(path.join(sandbox, 'go'), '');
+    await until('exit_status', () => (existsSync(path.join(sandbox, '.agora/exit_status')) ? true : undefined));
+    await until('wrapper gone', () => (processesWith('/bin/sh -c dir=$1').includes(c.handle.pid!) ? undefined : true));
+
+    const second = new LinuxContainerizer();
+    const got = await second.recover(JSON.parse(JSON.stringify(c.handle)), spec);
+    expect(got).to.have.property('gone', true);
+    expect((got as RecoveredGone).exit).to.include({ exitCode: 9, killed: false });
+    for (const d of cgroupDirs(c)) expect(existsSync(d), d).to.equal(false);
+  });
+
+  it('does not take a reused pid for the task, and says the task left no status', async () => {
+    const t = task('true');
+    const sandbox = path.join(root, t.task_id);
+    await fs.mkdir(sandbox, { recursive: true });
+    const got = await lz.recover(
+      { containerizer: 'linux', id: t.task_id, pid: process.pid, startTime: 1 },
+      { frameworkId: 'fw', task: t, sandbox, env: {}, agentId: 'agent-1' },
+    );
+    expect(got).to.have.property('gone', true);
+    const exit = (got as RecoveredGone).exit;
+    expect(exit.reason).to.equal('REASON_EXECUTOR_TERMINATED');
+    expect(exit.message).to.match(/agent was down/);
+  });
+});
