@@ -27,6 +27,10 @@ import {
   type LaunchSpec,
   type RunningContainer,
 } from './containerizer/types.js';
+import { DockerContainerizer, resolvePortMappings } from './containerizer/docker.js';
+import { dockerExecRunner } from './containerizer/docker-exec.js';
+import { FetchError, fetchUris } from './fetcher.js';
+import { HealthChecker, type RunCommand } from './health/index.js';
 import { StatusUpdateManager } from './status-updates.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -45,14 +49,15 @@ export interface AgentOptions {
   killGracePeriodMs?: number;
   statusRetryInitialMs?: number;
   checkpointFsync?: boolean;
-  /** Hook for extensions (health checks): called once a task is running. */
-  onTaskRunning?: (task: AgentTask, agent: Agent) => void;
 }
 
 /** A task this agent knows, with its live container when it runs. */
 export interface AgentTask extends TaskCheckpoint {
   container?: RunningContainer;
   containerizerRef?: Containerizer;
+  health?: HealthChecker;
+  /** Set when the agent itself kills the task (failed health checks), to say why. */
+  killReason?: { reason: string; message: string };
 }
 
 export class Agent {
@@ -142,7 +147,7 @@ export class Agent {
   }
 
   private persist(t: AgentTask): void {
-    const { container: _c, containerizerRef: _r, ...cp } = t;
+    const { container: _c, containerizerRef: _r, health: _h, killReason: _k, ...cp } = t;
     const s = this.updates.stream(t.framework.id, t.task.task_id);
     this.checkpoint.writeTask({ ...cp, pending: s?.pending ?? [] });
   }
@@ -286,6 +291,10 @@ export class Agent {
     try {
       mkdirSync(sandbox, { recursive: true });
       this.sendStatus(t, TaskState.STARTING);
+      const uris = task.command?.uris ?? [];
+      if (uris.length > 0) {
+        await fetchUris(uris, sandbox, { cacheDir: join(this.opts.workDir, 'fetcher-cache'), logger: this.log });
+      }
       if (t.killRequested) throw new KilledBeforeStart();
       t.container = await c.launch(this.spec(t));
       t.handle = t.container.handle;
@@ -295,7 +304,12 @@ export class Agent {
         return;
       }
       const err = e as Error;
-      const reason = e instanceof ContainerLaunchError ? e.reason : 'REASON_CONTAINER_LAUNCH_FAILED';
+      const reason =
+        e instanceof ContainerLaunchError
+          ? e.reason
+          : e instanceof FetchError
+            ? 'REASON_FETCHER_FAILED'
+            : 'REASON_CONTAINER_LAUNCH_FAILED';
       this.log.warn({ taskId: task.task_id, err: err.message }, 'task failed to launch');
       this.sendStatus(t, TaskState.FAILED, { reason, message: err.message });
       return;
@@ -304,7 +318,7 @@ export class Agent {
       void t.container.kill(this.graceMs(t));
     } else {
       this.sendStatus(t, TaskState.RUNNING);
-      this.opts.onTaskRunning?.(t, this);
+      this.startHealthCheck(t);
     }
     this.watch(t, t.container);
   }
@@ -313,11 +327,57 @@ export class Agent {
     void container.wait().then((exit) => this.onExit(t, exit));
   }
 
+  /**
+   * Mesos semantics: results travel in RUNNING updates with `healthy`, and a task whose check fails
+   * past `consecutive_failures` (after the grace period) is killed.
+   */
+  private startHealthCheck(t: AgentTask): void {
+    if (!t.task.health_check || !t.container) return;
+    const check = { ...t.task.health_check };
+    const spec = this.spec(t);
+    let runCommand: RunCommand | undefined;
+    if (t.containerizerRef instanceof DockerContainerizer) {
+      const id = t.container.handle.data?.containerId;
+      if (typeof id === 'string') runCommand = dockerExecRunner(t.containerizerRef.docker, id);
+      // HTTP/TCP checks name the container port; reach it through its host port mapping.
+      const port = check.http?.port ?? check.tcp?.port;
+      const mapped = resolvePortMappings(t.task).find((m) => m.container_port === port);
+      if (mapped && check.http) check.http = { ...check.http, port: mapped.host_port };
+      if (mapped && check.tcp) check.tcp = { port: mapped.host_port };
+    }
+    const hc = new HealthChecker({ check, taskId: t.task.task_id, sandbox: t.sandbox, env: spec.env, runCommand, logger: this.log });
+    hc.on('healthy', () => {
+      if (!isTerminal(t.state)) this.sendStatus(t, TaskState.RUNNING, { healthy: true, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED' });
+    });
+    hc.on('unhealthy', (r) => {
+      if (!isTerminal(t.state)) {
+        this.sendStatus(t, TaskState.RUNNING, { healthy: false, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', message: r.message });
+      }
+    });
+    hc.on('kill', (r) => {
+      t.killReason = {
+        reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED',
+        message: `killed after ${r.consecutiveFailures} consecutive failed health checks: ${r.message ?? 'unhealthy'}`,
+      };
+      this.log.warn({ taskId: t.task.task_id, result: r }, 'health check failed past the limit; killing the task');
+      void this.killTask(t.framework.id, t.task.task_id);
+    });
+    t.health = hc;
+    hc.start();
+  }
+
   private onExit(t: AgentTask, exit: ContainerExit): void {
+    t.health?.stop();
+    t.health = undefined;
     if (isTerminal(t.state)) return;
     t.container = undefined;
     const extra: Partial<TaskStatus> = { message: exit.message };
     if (exit.reason) extra.reason = exit.reason;
+    if (t.killReason) {
+      extra.reason = t.killReason.reason;
+      extra.message = t.killReason.message;
+      extra.healthy = false;
+    }
     if (exit.exitCode !== null) extra.exit_status = exit.exitCode;
     let state: TaskState;
     if (exit.killed || t.killRequested) state = TaskState.KILLED;
@@ -394,7 +454,7 @@ export class Agent {
           t.container = r;
           this.log.info({ taskId: cp.task.task_id }, 'recovered running task');
           if (t.state !== TaskState.RUNNING) this.sendStatus(t, TaskState.RUNNING);
-          this.opts.onTaskRunning?.(t, this);
+          this.startHealthCheck(t);
           this.watch(t, r);
         }
       } catch (e) {

@@ -69,7 +69,12 @@ export const agentCommand: CommandDef = {
     { name: 'work_dir', help: 'sandboxes and checkpoints live here', default: '.agora/agent' },
     { name: 'resources', help: "override detected resources, e.g. 'cpus:4;mem:8192;ports:[31000-32000];cpus(analytics):2'" },
     { name: 'attributes', help: "attributes, e.g. 'rack:r1;zone:a'" },
-    { name: 'containerizers', help: 'comma-separated, in order of preference: posix', default: 'posix' },
+    {
+      name: 'containerizers',
+      help: 'comma-separated, in order of preference: docker (Docker engine), linux (namespaces + cgroups, root), posix (plain processes)',
+      default: 'posix',
+    },
+    { name: 'docker_stop_timeout', help: 'grace between docker stop and kill when a task gives none', default: '0secs' },
     { name: 'kill_grace_period', help: 'SIGTERM→SIGKILL grace when a task gives none', default: '3secs' },
     { name: 'checkpoint_fsync', help: 'fsync checkpoints (survive power loss, slower)', boolean: true },
     { name: 'log_level', help: 'trace, debug, info, warn, error', default: 'info' },
@@ -98,10 +103,13 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
   const workDir = resolve(f.work_dir ?? '.agora/agent');
   mkdirSync(workDir, { recursive: true });
   const resources = detectResources(workDir, f.resources);
-  const containerizers = await createContainerizers((f.containerizers ?? 'posix').split(',').map((s) => s.trim()).filter(Boolean), {
-    logger,
-    workDir,
-  });
+  const containerizers = await createContainerizers(
+    (f.containerizers ?? 'posix')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    { logger, workDir, dockerStopTimeoutMs: parseDuration(f.docker_stop_timeout ?? '0secs') },
+  );
   const port = intFlag(f, 'port');
   const agent = new Agent({
     masterUrl: agentMasterUrl(f.master ?? '127.0.0.1:5050'),

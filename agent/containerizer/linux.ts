@@ -13,6 +13,8 @@
  * first instruction; W records the command's exit status in `<sandbox>/.agora/exit_status`, so the
  * status survives an agent that died meanwhile.
  */
+import { EXIT_STATUS_FILE, readExitStatus } from './posix.js';
+import { isSameProcessAlive, processStartTime } from './proc.js';
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, promises as fs, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
@@ -33,7 +35,8 @@ import {
 } from './types.js';
 
 /** Where the wrapper records the command's exit status, relative to the sandbox. */
-export const LINUX_EXIT_STATUS_FILE = path.join('.agora', 'exit_status');
+/** The same file the posix wrapper writes: `<sandbox>/.agora/exit_status`. */
+export const LINUX_EXIT_STATUS_FILE = EXIT_STATUS_FILE;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
@@ -89,28 +92,6 @@ interface LinuxHandleData {
   memMb: number;
 }
 
-interface ProcInfo {
-  state: string;
-  startTime: number;
-}
-
-function procInfo(pid: number): ProcInfo | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0], startTime: Number(rest[19]) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The pid runs (not a zombie) and is the same process (same start time) as the one checkpointed. */
-function sameProcessAlive(pid: number, startTime: number | undefined): boolean {
-  const p = procInfo(pid);
-  if (!p || p.state === 'Z' || p.state === 'X') return false;
-  return startTime === undefined || p.startTime === startTime;
-}
-
 function pidNamespace(pid: number): string | undefined {
   try {
     return readlinkSync(`/proc/${pid}/ns/pid`);
@@ -131,15 +112,6 @@ function signalName(code: number): string | null {
   if (code <= 128) return null;
   for (const [name, num] of Object.entries(osConstants.signals)) if (num === code - 128) return name;
   return null;
-}
-
-function readExitStatus(sandbox: string): number | undefined {
-  try {
-    const n = Number.parseInt(readFileSync(path.join(sandbox, LINUX_EXIT_STATUS_FILE), 'utf8').trim(), 10);
-    return Number.isInteger(n) ? n : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function findOnPath(name: string): string | undefined {
@@ -381,7 +353,7 @@ export class LinuxContainerizer implements Containerizer {
       containerizer: this.name,
       id: task.task_id,
       pid: child.pid,
-      startTime: procInfo(child.pid)?.startTime,
+      startTime: processStartTime(child.pid),
       data: { ...data },
     };
     this.logger.info({ task: task.task_id, pid: child.pid, cgroups: set.paths }, 'linux container started');
@@ -398,13 +370,13 @@ export class LinuxContainerizer implements Containerizer {
       memMb: prior.memMb ?? res.scalar('mem'),
     };
     const recovered: ContainerHandle = { ...handle, data: { ...data } };
-    if (handle.pid && sameProcessAlive(handle.pid, handle.startTime)) {
+    if (handle.pid && isSameProcessAlive(handle.pid, handle.startTime)) {
       this.logger.info({ task: spec.task.task_id, pid: handle.pid }, 'recovered running linux container');
       const pid = handle.pid;
       const start = handle.startTime;
       const exited = new Promise<undefined>((resolve) => {
         const timer = setInterval(() => {
-          if (sameProcessAlive(pid, start)) return;
+          if (isSameProcessAlive(pid, start)) return;
           clearInterval(timer);
           this.pollers.delete(timer);
           resolve(undefined);

@@ -18,7 +18,7 @@ import {
   type ResourceStatistics,
   type RunningContainer,
 } from './types.js';
-import { isAlive, killGroup, processStartTime, readProcStat, waitForPidExit } from './proc.js';
+import { isSameProcessAlive, killGroup, processStartTime, readProcStat, waitForPidExit } from './proc.js';
 
 /** Where the shell wrapper records the exit status, relative to the sandbox. */
 export const EXIT_STATUS_FILE = join('.agora', 'exit_status');
@@ -128,7 +128,7 @@ export class PosixContainerizer implements Containerizer {
 
   async recover(handle: ContainerHandle, spec: LaunchSpec): Promise<RunningContainer | RecoveredGone> {
     const pid = handle.pid;
-    const alive = pid !== undefined && isAlive(pid) && readProcStat(pid)?.startTime === handle.startTime;
+    const alive = pid !== undefined && isSameProcessAlive(pid, handle.startTime);
     if (!alive || pid === undefined) return { gone: true, exit: exitFromSandbox(spec.sandbox) };
     // We are no longer the parent: watch the pid, then read the status the wrapper wrote.
     const exited = waitForPidExit(pid, handle.startTime).then(() => {

@@ -41,6 +41,13 @@ export function isAlive(pid: number): boolean {
   return st !== undefined && st.state !== 'Z' && st.state !== 'X';
 }
 
+/** The pid runs (not a zombie) and is the process checkpointed (same start time, when one was recorded). */
+export function isSameProcessAlive(pid: number, startTime: number | undefined): boolean {
+  const st = readProcStat(pid);
+  if (!st || st.state === 'Z' || st.state === 'X') return false;
+  return startTime === undefined || st.startTime === startTime;
+}
+
 /** Signals a whole process group; a group that is already gone is not an error. */
 export function killGroup(pgid: number, signal: NodeJS.Signals): void {
   try {

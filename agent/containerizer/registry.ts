@@ -3,6 +3,8 @@
  * of preference: a task goes to the first one that can run it (or to the one it names).
  */
 import type pino from 'pino';
+import { DockerContainerizer } from './docker.js';
+import { LinuxContainerizer } from './linux.js';
 import { PosixContainerizer } from './posix.js';
 import type { Containerizer } from './types.js';
 
@@ -15,6 +17,8 @@ export interface ContainerizerConfig {
 type Factory = (cfg: ContainerizerConfig) => Promise<Containerizer>;
 
 const factories: Record<string, Factory> = {
+  docker: async (cfg) => new DockerContainerizer({ logger: cfg.logger, stopTimeoutMs: cfg.dockerStopTimeoutMs }),
+  linux: async (cfg) => new LinuxContainerizer({ logger: cfg.logger }),
   posix: async () => new PosixContainerizer(),
 };
 

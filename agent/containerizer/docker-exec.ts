@@ -1,0 +1,44 @@
+/**
+ * Runs a health-check command inside a task's Docker container (`docker exec`), for COMMAND
+ * checks of Docker tasks: the check must see the container's filesystem and network, not the host's.
+ */
+import type Docker from 'dockerode';
+import type { CommandRunResult, RunCommand } from '../health/index.js';
+
+const MAX_OUTPUT = 4096;
+
+export function dockerExecRunner(docker: Docker, containerId: string): RunCommand {
+  return async (command, { env, timeoutMs }): Promise<CommandRunResult> => {
+    const cmd =
+      command.shell === false ? [command.value ?? '', ...(command.arguments ?? [])] : ['/bin/sh', '-c', command.value ?? ''];
+    const run = async (): Promise<CommandRunResult> => {
+      const exec = await docker.getContainer(containerId).exec({
+        Cmd: cmd,
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        AttachStdout: true,
+        AttachStderr: true,
+      });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      let output = '';
+      stream.on('data', (b: Buffer) => {
+        if (output.length < MAX_OUTPUT) output += b.toString('utf8');
+      });
+      await new Promise<void>((resolve) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', () => resolve());
+      });
+      const info = await exec.inspect();
+      return { exitCode: info.ExitCode ?? null, output: output.slice(0, MAX_OUTPUT) };
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<CommandRunResult>((resolve) => {
+      timer = setTimeout(() => resolve({ exitCode: null, output: `timed out after ${timeoutMs} ms` }), timeoutMs);
+    });
+    try {
+      return await Promise.race([run().catch((e: Error) => ({ exitCode: null, output: e.message })), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

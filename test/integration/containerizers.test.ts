@@ -1,0 +1,236 @@
+/**
+ * Containerizers through a real agent process: Docker (real engine), linux (real namespaces and
+ * cgroups), posix; health checks, the fetcher, and `kill -9` of an agent with 10 running tasks of
+ * each kind.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { DockerContainerizer } from '../../agent/containerizer/docker.js';
+import { LinuxContainerizer } from '../../agent/containerizer/linux.js';
+import type { Offer, TaskInfo } from '../../sdk/protocol/types.js';
+import { Resources } from '../../sdk/resources/resources.js';
+import {
+  AGORA_BIN,
+  type AgentProc,
+  type MasterProc,
+  REPO_ROOT,
+  agora,
+  getJson,
+  sleep,
+  startAgentProc,
+  startMasterProc,
+  stopAll,
+  tempDir,
+  waitFor,
+} from '../support/cluster.js';
+import { TestFramework, commandTask } from '../support/framework.js';
+import { requireReal } from '../support/require-real.js';
+
+const IMAGE = 'agora/busybox:latest';
+
+function dockerTask(offer: Offer, id: string, command: string, extra: Partial<TaskInfo> = {}): TaskInfo {
+  return {
+    ...commandTask(offer, id, command, 'cpus:0.1;mem:64'),
+    container: { type: 'DOCKER', docker: { image: IMAGE, network: 'HOST' } },
+    ...extra,
+  };
+}
+
+function linuxTask(offer: Offer, id: string, command: string, resources = 'cpus:0.1;mem:64'): TaskInfo {
+  return { ...commandTask(offer, id, command, resources), container: { type: 'MESOS', containerizer: 'linux' } };
+}
+
+function posixTask(offer: Offer, id: string, command: string): TaskInfo {
+  return { ...commandTask(offer, id, command), container: { type: 'MESOS', containerizer: 'posix' } };
+}
+
+describe('containerizers through a real agent @integration', function () {
+  this.timeout(180_000);
+  let master: MasterProc;
+  let agent: AgentProc;
+  const frameworks: TestFramework[] = [];
+
+  before(async function () {
+    requireReal(this, 'Docker', await new DockerContainerizer().available());
+    requireReal(this, 'Linux namespaces and cgroups', await new LinuxContainerizer().available());
+    const hasImage = spawnSync('docker', ['image', 'inspect', IMAGE]).status === 0;
+    if (!hasImage) execFileSync('bash', [join(REPO_ROOT, 'scripts/docker.sh'), 'image'], { stdio: 'inherit' });
+    master = await startMasterProc(['--allocation_interval', '100ms']);
+    agent = await startAgentProc(master.address, [
+      '--containerizers',
+      'docker,linux,posix',
+      '--resources',
+      'cpus:8;mem:8192;ports:[32000-32100]',
+    ]);
+  });
+
+  afterEach(async () => {
+    await Promise.all(frameworks.splice(0).map((f) => f.driver.teardown()));
+  });
+
+  after(async () => {
+    await stopAll();
+    spawnSync('sh', ['-c', 'docker ps -aq --filter label=agora.task_id | xargs -r docker rm -f']);
+  });
+
+  async function framework(name: string): Promise<TestFramework> {
+    const f = await new TestFramework(master.address, name).start();
+    frameworks.push(f);
+    return f;
+  }
+
+  function runExecute(args: string[]): { code: number | null; out: string } {
+    const r = spawnSync(process.execPath, [AGORA_BIN, 'execute', '--master', master.address, ...args], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return { code: r.status, out: `${r.stdout}${r.stderr}` };
+  }
+
+  it('agora execute --containerizer docker --docker_image runs in the image and exits 0', () => {
+    const r = runExecute(['--name', 'dock', '--containerizer', 'docker', '--docker_image', IMAGE, '--command', 'cat /etc/hostname; test -x /bin/busybox']);
+    expect(r.out).to.match(/TASK_FINISHED/);
+    expect(r.code, r.out).to.equal(0);
+  });
+
+  it('agora execute --containerizer linux runs the task in its own pid namespace', async () => {
+    const r = runExecute(['--name', 'ns', '--containerizer', 'linux', '--command', 'echo pid=$$ > pid.txt; ls /proc | grep -c "^[0-9]" > nprocs.txt']);
+    expect(r.code, r.out).to.equal(0);
+    const sandboxes = execFileSync('sh', ['-c', `cat ${agent.workDir}/sandboxes/*/ns-*/nprocs.txt`], { encoding: 'utf8' });
+    // Only the task's own few processes are visible, not the host's hundreds.
+    expect(Number(sandboxes.trim().split('\n').pop())).to.be.below(10);
+  });
+
+  it('fails a linux task that goes over its memory with the memory-limit reason', async () => {
+    const f = await framework('hog');
+    const [o] = await f.takeOffers();
+    // 32 MB limit; the shell builds a ~100 MB string in memory.
+    f.driver.launch(o, [linuxTask(o, 'hog', 'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo ${#x}', 'cpus:0.1;mem:32')]);
+    const st = await f.waitState('hog', 'TASK_FAILED', 60_000);
+    expect(st.reason).to.equal('REASON_CONTAINER_LIMITATION_MEMORY');
+    expect(st.message).to.match(/memory/i);
+  });
+
+  it('serves a Docker task with a BRIDGE port mapping on its host port', async () => {
+    const f = await framework('web');
+    const [o] = await f.takeOffers();
+    const hostPort = 32010;
+    const task: TaskInfo = {
+      ...dockerTask(o, 'web', 'mkdir -p /www && echo hello-bridge > /www/index.html && httpd -f -p 80 -h /www'),
+      resources: Resources.parse(`cpus:0.1;mem:64;ports:[${hostPort}-${hostPort}]`).toList(),
+      container: {
+        type: 'DOCKER',
+        docker: { image: IMAGE, network: 'BRIDGE', port_mappings: [{ host_port: hostPort, container_port: 80 }] },
+      },
+    };
+    f.driver.launch(o, [task]);
+    await f.waitState('web', 'TASK_RUNNING', 60_000);
+    const body = await waitFor('the container to answer on its host port', async () => {
+      const r = await fetch(`http://127.0.0.1:${hostPort}/`);
+      return r.ok ? r.text() : undefined;
+    });
+    expect(body.trim()).to.equal('hello-bridge');
+    f.driver.kill('web');
+    await f.waitState('web', 'TASK_KILLED', 60_000);
+  });
+
+  it('fails a Docker task whose image is not on the agent, naming the image', async () => {
+    const f = await framework('noimage');
+    const [o] = await f.takeOffers();
+    f.driver.launch(o, [{ ...dockerTask(o, 'missing', 'true'), container: { type: 'DOCKER', docker: { image: 'agora/not-here:1.0' } } }]);
+    const st = await f.waitState('missing', 'TASK_FAILED', 90_000);
+    expect(st.message).to.match(/agora\/not-here:1\.0/);
+  });
+
+  it('reports health in RUNNING updates and kills a task whose check fails past the limit', async () => {
+    const f = await framework('health');
+    const [o] = await f.takeOffers();
+    const fast = { delay_seconds: 0, interval_seconds: 0.2, timeout_seconds: 2, grace_period_seconds: 0 };
+    f.driver.launch(o, [
+      {
+        ...posixTask(o, 'healthy', 'touch ok; sleep 300'),
+        health_check: { type: 'COMMAND', command: { value: 'test -f ok' }, ...fast, consecutive_failures: 3 },
+      },
+      {
+        ...posixTask(o, 'sick', 'sleep 300'),
+        health_check: { type: 'COMMAND', command: { value: 'exit 1' }, ...fast, consecutive_failures: 2 },
+      },
+    ]);
+    await waitFor('a healthy update', () => f.updates.find((u) => u.task_id === 'healthy' && u.healthy === true));
+    const killed = await f.waitState('sick', 'TASK_KILLED', 30_000);
+    expect(killed.healthy).to.equal(false);
+    expect(killed.message).to.match(/consecutive failed health checks/);
+    expect(f.statesOf('healthy')).to.not.include('TASK_KILLED');
+  });
+
+  it('fetches URIs into the sandbox (extracting archives) and fails the task when a fetch fails', async () => {
+    const dir = tempDir('fetch');
+    writeFileSync(join(dir, 'data.txt'), 'fetched-content\n');
+    execFileSync('tar', ['-czf', join(dir, 'bundle.tar.gz'), '-C', dir, 'data.txt']);
+    const f = await framework('fetch');
+    const [o] = await f.takeOffers();
+    const good = posixTask(o, 'fetched', 'cat data.txt');
+    good.command = { value: 'cat data.txt', uris: [{ value: `file://${join(dir, 'bundle.tar.gz')}`, extract: true }] };
+    const bad = posixTask(o, 'unfetched', 'true');
+    bad.command = { value: 'true', uris: [{ value: `file://${join(dir, 'nope.tar.gz')}` }] };
+    f.driver.launch(o, [good, bad]);
+    await f.waitState('fetched', 'TASK_FINISHED');
+    const st = await f.waitState('unfetched', 'TASK_FAILED');
+    expect(st.reason).to.equal('REASON_FETCHER_FAILED');
+    expect(st.message).to.match(/nope\.tar\.gz/);
+  });
+
+  it('kill -9 of an agent with 10 running tasks of each kind, then restart: all 30 still RUNNING and reported so', async () => {
+    const f = await framework('survivors');
+    const ids: string[] = [];
+    const want: TaskInfo[] = [];
+    const [o] = await f.takeOffers();
+    for (let i = 0; i < 10; i++) {
+      want.push(dockerTask(o, `d${i}`, 'sleep 600'), linuxTask(o, `l${i}`, 'sleep 600'), posixTask(o, `p${i}`, 'sleep 600'));
+    }
+    ids.push(...want.map((t) => t.task_id));
+    f.driver.launch(o, want);
+    await waitFor('30 tasks RUNNING', () => ids.every((id) => f.statesOf(id).includes('TASK_RUNNING')), 120_000);
+    const before = await getJson(`${agent.url}/state`);
+    const pidsBefore = new Map<string, number>();
+    for (const t of before.frameworks.flatMap((x: { executors: { tasks: { id: string; container?: { pid?: number } }[] }[] }) => x.executors[0].tasks)) {
+      if (t.container?.pid) pidsBefore.set(t.id, t.container.pid);
+    }
+    await agent.proc.kill('SIGKILL');
+    await sleep(500);
+    const mark = f.updates.length;
+    const again = agora('agent-restarted', [
+      'agent',
+      '--master',
+      master.address,
+      '--port',
+      String(agent.port),
+      '--work_dir',
+      agent.workDir,
+      '--containerizers',
+      'docker,linux,posix',
+      '--resources',
+      'cpus:8;mem:8192;ports:[32000-32100]',
+    ]);
+    await waitFor('the restarted agent to re-register', async () => (await getJson(`${agent.url}/state`)).registered, 60_000);
+    const after = await getJson(`${agent.url}/state`);
+    const running = after.frameworks
+      .flatMap((x: { executors: { tasks: { id: string; state: string; container?: { pid?: number } }[] }[] }) => x.executors[0].tasks)
+      .filter((t: { id: string }) => ids.includes(t.id));
+    expect(running.map((t: { state: string }) => t.state)).to.deep.equal(Array(30).fill('TASK_RUNNING'));
+    for (const t of running) if (pidsBefore.has(t.id)) expect(t.container?.pid, t.id).to.equal(pidsBefore.get(t.id));
+    const state = await getJson(`${master.url}/master/state`);
+    const fw = state.frameworks.find((x: { id: string }) => x.id === f.driver.frameworkId);
+    expect(fw.tasks.filter((t: { state: string }) => t.state === 'TASK_RUNNING')).to.have.length(30);
+    await sleep(1000);
+    const terminal = f.updates.slice(mark).filter((u) => ids.includes(u.task_id) && u.state !== 'TASK_RUNNING');
+    expect(terminal, 'no task ended across the agent restart').to.deep.equal([]);
+    // And they can all be killed through the master afterwards.
+    for (const id of ids) f.driver.kill(id);
+    await waitFor('all 30 killed', () => ids.every((id) => f.statesOf(id).includes('TASK_KILLED')), 120_000);
+    agent = { ...agent, proc: again };
+  });
+});
