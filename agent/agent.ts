@@ -8,18 +8,20 @@ import { mkdirSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type pino from 'pino';
-import { Direction, type AgentMessage, type MasterToAgentMessage } from '../sdk/protocol/messages.js';
+import { type AgentMessage, Direction, type MasterToAgentMessage } from '../sdk/protocol/messages.js';
 import {
   type FrameworkInfo,
+  isTerminal,
   type TaskInfo,
   type TaskRecord,
   TaskState,
   type TaskStatus,
-  isTerminal,
 } from '../sdk/protocol/types.js';
 import type { Resources } from '../sdk/resources/resources.js';
 import { ReconnectingClient } from '../sdk/transport/index.js';
-import { Checkpoint, type TaskCheckpoint, currentBootId } from './checkpoint.js';
+import { Checkpoint, currentBootId, type TaskCheckpoint } from './checkpoint.js';
+import { DockerContainerizer, resolvePortMappings } from './containerizer/docker.js';
+import { dockerExecRunner } from './containerizer/docker-exec.js';
 import {
   type ContainerExit,
   type Containerizer,
@@ -27,8 +29,6 @@ import {
   type LaunchSpec,
   type RunningContainer,
 } from './containerizer/types.js';
-import { DockerContainerizer, resolvePortMappings } from './containerizer/docker.js';
-import { dockerExecRunner } from './containerizer/docker-exec.js';
 import { FetchError, fetchUris } from './fetcher.js';
 import { HealthChecker, type RunCommand } from './health/index.js';
 import { StatusUpdateManager } from './status-updates.js';
@@ -79,7 +79,8 @@ export class Agent {
     this.hostname = opts.hostname ?? osHostname();
     this.checkpoint = new Checkpoint(opts.workDir, opts.checkpointFsync);
     this.updates = new StatusUpdateManager({
-      send: (frameworkId, status) => this.sendToMaster({ type: 'STATUS_UPDATE', update: { framework_id: frameworkId, status } }),
+      send: (frameworkId, status) =>
+        this.sendToMaster({ type: 'STATUS_UPDATE', update: { framework_id: frameworkId, status } }),
       persist: (s) => {
         const t = this.tasks.get(key(s.frameworkId, s.taskId));
         if (t) this.persist(t);
@@ -124,7 +125,7 @@ export class Agent {
       onOpen: () => this.register(),
       onMessage: (m) => this.onMessage(m),
       onClose: () => {
-        if (this.registered) this.log.warn('lost the connection to the master; reconnecting');
+        if (this.registered && !this.stopping) this.log.warn('lost the connection to the master; reconnecting');
         this.registered = false;
       },
       logger: this.log.child({ component: 'transport' }),
@@ -191,7 +192,10 @@ export class Agent {
         this.checkpoint.writeMeta({ agent_id: this.agentId, boot_id: currentBootId() });
         this.registered = true;
         this.masterInfo = m.master_info;
-        this.log.info({ agentId: this.agentId, master: m.master_info.pid }, m.type === 'REGISTERED' ? 'registered' : 're-registered');
+        this.log.info(
+          { agentId: this.agentId, master: m.master_info.pid },
+          m.type === 'REGISTERED' ? 'registered' : 're-registered',
+        );
         this.updates.flush();
         return;
       case 'RUN_TASK':
@@ -345,13 +349,25 @@ export class Agent {
       if (mapped && check.http) check.http = { ...check.http, port: mapped.host_port };
       if (mapped && check.tcp) check.tcp = { port: mapped.host_port };
     }
-    const hc = new HealthChecker({ check, taskId: t.task.task_id, sandbox: t.sandbox, env: spec.env, runCommand, logger: this.log });
+    const hc = new HealthChecker({
+      check,
+      taskId: t.task.task_id,
+      sandbox: t.sandbox,
+      env: spec.env,
+      runCommand,
+      logger: this.log,
+    });
     hc.on('healthy', () => {
-      if (!isTerminal(t.state)) this.sendStatus(t, TaskState.RUNNING, { healthy: true, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED' });
+      if (!isTerminal(t.state))
+        this.sendStatus(t, TaskState.RUNNING, { healthy: true, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED' });
     });
     hc.on('unhealthy', (r) => {
       if (!isTerminal(t.state)) {
-        this.sendStatus(t, TaskState.RUNNING, { healthy: false, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', message: r.message });
+        this.sendStatus(t, TaskState.RUNNING, {
+          healthy: false,
+          reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED',
+          message: r.message,
+        });
       }
     });
     hc.on('kill', (r) => {
@@ -442,7 +458,10 @@ export class Agent {
           : !cp.handle
             ? 'the agent stopped before the task started'
             : `containerizer '${cp.containerizer}' is not enabled on this agent any more`;
-        this.sendStatus(t, TaskState.FAILED, { reason: 'REASON_AGENT_RESTARTED', message: `task lost on agent restart: ${why}` });
+        this.sendStatus(t, TaskState.FAILED, {
+          reason: 'REASON_AGENT_RESTARTED',
+          message: `task lost on agent restart: ${why}`,
+        });
         continue;
       }
       t.containerizerRef = c;

@@ -4,7 +4,17 @@
  * atomically (write to a temp file, rename), so a crash leaves the old or the new version, never
  * half of one; `fsync` makes that hold across power loss too, at a cost per write.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../sdk/protocol/types.js';
 import type { ContainerHandle } from './containerizer/types.js';

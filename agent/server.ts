@@ -2,12 +2,12 @@
  * The agent's HTTP surface: `/state` (Mesos's agent state shape), `/files/browse` and
  * `/files/read` over task sandboxes, `/monitor/statistics`, `/health`.
  */
-import { openSync, closeSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { resourcesObject } from '../master/state-json.js';
 import { Resources } from '../sdk/resources/resources.js';
-import { type Agent, AGENT_VERSION } from './agent.js';
+import { AGENT_VERSION, type Agent } from './agent.js';
 
 /** Largest slice `/files/read` returns at once (Mesos pages logs the same way). */
 export const MAX_READ_LENGTH = 4 * 1024 * 1024;
@@ -67,9 +67,10 @@ export async function startAgentHttp(agent: Agent, port: number, host = '0.0.0.0
         statuses: t.latest ? [t.latest] : [],
         unacknowledged_updates: t.pending.length,
       };
-      (['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST'].includes(t.state) ? f.completed : f.tasks).push(
-        json,
-      );
+      (['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST'].includes(t.state)
+        ? f.completed
+        : f.tasks
+      ).push(json);
     }
     return {
       id: agent.agentId,
@@ -94,10 +95,17 @@ export async function startAgentHttp(agent: Agent, port: number, host = '0.0.0.0
   http.get<{ Querystring: { path?: string } }>('/files/browse', async (req) => {
     if (!req.query.path) throw new FilesError('query parameter "path" is required', 400, 'AGORA_AGENT_BAD_REQUEST');
     const dir = resolveSandboxPath(agent.workDir, req.query.path);
-    if (!statSync(dir).isDirectory()) throw new FilesError(`${req.query.path} is not a directory`, 400, 'AGORA_AGENT_BAD_REQUEST');
+    if (!statSync(dir).isDirectory())
+      throw new FilesError(`${req.query.path} is not a directory`, 400, 'AGORA_AGENT_BAD_REQUEST');
     return readdirSync(dir).map((name) => {
       const st = statSync(join(dir, name));
-      return { path: join(dir, name), size: st.size, mtime: st.mtimeMs / 1000, mode: st.mode.toString(8), nlink: st.nlink };
+      return {
+        path: join(dir, name),
+        size: st.size,
+        mtime: st.mtimeMs / 1000,
+        mode: st.mode.toString(8),
+        nlink: st.nlink,
+      };
     });
   });
 

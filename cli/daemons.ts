@@ -10,7 +10,7 @@ import { type RunningMaster, startMaster } from '../master/server.js';
 import { Resources } from '../sdk/resources/resources.js';
 import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
-import { type CommandDef, type Flags, UsageError, intFlag } from './flags.js';
+import { type CommandDef, type Flags, intFlag, UsageError } from './flags.js';
 
 export const masterCommand: CommandDef = {
   name: 'master',
@@ -19,7 +19,11 @@ export const masterCommand: CommandDef = {
   flags: [
     { name: 'port', help: 'port for the operator API and the agent/scheduler WebSockets', default: '5050' },
     { name: 'ip', help: 'address to listen on', default: '0.0.0.0' },
-    { name: 'advertise_ip', help: 'address agents and frameworks should use to reach this master', default: '127.0.0.1' },
+    {
+      name: 'advertise_ip',
+      help: 'address agents and frameworks should use to reach this master',
+      default: '127.0.0.1',
+    },
     { name: 'hostname', help: 'hostname to advertise (default: the machine hostname)' },
     { name: 'work_dir', help: 'where the master keeps its state', default: '.agora/master' },
     { name: 'allocation_interval', help: 'time between allocation cycles', default: '1secs' },
@@ -46,7 +50,10 @@ export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
     agentPingTimeoutMs: parseDuration(f.agent_ping_timeout ?? '15secs'),
     maxAgentPingTimeouts: intFlag(f, 'max_agent_ping_timeouts'),
     offerTimeoutMs: f.offer_timeout ? parseDuration(f.offer_timeout) : undefined,
-    minAllocatable: (f.min_allocatable_resources ?? '').split('|').filter(Boolean).map((s) => Resources.parse(s)),
+    minAllocatable: (f.min_allocatable_resources ?? '')
+      .split('|')
+      .filter(Boolean)
+      .map((s) => Resources.parse(s)),
     logger,
   };
 }
@@ -67,14 +74,21 @@ export const agentCommand: CommandDef = {
     { name: 'ip', help: 'address to listen on', default: '0.0.0.0' },
     { name: 'hostname', help: 'hostname to advertise (default: the machine hostname)' },
     { name: 'work_dir', help: 'sandboxes and checkpoints live here', default: '.agora/agent' },
-    { name: 'resources', help: "override detected resources, e.g. 'cpus:4;mem:8192;ports:[31000-32000];cpus(analytics):2'" },
+    {
+      name: 'resources',
+      help: "override detected resources, e.g. 'cpus:4;mem:8192;ports:[31000-32000];cpus(analytics):2'",
+    },
     { name: 'attributes', help: "attributes, e.g. 'rack:r1;zone:a'" },
     {
       name: 'containerizers',
       help: 'comma-separated, in order of preference: docker (Docker engine), linux (namespaces + cgroups, root), posix (plain processes)',
       default: 'posix',
     },
-    { name: 'docker_stop_timeout', help: 'grace between docker stop and kill when a task gives none', default: '0secs' },
+    {
+      name: 'docker_stop_timeout',
+      help: 'grace between docker stop and kill when a task gives none',
+      default: '0secs',
+    },
     { name: 'kill_grace_period', help: 'SIGTERM→SIGKILL grace when a task gives none', default: '3secs' },
     { name: 'checkpoint_fsync', help: 'fsync checkpoints (survive power loss, slower)', boolean: true },
     { name: 'log_level', help: 'trace, debug, info, warn, error', default: 'info' },
@@ -167,7 +181,7 @@ export async function runLocal(f: Flags): Promise<() => Promise<void>> {
   for (let i = 0; i < n; i++) {
     const agentFlags = {
       ...defaultsOf(agentCommand),
-        master: `127.0.0.1:${master.port}`,
+      master: `127.0.0.1:${master.port}`,
       port: String(firstAgentPort + i),
       work_dir: `${root}/agent-${i + 1}`,
       log_level: logLevel,

@@ -3,7 +3,7 @@
  * prints its status updates, and exits 0 on TASK_FINISHED (non-zero otherwise).
  */
 import { randomUUID } from 'node:crypto';
-import { type Offer, type TaskInfo, type TaskStatus, TaskState, isTerminal } from '../sdk/protocol/types.js';
+import { isTerminal, type Offer, type TaskInfo, TaskState, type TaskStatus } from '../sdk/protocol/types.js';
 import { Resources } from '../sdk/resources/resources.js';
 import { SchedulerDriver } from '../sdk/scheduler/driver.js';
 import { parseDuration } from '../sdk/util/duration.js';
@@ -74,7 +74,12 @@ export async function runExecute(f: Flags): Promise<number> {
   const logger = createLogger('agora-execute', f.log_level ?? 'warn');
   const driver = new SchedulerDriver({
     master: f.master ?? '127.0.0.1:5050',
-    framework: { name: `agora-execute: ${f.name}`, roles: [f.role ?? '*'], failover_timeout: 0, user: process.env.USER ?? 'root' },
+    framework: {
+      name: `agora-execute: ${f.name}`,
+      roles: [f.role ?? '*'],
+      failover_timeout: 0,
+      user: process.env.USER ?? 'root',
+    },
     logger,
   });
   let launched = false;
@@ -116,7 +121,9 @@ export async function runExecute(f: Flags): Promise<number> {
     });
     driver.on('update', (s: TaskStatus) => {
       if (s.task_id !== taskId) return;
-      const extra = [s.message && `message: ${s.message}`, s.reason && `reason: ${s.reason}`].filter(Boolean).join(', ');
+      const extra = [s.message && `message: ${s.message}`, s.reason && `reason: ${s.reason}`]
+        .filter(Boolean)
+        .join(', ');
       console.log(`Received status update ${s.state} for task '${taskId}'${extra ? ` (${extra})` : ''}`);
       if (isTerminal(s.state)) void finish(s.state === TaskState.FINISHED ? 0 : 1);
     });

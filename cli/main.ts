@@ -1,7 +1,7 @@
 /** `agora <command> [flags]`: the one entry point for every part of Agora. */
 import { agentCommand, localCommand, masterCommand, runAgent, runLocal, runMaster } from './daemons.js';
 import { executeCommand, runExecute } from './execute.js';
-import { type CommandDef, UsageError, helpText, parseFlags } from './flags.js';
+import { type CommandDef, helpText, parseFlags, UsageError } from './flags.js';
 
 const commands: { def: CommandDef; run: (flags: ReturnType<typeof parseFlags>) => Promise<unknown> }[] = [
   { def: localCommand, run: runLocal },
@@ -64,7 +64,9 @@ main(process.argv.slice(2)).then(
     }
     const code = (err as Error & { code?: string }).code;
     if (code === 'EADDRINUSE') {
-      console.error(`agora: ${err.message}: is another Agora (or Mesos) already running? Stop it or pick another --port.`);
+      console.error(
+        `agora: ${err.message}: is another Agora (or Mesos) already running? Stop it or pick another --port.`,
+      );
       process.exit(1);
     }
     console.error(`agora: ${err.stack ?? err.message}`);

@@ -3,8 +3,9 @@
  * what the master already knows go in; what to book and what to reject come out. Nothing is
  * booked here, so a call that fails books nothing.
  */
-import { DEFAULT_ROLE, ResourceError, Resources } from '../sdk/resources/resources.js';
+
 import type { Operation, TaskInfo } from '../sdk/protocol/types.js';
+import { DEFAULT_ROLE, type ResourceError, Resources } from '../sdk/resources/resources.js';
 
 export interface OfferView {
   id: string;
@@ -87,7 +88,9 @@ export function planAccept(input: AcceptInput): AcceptPlan {
       continue;
     }
     if (plan.agentId !== undefined && offer.agentId !== plan.agentId) {
-      plan.offerErrors.push(`offers span several agents (${plan.agentId}, ${offer.agentId}); accept offers of one agent per call`);
+      plan.offerErrors.push(
+        `offers span several agents (${plan.agentId}, ${offer.agentId}); accept offers of one agent per call`,
+      );
       continue;
     }
     if (plan.role !== undefined && offer.role !== plan.role) {

@@ -6,17 +6,17 @@
  */
 import { hostname as osHostname } from 'node:os';
 import type pino from 'pino';
+import type { CodecError } from '../sdk/codec/index.js';
 import type { AgentMessage, MasterToAgentMessage, SchedulerCall, SchedulerEvent } from '../sdk/protocol/messages.js';
 import {
   type FrameworkInfo,
+  isTerminal,
   type MasterInfo,
   type Offer,
   TaskState,
   type TaskStatus,
-  isTerminal,
 } from '../sdk/protocol/types.js';
 import { DEFAULT_ROLE, Resources } from '../sdk/resources/resources.js';
-import type { CodecError } from '../sdk/codec/index.js';
 import type { Peer } from '../sdk/transport/index.js';
 import { type Clock, systemClock } from '../sdk/util/clock.js';
 import { IdSequence, newId } from '../sdk/util/id.js';
@@ -25,14 +25,14 @@ import { planAccept } from './accept.js';
 import type { AllocateFn, AllocatorRole, AllocatorSnapshot } from './allocator/types.js';
 import {
   type AgentEntry,
+  addAllocation,
   type FrameworkEntry,
   MAX_COMPLETED_FRAMEWORKS,
   MAX_COMPLETED_TASKS_PER_FRAMEWORK,
-  type OfferEntry,
-  type TaskEntry,
-  addAllocation,
   newFrameworkEntry,
+  type OfferEntry,
   subtractAllocation,
+  type TaskEntry,
   taskKey,
 } from './registry.js';
 
@@ -100,7 +100,9 @@ export class Master {
   private allocationTimer?: NodeJS.Timeout;
   private pingTimer?: NodeJS.Timeout;
   private pendingAllocation?: NodeJS.Immediate;
-  private readonly opts: Required<Omit<MasterOptions, 'offerTimeoutMs' | 'advertiseIp' | 'hostname' | 'clock' | 'seed'>> &
+  private readonly opts: Required<
+    Omit<MasterOptions, 'offerTimeoutMs' | 'advertiseIp' | 'hostname' | 'clock' | 'seed'>
+  > &
     Pick<MasterOptions, 'offerTimeoutMs'>;
 
   constructor(opts: MasterOptions) {
@@ -525,7 +527,12 @@ export class Master {
     if (!fw) {
       // Nobody will ever acknowledge this: the framework is gone. Acknowledge on its behalf.
       if (status.uuid) {
-        agent?.peer?.send({ type: 'ACK_UPDATE', framework_id: frameworkId, task_id: status.task_id, uuid: status.uuid });
+        agent?.peer?.send({
+          type: 'ACK_UPDATE',
+          framework_id: frameworkId,
+          task_id: status.task_id,
+          uuid: status.uuid,
+        });
       }
       return;
     }
@@ -548,7 +555,11 @@ export class Master {
         }
         const fw = frameworkId ? this.frameworks.get(frameworkId) : undefined;
         if (!fw || fw.peer !== peer || call.framework_id !== fw.id) {
-          this.schedulerError(peer, 'AGORA_MASTER_NOT_SUBSCRIBED', 'subscribe first, and use the framework id it returned');
+          this.schedulerError(
+            peer,
+            'AGORA_MASTER_NOT_SUBSCRIBED',
+            'subscribe first, and use the framework id it returned',
+          );
           return;
         }
         this.onCall(fw, call);
@@ -581,7 +592,11 @@ export class Master {
 
   private subscribe(peer: Peer<SchedulerEvent>, info: FrameworkInfo): string | undefined {
     if (info.id && this.isCompletedFramework(info.id)) {
-      this.schedulerError(peer, 'AGORA_MASTER_FRAMEWORK_REMOVED', `framework ${info.id} has been torn down; subscribe without an id`);
+      this.schedulerError(
+        peer,
+        'AGORA_MASTER_FRAMEWORK_REMOVED',
+        `framework ${info.id} has been torn down; subscribe without an id`,
+      );
       peer.close(1000, 'framework removed');
       return undefined;
     }
@@ -590,7 +605,10 @@ export class Master {
       clearTimeout(fw.failoverTimer);
       fw.failoverTimer = undefined;
       if (fw.peer && fw.peer !== peer) {
-        fw.peer.send({ type: 'ERROR', error: { code: 'AGORA_MASTER_FRAMEWORK_FAILED_OVER', message: 'framework failed over to another connection' } });
+        fw.peer.send({
+          type: 'ERROR',
+          error: { code: 'AGORA_MASTER_FRAMEWORK_FAILED_OVER', message: 'framework failed over to another connection' },
+        });
         fw.peer.close(1000, 'framework failed over');
       }
       // Offers made to the old connection are void.
@@ -630,10 +648,16 @@ export class Master {
     for (const o of [...fw.offers]) this.removeOffer(o, false);
     const timeoutMs = (fw.info.failover_timeout ?? 0) * 1000;
     this.log.warn({ frameworkId: fw.id, failoverTimeoutSecs: timeoutMs / 1000 }, 'framework disconnected');
-    fw.failoverTimer = setTimeout(() => {
-      this.log.warn({ frameworkId: fw.id }, 'framework did not come back within its failover timeout; tearing it down');
-      this.teardown(fw);
-    }, Math.min(timeoutMs, 2 ** 31 - 1));
+    fw.failoverTimer = setTimeout(
+      () => {
+        this.log.warn(
+          { frameworkId: fw.id },
+          'framework did not come back within its failover timeout; tearing it down',
+        );
+        this.teardown(fw);
+      },
+      Math.min(timeoutMs, 2 ** 31 - 1),
+    );
     fw.failoverTimer.unref();
   }
 
@@ -650,7 +674,8 @@ export class Master {
     }
     for (const key of [...fw.tasks]) {
       const t = this.tasks.get(key);
-      if (t) this.applyState(t, this.masterStatus(t, TaskState.KILLED, 'framework torn down', 'REASON_FRAMEWORK_REMOVED'));
+      if (t)
+        this.applyState(t, this.masterStatus(t, TaskState.KILLED, 'framework torn down', 'REASON_FRAMEWORK_REMOVED'));
     }
     fw.active = false;
     fw.connected = false;
@@ -699,7 +724,11 @@ export class Master {
       case 'ACKNOWLEDGE': {
         const a = this.agents.get(call.acknowledge.agent_id);
         if (!a) {
-          this.schedulerError(fw.peer!, 'AGORA_MASTER_UNKNOWN_AGENT', `cannot acknowledge: unknown agent ${call.acknowledge.agent_id}`);
+          this.schedulerError(
+            fw.peer!,
+            'AGORA_MASTER_UNKNOWN_AGENT',
+            `cannot acknowledge: unknown agent ${call.acknowledge.agent_id}`,
+          );
           return;
         }
         a.peer?.send({
@@ -722,7 +751,12 @@ export class Master {
     fw.filters.push({ agentId, resources, expiresAt: this.clock.now() + secs * 1000 });
   }
 
-  private accept(fw: FrameworkEntry, offerIds: string[], operations: import('../sdk/protocol/types.js').Operation[], refuseSeconds?: number): void {
+  private accept(
+    fw: FrameworkEntry,
+    offerIds: string[],
+    operations: import('../sdk/protocol/types.js').Operation[],
+    refuseSeconds?: number,
+  ): void {
     const plan = planAccept({
       frameworkId: fw.id,
       offerIds,
@@ -761,7 +795,12 @@ export class Master {
     for (const { task } of plan.launches) {
       const t = this.addTask(agent, fw, task, role, TaskState.STAGING);
       if (!agent.peer?.send({ type: 'RUN_TASK', framework, task })) {
-        const status = this.masterStatus(t, TaskState.LOST, `agent ${agent.id} is not connected`, 'REASON_AGENT_DISCONNECTED');
+        const status = this.masterStatus(
+          t,
+          TaskState.LOST,
+          `agent ${agent.id} is not connected`,
+          'REASON_AGENT_DISCONNECTED',
+        );
         this.applyState(t, status);
         this.sendUpdate(fw, status);
       }
@@ -797,7 +836,8 @@ export class Master {
     if (tasks.length === 0) {
       for (const key of fw.tasks) {
         const t = this.tasks.get(key);
-        if (t) this.sendUpdate(fw, { ...this.latest(t), reason: 'REASON_RECONCILIATION', uuid: undefined, timestamp: now });
+        if (t)
+          this.sendUpdate(fw, { ...this.latest(t), reason: 'REASON_RECONCILIATION', uuid: undefined, timestamp: now });
       }
       return;
     }
@@ -806,7 +846,12 @@ export class Master {
       const done = t ? undefined : fw.completedTasks.find((c) => c.task.task_id === q.task_id);
       const known = t ?? done;
       if (known) {
-        this.sendUpdate(fw, { ...this.latest(known), reason: 'REASON_RECONCILIATION', uuid: undefined, timestamp: now });
+        this.sendUpdate(fw, {
+          ...this.latest(known),
+          reason: 'REASON_RECONCILIATION',
+          uuid: undefined,
+          timestamp: now,
+        });
         continue;
       }
       const agent = q.agent_id ? this.agents.get(q.agent_id) : undefined;

@@ -47,10 +47,11 @@ export function roleViews(master: Master): RoleView[] {
   for (const a of master.agents.values()) {
     if (a.state === 'unreachable') continue;
     total = total.plus(a.total);
-    for (const role of a.total.roles()) if (role !== DEFAULT_ROLE) {
-      const v = view(role);
-      v.reserved = v.reserved.plus(a.total.reservedFor(role));
-    }
+    for (const role of a.total.roles())
+      if (role !== DEFAULT_ROLE) {
+        const v = view(role);
+        v.reserved = v.reserved.plus(a.total.reservedFor(role));
+      }
   }
   for (const f of master.frameworks.values()) for (const role of f.roles) view(role).frameworks.push(f.id);
   for (const t of master.tasks.values()) {
@@ -103,7 +104,9 @@ export function registerOperatorRoutes(http: FastifyInstance, ready: () => Maste
     const master = ready();
     const consumed = new Map(roleViews(master).map((v) => [v.name, v.allocated.plus(v.offered)]));
     return {
-      infos: [...master.roles.values()].filter((r) => r.quota).map((r) => quotaJson(r.name, r.quota!, consumed.get(r.name))),
+      infos: [...master.roles.values()]
+        .filter((r) => r.quota)
+        .map((r) => quotaJson(r.name, r.quota!, consumed.get(r.name))),
     };
   });
   http.post('/quota', async (req, reply) => {

@@ -3,10 +3,11 @@
  * Master class is the only writer. Resource bookkeeping helpers keep the per-agent and
  * per-framework-role sums in step with the tasks and offers.
  */
-import { DEFAULT_ROLE, Resources } from '../sdk/resources/resources.js';
-import type { AgentInfo, FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../sdk/protocol/types.js';
-import type { Peer } from '../sdk/transport/index.js';
+
 import type { MasterToAgentMessage, SchedulerEvent } from '../sdk/protocol/messages.js';
+import type { AgentInfo, FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../sdk/protocol/types.js';
+import { DEFAULT_ROLE, Resources } from '../sdk/resources/resources.js';
+import type { Peer } from '../sdk/transport/index.js';
 import type { RefusalFilter, SkipReason } from './allocator/types.js';
 
 export type AgentState = 'active' | 'disconnected' | 'unreachable';

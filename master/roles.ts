@@ -25,7 +25,11 @@ export function roleNameProblem(name: unknown): string | undefined {
   for (const part of name.split('/')) {
     if (part === '' || part === '.' || part === '..') return `role '${name}' has an empty, '.' or '..' component`;
     if (part.startsWith('-')) return `role '${name}' has a component starting with '-'`;
-    if (part === '*' || /[\s\\*]/.test(part) || /[\x00-\x1f\x7f]/.test(part)) {
+    if (
+      part === '*' ||
+      /[\s\\*]/.test(part) ||
+      [...part].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
+    ) {
       return `role '${name}' contains whitespace, '*', '\\' or a control character`;
     }
   }
@@ -91,7 +95,9 @@ function parseResourceField(v: unknown, what: string): Resources | undefined {
  */
 export function setQuota(roles: Map<string, AllocatorRole>, body: unknown): { role: string; quota: RoleQuota } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new RoleError('expected a JSON object like {"role": "web", "guarantees": {"cpus": 2}, "limits": {"cpus": 4}}');
+    throw new RoleError(
+      'expected a JSON object like {"role": "web", "guarantees": {"cpus": 2}, "limits": {"cpus": 4}}',
+    );
   }
   const b = body as Record<string, unknown>;
   const role = checkRole(b.role);
@@ -103,7 +109,7 @@ export function setQuota(roles: Map<string, AllocatorRole>, body: unknown): { ro
     ['guarantee', guarantee],
     ['limit', limit],
   ] as const) {
-    if (r && r.toList().some((x) => x.type !== 'SCALAR' || (x.role ?? DEFAULT_ROLE) !== DEFAULT_ROLE)) {
+    if (r?.toList().some((x) => x.type !== 'SCALAR' || (x.role ?? DEFAULT_ROLE) !== DEFAULT_ROLE)) {
       throw new RoleError(`${what} may hold only unreserved scalar resources (cpus, mem, disk, gpus)`);
     }
   }

@@ -81,7 +81,11 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
         onProtocolError: (peer, err) => m.onSchedulerProtocolError(peer, err),
       },
     ] as Parameters<typeof attachWebSocketServer>[1],
-    { logger: log.child({ component: 'transport' }), maxFrameBytes: opts.maxFrameBytes, heartbeatIntervalMs: opts.heartbeatIntervalMs },
+    {
+      logger: log.child({ component: 'transport' }),
+      maxFrameBytes: opts.maxFrameBytes,
+      heartbeatIntervalMs: opts.heartbeatIntervalMs,
+    },
   );
 
   m.start();

@@ -2,8 +2,9 @@
  * The operator views of the master, in the shapes Mesos users read: `/master/state` and
  * `/metrics/snapshot` (same key names).
  */
-import { Resources } from '../sdk/resources/resources.js';
+
 import { TaskState } from '../sdk/protocol/types.js';
+import { Resources } from '../sdk/resources/resources.js';
 import type { Master } from './master.js';
 import type { AgentEntry, FrameworkEntry, TaskEntry } from './registry.js';
 
@@ -33,7 +34,11 @@ function taskJson(t: TaskEntry) {
     state: t.state,
     role: t.role,
     resources: resourcesObject(t.resources),
-    statuses: t.statuses.map((s) => ({ state: s.state, timestamp: s.timestamp, ...(s.healthy !== undefined ? { healthy: s.healthy } : {}) })),
+    statuses: t.statuses.map((s) => ({
+      state: s.state,
+      timestamp: s.timestamp,
+      ...(s.healthy !== undefined ? { healthy: s.healthy } : {}),
+    })),
     labels: t.task.labels?.labels ?? [],
     container: t.task.container,
   };
@@ -90,7 +95,9 @@ function frameworkJson(master: Master, f: FrameworkEntry) {
     completed_tasks: f.completedTasks.map(taskJson),
     offers: [...f.offers].flatMap((id) => {
       const o = master.offers.get(id);
-      return o ? [{ id: o.id, framework_id: o.frameworkId, slave_id: o.agentId, resources: resourcesObject(o.resources) }] : [];
+      return o
+        ? [{ id: o.id, framework_id: o.frameworkId, slave_id: o.agentId, resources: resourcesObject(o.resources) }]
+        : [];
     }),
     // Agora: the start of "why is my framework getting nothing".
     offer_stats: {

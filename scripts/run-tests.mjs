@@ -7,8 +7,10 @@ import Mocha from 'mocha';
 
 const args = process.argv.slice(2);
 if (args.includes('--help')) {
-  console.log('Usage: node scripts/run-tests.mjs [--grep RE] [--invert] [compiled test files...]\n' +
-    'Runs dist/test/**/*.test.js by default (build first: npm run build).');
+  console.log(
+    'Usage: node scripts/run-tests.mjs [--grep RE] [--invert] [compiled test files...]\n' +
+      'Runs dist/test/**/*.test.js by default (build first: npm run build).',
+  );
   process.exit(0);
 }
 const opts = { timeout: 60_000, reporter: 'spec' };

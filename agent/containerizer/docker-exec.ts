@@ -10,7 +10,9 @@ const MAX_OUTPUT = 4096;
 export function dockerExecRunner(docker: Docker, containerId: string): RunCommand {
   return async (command, { env, timeoutMs }): Promise<CommandRunResult> => {
     const cmd =
-      command.shell === false ? [command.value ?? '', ...(command.arguments ?? [])] : ['/bin/sh', '-c', command.value ?? ''];
+      command.shell === false
+        ? [command.value ?? '', ...(command.arguments ?? [])]
+        : ['/bin/sh', '-c', command.value ?? ''];
     const run = async (): Promise<CommandRunResult> => {
       const exec = await docker.getContainer(containerId).exec({
         Cmd: cmd,

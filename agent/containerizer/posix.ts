@@ -5,9 +5,10 @@
  * ended.
  */
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
+import { isSameProcessAlive, killGroup, processStartTime, readProcStat, waitForPidExit } from './proc.js';
 import {
   type ContainerExit,
   type ContainerHandle,
@@ -18,7 +19,6 @@ import {
   type ResourceStatistics,
   type RunningContainer,
 } from './types.js';
-import { isSameProcessAlive, killGroup, processStartTime, readProcStat, waitForPidExit } from './proc.js';
 
 /** Where the shell wrapper records the exit status, relative to the sandbox. */
 export const EXIT_STATUS_FILE = join('.agora', 'exit_status');
@@ -118,7 +118,12 @@ export class PosixContainerizer implements Containerizer {
           reject(new ContainerLaunchError(`could not start /bin/sh for task ${task.task_id}: ${e.message}`)),
         );
       });
-      const handle: ContainerHandle = { containerizer: this.name, id: task.task_id, pid, startTime: processStartTime(pid) };
+      const handle: ContainerHandle = {
+        containerizer: this.name,
+        id: task.task_id,
+        pid,
+        startTime: processStartTime(pid),
+      };
       return new PosixContainer(handle, exited);
     } finally {
       closeSync(out);

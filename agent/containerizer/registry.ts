@@ -34,7 +34,9 @@ export async function createContainerizers(names: string[], cfg: ContainerizerCo
   for (const name of names) {
     const make = factories[name];
     if (!make) {
-      throw new ContainerizerUnavailableError(`unknown containerizer '${name}' (known: ${CONTAINERIZER_NAMES.join(', ')})`);
+      throw new ContainerizerUnavailableError(
+        `unknown containerizer '${name}' (known: ${CONTAINERIZER_NAMES.join(', ')})`,
+      );
     }
     const c = await make(cfg);
     const ok = await c.available();

@@ -3,7 +3,7 @@
  * state; a frame that fails gives a `ProtocolError` whose message names the path that is wrong.
  */
 import { Resources } from '../resources/resources.js';
-import { type Direction, type MessageOf } from './messages.js';
+import type { Direction, MessageOf } from './messages.js';
 import { TaskState } from './types.js';
 
 export class ProtocolError extends Error {
@@ -49,7 +49,7 @@ function arr(item: V, max = 100_000): V {
   return (v, p) => {
     if (!Array.isArray(v)) fail(p, 'expected an array');
     if (v.length > max) fail(p, `too many entries (${v.length} > ${max})`);
-    v.forEach((x, i) => item(x, `${p}[${i}]`));
+    for (let i = 0; i < v.length; i++) item(v[i], `${p}[${i}]`);
   };
 }
 
@@ -99,9 +99,7 @@ const commandInfo = obj({
   'shell?': bool,
   'arguments?': arr(str),
   'environment?': envVars,
-  'uris?': arr(
-    obj({ value: nonEmpty, 'executable?': bool, 'extract?': bool, 'cache?': bool, 'output_file?': str }),
-  ),
+  'uris?': arr(obj({ value: nonEmpty, 'executable?': bool, 'extract?': bool, 'cache?': bool, 'output_file?': str })),
   'user?': str,
 });
 const containerInfo = obj({

@@ -352,7 +352,9 @@ function validateResource(r: Resource): void {
       return;
     }
     default:
-      throw new ResourceError(`resource '${(r as Resource).name}' has unknown type ${JSON.stringify((r as Resource).type)}`);
+      throw new ResourceError(
+        `resource '${(r as Resource).name}' has unknown type ${JSON.stringify((r as Resource).type)}`,
+      );
   }
 }
 

@@ -139,7 +139,11 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
   }
 
   accept(offerIds: string[], operations: Operation[], filters?: Filters): boolean {
-    return this.call({ type: 'ACCEPT', framework_id: this.fid(), accept: { offer_ids: offerIds, operations, filters } });
+    return this.call({
+      type: 'ACCEPT',
+      framework_id: this.fid(),
+      accept: { offer_ids: offerIds, operations, filters },
+    });
   }
 
   /** Launches `tasks` on `offer` (LAUNCH operation); what is left goes back with `filters`. */

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { type UpdateStream, StatusUpdateManager } from '../../agent/status-updates.js';
-import { TaskState, type TaskStatus, isTerminal } from '../../sdk/protocol/types.js';
+import { StatusUpdateManager, type UpdateStream } from '../../agent/status-updates.js';
+import { isTerminal, TaskState, type TaskStatus } from '../../sdk/protocol/types.js';
 
 function status(taskId: string, state: TaskState, uuid: string): TaskStatus {
   return { task_id: taskId, state, uuid, timestamp: 0 };

@@ -5,19 +5,26 @@
 import { expect } from 'chai';
 import { isAlive } from '../../agent/containerizer/proc.js';
 import {
-  type MasterProc,
   agora,
   freePort,
   getJson,
+  type MasterProc,
   startAgentProc,
   startMasterProc,
   stopAll,
   tempDir,
   waitFor,
 } from '../support/cluster.js';
-import { TestFramework, commandTask } from '../support/framework.js';
+import { commandTask, TestFramework } from '../support/framework.js';
 
-const FAST_PINGS = ['--agent_ping_timeout', '200ms', '--max_agent_ping_timeouts', '3', '--allocation_interval', '200ms'];
+const FAST_PINGS = [
+  '--agent_ping_timeout',
+  '200ms',
+  '--max_agent_ping_timeouts',
+  '3',
+  '--allocation_interval',
+  '200ms',
+];
 
 /** Alive and not a zombie (an orphaned task is reaped by init, which may take a moment). */
 const pidAlive = isAlive;
@@ -87,7 +94,10 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     const f = await new TestFramework(master.address, 'survivor').start();
     frameworks.push(f);
     const [o] = await f.takeOffers();
-    f.driver.launch(o, [commandTask(o, 'keeps-running', 'sleep 300'), commandTask(o, 'ends-while-down', 'sleep 2; exit 7')]);
+    f.driver.launch(o, [
+      commandTask(o, 'keeps-running', 'sleep 300'),
+      commandTask(o, 'ends-while-down', 'sleep 2; exit 7'),
+    ]);
     await f.waitState('keeps-running', 'TASK_RUNNING');
     await f.waitState('ends-while-down', 'TASK_RUNNING');
     const pid = (await taskPid(agent.url, 'keeps-running')) as number;
@@ -96,8 +106,20 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     expect(pidAlive(pid), 'the task survives its agent').to.equal(true);
     await new Promise((r) => setTimeout(r, 3000)); // 'ends-while-down' exits meanwhile
     const before = f.updates.length;
-    const again = agora('agent-again', ['agent', '--master', master.address, '--port', String(port), '--work_dir', workDir, ...args]);
-    await waitFor('restarted agent to register', async () => (await getJson(`http://127.0.0.1:${port}/state`)).registered);
+    const again = agora('agent-again', [
+      'agent',
+      '--master',
+      master.address,
+      '--port',
+      String(port),
+      '--work_dir',
+      workDir,
+      ...args,
+    ]);
+    await waitFor(
+      'restarted agent to register',
+      async () => (await getJson(`http://127.0.0.1:${port}/state`)).registered,
+    );
     const failed = await f.waitState('ends-while-down', 'TASK_FAILED');
     expect(failed.exit_status).to.equal(7);
     expect(failed.message).to.match(/while the agent was down/);
@@ -107,8 +129,12 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     expect(await taskPid(`http://127.0.0.1:${port}`, 'keeps-running')).to.equal(pid);
     const state = await getJson(`${master.url}/master/state`);
     const fw = state.frameworks.find((x: { id: string }) => x.id === f.driver.frameworkId);
-    expect(fw.tasks.map((t: { id: string; state: string }) => [t.id, t.state])).to.deep.equal([['keeps-running', 'TASK_RUNNING']]);
-    expect(f.updates.slice(before).filter((u) => u.task_id === 'keeps-running' && u.state !== 'TASK_RUNNING')).to.deep.equal([]);
+    expect(fw.tasks.map((t: { id: string; state: string }) => [t.id, t.state])).to.deep.equal([
+      ['keeps-running', 'TASK_RUNNING'],
+    ]);
+    expect(
+      f.updates.slice(before).filter((u) => u.task_id === 'keeps-running' && u.state !== 'TASK_RUNNING'),
+    ).to.deep.equal([]);
     // It can still be killed through the master.
     f.driver.kill('keeps-running');
     await f.waitState('keeps-running', 'TASK_KILLED');
@@ -132,7 +158,10 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     pids.push((await taskPid(agent.url, 'durable')) as number);
     await m.kill('SIGKILL');
     m = agora('master-2', masterArgs);
-    await waitFor('new master with the agent re-registered', async () => (await getJson(`${master.url}/master/state`)).activated_slaves === 1);
+    await waitFor(
+      'new master with the agent re-registered',
+      async () => (await getJson(`${master.url}/master/state`)).activated_slaves === 1,
+    );
     await waitFor('framework re-subscribed', () => f.driver.subscribed);
     expect(f.driver.frameworkId).to.equal(fid);
     const before = f.updates.length;

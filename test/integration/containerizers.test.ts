@@ -14,10 +14,10 @@ import { Resources } from '../../sdk/resources/resources.js';
 import {
   AGORA_BIN,
   type AgentProc,
-  type MasterProc,
-  REPO_ROOT,
   agora,
   getJson,
+  type MasterProc,
+  REPO_ROOT,
   sleep,
   startAgentProc,
   startMasterProc,
@@ -25,7 +25,7 @@ import {
   tempDir,
   waitFor,
 } from '../support/cluster.js';
-import { TestFramework, commandTask } from '../support/framework.js';
+import { commandTask, TestFramework } from '../support/framework.js';
 import { requireReal } from '../support/require-real.js';
 
 const IMAGE = 'agora/busybox:latest';
@@ -91,15 +91,33 @@ describe('containerizers through a real agent @integration', function () {
   }
 
   it('agora execute --containerizer docker --docker_image runs in the image and exits 0', () => {
-    const r = runExecute(['--name', 'dock', '--containerizer', 'docker', '--docker_image', IMAGE, '--command', 'cat /etc/hostname; test -x /bin/busybox']);
+    const r = runExecute([
+      '--name',
+      'dock',
+      '--containerizer',
+      'docker',
+      '--docker_image',
+      IMAGE,
+      '--command',
+      'cat /etc/hostname; test -x /bin/busybox',
+    ]);
     expect(r.out).to.match(/TASK_FINISHED/);
     expect(r.code, r.out).to.equal(0);
   });
 
   it('agora execute --containerizer linux runs the task in its own pid namespace', async () => {
-    const r = runExecute(['--name', 'ns', '--containerizer', 'linux', '--command', 'echo pid=$$ > pid.txt; ls /proc | grep -c "^[0-9]" > nprocs.txt']);
+    const r = runExecute([
+      '--name',
+      'ns',
+      '--containerizer',
+      'linux',
+      '--command',
+      'echo pid=$$ > pid.txt; ls /proc | grep -c "^[0-9]" > nprocs.txt',
+    ]);
     expect(r.code, r.out).to.equal(0);
-    const sandboxes = execFileSync('sh', ['-c', `cat ${agent.workDir}/sandboxes/*/ns-*/nprocs.txt`], { encoding: 'utf8' });
+    const sandboxes = execFileSync('sh', ['-c', `cat ${agent.workDir}/sandboxes/*/ns-*/nprocs.txt`], {
+      encoding: 'utf8',
+    });
     // Only the task's own few processes are visible, not the host's hundreds.
     expect(Number(sandboxes.trim().split('\n').pop())).to.be.below(10);
   });
@@ -108,7 +126,9 @@ describe('containerizers through a real agent @integration', function () {
     const f = await framework('hog');
     const [o] = await f.takeOffers();
     // 32 MB limit; the shell builds a ~100 MB string in memory.
-    f.driver.launch(o, [linuxTask(o, 'hog', 'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo ${#x}', 'cpus:0.1;mem:32')]);
+    f.driver.launch(o, [
+      linuxTask(o, 'hog', 'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo ${#x}', 'cpus:0.1;mem:32'),
+    ]);
     const st = await f.waitState('hog', 'TASK_FAILED', 60_000);
     expect(st.reason).to.equal('REASON_CONTAINER_LIMITATION_MEMORY');
     expect(st.message).to.match(/memory/i);
@@ -140,7 +160,9 @@ describe('containerizers through a real agent @integration', function () {
   it('fails a Docker task whose image is not on the agent, naming the image', async () => {
     const f = await framework('noimage');
     const [o] = await f.takeOffers();
-    f.driver.launch(o, [{ ...dockerTask(o, 'missing', 'true'), container: { type: 'DOCKER', docker: { image: 'agora/not-here:1.0' } } }]);
+    f.driver.launch(o, [
+      { ...dockerTask(o, 'missing', 'true'), container: { type: 'DOCKER', docker: { image: 'agora/not-here:1.0' } } },
+    ]);
     const st = await f.waitState('missing', 'TASK_FAILED', 90_000);
     expect(st.message).to.match(/agora\/not-here:1\.0/);
   });
@@ -189,14 +211,20 @@ describe('containerizers through a real agent @integration', function () {
     const want: TaskInfo[] = [];
     const [o] = await f.takeOffers();
     for (let i = 0; i < 10; i++) {
-      want.push(dockerTask(o, `d${i}`, 'sleep 600'), linuxTask(o, `l${i}`, 'sleep 600'), posixTask(o, `p${i}`, 'sleep 600'));
+      want.push(
+        dockerTask(o, `d${i}`, 'sleep 600'),
+        linuxTask(o, `l${i}`, 'sleep 600'),
+        posixTask(o, `p${i}`, 'sleep 600'),
+      );
     }
     ids.push(...want.map((t) => t.task_id));
     f.driver.launch(o, want);
     await waitFor('30 tasks RUNNING', () => ids.every((id) => f.statesOf(id).includes('TASK_RUNNING')), 120_000);
     const before = await getJson(`${agent.url}/state`);
     const pidsBefore = new Map<string, number>();
-    for (const t of before.frameworks.flatMap((x: { executors: { tasks: { id: string; container?: { pid?: number } }[] }[] }) => x.executors[0].tasks)) {
+    for (const t of before.frameworks.flatMap(
+      (x: { executors: { tasks: { id: string; container?: { pid?: number } }[] }[] }) => x.executors[0].tasks,
+    )) {
       if (t.container?.pid) pidsBefore.set(t.id, t.container.pid);
     }
     await agent.proc.kill('SIGKILL');
@@ -215,10 +243,17 @@ describe('containerizers through a real agent @integration', function () {
       '--resources',
       'cpus:8;mem:8192;ports:[32000-32100]',
     ]);
-    await waitFor('the restarted agent to re-register', async () => (await getJson(`${agent.url}/state`)).registered, 60_000);
+    await waitFor(
+      'the restarted agent to re-register',
+      async () => (await getJson(`${agent.url}/state`)).registered,
+      60_000,
+    );
     const after = await getJson(`${agent.url}/state`);
     const running = after.frameworks
-      .flatMap((x: { executors: { tasks: { id: string; state: string; container?: { pid?: number } }[] }[] }) => x.executors[0].tasks)
+      .flatMap(
+        (x: { executors: { tasks: { id: string; state: string; container?: { pid?: number } }[] }[] }) =>
+          x.executors[0].tasks,
+      )
       .filter((t: { id: string }) => ids.includes(t.id));
     expect(running.map((t: { state: string }) => t.state)).to.deep.equal(Array(30).fill('TASK_RUNNING'));
     for (const t of running) if (pidsBefore.has(t.id)) expect(t.container?.pid, t.id).to.equal(pidsBefore.get(t.id));

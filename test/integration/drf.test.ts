@@ -5,8 +5,16 @@
 import { expect } from 'chai';
 import type { Offer } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
-import { type MasterProc, getJson, sleep, startAgentProc, startMasterProc, stopAll, waitFor } from '../support/cluster.js';
-import { TestFramework, commandTask } from '../support/framework.js';
+import {
+  getJson,
+  type MasterProc,
+  sleep,
+  startAgentProc,
+  startMasterProc,
+  stopAll,
+  waitFor,
+} from '../support/cluster.js';
+import { commandTask, TestFramework } from '../support/framework.js';
 
 /** Launches one task of `need` per offer for as long as offers hold it (progressive filling). */
 function fillOneAtATime(f: TestFramework, prefix: string, need: string, max = 1000): string[] {
@@ -59,7 +67,10 @@ describe('DRF, weights and quota through the real master @integration', function
     frameworks.push(a, b);
     const la = fillOneAtATime(a, 'a', 'cpus:1;mem:4096');
     const lb = fillOneAtATime(b, 'b', 'cpus:3;mem:1024');
-    await waitFor('5 tasks running', () => a.updates.concat(b.updates).filter((u) => u.state === 'TASK_RUNNING').length === 5);
+    await waitFor(
+      '5 tasks running',
+      () => a.updates.concat(b.updates).filter((u) => u.state === 'TASK_RUNNING').length === 5,
+    );
     await sleep(1000); // nothing more fits: no sixth task may appear
     expect(la).to.have.length(3);
     expect(lb).to.have.length(2);
@@ -84,7 +95,10 @@ describe('DRF, weights and quota through the real master @integration', function
     const roles = (await getJson(`${master.url}/roles`)).roles;
     expect(roles.find((r: { name: string }) => r.name === 'eng/backend').weight).to.equal(2);
     for (const bad of [
-      [{ role: 'analytics', weight: 3 }, { role: 'x', weight: -1 }],
+      [
+        { role: 'analytics', weight: 3 },
+        { role: 'x', weight: -1 },
+      ],
       [{ role: 'bad role', weight: 1 }],
       [{ role: '/lead', weight: 1 }],
       { role: 'x', weight: 1 },
@@ -95,13 +109,19 @@ describe('DRF, weights and quota through the real master @integration', function
       expect(r.json.message).to.be.a('string').and.not.equal('');
     }
     // The first bad request held a valid entry: it must not have been applied.
-    expect((await getJson(`${master.url}/weights`)).find((w: { role: string }) => w.role === 'analytics').weight).to.equal(0.5);
+    expect(
+      (await getJson(`${master.url}/weights`)).find((w: { role: string }) => w.role === 'analytics').weight,
+    ).to.equal(0.5);
   });
 
   it('enforces a quota limit set at run time, shows it in /roles and /quota, and removes it', async () => {
     master = await startMasterProc(['--allocation_interval', '100ms']);
     await startAgentProc(master.address, ['--resources', 'cpus:8;mem:8192']);
-    const set = await send(`${master.url}/quota`, 'POST', { role: 'batch', guarantees: { cpus: 1 }, limits: { cpus: 2, mem: 4096 } });
+    const set = await send(`${master.url}/quota`, 'POST', {
+      role: 'batch',
+      guarantees: { cpus: 1 },
+      limits: { cpus: 2, mem: 4096 },
+    });
     expect(set.status).to.equal(200);
     const f = await new TestFramework(master.address, 'batchy', { roles: ['batch'] }).start();
     frameworks.push(f);

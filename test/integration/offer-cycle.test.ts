@@ -3,22 +3,22 @@
  * this test process as the framework (through the SDK driver).
  */
 import { expect } from 'chai';
-import { isAlive } from '../../agent/containerizer/proc.js';
 import { pack, unpack } from 'msgpackr';
 import WebSocket from 'ws';
-import { Resources } from '../../sdk/resources/resources.js';
+import { isAlive } from '../../agent/containerizer/proc.js';
 import type { Offer, TaskInfo } from '../../sdk/protocol/types.js';
+import { Resources } from '../../sdk/resources/resources.js';
 import {
   type AgentProc,
-  type MasterProc,
   getJson,
+  type MasterProc,
   sleep,
   startAgentProc,
   startMasterProc,
   stopAll,
   waitFor,
 } from '../support/cluster.js';
-import { TestFramework, commandTask } from '../support/framework.js';
+import { commandTask, TestFramework } from '../support/framework.js';
 
 const AGENT_RESOURCES = 'cpus:4;mem:4096;disk:4096;ports:[31000-31100]';
 
@@ -58,7 +58,10 @@ describe('offer cycle (real master and agents) @integration', function () {
       expect(s.resources).to.include({ cpus: 4, mem: 4096, disk: 4096, ports: '[31000-31100]' });
       expect(s.used_resources).to.include({ cpus: 0, mem: 0 });
     }
-    expect(state.slaves.map((s: { attributes: { rack: string } }) => s.attributes.rack).sort()).to.deep.equal(['r1', 'r2']);
+    expect(state.slaves.map((s: { attributes: { rack: string } }) => s.attributes.rack).sort()).to.deep.equal([
+      'r1',
+      'r2',
+    ]);
     const metrics = await getJson(`${master.url}/metrics/snapshot`);
     expect(metrics['master/slaves_active']).to.equal(2);
   });
@@ -85,15 +88,17 @@ describe('offer cycle (real master and agents) @integration', function () {
     };
     f.driver.on('offers', onOffers);
     onOffers(f.offers.splice(0));
-    await waitFor(
-      'all 100 tasks FINISHED',
-      () => ids.every((id) => f.statesOf(id).includes('TASK_FINISHED')),
-      90_000,
-    );
+    await waitFor('all 100 tasks FINISHED', () => ids.every((id) => f.statesOf(id).includes('TASK_FINISHED')), 90_000);
     for (const id of ids) {
       const states = f.statesOf(id);
-      expect(states.filter((s) => s === 'TASK_FINISHED'), id).to.have.length.at.most(2); // at least once; a retry may repeat
-      expect(states.some((s) => s === 'TASK_FAILED' || s === 'TASK_LOST' || s === 'TASK_ERROR'), id).to.equal(false);
+      expect(
+        states.filter((s) => s === 'TASK_FINISHED'),
+        id,
+      ).to.have.length.at.most(2); // at least once; a retry may repeat
+      expect(
+        states.some((s) => s === 'TASK_FAILED' || s === 'TASK_LOST' || s === 'TASK_ERROR'),
+        id,
+      ).to.equal(false);
     }
     const state = await getJson(`${master.url}/master/state`);
     const fw = state.frameworks.find((x: { id: string }) => x.id === f.driver.frameworkId);
@@ -103,11 +108,15 @@ describe('offer cycle (real master and agents) @integration', function () {
 
     // The sandbox of a task holds its stdout.
     const one = fw.completed_tasks[0];
-    const agent = agents.find((a) => a.url && state.slaves.find((s: { id: string; port: number }) => s.id === one.slave_id).port === a.port);
+    const agent = agents.find(
+      (a) => a.url && state.slaves.find((s: { id: string; port: number }) => s.id === one.slave_id).port === a.port,
+    );
     expect(agent).to.not.equal(undefined);
     const agentState = await getJson(`${agent!.url}/state`);
-    const sandboxes = agentState.frameworks.flatMap((x: { executors: { completed_tasks: { id: string; sandbox: string }[]; tasks: { id: string; sandbox: string }[] }[] }) =>
-      x.executors.flatMap((e) => [...e.tasks, ...e.completed_tasks]),
+    const sandboxes = agentState.frameworks.flatMap(
+      (x: {
+        executors: { completed_tasks: { id: string; sandbox: string }[]; tasks: { id: string; sandbox: string }[] }[];
+      }) => x.executors.flatMap((e) => [...e.tasks, ...e.completed_tasks]),
     );
     // Acknowledged tasks leave the agent's state; read the sandbox by its known layout instead.
     const sandbox = `${agent!.workDir}/sandboxes/${encodeURIComponent(f.driver.frameworkId!)}/${encodeURIComponent(one.id)}`;
@@ -125,7 +134,8 @@ describe('offer cycle (real master and agents) @integration', function () {
     let pid: number | undefined;
     for (const a of agents) {
       const st = await getJson(`${a.url}/state`);
-      for (const fw of st.frameworks) for (const t of fw.executors[0].tasks) if (t.id === 'sleeper') pid = t.container?.pid;
+      for (const fw of st.frameworks)
+        for (const t of fw.executors[0].tasks) if (t.id === 'sleeper') pid = t.container?.pid;
     }
     expect(pid, 'agent reports the pid').to.be.a('number');
     f.driver.kill('sleeper');
@@ -145,8 +155,14 @@ describe('offer cycle (real master and agents) @integration', function () {
     f.driver.reconcile([{ task_id: 'long' }, { task_id: 'never-launched', agent_id: o.agent_id }]);
     await waitFor('two reconciliation answers', () => f.updates.length >= before + 2);
     const answers = f.updates.slice(before);
-    expect(answers.find((u) => u.task_id === 'long')).to.include({ state: 'TASK_RUNNING', reason: 'REASON_RECONCILIATION' });
-    expect(answers.find((u) => u.task_id === 'never-launched')).to.include({ state: 'TASK_LOST', reason: 'REASON_RECONCILIATION' });
+    expect(answers.find((u) => u.task_id === 'long')).to.include({
+      state: 'TASK_RUNNING',
+      reason: 'REASON_RECONCILIATION',
+    });
+    expect(answers.find((u) => u.task_id === 'never-launched')).to.include({
+      state: 'TASK_LOST',
+      reason: 'REASON_RECONCILIATION',
+    });
     const mid = f.updates.length;
     f.driver.reconcile();
     await waitFor('implicit reconciliation answer', () => f.updates.length > mid);
@@ -190,13 +206,19 @@ describe('offer cycle (real master and agents) @integration', function () {
       ],
     );
     await f.waitState('a', 'TASK_RUNNING');
-    await waitFor('the duplicate and wrong-agent errors', () => f.updates.filter((u) => u.state === 'TASK_ERROR').length >= 2);
+    await waitFor(
+      'the duplicate and wrong-agent errors',
+      () => f.updates.filter((u) => u.state === 'TASK_ERROR').length >= 2,
+    );
     const errors = f.updates.filter((u) => u.state === 'TASK_ERROR');
     expect(errors.map((e) => e.task_id).sort()).to.deep.equal(['a', 'b']);
     expect(errors.find((e) => e.task_id === 'a')?.message).to.match(/already in use/);
     expect(errors.find((e) => e.task_id === 'b')?.message).to.match(/names agent/);
     const state = await getJson(`${master.url}/master/state`);
-    const used = state.slaves.reduce((n: number, s: { used_resources: { cpus: number } }) => n + s.used_resources.cpus, 0);
+    const used = state.slaves.reduce(
+      (n: number, s: { used_resources: { cpus: number } }) => n + s.used_resources.cpus,
+      0,
+    );
     expect(used).to.be.closeTo(0.1, 1e-9);
     f.driver.accept([o.id], [{ type: 'LAUNCH', launch: { task_infos: [commandTask(o, 'c', 'true')] } }]);
     expect((await f.waitState('c', 'TASK_ERROR')).reason).to.equal('REASON_INVALID_OFFERS');
@@ -273,17 +295,23 @@ describe('offer cycle (real master and agents) @integration', function () {
     expect(events[0]).to.deep.include({ type: 'ERROR' });
     expect((events[0] as { error: { code: string } }).error.code).to.equal('AGORA_MASTER_NOT_SUBSCRIBED');
     ws.close();
-    expect((await getJson(`${master.url}/master/state`)).frameworks.some((x: { id: string }) => x.id === f.driver.frameworkId)).to.equal(true);
+    expect(
+      (await getJson(`${master.url}/master/state`)).frameworks.some(
+        (x: { id: string }) => x.id === f.driver.frameworkId,
+      ),
+    ).to.equal(true);
   });
 
-  it("refuses agent file reads outside the sandboxes and bad ranges, with clear errors", async () => {
+  it('refuses agent file reads outside the sandboxes and bad ranges, with clear errors', async () => {
     const a = agents[0];
     const outside = await fetch(`${a.url}/files/read?path=${encodeURIComponent('/etc/passwd')}&offset=0`);
     expect(outside.status).to.equal(403);
     expect((await outside.json()).message).to.match(/outside the task sandboxes/);
     const traversal = await fetch(`${a.url}/files/read?path=${encodeURIComponent('../../../../etc/passwd')}&offset=0`);
     expect([403, 404]).to.include(traversal.status);
-    const missing = await fetch(`${a.url}/files/read?path=${encodeURIComponent(`${a.workDir}/sandboxes/nope`)}&offset=0`);
+    const missing = await fetch(
+      `${a.url}/files/read?path=${encodeURIComponent(`${a.workDir}/sandboxes/nope`)}&offset=0`,
+    );
     expect(missing.status).to.equal(404);
     const noPath = await fetch(`${a.url}/files/read`);
     expect(noPath.status).to.equal(400);
@@ -295,14 +323,18 @@ describe('offer cycle (real master and agents) @integration', function () {
     const sandbox = (ag: AgentProc) => `${ag.workDir}/sandboxes/${encodeURIComponent(f.driver.frameworkId!)}/writer`;
     let read: Response | undefined;
     for (const ag of [owner, ...agents]) {
-      const r = await fetch(`${ag.url}/files/read?path=${encodeURIComponent(`${sandbox(ag)}/stdout`)}&offset=2&length=3`);
+      const r = await fetch(
+        `${ag.url}/files/read?path=${encodeURIComponent(`${sandbox(ag)}/stdout`)}&offset=2&length=3`,
+      );
       if (r.ok) read = r;
     }
     expect(read, 'one agent has the sandbox').to.not.equal(undefined);
     expect(await read!.json()).to.deep.equal({ data: 'cde', offset: 2 });
     const bad = await fetch(`${owner.url}/files/read?path=${encodeURIComponent('stdout')}&offset=x`);
     expect([400, 404]).to.include(bad.status);
-    const browse = await fetch(`${agents[0].url}/files/browse?path=${encodeURIComponent(`${agents[0].workDir}/sandboxes`)}`);
+    const browse = await fetch(
+      `${agents[0].url}/files/browse?path=${encodeURIComponent(`${agents[0].workDir}/sandboxes`)}`,
+    );
     expect(browse.status).to.equal(200);
     expect(await browse.json()).to.be.an('array');
   });

@@ -8,7 +8,14 @@ function offer(id: string, resources: string, extra: Partial<OfferView> = {}): O
 }
 
 function task(id: string, resources: string, extra: Partial<TaskInfo> = {}): TaskInfo {
-  return { name: id, task_id: id, agent_id: 'A1', resources: Resources.parse(resources).toList(), command: { value: 'true' }, ...extra };
+  return {
+    name: id,
+    task_id: id,
+    agent_id: 'A1',
+    resources: Resources.parse(resources).toList(),
+    command: { value: 'true' },
+    ...extra,
+  };
 }
 
 function launch(...tasks: TaskInfo[]): Operation {
@@ -27,7 +34,11 @@ function plan(offers: OfferView[], offerIds: string[], operations: Operation[], 
 
 describe('planAccept (pure ACCEPT validation)', () => {
   it('books tasks that fit and returns the rest', () => {
-    const p = plan([offer('O1', 'cpus:2;mem:256;ports:[31000-31010]')], ['O1'], [launch(task('t1', 'cpus:1;mem:128;ports:[31000-31000]'))]);
+    const p = plan(
+      [offer('O1', 'cpus:2;mem:256;ports:[31000-31010]')],
+      ['O1'],
+      [launch(task('t1', 'cpus:1;mem:128;ports:[31000-31000]'))],
+    );
     expect(p.offerErrors).to.deep.equal([]);
     expect(p.rejected).to.deep.equal([]);
     expect(p.launches.map((l) => l.task.task_id)).to.deep.equal(['t1']);
@@ -35,12 +46,24 @@ describe('planAccept (pure ACCEPT validation)', () => {
   });
 
   it('adds offers of one agent together', () => {
-    const p = plan([offer('O1', 'cpus:1;mem:64'), offer('O2', 'cpus:1;mem:64')], ['O1', 'O2'], [launch(task('t', 'cpus:2;mem:128'))]);
+    const p = plan(
+      [offer('O1', 'cpus:1;mem:64'), offer('O2', 'cpus:1;mem:64')],
+      ['O1', 'O2'],
+      [launch(task('t', 'cpus:2;mem:128'))],
+    );
     expect(p.launches).to.have.length(1);
     expect(p.remaining.isEmpty()).to.equal(true);
   });
 
-  const rejections: { name: string; offers: OfferView[]; ids: string[]; ops: Operation[]; inUse?: string[]; reason: string; message: RegExp }[] = [
+  const rejections: {
+    name: string;
+    offers: OfferView[];
+    ids: string[];
+    ops: Operation[];
+    inUse?: string[];
+    reason: string;
+    message: RegExp;
+  }[] = [
     {
       name: 'resources beyond the offer',
       offers: [offer('O1', 'cpus:1;mem:64')],
@@ -149,7 +172,11 @@ describe('planAccept (pure ACCEPT validation)', () => {
   });
 
   it('books later tasks against what earlier ones left', () => {
-    const p = plan([offer('O1', 'cpus:1.5')], ['O1'], [launch(task('a', 'cpus:1'), task('b', 'cpus:1'), task('c', 'cpus:0.5'))]);
+    const p = plan(
+      [offer('O1', 'cpus:1.5')],
+      ['O1'],
+      [launch(task('a', 'cpus:1'), task('b', 'cpus:1'), task('c', 'cpus:0.5'))],
+    );
     expect(p.launches.map((l) => l.task.task_id)).to.deep.equal(['a', 'c']);
     expect(p.rejected.map((x) => x.taskId)).to.deep.equal(['b']);
   });
@@ -170,7 +197,11 @@ describe('planAccept (pure ACCEPT validation)', () => {
   });
 
   it('refuses a RESERVE for another role than the offer', () => {
-    const p = plan([offer('O1', 'cpus:4', { role: 'web' })], ['O1'], [{ type: 'RESERVE', reserve: { resources: Resources.parse('cpus(db):1').toList() } }]);
+    const p = plan(
+      [offer('O1', 'cpus:4', { role: 'web' })],
+      ['O1'],
+      [{ type: 'RESERVE', reserve: { resources: Resources.parse('cpus(db):1').toList() } }],
+    );
     expect(p.offerErrors[0]).to.match(/role 'web'/);
   });
 });

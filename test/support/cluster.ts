@@ -33,7 +33,12 @@ export async function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `fn` until it returns a truthy value, or fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 20_000, everyMs = 100): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | Promise<T>,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -45,7 +50,9 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
     }
     await sleep(everyMs);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+  );
 }
 
 export async function getJson<T = any>(url: string): Promise<T> {
@@ -127,9 +134,22 @@ export interface AgentProc {
   workDir: string;
 }
 
-export async function startAgentProc(master: string, extra: string[] = [], workDir = tempDir('agent')): Promise<AgentProc> {
+export async function startAgentProc(
+  master: string,
+  extra: string[] = [],
+  workDir = tempDir('agent'),
+): Promise<AgentProc> {
   const port = await freePort();
-  const proc = agora(`agent:${port}`, ['agent', '--master', master, '--port', String(port), '--work_dir', workDir, ...extra]);
+  const proc = agora(`agent:${port}`, [
+    'agent',
+    '--master',
+    master,
+    '--port',
+    String(port),
+    '--work_dir',
+    workDir,
+    ...extra,
+  ]);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`agent on ${port} to register`, async () => {
     if (proc.exited) throw new Error(`agent exited: ${proc.text().slice(-2000)}`);

@@ -14,7 +14,12 @@ export class TestFramework {
   readonly errors: { message: string; code?: string }[] = [];
   readonly rescinded: string[] = [];
 
-  constructor(master: string, name = 'test-framework', extra: Partial<DriverOptions['framework']> = {}, opts: Partial<DriverOptions> = {}) {
+  constructor(
+    master: string,
+    name = 'test-framework',
+    extra: Partial<DriverOptions['framework']> = {},
+    opts: Partial<DriverOptions> = {},
+  ) {
     this.driver = new SchedulerDriver({ master, framework: { name, failover_timeout: 60, ...extra }, ...opts });
     this.driver.on('offers', (o) => this.offers.push(...o));
     this.driver.on('update', (s) => this.updates.push(s));

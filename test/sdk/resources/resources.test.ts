@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ResourceError, Resources, mergeRanges, subtractRanges } from '../../../sdk/resources/resources.js';
+import { mergeRanges, ResourceError, Resources, subtractRanges } from '../../../sdk/resources/resources.js';
 
 describe('Resources', () => {
   describe('parse and print (Mesos text form)', () => {
@@ -61,7 +61,13 @@ describe('Resources', () => {
         minus: 'ports:[31001-31499,31601-32000]',
         contains: true,
       },
-      { a: 'ports:[31000-31010]', b: 'ports:[31005-31020]', plus: 'ports:[31000-31020]', minus: 'ports:[31000-31004]', contains: false },
+      {
+        a: 'ports:[31000-31010]',
+        b: 'ports:[31005-31020]',
+        plus: 'ports:[31000-31020]',
+        minus: 'ports:[31000-31004]',
+        contains: false,
+      },
       { a: 'cpus(a):2', b: 'cpus:1', plus: 'cpus:1;cpus(a):2', minus: 'cpus(a):2', contains: false },
       { a: 'cpus(a):2;cpus:1', b: 'cpus(a):1', plus: 'cpus:1;cpus(a):3', minus: 'cpus:1;cpus(a):1', contains: true },
       { a: 'zones:{a,b}', b: 'zones:{b}', plus: 'zones:{a,b}', minus: 'zones:{a}', contains: true },
@@ -114,7 +120,13 @@ describe('Resources', () => {
 
   describe('ranges', () => {
     it('merges adjacent and overlapping ranges', () => {
-      expect(mergeRanges([{ begin: 5, end: 9 }, { begin: 1, end: 4 }, { begin: 8, end: 12 }])).to.deep.equal([{ begin: 1, end: 12 }]);
+      expect(
+        mergeRanges([
+          { begin: 5, end: 9 },
+          { begin: 1, end: 4 },
+          { begin: 8, end: 12 },
+        ]),
+      ).to.deep.equal([{ begin: 1, end: 12 }]);
     });
     it('subtracts a hole', () => {
       expect(subtractRanges([{ begin: 1, end: 10 }], [{ begin: 3, end: 4 }])).to.deep.equal([
