@@ -133,6 +133,12 @@ export class Agent {
     this.client.start();
   }
 
+  /** Drops the connection to the master and reconnects at once (the leader changed). */
+  reconnect(): void {
+    this.registered = false;
+    this.client?.reconnectNow();
+  }
+
   /** Stops talking to the master. Running tasks keep running (as after a crash) unless `killTasks`. */
   async stop(killTasks = false): Promise<void> {
     this.stopping = true;

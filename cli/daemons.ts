@@ -6,7 +6,8 @@ import { Agent } from '../agent/agent.js';
 import { createContainerizers } from '../agent/containerizer/registry.js';
 import { detectResources, parseAttributes } from '../agent/detect.js';
 import { startAgentHttp } from '../agent/server.js';
-import { type RunningMaster, startMaster } from '../master/server.js';
+import { AGENT_WS_PATH, type RunningMaster, startMaster } from '../master/server.js';
+import { followLeader } from '../sdk/zk/follow-leader.js';
 import { Resources } from '../sdk/resources/resources.js';
 import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
@@ -15,8 +16,16 @@ import { type CommandDef, type Flags, intFlag, UsageError } from './flags.js';
 export const masterCommand: CommandDef = {
   name: 'master',
   summary: 'Run an Agora master: pools the agents, offers their resources to frameworks in DRF order.',
-  usage: 'agora master [--port 5050] [--work_dir DIR]',
+  usage: 'agora master [--port 5050] [--work_dir DIR] [--zk zk://127.0.0.1:2181/agora --quorum 1]',
   flags: [
+    { name: 'zk', help: 'ZooKeeper URL (zk://host1:2181,host2:2181/agora): elect a leader among masters, keep state there' },
+    { name: 'quorum', help: 'Mesos compatibility: accepted with --zk (ZooKeeper itself provides the quorum)', default: '1' },
+    { name: 'zk_session_timeout', help: 'ZooKeeper session timeout (a lost session ends leadership)', default: '10secs' },
+    {
+      name: 'agent_reregister_timeout',
+      help: 'how long a new leader waits for known agents to re-register before marking them unreachable',
+      default: '10mins',
+    },
     { name: 'port', help: 'port for the operator API and the agent/scheduler WebSockets', default: '5050' },
     { name: 'ip', help: 'address to listen on', default: '0.0.0.0' },
     {
@@ -37,11 +46,20 @@ export const masterCommand: CommandDef = {
     },
     { name: 'log_level', help: 'trace, debug, info, warn, error', default: 'info' },
   ],
-  examples: ['agora master --port 5050 --work_dir /var/lib/agora/master'],
+  examples: [
+    'agora master --port 5050 --work_dir /var/lib/agora/master',
+    'agora master --zk zk://10.0.0.1:2181,10.0.0.2:2181,10.0.0.3:2181/agora --quorum 2 --work_dir /var/lib/agora/master',
+  ],
 };
 
 export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
+  if (f.zk && !f.zk.startsWith('zk://')) throw new UsageError(`--zk must look like zk://host:2181/agora, got '${f.zk}'`);
+  if (f.quorum !== undefined && intFlag(f, 'quorum') < 1) throw new UsageError('--quorum must be at least 1');
   return {
+    workDir: resolve(f.work_dir ?? '.agora/master'),
+    zk: f.zk,
+    zkSessionTimeoutMs: parseDuration(f.zk_session_timeout ?? '10secs'),
+    agentReregisterTimeoutMs: parseDuration(f.agent_reregister_timeout ?? '10mins'),
     port: intFlag(f, 'port'),
     host: f.ip,
     advertiseIp: f.advertise_ip,
@@ -69,7 +87,7 @@ export const agentCommand: CommandDef = {
   summary: 'Run an Agora agent: offers this machine to the master and runs the tasks it is sent.',
   usage: 'agora agent --master HOST:PORT [--port 5051] [--work_dir DIR] [--resources ...] [--attributes ...]',
   flags: [
-    { name: 'master', help: 'the master: HOST:PORT', default: '127.0.0.1:5050' },
+    { name: 'master', help: 'the master: HOST:PORT, or zk://host:2181/agora to follow the elected leader', default: '127.0.0.1:5050' },
     { name: 'port', help: 'port for the agent HTTP API (/state, /files)', default: '5051' },
     { name: 'ip', help: 'address to listen on', default: '0.0.0.0' },
     { name: 'hostname', help: 'hostname to advertise (default: the machine hostname)' },
@@ -99,12 +117,10 @@ export const agentCommand: CommandDef = {
   ],
 };
 
-export function agentMasterUrl(master: string): () => string {
-  if (!/^[^:/\s]+:\d+$/.test(master) && !master.startsWith('ws')) {
-    throw new UsageError(`--master must be HOST:PORT (e.g. 127.0.0.1:5050), got '${master}'`);
+function checkMasterFlag(master: string): void {
+  if (!/^[^:/\s]+:\d+$/.test(master) && !master.startsWith('zk://')) {
+    throw new UsageError(`--master must be HOST:PORT (e.g. 127.0.0.1:5050) or zk://host:2181/agora, got '${master}'`);
   }
-  const url = master.startsWith('ws') ? master : `ws://${master}/api/v1/agent`;
-  return () => url;
 }
 
 export interface RunningAgent {
@@ -125,8 +141,14 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     { logger, workDir, dockerStopTimeoutMs: parseDuration(f.docker_stop_timeout ?? '0secs') },
   );
   const port = intFlag(f, 'port');
+  checkMasterFlag(f.master ?? '127.0.0.1:5050');
+  let agentRef: Agent | undefined;
+  const endpoint = followLeader(f.master ?? '127.0.0.1:5050', AGENT_WS_PATH, {
+    logger,
+    onChange: () => agentRef?.reconnect(),
+  });
   const agent = new Agent({
-    masterUrl: agentMasterUrl(f.master ?? '127.0.0.1:5050'),
+    masterUrl: endpoint.url,
     workDir,
     port,
     hostname: f.hostname,
@@ -137,6 +159,7 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     killGracePeriodMs: parseDuration(f.kill_grace_period ?? '3secs'),
     checkpointFsync: f.checkpoint_fsync === 'true',
   });
+  agentRef = agent;
   const http = await startAgentHttp(agent, port, f.ip ?? '0.0.0.0');
   await agent.start();
   logger.info({ port, workDir, resources: resources.toString() }, `agent listening on port ${port}`);
@@ -145,6 +168,7 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     port,
     async close(killTasks = false) {
       await agent.stop(killTasks);
+      await endpoint.close();
       await http.close();
     },
   };

@@ -15,7 +15,7 @@ export const executeCommand: CommandDef = {
   summary: 'Launch one task through the master, print its status updates, exit 0 when it finishes.',
   usage: "agora execute --master HOST:PORT --name NAME --command CMD [--resources 'cpus:0.1;mem:32']",
   flags: [
-    { name: 'master', help: 'the master: HOST:PORT', default: '127.0.0.1:5050' },
+    { name: 'master', help: 'the master: HOST:PORT, or zk://host:2181/agora', default: '127.0.0.1:5050' },
     { name: 'name', help: 'task (and framework) name', required: true },
     { name: 'command', help: 'shell command to run (optional with --docker_image: the image default runs)' },
     { name: 'resources', help: 'what the task needs', default: 'cpus:0.1;mem:32' },

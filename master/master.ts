@@ -23,6 +23,7 @@ import { IdSequence, newId } from '../sdk/util/id.js';
 import { type Rng, seededRng } from '../sdk/util/random.js';
 import { planAccept } from './accept.js';
 import type { AllocateFn, AllocatorRole, AllocatorSnapshot } from './allocator/types.js';
+import { type AgentRecord, type Registrar, RegistrarFencedError, type RolesRecord } from './registrar.js';
 import {
   type AgentEntry,
   addAllocation,
@@ -54,6 +55,12 @@ export interface MasterOptions {
   logger: pino.Logger;
   clock?: Clock;
   seed?: number;
+  /** Durable memory across failover; without one, a restarted master starts empty. */
+  registrar?: Registrar;
+  /** How long a new leader waits for the agents it remembers to re-register (Mesos: 10 mins). */
+  agentReregisterTimeoutMs?: number;
+  /** The current leader, as detected (for LEADER replies and redirects when not leading). */
+  leaderInfo?: () => MasterInfo | undefined;
 }
 
 export interface Counters {
@@ -78,7 +85,9 @@ export class Master {
   readonly completedFrameworks: FrameworkEntry[] = [];
   readonly offers = new Map<string, OfferEntry>();
   readonly tasks = new Map<string, TaskEntry>();
-  readonly roles = new Map<string, AllocatorRole>();
+  roles = new Map<string, AllocatorRole>();
+  /** Agents remembered from the registrar that have not re-registered with this leader yet. */
+  readonly recovering = new Set<string>();
   readonly counters: Counters = {
     tasks: {},
     offersSent: 0,
@@ -91,7 +100,8 @@ export class Master {
     agentsRemoved: 0,
   };
   readonly startedAt: number;
-  leading = true;
+  electedAt?: number;
+  leading = false;
 
   private readonly log: pino.Logger;
   private readonly clock: Clock;
@@ -100,8 +110,22 @@ export class Master {
   private allocationTimer?: NodeJS.Timeout;
   private pingTimer?: NodeJS.Timeout;
   private pendingAllocation?: NodeJS.Immediate;
+  private reregisterTimer?: NodeJS.Timeout;
+  private readonly registrar?: Registrar;
+  private readonly leaderInfo: () => MasterInfo | undefined;
+  private readonly agentReregisterTimeoutMs: number;
   private readonly opts: Required<
-    Omit<MasterOptions, 'offerTimeoutMs' | 'advertiseIp' | 'hostname' | 'clock' | 'seed'>
+    Omit<
+      MasterOptions,
+      | 'offerTimeoutMs'
+      | 'advertiseIp'
+      | 'hostname'
+      | 'clock'
+      | 'seed'
+      | 'registrar'
+      | 'agentReregisterTimeoutMs'
+      | 'leaderInfo'
+    >
   > &
     Pick<MasterOptions, 'offerTimeoutMs'>;
 
@@ -133,6 +157,139 @@ export class Master {
       version: VERSION,
     };
     this.startedAt = this.clock.now();
+    this.registrar = opts.registrar;
+    this.agentReregisterTimeoutMs = opts.agentReregisterTimeoutMs ?? 10 * 60_000;
+    this.leaderInfo = opts.leaderInfo ?? (() => (this.leading ? this.info : undefined));
+  }
+
+  // ------------------------------------------------------------------ leadership
+
+  /**
+   * Takes over as leader: reads the registrar (agents, frameworks, roles), then waits for the
+   * remembered agents to re-register; those that do not within the timeout are marked unreachable.
+   */
+  async becomeLeader(): Promise<void> {
+    const rec = this.registrar ? await this.registrar.recover() : { agents: [], frameworks: [], roles: undefined };
+    const now = this.nowSecs();
+    for (const a of rec.agents) this.agents.set(a.info.id, this.recoveredAgent(a, now));
+    for (const f of rec.frameworks) {
+      const fw = newFrameworkEntry(f.info, now);
+      if (f.completed) {
+        this.completedFrameworks.push(fw);
+        continue;
+      }
+      this.frameworks.set(fw.id, fw);
+      this.startFailoverTimer(fw);
+    }
+    if (rec.roles) this.roles = rolesFromRecord(rec.roles);
+    this.leading = true;
+    this.electedAt = this.clock.now();
+    if (this.recovering.size > 0) {
+      this.reregisterTimer = setTimeout(() => {
+        for (const id of [...this.recovering]) {
+          const a = this.agents.get(id);
+          this.recovering.delete(id);
+          if (a && a.state !== 'active') this.markUnreachable(a);
+        }
+      }, this.agentReregisterTimeoutMs);
+      this.reregisterTimer.unref();
+    }
+    this.log.info(
+      { agents: rec.agents.length, frameworks: rec.frameworks.length, awaiting: this.recovering.size },
+      'elected leader; waiting for agents to re-register',
+    );
+    this.requestAllocation();
+  }
+
+  private recoveredAgent(a: AgentRecord, now: number): AgentEntry {
+    const reachable = a.state === 'admitted';
+    if (reachable) this.recovering.add(a.info.id);
+    return {
+      id: a.info.id,
+      info: a.info,
+      total: Resources.from(a.total),
+      used: Resources.empty(),
+      offered: Resources.empty(),
+      state: reachable ? 'disconnected' : 'unreachable',
+      registeredAt: now,
+      unreachableAt: a.unreachable_time,
+      missedPings: 0,
+      lastPingSeq: 0,
+      pongSeq: 0,
+      tasks: new Set(),
+      version: '',
+    };
+  }
+
+  /**
+   * Stops acting as leader at once (lost the ZooKeeper session, or fenced by another master's
+   * write): every connection is told where the leader is and closed, and all state is dropped;
+   * a later election rebuilds it from the registrar and the agents.
+   */
+  stepDown(reason: string): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.log.error({ reason }, 'no longer the leader; dropping all connections and state');
+    clearTimeout(this.reregisterTimer);
+    const leader = { master_info: this.leaderInfo() };
+    for (const a of this.agents.values()) {
+      a.peer?.send({ type: 'LEADER', leader });
+      a.peer?.close(1000, 'not the leader');
+    }
+    for (const f of this.frameworks.values()) {
+      clearTimeout(f.failoverTimer);
+      f.peer?.send({ type: 'LEADER', leader });
+      f.peer?.close(1000, 'not the leader');
+    }
+    this.agents.clear();
+    this.frameworks.clear();
+    this.completedFrameworks.length = 0;
+    this.offers.clear();
+    this.tasks.clear();
+    this.recovering.clear();
+    this.roles = new Map();
+  }
+
+  /** Runs a registrar write; a fenced write means another master leads now. */
+  private persist(what: string, write: Promise<void> | undefined): void {
+    write?.catch((e: Error) => {
+      if (e instanceof RegistrarFencedError) this.stepDown(e.message);
+      else this.log.error({ err: e.message, what }, 'registrar write failed');
+    });
+  }
+
+  private persistAgent(a: AgentEntry): void {
+    if (!this.registrar) return;
+    this.persist(
+      'agent',
+      this.registrar.saveAgent({
+        info: { ...a.info, id: a.id },
+        total: a.total.toList(),
+        state: a.state === 'unreachable' ? 'unreachable' : 'admitted',
+        unreachable_time: a.unreachableAt,
+      }),
+    );
+  }
+
+  private persistFramework(fw: FrameworkEntry, completed: boolean): void {
+    if (!this.registrar) return;
+    this.persist('framework', this.registrar.saveFramework({ info: fw.info, completed }));
+  }
+
+  /** Makes new role settings durable before they take effect (the caller applies them after). */
+  async persistRoles(roles: Map<string, AllocatorRole>): Promise<void> {
+    if (!this.registrar) return;
+    try {
+      await this.registrar.saveRoles(rolesToRecord(roles));
+    } catch (e) {
+      if (e instanceof RegistrarFencedError) this.stepDown(e.message);
+      throw e;
+    }
+  }
+
+  private leaderMessage(): { leader: { master_info?: MasterInfo } } {
+    const m = this.leaderInfo();
+    return { leader: m && m.id !== this.info.id ? { master_info: m } : {} };
   }
 
   start(): void {
@@ -143,6 +300,7 @@ export class Master {
   }
 
   stop(): void {
+    clearTimeout(this.reregisterTimer);
     clearInterval(this.allocationTimer);
     clearInterval(this.pingTimer);
     if (this.pendingAllocation) clearImmediate(this.pendingAllocation);
@@ -270,7 +428,8 @@ export class Master {
     return {
       onMessage: (m: AgentMessage) => {
         if (!this.leading) {
-          peer.send({ type: 'LEADER', leader: {} });
+          peer.send({ type: 'LEADER', ...this.leaderMessage() });
+          peer.close(1000, 'not the leader');
           return;
         }
         switch (m.type) {
@@ -325,6 +484,7 @@ export class Master {
       version: m.version,
     };
     this.agents.set(id, entry);
+    this.persistAgent(entry);
     this.log.info({ agentId: id, hostname: m.agent.hostname, resources: total.toString() }, 'agent registered');
     peer.send({ type: 'REGISTERED', agent_id: id, master_info: this.info });
     this.requestAllocation();
@@ -353,11 +513,17 @@ export class Master {
       };
       this.agents.set(id, entry);
     }
+    const reported = Resources.from(m.agent.resources);
+    if (!Resources.from(entry.info.resources).equals(reported)) entry.total = reported; // its static resources changed
+    entry.info = { ...m.agent };
+    entry.version = m.version;
     entry.peer = peer;
     entry.state = 'active';
     entry.missedPings = 0;
     entry.reregisteredAt = this.nowSecs();
     entry.unreachableAt = undefined;
+    this.recovering.delete(id);
+    this.persistAgent(entry);
     // Frameworks the agent knows but we do not (after a master failover): keep them, inactive,
     // until their scheduler subscribes again.
     for (const fi of m.frameworks) {
@@ -407,7 +573,7 @@ export class Master {
   private pingAgents(): void {
     if (!this.leading) return;
     for (const a of this.agents.values()) {
-      if (a.state === 'unreachable') continue;
+      if (a.state === 'unreachable' || this.recovering.has(a.id)) continue;
       if (a.lastPingSeq > a.pongSeq || !a.peer) a.missedPings++;
       if (a.missedPings >= this.opts.maxAgentPingTimeouts) {
         this.markUnreachable(a);
@@ -423,6 +589,7 @@ export class Master {
     this.log.warn({ agentId: a.id, missedPings: a.missedPings }, 'agent unreachable; reporting its tasks');
     a.state = 'unreachable';
     a.unreachableAt = this.nowSecs();
+    this.persistAgent(a);
     a.peer?.close(1000, 'marked unreachable');
     a.peer = undefined;
     for (const o of [...this.offers.values()]) if (o.agentId === a.id) this.removeOffer(o.id, true);
@@ -546,7 +713,8 @@ export class Master {
     return {
       onMessage: (call: SchedulerCall) => {
         if (!this.leading) {
-          peer.send({ type: 'LEADER', leader: {} });
+          peer.send({ type: 'LEADER', ...this.leaderMessage() });
+          peer.close(1000, 'not the leader');
           return;
         }
         if (call.type === 'SUBSCRIBE') {
@@ -618,11 +786,13 @@ export class Master {
       fw.roles = roles;
       fw.partitionAware = (info.capabilities ?? []).some((c) => c.type === 'PARTITION_AWARE');
       fw.reregisteredAt = this.nowSecs();
+      this.persistFramework(fw, false);
       this.log.info({ frameworkId: fw.id, name: info.name }, 'framework re-subscribed');
     } else {
       const id = info.id ?? this.ids.next('F');
       fw = newFrameworkEntry({ ...info, id }, this.nowSecs());
       this.frameworks.set(id, fw);
+      this.persistFramework(fw, false);
       this.log.info({ frameworkId: id, name: info.name, roles: fw.roles }, 'framework subscribed');
     }
     fw.peer = peer;
@@ -646,14 +816,17 @@ export class Master {
     fw.connected = false;
     fw.disconnectedAt = this.nowSecs();
     for (const o of [...fw.offers]) this.removeOffer(o, false);
+    this.log.warn({ frameworkId: fw.id, failoverTimeoutSecs: fw.info.failover_timeout ?? 0 }, 'framework disconnected');
+    this.startFailoverTimer(fw);
+  }
+
+  /** Tears the framework down unless it subscribes again within its failover_timeout. */
+  private startFailoverTimer(fw: FrameworkEntry): void {
+    clearTimeout(fw.failoverTimer);
     const timeoutMs = (fw.info.failover_timeout ?? 0) * 1000;
-    this.log.warn({ frameworkId: fw.id, failoverTimeoutSecs: timeoutMs / 1000 }, 'framework disconnected');
     fw.failoverTimer = setTimeout(
       () => {
-        this.log.warn(
-          { frameworkId: fw.id },
-          'framework did not come back within its failover timeout; tearing it down',
-        );
+        this.log.warn({ frameworkId: fw.id }, 'framework did not come back within its failover timeout; tearing it down');
         this.teardown(fw);
       },
       Math.min(timeoutMs, 2 ** 31 - 1),
@@ -683,6 +856,7 @@ export class Master {
     fw.peer?.close(1000, 'framework torn down');
     fw.peer = undefined;
     this.frameworks.delete(fw.id);
+    this.persistFramework(fw, true);
     this.completedFrameworks.push(fw);
     if (this.completedFrameworks.length > MAX_COMPLETED_FRAMEWORKS) this.completedFrameworks.shift();
     this.log.info({ frameworkId: fw.id }, 'framework torn down');
@@ -791,6 +965,7 @@ export class Master {
     if (!agent) return;
     for (const r of plan.reserve) agent.total = agent.total.minus(r.withRole(DEFAULT_ROLE)).plus(r);
     for (const r of plan.unreserve) agent.total = agent.total.minus(r).plus(r.withRole(DEFAULT_ROLE));
+    if (plan.reserve.length > 0 || plan.unreserve.length > 0) this.persistAgent(agent);
     const framework = { ...fw.info };
     for (const { task } of plan.launches) {
       const t = this.addTask(agent, fw, task, role, TaskState.STAGING);
@@ -855,6 +1030,8 @@ export class Master {
         continue;
       }
       const agent = q.agent_id ? this.agents.get(q.agent_id) : undefined;
+      // Its agent may still re-register with it: no answer yet (Mesos does the same); ask again later.
+      if (q.agent_id && this.recovering.has(q.agent_id)) continue;
       let state: TaskState;
       if (agent?.state === 'unreachable') state = fw.partitionAware ? TaskState.UNREACHABLE : TaskState.LOST;
       else if (agent) state = fw.partitionAware ? TaskState.GONE : TaskState.LOST;
@@ -880,4 +1057,30 @@ function stripUndefined<T extends object>(o: T): T {
   const out = {} as T;
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
+}
+
+function rolesToRecord(roles: Map<string, AllocatorRole>): RolesRecord {
+  const rs = [...roles.values()];
+  return {
+    weights: rs.filter((r) => r.weight !== 1).map((r) => ({ role: r.name, weight: r.weight })),
+    quotas: rs
+      .filter((r) => r.quota)
+      .map((r) => ({ role: r.name, guarantee: r.quota?.guarantee?.toList(), limit: r.quota?.limit?.toList() })),
+  };
+}
+
+function rolesFromRecord(rec: RolesRecord): Map<string, AllocatorRole> {
+  const roles = new Map<string, AllocatorRole>();
+  for (const w of rec.weights) roles.set(w.role, { name: w.role, weight: w.weight });
+  for (const q of rec.quotas) {
+    const r = roles.get(q.role) ?? { name: q.role, weight: 1 };
+    roles.set(q.role, {
+      ...r,
+      quota: {
+        ...(q.guarantee ? { guarantee: Resources.from(q.guarantee) } : {}),
+        ...(q.limit ? { limit: Resources.from(q.limit) } : {}),
+      },
+    });
+  }
+  return roles;
 }

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_ROLE, Resources } from '../sdk/resources/resources.js';
+import type { AllocatorRole } from './allocator/types.js';
 import type { Master } from './master.js';
 import { dominantShare, removeQuota, setQuota, setWeights, weightsView } from './roles.js';
 import { resourcesObject } from './state-json.js';
@@ -93,12 +94,17 @@ export function registerOperatorRoutes(http: FastifyInstance, ready: () => Maste
   }));
 
   http.get('/weights', async () => weightsView(ready().roles));
-  http.put('/weights', async (req) => {
+  // Changes are made on a copy, made durable, then swapped in: a bad or failed request changes nothing.
+  const change = async <T>(fn: (roles: Map<string, AllocatorRole>) => T): Promise<T> => {
     const master = ready();
-    const applied = setWeights(master.roles, req.body);
+    const next = new Map(master.roles);
+    const out = fn(next);
+    await master.persistRoles(next);
+    master.roles = next;
     master.requestAllocation();
-    return applied;
-  });
+    return out;
+  };
+  http.put('/weights', async (req) => change((roles) => setWeights(roles, req.body)));
 
   http.get('/quota', async () => {
     const master = ready();
@@ -109,16 +115,12 @@ export function registerOperatorRoutes(http: FastifyInstance, ready: () => Maste
         .map((r) => quotaJson(r.name, r.quota!, consumed.get(r.name))),
     };
   });
-  http.post('/quota', async (req, reply) => {
-    const master = ready();
-    const { role, quota } = setQuota(master.roles, req.body);
-    master.requestAllocation();
-    return reply.status(200).send(quotaJson(role, quota));
+  http.post('/quota', async (req) => {
+    const { role, quota } = await change((roles) => setQuota(roles, req.body));
+    return quotaJson(role, quota);
   });
   http.delete<{ Params: { '*': string } }>('/quota/*', async (req) => {
-    const master = ready();
-    removeQuota(master.roles, decodeURIComponent(req.params['*']));
-    master.requestAllocation();
+    await change((roles) => removeQuota(roles, decodeURIComponent(req.params['*'])));
     return {};
   });
 }

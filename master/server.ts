@@ -1,24 +1,34 @@
 /**
  * Starts a master: the fastify HTTP server for the operator API, the WebSocket endpoints for
- * agents and schedulers on the same port, and the Master itself.
+ * agents and schedulers on the same port, the registrar's Store, and either a ZooKeeper election
+ * (`--zk`) or standalone leadership.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type pino from 'pino';
-import { Direction, type MasterToAgentMessage, type SchedulerEvent } from '../sdk/protocol/messages.js';
+import { Direction } from '../sdk/protocol/messages.js';
+import type { MasterInfo } from '../sdk/protocol/types.js';
+import { FileStore, type Store, ZkStore } from '../sdk/store/index.js';
 import { attachWebSocketServer } from '../sdk/transport/index.js';
+import { LeaderDetector, LeaderElection, ZkClient, joinPath } from '../sdk/zk/index.js';
 import { allocate } from './allocator/index.js';
 import { Master, type MasterOptions } from './master.js';
 import { registerOperatorRoutes, roleViews } from './operator-api.js';
+import { Registrar } from './registrar.js';
 import { masterState, metricsSnapshot } from './state-json.js';
 
 export const AGENT_WS_PATH = '/api/v1/agent';
 export const SCHEDULER_WS_PATH = '/api/v1/scheduler/ws';
 
-export interface MasterServerOptions extends Omit<MasterOptions, 'allocate'> {
+export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'registrar' | 'leaderInfo'> {
   host?: string;
   allocate?: MasterOptions['allocate'];
   maxFrameBytes?: number;
   heartbeatIntervalMs?: number;
+  /** Where the standalone registrar keeps its files. */
+  workDir: string;
+  /** `zk://host:2181/agora`: elect the leader and keep the registrar in ZooKeeper. */
+  zk?: string;
+  zkSessionTimeoutMs?: number;
 }
 
 export interface RunningMaster {
@@ -29,14 +39,22 @@ export interface RunningMaster {
   close(): Promise<void>;
 }
 
+/** Paths any master answers itself, leading or not. */
+const LOCAL_PATHS = new Set(['/health', '/master/redirect']);
+
 export async function startMaster(opts: MasterServerOptions): Promise<RunningMaster> {
   const log: pino.Logger = opts.logger;
   const http = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   // Routes are declared before listening; the Master is built after, once port 0 has resolved.
   let master: Master | undefined;
+  let leader: () => MasterInfo | undefined = () => undefined;
   const ready = (): Master => {
     if (!master) throw Object.assign(new Error('master is starting'), { statusCode: 503 });
     return master;
+  };
+  const leaderUrl = (path: string): string | undefined => {
+    const l = leader();
+    return l ? `http://${l.address.ip}:${l.address.port}${path}` : undefined;
   };
   http.setErrorHandler((err, _req, reply) => {
     const e = err as Error & { statusCode?: number; code?: string };
@@ -44,8 +62,23 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     if (status >= 500) log.error({ err: e }, 'operator API error');
     void reply.status(status).send({ message: e.message, code: e.code ?? 'AGORA_MASTER_INTERNAL' });
   });
+  // A master that is not the leader sends callers to the leader (307), or says none is known (503).
+  http.addHook('onRequest', async (req, reply) => {
+    if (master?.leading || LOCAL_PATHS.has(req.url.split('?')[0])) return;
+    const to = leaderUrl(req.url);
+    if (to && leader()?.id !== master?.info.id) return reply.redirect(to, 307);
+    return reply.code(503).send({
+      message: 'no leading master is elected yet; retry in a few seconds (see /master/redirect)',
+      code: 'AGORA_MASTER_NO_LEADER',
+    });
+  });
+  http.get('/master/redirect', async (_req, reply) => {
+    const to = leaderUrl('');
+    if (!to) return reply.code(503).send({ message: 'no leading master is elected yet', code: 'AGORA_MASTER_NO_LEADER' });
+    return reply.redirect(to, 307);
+  });
   registerOperatorRoutes(http, ready);
-  http.get('/health', async () => ({ healthy: true, leading: ready().leading }));
+  http.get('/health', async () => ({ healthy: true, leading: master?.leading ?? false }));
   const state = async () => masterState(ready());
   http.get('/master/state', state);
   http.get('/state', state);
@@ -62,7 +95,28 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
   await http.listen({ port: opts.port, host: opts.host ?? '0.0.0.0' });
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-  const m = new Master({ ...opts, port, allocate: opts.allocate ?? allocate });
+
+  let zkClient: ZkClient | undefined;
+  let zkPath = '';
+  let store: Store;
+  if (opts.zk) {
+    const c = ZkClient.fromUrl(opts.zk, { sessionTimeoutMs: opts.zkSessionTimeoutMs ?? 10_000, logger: log });
+    zkClient = c.client;
+    zkPath = c.path;
+    log.info({ zk: opts.zk.replace(/\/\/[^@/]*@/, '//***@') }, 'connecting to ZooKeeper');
+    await zkClient.connect();
+    store = await ZkStore.open({ client: zkClient, root: joinPath(zkPath, 'state'), logger: log });
+  } else {
+    store = await FileStore.open(opts.workDir, { logger: log });
+  }
+  const registrar = new Registrar(store, log.child({ component: 'registrar' }));
+  const m = new Master({
+    ...opts,
+    port,
+    allocate: opts.allocate ?? allocate,
+    registrar,
+    leaderInfo: () => leader(),
+  });
   master = m;
 
   const ws = attachWebSocketServer(
@@ -89,17 +143,40 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
   );
 
   m.start();
-  log.info({ port, masterId: m.info.id }, `master listening on ${m.info.address.ip}:${port}`);
+  let election: LeaderElection | undefined;
+  let detector: LeaderDetector | undefined;
+  if (zkClient) {
+    detector = new LeaderDetector({ client: zkClient, path: zkPath, logger: log });
+    const d = detector;
+    leader = () => d.current();
+    election = new LeaderElection({ client: zkClient, path: zkPath, info: m.info, logger: log });
+    election.on('elected', () => {
+      m.becomeLeader().catch((e: Error) => {
+        log.error({ err: e.message }, 'could not take over as leader; stepping down');
+        m.stepDown(`recovery failed: ${e.message}`);
+      });
+    });
+    election.on('lost', (reason) => m.stepDown(`lost leadership in ZooKeeper (${reason})`));
+    await detector.start();
+    await election.start();
+    log.info({ port, masterId: m.info.id }, `master listening on ${m.info.address.ip}:${port}; contending for leadership`);
+  } else {
+    leader = () => m.info;
+    await m.becomeLeader();
+    log.info({ port, masterId: m.info.id }, `master listening on ${m.info.address.ip}:${port} (standalone)`);
+  }
   return {
     master: m,
     http,
     port,
     async close() {
       m.stop();
+      await election?.withdraw();
+      await detector?.close();
       await ws.close();
       await http.close();
+      await registrar.close();
+      await zkClient?.close();
     },
   };
 }
-
-export type { MasterToAgentMessage, SchedulerEvent };

@@ -9,11 +9,12 @@ import pino from 'pino';
 import { Direction, type SchedulerCall, type SchedulerEvent } from '../protocol/messages.js';
 import type { Filters, FrameworkInfo, MasterInfo, Offer, Operation, TaskInfo, TaskStatus } from '../protocol/types.js';
 import { ReconnectingClient } from '../transport/index.js';
+import { type LeaderEndpoint, followLeader } from '../zk/follow-leader.js';
 
 export const SCHEDULER_WS_PATH = '/api/v1/scheduler/ws';
 
 export interface DriverOptions {
-  /** Where the leading master is: a function (for a ZooKeeper detector) or `host:port`. */
+  /** Where the leading master is: `host:port`, `zk://host:2181/agora` (follows the election), or a function giving `host:port`. */
   master: string | (() => string | undefined | Promise<string | undefined>);
   framework: FrameworkInfo;
   /** Acknowledge every status update as soon as it is handed to the 'update' listeners (default true). */
@@ -43,6 +44,8 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
   private readonly client: ReconnectingClient<typeof Direction.MasterToScheduler, SchedulerCall>;
   private readonly log: pino.Logger;
   private subscribedOnce = false;
+  private endpoint?: LeaderEndpoint;
+  private lastUrl?: string;
   private subscribedNow = false;
 
   constructor(private readonly opts: DriverOptions) {
@@ -50,13 +53,26 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
     this.log = opts.logger ?? pino({ level: 'silent' });
     this.frameworkId = opts.framework.id;
     const master = opts.master;
-    const url =
-      typeof master === 'string'
-        ? () => schedulerUrl(master)
-        : async () => {
-            const m = await master();
-            return m ? schedulerUrl(m) : undefined;
-          };
+    let url: () => string | undefined | Promise<string | undefined>;
+    if (typeof master === 'string') {
+      // host:port, or zk://... following the elected leader (reconnecting when it changes).
+      this.endpoint = followLeader(master, SCHEDULER_WS_PATH, {
+        logger: this.log,
+        onChange: () => {
+          if (this.endpoint?.url() !== this.lastUrl) this.client.reconnectNow();
+        },
+      });
+      const endpoint = this.endpoint;
+      url = () => {
+        this.lastUrl = endpoint.url();
+        return this.lastUrl;
+      };
+    } else {
+      url = async () => {
+        const m = await master();
+        return m ? schedulerUrl(m) : undefined;
+      };
+    }
     this.client = new ReconnectingClient({
       url,
       inbound: Direction.MasterToScheduler,
@@ -82,6 +98,7 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
   /** Disconnects without tearing the framework down: the master keeps its tasks for failover_timeout. */
   async stop(): Promise<void> {
     await this.client.stop();
+    await this.endpoint?.close();
   }
 
   private subscribe(): void {
