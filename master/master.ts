@@ -425,6 +425,7 @@ export class Master {
 
   onAgentConnect(peer: Peer<MasterToAgentMessage>) {
     let agentId: string | undefined;
+    let registering = false;
     return {
       onMessage: (m: AgentMessage) => {
         if (!this.leading) {
@@ -434,7 +435,12 @@ export class Master {
         }
         switch (m.type) {
           case 'REGISTER':
-            agentId = this.registerAgent(peer, m);
+            if (registering || agentId) return; // one registration per connection
+            registering = true;
+            void this.registerAgent(peer, m).then((id) => {
+              agentId = id;
+              registering = false;
+            });
             return;
           case 'REREGISTER':
             agentId = this.reregisterAgent(peer, m);
@@ -465,7 +471,14 @@ export class Master {
     peer.close(1008, 'register first');
   }
 
-  private registerAgent(peer: Peer<MasterToAgentMessage>, m: Extract<AgentMessage, { type: 'REGISTER' }>): string {
+  /**
+   * Admits a new agent. Its record is made durable before the agent hears REGISTERED, so no task
+   * can run on an agent that a new leader would not know about (Mesos's registrar does the same).
+   */
+  private async registerAgent(
+    peer: Peer<MasterToAgentMessage>,
+    m: Extract<AgentMessage, { type: 'REGISTER' }>,
+  ): Promise<string | undefined> {
     const id = this.ids.next('S');
     const total = Resources.from(m.agent.resources);
     const entry: AgentEntry = {
@@ -483,8 +496,18 @@ export class Master {
       tasks: new Set(),
       version: m.version,
     };
+    if (this.registrar) {
+      try {
+        await this.registrar.saveAgent({ info: entry.info as AgentRecord['info'], total: total.toList(), state: 'admitted' });
+      } catch (e) {
+        if (e instanceof RegistrarFencedError) this.stepDown(e.message);
+        this.log.error({ err: (e as Error).message }, 'could not admit the agent durably; it will retry');
+        peer.close(1011, 'registrar unavailable; retry');
+        return undefined;
+      }
+      if (!this.leading || !peer.open) return undefined;
+    }
     this.agents.set(id, entry);
-    this.persistAgent(entry);
     this.log.info({ agentId: id, hostname: m.agent.hostname, resources: total.toString() }, 'agent registered');
     peer.send({ type: 'REGISTERED', agent_id: id, master_info: this.info });
     this.requestAllocation();

@@ -29,6 +29,7 @@ export interface SchedulerDriverEvents {
   update: [TaskStatus];
   failure: [string];
   error: [{ message: string; code?: string }];
+  /** The connection to the master is gone: every offer received so far is void. */
   disconnected: [];
 }
 

@@ -24,6 +24,10 @@ export class TestFramework {
     this.driver.on('offers', (o) => this.offers.push(...o));
     this.driver.on('update', (s) => this.updates.push(s));
     this.driver.on('error', (e) => this.errors.push(e));
+    // Offers die with the connection they were made on.
+    this.driver.on('disconnected', () => {
+      this.offers.length = 0;
+    });
     this.driver.on('rescind', (id) => {
       this.rescinded.push(id);
       const i = this.offers.findIndex((o) => o.id === id);

@@ -7,9 +7,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,29 +26,11 @@ import {
   ZkStore,
 } from '../../../sdk/store/index.js';
 import { ZkClient } from '../../../sdk/zk/client.js';
-import { type Availability, requireReal } from '../../support/require-real.js';
+import { requireReal } from '../../support/require-real.js';
+import { TestZkServer, zookeeperAvailability } from '../../support/zookeeper.js';
 
-const execFileAsync = promisify(execFile);
-const SCRIPT = fileURLToPath(new URL('../../../../scripts/zookeeper.sh', import.meta.url));
+const _execFileAsync = promisify(execFile);
 const FILE_STORE_MODULE = fileURLToPath(new URL('../../../sdk/store/file-store.js', import.meta.url));
-
-function zookeeperAvailability(): Availability {
-  if (!existsSync('/usr/share/java/zookeeper.jar')) {
-    return { ok: false, reason: 'the zookeeper package is not installed (run: sudo scripts/zookeeper.sh install)' };
-  }
-  return { ok: true };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 async function caught(p: Promise<unknown>): Promise<unknown> {
   try {
@@ -382,7 +362,7 @@ describe('sdk/store', function () {
 
   describe('ZkStore @integration', () => {
     let port = 0;
-    let dir = '';
+    let zk: TestZkServer;
     let started = false;
     let root = '';
     let n = 0;
@@ -396,17 +376,9 @@ describe('sdk/store', function () {
 
     before(async function () {
       requireReal(this, 'ZooKeeper', zookeeperAvailability());
-      dir = await mkdtemp(join(tmpdir(), 'agora-zkstore-test-'));
-      // The free port may be taken by someone else before the server binds it: try another.
-      for (let attempt = 1; !started; attempt++) {
-        port = await freePort();
-        try {
-          await execFileAsync('bash', [SCRIPT, 'start', '--port', String(port), '--dir', dir]);
-          started = true;
-        } catch (err) {
-          if (attempt >= 3) throw err;
-        }
-      }
+      zk = await TestZkServer.start();
+      port = zk.port;
+      started = true;
     });
     beforeEach(() => {
       root = `/agora-store-${++n}/state`;
@@ -415,8 +387,7 @@ describe('sdk/store', function () {
       for (const c of clients.splice(0)) await c.close();
     });
     after(async () => {
-      if (started) await execFileAsync('bash', [SCRIPT, 'stop', '--port', String(port), '--dir', dir, '--purge']);
-      if (dir) await rm(dir, { recursive: true, force: true });
+      if (started) await zk.destroy();
     });
 
     describe('contract', () => {

@@ -5,12 +5,7 @@
 
 import { execFile } from 'node:child_process';
 import { type EventEmitter, once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type { MasterInfo } from '../../../sdk/protocol/types.js';
@@ -23,64 +18,11 @@ import {
   sameMaster,
 } from '../../../sdk/zk/detector.js';
 import { LeaderElection, type LostReason, MASTER_INFO_LABEL, sortedMembers } from '../../../sdk/zk/election.js';
-import { type Availability, requireReal } from '../../support/require-real.js';
+import { freePort } from '../../support/cluster.js';
+import { requireReal } from '../../support/require-real.js';
+import { TestZkServer as TestServer, zookeeperAvailability } from '../../support/zookeeper.js';
 
-const execFileAsync = promisify(execFile);
-const SCRIPT = fileURLToPath(new URL('../../../../scripts/zookeeper.sh', import.meta.url));
-
-function zookeeperAvailability(): Availability {
-  if (!existsSync('/usr/share/java/zookeeper.jar')) {
-    return { ok: false, reason: 'the zookeeper package is not installed (run: sudo scripts/zookeeper.sh install)' };
-  }
-  if (!existsSync(SCRIPT)) return { ok: false, reason: `${SCRIPT} is missing` };
-  return { ok: true };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-/** A ZooKeeper server run by scripts/zookeeper.sh. */
-class TestServer {
-  private constructor(
-    readonly port: number,
-    readonly dir: string,
-  ) {}
-  static async start(): Promise<TestServer> {
-    const dir = await mkdtemp(join(tmpdir(), 'agora-zk-test-'));
-    // The free port may be taken by someone else before the server binds it: try another.
-    for (let attempt = 1; ; attempt++) {
-      const server = new TestServer(await freePort(), dir);
-      try {
-        await server.start();
-        return server;
-      } catch (err) {
-        if (attempt >= 3) throw err;
-      }
-    }
-  }
-  get servers(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-  async start(): Promise<void> {
-    const { stdout } = await execFileAsync('bash', [SCRIPT, 'start', '--port', String(this.port), '--dir', this.dir]);
-    expect(stdout.trim()).to.equal(this.servers);
-  }
-  async stop(): Promise<void> {
-    await execFileAsync('bash', [SCRIPT, 'stop', '--port', String(this.port), '--dir', this.dir]);
-  }
-  async destroy(): Promise<void> {
-    await execFileAsync('bash', [SCRIPT, 'stop', '--port', String(this.port), '--dir', this.dir, '--purge']);
-    await rm(this.dir, { recursive: true, force: true });
-  }
-}
+const _execFileAsync = promisify(execFile);
 
 /** A TCP proxy to the ZooKeeper server whose connections can be cut (a network partition) and restored. */
 class TcpProxy {

@@ -1,0 +1,316 @@
+/**
+ * High availability on a real ZooKeeper, with real processes killed by SIGKILL: the leading
+ * master, the ZooKeeper server, an agent, a framework. Nothing may be lost or run twice.
+ */
+
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { MasterInfo, Offer, TaskInfo, TaskState } from '../../sdk/protocol/types.js';
+import { Resources } from '../../sdk/resources/resources.js';
+import { ZkClient } from '../../sdk/zk/client.js';
+import { MASTER_INFO_LABEL, sortedMembers } from '../../sdk/zk/election.js';
+import {
+  type AgentProc,
+  getJson,
+  type MasterProc,
+  REPO_ROOT,
+  sleep,
+  startAgentProc,
+  startMasterProc,
+  stopAll,
+  tempDir,
+  waitFor,
+} from '../support/cluster.js';
+import { commandTask, TestFramework } from '../support/framework.js';
+import { requireReal } from '../support/require-real.js';
+import { TestZkServer, zookeeperAvailability } from '../support/zookeeper.js';
+
+const RETRY_STATES: ReadonlySet<TaskState> = new Set([
+  'TASK_LOST',
+  'TASK_GONE',
+  'TASK_UNKNOWN',
+  'TASK_DROPPED',
+  'TASK_ERROR',
+]);
+
+async function leaderOf(masters: MasterProc[]): Promise<MasterProc> {
+  return waitFor(
+    'a leading master',
+    async () => {
+      for (const m of masters) {
+        if (m.proc.exited) continue;
+        const h = await getJson(`${m.url}/health`).catch(() => undefined);
+        if (h?.leading) return m;
+      }
+      return undefined;
+    },
+    30_000,
+  );
+}
+
+describe('high availability on a real ZooKeeper (SIGKILL) @integration', function () {
+  this.timeout(240_000);
+  let zk: TestZkServer;
+  let n = 0;
+  const frameworks: TestFramework[] = [];
+
+  before(async function () {
+    requireReal(this, 'ZooKeeper', zookeeperAvailability());
+    zk = await TestZkServer.start();
+  });
+
+  afterEach(async () => {
+    await Promise.all(frameworks.splice(0).map((f) => f.driver.stop()));
+    await stopAll();
+  });
+
+  after(async () => {
+    await zk?.destroy();
+  });
+
+  async function cluster(
+    masterCount: number,
+    agentCount: number,
+    masterExtra: string[] = [],
+    agentResources = 'cpus:8;mem:8192',
+  ) {
+    const url = zk.url(`/agora-ha-${process.pid}-${++n}`);
+    const masters: MasterProc[] = [];
+    for (let i = 0; i < masterCount; i++) {
+      masters.push(
+        await startMasterProc([
+          '--zk',
+          url,
+          '--quorum',
+          '1',
+          '--zk_session_timeout',
+          '2secs',
+          '--agent_reregister_timeout',
+          '30secs',
+          '--allocation_interval',
+          '200ms',
+          ...masterExtra,
+        ]),
+      );
+    }
+    const leader = await leaderOf(masters);
+    const agents: AgentProc[] = [];
+    for (let i = 0; i < agentCount; i++) agents.push(await startAgentProc(url, ['--resources', agentResources]));
+    return { url, masters, leader, agents };
+  }
+
+  it('kills the leading master mid-flight: a new leader, everything reconnects, 20 long tasks still RUNNING, 200 short ones each ended once, none launched twice', async () => {
+    const { url, masters, leader } = await cluster(3, 2);
+    const launches = join(tempDir('launches'), 'launches.log');
+    writeFileSync(launches, '');
+    const f = new TestFramework(url, 'ha-workload');
+    frameworks.push(f);
+    const longIds = Array.from({ length: 20 }, (_, i) => `long-${i}`);
+    const shortIds = Array.from({ length: 200 }, (_, i) => `short-${i}`);
+    const queue = [...longIds, ...shortIds];
+    const inFlight = new Map<string, number>(); // task id → time launched or last heard of
+    const finished = new Set<string>();
+    const need = Resources.parse('cpus:0.05;mem:16');
+    const task = (o: Offer, id: string): TaskInfo =>
+      commandTask(
+        o,
+        id,
+        `echo ${id} >> ${launches}; ${id.startsWith('long') ? 'sleep 600' : 'sleep 0.3'}`,
+        'cpus:0.05;mem:16',
+      );
+    f.driver.on('offers', (offers) => {
+      f.offers.length = 0;
+      for (const o of offers) {
+        let free = Resources.from(o.resources);
+        const tasks: TaskInfo[] = [];
+        while (queue.length > 0 && tasks.length < 25 && free.contains(need)) {
+          const id = queue.shift() as string;
+          tasks.push(task(o, id));
+          inFlight.set(id, Date.now());
+          free = free.minus(need);
+        }
+        if (tasks.length > 0) f.driver.launch(o, tasks, { refuse_seconds: 0 });
+        else f.driver.decline([o.id], { refuse_seconds: 1 });
+      }
+    });
+    f.driver.on('update', (s) => {
+      if (s.state === 'TASK_FINISHED') {
+        finished.add(s.task_id);
+        inFlight.delete(s.task_id);
+      } else if (RETRY_STATES.has(s.state) && inFlight.has(s.task_id)) {
+        // The master never ran it (e.g. an ACCEPT lost with the old leader): launch it again.
+        inFlight.delete(s.task_id);
+        queue.push(s.task_id);
+      } else if (inFlight.has(s.task_id)) {
+        inFlight.set(s.task_id, Date.now());
+      }
+    });
+    // Tasks not heard of for a while are reconciled; an answer of LOST/GONE re-queues them.
+    const reconciler = setInterval(() => {
+      const stale = [...inFlight].filter(([, t]) => Date.now() - t > 3000).map(([task_id]) => ({ task_id }));
+      if (stale.length > 0 && f.driver.subscribed) f.driver.reconcile(stale);
+    }, 1000);
+    try {
+      await f.start();
+      const fid = f.driver.frameworkId;
+      await waitFor('40 short tasks finished', () => finished.size >= 40, 60_000);
+      await leader.proc.kill('SIGKILL');
+      const rest = masters.filter((m) => m !== leader);
+      const next = await leaderOf(rest);
+      expect(next).to.not.equal(leader);
+      await waitFor(
+        'both agents re-registered with the new leader',
+        async () => (await getJson(`${next.url}/master/state`)).activated_slaves === 2,
+        60_000,
+      );
+      await waitFor('all 200 short tasks FINISHED', () => shortIds.every((id) => finished.has(id)), 120_000);
+      expect(f.driver.frameworkId, 'the framework kept its id').to.equal(fid);
+      await waitFor('all 20 long tasks RUNNING on the new leader', async () => {
+        const st = await getJson(`${next.url}/master/state`);
+        const fw = st.frameworks.find((x: { id: string }) => x.id === fid);
+        return (
+          fw?.tasks.filter((t: { state: string; id: string }) => t.state === 'TASK_RUNNING' && t.id.startsWith('long'))
+            .length === 20
+        );
+      });
+      // None launched twice: each id ran its command exactly once.
+      const lines = readFileSync(launches, 'utf8').trim().split('\n');
+      const counts = new Map<string, number>();
+      for (const l of lines) counts.set(l, (counts.get(l) ?? 0) + 1);
+      for (const id of [...shortIds, ...longIds]) expect(counts.get(id), id).to.equal(1);
+      // Each short task produced exactly one terminal update (redeliveries carry the same uuid).
+      for (const id of shortIds) {
+        const terminal = f.updates.filter((u) => u.task_id === id && u.state === 'TASK_FINISHED');
+        expect(new Set(terminal.map((u) => u.uuid)).size, id).to.equal(1);
+      }
+      // The standby masters redirect to the leader; the leader's MasterInfo is in ZooKeeper.
+      const standby = rest.find((m) => m !== next) as MasterProc;
+      const r = await fetch(`${standby.url}/master/state`, { redirect: 'manual' });
+      expect(r.status).to.equal(307);
+      expect(r.headers.get('location')).to.equal(`http://127.0.0.1:${next.port}/master/state`);
+      const client = new ZkClient({ servers: zk.servers });
+      try {
+        await client.connect();
+        const path = new URL(url.replace('zk://', 'http://')).pathname;
+        const [first] = sortedMembers(await client.getChildren(path));
+        expect(first.startsWith(MASTER_INFO_LABEL)).to.equal(true);
+        const info = JSON.parse((await client.get(`${path}/${first}`)).data.toString()) as MasterInfo;
+        expect(info.port).to.equal(next.port);
+        expect(info.address).to.deep.include({ ip: '127.0.0.1', port: next.port });
+        const st = await getJson(`${next.url}/master/state`);
+        expect(st.leader).to.equal(info.pid);
+      } finally {
+        await client.close();
+      }
+    } finally {
+      clearInterval(reconciler);
+    }
+  });
+
+  it('restarts the ZooKeeper server under a running cluster: the leader keeps or regains leadership, nothing is lost', async () => {
+    const { url, masters } = await cluster(2, 1);
+    const f = await new TestFramework(url, 'zk-restart').start();
+    frameworks.push(f);
+    const [o] = await f.takeOffers();
+    f.driver.launch(o, [commandTask(o, 'keeper-1', 'sleep 600'), commandTask(o, 'keeper-2', 'sleep 600')]);
+    await f.waitState('keeper-1', 'TASK_RUNNING');
+    await f.waitState('keeper-2', 'TASK_RUNNING');
+    await zk.stop();
+    await sleep(1000);
+    await zk.start();
+    const leader = await leaderOf(masters);
+    await waitFor(
+      'agent back on the leader',
+      async () => (await getJson(`${leader.url}/master/state`)).activated_slaves === 1,
+      60_000,
+    );
+    await waitFor('framework re-subscribed', () => f.driver.subscribed, 60_000);
+    await waitFor(
+      'both tasks RUNNING on the leader',
+      async () => {
+        const st = await getJson(`${leader.url}/master/state`);
+        const fw = st.frameworks.find((x: { id: string }) => x.id === f.driver.frameworkId);
+        return fw?.tasks.filter((t: { state: string }) => t.state === 'TASK_RUNNING').length === 2;
+      },
+      60_000,
+    );
+    expect(f.updates.filter((u) => u.state !== 'TASK_RUNNING' && u.state !== 'TASK_STARTING')).to.deep.equal([]);
+    // And new work runs, on an offer from the leader now.
+    const [o2] = await f.takeOffers(1, 30_000);
+    f.driver.launch(o2, [commandTask(o2, 'after-restart', 'true')]);
+    await f.waitState('after-restart', 'TASK_FINISHED', 30_000);
+  });
+
+  it('an agent killed and not restarted: its tasks are reported lost after the ping timeouts, and the state says so', async () => {
+    const { url, leader, agents } = await cluster(2, 1, [
+      '--agent_ping_timeout',
+      '300ms',
+      '--max_agent_ping_timeouts',
+      '3',
+    ]);
+    const f = await new TestFramework(url, 'agent-dies').start();
+    frameworks.push(f);
+    const [o] = await f.takeOffers();
+    f.driver.launch(o, [commandTask(o, 'doomed', 'sleep 600')]);
+    await f.waitState('doomed', 'TASK_RUNNING');
+    await agents[0].proc.kill('SIGKILL');
+    const lost = await f.waitState('doomed', 'TASK_LOST', 30_000);
+    expect(lost.reason).to.equal('REASON_AGENT_UNREACHABLE');
+    const st = await getJson(`${leader.url}/master/state`);
+    expect(st.unreachable_slaves).to.equal(1);
+    expect(st.unreachable_agents[0].id).to.equal(o.agent_id);
+  });
+
+  it('a framework process killed and restarted with its framework id gets its tasks back through reconciliation', async () => {
+    const { url, leader } = await cluster(1, 1);
+    const script = join(REPO_ROOT, 'dist/test/support/sleepy-framework.js');
+    const child = spawn(process.execPath, [script, url, '5'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d.toString();
+    });
+    try {
+      await waitFor('5 tasks running in the framework process', () => out.includes('RUNNING=5'), 60_000);
+      const fid = /FRAMEWORK_ID=(\S+)/.exec(out)?.[1] as string;
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      const again = await new TestFramework(url, 'sleepy', { id: fid, failover_timeout: 600 }).start();
+      frameworks.push(again);
+      expect(again.driver.frameworkId).to.equal(fid);
+      again.driver.reconcile();
+      await waitFor('5 RUNNING answers', () => again.updates.filter((u) => u.state === 'TASK_RUNNING').length >= 5);
+      expect(new Set(again.updates.map((u) => u.task_id))).to.deep.equal(
+        new Set(['sleepy-0', 'sleepy-1', 'sleepy-2', 'sleepy-3', 'sleepy-4']),
+      );
+      const st = await getJson(`${leader.url}/master/state`);
+      expect(st.frameworks.find((x: { id: string }) => x.id === fid).tasks).to.have.length(5);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('tears a framework down (killing its tasks) once it stays away past its failover_timeout, and refuses that id afterwards', async () => {
+    const { url, leader } = await cluster(1, 1);
+    const f = await new TestFramework(url, 'short-lived', { failover_timeout: 1 }).start();
+    const [o] = await f.takeOffers();
+    f.driver.launch(o, [commandTask(o, 'orphaned', 'sleep 600')]);
+    await f.waitState('orphaned', 'TASK_RUNNING');
+    const fid = f.driver.frameworkId as string;
+    await f.driver.stop();
+    await waitFor(
+      'framework torn down',
+      async () => {
+        const st = await getJson(`${leader.url}/master/state`);
+        return st.completed_frameworks.some((x: { id: string }) => x.id === fid);
+      },
+      20_000,
+    );
+    const back = new TestFramework(url, 'short-lived', { id: fid });
+    frameworks.push(back);
+    back.driver.start();
+    await waitFor('an error refusing the torn-down id', () => back.errors.length > 0);
+    expect(back.errors[0].code).to.equal('AGORA_MASTER_FRAMEWORK_REMOVED');
+  });
+});
