@@ -81,6 +81,8 @@ export const SkipReason = {
   quotaReached: 'quota_reached',
   reservedForOtherRole: 'reserved_for_other_role',
   belowMinAllocatable: 'below_min_allocatable',
+  /** Unreserved resources held back for other roles' unsatisfied quota guarantees (Mesos's headroom). */
+  quotaHeadroom: 'quota_headroom',
 } as const;
 export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
 
