@@ -1053,8 +1053,9 @@ export class Master {
         continue;
       }
       const agent = q.agent_id ? this.agents.get(q.agent_id) : undefined;
-      // Its agent may still re-register with it: no answer yet (Mesos does the same); ask again later.
-      if (q.agent_id && this.recovering.has(q.agent_id)) continue;
+      // Its agent may still re-register with it: no answer yet (Mesos does the same); ask again
+      // later. Without an agent id, any agent still re-registering could be the one holding it.
+      if (q.agent_id ? this.recovering.has(q.agent_id) : this.recovering.size > 0) continue;
       let state: TaskState;
       if (agent?.state === 'unreachable') state = fw.partitionAware ? TaskState.UNREACHABLE : TaskState.LOST;
       else if (agent) state = fw.partitionAware ? TaskState.GONE : TaskState.LOST;
