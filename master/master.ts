@@ -13,6 +13,7 @@ import {
   isTerminal,
   type MasterInfo,
   type Offer,
+  type TaskRecord,
   TaskState,
   type TaskStatus,
 } from '../sdk/protocol/types.js';
@@ -498,7 +499,11 @@ export class Master {
     };
     if (this.registrar) {
       try {
-        await this.registrar.saveAgent({ info: entry.info as AgentRecord['info'], total: total.toList(), state: 'admitted' });
+        await this.registrar.saveAgent({
+          info: entry.info as AgentRecord['info'],
+          total: total.toList(),
+          state: 'admitted',
+        });
       } catch (e) {
         if (e instanceof RegistrarFencedError) this.stepDown(e.message);
         this.log.error({ err: (e as Error).message }, 'could not admit the agent durably; it will retry');
@@ -557,7 +562,16 @@ export class Master {
     for (const rec of m.tasks) {
       const key = taskKey(rec.framework_id, rec.task.task_id);
       const fw = this.frameworks.get(rec.framework_id);
-      if (this.tasks.has(key) || isTerminal(rec.state)) continue;
+      if (this.tasks.has(key)) continue;
+      if (isTerminal(rec.state)) {
+        // Ended, but its terminal update is not acknowledged yet: remember how it ended, so that
+        // reconciliation answers with that state rather than "unknown" (which would invite a relaunch).
+        if (fw && !fw.completedTasks.some((c) => c.key === key)) {
+          fw.completedTasks.push(this.completedEntry(entry, fw, rec));
+          if (fw.completedTasks.length > MAX_COMPLETED_TASKS_PER_FRAMEWORK) fw.completedTasks.shift();
+        }
+        continue;
+      }
       if (!fw) {
         // The framework was torn down while the agent was away: its tasks must go.
         peer.send({ type: 'SHUTDOWN_FRAMEWORK', framework_id: rec.framework_id });
@@ -578,6 +592,22 @@ export class Master {
     peer.send({ type: 'REREGISTERED', agent_id: id, master_info: this.info });
     this.requestAllocation();
     return id;
+  }
+
+  private completedEntry(agent: AgentEntry, fw: FrameworkEntry, rec: TaskRecord): TaskEntry {
+    const status =
+      rec.status ?? this.masterStatus({ task: rec.task, agentId: agent.id } as TaskEntry, rec.state, 'ended');
+    return {
+      key: taskKey(fw.id, rec.task.task_id),
+      task: rec.task,
+      frameworkId: fw.id,
+      agentId: agent.id,
+      role: this.roleOfTask(fw, rec.task.resources),
+      resources: Resources.from(rec.task.resources),
+      state: rec.state,
+      status,
+      statuses: [{ state: rec.state, timestamp: status.timestamp }],
+    };
   }
 
   private roleOfTask(fw: FrameworkEntry, resources: unknown[]): string {
@@ -849,7 +879,10 @@ export class Master {
     const timeoutMs = (fw.info.failover_timeout ?? 0) * 1000;
     fw.failoverTimer = setTimeout(
       () => {
-        this.log.warn({ frameworkId: fw.id }, 'framework did not come back within its failover timeout; tearing it down');
+        this.log.warn(
+          { frameworkId: fw.id },
+          'framework did not come back within its failover timeout; tearing it down',
+        );
         this.teardown(fw);
       },
       Math.min(timeoutMs, 2 ** 31 - 1),

@@ -179,7 +179,12 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
       const lines = readFileSync(launches, 'utf8').trim().split('\n');
       const counts = new Map<string, number>();
       for (const l of lines) counts.set(l, (counts.get(l) ?? 0) + 1);
-      for (const id of [...shortIds, ...longIds]) expect(counts.get(id), id).to.equal(1);
+      const history = (id: string) =>
+        f.updates
+          .filter((u) => u.task_id === id)
+          .map((u) => `${u.state}/${u.source ?? ''}/${u.reason ?? ''}/${u.message ?? ''}`)
+          .join(' | ');
+      for (const id of [...shortIds, ...longIds]) expect(counts.get(id), `${id}: ${history(id)}`).to.equal(1);
       // Each short task produced exactly one terminal update (redeliveries carry the same uuid).
       for (const id of shortIds) {
         const terminal = f.updates.filter((u) => u.task_id === id && u.state === 'TASK_FINISHED');
