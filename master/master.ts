@@ -293,6 +293,14 @@ export class Master {
     return { leader: m && m.id !== this.info.id ? { master_info: m } : {} };
   }
 
+  /** When not leading: tells the peer where the leader is (LEADER has one shape both ways) and closes it. */
+  private refuseIfNotLeading(peer: Peer<MasterToAgentMessage> | Peer<SchedulerEvent>): boolean {
+    if (this.leading) return false;
+    (peer as Peer<SchedulerEvent>).send({ type: 'LEADER', ...this.leaderMessage() });
+    peer.close(1000, 'not the leader');
+    return true;
+  }
+
   start(): void {
     this.allocationTimer = setInterval(() => this.allocateNow(), this.opts.allocationIntervalMs);
     this.pingTimer = setInterval(() => this.pingAgents(), this.opts.agentPingTimeoutMs);
@@ -429,11 +437,7 @@ export class Master {
     let registering = false;
     return {
       onMessage: (m: AgentMessage) => {
-        if (!this.leading) {
-          peer.send({ type: 'LEADER', ...this.leaderMessage() });
-          peer.close(1000, 'not the leader');
-          return;
-        }
+        if (this.refuseIfNotLeading(peer)) return;
         switch (m.type) {
           case 'REGISTER':
             if (registering || agentId) return; // one registration per connection
@@ -765,11 +769,7 @@ export class Master {
     let frameworkId: string | undefined;
     return {
       onMessage: (call: SchedulerCall) => {
-        if (!this.leading) {
-          peer.send({ type: 'LEADER', ...this.leaderMessage() });
-          peer.close(1000, 'not the leader');
-          return;
-        }
+        if (this.refuseIfNotLeading(peer)) return;
         if (call.type === 'SUBSCRIBE') {
           frameworkId = this.subscribe(peer, call.subscribe.framework_info);
           return;

@@ -20,6 +20,7 @@ import {
   type RecoveredGone,
   type ResourceStatistics,
   type RunningContainer,
+  resolveGraceMs,
 } from './types.js';
 
 export const LABEL_TASK_ID = 'agora.task_id';
@@ -613,10 +614,7 @@ export class DockerContainerizer implements Containerizer {
 
   /** The grace for a kill: the caller's when given (>= 0), else the task's kill policy, else the flag. */
   graceFor(task: TaskInfo, requestedMs: number): number {
-    if (Number.isFinite(requestedMs) && requestedMs >= 0) return requestedMs;
-    const policy = task.kill_policy?.grace_period_seconds;
-    if (policy !== undefined) return policy * 1000;
-    return this.opts.stopTimeoutMs ?? 0;
+    return resolveGraceMs(task, requestedMs, this.opts.stopTimeoutMs ?? 0);
   }
 
   /** Resolves true once the container has stopped, false when `signal` aborted the watch. */

@@ -13,8 +13,7 @@
  * first instruction; W records the command's exit status in `<sandbox>/.agora/exit_status`, so the
  * status survives an agent that died meanwhile.
  */
-import { EXIT_STATUS_FILE, readExitStatus } from './posix.js';
-import { isSameProcessAlive, processStartTime } from './proc.js';
+
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, promises as fs, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
@@ -23,6 +22,8 @@ import { type Logger, pino } from 'pino';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
 import { type CgroupSet, Cgroups, cgroupName } from './cgroups.js';
+import { EXIT_STATUS_FILE, readExitStatus } from './posix.js';
+import { isSameProcessAlive, processStartTime } from './proc.js';
 import {
   type ContainerExit,
   type ContainerHandle,
@@ -32,6 +33,7 @@ import {
   type RecoveredGone,
   type ResourceStatistics,
   type RunningContainer,
+  resolveGraceMs,
 } from './types.js';
 
 /** Where the wrapper records the command's exit status, relative to the sandbox. */
@@ -414,10 +416,7 @@ export class LinuxContainerizer implements Containerizer {
 
   /** The grace for a kill: the caller's when given (>= 0), else the task's kill policy, else the default. */
   graceFor(task: TaskInfo, requestedMs: number): number {
-    if (Number.isFinite(requestedMs) && requestedMs >= 0) return requestedMs;
-    const policy = task.kill_policy?.grace_period_seconds;
-    if (policy !== undefined) return policy * 1000;
-    return this.opts.defaultGraceMs ?? 3000;
+    return resolveGraceMs(task, requestedMs, this.opts.defaultGraceMs ?? 3000);
   }
 
   /** Turns the end of a task into a ContainerExit and removes its cgroups. */

@@ -67,6 +67,16 @@ export interface RecoveredGone {
   exit: ContainerExit;
 }
 
+/**
+ * The grace between SIGTERM and SIGKILL: the caller's when given (>= 0), else the task's kill
+ * policy, else the containerizer's default.
+ */
+export function resolveGraceMs(task: TaskInfo, requestedMs: number, fallbackMs: number): number {
+  if (Number.isFinite(requestedMs) && requestedMs >= 0) return requestedMs;
+  const policy = task.kill_policy?.grace_period_seconds;
+  return policy !== undefined ? policy * 1000 : fallbackMs;
+}
+
 /** A launch that could not start: the task gets TASK_FAILED with this reason and message. */
 export class ContainerLaunchError extends Error {
   readonly code = 'AGORA_CONTAINER_LAUNCH_FAILED';
