@@ -7,10 +7,10 @@ import { createContainerizers } from '../agent/containerizer/registry.js';
 import { detectResources, parseAttributes } from '../agent/detect.js';
 import { startAgentHttp } from '../agent/server.js';
 import { AGENT_WS_PATH, type RunningMaster, startMaster } from '../master/server.js';
-import { followLeader } from '../sdk/zk/follow-leader.js';
 import { Resources } from '../sdk/resources/resources.js';
 import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
+import { followLeader } from '../sdk/zk/follow-leader.js';
 import { type CommandDef, type Flags, intFlag, UsageError } from './flags.js';
 
 export const masterCommand: CommandDef = {
@@ -18,9 +18,20 @@ export const masterCommand: CommandDef = {
   summary: 'Run an Agora master: pools the agents, offers their resources to frameworks in DRF order.',
   usage: 'agora master [--port 5050] [--work_dir DIR] [--zk zk://127.0.0.1:2181/agora --quorum 1]',
   flags: [
-    { name: 'zk', help: 'ZooKeeper URL (zk://host1:2181,host2:2181/agora): elect a leader among masters, keep state there' },
-    { name: 'quorum', help: 'Mesos compatibility: accepted with --zk (ZooKeeper itself provides the quorum)', default: '1' },
-    { name: 'zk_session_timeout', help: 'ZooKeeper session timeout (a lost session ends leadership)', default: '10secs' },
+    {
+      name: 'zk',
+      help: 'ZooKeeper URL (zk://host1:2181,host2:2181/agora): elect a leader among masters, keep state there',
+    },
+    {
+      name: 'quorum',
+      help: 'Mesos compatibility: accepted with --zk (ZooKeeper itself provides the quorum)',
+      default: '1',
+    },
+    {
+      name: 'zk_session_timeout',
+      help: 'ZooKeeper session timeout (a lost session ends leadership)',
+      default: '10secs',
+    },
     {
       name: 'agent_reregister_timeout',
       help: 'how long a new leader waits for known agents to re-register before marking them unreachable',
@@ -39,6 +50,7 @@ export const masterCommand: CommandDef = {
     { name: 'agent_ping_timeout', help: 'time between pings to each agent', default: '15secs' },
     { name: 'max_agent_ping_timeouts', help: 'unanswered pings before an agent is marked unreachable', default: '5' },
     { name: 'offer_timeout', help: 'rescind offers held longer than this (off by default)' },
+    { name: 'scheduler_heartbeat_interval', help: 'HEARTBEAT events to frameworks this often', default: '15secs' },
     {
       name: 'min_allocatable_resources',
       help: "offer only what holds one of these ('|'-separated alternatives)",
@@ -53,7 +65,8 @@ export const masterCommand: CommandDef = {
 };
 
 export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
-  if (f.zk && !f.zk.startsWith('zk://')) throw new UsageError(`--zk must look like zk://host:2181/agora, got '${f.zk}'`);
+  if (f.zk && !f.zk.startsWith('zk://'))
+    throw new UsageError(`--zk must look like zk://host:2181/agora, got '${f.zk}'`);
   if (f.quorum !== undefined && intFlag(f, 'quorum') < 1) throw new UsageError('--quorum must be at least 1');
   return {
     workDir: resolve(f.work_dir ?? '.agora/master'),
@@ -68,6 +81,7 @@ export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
     agentPingTimeoutMs: parseDuration(f.agent_ping_timeout ?? '15secs'),
     maxAgentPingTimeouts: intFlag(f, 'max_agent_ping_timeouts'),
     offerTimeoutMs: f.offer_timeout ? parseDuration(f.offer_timeout) : undefined,
+    schedulerHeartbeatSeconds: parseDuration(f.scheduler_heartbeat_interval ?? '15secs') / 1000,
     minAllocatable: (f.min_allocatable_resources ?? '')
       .split('|')
       .filter(Boolean)
@@ -87,7 +101,11 @@ export const agentCommand: CommandDef = {
   summary: 'Run an Agora agent: offers this machine to the master and runs the tasks it is sent.',
   usage: 'agora agent --master HOST:PORT [--port 5051] [--work_dir DIR] [--resources ...] [--attributes ...]',
   flags: [
-    { name: 'master', help: 'the master: HOST:PORT, or zk://host:2181/agora to follow the elected leader', default: '127.0.0.1:5050' },
+    {
+      name: 'master',
+      help: 'the master: HOST:PORT, or zk://host:2181/agora to follow the elected leader',
+      default: '127.0.0.1:5050',
+    },
     { name: 'port', help: 'port for the agent HTTP API (/state, /files)', default: '5051' },
     { name: 'ip', help: 'address to listen on', default: '0.0.0.0' },
     { name: 'hostname', help: 'hostname to advertise (default: the machine hostname)' },

@@ -112,6 +112,7 @@ export class Master {
   private pingTimer?: NodeJS.Timeout;
   private pendingAllocation?: NodeJS.Immediate;
   private reregisterTimer?: NodeJS.Timeout;
+  private heartbeatTimer?: NodeJS.Timeout;
   private readonly registrar?: Registrar;
   private readonly leaderInfo: () => MasterInfo | undefined;
   private readonly agentReregisterTimeoutMs: number;
@@ -302,6 +303,13 @@ export class Master {
   }
 
   start(): void {
+    // Mesos's HEARTBEAT events, at the interval SUBSCRIBED announces, so schedulers can tell a
+    // silent master from a quiet one.
+    this.heartbeatTimer = setInterval(() => {
+      if (!this.leading) return;
+      for (const f of this.frameworks.values()) if (f.connected) f.peer?.send({ type: 'HEARTBEAT' });
+    }, this.opts.schedulerHeartbeatSeconds * 1000);
+    this.heartbeatTimer.unref();
     this.allocationTimer = setInterval(() => this.allocateNow(), this.opts.allocationIntervalMs);
     this.pingTimer = setInterval(() => this.pingAgents(), this.opts.agentPingTimeoutMs);
     this.allocationTimer.unref();
@@ -309,6 +317,7 @@ export class Master {
   }
 
   stop(): void {
+    clearInterval(this.heartbeatTimer);
     clearTimeout(this.reregisterTimer);
     clearInterval(this.allocationTimer);
     clearInterval(this.pingTimer);

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { Direction, type SchedulerCall, type SchedulerEvent } from '../protocol/messages.js';
 import type { Filters, FrameworkInfo, MasterInfo, Offer, Operation, TaskInfo, TaskStatus } from '../protocol/types.js';
 import { ReconnectingClient } from '../transport/index.js';
-import { type LeaderEndpoint, followLeader } from '../zk/follow-leader.js';
+import { followLeader, type LeaderEndpoint } from '../zk/follow-leader.js';
 
 export const SCHEDULER_WS_PATH = '/api/v1/scheduler/ws';
 
@@ -47,6 +47,8 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
   private subscribedOnce = false;
   private endpoint?: LeaderEndpoint;
   private lastUrl?: string;
+  /** When the master last sent a HEARTBEAT event (ms since the epoch). */
+  lastHeartbeat?: number;
   private subscribedNow = false;
 
   constructor(private readonly opts: DriverOptions) {
@@ -139,6 +141,7 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
         if (this.listenerCount('error') > 0) this.emit('error', e.error);
         return;
       case 'HEARTBEAT':
+        this.lastHeartbeat = Date.now();
         return;
       case 'LEADER':
         this.log.info('connected master is not the leader; looking for the leader');

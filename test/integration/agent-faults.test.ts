@@ -2,6 +2,8 @@
  * Faults around agents, with real processes killed by SIGKILL: an agent that falls silent, an
  * agent that restarts with its work dir, a master that restarts under running agents.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { isAlive } from '../../agent/containerizer/proc.js';
 import {
@@ -172,5 +174,39 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     const fw = state.frameworks.find((x: { id: string }) => x.id === fid);
     expect(fw.tasks.map((t: { id: string }) => t.id)).to.deep.equal(['durable']);
     expect(state.slaves[0].used_resources.cpus).to.equal(0.1);
+  });
+
+  it('an agent restarted with a work dir from before a reboot reports those tasks as failed, not running', async () => {
+    const master = await startMasterProc();
+    const workDir = tempDir('agent-reboot');
+    const args = ['--resources', 'cpus:2;mem:1024'];
+    const agent = await startAgentProc(master.address, args, workDir);
+    const f = await new TestFramework(master.address, 'rebooted').start();
+    frameworks.push(f);
+    const [o] = await f.takeOffers();
+    f.driver.launch(o, [commandTask(o, 'pre-reboot', 'sleep 300')]);
+    await f.waitState('pre-reboot', 'TASK_RUNNING');
+    const pid = (await taskPid(agent.url, 'pre-reboot')) as number;
+    await agent.proc.kill('SIGKILL');
+    // A reboot: the processes are gone and the kernel has a new boot id.
+    process.kill(-pid, 'SIGKILL');
+    const metaPath = join(workDir, 'meta', 'agent.json');
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8'));
+    writeFileSync(metaPath, JSON.stringify({ ...meta, boot_id: 'a-boot-before-this-one' }));
+    const port = await freePort();
+    agora('agent-after-reboot', [
+      'agent',
+      '--master',
+      master.address,
+      '--port',
+      String(port),
+      '--work_dir',
+      workDir,
+      ...args,
+    ]);
+    const failed = await f.waitState('pre-reboot', 'TASK_FAILED');
+    expect(failed.reason).to.equal('REASON_AGENT_RESTARTED');
+    expect(failed.message).to.match(/rebooted/);
+    expect(f.statesOf('pre-reboot').filter((st) => st === 'TASK_RUNNING')).to.have.length(1);
   });
 });

@@ -260,6 +260,12 @@ describe('containerizers through a real agent @integration', function () {
     const state = await getJson(`${master.url}/master/state`);
     const fw = state.frameworks.find((x: { id: string }) => x.id === f.driver.frameworkId);
     expect(fw.tasks.filter((t: { state: string }) => t.state === 'TASK_RUNNING')).to.have.length(30);
+    // Usage of every recovered task, from cgroups, docker stats or /proc.
+    const stats = await getJson(`${agent.url}/monitor/statistics`);
+    const mine = stats.filter((s: { executor_id: string }) => ids.includes(s.executor_id));
+    expect(mine).to.have.length(30);
+    for (const s of mine)
+      expect(s.statistics?.mem_rss_bytes ?? s.statistics?.cpus_user_time_secs, s.executor_id).to.be.a('number');
     await sleep(1000);
     const terminal = f.updates.slice(mark).filter((u) => ids.includes(u.task_id) && u.state !== 'TASK_RUNNING');
     expect(terminal, 'no task ended across the agent restart').to.deep.equal([]);

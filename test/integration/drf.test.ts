@@ -178,12 +178,20 @@ describe('DRF, weights and quota through the real master @integration', function
     expect(roles.find((r: { name: string }) => r.name === 'analytics').reserved).to.include({ cpus: 4, mem: 2048 });
   });
 
-  it('rescinds offers held past --offer_timeout, and honours SUPPRESS and REVIVE', async () => {
-    master = await startMasterProc(['--allocation_interval', '100ms', '--offer_timeout', '300ms']);
+  it('rescinds offers held past --offer_timeout, sends HEARTBEAT events, and honours SUPPRESS and REVIVE', async () => {
+    master = await startMasterProc([
+      '--allocation_interval',
+      '100ms',
+      '--offer_timeout',
+      '300ms',
+      '--scheduler_heartbeat_interval',
+      '200ms',
+    ]);
     await startAgentProc(master.address, ['--resources', 'cpus:2;mem:1024']);
     const f = await new TestFramework(master.address, 'holder').start();
     frameworks.push(f);
     await waitFor('an offer rescinded after the timeout', () => f.rescinded.length > 0, 10_000);
+    await waitFor('a HEARTBEAT event from the master', () => f.driver.lastHeartbeat !== undefined, 5000);
     f.driver.suppress();
     await sleep(500);
     f.offers.length = 0;
