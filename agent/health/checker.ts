@@ -6,7 +6,7 @@
  * - a check that takes longer than `timeout_seconds` (default 20) fails;
  * - failures within `grace_period_seconds` (default 10) of start, before the first success, are
  *   ignored; after the first success the grace period is over;
- * - `consecutive_failures` (default 3) failures in a row ask for the task to be killed.
+ * - `consecutive_failures` (default 3) failures in a row ask for the task to be killed; 0 never does.
  *
  * The checker emits `healthy` and `unhealthy` when the task's health changes, `kill` once when the
  * failures reach the limit, and `result` after every check.
@@ -159,7 +159,7 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
       delay_seconds: c.delay_seconds ?? HEALTH_CHECK_DEFAULTS.delay_seconds,
       interval_seconds: c.interval_seconds ?? HEALTH_CHECK_DEFAULTS.interval_seconds,
       timeout_seconds: c.timeout_seconds ?? HEALTH_CHECK_DEFAULTS.timeout_seconds,
-      consecutive_failures: Math.max(1, c.consecutive_failures ?? HEALTH_CHECK_DEFAULTS.consecutive_failures),
+      consecutive_failures: Math.max(0, c.consecutive_failures ?? HEALTH_CHECK_DEFAULTS.consecutive_failures),
       grace_period_seconds: c.grace_period_seconds ?? HEALTH_CHECK_DEFAULTS.grace_period_seconds,
     };
     validate(c);
@@ -252,7 +252,9 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
     this.logger.warn({ task: this.opts.taskId, message, failures: this.failures }, 'health check failed');
     this.emit('result', result);
     if (changed) this.emit('unhealthy', result);
-    if (this.failures >= this.settings.consecutive_failures && !this.killRequested) {
+    // 0 means the task only wants its health reported, never a kill (Marathon's maxConsecutiveFailures: 0).
+    const limit = this.settings.consecutive_failures;
+    if (limit > 0 && this.failures >= limit && !this.killRequested) {
       this.killRequested = true;
       this.emit('kill', result);
     }

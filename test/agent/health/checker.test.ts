@@ -201,6 +201,29 @@ describe('HealthChecker', () => {
       c.stop();
     });
 
+    it('never asks for a kill when consecutive_failures is 0, but still reports health', async () => {
+      const clock = new ManualClock(0);
+      const c = new HealthChecker({
+        check: {
+          type: 'COMMAND',
+          command: { value: 'test -f up' },
+          grace_period_seconds: 0,
+          delay_seconds: 0,
+          consecutive_failures: 0,
+        },
+        sandbox,
+        clock,
+        timers: new StepTimers(),
+      });
+      const seen = events(c);
+      await down();
+      c.start();
+      for (let i = 0; i < 5; i++) await c.runOnce();
+      expect(c.consecutiveFailures).to.equal(5);
+      expect(seen).to.deep.equal(['unhealthy']);
+      c.stop();
+    });
+
     it('ends the grace period at the first success', async () => {
       const clock = new ManualClock(0);
       const c = new HealthChecker({
