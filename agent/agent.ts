@@ -12,6 +12,7 @@ import { type AgentMessage, Direction, type MasterToAgentMessage } from '../sdk/
 import {
   type FrameworkInfo,
   isTerminal,
+  type MasterInfo,
   type TaskInfo,
   type TaskRecord,
   TaskState,
@@ -38,6 +39,8 @@ export const AGENT_VERSION = '0.1.0';
 export interface AgentOptions {
   /** Where the leading master is now: `ws://host:port/api/v1/agent`, or undefined while unknown. */
   masterUrl: () => string | undefined | Promise<string | undefined>;
+  /** Takes a LEADER hint from a master that is not leading; true when it changes where to connect. */
+  leaderHint?: (leader: MasterInfo | undefined) => boolean;
   workDir: string;
   port: number;
   hostname?: string;
@@ -220,9 +223,11 @@ export class Agent {
         this.sendToMaster({ type: 'PONG', seq: m.seq });
         return;
       case 'LEADER':
-        this.log.info('this master is not the leader; looking for the leader');
+        // The master closes the connection; reconnect at once only if it named a leader we were
+        // not trying, else after the usual backoff (no storm of reconnections to a stale leader).
         this.registered = false;
-        this.client?.reconnectNow();
+        if (this.opts.leaderHint?.(m.leader.master_info)) this.client?.reconnectNow();
+        else this.log.info('this master is not the leader and knows no other yet; retrying with backoff');
         return;
       case 'SHUTDOWN':
         this.log.error({ message: m.message }, 'the master told this agent to shut down');

@@ -167,6 +167,7 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
   });
   const agent = new Agent({
     masterUrl: endpoint.url,
+    leaderHint: endpoint.hint,
     workDir,
     port,
     hostname: f.hostname,

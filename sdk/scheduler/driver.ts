@@ -144,8 +144,9 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
         this.lastHeartbeat = Date.now();
         return;
       case 'LEADER':
-        this.log.info('connected master is not the leader; looking for the leader');
-        this.client.reconnectNow();
+        // Reconnect at once only to a leader we were not trying; otherwise the usual backoff.
+        if (this.endpoint?.hint(e.leader.master_info)) this.client.reconnectNow();
+        else this.log.info('connected master is not the leader; retrying with backoff');
         return;
     }
   }

@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { isAlive } from '../../agent/containerizer/proc.js';
 import {
   agora,
+  dumpProcessLogs,
   freePort,
   getJson,
   type MasterProc,
@@ -41,6 +42,10 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
   this.timeout(120_000);
   const frameworks: TestFramework[] = [];
   const pids: number[] = [];
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') dumpProcessLogs();
+  });
 
   afterEach(async () => {
     await Promise.all(frameworks.splice(0).map((f) => f.driver.teardown()));

@@ -15,6 +15,7 @@ import {
   AGORA_BIN,
   type AgentProc,
   agora,
+  dumpProcessLogs,
   getJson,
   type MasterProc,
   REPO_ROOT,
@@ -64,6 +65,10 @@ describe('containerizers through a real agent @integration', function () {
       '--resources',
       'cpus:8;mem:8192;ports:[32000-32100]',
     ]);
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') dumpProcessLogs();
   });
 
   afterEach(async () => {

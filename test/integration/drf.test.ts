@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import type { Offer } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
 import {
+  dumpProcessLogs,
   getJson,
   type MasterProc,
   sleep,
@@ -50,6 +51,10 @@ describe('DRF, weights and quota through the real master @integration', function
   this.timeout(120_000);
   let master: MasterProc;
   const frameworks: TestFramework[] = [];
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') dumpProcessLogs();
+  });
 
   afterEach(async () => {
     await Promise.all(frameworks.splice(0).map((f) => f.driver.teardown()));

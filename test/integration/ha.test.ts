@@ -13,6 +13,7 @@ import { ZkClient } from '../../sdk/zk/client.js';
 import { MASTER_INFO_LABEL, sortedMembers } from '../../sdk/zk/election.js';
 import {
   type AgentProc,
+  dumpProcessLogs,
   getJson,
   type MasterProc,
   REPO_ROOT,
@@ -59,6 +60,10 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
   before(async function () {
     requireReal(this, 'ZooKeeper', zookeeperAvailability());
     zk = await TestZkServer.start();
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') dumpProcessLogs();
   });
 
   afterEach(async () => {

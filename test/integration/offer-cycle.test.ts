@@ -10,6 +10,7 @@ import type { Offer, TaskInfo } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
 import {
   type AgentProc,
+  dumpProcessLogs,
   getJson,
   type MasterProc,
   sleep,
@@ -40,6 +41,10 @@ describe('offer cycle (real master and agents) @integration', function () {
       startAgentProc(master.address, ['--resources', AGENT_RESOURCES, '--attributes', 'rack:r1']),
       startAgentProc(master.address, ['--resources', AGENT_RESOURCES, '--attributes', 'rack:r2']),
     ]);
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') dumpProcessLogs();
   });
 
   afterEach(async () => {

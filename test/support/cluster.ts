@@ -158,6 +158,16 @@ export async function startAgentProc(
   return { proc, port, url, workDir };
 }
 
+/** Prints the last lines each started process wrote: called when a test fails, to see why. */
+export function dumpProcessLogs(lines = 40): void {
+  for (const p of started) {
+    const tail = p.text().trim().split('\n').slice(-lines).join('\n');
+    console.error(
+      `\n----- last ${lines} lines of ${p.name}${p.exited ? ` (exited ${JSON.stringify(p.exited)})` : ''} -----\n${tail}`,
+    );
+  }
+}
+
 export async function stopAll(): Promise<void> {
   const all = started.splice(0);
   await Promise.all(all.map((p) => p.kill('SIGTERM')));
