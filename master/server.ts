@@ -9,7 +9,7 @@ import { Direction } from '../sdk/protocol/messages.js';
 import type { MasterInfo } from '../sdk/protocol/types.js';
 import { FileStore, type Store, ZkStore } from '../sdk/store/index.js';
 import { attachWebSocketServer } from '../sdk/transport/index.js';
-import { LeaderDetector, LeaderElection, ZkClient, joinPath } from '../sdk/zk/index.js';
+import { joinPath, LeaderDetector, LeaderElection, ZkClient } from '../sdk/zk/index.js';
 import { allocate } from './allocator/index.js';
 import { Master, type MasterOptions } from './master.js';
 import { registerOperatorRoutes, roleViews } from './operator-api.js';
@@ -74,7 +74,8 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
   });
   http.get('/master/redirect', async (_req, reply) => {
     const to = leaderUrl('');
-    if (!to) return reply.code(503).send({ message: 'no leading master is elected yet', code: 'AGORA_MASTER_NO_LEADER' });
+    if (!to)
+      return reply.code(503).send({ message: 'no leading master is elected yet', code: 'AGORA_MASTER_NO_LEADER' });
     return reply.redirect(to, 307);
   });
   registerOperatorRoutes(http, ready);
@@ -159,7 +160,10 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     election.on('lost', (reason) => m.stepDown(`lost leadership in ZooKeeper (${reason})`));
     await detector.start();
     await election.start();
-    log.info({ port, masterId: m.info.id }, `master listening on ${m.info.address.ip}:${port}; contending for leadership`);
+    log.info(
+      { port, masterId: m.info.id },
+      `master listening on ${m.info.address.ip}:${port}; contending for leadership`,
+    );
   } else {
     leader = () => m.info;
     await m.becomeLeader();
