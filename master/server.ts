@@ -149,7 +149,9 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
   if (zkClient) {
     detector = new LeaderDetector({ client: zkClient, path: zkPath, logger: log });
     const d = detector;
-    leader = () => d.current();
+    // Elected but still recovering counts as us: never send peers to a leader our detector has
+    // not yet seen go (it may be the dead one).
+    leader = () => (election?.isLeader ? m.info : d.current());
     election = new LeaderElection({ client: zkClient, path: zkPath, info: m.info, logger: log });
     election.on('elected', () => {
       m.becomeLeader().catch((e: Error) => {

@@ -2,10 +2,10 @@
  * Where to connect, for anything that talks to the leading master (agents, the scheduler driver,
  * the CLI): `--master host:port` is fixed; `--master zk://host:2181/agora` follows the election.
  *
- * A master that is not the leader answers with a LEADER hint naming the leader it knows of. The
- * hint is used until our own detector reports a change: after a ZooKeeper restart a detector can
- * name a stale leader (its ephemeral node outlives it by a session timeout) while the masters
- * already know better.
+ * A master that is not the leader answers with a LEADER hint naming the leader it knows of. A
+ * hint is tried for one connection attempt only, then our own detector decides again: after a
+ * ZooKeeper restart a detector can name a stale leader (its ephemeral node outlives it by a
+ * session timeout) while the masters already know better, but a master's view can be stale too.
  */
 import type { Logger } from 'pino';
 import type { MasterInfo } from '../protocol/types.js';
@@ -35,6 +35,7 @@ export function followLeader(
   });
   const url = () => {
     const m = current();
+    hinted = undefined; // one attempt per hint
     return m ? `ws://${m.address.ip}:${m.address.port}${wsPath}` : undefined;
   };
   const hint = (leader: MasterInfo | undefined) => {
