@@ -56,7 +56,7 @@ export const masterCommand: CommandDef = {
       help: "offer only what holds one of these ('|'-separated alternatives)",
       default: 'cpus:0.01|mem:32',
     },
-    { name: 'log_level', help: 'trace, debug, info, warn, error', default: 'info' },
+    { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else info)' },
   ],
   examples: [
     'agora master --port 5050 --work_dir /var/lib/agora/master',
@@ -127,7 +127,7 @@ export const agentCommand: CommandDef = {
     },
     { name: 'kill_grace_period', help: 'SIGTERM→SIGKILL grace when a task gives none', default: '3secs' },
     { name: 'checkpoint_fsync', help: 'fsync checkpoints (survive power loss, slower)', boolean: true },
-    { name: 'log_level', help: 'trace, debug, info, warn, error', default: 'info' },
+    { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else info)' },
   ],
   examples: [
     'agora agent --master 127.0.0.1:5050 --work_dir /var/lib/agora/agent',
@@ -203,7 +203,7 @@ export const localCommand: CommandDef = {
     { name: 'agent_port', help: 'port of the first agent (the next ones count up)', default: '5051' },
     { name: 'work_dir', help: 'root for the master and agent work dirs', default: '.agora/local' },
     { name: 'resources', help: 'resources of each agent (default: detected, shared by all agents)' },
-    { name: 'log_level', help: 'trace, debug, info, warn, error', default: 'warn' },
+    { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else warn)' },
   ],
   examples: ['agora local', 'agora local --agents 4 --resources "cpus:2;mem:2048"'],
 };
@@ -211,7 +211,7 @@ export const localCommand: CommandDef = {
 export async function runLocal(f: Flags): Promise<() => Promise<void>> {
   const root = resolve(f.work_dir ?? '.agora/local');
   const n = intFlag(f, 'agents');
-  const logLevel = f.log_level ?? 'warn';
+  const logLevel = f.log_level ?? process.env.AGORA_LOG_LEVEL ?? 'warn';
   const masterPort = intFlag(f, 'port');
   const master = await runMaster({
     ...defaultsOf(masterCommand),

@@ -51,6 +51,7 @@ describe('containerizers through a real agent @integration', function () {
   this.timeout(180_000);
   let master: MasterProc;
   let agent: AgentProc;
+  let agentId: string | undefined;
   const frameworks: TestFramework[] = [];
 
   before(async function () {
@@ -65,6 +66,7 @@ describe('containerizers through a real agent @integration', function () {
       '--resources',
       'cpus:8;mem:8192;ports:[32000-32100]',
     ]);
+    agentId = (await getJson(`${agent.url}/state`)).id;
   });
 
   afterEach(function () {
@@ -77,7 +79,9 @@ describe('containerizers through a real agent @integration', function () {
 
   after(async () => {
     await stopAll();
-    spawnSync('sh', ['-c', 'docker ps -aq --filter label=agora.task_id | xargs -r docker rm -f']);
+    // Only this test's containers: other agents on the host may have their own.
+    const id = agentId ?? 'none';
+    spawnSync('sh', ['-c', `docker ps -aq --filter label=agora.agent_id=${id} | xargs -r docker rm -f`]);
   });
 
   async function framework(name: string): Promise<TestFramework> {

@@ -101,7 +101,7 @@ const started: Proc[] = [];
 export function agora(name: string, args: string[], env: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, [AGORA_BIN, ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, AGORA_LOG_LEVEL: process.env.AGORA_TEST_LOG_LEVEL ?? 'warn', ...env },
+    env: { ...process.env, AGORA_LOG_LEVEL: process.env.AGORA_TEST_LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const p = new Proc(name, child);
