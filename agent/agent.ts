@@ -86,11 +86,12 @@ export class Agent {
         this.sendToMaster({ type: 'STATUS_UPDATE', update: { framework_id: frameworkId, status } }),
       persist: (s) => {
         const t = this.tasks.get(key(s.frameworkId, s.taskId));
-        if (t) this.persist(t);
+        return t ? this.persist(t) : undefined;
       },
+      onPersistError: (e) => this.log.error({ err: e.message }, 'could not checkpoint a status update'),
       onTerminalAcknowledged: (s) => {
         // Delivered: the task leaves the checkpoint (its sandbox stays for the operator).
-        this.checkpoint.removeTask(s.frameworkId, s.taskId);
+        void this.checkpoint.removeTask(s.frameworkId, s.taskId).catch(() => undefined);
         this.tasks.delete(key(s.frameworkId, s.taskId));
       },
       isTerminal: (s) => isTerminal(s.state),
@@ -147,6 +148,7 @@ export class Agent {
     this.stopping = true;
     this.updates.stop();
     await this.client?.stop();
+    await this.checkpoint.flush();
     if (killTasks) {
       await Promise.all([...this.tasks.values()].map((t) => t.container?.kill(0)));
     }
@@ -156,10 +158,12 @@ export class Agent {
     return this.client?.send(m) ?? false;
   }
 
-  private persist(t: AgentTask): void {
+  private persist(t: AgentTask): Promise<void> {
     const { container: _c, containerizerRef: _r, health: _h, killReason: _k, ...cp } = t;
     const s = this.updates.stream(t.framework.id, t.task.task_id);
-    this.checkpoint.writeTask({ ...cp, pending: s?.pending ?? [] });
+    const written = this.checkpoint.writeTask({ ...cp, pending: s?.pending ?? [] });
+    written.catch((e: Error) => this.log.error({ err: e.message, taskId: t.task.task_id }, 'checkpoint write failed'));
+    return written;
   }
 
   // ---------------------------------------------------------------- registration

@@ -19,11 +19,15 @@ interface RetryState {
 
 export interface StatusUpdateOptions {
   send: (frameworkId: string, status: TaskStatus) => boolean;
-  /** Called after the queue of a stream changes, to checkpoint it. */
-  persist: (stream: UpdateStream) => void;
+  /**
+   * Called after the queue of a stream changes, to checkpoint it. When it returns a promise, a
+   * new update is sent only once that promise resolves: on disk before on the wire.
+   */
+  persist: (stream: UpdateStream) => Promise<void> | undefined;
   /** Called when a stream's terminal update has been acknowledged. */
   onTerminalAcknowledged?: (stream: UpdateStream) => void;
   isTerminal: (status: TaskStatus) => boolean;
+  onPersistError?: (error: Error) => void;
   retryInitialMs?: number;
   retryMaxMs?: number;
   now?: () => number;
@@ -76,8 +80,29 @@ export class StatusUpdateManager {
       this.streams.set(k, s);
     }
     s.pending.push(status);
-    this.opts.persist(s);
-    if (s.pending.length === 1) this.sendHead(k, s);
+    const written = this.opts.persist(s);
+    if (s.pending.length !== 1) return;
+    if (!written) {
+      this.sendHead(k, s);
+      return;
+    }
+    // Until it is on disk the retry tick must not send it either.
+    this.retry.set(k, { nextAt: Number.POSITIVE_INFINITY, delayMs: 0 });
+    const stream = s;
+    written.then(
+      () => {
+        if (this.streams.get(k) === stream && stream.pending[0] === status) {
+          this.retry.delete(k);
+          this.sendHead(k, stream);
+        }
+      },
+      (e: Error) => {
+        // Not checkpointed: still deliver it (at least once), and let the next write try again.
+        this.opts.onPersistError?.(e);
+        this.retry.delete(k);
+        if (this.streams.get(k) === stream && stream.pending[0] === status) this.sendHead(k, stream);
+      },
+    );
   }
 
   /** The framework acknowledged `uuid`: drop it from the head and send the next. */

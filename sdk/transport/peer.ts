@@ -177,8 +177,27 @@ export class WsPeer<Out> implements Peer<Out> {
       this.close(CloseCode.TRY_AGAIN_LATER, 'peer too slow');
       return false;
     }
+    this.cork();
     this.ws.send(frame, { binary: true });
     return true;
+  }
+
+  private corked = false;
+
+  /**
+   * Frames sent in one turn of the event loop leave in one socket write (a master sending a
+   * burst of RUN_TASKs, an agent its status updates): cork now, uncork on the next tick.
+   */
+  private cork(): void {
+    if (this.corked) return;
+    const socket = (this.ws as unknown as { _socket?: import('node:net').Socket })._socket;
+    if (!socket) return;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      socket.uncork();
+    });
   }
 
   close(code: number = CloseCode.NORMAL, reason = ''): void {

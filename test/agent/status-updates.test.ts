@@ -25,7 +25,10 @@ describe('StatusUpdateManager (at-least-once, in order)', () => {
         if (connected) sent.push(s);
         return connected;
       },
-      persist: (s) => persisted.push({ ...s, pending: [...s.pending] }),
+      persist: (s) => {
+        persisted.push({ ...s, pending: [...s.pending] });
+        return undefined;
+      },
       onTerminalAcknowledged: (s) => done.push(s.taskId),
       isTerminal: (s) => isTerminal(s.state),
       retryInitialMs: 1000,
@@ -97,5 +100,31 @@ describe('StatusUpdateManager (at-least-once, in order)', () => {
     m.update('F', status('t', TaskState.RUNNING, 'u1'));
     expect(m.acknowledge('F', 't', 'other')).to.equal(false);
     expect(m.pendingCount()).to.equal(1);
+  });
+
+  it('sends a new update only once its checkpoint is written (on disk before on the wire)', async () => {
+    let release: () => void = () => undefined;
+    const written = new Promise<void>((r) => {
+      release = r;
+    });
+    const out: TaskStatus[] = [];
+    const mgr = new StatusUpdateManager({
+      send: (_f, st) => {
+        out.push(st);
+        return true;
+      },
+      persist: () => written,
+      isTerminal: (st) => isTerminal(st.state),
+      now: () => now,
+    });
+    mgr.update('F', status('t', TaskState.RUNNING, 'u1'));
+    (mgr as unknown as { tick(): void }).tick();
+    now += 100_000;
+    (mgr as unknown as { tick(): void }).tick();
+    expect(out, 'nothing before the write completes, not even a retry').to.have.length(0);
+    release();
+    await written;
+    await Promise.resolve();
+    expect(out.map((s) => s.uuid)).to.deep.equal(['u1']);
   });
 });
