@@ -39,6 +39,8 @@ export const AGENT_VERSION = '0.1.0';
 export interface AgentOptions {
   /** Where the leading master is now: `ws://host:port/api/v1/agent`, or undefined while unknown. */
   masterUrl: () => string | undefined | Promise<string | undefined>;
+  /** Called after the master told this agent to shut down (it was marked gone) and its tasks were killed. */
+  onShutdown?: (message: string) => void;
   /** Takes a LEADER hint from a master that is not leading; true when it changes where to connect. */
   leaderHint?: (leader: MasterInfo | undefined) => boolean;
   workDir: string;
@@ -234,8 +236,8 @@ export class Agent {
         else this.log.info('this master is not the leader and knows no other yet; retrying with backoff');
         return;
       case 'SHUTDOWN':
-        this.log.error({ message: m.message }, 'the master told this agent to shut down');
-        void this.stop(true);
+        this.log.error({ message: m.message }, 'the master told this agent to shut down; killing its tasks');
+        void this.stop(true).then(() => this.opts.onShutdown?.(m.message));
         return;
     }
   }

@@ -168,6 +168,10 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
   const agent = new Agent({
     masterUrl: endpoint.url,
     leaderHint: endpoint.hint,
+    onShutdown: (message) => {
+      console.error(`agora agent: ${message}`);
+      void endpoint.close().finally(() => process.exit(0));
+    },
     workDir,
     port,
     hostname: f.hostname,

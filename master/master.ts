@@ -27,6 +27,7 @@ import type { AllocateFn, AllocatorRole, AllocatorSnapshot } from './allocator/t
 import { type AgentRecord, type Registrar, RegistrarFencedError, type RolesRecord } from './registrar.js';
 import {
   type AgentEntry,
+  type AgentState,
   addAllocation,
   type FrameworkEntry,
   MAX_COMPLETED_FRAMEWORKS,
@@ -206,13 +207,14 @@ export class Master {
   private recoveredAgent(a: AgentRecord, now: number): AgentEntry {
     const reachable = a.state === 'admitted';
     if (reachable) this.recovering.add(a.info.id);
+    const state: AgentState = a.state === 'admitted' ? 'disconnected' : a.state;
     return {
       id: a.info.id,
       info: a.info,
       total: Resources.from(a.total),
       used: Resources.empty(),
       offered: Resources.empty(),
-      state: reachable ? 'disconnected' : 'unreachable',
+      state,
       registeredAt: now,
       unreachableAt: a.unreachable_time,
       missedPings: 0,
@@ -267,7 +269,7 @@ export class Master {
       this.registrar.saveAgent({
         info: { ...a.info, id: a.id },
         total: a.total.toList(),
-        state: a.state === 'unreachable' ? 'unreachable' : 'admitted',
+        state: a.state === 'unreachable' || a.state === 'gone' ? a.state : 'admitted',
         unreachable_time: a.unreachableAt,
       }),
     );
@@ -535,6 +537,15 @@ export class Master {
   private reregisterAgent(peer: Peer<MasterToAgentMessage>, m: Extract<AgentMessage, { type: 'REREGISTER' }>): string {
     const id = m.agent.id;
     let entry = this.agents.get(id);
+    if (entry?.state === 'gone') {
+      this.log.warn({ agentId: id }, 'an agent marked gone tried to re-register; telling it to shut down');
+      peer.send({
+        type: 'SHUTDOWN',
+        message: `agent ${id} was marked gone by an operator; start it with a fresh --work_dir to join as a new agent`,
+      });
+      peer.close(1000, 'agent is gone');
+      return id;
+    }
     const wasUnreachable = entry?.state === 'unreachable';
     if (entry?.peer && entry.peer !== peer) entry.peer.close(1000, 'agent reconnected on another connection');
     if (!entry) {
@@ -639,7 +650,7 @@ export class Master {
   private pingAgents(): void {
     if (!this.leading) return;
     for (const a of this.agents.values()) {
-      if (a.state === 'unreachable' || this.recovering.has(a.id)) continue;
+      if (a.state === 'unreachable' || a.state === 'gone' || this.recovering.has(a.id)) continue;
       if (a.lastPingSeq > a.pongSeq || !a.peer) a.missedPings++;
       if (a.missedPings >= this.opts.maxAgentPingTimeouts) {
         this.markUnreachable(a);
@@ -648,6 +659,41 @@ export class Master {
       a.lastPingSeq++;
       a.peer?.send({ type: 'PING', seq: a.lastPingSeq });
     }
+  }
+
+  /**
+   * An operator says the agent will never come back (Mesos MARK_AGENT_GONE): its tasks end as
+   * TASK_GONE_BY_OPERATOR, it is told to shut down, and its id is refused from now on, durably.
+   */
+  async markGone(agentId: string): Promise<'marked' | 'already' | 'unknown'> {
+    const a = this.agents.get(agentId);
+    if (!a) return 'unknown';
+    if (a.state === 'gone') return 'already';
+    a.state = 'gone';
+    if (this.registrar) {
+      await this.registrar.saveAgent({ info: { ...a.info, id: a.id }, total: a.total.toList(), state: 'gone' });
+    }
+    this.log.warn({ agentId }, 'agent marked gone by an operator');
+    a.peer?.send({ type: 'SHUTDOWN', message: `agent ${agentId} was marked gone by an operator` });
+    a.peer?.close(1000, 'agent is gone');
+    a.peer = undefined;
+    this.recovering.delete(agentId);
+    for (const o of [...this.offers.values()]) if (o.agentId === a.id) this.removeOffer(o.id, true);
+    for (const key of [...a.tasks]) {
+      const t = this.tasks.get(key);
+      if (!t) continue;
+      const fw = this.frameworks.get(t.frameworkId);
+      const state = fw?.partitionAware ? TaskState.GONE_BY_OPERATOR : TaskState.LOST;
+      const status = this.masterStatus(
+        t,
+        state,
+        `agent ${a.id} was marked gone by an operator`,
+        'REASON_AGENT_REMOVED_BY_OPERATOR',
+      );
+      this.applyState(t, status);
+      if (fw) this.sendUpdate(fw, status);
+    }
+    return 'marked';
   }
 
   /** An agent silent past the ping timeouts: its tasks are reported unreachable (or lost). */
@@ -1099,7 +1145,8 @@ export class Master {
       // later. Without an agent id, any agent still re-registering could be the one holding it.
       if (q.agent_id ? this.recovering.has(q.agent_id) : this.recovering.size > 0) continue;
       let state: TaskState;
-      if (agent?.state === 'unreachable') state = fw.partitionAware ? TaskState.UNREACHABLE : TaskState.LOST;
+      if (agent?.state === 'gone') state = fw.partitionAware ? TaskState.GONE_BY_OPERATOR : TaskState.LOST;
+      else if (agent?.state === 'unreachable') state = fw.partitionAware ? TaskState.UNREACHABLE : TaskState.LOST;
       else if (agent) state = fw.partitionAware ? TaskState.GONE : TaskState.LOST;
       else state = fw.partitionAware ? TaskState.UNKNOWN : TaskState.LOST;
       this.sendUpdate(fw, {

@@ -46,7 +46,7 @@ export function roleViews(master: Master): RoleView[] {
   for (const r of master.roles.keys()) view(r);
   let total = Resources.empty();
   for (const a of master.agents.values()) {
-    if (a.state === 'unreachable') continue;
+    if (a.state === 'unreachable' || a.state === 'gone') continue;
     total = total.plus(a.total);
     for (const role of a.total.roles())
       if (role !== DEFAULT_ROLE) {
@@ -78,7 +78,47 @@ function quotaJson(role: string, q: { guarantee?: Resources; limit?: Resources }
   };
 }
 
+export class OperatorCallError extends Error {
+  constructor(
+    message: string,
+    readonly statusCode: number,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
 export function registerOperatorRoutes(http: FastifyInstance, ready: () => Master): void {
+  // Mesos's v1 operator API, for the calls Agora implements: MARK_AGENT_GONE.
+  http.post('/api/v1', async (req) => {
+    const body = req.body as { type?: unknown; mark_agent_gone?: { agent_id?: { value?: unknown } } } | undefined;
+    if (!body || typeof body !== 'object') {
+      throw new OperatorCallError(
+        'expected a JSON operator call, e.g. {"type": "MARK_AGENT_GONE", ...}',
+        400,
+        'AGORA_MASTER_INVALID_OPERATOR_CALL',
+      );
+    }
+    if (body.type !== 'MARK_AGENT_GONE') {
+      throw new OperatorCallError(
+        `unsupported operator call ${JSON.stringify(body.type)}; supported: MARK_AGENT_GONE`,
+        400,
+        'AGORA_MASTER_INVALID_OPERATOR_CALL',
+      );
+    }
+    const id = body.mark_agent_gone?.agent_id?.value;
+    if (typeof id !== 'string' || id === '') {
+      throw new OperatorCallError(
+        'MARK_AGENT_GONE needs mark_agent_gone.agent_id.value',
+        400,
+        'AGORA_MASTER_INVALID_OPERATOR_CALL',
+      );
+    }
+    const outcome = await ready().markGone(id);
+    if (outcome === 'unknown') throw new OperatorCallError(`unknown agent ${id}`, 404, 'AGORA_MASTER_UNKNOWN_AGENT');
+    return {};
+  });
+
   http.get('/roles', async () => ({
     roles: roleViews(ready()).map((v) => ({
       name: v.name,

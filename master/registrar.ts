@@ -17,7 +17,7 @@ export interface AgentRecord {
   info: AgentInfo & { id: string };
   /** Total with dynamic reservations applied (the agent reports only its static resources). */
   total: Resource[];
-  state: 'admitted' | 'unreachable';
+  state: 'admitted' | 'unreachable' | 'gone';
   unreachable_time?: number;
 }
 

@@ -10,7 +10,8 @@ import { DEFAULT_ROLE, Resources } from '../sdk/resources/resources.js';
 import type { Peer } from '../sdk/transport/index.js';
 import type { RefusalFilter, SkipReason } from './allocator/types.js';
 
-export type AgentState = 'active' | 'disconnected' | 'unreachable';
+/** `gone`: an operator said the agent will never come back (Mesos MARK_AGENT_GONE); its id is refused. */
+export type AgentState = 'active' | 'disconnected' | 'unreachable' | 'gone';
 
 export interface AgentEntry {
   id: string;

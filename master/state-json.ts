@@ -126,8 +126,9 @@ export function masterState(master: Master) {
     activated_slaves: agents.filter((a) => a.state === 'active').length,
     deactivated_slaves: agents.filter((a) => a.state === 'disconnected').length,
     unreachable_slaves: agents.filter((a) => a.state === 'unreachable').length,
-    slaves: agents.filter((a) => a.state !== 'unreachable').map(agentJson),
+    slaves: agents.filter((a) => a.state !== 'unreachable' && a.state !== 'gone').map(agentJson),
     unreachable_agents: agents.filter((a) => a.state === 'unreachable').map(agentJson),
+    gone_agents: agents.filter((a) => a.state === 'gone').map((a) => a.id),
     frameworks: [...master.frameworks.values()].map((f) => frameworkJson(master, f)),
     completed_frameworks: master.completedFrameworks.map((f) => frameworkJson(master, f)),
   };
@@ -138,7 +139,7 @@ export function metricsSnapshot(master: Master): Record<string, number> {
   let total = Resources.empty();
   let used = Resources.empty();
   for (const a of agents) {
-    if (a.state === 'unreachable') continue;
+    if (a.state === 'unreachable' || a.state === 'gone') continue;
     total = total.plus(a.total);
     used = used.plus(a.used);
   }
@@ -152,6 +153,7 @@ export function metricsSnapshot(master: Master): Record<string, number> {
     'master/slaves_connected': agents.filter((a) => a.peer).length,
     'master/slaves_disconnected': agents.filter((a) => !a.peer).length,
     'master/slaves_unreachable': agents.filter((a) => a.state === 'unreachable').length,
+    'master/slaves_gone': agents.filter((a) => a.state === 'gone').length,
     'master/frameworks_active': [...master.frameworks.values()].filter((f) => f.active && f.connected).length,
     'master/frameworks_inactive': [...master.frameworks.values()].filter((f) => !(f.active && f.connected)).length,
     'master/frameworks_connected': [...master.frameworks.values()].filter((f) => f.connected).length,

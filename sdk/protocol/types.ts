@@ -17,6 +17,7 @@ export const TaskState = {
   DROPPED: 'TASK_DROPPED',
   UNREACHABLE: 'TASK_UNREACHABLE',
   GONE: 'TASK_GONE',
+  GONE_BY_OPERATOR: 'TASK_GONE_BY_OPERATOR',
   UNKNOWN: 'TASK_UNKNOWN',
 } as const;
 export type TaskState = (typeof TaskState)[keyof typeof TaskState];
@@ -29,6 +30,7 @@ export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set([
   TaskState.LOST,
   TaskState.DROPPED,
   TaskState.GONE,
+  TaskState.GONE_BY_OPERATOR,
 ]);
 
 export function isTerminal(state: TaskState): boolean {

@@ -214,4 +214,60 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     expect(failed.message).to.match(/rebooted/);
     expect(f.statesOf('pre-reboot').filter((st) => st === 'TASK_RUNNING')).to.have.length(1);
   });
+
+  it('MARK_AGENT_GONE ends its tasks, shuts the agent down, and refuses its id for good, across a master restart', async () => {
+    const port = await freePort();
+    const masterArgs = ['master', '--port', String(port), '--work_dir', tempDir('m-gone')];
+    let m = agora('master-gone-1', masterArgs);
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor('master', async () => (await getJson(`${url}/health`)).healthy);
+    const workDir = tempDir('agent-gone');
+    const agent = await startAgentProc(`127.0.0.1:${port}`, ['--resources', 'cpus:2;mem:1024'], workDir);
+    const f = await new TestFramework(`127.0.0.1:${port}`, 'gone', {
+      capabilities: [{ type: 'PARTITION_AWARE' }],
+    }).start();
+    frameworks.push(f);
+    const [o] = await f.takeOffers();
+    f.driver.launch(o, [commandTask(o, 'on-gone-agent', 'sleep 300')]);
+    await f.waitState('on-gone-agent', 'TASK_RUNNING');
+    const pid = (await taskPid(agent.url, 'on-gone-agent')) as number;
+    const call = (body: unknown) =>
+      fetch(`${url}/api/v1`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    // Bad calls change nothing.
+    expect(
+      (await call({ type: 'MARK_AGENT_GONE', mark_agent_gone: { agent_id: { value: 'no-such-agent' } } })).status,
+    ).to.equal(404);
+    expect((await call({ type: 'TEARDOWN_THE_WORLD' })).status).to.equal(400);
+    expect((await call({ type: 'MARK_AGENT_GONE' })).status).to.equal(400);
+    expect((await getJson(`${url}/master/state`)).activated_slaves).to.equal(1);
+    const ok = await call({ type: 'MARK_AGENT_GONE', mark_agent_gone: { agent_id: { value: o.agent_id } } });
+    expect(ok.status).to.equal(200);
+    const gone = await f.waitState('on-gone-agent', 'TASK_GONE_BY_OPERATOR');
+    expect(gone.reason).to.equal('REASON_AGENT_REMOVED_BY_OPERATOR');
+    await waitFor('the agent process to exit', () => agent.proc.exited !== undefined, 20_000);
+    await waitFor('its task to be killed', () => !pidAlive(pid), 10_000);
+    const st = await getJson(`${url}/master/state`);
+    expect(st.gone_agents).to.deep.equal([o.agent_id]);
+    expect(st.slaves).to.have.length(0);
+    // The master restarts: the registrar still says gone, and the agent's id is refused.
+    await m.kill('SIGKILL');
+    m = agora('master-gone-2', masterArgs);
+    await waitFor('master again', async () => (await getJson(`${url}/health`)).healthy);
+    const again = agora('agent-gone-again', [
+      'agent',
+      '--master',
+      `127.0.0.1:${port}`,
+      '--port',
+      String(await freePort()),
+      '--work_dir',
+      workDir,
+    ]);
+    await waitFor('the gone agent to be refused and exit', () => again.exited !== undefined, 30_000);
+    expect(again.text()).to.match(/marked gone/);
+    expect((await getJson(`${url}/master/state`)).gone_agents).to.deep.equal([o.agent_id]);
+  });
 });
