@@ -310,7 +310,8 @@ export class Agent {
     t.containerizer = c.name;
     t.containerizerRef = c;
     try {
-      mkdirSync(sandbox, { recursive: true });
+      // One call makes the sandbox and the .agora folder the process containerizers write into.
+      mkdirSync(join(sandbox, '.agora'), { recursive: true });
       this.sendStatus(t, TaskState.STARTING);
       const uris = task.command?.uris ?? [];
       if (uris.length > 0) {

@@ -21,7 +21,9 @@ export interface StatusUpdateOptions {
   send: (frameworkId: string, status: TaskStatus) => boolean;
   /**
    * Called after the queue of a stream changes, to checkpoint it. When it returns a promise, a
-   * new update is sent only once that promise resolves: on disk before on the wire.
+   * new terminal update is sent only once that promise resolves: on disk before on the wire, so
+   * a crash cannot lead to a second, different terminal report. Other updates go out at once: if
+   * one is lost with a crash, recovery reports the task's state again anyway.
    */
   persist: (stream: UpdateStream) => Promise<void> | undefined;
   /** Called when a stream's terminal update has been acknowledged. */
@@ -82,7 +84,7 @@ export class StatusUpdateManager {
     s.pending.push(status);
     const written = this.opts.persist(s);
     if (s.pending.length !== 1) return;
-    if (!written) {
+    if (!written || !this.opts.isTerminal(status)) {
       this.sendHead(k, s);
       return;
     }

@@ -5,7 +5,7 @@
  * ended.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { isSameProcessAlive, killGroup, processStartTime, readProcStat, waitForPidExit } from './proc.js';
@@ -98,7 +98,7 @@ export class PosixContainerizer implements Containerizer {
 
   async launch(spec: LaunchSpec): Promise<RunningContainer> {
     const { task, sandbox } = spec;
-    mkdirSync(join(sandbox, '.agora'), { recursive: true });
+    if (!existsSync(join(sandbox, '.agora'))) mkdirSync(join(sandbox, '.agora'), { recursive: true });
     const argv = commandArgv(task, join(sandbox, EXIT_STATUS_FILE));
     const out = openSync(join(sandbox, 'stdout'), 'a');
     const err = openSync(join(sandbox, 'stderr'), 'a');

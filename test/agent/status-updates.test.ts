@@ -102,7 +102,7 @@ describe('StatusUpdateManager (at-least-once, in order)', () => {
     expect(m.pendingCount()).to.equal(1);
   });
 
-  it('sends a new update only once its checkpoint is written (on disk before on the wire)', async () => {
+  it('sends a terminal update only once its checkpoint is written (on disk before on the wire); others at once', async () => {
     let release: () => void = () => undefined;
     const written = new Promise<void>((r) => {
       release = r;
@@ -117,14 +117,21 @@ describe('StatusUpdateManager (at-least-once, in order)', () => {
       isTerminal: (st) => isTerminal(st.state),
       now: () => now,
     });
-    mgr.update('F', status('t', TaskState.RUNNING, 'u1'));
+    mgr.update('F', status('r', TaskState.RUNNING, 'u0'));
+    expect(
+      out.map((s) => s.uuid),
+      'a RUNNING update does not wait',
+    ).to.deep.equal(['u0']);
+    out.length = 0;
+    mgr.update('F', status('t', TaskState.FINISHED, 'u1'));
     (mgr as unknown as { tick(): void }).tick();
     now += 100_000;
     (mgr as unknown as { tick(): void }).tick();
-    expect(out, 'nothing before the write completes, not even a retry').to.have.length(0);
+    const terminal = () => out.filter((s) => s.task_id === 't').map((s) => s.uuid);
+    expect(terminal(), 'nothing before the write completes, not even a retry').to.deep.equal([]);
     release();
     await written;
     await Promise.resolve();
-    expect(out.map((s) => s.uuid)).to.deep.equal(['u1']);
+    expect(terminal()).to.deep.equal(['u1']);
   });
 });
