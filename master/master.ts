@@ -32,6 +32,7 @@ import {
   type FrameworkEntry,
   MAX_COMPLETED_FRAMEWORKS,
   MAX_COMPLETED_TASKS_PER_FRAMEWORK,
+  newAgentEntry,
   newFrameworkEntry,
   type OfferEntry,
   subtractAllocation,
@@ -208,21 +209,9 @@ export class Master {
     const reachable = a.state === 'admitted';
     if (reachable) this.recovering.add(a.info.id);
     const state: AgentState = a.state === 'admitted' ? 'disconnected' : a.state;
-    return {
-      id: a.info.id,
-      info: a.info,
-      total: Resources.from(a.total),
-      used: Resources.empty(),
-      offered: Resources.empty(),
-      state,
-      registeredAt: now,
-      unreachableAt: a.unreachable_time,
-      missedPings: 0,
-      lastPingSeq: 0,
-      pongSeq: 0,
-      tasks: new Set(),
-      version: '',
-    };
+    const entry = newAgentEntry(a.info, Resources.from(a.total), state, now, '');
+    entry.unreachableAt = a.unreachable_time;
+    return entry;
   }
 
   /**
@@ -497,21 +486,8 @@ export class Master {
   ): Promise<string | undefined> {
     const id = this.ids.next('S');
     const total = Resources.from(m.agent.resources);
-    const entry: AgentEntry = {
-      id,
-      info: { ...m.agent, id },
-      total,
-      used: Resources.empty(),
-      offered: Resources.empty(),
-      state: 'active',
-      peer,
-      registeredAt: this.nowSecs(),
-      missedPings: 0,
-      lastPingSeq: 0,
-      pongSeq: 0,
-      tasks: new Set(),
-      version: m.version,
-    };
+    const entry = newAgentEntry({ ...m.agent, id }, total, 'active', this.nowSecs(), m.version);
+    entry.peer = peer;
     if (this.registrar) {
       try {
         await this.registrar.saveAgent({
@@ -549,20 +525,7 @@ export class Master {
     const wasUnreachable = entry?.state === 'unreachable';
     if (entry?.peer && entry.peer !== peer) entry.peer.close(1000, 'agent reconnected on another connection');
     if (!entry) {
-      entry = {
-        id,
-        info: { ...m.agent },
-        total: Resources.from(m.agent.resources),
-        used: Resources.empty(),
-        offered: Resources.empty(),
-        state: 'active',
-        registeredAt: this.nowSecs(),
-        missedPings: 0,
-        lastPingSeq: 0,
-        pongSeq: 0,
-        tasks: new Set(),
-        version: m.version,
-      };
+      entry = newAgentEntry({ ...m.agent }, Resources.from(m.agent.resources), 'active', this.nowSecs(), m.version);
       this.agents.set(id, entry);
     }
     const reported = Resources.from(m.agent.resources);

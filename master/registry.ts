@@ -93,6 +93,29 @@ export function taskKey(frameworkId: string, taskId: string): string {
   return `${frameworkId}\u0000${taskId}`;
 }
 
+export function newAgentEntry(
+  info: AgentInfo & { id: string },
+  total: Resources,
+  state: AgentState,
+  registeredAt: number,
+  version: string,
+): AgentEntry {
+  return {
+    id: info.id,
+    info,
+    total,
+    used: Resources.empty(),
+    offered: Resources.empty(),
+    state,
+    registeredAt,
+    missedPings: 0,
+    lastPingSeq: 0,
+    pongSeq: 0,
+    tasks: new Set(),
+    version,
+  };
+}
+
 export function newFrameworkEntry(info: FrameworkInfo & { id: string }, now: number): FrameworkEntry {
   const roles = info.roles && info.roles.length > 0 ? [...new Set(info.roles)] : [DEFAULT_ROLE];
   return {
