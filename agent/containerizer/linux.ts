@@ -15,7 +15,7 @@
  */
 
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, promises as fs, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, existsSync, promises as fs, openSync, readlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { type Logger, pino } from 'pino';

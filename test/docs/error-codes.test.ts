@@ -1,5 +1,5 @@
 /** The error-code catalogue (docs/errors.md) and the codes the source raises must agree. */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { REPO_ROOT } from '../support/cluster.js';

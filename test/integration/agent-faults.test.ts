@@ -43,11 +43,8 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
   const frameworks: TestFramework[] = [];
   const pids: number[] = [];
 
-  afterEach(function () {
+  afterEach(async function () {
     if (this.currentTest?.state === 'failed') dumpProcessLogs();
-  });
-
-  afterEach(async () => {
     await Promise.all(frameworks.splice(0).map((f) => f.driver.teardown()));
     await stopAll();
     for (const p of pids.splice(0)) {

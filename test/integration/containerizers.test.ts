@@ -69,11 +69,8 @@ describe('containerizers through a real agent @integration', function () {
     agentId = (await getJson(`${agent.url}/state`)).id;
   });
 
-  afterEach(function () {
+  afterEach(async function () {
     if (this.currentTest?.state === 'failed') dumpProcessLogs();
-  });
-
-  afterEach(async () => {
     await Promise.all(frameworks.splice(0).map((f) => f.driver.teardown()));
   });
 
@@ -136,6 +133,7 @@ describe('containerizers through a real agent @integration', function () {
     const [o] = await f.takeOffers();
     // 32 MB limit; the shell builds a ~100 MB string in memory.
     f.driver.launch(o, [
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, not a template
       linuxTask(o, 'hog', 'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo ${#x}', 'cpus:0.1;mem:32'),
     ]);
     const st = await f.waitState('hog', 'TASK_FAILED', 60_000);

@@ -38,6 +38,7 @@ function fillOneAtATime(f: TestFramework, prefix: string, need: string, max = 10
   return launched;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: loosely typed JSON from the HTTP API
 async function send(url: string, method: string, body: unknown): Promise<{ status: number; json: any }> {
   const r = await fetch(url, {
     method,
@@ -52,11 +53,8 @@ describe('DRF, weights and quota through the real master @integration', function
   let master: MasterProc;
   const frameworks: TestFramework[] = [];
 
-  afterEach(function () {
+  afterEach(async function () {
     if (this.currentTest?.state === 'failed') dumpProcessLogs();
-  });
-
-  afterEach(async () => {
     await Promise.all(frameworks.splice(0).map((f) => f.driver.teardown()));
     await stopAll();
   });

@@ -62,11 +62,8 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
     zk = await TestZkServer.start();
   });
 
-  afterEach(function () {
+  afterEach(async function () {
     if (this.currentTest?.state === 'failed') dumpProcessLogs();
-  });
-
-  afterEach(async () => {
     await Promise.all(frameworks.splice(0).map((f) => f.driver.stop()));
     await stopAll();
   });

@@ -43,11 +43,8 @@ describe('offer cycle (real master and agents) @integration', function () {
     ]);
   });
 
-  afterEach(function () {
+  afterEach(async function () {
     if (this.currentTest?.state === 'failed') dumpProcessLogs();
-  });
-
-  afterEach(async () => {
     await Promise.all(frameworks.splice(0).map((f) => f.driver.teardown()));
   });
 

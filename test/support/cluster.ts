@@ -55,6 +55,7 @@ export async function waitFor<T>(
   );
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read loosely typed JSON from the HTTP APIs
 export async function getJson<T = any>(url: string): Promise<T> {
   const r = await fetch(url);
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
