@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { archiveKind, FetchError, fetchUris } from '../../agent/fetcher.js';
+import { requireReal } from '../support/require-real.js';
 
 function hasTool(tool: string): boolean {
   try {
@@ -131,10 +132,10 @@ describe('fetcher', () => {
 
   for (const name of ['app.tar.gz', 'app.tgz', 'app.tar', 'app.zip']) {
     it(`extracts ${name} into the sandbox (extract defaults to true)`, async function () {
-      if (!existsSync(path.join(files, name))) {
-        console.warn(`!! SKIPPING: could not build ${name} here (no zip or python3)`);
-        this.skip();
-      }
+      requireReal(this, `a ${name} archive`, {
+        ok: existsSync(path.join(files, name)),
+        reason: 'it could not be built here: install zip or python3',
+      });
       const s = await sandbox();
       await fetchUris([{ value: `${base}/files/${name}` }], s);
       expect(await fs.readFile(path.join(s, 'app', 'hello.txt'), 'utf8')).to.equal('hello from an archive\n');
