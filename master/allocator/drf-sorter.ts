@@ -17,7 +17,7 @@
  * under its own node, with weight 1, as in Mesos.
  */
 import type { Resources } from '../../sdk/resources/resources.js';
-import { ScalarSpace, type Sorter, type SorterOptions, type SortVisitor } from './sorter.js';
+import { ClientSlots, checkWeight, ScalarSpace, type Sorter, type SorterOptions, type SortVisitor } from './sorter.js';
 
 interface Node {
   /** Tie-break key: the path (a virtual leaf: path + '/.'). */
@@ -158,9 +158,7 @@ export class DrfSorter implements Sorter {
   readonly space: ScalarSpace;
   private readonly hierarchical: boolean;
   private readonly root: Node;
-  private readonly clients: (Node | null)[] = [];
-  private readonly byName = new Map<string, number>();
-  private readonly freeIndices: number[] = [];
+  private readonly slots = new ClientSlots<Node>();
   private readonly weights = new Map<string, number>();
   private spaceVersion: number;
   private visiting = false;
@@ -174,8 +172,8 @@ export class DrfSorter implements Sorter {
 
   add(client: string): number {
     this.assertNotVisiting();
-    if (this.byName.has(client)) throw new Error(`sorter already has client '${client}'`);
-    const index = this.freeIndices.pop() ?? this.clients.length;
+    if (this.slots.has(client)) throw new Error(`sorter already has client '${client}'`);
+    const index = this.slots.nextIndex();
     let parent = this.root;
     let leaf: Node;
     if (!this.hierarchical) {
@@ -212,9 +210,7 @@ export class DrfSorter implements Sorter {
         parent.children?.set(seg, leaf);
       }
     }
-    if (index === this.clients.length) this.clients.push(leaf);
-    else this.clients[index] = leaf;
-    this.byName.set(client, index);
+    this.slots.add(client, leaf);
     this.setActive(leaf, true);
     return index;
   }
@@ -237,27 +233,23 @@ export class DrfSorter implements Sorter {
       if (parent === this.root || (parent.children && parent.children.size > 0)) break;
       node = parent;
     }
-    this.clients[leaf.client] = null;
-    this.freeIndices.push(leaf.client);
-    this.byName.delete(client);
+    this.slots.remove(client);
   }
 
   contains(client: string): boolean {
-    return this.byName.has(client);
+    return this.slots.has(client);
   }
 
   count(): number {
-    return this.byName.size;
+    return this.slots.size;
   }
 
   indexOf(client: string): number {
-    return this.byName.get(client) ?? -1;
+    return this.slots.indexOf(client);
   }
 
   nameOf(index: number): string {
-    const n = this.clients[index];
-    if (!n) throw new Error(`sorter has no client at index ${index}`);
-    return n.path;
+    return this.slots.at(index).path;
   }
 
   activate(client: string): void {
@@ -276,7 +268,7 @@ export class DrfSorter implements Sorter {
 
   updateWeight(path: string, weight: number): void {
     this.assertNotVisiting();
-    if (!(weight > 0) || !Number.isFinite(weight)) throw new Error(`weight of '${path}' must be > 0, got ${weight}`);
+    checkWeight(path, weight);
     this.weights.set(path, weight);
     const node = this.findPathNode(path);
     if (node) this.reweigh(node, weight);
@@ -297,7 +289,7 @@ export class DrfSorter implements Sorter {
   allocatedAt(index: number, vector: ArrayLike<number>): void {
     this.assertNotVisiting();
     this.refreshIfStale();
-    const leaf = this.clients[index];
+    const leaf = this.slots.items[index];
     if (!leaf) throw new Error(`sorter has no client at index ${index}`);
     this.addAlong(leaf, vector, 1);
   }
@@ -342,18 +334,12 @@ export class DrfSorter implements Sorter {
   // ---- internals ----
 
   private leaf(client: string): Node {
-    const i = this.byName.get(client);
-    const n = i === undefined ? null : this.clients[i];
-    if (!n) throw new Error(`sorter has no client '${client}'`);
-    return n;
+    return this.slots.get(client);
   }
 
   /** The node that carries the weight of `path`: a leaf, or the internal node of that path. */
   private findPathNode(path: string): Node | undefined {
-    if (!this.hierarchical) {
-      const i = this.byName.get(path);
-      return i === undefined ? undefined : (this.clients[i] ?? undefined);
-    }
+    if (!this.hierarchical) return this.slots.find(path);
     let node: Node | undefined = this.root;
     for (const t of path.split('/')) {
       node = node?.children?.get(t);
@@ -370,7 +356,7 @@ export class DrfSorter implements Sorter {
     v.alloc = n.alloc.slice();
     v.count = n.count;
     v.share = this.computeShare(v);
-    this.clients[n.client] = v;
+    this.slots.items[n.client] = v;
     n.client = -1;
     n.active = false;
     n.children = new Map([['.', v]]);

@@ -11,7 +11,15 @@
  */
 import type { Resources } from '../../sdk/resources/resources.js';
 import type { Rng } from '../../sdk/util/random.js';
-import { isAtOrBelow, ScalarSpace, type Sorter, type SorterOptions, type SortVisitor } from './sorter.js';
+import {
+  ClientSlots,
+  checkWeight,
+  isAtOrBelow,
+  ScalarSpace,
+  type Sorter,
+  type SorterOptions,
+  type SortVisitor,
+} from './sorter.js';
 
 interface Client {
   name: string;
@@ -30,9 +38,8 @@ export class RandomSorter implements Sorter {
   readonly kind = 'random' as const;
   readonly space: ScalarSpace;
   private readonly hierarchical: boolean;
-  private readonly clients: (Client | null)[] = [];
-  private readonly byName = new Map<string, number>();
-  private readonly freeIndices: number[] = [];
+  private readonly slots = new ClientSlots<Client>();
+  private readonly clients: (Client | null)[] = this.slots.items;
   private readonly weights = new Map<string, number>();
   private visiting = false;
   // The active clients and their relative weights, rebuilt when membership or weights change.
@@ -52,41 +59,31 @@ export class RandomSorter implements Sorter {
 
   add(client: string): number {
     this.assertNotVisiting();
-    if (this.byName.has(client)) throw new Error(`sorter already has client '${client}'`);
-    const index = this.freeIndices.pop() ?? this.clients.length;
-    const c: Client = { name: client, active: true, alloc: [], count: 0 };
-    if (index === this.clients.length) this.clients.push(c);
-    else this.clients[index] = c;
-    this.byName.set(client, index);
+    const index = this.slots.add(client, { name: client, active: true, alloc: [], count: 0 });
     this.dirty = true;
     return index;
   }
 
   remove(client: string): void {
     this.assertNotVisiting();
-    const i = this.indexOrThrow(client);
-    this.clients[i] = null;
-    this.freeIndices.push(i);
-    this.byName.delete(client);
+    this.slots.remove(client);
     this.dirty = true;
   }
 
   contains(client: string): boolean {
-    return this.byName.has(client);
+    return this.slots.has(client);
   }
 
   count(): number {
-    return this.byName.size;
+    return this.slots.size;
   }
 
   indexOf(client: string): number {
-    return this.byName.get(client) ?? -1;
+    return this.slots.indexOf(client);
   }
 
   nameOf(index: number): string {
-    const c = this.clients[index];
-    if (!c) throw new Error(`sorter has no client at index ${index}`);
-    return c.name;
+    return this.slots.at(index).name;
   }
 
   activate(client: string): void {
@@ -103,13 +100,13 @@ export class RandomSorter implements Sorter {
 
   updateWeight(path: string, weight: number): void {
     this.assertNotVisiting();
-    if (!(weight > 0) || !Number.isFinite(weight)) throw new Error(`weight of '${path}' must be > 0, got ${weight}`);
+    checkWeight(path, weight);
     this.weights.set(path, weight);
     this.dirty = true;
   }
 
   allocated(client: string, resources: Resources): void {
-    this.allocatedAt(this.indexOrThrow(client), this.space.vector(resources));
+    this.allocatedAt(this.slots.indexOrThrow(client), this.space.vector(resources));
   }
 
   unallocated(client: string, resources: Resources): void {
@@ -124,8 +121,7 @@ export class RandomSorter implements Sorter {
 
   allocatedAt(index: number, vector: ArrayLike<number>): void {
     this.assertNotVisiting();
-    const c = this.clients[index];
-    if (!c) throw new Error(`sorter has no client at index ${index}`);
+    const c = this.slots.at(index);
     addInto(c.alloc, vector);
     c.count++;
   }
@@ -291,15 +287,7 @@ export class RandomSorter implements Sorter {
   }
 
   private get(client: string): Client {
-    const c = this.clients[this.indexOrThrow(client)];
-    if (!c) throw new Error(`sorter has no client '${client}'`);
-    return c;
-  }
-
-  private indexOrThrow(client: string): number {
-    const i = this.byName.get(client);
-    if (i === undefined) throw new Error(`sorter has no client '${client}'`);
-    return i;
+    return this.slots.get(client);
   }
 
   private assertNotVisiting(): void {

@@ -155,3 +155,77 @@ export function isAtOrBelow(path: string, ancestor: string): boolean {
     path === ancestor || (path.length > ancestor.length && path.startsWith(ancestor) && path[ancestor.length] === '/')
   );
 }
+
+/**
+ * Named clients kept at small, stable indices (freed indices are reused), so the allocator can
+ * address them by number in its inner loop. Shared by every Sorter implementation.
+ */
+export class ClientSlots<T> {
+  /** Entries by index; null where a client was removed. */
+  readonly items: (T | null)[] = [];
+  private readonly byName = new Map<string, number>();
+  private readonly free: number[] = [];
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  get size(): number {
+    return this.byName.size;
+  }
+
+  /** The client's index, or -1. */
+  indexOf(name: string): number {
+    return this.byName.get(name) ?? -1;
+  }
+
+  /** The index that the next `add` will use. */
+  nextIndex(): number {
+    return this.free.length > 0 ? this.free[this.free.length - 1] : this.items.length;
+  }
+
+  add(name: string, item: T): number {
+    if (this.byName.has(name)) throw new Error(`sorter already has client '${name}'`);
+    const index = this.free.pop() ?? this.items.length;
+    if (index === this.items.length) this.items.push(item);
+    else this.items[index] = item;
+    this.byName.set(name, index);
+    return index;
+  }
+
+  /** Removes the client and returns the index it had. */
+  remove(name: string): number {
+    const index = this.indexOrThrow(name);
+    this.items[index] = null;
+    this.free.push(index);
+    this.byName.delete(name);
+    return index;
+  }
+
+  indexOrThrow(name: string): number {
+    const i = this.byName.get(name);
+    if (i === undefined) throw new Error(`sorter has no client '${name}'`);
+    return i;
+  }
+
+  get(name: string): T {
+    return this.at(this.indexOrThrow(name));
+  }
+
+  /** The client at `index`, if any. */
+  find(name: string): T | undefined {
+    const i = this.byName.get(name);
+    return i === undefined ? undefined : (this.items[i] ?? undefined);
+  }
+
+  at(index: number): T {
+    const item = this.items[index];
+    if (!item) throw new Error(`sorter has no client at index ${index}`);
+    return item;
+  }
+}
+
+/** A role's weight must be a finite number above 0. */
+export function checkWeight(path: string, weight: number): void {
+  if (!(weight > 0) || !Number.isFinite(weight)) throw new Error(`weight of '${path}' must be > 0, got ${weight}`);
+}
