@@ -5,8 +5,7 @@
 import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { resourcesObject } from '../master/state-json.js';
-import { Resources } from '../sdk/resources/resources.js';
+import { Resources, resourcesObject } from '../sdk/resources/resources.js';
 import { AGENT_VERSION, type Agent } from './agent.js';
 
 /** Largest slice `/files/read` returns at once (Mesos pages logs the same way). */

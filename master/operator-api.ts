@@ -4,11 +4,10 @@
  * changes nothing.
  */
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_ROLE, Resources } from '../sdk/resources/resources.js';
+import { DEFAULT_ROLE, Resources, resourcesObject } from '../sdk/resources/resources.js';
 import type { AllocatorRole } from './allocator/types.js';
 import type { Master } from './master.js';
 import { dominantShare, removeQuota, setQuota, setWeights, weightsView } from './roles.js';
-import { resourcesObject } from './state-json.js';
 
 export interface RoleView {
   name: string;

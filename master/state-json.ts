@@ -4,18 +4,9 @@
  */
 
 import { TaskState } from '../sdk/protocol/types.js';
-import { Resources } from '../sdk/resources/resources.js';
+import { Resources, resourcesObject } from '../sdk/resources/resources.js';
 import type { Master } from './master.js';
 import type { AgentEntry, FrameworkEntry, TaskEntry } from './registry.js';
-
-/** Mesos's object form of resources: `{cpus: 2, mem: 1024, disk: 0, gpus: 0, ports: "[31000-32000]"}`. */
-export function resourcesObject(r: Resources): Record<string, number | string> {
-  const out: Record<string, number | string> = { cpus: 0, mem: 0, disk: 0, gpus: 0 };
-  Object.assign(out, r.scalarTotals());
-  const ports = r.ranges('ports');
-  if (ports.length > 0) out.ports = `[${ports.map((p) => `${p.begin}-${p.end}`).join(', ')}]`;
-  return out;
-}
 
 function reservedByRole(r: Resources): Record<string, Record<string, number | string>> {
   const out: Record<string, Record<string, number | string>> = {};

@@ -108,8 +108,6 @@ export type MasterToAgentMessage =
   | { type: 'KILL_TASK'; framework_id: string; task_id: string; grace_period_seconds?: number }
   | { type: 'ACK_UPDATE'; framework_id: string; task_id: string; uuid: string }
   | { type: 'SHUTDOWN_FRAMEWORK'; framework_id: string }
-  /** The agent must reply with the latest status of each named task it knows (or TASK_LOST). */
-  | { type: 'RECONCILE_TASKS'; framework_id: string; task_ids: string[] }
   | { type: 'PING'; seq: number }
   | { type: 'LEADER'; leader: { master_info?: MasterInfo } }
   /** The master refuses this agent (e.g. marked gone); the agent must not re-register with that id. */

@@ -249,7 +249,6 @@ const byDirection: Record<Direction, Record<string, V>> = {
     KILL_TASK: obj({ framework_id: nonEmpty, task_id: nonEmpty, 'grace_period_seconds?': nonNegNum }),
     ACK_UPDATE: obj({ framework_id: nonEmpty, task_id: nonEmpty, uuid: nonEmpty }),
     SHUTDOWN_FRAMEWORK: obj({ framework_id: nonEmpty }),
-    RECONCILE_TASKS: obj({ framework_id: nonEmpty, task_ids: arr(nonEmpty) }),
     PING: obj({ seq: int }),
     LEADER: leader,
     SHUTDOWN: obj({ message: str }),

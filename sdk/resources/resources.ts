@@ -420,3 +420,12 @@ function formatResource(r: Resource): string {
 export function countPorts(r: Resources): number {
   return rangeCount(r.ranges('ports'));
 }
+
+/** Mesos's object form of resources: `{cpus: 2, mem: 1024, disk: 0, gpus: 0, ports: "[31000-32000]"}`. */
+export function resourcesObject(r: Resources): Record<string, number | string> {
+  const out: Record<string, number | string> = { cpus: 0, mem: 0, disk: 0, gpus: 0 };
+  Object.assign(out, r.scalarTotals());
+  const ports = r.ranges('ports');
+  if (ports.length > 0) out.ports = `[${ports.map((p) => `${p.begin}-${p.end}`).join(', ')}]`;
+  return out;
+}

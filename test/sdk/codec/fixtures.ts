@@ -230,7 +230,6 @@ export const masterToAgentMessages: ByType<MasterToAgentMessage> = {
   },
   ACK_UPDATE: { type: 'ACK_UPDATE', framework_id: frameworkInfo.id, task_id: status.task_id, uuid: status.uuid! },
   SHUTDOWN_FRAMEWORK: { type: 'SHUTDOWN_FRAMEWORK', framework_id: frameworkInfo.id },
-  RECONCILE_TASKS: { type: 'RECONCILE_TASKS', framework_id: frameworkInfo.id, task_ids: [taskInfo(0).task_id] },
   PING: { type: 'PING', seq: 42 },
   LEADER: { type: 'LEADER', leader: {} },
   SHUTDOWN: { type: 'SHUTDOWN', message: 'agent agent-7-S3 was marked gone' },
