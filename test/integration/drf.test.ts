@@ -111,6 +111,12 @@ describe('DRF, weights and quota through the real master @integration', function
       expect(r.status, JSON.stringify(bad)).to.equal(400);
       expect(r.json.message).to.be.a('string').and.not.equal('');
     }
+    // An over-sized body (2 MiB, over the 1 MiB limit) is refused before it is parsed.
+    const huge = await send(`${master.url}/weights`, 'PUT', [
+      { role: 'x', weight: 1, pad: 'p'.repeat(2 * 1024 * 1024) },
+    ]);
+    expect(huge.status).to.equal(413);
+    expect(huge.json.code).to.equal('FST_ERR_CTP_BODY_TOO_LARGE');
     // The first bad request held a valid entry: it must not have been applied.
     expect(
       (await getJson(`${master.url}/weights`)).find((w: { role: string }) => w.role === 'analytics').weight,
