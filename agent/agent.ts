@@ -4,7 +4,7 @@
  * restart from the checkpoint under its work dir.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type pino from 'pino';
@@ -150,7 +150,7 @@ export class Agent {
     this.stopping = true;
     this.updates.stop();
     await this.client?.stop();
-    await this.checkpoint.flush();
+    await this.checkpoint.close();
     if (killTasks) {
       await Promise.all([...this.tasks.values()].map((t) => t.container?.kill(0)));
     }
@@ -310,11 +310,11 @@ export class Agent {
     t.containerizer = c.name;
     t.containerizerRef = c;
     try {
-      // One call makes the sandbox and the .agora folder the process containerizers write into.
-      mkdirSync(join(sandbox, '.agora'), { recursive: true });
       this.sendStatus(t, TaskState.STARTING);
       const uris = task.command?.uris ?? [];
       if (uris.length > 0) {
+        // Otherwise the containerizer makes the sandbox (posix and linux: in the launcher process).
+        await mkdir(sandbox, { recursive: true });
         await fetchUris(uris, sandbox, { cacheDir: join(this.opts.workDir, 'fetcher-cache'), logger: this.log });
       }
       if (t.killRequested) throw new KilledBeforeStart();

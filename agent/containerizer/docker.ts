@@ -485,6 +485,7 @@ export class DockerContainerizer implements Containerizer {
 
   async launch(spec: LaunchSpec): Promise<RunningContainer> {
     const { task } = spec;
+    await fs.mkdir(spec.sandbox, { recursive: true });
     const config = containerConfig(spec, {
       sandboxDirectory: this.opts.sandboxDirectory,
       cfsQuota: this.opts.cfsQuota,

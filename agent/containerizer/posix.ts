@@ -2,13 +2,14 @@
  * The plain-process containerizer: a process group per task, its sandbox as working directory,
  * `stdout` and `stderr` in the sandbox. The task runs under `/bin/sh`, which records the command's
  * exit status in the sandbox, so an agent that restarts after the task ended still learns how it
- * ended.
+ * ended. The process is started by the agent's launcher process (`agent/launcher/`), not by the
+ * agent itself.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
-import { isSameProcessAlive, killGroup, processStartTime, readProcStat, waitForPidExit } from './proc.js';
+import { type Launcher, sharedLauncher } from '../launcher/client.js';
+import { isSameProcessAlive, killGroup, readProcStat, waitForPidExit } from './proc.js';
 import {
   type ContainerExit,
   type ContainerHandle,
@@ -20,8 +21,12 @@ import {
   type RunningContainer,
 } from './types.js';
 
-/** Where the shell wrapper records the exit status, relative to the sandbox. */
-export const EXIT_STATUS_FILE = join('.agora', 'exit_status');
+/**
+ * Where the shell wrapper records the exit status, relative to the sandbox. A file rather than a
+ * folder of Agora's own: a directory more per task is a measurable share of a launch's cost on
+ * some file systems, and the file is only written when the task ends.
+ */
+export const EXIT_STATUS_FILE = '.agora-exit-status';
 
 /**
  * `sh -c WRAPPER agora-task <exit file> <command...>`: runs the command (through `eval` when it is
@@ -85,8 +90,18 @@ class PosixContainer implements RunningContainer {
   }
 }
 
+export interface PosixContainerizerOptions {
+  /** The launcher that starts the tasks (default: one shared by the whole process). */
+  launcher?: Launcher;
+}
+
 export class PosixContainerizer implements Containerizer {
   readonly name = 'posix';
+  private readonly launcher: Launcher;
+
+  constructor(opts: PosixContainerizerOptions = {}) {
+    this.launcher = opts.launcher ?? sharedLauncher();
+  }
 
   async available(): Promise<{ ok: true }> {
     return { ok: true };
@@ -98,37 +113,34 @@ export class PosixContainerizer implements Containerizer {
 
   async launch(spec: LaunchSpec): Promise<RunningContainer> {
     const { task, sandbox } = spec;
-    if (!existsSync(join(sandbox, '.agora'))) mkdirSync(join(sandbox, '.agora'), { recursive: true });
     const argv = commandArgv(task, join(sandbox, EXIT_STATUS_FILE));
-    const out = openSync(join(sandbox, 'stdout'), 'a');
-    const err = openSync(join(sandbox, 'stderr'), 'a');
+    let started: Awaited<ReturnType<Launcher['launch']>>;
     try {
-      const child = spawn('/bin/sh', argv, {
+      started = await this.launcher.launch({
+        file: '/bin/sh',
+        args: argv,
         cwd: sandbox,
         env: { ...spec.env, MESOS_SANDBOX: sandbox },
-        detached: true,
-        stdio: ['ignore', out, err],
+        stdout: join(sandbox, 'stdout'),
+        stderr: join(sandbox, 'stderr'),
+        prepare: { mkdir: [sandbox], unlink: [join(sandbox, EXIT_STATUS_FILE)] },
       });
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-        child.once('exit', (code, signal) => resolve({ code, signal }));
-      });
-      const pid = await new Promise<number>((resolve, reject) => {
-        child.once('spawn', () => resolve(child.pid as number));
-        child.once('error', (e) =>
-          reject(new ContainerLaunchError(`could not start /bin/sh for task ${task.task_id}: ${e.message}`)),
-        );
-      });
-      const handle: ContainerHandle = {
-        containerizer: this.name,
-        id: task.task_id,
-        pid,
-        startTime: processStartTime(pid),
-      };
-      return new PosixContainer(handle, exited);
-    } finally {
-      closeSync(out);
-      closeSync(err);
+    } catch (e) {
+      throw new ContainerLaunchError(`could not start /bin/sh for task ${task.task_id}: ${(e as Error).message}`);
     }
+    const exited = started.exited.then((end) => {
+      if (end) return end;
+      // Only seen gone by pid (the launcher died meanwhile): the wrapper wrote the status.
+      const code = readExitStatus(sandbox);
+      return { code: code ?? null, signal: code === undefined ? ('SIGKILL' as NodeJS.Signals) : null };
+    });
+    const handle: ContainerHandle = {
+      containerizer: this.name,
+      id: task.task_id,
+      pid: started.pid,
+      startTime: started.startTime,
+    };
+    return new PosixContainer(handle, exited);
   }
 
   async recover(handle: ContainerHandle, spec: LaunchSpec): Promise<RunningContainer | RecoveredGone> {

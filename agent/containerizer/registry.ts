@@ -3,6 +3,7 @@
  * of preference: a task goes to the first one that can run it (or to the one it names).
  */
 import type pino from 'pino';
+import { Launcher } from '../launcher/client.js';
 import { DockerContainerizer } from './docker.js';
 import { LinuxContainerizer } from './linux.js';
 import { PosixContainerizer } from './posix.js';
@@ -12,14 +13,16 @@ export interface ContainerizerConfig {
   logger: pino.Logger;
   workDir: string;
   dockerStopTimeoutMs?: number;
+  /** Starts posix and linux tasks; one per agent, made on demand. */
+  launcher?: Launcher;
 }
 
 type Factory = (cfg: ContainerizerConfig) => Promise<Containerizer>;
 
 const factories: Record<string, Factory> = {
   docker: async (cfg) => new DockerContainerizer({ logger: cfg.logger, stopTimeoutMs: cfg.dockerStopTimeoutMs }),
-  linux: async (cfg) => new LinuxContainerizer({ logger: cfg.logger }),
-  posix: async () => new PosixContainerizer(),
+  linux: async (cfg) => new LinuxContainerizer({ logger: cfg.logger, launcher: cfg.launcher }),
+  posix: async (cfg) => new PosixContainerizer({ launcher: cfg.launcher }),
 };
 
 export const CONTAINERIZER_NAMES = Object.keys(factories);
@@ -31,6 +34,7 @@ export class ContainerizerUnavailableError extends Error {
 /** Builds the named containerizers, refusing (with the reason) any that cannot run on this host. */
 export async function createContainerizers(names: string[], cfg: ContainerizerConfig): Promise<Containerizer[]> {
   const out: Containerizer[] = [];
+  cfg = { ...cfg, launcher: cfg.launcher ?? new Launcher({ logger: cfg.logger.child({ component: 'launcher' }) }) };
   for (const name of names) {
     const make = factories[name];
     if (!make) {

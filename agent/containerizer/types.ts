@@ -7,7 +7,10 @@ import type { TaskInfo } from '../../sdk/protocol/types.js';
 export interface LaunchSpec {
   frameworkId: string;
   task: TaskInfo;
-  /** Absolute path of the task's sandbox directory (exists; `stdout` and `stderr` go here). */
+  /**
+   * Absolute path of the task's sandbox directory (`stdout` and `stderr` go here). The containerizer
+   * creates it when it does not exist yet (the agent makes it first only to fetch URIs into it).
+   */
   sandbox: string;
   /** Environment for the task, already merged (agent defaults + task's CommandInfo environment). */
   env: Record<string, string>;

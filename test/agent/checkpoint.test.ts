@@ -16,7 +16,9 @@ function cp(taskId: string, state: TaskState = TaskState.STARTING, frameworkId =
 }
 
 function journalLines(dir: string): string[] {
-  return readFileSync(path.join(dir, 'meta', JOURNAL_FILE), 'utf8').split('\n').filter(Boolean);
+  return readFileSync(path.join(dir, 'meta', JOURNAL_FILE), 'utf8')
+    .split('\n')
+    .filter(Boolean);
 }
 
 describe('Checkpoint (task journal)', () => {

@@ -1,0 +1,250 @@
+/**
+ * The agent's side of the launcher (see `main.ts`): starts the launcher process on first use,
+ * batches launch requests per event-loop turn, and turns the launcher's events into promises.
+ *
+ * If the launcher dies (it should not), nothing is lost: children it had started keep running and
+ * are watched from here by pid and start time instead; requests it had not answered are failed, and
+ * any process already started for one of them (found by its working directory, the sandbox) is
+ * killed first, so the task is reported failed and nothing of it runs. The next launch starts a new
+ * launcher.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { isSameProcessAlive, killGroup, waitForPidExit } from '../containerizer/proc.js';
+import type { FromLauncher, LaunchEvent, LaunchRequest, ToLauncher } from './protocol.js';
+
+/** How a launched process ended: from the launcher, or `undefined` when it was only seen gone by pid. */
+export type LaunchedExit = { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+export interface LaunchedProcess {
+  pid: number;
+  startTime?: number;
+  /** What the child wrote on fd 3 (with `readyFd`). */
+  ready?: string;
+  /** Resolves once, when the process has ended. */
+  exited: Promise<LaunchedExit>;
+}
+
+export class LaunchError extends Error {
+  constructor(
+    message: string,
+    readonly stage: 'prepare' | 'spawn' | 'launcher',
+  ) {
+    super(message);
+  }
+}
+
+interface Pending {
+  req: LaunchRequest;
+  resolve: (p: LaunchedProcess) => void;
+  reject: (e: Error) => void;
+}
+
+interface Watched {
+  pid: number;
+  startTime?: number;
+  resolve: (e: LaunchedExit) => void;
+}
+
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+/** Pids whose working directory is `dir` (used only after a launcher died mid-request). */
+export function pidsWithCwd(dir: string): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readlinkSync(`/proc/${e}/cwd`) === dir) out.push(Number(e));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
+}
+
+export interface LauncherOptions {
+  logger?: Logger;
+  /** How often a process is checked once the launcher that started it is gone (ms; default 500). */
+  pollIntervalMs?: number;
+}
+
+export class Launcher {
+  private child: ChildProcess | undefined;
+  private nextId = 1;
+  private queue: LaunchRequest[] = [];
+  private flushScheduled = false;
+  private readonly pending = new Map<number, Pending>();
+  private readonly watched = new Map<number, Watched>();
+  private readonly log: Logger;
+  private closed = false;
+  private restarts = 0;
+
+  constructor(private readonly opts: LauncherOptions = {}) {
+    this.log = opts.logger ?? pino({ level: 'silent' });
+  }
+
+  /** The launcher's pid while it runs (for tests and diagnostics). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** How many times a launcher process had to be started again after dying. */
+  get restartCount(): number {
+    return this.restarts;
+  }
+
+  /** Starts a process through the launcher; resolves once it runs (with `readyFd`, once fd 3 closed). */
+  launch(req: Omit<LaunchRequest, 'id'>): Promise<LaunchedProcess> {
+    if (this.closed) return Promise.reject(new LaunchError('the launcher is closed', 'launcher'));
+    const full: LaunchRequest = { ...req, id: this.nextId++ };
+    return new Promise<LaunchedProcess>((resolve, reject) => {
+      this.pending.set(full.id, { req: full, resolve, reject });
+      this.queue.push(full);
+      this.updateRef();
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Stops the launcher process. Running tasks are not touched (they are detached). */
+  close(): void {
+    this.closed = true;
+    const child = this.child;
+    this.child = undefined;
+    if (child?.connected) child.disconnect();
+    for (const p of this.pending.values()) p.reject(new LaunchError('the launcher was closed', 'launcher'));
+    this.pending.clear();
+    this.queue = [];
+    for (const [id, w] of this.watched) this.pollExit(id, w);
+  }
+
+  private ensureChild(): ChildProcess {
+    if (this.child) return this.child;
+    const child = fork(MAIN, [], {
+      execArgv: [],
+      serialization: 'json',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child = child;
+    child.on('message', (m: FromLauncher) => this.onMessage(m));
+    child.on('error', (err) => this.log.error({ err }, 'launcher process error'));
+    // 'close' comes after the IPC channel has been drained, so no report of the dead launcher is missed.
+    child.once('close', (code, signal) => this.onChildExit(child, code, signal));
+    this.log.debug({ pid: child.pid }, 'launcher started');
+    return child;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    const msg: ToLauncher = { op: 'launch', batch };
+    try {
+      this.ensureChild().send(msg);
+      this.updateRef();
+    } catch (err) {
+      for (const r of batch) this.failPending(r.id, `could not reach the launcher: ${(err as Error).message}`);
+    }
+  }
+
+  private onMessage(m: FromLauncher): void {
+    if (m.op !== 'events') return;
+    for (const ev of m.batch) this.onEvent(ev);
+    this.updateRef();
+  }
+
+  private onEvent(ev: LaunchEvent): void {
+    if (ev.ev === 'exit') {
+      const w = this.watched.get(ev.id);
+      if (!w) return;
+      this.watched.delete(ev.id);
+      w.resolve({ code: ev.code, signal: ev.signal as NodeJS.Signals | null });
+      return;
+    }
+    const p = this.pending.get(ev.id);
+    if (!p) return;
+    this.pending.delete(ev.id);
+    if (ev.ev === 'failed') {
+      p.reject(new LaunchError(ev.message, ev.stage));
+      return;
+    }
+    let resolveExit!: (e: LaunchedExit) => void;
+    const exited = new Promise<LaunchedExit>((r) => (resolveExit = r));
+    this.watched.set(ev.id, { pid: ev.pid, startTime: ev.startTime, resolve: resolveExit });
+    p.resolve({ pid: ev.pid, startTime: ev.startTime, ready: ev.ready, exited });
+  }
+
+  private onChildExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child === child) this.child = undefined;
+    if (this.closed) return;
+    this.restarts++;
+    this.log.error(
+      { code, signal, pending: this.pending.size, watched: this.watched.size },
+      'the launcher process died; its running tasks are now watched by pid, and the next launch starts a new launcher',
+    );
+    for (const id of [...this.pending.keys()]) {
+      const req = this.pending.get(id)?.req;
+      // A process the launcher started but never reported would run unaccounted for: kill it.
+      if (req) for (const pid of pidsWithCwd(req.cwd)) killGroup(pid, 'SIGKILL');
+      this.failPending(id, 'the launcher process died before it reported the start');
+    }
+    for (const [id, w] of this.watched) this.pollExit(id, w);
+    // Requests queued but not yet sent go to the next launcher.
+    this.updateRef();
+  }
+
+  private failPending(id: number, message: string): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    p.reject(new LaunchError(message, 'launcher'));
+  }
+
+  /** Watches a process by pid once no launcher will report its exit. */
+  private pollExit(id: number, w: Watched): void {
+    this.watched.delete(id);
+    if (!isSameProcessAlive(w.pid, w.startTime)) {
+      w.resolve(undefined);
+      return;
+    }
+    void waitForPidExit(w.pid, w.startTime, this.opts.pollIntervalMs ?? 500).then(() => w.resolve(undefined));
+  }
+
+  /**
+   * Keeps the event loop alive only while launches are under way: an agent has its own reasons to
+   * live, and a test or tool that launched a task must not be held open by the launcher.
+   */
+  private updateRef(): void {
+    const child = this.child;
+    if (!child) return;
+    const busy = this.pending.size > 0;
+    const channel = child.channel as { ref?: () => void; unref?: () => void } | undefined;
+    if (busy) {
+      child.ref();
+      channel?.ref?.();
+    } else {
+      child.unref();
+      channel?.unref?.();
+    }
+  }
+}
+
+let shared: Launcher | undefined;
+
+/** One launcher for the whole process, for containerizers built without one. */
+export function sharedLauncher(): Launcher {
+  shared ??= new Launcher();
+  return shared;
+}

@@ -1,0 +1,45 @@
+/**
+ * What the agent and its launcher process say to each other over the Node IPC channel (JSON).
+ * Both sides batch: every message carries the requests or events of one event-loop turn.
+ *
+ * The launcher is trusted (the agent's own child), so the messages are typed, not validated; the
+ * launcher still answers a request it cannot carry out with a `failed` event, never by crashing.
+ */
+
+/** File-system work the launcher does, in this order, right before the spawn. */
+export interface PrepareSteps {
+  /** Directories to create (parents too; an existing one is fine). */
+  mkdir?: string[];
+  /** Files to remove when present (e.g. a stale exit status). */
+  unlink?: string[];
+  /** Values to write, in order; an `optional` write that fails is skipped, any other fails the launch. */
+  write?: { file: string; value: string; optional?: boolean }[];
+}
+
+export interface LaunchRequest {
+  id: number;
+  file: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** Opened in append mode as the child's stdout and stderr. */
+  stdout: string;
+  stderr: string;
+  /**
+   * Give the child a pipe as fd 3 and report, with `started`, what it wrote there before closing it
+   * (the linux wrapper says `ok` once it has joined its cgroups).
+   */
+  readyFd?: boolean;
+  prepare?: PrepareSteps;
+}
+
+export type LaunchEvent =
+  /** The child runs (and, with `readyFd`, closed fd 3 after writing `ready`). */
+  | { id: number; ev: 'started'; pid: number; startTime?: number; ready?: string }
+  /** Nothing runs for this request; `stage` says what failed. */
+  | { id: number; ev: 'failed'; stage: 'prepare' | 'spawn'; message: string }
+  /** The child ended (always after its `started`). */
+  | { id: number; ev: 'exit'; code: number | null; signal: string | null };
+
+export type ToLauncher = { op: 'launch'; batch: LaunchRequest[] };
+export type FromLauncher = { op: 'events'; batch: LaunchEvent[] } | { op: 'hello'; pid: number };

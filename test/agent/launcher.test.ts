@@ -1,0 +1,196 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { isAlive, killGroup, processStartTime } from '../../agent/containerizer/proc.js';
+import { LaunchError, type LaunchedProcess, Launcher, pidsWithCwd } from '../../agent/launcher/client.js';
+import type { LaunchRequest } from '../../agent/launcher/protocol.js';
+
+const PARENT = fileURLToPath(new URL('../support/launcher-parent.js', import.meta.url));
+
+async function until<T>(what: string, probe: () => T | undefined, tries = 200): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const v = probe();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+describe('Launcher (a real launcher process starting real processes)', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let launcher: Launcher;
+  const started: LaunchedProcess[] = [];
+
+  function req(name: string, script: string, extra: Partial<LaunchRequest> = {}): Omit<LaunchRequest, 'id'> {
+    const cwd = path.join(dir, name);
+    return {
+      file: '/bin/sh',
+      args: ['-c', script],
+      cwd,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GREETING: 'hello' },
+      stdout: path.join(cwd, 'stdout'),
+      stderr: path.join(cwd, 'stderr'),
+      prepare: { mkdir: [cwd] },
+      ...extra,
+    };
+  }
+
+  async function launch(r: Omit<LaunchRequest, 'id'>): Promise<LaunchedProcess> {
+    const p = await launcher.launch(r);
+    started.push(p);
+    return p;
+  }
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'agora-launcher-'));
+    launcher = new Launcher({ pollIntervalMs: 50 });
+  });
+
+  afterEach(() => {
+    for (const p of started.splice(0)) killGroup(p.pid, 'SIGKILL');
+    launcher.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts a process in its own directory and environment, and reports its pid, start time and exit', async () => {
+    const p = await launch(req('a', 'echo "$GREETING from $(pwd)"; echo oops >&2; exit 3'));
+    expect(p.pid).to.be.a('number');
+    const end = await p.exited;
+    expect(end).to.deep.equal({ code: 3, signal: null });
+    expect(readFileSync(path.join(dir, 'a', 'stdout'), 'utf8')).to.equal(`hello from ${path.join(dir, 'a')}\n`);
+    expect(readFileSync(path.join(dir, 'a', 'stderr'), 'utf8')).to.equal('oops\n');
+    expect(launcher.pid).to.be.a('number').and.not.equal(process.pid);
+  });
+
+  it('records the start time /proc has, and puts the process in its own process group', async () => {
+    const p = await launch(req('b', 'sleep 30'));
+    expect(p.startTime).to.equal(processStartTime(p.pid));
+    const pgid = Number(readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1].split(' ')[2]);
+    expect(pgid).to.equal(p.pid);
+    killGroup(p.pid, 'SIGTERM');
+    expect(await p.exited).to.deep.equal({ code: null, signal: 'SIGTERM' });
+  });
+
+  it('appends to existing output files, and runs the preparation steps in order', async () => {
+    const cwd = path.join(dir, 'c');
+    await launch(req('c', 'true', { prepare: { mkdir: [cwd] } })).then((p) => p.exited);
+    writeFileSync(path.join(cwd, 'old-status'), '9');
+    const p = await launch(
+      req('c', 'echo second; cat limit', {
+        prepare: {
+          mkdir: [cwd, path.join(cwd, 'sub', 'deeper')],
+          unlink: [path.join(cwd, 'old-status'), path.join(cwd, 'never-there')],
+          write: [
+            { file: path.join(cwd, 'limit'), value: '42' },
+            { file: path.join(cwd, 'no-such-dir', 'x'), value: '1', optional: true },
+          ],
+        },
+      }),
+    );
+    await p.exited;
+    expect(existsSync(path.join(cwd, 'old-status'))).to.equal(false);
+    expect(existsSync(path.join(cwd, 'sub', 'deeper'))).to.equal(true);
+    expect(readFileSync(path.join(cwd, 'stdout'), 'utf8')).to.equal('second\n42');
+  });
+
+  it('fails a launch whose preparation fails, and starts nothing', async () => {
+    const cwd = path.join(dir, 'd');
+    const err = await launcher
+      .launch(
+        req('d', 'touch ran', {
+          prepare: { mkdir: [cwd], write: [{ file: path.join(cwd, 'missing', 'limit'), value: '1' }] },
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(LaunchError);
+    expect((err as LaunchError).stage).to.equal('prepare');
+    expect((err as Error).message).to.match(/could not write 1 to .*missing\/limit/);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(existsSync(path.join(cwd, 'ran'))).to.equal(false);
+    // The launcher keeps serving.
+    const p = await launch(req('d2', 'exit 0'));
+    expect(await p.exited).to.deep.equal({ code: 0, signal: null });
+  });
+
+  it('fails a launch of a program that does not exist, or whose output file cannot be opened', async () => {
+    const noFile = await launcher.launch(req('e', '', { file: '/no/such/program', args: [] })).catch((e) => e);
+    expect(noFile).to.be.instanceOf(LaunchError);
+    expect((noFile as LaunchError).stage).to.equal('spawn');
+    expect((noFile as Error).message).to.include('/no/such/program');
+
+    const noOut = await launcher
+      .launch(req('f', 'true', { stdout: path.join(dir, 'f', 'missing', 'stdout') }))
+      .catch((e) => e);
+    expect(noOut).to.be.instanceOf(LaunchError);
+    expect((noOut as Error).message).to.include('ENOENT');
+  });
+
+  it('reports what the child wrote on fd 3 before closing it, and the exit after that', async () => {
+    const ok = await launch(req('g', 'echo ok >&3; exec 3>&-; sleep 30', { readyFd: true }));
+    expect(ok.ready).to.equal('ok');
+    const early = await launch(req('h', 'echo "could not join" >&3; exit 125', { readyFd: true }));
+    expect(early.ready).to.equal('could not join');
+    expect(await early.exited).to.deep.equal({ code: 125, signal: null });
+  });
+
+  it('launches a burst of 100 in one batch, each once, with distinct pids', async () => {
+    const ps = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => launch(req(`burst-${i}`, `echo ${i}; sleep 30`))),
+    );
+    expect(new Set(ps.map((p) => p.pid)).size).to.equal(100);
+    for (let i = 0; i < 100; i++) {
+      const out = await until(`output of ${i}`, () => {
+        const t = readFileSync(path.join(dir, `burst-${i}`, 'stdout'), 'utf8');
+        return t ? t : undefined;
+      });
+      expect(out).to.equal(`${i}\n`);
+    }
+  });
+
+  it('survives the death of its launcher process: running tasks are still watched, the next launch starts a new one', async () => {
+    const p = await launch(req('i', 'sleep 30'));
+    const first = launcher.pid as number;
+    process.kill(first, 'SIGKILL');
+    await until('the launcher to be seen dead', () => (launcher.restartCount === 1 ? true : undefined));
+    expect(isAlive(p.pid)).to.equal(true);
+    killGroup(p.pid, 'SIGKILL');
+    expect(await p.exited).to.equal(undefined); // seen gone by pid: no exit code from a dead launcher
+    const q = await launch(req('j', 'exit 7'));
+    expect(launcher.pid).to.not.equal(first);
+    expect(await q.exited).to.deep.equal({ code: 7, signal: null });
+  });
+
+  it('finds the processes whose working directory is a sandbox', async () => {
+    const p = await launch(req('k', 'sleep 30'));
+    expect(pidsWithCwd(path.join(dir, 'k'))).to.include(p.pid);
+    expect(pidsWithCwd(path.join(dir, 'nothing-here'))).to.deep.equal([]);
+  });
+
+  it('exits with the agent (kill -9) while the tasks it started keep running', async () => {
+    const parent = spawn(process.execPath, [PARENT], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      parent.stdout.on('data', (d: Buffer) => {
+        text += d.toString();
+        if (text.includes('\n')) resolve(text.trim());
+      });
+      parent.once('exit', (code) => reject(new Error(`the parent exited early (${code})`)));
+    });
+    const [lp, tp, parentDir] = line.split(' ');
+    const launcherPid = Number(lp);
+    const taskPid = Number(tp);
+    try {
+      expect(isAlive(launcherPid)).to.equal(true);
+      parent.kill('SIGKILL');
+      await until('the launcher to exit', () => (isAlive(launcherPid) ? undefined : true));
+      expect(isAlive(taskPid)).to.equal(true);
+    } finally {
+      killGroup(taskPid, 'SIGKILL');
+      rmSync(parentDir, { recursive: true, force: true });
+    }
+  });
+});
