@@ -37,6 +37,13 @@ export interface CgroupLimits {
   cfsQuota?: boolean;
 }
 
+/** See `Cgroups.plan`. */
+export interface CgroupPlan {
+  set: CgroupSet;
+  mkdir: string[];
+  write: { file: string; value: string; optional?: boolean }[];
+}
+
 export interface CgroupUsage {
   cpuUserSecs?: number;
   cpuSystemSecs?: number;
@@ -119,14 +126,6 @@ export function detectLayout(): CgroupLayout {
   return { version: 1, own };
 }
 
-async function writeFile(file: string, value: string | number): Promise<void> {
-  try {
-    await fs.writeFile(file, String(value));
-  } catch (err) {
-    throw new Error(`could not write ${value} to ${file}: ${(err as Error).message}`);
-  }
-}
-
 async function readText(file: string): Promise<string | undefined> {
   try {
     return await fs.readFile(file, 'utf8');
@@ -178,6 +177,7 @@ export interface CgroupsOptions {
 export class Cgroups {
   private readonly rootName: string;
   private cachedLayout: CgroupLayout | undefined;
+  private memsw: boolean | undefined;
 
   constructor(opts: CgroupsOptions = {}) {
     this.rootName = opts.root ?? 'agora';
@@ -224,72 +224,81 @@ export class Cgroups {
     return { ok: true };
   }
 
-  /** Creates (or reuses) the task's cgroups and sets their limits. */
-  async create(id: string, limits: CgroupLimits): Promise<CgroupSet> {
+  /**
+   * What creating a task's cgroups takes: the directories to make and the limit files to write, in
+   * order, for cgroups that do not exist yet (on v2, `check()` has enabled the controllers). The
+   * agent hands this to its launcher process, which carries it out right before the spawn.
+   */
+  plan(id: string, limits: CgroupLimits): CgroupPlan {
     const layout = this.layout();
     const name = cgroupName(id);
+    const write: CgroupPlan['write'] = [];
     if (layout.version === 2) {
-      await fs.mkdir(path.join(layout.own.unified, this.rootName), { recursive: true });
-      await this.enableV2Controllers();
       const dir = path.join(layout.own.unified, this.rootName, name);
-      await fs.mkdir(dir, { recursive: true });
-      const set: CgroupSet = { version: 2, paths: { unified: dir } };
-      try {
-        if (limits.memBytes && limits.memBytes > 0) {
-          await writeFile(path.join(dir, 'memory.max'), Math.round(limits.memBytes));
-          if (existsSync(path.join(dir, 'memory.swap.max'))) await writeFile(path.join(dir, 'memory.swap.max'), 0);
-        }
-        if (limits.cpus && limits.cpus > 0) {
-          await writeFile(path.join(dir, 'cpu.weight'), sharesToWeight(Math.round(limits.cpus * 1024)));
-          if (limits.cfsQuota) {
-            const quota = Math.max(1000, Math.round(limits.cpus * CPU_PERIOD_US));
-            await writeFile(path.join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
-          }
-        }
-      } catch (err) {
-        await this.destroy(set).catch(() => undefined);
-        throw err;
-      }
-      return set;
-    }
-    const paths: Record<string, string> = {};
-    for (const [c, base] of Object.entries(this.bases())) {
-      paths[c] = path.join(base, name);
-      await fs.mkdir(paths[c], { recursive: true });
-    }
-    const set: CgroupSet = { version: 1, paths };
-    try {
       if (limits.memBytes && limits.memBytes > 0) {
-        const mem = paths.memory;
-        const bytes = Math.round(limits.memBytes);
-        // memsw must stay >= the memory limit: when lowering, set memory first; when raising, memsw first.
-        const memsw = path.join(mem, 'memory.memsw.limit_in_bytes');
-        const hasMemsw = existsSync(memsw);
-        if (hasMemsw) await fs.writeFile(memsw, String(bytes)).catch(() => undefined);
-        await writeFile(path.join(mem, 'memory.limit_in_bytes'), bytes);
-        if (hasMemsw) await writeFile(memsw, bytes);
-        else await fs.writeFile(path.join(mem, 'memory.swappiness'), '0').catch(() => undefined);
+        write.push({ file: path.join(dir, 'memory.max'), value: String(Math.round(limits.memBytes)) });
+        // Not every kernel accounts swap (memory.swap.max is then missing).
+        write.push({ file: path.join(dir, 'memory.swap.max'), value: '0', optional: true });
       }
       if (limits.cpus && limits.cpus > 0) {
-        await writeFile(path.join(paths.cpu, 'cpu.shares'), Math.max(2, Math.round(limits.cpus * 1024)));
+        write.push({
+          file: path.join(dir, 'cpu.weight'),
+          value: String(sharesToWeight(Math.round(limits.cpus * 1024))),
+        });
         if (limits.cfsQuota) {
-          await writeFile(path.join(paths.cpu, 'cpu.cfs_period_us'), CPU_PERIOD_US);
-          await writeFile(
-            path.join(paths.cpu, 'cpu.cfs_quota_us'),
-            Math.max(1000, Math.round(limits.cpus * CPU_PERIOD_US)),
-          );
+          const quota = Math.max(1000, Math.round(limits.cpus * CPU_PERIOD_US));
+          write.push({ file: path.join(dir, 'cpu.max'), value: `${quota} ${CPU_PERIOD_US}` });
         }
       }
-    } catch (err) {
-      await this.destroy(set).catch(() => undefined);
-      throw err;
+      return { set: { version: 2, paths: { unified: dir } }, mkdir: [dir], write };
     }
-    return set;
+    const paths: Record<string, string> = {};
+    for (const [c, base] of Object.entries(this.bases())) paths[c] = path.join(base, name);
+    if (limits.memBytes && limits.memBytes > 0) {
+      const bytes = String(Math.round(limits.memBytes));
+      // A new cgroup starts unlimited: the memory limit first, then memory+swap to the same value
+      // (memsw may never be below the memory limit), so the task cannot use swap.
+      write.push({ file: path.join(paths.memory, 'memory.limit_in_bytes'), value: bytes });
+      if (this.swapAccounting())
+        write.push({ file: path.join(paths.memory, 'memory.memsw.limit_in_bytes'), value: bytes });
+      else write.push({ file: path.join(paths.memory, 'memory.swappiness'), value: '0', optional: true });
+    }
+    if (limits.cpus && limits.cpus > 0) {
+      write.push({
+        file: path.join(paths.cpu, 'cpu.shares'),
+        value: String(Math.max(2, Math.round(limits.cpus * 1024))),
+      });
+      if (limits.cfsQuota) {
+        write.push({ file: path.join(paths.cpu, 'cpu.cfs_period_us'), value: String(CPU_PERIOD_US) });
+        write.push({
+          file: path.join(paths.cpu, 'cpu.cfs_quota_us'),
+          value: String(Math.max(1000, Math.round(limits.cpus * CPU_PERIOD_US))),
+        });
+      }
+    }
+    return { set: { version: 1, paths }, mkdir: [...new Set(Object.values(paths))], write };
   }
 
-  /** The `cgroup.procs` files a process writes its pid into to join the set (distinct hierarchies only). */
+  /** Whether cgroup v1 accounts swap (`memory.memsw.*` exist; the kernel's swapaccount). */
+  private swapAccounting(): boolean {
+    this.memsw ??= existsSync(path.join(this.bases().memory, 'memory.memsw.limit_in_bytes'));
+    return this.memsw;
+  }
+
+  /** The `cgroup.procs` files of the set (distinct hierarchies only): who is in it. */
   procsFiles(set: CgroupSet): string[] {
     return [...new Set(Object.values(set.paths))].map((d) => path.join(d, 'cgroup.procs'));
+  }
+
+  /**
+   * The files a process writes `0` (itself) into to join the set before it starts anything. On v1
+   * that is `tasks`: moving the writing thread itself skips the global lock that moving a whole
+   * process takes (and which stalls every fork on the host meanwhile); the writer is a
+   * single-threaded shell, so the thread is the process. On v2, `cgroup.procs`.
+   */
+  joinFiles(set: CgroupSet): string[] {
+    const file = set.version === 1 ? 'tasks' : 'cgroup.procs';
+    return [...new Set(Object.values(set.paths))].map((d) => path.join(d, file));
   }
 
   /** Every pid in the set. */
@@ -357,7 +366,12 @@ export class Cgroups {
     return Object.values(set.paths).some((d) => existsSync(d));
   }
 
-  /** SIGKILLs whatever is left in the set, then removes its directories. */
+  /**
+   * SIGKILLs whatever is left in the set, then removes its directories. On v1 the memory cgroup is
+   * emptied first (`memory.force_empty`): page cache still charged to a removed memory cgroup keeps
+   * it alive in the kernel, and thousands of such dying cgroups make every later cgroup operation
+   * (and so every launch) slower.
+   */
   async destroy(set: CgroupSet): Promise<void> {
     const dirs = [...new Set(Object.values(set.paths))];
     for (let attempt = 0; ; attempt++) {
@@ -368,6 +382,9 @@ export class Cgroups {
         } catch {
           // already gone
         }
+      }
+      if (pids.length === 0 && set.version === 1 && set.paths.memory) {
+        await fs.writeFile(path.join(set.paths.memory, 'memory.force_empty'), '0').catch(() => undefined);
       }
       let busy: Error | undefined;
       for (const d of dirs) {

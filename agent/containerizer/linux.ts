@@ -10,20 +10,21 @@
  *        └─ the task's command, pid 1 of its own pid namespace
  *
  * W joins the cgroups before it starts unshare, so every process of the task is accounted from its
- * first instruction; W records the command's exit status in `<sandbox>/.agora/exit_status`, so the
+ * first instruction; W records the command's exit status in `<sandbox>/.agora-exit-status`, so the
  * status survives an agent that died meanwhile.
  */
 
-import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, promises as fs, openSync, readlinkSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { type Logger, pino } from 'pino';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
+import { type LaunchedProcess, type Launcher, sharedLauncher } from '../launcher/client.js';
 import { type CgroupSet, Cgroups, cgroupName } from './cgroups.js';
 import { EXIT_STATUS_FILE, readExitStatus } from './posix.js';
-import { isSameProcessAlive, processStartTime } from './proc.js';
+import { isSameProcessAlive } from './proc.js';
 import {
   type ContainerExit,
   type ContainerHandle,
@@ -36,35 +37,38 @@ import {
   resolveGraceMs,
 } from './types.js';
 
-/** Where the wrapper records the command's exit status, relative to the sandbox. */
-/** The same file the posix wrapper writes: `<sandbox>/.agora/exit_status`. */
+/** Where the wrapper records the command's exit status: the file the posix wrapper writes too. */
 export const LINUX_EXIT_STATUS_FILE = EXIT_STATUS_FILE;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
- * `sh -c WRAPPER agora-wrapper <status dir> <n> <cgroup.procs × n> <command...>`. Fd 3 tells the
- * agent whether the cgroups were joined; the wrapper shields itself from the OOM killer (the
- * command resets its own score) so that the exit status is always recorded.
+ * `sh -c WRAPPER agora-wrapper <status file> <n> <join file × n> <command...>`. Fd 3 tells the
+ * agent whether the cgroups were joined. The wrapper shields itself from the OOM killer so that the
+ * exit status is always recorded; the subshell that becomes the command resets its own score
+ * first (a fork, not another program: raising the score needs no privilege).
  */
 const WRAPPER = [
-  'dir=$1; n=$2; shift 2',
+  'f=$1; n=$2; shift 2',
   'while [ "$n" -gt 0 ]; do',
-  '  if ! { echo $$ > "$1"; } 2>/dev/null; then echo "could not join cgroup $1" >&3; exit 125; fi',
+  '  if ! { echo 0 > "$1"; } 2>/dev/null; then echo "could not join cgroup $1" >&3; exit 125; fi',
   '  n=$((n - 1)); shift',
   'done',
   '{ echo -1000 > /proc/$$/oom_score_adj; } 2>/dev/null',
   'echo ok >&3',
   'exec 3>&-',
-  '"$@"',
+  '( { echo 0 > /proc/self/oom_score_adj; } 2>/dev/null; exec "$@" )',
   'st=$?',
-  'echo "$st" > "$dir/exit_status.tmp" && mv -f "$dir/exit_status.tmp" "$dir/exit_status"',
+  'echo "$st" > "$f.tmp" && mv -f "$f.tmp" "$f"',
   'exit "$st"',
 ].join('\n');
 
-/** Runs first inside the namespaces: `sh -c INIT agora-init <hostname> <lo up?> <command...>`. */
+/**
+ * Runs first inside the namespaces when the task needs more set up there:
+ * `sh -c INIT agora-init <hostname> <lo up?> <command...>`. Without a hostname or a network
+ * namespace, unshare starts the command itself (one program fewer per launch).
+ */
 const INIT = [
   'h=$1; lo=$2; shift 2',
-  '{ echo 0 > /proc/self/oom_score_adj; } 2>/dev/null',
   'if [ -n "$h" ]; then hostname "$h" || exit 126; fi',
   'if [ "$lo" = 1 ]; then ip link set lo up 2>/dev/null; fi',
   'exec "$@"',
@@ -84,6 +88,8 @@ export interface LinuxContainerizerOptions {
   pollIntervalMs?: number;
   /** Grace between SIGTERM and SIGKILL when neither kill() nor the task's kill_policy gives one (default 3 s). */
   defaultGraceMs?: number;
+  /** The launcher that creates the cgroups and starts the wrappers (default: one shared by the process). */
+  launcher?: Launcher;
 }
 
 /** What the linux containerizer keeps in `ContainerHandle.data`. */
@@ -134,11 +140,8 @@ function run(file: string, args: string[]): Promise<{ code: number | null; stder
   });
 }
 
-/** How the wrapper process itself ended, when the agent saw it end. */
-interface WrapperEnd {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+/** How the wrapper process itself ended, when the launcher saw it end (undefined: only seen gone by pid). */
+type WrapperEnd = { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
 class LinuxContainer implements RunningContainer {
   private killed = false;
@@ -150,7 +153,7 @@ class LinuxContainer implements RunningContainer {
     readonly handle: ContainerHandle,
     private readonly owner: LinuxContainerizer,
     private readonly task: TaskInfo,
-    private readonly exited: Promise<WrapperEnd | undefined>,
+    private readonly exited: Promise<WrapperEnd>,
   ) {
     this.done = exited.then(async (end) => {
       this.ended = true;
@@ -212,15 +215,20 @@ export class LinuxContainerizer implements Containerizer {
   private availability: Promise<{ ok: true } | { ok: false; reason: string }> | undefined;
   private readonly running = new Set<LinuxContainer>();
   private readonly pollers = new Set<NodeJS.Timeout>();
+  private readonly launcher: Launcher;
+  private unsharePath: string | undefined;
 
   constructor(opts: LinuxContainerizerOptions = {}) {
     this.opts = opts;
     this.cgroups = opts.cgroups ?? new Cgroups({ root: opts.cgroupsRoot });
     this.logger = opts.logger ?? pino({ level: 'silent' });
+    this.launcher = opts.launcher ?? sharedLauncher();
   }
 
+  /** util-linux `unshare`, looked up once. */
   private get unshare(): string | undefined {
-    return this.opts.unsharePath ?? findOnPath('unshare');
+    this.unsharePath ??= this.opts.unsharePath ?? findOnPath('unshare');
+    return this.unsharePath;
   }
 
   available(): Promise<{ ok: true } | { ok: false; reason: string }> {
@@ -274,92 +282,86 @@ export class LinuxContainerizer implements Containerizer {
     const res = Resources.from(task.resources);
     const cpus = res.scalar('cpus');
     const memMb = res.scalar('mem');
-    let set: CgroupSet;
-    try {
-      const stale = this.cgroupPaths(task.task_id);
-      if (stale && this.cgroups.exists(stale)) await this.cgroups.destroy(stale);
-      set = await this.cgroups.create(task.task_id, {
-        memBytes: memMb > 0 ? memMb * 1024 * 1024 : undefined,
-        cpus,
-        cfsQuota: this.opts.cfsQuota ?? false,
+    const stale = this.cgroupPaths(task.task_id);
+    if (stale && this.cgroups.exists(stale)) {
+      await this.cgroups.destroy(stale).catch((err: unknown) => {
+        throw new ContainerLaunchError(`could not remove the stale cgroups of task ${task.task_id}: ${String(err)}`);
       });
-    } catch (err) {
-      throw new ContainerLaunchError(`could not create cgroups for task ${task.task_id}: ${(err as Error).message}`);
     }
+    const plan = this.cgroups.plan(task.task_id, {
+      memBytes: memMb > 0 ? memMb * 1024 * 1024 : undefined,
+      cpus,
+      cfsQuota: this.opts.cfsQuota ?? false,
+    });
+    const set = plan.set;
 
-    const statusDir = path.join(sandbox, '.agora');
-    await fs.mkdir(statusDir, { recursive: true });
-    await fs.rm(path.join(sandbox, LINUX_EXIT_STATUS_FILE), { force: true });
-
+    const statusFile = path.join(sandbox, LINUX_EXIT_STATUS_FILE);
     const netIsolation = task.container?.network_isolation === true;
+    const hostname = task.container?.hostname;
     const namespaces = ['--pid', '--fork', '--mount-proc', '--mount', '--uts', '--ipc'];
     if (netIsolation) namespaces.push('--net');
     const command = cmd.shell === false ? [cmd.value, ...(cmd.arguments ?? [])] : ['/bin/sh', '-c', cmd.value];
-    const procs = this.cgroups.procsFiles(set);
+    const procs = this.cgroups.joinFiles(set);
     const argv = [
       '-c',
       WRAPPER,
       'agora-wrapper',
-      statusDir,
+      statusFile,
       String(procs.length),
       ...procs,
       this.unshare as string,
       ...namespaces,
       '--kill-child',
       '--',
-      '/bin/sh',
-      '-c',
-      INIT,
-      'agora-init',
-      task.container?.hostname ?? '',
-      netIsolation ? '1' : '0',
+      ...(hostname || netIsolation
+        ? ['/bin/sh', '-c', INIT, 'agora-init', hostname ?? '', netIsolation ? '1' : '0']
+        : []),
       ...command,
     ];
     const env: Record<string, string> = { PATH: DEFAULT_PATH, ...spec.env, MESOS_SANDBOX: sandbox };
 
-    const out = openSync(path.join(sandbox, 'stdout'), 'a');
-    const err = openSync(path.join(sandbox, 'stderr'), 'a');
-    let child: ReturnType<typeof spawn>;
+    // The launcher makes the cgroups, clears a stale exit status, then starts the wrapper, which
+    // says `ok` on fd 3 once it has joined the cgroups.
+    let child: LaunchedProcess;
     try {
-      child = spawn('/bin/sh', argv, { cwd: sandbox, env, detached: true, stdio: ['ignore', out, err, 'pipe'] });
-    } finally {
-      closeSync(out);
-      closeSync(err);
-    }
-    const exited = new Promise<WrapperEnd>((resolve) => {
-      child.on('exit', (code, sig) => resolve({ code, signal: sig }));
-      child.on('error', () => resolve({ code: null, signal: null }));
-    });
-    const ready = await new Promise<string>((resolve) => {
-      let text = '';
-      const pipe = child.stdio[3] as NodeJS.ReadableStream | null;
-      if (!pipe) return resolve('no status pipe');
-      pipe.on('data', (d: Buffer) => {
-        text += d.toString();
+      child = await this.launcher.launch({
+        file: '/bin/sh',
+        args: argv,
+        cwd: sandbox,
+        env,
+        stdout: path.join(sandbox, 'stdout'),
+        stderr: path.join(sandbox, 'stderr'),
+        readyFd: true,
+        prepare: {
+          mkdir: [sandbox, ...plan.mkdir],
+          unlink: [statusFile],
+          write: plan.write,
+        },
       });
-      pipe.on('end', () => resolve(text.trim()));
-      pipe.on('error', (e: Error) => resolve(e.message));
-      child.on('error', (e: Error) => resolve(`could not start /bin/sh: ${e.message}`));
-    });
-    if (ready !== 'ok' || !child.pid) {
-      if (child.pid) signal(child.pid, 'SIGKILL');
-      await exited;
+    } catch (err) {
       await this.cgroups.destroy(set).catch(() => undefined);
-      throw new ContainerLaunchError(`could not start task ${task.task_id}: ${ready || 'the wrapper exited early'}`);
+      const what = (err as { stage?: string }).stage === 'prepare' ? 'could not create cgroups for' : 'could not start';
+      throw new ContainerLaunchError(`${what} task ${task.task_id}: ${(err as Error).message}`);
     }
-    child.unref();
-    (child.stdio[3] as { unref?: () => void } | null)?.unref?.();
+    if (child.ready !== 'ok') {
+      signal(child.pid, 'SIGKILL');
+      await child.exited;
+      await this.cgroups.destroy(set).catch(() => undefined);
+      throw new ContainerLaunchError(
+        `could not start task ${task.task_id}: ${child.ready || 'the wrapper exited early'}`,
+      );
+    }
 
     const data: LinuxHandleData = { cgroups: set, sandbox, cpus, memMb };
     const handle: ContainerHandle = {
       containerizer: this.name,
       id: task.task_id,
       pid: child.pid,
-      startTime: processStartTime(child.pid),
+      startTime: child.startTime,
       data: { ...data },
     };
     this.logger.info({ task: task.task_id, pid: child.pid, cgroups: set.paths }, 'linux container started');
-    return this.track(new LinuxContainer(handle, this, task, exited));
+    return this.track(new LinuxContainer(handle, this, task, child.exited));
   }
 
   async recover(handle: ContainerHandle, spec: LaunchSpec): Promise<RunningContainer | RecoveredGone> {
@@ -376,7 +378,7 @@ export class LinuxContainerizer implements Containerizer {
       this.logger.info({ task: spec.task.task_id, pid: handle.pid }, 'recovered running linux container');
       const pid = handle.pid;
       const start = handle.startTime;
-      const exited = new Promise<undefined>((resolve) => {
+      const exited = new Promise<WrapperEnd>((resolve) => {
         const timer = setInterval(() => {
           if (isSameProcessAlive(pid, start)) return;
           clearInterval(timer);

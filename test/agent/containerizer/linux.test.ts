@@ -271,7 +271,7 @@ describe('LinuxContainerizer (real namespaces and cgroups) @integration', functi
     await until('started', async () => ((await read(sandbox)).includes('started') ? true : undefined));
     first.detach();
     await fs.writeFile(path.join(sandbox, 'go'), '');
-    await until('exit_status', () => (existsSync(path.join(sandbox, '.agora/exit_status')) ? true : undefined));
+    await until('exit_status', () => (existsSync(path.join(sandbox, '.agora-exit-status')) ? true : undefined));
     await until('wrapper gone', () => (processesWith('/bin/sh -c dir=$1').includes(c.handle.pid!) ? undefined : true));
 
     const second = new LinuxContainerizer();
