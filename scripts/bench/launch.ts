@@ -18,6 +18,8 @@
  *   --log-level L      master and agent log level (info, as shipped)
  *   --no-cli           skip the `docker run -d` (CLI) baseline
  *   --cpu-prof DIR     run the master and the agent under `node --cpu-prof` (profiles written into DIR at the end)
+ *   --work-dir DIR     put the agent's work dir (sandboxes, checkpoint) under DIR (default: the temp dir),
+ *                      e.g. /dev/shm to see the launch without the disk's file-system costs
  *   --json
  *
  * What one round is, per method (the timed part ends when the N-th task runs; killing them is not timed):
@@ -41,14 +43,23 @@
  *
  * Besides the table it prints, for Agora, where the time goes (agent STARTING/RUNNING stamps
  * against the launch call) and, for every method, the CPU per task of the agent, the master, this
- * process and (docker) dockerd and containerd, read from /proc: CPU is less at the mercy of other
+ * process, the agent's launcher process and (docker) dockerd and containerd, read from /proc: CPU is less at the mercy of other
  * tenants than wall time. `--cpu-prof DIR` adds V8 profiles of the master and the agent.
  *
  * Everything this starts (daemons, tasks, processes, containers, cgroups) is removed at the end,
  * also on Ctrl-C (exit status 0 either way).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Docker from 'dockerode';
@@ -78,6 +89,8 @@ interface Options {
   json: boolean;
   /** Start the master and the agent under `node --cpu-prof` writing into this directory. */
   cpuProf?: string;
+  /** Parent directory of the agent's work dir. */
+  workDir?: string;
 }
 
 const TARGET = 0.8;
@@ -148,6 +161,12 @@ function parseOptions(argv: string[]): Options {
       case 'cpu-prof':
         o.cpuProf = value();
         break;
+      case 'work-dir': {
+        const d = value();
+        if (!d || !existsSync(d)) throw new Error(`--work-dir needs an existing directory, got '${d}'`);
+        o.workDir = d;
+        break;
+      }
       case 'help':
         console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]);
         process.exit(0);
@@ -196,6 +215,24 @@ function pidsByComm(names: string[]): number[] {
     if (!/^\d+$/.test(d)) continue;
     try {
       if (names.includes(readFileSync(`/proc/${d}/comm`, 'utf8').trim())) out.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** The agent's launcher process (`agent/launcher/main.js`, a child of the agent), if it runs. */
+function launcherPids(agentPid: number | undefined): number[] {
+  if (!agentPid) return [];
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+      if (ppid === agentPid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('launcher/main.js')) {
+        out.push(Number(d));
+      }
     } catch {
       // gone
     }
@@ -419,7 +456,7 @@ async function startCluster(
   containerizers: Cz[],
 ): Promise<{ master: string; agentUrl: string; agent: Proc; masterProc: Proc }> {
   const masterDir = tempDir('bench-master');
-  const agentDir = tempDir('bench-agent');
+  const agentDir = o.workDir ? mkdtempSync(join(o.workDir, 'agora-bench-agent-')) : tempDir('bench-agent');
   live.dirs.push(masterDir, agentDir);
   live.agentWorkDir = agentDir;
   const mport = await freePort();
@@ -721,7 +758,7 @@ class ByHandLinux {
 
   async round(n: number, tag: string, cpu: CpuMeter): Promise<Timed> {
     const script =
-      'for f in "$@"; do echo $$ > "$f" || exit 125; done; echo ok >&3; exec 3>&-; ' +
+      'for f in "$@"; do echo 0 > "$f" || exit 125; done; echo ok >&3; exec 3>&-; ' +
       `exec unshare --pid --fork --mount-proc --mount --uts --ipc --kill-child -- /bin/sh -c '${COMMAND}'`;
     const memBytes = String(32 * 1024 * 1024);
     const oks: Promise<string>[] = [];
@@ -758,7 +795,8 @@ class ByHandLinux {
       writeFileSync(join(mem, 'memory.limit_in_bytes'), memBytes);
       if (this.hasMemsw) writeFileSync(join(mem, 'memory.memsw.limit_in_bytes'), memBytes);
       writeFileSync(join(this.cpuBase, name, 'cpu.shares'), String(Math.round(0.1 * 1024)));
-      const c = spawn('/bin/sh', ['-c', script, 'bench', ...mine.map((d) => join(d, 'cgroup.procs'))], {
+      // Joined as the linux containerizer joins: the shell moves itself through each v1 `tasks` file.
+      const c = spawn('/bin/sh', ['-c', script, 'bench', ...mine.map((d) => join(d, 'tasks'))], {
         detached: true,
         stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
       });
@@ -1224,6 +1262,7 @@ async function main(): Promise<void> {
         : {};
       const cpu = new CpuMeter(() => ({
         agent: [cluster.agent.child.pid ?? 0],
+        launcher: launcherPids(cluster.agent.child.pid),
         master: [cluster.masterProc.child.pid ?? 0],
         bench: [],
         ...dockerPids,
