@@ -291,14 +291,27 @@ export class Cgroups {
   }
 
   /**
-   * The files a process writes `0` (itself) into to join the set before it starts anything. On v1
-   * that is `tasks`: moving the writing thread itself skips the global lock that moving a whole
-   * process takes (and which stalls every fork on the host meanwhile); the writer is a
-   * single-threaded shell, so the thread is the process. On v2, `cgroup.procs`.
+   * The files a thread writes `0` (itself) into to join the set before it forks the task, so that
+   * the task is born inside. On v1 that is `tasks`: moving the writing thread itself skips the
+   * global lock that moving a whole process takes (and which stalls every fork on the host
+   * meanwhile). On v2, `cgroup.procs` (the whole writing process moves).
    */
   joinFiles(set: CgroupSet): string[] {
     const file = set.version === 1 ? 'tasks' : 'cgroup.procs';
     return [...new Set(Object.values(set.paths))].map((d) => path.join(d, file));
+  }
+
+  /** The same files of this process's own cgroups, in the hierarchies of `set`: the way back. */
+  ownJoinFiles(set: CgroupSet): string[] {
+    const own = this.layout().own;
+    const file = set.version === 1 ? 'tasks' : 'cgroup.procs';
+    return [
+      ...new Set(
+        Object.keys(set.paths)
+          .map((c) => own[c])
+          .filter(Boolean),
+      ),
+    ].map((d) => path.join(d, file));
   }
 
   /** Every pid in the set. */

@@ -5,13 +5,16 @@
  *
  * Process tree of one task:
  *
- *   sh (wrapper W, host pid = handle.pid, in the task's cgroups, detached from the agent)
+ *   the agent's launcher (outside the task's cgroups; records the exit status)
  *    └─ unshare --pid --fork --mount-proc --mount --uts --ipc [--net] --kill-child
+ *         (U, host pid = handle.pid, in the task's cgroups, detached from the agent)
  *        └─ the task's command, pid 1 of its own pid namespace
  *
- * W joins the cgroups before it starts unshare, so every process of the task is accounted from its
- * first instruction; W records the command's exit status in `<sandbox>/.agora-exit-status`, so the
- * status survives an agent that died meanwhile.
+ * The launcher's spawning thread joins the task's cgroups for the spawn, so U is born inside them
+ * and every process of the task is accounted from its first instruction. U exits as its child did
+ * (the same code, or the same signal); the launcher records that in `<sandbox>/.agora-exit-status`,
+ * so the status survives an agent that died meanwhile (the launcher outlives the agent until its
+ * tasks have ended).
  */
 
 import { execFile } from 'node:child_process';
@@ -23,7 +26,7 @@ import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
 import { type LaunchedProcess, type Launcher, sharedLauncher } from '../launcher/client.js';
 import { type CgroupSet, Cgroups, cgroupName } from './cgroups.js';
-import { EXIT_STATUS_FILE, readExitStatus } from './posix.js';
+import { awaitExitStatus, EXIT_STATUS_FILE } from './posix.js';
 import { isSameProcessAlive } from './proc.js';
 import {
   type ContainerExit,
@@ -37,30 +40,9 @@ import {
   resolveGraceMs,
 } from './types.js';
 
-/** Where the wrapper records the command's exit status: the file the posix wrapper writes too. */
+/** Where the launcher records the command's exit status (as for posix tasks). */
 export const LINUX_EXIT_STATUS_FILE = EXIT_STATUS_FILE;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/**
- * `sh -c WRAPPER agora-wrapper <status file> <n> <join file × n> <command...>`. Fd 3 tells the
- * agent whether the cgroups were joined. The wrapper shields itself from the OOM killer so that the
- * exit status is always recorded; the subshell that becomes the command resets its own score
- * first (a fork, not another program: raising the score needs no privilege).
- */
-const WRAPPER = [
-  'f=$1; n=$2; shift 2',
-  'while [ "$n" -gt 0 ]; do',
-  '  if ! { echo 0 > "$1"; } 2>/dev/null; then echo "could not join cgroup $1" >&3; exit 125; fi',
-  '  n=$((n - 1)); shift',
-  'done',
-  '{ echo -1000 > /proc/$$/oom_score_adj; } 2>/dev/null',
-  'echo ok >&3',
-  'exec 3>&-',
-  '( { echo 0 > /proc/self/oom_score_adj; } 2>/dev/null; exec "$@" )',
-  'st=$?',
-  'echo "$st" > "$f.tmp" && mv -f "$f.tmp" "$f"',
-  'exit "$st"',
-].join('\n');
 
 /**
  * Runs first inside the namespaces when the task needs more set up there:
@@ -88,7 +70,7 @@ export interface LinuxContainerizerOptions {
   pollIntervalMs?: number;
   /** Grace between SIGTERM and SIGKILL when neither kill() nor the task's kill_policy gives one (default 3 s). */
   defaultGraceMs?: number;
-  /** The launcher that creates the cgroups and starts the wrappers (default: one shared by the process). */
+  /** The launcher that creates the cgroups and starts the tasks (default: one shared by the process). */
   launcher?: Launcher;
 }
 
@@ -116,6 +98,13 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
+/** A shell's view of an end: the exit code, or 128 + the signal number. */
+function statusOf(end: NonNullable<TopEnd>): number | undefined {
+  if (end.code !== null) return end.code;
+  const n = end.signal ? osConstants.signals[end.signal] : undefined;
+  return n === undefined ? undefined : 128 + n;
+}
+
 function signalName(code: number): string | null {
   if (code <= 128) return null;
   for (const [name, num] of Object.entries(osConstants.signals)) if (num === code - 128) return name;
@@ -140,8 +129,8 @@ function run(file: string, args: string[]): Promise<{ code: number | null; stder
   });
 }
 
-/** How the wrapper process itself ended, when the launcher saw it end (undefined: only seen gone by pid). */
-type WrapperEnd = { code: number | null; signal: NodeJS.Signals | null } | undefined;
+/** How unshare (the task's top process) ended, when the launcher saw it end (undefined: only seen gone by pid). */
+type TopEnd = { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
 class LinuxContainer implements RunningContainer {
   private killed = false;
@@ -153,7 +142,7 @@ class LinuxContainer implements RunningContainer {
     readonly handle: ContainerHandle,
     private readonly owner: LinuxContainerizer,
     private readonly task: TaskInfo,
-    private readonly exited: Promise<WrapperEnd>,
+    private readonly exited: Promise<TopEnd>,
   ) {
     this.done = exited.then(async (end) => {
       this.ended = true;
@@ -174,30 +163,31 @@ class LinuxContainer implements RunningContainer {
     if (this.ended) return;
     this.killed = true;
     const grace = this.owner.graceFor(this.task, gracePeriodMs);
-    const wrapper = this.handle.pid as number;
+    const top = this.handle.pid as number;
     const cg = this.owner.cgroups;
     const set = this.data.cgroups;
-    // SIGTERM to every process inside the task's pid namespace (the wrapper and unshare live outside
+    // SIGTERM to every process inside the task's pid namespace (unshare lives outside
     // it). The namespace's init only gets it if it handles SIGTERM, like pid 1 in a docker container.
-    const hostNs = pidNamespace(wrapper) ?? pidNamespace(process.pid);
+    const hostNs = pidNamespace(top) ?? pidNamespace(process.pid);
     for (const pid of await cg.pids(set)) {
       const ns = pidNamespace(pid);
-      if (pid !== wrapper && ns !== undefined && ns !== hostNs) signal(pid, 'SIGTERM');
+      if (pid !== top && ns !== undefined && ns !== hostNs) signal(pid, 'SIGTERM');
     }
     if (grace > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.exited, new Promise((r) => (timer = setTimeout(r, grace)))]);
       clearTimeout(timer);
     }
-    // Then SIGKILL everything but the wrapper, which records the status and exits. Killing the
-    // namespace's init makes the kernel kill every other process of the namespace.
+    // Then SIGKILL everything, unshare too: it passes most signals on as its own end, but not
+    // SIGKILL (util-linux exits 1 then). Killing the namespace's init makes the kernel kill every
+    // other process of the namespace.
     for (let round = 0; !this.ended && round < 100; round++) {
-      for (const pid of await cg.pids(set)) if (pid !== wrapper) signal(pid, 'SIGKILL');
+      for (const pid of await cg.pids(set)) signal(pid, 'SIGKILL');
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.exited, new Promise((r) => (timer = setTimeout(r, 50)))]);
       clearTimeout(timer);
     }
-    if (!this.ended) signal(wrapper, 'SIGKILL');
+    if (!this.ended) signal(top, 'SIGKILL');
     await this.exited;
   }
 
@@ -301,15 +291,7 @@ export class LinuxContainerizer implements Containerizer {
     const namespaces = ['--pid', '--fork', '--mount-proc', '--mount', '--uts', '--ipc'];
     if (netIsolation) namespaces.push('--net');
     const command = cmd.shell === false ? [cmd.value, ...(cmd.arguments ?? [])] : ['/bin/sh', '-c', cmd.value];
-    const procs = this.cgroups.joinFiles(set);
     const argv = [
-      '-c',
-      WRAPPER,
-      'agora-wrapper',
-      statusFile,
-      String(procs.length),
-      ...procs,
-      this.unshare as string,
       ...namespaces,
       '--kill-child',
       '--',
@@ -320,18 +302,19 @@ export class LinuxContainerizer implements Containerizer {
     ];
     const env: Record<string, string> = { PATH: DEFAULT_PATH, ...spec.env, MESOS_SANDBOX: sandbox };
 
-    // The launcher makes the cgroups, clears a stale exit status, then starts the wrapper, which
-    // says `ok` on fd 3 once it has joined the cgroups.
+    // The launcher makes the sandbox and the cgroups, then starts unshare from inside the cgroups
+    // (its spawning thread joins them for the spawn), and records the exit status.
     let child: LaunchedProcess;
     try {
       child = await this.launcher.launch({
-        file: '/bin/sh',
+        file: this.unshare as string,
         args: argv,
         cwd: sandbox,
         env,
         stdout: path.join(sandbox, 'stdout'),
         stderr: path.join(sandbox, 'stderr'),
-        readyFd: true,
+        statusFile,
+        cgroups: { join: this.cgroups.joinFiles(set), leave: this.cgroups.ownJoinFiles(set) },
         prepare: {
           mkdir: [sandbox, ...plan.mkdir],
           unlink: [statusFile],
@@ -342,14 +325,6 @@ export class LinuxContainerizer implements Containerizer {
       await this.cgroups.destroy(set).catch(() => undefined);
       const what = (err as { stage?: string }).stage === 'prepare' ? 'could not create cgroups for' : 'could not start';
       throw new ContainerLaunchError(`${what} task ${task.task_id}: ${(err as Error).message}`);
-    }
-    if (child.ready !== 'ok') {
-      signal(child.pid, 'SIGKILL');
-      await child.exited;
-      await this.cgroups.destroy(set).catch(() => undefined);
-      throw new ContainerLaunchError(
-        `could not start task ${task.task_id}: ${child.ready || 'the wrapper exited early'}`,
-      );
     }
 
     const data: LinuxHandleData = { cgroups: set, sandbox, cpus, memMb };
@@ -378,7 +353,7 @@ export class LinuxContainerizer implements Containerizer {
       this.logger.info({ task: spec.task.task_id, pid: handle.pid }, 'recovered running linux container');
       const pid = handle.pid;
       const start = handle.startTime;
-      const exited = new Promise<WrapperEnd>((resolve) => {
+      const exited = new Promise<TopEnd>((resolve) => {
         const timer = setInterval(() => {
           if (isSameProcessAlive(pid, start)) return;
           clearInterval(timer);
@@ -425,7 +400,7 @@ export class LinuxContainerizer implements Containerizer {
   async finish(
     data: LinuxHandleData,
     killed: boolean,
-    end: WrapperEnd | undefined,
+    end: TopEnd | undefined,
     whileDown: boolean,
   ): Promise<ContainerExit> {
     const set = data.cgroups;
@@ -434,25 +409,19 @@ export class LinuxContainerizer implements Containerizer {
     if (this.cgroups.exists(set)) {
       oom = await this.cgroups.oomKilled(set).catch(() => false);
       maxUsed = (await this.cgroups.usage(set).catch(() => undefined))?.memMaxUsageBytes;
-      // Whatever outlived the wrapper (it should not) is killed with the cgroups.
+      // Whatever outlived unshare (it should not) is killed with the cgroups.
       await this.cgroups
         .destroy(set)
         .catch((err: unknown) => this.logger.warn({ err, cgroups: set.paths }, 'could not remove cgroups'));
     }
-    const status = readExitStatus(data.sandbox);
+    // The launcher's report when it saw the end; else (the agent was down, or the launcher died)
+    // what the launcher recorded in the sandbox.
+    const status = end ? statusOf(end) : await awaitExitStatus(data.sandbox);
     let exit: ContainerExit;
     if (status !== undefined) {
       exit = { exitCode: status, signal: signalName(status), killed };
       if (!killed) exit.message = `Command exited with status ${status}`;
       else exit.message = 'Command killed on request';
-    } else if (end && (end.code !== null || end.signal !== null)) {
-      exit = {
-        exitCode: end.code,
-        signal: end.signal,
-        killed,
-        reason: 'REASON_EXECUTOR_TERMINATED',
-        message: `the task's wrapper ended (${end.signal ?? `status ${end.code}`}) without recording an exit status`,
-      };
     } else {
       exit = {
         exitCode: null,

@@ -1,9 +1,8 @@
 /**
  * The plain-process containerizer: a process group per task, its sandbox as working directory,
- * `stdout` and `stderr` in the sandbox. The task runs under `/bin/sh`, which records the command's
- * exit status in the sandbox, so an agent that restarts after the task ended still learns how it
- * ended. The process is started by the agent's launcher process (`agent/launcher/`), not by the
- * agent itself.
+ * `stdout` and `stderr` in the sandbox. The process is started by the agent's launcher process
+ * (`agent/launcher/`), which is its parent and records its exit status in the sandbox, so an agent
+ * that restarts after the task ended still learns how it ended.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,26 +21,17 @@ import {
 } from './types.js';
 
 /**
- * Where the shell wrapper records the exit status, relative to the sandbox. A file rather than a
- * folder of Agora's own: a directory more per task is a measurable share of a launch's cost on
- * some file systems, and the file is only written when the task ends.
+ * Where the launcher records the task's exit status (the code, or 128 + the signal number),
+ * relative to the sandbox: a restarted agent reads it for a task that ended while it was down.
  */
 export const EXIT_STATUS_FILE = '.agora-exit-status';
 
-/**
- * `sh -c WRAPPER agora-task <exit file> <command...>`: runs the command (through `eval` when it is
- * a shell string, so no second shell is started) and writes `$?` on the way out.
- */
-const WRAPPER_SHELL = 'f=$1; shift; trap \'echo $? > "$f"\' EXIT; eval "$1"';
-const WRAPPER_ARGV = 'f=$1; shift; trap \'echo $? > "$f"\' EXIT; "$@"';
-
-export function commandArgv(task: TaskInfo, exitFile: string): string[] {
+/** The program and arguments of a task's CommandInfo: a shell string through `/bin/sh -c`, else as given. */
+export function commandLine(task: TaskInfo): { file: string; args: string[] } {
   const cmd = task.command;
   if (!cmd?.value) throw new ContainerLaunchError(`task ${task.task_id} has no command to run`, 'REASON_TASK_INVALID');
-  if (cmd.shell === false) {
-    return ['-c', WRAPPER_ARGV, 'agora-task', exitFile, cmd.value, ...(cmd.arguments ?? [])];
-  }
-  return ['-c', WRAPPER_SHELL, 'agora-task', exitFile, cmd.value];
+  if (cmd.shell === false) return { file: cmd.value, args: cmd.arguments ?? [] };
+  return { file: '/bin/sh', args: ['-c', cmd.value] };
 }
 
 export function readExitStatus(sandbox: string): number | undefined {
@@ -113,25 +103,27 @@ export class PosixContainerizer implements Containerizer {
 
   async launch(spec: LaunchSpec): Promise<RunningContainer> {
     const { task, sandbox } = spec;
-    const argv = commandArgv(task, join(sandbox, EXIT_STATUS_FILE));
+    const { file, args } = commandLine(task);
+    const statusFile = join(sandbox, EXIT_STATUS_FILE);
     let started: Awaited<ReturnType<Launcher['launch']>>;
     try {
       started = await this.launcher.launch({
-        file: '/bin/sh',
-        args: argv,
+        file,
+        args,
         cwd: sandbox,
         env: { ...spec.env, MESOS_SANDBOX: sandbox },
         stdout: join(sandbox, 'stdout'),
         stderr: join(sandbox, 'stderr'),
-        prepare: { mkdir: [sandbox], unlink: [join(sandbox, EXIT_STATUS_FILE)] },
+        statusFile,
+        prepare: { mkdir: [sandbox], unlink: [statusFile] },
       });
     } catch (e) {
-      throw new ContainerLaunchError(`could not start /bin/sh for task ${task.task_id}: ${(e as Error).message}`);
+      throw new ContainerLaunchError(`could not start task ${task.task_id}: ${(e as Error).message}`);
     }
-    const exited = started.exited.then((end) => {
+    const exited = started.exited.then(async (end) => {
       if (end) return end;
-      // Only seen gone by pid (the launcher died meanwhile): the wrapper wrote the status.
-      const code = readExitStatus(sandbox);
+      // Only seen gone by pid (the launcher died meanwhile): read what was recorded, if anything.
+      const code = await awaitExitStatus(sandbox);
       return { code: code ?? null, signal: code === undefined ? ('SIGKILL' as NodeJS.Signals) : null };
     });
     const handle: ContainerHandle = {
@@ -146,10 +138,10 @@ export class PosixContainerizer implements Containerizer {
   async recover(handle: ContainerHandle, spec: LaunchSpec): Promise<RunningContainer | RecoveredGone> {
     const pid = handle.pid;
     const alive = pid !== undefined && isSameProcessAlive(pid, handle.startTime);
-    if (!alive || pid === undefined) return { gone: true, exit: exitFromSandbox(spec.sandbox) };
-    // We are no longer the parent: watch the pid, then read the status the wrapper wrote.
-    const exited = waitForPidExit(pid, handle.startTime).then(() => {
-      const code = readExitStatus(spec.sandbox);
+    if (!alive || pid === undefined) return { gone: true, exit: await exitFromSandbox(spec.sandbox) };
+    // We are not the parent: watch the pid, then read the status the old launcher recorded.
+    const exited = waitForPidExit(pid, handle.startTime).then(async () => {
+      const code = await awaitExitStatus(spec.sandbox);
       return { code: code ?? null, signal: code === undefined ? ('SIGKILL' as NodeJS.Signals) : null };
     });
     return new PosixContainer(handle, exited);
@@ -168,9 +160,21 @@ export class PosixContainerizer implements Containerizer {
   }
 }
 
-/** How a task whose process is gone ended, from what its wrapper left in the sandbox. */
-export function exitFromSandbox(sandbox: string): ContainerExit {
-  const code = readExitStatus(sandbox);
+/**
+ * The recorded exit status of a task whose process is gone. The launcher that was its parent
+ * writes it just after the process ended, so a missing file is awaited for up to `waitMs`.
+ */
+export async function awaitExitStatus(sandbox: string, waitMs = 250): Promise<number | undefined> {
+  for (let waited = 0; ; waited += 50) {
+    const code = readExitStatus(sandbox);
+    if (code !== undefined || waited >= waitMs) return code;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** How a task whose process is gone ended, from what its launcher recorded in the sandbox. */
+export async function exitFromSandbox(sandbox: string): Promise<ContainerExit> {
+  const code = await awaitExitStatus(sandbox);
   if (code !== undefined) {
     return { exitCode: code, signal: null, killed: false, message: `command exited ${code} while the agent was down` };
   }

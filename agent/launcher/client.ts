@@ -1,6 +1,8 @@
 /**
  * The agent's side of the launcher (see `main.ts`): starts the launcher process on first use,
- * batches launch requests per event-loop turn, and turns the launcher's events into promises.
+ * batches launch requests per event-loop turn, and turns the launcher's events into promises. When
+ * the agent exits, its launcher stays until the tasks it started have ended (recording their exit
+ * statuses), then exits by itself.
  *
  * If the launcher dies (it should not), nothing is lost: children it had started keep running and
  * are watched from here by pid and start time instead; requests it had not answered are failed, and
@@ -22,8 +24,6 @@ export type LaunchedExit = { code: number | null; signal: NodeJS.Signals | null 
 export interface LaunchedProcess {
   pid: number;
   startTime?: number;
-  /** What the child wrote on fd 3 (with `readyFd`). */
-  ready?: string;
   /** Resolves once, when the process has ended. */
   exited: Promise<LaunchedExit>;
 }
@@ -102,7 +102,7 @@ export class Launcher {
     return this.restarts;
   }
 
-  /** Starts a process through the launcher; resolves once it runs (with `readyFd`, once fd 3 closed). */
+  /** Starts a process through the launcher; resolves once it runs. */
   launch(req: Omit<LaunchRequest, 'id'>): Promise<LaunchedProcess> {
     if (this.closed) return Promise.reject(new LaunchError('the launcher is closed', 'launcher'));
     const full: LaunchRequest = { ...req, id: this.nextId++ };
@@ -183,7 +183,7 @@ export class Launcher {
     let resolveExit!: (e: LaunchedExit) => void;
     const exited = new Promise<LaunchedExit>((r) => (resolveExit = r));
     this.watched.set(ev.id, { pid: ev.pid, startTime: ev.startTime, resolve: resolveExit });
-    p.resolve({ pid: ev.pid, startTime: ev.startTime, ready: ev.ready, exited });
+    p.resolve({ pid: ev.pid, startTime: ev.startTime, exited });
   }
 
   private onChildExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {

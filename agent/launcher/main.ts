@@ -1,20 +1,26 @@
 /**
- * The launcher: a small, long-lived child of the agent that starts the posix and linux tasks.
+ * The launcher: a small, long-lived child of the agent that starts the posix and linux tasks, is
+ * their parent, and records how each one ended.
  *
  * Why a separate process: `fork` copies the parent's page tables, so every spawn from the agent (a
  * large process) costs about twice what it costs this one, and it blocks the agent's only thread
- * until the child has exec'd. Here the spawns run on their own process (and core), and the agent
- * only exchanges batched messages.
+ * until the child has exec'd. Here the spawns run on their own process (and core); a worker thread
+ * makes the sandboxes meanwhile; the agent only exchanges batched messages.
  *
- * The tasks are detached (their own sessions and process groups), so they outlive this process. It
- * exits when the agent goes away (the IPC channel closes); the tasks are then reparented to init and
- * a restarted agent finds them by pid and start time, as after any agent crash. It ignores SIGINT
- * and SIGTERM so that a Ctrl-C meant for the agent's terminal does not cut launches short.
+ * Being the tasks' parent, the launcher records each exit status in the task's sandbox before it
+ * reports the exit, so no wrapper shell is needed around a task. When the agent goes away (the IPC
+ * channel closes: a crash, `kill -9`, or a stop that leaves tasks running) the launcher stays until
+ * its last task has ended, recording each status, then exits; a restarted agent starts a launcher
+ * of its own and finds the old tasks by pid and start time, then reads their status files. Tasks
+ * are detached (their own sessions and process groups). SIGINT and SIGTERM are ignored so that a
+ * Ctrl-C meant for the agent's terminal does not cut launches short.
  *
  * This module imports only Node built-ins: it must stay small.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { PrepareJob, PrepareResult, ToWorker } from './prepare-worker.js';
 import type { FromLauncher, LaunchEvent, LaunchRequest, ToLauncher } from './protocol.js';
@@ -59,6 +65,7 @@ worker.on('message', (r: PrepareResult) => {
   preparing.delete(r.id);
   if (!r.ok) emit({ id: r.id, ev: 'failed', stage: r.stage, message: r.message });
   else start(req, r.fds);
+  exitIfDone();
 });
 worker.on('error', (err) => {
   // Without its file-system thread the launcher cannot work: fail what waits, and exit so that
@@ -81,63 +88,96 @@ function closeLater(fds: number[]): void {
   toClose.push(...fds);
 }
 
+/** Children still running; once the agent has gone, the launcher exits when this is empty. */
+let running = 0;
+let agentGone = false;
+
+function exitIfDone(): void {
+  if (agentGone && running === 0 && preparing.size === 0) process.exit(0);
+}
+
+/** Moves the calling thread (v1 `tasks`) or this process (v2 `cgroup.procs`) through these files. */
+function moveTo(files: string[]): void {
+  for (const f of files) {
+    try {
+      writeFileSync(f, '0');
+    } catch (err) {
+      throw new Error(`could not join cgroup ${f}: ${(err as Error).message}`);
+    }
+  }
+}
+
+function statusOf(code: number | null, signal: NodeJS.Signals | null): number | undefined {
+  if (code !== null) return code;
+  const n = signal ? osConstants.signals[signal] : undefined;
+  return n === undefined ? undefined : 128 + n;
+}
+
 function start(req: LaunchRequest, fds: [number, number]): void {
-  let child: ChildProcess;
+  let child: ChildProcess | undefined;
   try {
-    child = spawn(req.file, req.args, {
-      cwd: req.cwd,
-      env: req.env,
-      detached: true,
-      stdio: req.readyFd ? ['ignore', ...fds, 'pipe'] : ['ignore', ...fds],
-    });
+    if (req.cgroups) {
+      try {
+        moveTo(req.cgroups.join);
+      } catch (err) {
+        moveTo(req.cgroups.leave);
+        emit({ id: req.id, ev: 'failed', stage: 'prepare', message: (err as Error).message });
+        return;
+      }
+    }
+    try {
+      child = spawn(req.file, req.args, { cwd: req.cwd, env: req.env, detached: true, stdio: ['ignore', ...fds] });
+    } catch (err) {
+      if (req.cgroups) moveTo(req.cgroups.leave);
+      emit({ id: req.id, ev: 'failed', stage: 'spawn', message: (err as Error).message });
+      return;
+    }
+    if (req.cgroups) moveTo(req.cgroups.leave);
   } catch (err) {
-    emit({ id: req.id, ev: 'failed', stage: 'spawn', message: (err as Error).message });
-    return;
+    // Stuck in a task's cgroups: this launcher must not start anything more. The child goes, the
+    // launch fails, and the agent starts a new launcher for the next one.
+    if (child?.pid) process.kill(-child.pid, 'SIGKILL');
+    emit({ id: req.id, ev: 'failed', stage: 'prepare', message: `launcher: ${(err as Error).message}` });
+    flush();
+    process.exit(1);
   } finally {
     closeLater(fds);
   }
-  // 'exit' may come before the ready pipe has ended: hold it until `started` is out.
+  const proc = child;
   let started = false;
-  let failed = false;
-  let heldExit: LaunchEvent | undefined;
-  const onStarted = (ready?: string) => {
-    if (started || failed) return;
-    const pid = child.pid;
-    if (pid === undefined) return;
-    started = true;
-    emit({ id: req.id, ev: 'started', pid, startTime: startTimeOf(pid), ready });
-    if (heldExit) emit(heldExit);
-  };
-  child.once('error', (err) => {
-    if (started || failed) return;
-    failed = true;
+  proc.once('error', (err) => {
+    if (started) return;
     emit({ id: req.id, ev: 'failed', stage: 'spawn', message: `could not start ${req.file}: ${err.message}` });
   });
-  child.once('exit', (code, signal) => {
-    const ev: LaunchEvent = { id: req.id, ev: 'exit', code, signal };
-    if (started) emit(ev);
-    else heldExit = ev;
+  proc.once('spawn', () => {
+    const pid = proc.pid;
+    if (pid === undefined) return;
+    started = true;
+    running++;
+    emit({ id: req.id, ev: 'started', pid, startTime: startTimeOf(pid) });
   });
-  if (!req.readyFd) {
-    child.once('spawn', () => onStarted());
-    return;
-  }
-  let text = '';
-  const pipe = child.stdio[3];
-  if (!pipe) {
-    child.once('spawn', () => onStarted('no status pipe'));
-    return;
-  }
-  pipe.on('data', (d: Buffer) => {
-    text += d.toString();
+  proc.once('exit', (code, signal) => {
+    if (!started) return;
+    const status = statusOf(code, signal);
+    const recorded =
+      req.statusFile && status !== undefined
+        ? writeFile(req.statusFile, `${status}\n`).catch(() => undefined)
+        : Promise.resolve();
+    void recorded.then(() => {
+      emit({ id: req.id, ev: 'exit', code, signal });
+      running--;
+      flush();
+      exitIfDone();
+    });
   });
-  pipe.on('error', (e: Error) => onStarted(text.trim() || e.message));
-  pipe.on('end', () => onStarted(text.trim()));
 }
 
 process.on('SIGINT', () => undefined);
 process.on('SIGTERM', () => undefined);
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', () => {
+  agentGone = true;
+  exitIfDone();
+});
 process.on('message', (m: ToLauncher) => {
   if (m?.op !== 'launch' || !Array.isArray(m.batch)) return;
   const jobs: PrepareJob[] = [];

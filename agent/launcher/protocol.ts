@@ -26,16 +26,22 @@ export interface LaunchRequest {
   stdout: string;
   stderr: string;
   /**
-   * Give the child a pipe as fd 3 and report, with `started`, what it wrote there before closing it
-   * (the linux wrapper says `ok` once it has joined its cgroups).
+   * Cgroups the child starts in. Right before the spawn the launcher's spawning thread moves itself
+   * into them (writes `0` into each `join` file: v1 `tasks`, v2 `cgroup.procs`), so the child is
+   * born inside; right after, it moves back through the `leave` files (its own cgroups).
    */
-  readyFd?: boolean;
+  cgroups?: { join: string[]; leave: string[] };
+  /**
+   * Where to record how the child ended (its exit code, or 128 + the signal number, as a shell
+   * does) before reporting the exit, so that an agent that was down meanwhile still learns it.
+   */
+  statusFile?: string;
   prepare?: PrepareSteps;
 }
 
 export type LaunchEvent =
-  /** The child runs (and, with `readyFd`, closed fd 3 after writing `ready`). */
-  | { id: number; ev: 'started'; pid: number; startTime?: number; ready?: string }
+  /** The child runs. */
+  | { id: number; ev: 'started'; pid: number; startTime?: number }
   /** Nothing runs for this request; `stage` says what failed. */
   | { id: number; ev: 'failed'; stage: 'prepare' | 'spawn'; message: string }
   /** The child ended (always after its `started`). */

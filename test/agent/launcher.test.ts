@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { type CgroupLayout, detectLayout } from '../../agent/containerizer/cgroups.js';
 import { isAlive, killGroup, processStartTime } from '../../agent/containerizer/proc.js';
 import { LaunchError, type LaunchedProcess, Launcher, pidsWithCwd } from '../../agent/launcher/client.js';
 import type { LaunchRequest } from '../../agent/launcher/protocol.js';
+import { requireReal } from '../support/require-real.js';
 
 const PARENT = fileURLToPath(new URL('../support/launcher-parent.js', import.meta.url));
 
@@ -129,12 +131,75 @@ describe('Launcher (a real launcher process starting real processes)', function 
     expect((noOut as Error).message).to.include('ENOENT');
   });
 
-  it('reports what the child wrote on fd 3 before closing it, and the exit after that', async () => {
-    const ok = await launch(req('g', 'echo ok >&3; exec 3>&-; sleep 30', { readyFd: true }));
-    expect(ok.ready).to.equal('ok');
-    const early = await launch(req('h', 'echo "could not join" >&3; exit 125', { readyFd: true }));
-    expect(early.ready).to.equal('could not join');
-    expect(await early.exited).to.deep.equal({ code: 125, signal: null });
+  it('records how the child ended (its code, or 128 + the signal) before reporting the exit', async () => {
+    const status = (name: string) => path.join(dir, name, '.status');
+    const a = await launch(req('g', 'exit 3', { statusFile: status('g') }));
+    expect(await a.exited).to.deep.equal({ code: 3, signal: null });
+    expect(readFileSync(status('g'), 'utf8')).to.equal('3\n');
+    const b = await launch(req('h', 'sleep 30', { statusFile: status('h') }));
+    killGroup(b.pid, 'SIGTERM');
+    expect(await b.exited).to.deep.equal({ code: null, signal: 'SIGTERM' });
+    expect(readFileSync(status('h'), 'utf8')).to.equal('143\n');
+  });
+
+  describe('cgroups (real cgroup v1) @integration', () => {
+    let layout: CgroupLayout | undefined;
+    const made: string[] = [];
+    before(function () {
+      try {
+        layout = detectLayout();
+      } catch (err) {
+        requireReal(this, 'cgroups', { ok: false, reason: (err as Error).message });
+      }
+      requireReal(this, 'cgroup v1 as root', {
+        ok: layout?.version === 1 && process.getuid?.() === 0,
+        reason: 'this test moves threads through cgroup v1 tasks files as root',
+      });
+    });
+    after(() => {
+      for (const d of made.reverse()) rmdirSync(d);
+    });
+
+    function mine(): { dir: string; tasks: string; own: string } {
+      const own = (layout as CgroupLayout).own.memory;
+      const d = path.join(own, `agora-launcher-test-${process.pid}-${made.length}`);
+      mkdirSync(d);
+      made.push(d);
+      return { dir: d, tasks: path.join(d, 'tasks'), own: path.join(own, 'tasks') };
+    }
+
+    function memoryCgroupOf(pid: number, tid = pid): string {
+      const line = readFileSync(`/proc/${pid}/task/${tid}/cgroup`, 'utf8')
+        .split('\n')
+        .find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
+      return (line ?? '').split(':')[2];
+    }
+
+    it('starts the child inside the given cgroups, and the launcher goes back to its own', async () => {
+      const cg = mine();
+      const before = memoryCgroupOf(process.pid);
+      const p = await launch(req('cg', 'sleep 30', { cgroups: { join: [cg.tasks], leave: [cg.own] } }));
+      expect(memoryCgroupOf(p.pid)).to.equal(`${before === '/' ? '' : before}/${path.basename(cg.dir)}`);
+      const lp = launcher.pid as number;
+      expect(memoryCgroupOf(lp)).to.equal(before);
+      // The shell and the sleep it started: everything of the child is inside.
+      const inside = readFileSync(path.join(cg.dir, 'cgroup.procs'), 'utf8').trim().split('\n').map(Number);
+      expect(inside).to.include(p.pid);
+      killGroup(p.pid, 'SIGKILL');
+      await p.exited;
+    });
+
+    it('fails a launch whose cgroup cannot be joined, starts nothing, and stays where it was', async () => {
+      const cg = mine();
+      const err = await launcher
+        .launch(req('cg2', 'touch ran', { cgroups: { join: [path.join(cg.dir, 'gone', 'tasks')], leave: [cg.own] } }))
+        .catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(LaunchError);
+      expect((err as Error).message).to.match(/could not join cgroup .*gone\/tasks/);
+      expect(memoryCgroupOf(launcher.pid as number)).to.equal(memoryCgroupOf(process.pid));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(existsSync(path.join(dir, 'cg2', 'ran'))).to.equal(false);
+    });
   });
 
   it('launches a burst of 100 in one batch, each once, with distinct pids', async () => {
@@ -170,7 +235,7 @@ describe('Launcher (a real launcher process starting real processes)', function 
     expect(pidsWithCwd(path.join(dir, 'nothing-here'))).to.deep.equal([]);
   });
 
-  it('exits with the agent (kill -9) while the tasks it started keep running', async () => {
+  it('outlives the agent (kill -9) until its tasks have ended, recording their exit status, then exits', async () => {
     const parent = spawn(process.execPath, [PARENT], { stdio: ['ignore', 'pipe', 'inherit'] });
     const line = await new Promise<string>((resolve, reject) => {
       let text = '';
@@ -184,10 +249,13 @@ describe('Launcher (a real launcher process starting real processes)', function 
     const launcherPid = Number(lp);
     const taskPid = Number(tp);
     try {
-      expect(isAlive(launcherPid)).to.equal(true);
       parent.kill('SIGKILL');
-      await until('the launcher to exit', () => (isAlive(launcherPid) ? undefined : true));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(isAlive(launcherPid)).to.equal(true);
       expect(isAlive(taskPid)).to.equal(true);
+      killGroup(taskPid, 'SIGKILL');
+      await until('the launcher to exit', () => (isAlive(launcherPid) ? undefined : true));
+      expect(readFileSync(path.join(parentDir, '.agora-exit-status'), 'utf8')).to.equal('137\n');
     } finally {
       killGroup(taskPid, 'SIGKILL');
       rmSync(parentDir, { recursive: true, force: true });

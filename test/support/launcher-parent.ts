@@ -16,6 +16,7 @@ const p = await launcher.launch({
   env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   stdout: path.join(dir, 'stdout'),
   stderr: path.join(dir, 'stderr'),
+  statusFile: path.join(dir, '.agora-exit-status'),
 });
 process.stdout.write(`${launcher.pid} ${p.pid} ${dir}\n`);
 setInterval(() => undefined, 60_000);
