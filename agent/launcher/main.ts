@@ -15,13 +15,14 @@
  * are detached (their own sessions and process groups). SIGINT and SIGTERM are ignored so that a
  * Ctrl-C meant for the agent's terminal does not cut launches short.
  *
- * This module imports only Node built-ins: it must stay small.
+ * This module imports only Node built-ins and the /proc helpers: it must stay small.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { processStartTime } from '../containerizer/proc.js';
 import type { PrepareJob, PrepareResult, ToWorker } from './prepare-worker.js';
 import type { FromLauncher, LaunchEvent, LaunchRequest, ToLauncher } from './protocol.js';
 
@@ -43,17 +44,6 @@ function flush(): void {
   outbox = [];
   // A failed send means the agent is gone; 'disconnect' ends this process.
   process.send?.(msg, undefined, {}, () => undefined);
-}
-
-/** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. */
-function startTimeOf(pid: number): number | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const v = Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[19]);
-    return Number.isFinite(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Requests whose files are being prepared by the worker, by id. */
@@ -154,7 +144,7 @@ function start(req: LaunchRequest, fds: [number, number]): void {
     if (pid === undefined) return;
     started = true;
     running++;
-    emit({ id: req.id, ev: 'started', pid, startTime: startTimeOf(pid) });
+    emit({ id: req.id, ev: 'started', pid, startTime: processStartTime(pid) });
   });
   proc.once('exit', (code, signal) => {
     if (!started) return;
