@@ -491,16 +491,9 @@ export class DockerContainerizer implements Containerizer {
       cfsQuota: this.opts.cfsQuota,
     });
     const image = config.Image as string;
-    await this.ensureImage(image, task.container?.docker?.force_pull_image ?? false);
+    if (task.container?.docker?.force_pull_image) await this.ensureImage(image, true);
+    const container = await this.create(config, image, config.name as string);
     const name = config.name as string;
-    await this.removeStale(name);
-
-    let container: Docker.Container;
-    try {
-      container = await this.docker.createContainer(config);
-    } catch (err) {
-      throw new ContainerLaunchError(`could not create container ${name} from image '${image}': ${errText(err)}`);
-    }
     const stdoutOffset = await fileSize(path.join(spec.sandbox, 'stdout'));
     const stderrOffset = await fileSize(path.join(spec.sandbox, 'stderr'));
     try {
@@ -692,6 +685,30 @@ export class DockerContainerizer implements Containerizer {
     this.running.add(c);
     c.wait().then(() => this.running.delete(c));
     return c;
+  }
+
+  /**
+   * Creates the container, asking the engine only what it must: a missing image (404) is looked
+   * for and pulled, a leftover container of the same name (409) is removed, then it tries again.
+   * The common case is one call instead of three.
+   */
+  private async create(config: Docker.ContainerCreateOptions, image: string, name: string): Promise<Docker.Container> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.docker.createContainer(config);
+      } catch (err) {
+        const code = statusCode(err);
+        if (attempt < 2 && code === 404) {
+          await this.ensureImage(image, false);
+          continue;
+        }
+        if (attempt < 2 && code === 409) {
+          await this.removeStale(name);
+          continue;
+        }
+        throw new ContainerLaunchError(`could not create container ${name} from image '${image}': ${errText(err)}`);
+      }
+    }
   }
 
   private async ensureImage(image: string, forcePull: boolean): Promise<void> {

@@ -280,6 +280,34 @@ describe('DockerContainerizer (real Docker engine) @integration', function () {
     expect(exit.message).to.match(/32 MB/);
   });
 
+  it('replaces a stopped leftover container of the same name, and refuses to touch a running one', async () => {
+    const task = dockerTask('echo fresh');
+    const name = containerName(task.task_id);
+    const stale = await docker.createContainer({ name, Image: IMAGE, Cmd: ['true'] });
+    const { c, sandbox } = await launch(task);
+    expect((await c.wait()).exitCode).to.equal(0);
+    expect(await read(sandbox, 'stdout')).to.equal('fresh\n');
+    const gone = await stale.inspect().catch((e: { statusCode?: number }) => e.statusCode);
+    expect(gone).to.equal(404);
+
+    const busy = dockerTask('true');
+    const running = await docker.createContainer({
+      name: containerName(busy.task_id),
+      Image: IMAGE,
+      Cmd: ['sleep', '30'],
+      Labels: { 'agora.agent_id': AGENT },
+    });
+    await running.start();
+    try {
+      const err = await launch(busy).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(ContainerLaunchError);
+      expect((err as Error).message).to.match(/already running/);
+      expect((await running.inspect()).State.Running).to.equal(true);
+    } finally {
+      await running.remove({ force: true });
+    }
+  });
+
   it('refuses an image that is not present and cannot be pulled, naming it', async () => {
     const task = dockerTask('true', {}, 'agora/no-such-image:1');
     let err: unknown;
