@@ -4,7 +4,7 @@
  * stopped by `stopAll()`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -141,6 +141,7 @@ export async function startAgentProc(
   workDir = tempDir('agent'),
 ): Promise<AgentProc> {
   const port = await freePort();
+  agentDirs.add(workDir);
   const proc = agora(`agent:${port}`, [
     'agent',
     '--master',
@@ -169,7 +170,43 @@ export function dumpProcessLogs(lines = 40): void {
   }
 }
 
+/** Work dirs of the agents started here: their tasks are swept by `stopAll`. */
+const agentDirs = new Set<string>();
+
+/**
+ * Kills every process running in a sandbox under these work dirs (by process group). Tests kill
+ * agents with SIGKILL on purpose; the tasks those agents started would otherwise run on (and keep
+ * their launchers waiting for them) after the suite.
+ */
+export function killTasksUnder(workDirs: Iterable<string>): number {
+  const prefixes = [...workDirs].map((d) => `${join(d, 'sandboxes')}/`);
+  let killed = 0;
+  if (prefixes.length === 0) return killed;
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`/proc/${e}/cwd`);
+    } catch {
+      continue;
+    }
+    if (!prefixes.some((p) => cwd.startsWith(p))) continue;
+    for (const target of [-Number(e), Number(e)]) {
+      try {
+        process.kill(target, 'SIGKILL');
+        killed++;
+        break;
+      } catch {
+        // not a group leader, or gone
+      }
+    }
+  }
+  return killed;
+}
+
 export async function stopAll(): Promise<void> {
   const all = started.splice(0);
   await Promise.all(all.map((p) => p.kill('SIGTERM')));
+  killTasksUnder(agentDirs);
+  agentDirs.clear();
 }
