@@ -19,7 +19,6 @@
 
 import { execFile } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { type Logger, pino } from 'pino';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
@@ -27,7 +26,7 @@ import { Resources } from '../../sdk/resources/resources.js';
 import { type LaunchedProcess, type Launcher, sharedLauncher } from '../launcher/client.js';
 import { type CgroupSet, Cgroups, cgroupName } from './cgroups.js';
 import { awaitExitStatus, EXIT_STATUS_FILE } from './posix.js';
-import { isSameProcessAlive } from './proc.js';
+import { isSameProcessAlive, shellStatus, signalOfStatus } from './proc.js';
 import {
   type ContainerExit,
   type ContainerHandle,
@@ -96,19 +95,6 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   } catch {
     // already gone
   }
-}
-
-/** A shell's view of an end: the exit code, or 128 + the signal number. */
-function statusOf(end: NonNullable<TopEnd>): number | undefined {
-  if (end.code !== null) return end.code;
-  const n = end.signal ? osConstants.signals[end.signal] : undefined;
-  return n === undefined ? undefined : 128 + n;
-}
-
-function signalName(code: number): string | null {
-  if (code <= 128) return null;
-  for (const [name, num] of Object.entries(osConstants.signals)) if (num === code - 128) return name;
-  return null;
 }
 
 function findOnPath(name: string): string | undefined {
@@ -416,10 +402,10 @@ export class LinuxContainerizer implements Containerizer {
     }
     // The launcher's report when it saw the end; else (the agent was down, or the launcher died)
     // what the launcher recorded in the sandbox.
-    const status = end ? statusOf(end) : await awaitExitStatus(data.sandbox);
+    const status = end ? shellStatus(end.code, end.signal) : await awaitExitStatus(data.sandbox);
     let exit: ContainerExit;
     if (status !== undefined) {
-      exit = { exitCode: status, signal: signalName(status), killed };
+      exit = { exitCode: status, signal: signalOfStatus(status), killed };
       if (!killed) exit.message = `Command exited with status ${status}`;
       else exit.message = 'Command killed on request';
     } else {

@@ -120,12 +120,8 @@ export class PosixContainerizer implements Containerizer {
     } catch (e) {
       throw new ContainerLaunchError(`could not start task ${task.task_id}: ${(e as Error).message}`);
     }
-    const exited = started.exited.then(async (end) => {
-      if (end) return end;
-      // Only seen gone by pid (the launcher died meanwhile): read what was recorded, if anything.
-      const code = await awaitExitStatus(sandbox);
-      return { code: code ?? null, signal: code === undefined ? ('SIGKILL' as NodeJS.Signals) : null };
-    });
+    // Without an end from the launcher (it died meanwhile), what was recorded in the sandbox.
+    const exited = started.exited.then((end) => end ?? endFromSandbox(sandbox));
     const handle: ContainerHandle = {
       containerizer: this.name,
       id: task.task_id,
@@ -140,10 +136,7 @@ export class PosixContainerizer implements Containerizer {
     const alive = pid !== undefined && isSameProcessAlive(pid, handle.startTime);
     if (!alive || pid === undefined) return { gone: true, exit: await exitFromSandbox(spec.sandbox) };
     // We are not the parent: watch the pid, then read the status the old launcher recorded.
-    const exited = waitForPidExit(pid, handle.startTime).then(async () => {
-      const code = await awaitExitStatus(spec.sandbox);
-      return { code: code ?? null, signal: code === undefined ? ('SIGKILL' as NodeJS.Signals) : null };
-    });
+    const exited = waitForPidExit(pid, handle.startTime).then(() => endFromSandbox(spec.sandbox));
     return new PosixContainer(handle, exited);
   }
 
@@ -170,6 +163,12 @@ export async function awaitExitStatus(sandbox: string, waitMs = 250): Promise<nu
     if (code !== undefined || waited >= waitMs) return code;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** How a process seen gone only by pid ended: the recorded status, or (none recorded) as if SIGKILLed. */
+async function endFromSandbox(sandbox: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const code = await awaitExitStatus(sandbox);
+  return { code: code ?? null, signal: code === undefined ? 'SIGKILL' : null };
 }
 
 /** How a task whose process is gone ended, from what its launcher recorded in the sandbox. */

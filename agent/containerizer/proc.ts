@@ -1,5 +1,6 @@
 /** Small helpers over /proc and signals, shared by the process-based containerizers. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 
 const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
 const PAGE_SIZE = 4096;
@@ -10,6 +11,7 @@ export interface ProcStat {
   stimeSecs: number;
   rssBytes: number;
   state: string;
+  ppid: number;
 }
 
 export function readProcStat(pid: number): ProcStat | undefined {
@@ -24,6 +26,7 @@ export function readProcStat(pid: number): ProcStat | undefined {
   // rest[0] is field 3 (state); field N is rest[N - 3].
   return {
     state: rest[0],
+    ppid: Number(rest[1]),
     utimeSecs: Number(rest[11]) / CLOCK_TICKS,
     stimeSecs: Number(rest[12]) / CLOCK_TICKS,
     startTime: Number(rest[19]),
@@ -71,4 +74,41 @@ export function waitForPidExit(pid: number, startTime: number | undefined, inter
     timer.unref();
     check();
   });
+}
+
+/**
+ * Every pid in /proc for which `match` holds. `match` may read /proc files freely: a process that
+ * ends meanwhile (or one we may not read) makes it throw, and is skipped.
+ */
+export function pidsWhere(match: (pid: number) => boolean): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (match(Number(e))) out.push(Number(e));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
+}
+
+/** A shell's view of how a process ended: its exit code, or 128 + the number of the signal. */
+export function shellStatus(code: number | null, signal: string | null): number | undefined {
+  if (code !== null) return code;
+  const n = signal ? osConstants.signals[signal as NodeJS.Signals] : undefined;
+  return n === undefined ? undefined : 128 + n;
+}
+
+/** The signal a shell status above 128 stands for (`137` → `SIGKILL`), or null. */
+export function signalOfStatus(status: number): string | null {
+  if (status <= 128) return null;
+  for (const [name, num] of Object.entries(osConstants.signals)) if (num === status - 128) return name;
+  return null;
 }

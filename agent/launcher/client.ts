@@ -11,11 +11,11 @@
  * launcher.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { isSameProcessAlive, killGroup, waitForPidExit } from '../containerizer/proc.js';
+import { isSameProcessAlive, killGroup, pidsWhere, waitForPidExit } from '../containerizer/proc.js';
 import type { FromLauncher, LaunchEvent, LaunchRequest, ToLauncher } from './protocol.js';
 
 /** How a launched process ended: from the launcher, or `undefined` when it was only seen gone by pid. */
@@ -53,22 +53,7 @@ const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
 /** Pids whose working directory is `dir` (used only after a launcher died mid-request). */
 export function pidsWithCwd(dir: string): number[] {
-  const out: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (readlinkSync(`/proc/${e}/cwd`) === dir) out.push(Number(e));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return out;
+  return pidsWhere((pid) => readlinkSync(`/proc/${pid}/cwd`) === dir);
 }
 
 export interface LauncherOptions {

@@ -20,9 +20,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { constants as osConstants } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { processStartTime } from '../containerizer/proc.js';
+import { processStartTime, shellStatus } from '../containerizer/proc.js';
 import type { PrepareJob, PrepareResult, ToWorker } from './prepare-worker.js';
 import type { FromLauncher, LaunchEvent, LaunchRequest, ToLauncher } from './protocol.js';
 
@@ -97,12 +96,6 @@ function moveTo(files: string[]): void {
   }
 }
 
-function statusOf(code: number | null, signal: NodeJS.Signals | null): number | undefined {
-  if (code !== null) return code;
-  const n = signal ? osConstants.signals[signal] : undefined;
-  return n === undefined ? undefined : 128 + n;
-}
-
 function start(req: LaunchRequest, fds: [number, number]): void {
   let child: ChildProcess | undefined;
   try {
@@ -148,7 +141,7 @@ function start(req: LaunchRequest, fds: [number, number]): void {
   });
   proc.once('exit', (code, signal) => {
     if (!started) return;
-    const status = statusOf(code, signal);
+    const status = shellStatus(code, signal);
     const recorded =
       req.statusFile && status !== undefined
         ? writeFile(req.statusFile, `${status}\n`).catch(() => undefined)
@@ -177,4 +170,3 @@ process.on('message', (m: ToLauncher) => {
   }
   worker.postMessage({ jobs } satisfies ToWorker);
 });
-process.send?.({ op: 'hello', pid: process.pid } satisfies FromLauncher);

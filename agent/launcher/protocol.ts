@@ -48,4 +48,4 @@ export type LaunchEvent =
   | { id: number; ev: 'exit'; code: number | null; signal: string | null };
 
 export type ToLauncher = { op: 'launch'; batch: LaunchRequest[] };
-export type FromLauncher = { op: 'events'; batch: LaunchEvent[] } | { op: 'hello'; pid: number };
+export type FromLauncher = { op: 'events'; batch: LaunchEvent[] };

@@ -65,7 +65,7 @@ import { performance } from 'node:perf_hooks';
 import Docker from 'dockerode';
 import { detectLayout } from '../../agent/containerizer/cgroups.js';
 import { LinuxContainerizer } from '../../agent/containerizer/linux.js';
-import { readProcStat } from '../../agent/containerizer/proc.js';
+import { pidsWhere, readProcStat } from '../../agent/containerizer/proc.js';
 import { isTerminal, type Offer, type TaskInfo, TaskState, type TaskStatus } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
 import { SchedulerDriver } from '../../sdk/scheduler/driver.js';
@@ -210,34 +210,16 @@ function cpuSecs(pid: number | undefined): number | undefined {
 }
 
 function pidsByComm(names: string[]): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (names.includes(readFileSync(`/proc/${d}/comm`, 'utf8').trim())) out.push(Number(d));
-    } catch {
-      // gone
-    }
-  }
-  return out;
+  return pidsWhere((pid) => names.includes(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()));
 }
 
 /** The agent's launcher process (`agent/launcher/main.js`, a child of the agent), if it runs. */
 function launcherPids(agentPid: number | undefined): number[] {
   if (!agentPid) return [];
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
-      if (ppid === agentPid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('launcher/main.js')) {
-        out.push(Number(d));
-      }
-    } catch {
-      // gone
-    }
-  }
-  return out;
+  return pidsWhere(
+    (pid) =>
+      readProcStat(pid)?.ppid === agentPid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('launcher/main.js'),
+  );
 }
 
 /** CPU seconds used by a set of processes between `start()` and `stop()`. */
@@ -391,10 +373,10 @@ function cleanup(): Promise<void> {
     //    the agent's work dir in their argv; docker tasks carry its labels; linux tasks have cgroups.
     if (live.agentWorkDir) {
       const wd = live.agentWorkDir;
-      for (const d of readdirSync('/proc')) {
-        if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+      const left = pidsWhere((pid) => pid !== process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(wd));
+      for (const pid of left) {
         try {
-          if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(wd)) process.kill(Number(d), 'SIGKILL');
+          process.kill(pid, 'SIGKILL');
         } catch {
           // gone
         }

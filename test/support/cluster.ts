@@ -4,10 +4,11 @@
  * stopped by `stopAll()`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { killGroup, pidsWhere } from '../../agent/containerizer/proc.js';
 
 export const REPO_ROOT = resolve(new URL('../../..', import.meta.url).pathname);
 export const AGORA_BIN = join(REPO_ROOT, 'bin', 'agora');
@@ -180,28 +181,20 @@ const agentDirs = new Set<string>();
  */
 export function killTasksUnder(workDirs: Iterable<string>): number {
   const prefixes = [...workDirs].map((d) => `${join(d, 'sandboxes')}/`);
-  let killed = 0;
-  if (prefixes.length === 0) return killed;
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    let cwd: string;
+  if (prefixes.length === 0) return 0;
+  const inSandbox = pidsWhere((pid) => {
+    const cwd = readlinkSync(`/proc/${pid}/cwd`);
+    return prefixes.some((p) => cwd.startsWith(p));
+  });
+  for (const pid of inSandbox) {
+    killGroup(pid, 'SIGKILL');
     try {
-      cwd = readlinkSync(`/proc/${e}/cwd`);
+      process.kill(pid, 'SIGKILL');
     } catch {
-      continue;
-    }
-    if (!prefixes.some((p) => cwd.startsWith(p))) continue;
-    for (const target of [-Number(e), Number(e)]) {
-      try {
-        process.kill(target, 'SIGKILL');
-        killed++;
-        break;
-      } catch {
-        // not a group leader, or gone
-      }
+      // gone with its group
     }
   }
-  return killed;
+  return inSandbox.length;
 }
 
 export async function stopAll(): Promise<void> {

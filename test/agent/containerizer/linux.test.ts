@@ -1,9 +1,10 @@
-import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { cgroupName, sharesToWeight } from '../../../agent/containerizer/cgroups.js';
 import { LinuxContainerizer } from '../../../agent/containerizer/linux.js';
+import { pidsWhere, readProcStat } from '../../../agent/containerizer/proc.js';
 import {
   ContainerLaunchError,
   type LaunchSpec,
@@ -45,18 +46,10 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 
 /** Host pids whose command line starts with `prefix` (zombies excluded). */
 function processesWith(prefix: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const state = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.[0];
-      if (cmd.startsWith(prefix) && state !== 'Z') out.push(Number(d));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
+  return pidsWhere((pid) => {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    return cmd.startsWith(prefix) && readProcStat(pid)?.state !== 'Z';
+  });
 }
 
 describe('cgroups helpers', () => {
