@@ -1,0 +1,25 @@
+/**
+ * The master's error catalogue: one class per failure, each with a stable code (never reused) and
+ * the HTTP status it answers with. docs/errors.md lists every code; test/docs/error-codes.test.ts
+ * keeps the two in step. Wire errors reach a framework as an ERROR event `{message, code}`.
+ *
+ * Add new entries at the end of their section; never rename or reuse a code.
+ */
+import { defineError } from '../sdk/errors.js';
+
+// ---------------------------------------------------------------- the framework protocol
+export const NotSubscribed = defineError('AGORA_MASTER_NOT_SUBSCRIBED', 400, 'NotSubscribedError');
+export const FrameworkRemoved = defineError('AGORA_MASTER_FRAMEWORK_REMOVED', 403, 'FrameworkRemovedError');
+export const FrameworkFailedOver = defineError('AGORA_MASTER_FRAMEWORK_FAILED_OVER', 409, 'FrameworkFailedOverError');
+export const InvalidAccept = defineError('AGORA_MASTER_INVALID_ACCEPT', 400, 'InvalidAcceptError');
+export const UnknownAgent = defineError('AGORA_MASTER_UNKNOWN_AGENT', 404, 'UnknownAgentError');
+
+// ---------------------------------------------------------------- the operator HTTP API
+export const InvalidRoleRequest = defineError('AGORA_MASTER_INVALID_ROLE_REQUEST', 400, 'InvalidRoleRequestError');
+export const UnknownQuota = defineError('AGORA_MASTER_UNKNOWN_QUOTA', 404, 'UnknownQuotaError');
+export const InvalidOperatorCall = defineError('AGORA_MASTER_INVALID_OPERATOR_CALL', 400, 'InvalidOperatorCallError');
+export const NoLeader = defineError('AGORA_MASTER_NO_LEADER', 503, 'NoLeaderError');
+export const Internal = defineError('AGORA_MASTER_INTERNAL', 500, 'InternalError');
+
+// ---------------------------------------------------------------- durable state
+export const RegistrarFenced = defineError('AGORA_REGISTRAR_FENCED', 503, 'RegistrarFencedError');
