@@ -88,7 +88,11 @@ export class Master {
   readonly completedFrameworks: FrameworkEntry[] = [];
   readonly offers = new Map<string, OfferEntry>();
   readonly tasks = new Map<string, TaskEntry>();
-  roles = new Map<string, AllocatorRole>();
+  private _roles = new Map<string, AllocatorRole>();
+  /** Weights and quota per role; changed only through `changeRoles`. */
+  get roles(): ReadonlyMap<string, AllocatorRole> {
+    return this._roles;
+  }
   /** Agents remembered from the registrar that have not re-registered with this leader yet. */
   readonly recovering = new Set<string>();
   readonly counters: Counters = {
@@ -185,7 +189,7 @@ export class Master {
       this.frameworks.set(fw.id, fw);
       this.startFailoverTimer(fw);
     }
-    if (rec.roles) this.roles = rolesFromRecord(rec.roles);
+    if (rec.roles) this._roles = rolesFromRecord(rec.roles);
     this.leading = true;
     this.electedAt = this.clock.now();
     if (this.recovering.size > 0) {
@@ -240,7 +244,7 @@ export class Master {
     this.offers.clear();
     this.tasks.clear();
     this.recovering.clear();
-    this.roles = new Map();
+    this._roles = new Map();
   }
 
   /** Runs a registrar write; a fenced write means another master leads now. */
@@ -270,14 +274,21 @@ export class Master {
   }
 
   /** Makes new role settings durable before they take effect (the caller applies them after). */
-  async persistRoles(roles: Map<string, AllocatorRole>): Promise<void> {
-    if (!this.registrar) return;
-    try {
-      await this.registrar.saveRoles(rolesToRecord(roles));
-    } catch (e) {
-      if (e instanceof RegistrarFencedError) this.stepDown(e.message);
-      throw e;
+  /**
+   * Replaces the roles' weights and quota: made durable first, then swapped in, then an allocation
+   * is requested. A failed write changes nothing (and a fenced registrar steps this master down).
+   */
+  async changeRoles(next: Map<string, AllocatorRole>): Promise<void> {
+    if (this.registrar) {
+      try {
+        await this.registrar.saveRoles(rolesToRecord(next));
+      } catch (e) {
+        if (e instanceof RegistrarFencedError) this.stepDown(e.message);
+        throw e;
+      }
     }
+    this._roles = next;
+    this.requestAllocation();
   }
 
   private leaderMessage(): { leader: { master_info?: MasterInfo } } {

@@ -138,9 +138,7 @@ export function registerOperatorRoutes(http: FastifyInstance, ready: () => Maste
     const master = ready();
     const next = new Map(master.roles);
     const out = fn(next);
-    await master.persistRoles(next);
-    master.roles = next;
-    master.requestAllocation();
+    await master.changeRoles(next);
     return out;
   };
   http.put('/weights', async (req) => change((roles) => setWeights(roles, req.body)));

@@ -66,7 +66,7 @@ export function setWeights(roles: Map<string, AllocatorRole>, entries: unknown):
   return checked;
 }
 
-export function weightsView(roles: Map<string, AllocatorRole>): WeightEntry[] {
+export function weightsView(roles: ReadonlyMap<string, AllocatorRole>): WeightEntry[] {
   return [...roles.values()].filter((r) => r.weight !== 1).map((r) => ({ role: r.name, weight: r.weight }));
 }
 
