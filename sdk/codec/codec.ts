@@ -9,6 +9,7 @@
  * is a `CodecError` with a stable code.
  */
 import { type Options, Packr } from 'msgpackr';
+import { AgoraError, statusOf } from '../errors.js';
 import type { AnyMessage, Direction, MessageOf } from '../protocol/messages.js';
 import { ProtocolError, validateMessage } from '../protocol/validate.js';
 
@@ -21,18 +22,17 @@ export const MAX_DEPTH = 32;
 export const CodecErrorCode = {
   FRAME_TOO_LARGE: 'AGORA_CODEC_FRAME_TOO_LARGE',
   MALFORMED: 'AGORA_CODEC_MALFORMED',
+  TOO_MANY_ELEMENTS: 'AGORA_CODEC_TOO_MANY_ELEMENTS',
+  TOO_DEEP: 'AGORA_CODEC_TOO_DEEP',
   INVALID_MESSAGE: 'AGORA_PROTOCOL_INVALID_MESSAGE',
   UNKNOWN_TYPE: 'AGORA_PROTOCOL_UNKNOWN_TYPE',
 } as const;
 
-export class CodecError extends Error {
-  override readonly name = 'CodecError';
-  constructor(
-    message: string,
-    readonly code: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+/** A frame that cannot be decoded or is not a valid message; `code` is one of {@link CodecErrorCode}. */
+export class CodecError extends AgoraError {
+  constructor(message: string, code: string, options?: { cause?: unknown }) {
+    super(code, message, statusOf(code), options);
+    this.name = 'CodecError';
   }
 }
 
@@ -155,7 +155,13 @@ function check(v: unknown, depth: number): Problem | undefined {
     // msgpackr renames a `__proto__` map key to `__proto_` so that it cannot reach the prototype;
     // refuse the frame rather than let a renamed key through.
     if (key === '__proto_' || key === '__proto__') return { what: 'forbidden key "__proto__"', path: [] };
-    const p = check((v as Record<string, unknown>)[key], depth + 1);
+    const x = (v as Record<string, unknown>)[key];
+    // A nil field means the same as an absent one (another encoder may write optional fields as nil).
+    if (x === null) {
+      delete (v as Record<string, unknown>)[key];
+      continue;
+    }
+    const p = check(x, depth + 1);
     if (p) {
       p.path.push(`.${key}`);
       return p;

@@ -1,3 +1,4 @@
+export * from './limits.js';
 export * from './messages.js';
 export * from './types.js';
-export { ProtocolError, validateMessage } from './validate.js';
+export { ProtocolError, ProtocolErrorCode, validateMessage } from './validate.js';

@@ -1,16 +1,25 @@
 /**
- * One discriminated union per direction, tagged by `type`. Tags are `as const` objects.
+ * One discriminated union per direction, tagged by `type`, each message a TypeBox schema (see
+ * types.ts); the TypeScript unions are `Static<>` of them. Tags are `as const` objects.
  */
-import type {
-  AgentInfo,
-  Filters,
-  FrameworkInfo,
-  MasterInfo,
-  Offer,
-  Operation,
-  TaskInfo,
-  TaskRecord,
-  TaskStatus,
+import { type Static, type TSchema, Type } from 'typebox';
+import { MAX_BATCH, MAX_FRAMEWORKS, MAX_LARGE_BATCH, MAX_SEQ, MAX_TEXT_LENGTH, MAX_TOKEN_LENGTH } from './limits.js';
+import {
+  AgentInfoSchema,
+  AgentInfoWithIdSchema,
+  FiltersSchema,
+  FrameworkInfoSchema,
+  FrameworkInfoWithIdSchema,
+  Id,
+  MasterInfoSchema,
+  Obj,
+  OfferSchema,
+  OperationSchema,
+  Roles,
+  Seconds,
+  TaskInfoSchema,
+  TaskRecordSchema,
+  TaskStatusSchema,
 } from './types.js';
 
 export const Direction = {
@@ -20,6 +29,12 @@ export const Direction = {
   MasterToScheduler: 'master_to_scheduler',
 } as const;
 export type Direction = (typeof Direction)[keyof typeof Direction];
+
+const Opt = Type.Optional;
+const Lit = Type.Literal;
+const Seq = Type.Integer({ minimum: 0, maximum: MAX_SEQ });
+const Uuid = Type.String({ minLength: 1, maxLength: MAX_TOKEN_LENGTH });
+const Leader = Obj({ master_info: Opt(MasterInfoSchema) });
 
 // ---------------------------------------------------------------- scheduler → master (Mesos "Call")
 
@@ -35,28 +50,50 @@ export const CallType = {
   RECONCILE: 'RECONCILE',
 } as const;
 
-export type SchedulerCall =
-  | { type: 'SUBSCRIBE'; subscribe: { framework_info: FrameworkInfo } }
-  | { type: 'TEARDOWN'; framework_id: string }
-  | {
-      type: 'ACCEPT';
-      framework_id: string;
-      accept: { offer_ids: string[]; operations: Operation[]; filters?: Filters };
-    }
-  | { type: 'DECLINE'; framework_id: string; decline: { offer_ids: string[]; filters?: Filters } }
-  | { type: 'REVIVE'; framework_id: string; revive?: { roles?: string[] } }
-  | { type: 'SUPPRESS'; framework_id: string; suppress?: { roles?: string[] } }
-  | { type: 'KILL'; framework_id: string; kill: { task_id: string; agent_id?: string } }
-  | {
-      type: 'ACKNOWLEDGE';
-      framework_id: string;
-      acknowledge: { agent_id: string; task_id: string; uuid: string };
-    }
-  | {
-      type: 'RECONCILE';
-      framework_id: string;
-      reconcile: { tasks: { task_id: string; agent_id?: string }[] };
-    };
+/** The schema of every scheduler call, by type. */
+export const SchedulerCallSchemas = {
+  SUBSCRIBE: Obj({ type: Lit('SUBSCRIBE'), subscribe: Obj({ framework_info: FrameworkInfoSchema }) }),
+  TEARDOWN: Obj({ type: Lit('TEARDOWN'), framework_id: Id }),
+  ACCEPT: Obj({
+    type: Lit('ACCEPT'),
+    framework_id: Id,
+    accept: Obj({
+      offer_ids: Type.Array(Id, { maxItems: MAX_BATCH }),
+      operations: Type.Array(OperationSchema, { maxItems: MAX_BATCH }),
+      filters: Opt(FiltersSchema),
+    }),
+  }),
+  DECLINE: Obj({
+    type: Lit('DECLINE'),
+    framework_id: Id,
+    decline: Obj({ offer_ids: Type.Array(Id, { maxItems: MAX_BATCH }), filters: Opt(FiltersSchema) }),
+  }),
+  REVIVE: Obj({ type: Lit('REVIVE'), framework_id: Id, revive: Opt(Obj({ roles: Opt(Roles) })) }),
+  SUPPRESS: Obj({ type: Lit('SUPPRESS'), framework_id: Id, suppress: Opt(Obj({ roles: Opt(Roles) })) }),
+  KILL: Obj({ type: Lit('KILL'), framework_id: Id, kill: Obj({ task_id: Id, agent_id: Opt(Id) }) }),
+  ACKNOWLEDGE: Obj({
+    type: Lit('ACKNOWLEDGE'),
+    framework_id: Id,
+    acknowledge: Obj({ agent_id: Id, task_id: Id, uuid: Uuid }),
+  }),
+  RECONCILE: Obj({
+    type: Lit('RECONCILE'),
+    framework_id: Id,
+    reconcile: Obj({ tasks: Type.Array(Obj({ task_id: Id, agent_id: Opt(Id) }), { maxItems: MAX_LARGE_BATCH }) }),
+  }),
+} as const;
+export const SchedulerCallSchema = Type.Union([
+  SchedulerCallSchemas.SUBSCRIBE,
+  SchedulerCallSchemas.TEARDOWN,
+  SchedulerCallSchemas.ACCEPT,
+  SchedulerCallSchemas.DECLINE,
+  SchedulerCallSchemas.REVIVE,
+  SchedulerCallSchemas.SUPPRESS,
+  SchedulerCallSchemas.KILL,
+  SchedulerCallSchemas.ACKNOWLEDGE,
+  SchedulerCallSchemas.RECONCILE,
+]);
+export type SchedulerCall = Static<typeof SchedulerCallSchema>;
 
 // ---------------------------------------------------------------- master → scheduler (Mesos "Event")
 
@@ -71,47 +108,102 @@ export const EventType = {
   LEADER: 'LEADER',
 } as const;
 
-export type SchedulerEvent =
-  | {
-      type: 'SUBSCRIBED';
-      subscribed: { framework_id: string; heartbeat_interval_seconds: number; master_info: MasterInfo };
-    }
-  | { type: 'OFFERS'; offers: { offers: Offer[] } }
-  | { type: 'RESCIND'; rescind: { offer_id: string } }
-  | { type: 'UPDATE'; update: { status: TaskStatus } }
-  | { type: 'FAILURE'; failure: { agent_id: string } }
-  | { type: 'ERROR'; error: { message: string; code?: string } }
-  | { type: 'HEARTBEAT' }
-  /** This master is not the leader: reconnect to `leader` (absent when none is known). */
-  | { type: 'LEADER'; leader: { master_info?: MasterInfo } };
+/** The schema of every scheduler event, by type. LEADER: this master is not the leader; reconnect to `leader` (absent when none is known). */
+export const SchedulerEventSchemas = {
+  SUBSCRIBED: Obj({
+    type: Lit('SUBSCRIBED'),
+    subscribed: Obj({ framework_id: Id, heartbeat_interval_seconds: Seconds, master_info: MasterInfoSchema }),
+  }),
+  OFFERS: Obj({ type: Lit('OFFERS'), offers: Obj({ offers: Type.Array(OfferSchema, { maxItems: MAX_LARGE_BATCH }) }) }),
+  RESCIND: Obj({ type: Lit('RESCIND'), rescind: Obj({ offer_id: Id }) }),
+  UPDATE: Obj({ type: Lit('UPDATE'), update: Obj({ status: TaskStatusSchema }) }),
+  FAILURE: Obj({ type: Lit('FAILURE'), failure: Obj({ agent_id: Id }) }),
+  ERROR: Obj({
+    type: Lit('ERROR'),
+    error: Obj({
+      message: Type.String({ maxLength: MAX_TEXT_LENGTH }),
+      code: Opt(Type.String({ maxLength: MAX_TOKEN_LENGTH })),
+    }),
+  }),
+  HEARTBEAT: Obj({ type: Lit('HEARTBEAT') }),
+  LEADER: Obj({ type: Lit('LEADER'), leader: Leader }),
+} as const;
+export const SchedulerEventSchema = Type.Union([
+  SchedulerEventSchemas.SUBSCRIBED,
+  SchedulerEventSchemas.OFFERS,
+  SchedulerEventSchemas.RESCIND,
+  SchedulerEventSchemas.UPDATE,
+  SchedulerEventSchemas.FAILURE,
+  SchedulerEventSchemas.ERROR,
+  SchedulerEventSchemas.HEARTBEAT,
+  SchedulerEventSchemas.LEADER,
+]);
+export type SchedulerEvent = Static<typeof SchedulerEventSchema>;
 
 // ---------------------------------------------------------------- agent → master
 
-export type AgentMessage =
-  | { type: 'REGISTER'; agent: AgentInfo; version: string }
-  | {
-      type: 'REREGISTER';
-      agent: AgentInfo & { id: string };
-      version: string;
-      tasks: TaskRecord[];
-      frameworks: FrameworkInfo[];
-    }
-  | { type: 'STATUS_UPDATE'; update: { framework_id: string; status: TaskStatus } }
-  | { type: 'PONG'; seq: number };
+export const AgentMessageSchemas = {
+  REGISTER: Obj({
+    type: Lit('REGISTER'),
+    agent: AgentInfoSchema,
+    version: Type.String({ maxLength: MAX_TOKEN_LENGTH }),
+  }),
+  REREGISTER: Obj({
+    type: Lit('REREGISTER'),
+    agent: AgentInfoWithIdSchema,
+    version: Type.String({ maxLength: MAX_TOKEN_LENGTH }),
+    tasks: Type.Array(TaskRecordSchema, { maxItems: MAX_LARGE_BATCH }),
+    frameworks: Type.Array(FrameworkInfoSchema, { maxItems: MAX_FRAMEWORKS }),
+  }),
+  STATUS_UPDATE: Obj({ type: Lit('STATUS_UPDATE'), update: Obj({ framework_id: Id, status: TaskStatusSchema }) }),
+  PONG: Obj({ type: Lit('PONG'), seq: Seq }),
+} as const;
+export const AgentMessageSchema = Type.Union([
+  AgentMessageSchemas.REGISTER,
+  AgentMessageSchemas.REREGISTER,
+  AgentMessageSchemas.STATUS_UPDATE,
+  AgentMessageSchemas.PONG,
+]);
+export type AgentMessage = Static<typeof AgentMessageSchema>;
 
 // ---------------------------------------------------------------- master → agent
 
-export type MasterToAgentMessage =
-  | { type: 'REGISTERED'; agent_id: string; master_info: MasterInfo }
-  | { type: 'REREGISTERED'; agent_id: string; master_info: MasterInfo }
-  | { type: 'RUN_TASK'; framework: FrameworkInfo & { id: string }; task: TaskInfo }
-  | { type: 'KILL_TASK'; framework_id: string; task_id: string; grace_period_seconds?: number }
-  | { type: 'ACK_UPDATE'; framework_id: string; task_id: string; uuid: string }
-  | { type: 'SHUTDOWN_FRAMEWORK'; framework_id: string }
-  | { type: 'PING'; seq: number }
-  | { type: 'LEADER'; leader: { master_info?: MasterInfo } }
-  /** The master refuses this agent (e.g. marked gone); the agent must not re-register with that id. */
-  | { type: 'SHUTDOWN'; message: string };
+/** SHUTDOWN: the master refuses this agent (e.g. marked gone); the agent must not re-register with that id. */
+export const MasterToAgentSchemas = {
+  REGISTERED: Obj({ type: Lit('REGISTERED'), agent_id: Id, master_info: MasterInfoSchema }),
+  REREGISTERED: Obj({ type: Lit('REREGISTERED'), agent_id: Id, master_info: MasterInfoSchema }),
+  RUN_TASK: Obj({
+    type: Lit('RUN_TASK'),
+    framework: FrameworkInfoWithIdSchema,
+    task: TaskInfoSchema,
+  }),
+  KILL_TASK: Obj({ type: Lit('KILL_TASK'), framework_id: Id, task_id: Id, grace_period_seconds: Opt(Seconds) }),
+  ACK_UPDATE: Obj({ type: Lit('ACK_UPDATE'), framework_id: Id, task_id: Id, uuid: Uuid }),
+  SHUTDOWN_FRAMEWORK: Obj({ type: Lit('SHUTDOWN_FRAMEWORK'), framework_id: Id }),
+  PING: Obj({ type: Lit('PING'), seq: Seq }),
+  LEADER: Obj({ type: Lit('LEADER'), leader: Leader }),
+  SHUTDOWN: Obj({ type: Lit('SHUTDOWN'), message: Type.String({ maxLength: MAX_TEXT_LENGTH }) }),
+} as const;
+export const MasterToAgentMessageSchema = Type.Union([
+  MasterToAgentSchemas.REGISTERED,
+  MasterToAgentSchemas.REREGISTERED,
+  MasterToAgentSchemas.RUN_TASK,
+  MasterToAgentSchemas.KILL_TASK,
+  MasterToAgentSchemas.ACK_UPDATE,
+  MasterToAgentSchemas.SHUTDOWN_FRAMEWORK,
+  MasterToAgentSchemas.PING,
+  MasterToAgentSchemas.LEADER,
+  MasterToAgentSchemas.SHUTDOWN,
+]);
+export type MasterToAgentMessage = Static<typeof MasterToAgentMessageSchema>;
+
+/** The message schemas of each direction, by type. */
+export const MessageSchemas: Record<Direction, Record<string, TSchema>> = {
+  scheduler_to_master: SchedulerCallSchemas,
+  master_to_scheduler: SchedulerEventSchemas,
+  agent_to_master: AgentMessageSchemas,
+  master_to_agent: MasterToAgentSchemas,
+};
 
 export type MessageOf<D extends Direction> = D extends 'agent_to_master'
   ? AgentMessage

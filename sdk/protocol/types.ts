@@ -1,8 +1,27 @@
 /**
  * The shapes that travel between components, in the spirit of Mesos's v1 protobufs (snake_case
- * field names, so that a Mesos user recognises them). Resources use Mesos's JSON form.
+ * field names, so that a Mesos user recognises them). Resources use Mesos's JSON form. Each shape
+ * is a TypeBox schema; its TypeScript type is `Static<>` of it, so the type and the validation
+ * (sdk/protocol/validate.ts) come from one definition. Objects refuse unknown fields; every
+ * string, array and number is bounded (sdk/protocol/limits.ts).
  */
-import type { Resource } from '../resources/resources.js';
+import { type Static, type TSchema, Type } from 'typebox';
+import { MAX_ROLE_LENGTH, roleNameProblem } from '../resources/roles.js';
+import { ResourceListSchema } from '../resources/schema.js';
+import { idProblem, MAX_ID_LENGTH } from '../util/id.js';
+import {
+  MAX_ATTRIBUTES,
+  MAX_BATCH,
+  MAX_COMMAND_LENGTH,
+  MAX_LIST_ENTRIES,
+  MAX_NAME_LENGTH,
+  MAX_PATH_LENGTH,
+  MAX_ROLES,
+  MAX_SECONDS,
+  MAX_TEXT_LENGTH,
+  MAX_TIMESTAMP,
+  MAX_TOKEN_LENGTH,
+} from './limits.js';
 
 export const TaskState = {
   STAGING: 'TASK_STAGING',
@@ -37,165 +56,253 @@ export function isTerminal(state: TaskState): boolean {
   return TERMINAL_STATES.has(state);
 }
 
-export interface EnvironmentVariable {
-  name: string;
-  value: string;
-}
+// ---------------------------------------------------------------- building blocks
 
-export interface CommandUri {
-  value: string;
-  executable?: boolean;
-  extract?: boolean;
-  cache?: boolean;
-  output_file?: string;
+/** A closed object: unknown fields are refused. */
+export function Obj<P extends Parameters<typeof Type.Object>[0]>(properties: P) {
+  return Type.Object(properties, { additionalProperties: false });
 }
+const Opt = Type.Optional;
+const Str = (maxLength: number) => Type.String({ maxLength });
+const NonEmpty = (maxLength: number) => Type.String({ minLength: 1, maxLength });
+const Bool = Type.Boolean();
+const List = <T extends TSchema>(item: T, maxItems: number = MAX_LIST_ENTRIES) => Type.Array(item, { maxItems });
 
-export interface CommandInfo {
-  /** With `shell` (default true) run through `/bin/sh -c`; otherwise the executable path. */
-  value?: string;
-  shell?: boolean;
-  arguments?: string[];
-  environment?: { variables: EnvironmentVariable[] };
-  uris?: CommandUri[];
-  user?: string;
-}
+/** Seconds: 0 ≤ s ≤ MAX_SECONDS. */
+export const Seconds = Type.Number({ minimum: 0, maximum: MAX_SECONDS });
+/** A TCP/UDP port. */
+export const Port = Type.Integer({ minimum: 0, maximum: 65_535 });
 
-export interface PortMapping {
-  host_port: number;
-  container_port: number;
-  protocol?: string;
-}
+/** A task, framework, agent, executor or offer id (`idProblem` in sdk/util/id.ts). */
+export const Id = Type.Refine(
+  Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH }),
+  (v) => idProblem(v) === undefined,
+  (v) => idProblem(v) ?? 'invalid id',
+);
+/** A role name (`roleNameProblem` in sdk/resources/roles.ts). */
+export const Role = Type.Refine(
+  Type.String({ minLength: 1, maxLength: MAX_ROLE_LENGTH }),
+  (v) => roleNameProblem(v) === undefined,
+  (v) => roleNameProblem(v) ?? 'invalid role',
+);
+export const Roles = List(Role, MAX_ROLES);
 
-export interface Volume {
-  container_path: string;
-  host_path?: string;
-  mode: 'RW' | 'RO';
-}
+// ---------------------------------------------------------------- tasks
 
-export interface DockerInfo {
-  image: string;
-  network?: 'HOST' | 'BRIDGE' | 'NONE';
-  port_mappings?: PortMapping[];
-  privileged?: boolean;
-  parameters?: { key: string; value: string }[];
-  force_pull_image?: boolean;
-}
+export const TaskStateSchema = Type.Union([
+  Type.Literal('TASK_STAGING'),
+  Type.Literal('TASK_STARTING'),
+  Type.Literal('TASK_RUNNING'),
+  Type.Literal('TASK_KILLING'),
+  Type.Literal('TASK_FINISHED'),
+  Type.Literal('TASK_FAILED'),
+  Type.Literal('TASK_KILLED'),
+  Type.Literal('TASK_ERROR'),
+  Type.Literal('TASK_LOST'),
+  Type.Literal('TASK_DROPPED'),
+  Type.Literal('TASK_UNREACHABLE'),
+  Type.Literal('TASK_GONE'),
+  Type.Literal('TASK_GONE_BY_OPERATOR'),
+  Type.Literal('TASK_UNKNOWN'),
+]);
+// The schema lists exactly the TaskState values (the compiler checks it).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+true satisfies Same<Static<typeof TaskStateSchema>, TaskState>;
 
-export interface ContainerInfo {
-  /** DOCKER → docker containerizer; MESOS → linux (or posix) containerizer. */
-  type: 'DOCKER' | 'MESOS';
-  docker?: DockerInfo;
-  volumes?: Volume[];
-  hostname?: string;
-  /** Agora extension: name the containerizer to use (`docker`, `linux`, `posix`). */
-  containerizer?: string;
-  /** For the linux containerizer: give the task its own network namespace. */
-  network_isolation?: boolean;
-}
+export const EnvironmentVariableSchema = Obj({ name: NonEmpty(MAX_NAME_LENGTH), value: Str(MAX_COMMAND_LENGTH) });
+export type EnvironmentVariable = Static<typeof EnvironmentVariableSchema>;
 
-export interface HealthCheck {
-  type: 'HTTP' | 'TCP' | 'COMMAND';
-  http?: { port: number; path?: string; scheme?: string; statuses?: number[] };
-  tcp?: { port: number };
-  command?: CommandInfo;
-  delay_seconds?: number;
-  interval_seconds?: number;
-  timeout_seconds?: number;
-  consecutive_failures?: number;
-  grace_period_seconds?: number;
-}
+export const CommandUriSchema = Obj({
+  value: NonEmpty(MAX_PATH_LENGTH),
+  executable: Opt(Bool),
+  extract: Opt(Bool),
+  cache: Opt(Bool),
+  output_file: Opt(Str(MAX_PATH_LENGTH)),
+});
+export type CommandUri = Static<typeof CommandUriSchema>;
 
-export interface Label {
-  key: string;
-  value?: string;
-}
+/** With `shell` (default true) `value` runs through `/bin/sh -c`; otherwise it is the executable path. */
+export const CommandInfoSchema = Obj({
+  value: Opt(Str(MAX_COMMAND_LENGTH)),
+  shell: Opt(Bool),
+  arguments: Opt(List(Str(MAX_COMMAND_LENGTH))),
+  environment: Opt(Obj({ variables: List(EnvironmentVariableSchema) })),
+  uris: Opt(List(CommandUriSchema)),
+  user: Opt(Str(MAX_NAME_LENGTH)),
+});
+export type CommandInfo = Static<typeof CommandInfoSchema>;
 
-export interface TaskInfo {
-  name: string;
-  task_id: string;
-  agent_id: string;
-  resources: Resource[];
-  command?: CommandInfo;
-  container?: ContainerInfo;
-  health_check?: HealthCheck;
-  kill_policy?: { grace_period_seconds?: number };
-  labels?: { labels: Label[] };
-}
+export const PortMappingSchema = Obj({ host_port: Port, container_port: Port, protocol: Opt(Str(MAX_TOKEN_LENGTH)) });
+export type PortMapping = Static<typeof PortMappingSchema>;
 
-export interface TaskStatus {
-  task_id: string;
-  state: TaskState;
-  message?: string;
-  /** Mesos reasons: REASON_COMMAND_EXECUTOR_FAILED, REASON_CONTAINER_LIMITATION_MEMORY, ... */
-  reason?: string;
-  source?: 'SOURCE_MASTER' | 'SOURCE_AGENT' | 'SOURCE_EXECUTOR';
-  agent_id?: string;
-  healthy?: boolean;
-  /** Seconds since the epoch, as a float (Mesos). */
-  timestamp: number;
-  /** Set on updates that need an acknowledgement. */
-  uuid?: string;
-  /** Exit status of a command task. */
-  exit_status?: number;
-}
+export const VolumeSchema = Obj({
+  container_path: NonEmpty(MAX_PATH_LENGTH),
+  host_path: Opt(Str(MAX_PATH_LENGTH)),
+  mode: Type.Union([Type.Literal('RW'), Type.Literal('RO')]),
+});
+export type Volume = Static<typeof VolumeSchema>;
 
-export interface FrameworkInfo {
-  id?: string;
-  name: string;
-  user?: string;
-  hostname?: string;
-  roles?: string[];
-  /** Seconds the master keeps a disconnected framework's tasks before tearing it down. */
-  failover_timeout?: number;
-  checkpoint?: boolean;
-  /** e.g. PARTITION_AWARE, MULTI_ROLE */
-  capabilities?: { type: string }[];
-  principal?: string;
-  webui_url?: string;
-}
+export const DockerInfoSchema = Obj({
+  image: NonEmpty(MAX_PATH_LENGTH),
+  network: Opt(Type.Union([Type.Literal('HOST'), Type.Literal('BRIDGE'), Type.Literal('NONE')])),
+  port_mappings: Opt(List(PortMappingSchema)),
+  privileged: Opt(Bool),
+  parameters: Opt(List(Obj({ key: Str(MAX_NAME_LENGTH), value: Str(MAX_TEXT_LENGTH) }))),
+  force_pull_image: Opt(Bool),
+});
+export type DockerInfo = Static<typeof DockerInfoSchema>;
 
-export interface Offer {
-  id: string;
-  framework_id: string;
-  agent_id: string;
-  hostname: string;
-  resources: Resource[];
-  attributes: Record<string, string>;
-  /** The role these resources are allocated to. */
-  allocation_role: string;
-}
+/**
+ * `type` DOCKER → docker containerizer; MESOS → linux (or posix) containerizer. Agora extensions:
+ * `containerizer` names the one to use (`docker`, `linux`, `posix`); `network_isolation` gives a
+ * linux-containerizer task its own network namespace.
+ */
+export const ContainerInfoSchema = Obj({
+  type: Type.Union([Type.Literal('DOCKER'), Type.Literal('MESOS')]),
+  docker: Opt(DockerInfoSchema),
+  volumes: Opt(List(VolumeSchema)),
+  hostname: Opt(Str(MAX_NAME_LENGTH)),
+  containerizer: Opt(Str(MAX_TOKEN_LENGTH)),
+  network_isolation: Opt(Bool),
+});
+export type ContainerInfo = Static<typeof ContainerInfoSchema>;
 
-export interface Filters {
-  refuse_seconds?: number;
-}
+export const HealthCheckSchema = Obj({
+  type: Type.Union([Type.Literal('HTTP'), Type.Literal('TCP'), Type.Literal('COMMAND')]),
+  http: Opt(
+    Obj({
+      port: Port,
+      path: Opt(Str(MAX_PATH_LENGTH)),
+      scheme: Opt(Str(MAX_TOKEN_LENGTH)),
+      statuses: Opt(List(Type.Integer({ minimum: 100, maximum: 599 }), 64)),
+    }),
+  ),
+  tcp: Opt(Obj({ port: Port })),
+  command: Opt(CommandInfoSchema),
+  delay_seconds: Opt(Seconds),
+  interval_seconds: Opt(Seconds),
+  timeout_seconds: Opt(Seconds),
+  consecutive_failures: Opt(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+  grace_period_seconds: Opt(Seconds),
+});
+export type HealthCheck = Static<typeof HealthCheckSchema>;
 
-export type Operation =
-  | { type: 'LAUNCH'; launch: { task_infos: TaskInfo[] } }
-  | { type: 'RESERVE'; reserve: { resources: Resource[] } }
-  | { type: 'UNRESERVE'; unreserve: { resources: Resource[] } };
+export const LabelSchema = Obj({ key: Str(MAX_NAME_LENGTH), value: Opt(Str(MAX_TEXT_LENGTH)) });
+export type Label = Static<typeof LabelSchema>;
 
-export interface MasterInfo {
-  id: string;
-  pid: string;
-  hostname: string;
-  port: number;
-  address: { hostname: string; ip: string; port: number };
-  version: string;
-}
+export const TaskInfoSchema = Obj({
+  name: Str(MAX_NAME_LENGTH),
+  task_id: Id,
+  agent_id: Id,
+  resources: ResourceListSchema,
+  command: Opt(CommandInfoSchema),
+  container: Opt(ContainerInfoSchema),
+  health_check: Opt(HealthCheckSchema),
+  kill_policy: Opt(Obj({ grace_period_seconds: Opt(Seconds) })),
+  labels: Opt(Obj({ labels: List(LabelSchema) })),
+});
+export type TaskInfo = Static<typeof TaskInfoSchema>;
 
-export interface AgentInfo {
-  id?: string;
-  hostname: string;
-  port: number;
-  resources: Resource[];
-  attributes: Record<string, string>;
-}
+/**
+ * `reason` is a Mesos reason (REASON_COMMAND_EXECUTOR_FAILED, ...); `timestamp` is seconds since
+ * the epoch as a float (Mesos); `uuid` is set on updates that need an acknowledgement;
+ * `exit_status` is a command task's exit status.
+ */
+export const TaskStatusSchema = Obj({
+  task_id: Id,
+  state: TaskStateSchema,
+  message: Opt(Str(MAX_TEXT_LENGTH)),
+  reason: Opt(Str(MAX_TOKEN_LENGTH)),
+  source: Opt(
+    Type.Union([Type.Literal('SOURCE_MASTER'), Type.Literal('SOURCE_AGENT'), Type.Literal('SOURCE_EXECUTOR')]),
+  ),
+  agent_id: Opt(Id),
+  healthy: Opt(Bool),
+  timestamp: Type.Number({ minimum: 0, maximum: MAX_TIMESTAMP }),
+  uuid: Opt(NonEmpty(MAX_TOKEN_LENGTH)),
+  exit_status: Opt(Type.Integer({ minimum: -2_147_483_648, maximum: 2_147_483_647 })),
+});
+export type TaskStatus = Static<typeof TaskStatusSchema>;
 
-/** A task as the agent reports it when it re-registers (and as the master keeps it). */
-export interface TaskRecord {
-  task: TaskInfo;
-  framework_id: string;
-  state: TaskState;
-  /** The latest status (acknowledged or not). */
-  status?: TaskStatus;
-}
+// ---------------------------------------------------------------- frameworks, offers, operations
+
+/**
+ * `failover_timeout`: seconds the master keeps a disconnected framework's tasks before tearing it
+ * down. `capabilities`: e.g. PARTITION_AWARE, MULTI_ROLE.
+ */
+const frameworkFields = {
+  name: Str(MAX_NAME_LENGTH),
+  user: Opt(Str(MAX_NAME_LENGTH)),
+  hostname: Opt(Str(MAX_NAME_LENGTH)),
+  roles: Opt(Roles),
+  failover_timeout: Opt(Seconds),
+  checkpoint: Opt(Bool),
+  capabilities: Opt(List(Obj({ type: NonEmpty(MAX_TOKEN_LENGTH) }), 64)),
+  principal: Opt(Str(MAX_NAME_LENGTH)),
+  webui_url: Opt(Str(MAX_PATH_LENGTH)),
+};
+export const FrameworkInfoSchema = Obj({ id: Opt(Id), ...frameworkFields });
+/** A FrameworkInfo whose id is known (RUN_TASK). */
+export const FrameworkInfoWithIdSchema = Obj({ id: Id, ...frameworkFields });
+export type FrameworkInfo = Static<typeof FrameworkInfoSchema>;
+
+export const AttributesSchema = Type.Record(Type.String({ maxLength: MAX_NAME_LENGTH }), Str(MAX_NAME_LENGTH), {
+  maxProperties: MAX_ATTRIBUTES,
+});
+
+/** `allocation_role` is the role these resources are allocated to. */
+export const OfferSchema = Obj({
+  id: Id,
+  framework_id: Id,
+  agent_id: Id,
+  hostname: Str(MAX_NAME_LENGTH),
+  resources: ResourceListSchema,
+  attributes: AttributesSchema,
+  allocation_role: Role,
+});
+export type Offer = Static<typeof OfferSchema>;
+
+export const FiltersSchema = Obj({ refuse_seconds: Opt(Seconds) });
+export type Filters = Static<typeof FiltersSchema>;
+
+export const OperationSchema = Type.Union([
+  Obj({ type: Type.Literal('LAUNCH'), launch: Obj({ task_infos: List(TaskInfoSchema, MAX_BATCH) }) }),
+  Obj({ type: Type.Literal('RESERVE'), reserve: Obj({ resources: ResourceListSchema }) }),
+  Obj({ type: Type.Literal('UNRESERVE'), unreserve: Obj({ resources: ResourceListSchema }) }),
+]);
+export type Operation = Static<typeof OperationSchema>;
+
+// ---------------------------------------------------------------- masters and agents
+
+export const MasterInfoSchema = Obj({
+  id: NonEmpty(MAX_NAME_LENGTH),
+  pid: Str(MAX_NAME_LENGTH),
+  hostname: Str(MAX_NAME_LENGTH),
+  port: Port,
+  address: Obj({ hostname: Str(MAX_NAME_LENGTH), ip: Str(MAX_TOKEN_LENGTH), port: Port }),
+  version: Str(MAX_TOKEN_LENGTH),
+});
+export type MasterInfo = Static<typeof MasterInfoSchema>;
+
+const agentFields = {
+  hostname: Str(MAX_NAME_LENGTH),
+  port: Port,
+  resources: ResourceListSchema,
+  attributes: AttributesSchema,
+};
+export const AgentInfoSchema = Obj({ id: Opt(Id), ...agentFields });
+export type AgentInfo = Static<typeof AgentInfoSchema>;
+/** An AgentInfo whose id is known (REREGISTER). */
+export const AgentInfoWithIdSchema = Obj({ id: Id, ...agentFields });
+
+/** A task as the agent reports it when it re-registers (and as the master keeps it). `status` is the latest (acknowledged or not). */
+export const TaskRecordSchema = Obj({
+  task: TaskInfoSchema,
+  framework_id: Id,
+  state: TaskStateSchema,
+  status: Opt(TaskStatusSchema),
+});
+export type TaskRecord = Static<typeof TaskRecordSchema>;
+
+/** Seconds of text bounds, re-exported for callers that only import types. */
+export { MAX_TEXT_LENGTH, MAX_TIMESTAMP };

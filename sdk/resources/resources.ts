@@ -7,24 +7,12 @@
  * times comes back to exactly where it started instead of drifting.
  */
 
-export const DEFAULT_ROLE = '*';
+import { ResourcesInvalid } from '../errors.js';
+import { DEFAULT_ROLE } from './roles.js';
+import { type Range, type Resource, resourceProblem } from './schema.js';
 
-export interface Range {
-  begin: number;
-  end: number;
-}
-
-export type ResourceType = 'SCALAR' | 'RANGES' | 'SET';
-
-/** One resource entry, in the JSON shape Mesos uses on the wire (`role` defaults to `*`). */
-export interface Resource {
-  name: string;
-  type: ResourceType;
-  scalar?: { value: number };
-  ranges?: { range: Range[] };
-  set?: { item: string[] };
-  role?: string;
-}
+export { DEFAULT_ROLE } from './roles.js';
+export { MAX_PORT, MAX_RANGES, MAX_SCALAR, type Range, type Resource, type ResourceType } from './schema.js';
 
 /** Rounds to Mesos's fixed point of three decimals. */
 export function fixed(value: number): number {
@@ -107,9 +95,8 @@ function isEmptyResource(r: Resource): boolean {
   }
 }
 
-export class ResourceError extends Error {
-  readonly code = 'AGORA_RESOURCES_INVALID';
-}
+/** A resource entry or text that does not parse or is out of bounds (`AGORA_RESOURCES_INVALID`). */
+export class ResourceError extends ResourcesInvalid {}
 
 /** An immutable bag of resources, one entry per (name, role). */
 export class Resources {
@@ -315,47 +302,10 @@ function addInto(acc: Map<string, Resource>, r: Resource): void {
   }
 }
 
-const NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-const ROLE_RE = /^(\*|[A-Za-z0-9_][A-Za-z0-9_.\-/]*)$/;
-
+/** Throws `ResourceError` unless `r` passes the wire rule (`resourceProblem`, sdk/resources/schema.ts). */
 function validateResource(r: Resource): void {
-  if (!r || typeof r !== 'object') throw new ResourceError('a resource must be an object');
-  if (typeof r.name !== 'string' || !NAME_RE.test(r.name)) {
-    throw new ResourceError(`invalid resource name ${JSON.stringify(r.name)}`);
-  }
-  if (r.role !== undefined && (typeof r.role !== 'string' || !ROLE_RE.test(r.role))) {
-    throw new ResourceError(`invalid role ${JSON.stringify(r.role)} on resource '${r.name}'`);
-  }
-  switch (r.type) {
-    case 'SCALAR': {
-      const v = r.scalar?.value;
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-        throw new ResourceError(`scalar resource '${r.name}' needs a finite value >= 0, got ${JSON.stringify(v)}`);
-      }
-      return;
-    }
-    case 'RANGES': {
-      const list = r.ranges?.range;
-      if (!Array.isArray(list)) throw new ResourceError(`ranges resource '${r.name}' needs ranges.range`);
-      for (const x of list) {
-        if (!Number.isInteger(x?.begin) || !Number.isInteger(x?.end) || x.begin < 0 || x.end < x.begin) {
-          throw new ResourceError(`invalid range ${JSON.stringify(x)} in '${r.name}'`);
-        }
-      }
-      return;
-    }
-    case 'SET': {
-      const items = r.set?.item;
-      if (!Array.isArray(items) || !items.every((i) => typeof i === 'string')) {
-        throw new ResourceError(`set resource '${r.name}' needs set.item as strings`);
-      }
-      return;
-    }
-    default:
-      throw new ResourceError(
-        `resource '${(r as Resource).name}' has unknown type ${JSON.stringify((r as Resource).type)}`,
-      );
-  }
+  const why = resourceProblem(r);
+  if (why !== undefined) throw new ResourceError(why);
 }
 
 /** Parses `name(role):value` entries separated by `;`. */

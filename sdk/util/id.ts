@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { IdInvalid } from '../errors.js';
 
 /** Ids in Mesos's spirit: a stable prefix per master run and a counter (`<uuid>-O12`). */
 export function newId(): string {
@@ -14,4 +15,37 @@ export class IdSequence {
     this.counters.set(tag, n + 1);
     return `${this.prefix}-${tag}${n}`;
   }
+}
+
+/** Longest id accepted: one path component on common file systems (ids name sandbox directories). */
+export const MAX_ID_LENGTH = 255;
+
+// Whitespace (Unicode), C0 and C1 control characters, DEL, and both path separators.
+const FORBIDDEN_IN_ID = /[\s\p{Cc}/\\]/u;
+
+/**
+ * Why `id` is not a valid task, framework, agent, executor or offer id, or undefined when it is.
+ * The rule follows Mesos's `validateID` (non-empty, no control characters, no path separators)
+ * and adds what keeps an id safe as one path component: not `.` or `..`, no whitespace, at most
+ * {@link MAX_ID_LENGTH} UTF-16 units.
+ */
+export function idProblem(id: unknown): string | undefined {
+  if (typeof id !== 'string') return 'an id must be a string';
+  if (id.length === 0) return 'an id must be non-empty';
+  if (id.length > MAX_ID_LENGTH) return `an id must be at most ${MAX_ID_LENGTH} characters (got ${id.length})`;
+  if (id === '.' || id === '..') return `'${id}' is not a valid id`;
+  if (FORBIDDEN_IN_ID.test(id)) return 'an id must not contain whitespace, control characters, / or \\';
+  return undefined;
+}
+
+/** Whether `id` passes {@link idProblem}. */
+export function isValidId(id: unknown): id is string {
+  return idProblem(id) === undefined;
+}
+
+/** Returns `id` when valid; otherwise throws `IdInvalid` (`AGORA_ID_INVALID`) naming `what` (e.g. 'task id'). */
+export function validateId(id: unknown, what = 'id'): string {
+  const why = idProblem(id);
+  if (why !== undefined) throw new IdInvalid(`invalid ${what} ${JSON.stringify(id)?.slice(0, 80)}: ${why}`);
+  return id as string;
 }
