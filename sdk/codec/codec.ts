@@ -2,22 +2,22 @@
  * The wire codec: bytes ⇄ message. Pure, no sockets.
  *
  * A frame is exactly one MessagePack value, a map (msgpackr with records off, so any MessagePack
- * library can read and write it). Decoding checks, in order: the size limit (before any parsing),
- * that the bytes hold one complete value and nothing else, that the value is plain data (maps,
- * arrays, strings, numbers, booleans, nil — no extension types, no `__proto__` keys, bounded
- * depth), and finally the message's structure for its direction (`validateMessage`). Every failure
- * is a `CodecError` with a stable code.
+ * library can read and write it). Decoding checks, in order: the size limit, the number of values
+ * and the nesting depth (all three before any parsing; sdk/codec/scan.ts), that the bytes hold one
+ * complete value and nothing else, that the value is plain data (maps, arrays, strings, numbers,
+ * booleans, nil — no extension types, no `__proto__` keys), and finally the message's structure
+ * for its direction (`validateMessage`). Every failure is a `CodecError` with a stable code.
  */
 import { type Options, Packr } from 'msgpackr';
 import { AgoraError, statusOf } from '../errors.js';
 import type { AnyMessage, Direction, MessageOf } from '../protocol/messages.js';
 import { ProtocolError, validateMessage } from '../protocol/validate.js';
+import { MAX_DEPTH, scanFrame } from './scan.js';
 
 /** Largest frame accepted (and sent) by default: 4 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
-/** Deepest nesting of maps and arrays a frame may have; real messages stay near 10. */
-export const MAX_DEPTH = 32;
+export { MAX_DEPTH, MAX_ELEMENTS } from './scan.js';
 
 export const CodecErrorCode = {
   FRAME_TOO_LARGE: 'AGORA_CODEC_FRAME_TOO_LARGE',
@@ -77,6 +77,7 @@ export function decode<D extends Direction>(
     );
   }
   if (frame.byteLength === 0) throw new CodecError('malformed frame: empty', CodecErrorCode.MALFORMED);
+  checkShape(frame);
 
   let value: unknown;
   try {
@@ -96,6 +97,20 @@ export function decode<D extends Direction>(
     }
     throw new CodecError(`invalid ${direction} message: ${String(e)}`, CodecErrorCode.INVALID_MESSAGE, { cause: e });
   }
+}
+
+/**
+ * Throws `AGORA_CODEC_TOO_MANY_ELEMENTS` or `AGORA_CODEC_TOO_DEEP` when the encoded value breaks
+ * the element or depth cap (sdk/codec/scan.ts), without decoding it. Senders use it too, so that
+ * what they send is never refused for its shape.
+ */
+export function checkShape(frame: Uint8Array, what = 'frame'): void {
+  const problem = scanFrame(frame);
+  if (problem === undefined) return;
+  throw new CodecError(
+    `${what}: ${problem.message}`,
+    problem.kind === 'elements' ? CodecErrorCode.TOO_MANY_ELEMENTS : CodecErrorCode.TOO_DEEP,
+  );
 }
 
 function describeUnpackError(e: unknown): string {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import WebSocket from 'ws';
-import { CodecError, CodecErrorCode, DEFAULT_MAX_FRAME_BYTES, decode, encode } from '../codec/codec.js';
+import { CodecError, CodecErrorCode, checkShape, DEFAULT_MAX_FRAME_BYTES, decode, encode } from '../codec/codec.js';
 import type { AnyMessage, Direction, MessageOf } from '../protocol/messages.js';
 
 export interface Peer<Out> {
@@ -19,8 +19,9 @@ export interface Peer<Out> {
    * Encodes and sends; returns false when closed, or when the peer is too slow: if
    * ws.bufferedAmount would exceed maxBufferedBytes the connection is closed with code 1013
    * ('peer too slow') instead of buffering without bound. Throws `CodecError`
-   * (AGORA_CODEC_FRAME_TOO_LARGE) when the encoded message exceeds maxFrameBytes: the receiver
-   * would refuse it and drop the connection, so the caller must split it.
+   * (AGORA_CODEC_FRAME_TOO_LARGE) when the encoded message exceeds maxFrameBytes, or
+   * (AGORA_CODEC_TOO_MANY_ELEMENTS / AGORA_CODEC_TOO_DEEP) when it breaks the codec's value caps:
+   * the receiver would refuse it and drop the connection, so the caller must split it.
    */
   send(message: Out): boolean;
   close(code?: number, reason?: string): void;
@@ -162,6 +163,8 @@ export class WsPeer<Out> implements Peer<Out> {
         CodecErrorCode.FRAME_TOO_LARGE,
       );
     }
+    // The receiver refuses a frame of too many values or too deep; refuse to send it instead.
+    checkShape(frame, `outgoing ${(message as AnyMessage).type}`);
     const buffered = this.ws.bufferedAmount;
     // A frame is always allowed onto an empty buffer, so a limit below one frame cannot wedge a peer.
     if (buffered > 0 && buffered + frame.byteLength > this.opts.maxBufferedBytes) {
