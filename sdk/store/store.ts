@@ -10,6 +10,7 @@
  * Versions are opaque integers that grow with every write of a key; compare them only for equality.
  * (A key deleted and created again may start from a low version again.)
  */
+import { AgoraError, statusOf } from '../errors.js';
 
 export interface Versioned<T> {
   value: T;
@@ -40,13 +41,11 @@ export const StoreErrorCode = {
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 
-export class StoreError extends Error {
-  constructor(
-    readonly code: StoreErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+/** Every Store failure; `code` is one of {@link StoreErrorCode}, `statusCode` from the SDK catalogue (sdk/errors.ts). */
+export class StoreError extends AgoraError {
+  declare readonly code: StoreErrorCode;
+  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, statusOf(code), options);
     this.name = 'StoreError';
   }
 }
