@@ -9,6 +9,7 @@ import pino from 'pino';
 import { Direction, type SchedulerCall, type SchedulerEvent } from '../protocol/messages.js';
 import type { Filters, FrameworkInfo, MasterInfo, Offer, Operation, TaskInfo, TaskStatus } from '../protocol/types.js';
 import { ReconnectingClient } from '../transport/index.js';
+import { type Clock, systemClock } from '../util/clock.js';
 import { followLeader, type LeaderEndpoint } from '../zk/follow-leader.js';
 
 export const SCHEDULER_WS_PATH = '/api/v1/scheduler/ws';
@@ -20,6 +21,8 @@ export interface DriverOptions {
   /** Acknowledge every status update as soon as it is handed to the 'update' listeners (default true). */
   implicitAcknowledgements?: boolean;
   logger?: pino.Logger;
+  /** Arms the transport's heartbeat and reconnection timers and tells the time; default `systemClock`. */
+  clock?: Clock;
 }
 
 export interface SchedulerDriverEvents {
@@ -50,10 +53,12 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
   /** When the master last sent a HEARTBEAT event (ms since the epoch). */
   lastHeartbeat?: number;
   private subscribedNow = false;
+  private readonly clock: Clock;
 
   constructor(private readonly opts: DriverOptions) {
     super();
     this.log = opts.logger ?? pino({ level: 'silent' });
+    this.clock = opts.clock ?? systemClock;
     this.frameworkId = opts.framework.id;
     const master = opts.master;
     let url: () => string | undefined | Promise<string | undefined>;
@@ -86,6 +91,7 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
         this.subscribedNow = false;
       },
       logger: this.log.child({ component: 'transport' }),
+      clock: this.clock,
     });
   }
 
@@ -141,7 +147,7 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
         if (this.listenerCount('error') > 0) this.emit('error', e.error);
         return;
       case 'HEARTBEAT':
-        this.lastHeartbeat = Date.now();
+        this.lastHeartbeat = this.clock.now();
         return;
       case 'LEADER':
         // Reconnect at once only to a leader we were not trying; otherwise the usual backoff.
@@ -211,7 +217,8 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
   /** Ends the framework: the master kills its tasks and forgets it. */
   async teardown(): Promise<void> {
     this.call({ type: 'TEARDOWN', framework_id: this.fid() });
-    await new Promise((r) => setTimeout(r, 50));
+    // Give the TEARDOWN a moment to leave before the connection closes.
+    await new Promise<void>((r) => this.clock.setTimeout(r, 50));
     await this.stop();
   }
 }

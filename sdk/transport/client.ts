@@ -5,6 +5,7 @@
  */
 import WebSocket from 'ws';
 import type { Direction, MessageOf } from '../protocol/messages.js';
+import type { Timer } from '../util/clock.js';
 import type { Rng } from '../util/random.js';
 import {
   asCodecError,
@@ -39,7 +40,7 @@ interface Connection<Out> {
   ws: WebSocket;
   peer: WsPeer<Out>;
   opened: boolean;
-  heartbeat?: NodeJS.Timeout;
+  heartbeat?: Timer;
 }
 
 const mathRandom: Rng = { next: () => Math.random() };
@@ -64,7 +65,7 @@ export class ReconnectingClient<In extends Direction, Out> {
   private failures = 0;
   /** Bumped by every new attempt, reconnectNow and stop, so a stale attempt can tell. */
   private generation = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: Timer | undefined;
   private current: Connection<Out> | undefined;
   /** Every socket not yet closed, including ones dropped by reconnectNow. */
   private readonly live = new Set<WebSocket>();
@@ -176,8 +177,8 @@ export class ReconnectingClient<In extends Direction, Out> {
       }
       conn.opened = true;
       this.failures = 0;
-      conn.heartbeat = startHeartbeat(this.options.heartbeatIntervalMs, (late) =>
-        heartbeatRound([peer as WsPeer<unknown>], this.options.heartbeatIntervalMs, late),
+      conn.heartbeat = startHeartbeat(this.options.clock, this.options.heartbeatIntervalMs, (late, now) =>
+        heartbeatRound([peer as WsPeer<unknown>], this.options.heartbeatIntervalMs, late, now),
       );
       log.debug({ peer: peer.id }, 'connected');
       try {
@@ -219,7 +220,7 @@ export class ReconnectingClient<In extends Direction, Out> {
       log.debug({ err: err.message }, 'WebSocket error');
     });
     ws.on('close', (code, reason) => {
-      if (conn.heartbeat) clearInterval(conn.heartbeat);
+      conn.heartbeat?.cancel();
       this.live.delete(ws);
       if (!isCurrent()) return; // dropped by reconnectNow (already reported) or superseded
       this.current = undefined;
@@ -246,14 +247,14 @@ export class ReconnectingClient<In extends Direction, Out> {
     const delay = backoffDelayMs(this.failures, this.initialMs, this.maxMs, this.rng);
     this.failures++;
     this.options.logger.debug({ delay, failures: this.failures }, 'reconnecting after backoff');
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = this.options.clock.setTimeout(() => {
       this.retryTimer = undefined;
       void this.connect();
     }, delay);
   }
 
   private clearRetry(): void {
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer?.cancel();
     this.retryTimer = undefined;
   }
 }

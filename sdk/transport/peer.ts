@@ -4,11 +4,11 @@
  * together with them, the only code in the project that touches `ws`.
  */
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { CodecError, CodecErrorCode, checkShape, DEFAULT_MAX_FRAME_BYTES, decode, encode } from '../codec/codec.js';
 import type { AnyMessage, Direction, MessageOf } from '../protocol/messages.js';
+import { type Clock, systemClock, type Timer } from '../util/clock.js';
 
 export interface Peer<Out> {
   /** Random id per connection. */
@@ -38,6 +38,8 @@ export interface TransportOptions {
   /** Default 8 MiB. */
   maxBufferedBytes?: number;
   logger?: pino.Logger;
+  /** Arms the heartbeat and reconnection timers and tells the time; default `systemClock`. */
+  clock?: Clock;
 }
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
@@ -65,6 +67,7 @@ export interface ResolvedOptions {
   /** How long a closing handshake may take before the socket is destroyed. */
   closeTimeoutMs: number;
   logger: pino.Logger;
+  clock: Clock;
 }
 
 let silentLogger: pino.Logger | undefined;
@@ -79,6 +82,7 @@ export function resolveOptions(opts: TransportOptions = {}): ResolvedOptions {
     // A peer that does not finish the closing handshake is as dead as one that misses two pings.
     closeTimeoutMs: Math.max(1000, 2 * heartbeatIntervalMs),
     logger: opts.logger ?? silentLogger,
+    clock: opts.clock ?? systemClock,
   };
 }
 
@@ -139,8 +143,8 @@ export function asCodecError(e: unknown): CodecError {
 /** The Peer over one ws socket, with the bookkeeping the server and the client need. */
 export class WsPeer<Out> implements Peer<Out> {
   readonly id = randomBytes(8).toString('hex');
-  /** performance.now() of the last sign of life (open, pong, ping or any frame). */
-  lastSeen = performance.now();
+  /** clock.now() of the last sign of life (open, pong, ping or any frame). */
+  lastSeen: number;
   private localClose: { code: number; reason: string } | undefined;
 
   constructor(
@@ -148,7 +152,9 @@ export class WsPeer<Out> implements Peer<Out> {
     readonly remoteAddress: string,
     private readonly opts: ResolvedOptions,
     private readonly log: pino.Logger,
-  ) {}
+  ) {
+    this.lastSeen = opts.clock.now();
+  }
 
   get open(): boolean {
     return this.ws.readyState === WebSocket.OPEN;
@@ -224,7 +230,7 @@ export class WsPeer<Out> implements Peer<Out> {
   }
 
   touch(): void {
-    this.lastSeen = performance.now();
+    this.lastSeen = this.opts.clock.now();
   }
 
   /**
@@ -241,10 +247,11 @@ export class WsPeer<Out> implements Peer<Out> {
  * the others. When the round itself runs late (the event loop was blocked, so pongs could not be
  * read either) nobody is terminated this time.
  */
-export function heartbeatRound(peers: Iterable<WsPeer<unknown>>, intervalMs: number, late: boolean): void {
-  const now = performance.now();
+export function heartbeatRound(peers: Iterable<WsPeer<unknown>>, intervalMs: number, late: boolean, now: number): void {
   for (const peer of peers) {
     if (peer.ws.readyState !== WebSocket.OPEN && peer.ws.readyState !== WebSocket.CLOSING) continue;
+    // The clock went back: count from now rather than wait for it to catch up.
+    if (peer.lastSeen > now) peer.lastSeen = now;
     if (!late && now - peer.lastSeen > 2 * intervalMs) {
       peer.terminate('heartbeat timeout');
       continue;
@@ -253,13 +260,16 @@ export function heartbeatRound(peers: Iterable<WsPeer<unknown>>, intervalMs: num
   }
 }
 
-/** A setInterval that reports whether each tick came late (more than half an interval). */
-export function startHeartbeat(intervalMs: number, round: (late: boolean) => void): NodeJS.Timeout {
-  let last = performance.now();
-  return setInterval(() => {
-    const now = performance.now();
-    const late = now - last > 1.5 * intervalMs;
+/**
+ * An interval on `clock` that reports whether each tick came late (more than half an interval, or
+ * the clock went back) and the time it ran at.
+ */
+export function startHeartbeat(clock: Clock, intervalMs: number, round: (late: boolean, now: number) => void): Timer {
+  let last = clock.now();
+  return clock.setInterval(() => {
+    const now = clock.now();
+    const late = now - last > 1.5 * intervalMs || now < last;
     last = now;
-    round(late);
+    round(late, now);
   }, intervalMs);
 }

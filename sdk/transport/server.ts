@@ -74,8 +74,8 @@ export function attachWebSocketServer(
   const peers = new Set<WsPeer<unknown>>();
   let closing = false;
 
-  const timer = startHeartbeat(options.heartbeatIntervalMs, (late) =>
-    heartbeatRound(peers, options.heartbeatIntervalMs, late),
+  const timer = startHeartbeat(options.clock, options.heartbeatIntervalMs, (late, now) =>
+    heartbeatRound(peers, options.heartbeatIntervalMs, late, now),
   );
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -183,7 +183,7 @@ export function attachWebSocketServer(
       if (!closing) {
         closing = true;
         server.off('upgrade', onUpgrade);
-        clearInterval(timer);
+        timer.cancel();
       }
       await Promise.all(
         [...peers].map(

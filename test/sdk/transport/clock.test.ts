@@ -1,0 +1,110 @@
+/**
+ * The transport's timers run on the injected Clock: with a VirtualClock nothing fires until the
+ * test moves time, and then the heartbeat and the reconnection backoff act as they would in real time.
+ */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import WebSocket from 'ws';
+import type { SchedulerEvent } from '../../../sdk/protocol/messages.js';
+import { attachWebSocketServer, ReconnectingClient } from '../../../sdk/transport/index.js';
+import { VirtualClock } from '../../../sdk/util/clock.js';
+import { seededRng } from '../../../sdk/util/random.js';
+
+/** Real time for sockets to do their I/O (not a threshold: the virtual clock is stopped meanwhile). */
+const io = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+
+describe('transport timers on the injected Clock', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('heartbeats on virtual time: a silent peer is dropped only when the clock passes two intervals', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const http = createServer();
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+    const closes: { code: number; reason: string }[] = [];
+    const handle = attachWebSocketServer(
+      http,
+      [
+        {
+          path: '/ws',
+          inbound: 'scheduler_to_master',
+          onConnect: () => ({ onMessage() {}, onClose: (code, reason) => closes.push({ code, reason }) }),
+        },
+      ],
+      { heartbeatIntervalMs: 100, clock },
+    );
+    cleanups.push(async () => {
+      await handle.close();
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+    });
+    const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws`;
+    const healthy = new WebSocket(url);
+    const silent = new WebSocket(url, { autoPong: false });
+    cleanups.push(() => {
+      healthy.terminate();
+      silent.terminate();
+    });
+    await Promise.all([once(healthy, 'open'), once(silent, 'open')]);
+    let pings = 0;
+    silent.on('ping', () => pings++);
+
+    // Real time passes, virtual time does not: nobody is dropped.
+    await io(400);
+    expect(pings).to.equal(0);
+    expect(silent.readyState).to.equal(WebSocket.OPEN);
+    expect(handle.connections()).to.equal(2);
+
+    // Two intervals: pinged twice, not yet silent for more than two intervals.
+    for (let i = 0; i < 2; i++) {
+      clock.advance(100);
+      await io();
+    }
+    expect(pings).to.equal(2);
+    expect(silent.readyState).to.equal(WebSocket.OPEN);
+    // The third round finds the silent peer quiet for 300 ms > 2 × 100 ms.
+    clock.advance(100);
+    const [code] = (await once(silent, 'close')) as [number];
+    expect(code).to.equal(1006);
+    while (closes.length === 0) await io(5);
+    expect(closes).to.deep.equal([{ code: 1006, reason: 'heartbeat timeout' }]);
+    expect(healthy.readyState).to.equal(WebSocket.OPEN);
+  });
+
+  it('backs off on virtual time: the next attempt waits for the clock', async () => {
+    const clock = new VirtualClock(0);
+    let attempts = 0;
+    const client = new ReconnectingClient<'master_to_scheduler', SchedulerEvent>({
+      url: () => {
+        attempts++;
+        return undefined; // no leader known yet: retry after backoff
+      },
+      inbound: 'master_to_scheduler',
+      onOpen() {},
+      onMessage() {},
+      backoff: { initialMs: 200, maxMs: 10_000 },
+      rng: seededRng(1),
+      clock,
+    });
+    cleanups.push(() => client.stop());
+    client.start();
+    await io();
+    expect(attempts).to.equal(1);
+    await io(300); // real time alone does not bring the retry
+    expect(attempts).to.equal(1);
+    expect(clock.pending()).to.equal(1);
+    // The first wait is below initialMs (full jitter); moving the clock to it brings attempt 2.
+    const due = clock.nextDue() ?? Number.NaN;
+    expect(due).to.be.within(0, 200);
+    clock.advanceTo(due);
+    await io();
+    expect(attempts).to.equal(2);
+    expect(clock.pending()).to.equal(1);
+    await client.stop();
+    expect(clock.pending()).to.equal(0);
+  });
+});
