@@ -40,14 +40,15 @@ export type ScanProblem = { kind: 'elements'; message: string } | { kind: 'depth
 export function scanFrame(b: Uint8Array, limits: ScanLimits = DEFAULT_SCAN_LIMITS): ScanProblem | undefined {
   const { maxElements, maxContainers, maxDepth } = limits;
   // remaining[d]: values still to read in the container open at depth d (depth 0: the root value).
-  const remaining = new Float64Array(maxDepth + 2);
+  // One buffer for every scan (scans are synchronous), grown for larger limits.
+  if (stack.length < maxDepth + 2) stack = new Float64Array(maxDepth + 2);
+  const remaining = stack;
   let depth = 0;
   remaining[0] = 1;
   let elements = 0;
   let containers = 0;
   let pos = 0;
   const end = b.length;
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
 
   while (depth >= 0) {
     if (remaining[depth] === 0) {
@@ -74,12 +75,12 @@ export function scanFrame(b: Uint8Array, limits: ScanLimits = DEFAULT_SCAN_LIMIT
         case 0xc5:
         case 0xda:
           if (pos + 2 > end) return undefined;
-          pos += 2 + view.getUint16(pos);
+          pos += 2 + u16(b, pos);
           break;
         case 0xc6:
         case 0xdb:
           if (pos + 4 > end) return undefined;
-          pos += 4 + view.getUint32(pos);
+          pos += 4 + u32(b, pos);
           break;
         case 0xc7: // ext 8: length, type, data
           if (pos + 1 > end) return undefined;
@@ -87,11 +88,11 @@ export function scanFrame(b: Uint8Array, limits: ScanLimits = DEFAULT_SCAN_LIMIT
           break;
         case 0xc8:
           if (pos + 2 > end) return undefined;
-          pos += 3 + view.getUint16(pos);
+          pos += 3 + u16(b, pos);
           break;
         case 0xc9:
           if (pos + 4 > end) return undefined;
-          pos += 5 + view.getUint32(pos);
+          pos += 5 + u32(b, pos);
           break;
         case 0xcc:
         case 0xd0:
@@ -128,22 +129,22 @@ export function scanFrame(b: Uint8Array, limits: ScanLimits = DEFAULT_SCAN_LIMIT
           break;
         case 0xdc: // array 16
           if (pos + 2 > end) return undefined;
-          children = view.getUint16(pos);
+          children = u16(b, pos);
           pos += 2;
           break;
         case 0xdd:
           if (pos + 4 > end) return undefined;
-          children = view.getUint32(pos);
+          children = u32(b, pos);
           pos += 4;
           break;
         case 0xde: // map 16
           if (pos + 2 > end) return undefined;
-          children = view.getUint16(pos) * 2;
+          children = u16(b, pos) * 2;
           pos += 2;
           break;
         case 0xdf:
           if (pos + 4 > end) return undefined;
-          children = view.getUint32(pos) * 2;
+          children = u32(b, pos) * 2;
           pos += 4;
           break;
         default:
@@ -161,6 +162,16 @@ export function scanFrame(b: Uint8Array, limits: ScanLimits = DEFAULT_SCAN_LIMIT
     }
   }
   return undefined;
+}
+
+let stack = new Float64Array(MAX_DEPTH + 2);
+
+function u16(b: Uint8Array, p: number): number {
+  return (b[p] << 8) | b[p + 1];
+}
+
+function u32(b: Uint8Array, p: number): number {
+  return b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
 }
 
 function tooMany(max: number): ScanProblem {
