@@ -246,8 +246,10 @@ export const FrameworkInfoSchema = Obj({ id: Opt(Id), ...frameworkFields });
 export const FrameworkInfoWithIdSchema = Obj({ id: Id, ...frameworkFields });
 export type FrameworkInfo = Static<typeof FrameworkInfoSchema>;
 
-export const AttributesSchema = Type.Record(Type.String({ maxLength: MAX_NAME_LENGTH }), Str(MAX_NAME_LENGTH), {
+/** Agent attributes: at most MAX_ATTRIBUTES, keys and values at most MAX_NAME_LENGTH. */
+export const AttributesSchema = Type.Record(Type.String(), Str(MAX_NAME_LENGTH), {
   maxProperties: MAX_ATTRIBUTES,
+  propertyNames: { maxLength: MAX_NAME_LENGTH },
 });
 
 /** `allocation_role` is the role these resources are allocated to. */

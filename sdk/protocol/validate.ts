@@ -82,18 +82,16 @@ function describe(errors: TLocalizedValidationError[]): string {
     }
     if (!best || segments.length > best.depth) best = { path: pathOf(segments), what, depth: segments.length };
   }
-  return best ? `${best.path}: ${best.what}` : 'message: invalid';
+  return best ? `${best.path}: ${best.what}`.slice(0, 1024) : 'message: invalid';
 }
 
 function pathOf(segments: string[]): string {
   let out = 'message';
   for (const raw of segments) {
     const s = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    out += /^\d+$/.test(s)
-      ? `[${s}]`
-      : /^[A-Za-z_][A-Za-z0-9_]*$/.test(s)
-        ? `.${s}`
-        : `[${JSON.stringify(s.slice(0, 64))}]`;
+    if (/^\d+$/.test(s)) out += `[${s}]`;
+    else if (s.length <= 64 && /^[A-Za-z_][A-Za-z0-9_]*$/.test(s)) out += `.${s}`;
+    else out += `[${JSON.stringify(s.slice(0, 64))}${s.length > 64 ? '…' : ''}]`;
   }
   return out;
 }

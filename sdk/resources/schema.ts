@@ -4,7 +4,7 @@
  * rule through {@link resourceProblem}, so a value refused on the wire is refused everywhere.
  */
 import { type Static, Type } from 'typebox';
-import { roleNameProblem } from './roles.js';
+import { MAX_ROLE_LENGTH, roleNameProblem } from './roles.js';
 
 /**
  * Largest scalar accepted (cpus, mem in MB, disk in MB, gpus...). Below it, three-decimal fixed
@@ -55,7 +55,7 @@ const ResourceShape = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    role: Type.Optional(Type.String({ minLength: 1 })),
+    role: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ROLE_LENGTH })),
   },
   { additionalProperties: false },
 );

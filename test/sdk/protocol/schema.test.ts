@@ -129,6 +129,15 @@ describe('protocol schemas', () => {
         /agent\.attributes/,
       ],
       [
+        'an attribute key over the name limit',
+        'agent_to_master',
+        {
+          ...agentMessages.REGISTER,
+          agent: { ...agentMessages.REGISTER.agent, attributes: { ['k'.repeat(MAX_NAME_LENGTH + 1)]: 'v' } },
+        },
+        /agent\.attributes\["k+"…\]/,
+      ],
+      [
         'an unknown field',
         'agent_to_master',
         { type: 'PONG', seq: 1, extra: 'x'.repeat(1000) },
