@@ -35,8 +35,8 @@ export interface ErrorClass {
 }
 
 /**
- * Declares a catalogue entry: `const NotFound = defineError('AGORA_X_NOT_FOUND', 404, 'NotFoundError')`,
- * then `throw new NotFound('no such thing: ' + id)`.
+ * Declares a catalogue entry: `const IdInvalid = defineError('AGORA_ID_INVALID', 400, 'IdError')`,
+ * then `throw new IdInvalid('invalid task id: ' + id)`.
  */
 export function defineError(code: string, statusCode: number, name: string): ErrorClass {
   const cls = class extends AgoraError {
