@@ -11,7 +11,7 @@
 import { type Options, Packr } from 'msgpackr';
 import { AgoraError, statusOf } from '../errors.js';
 import type { AnyMessage, Direction, MessageOf } from '../protocol/messages.js';
-import { ProtocolError, validateMessage } from '../protocol/validate.js';
+import { type PartialAccept, ProtocolError, validateMessage } from '../protocol/validate.js';
 import { MAX_DEPTH, scanFrame } from './scan.js';
 
 /** Largest frame accepted (and sent) by default: 4 MiB. */
@@ -30,9 +30,12 @@ export const CodecErrorCode = {
 
 /** A frame that cannot be decoded or is not a valid message; `code` is one of {@link CodecErrorCode}. */
 export class CodecError extends AgoraError {
-  constructor(message: string, code: string, options?: { cause?: unknown }) {
+  /** For an ACCEPT refused only for some operations or tasks: the valid rest (see `ProtocolError.partial`). */
+  readonly partial?: PartialAccept;
+  constructor(message: string, code: string, options?: { cause?: unknown; partial?: PartialAccept }) {
     super(code, message, statusOf(code), options);
     this.name = 'CodecError';
+    if (options?.partial) this.partial = options.partial;
   }
 }
 
@@ -93,7 +96,7 @@ export function decode<D extends Direction>(
     return validateMessage(direction, value);
   } catch (e) {
     if (e instanceof ProtocolError) {
-      throw new CodecError(`invalid ${direction} message: ${e.message}`, e.code, { cause: e });
+      throw new CodecError(`invalid ${direction} message: ${e.message}`, e.code, { cause: e, partial: e.partial });
     }
     throw new CodecError(`invalid ${direction} message: ${String(e)}`, CodecErrorCode.INVALID_MESSAGE, { cause: e });
   }

@@ -1,4 +1,10 @@
 export * from './limits.js';
 export * from './messages.js';
 export * from './types.js';
-export { ProtocolError, ProtocolErrorCode, validateMessage } from './validate.js';
+export {
+  type PartialAccept,
+  ProtocolError,
+  ProtocolErrorCode,
+  type RefusedOperation,
+  validateMessage,
+} from './validate.js';

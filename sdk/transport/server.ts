@@ -38,6 +38,12 @@ export interface WsRoute<In extends Direction, Out> {
    * header alone and answers with 1009 itself, so the peer is already closing by then.
    */
   onProtocolError?(peer: Peer<Out>, error: CodecError): void;
+  /**
+   * When true, a frame that decodes but is not a valid message (codes `AGORA_PROTOCOL_*`) is only
+   * reported to onProtocolError and the connection stays open; only frames that cannot be decoded
+   * close it. Default false: any refused frame closes the connection.
+   */
+  keepOpenOnInvalidMessage?: boolean;
 }
 
 export interface WebSocketServerHandle {
@@ -49,6 +55,11 @@ export interface WebSocketServerHandle {
 
 // biome-ignore lint/suspicious/noExplicitAny: routes of different directions live in one list
 type AnyRoute = WsRoute<any, any>;
+
+/** A frame that decoded into plain data but is not a valid message of its direction. */
+function isInvalidMessage(error: CodecError): boolean {
+  return error.code === CodecErrorCode.INVALID_MESSAGE || error.code === CodecErrorCode.UNKNOWN_TYPE;
+}
 
 export function attachWebSocketServer(
   server: Server,
@@ -106,13 +117,17 @@ export function attachWebSocketServer(
     let handlers: ConnectionHandlers<Direction> | undefined;
 
     const protocolError = (error: CodecError) => {
-      plog.warn({ code: error.code, err: error.message }, 'refusing a frame that does not decode; closing');
+      const keepOpen = route.keepOpenOnInvalidMessage === true && isInvalidMessage(error);
+      plog.warn(
+        { code: error.code, err: error.message },
+        keepOpen ? 'refusing an invalid message' : 'refusing a frame that does not decode; closing',
+      );
       try {
         route.onProtocolError?.(peer, error);
       } catch (err) {
         plog.error({ err }, 'onProtocolError handler threw');
       }
-      peer.close(closeCodeFor(error), error.message);
+      if (!keepOpen) peer.close(closeCodeFor(error), error.message);
     };
 
     ws.on('message', (data, isBinary) => {

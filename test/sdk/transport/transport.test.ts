@@ -250,6 +250,26 @@ describe('transport (real sockets)', function () {
     expect(reason).to.match(/unknown type "KILL" for agent_to_master/);
   });
 
+  it('with keepOpenOnInvalidMessage, reports an invalid message and keeps the connection; garbage still closes it', async () => {
+    const { route, rec } = recordingRoute();
+    const server = await listen([{ ...route, keepOpenOnInvalidMessage: true }]);
+    const ws = await rawClient(server.url());
+    ws.send(encode({ ...schedulerCalls.DECLINE, decline: { offer_ids: 'o-1' } } as unknown as SchedulerCall));
+    ws.send(encode({ type: 'LAUNCH_EVERYTHING' } as unknown as SchedulerCall));
+    ws.send(encode(schedulerCalls.KILL));
+    await until(() => rec.messages.length === 1);
+    expect(rec.messages).to.deep.equal([schedulerCalls.KILL]);
+    expect(rec.protocolErrors.map((e) => e.code)).to.deep.equal([
+      'AGORA_PROTOCOL_INVALID_MESSAGE',
+      'AGORA_PROTOCOL_UNKNOWN_TYPE',
+    ]);
+    expect(ws.readyState).to.equal(WebSocket.OPEN);
+    const closed = closeOf(ws);
+    ws.send(Buffer.from([0xc1]));
+    expect((await closed).code).to.equal(1008);
+    expect(rec.protocolErrors.at(-1)?.code).to.equal('AGORA_CODEC_MALFORMED');
+  });
+
   it('closes a peer that sends garbage (1008) or an over-size frame (1009); others keep working', async () => {
     const { route, rec } = recordingRoute({
       ...echoHooks(),
