@@ -39,9 +39,9 @@ export interface WsRoute<In extends Direction, Out> {
    */
   onProtocolError?(peer: Peer<Out>, error: CodecError): void;
   /**
-   * When true, a frame that decodes but is not a valid message (codes `AGORA_PROTOCOL_*`) is only
-   * reported to onProtocolError and the connection stays open; only frames that cannot be decoded
-   * close it. Default false: any refused frame closes the connection.
+   * When true, a frame that decodes but is not a valid message (AGORA_PROTOCOL_INVALID_MESSAGE,
+   * AGORA_PROTOCOL_UNKNOWN_TYPE) is only reported to onProtocolError and the connection stays
+   * open; only frames that cannot be decoded close it. Default false: any refused frame closes it.
    */
   keepOpenOnInvalidMessage?: boolean;
 }
