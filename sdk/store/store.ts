@@ -163,13 +163,27 @@ export function prefixDir(prefix: string): string {
   return slash < 0 ? '' : prefix.slice(0, slash);
 }
 
-/** Serialises a value to JSON text, refusing what JSON cannot hold. */
+/**
+ * Serialises a value to JSON text, refusing what JSON cannot hold or would not give back: a
+ * non-finite number (JSON writes null, so a record with an overflowed quantity could not be read
+ * back as written), and undefined, a function or a symbol inside an array (written as null).
+ * Object fields set to undefined are left out, as absent.
+ */
 export function encodeValue(key: string, value: unknown): string {
   if (value === undefined) throw new StoreValueError(key, 'undefined cannot be stored (delete the key instead)');
   let text: string | undefined;
   try {
-    text = JSON.stringify(value);
+    text = JSON.stringify(value, function (this: unknown, field: string, v: unknown) {
+      if (typeof v === 'number' && !Number.isFinite(v)) {
+        throw new StoreValueError(key, `the number at '${field}' is ${v}, which JSON cannot hold`);
+      }
+      if (Array.isArray(this) && (v === undefined || typeof v === 'function' || typeof v === 'symbol')) {
+        throw new StoreValueError(key, `item ${field} of an array is ${typeof v}, which JSON would turn into null`);
+      }
+      return v;
+    });
   } catch (err) {
+    if (err instanceof StoreValueError) throw err;
     throw new StoreValueError(key, `not serialisable to JSON: ${(err as Error).message}`);
   }
   if (text === undefined) throw new StoreValueError(key, `a ${typeof value} cannot be stored as JSON`);

@@ -208,6 +208,20 @@ function contract(backend: () => Backend): void {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     expect(await caught(store.put('values/cyclic', cyclic))).to.have.property('code', StoreErrorCode.BAD_VALUE);
+    // What JSON would write as null, so that the record would not read back as written (issue 9, 1).
+    for (const [i, bad] of [
+      { quota: { cpus: 1e308 * 10 } },
+      { weight: Number.NaN },
+      [1, Number.NEGATIVE_INFINITY],
+      [1, undefined, 3],
+    ].entries()) {
+      const e = await caught(store.put(`values/bad${i}`, bad));
+      expect(e, JSON.stringify(bad)).to.have.property('code', StoreErrorCode.BAD_VALUE);
+      expect(await store.get(`values/bad${i}`)).to.equal(undefined);
+    }
+    // An object field set to undefined is simply absent.
+    await store.put('values/sparse', { a: 1, b: undefined });
+    expect((await store.get('values/sparse'))?.value).to.deep.equal({ a: 1 });
   });
 
   it('stores a value of several megabytes', async () => {
