@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import { Direction, type SchedulerCall, type SchedulerEvent } from '../protocol/messages.js';
 import type { Filters, FrameworkInfo, MasterInfo, Offer, Operation, TaskInfo, TaskStatus } from '../protocol/types.js';
+import { validateMessage } from '../protocol/validate.js';
 import { ReconnectingClient } from '../transport/index.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { followLeader, type LeaderEndpoint } from '../zk/follow-leader.js';
@@ -34,6 +35,11 @@ export interface SchedulerDriverEvents {
   error: [{ message: string; code?: string }];
   /** The connection to the master is gone: every offer received so far is void. */
   disconnected: [];
+}
+
+/** The call as it will be sent, with a placeholder framework id before the first SUBSCRIBED. */
+function withId(c: SchedulerCall, frameworkId: string): SchedulerCall {
+  return 'framework_id' in c && c.framework_id === '' ? { ...c, framework_id: frameworkId || 'unsubscribed' } : c;
 }
 
 /** Turns `host:port` into the scheduler WebSocket URL. */
@@ -157,7 +163,13 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
     }
   }
 
+  /**
+   * Sends a call; false when not subscribed. A call the master would refuse (a bad task id, a
+   * negative scalar, a field out of bounds) throws `ProtocolError` here, naming the field, instead
+   * of costing the connection.
+   */
   private call(c: SchedulerCall): boolean {
+    validateMessage(Direction.SchedulerToMaster, withId(c, this.fid()));
     if (!this.frameworkId || !this.subscribedNow) return false;
     return this.client.send(c);
   }

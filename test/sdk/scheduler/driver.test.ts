@@ -1,0 +1,45 @@
+/** The scheduler driver without a master: calls are checked before they leave, and its pause runs on the Clock. */
+import { expect } from 'chai';
+import { ProtocolError } from '../../../sdk/protocol/index.js';
+import { SchedulerDriver } from '../../../sdk/scheduler/driver.js';
+import { VirtualClock } from '../../../sdk/util/clock.js';
+import { offer, taskInfo } from '../codec/fixtures.js';
+
+function driver(clock = new VirtualClock()): SchedulerDriver {
+  return new SchedulerDriver({ master: () => undefined, framework: { name: 'test' }, clock });
+}
+
+describe('SchedulerDriver', () => {
+  it('refuses a call the master would refuse, naming the field, before sending anything', () => {
+    const d = driver();
+    const bad = { ...taskInfo(1), task_id: '../escape' };
+    expect(() => d.launch(offer(1), [bad]))
+      .to.throw(ProtocolError, /task_infos\[0\]\.task_id/)
+      .with.property('code', 'AGORA_PROTOCOL_INVALID_MESSAGE');
+    expect(() => d.kill('a\nb')).to.throw(ProtocolError, /kill\.task_id/);
+    expect(() => d.decline(['o-1'], { refuse_seconds: -1 })).to.throw(ProtocolError, /refuse_seconds/);
+    expect(() => d.suppress(['../etc'])).to.throw(ProtocolError, /suppress\.roles\[0\]/);
+  });
+
+  it('answers false for a valid call while not subscribed', () => {
+    const d = driver();
+    expect(d.launch(offer(1), [taskInfo(1)])).to.equal(false);
+    expect(d.kill('t-1')).to.equal(false);
+    expect(d.reconcile()).to.equal(false);
+  });
+
+  it('waits on its Clock before closing after TEARDOWN', async () => {
+    const clock = new VirtualClock();
+    const d = driver(clock);
+    let done = false;
+    const p = d.teardown().then(() => {
+      done = true;
+    });
+    await clock.advanceAsync(0);
+    expect(clock.pending()).to.equal(1);
+    expect(done).to.equal(false);
+    await clock.advanceAsync(50);
+    await p;
+    expect(done).to.equal(true);
+  });
+});
