@@ -1,3 +1,4 @@
+export { IdSchema, PortSchema, RoleSchema, RolesSchema, SecondsSchema } from './fields.js';
 export * from './limits.js';
 export * from './messages.js';
 export * from './types.js';

@@ -3,6 +3,7 @@
  * types.ts); the TypeScript unions are `Static<>` of them. Tags are `as const` objects.
  */
 import { type Static, type TSchema, Type } from 'typebox';
+import { IdSchema as Id, Obj, RolesSchema as Roles, SecondsSchema as Seconds } from './fields.js';
 import { MAX_BATCH, MAX_FRAMEWORKS, MAX_LARGE_BATCH, MAX_SEQ, MAX_TEXT_LENGTH, MAX_TOKEN_LENGTH } from './limits.js';
 import {
   AgentInfoSchema,
@@ -10,13 +11,9 @@ import {
   FiltersSchema,
   FrameworkInfoSchema,
   FrameworkInfoWithIdSchema,
-  Id,
   MasterInfoSchema,
-  Obj,
   OfferSchema,
   OperationSchema,
-  Roles,
-  Seconds,
   TaskInfoSchema,
   TaskRecordSchema,
   TaskStatusSchema,

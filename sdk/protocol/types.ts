@@ -6,9 +6,8 @@
  * string, array and number is bounded (sdk/protocol/limits.ts).
  */
 import { type Static, type TSchema, Type } from 'typebox';
-import { MAX_ROLE_LENGTH, roleNameProblem } from '../resources/roles.js';
 import { ResourceListSchema } from '../resources/schema.js';
-import { idProblem, MAX_ID_LENGTH } from '../util/id.js';
+import { IdSchema, Obj, PortSchema, RoleSchema, RolesSchema, SecondsSchema } from './fields.js';
 import {
   MAX_ATTRIBUTES,
   MAX_BATCH,
@@ -16,8 +15,6 @@ import {
   MAX_LIST_ENTRIES,
   MAX_NAME_LENGTH,
   MAX_PATH_LENGTH,
-  MAX_ROLES,
-  MAX_SECONDS,
   MAX_TEXT_LENGTH,
   MAX_TIMESTAMP,
   MAX_TOKEN_LENGTH,
@@ -58,34 +55,11 @@ export function isTerminal(state: TaskState): boolean {
 
 // ---------------------------------------------------------------- building blocks
 
-/** A closed object: unknown fields are refused. */
-export function Obj<P extends Parameters<typeof Type.Object>[0]>(properties: P) {
-  return Type.Object(properties, { additionalProperties: false });
-}
 const Opt = Type.Optional;
 const Str = (maxLength: number) => Type.String({ maxLength });
 const NonEmpty = (maxLength: number) => Type.String({ minLength: 1, maxLength });
 const Bool = Type.Boolean();
 const List = <T extends TSchema>(item: T, maxItems: number = MAX_LIST_ENTRIES) => Type.Array(item, { maxItems });
-
-/** Seconds: 0 ≤ s ≤ MAX_SECONDS. */
-export const Seconds = Type.Number({ minimum: 0, maximum: MAX_SECONDS });
-/** A TCP/UDP port. */
-export const Port = Type.Integer({ minimum: 0, maximum: 65_535 });
-
-/** A task, framework, agent, executor or offer id (`idProblem` in sdk/util/id.ts). */
-export const Id = Type.Refine(
-  Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH }),
-  (v) => idProblem(v) === undefined,
-  (v) => idProblem(v) ?? 'invalid id',
-);
-/** A role name (`roleNameProblem` in sdk/resources/roles.ts). */
-export const Role = Type.Refine(
-  Type.String({ minLength: 1, maxLength: MAX_ROLE_LENGTH }),
-  (v) => roleNameProblem(v) === undefined,
-  (v) => roleNameProblem(v) ?? 'invalid role',
-);
-export const Roles = List(Role, MAX_ROLES);
 
 // ---------------------------------------------------------------- tasks
 
@@ -132,7 +106,11 @@ export const CommandInfoSchema = Obj({
 });
 export type CommandInfo = Static<typeof CommandInfoSchema>;
 
-export const PortMappingSchema = Obj({ host_port: Port, container_port: Port, protocol: Opt(Str(MAX_TOKEN_LENGTH)) });
+export const PortMappingSchema = Obj({
+  host_port: PortSchema,
+  container_port: PortSchema,
+  protocol: Opt(Str(MAX_TOKEN_LENGTH)),
+});
 export type PortMapping = Static<typeof PortMappingSchema>;
 
 export const VolumeSchema = Obj({
@@ -171,19 +149,19 @@ export const HealthCheckSchema = Obj({
   type: Type.Union([Type.Literal('HTTP'), Type.Literal('TCP'), Type.Literal('COMMAND')]),
   http: Opt(
     Obj({
-      port: Port,
+      port: PortSchema,
       path: Opt(Str(MAX_PATH_LENGTH)),
       scheme: Opt(Str(MAX_TOKEN_LENGTH)),
       statuses: Opt(List(Type.Integer({ minimum: 100, maximum: 599 }), 64)),
     }),
   ),
-  tcp: Opt(Obj({ port: Port })),
+  tcp: Opt(Obj({ port: PortSchema })),
   command: Opt(CommandInfoSchema),
-  delay_seconds: Opt(Seconds),
-  interval_seconds: Opt(Seconds),
-  timeout_seconds: Opt(Seconds),
+  delay_seconds: Opt(SecondsSchema),
+  interval_seconds: Opt(SecondsSchema),
+  timeout_seconds: Opt(SecondsSchema),
   consecutive_failures: Opt(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
-  grace_period_seconds: Opt(Seconds),
+  grace_period_seconds: Opt(SecondsSchema),
 });
 export type HealthCheck = Static<typeof HealthCheckSchema>;
 
@@ -192,13 +170,13 @@ export type Label = Static<typeof LabelSchema>;
 
 export const TaskInfoSchema = Obj({
   name: Str(MAX_NAME_LENGTH),
-  task_id: Id,
-  agent_id: Id,
+  task_id: IdSchema,
+  agent_id: IdSchema,
   resources: ResourceListSchema,
   command: Opt(CommandInfoSchema),
   container: Opt(ContainerInfoSchema),
   health_check: Opt(HealthCheckSchema),
-  kill_policy: Opt(Obj({ grace_period_seconds: Opt(Seconds) })),
+  kill_policy: Opt(Obj({ grace_period_seconds: Opt(SecondsSchema) })),
   labels: Opt(Obj({ labels: List(LabelSchema) })),
 });
 export type TaskInfo = Static<typeof TaskInfoSchema>;
@@ -209,14 +187,14 @@ export type TaskInfo = Static<typeof TaskInfoSchema>;
  * `exit_status` is a command task's exit status.
  */
 export const TaskStatusSchema = Obj({
-  task_id: Id,
+  task_id: IdSchema,
   state: TaskStateSchema,
   message: Opt(Str(MAX_TEXT_LENGTH)),
   reason: Opt(Str(MAX_TOKEN_LENGTH)),
   source: Opt(
     Type.Union([Type.Literal('SOURCE_MASTER'), Type.Literal('SOURCE_AGENT'), Type.Literal('SOURCE_EXECUTOR')]),
   ),
-  agent_id: Opt(Id),
+  agent_id: Opt(IdSchema),
   healthy: Opt(Bool),
   timestamp: Type.Number({ minimum: 0, maximum: MAX_TIMESTAMP }),
   uuid: Opt(NonEmpty(MAX_TOKEN_LENGTH)),
@@ -234,16 +212,16 @@ const frameworkFields = {
   name: Str(MAX_NAME_LENGTH),
   user: Opt(Str(MAX_NAME_LENGTH)),
   hostname: Opt(Str(MAX_NAME_LENGTH)),
-  roles: Opt(Roles),
-  failover_timeout: Opt(Seconds),
+  roles: Opt(RolesSchema),
+  failover_timeout: Opt(SecondsSchema),
   checkpoint: Opt(Bool),
   capabilities: Opt(List(Obj({ type: NonEmpty(MAX_TOKEN_LENGTH) }), 64)),
   principal: Opt(Str(MAX_NAME_LENGTH)),
   webui_url: Opt(Str(MAX_PATH_LENGTH)),
 };
-export const FrameworkInfoSchema = Obj({ id: Opt(Id), ...frameworkFields });
+export const FrameworkInfoSchema = Obj({ id: Opt(IdSchema), ...frameworkFields });
 /** A FrameworkInfo whose id is known (RUN_TASK). */
-export const FrameworkInfoWithIdSchema = Obj({ id: Id, ...frameworkFields });
+export const FrameworkInfoWithIdSchema = Obj({ id: IdSchema, ...frameworkFields });
 export type FrameworkInfo = Static<typeof FrameworkInfoSchema>;
 
 /** Agent attributes: at most MAX_ATTRIBUTES, keys and values at most MAX_NAME_LENGTH. */
@@ -254,17 +232,17 @@ export const AttributesSchema = Type.Record(Type.String(), Str(MAX_NAME_LENGTH),
 
 /** `allocation_role` is the role these resources are allocated to. */
 export const OfferSchema = Obj({
-  id: Id,
-  framework_id: Id,
-  agent_id: Id,
+  id: IdSchema,
+  framework_id: IdSchema,
+  agent_id: IdSchema,
   hostname: Str(MAX_NAME_LENGTH),
   resources: ResourceListSchema,
   attributes: AttributesSchema,
-  allocation_role: Role,
+  allocation_role: RoleSchema,
 });
 export type Offer = Static<typeof OfferSchema>;
 
-export const FiltersSchema = Obj({ refuse_seconds: Opt(Seconds) });
+export const FiltersSchema = Obj({ refuse_seconds: Opt(SecondsSchema) });
 export type Filters = Static<typeof FiltersSchema>;
 
 export const OperationSchema = Type.Union([
@@ -280,31 +258,31 @@ export const MasterInfoSchema = Obj({
   id: NonEmpty(MAX_NAME_LENGTH),
   pid: Str(MAX_NAME_LENGTH),
   hostname: Str(MAX_NAME_LENGTH),
-  port: Port,
-  address: Obj({ hostname: Str(MAX_NAME_LENGTH), ip: Str(MAX_TOKEN_LENGTH), port: Port }),
+  port: PortSchema,
+  address: Obj({ hostname: Str(MAX_NAME_LENGTH), ip: Str(MAX_TOKEN_LENGTH), port: PortSchema }),
   version: Str(MAX_TOKEN_LENGTH),
 });
 export type MasterInfo = Static<typeof MasterInfoSchema>;
 
 const agentFields = {
   hostname: Str(MAX_NAME_LENGTH),
-  port: Port,
+  port: PortSchema,
   resources: ResourceListSchema,
   attributes: AttributesSchema,
 };
-export const AgentInfoSchema = Obj({ id: Opt(Id), ...agentFields });
+export const AgentInfoSchema = Obj({ id: Opt(IdSchema), ...agentFields });
 export type AgentInfo = Static<typeof AgentInfoSchema>;
 /** An AgentInfo whose id is known (REREGISTER). */
-export const AgentInfoWithIdSchema = Obj({ id: Id, ...agentFields });
+export const AgentInfoWithIdSchema = Obj({ id: IdSchema, ...agentFields });
 
 /** A task as the agent reports it when it re-registers (and as the master keeps it). `status` is the latest (acknowledged or not). */
 export const TaskRecordSchema = Obj({
   task: TaskInfoSchema,
-  framework_id: Id,
+  framework_id: IdSchema,
   state: TaskStateSchema,
   status: Opt(TaskStatusSchema),
 });
 export type TaskRecord = Static<typeof TaskRecordSchema>;
 
-/** Seconds of text bounds, re-exported for callers that only import types. */
+/** SecondsSchema of text bounds, re-exported for callers that only import types. */
 export { MAX_TEXT_LENGTH, MAX_TIMESTAMP };
