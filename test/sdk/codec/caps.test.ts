@@ -129,6 +129,37 @@ describe('codec caps (values, maps and arrays, depth)', () => {
     }
   });
 
+  it('fails damaged frames only with catalogue codes (random bytes written over valid frames)', () => {
+    const allowed = new Set([
+      'AGORA_CODEC_MALFORMED',
+      'AGORA_CODEC_TOO_MANY_ELEMENTS',
+      'AGORA_CODEC_TOO_DEEP',
+      'AGORA_PROTOCOL_INVALID_MESSAGE',
+      'AGORA_PROTOCOL_UNKNOWN_TYPE',
+    ]);
+    const frames = (Object.entries(fixtures) as [Direction, Record<string, AnyMessage>][]).flatMap(([d, byType]) =>
+      Object.values(byType).map((m) => [d, encode(m)] as const),
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: frames.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+        (i, edits) => {
+          const [direction, original] = frames[i];
+          const frame = Buffer.from(original);
+          for (const [at, byte] of edits) frame[at % frame.length] = byte;
+          try {
+            decode(direction, frame);
+          } catch (e) {
+            expect(e).to.be.instanceOf(CodecError);
+            expect(allowed).to.include((e as CodecError).code);
+          }
+        },
+      ),
+      { numRuns: 3_000 },
+    );
+  });
+
   it('counts values, maps and arrays, and depth as the decoded value has them (any JSON value)', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
