@@ -7,11 +7,12 @@ import { type Static, Type } from 'typebox';
 import { MAX_ROLE_LENGTH, roleNameProblem } from './roles.js';
 
 /**
- * Largest scalar accepted (cpus, mem in MB, disk in MB, gpus...). Below it, three-decimal fixed
- * point stays exact in a double (Mesos keeps scalars as fixed point too) and sums over any cluster
- * stay finite.
+ * Largest scalar accepted (cpus, mem in MB, disk in MB, gpus...): inside Mesos's own range (it keeps
+ * scalars as int64 thousandths, about 9.2e15), the master's quota bound, and far enough from
+ * Number.MAX_VALUE that no sum over any cluster reaches Infinity. (Three-decimal arithmetic is exact
+ * up to about 9e12; above that a double rounds to whole units.)
  */
-export const MAX_SCALAR = 1e12;
+export const MAX_SCALAR = 1e15;
 /** Largest value of a range bound; `ports` ranges stop at {@link MAX_PORT}. */
 export const MAX_RANGE_VALUE = 0xffff_ffff;
 export const MAX_PORT = 65_535;
