@@ -21,8 +21,6 @@ import {
 import type { Resources } from '../sdk/resources/resources.js';
 import { ReconnectingClient } from '../sdk/transport/index.js';
 import { Checkpoint, currentBootId, type TaskCheckpoint } from './checkpoint.js';
-import { DockerContainerizer, resolvePortMappings } from './containerizer/docker.js';
-import { dockerExecRunner } from './containerizer/docker-exec.js';
 import {
   type ContainerExit,
   type Containerizer,
@@ -357,16 +355,15 @@ export class Agent {
     if (!t.task.health_check || !t.container) return;
     const check = { ...t.task.health_check };
     const spec = this.spec(t);
-    let runCommand: RunCommand | undefined;
-    if (t.containerizerRef instanceof DockerContainerizer) {
-      const id = t.container.handle.data?.containerId;
-      if (typeof id === 'string') runCommand = dockerExecRunner(t.containerizerRef.docker, id);
-      // HTTP/TCP checks name the container port; reach it through its host port mapping.
-      const port = check.http?.port ?? check.tcp?.port;
-      const mapped = resolvePortMappings(t.task).find((m) => m.container_port === port);
-      if (mapped && check.http) check.http = { ...check.http, port: mapped.host_port };
-      if (mapped && check.tcp) check.tcp = { port: mapped.host_port };
-    }
+    const c = t.containerizerRef;
+    const handle = t.container.handle;
+    // COMMAND checks run inside the container when the containerizer can (docker exec).
+    const runCommand: RunCommand | undefined = c?.exec ? (command, o) => c.exec!(handle, command, o) : undefined;
+    // HTTP/TCP checks name the container port; reach it through the port the host maps to it.
+    const port = check.http?.port ?? check.tcp?.port;
+    const mapped = port !== undefined ? c?.hostPort?.(t.task, port) : undefined;
+    if (mapped !== undefined && check.http) check.http = { ...check.http, port: mapped };
+    if (mapped !== undefined && check.tcp) check.tcp = { port: mapped };
     const hc = new HealthChecker({
       check,
       taskId: t.task.task_id,

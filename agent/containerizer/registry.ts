@@ -4,7 +4,7 @@
  */
 import type pino from 'pino';
 import { Launcher } from '../launcher/client.js';
-import { DockerContainerizer } from './docker.js';
+import { DockerContainerizer } from './docker/index.js';
 import { LinuxContainerizer } from './linux.js';
 import { PosixContainerizer } from './posix.js';
 import type { Containerizer } from './types.js';
