@@ -31,6 +31,7 @@ import {
 import { FetchError, fetchUris } from './fetcher.js';
 import { HealthChecker, type RunCommand } from './health/index.js';
 import { StatusUpdateManager } from './status-updates.js';
+import { taskKey } from './task-key.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -85,14 +86,14 @@ export class Agent {
       send: (frameworkId, status) =>
         this.sendToMaster({ type: 'STATUS_UPDATE', update: { framework_id: frameworkId, status } }),
       persist: (s) => {
-        const t = this.tasks.get(key(s.frameworkId, s.taskId));
+        const t = this.tasks.get(taskKey(s.frameworkId, s.taskId));
         return t ? this.persist(t) : undefined;
       },
       onPersistError: (e) => this.log.error({ err: e.message }, 'could not checkpoint a status update'),
       onTerminalAcknowledged: (s) => {
         // Delivered: the task leaves the checkpoint (its sandbox stays for the operator).
         void this.checkpoint.removeTask(s.frameworkId, s.taskId).catch(() => undefined);
-        this.tasks.delete(key(s.frameworkId, s.taskId));
+        this.tasks.delete(taskKey(s.frameworkId, s.taskId));
       },
       isTerminal: (s) => isTerminal(s.state),
       retryInitialMs: opts.statusRetryInitialMs,
@@ -288,7 +289,7 @@ export class Agent {
   }
 
   private async runTask(framework: FrameworkInfo & { id: string }, task: TaskInfo): Promise<void> {
-    const k = key(framework.id, task.task_id);
+    const k = taskKey(framework.id, task.task_id);
     if (this.tasks.has(k)) {
       this.log.warn({ taskId: task.task_id }, 'RUN_TASK for a task this agent already has; ignored');
       return;
@@ -424,7 +425,7 @@ export class Agent {
   }
 
   async killTask(frameworkId: string, taskId: string, graceSeconds?: number): Promise<void> {
-    const t = this.tasks.get(key(frameworkId, taskId));
+    const t = this.tasks.get(taskKey(frameworkId, taskId));
     if (!t) {
       // Unknown here: tell the framework so it does not wait forever.
       const status: TaskStatus = {
@@ -462,7 +463,7 @@ export class Agent {
     if (saved.length > 0) this.log.info({ tasks: saved.length, rebooted }, 'recovering checkpointed tasks');
     for (const cp of saved) {
       const t: AgentTask = { ...cp, pending: [] };
-      this.tasks.set(key(cp.framework.id, cp.task.task_id), t);
+      this.tasks.set(taskKey(cp.framework.id, cp.task.task_id), t);
       this.frameworks.set(cp.framework.id, cp.framework);
       this.updates.recover({ frameworkId: cp.framework.id, taskId: cp.task.task_id, pending: cp.pending });
       if (isTerminal(t.state)) continue; // only its unacknowledged updates are left to deliver
@@ -502,7 +503,3 @@ export class Agent {
 }
 
 class KilledBeforeStart extends Error {}
-
-function key(frameworkId: string, taskId: string): string {
-  return `${frameworkId}\u0000${taskId}`;
-}

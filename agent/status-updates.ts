@@ -5,6 +5,7 @@
  * agent restart.
  */
 import type { TaskStatus } from '../sdk/protocol/types.js';
+import { taskKey } from './task-key.js';
 
 export interface UpdateStream {
   frameworkId: string;
@@ -58,24 +59,20 @@ export class StatusUpdateManager {
     clearInterval(this.timer);
   }
 
-  private key(frameworkId: string, taskId: string): string {
-    return `${frameworkId}\u0000${taskId}`;
-  }
-
   stream(frameworkId: string, taskId: string): UpdateStream | undefined {
-    return this.streams.get(this.key(frameworkId, taskId));
+    return this.streams.get(taskKey(frameworkId, taskId));
   }
 
   /** Adopts a checkpointed stream after a restart (its head is sent at the next flush). */
   recover(stream: UpdateStream): void {
-    const k = this.key(stream.frameworkId, stream.taskId);
+    const k = taskKey(stream.frameworkId, stream.taskId);
     this.streams.set(k, stream);
     if (stream.pending.length > 0) this.retry.set(k, { nextAt: 0, delayMs: this.initial });
   }
 
   /** Queues an update (which must carry a uuid); sends it now if it is at the head. */
   update(frameworkId: string, status: TaskStatus): void {
-    const k = this.key(frameworkId, status.task_id);
+    const k = taskKey(frameworkId, status.task_id);
     let s = this.streams.get(k);
     if (!s) {
       s = { frameworkId, taskId: status.task_id, pending: [] };
@@ -109,7 +106,7 @@ export class StatusUpdateManager {
 
   /** The framework acknowledged `uuid`: drop it from the head and send the next. */
   acknowledge(frameworkId: string, taskId: string, uuid: string): boolean {
-    const k = this.key(frameworkId, taskId);
+    const k = taskKey(frameworkId, taskId);
     const s = this.streams.get(k);
     if (!s || s.pending.length === 0 || s.pending[0].uuid !== uuid) return false;
     const acked = s.pending.shift() as TaskStatus;
@@ -121,13 +118,6 @@ export class StatusUpdateManager {
       this.opts.onTerminalAcknowledged?.(s);
     }
     return true;
-  }
-
-  /** Drops a stream (e.g. framework shut down and its updates no longer wanted). */
-  forget(frameworkId: string, taskId: string): void {
-    const k = this.key(frameworkId, taskId);
-    this.streams.delete(k);
-    this.retry.delete(k);
   }
 
   /** Resends every head now (after a (re)connection to the master). */

@@ -39,8 +39,6 @@ import {
   resolveGraceMs,
 } from './types.js';
 
-/** Where the launcher records the command's exit status (as for posix tasks). */
-export const LINUX_EXIT_STATUS_FILE = EXIT_STATUS_FILE;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
@@ -271,7 +269,7 @@ export class LinuxContainerizer implements Containerizer {
     });
     const set = plan.set;
 
-    const statusFile = path.join(sandbox, LINUX_EXIT_STATUS_FILE);
+    const statusFile = path.join(sandbox, EXIT_STATUS_FILE);
     const netIsolation = task.container?.network_isolation === true;
     const hostname = task.container?.hostname;
     const namespaces = ['--pid', '--fork', '--mount-proc', '--mount', '--uts', '--ipc'];
