@@ -20,6 +20,7 @@ import {
 } from '../sdk/protocol/types.js';
 import type { Resources } from '../sdk/resources/resources.js';
 import { ReconnectingClient } from '../sdk/transport/index.js';
+import { type Clock, systemClock } from '../sdk/util/clock.js';
 import { Checkpoint, currentBootId, type TaskCheckpoint } from './checkpoint.js';
 import {
   type ContainerExit,
@@ -53,6 +54,8 @@ export interface AgentOptions {
   killGracePeriodMs?: number;
   statusRetryInitialMs?: number;
   checkpointFsync?: boolean;
+  /** Reads the time and arms every timer of the agent (default the system clock). */
+  clock?: Clock;
 }
 
 /** A task this agent knows, with its live container when it runs. */
@@ -68,18 +71,21 @@ export class Agent {
   agentId?: string;
   readonly tasks = new Map<string, AgentTask>();
   readonly frameworks = new Map<string, FrameworkInfo & { id: string }>();
-  readonly startedAt = Date.now();
+  readonly startedAt: number;
   masterInfo?: { id: string; pid: string };
   private client?: ReconnectingClient<typeof Direction.MasterToAgent, AgentMessage>;
   private readonly checkpoint: Checkpoint;
   readonly updates: StatusUpdateManager;
   private readonly log: pino.Logger;
+  private readonly clock: Clock;
   private readonly hostname: string;
   private registered = false;
   private stopping = false;
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.logger;
+    this.clock = opts.clock ?? systemClock;
+    this.startedAt = this.clock.now();
     this.hostname = opts.hostname ?? osHostname();
     this.checkpoint = new Checkpoint(opts.workDir, opts.checkpointFsync);
     this.updates = new StatusUpdateManager({
@@ -97,6 +103,7 @@ export class Agent {
       },
       isTerminal: (s) => isTerminal(s.state),
       retryInitialMs: opts.statusRetryInitialMs,
+      clock: this.clock,
     });
   }
 
@@ -123,7 +130,6 @@ export class Agent {
   /** Recovers checkpointed tasks, then connects to the master. */
   async start(): Promise<void> {
     await this.recover();
-    this.updates.start();
     this.client = new ReconnectingClient({
       url: this.opts.masterUrl,
       inbound: Direction.MasterToAgent,
@@ -250,7 +256,7 @@ export class Agent {
       state,
       source: 'SOURCE_EXECUTOR',
       agent_id: this.agentId,
-      timestamp: Date.now() / 1000,
+      timestamp: this.clock.now() / 1000,
       uuid: randomUUID(),
       ...extra,
     };
@@ -371,6 +377,7 @@ export class Agent {
       sandbox: t.sandbox,
       env: spec.env,
       runCommand,
+      clock: this.clock,
       logger: this.log,
     });
     hc.on('healthy', () => {
@@ -435,7 +442,7 @@ export class Agent {
         agent_id: this.agentId,
         message: 'kill: this agent does not know the task',
         reason: 'REASON_RECONCILIATION',
-        timestamp: Date.now() / 1000,
+        timestamp: this.clock.now() / 1000,
       };
       this.sendToMaster({ type: 'STATUS_UPDATE', update: { framework_id: frameworkId, status } });
       return;

@@ -4,9 +4,11 @@
  * (`agent/launcher/`), which is its parent and records its exit status in the sandbox, so an agent
  * that restarts after the task ended still learns how it ended.
  */
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
+import { type Clock, systemClock } from '../../sdk/util/clock.js';
 import { type Launcher, sharedLauncher } from '../launcher/client.js';
 import { isSameProcessAlive, killGroup, readProcStat, waitForPidExit } from './proc.js';
 import {
@@ -56,6 +58,7 @@ class PosixContainer implements RunningContainer {
   constructor(
     readonly handle: ContainerHandle,
     exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+    private readonly clock: Clock,
   ) {
     this.done = exited.then(({ code, signal }) => describeExit(code, signal, this.killRequested));
   }
@@ -69,11 +72,11 @@ class PosixContainer implements RunningContainer {
     const pid = this.handle.pid;
     if (!pid) return;
     killGroup(pid, 'SIGTERM');
-    const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), Math.max(0, gracePeriodMs));
+    const timer = this.clock.setTimeout(() => killGroup(pid, 'SIGKILL'), Math.max(0, gracePeriodMs));
     try {
       await this.done;
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
       // Anything left in the group (a background child) goes too.
       killGroup(pid, 'SIGKILL');
     }
@@ -83,14 +86,18 @@ class PosixContainer implements RunningContainer {
 export interface PosixContainerizerOptions {
   /** The launcher that starts the tasks (default: one shared by the whole process). */
   launcher?: Launcher;
+  /** Arms the kill grace timers (default the system clock). */
+  clock?: Clock;
 }
 
 export class PosixContainerizer implements Containerizer {
   readonly name = 'posix';
   private readonly launcher: Launcher;
+  private readonly clock: Clock;
 
   constructor(opts: PosixContainerizerOptions = {}) {
     this.launcher = opts.launcher ?? sharedLauncher();
+    this.clock = opts.clock ?? systemClock;
   }
 
   async available(): Promise<{ ok: true }> {
@@ -128,7 +135,7 @@ export class PosixContainerizer implements Containerizer {
       pid: started.pid,
       startTime: started.startTime,
     };
-    return new PosixContainer(handle, exited);
+    return new PosixContainer(handle, exited, this.clock);
   }
 
   async recover(handle: ContainerHandle, spec: LaunchSpec): Promise<RunningContainer | RecoveredGone> {
@@ -137,7 +144,7 @@ export class PosixContainerizer implements Containerizer {
     if (!alive || pid === undefined) return { gone: true, exit: await exitFromSandbox(spec.sandbox) };
     // We are not the parent: watch the pid, then read the status the old launcher recorded.
     const exited = waitForPidExit(pid, handle.startTime).then(() => endFromSandbox(spec.sandbox));
-    return new PosixContainer(handle, exited);
+    return new PosixContainer(handle, exited, this.clock);
   }
 
   async usage(handle: ContainerHandle): Promise<ResourceStatistics | undefined> {
@@ -145,7 +152,7 @@ export class PosixContainerizer implements Containerizer {
     const stat = readProcStat(handle.pid);
     if (!stat) return undefined;
     return {
-      timestamp: Date.now() / 1000,
+      timestamp: this.clock.now() / 1000,
       cpus_user_time_secs: stat.utimeSecs,
       cpus_system_time_secs: stat.stimeSecs,
       mem_rss_bytes: stat.rssBytes,

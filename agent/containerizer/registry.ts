@@ -3,6 +3,7 @@
  * of preference: a task goes to the first one that can run it (or to the one it names).
  */
 import type pino from 'pino';
+import type { Clock } from '../../sdk/util/clock.js';
 import { Launcher } from '../launcher/client.js';
 import { DockerContainerizer } from './docker/index.js';
 import { LinuxContainerizer } from './linux.js';
@@ -15,14 +16,17 @@ export interface ContainerizerConfig {
   dockerStopTimeoutMs?: number;
   /** Starts posix and linux tasks; one per agent, made on demand. */
   launcher?: Launcher;
+  /** Arms the containerizers' timers (kill grace, polls; default the system clock). */
+  clock?: Clock;
 }
 
 type Factory = (cfg: ContainerizerConfig) => Promise<Containerizer>;
 
 const factories: Record<string, Factory> = {
-  docker: async (cfg) => new DockerContainerizer({ logger: cfg.logger, stopTimeoutMs: cfg.dockerStopTimeoutMs }),
-  linux: async (cfg) => new LinuxContainerizer({ logger: cfg.logger, launcher: cfg.launcher }),
-  posix: async (cfg) => new PosixContainerizer({ launcher: cfg.launcher }),
+  docker: async (cfg) =>
+    new DockerContainerizer({ logger: cfg.logger, stopTimeoutMs: cfg.dockerStopTimeoutMs, clock: cfg.clock }),
+  linux: async (cfg) => new LinuxContainerizer({ logger: cfg.logger, launcher: cfg.launcher, clock: cfg.clock }),
+  posix: async (cfg) => new PosixContainerizer({ launcher: cfg.launcher, clock: cfg.clock }),
 };
 
 export const CONTAINERIZER_NAMES = Object.keys(factories);

@@ -18,7 +18,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { type Logger, pino } from 'pino';
 import type { CommandInfo, HealthCheck } from '../../sdk/protocol/types.js';
-import { type Clock, systemClock } from '../../sdk/util/clock.js';
+import { type Clock, systemClock, type Timer } from '../../sdk/util/clock.js';
 
 export const HEALTH_CHECK_DEFAULTS = {
   delay_seconds: 15,
@@ -27,21 +27,6 @@ export const HEALTH_CHECK_DEFAULTS = {
   consecutive_failures: 3,
   grace_period_seconds: 10,
 } as const;
-
-/** Timers, injectable so that tests can run time forward. */
-export interface HealthTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realTimers: HealthTimers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export interface CommandRunResult {
   /** Exit code; null when the command was killed (e.g. on timeout) or could not start. */
@@ -71,8 +56,8 @@ export interface HealthCheckerOptions {
   /** Host for HTTP and TCP checks (default 127.0.0.1). */
   host?: string;
   runCommand?: RunCommand;
+  /** Reads the time (grace period) and arms the check timers (default the system clock). */
   clock?: Clock;
-  timers?: HealthTimers;
   logger?: Logger;
 }
 
@@ -134,11 +119,10 @@ export const runShellCommand: RunCommand = (command, { env, cwd, timeoutMs }) =>
 export class HealthChecker extends EventEmitter<HealthEvents> {
   private readonly check: HealthCheck;
   private readonly clock: Clock;
-  private readonly timers: HealthTimers;
   private readonly logger: Logger;
   private readonly runCommand: RunCommand;
   private readonly settings: { [K in keyof typeof HEALTH_CHECK_DEFAULTS]: number };
-  private timer: unknown;
+  private timer: Timer | undefined;
   private running = false;
   private startedAt = 0;
   private succeededOnce = false;
@@ -151,7 +135,6 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
     super();
     this.check = opts.check;
     this.clock = opts.clock ?? systemClock;
-    this.timers = opts.timers ?? realTimers;
     this.logger = opts.logger ?? pino({ level: 'silent' });
     this.runCommand = opts.runCommand ?? runShellCommand;
     const c = opts.check;
@@ -185,7 +168,7 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
   /** Stops checking; a check under way finishes but reports nothing. */
   stop(): void {
     this.running = false;
-    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
   }
 
@@ -199,14 +182,16 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
 
   private schedule(ms: number): void {
     if (!this.running) return;
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = undefined;
-      if (!this.running) return;
-      this.runOnce().then(
-        () => this.schedule(this.settings.interval_seconds * 1000),
-        () => this.schedule(this.settings.interval_seconds * 1000),
-      );
-    }, ms);
+    this.timer = this.clock
+      .setTimeout(() => {
+        this.timer = undefined;
+        if (!this.running) return;
+        this.runOnce().then(
+          () => this.schedule(this.settings.interval_seconds * 1000),
+          () => this.schedule(this.settings.interval_seconds * 1000),
+        );
+      }, ms)
+      .unref();
   }
 
   private async perform(): Promise<HealthCheckResult> {

@@ -6,10 +6,8 @@ export {
   type HealthCheckerOptions,
   type HealthCheckResult,
   type HealthEvents,
-  type HealthTimers,
   probeHttp,
   probeTcp,
   type RunCommand,
-  realTimers,
   runShellCommand,
 } from './checker.js';
