@@ -31,6 +31,7 @@ import {
 } from './containerizer/types.js';
 import { FetchError, fetchUris } from './fetcher.js';
 import { HealthChecker, type RunCommand } from './health/index.js';
+import { isInside, sandboxesRoot, sandboxPath } from './sandbox.js';
 import { StatusUpdateManager } from './status-updates.js';
 import { taskKey } from './task-key.js';
 
@@ -272,8 +273,9 @@ export class Agent {
     return this.opts.containerizers.find((c) => c.canLaunch(task));
   }
 
+  /** The task's sandbox under `<work_dir>/sandboxes`; throws InvalidId for an id that is not a safe path segment. */
   sandboxOf(frameworkId: string, taskId: string): string {
-    return join(this.opts.workDir, 'sandboxes', encodeURIComponent(frameworkId), encodeURIComponent(taskId));
+    return sandboxPath(this.opts.workDir, frameworkId, taskId);
   }
 
   private spec(t: AgentTask): LaunchSpec {
@@ -300,8 +302,14 @@ export class Agent {
       this.log.warn({ taskId: task.task_id }, 'RUN_TASK for a task this agent already has; ignored');
       return;
     }
+    let sandbox: string;
+    try {
+      sandbox = this.sandboxOf(framework.id, task.task_id);
+    } catch (e) {
+      this.refuseTask(framework.id, task.task_id, (e as Error).message);
+      return;
+    }
     this.frameworks.set(framework.id, framework);
-    const sandbox = this.sandboxOf(framework.id, task.task_id);
     const t: AgentTask = { framework, task, state: TaskState.STAGING, sandbox, pending: [] };
     this.tasks.set(k, t);
     const c = this.pickContainerizer(task);
@@ -348,6 +356,24 @@ export class Agent {
       this.startHealthCheck(t);
     }
     this.watch(t, t.container);
+  }
+
+  /**
+   * TASK_ERROR for a task this agent will not even record (an id that could escape the sandbox
+   * layout): nothing is created or checkpointed, so the update goes out once, unqueued.
+   */
+  private refuseTask(frameworkId: string, taskId: string, message: string): void {
+    this.log.warn({ frameworkId, taskId, reason: message }, 'refused a task whose ids are not safe path segments');
+    const status: TaskStatus = {
+      task_id: taskId,
+      state: TaskState.ERROR,
+      source: 'SOURCE_AGENT',
+      agent_id: this.agentId,
+      reason: 'REASON_TASK_INVALID',
+      message,
+      timestamp: this.clock.now() / 1000,
+    };
+    this.sendToMaster({ type: 'STATUS_UPDATE', update: { framework_id: frameworkId, status } });
   }
 
   private watch(t: AgentTask, container: RunningContainer): void {
@@ -475,6 +501,14 @@ export class Agent {
       this.updates.recover({ frameworkId: cp.framework.id, taskId: cp.task.task_id, pending: cp.pending });
       if (isTerminal(t.state)) continue; // only its unacknowledged updates are left to deliver
       const c = this.opts.containerizers.find((x) => x.name === cp.containerizer);
+      if (!isInside(sandboxesRoot(this.opts.workDir), cp.sandbox)) {
+        // A checkpoint written before ids were checked: never hand that path to a containerizer.
+        this.sendStatus(t, TaskState.FAILED, {
+          reason: 'REASON_CONTAINER_RECOVERY_FAILED',
+          message: `task not recovered: its sandbox ${cp.sandbox} lies outside ${sandboxesRoot(this.opts.workDir)}`,
+        });
+        continue;
+      }
       if (!cp.handle || !c || rebooted) {
         const why = rebooted
           ? 'the host rebooted while the agent was down'
