@@ -4,6 +4,7 @@
  */
 import type pino from 'pino';
 import type { Clock } from '../../sdk/util/clock.js';
+import { ContainerizerUnavailable } from '../errors.js';
 import { Launcher } from '../launcher/client.js';
 import { DockerContainerizer } from './docker/index.js';
 import { LinuxContainerizer } from './linux.js';
@@ -31,10 +32,6 @@ const factories: Record<string, Factory> = {
 
 export const CONTAINERIZER_NAMES = Object.keys(factories);
 
-export class ContainerizerUnavailableError extends Error {
-  readonly code = 'AGORA_AGENT_CONTAINERIZER_UNAVAILABLE';
-}
-
 /** Builds the named containerizers, refusing (with the reason) any that cannot run on this host. */
 export async function createContainerizers(names: string[], cfg: ContainerizerConfig): Promise<Containerizer[]> {
   const out: Containerizer[] = [];
@@ -42,13 +39,11 @@ export async function createContainerizers(names: string[], cfg: ContainerizerCo
   for (const name of names) {
     const make = factories[name];
     if (!make) {
-      throw new ContainerizerUnavailableError(
-        `unknown containerizer '${name}' (known: ${CONTAINERIZER_NAMES.join(', ')})`,
-      );
+      throw new ContainerizerUnavailable(`unknown containerizer '${name}' (known: ${CONTAINERIZER_NAMES.join(', ')})`);
     }
     const c = await make(cfg);
     const ok = await c.available();
-    if (!ok.ok) throw new ContainerizerUnavailableError(`containerizer '${name}' cannot run here: ${ok.reason}`);
+    if (!ok.ok) throw new ContainerizerUnavailable(`containerizer '${name}' cannot run here: ${ok.reason}`);
     out.push(c);
   }
   return out;

@@ -3,6 +3,7 @@
  * (`--containerizers=docker,linux,posix`, first that `canLaunch` wins) and talks only to this.
  */
 import type { CommandInfo, TaskInfo } from '../../sdk/protocol/types.js';
+import { ContainerLaunchFailed } from '../errors.js';
 import type { CommandRunResult } from '../health/index.js';
 
 export interface LaunchSpec {
@@ -81,9 +82,11 @@ export function resolveGraceMs(task: TaskInfo, requestedMs: number, fallbackMs: 
   return policy !== undefined ? policy * 1000 : fallbackMs;
 }
 
-/** A launch that could not start: the task gets TASK_FAILED with this reason and message. */
-export class ContainerLaunchError extends Error {
-  readonly code = 'AGORA_CONTAINER_LAUNCH_FAILED';
+/**
+ * A launch that could not start (the catalogue's ContainerLaunchFailed, with the Mesos reason): the
+ * task gets TASK_FAILED with this reason and message.
+ */
+export class ContainerLaunchError extends ContainerLaunchFailed {
   constructor(
     message: string,
     readonly reason: string = 'REASON_CONTAINER_LAUNCH_FAILED',
