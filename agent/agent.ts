@@ -21,7 +21,7 @@ import {
 import type { Resources } from '../sdk/resources/resources.js';
 import { ReconnectingClient } from '../sdk/transport/index.js';
 import { type Clock, systemClock } from '../sdk/util/clock.js';
-import { Checkpoint, currentBootId, type TaskCheckpoint } from './checkpoint.js';
+import { Checkpoint, currentBootId } from './checkpoint.js';
 import {
   type ContainerExit,
   type Containerizer,
@@ -30,10 +30,13 @@ import {
   type RunningContainer,
 } from './containerizer/types.js';
 import { FetchError, fetchUris } from './fetcher.js';
-import { HealthChecker, type RunCommand } from './health/index.js';
 import { isInside, sandboxesRoot, sandboxPath } from './sandbox.js';
 import { StatusUpdateManager } from './status-updates.js';
+import { type AgentTask, launchSpec } from './task.js';
+import { startTaskHealth } from './task-health.js';
 import { taskKey } from './task-key.js';
+
+export type { AgentTask } from './task.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -57,15 +60,6 @@ export interface AgentOptions {
   checkpointFsync?: boolean;
   /** Reads the time and arms every timer of the agent (default the system clock). */
   clock?: Clock;
-}
-
-/** A task this agent knows, with its live container when it runs. */
-export interface AgentTask extends TaskCheckpoint {
-  container?: RunningContainer;
-  containerizerRef?: Containerizer;
-  health?: HealthChecker;
-  /** Set when the agent itself kills the task (failed health checks), to say why. */
-  killReason?: { reason: string; message: string };
 }
 
 export class Agent {
@@ -251,7 +245,7 @@ export class Agent {
   // ---------------------------------------------------------------- tasks
 
   /** Queues a status update for at-least-once delivery and records it as the task's state. */
-  sendStatus(t: AgentTask, state: TaskState, extra: Partial<TaskStatus> = {}): void {
+  private sendStatus(t: AgentTask, state: TaskState, extra: Partial<TaskStatus> = {}): void {
     const status: TaskStatus = {
       task_id: t.task.task_id,
       state,
@@ -279,21 +273,7 @@ export class Agent {
   }
 
   private spec(t: AgentTask): LaunchSpec {
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: t.sandbox,
-      MESOS_TASK_ID: t.task.task_id,
-      MESOS_FRAMEWORK_ID: t.framework.id,
-      MESOS_AGENT_ID: this.agentId ?? '',
-      MESOS_SANDBOX: t.sandbox,
-      AGORA_TASK_ID: t.task.task_id,
-    };
-    const ports = t.task.resources.find((r) => r.name === 'ports')?.ranges?.range ?? [];
-    let i = 0;
-    for (const r of ports) for (let p = r.begin; p <= r.end && i < 100; p++) env[`PORT${i++}`] = String(p);
-    if (env.PORT0) env.PORT = env.PORT0;
-    for (const v of t.task.command?.environment?.variables ?? []) env[v.name] = v.value;
-    return { frameworkId: t.framework.id, task: t.task, sandbox: t.sandbox, env, agentId: this.agentId ?? '' };
+    return launchSpec(t, this.agentId);
   }
 
   private async runTask(framework: FrameworkInfo & { id: string }, task: TaskInfo): Promise<void> {
@@ -385,50 +365,20 @@ export class Agent {
    * past `consecutive_failures` (after the grace period) is killed.
    */
   private startHealthCheck(t: AgentTask): void {
-    if (!t.task.health_check || !t.container) return;
-    const check = { ...t.task.health_check };
-    const spec = this.spec(t);
-    const c = t.containerizerRef;
-    const handle = t.container.handle;
-    // COMMAND checks run inside the container when the containerizer can (docker exec).
-    const runCommand: RunCommand | undefined = c?.exec ? (command, o) => c.exec!(handle, command, o) : undefined;
-    // HTTP/TCP checks name the container port; reach it through the port the host maps to it.
-    const port = check.http?.port ?? check.tcp?.port;
-    const mapped = port !== undefined ? c?.hostPort?.(t.task, port) : undefined;
-    if (mapped !== undefined && check.http) check.http = { ...check.http, port: mapped };
-    if (mapped !== undefined && check.tcp) check.tcp = { port: mapped };
-    const hc = new HealthChecker({
-      check,
-      taskId: t.task.task_id,
-      sandbox: t.sandbox,
-      env: spec.env,
-      runCommand,
+    t.health = startTaskHealth(t, this.spec(t).env, {
       clock: this.clock,
       logger: this.log,
+      report: (healthy, message) => {
+        if (isTerminal(t.state)) return;
+        const extra: Partial<TaskStatus> = { healthy, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED' };
+        if (message !== undefined) extra.message = message;
+        this.sendStatus(t, TaskState.RUNNING, extra);
+      },
+      kill: (message) => {
+        t.killReason = { reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', message };
+        void this.killTask(t.framework.id, t.task.task_id);
+      },
     });
-    hc.on('healthy', () => {
-      if (!isTerminal(t.state))
-        this.sendStatus(t, TaskState.RUNNING, { healthy: true, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED' });
-    });
-    hc.on('unhealthy', (r) => {
-      if (!isTerminal(t.state)) {
-        this.sendStatus(t, TaskState.RUNNING, {
-          healthy: false,
-          reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED',
-          message: r.message,
-        });
-      }
-    });
-    hc.on('kill', (r) => {
-      t.killReason = {
-        reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED',
-        message: `killed after ${r.consecutiveFailures} consecutive failed health checks: ${r.message ?? 'unhealthy'}`,
-      };
-      this.log.warn({ taskId: t.task.task_id, result: r }, 'health check failed past the limit; killing the task');
-      void this.killTask(t.framework.id, t.task.task_id);
-    });
-    t.health = hc;
-    hc.start();
   }
 
   private onExit(t: AgentTask, exit: ContainerExit): void {
@@ -457,7 +407,7 @@ export class Agent {
     return secs !== undefined ? secs * 1000 : (this.opts.killGracePeriodMs ?? 3000);
   }
 
-  async killTask(frameworkId: string, taskId: string, graceSeconds?: number): Promise<void> {
+  private async killTask(frameworkId: string, taskId: string, graceSeconds?: number): Promise<void> {
     const t = this.tasks.get(taskKey(frameworkId, taskId));
     if (!t) {
       // Unknown here: tell the framework so it does not wait forever.
