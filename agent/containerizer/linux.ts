@@ -192,7 +192,7 @@ export class LinuxContainerizer implements Containerizer {
 
   constructor(opts: LinuxContainerizerOptions = {}) {
     this.opts = opts;
-    this.cgroups = opts.cgroups ?? new Cgroups({ root: opts.cgroupsRoot });
+    this.cgroups = opts.cgroups ?? new Cgroups({ root: opts.cgroupsRoot, clock: opts.clock });
     this.logger = opts.logger ?? pino({ level: 'silent' });
     this.launcher = opts.launcher ?? sharedLauncher();
     this.clock = opts.clock ?? systemClock;
@@ -407,7 +407,7 @@ export class LinuxContainerizer implements Containerizer {
     }
     // The launcher's report when it saw the end; else (the agent was down, or the launcher died)
     // what the launcher recorded in the sandbox.
-    const status = end ? shellStatus(end.code, end.signal) : await awaitExitStatus(data.sandbox);
+    const status = end ? shellStatus(end.code, end.signal) : await awaitExitStatus(data.sandbox, undefined, this.clock);
     let exit: ContainerExit;
     if (status !== undefined) {
       exit = { exitCode: status, signal: signalOfStatus(status), killed };

@@ -128,7 +128,7 @@ export class PosixContainerizer implements Containerizer {
       throw new ContainerLaunchError(`could not start task ${task.task_id}: ${(e as Error).message}`);
     }
     // Without an end from the launcher (it died meanwhile), what was recorded in the sandbox.
-    const exited = started.exited.then((end) => end ?? endFromSandbox(sandbox));
+    const exited = started.exited.then((end) => end ?? endFromSandbox(sandbox, this.clock));
     const handle: ContainerHandle = {
       containerizer: this.name,
       id: task.task_id,
@@ -141,9 +141,11 @@ export class PosixContainerizer implements Containerizer {
   async recover(handle: ContainerHandle, spec: LaunchSpec): Promise<RunningContainer | RecoveredGone> {
     const pid = handle.pid;
     const alive = pid !== undefined && isSameProcessAlive(pid, handle.startTime);
-    if (!alive || pid === undefined) return { gone: true, exit: await exitFromSandbox(spec.sandbox) };
+    if (!alive || pid === undefined) return { gone: true, exit: await exitFromSandbox(spec.sandbox, this.clock) };
     // We are not the parent: watch the pid, then read the status the old launcher recorded.
-    const exited = waitForPidExit(pid, handle.startTime).then(() => endFromSandbox(spec.sandbox));
+    const exited = waitForPidExit(pid, handle.startTime, undefined, this.clock).then(() =>
+      endFromSandbox(spec.sandbox, this.clock),
+    );
     return new PosixContainer(handle, exited, this.clock);
   }
 
@@ -164,23 +166,30 @@ export class PosixContainerizer implements Containerizer {
  * The recorded exit status of a task whose process is gone. The launcher that was its parent
  * writes it just after the process ended, so a missing file is awaited for up to `waitMs`.
  */
-export async function awaitExitStatus(sandbox: string, waitMs = 250): Promise<number | undefined> {
+export async function awaitExitStatus(
+  sandbox: string,
+  waitMs = 250,
+  clock: Clock = systemClock,
+): Promise<number | undefined> {
   for (let waited = 0; ; waited += 50) {
     const code = readExitStatus(sandbox);
     if (code !== undefined || waited >= waitMs) return code;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => clock.setTimeout(() => r(undefined), 50));
   }
 }
 
 /** How a process seen gone only by pid ended: the recorded status, or (none recorded) as if SIGKILLed. */
-async function endFromSandbox(sandbox: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  const code = await awaitExitStatus(sandbox);
+async function endFromSandbox(
+  sandbox: string,
+  clock: Clock,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const code = await awaitExitStatus(sandbox, undefined, clock);
   return { code: code ?? null, signal: code === undefined ? 'SIGKILL' : null };
 }
 
 /** How a task whose process is gone ended, from what its launcher recorded in the sandbox. */
-export async function exitFromSandbox(sandbox: string): Promise<ContainerExit> {
-  const code = await awaitExitStatus(sandbox);
+export async function exitFromSandbox(sandbox: string, clock: Clock = systemClock): Promise<ContainerExit> {
+  const code = await awaitExitStatus(sandbox, undefined, clock);
   if (code !== undefined) {
     return { exitCode: code, signal: null, killed: false, message: `command exited ${code} while the agent was down` };
   }

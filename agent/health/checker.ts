@@ -41,7 +41,7 @@ export interface CommandRunResult {
  */
 export type RunCommand = (
   command: CommandInfo,
-  opts: { env: Record<string, string>; cwd?: string; timeoutMs: number },
+  opts: { env: Record<string, string>; cwd?: string; timeoutMs: number; clock?: Clock },
 ) => Promise<CommandRunResult>;
 
 export interface HealthCheckerOptions {
@@ -81,7 +81,7 @@ export interface HealthEvents {
 const MAX_OUTPUT = 4096;
 
 /** The default RunCommand: `/bin/sh -c value` (or value + arguments), killed as a group on timeout. */
-export const runShellCommand: RunCommand = (command, { env, cwd, timeoutMs }) =>
+export const runShellCommand: RunCommand = (command, { env, cwd, timeoutMs, clock = systemClock }) =>
   new Promise((resolve) => {
     const value = command.value ?? '';
     const vars: Record<string, string> = { ...env };
@@ -98,7 +98,7 @@ export const runShellCommand: RunCommand = (command, { env, cwd, timeoutMs }) =>
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       timedOut = true;
       try {
         if (child.pid) process.kill(-child.pid, 'SIGKILL');
@@ -107,11 +107,11 @@ export const runShellCommand: RunCommand = (command, { env, cwd, timeoutMs }) =>
       }
     }, timeoutMs);
     child.on('error', (err) => {
-      clearTimeout(timer);
+      timer.cancel();
       resolve({ exitCode: null, output: err.message });
     });
     child.on('close', (code) => {
-      clearTimeout(timer);
+      timer.cancel();
       resolve({ exitCode: timedOut ? null : code, output: timedOut ? `timed out after ${timeoutMs} ms` : output });
     });
   });
@@ -252,9 +252,9 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
     const host = this.opts.host ?? '127.0.0.1';
     switch (this.check.type) {
       case 'HTTP':
-        return probeHttp(host, this.check.http!, timeoutMs);
+        return probeHttp(host, this.check.http!, timeoutMs, this.clock);
       case 'TCP':
-        return probeTcp(host, this.check.tcp!.port, timeoutMs);
+        return probeTcp(host, this.check.tcp!.port, timeoutMs, this.clock);
       case 'COMMAND':
         return this.probeCommand(timeoutMs);
     }
@@ -262,7 +262,12 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
 
   private async probeCommand(timeoutMs: number): Promise<string | undefined> {
     const command = this.check.command!;
-    const r = await this.runCommand(command, { env: this.opts.env ?? {}, cwd: this.opts.sandbox, timeoutMs });
+    const r = await this.runCommand(command, {
+      env: this.opts.env ?? {},
+      cwd: this.opts.sandbox,
+      timeoutMs,
+      clock: this.clock,
+    });
     if (r.exitCode === 0) return undefined;
     const out = r.output?.trim();
     const what = r.exitCode === null ? 'did not finish' : `exited with status ${r.exitCode}`;
@@ -282,6 +287,7 @@ export function probeHttp(
   host: string,
   spec: { port: number; path?: string; scheme?: string; statuses?: number[] },
   timeoutMs: number,
+  clock: Clock = systemClock,
 ): Promise<string | undefined> {
   const scheme = (spec.scheme ?? 'http').toLowerCase();
   const pathPart = spec.path ? (spec.path.startsWith('/') ? spec.path : `/${spec.path}`) : '/';
@@ -291,7 +297,7 @@ export function probeHttp(
     const done = (v: string | undefined) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      timer.cancel();
       resolve(v);
     };
     const lib = scheme === 'https' ? https : http;
@@ -301,7 +307,7 @@ export function probeHttp(
       const ok = spec.statuses?.length ? spec.statuses.includes(code) : code >= 200 && code < 400;
       done(ok ? undefined : `HTTP health check ${url} returned ${code}`);
     });
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       req.destroy();
       done(`HTTP health check ${url} timed out after ${timeoutMs} ms`);
     }, timeoutMs);
@@ -310,20 +316,25 @@ export function probeHttp(
 }
 
 /** A TCP connect to host:port. */
-export function probeTcp(host: string, port: number, timeoutMs: number): Promise<string | undefined> {
+export function probeTcp(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  clock: Clock = systemClock,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       socket.destroy();
       resolve(`TCP health check ${host}:${port} timed out after ${timeoutMs} ms`);
     }, timeoutMs);
     socket.once('connect', () => {
-      clearTimeout(timer);
+      timer.cancel();
       socket.destroy();
       resolve(undefined);
     });
     socket.once('error', (err) => {
-      clearTimeout(timer);
+      timer.cancel();
       socket.destroy();
       resolve(`TCP health check ${host}:${port} failed: ${err.message}`);
     });
