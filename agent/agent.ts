@@ -30,6 +30,7 @@ import {
   type RunningContainer,
 } from './containerizer/types.js';
 import { FetchError, fetchUris } from './fetcher.js';
+import { healthCheckProblem } from './health/index.js';
 import { isInside, sandboxesRoot, sandboxPath } from './sandbox.js';
 import { StatusUpdateManager } from './status-updates.js';
 import { type AgentTask, launchSpec } from './task.js';
@@ -214,10 +215,14 @@ export class Agent {
         this.updates.flush();
         return;
       case 'RUN_TASK':
-        void this.runTask(m.framework, m.task);
+        this.runTask(m.framework, m.task).catch((e: Error) =>
+          this.log.error({ taskId: m.task.task_id, err: e.message }, 'running a task failed unexpectedly'),
+        );
         return;
       case 'KILL_TASK':
-        void this.killTask(m.framework_id, m.task_id, m.grace_period_seconds);
+        this.killTask(m.framework_id, m.task_id, m.grace_period_seconds).catch((e: Error) =>
+          this.log.error({ taskId: m.task_id, err: e.message }, 'killing a task failed unexpectedly'),
+        );
         return;
       case 'ACK_UPDATE':
         this.updates.acknowledge(m.framework_id, m.task_id, m.uuid);
@@ -289,6 +294,11 @@ export class Agent {
       this.refuseTask(framework.id, task.task_id, (e as Error).message);
       return;
     }
+    const badCheck = task.health_check && healthCheckProblem(task.health_check);
+    if (badCheck) {
+      this.refuseTask(framework.id, task.task_id, `invalid health check: ${badCheck}`);
+      return;
+    }
     this.frameworks.set(framework.id, framework);
     const t: AgentTask = { framework, task, state: TaskState.STAGING, sandbox, pending: [] };
     this.tasks.set(k, t);
@@ -340,7 +350,8 @@ export class Agent {
 
   /**
    * TASK_ERROR for a task this agent will not even record (an id that could escape the sandbox
-   * layout): nothing is created or checkpointed, so the update goes out once, unqueued.
+   * layout, a health check that cannot run): nothing is created or checkpointed, so the update
+   * goes out once, unqueued.
    */
   private refuseTask(frameworkId: string, taskId: string, message: string): void {
     this.log.warn({ frameworkId, taskId, reason: message }, 'refused a task whose ids are not safe path segments');
@@ -365,7 +376,16 @@ export class Agent {
    * past `consecutive_failures` (after the grace period) is killed.
    */
   private startHealthCheck(t: AgentTask): void {
-    t.health = startTaskHealth(t, this.spec(t).env, {
+    try {
+      t.health = this.taskHealth(t);
+    } catch (e) {
+      // A check refused at launch cannot get here; one from an older checkpoint can.
+      this.log.error({ taskId: t.task.task_id, err: (e as Error).message }, 'cannot check the health of this task');
+    }
+  }
+
+  private taskHealth(t: AgentTask) {
+    return startTaskHealth(t, this.spec(t).env, {
       clock: this.clock,
       logger: this.log,
       report: (healthy, message) => {

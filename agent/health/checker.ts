@@ -275,11 +275,38 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
   }
 }
 
+/** Longest delay, interval, timeout or grace (s): Node's timers cannot arm more than 2^31 - 1 ms. */
+export const MAX_HEALTH_CHECK_SECONDS = 2_000_000;
+/** Fewest seconds between checks: a 0 interval would run checks back to back. */
+export const MIN_HEALTH_CHECK_INTERVAL_SECONDS = 0.01;
+const MAX_CONSECUTIVE_FAILURES = 1_000_000;
+
+/** Why a health check cannot run, or undefined when it can. Pure. */
+export function healthCheckProblem(c: HealthCheck): string | undefined {
+  if (!['HTTP', 'TCP', 'COMMAND'].includes(c.type)) return `unknown health check type '${c.type}'`;
+  const port = (p: number | undefined) => Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 65_535;
+  if (c.type === 'HTTP' && !port(c.http?.port)) return 'an HTTP health check needs http.port (1-65535)';
+  if (c.type === 'TCP' && !port(c.tcp?.port)) return 'a TCP health check needs tcp.port (1-65535)';
+  if (c.type === 'COMMAND' && !c.command?.value) return 'a COMMAND health check needs command.value';
+  for (const f of ['delay_seconds', 'interval_seconds', 'timeout_seconds', 'grace_period_seconds'] as const) {
+    const v = c[f];
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= MAX_HEALTH_CHECK_SECONDS)) {
+      return `${f} must be a number from 0 to ${MAX_HEALTH_CHECK_SECONDS}`;
+    }
+  }
+  if (c.interval_seconds !== undefined && c.interval_seconds < MIN_HEALTH_CHECK_INTERVAL_SECONDS) {
+    return `interval_seconds must be at least ${MIN_HEALTH_CHECK_INTERVAL_SECONDS}`;
+  }
+  const n = c.consecutive_failures;
+  if (n !== undefined && !(Number.isInteger(n) && n >= 0 && n <= MAX_CONSECUTIVE_FAILURES)) {
+    return `consecutive_failures must be a whole number from 0 to ${MAX_CONSECUTIVE_FAILURES}`;
+  }
+  return undefined;
+}
+
 function validate(c: HealthCheck): void {
-  if (c.type === 'HTTP' && !c.http?.port) throw new Error('an HTTP health check needs http.port');
-  if (c.type === 'TCP' && !c.tcp?.port) throw new Error('a TCP health check needs tcp.port');
-  if (c.type === 'COMMAND' && !c.command?.value) throw new Error('a COMMAND health check needs command.value');
-  if (!['HTTP', 'TCP', 'COMMAND'].includes(c.type)) throw new Error(`unknown health check type '${c.type}'`);
+  const problem = healthCheckProblem(c);
+  if (problem) throw new Error(problem);
 }
 
 /** GET http://host:port/path; healthy for 200-399 or one of `statuses`. */

@@ -79,18 +79,19 @@ describe('sandbox ids (defect 5, agent side)', () => {
     };
 
     const framework = (id: string): FrameworkInfo & { id: string } => ({ id, name: 'f', user: 'u' }) as never;
-    const task = (id: string): TaskInfo => ({
+    const task = (id: string, extra: Partial<TaskInfo> = {}): TaskInfo => ({
       name: id,
       task_id: id,
       agent_id: 'a1',
       resources: [],
       command: { value: 'true' },
+      ...extra,
     });
-    const run = (fw: string, t: string) =>
+    const run = (fw: string, t: string, extra: Partial<TaskInfo> = {}) =>
       (agent as unknown as { onMessage(m: unknown): void }).onMessage({
         type: 'RUN_TASK',
         framework: framework(fw),
-        task: task(t),
+        task: task(t, extra),
       });
     const settle = () => new Promise((r) => setTimeout(r, 50));
 
@@ -142,6 +143,25 @@ describe('sandbox ids (defect 5, agent side)', () => {
         metaBefore.concat(metaBefore.includes('tasks.journal') ? [] : ['tasks.journal']).sort(),
       );
       expect(readdirSync(join(workDir, 'sandboxes', 'fw', 'meta'))).to.deep.equal(['stdout']);
+    });
+
+    it('refuses a health check that cannot run (the wire lets it through) with TASK_ERROR, before launching', async () => {
+      const bad: [string, NonNullable<TaskInfo['health_check']>][] = [
+        ['no command', { type: 'COMMAND' }],
+        ['no port', { type: 'TCP', tcp: { port: 0 } }],
+        ['an interval past what a timer can arm', { type: 'TCP', tcp: { port: 80 }, interval_seconds: 1e10 }],
+        ['a zero interval (checks back to back)', { type: 'TCP', tcp: { port: 80 }, interval_seconds: 0 }],
+        ['a fractional failure count', { type: 'TCP', tcp: { port: 80 }, consecutive_failures: 1.5 }],
+      ];
+      for (const [i, [, check]] of bad.entries()) run('fw', `bad-check-${i}`, { health_check: check });
+      await settle();
+      expect(launched).to.deep.equal([]);
+      expect(agent.tasks.size).to.equal(0);
+      const statuses = sent.flatMap((m) => (m.type === 'STATUS_UPDATE' ? [m.update.status] : []));
+      expect(statuses.map((s) => [s.task_id, s.state, s.reason])).to.deep.equal(
+        bad.map((_, i) => [`bad-check-${i}`, 'TASK_ERROR', 'REASON_TASK_INVALID']),
+      );
+      for (const s of statuses) expect(s.message).to.match(/^invalid health check: /);
     });
   });
 });
