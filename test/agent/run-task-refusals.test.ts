@@ -1,5 +1,5 @@
 /**
- * Defect 5 (agent side): framework and task ids must never move a sandbox out of
+ * What an agent refuses in RUN_TASK. Defect 5 (agent side): framework and task ids must never move a sandbox out of
  * `<work_dir>/sandboxes` (`..`/`..` wrote into the agent's parent directory, task `meta` into the
  * checkpoint directory). Evidence comes from the file system around the work dir.
  */
@@ -31,7 +31,7 @@ const refused: [string, string][] = [
 ];
 const accepted = ['meta', 'sandboxes', '...', '.hidden', 'a b', 'web.1', 'ü', 'x'.repeat(255), '%2e%2e'];
 
-describe('sandbox ids (defect 5, agent side)', () => {
+describe('refused RUN_TASKs: unsafe ids (defect 5, agent side) and checks that cannot run', () => {
   for (const [id, what] of refused) {
     it(`refuses an id with ${what}`, () => {
       expect(idProblem(id)).to.be.a('string');
@@ -51,7 +51,7 @@ describe('sandbox ids (defect 5, agent side)', () => {
     expect(sandboxPath('/w', 'fw', 'meta')).to.equal('/w/sandboxes/fw/meta');
   });
 
-  describe('an agent sent RUN_TASK with such ids', () => {
+  describe('an agent sent RUN_TASK with such fields', () => {
     let parent: string;
     let workDir: string;
     let agent: Agent;
