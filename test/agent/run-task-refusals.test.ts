@@ -1,7 +1,8 @@
 /**
- * What an agent refuses in RUN_TASK. Defect 5 (agent side): framework and task ids must never move a sandbox out of
- * `<work_dir>/sandboxes` (`..`/`..` wrote into the agent's parent directory, task `meta` into the
- * checkpoint directory). Evidence comes from the file system around the work dir.
+ * What an agent refuses in RUN_TASK, creating and recording nothing. Defect 5 (agent side):
+ * framework and task ids must never move a sandbox out of `<work_dir>/sandboxes` (`..`/`..` wrote
+ * into the agent's parent directory, task `meta` into the checkpoint directory); and health checks
+ * that cannot run. Evidence comes from the file system around the work dir.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
