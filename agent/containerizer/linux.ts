@@ -26,7 +26,7 @@ import { Resources } from '../../sdk/resources/resources.js';
 import { type Clock, systemClock, type Timer } from '../../sdk/util/clock.js';
 import { type LaunchedProcess, type Launcher, sharedLauncher } from '../launcher/client.js';
 import { type CgroupSet, Cgroups, cgroupName } from './cgroups.js';
-import { awaitExitStatus, EXIT_STATUS_FILE } from './posix.js';
+import { awaitExitStatus, EXIT_STATUS_FILE } from './exit-status.js';
 import { isSameProcessAlive, shellStatus, signalOfStatus } from './proc.js';
 import {
   type ContainerExit,

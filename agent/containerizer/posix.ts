@@ -5,11 +5,11 @@
  * that restarts after the task ended still learns how it ended.
  */
 
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { type Clock, systemClock } from '../../sdk/util/clock.js';
 import { type Launcher, sharedLauncher } from '../launcher/client.js';
+import { awaitExitStatus, EXIT_STATUS_FILE } from './exit-status.js';
 import { isSameProcessAlive, killGroup, readProcStat, waitForPidExit } from './proc.js';
 import {
   type ContainerExit,
@@ -22,27 +22,12 @@ import {
   type RunningContainer,
 } from './types.js';
 
-/**
- * Where the launcher records the task's exit status (the code, or 128 + the signal number),
- * relative to the sandbox: a restarted agent reads it for a task that ended while it was down.
- */
-export const EXIT_STATUS_FILE = '.agora-exit-status';
-
 /** The program and arguments of a task's CommandInfo: a shell string through `/bin/sh -c`, else as given. */
 export function commandLine(task: TaskInfo): { file: string; args: string[] } {
   const cmd = task.command;
   if (!cmd?.value) throw new ContainerLaunchError(`task ${task.task_id} has no command to run`, 'REASON_TASK_INVALID');
   if (cmd.shell === false) return { file: cmd.value, args: cmd.arguments ?? [] };
   return { file: '/bin/sh', args: ['-c', cmd.value] };
-}
-
-export function readExitStatus(sandbox: string): number | undefined {
-  try {
-    const n = Number.parseInt(readFileSync(join(sandbox, EXIT_STATUS_FILE), 'utf8').trim(), 10);
-    return Number.isInteger(n) ? n : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null, killed: boolean): ContainerExit {
@@ -159,22 +144,6 @@ export class PosixContainerizer implements Containerizer {
       cpus_system_time_secs: stat.stimeSecs,
       mem_rss_bytes: stat.rssBytes,
     };
-  }
-}
-
-/**
- * The recorded exit status of a task whose process is gone. The launcher that was its parent
- * writes it just after the process ended, so a missing file is awaited for up to `waitMs`.
- */
-export async function awaitExitStatus(
-  sandbox: string,
-  waitMs = 250,
-  clock: Clock = systemClock,
-): Promise<number | undefined> {
-  for (let waited = 0; ; waited += 50) {
-    const code = readExitStatus(sandbox);
-    if (code !== undefined || waited >= waitMs) return code;
-    await new Promise((r) => clock.setTimeout(() => r(undefined), 50));
   }
 }
 
