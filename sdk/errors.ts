@@ -35,7 +35,7 @@ export interface ErrorClass {
 }
 
 /**
- * Declares a catalogue entry: `const NotFound = defineError('AGORA_EXAMPLE_NOT_FOUND', 404, 'NotFoundError')`,
+ * Declares a catalogue entry: `const NotFound = defineError(code, 404, 'NotFoundError')`,
  * then `throw new NotFound('no such thing: ' + id)`.
  */
 export function defineError(code: string, statusCode: number, name: string): ErrorClass {
