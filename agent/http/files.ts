@@ -17,17 +17,15 @@ export const MAX_READ_LENGTH = 4 * 1024 * 1024;
 export const MAX_BROWSE_ENTRIES = 10_000;
 
 const PathQuery = Type.String({ minLength: 1, maxLength: 4096, pattern: '^[^\\u0000]*$' });
-export const BrowseQuery = Type.Object({ path: PathQuery }, { additionalProperties: false });
-export const ReadQuery = Type.Object(
-  {
-    path: PathQuery,
-    /** -1 (the default): answer only the file's size, as `offset`. */
-    offset: Type.Integer({ minimum: -1, maximum: Number.MAX_SAFE_INTEGER, default: -1 }),
-    /** Capped at MAX_READ_LENGTH. */
-    length: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: MAX_READ_LENGTH }),
-  },
-  { additionalProperties: false },
-);
+// Other query parameters (a UI's `jsonp`, cache busters) are ignored.
+export const BrowseQuery = Type.Object({ path: PathQuery });
+export const ReadQuery = Type.Object({
+  path: PathQuery,
+  /** -1 (the default): answer only the file's size, as `offset`. */
+  offset: Type.Integer({ minimum: -1, maximum: Number.MAX_SAFE_INTEGER, default: -1 }),
+  /** Capped at MAX_READ_LENGTH. */
+  length: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: MAX_READ_LENGTH }),
+});
 const Entry = Type.Object({
   path: Type.String(),
   size: Type.Number(),
