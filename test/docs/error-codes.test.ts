@@ -69,7 +69,7 @@ describe('error codes', () => {
   /** The HTTP status each row states (its last cell), where it states one. */
   const statusOf = new Map<string, number>();
   for (const line of doc.split('\n')) {
-    const m = /^\| `(AGORA_[A-Z_]+)` \|.*\| (\d{3}) \|\s*$/.exec(line);
+    const m = /^\|\s*`(AGORA_[A-Z_]+)`\s*\|.*\|\s*(\d{3})\s*\|\s*$/.exec(line);
     if (m) statusOf.set(m[1], Number(m[2]));
   }
 
