@@ -27,6 +27,10 @@ declare module 'fastify' {
     /** What the route does, for the authorizer (`view_state`, `update_quota`, ...). Required. */
     action?: string;
   }
+  interface FastifyInstance {
+    /** The authorizer this server asks; WebSocket upgrades on its port ask the same one. */
+    authorizer: Authorizer;
+  }
 }
 
 export type AgoraHttp = FastifyInstance<
@@ -78,6 +82,7 @@ export function createHttpServer(opts: HttpServerOptions): AgoraHttp {
     frameworkErrors: (err, req, reply) => send(err, reply, req.url),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
+  app.decorate('authorizer', authorizer);
 
   // JSON only, depth-checked on the text before the usual (prototype-poisoning-safe) parse.
   const parseJson = app.getDefaultJsonParser('error', 'error');
