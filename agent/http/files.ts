@@ -3,7 +3,7 @@
  * sandboxes (Mesos's shapes). A path outside the sandboxes is 403 whether it exists or not; a
  * missing path inside is 404; neither answer names the work dir or a raw system error.
  */
-import { promises as fs, lstatSync, readdirSync, statSync } from 'node:fs';
+import { constants, promises as fs, lstatSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Type } from 'typebox';
 import type { AgoraPlugin } from '../../sdk/http/index.js';
@@ -93,7 +93,8 @@ export const filesRoutes: AgoraPlugin<AgentHttpOptions> = async (app, { agent })
       const { path, offset, length } = req.query;
       const file = sandboxed(agent.workDir, path);
       try {
-        const fh = await fs.open(file, 'r');
+        // Non-blocking, so that opening a FIFO a task left in its sandbox cannot hang a thread.
+        const fh = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK);
         try {
           const st = await fh.stat();
           if (!st.isFile()) throw new BadRequest(`${path} is not a file`);

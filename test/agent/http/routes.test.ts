@@ -3,6 +3,7 @@
  * requests (wrong method, bad queries, traversal, bad encodings, bodies) answered with their
  * status and `{code, message}`.
  */
+import { execFileSync } from 'node:child_process';
 import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -135,6 +136,12 @@ describe('agent HTTP routes (inject, temp work dir)', () => {
       expect(r.body).to.not.include(workDir);
     });
   }
+
+  it('refuses to read a FIFO in a sandbox instead of hanging on it', async () => {
+    execFileSync('mkfifo', [join(dir, 'pipe')]);
+    const r = await app.inject({ url: `/files/read?path=${q('F1/t1/pipe')}&offset=0` });
+    expect([r.statusCode, r.json().code]).to.deep.equal([400, 'AGORA_AGENT_BAD_REQUEST']);
+  });
 
   it('refuses a body over 64 KiB with 413 or 405 and a code, never parsing it', async () => {
     const r = await app.inject({
