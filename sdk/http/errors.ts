@@ -23,3 +23,4 @@ export const Unauthenticated = defineError('AGORA_HTTP_UNAUTHENTICATED', 401, 'U
 export const Forbidden = defineError('AGORA_HTTP_FORBIDDEN', 403, 'ForbiddenError');
 /** An unexpected failure; details are in the server's log, never in the answer. */
 export const Internal = defineError('AGORA_HTTP_INTERNAL', 500, 'InternalError');
+export const JsonTooManyValues = defineError('AGORA_HTTP_JSON_TOO_MANY_VALUES', 400, 'JsonTooManyValuesError');

@@ -16,8 +16,8 @@ import Fastify, {
 import type pino from 'pino';
 import type { ErrorClass } from '../errors.js';
 import { type Authorizer, allowAll, checkAccess } from './auth.js';
-import { Internal, JsonTooDeep, MethodNotAllowed, NotFound } from './errors.js';
-import { DEFAULT_MAX_JSON_DEPTH, jsonDepthExceeds } from './json.js';
+import { Internal, JsonTooDeep, JsonTooManyValues, MethodNotAllowed, NotFound } from './errors.js';
+import { DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_JSON_VALUES, jsonShapeProblem } from './json.js';
 import { clientErrorOf, mapError, rawErrorResponse } from './reply.js';
 import { RouteTable } from './routes.js';
 import { validatorCompiler } from './validator.js';
@@ -46,6 +46,8 @@ export type AgoraPlugin<Options extends Record<string, unknown> = Record<never, 
   FastifyPluginAsyncTypebox<Options>;
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** Longest a request (headers and body) may take to arrive: a slow sender cannot hold a connection open. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface HttpServerOptions {
   logger: pino.Logger;
@@ -53,9 +55,13 @@ export interface HttpServerOptions {
   bodyLimit?: number;
   /** Deepest JSON nesting accepted (400 `AGORA_HTTP_JSON_TOO_DEEP` above). */
   maxJsonDepth?: number;
+  /** Most JSON values in a body (400 `AGORA_HTTP_JSON_TOO_MANY_VALUES` above). */
+  maxJsonValues?: number;
   authorizer?: Authorizer;
   /** The component's 500 entry (e.g. `AGORA_MASTER_INTERNAL`). */
   internalError?: ErrorClass;
+  /** 408 `AGORA_HTTP_REQUEST_TIMEOUT` when a request takes longer to arrive. */
+  requestTimeoutMs?: number;
 }
 
 export function createHttpServer(opts: HttpServerOptions): AgoraHttp {
@@ -63,6 +69,7 @@ export function createHttpServer(opts: HttpServerOptions): AgoraHttp {
   const internal = opts.internalError ?? Internal;
   const authorizer = opts.authorizer ?? allowAll;
   const maxDepth = opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  const maxValues = opts.maxJsonValues ?? DEFAULT_MAX_JSON_VALUES;
   const send = (err: unknown, r: unknown, url: string) => {
     const reply = r as FastifyReply;
     const m = mapError(err, internal);
@@ -72,6 +79,7 @@ export function createHttpServer(opts: HttpServerOptions): AgoraHttp {
   const app = Fastify({
     logger: false,
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    requestTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
       if (err.code === 'ECONNRESET' || !socket.writable) {
         socket.destroy();
@@ -84,12 +92,18 @@ export function createHttpServer(opts: HttpServerOptions): AgoraHttp {
   app.setValidatorCompiler(validatorCompiler);
   app.decorate('authorizer', authorizer);
 
-  // JSON only, depth-checked on the text before the usual (prototype-poisoning-safe) parse.
+  // JSON only, its shape checked on the text before the usual (prototype-poisoning-safe) parse.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (jsonDepthExceeds(body as string, maxDepth)) {
-      done(new JsonTooDeep(`JSON nests deeper than ${maxDepth} levels`), undefined);
+    const problem = jsonShapeProblem(body as string, maxDepth, maxValues);
+    if (problem) {
+      done(
+        problem === 'too_deep'
+          ? new JsonTooDeep(`JSON nests deeper than ${maxDepth} levels`)
+          : new JsonTooManyValues(`JSON holds more than ${maxValues} values`),
+        undefined,
+      );
       return;
     }
     parseJson(req, body as string, done);

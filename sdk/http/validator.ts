@@ -30,9 +30,11 @@ export function convertText(schema: FlatSchema, value: unknown): unknown {
 
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
   const check = Compile(schema);
+  // Filling defaults walks the whole value: only for schemas that declare some.
+  const hasDefaults = JSON.stringify(schema).includes('"default"');
   return (value: unknown) => {
     let v = httpPart === 'body' ? value : convertText(schema as FlatSchema, value);
-    v = Value.Default(schema, v);
+    if (hasDefaults) v = Value.Default(schema, v);
     if (check.Check(v)) return { value: v };
     return { error: check.Errors(v) as never };
   };

@@ -250,6 +250,12 @@ describe('master HTTP routes (inject, real Master)', () => {
         400,
         'AGORA_HTTP_JSON_TOO_DEEP',
       ],
+      [
+        `${method} ${url} 20,000 values`,
+        { method, url, payload: `[${'1,'.repeat(20_000)}1]`, headers: json },
+        400,
+        'AGORA_HTTP_JSON_TOO_MANY_VALUES',
+      ],
       [`${method} ${url} over 1 MiB`, { method, url, payload: big, headers: json }, 413, 'AGORA_HTTP_BODY_TOO_LARGE'],
       [
         `${method} ${url} truncated JSON`,

@@ -15,6 +15,7 @@ import {
   createHttpServer,
   type Decision,
   jsonDepthExceeds,
+  jsonShapeProblem,
   mapError,
 } from '../../../sdk/http/index.js';
 
@@ -141,5 +142,12 @@ describe('sdk/http: the common HTTP layer', () => {
     expect(jsonDepthExceeds(JSON.stringify({ a: '[[[[[[', b: ['{{{{'] }), 2)).to.equal(false);
     expect(jsonDepthExceeds(JSON.stringify({ a: 'x\\"[[[[' }), 1)).to.equal(false);
     expect(jsonDepthExceeds('{"a":{"b":{"c":1}}}', 2)).to.equal(true);
+  });
+
+  it('counts JSON values on the text, ignoring commas inside strings', () => {
+    expect(jsonShapeProblem('[1,2,3]', 5, 3)).to.equal(undefined);
+    expect(jsonShapeProblem('[1,2,3,4]', 5, 3)).to.equal('too_many_values');
+    expect(jsonShapeProblem(JSON.stringify(['a,b,c,d,e,f']), 5, 3)).to.equal(undefined);
+    expect(jsonShapeProblem('[{},{},{}]', 5, 3)).to.equal('too_many_values');
   });
 });
