@@ -3,6 +3,7 @@
  * no action, the error mapping (nothing internal leaks from a 5xx), the JSON depth scan, 404/405.
  */
 import type { IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { pino } from 'pino';
@@ -129,6 +130,28 @@ describe('sdk/http: the common HTTP layer', () => {
     expect(u.statusCode).to.equal(503);
     expect(u.json()).to.deep.equal({ code: 'AGORA_TEST_UNAVAILABLE', message: 'store at <path> is gone' });
     await app.close();
+  });
+
+  it('answers a request the HTTP parser cannot read with 400 and a code', async () => {
+    const app = createHttpServer({ logger: pino({ level: 'silent' }) });
+    app.get('/x', { config: { action: 'x' } }, async () => ({}));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.server.address() as { port: number }).port;
+    const raw = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      const s = connect(port, '127.0.0.1', () => s.write('GET /x HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n'));
+      s.on('data', (d) => {
+        got += d;
+      });
+      s.on('end', () => resolve(got));
+      s.on('error', reject);
+    });
+    await app.close();
+    expect(raw).to.match(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).to.deep.equal({
+      code: 'AGORA_HTTP_BAD_REQUEST',
+      message: 'malformed HTTP request',
+    });
   });
 
   it('keeps 4xx messages of Agora errors as they are', () => {
