@@ -13,7 +13,8 @@ export const MasterStateResponse = Type.Object({
   hostname: Type.String(),
   leader: Type.Optional(Type.String()),
   leader_info: Type.Optional(Type.Unknown()),
-  elected_time: Type.Number(),
+  /** When this master last became the leader; absent while it never has. */
+  elected_time: Type.Optional(Type.Number()),
   start_time: Type.Number(),
   activated_slaves: Type.Integer(),
   deactivated_slaves: Type.Integer(),

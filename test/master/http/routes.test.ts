@@ -26,6 +26,7 @@ describe('master HTTP routes (inject, real Master)', () => {
       expect(s.id, url).to.equal(h.master.info.id);
       expect(s.leader_info.id, url).to.equal(h.master.info.id);
       expect(s.slaves, url).to.deep.equal([]);
+      expect(s.elected_time, url).to.equal((h.master.electedAt as number) / 1000);
     }
     for (const url of ['/metrics/snapshot', '/master/metrics/snapshot']) {
       const m = (await h.app.inject({ url })).json();
