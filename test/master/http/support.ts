@@ -16,7 +16,13 @@ export interface Harness {
 }
 
 export async function masterHttp(
-  opts: { leading?: boolean; leader?: () => MasterInfo | undefined; built?: boolean } = {},
+  opts: {
+    leading?: boolean;
+    leader?: () => MasterInfo | undefined;
+    built?: boolean;
+    /** Called before the routes load (e.g. to add an onRoute hook). */
+    beforeReady?: (app: AgoraHttp) => void;
+  } = {},
 ): Promise<Harness> {
   const master = new Master({ port: 5050, allocate, logger: silent, allocationIntervalMs: 3_600_000 });
   if (opts.leading ?? true) await master.becomeLeader();
@@ -25,6 +31,7 @@ export async function masterHttp(
     current: () => (opts.built === false ? undefined : master),
     leader: opts.leader ?? (() => (master.leading ? master.info : undefined)),
   });
+  opts.beforeReady?.(app);
   await app.ready();
   return {
     master,
