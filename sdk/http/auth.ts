@@ -6,8 +6,10 @@
  * supplies a real one (credentials from headers, ACLs per action and object).
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AgoraError, ErrorClass } from '../errors.js';
 import { Forbidden, Unauthenticated } from './errors.js';
+import { rawErrorResponse } from './reply.js';
 
 /** What an authorizer sees of a request (an HTTP route call or a WebSocket upgrade). */
 export interface AccessRequest {
@@ -65,4 +67,20 @@ export function authorizeUpgrade(
   action: string,
 ): Promise<AgoraError | undefined> {
   return checkAccess(authorizer, accessRequestOf(req), action);
+}
+
+/**
+ * The whole check for an upgrade handler: true to go on with the upgrade; false after the refusal
+ * (401/403 with `{code, message}`) was written and the socket closed.
+ */
+export async function guardUpgrade(
+  authorizer: Authorizer,
+  req: IncomingMessage,
+  socket: Duplex,
+  action: string,
+): Promise<boolean> {
+  const refused = await authorizeUpgrade(authorizer, req, action);
+  if (!refused) return true;
+  socket.end(rawErrorResponse(refused));
+  return false;
 }

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
+import { type Duplex, Writable } from 'node:stream';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { Type } from 'typebox';
@@ -15,6 +15,7 @@ import {
   authorizeUpgrade,
   createHttpServer,
   type Decision,
+  guardUpgrade,
   jsonDepthExceeds,
   jsonShapeProblem,
   mapError,
@@ -104,6 +105,38 @@ describe('sdk/http: the common HTTP layer', () => {
         ['subscribe', '10.0.0.1', '/api/v1/scheduler/ws'],
       ]);
     });
+  });
+
+  it('writes a refused upgrade as an HTTP answer with a code, and closes the socket', async () => {
+    let written = '';
+    let ended = false;
+    const socket = new Writable({
+      write(chunk, _enc, cb) {
+        written += chunk;
+        cb();
+      },
+      final(cb) {
+        ended = true;
+        cb();
+      },
+    });
+    const req = { method: 'GET', url: '/api/v1/agent', headers: {}, socket: { remoteAddress: '10.0.0.2' } };
+    const deny = { authorize: (): Decision => 'unauthenticated' };
+    const go = await guardUpgrade(
+      deny,
+      req as unknown as IncomingMessage,
+      socket as unknown as Duplex,
+      'register_agent',
+    );
+    await new Promise((r) => setImmediate(r));
+    expect(go).to.equal(false);
+    expect(ended).to.equal(true);
+    expect(written).to.match(/^HTTP\/1\.1 401 /);
+    expect(written).to.include('"code":"AGORA_HTTP_UNAUTHENTICATED"');
+    const allow = { authorize: (): Decision => 'allow' };
+    expect(await guardUpgrade(allow, req as unknown as IncomingMessage, socket as unknown as Duplex, 'x')).to.equal(
+      true,
+    );
   });
 
   it('refuses to declare a route without an action', async () => {
