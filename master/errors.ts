@@ -16,7 +16,8 @@ export const UnknownAgent = defineError('AGORA_MASTER_UNKNOWN_AGENT', 404, 'Unkn
 
 // ---------------------------------------------------------------- the operator HTTP API
 export const InvalidRoleRequest = defineError('AGORA_MASTER_INVALID_ROLE_REQUEST', 400, 'InvalidRoleRequestError');
-export const UnknownQuota = defineError('AGORA_MASTER_UNKNOWN_QUOTA', 404, 'UnknownQuotaError');
+/** 400 as in Mesos (removing a quota that is not set is a bad request). */
+export const UnknownQuota = defineError('AGORA_MASTER_UNKNOWN_QUOTA', 400, 'UnknownQuotaError');
 export const InvalidOperatorCall = defineError('AGORA_MASTER_INVALID_OPERATOR_CALL', 400, 'InvalidOperatorCallError');
 export const NoLeader = defineError('AGORA_MASTER_NO_LEADER', 503, 'NoLeaderError');
 export const Internal = defineError('AGORA_MASTER_INTERNAL', 500, 'InternalError');
