@@ -75,11 +75,19 @@ async function twoFrameworks(master: MasterProc, frameworks: TestFramework[]): P
 async function unreachableThenBack(s: Scene, cut: () => Promise<void>, heal: () => Promise<void>): Promise<void> {
   const plainPid = await waitFor('plain task pid file', () => pidOf(s.dir, 'plain-task'));
   const awarePid = await waitFor('aware task pid file', () => pidOf(s.dir, 'aware-task'));
+  // The rest of the agent is on offer to the frameworks: those offers must be rescinded.
+  const held = await waitFor('offers held on the agent', () => {
+    const ids = [...s.plain.offers, ...s.aware.offers].map((o) => o.id);
+    return ids.length > 0 ? ids : undefined;
+  });
   await cut();
   const lost = await s.plain.waitState('plain-task', 'TASK_LOST', 30_000);
   expect(lost.reason).to.equal('REASON_AGENT_UNREACHABLE');
   const unreachable = await s.aware.waitState('aware-task', 'TASK_UNREACHABLE', 30_000);
   expect(unreachable.reason).to.equal('REASON_AGENT_UNREACHABLE');
+  await waitFor('the held offers rescinded', () =>
+    held.every((id) => s.plain.rescinded.includes(id) || s.aware.rescinded.includes(id)),
+  );
   const st = await getJson(`${s.master.url}/master/state`);
   expect(st.unreachable_slaves).to.equal(1);
   expect(st.unreachable_agents.map((a: { id: string }) => a.id)).to.deep.equal([s.agentId]);
