@@ -151,6 +151,21 @@ describe('cluster operations through running processes @integration', function (
     expect(st.frameworks.find((x: { id: string }) => x.id === f.driver.frameworkId).tasks).to.deep.equal([]);
   });
 
+  it('refuses an ACCEPT of an offer rescinded by --offer_timeout (TASK_ERROR, nothing runs)', async () => {
+    const master = await startMasterProc(['--allocation_interval', '200ms', '--offer_timeout', '1secs']);
+    await startAgentProc(master.address, ['--resources', 'cpus:2;mem:1024']);
+    const f = await new TestFramework(master.address, 'expired').start();
+    frameworks.push(f);
+    const [o] = await f.takeOffers();
+    await waitFor('the offer rescinded after its timeout', () => f.rescinded.includes(o.id), 30_000);
+    const dir = tempDir('expired');
+    f.driver.launch(o, [commandTask(o, 'expired-offer', `touch ${dir}/ran`)]);
+    const err = await f.waitState('expired-offer', 'TASK_ERROR');
+    expect(err.reason).to.equal('REASON_INVALID_OFFERS');
+    await sleep(500);
+    expect(readdirSync(dir), 'the task never ran').to.deep.equal([]);
+  });
+
   it('RESERVE and UNRESERVE through a running master: reserved resources go only to their role, and back', async () => {
     const master = await startMasterProc(['--allocation_interval', '200ms']);
     await startAgentProc(master.address, ['--resources', 'cpus:4;mem:1024']);

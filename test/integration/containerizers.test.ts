@@ -222,6 +222,36 @@ describe('containerizers through a real agent @integration', function () {
     expect(f.statesOf('healthy')).to.not.include('TASK_KILLED');
   });
 
+  it('runs COMMAND health checks of a Docker task inside its container (docker exec), and kills it when they fail', async () => {
+    const f = await framework('docker-health');
+    const [o] = await f.takeOffers();
+    const fast = { delay_seconds: 0, interval_seconds: 0.5, timeout_seconds: 5, grace_period_seconds: 0 };
+    // The file exists only inside the container: a check run on the host would fail.
+    const marker = `/tmp/agora-health-${process.pid}`;
+    f.driver.launch(o, [
+      {
+        ...dockerTask(o, 'd-healthy', `touch ${marker}; sleep 300`),
+        health_check: { type: 'COMMAND', command: { value: `test -f ${marker}` }, ...fast, consecutive_failures: 3 },
+      },
+      {
+        ...dockerTask(o, 'd-sick', 'sleep 300'),
+        health_check: { type: 'COMMAND', command: { value: 'exit 1' }, ...fast, consecutive_failures: 2 },
+      },
+    ]);
+    await waitFor(
+      'a healthy update from inside the container',
+      () => f.updates.find((u) => u.task_id === 'd-healthy' && u.healthy === true),
+      60_000,
+    );
+    expect(spawnSync('test', ['-f', marker]).status, 'the marker is not on the host').to.not.equal(0);
+    const killed = await f.waitState('d-sick', 'TASK_KILLED', 60_000);
+    expect(killed.healthy).to.equal(false);
+    await waitFor('the sick container stopped', () => !runningContainers(agentId as string).has('d-sick'), 30_000);
+    expect(runningContainers(agentId as string).has('d-healthy'), 'the healthy container runs').to.equal(true);
+    f.driver.kill('d-healthy');
+    await f.waitState('d-healthy', 'TASK_KILLED', 30_000);
+  });
+
   it('fetches URIs into the sandbox (extracting archives) and fails the task when a fetch fails', async () => {
     const dir = tempDir('fetch');
     writeFileSync(join(dir, 'data.txt'), 'fetched-content\n');

@@ -91,6 +91,16 @@ async function unreachableThenBack(s: Scene, cut: () => Promise<void>, heal: () 
   const st = await getJson(`${s.master.url}/master/state`);
   expect(st.unreachable_slaves).to.equal(1);
   expect(st.unreachable_agents.map((a: { id: string }) => a.id)).to.deep.equal([s.agentId]);
+  // Reconciliation says the same while the agent is away: UNREACHABLE to the aware, LOST to the other.
+  for (const [f, id, want] of [
+    [s.aware, 'aware-task', 'TASK_UNREACHABLE'],
+    [s.plain, 'plain-task', 'TASK_LOST'],
+  ] as const) {
+    const mark = f.updates.length;
+    f.driver.reconcile([{ task_id: id, agent_id: s.agentId }]);
+    const answer = await waitFor(`reconciliation of ${id}`, () => f.updates.slice(mark).find((u) => u.task_id === id));
+    expect(answer.state, `reconciled ${id}`).to.equal(want);
+  }
   // Nothing crashed: both task processes still run while the agent is cut off.
   expect(pidRunning(plainPid), 'plain task runs while cut off').to.equal(true);
   expect(pidRunning(awarePid), 'aware task runs while cut off').to.equal(true);
