@@ -310,6 +310,58 @@ describe('cluster operations through running processes @integration', function (
     }
   });
 
+  it('`agora execute` whose framework was torn down while it was frozen exits non-zero, saying so, and its task is killed', async () => {
+    const master = await startMasterProc(['--allocation_interval', '200ms']);
+    await startAgentProc(master.address, ['--resources', 'cpus:2;mem:1024']);
+    const dir = tempDir('execute-removed');
+    const child = spawn(
+      process.execPath,
+      [
+        AGORA_BIN,
+        'execute',
+        '--master',
+        master.address,
+        '--name',
+        'frozen',
+        '--command',
+        `echo $$ > ${dir}/pid; exec sleep 600`,
+      ],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const pid = await waitFor('the task to start', () => Number(readFileSync(join(dir, 'pid'), 'utf8').trim()));
+      child.kill('SIGSTOP');
+      // failover_timeout 0: once the master drops the silent connection, the framework is torn down.
+      await waitFor(
+        'the framework torn down',
+        async () =>
+          (await getJson(`${master.url}/master/state`)).completed_frameworks.some(
+            (x: { name: string }) => x.name === 'agora-execute: frozen',
+          ),
+        60_000,
+      );
+      await waitFor('its task killed', () => !pidRunning(pid), 20_000);
+      child.kill('SIGCONT');
+      const code = await Promise.race([exited, sleep(20_000).then(() => 'still running' as const)]);
+      expect(code, `agora execute after its framework was removed: ${out.slice(-2000)}`).to.not.equal('still running');
+      expect(code).to.not.equal(0);
+      expect(out).to.match(/removed|torn down/i);
+      // One message, not one every few milliseconds.
+      expect(out.split('\n').filter((l) => /removed|torn down/i.test(l)).length, out.slice(-2000)).to.be.at.most(3);
+    } finally {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    }
+  });
+
   it('`agora local` runs a cluster that `agora execute` uses; SIGINT stops it all, tasks included, leaving no process', async () => {
     const port = await freePort();
     const agentPort = await freePort();
