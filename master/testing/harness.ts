@@ -272,7 +272,9 @@ export class MasterHarness {
   }
 
   /** A connected agent that has not registered yet. */
-  connectAgent(info: Partial<AgentInfo> & { resources?: AgentInfo['resources'] | string } = {}): FakeAgent {
+  connectAgent(
+    info: Omit<Partial<AgentInfo>, 'resources'> & { resources?: AgentInfo['resources'] | string } = {},
+  ): FakeAgent {
     const resources = info.resources ?? 'cpus:4;mem:4096;disk:10000';
     return new FakeAgent(this, {
       hostname: 'agent',
@@ -284,7 +286,9 @@ export class MasterHarness {
   }
 
   /** A connected, registered agent. */
-  async addAgent(info: Partial<AgentInfo> & { resources?: AgentInfo['resources'] | string } = {}): Promise<FakeAgent> {
+  async addAgent(
+    info: Omit<Partial<AgentInfo>, 'resources'> & { resources?: AgentInfo['resources'] | string } = {},
+  ): Promise<FakeAgent> {
     const a = await this.connectAgent(info).register();
     if (!a.id) throw new Error('the master did not register the agent');
     return a;

@@ -2,7 +2,7 @@
  * A Store kept in memory, with the same compare-and-set rules and JSON round trip as the real
  * ones, for harnesses and tests. `failWrites` makes every write fail (a registrar outage).
  */
-import { type Store, StoreConflictError, type Versioned } from '../../sdk/store/index.js';
+import { type Store, StoreConflictError, StoreCorruptError, type Versioned } from '../../sdk/store/index.js';
 
 export class MemoryStore implements Store {
   private readonly data = new Map<string, { text: string; version: number }>();
@@ -14,7 +14,12 @@ export class MemoryStore implements Store {
 
   async get<T>(key: string): Promise<Versioned<T> | undefined> {
     const e = this.data.get(key);
-    return e ? { value: JSON.parse(e.text) as T, version: e.version } : undefined;
+    if (!e) return undefined;
+    try {
+      return { value: JSON.parse(e.text) as T, version: e.version };
+    } catch (err) {
+      throw new StoreCorruptError(key, `not JSON: ${(err as Error).message}`);
+    }
   }
 
   async put<T>(key: string, value: T, expectedVersion?: number): Promise<number> {
