@@ -162,6 +162,7 @@ export class FakeScheduler {
   launch(
     offer: Offer,
     tasks: (Omit<Partial<TaskInfo>, 'resources'> & { task_id: string; resources: TaskInfo['resources'] | string })[],
+    refuseSeconds?: number,
   ) {
     const infos: TaskInfo[] = tasks.map((t) => ({
       name: t.task_id,
@@ -170,7 +171,7 @@ export class FakeScheduler {
       ...t,
       resources: typeof t.resources === 'string' ? Resources.parse(t.resources).toList() : t.resources,
     }));
-    this.accept([offer.id], [{ type: 'LAUNCH', launch: { task_infos: infos } }]);
+    this.accept([offer.id], [{ type: 'LAUNCH', launch: { task_infos: infos } }], refuseSeconds);
     return infos;
   }
 
