@@ -16,6 +16,11 @@ export const UnknownAgent = defineError('AGORA_MASTER_UNKNOWN_AGENT', 404, 'Unkn
 export const AlreadySubscribed = defineError('AGORA_MASTER_ALREADY_SUBSCRIBED', 409, 'AlreadySubscribedError');
 export const UnknownFramework = defineError('AGORA_MASTER_UNKNOWN_FRAMEWORK', 404, 'UnknownFrameworkError');
 export const RoleNotSubscribed = defineError('AGORA_MASTER_ROLE_NOT_SUBSCRIBED', 400, 'RoleNotSubscribedError');
+export const InvalidFrameworkRole = defineError(
+  'AGORA_MASTER_INVALID_FRAMEWORK_ROLE',
+  400,
+  'InvalidFrameworkRoleError',
+);
 
 // ---------------------------------------------------------------- the operator HTTP API
 export const InvalidRoleRequest = defineError('AGORA_MASTER_INVALID_ROLE_REQUEST', 400, 'InvalidRoleRequestError');

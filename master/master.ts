@@ -52,6 +52,8 @@ export interface MasterOptions {
   maxFrameBytes?: number;
   /** The current leader, as detected (for LEADER replies and redirects when not leading). */
   leaderInfo?: () => MasterInfo | undefined;
+  /** Sees every event applied and the effects it returned (test harnesses record them). */
+  trace?: (event: MasterEvent, effects: readonly Effect[]) => void;
 }
 
 type AnyPeer = Peer<MasterToAgentMessage> | Peer<SchedulerEvent>;
@@ -73,11 +75,13 @@ export class Master {
   private readonly queue: MasterEvent[] = [];
   private draining = false;
   private nextConn = 0;
+  private readonly trace?: MasterOptions['trace'];
 
   constructor(opts: MasterOptions) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger;
     this.registrar = opts.registrar;
+    this.trace = opts.trace;
     this.seed = opts.seed ?? (opts.rng ? Math.floor(opts.rng.next() * 2 ** 32) : randomBytes(4).readUInt32LE(0));
     const id = newId();
     const ip = opts.advertiseIp ?? '127.0.0.1';
@@ -260,7 +264,9 @@ export class Master {
     this.draining = true;
     try {
       for (let next = this.queue.shift(); next; next = this.queue.shift()) {
-        for (const effect of this.state.apply(next)) this.run(effect, writes);
+        const effects = this.state.apply(next);
+        this.trace?.(next, effects);
+        for (const effect of effects) this.run(effect, writes);
       }
     } finally {
       this.draining = false;

@@ -8,6 +8,7 @@ import { TaskState } from '../../sdk/protocol/types.js';
 import { DEFAULT_ROLE } from '../../sdk/resources/resources.js';
 import type { FrameworkRecord } from '../registrar.js';
 import { type FrameworkEntry, MAX_COMPLETED_FRAMEWORKS, newFrameworkEntry } from '../registry.js';
+import { roleNameProblem } from '../roles.js';
 import type { Core } from './core.js';
 import { type Effects, failoverTimer } from './effects.js';
 import { dropFrameworkOffers } from './offers.js';
@@ -28,6 +29,12 @@ export function onSubscribe(s: Core, out: Effects, conn: string, info: Framework
       'AGORA_MASTER_ALREADY_SUBSCRIBED',
       `this connection already carries framework ${c.frameworkId}; open another connection for another framework`,
     );
+    return;
+  }
+  const badRole = (info.roles ?? []).map(roleNameProblem).find((why) => why);
+  if (badRole) {
+    out.schedulerError(conn, 'AGORA_MASTER_INVALID_FRAMEWORK_ROLE', `SUBSCRIBE refused: ${badRole.slice(0, 300)}`);
+    out.close(conn, 1000, 'invalid role');
     return;
   }
   if (info.id && s.isCompletedFramework(info.id)) {

@@ -20,6 +20,8 @@ export class FakePeer<Out extends { type: string }, In> implements Peer<Out> {
   /** When true, every send fails as on a connection too slow to take more. */
   failSends = false;
   handlers?: { onMessage(m: In): void; onClose(): void };
+  /** Called with every message the master sends (to bridge a real client, such as the SDK's driver). */
+  onSend?: (m: Out) => void;
 
   constructor(readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
 
@@ -38,6 +40,7 @@ export class FakePeer<Out extends { type: string }, In> implements Peer<Out> {
     }
     this.received.push(message);
     this.frameBytes.push(bytes);
+    this.onSend?.(message);
     return true;
   }
 

@@ -21,7 +21,7 @@ import { VirtualClock } from '../../sdk/util/clock.js';
 import { allocate as realAllocate } from '../allocator/index.js';
 import { Master, type MasterOptions } from '../master.js';
 import { Registrar } from '../registrar.js';
-import type { MasterState } from '../state/index.js';
+import type { Effect, MasterEvent, MasterState } from '../state/index.js';
 import { FakePeer } from './fake-peer.js';
 import { MemoryStore } from './memory-store.js';
 
@@ -217,6 +217,8 @@ export class MasterHarness {
   readonly registrar?: Registrar;
   readonly master: Master;
   readonly maxFrameBytes?: number;
+  /** Every event the master applied and the effects it returned, in order (cleared with `trace.length = 0`). */
+  readonly trace: { event: MasterEvent; effects: readonly Effect[] }[] = [];
 
   private constructor(readonly options: HarnessOptions) {
     this.clock = options.clock ?? new VirtualClock(1_000_000);
@@ -235,6 +237,10 @@ export class MasterHarness {
       clock: this.clock,
       logger,
       registrar: this.registrar,
+      trace: (event, effects) => {
+        this.trace.push({ event, effects });
+        if (this.trace.length > 10_000) this.trace.splice(0, 5_000);
+      },
     });
   }
 
@@ -305,6 +311,11 @@ export class MasterHarness {
     const f = await this.connectScheduler().subscribe(info);
     if (!f.frameworkId) throw new Error(`the master did not subscribe the framework: ${f.errors().join(', ')}`);
     return f;
+  }
+
+  /** The effects of one kind recorded in the trace (e.g. `'arm'`, `'persistFramework'`). */
+  effects<K extends Effect['kind']>(kind: K): Extract<Effect, { kind: K }>[] {
+    return this.trace.flatMap((t) => t.effects).filter((e): e is Extract<Effect, { kind: K }> => e.kind === kind);
   }
 
   /** Runs an allocation cycle now (the interval timer does it too as time advances). */

@@ -136,4 +136,34 @@ describe('master frameworks (harness)', () => {
       expect(h2.master.completedFrameworks.map((c) => c.id)).to.include(f.frameworkId);
     });
   });
+
+  describe('role names at SUBSCRIBE', () => {
+    it('refuses a role name that breaks the rules, and creates nothing', async () => {
+      const h = await MasterHarness.start();
+      for (const bad of ['../etc', 'a b', 'x\n', '/', 'a\u0000b', 'r'.repeat(1000)]) {
+        const f = await h.connectScheduler().subscribe({ name: 'fw', roles: [bad] });
+        expect(f.errors(), JSON.stringify(bad)).to.deep.equal(['AGORA_MASTER_INVALID_FRAMEWORK_ROLE']);
+        expect(f.peer.closed?.byMaster).to.equal(true);
+      }
+      expect(h.master.frameworks.size).to.equal(0);
+      const ok = await h.subscribe({ name: 'fw', roles: ['eng/web', '*'] });
+      expect(h.master.frameworks.get(ok.frameworkId!)?.roles).to.deep.equal(['eng/web', '*']);
+    });
+  });
+
+  describe('effects as values', () => {
+    it('a disconnection arms the named failover timer for failover_timeout and persists nothing new', async () => {
+      const h = await MasterHarness.start();
+      const f = await h.subscribe({ name: 'fw', failover_timeout: 42 });
+      expect(h.effects('persistFramework').map((p) => p.record.info.id)).to.deep.equal([f.frameworkId]);
+      h.trace.length = 0;
+      f.drop();
+      expect(h.effects('arm')).to.deep.include({
+        kind: 'arm',
+        timer: `framework-failover:${f.frameworkId}`,
+        ms: 42_000,
+      });
+      expect(h.effects('persistFramework')).to.have.length(0);
+    });
+  });
 });
