@@ -264,7 +264,14 @@ export class Master {
     this.draining = true;
     try {
       for (let next = this.queue.shift(); next; next = this.queue.shift()) {
-        const effects = this.state.apply(next);
+        let effects: Effect[];
+        try {
+          effects = this.state.apply(next);
+        } catch (err) {
+          // A bug or an input nobody bounded must not take the master down: report it loudly.
+          this.log.error({ err, event: next.type }, 'applying an event failed; the event was dropped');
+          continue;
+        }
         this.trace?.(next, effects);
         for (const effect of effects) this.run(effect, writes);
       }

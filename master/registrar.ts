@@ -14,6 +14,9 @@ import { type Resource, Resources } from '../sdk/resources/resources.js';
 import { isConflict, type Store } from '../sdk/store/index.js';
 import { RegistrarFenced, UnreadableRecord } from './errors.js';
 import { MAX_COMPLETED_FRAMEWORKS } from './registry.js';
+import { unreadableReason } from './state/records.js';
+
+export { unreadableReason };
 
 export interface AgentRecord {
   info: AgentInfo & { id: string };
@@ -52,37 +55,9 @@ export function keySegment(id: string): string {
 const AGENTS = 'registrar/agents/';
 const FRAMEWORKS = 'registrar/frameworks/';
 const ROLES = 'registrar/roles';
-const MAX_RECORD_DEPTH = 16;
 
 /** Raised when the Store says another master has written: this master has lost its leadership. */
 export class RegistrarFencedError extends RegistrarFenced {}
-
-/**
- * Why `value` would not read back equal from JSON (a non-finite number, a non-plain object, too
- * deep), or undefined when it would. Keys whose value is undefined are left out, as JSON does.
- */
-export function unreadableReason(value: unknown, path = '$', depth = 0): string | undefined {
-  if (depth > MAX_RECORD_DEPTH) return `${path}: nested too deeply`;
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${path}: ${value} is not a finite number`;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      if (value[i] === undefined) return `${path}[${i}]: undefined in an array`;
-      const why = unreadableReason(value[i], `${path}[${i}]`, depth + 1);
-      if (why) return why;
-    }
-    return undefined;
-  }
-  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const [k, v] of Object.entries(value)) {
-      if (v === undefined) continue;
-      const why = unreadableReason(v, `${path}.${k}`, depth + 1);
-      if (why) return why;
-    }
-    return undefined;
-  }
-  return `${path}: a ${typeof value} is not plain data`;
-}
 
 function resourcesOk(list: unknown): boolean {
   if (!Array.isArray(list)) return false;

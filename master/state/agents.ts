@@ -12,6 +12,7 @@ import { type AgentEntry, type AgentState, newAgentEntry, taskKey } from '../reg
 import type { Core } from './core.js';
 import type { Effects } from './effects.js';
 import { rescindAgentOffers } from './offers.js';
+import { unreadableReason } from './records.js';
 import {
   addTask,
   applyState,
@@ -37,6 +38,15 @@ function refuse(s: Core, out: Effects, conn: string, why: string, fields: Record
   out.log('warn', `agent registration refused: ${why}`, { conn, ...fields });
 }
 
+/** Resources whose amounts overflow (to Infinity) could never be persisted nor allocated: refused. */
+function outOfRange(s: Core, out: Effects, conn: string, total: Resources): boolean {
+  const why = unreadableReason(total.toList(), 'resources');
+  if (!why) return false;
+  refuse(s, out, conn, 'resources out of range', { why });
+  out.close(conn, 1008, 'resources out of range');
+  return true;
+}
+
 export function onRegister(s: Core, out: Effects, conn: string, m: Extract<AgentMessage, { type: 'REGISTER' }>) {
   const c = s.agentConns.get(conn);
   if (!c) return;
@@ -44,8 +54,9 @@ export function onRegister(s: Core, out: Effects, conn: string, m: Extract<Agent
     refuse(s, out, conn, 'this connection already carries an agent', { agentId: c.agentId });
     return;
   }
-  const id = s.newId('S', (x) => s.agents.has(x));
   const total = Resources.from(m.agent.resources);
+  if (outOfRange(s, out, conn, total)) return;
+  const id = s.newId('S', (x) => s.agents.has(x));
   const entry = newAgentEntry({ ...m.agent, id }, total, 'active', s.nowSecs(), m.version);
   c.registering = true;
   c.pending = entry;
@@ -121,6 +132,7 @@ export function onReregister(
   }
   const wasUnreachable = entry.state === 'unreachable';
   const reported = Resources.from(m.agent.resources);
+  if (outOfRange(s, out, conn, reported)) return;
   if (!Resources.from(entry.info.resources).equals(reported)) entry.total = reported; // its static resources changed
   entry.info = { ...m.agent };
   entry.version = m.version;

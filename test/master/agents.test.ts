@@ -76,6 +76,26 @@ describe('master agents (harness)', () => {
     });
   });
 
+  describe('resources that overflow (D1)', () => {
+    it('refuses an agent whose resources overflow, writing nothing, on REGISTER and on REREGISTER', async () => {
+      const h = await MasterHarness.start();
+      const huge = [
+        { name: 'cpus', type: 'SCALAR' as const, scalar: { value: 1e306 } },
+        { name: 'mem', type: 'SCALAR' as const, scalar: { value: 1.7e308 } },
+      ];
+      const a = await h.connectAgent({ resources: huge }).register();
+      expect(a.peer.closed?.code).to.equal(1008);
+      expect(h.master.agents.size).to.equal(0);
+      expect(await h.store!.list('registrar/agents/')).to.deep.equal([]);
+      const real = await h.addAgent();
+      real.drop();
+      const back = await h.connectAgent({ resources: huge }).reregister([], real.id);
+      expect(back.peer.closed?.code).to.equal(1008);
+      expect(h.master.agents.get(real.id!)?.total.toString()).to.equal('cpus:4;disk:10000;mem:4096');
+      expect(h.master.counters.agentRegistrationsRefused).to.equal(2);
+    });
+  });
+
   describe('status routing (D3)', () => {
     async function twoAgentsOneTask() {
       const h = await MasterHarness.start();
