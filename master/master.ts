@@ -75,6 +75,8 @@ export class Master {
   private readonly queue: MasterEvent[] = [];
   private draining = false;
   private nextConn = 0;
+  /** After stop(), no timer is armed again (a late registrar write cannot restart the cycles). */
+  private stopped = false;
   private readonly trace?: MasterOptions['trace'];
 
   constructor(opts: MasterOptions) {
@@ -157,6 +159,7 @@ export class Master {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
   }
@@ -315,6 +318,7 @@ export class Master {
         return;
       case 'arm': {
         this.timers.get(effect.timer)?.cancel();
+        if (this.stopped) return;
         const name = effect.timer;
         const fire = () => {
           if (!effect.repeat) this.timers.delete(name);
