@@ -78,13 +78,17 @@ export class Master {
   /** After stop(), no timer is armed again (a late registrar write cannot restart the cycles). */
   private stopped = false;
   private readonly trace?: MasterOptions['trace'];
+  private readonly allocate: AllocateFn;
+  private readonly rng: Rng;
 
   constructor(opts: MasterOptions) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger;
     this.registrar = opts.registrar;
     this.trace = opts.trace;
+    this.allocate = opts.allocate;
     this.seed = opts.seed ?? (opts.rng ? Math.floor(opts.rng.next() * 2 ** 32) : randomBytes(4).readUInt32LE(0));
+    this.rng = seededRng(this.seed);
     const id = newId();
     const ip = opts.advertiseIp ?? '127.0.0.1';
     const host = opts.hostname ?? osHostname();
@@ -101,8 +105,6 @@ export class Master {
     this.state = new MasterState({
       info: this.info,
       now: () => this.clock.now(),
-      rng: seededRng(this.seed),
-      allocate: opts.allocate,
       allocationIntervalMs: opts.allocationIntervalMs ?? 1000,
       agentPingTimeoutMs: opts.agentPingTimeoutMs ?? 15_000,
       maxAgentPingTimeouts: opts.maxAgentPingTimeouts ?? 5,
@@ -326,6 +328,17 @@ export class Master {
         };
         const t = effect.repeat ? this.clock.setInterval(fire, effect.ms) : this.clock.setTimeout(fire, effect.ms);
         this.timers.set(name, t.unref());
+        return;
+      }
+      case 'allocate': {
+        // The allocator is pure; its plan goes back to the state before any other event.
+        const started = performance.now();
+        try {
+          const plan = this.allocate(effect.snapshot, this.rng);
+          this.queue.unshift({ type: 'allocationResult', plan, durationMs: performance.now() - started });
+        } catch (err) {
+          this.log.error({ err }, 'the allocator failed; no offers this cycle');
+        }
         return;
       }
       case 'cancel':

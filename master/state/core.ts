@@ -6,8 +6,7 @@
 import type { MasterInfo } from '../../sdk/protocol/types.js';
 import type { Resources } from '../../sdk/resources/resources.js';
 import { IdSequence } from '../../sdk/util/id.js';
-import type { Rng } from '../../sdk/util/random.js';
-import type { AllocateFn, AllocatorRole } from '../allocator/types.js';
+import type { AllocatorRole } from '../allocator/types.js';
 import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from '../registry.js';
 import { type Effects, Timers } from './effects.js';
 
@@ -15,9 +14,6 @@ export interface MasterConfig {
   info: MasterInfo;
   /** Reads the time (ms since the epoch); the shell arms the timers. */
   now: () => number;
-  /** The allocator's random source, seeded once by the shell. */
-  rng: Rng;
-  allocate: AllocateFn;
   allocationIntervalMs: number;
   agentPingTimeoutMs: number;
   maxAgentPingTimeouts: number;

@@ -4,6 +4,7 @@
  * out. A test harness records them instead.
  */
 import type { MasterToAgentMessage, SchedulerEvent } from '../../sdk/protocol/messages.js';
+import type { AllocatorSnapshot } from '../allocator/types.js';
 import type { AgentRecord, FrameworkRecord } from '../registrar.js';
 
 export type { ConnRef } from '../registry.js';
@@ -24,6 +25,8 @@ export type Effect =
   /** Arm (or re-arm: an armed timer of that name is cancelled first) a named timer; `repeat` for intervals. */
   | { kind: 'arm'; timer: string; ms: number; repeat?: boolean }
   | { kind: 'cancel'; timer: string }
+  /** Run the allocator over this snapshot now and report its plan back as an `allocationResult` event. */
+  | { kind: 'allocate'; snapshot: AllocatorSnapshot }
   | { kind: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> };
 
 /** Timer names. Per-framework ones carry the framework id. */
@@ -65,6 +68,10 @@ export class Effects {
     // Node's timers hold at most 2^31-1 ms; a longer timeout is cut to that.
     const bounded = Math.min(Math.max(0, Number.isFinite(ms) ? ms : 2 ** 31 - 1), 2 ** 31 - 1);
     this.list.push(repeat ? { kind: 'arm', timer, ms: bounded, repeat } : { kind: 'arm', timer, ms: bounded });
+  }
+
+  allocate(snapshot: AllocatorSnapshot): void {
+    this.list.push({ kind: 'allocate', snapshot });
   }
 
   cancel(timer: string): void {

@@ -6,7 +6,7 @@
  */
 import type { AgentMessage, MasterToAgentMessage, SchedulerCall, SchedulerEvent } from '../../sdk/protocol/messages.js';
 import type { MasterInfo } from '../../sdk/protocol/types.js';
-import type { AllocatorRole } from '../allocator/types.js';
+import type { AllocationPlan, AllocatorRole } from '../allocator/types.js';
 import type { RecoveredState } from '../registrar.js';
 import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from '../registry.js';
 import {
@@ -31,7 +31,7 @@ import {
   teardown,
 } from './frameworks.js';
 import { agentWindowClosed, gainLeadership, loseLeadership } from './leadership.js';
-import { allocationCycle, offersNotSent, snapshot } from './offers.js';
+import { allocationCycle, allocationResult, offersNotSent, snapshot } from './offers.js';
 import { statusUpdate } from './tasks.js';
 
 export type MasterEvent =
@@ -59,7 +59,9 @@ export type MasterEvent =
   /** Run an allocation cycle soon (coalesced with other requests). */
   | { type: 'allocationRequested' }
   /** Run an allocation cycle now. */
-  | { type: 'allocateNow' };
+  | { type: 'allocateNow' }
+  /** The allocator's plan for the snapshot of the last `allocate` effect, and how long it took. */
+  | { type: 'allocationResult'; plan: AllocationPlan; durationMs: number };
 
 export class MasterState {
   private readonly s: Core;
@@ -189,6 +191,9 @@ export class MasterState {
         return;
       case 'allocateNow':
         allocationCycle(s, out);
+        return;
+      case 'allocationResult':
+        allocationResult(s, out, e.plan, e.durationMs);
         return;
     }
   }

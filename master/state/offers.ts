@@ -7,7 +7,7 @@ import { encode } from '../../sdk/codec/index.js';
 import type { SchedulerEvent } from '../../sdk/protocol/messages.js';
 import type { Offer } from '../../sdk/protocol/types.js';
 import type { Resources } from '../../sdk/resources/resources.js';
-import type { AllocatorSnapshot } from '../allocator/types.js';
+import type { AllocationPlan, AllocatorSnapshot } from '../allocator/types.js';
 import { addAllocation, type FrameworkEntry, type OfferEntry, subtractAllocation } from '../registry.js';
 import type { Core } from './core.js';
 import type { Effects } from './effects.js';
@@ -38,16 +38,24 @@ export function snapshot(s: Core): AllocatorSnapshot {
   return { now, agents, frameworks, roles: [...s.roles.values()], minAllocatable: s.cfg.minAllocatable };
 }
 
-/** One allocation cycle: expire offers and filters, ask the allocator, book and send what it plans. */
+/** One allocation cycle: expire offers and filters, then ask for the allocator's plan over a snapshot. */
 export function allocationCycle(s: Core, out: Effects): void {
   if (!s.leading) return;
   expireOffers(s, out);
   const now = s.nowMs();
   for (const fw of s.frameworks.values()) fw.filters = fw.filters.filter((f) => f.expiresAt > now);
-  const started = performance.now();
-  const plan = s.cfg.allocate(snapshot(s), s.cfg.rng);
+  out.allocate(snapshot(s));
+}
+
+/**
+ * The allocator's plan for the snapshot just taken: book each offer (skipping agents and
+ * frameworks gone since) and send them, split into frames under the limit.
+ */
+export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, durationMs: number): void {
   s.counters.allocationRuns++;
-  s.counters.lastAllocationMs = performance.now() - started;
+  s.counters.lastAllocationMs = durationMs;
+  if (!s.leading) return;
+  const now = s.nowMs();
   for (const fw of s.frameworks.values()) fw.stats.lastSkipped = plan.skipped[fw.id] ?? {};
   const byFramework = new Map<string, Offer[]>();
   for (const p of plan.offers) {

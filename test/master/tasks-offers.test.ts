@@ -87,4 +87,37 @@ describe('master tasks and offers (harness)', () => {
       expect(h.master.frameworks.get(f.frameworkId!)?.allocated.size).to.equal(0);
     });
   });
+
+  describe('allocation as an effect', () => {
+    it('asks for a plan with an allocate effect and books what the allocationResult says', async () => {
+      const h = await MasterHarness.start();
+      await h.addAgent();
+      h.trace.length = 0;
+      await h.subscribe({ name: 'fw' });
+      const i = h.trace.findIndex((t) => t.effects.some((e) => e.kind === 'allocate'));
+      expect(i).to.be.at.least(0);
+      const next = h.trace[i + 1].event;
+      expect(next.type).to.equal('allocationResult');
+      expect(next.type === 'allocationResult' && next.plan.offers.length).to.equal(1);
+      expect(h.master.offers.size).to.equal(1);
+    });
+
+    it('survives an allocator that throws: no offers that cycle, the master goes on', async () => {
+      let fail = true;
+      const h = await MasterHarness.start({
+        allocate: () => {
+          if (fail) throw new RangeError('boom');
+          return { offers: [], skipped: {} };
+        },
+      });
+      await h.addAgent();
+      const f = await h.subscribe({ name: 'fw' });
+      expect(f.offers()).to.have.length(0);
+      fail = false;
+      const runs = h.master.counters.allocationRuns;
+      await h.advance(1000);
+      expect(h.master.counters.allocationRuns).to.be.greaterThan(runs);
+      expect(h.master.leading).to.equal(true);
+    });
+  });
 });
