@@ -46,3 +46,80 @@ describe('agora execute against a master that forgot its framework @integration'
     expect(text.match(/AGORA_MASTER_UNKNOWN_FRAMEWORK/g)?.length ?? 0).to.be.at.most(1);
   });
 });
+
+describe('agora execute across a master failover (failover_timeout 0) @integration', function () {
+  this.timeout(120_000);
+
+  it('keeps the task running and the framework registered when the leading master is killed', async function () {
+    const { existsSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { requireReal } = await import('../support/require-real.js');
+    const { TestZkServer, zookeeperAvailability } = await import('../support/zookeeper.js');
+    const { agora, getJson, startAgentProc, startMasterProc, stopAll, tempDir, waitFor } = await import(
+      '../support/cluster.js'
+    );
+    requireReal(this, 'ZooKeeper', zookeeperAvailability());
+    const zk = await TestZkServer.start();
+    try {
+      const url = zk.url(`/agora-master-execute-${process.pid}`);
+      const flags = [
+        '--zk',
+        url,
+        '--quorum',
+        '1',
+        '--zk_session_timeout',
+        '2secs',
+        '--agent_reregister_timeout',
+        '30secs',
+      ];
+      const masters = [await startMasterProc(flags), await startMasterProc(flags)];
+      const leading = async () => {
+        for (const m of masters) {
+          if (m.proc.exited) continue;
+          const h = await getJson(`${m.url}/health`).catch(() => undefined);
+          if (h?.leading) return m;
+        }
+        return undefined;
+      };
+      const first = await waitFor('a leader', leading, 30_000);
+      await startAgentProc(url, ['--resources', 'cpus:2;mem:1024']);
+      const pidFile = join(tempDir('execute'), 'pid');
+      const exec = agora('execute', [
+        'execute',
+        '--master',
+        url,
+        '--name',
+        'survivor',
+        '--command',
+        `echo $$ > ${pidFile}; exec sleep 60`,
+      ]);
+      await waitFor('the task to write its pid', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim());
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      const fid = (await getJson(`${first.url}/master/state`)).frameworks[0].id as string;
+      first.proc.child.kill('SIGKILL');
+      const next = await waitFor(
+        'a new leader',
+        async () => {
+          const m = await leading();
+          return m && m !== first ? m : undefined;
+        },
+        30_000,
+      );
+      await waitFor(
+        'the framework to re-subscribe with its task running',
+        async () => {
+          const st = await getJson(`${next.url}/master/state`);
+          const fw = st.frameworks.find((f: { id: string }) => f.id === fid);
+          return fw?.active && fw.tasks.some((t: { state: string }) => t.state === 'TASK_RUNNING');
+        },
+        40_000,
+      );
+      // Evidence from outside the master: the task's process is alive, `agora execute` still waits.
+      expect(existsSync(`/proc/${pid}`)).to.equal(true);
+      expect(exec.exited).to.equal(undefined);
+    } finally {
+      await stopAll();
+      await zk.destroy();
+    }
+  });
+});
