@@ -2,7 +2,7 @@
  * The posix containerizer's kill grace runs on the injected Clock: a task that ignores SIGTERM
  * lives (seen in /proc) until the clock passes the grace, then SIGKILL ends it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -48,6 +48,10 @@ describe('PosixContainerizer: kill grace on the Clock', function () {
     });
     const pid = running.handle.pid as number;
     expect(isAlive(pid)).to.equal(true);
+    // The trap is in place once the task has printed `ready`; a SIGTERM before that would end it.
+    const stdout = path.join(sandbox, 'stdout');
+    for (let i = 0; i < 100 && !(existsSync(stdout) && readFileSync(stdout, 'utf8').includes('ready')); i++)
+      await new Promise((r) => setTimeout(r, 50));
     const killed = running.kill(10_000);
     // SIGTERM is ignored; nothing else happens while the clock stands still.
     await new Promise((r) => setTimeout(r, 300));
