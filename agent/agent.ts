@@ -20,9 +20,8 @@ import {
 } from '../sdk/protocol/types.js';
 import type { Resources } from '../sdk/resources/resources.js';
 import { ReconnectingClient } from '../sdk/transport/index.js';
-import { Checkpoint, currentBootId, type TaskCheckpoint } from './checkpoint.js';
-import { DockerContainerizer, resolvePortMappings } from './containerizer/docker.js';
-import { dockerExecRunner } from './containerizer/docker-exec.js';
+import { type Clock, systemClock } from '../sdk/util/clock.js';
+import { Checkpoint, currentBootId } from './checkpoint.js';
 import {
   type ContainerExit,
   type Containerizer,
@@ -31,8 +30,14 @@ import {
   type RunningContainer,
 } from './containerizer/types.js';
 import { FetchError, fetchUris } from './fetcher.js';
-import { HealthChecker, type RunCommand } from './health/index.js';
+import { healthCheckProblem } from './health/index.js';
+import { isInside, sandboxesRoot, sandboxPath } from './sandbox.js';
 import { StatusUpdateManager } from './status-updates.js';
+import { type AgentTask, launchSpec } from './task.js';
+import { startTaskHealth } from './task-health.js';
+import { taskKey } from './task-key.js';
+
+export type { AgentTask } from './task.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -54,50 +59,47 @@ export interface AgentOptions {
   killGracePeriodMs?: number;
   statusRetryInitialMs?: number;
   checkpointFsync?: boolean;
-}
-
-/** A task this agent knows, with its live container when it runs. */
-export interface AgentTask extends TaskCheckpoint {
-  container?: RunningContainer;
-  containerizerRef?: Containerizer;
-  health?: HealthChecker;
-  /** Set when the agent itself kills the task (failed health checks), to say why. */
-  killReason?: { reason: string; message: string };
+  /** Reads the time and arms every timer of the agent (default the system clock). */
+  clock?: Clock;
 }
 
 export class Agent {
   agentId?: string;
   readonly tasks = new Map<string, AgentTask>();
   readonly frameworks = new Map<string, FrameworkInfo & { id: string }>();
-  readonly startedAt = Date.now();
+  readonly startedAt: number;
   masterInfo?: { id: string; pid: string };
   private client?: ReconnectingClient<typeof Direction.MasterToAgent, AgentMessage>;
   private readonly checkpoint: Checkpoint;
   readonly updates: StatusUpdateManager;
   private readonly log: pino.Logger;
+  private readonly clock: Clock;
   private readonly hostname: string;
   private registered = false;
   private stopping = false;
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.logger;
+    this.clock = opts.clock ?? systemClock;
+    this.startedAt = this.clock.now();
     this.hostname = opts.hostname ?? osHostname();
     this.checkpoint = new Checkpoint(opts.workDir, opts.checkpointFsync);
     this.updates = new StatusUpdateManager({
       send: (frameworkId, status) =>
         this.sendToMaster({ type: 'STATUS_UPDATE', update: { framework_id: frameworkId, status } }),
       persist: (s) => {
-        const t = this.tasks.get(key(s.frameworkId, s.taskId));
+        const t = this.tasks.get(taskKey(s.frameworkId, s.taskId));
         return t ? this.persist(t) : undefined;
       },
       onPersistError: (e) => this.log.error({ err: e.message }, 'could not checkpoint a status update'),
       onTerminalAcknowledged: (s) => {
         // Delivered: the task leaves the checkpoint (its sandbox stays for the operator).
         void this.checkpoint.removeTask(s.frameworkId, s.taskId).catch(() => undefined);
-        this.tasks.delete(key(s.frameworkId, s.taskId));
+        this.tasks.delete(taskKey(s.frameworkId, s.taskId));
       },
       isTerminal: (s) => isTerminal(s.state),
       retryInitialMs: opts.statusRetryInitialMs,
+      clock: this.clock,
     });
   }
 
@@ -124,7 +126,6 @@ export class Agent {
   /** Recovers checkpointed tasks, then connects to the master. */
   async start(): Promise<void> {
     await this.recover();
-    this.updates.start();
     this.client = new ReconnectingClient({
       url: this.opts.masterUrl,
       inbound: Direction.MasterToAgent,
@@ -214,10 +215,14 @@ export class Agent {
         this.updates.flush();
         return;
       case 'RUN_TASK':
-        void this.runTask(m.framework, m.task);
+        this.runTask(m.framework, m.task).catch((e: Error) =>
+          this.log.error({ taskId: m.task.task_id, err: e.message }, 'running a task failed unexpectedly'),
+        );
         return;
       case 'KILL_TASK':
-        void this.killTask(m.framework_id, m.task_id, m.grace_period_seconds);
+        this.killTask(m.framework_id, m.task_id, m.grace_period_seconds).catch((e: Error) =>
+          this.log.error({ taskId: m.task_id, err: e.message }, 'killing a task failed unexpectedly'),
+        );
         return;
       case 'ACK_UPDATE':
         this.updates.acknowledge(m.framework_id, m.task_id, m.uuid);
@@ -245,13 +250,13 @@ export class Agent {
   // ---------------------------------------------------------------- tasks
 
   /** Queues a status update for at-least-once delivery and records it as the task's state. */
-  sendStatus(t: AgentTask, state: TaskState, extra: Partial<TaskStatus> = {}): void {
+  private sendStatus(t: AgentTask, state: TaskState, extra: Partial<TaskStatus> = {}): void {
     const status: TaskStatus = {
       task_id: t.task.task_id,
       state,
       source: 'SOURCE_EXECUTOR',
       agent_id: this.agentId,
-      timestamp: Date.now() / 1000,
+      timestamp: this.clock.now() / 1000,
       uuid: randomUUID(),
       ...extra,
     };
@@ -267,36 +272,34 @@ export class Agent {
     return this.opts.containerizers.find((c) => c.canLaunch(task));
   }
 
+  /** The task's sandbox under `<work_dir>/sandboxes`; throws InvalidId for an id that is not a safe path segment. */
   sandboxOf(frameworkId: string, taskId: string): string {
-    return join(this.opts.workDir, 'sandboxes', encodeURIComponent(frameworkId), encodeURIComponent(taskId));
+    return sandboxPath(this.opts.workDir, frameworkId, taskId);
   }
 
   private spec(t: AgentTask): LaunchSpec {
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: t.sandbox,
-      MESOS_TASK_ID: t.task.task_id,
-      MESOS_FRAMEWORK_ID: t.framework.id,
-      MESOS_AGENT_ID: this.agentId ?? '',
-      MESOS_SANDBOX: t.sandbox,
-      AGORA_TASK_ID: t.task.task_id,
-    };
-    const ports = t.task.resources.find((r) => r.name === 'ports')?.ranges?.range ?? [];
-    let i = 0;
-    for (const r of ports) for (let p = r.begin; p <= r.end && i < 100; p++) env[`PORT${i++}`] = String(p);
-    if (env.PORT0) env.PORT = env.PORT0;
-    for (const v of t.task.command?.environment?.variables ?? []) env[v.name] = v.value;
-    return { frameworkId: t.framework.id, task: t.task, sandbox: t.sandbox, env, agentId: this.agentId ?? '' };
+    return launchSpec(t, this.agentId);
   }
 
   private async runTask(framework: FrameworkInfo & { id: string }, task: TaskInfo): Promise<void> {
-    const k = key(framework.id, task.task_id);
+    const k = taskKey(framework.id, task.task_id);
     if (this.tasks.has(k)) {
       this.log.warn({ taskId: task.task_id }, 'RUN_TASK for a task this agent already has; ignored');
       return;
     }
+    let sandbox: string;
+    try {
+      sandbox = this.sandboxOf(framework.id, task.task_id);
+    } catch (e) {
+      this.refuseTask(framework.id, task.task_id, (e as Error).message);
+      return;
+    }
+    const badCheck = task.health_check && healthCheckProblem(task.health_check);
+    if (badCheck) {
+      this.refuseTask(framework.id, task.task_id, `invalid health check: ${badCheck}`);
+      return;
+    }
     this.frameworks.set(framework.id, framework);
-    const sandbox = this.sandboxOf(framework.id, task.task_id);
     const t: AgentTask = { framework, task, state: TaskState.STAGING, sandbox, pending: [] };
     this.tasks.set(k, t);
     const c = this.pickContainerizer(task);
@@ -345,6 +348,25 @@ export class Agent {
     this.watch(t, t.container);
   }
 
+  /**
+   * TASK_ERROR for a task this agent will not even record (an id that could escape the sandbox
+   * layout, a health check that cannot run): nothing is created or checkpointed, so the update
+   * goes out once, unqueued.
+   */
+  private refuseTask(frameworkId: string, taskId: string, message: string): void {
+    this.log.warn({ frameworkId, taskId, reason: message }, 'refused a task whose ids are not safe path segments');
+    const status: TaskStatus = {
+      task_id: taskId,
+      state: TaskState.ERROR,
+      source: 'SOURCE_AGENT',
+      agent_id: this.agentId,
+      reason: 'REASON_TASK_INVALID',
+      message,
+      timestamp: this.clock.now() / 1000,
+    };
+    this.sendToMaster({ type: 'STATUS_UPDATE', update: { framework_id: frameworkId, status } });
+  }
+
   private watch(t: AgentTask, container: RunningContainer): void {
     void container.wait().then((exit) => this.onExit(t, exit));
   }
@@ -354,50 +376,29 @@ export class Agent {
    * past `consecutive_failures` (after the grace period) is killed.
    */
   private startHealthCheck(t: AgentTask): void {
-    if (!t.task.health_check || !t.container) return;
-    const check = { ...t.task.health_check };
-    const spec = this.spec(t);
-    let runCommand: RunCommand | undefined;
-    if (t.containerizerRef instanceof DockerContainerizer) {
-      const id = t.container.handle.data?.containerId;
-      if (typeof id === 'string') runCommand = dockerExecRunner(t.containerizerRef.docker, id);
-      // HTTP/TCP checks name the container port; reach it through its host port mapping.
-      const port = check.http?.port ?? check.tcp?.port;
-      const mapped = resolvePortMappings(t.task).find((m) => m.container_port === port);
-      if (mapped && check.http) check.http = { ...check.http, port: mapped.host_port };
-      if (mapped && check.tcp) check.tcp = { port: mapped.host_port };
+    try {
+      t.health = this.taskHealth(t);
+    } catch (e) {
+      // A check refused at launch cannot get here; one from an older checkpoint can.
+      this.log.error({ taskId: t.task.task_id, err: (e as Error).message }, 'cannot check the health of this task');
     }
-    const hc = new HealthChecker({
-      check,
-      taskId: t.task.task_id,
-      sandbox: t.sandbox,
-      env: spec.env,
-      runCommand,
+  }
+
+  private taskHealth(t: AgentTask) {
+    return startTaskHealth(t, this.spec(t).env, {
+      clock: this.clock,
       logger: this.log,
+      report: (healthy, message) => {
+        if (isTerminal(t.state)) return;
+        const extra: Partial<TaskStatus> = { healthy, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED' };
+        if (message !== undefined) extra.message = message;
+        this.sendStatus(t, TaskState.RUNNING, extra);
+      },
+      kill: (message) => {
+        t.killReason = { reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', message };
+        void this.killTask(t.framework.id, t.task.task_id);
+      },
     });
-    hc.on('healthy', () => {
-      if (!isTerminal(t.state))
-        this.sendStatus(t, TaskState.RUNNING, { healthy: true, reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED' });
-    });
-    hc.on('unhealthy', (r) => {
-      if (!isTerminal(t.state)) {
-        this.sendStatus(t, TaskState.RUNNING, {
-          healthy: false,
-          reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED',
-          message: r.message,
-        });
-      }
-    });
-    hc.on('kill', (r) => {
-      t.killReason = {
-        reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED',
-        message: `killed after ${r.consecutiveFailures} consecutive failed health checks: ${r.message ?? 'unhealthy'}`,
-      };
-      this.log.warn({ taskId: t.task.task_id, result: r }, 'health check failed past the limit; killing the task');
-      void this.killTask(t.framework.id, t.task.task_id);
-    });
-    t.health = hc;
-    hc.start();
   }
 
   private onExit(t: AgentTask, exit: ContainerExit): void {
@@ -426,8 +427,8 @@ export class Agent {
     return secs !== undefined ? secs * 1000 : (this.opts.killGracePeriodMs ?? 3000);
   }
 
-  async killTask(frameworkId: string, taskId: string, graceSeconds?: number): Promise<void> {
-    const t = this.tasks.get(key(frameworkId, taskId));
+  private async killTask(frameworkId: string, taskId: string, graceSeconds?: number): Promise<void> {
+    const t = this.tasks.get(taskKey(frameworkId, taskId));
     if (!t) {
       // Unknown here: tell the framework so it does not wait forever.
       const status: TaskStatus = {
@@ -437,7 +438,7 @@ export class Agent {
         agent_id: this.agentId,
         message: 'kill: this agent does not know the task',
         reason: 'REASON_RECONCILIATION',
-        timestamp: Date.now() / 1000,
+        timestamp: this.clock.now() / 1000,
       };
       this.sendToMaster({ type: 'STATUS_UPDATE', update: { framework_id: frameworkId, status } });
       return;
@@ -465,11 +466,19 @@ export class Agent {
     if (saved.length > 0) this.log.info({ tasks: saved.length, rebooted }, 'recovering checkpointed tasks');
     for (const cp of saved) {
       const t: AgentTask = { ...cp, pending: [] };
-      this.tasks.set(key(cp.framework.id, cp.task.task_id), t);
+      this.tasks.set(taskKey(cp.framework.id, cp.task.task_id), t);
       this.frameworks.set(cp.framework.id, cp.framework);
       this.updates.recover({ frameworkId: cp.framework.id, taskId: cp.task.task_id, pending: cp.pending });
       if (isTerminal(t.state)) continue; // only its unacknowledged updates are left to deliver
       const c = this.opts.containerizers.find((x) => x.name === cp.containerizer);
+      if (!isInside(sandboxesRoot(this.opts.workDir), cp.sandbox)) {
+        // A checkpoint written before ids were checked: never hand that path to a containerizer.
+        this.sendStatus(t, TaskState.FAILED, {
+          reason: 'REASON_CONTAINER_RECOVERY_FAILED',
+          message: `task not recovered: its sandbox ${cp.sandbox} lies outside ${sandboxesRoot(this.opts.workDir)}`,
+        });
+        continue;
+      }
       if (!cp.handle || !c || rebooted) {
         const why = rebooted
           ? 'the host rebooted while the agent was down'
@@ -505,7 +514,3 @@ export class Agent {
 }
 
 class KilledBeforeStart extends Error {}
-
-function key(frameworkId: string, taskId: string): string {
-  return `${frameworkId}\u0000${taskId}`;
-}

@@ -30,6 +30,7 @@ import { type FileHandle, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../sdk/protocol/types.js';
 import type { ContainerHandle } from './containerizer/types.js';
+import { taskKey } from './task-key.js';
 
 export interface AgentMeta {
   agent_id?: string;
@@ -71,10 +72,6 @@ interface Batch {
   done: Promise<void>;
   resolve: () => void;
   reject: (e: Error) => void;
-}
-
-function taskKey(frameworkId: string, taskId: string): string {
-  return JSON.stringify([frameworkId, taskId]);
 }
 
 function newBatch(): Batch {

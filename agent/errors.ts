@@ -20,3 +20,5 @@ export const ContainerizerUnavailable = defineError(
 );
 export const ContainerLaunchFailed = defineError('AGORA_CONTAINER_LAUNCH_FAILED', 500, 'ContainerLaunchError');
 export const FetchFailed = defineError('AGORA_FETCH_FAILED', 500, 'FetchError');
+/** A framework or task id that is not safe as one directory name (the task gets TASK_ERROR). */
+export const InvalidId = defineError('AGORA_AGENT_INVALID_ID', 400, 'InvalidIdError');

@@ -5,6 +5,7 @@
  * `executable` sets mode 755 (and never extracts); `cache` keeps the download in the agent's cache
  * directory, keyed by the URI, and reuses it; `output_file` names the copy in the sandbox.
  */
+
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, promises as fs } from 'node:fs';
@@ -16,9 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import { type Logger, pino } from 'pino';
 import type { CommandUri } from '../sdk/protocol/types.js';
+import { FetchFailed } from './errors.js';
 
-export class FetchError extends Error {
-  readonly code = 'AGORA_FETCH_FAILED';
+export class FetchError extends FetchFailed {
   constructor(
     readonly uri: string,
     why: string,

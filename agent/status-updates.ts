@@ -1,10 +1,18 @@
 /**
  * At-least-once delivery of status updates: per task, updates go out in order; the oldest
- * unacknowledged one is resent with backoff until the framework acknowledges it (through the
- * master), then the next goes. The queue is part of the task's checkpoint, so it survives an
- * agent restart.
+ * unacknowledged one is resent with exponential backoff (initial delay doubling up to a cap) until
+ * the framework acknowledges it (through the master), then the next goes. The queue is part of the
+ * task's checkpoint, so it survives an agent restart. Every resend is a timer armed on the
+ * injected Clock.
  */
 import type { TaskStatus } from '../sdk/protocol/types.js';
+import { type Clock, systemClock, type Timer } from '../sdk/util/clock.js';
+import { taskKey } from './task-key.js';
+
+/** First resend of an unacknowledged update after this long (ms). Mesos waits 10 s. */
+export const STATUS_RETRY_INITIAL_MS = 2_000;
+/** Resends back off, doubling, up to this (ms). Mesos caps at 10 minutes. */
+export const STATUS_RETRY_MAX_MS = 60_000;
 
 export interface UpdateStream {
   frameworkId: string;
@@ -13,8 +21,9 @@ export interface UpdateStream {
 }
 
 interface RetryState {
-  nextAt: number;
+  /** The delay of the armed resend; the next one doubles it (up to the cap). */
   delayMs: number;
+  timer: Timer;
 }
 
 export interface StatusUpdateOptions {
@@ -30,52 +39,48 @@ export interface StatusUpdateOptions {
   onTerminalAcknowledged?: (stream: UpdateStream) => void;
   isTerminal: (status: TaskStatus) => boolean;
   onPersistError?: (error: Error) => void;
+  /** Default {@link STATUS_RETRY_INITIAL_MS}. */
   retryInitialMs?: number;
+  /** Default {@link STATUS_RETRY_MAX_MS}. */
   retryMaxMs?: number;
-  now?: () => number;
+  clock?: Clock;
 }
 
 export class StatusUpdateManager {
   private readonly streams = new Map<string, UpdateStream>();
   private readonly retry = new Map<string, RetryState>();
-  private timer?: NodeJS.Timeout;
+  /** Streams whose new terminal head is not on disk yet: not sent, not even by flush(). */
+  private readonly awaitingDisk = new Set<string>();
   private readonly initial: number;
   private readonly max: number;
-  private readonly now: () => number;
+  private readonly clock: Clock;
+  private stopped = false;
 
   constructor(private readonly opts: StatusUpdateOptions) {
-    this.initial = opts.retryInitialMs ?? 2_000;
-    this.max = opts.retryMaxMs ?? 60_000;
-    this.now = opts.now ?? Date.now;
+    this.initial = opts.retryInitialMs ?? STATUS_RETRY_INITIAL_MS;
+    this.max = Math.max(this.initial, opts.retryMaxMs ?? STATUS_RETRY_MAX_MS);
+    this.clock = opts.clock ?? systemClock;
   }
 
-  start(tickMs = 250): void {
-    this.timer = setInterval(() => this.tick(), tickMs);
-    this.timer.unref();
-  }
-
+  /** Cancels every resend; nothing is sent afterwards. */
   stop(): void {
-    clearInterval(this.timer);
-  }
-
-  private key(frameworkId: string, taskId: string): string {
-    return `${frameworkId}\u0000${taskId}`;
+    this.stopped = true;
+    for (const r of this.retry.values()) r.timer.cancel();
+    this.retry.clear();
   }
 
   stream(frameworkId: string, taskId: string): UpdateStream | undefined {
-    return this.streams.get(this.key(frameworkId, taskId));
+    return this.streams.get(taskKey(frameworkId, taskId));
   }
 
-  /** Adopts a checkpointed stream after a restart (its head is sent at the next flush). */
+  /** Adopts a checkpointed stream after a restart; its head goes out at the next flush(). */
   recover(stream: UpdateStream): void {
-    const k = this.key(stream.frameworkId, stream.taskId);
-    this.streams.set(k, stream);
-    if (stream.pending.length > 0) this.retry.set(k, { nextAt: 0, delayMs: this.initial });
+    this.streams.set(taskKey(stream.frameworkId, stream.taskId), stream);
   }
 
   /** Queues an update (which must carry a uuid); sends it now if it is at the head. */
   update(frameworkId: string, status: TaskStatus): void {
-    const k = this.key(frameworkId, status.task_id);
+    const k = taskKey(frameworkId, status.task_id);
     let s = this.streams.get(k);
     if (!s) {
       s = { frameworkId, taskId: status.task_id, pending: [] };
@@ -85,37 +90,32 @@ export class StatusUpdateManager {
     const written = this.opts.persist(s);
     if (s.pending.length !== 1) return;
     if (!written || !this.opts.isTerminal(status)) {
-      this.sendHead(k, s);
+      this.sendHead(k, s, true);
       return;
     }
-    // Until it is on disk the retry tick must not send it either.
-    this.retry.set(k, { nextAt: Number.POSITIVE_INFINITY, delayMs: 0 });
+    // Until it is on disk neither a resend nor a flush may send it.
+    this.awaitingDisk.add(k);
     const stream = s;
-    written.then(
-      () => {
-        if (this.streams.get(k) === stream && stream.pending[0] === status) {
-          this.retry.delete(k);
-          this.sendHead(k, stream);
-        }
-      },
-      (e: Error) => {
-        // Not checkpointed: still deliver it (at least once), and let the next write try again.
-        this.opts.onPersistError?.(e);
-        this.retry.delete(k);
-        if (this.streams.get(k) === stream && stream.pending[0] === status) this.sendHead(k, stream);
-      },
-    );
+    const release = () => {
+      this.awaitingDisk.delete(k);
+      if (this.streams.get(k) === stream && stream.pending[0] === status) this.sendHead(k, stream, true);
+    };
+    written.then(release, (e: Error) => {
+      // Not checkpointed: still deliver it (at least once), and let the next write try again.
+      this.opts.onPersistError?.(e);
+      release();
+    });
   }
 
   /** The framework acknowledged `uuid`: drop it from the head and send the next. */
   acknowledge(frameworkId: string, taskId: string, uuid: string): boolean {
-    const k = this.key(frameworkId, taskId);
+    const k = taskKey(frameworkId, taskId);
     const s = this.streams.get(k);
     if (!s || s.pending.length === 0 || s.pending[0].uuid !== uuid) return false;
     const acked = s.pending.shift() as TaskStatus;
-    this.retry.delete(k);
+    this.cancelRetry(k);
     this.opts.persist(s);
-    if (s.pending.length > 0) this.sendHead(k, s);
+    if (s.pending.length > 0) this.sendHead(k, s, true);
     else if (this.opts.isTerminal(acked)) {
       this.streams.delete(k);
       this.opts.onTerminalAcknowledged?.(s);
@@ -123,16 +123,11 @@ export class StatusUpdateManager {
     return true;
   }
 
-  /** Drops a stream (e.g. framework shut down and its updates no longer wanted). */
-  forget(frameworkId: string, taskId: string): void {
-    const k = this.key(frameworkId, taskId);
-    this.streams.delete(k);
-    this.retry.delete(k);
-  }
-
-  /** Resends every head now (after a (re)connection to the master). */
+  /** Resends every head now, with the backoff started afresh (after a (re)connection to the master). */
   flush(): void {
-    for (const [k, s] of this.streams) if (s.pending.length > 0) this.sendHead(k, s);
+    for (const [k, s] of this.streams) {
+      if (s.pending.length > 0 && !this.awaitingDisk.has(k)) this.sendHead(k, s, true);
+    }
   }
 
   pendingCount(): number {
@@ -141,23 +136,33 @@ export class StatusUpdateManager {
     return n;
   }
 
-  private sendHead(k: string, s: UpdateStream): void {
+  /** The delay before the next resend of this stream's head, when one is armed (for tests and state). */
+  retryDelayMs(frameworkId: string, taskId: string): number | undefined {
+    return this.retry.get(taskKey(frameworkId, taskId))?.delayMs;
+  }
+
+  /** Sends the head and arms its resend: after the initial delay when `fresh`, else after double the last. */
+  private sendHead(k: string, s: UpdateStream, fresh: boolean): void {
+    if (this.stopped) return;
     const prev = this.retry.get(k);
-    const delayMs = prev ? Math.min(prev.delayMs * 2, this.max) : this.initial;
-    this.retry.set(k, { nextAt: this.now() + delayMs, delayMs });
+    prev?.timer.cancel();
+    const delayMs = fresh || !prev ? this.initial : Math.min(prev.delayMs * 2, this.max);
+    const timer = this.clock.setTimeout(() => this.resend(k), delayMs).unref();
+    this.retry.set(k, { delayMs, timer });
     this.opts.send(s.frameworkId, s.pending[0]);
   }
 
-  private tick(): void {
-    const now = this.now();
-    for (const [k, r] of this.retry) {
-      if (r.nextAt > now) continue;
-      const s = this.streams.get(k);
-      if (!s || s.pending.length === 0) {
-        this.retry.delete(k);
-        continue;
-      }
-      this.sendHead(k, s);
+  private resend(k: string): void {
+    const s = this.streams.get(k);
+    if (!s || s.pending.length === 0) {
+      this.retry.delete(k);
+      return;
     }
+    this.sendHead(k, s, false);
+  }
+
+  private cancelRetry(k: string): void {
+    this.retry.get(k)?.timer.cancel();
+    this.retry.delete(k);
   }
 }

@@ -183,7 +183,7 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     checkpointFsync: f.checkpoint_fsync === 'true',
   });
   agentRef = agent;
-  const http = await startAgentHttp(agent, port, f.ip ?? '0.0.0.0');
+  const http = await startAgentHttp(agent, port, f.ip ?? '0.0.0.0', { logger });
   await agent.start();
   logger.info({ port, workDir, resources: resources.toString() }, `agent listening on port ${port}`);
   return {

@@ -66,6 +66,26 @@ function parseEnv(text: string): Record<string, string> {
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)]));
 }
 
+/** Exit status when the master removed (or never knew) this framework: nothing more can happen. */
+export const EXIT_FRAMEWORK_REMOVED = 3;
+
+/**
+ * Master errors after which this framework can never do anything again (it was torn down, replaced,
+ * or is unknown to the cluster): the message to print before exiting, or undefined to carry on.
+ */
+export function fatalMasterError(e: { code?: string; message: string }): string | undefined {
+  switch (e.code) {
+    case 'AGORA_MASTER_FRAMEWORK_REMOVED':
+      return `The master removed this framework (torn down, or its failover timeout ran out): ${e.message}`;
+    case 'AGORA_MASTER_UNKNOWN_FRAMEWORK':
+      return `The master does not know this framework any more: ${e.message}`;
+    case 'AGORA_MASTER_FRAMEWORK_FAILED_OVER':
+      return `Another scheduler took over this framework: ${e.message}`;
+    default:
+      return undefined;
+  }
+}
+
 export async function runExecute(f: Flags): Promise<number> {
   if (!f.command && !f.docker_image) throw new UsageError('give --command (or --docker_image)');
   const needed = Resources.parse(f.resources ?? 'cpus:0.1;mem:32');
@@ -84,10 +104,15 @@ export async function runExecute(f: Flags): Promise<number> {
   });
   let launched = false;
   let agentId: string | undefined;
+  let done = false;
+  let lastError = '';
   return new Promise<number>((resolve) => {
-    const finish = async (code: number) => {
+    const finish = async (code: number, teardown = true) => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
-      await driver.teardown().catch(() => undefined);
+      if (teardown) await driver.teardown().catch(() => undefined);
+      else await driver.stop().catch(() => undefined);
       resolve(code);
     };
     const timer = setTimeout(() => {
@@ -128,7 +153,16 @@ export async function runExecute(f: Flags): Promise<number> {
       if (isTerminal(s.state)) void finish(s.state === TaskState.FINISHED ? 0 : 1);
     });
     driver.on('error', (e) => {
-      console.error(`Master error: ${e.message}`);
+      const fatal = fatalMasterError(e);
+      if (fatal) {
+        console.error(`${fatal}${launched ? `; task '${taskId}' is no longer managed by this command` : ''}`);
+        void finish(EXIT_FRAMEWORK_REMOVED, false);
+        return;
+      }
+      // The same error repeated (e.g. on every reconnection) is printed once.
+      const line = `Master error${e.code ? ` ${e.code}` : ''}: ${e.message}`;
+      if (line !== lastError) console.error(line);
+      lastError = line;
     });
     driver.start();
   });

@@ -174,6 +174,22 @@ function safeResources(list: unknown): Resources | undefined {
   }
 }
 
+/** Longest task id accepted (Mesos's ids are path components, as here in sandbox paths). */
+export const MAX_TASK_ID_LENGTH = 255;
+
+/**
+ * Why a task id cannot be used, or undefined. Task ids name sandbox directories and checkpoint
+ * files, so, as in Mesos, they are not `.` or `..` and hold no `/`, backslash or control
+ * character (only printable characters, as Mesos).
+ */
+export function taskIdProblem(id: string): string | undefined {
+  if (id.length === 0) return 'task id is empty';
+  if (id.length > MAX_TASK_ID_LENGTH) return `task id is longer than ${MAX_TASK_ID_LENGTH} characters`;
+  if (id === '.' || id === '..') return `task id '${id}' is not allowed`;
+  if (/[/\\\p{Cc}]/u.test(id)) return "task id contains '/', a backslash or a control character";
+  return undefined;
+}
+
 function checkTask(
   task: TaskInfo,
   agentId: string,
@@ -182,6 +198,8 @@ function checkTask(
   input: AcceptInput,
   idsInCall: ReadonlySet<string>,
 ): string | undefined {
+  const badId = taskIdProblem(task.task_id);
+  if (badId) return badId;
   if (idsInCall.has(task.task_id) || input.taskIdInUse(task.task_id)) {
     return `task id '${task.task_id}' is already in use by this framework`;
   }

@@ -13,13 +13,23 @@ export const FrameworkRemoved = defineError('AGORA_MASTER_FRAMEWORK_REMOVED', 40
 export const FrameworkFailedOver = defineError('AGORA_MASTER_FRAMEWORK_FAILED_OVER', 409, 'FrameworkFailedOverError');
 export const InvalidAccept = defineError('AGORA_MASTER_INVALID_ACCEPT', 400, 'InvalidAcceptError');
 export const UnknownAgent = defineError('AGORA_MASTER_UNKNOWN_AGENT', 404, 'UnknownAgentError');
+export const AlreadySubscribed = defineError('AGORA_MASTER_ALREADY_SUBSCRIBED', 409, 'AlreadySubscribedError');
+export const UnknownFramework = defineError('AGORA_MASTER_UNKNOWN_FRAMEWORK', 404, 'UnknownFrameworkError');
+export const RoleNotSubscribed = defineError('AGORA_MASTER_ROLE_NOT_SUBSCRIBED', 400, 'RoleNotSubscribedError');
+export const InvalidFrameworkRole = defineError(
+  'AGORA_MASTER_INVALID_FRAMEWORK_ROLE',
+  400,
+  'InvalidFrameworkRoleError',
+);
 
 // ---------------------------------------------------------------- the operator HTTP API
 export const InvalidRoleRequest = defineError('AGORA_MASTER_INVALID_ROLE_REQUEST', 400, 'InvalidRoleRequestError');
-export const UnknownQuota = defineError('AGORA_MASTER_UNKNOWN_QUOTA', 404, 'UnknownQuotaError');
+/** 400 as in Mesos (removing a quota that is not set is a bad request). */
+export const UnknownQuota = defineError('AGORA_MASTER_UNKNOWN_QUOTA', 400, 'UnknownQuotaError');
 export const InvalidOperatorCall = defineError('AGORA_MASTER_INVALID_OPERATOR_CALL', 400, 'InvalidOperatorCallError');
 export const NoLeader = defineError('AGORA_MASTER_NO_LEADER', 503, 'NoLeaderError');
 export const Internal = defineError('AGORA_MASTER_INTERNAL', 500, 'InternalError');
 
 // ---------------------------------------------------------------- durable state
 export const RegistrarFenced = defineError('AGORA_REGISTRAR_FENCED', 503, 'RegistrarFencedError');
+export const UnreadableRecord = defineError('AGORA_REGISTRAR_UNREADABLE_RECORD', 500, 'UnreadableRecordError');

@@ -10,8 +10,13 @@
  */
 import type pino from 'pino';
 import type { AgentInfo, FrameworkInfo } from '../sdk/protocol/types.js';
-import type { Resource } from '../sdk/resources/resources.js';
+import { type Resource, Resources } from '../sdk/resources/resources.js';
 import { isConflict, type Store } from '../sdk/store/index.js';
+import { RegistrarFenced, UnreadableRecord } from './errors.js';
+import { MAX_COMPLETED_FRAMEWORKS } from './registry.js';
+import { unreadableReason } from './state/records.js';
+
+export { unreadableReason };
 
 export interface AgentRecord {
   info: AgentInfo & { id: string };
@@ -25,6 +30,8 @@ export interface FrameworkRecord {
   info: FrameworkInfo & { id: string };
   /** Torn down: its id may not subscribe again. */
   completed: boolean;
+  /** When it was torn down (seconds): the oldest completed frameworks are pruned first. */
+  unregistered_time?: number;
 }
 
 export interface RolesRecord {
@@ -36,6 +43,8 @@ export interface RecoveredState {
   agents: AgentRecord[];
   frameworks: FrameworkRecord[];
   roles?: RolesRecord;
+  /** Records that could not be read back and were skipped (each logged). */
+  skipped?: number;
 }
 
 /** Ids may hold any character; store key segments allow only [A-Za-z0-9_.:@+=,~-] and no leading '.'. */
@@ -48,86 +57,171 @@ const FRAMEWORKS = 'registrar/frameworks/';
 const ROLES = 'registrar/roles';
 
 /** Raised when the Store says another master has written: this master has lost its leadership. */
-export class RegistrarFencedError extends Error {
-  readonly code = 'AGORA_REGISTRAR_FENCED';
+export class RegistrarFencedError extends RegistrarFenced {}
+
+function resourcesOk(list: unknown): boolean {
+  if (!Array.isArray(list)) return false;
+  try {
+    const r = Resources.from(list as Resource[]);
+    return r.toList().every((x) => unreadableReason(x) === undefined);
+  } catch {
+    return false;
+  }
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Structural checks of what recovery reads: a record that fails them is skipped, not trusted. */
+export function agentRecordProblem(v: unknown): string | undefined {
+  if (!isObj(v) || !isObj(v.info)) return 'not an agent record';
+  if (typeof v.info.id !== 'string' || v.info.id === '') return 'agent record without an id';
+  if (typeof v.info.hostname !== 'string' || !isObj(v.info.attributes)) return 'agent info incomplete';
+  if (!resourcesOk(v.total) || !resourcesOk(v.info.resources)) return 'agent resources unreadable';
+  if (v.state !== 'admitted' && v.state !== 'unreachable' && v.state !== 'gone') return 'bad agent state';
+  return unreadableReason(v);
+}
+
+export function frameworkRecordProblem(v: unknown): string | undefined {
+  if (!isObj(v) || !isObj(v.info)) return 'not a framework record';
+  if (typeof v.info.id !== 'string' || v.info.id === '') return 'framework record without an id';
+  if (typeof v.info.name !== 'string') return 'framework info without a name';
+  if (v.info.roles !== undefined && !(Array.isArray(v.info.roles) && v.info.roles.every((r) => typeof r === 'string')))
+    return 'bad framework roles';
+  if (typeof v.completed !== 'boolean') return 'bad completed flag';
+  return unreadableReason(v);
+}
+
+export function rolesRecordProblem(v: unknown): string | undefined {
+  if (!isObj(v) || !Array.isArray(v.weights) || !Array.isArray(v.quotas)) return 'not a roles record';
+  for (const w of v.weights) {
+    if (!isObj(w) || typeof w.role !== 'string' || typeof w.weight !== 'number' || !(w.weight > 0)) return 'bad weight';
+  }
+  for (const q of v.quotas) {
+    if (!isObj(q) || typeof q.role !== 'string') return 'bad quota';
+    if (q.guarantee !== undefined && !resourcesOk(q.guarantee)) return 'bad quota guarantee';
+    if (q.limit !== undefined && !resourcesOk(q.limit)) return 'bad quota limit';
+  }
+  return unreadableReason(v);
 }
 
 export class Registrar {
   private readonly versions = new Map<string, number>();
   /** Writes to one key are applied in the order they were asked for. */
   private readonly chains = new Map<string, Promise<unknown>>();
+  /** Records skipped by the last recovery because they could not be read. */
+  skipped = 0;
 
   constructor(
     private readonly store: Store,
     private readonly log: pino.Logger,
   ) {}
 
+  /**
+   * Reads everything back. A record that cannot be read (corrupt, wrong shape, out-of-range
+   * number) is skipped, logged and counted: one bad record must not keep a master from starting.
+   * Completed frameworks beyond MAX_COMPLETED_FRAMEWORKS (oldest first) are pruned from the Store.
+   */
   async recover(): Promise<RecoveredState> {
+    this.skipped = 0;
     const out: RecoveredState = { agents: [], frameworks: [] };
     for (const key of await this.store.list(AGENTS)) {
-      const v = await this.store.get<AgentRecord>(key);
-      if (!v) continue;
-      this.versions.set(key, v.version);
-      out.agents.push(v.value);
+      const v = await this.read(key, agentRecordProblem);
+      if (v) out.agents.push(v as AgentRecord);
     }
     for (const key of await this.store.list(FRAMEWORKS)) {
-      const v = await this.store.get<FrameworkRecord>(key);
-      if (!v) continue;
-      this.versions.set(key, v.version);
-      out.frameworks.push(v.value);
+      const v = await this.read(key, frameworkRecordProblem);
+      if (v) out.frameworks.push(v as FrameworkRecord);
     }
-    const roles = await this.store.get<RolesRecord>(ROLES);
-    if (roles) {
-      this.versions.set(ROLES, roles.version);
-      out.roles = roles.value;
+    const roles = await this.read(ROLES, rolesRecordProblem);
+    if (roles) out.roles = roles as RolesRecord;
+    const completed = out.frameworks
+      .filter((f) => f.completed)
+      .sort((a, b) => (a.unregistered_time ?? 0) - (b.unregistered_time ?? 0));
+    const excess = completed.slice(0, Math.max(0, completed.length - MAX_COMPLETED_FRAMEWORKS));
+    if (excess.length > 0) {
+      const drop = new Set(excess);
+      out.frameworks = out.frameworks.filter((f) => !drop.has(f));
+      for (const f of excess) await this.removeFramework(f.info.id).catch(() => undefined);
+      this.log.info({ pruned: excess.length }, 'pruned completed frameworks beyond the cap');
     }
-    this.log.info({ agents: out.agents.length, frameworks: out.frameworks.length }, 'registrar recovered');
+    out.skipped = this.skipped;
+    this.log.info(
+      { agents: out.agents.length, frameworks: out.frameworks.length, skipped: this.skipped },
+      'registrar recovered',
+    );
     return out;
   }
 
-  private write<T>(key: string, value: T): Promise<void> {
-    const prev = this.chains.get(key) ?? Promise.resolve();
-    const next = prev
-      .catch(() => undefined)
-      .then(async () => {
-        try {
-          const version = await this.store.put(key, value, this.versions.get(key));
-          this.versions.set(key, version);
-        } catch (e) {
-          if (isConflict(e)) throw new RegistrarFencedError(`registrar key ${key} was written by another master`);
-          throw e;
-        }
-      });
+  private async read(key: string, problem: (v: unknown) => string | undefined): Promise<unknown> {
+    let v: { value: unknown; version: number } | undefined;
+    try {
+      v = await this.store.get<unknown>(key);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'AGORA_STORE_CORRUPT') throw e;
+      this.skipped++;
+      this.log.error({ key, err: (e as Error).message }, 'registrar record unreadable; skipped');
+      return undefined;
+    }
+    if (!v) return undefined;
+    this.versions.set(key, v.version);
+    const why = problem(v.value);
+    if (why) {
+      this.skipped++;
+      this.log.error({ key, why }, 'registrar record unreadable; skipped');
+      return undefined;
+    }
+    return v.value;
+  }
+
+  /** Runs `op` on `key` after the writes already queued for it. */
+  private enqueue(key: string, op: () => Promise<void>): Promise<void> {
+    const next = (this.chains.get(key) ?? Promise.resolve()).catch(() => undefined).then(op);
     this.chains.set(key, next);
     return next;
   }
 
-  private remove(key: string): Promise<void> {
-    const prev = this.chains.get(key) ?? Promise.resolve();
-    const next = prev
-      .catch(() => undefined)
-      .then(async () => {
-        await this.store.delete(key, this.versions.get(key));
-        this.versions.delete(key);
-      });
-    this.chains.set(key, next);
-    return next;
+  private write(key: string, value: unknown, problem: (v: unknown) => string | undefined): Promise<void> {
+    const why = problem(value);
+    if (why) {
+      return Promise.reject(new UnreadableRecord(`refusing to write registrar key ${key}: ${why}`));
+    }
+    return this.enqueue(key, async () => {
+      try {
+        const version = await this.store.put(key, value, this.versions.get(key));
+        this.versions.set(key, version);
+      } catch (e) {
+        if (isConflict(e)) throw new RegistrarFencedError(`registrar key ${key} was written by another master`);
+        throw e;
+      }
+    });
   }
 
   saveAgent(rec: AgentRecord): Promise<void> {
-    return this.write(AGENTS + keySegment(rec.info.id), rec);
-  }
-
-  removeAgent(id: string): Promise<void> {
-    return this.remove(AGENTS + keySegment(id));
+    return this.write(AGENTS + keySegment(rec.info.id), rec, agentRecordProblem);
   }
 
   saveFramework(rec: FrameworkRecord): Promise<void> {
-    return this.write(FRAMEWORKS + keySegment(rec.info.id), rec);
+    return this.write(FRAMEWORKS + keySegment(rec.info.id), rec, frameworkRecordProblem);
+  }
+
+  /** Forgets a completed framework (pruned beyond the cap). */
+  removeFramework(id: string): Promise<void> {
+    const key = FRAMEWORKS + keySegment(id);
+    return this.enqueue(key, async () => {
+      try {
+        await this.store.delete(key, this.versions.get(key));
+      } catch (e) {
+        if (isConflict(e)) throw new RegistrarFencedError(`registrar key ${key} was written by another master`);
+        throw e;
+      }
+      this.versions.delete(key);
+    });
   }
 
   saveRoles(rec: RolesRecord): Promise<void> {
-    return this.write(ROLES, rec);
+    return this.write(ROLES, rec, rolesRecordProblem);
   }
 
   async close(): Promise<void> {

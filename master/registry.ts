@@ -1,16 +1,19 @@
 /**
  * What the master holds in memory: agents, frameworks, offers and tasks. Plain records; the
- * Master class is the only writer. Resource bookkeeping helpers keep the per-agent and
- * per-framework-role sums in step with the tasks and offers.
+ * master state (master/state/) is the only writer. Resource bookkeeping helpers keep the per-agent
+ * and per-framework-role sums in step with the tasks and offers.
  */
 
-import type { MasterToAgentMessage, SchedulerEvent } from '../sdk/protocol/messages.js';
 import type { AgentInfo, FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../sdk/protocol/types.js';
 import { DEFAULT_ROLE, Resources } from '../sdk/resources/resources.js';
-import type { Peer } from '../sdk/transport/index.js';
 import type { RefusalFilter, SkipReason } from './allocator/types.js';
 
 /** `gone`: an operator said the agent will never come back (Mesos MARK_AGENT_GONE); its id is refused. */
+/** A connection as the state knows it: an opaque id the shell maps to a socket. */
+export interface ConnRef {
+  readonly id: string;
+}
+
 export type AgentState = 'active' | 'disconnected' | 'unreachable' | 'gone';
 
 export interface AgentEntry {
@@ -23,7 +26,8 @@ export interface AgentEntry {
   /** Resources in outstanding offers. */
   offered: Resources;
   state: AgentState;
-  peer?: Peer<MasterToAgentMessage>;
+  /** The agent's live connection, if any. */
+  peer?: ConnRef;
   registeredAt: number;
   reregisteredAt?: number;
   unreachableAt?: number;
@@ -55,14 +59,14 @@ export interface FrameworkEntry {
   completedTasks: TaskEntry[];
   /** Tasks and offers held, per role. */
   allocated: Map<string, Resources>;
-  peer?: Peer<SchedulerEvent>;
+  /** The scheduler's live connection, if any. */
+  peer?: ConnRef;
   active: boolean;
   connected: boolean;
   registeredAt: number;
   reregisteredAt?: number;
   disconnectedAt?: number;
   unregisteredAt?: number;
-  failoverTimer?: NodeJS.Timeout;
   stats: FrameworkStats;
   partitionAware: boolean;
 }
@@ -89,6 +93,7 @@ export interface OfferEntry {
   createdAt: number;
 }
 
+/** The one key of a task in the master's maps: task ids are unique per framework. */
 export function taskKey(frameworkId: string, taskId: string): string {
   return `${frameworkId}\u0000${taskId}`;
 }

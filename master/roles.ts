@@ -1,26 +1,79 @@
 /**
  * Roles as operators see and change them: names (Mesos's rules, hierarchical with `/`), weights
- * and quota, and the `/roles` view with each role's allocated and offered resources and dominant
- * share. Changes are validated as a whole before any is applied, so a bad request changes nothing.
+ * and quota. The request bodies are TypeBox schemas (the HTTP layer validates them and they give
+ * the types below); what a schema cannot say (role-name rules, guarantee <= limit, scalars only,
+ * totals in range) is checked by the pure functions here. Each returns the next roles map and
+ * leaves its input alone, so a refused request changes nothing.
  */
+import { type Static, Type } from 'typebox';
 import { DEFAULT_ROLE, ResourceError, Resources } from '../sdk/resources/resources.js';
 import type { AllocatorRole, RoleQuota } from './allocator/types.js';
+import { InvalidRoleRequest, UnknownQuota } from './errors.js';
 
-export class RoleError extends Error {
-  readonly statusCode = 400;
-  constructor(
-    message: string,
-    readonly code = 'AGORA_MASTER_INVALID_ROLE_REQUEST',
-  ) {
-    super(message);
-  }
-}
+/** Largest quantity a quota may name (Mesos keeps scalars as fixed-point int64: about 9.2e15). */
+export const MAX_QUOTA_QUANTITY = 1e15;
+/** Weights are positive; bounded so that a weighted share stays a finite, comparable number. */
+export const MIN_WEIGHT = 0.0001;
+export const MAX_WEIGHT = 1_000_000;
+export const MAX_ROLE_NAME = 256;
+/** Most entries in one `PUT /weights`. */
+export const MAX_WEIGHT_ENTRIES = 1000;
+/** Most resource names in one quota guarantee or limit. */
+export const MAX_QUOTA_RESOURCES = 32;
 
-/** Mesos's role name rules; returns why a name is invalid, or undefined. */
+export const RoleName = Type.String({ minLength: 1, maxLength: MAX_ROLE_NAME });
+const Quantity = Type.Number({ minimum: 0, maximum: MAX_QUOTA_QUANTITY });
+const ResourceName = Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$', maxLength: 64 });
+
+export const WeightsBody = Type.Array(
+  Type.Object(
+    { role: RoleName, weight: Type.Number({ minimum: MIN_WEIGHT, maximum: MAX_WEIGHT }) },
+    { additionalProperties: false },
+  ),
+  { maxItems: MAX_WEIGHT_ENTRIES },
+);
+export type WeightsBody = Static<typeof WeightsBody>;
+
+/** A quota's resources in any of Mesos's forms: `[Resource]`, `'cpus:2;mem:1024'` or `{cpus: 2}`. */
+const QuotaResources = Type.Union([
+  Type.Array(
+    Type.Object(
+      {
+        name: ResourceName,
+        type: Type.Literal('SCALAR'),
+        scalar: Type.Object({ value: Quantity }, { additionalProperties: false }),
+        role: Type.Optional(Type.String({ maxLength: MAX_ROLE_NAME })),
+      },
+      { additionalProperties: false },
+    ),
+    { maxItems: MAX_QUOTA_RESOURCES },
+  ),
+  Type.String({ maxLength: 4096 }),
+  Type.Record(ResourceName, Quantity, { maxProperties: MAX_QUOTA_RESOURCES }),
+]);
+
+/** Mesos's old `/quota` body (`guarantee: [Resource]`) and the 1.9+ QuotaConfig form (`guarantees`, `limits`). */
+export const QuotaBody = Type.Object(
+  {
+    role: RoleName,
+    guarantee: Type.Optional(QuotaResources),
+    guarantees: Type.Optional(QuotaResources),
+    limit: Type.Optional(QuotaResources),
+    limits: Type.Optional(QuotaResources),
+    force: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type QuotaBody = Static<typeof QuotaBody>;
+
+/**
+ * Mesos's role name rules; returns why a name is invalid, or undefined.
+ * TODO(protocol): switch to the protocol helper's single role-name function when it lands.
+ */
 export function roleNameProblem(name: unknown): string | undefined {
   if (typeof name !== 'string' || name.length === 0) return 'a role name must be a non-empty string';
   if (name === DEFAULT_ROLE) return undefined;
-  if (name.length > 256) return 'a role name must be at most 256 characters';
+  if (name.length > MAX_ROLE_NAME) return `a role name must be at most ${MAX_ROLE_NAME} characters`;
   if (name.startsWith('/') || name.endsWith('/')) return `role '${name}' must not start or end with '/'`;
   for (const part of name.split('/')) {
     if (part === '' || part === '.' || part === '..') return `role '${name}' has an empty, '.' or '..' component`;
@@ -30,16 +83,16 @@ export function roleNameProblem(name: unknown): string | undefined {
       /[\s\\*]/.test(part) ||
       [...part].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
     ) {
-      return `role '${name}' contains whitespace, '*', '\\' or a control character`;
+      return `role '${JSON.stringify(name).slice(1, -1)}' contains whitespace, '*', '\\' or a control character`;
     }
   }
   return undefined;
 }
 
-function checkRole(name: unknown): string {
+function checkRole(name: string): string {
   const why = roleNameProblem(name);
-  if (why) throw new RoleError(why);
-  return name as string;
+  if (why) throw new InvalidRoleRequest(why);
+  return name;
 }
 
 export interface WeightEntry {
@@ -47,90 +100,83 @@ export interface WeightEntry {
   weight: number;
 }
 
-/** Applies weights atomically: all entries are checked first. Weight 1 is the default. */
-export function setWeights(roles: Map<string, AllocatorRole>, entries: unknown): WeightEntry[] {
-  if (!Array.isArray(entries)) throw new RoleError('expected a JSON array like [{"role": "web", "weight": 2.0}]');
-  const checked: WeightEntry[] = entries.map((e, i) => {
-    if (typeof e !== 'object' || e === null) throw new RoleError(`entry ${i} is not an object`);
-    const { role, weight } = e as { role?: unknown; weight?: unknown };
-    const name = checkRole(role);
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
-      throw new RoleError(`weight for role '${name}' must be a number > 0, got ${JSON.stringify(weight)}`);
-    }
-    return { role: name, weight };
-  });
-  for (const { role, weight } of checked) {
-    const r = roles.get(role) ?? { name: role, weight: 1 };
-    roles.set(role, { ...r, weight });
-  }
-  return checked;
+/** The roles with these weights (all entries checked before any is applied). Weight 1 is the default. */
+export function withWeights(
+  roles: ReadonlyMap<string, AllocatorRole>,
+  entries: WeightsBody,
+): Map<string, AllocatorRole> {
+  for (const e of entries) checkRole(e.role);
+  const next = new Map(roles);
+  for (const { role, weight } of entries) next.set(role, { ...(next.get(role) ?? { name: role, weight: 1 }), weight });
+  return next;
 }
 
 export function weightsView(roles: ReadonlyMap<string, AllocatorRole>): WeightEntry[] {
   return [...roles.values()].filter((r) => r.weight !== 1).map((r) => ({ role: r.name, weight: r.weight }));
 }
 
-function parseResourceField(v: unknown, what: string): Resources | undefined {
-  if (v === undefined || v === null) return undefined;
+type QuotaResources = Static<typeof QuotaResources>;
+
+function quotaResources(v: QuotaResources | undefined, what: string): Resources | undefined {
+  if (v === undefined) return undefined;
+  let r: Resources;
   try {
-    if (Array.isArray(v)) return Resources.from(v as never);
-    if (typeof v === 'string') return Resources.parse(v);
-    if (typeof v === 'object') {
-      // Mesos 1.9+ QuotaConfig form: {"cpus": 2, "mem": 1024}
-      const entries = Object.entries(v as Record<string, unknown>);
-      for (const [k, x] of entries) {
-        if (typeof x !== 'number') throw new ResourceError(`'${k}' must be a number`);
-      }
-      return Resources.scalars(Object.fromEntries(entries) as Record<string, number>);
-    }
+    if (Array.isArray(v)) r = Resources.from(v);
+    else if (typeof v === 'string') r = Resources.parse(v);
+    else r = Resources.scalars(v);
   } catch (e) {
-    throw new RoleError(`${what}: ${(e as Error).message}`);
+    if (e instanceof ResourceError) throw new InvalidRoleRequest(`${what}: ${e.message}`);
+    throw e;
   }
-  throw new RoleError(`${what} must be a list of resources, a text form like 'cpus:2;mem:1024', or {"cpus": 2}`);
+  for (const x of r.toList()) {
+    if (x.type !== 'SCALAR' || (x.role ?? DEFAULT_ROLE) !== DEFAULT_ROLE) {
+      throw new InvalidRoleRequest(`${what} may hold only unreserved scalar resources (cpus, mem, disk, gpus)`);
+    }
+  }
+  if (r.toList().length > MAX_QUOTA_RESOURCES) {
+    throw new InvalidRoleRequest(`${what} names more than ${MAX_QUOTA_RESOURCES} resources`);
+  }
+  for (const [name, q] of Object.entries(r.scalarTotals())) {
+    if (!Number.isFinite(q) || q < 0 || q > MAX_QUOTA_QUANTITY) {
+      throw new InvalidRoleRequest(`${what} of ${name} must be between 0 and ${MAX_QUOTA_QUANTITY}, got ${q}`);
+    }
+  }
+  return r;
 }
 
-/**
- * Sets a role's quota. Accepts Mesos's old `/quota` body (`{role, guarantee: [Resource]}`) and the
- * QuotaConfig form (`{role, guarantees: {cpus: 2}, limits: {cpus: 4}}`). Quota is on scalars only.
- */
-export function setQuota(roles: Map<string, AllocatorRole>, body: unknown): { role: string; quota: RoleQuota } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new RoleError(
-      'expected a JSON object like {"role": "web", "guarantees": {"cpus": 2}, "limits": {"cpus": 4}}',
-    );
-  }
-  const b = body as Record<string, unknown>;
-  const role = checkRole(b.role);
-  if (role === DEFAULT_ROLE) throw new RoleError("quota cannot be set on the default role '*'");
-  const guarantee = parseResourceField(b.guarantee ?? b.guarantees, 'guarantee');
-  const limit = parseResourceField(b.limit ?? b.limits, 'limit');
-  if (!guarantee && !limit) throw new RoleError('give a guarantee (guarantees) or a limit (limits), or both');
-  for (const [what, r] of [
-    ['guarantee', guarantee],
-    ['limit', limit],
-  ] as const) {
-    if (r?.toList().some((x) => x.type !== 'SCALAR' || (x.role ?? DEFAULT_ROLE) !== DEFAULT_ROLE)) {
-      throw new RoleError(`${what} may hold only unreserved scalar resources (cpus, mem, disk, gpus)`);
-    }
-  }
+/** The roles with this role's quota set (replacing any it had). Quota is on unreserved scalars only. */
+export function withQuota(
+  roles: ReadonlyMap<string, AllocatorRole>,
+  body: QuotaBody,
+): { roles: Map<string, AllocatorRole>; role: string; quota: RoleQuota } {
+  const role = checkRole(body.role);
+  if (role === DEFAULT_ROLE) throw new InvalidRoleRequest("quota cannot be set on the default role '*'");
+  const guarantee = quotaResources(body.guarantee ?? body.guarantees, 'guarantee');
+  const limit = quotaResources(body.limit ?? body.limits, 'limit');
+  if (!guarantee && !limit) throw new InvalidRoleRequest('give a guarantee (guarantees) or a limit (limits), or both');
   if (guarantee && limit) {
+    const limits = limit.scalarTotals();
     for (const [name, g] of Object.entries(guarantee.scalarTotals())) {
-      const l = limit.scalarTotals()[name];
-      if (l !== undefined && g > l) throw new RoleError(`guarantee of ${name} (${g}) is above its limit (${l})`);
+      const l = limits[name];
+      if (l !== undefined && g > l)
+        throw new InvalidRoleRequest(`guarantee of ${name} (${g}) is above its limit (${l})`);
     }
   }
   const quota: RoleQuota = {};
   if (guarantee) quota.guarantee = guarantee;
   if (limit) quota.limit = limit;
-  const r = roles.get(role) ?? { name: role, weight: 1 };
-  roles.set(role, { ...r, quota });
-  return { role, quota };
+  const next = new Map(roles);
+  next.set(role, { ...(next.get(role) ?? { name: role, weight: 1 }), quota });
+  return { roles: next, role, quota };
 }
 
-export function removeQuota(roles: Map<string, AllocatorRole>, role: string): void {
+/** The roles without this role's quota; refused when it has none. */
+export function withoutQuota(roles: ReadonlyMap<string, AllocatorRole>, role: string): Map<string, AllocatorRole> {
   const r = roles.get(checkRole(role));
-  if (!r?.quota) throw new RoleError(`role '${role}' has no quota`, 'AGORA_MASTER_UNKNOWN_QUOTA');
-  roles.set(role, { name: r.name, weight: r.weight });
+  if (!r?.quota) throw new UnknownQuota(`role '${role}' has no quota`);
+  const next = new Map(roles);
+  next.set(role, { name: r.name, weight: r.weight });
+  return next;
 }
 
 /** max over scalars of allocated/total: the role's dominant share (unweighted, as Mesos reports it). */

@@ -3,18 +3,18 @@
  * agents and schedulers on the same port, the registrar's Store, and either a ZooKeeper election
  * (`--zk`) or standalone leadership.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type pino from 'pino';
+import type { Authorizer } from '../sdk/http/index.js';
 import { Direction } from '../sdk/protocol/messages.js';
 import type { MasterInfo } from '../sdk/protocol/types.js';
 import { FileStore, type Store, ZkStore } from '../sdk/store/index.js';
 import { attachWebSocketServer } from '../sdk/transport/index.js';
 import { joinPath, LeaderDetector, LeaderElection, ZkClient } from '../sdk/zk/index.js';
 import { allocate } from './allocator/index.js';
+import { buildMasterHttp } from './http/index.js';
 import { Master, type MasterOptions } from './master.js';
-import { registerOperatorRoutes, roleViews } from './operator-api.js';
 import { Registrar } from './registrar.js';
-import { masterState, metricsSnapshot } from './state-json.js';
 
 export const AGENT_WS_PATH = '/api/v1/agent';
 export const SCHEDULER_WS_PATH = '/api/v1/scheduler/ws';
@@ -29,6 +29,8 @@ export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'r
   /** `zk://host:2181/agora`: elect the leader and keep the registrar in ZooKeeper. */
   zk?: string;
   zkSessionTimeoutMs?: number;
+  /** Who may do what over HTTP (sdk/http/auth.ts); everyone by default. */
+  authorizer?: Authorizer;
 }
 
 export interface RunningMaster {
@@ -39,60 +41,17 @@ export interface RunningMaster {
   close(): Promise<void>;
 }
 
-/** Paths any master answers itself, leading or not. */
-const LOCAL_PATHS = new Set(['/health', '/master/redirect']);
-
 export async function startMaster(opts: MasterServerOptions): Promise<RunningMaster> {
   const log: pino.Logger = opts.logger;
-  const http = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   // Routes are declared before listening; the Master is built after, once port 0 has resolved.
   let master: Master | undefined;
   let leader: () => MasterInfo | undefined = () => undefined;
-  const ready = (): Master => {
-    if (!master) throw Object.assign(new Error('master is starting'), { statusCode: 503 });
-    return master;
-  };
-  const leaderUrl = (path: string): string | undefined => {
-    const l = leader();
-    return l ? `http://${l.address.ip}:${l.address.port}${path}` : undefined;
-  };
-  http.setErrorHandler((err, _req, reply) => {
-    const e = err as Error & { statusCode?: number; code?: string };
-    const status = e.statusCode ?? 500;
-    if (status >= 500) log.error({ err: e }, 'operator API error');
-    void reply.status(status).send({ message: e.message, code: e.code ?? 'AGORA_MASTER_INTERNAL' });
+  const http = buildMasterHttp({
+    logger: log.child({ component: 'http' }),
+    authorizer: opts.authorizer,
+    current: () => master,
+    leader: () => leader(),
   });
-  // A master that is not the leader sends callers to the leader (307), or says none is known (503).
-  http.addHook('onRequest', async (req, reply) => {
-    if (master?.leading || LOCAL_PATHS.has(req.url.split('?')[0])) return;
-    const to = leaderUrl(req.url);
-    if (to && leader()?.id !== master?.info.id) return reply.redirect(to, 307);
-    return reply.code(503).send({
-      message: 'no leading master is elected yet; retry in a few seconds (see /master/redirect)',
-      code: 'AGORA_MASTER_NO_LEADER',
-    });
-  });
-  http.get('/master/redirect', async (_req, reply) => {
-    const to = leaderUrl('');
-    if (!to)
-      return reply.code(503).send({ message: 'no leading master is elected yet', code: 'AGORA_MASTER_NO_LEADER' });
-    return reply.redirect(to, 307);
-  });
-  registerOperatorRoutes(http, ready);
-  http.get('/health', async () => ({ healthy: true, leading: master?.leading ?? false }));
-  const state = async () => masterState(ready());
-  http.get('/master/state', state);
-  http.get('/state', state);
-  http.get('/master/state.json', state);
-  const metrics = async () => {
-    const m = ready();
-    const out = metricsSnapshot(m);
-    for (const v of roleViews(m)) out[`allocator/mesos/roles/${v.name}/shares/dominant`] = v.dominantShare;
-    return out;
-  };
-  http.get('/metrics/snapshot', metrics);
-  http.get('/master/metrics/snapshot', metrics);
-
   await http.listen({ port: opts.port, host: opts.host ?? '0.0.0.0' });
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;

@@ -112,7 +112,7 @@ export function masterState(master: Master) {
     hostname: leader.hostname,
     leader: master.leading ? leader.pid : undefined,
     leader_info: master.leading ? leader : undefined,
-    elected_time: master.startedAt / 1000,
+    elected_time: master.electedAt !== undefined ? master.electedAt / 1000 : undefined,
     start_time: master.startedAt / 1000,
     activated_slaves: agents.filter((a) => a.state === 'active').length,
     deactivated_slaves: agents.filter((a) => a.state === 'disconnected').length,

@@ -35,8 +35,8 @@ export interface ErrorClass {
 }
 
 /**
- * Declares a catalogue entry: `const IdInvalid = defineError('AGORA_ID_INVALID', 400, 'IdError')`,
- * then `throw new IdInvalid('invalid task id: ' + id)`.
+ * Declares a catalogue entry: `const NotFound = defineError(code, 404, 'NotFoundError')`,
+ * then `throw new NotFound('no such thing: ' + id)`.
  */
 export function defineError(code: string, statusCode: number, name: string): ErrorClass {
   const cls = class extends AgoraError {

@@ -5,8 +5,10 @@
  * controllers (v1), or one directory in the unified hierarchy (v2). The agent's own cgroup is read
  * from /proc/self/cgroup, so Agora nests under whatever cgroup the agent was started in.
  */
+
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { type Clock, systemClock } from '../../sdk/util/clock.js';
 
 export type CgroupVersion = 1 | 2;
 
@@ -164,24 +166,26 @@ export function cgroupName(id: string): string {
   return s === '.' || s === '..' ? `_${s}` : s;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 export interface CgroupsOptions {
   /** Directory under the agent's own cgroup that holds the tasks' cgroups (default `agora`). */
   root?: string;
   /** A layout to use instead of detecting one (tests, or an agent placed in a known cgroup). */
   layout?: CgroupLayout;
+  /** Arms the waits between removal attempts (default the system clock). */
+  clock?: Clock;
 }
 
 /** Creates, fills, measures and removes task cgroups. */
 export class Cgroups {
   private readonly rootName: string;
+  private readonly clock: Clock;
   private cachedLayout: CgroupLayout | undefined;
   private memsw: boolean | undefined;
 
   constructor(opts: CgroupsOptions = {}) {
     this.rootName = opts.root ?? 'agora';
     this.cachedLayout = opts.layout;
+    this.clock = opts.clock ?? systemClock;
   }
 
   layout(): CgroupLayout {
@@ -410,7 +414,8 @@ export class Cgroups {
       }
       if (!busy) return;
       if (attempt >= 200) throw new Error(`could not remove cgroup: ${busy.message}`);
-      await sleep(Math.min(10 * (attempt + 1), 100));
+      const ms = Math.min(10 * (attempt + 1), 100);
+      await new Promise((r) => this.clock.setTimeout(() => r(undefined), ms));
     }
   }
 

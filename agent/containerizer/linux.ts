@@ -23,9 +23,10 @@ import path from 'node:path';
 import { type Logger, pino } from 'pino';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
+import { type Clock, systemClock, type Timer } from '../../sdk/util/clock.js';
 import { type LaunchedProcess, type Launcher, sharedLauncher } from '../launcher/client.js';
 import { type CgroupSet, Cgroups, cgroupName } from './cgroups.js';
-import { awaitExitStatus, EXIT_STATUS_FILE } from './posix.js';
+import { awaitExitStatus, EXIT_STATUS_FILE } from './exit-status.js';
 import { isSameProcessAlive, shellStatus, signalOfStatus } from './proc.js';
 import {
   type ContainerExit,
@@ -39,8 +40,6 @@ import {
   resolveGraceMs,
 } from './types.js';
 
-/** Where the launcher records the command's exit status (as for posix tasks). */
-export const LINUX_EXIT_STATUS_FILE = EXIT_STATUS_FILE;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
@@ -71,6 +70,8 @@ export interface LinuxContainerizerOptions {
   defaultGraceMs?: number;
   /** The launcher that creates the cgroups and starts the tasks (default: one shared by the process). */
   launcher?: Launcher;
+  /** Arms the kill grace and recovery poll timers (default the system clock). */
+  clock?: Clock;
 }
 
 /** What the linux containerizer keeps in `ContainerHandle.data`. */
@@ -159,19 +160,13 @@ class LinuxContainer implements RunningContainer {
       const ns = pidNamespace(pid);
       if (pid !== top && ns !== undefined && ns !== hostNs) signal(pid, 'SIGTERM');
     }
-    if (grace > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.exited, new Promise((r) => (timer = setTimeout(r, grace)))]);
-      clearTimeout(timer);
-    }
+    if (grace > 0) await this.owner.exitOrTimeout(this.exited, grace);
     // Then SIGKILL everything, unshare too: it passes most signals on as its own end, but not
     // SIGKILL (util-linux exits 1 then). Killing the namespace's init makes the kernel kill every
     // other process of the namespace.
     for (let round = 0; !this.ended && round < 100; round++) {
       for (const pid of await cg.pids(set)) signal(pid, 'SIGKILL');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.exited, new Promise((r) => (timer = setTimeout(r, 50)))]);
-      clearTimeout(timer);
+      await this.owner.exitOrTimeout(this.exited, 50);
     }
     if (!this.ended) signal(top, 'SIGKILL');
     await this.exited;
@@ -190,15 +185,24 @@ export class LinuxContainerizer implements Containerizer {
   private readonly opts: LinuxContainerizerOptions;
   private availability: Promise<{ ok: true } | { ok: false; reason: string }> | undefined;
   private readonly running = new Set<LinuxContainer>();
-  private readonly pollers = new Set<NodeJS.Timeout>();
+  private readonly pollers = new Set<Timer>();
+  readonly clock: Clock;
   private readonly launcher: Launcher;
   private unsharePath: string | undefined;
 
   constructor(opts: LinuxContainerizerOptions = {}) {
     this.opts = opts;
-    this.cgroups = opts.cgroups ?? new Cgroups({ root: opts.cgroupsRoot });
+    this.cgroups = opts.cgroups ?? new Cgroups({ root: opts.cgroupsRoot, clock: opts.clock });
     this.logger = opts.logger ?? pino({ level: 'silent' });
     this.launcher = opts.launcher ?? sharedLauncher();
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** Resolves when `exited` does or after `ms`, whichever comes first. */
+  async exitOrTimeout(exited: Promise<unknown>, ms: number): Promise<void> {
+    let timer: Timer | undefined;
+    await Promise.race([exited, new Promise((r) => (timer = this.clock.setTimeout(() => r(undefined), ms)))]);
+    timer?.cancel();
   }
 
   /** util-linux `unshare`, looked up once. */
@@ -271,7 +275,7 @@ export class LinuxContainerizer implements Containerizer {
     });
     const set = plan.set;
 
-    const statusFile = path.join(sandbox, LINUX_EXIT_STATUS_FILE);
+    const statusFile = path.join(sandbox, EXIT_STATUS_FILE);
     const netIsolation = task.container?.network_isolation === true;
     const hostname = task.container?.hostname;
     const namespaces = ['--pid', '--fork', '--mount-proc', '--mount', '--uts', '--ipc'];
@@ -340,13 +344,14 @@ export class LinuxContainerizer implements Containerizer {
       const pid = handle.pid;
       const start = handle.startTime;
       const exited = new Promise<TopEnd>((resolve) => {
-        const timer = setInterval(() => {
-          if (isSameProcessAlive(pid, start)) return;
-          clearInterval(timer);
-          this.pollers.delete(timer);
-          resolve(undefined);
-        }, this.opts.pollIntervalMs ?? 500);
-        timer.unref();
+        const timer = this.clock
+          .setInterval(() => {
+            if (isSameProcessAlive(pid, start)) return;
+            timer.cancel();
+            this.pollers.delete(timer);
+            resolve(undefined);
+          }, this.opts.pollIntervalMs ?? 500)
+          .unref();
         this.pollers.add(timer);
       });
       return this.track(new LinuxContainer(recovered, this, spec.task, exited));
@@ -358,7 +363,7 @@ export class LinuxContainerizer implements Containerizer {
     const data = handle.data as unknown as LinuxHandleData | undefined;
     if (!data?.cgroups || !this.cgroups.exists(data.cgroups)) return undefined;
     const u = await this.cgroups.usage(data.cgroups);
-    const out: ResourceStatistics = { timestamp: Date.now() / 1000 };
+    const out: ResourceStatistics = { timestamp: this.clock.now() / 1000 };
     if (u.cpuUserSecs !== undefined) out.cpus_user_time_secs = u.cpuUserSecs;
     if (u.cpuSystemSecs !== undefined) out.cpus_system_time_secs = u.cpuSystemSecs;
     if (data.cpus) out.cpus_limit = data.cpus;
@@ -371,7 +376,7 @@ export class LinuxContainerizer implements Containerizer {
   detach(): void {
     for (const c of this.running) c.detach();
     this.running.clear();
-    for (const t of this.pollers) clearInterval(t);
+    for (const t of this.pollers) t.cancel();
     this.pollers.clear();
   }
 
@@ -402,7 +407,7 @@ export class LinuxContainerizer implements Containerizer {
     }
     // The launcher's report when it saw the end; else (the agent was down, or the launcher died)
     // what the launcher recorded in the sandbox.
-    const status = end ? shellStatus(end.code, end.signal) : await awaitExitStatus(data.sandbox);
+    const status = end ? shellStatus(end.code, end.signal) : await awaitExitStatus(data.sandbox, undefined, this.clock);
     let exit: ContainerExit;
     if (status !== undefined) {
       exit = { exitCode: status, signal: signalOfStatus(status), killed };

@@ -4,10 +4,12 @@
  * (`agent/launcher/`), which is its parent and records its exit status in the sandbox, so an agent
  * that restarts after the task ended still learns how it ended.
  */
-import { readFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
+import { type Clock, systemClock } from '../../sdk/util/clock.js';
 import { type Launcher, sharedLauncher } from '../launcher/client.js';
+import { awaitExitStatus, EXIT_STATUS_FILE } from './exit-status.js';
 import { isSameProcessAlive, killGroup, readProcStat, waitForPidExit } from './proc.js';
 import {
   type ContainerExit,
@@ -20,27 +22,12 @@ import {
   type RunningContainer,
 } from './types.js';
 
-/**
- * Where the launcher records the task's exit status (the code, or 128 + the signal number),
- * relative to the sandbox: a restarted agent reads it for a task that ended while it was down.
- */
-export const EXIT_STATUS_FILE = '.agora-exit-status';
-
 /** The program and arguments of a task's CommandInfo: a shell string through `/bin/sh -c`, else as given. */
 export function commandLine(task: TaskInfo): { file: string; args: string[] } {
   const cmd = task.command;
   if (!cmd?.value) throw new ContainerLaunchError(`task ${task.task_id} has no command to run`, 'REASON_TASK_INVALID');
   if (cmd.shell === false) return { file: cmd.value, args: cmd.arguments ?? [] };
   return { file: '/bin/sh', args: ['-c', cmd.value] };
-}
-
-export function readExitStatus(sandbox: string): number | undefined {
-  try {
-    const n = Number.parseInt(readFileSync(join(sandbox, EXIT_STATUS_FILE), 'utf8').trim(), 10);
-    return Number.isInteger(n) ? n : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null, killed: boolean): ContainerExit {
@@ -56,6 +43,7 @@ class PosixContainer implements RunningContainer {
   constructor(
     readonly handle: ContainerHandle,
     exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+    private readonly clock: Clock,
   ) {
     this.done = exited.then(({ code, signal }) => describeExit(code, signal, this.killRequested));
   }
@@ -69,11 +57,11 @@ class PosixContainer implements RunningContainer {
     const pid = this.handle.pid;
     if (!pid) return;
     killGroup(pid, 'SIGTERM');
-    const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), Math.max(0, gracePeriodMs));
+    const timer = this.clock.setTimeout(() => killGroup(pid, 'SIGKILL'), Math.max(0, gracePeriodMs));
     try {
       await this.done;
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
       // Anything left in the group (a background child) goes too.
       killGroup(pid, 'SIGKILL');
     }
@@ -83,14 +71,18 @@ class PosixContainer implements RunningContainer {
 export interface PosixContainerizerOptions {
   /** The launcher that starts the tasks (default: one shared by the whole process). */
   launcher?: Launcher;
+  /** Arms the kill grace timers (default the system clock). */
+  clock?: Clock;
 }
 
 export class PosixContainerizer implements Containerizer {
   readonly name = 'posix';
   private readonly launcher: Launcher;
+  private readonly clock: Clock;
 
   constructor(opts: PosixContainerizerOptions = {}) {
     this.launcher = opts.launcher ?? sharedLauncher();
+    this.clock = opts.clock ?? systemClock;
   }
 
   async available(): Promise<{ ok: true }> {
@@ -121,23 +113,25 @@ export class PosixContainerizer implements Containerizer {
       throw new ContainerLaunchError(`could not start task ${task.task_id}: ${(e as Error).message}`);
     }
     // Without an end from the launcher (it died meanwhile), what was recorded in the sandbox.
-    const exited = started.exited.then((end) => end ?? endFromSandbox(sandbox));
+    const exited = started.exited.then((end) => end ?? endFromSandbox(sandbox, this.clock));
     const handle: ContainerHandle = {
       containerizer: this.name,
       id: task.task_id,
       pid: started.pid,
       startTime: started.startTime,
     };
-    return new PosixContainer(handle, exited);
+    return new PosixContainer(handle, exited, this.clock);
   }
 
   async recover(handle: ContainerHandle, spec: LaunchSpec): Promise<RunningContainer | RecoveredGone> {
     const pid = handle.pid;
     const alive = pid !== undefined && isSameProcessAlive(pid, handle.startTime);
-    if (!alive || pid === undefined) return { gone: true, exit: await exitFromSandbox(spec.sandbox) };
+    if (!alive || pid === undefined) return { gone: true, exit: await exitFromSandbox(spec.sandbox, this.clock) };
     // We are not the parent: watch the pid, then read the status the old launcher recorded.
-    const exited = waitForPidExit(pid, handle.startTime).then(() => endFromSandbox(spec.sandbox));
-    return new PosixContainer(handle, exited);
+    const exited = waitForPidExit(pid, handle.startTime, undefined, this.clock).then(() =>
+      endFromSandbox(spec.sandbox, this.clock),
+    );
+    return new PosixContainer(handle, exited, this.clock);
   }
 
   async usage(handle: ContainerHandle): Promise<ResourceStatistics | undefined> {
@@ -145,7 +139,7 @@ export class PosixContainerizer implements Containerizer {
     const stat = readProcStat(handle.pid);
     if (!stat) return undefined;
     return {
-      timestamp: Date.now() / 1000,
+      timestamp: this.clock.now() / 1000,
       cpus_user_time_secs: stat.utimeSecs,
       cpus_system_time_secs: stat.stimeSecs,
       mem_rss_bytes: stat.rssBytes,
@@ -153,27 +147,18 @@ export class PosixContainerizer implements Containerizer {
   }
 }
 
-/**
- * The recorded exit status of a task whose process is gone. The launcher that was its parent
- * writes it just after the process ended, so a missing file is awaited for up to `waitMs`.
- */
-export async function awaitExitStatus(sandbox: string, waitMs = 250): Promise<number | undefined> {
-  for (let waited = 0; ; waited += 50) {
-    const code = readExitStatus(sandbox);
-    if (code !== undefined || waited >= waitMs) return code;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** How a process seen gone only by pid ended: the recorded status, or (none recorded) as if SIGKILLed. */
-async function endFromSandbox(sandbox: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  const code = await awaitExitStatus(sandbox);
+async function endFromSandbox(
+  sandbox: string,
+  clock: Clock,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const code = await awaitExitStatus(sandbox, undefined, clock);
   return { code: code ?? null, signal: code === undefined ? 'SIGKILL' : null };
 }
 
 /** How a task whose process is gone ended, from what its launcher recorded in the sandbox. */
-export async function exitFromSandbox(sandbox: string): Promise<ContainerExit> {
-  const code = await awaitExitStatus(sandbox);
+export async function exitFromSandbox(sandbox: string, clock: Clock = systemClock): Promise<ContainerExit> {
+  const code = await awaitExitStatus(sandbox, undefined, clock);
   if (code !== undefined) {
     return { exitCode: code, signal: null, killed: false, message: `command exited ${code} while the agent was down` };
   }

@@ -1,6 +1,7 @@
 /** Small helpers over /proc and signals, shared by the process-based containerizers. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { type Clock, systemClock } from '../../sdk/util/clock.js';
 
 const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux
 const PAGE_SIZE = 4096;
@@ -61,17 +62,21 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): void {
 }
 
 /** Resolves when `pid` (with this start time) no longer runs; polls, for processes we did not spawn. */
-export function waitForPidExit(pid: number, startTime: number | undefined, intervalMs = 200): Promise<void> {
+export function waitForPidExit(
+  pid: number,
+  startTime: number | undefined,
+  intervalMs = 200,
+  clock: Clock = systemClock,
+): Promise<void> {
   return new Promise((resolve) => {
     const check = () => {
       const st = readProcStat(pid);
       if (!st || st.state === 'Z' || st.state === 'X' || (startTime !== undefined && st.startTime !== startTime)) {
-        clearInterval(timer);
+        timer.cancel();
         resolve();
       }
     };
-    const timer = setInterval(check, intervalMs);
-    timer.unref();
+    const timer = clock.setInterval(check, intervalMs).unref();
     check();
   });
 }

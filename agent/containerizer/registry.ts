@@ -3,8 +3,10 @@
  * of preference: a task goes to the first one that can run it (or to the one it names).
  */
 import type pino from 'pino';
+import type { Clock } from '../../sdk/util/clock.js';
+import { ContainerizerUnavailable } from '../errors.js';
 import { Launcher } from '../launcher/client.js';
-import { DockerContainerizer } from './docker.js';
+import { DockerContainerizer } from './docker/index.js';
 import { LinuxContainerizer } from './linux.js';
 import { PosixContainerizer } from './posix.js';
 import type { Containerizer } from './types.js';
@@ -15,21 +17,20 @@ export interface ContainerizerConfig {
   dockerStopTimeoutMs?: number;
   /** Starts posix and linux tasks; one per agent, made on demand. */
   launcher?: Launcher;
+  /** Arms the containerizers' timers (kill grace, polls; default the system clock). */
+  clock?: Clock;
 }
 
 type Factory = (cfg: ContainerizerConfig) => Promise<Containerizer>;
 
 const factories: Record<string, Factory> = {
-  docker: async (cfg) => new DockerContainerizer({ logger: cfg.logger, stopTimeoutMs: cfg.dockerStopTimeoutMs }),
-  linux: async (cfg) => new LinuxContainerizer({ logger: cfg.logger, launcher: cfg.launcher }),
-  posix: async (cfg) => new PosixContainerizer({ launcher: cfg.launcher }),
+  docker: async (cfg) =>
+    new DockerContainerizer({ logger: cfg.logger, stopTimeoutMs: cfg.dockerStopTimeoutMs, clock: cfg.clock }),
+  linux: async (cfg) => new LinuxContainerizer({ logger: cfg.logger, launcher: cfg.launcher, clock: cfg.clock }),
+  posix: async (cfg) => new PosixContainerizer({ launcher: cfg.launcher, clock: cfg.clock }),
 };
 
 export const CONTAINERIZER_NAMES = Object.keys(factories);
-
-export class ContainerizerUnavailableError extends Error {
-  readonly code = 'AGORA_AGENT_CONTAINERIZER_UNAVAILABLE';
-}
 
 /** Builds the named containerizers, refusing (with the reason) any that cannot run on this host. */
 export async function createContainerizers(names: string[], cfg: ContainerizerConfig): Promise<Containerizer[]> {
@@ -38,13 +39,11 @@ export async function createContainerizers(names: string[], cfg: ContainerizerCo
   for (const name of names) {
     const make = factories[name];
     if (!make) {
-      throw new ContainerizerUnavailableError(
-        `unknown containerizer '${name}' (known: ${CONTAINERIZER_NAMES.join(', ')})`,
-      );
+      throw new ContainerizerUnavailable(`unknown containerizer '${name}' (known: ${CONTAINERIZER_NAMES.join(', ')})`);
     }
     const c = await make(cfg);
     const ok = await c.available();
-    if (!ok.ok) throw new ContainerizerUnavailableError(`containerizer '${name}' cannot run here: ${ok.reason}`);
+    if (!ok.ok) throw new ContainerizerUnavailable(`containerizer '${name}' cannot run here: ${ok.reason}`);
     out.push(c);
   }
   return out;

@@ -2,7 +2,9 @@
  * One interface for every way the agent can run a task. The agent picks a containerizer per task
  * (`--containerizers=docker,linux,posix`, first that `canLaunch` wins) and talks only to this.
  */
-import type { TaskInfo } from '../../sdk/protocol/types.js';
+import type { CommandInfo, TaskInfo } from '../../sdk/protocol/types.js';
+import { ContainerLaunchFailed } from '../errors.js';
+import type { CommandRunResult } from '../health/index.js';
 
 export interface LaunchSpec {
   frameworkId: string;
@@ -80,9 +82,11 @@ export function resolveGraceMs(task: TaskInfo, requestedMs: number, fallbackMs: 
   return policy !== undefined ? policy * 1000 : fallbackMs;
 }
 
-/** A launch that could not start: the task gets TASK_FAILED with this reason and message. */
-export class ContainerLaunchError extends Error {
-  readonly code = 'AGORA_CONTAINER_LAUNCH_FAILED';
+/**
+ * A launch that could not start (the catalogue's ContainerLaunchFailed, with the Mesos reason): the
+ * task gets TASK_FAILED with this reason and message.
+ */
+export class ContainerLaunchError extends ContainerLaunchFailed {
   constructor(
     message: string,
     readonly reason: string = 'REASON_CONTAINER_LAUNCH_FAILED',
@@ -103,4 +107,18 @@ export interface Containerizer {
   recover(handle: ContainerHandle, spec: LaunchSpec): Promise<RunningContainer | RecoveredGone>;
   /** CPU and memory figures for a running container (cgroups or docker stats). */
   usage(handle: ContainerHandle): Promise<ResourceStatistics | undefined>;
+  /**
+   * Runs a command inside the container (COMMAND health checks), where the container has a view
+   * of its own (docker). Absent: the agent runs such commands on the host, in the sandbox.
+   */
+  exec?(
+    handle: ContainerHandle,
+    command: CommandInfo,
+    opts: { env: Record<string, string>; timeoutMs: number },
+  ): Promise<CommandRunResult>;
+  /**
+   * The host port through which the agent reaches `containerPort` of the task (HTTP and TCP health
+   * checks), when it differs (docker BRIDGE port mappings). Absent or undefined: the same port.
+   */
+  hostPort?(task: TaskInfo, containerPort: number): number | undefined;
 }

@@ -18,7 +18,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { type Logger, pino } from 'pino';
 import type { CommandInfo, HealthCheck } from '../../sdk/protocol/types.js';
-import { type Clock, systemClock } from '../../sdk/util/clock.js';
+import { type Clock, systemClock, type Timer } from '../../sdk/util/clock.js';
 
 export const HEALTH_CHECK_DEFAULTS = {
   delay_seconds: 15,
@@ -27,21 +27,6 @@ export const HEALTH_CHECK_DEFAULTS = {
   consecutive_failures: 3,
   grace_period_seconds: 10,
 } as const;
-
-/** Timers, injectable so that tests can run time forward. */
-export interface HealthTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realTimers: HealthTimers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export interface CommandRunResult {
   /** Exit code; null when the command was killed (e.g. on timeout) or could not start. */
@@ -56,7 +41,7 @@ export interface CommandRunResult {
  */
 export type RunCommand = (
   command: CommandInfo,
-  opts: { env: Record<string, string>; cwd?: string; timeoutMs: number },
+  opts: { env: Record<string, string>; cwd?: string; timeoutMs: number; clock?: Clock },
 ) => Promise<CommandRunResult>;
 
 export interface HealthCheckerOptions {
@@ -71,8 +56,8 @@ export interface HealthCheckerOptions {
   /** Host for HTTP and TCP checks (default 127.0.0.1). */
   host?: string;
   runCommand?: RunCommand;
+  /** Reads the time (grace period) and arms the check timers (default the system clock). */
   clock?: Clock;
-  timers?: HealthTimers;
   logger?: Logger;
 }
 
@@ -96,7 +81,7 @@ export interface HealthEvents {
 const MAX_OUTPUT = 4096;
 
 /** The default RunCommand: `/bin/sh -c value` (or value + arguments), killed as a group on timeout. */
-export const runShellCommand: RunCommand = (command, { env, cwd, timeoutMs }) =>
+export const runShellCommand: RunCommand = (command, { env, cwd, timeoutMs, clock = systemClock }) =>
   new Promise((resolve) => {
     const value = command.value ?? '';
     const vars: Record<string, string> = { ...env };
@@ -113,7 +98,7 @@ export const runShellCommand: RunCommand = (command, { env, cwd, timeoutMs }) =>
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       timedOut = true;
       try {
         if (child.pid) process.kill(-child.pid, 'SIGKILL');
@@ -122,11 +107,11 @@ export const runShellCommand: RunCommand = (command, { env, cwd, timeoutMs }) =>
       }
     }, timeoutMs);
     child.on('error', (err) => {
-      clearTimeout(timer);
+      timer.cancel();
       resolve({ exitCode: null, output: err.message });
     });
     child.on('close', (code) => {
-      clearTimeout(timer);
+      timer.cancel();
       resolve({ exitCode: timedOut ? null : code, output: timedOut ? `timed out after ${timeoutMs} ms` : output });
     });
   });
@@ -134,11 +119,10 @@ export const runShellCommand: RunCommand = (command, { env, cwd, timeoutMs }) =>
 export class HealthChecker extends EventEmitter<HealthEvents> {
   private readonly check: HealthCheck;
   private readonly clock: Clock;
-  private readonly timers: HealthTimers;
   private readonly logger: Logger;
   private readonly runCommand: RunCommand;
   private readonly settings: { [K in keyof typeof HEALTH_CHECK_DEFAULTS]: number };
-  private timer: unknown;
+  private timer: Timer | undefined;
   private running = false;
   private startedAt = 0;
   private succeededOnce = false;
@@ -151,7 +135,6 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
     super();
     this.check = opts.check;
     this.clock = opts.clock ?? systemClock;
-    this.timers = opts.timers ?? realTimers;
     this.logger = opts.logger ?? pino({ level: 'silent' });
     this.runCommand = opts.runCommand ?? runShellCommand;
     const c = opts.check;
@@ -185,7 +168,7 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
   /** Stops checking; a check under way finishes but reports nothing. */
   stop(): void {
     this.running = false;
-    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
   }
 
@@ -199,14 +182,16 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
 
   private schedule(ms: number): void {
     if (!this.running) return;
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = undefined;
-      if (!this.running) return;
-      this.runOnce().then(
-        () => this.schedule(this.settings.interval_seconds * 1000),
-        () => this.schedule(this.settings.interval_seconds * 1000),
-      );
-    }, ms);
+    this.timer = this.clock
+      .setTimeout(() => {
+        this.timer = undefined;
+        if (!this.running) return;
+        this.runOnce().then(
+          () => this.schedule(this.settings.interval_seconds * 1000),
+          () => this.schedule(this.settings.interval_seconds * 1000),
+        );
+      }, ms)
+      .unref();
   }
 
   private async perform(): Promise<HealthCheckResult> {
@@ -267,9 +252,9 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
     const host = this.opts.host ?? '127.0.0.1';
     switch (this.check.type) {
       case 'HTTP':
-        return probeHttp(host, this.check.http!, timeoutMs);
+        return probeHttp(host, this.check.http!, timeoutMs, this.clock);
       case 'TCP':
-        return probeTcp(host, this.check.tcp!.port, timeoutMs);
+        return probeTcp(host, this.check.tcp!.port, timeoutMs, this.clock);
       case 'COMMAND':
         return this.probeCommand(timeoutMs);
     }
@@ -277,7 +262,12 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
 
   private async probeCommand(timeoutMs: number): Promise<string | undefined> {
     const command = this.check.command!;
-    const r = await this.runCommand(command, { env: this.opts.env ?? {}, cwd: this.opts.sandbox, timeoutMs });
+    const r = await this.runCommand(command, {
+      env: this.opts.env ?? {},
+      cwd: this.opts.sandbox,
+      timeoutMs,
+      clock: this.clock,
+    });
     if (r.exitCode === 0) return undefined;
     const out = r.output?.trim();
     const what = r.exitCode === null ? 'did not finish' : `exited with status ${r.exitCode}`;
@@ -285,11 +275,38 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
   }
 }
 
+/** Longest delay, interval, timeout or grace (s): Node's timers cannot arm more than 2^31 - 1 ms. */
+export const MAX_HEALTH_CHECK_SECONDS = 2_000_000;
+/** Fewest seconds between checks: a 0 interval would run checks back to back. */
+export const MIN_HEALTH_CHECK_INTERVAL_SECONDS = 0.01;
+const MAX_CONSECUTIVE_FAILURES = 1_000_000;
+
+/** Why a health check cannot run, or undefined when it can. Pure. */
+export function healthCheckProblem(c: HealthCheck): string | undefined {
+  if (!['HTTP', 'TCP', 'COMMAND'].includes(c.type)) return `unknown health check type '${c.type}'`;
+  const port = (p: number | undefined) => Number.isInteger(p) && (p as number) >= 1 && (p as number) <= 65_535;
+  if (c.type === 'HTTP' && !port(c.http?.port)) return 'an HTTP health check needs http.port (1-65535)';
+  if (c.type === 'TCP' && !port(c.tcp?.port)) return 'a TCP health check needs tcp.port (1-65535)';
+  if (c.type === 'COMMAND' && !c.command?.value) return 'a COMMAND health check needs command.value';
+  for (const f of ['delay_seconds', 'interval_seconds', 'timeout_seconds', 'grace_period_seconds'] as const) {
+    const v = c[f];
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= MAX_HEALTH_CHECK_SECONDS)) {
+      return `${f} must be a number from 0 to ${MAX_HEALTH_CHECK_SECONDS}`;
+    }
+  }
+  if (c.interval_seconds !== undefined && c.interval_seconds < MIN_HEALTH_CHECK_INTERVAL_SECONDS) {
+    return `interval_seconds must be at least ${MIN_HEALTH_CHECK_INTERVAL_SECONDS}`;
+  }
+  const n = c.consecutive_failures;
+  if (n !== undefined && !(Number.isInteger(n) && n >= 0 && n <= MAX_CONSECUTIVE_FAILURES)) {
+    return `consecutive_failures must be a whole number from 0 to ${MAX_CONSECUTIVE_FAILURES}`;
+  }
+  return undefined;
+}
+
 function validate(c: HealthCheck): void {
-  if (c.type === 'HTTP' && !c.http?.port) throw new Error('an HTTP health check needs http.port');
-  if (c.type === 'TCP' && !c.tcp?.port) throw new Error('a TCP health check needs tcp.port');
-  if (c.type === 'COMMAND' && !c.command?.value) throw new Error('a COMMAND health check needs command.value');
-  if (!['HTTP', 'TCP', 'COMMAND'].includes(c.type)) throw new Error(`unknown health check type '${c.type}'`);
+  const problem = healthCheckProblem(c);
+  if (problem) throw new Error(problem);
 }
 
 /** GET http://host:port/path; healthy for 200-399 or one of `statuses`. */
@@ -297,6 +314,7 @@ export function probeHttp(
   host: string,
   spec: { port: number; path?: string; scheme?: string; statuses?: number[] },
   timeoutMs: number,
+  clock: Clock = systemClock,
 ): Promise<string | undefined> {
   const scheme = (spec.scheme ?? 'http').toLowerCase();
   const pathPart = spec.path ? (spec.path.startsWith('/') ? spec.path : `/${spec.path}`) : '/';
@@ -306,7 +324,7 @@ export function probeHttp(
     const done = (v: string | undefined) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      timer.cancel();
       resolve(v);
     };
     const lib = scheme === 'https' ? https : http;
@@ -316,7 +334,7 @@ export function probeHttp(
       const ok = spec.statuses?.length ? spec.statuses.includes(code) : code >= 200 && code < 400;
       done(ok ? undefined : `HTTP health check ${url} returned ${code}`);
     });
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       req.destroy();
       done(`HTTP health check ${url} timed out after ${timeoutMs} ms`);
     }, timeoutMs);
@@ -325,20 +343,25 @@ export function probeHttp(
 }
 
 /** A TCP connect to host:port. */
-export function probeTcp(host: string, port: number, timeoutMs: number): Promise<string | undefined> {
+export function probeTcp(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  clock: Clock = systemClock,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       socket.destroy();
       resolve(`TCP health check ${host}:${port} timed out after ${timeoutMs} ms`);
     }, timeoutMs);
     socket.once('connect', () => {
-      clearTimeout(timer);
+      timer.cancel();
       socket.destroy();
       resolve(undefined);
     });
     socket.once('error', (err) => {
-      clearTimeout(timer);
+      timer.cancel();
       socket.destroy();
       resolve(`TCP health check ${host}:${port} failed: ${err.message}`);
     });

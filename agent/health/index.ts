@@ -6,10 +6,11 @@ export {
   type HealthCheckerOptions,
   type HealthCheckResult,
   type HealthEvents,
-  type HealthTimers,
+  healthCheckProblem,
+  MAX_HEALTH_CHECK_SECONDS,
+  MIN_HEALTH_CHECK_INTERVAL_SECONDS,
   probeHttp,
   probeTcp,
   type RunCommand,
-  realTimers,
   runShellCommand,
 } from './checker.js';

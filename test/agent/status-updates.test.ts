@@ -1,13 +1,19 @@
 import { expect } from 'chai';
-import { StatusUpdateManager, type UpdateStream } from '../../agent/status-updates.js';
+import {
+  STATUS_RETRY_INITIAL_MS,
+  STATUS_RETRY_MAX_MS,
+  StatusUpdateManager,
+  type UpdateStream,
+} from '../../agent/status-updates.js';
 import { isTerminal, TaskState, type TaskStatus } from '../../sdk/protocol/types.js';
+import { VirtualClock } from '../../sdk/util/clock.js';
 
 function status(taskId: string, state: TaskState, uuid: string): TaskStatus {
   return { task_id: taskId, state, uuid, timestamp: 0 };
 }
 
 describe('StatusUpdateManager (at-least-once, in order)', () => {
-  let now = 0;
+  let clock: VirtualClock;
   let sent: TaskStatus[] = [];
   let persisted: UpdateStream[] = [];
   let done: string[] = [];
@@ -15,7 +21,7 @@ describe('StatusUpdateManager (at-least-once, in order)', () => {
   let m: StatusUpdateManager;
 
   beforeEach(() => {
-    now = 0;
+    clock = new VirtualClock();
     sent = [];
     persisted = [];
     done = [];
@@ -33,14 +39,11 @@ describe('StatusUpdateManager (at-least-once, in order)', () => {
       isTerminal: (s) => isTerminal(s.state),
       retryInitialMs: 1000,
       retryMaxMs: 4000,
-      now: () => now,
+      clock,
     });
   });
 
-  const tick = (ms: number) => {
-    now += ms;
-    (m as unknown as { tick(): void }).tick();
-  };
+  const tick = (ms: number) => clock.advance(ms);
 
   it('sends one update at a time per task, the next only after the acknowledgement', () => {
     m.update('F', status('t', TaskState.STARTING, 'u1'));
@@ -89,10 +92,48 @@ describe('StatusUpdateManager (at-least-once, in order)', () => {
     expect(m.pendingCount()).to.equal(0);
   });
 
-  it('recovers a checkpointed queue and sends its head at the next tick', () => {
+  it('recovers a checkpointed queue and sends its head at the next flush, then retries it', () => {
     m.recover({ frameworkId: 'F', taskId: 't', pending: [status('t', TaskState.FINISHED, 'u7')] });
-    tick(0);
-    expect(sent.map((s) => s.uuid)).to.deep.equal(['u7']);
+    tick(10_000);
+    expect(sent).to.deep.equal([]);
+    m.flush();
+    tick(1000);
+    expect(sent.map((s) => s.uuid)).to.deep.equal(['u7', 'u7']);
+  });
+
+  it('starts the backoff afresh at a flush (a new connection) and stops resending after stop()', () => {
+    m.update('F', status('t', TaskState.RUNNING, 'u1'));
+    tick(1000 + 2000 + 4000);
+    expect(m.retryDelayMs('F', 't')).to.equal(4000);
+    m.flush();
+    expect(m.retryDelayMs('F', 't')).to.equal(1000);
+    const before = sent.length;
+    m.stop();
+    tick(60_000);
+    m.flush();
+    expect(sent.length).to.equal(before);
+    expect(clock.pending()).to.equal(0);
+  });
+
+  it("backs off from 2 s doubling to a 60 s cap by default (Mesos's shape, sooner figures)", () => {
+    const times: number[] = [];
+    const d = new StatusUpdateManager({
+      send: () => {
+        times.push(clock.now());
+        return false;
+      },
+      persist: () => undefined,
+      isTerminal: (s) => isTerminal(s.state),
+      clock,
+    });
+    d.update('F', status('t', TaskState.RUNNING, 'u1'));
+    tick(300_000);
+    const gaps = times.slice(1).map((t, i) => t - times[i]);
+    expect(STATUS_RETRY_INITIAL_MS).to.equal(2000);
+    expect(STATUS_RETRY_MAX_MS).to.equal(60_000);
+    expect(gaps.slice(0, 7)).to.deep.equal([2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000]);
+    d.acknowledge('F', 't', 'u1');
+    expect(clock.pending()).to.equal(0);
   });
 
   it('ignores an acknowledgement for an unknown stream or uuid', () => {
@@ -115,7 +156,7 @@ describe('StatusUpdateManager (at-least-once, in order)', () => {
       },
       persist: () => written,
       isTerminal: (st) => isTerminal(st.state),
-      now: () => now,
+      clock,
     });
     mgr.update('F', status('r', TaskState.RUNNING, 'u0'));
     expect(
@@ -124,9 +165,8 @@ describe('StatusUpdateManager (at-least-once, in order)', () => {
     ).to.deep.equal(['u0']);
     out.length = 0;
     mgr.update('F', status('t', TaskState.FINISHED, 'u1'));
-    (mgr as unknown as { tick(): void }).tick();
-    now += 100_000;
-    (mgr as unknown as { tick(): void }).tick();
+    mgr.flush();
+    clock.advance(100_000);
     const terminal = () => out.filter((s) => s.task_id === 't').map((s) => s.uuid);
     expect(terminal(), 'nothing before the write completes, not even a retry').to.deep.equal([]);
     release();

@@ -2,10 +2,36 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import * as agentErrors from '../../agent/errors.js';
+import * as masterErrors from '../../master/errors.js';
+import * as sdkErrors from '../../sdk/errors.js';
+import { codesOf, type ErrorClass } from '../../sdk/errors.js';
+import * as httpErrors from '../../sdk/http/errors.js';
 import { REPO_ROOT } from '../support/cluster.js';
 
+/** Every catalogue: its entries are the error classes it exports. */
+const CATALOGUES: Record<string, Record<string, unknown>> = {
+  'sdk/errors.ts': sdkErrors,
+  'sdk/http/errors.ts': httpErrors,
+  'master/errors.ts': masterErrors,
+  'agent/errors.ts': agentErrors,
+};
+
+function entries(catalogue: Record<string, unknown>): ErrorClass[] {
+  const codes = new Set(codesOf(catalogue));
+  return Object.values(catalogue).filter(
+    (v): v is ErrorClass => typeof v === 'function' && codes.has((v as { code?: string }).code as string),
+  );
+}
+
 /** Environment variables share the prefix but are not error codes. */
-const NOT_CODES = new Set(['AGORA_LOG_LEVEL', 'AGORA_TASK_ID', 'AGORA_ZK', 'AGORA_TEST_LOG_LEVEL']);
+const NOT_CODES = new Set([
+  'AGORA_LOG_LEVEL',
+  'AGORA_TASK_ID',
+  'AGORA_ZK',
+  'AGORA_TEST_LOG_LEVEL',
+  'AGORA_X_NOT_FOUND',
+]);
 
 function sources(dir: string): string[] {
   let out: string[] = [];
@@ -38,5 +64,35 @@ describe('error codes', () => {
 
   it('documents no code the source no longer has', () => {
     expect([...documented].filter((c) => !used.has(c)).sort()).to.deep.equal([]);
+  });
+
+  /** The HTTP status each row states (its last cell), where it states one. */
+  const statusOf = new Map<string, number>();
+  for (const line of doc.split('\n')) {
+    const m = /^\|\s*`(AGORA_[A-Z_]+)`\s*\|.*\|\s*(\d{3})\s*\|\s*$/.exec(line);
+    if (m) statusOf.set(m[1], Number(m[2]));
+  }
+
+  it('documents every catalogue entry, with the status its catalogue declares', () => {
+    const wrong: string[] = [];
+    for (const [file, catalogue] of Object.entries(CATALOGUES)) {
+      for (const e of entries(catalogue)) {
+        if (!documented.has(e.code)) wrong.push(`${e.code} (${file}) has no row`);
+        else if (statusOf.has(e.code) && statusOf.get(e.code) !== e.statusCode) {
+          wrong.push(`${e.code} (${file}) answers ${e.statusCode}, the page says ${statusOf.get(e.code)}`);
+        }
+      }
+    }
+    expect(wrong).to.deep.equal([]);
+  });
+
+  it('never gives one code to two catalogue entries', () => {
+    const all = Object.values(CATALOGUES).flatMap((c) => codesOf(c));
+    expect(all.filter((c, i) => all.indexOf(c) !== i)).to.deep.equal([]);
+  });
+
+  it('states a status for every code of the HTTP, master and agent catalogues', () => {
+    const missing = [httpErrors, masterErrors, agentErrors].flatMap((c) => codesOf(c)).filter((c) => !statusOf.has(c));
+    expect(missing).to.deep.equal([]);
   });
 });

@@ -241,9 +241,12 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     expect((await call({ type: 'TEARDOWN_THE_WORLD' })).status).to.equal(400);
     expect((await call({ type: 'MARK_AGENT_GONE' })).status).to.equal(400);
     expect((await getJson(`${url}/master/state`)).activated_slaves).to.equal(1);
+    // The rest of the agent is on offer: marking it gone must rescind that offer.
+    const held = await waitFor('an offer of the rest of the agent', () => f.offers.map((x) => x.id)[0], 30_000);
     const ok = await call({ type: 'MARK_AGENT_GONE', mark_agent_gone: { agent_id: { value: o.agent_id } } });
     expect(ok.status).to.equal(200);
     const gone = await f.waitState('on-gone-agent', 'TASK_GONE_BY_OPERATOR');
+    await waitFor('the offer on the gone agent rescinded', () => f.rescinded.includes(held));
     expect(gone.reason).to.equal('REASON_AGENT_REMOVED_BY_OPERATOR');
     await waitFor('the agent process to exit', () => agent.proc.exited !== undefined, 20_000);
     await waitFor('its task to be killed', () => !pidAlive(pid), 10_000);

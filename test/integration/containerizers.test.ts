@@ -27,6 +27,7 @@ import {
   waitFor,
 } from '../support/cluster.js';
 import { commandTask, TestFramework } from '../support/framework.js';
+import { pidRunning } from '../support/proc-stat.js';
 import { requireReal } from '../support/require-real.js';
 
 const IMAGE = 'agora/busybox:latest';
@@ -45,6 +46,32 @@ function linuxTask(offer: Offer, id: string, command: string, resources = 'cpus:
 
 function posixTask(offer: Offer, id: string, command: string): TaskInfo {
   return { ...commandTask(offer, id, command), container: { type: 'MESOS', containerizer: 'posix' } };
+}
+
+/** The labels the agent puts on its containers (docs/containerizers.md). */
+const LABEL_AGENT_ID = 'agora.agent_id';
+const LABEL_TASK_ID = 'agora.task_id';
+
+/** Task id → container id of the running containers of one agent, by `docker ps` (not the agent). */
+function runningContainers(agentId: string): Map<string, string> {
+  const out = execFileSync(
+    'docker',
+    [
+      'ps',
+      '--no-trunc',
+      '--filter',
+      `label=${LABEL_AGENT_ID}=${agentId}`,
+      '--format',
+      `{{.Label "${LABEL_TASK_ID}"}} {{.ID}}`,
+    ],
+    { encoding: 'utf8' },
+  );
+  const map = new Map<string, string>();
+  for (const line of out.trim().split('\n').filter(Boolean)) {
+    const [task, id] = line.split(' ');
+    map.set(task, id);
+  }
+  return map;
 }
 
 describe('containerizers through a real agent @integration', function () {
@@ -195,6 +222,36 @@ describe('containerizers through a real agent @integration', function () {
     expect(f.statesOf('healthy')).to.not.include('TASK_KILLED');
   });
 
+  it('runs COMMAND health checks of a Docker task inside its container (docker exec), and kills it when they fail', async () => {
+    const f = await framework('docker-health');
+    const [o] = await f.takeOffers();
+    const fast = { delay_seconds: 0, interval_seconds: 0.5, timeout_seconds: 5, grace_period_seconds: 0 };
+    // The file exists only inside the container: a check run on the host would fail.
+    const marker = `/tmp/agora-health-${process.pid}`;
+    f.driver.launch(o, [
+      {
+        ...dockerTask(o, 'd-healthy', `touch ${marker}; sleep 300`),
+        health_check: { type: 'COMMAND', command: { value: `test -f ${marker}` }, ...fast, consecutive_failures: 3 },
+      },
+      {
+        ...dockerTask(o, 'd-sick', 'sleep 300'),
+        health_check: { type: 'COMMAND', command: { value: 'exit 1' }, ...fast, consecutive_failures: 2 },
+      },
+    ]);
+    await waitFor(
+      'a healthy update from inside the container',
+      () => f.updates.find((u) => u.task_id === 'd-healthy' && u.healthy === true),
+      60_000,
+    );
+    expect(spawnSync('test', ['-f', marker]).status, 'the marker is not on the host').to.not.equal(0);
+    const killed = await f.waitState('d-sick', 'TASK_KILLED', 60_000);
+    expect(killed.healthy).to.equal(false);
+    await waitFor('the sick container stopped', () => !runningContainers(agentId as string).has('d-sick'), 30_000);
+    expect(runningContainers(agentId as string).has('d-healthy'), 'the healthy container runs').to.equal(true);
+    f.driver.kill('d-healthy');
+    await f.waitState('d-healthy', 'TASK_KILLED', 30_000);
+  });
+
   it('fetches URIs into the sandbox (extracting archives) and fails the task when a fetch fails', async () => {
     const dir = tempDir('fetch');
     writeFileSync(join(dir, 'data.txt'), 'fetched-content\n');
@@ -234,6 +291,17 @@ describe('containerizers through a real agent @integration', function () {
     )) {
       if (t.container?.pid) pidsBefore.set(t.id, t.container.pid);
     }
+    // Evidence from outside the agent: the host pids of the linux and posix tasks, alive in /proc,
+    // and the Docker tasks' containers, running by `docker ps`.
+    const hostTasks = ids.filter((id) => !id.startsWith('d'));
+    for (const id of hostTasks) {
+      expect(pidsBefore.get(id), `${id} has a pid`).to.be.a('number');
+      expect(pidRunning(pidsBefore.get(id) as number), `${id} runs`).to.equal(true);
+    }
+    const containersBefore = runningContainers(agentId as string);
+    expect([...containersBefore.keys()].sort(), 'one running container per Docker task').to.deep.equal(
+      ids.filter((id) => id.startsWith('d')).sort(),
+    );
     await agent.proc.kill('SIGKILL');
     await sleep(500);
     const mark = f.updates.length;
@@ -264,6 +332,10 @@ describe('containerizers through a real agent @integration', function () {
       .filter((t: { id: string }) => ids.includes(t.id));
     expect(running.map((t: { state: string }) => t.state)).to.deep.equal(Array(30).fill('TASK_RUNNING'));
     for (const t of running) if (pidsBefore.has(t.id)) expect(t.container?.pid, t.id).to.equal(pidsBefore.get(t.id));
+    // The same processes and containers, not new ones: none was killed or relaunched.
+    for (const id of hostTasks)
+      expect(pidRunning(pidsBefore.get(id) as number), `${id}'s process after the restart`).to.equal(true);
+    expect(runningContainers(agentId as string), 'the same containers, still running').to.deep.equal(containersBefore);
     const state = await getJson(`${master.url}/master/state`);
     const fw = state.frameworks.find((x: { id: string }) => x.id === f.driver.frameworkId);
     expect(fw.tasks.filter((t: { state: string }) => t.state === 'TASK_RUNNING')).to.have.length(30);
@@ -279,6 +351,8 @@ describe('containerizers through a real agent @integration', function () {
     // And they can all be killed through the master afterwards.
     for (const id of ids) f.driver.kill(id);
     await waitFor('all 30 killed', () => ids.every((id) => f.statesOf(id).includes('TASK_KILLED')), 120_000);
+    await waitFor('their processes gone', () => hostTasks.every((id) => !pidRunning(pidsBefore.get(id) as number)));
+    await waitFor('their containers stopped', () => runningContainers(agentId as string).size === 0);
     agent = { ...agent, proc: again };
   });
 });

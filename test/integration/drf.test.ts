@@ -116,7 +116,7 @@ describe('DRF, weights and quota through the real master @integration', function
       { role: 'x', weight: 1, pad: 'p'.repeat(2 * 1024 * 1024) },
     ]);
     expect(huge.status).to.equal(413);
-    expect(huge.json.code).to.equal('FST_ERR_CTP_BODY_TOO_LARGE');
+    expect(huge.json.code).to.equal('AGORA_HTTP_BODY_TOO_LARGE');
     // The first bad request held a valid entry: it must not have been applied.
     expect(
       (await getJson(`${master.url}/weights`)).find((w: { role: string }) => w.role === 'analytics').weight,

@@ -25,6 +25,7 @@ import {
   waitFor,
 } from '../support/cluster.js';
 import { commandTask, TestFramework } from '../support/framework.js';
+import { pidRunning } from '../support/proc-stat.js';
 import { requireReal } from '../support/require-real.js';
 import { TestZkServer, zookeeperAvailability } from '../support/zookeeper.js';
 
@@ -49,6 +50,30 @@ async function leaderOf(masters: MasterProc[]): Promise<MasterProc> {
     },
     30_000,
   );
+}
+
+/** The leader according to ZooKeeper itself: the first election node's MasterInfo and owning session. */
+async function zkLeader(servers: string, url: string): Promise<{ info: MasterInfo; session?: string } | undefined> {
+  const client = new ZkClient({ servers });
+  try {
+    await client.connect();
+    const path = new URL(url.replace('zk://', 'http://')).pathname;
+    const [first] = sortedMembers(await client.getChildren(path));
+    if (!first?.startsWith(MASTER_INFO_LABEL)) return undefined;
+    const node = await client.get(`${path}/${first}`);
+    return { info: JSON.parse(node.data.toString()) as MasterInfo, session: node.stat.ephemeralOwner };
+  } finally {
+    await client.close();
+  }
+}
+
+/** A command that records its own launch and pid in `dir` (evidence the tasks write themselves). */
+function selfReporting(dir: string, id: string, then: string): string {
+  return `echo ${id} >> ${dir}/launches.log; echo $$ > ${dir}/${id}.pid; ${then}`;
+}
+
+function pidOf(dir: string, id: string): number {
+  return Number(readFileSync(join(dir, `${id}.pid`), 'utf8').trim());
 }
 
 describe('high availability on a real ZooKeeper (SIGKILL) @integration', function () {
@@ -158,10 +183,20 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
       await f.start();
       const fid = f.driver.frameworkId;
       await waitFor('40 short tasks finished', () => finished.size >= 40, 60_000);
-      await leader.proc.kill('SIGKILL');
-      const rest = masters.filter((m) => m !== leader);
+      // The one killed is the leader, by ZooKeeper's word and its own, right before the kill.
+      const victim = leader;
+      expect((await zkLeader(zk.servers, url))?.info.port, 'ZooKeeper names the victim leader').to.equal(victim.port);
+      expect((await getJson(`${victim.url}/health`)).leading, 'the victim says it leads').to.equal(true);
+      await victim.proc.kill('SIGKILL');
+      expect(victim.proc.exited?.signal, 'the victim died of SIGKILL').to.equal('SIGKILL');
+      const rest = masters.filter((m) => m !== victim);
       const next = await leaderOf(rest);
-      expect(next).to.not.equal(leader);
+      await waitFor(
+        'ZooKeeper to name a surviving master',
+        async () => (await zkLeader(zk.servers, url))?.info.port === next.port,
+        30_000,
+      );
+      expect(next.port).to.not.equal(victim.port);
       await waitFor(
         'both agents re-registered with the new leader',
         async () => (await getJson(`${next.url}/master/state`)).activated_slaves === 2,
@@ -216,18 +251,45 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
     }
   });
 
-  it('restarts the ZooKeeper server under a running cluster: the leader keeps or regains leadership, nothing is lost', async () => {
+  it('restarts the ZooKeeper server after an outage longer than the session timeout: sessions expire, a leader is elected again, nothing is lost', async () => {
     const { url, masters } = await cluster(2, 1);
+    const dir = tempDir('zk-restart');
+    writeFileSync(join(dir, 'launches.log'), '');
     const f = await new TestFramework(url, 'zk-restart').start();
     frameworks.push(f);
     const [o] = await f.takeOffers();
-    f.driver.launch(o, [commandTask(o, 'keeper-1', 'sleep 600'), commandTask(o, 'keeper-2', 'sleep 600')]);
+    f.driver.launch(o, [
+      commandTask(o, 'keeper-1', selfReporting(dir, 'keeper-1', 'exec sleep 600')),
+      commandTask(o, 'keeper-2', selfReporting(dir, 'keeper-2', 'exec sleep 600')),
+    ]);
     await f.waitState('keeper-1', 'TASK_RUNNING');
     await f.waitState('keeper-2', 'TASK_RUNNING');
+    const pids = ['keeper-1', 'keeper-2'].map((id) => pidOf(dir, id));
+    const before = await zkLeader(zk.servers, url);
+    expect(before?.session, 'the leader holds an ephemeral election node').to.be.a('string');
     await zk.stop();
-    await sleep(1000);
+    // Longer than the 2 s session timeout: every master's session ends, so none may go on leading.
+    await waitFor(
+      'no master leading while ZooKeeper is down',
+      async () => {
+        for (const m of masters) if ((await getJson(`${m.url}/health`)).leading) return false;
+        return true;
+      },
+      30_000,
+    );
+    await sleep(3000);
+    for (const m of masters) expect((await getJson(`${m.url}/health`)).leading, m.url).to.equal(false);
     await zk.start();
     const leader = await leaderOf(masters);
+    const after = await waitFor(
+      'ZooKeeper to name the leader again',
+      async () => {
+        const l = await zkLeader(zk.servers, url);
+        return l?.info.port === leader.port ? l : undefined;
+      },
+      60_000,
+    );
+    expect(after.session, 'the leader was elected again, on a new session').to.not.equal(before?.session);
     await waitFor(
       'agent back on the leader',
       async () => (await getJson(`${leader.url}/master/state`)).activated_slaves === 1,
@@ -244,6 +306,12 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
       60_000,
     );
     expect(f.updates.filter((u) => u.state !== 'TASK_RUNNING' && u.state !== 'TASK_STARTING')).to.deep.equal([]);
+    // Nothing lost, nothing run twice: the same two processes, each launched once.
+    for (const pid of pids) expect(pidRunning(pid), `task pid ${pid}`).to.equal(true);
+    expect(readFileSync(join(dir, 'launches.log'), 'utf8').trim().split('\n').sort()).to.deep.equal([
+      'keeper-1',
+      'keeper-2',
+    ]);
     // And new work runs, on an offer from the leader now.
     const [o2] = await f.takeOffers(1, 30_000);
     f.driver.launch(o2, [commandTask(o2, 'after-restart', 'true')]);
@@ -301,9 +369,12 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
   it('tears a framework down (killing its tasks) once it stays away past its failover_timeout, and refuses that id afterwards', async () => {
     const { url, leader } = await cluster(1, 1);
     const f = await new TestFramework(url, 'short-lived', { failover_timeout: 1 }).start();
+    const dir = tempDir('teardown');
     const [o] = await f.takeOffers();
-    f.driver.launch(o, [commandTask(o, 'orphaned', 'sleep 600')]);
+    f.driver.launch(o, [commandTask(o, 'orphaned', selfReporting(dir, 'orphaned', 'exec sleep 600'))]);
     await f.waitState('orphaned', 'TASK_RUNNING');
+    const pid = pidOf(dir, 'orphaned');
+    expect(pidRunning(pid), 'the task runs before the teardown').to.equal(true);
     const fid = f.driver.frameworkId as string;
     await f.driver.stop();
     await waitFor(
@@ -314,6 +385,8 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
       },
       20_000,
     );
+    // Its task was killed on the agent: the process it started is gone (from /proc, not the master).
+    await waitFor('the torn-down task process to be gone', () => !pidRunning(pid), 20_000);
     const back = new TestFramework(url, 'short-lived', { id: fid });
     frameworks.push(back);
     back.driver.start();

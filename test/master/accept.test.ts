@@ -205,3 +205,18 @@ describe('planAccept (pure ACCEPT validation)', () => {
     expect(p.offerErrors[0]).to.match(/role 'web'/);
   });
 });
+
+describe('planAccept: task ids that would escape the sandbox layout', () => {
+  for (const id of ['.', '..', 'a/b', '../x', 'a\\b', 'tab\there', 'nul\u0000', '', 'x'.repeat(256)]) {
+    it(`refuses task id ${JSON.stringify(id.length > 20 ? `${id.slice(0, 10)}…(${id.length})` : id)} with REASON_TASK_INVALID`, () => {
+      const p = plan([offer('O1', 'cpus:2;mem:256')], ['O1'], [launch(task(id, 'cpus:1;mem:32'))]);
+      expect(p.launches).to.have.length(0);
+      expect(p.rejected.map((r) => r.reason)).to.deep.equal(['REASON_TASK_INVALID']);
+    });
+  }
+
+  it('accepts ordinary ids (dots, dashes, colons, spaces, unicode letters)', () => {
+    const p = plan([offer('O1', 'cpus:2;mem:256')], ['O1'], [launch(task('web.1-a:b_ü x', 'cpus:1;mem:32'))]);
+    expect(p.launches).to.have.length(1);
+  });
+});

@@ -1,205 +1,25 @@
 /**
- * Real processes for integration tests: masters and agents started through `bin/agora`, each in
- * its own process, on free loopback ports, with throwaway work dirs. Everything started is
- * stopped by `stopAll()`.
+ * Real processes for integration tests: re-exported from the shared `testkit/` (which the
+ * benchmarks use too), under the names the tests have always imported.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { killGroup, pidsWhere } from '../../agent/containerizer/proc.js';
-
-export const REPO_ROOT = resolve(new URL('../../..', import.meta.url).pathname);
-export const AGORA_BIN = join(REPO_ROOT, 'bin', 'agora');
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => res(port));
-    });
-  });
-}
-
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `agora-${prefix}-`));
-}
-
-export async function sleep(ms: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls `fn` until it returns a truthy value, or fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  fn: () => T | Promise<T>,
-  timeoutMs = 20_000,
-  everyMs = 100,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
-  );
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read loosely typed JSON from the HTTP APIs
-export async function getJson<T = any>(url: string): Promise<T> {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return (await r.json()) as T;
-}
-
-export class Proc {
-  readonly output: string[] = [];
-  exited?: { code: number | null; signal: NodeJS.Signals | null };
-
-  constructor(
-    readonly name: string,
-    readonly child: ChildProcess,
-  ) {
-    const keep = (b: Buffer) => {
-      this.output.push(b.toString());
-      if (this.output.length > 2000) this.output.splice(0, 1000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    child.on('exit', (code, signal) => {
-      this.exited = { code, signal };
-    });
-  }
-
-  text(): string {
-    return this.output.join('');
-  }
-
-  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (this.exited) return;
-    const done = new Promise((r) => this.child.once('exit', r));
-    this.child.kill(signal);
-    await Promise.race([done, sleep(10_000)]);
-    if (!this.exited) {
-      this.child.kill('SIGKILL');
-      await done;
-    }
-  }
-}
-
-const started: Proc[] = [];
-
-export function agora(name: string, args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [AGORA_BIN, ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, AGORA_LOG_LEVEL: process.env.AGORA_TEST_LOG_LEVEL ?? 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const p = new Proc(name, child);
-  started.push(p);
-  return p;
-}
-
-export interface MasterProc {
-  proc: Proc;
-  port: number;
-  url: string;
-  address: string;
-}
-
-export async function startMasterProc(extra: string[] = []): Promise<MasterProc> {
-  const port = await freePort();
-  const proc = agora(`master:${port}`, ['master', '--port', String(port), '--work_dir', tempDir('master'), ...extra]);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`master on ${port} to answer /health (output: ${proc.text().slice(-500)})`, async () => {
-    if (proc.exited) throw new Error(`master exited: ${proc.text().slice(-2000)}`);
-    return (await getJson(`${url}/health`)).healthy;
-  });
-  return { proc, port, url, address: `127.0.0.1:${port}` };
-}
-
-export interface AgentProc {
-  proc: Proc;
-  port: number;
-  url: string;
-  workDir: string;
-}
-
-export async function startAgentProc(
-  master: string,
-  extra: string[] = [],
-  workDir = tempDir('agent'),
-): Promise<AgentProc> {
-  const port = await freePort();
-  agentDirs.add(workDir);
-  const proc = agora(`agent:${port}`, [
-    'agent',
-    '--master',
-    master,
-    '--port',
-    String(port),
-    '--work_dir',
-    workDir,
-    ...extra,
-  ]);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`agent on ${port} to register`, async () => {
-    if (proc.exited) throw new Error(`agent exited: ${proc.text().slice(-2000)}`);
-    return (await getJson(`${url}/state`)).registered;
-  });
-  return { proc, port, url, workDir };
-}
-
-/** Prints the last lines each started process wrote: called when a test fails, to see why. */
-export function dumpProcessLogs(lines = 40): void {
-  for (const p of started) {
-    const tail = p.text().trim().split('\n').slice(-lines).join('\n');
-    console.error(
-      `\n----- last ${lines} lines of ${p.name}${p.exited ? ` (exited ${JSON.stringify(p.exited)})` : ''} -----\n${tail}`,
-    );
-  }
-}
-
-/** Work dirs of the agents started here: their tasks are swept by `stopAll`. */
-const agentDirs = new Set<string>();
-
-/**
- * Kills every process running in a sandbox under these work dirs (by process group). Tests kill
- * agents with SIGKILL on purpose; the tasks those agents started would otherwise run on (and keep
- * their launchers waiting for them) after the suite.
- */
-export function killTasksUnder(workDirs: Iterable<string>): number {
-  const prefixes = [...workDirs].map((d) => `${join(d, 'sandboxes')}/`);
-  if (prefixes.length === 0) return 0;
-  const inSandbox = pidsWhere((pid) => {
-    const cwd = readlinkSync(`/proc/${pid}/cwd`);
-    return prefixes.some((p) => cwd.startsWith(p));
-  });
-  for (const pid of inSandbox) {
-    killGroup(pid, 'SIGKILL');
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone with its group
-    }
-  }
-  return inSandbox.length;
-}
-
-export async function stopAll(): Promise<void> {
-  const all = started.splice(0);
-  await Promise.all(all.map((p) => p.kill('SIGTERM')));
-  killTasksUnder(agentDirs);
-  agentDirs.clear();
-}
+export {
+  AGORA_BIN,
+  type AgentProc,
+  agora,
+  type DaemonOptions,
+  dumpProcessLogs,
+  freePort,
+  getJson,
+  killProcessesMentioning,
+  killTasksUnder,
+  type MasterProc,
+  Proc,
+  REPO_ROOT,
+  type SpawnOptions,
+  sleep,
+  startAgentProc,
+  startMasterProc,
+  stopAll,
+  tempDir,
+  waitFor,
+} from '../../testkit/processes.js';

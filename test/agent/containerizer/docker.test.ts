@@ -7,13 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import type Docker from 'dockerode';
-import {
-  containerConfig,
-  containerName,
-  DockerContainerizer,
-  listAgoraContainers,
-  resolvePortMappings,
-} from '../../../agent/containerizer/docker.js';
+import { containerName, DockerContainerizer, listAgoraContainers } from '../../../agent/containerizer/docker/index.js';
 import {
   type ContainerExit,
   ContainerLaunchError,
@@ -81,80 +75,6 @@ function httpGet(port: number): Promise<string | undefined> {
     req.on('timeout', () => req.destroy());
   });
 }
-
-describe('DockerContainerizer: pure parts', () => {
-  const spec = (task: TaskInfo): LaunchSpec => ({
-    frameworkId: 'fw',
-    task,
-    sandbox: '/var/sandboxes/t',
-    env: { A: '1' },
-    agentId: 'a1',
-  });
-
-  it('names containers agora-<task id> with docker-safe characters', () => {
-    expect(containerName('web.1')).to.equal('agora-web.1');
-    expect(containerName('a/b:c d')).to.equal('agora-a_b_c_d');
-  });
-
-  it('assigns host ports from the task ports in order and refuses ones outside them', () => {
-    const task = dockerTask('true', {
-      resources: [ports(31000, 31002)],
-      container: {
-        type: 'DOCKER',
-        docker: {
-          image: IMAGE,
-          network: 'BRIDGE',
-          port_mappings: [
-            { host_port: 0, container_port: 80 },
-            { host_port: 31000, container_port: 81 },
-            { container_port: 53, protocol: 'UDP' } as never,
-          ],
-        },
-      },
-    });
-    expect(resolvePortMappings(task)).to.deep.equal([
-      { host_port: 31001, container_port: 80, protocol: 'tcp' },
-      { host_port: 31000, container_port: 81, protocol: 'tcp' },
-      { host_port: 31002, container_port: 53, protocol: 'udp' },
-    ]);
-    task.container!.docker!.port_mappings = [{ host_port: 8080, container_port: 80 }];
-    expect(() => resolvePortMappings(task))
-      .to.throw(ContainerLaunchError)
-      .with.property('message')
-      .that.matches(/8080.*31000-31002/);
-  });
-
-  it('builds shell commands, resources, volumes and the sandbox mount', () => {
-    const task = dockerTask('echo hi', {
-      resources: [scalar('cpus', 1.5), scalar('mem', 128)],
-      labels: { labels: [{ key: 'team', value: 'x' }] },
-    });
-    task.container!.volumes = [
-      { host_path: 'data', container_path: '/data', mode: 'RO' },
-      { host_path: '/etc/hosts', container_path: 'hosts', mode: 'RW' },
-    ];
-    const c = containerConfig(spec(task));
-    expect(c.Entrypoint).to.deep.equal(['/bin/sh', '-c']);
-    expect(c.Cmd).to.deep.equal(['echo hi']);
-    expect(c.HostConfig?.CpuShares).to.equal(1536);
-    expect(c.HostConfig?.CpuQuota).to.equal(150000);
-    expect(c.HostConfig?.CpuPeriod).to.equal(100000);
-    expect(c.HostConfig?.Memory).to.equal(128 * 1024 * 1024);
-    expect(c.HostConfig?.NetworkMode).to.equal('none');
-    expect(c.HostConfig?.Binds).to.deep.equal([
-      '/var/sandboxes/t:/mnt/mesos/sandbox:rw',
-      '/var/sandboxes/t/data:/data:ro',
-      '/etc/hosts:/mnt/mesos/sandbox/hosts:rw',
-    ]);
-    expect(c.Env).to.include('MESOS_SANDBOX=/mnt/mesos/sandbox').and.include('A=1');
-    expect(c.Labels).to.include({ team: 'x', 'agora.task_id': task.task_id, 'agora.framework_id': 'fw' });
-
-    const args = dockerTask(undefined);
-    args.command = { shell: false, arguments: ['-c', 'echo x'] };
-    expect(containerConfig(spec(args)).Entrypoint).to.equal(undefined);
-    expect(containerConfig(spec(args)).Cmd).to.deep.equal(['-c', 'echo x']);
-  });
-});
 
 describe('DockerContainerizer (real Docker engine) @integration', function () {
   this.timeout(120_000);

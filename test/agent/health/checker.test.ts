@@ -4,35 +4,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import {
-  HEALTH_CHECK_DEFAULTS,
-  HealthChecker,
-  type HealthCheckResult,
-  type HealthTimers,
-} from '../../../agent/health/index.js';
+import { HEALTH_CHECK_DEFAULTS, HealthChecker, type HealthCheckResult } from '../../../agent/health/index.js';
 import type { HealthCheck } from '../../../sdk/protocol/types.js';
-import { ManualClock } from '../../../sdk/util/clock.js';
-
-/** Timers that only fire when told to; records the delays asked for. */
-class StepTimers implements HealthTimers {
-  readonly pending: { fn: () => void; ms: number }[] = [];
-  readonly asked: number[] = [];
-  setTimeout(fn: () => void, ms: number): unknown {
-    const t = { fn, ms };
-    this.pending.push(t);
-    this.asked.push(ms);
-    return t;
-  }
-  clearTimeout(h: unknown): void {
-    const i = this.pending.indexOf(h as { fn: () => void; ms: number });
-    if (i >= 0) this.pending.splice(i, 1);
-  }
-  fireNext(): void {
-    const t = this.pending.shift();
-    if (!t) throw new Error('no timer pending');
-    t.fn();
-  }
-}
+import { ManualClock, VirtualClock } from '../../../sdk/util/clock.js';
 
 function listen(server: net.Server): Promise<number> {
   return new Promise((resolve) =>
@@ -172,7 +146,6 @@ describe('HealthChecker', () => {
         check: { type: 'COMMAND', command: { value: 'test -f up' }, grace_period_seconds: 10, delay_seconds: 0 },
         sandbox,
         clock,
-        timers: new StepTimers(),
       });
       const seen = events(c);
       await down();
@@ -213,7 +186,6 @@ describe('HealthChecker', () => {
         },
         sandbox,
         clock,
-        timers: new StepTimers(),
       });
       const seen = events(c);
       await down();
@@ -235,7 +207,6 @@ describe('HealthChecker', () => {
         },
         sandbox,
         clock,
-        timers: new StepTimers(),
       });
       const seen = events(c);
       c.start();
@@ -261,20 +232,21 @@ describe('HealthChecker', () => {
     });
 
     it('waits delay_seconds for the first check, then interval_seconds after each', async () => {
-      const timers = new StepTimers();
-      const c = new HealthChecker({
-        check: { type: 'TCP', tcp: { port: tcpPort } },
-        timers,
-      });
+      const clock = new VirtualClock(0);
+      const c = new HealthChecker({ check: { type: 'TCP', tcp: { port: tcpPort } }, clock });
+      const results: number[] = [];
+      c.on('result', () => results.push(clock.now()));
       c.start();
-      expect(timers.asked).to.deep.equal([15_000]);
-      const done = new Promise((r) => c.once('result', r));
-      timers.fireNext();
-      await done;
+      expect(clock.nextDue()).to.equal(15_000);
+      clock.advance(14_999);
+      expect(results).to.deep.equal([]);
+      clock.advance(1);
+      await new Promise((r) => c.once('result', r));
       await new Promise((r) => setImmediate(r));
-      expect(timers.asked).to.deep.equal([15_000, 10_000]);
+      expect(results).to.deep.equal([15_000]);
+      expect(clock.nextDue(), 'the next check interval_seconds after the last finished').to.equal(25_000);
       c.stop();
-      expect(timers.pending).to.deep.equal([]);
+      expect(clock.pending()).to.equal(0);
     });
 
     it('runs on real timers with small intervals until stopped', async () => {

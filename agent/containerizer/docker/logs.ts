@@ -1,0 +1,74 @@
+/**
+ * A container's output into the sandbox: the engine's multiplexed log stream (8-byte frame
+ * headers: stream type, 3 zero bytes, big-endian length) appended to `<sandbox>/stdout|stderr`,
+ * skipping what an earlier copy (before an agent restart) already wrote.
+ */
+import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
+import path from 'node:path';
+
+export interface LogSkip {
+  stdout: number;
+  stderr: number;
+}
+
+/** Size of a file, 0 when it does not exist. */
+export async function fileSize(p: string): Promise<number> {
+  try {
+    return (await fs.stat(p)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Sizes of the sandbox's stdout and stderr now. */
+export async function sandboxOutputSizes(sandbox: string): Promise<LogSkip> {
+  return {
+    stdout: await fileSize(path.join(sandbox, 'stdout')),
+    stderr: await fileSize(path.join(sandbox, 'stderr')),
+  };
+}
+
+/**
+ * Splits a multiplexed stream into frames. Feed it chunks; it calls `emit(kind, payload)` for
+ * every whole frame (kind 1 stdout, 2 stderr) and keeps a partial one for the next chunk.
+ */
+export function demultiplexer(emit: (kind: number, payload: Buffer) => void): (chunk: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    while (pending.length >= 8) {
+      const size = pending.readUInt32BE(4);
+      if (pending.length < 8 + size) break;
+      emit(pending[0], pending.subarray(8, 8 + size));
+      pending = pending.subarray(8 + size);
+    }
+  };
+}
+
+/** Copies the stream into the sandbox's stdout and stderr (appending) until it ends. */
+export async function copyLogs(stream: NodeJS.ReadableStream, sandbox: string, skip: LogSkip): Promise<void> {
+  const out = createWriteStream(path.join(sandbox, 'stdout'), { flags: 'a' });
+  const err = createWriteStream(path.join(sandbox, 'stderr'), { flags: 'a' });
+  const toSkip = { ...skip };
+  const feed = demultiplexer((kind, payload) => {
+    const key = kind === 2 ? 'stderr' : 'stdout';
+    let data = payload;
+    if (toSkip[key] > 0) {
+      const n = Math.min(toSkip[key], data.length);
+      toSkip[key] -= n;
+      data = data.subarray(n);
+    }
+    if (data.length) (key === 'stderr' ? err : out).write(data);
+  });
+  await new Promise<void>((resolve) => {
+    stream.on('data', (chunk: Buffer) => feed(chunk));
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', resolve);
+  });
+  await Promise.all([closeStream(out), closeStream(err)]);
+}
+
+function closeStream(s: WriteStream): Promise<void> {
+  return new Promise((resolve) => s.end(() => resolve()));
+}

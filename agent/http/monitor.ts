@@ -1,0 +1,29 @@
+/** `GET /monitor/statistics`: resource usage per running task, from its containerizer. */
+import { Type } from 'typebox';
+import type { AgoraPlugin } from '../../sdk/http/index.js';
+import type { AgentHttpOptions } from './context.js';
+
+const Statistics = Type.Array(
+  Type.Object({
+    framework_id: Type.String(),
+    executor_id: Type.String(),
+    source: Type.String(),
+    statistics: Type.Optional(Type.Unknown()),
+  }),
+);
+
+export const monitorRoutes: AgoraPlugin<AgentHttpOptions> = async (app, { agent }) => {
+  app.get(
+    '/monitor/statistics',
+    { config: { action: 'view_statistics' }, schema: { response: { 200: Statistics } } },
+    async () => {
+      const out = [];
+      for (const t of agent.tasks.values()) {
+        if (!t.handle || !t.containerizerRef || !t.container) continue;
+        const statistics = await t.containerizerRef.usage(t.handle).catch(() => undefined);
+        out.push({ framework_id: t.framework.id, executor_id: t.task.task_id, source: t.task.name, statistics });
+      }
+      return out;
+    },
+  );
+};

@@ -1,0 +1,311 @@
+/**
+ * Agents: admission (durable before REGISTERED), re-registration after a disconnection or a
+ * master failover, pings, and the two ways an agent leaves (unreachable, or marked gone by an
+ * operator). One agent per connection; an agent id is never taken over by a second connection
+ * while the first is alive; an id the cluster never issued is refused.
+ */
+import type { AgentMessage } from '../../sdk/protocol/messages.js';
+import { isTerminal, TaskState } from '../../sdk/protocol/types.js';
+import { DEFAULT_ROLE, Resources } from '../../sdk/resources/resources.js';
+import type { AgentRecord } from '../registrar.js';
+import { type AgentEntry, type AgentState, newAgentEntry, taskKey } from '../registry.js';
+import type { Core } from './core.js';
+import type { Effects } from './effects.js';
+import { rescindAgentOffers } from './offers.js';
+import { unreadableReason } from './records.js';
+import {
+  addTask,
+  applyState,
+  completedEntry,
+  masterStatus,
+  rememberCompleted,
+  roleOfTask,
+  sendUpdate,
+} from './tasks.js';
+
+export function agentRecord(a: AgentEntry): AgentRecord {
+  const rec: AgentRecord = {
+    info: { ...a.info, id: a.id },
+    total: a.total.toList(),
+    state: a.state === 'unreachable' || a.state === 'gone' ? a.state : 'admitted',
+  };
+  if (a.unreachableAt !== undefined) rec.unreachable_time = a.unreachableAt;
+  return rec;
+}
+
+function refuse(s: Core, out: Effects, conn: string, why: string, fields: Record<string, unknown>): void {
+  s.counters.agentRegistrationsRefused++;
+  out.log('warn', `agent registration refused: ${why}`, { conn, ...fields });
+}
+
+/** Resources whose amounts overflow (to Infinity) could never be persisted nor allocated: refused. */
+function outOfRange(s: Core, out: Effects, conn: string, total: Resources): boolean {
+  const why = unreadableReason(total.toList(), 'resources');
+  if (!why) return false;
+  refuse(s, out, conn, 'resources out of range', { why });
+  out.close(conn, 1008, 'resources out of range');
+  return true;
+}
+
+export function onRegister(s: Core, out: Effects, conn: string, m: Extract<AgentMessage, { type: 'REGISTER' }>) {
+  const c = s.agentConns.get(conn);
+  if (!c) return;
+  if (c.agentId || c.registering) {
+    refuse(s, out, conn, 'this connection already carries an agent', { agentId: c.agentId });
+    return;
+  }
+  const total = Resources.from(m.agent.resources);
+  if (outOfRange(s, out, conn, total)) return;
+  const id = s.newId('S', (x) => s.agents.has(x));
+  const entry = newAgentEntry({ ...m.agent, id }, total, 'active', s.nowSecs(), m.version);
+  c.registering = true;
+  c.pending = entry;
+  out.persistAgent(agentRecord(entry), conn);
+}
+
+/** The durable write of a REGISTER finished: admit the agent if its connection is still there. */
+export function onAdmitted(s: Core, out: Effects, conn: string): void {
+  const c = s.agentConns.get(conn);
+  const entry = c?.pending;
+  if (!c || !entry) return;
+  c.registering = false;
+  c.pending = undefined;
+  if (!s.leading) return;
+  entry.peer = { id: conn };
+  s.agents.set(entry.id, entry);
+  c.agentId = entry.id;
+  out.log('info', 'agent registered', {
+    agentId: entry.id,
+    hostname: entry.info.hostname,
+    resources: entry.total.toString(),
+  });
+  out.toAgent(conn, { type: 'REGISTERED', agent_id: entry.id, master_info: s.cfg.info });
+  s.requestAllocation(out);
+}
+
+export function onAdmissionFailed(s: Core, out: Effects, conn: string, message: string): void {
+  const c = s.agentConns.get(conn);
+  if (!c?.pending) return;
+  c.registering = false;
+  c.pending = undefined;
+  out.log('error', 'could not admit the agent durably; it will retry', { err: message });
+  out.close(conn, 1011, 'registrar unavailable; retry');
+}
+
+export function onReregister(
+  s: Core,
+  out: Effects,
+  conn: string,
+  m: Extract<AgentMessage, { type: 'REREGISTER' }>,
+): void {
+  const c = s.agentConns.get(conn);
+  if (!c) return;
+  const id = m.agent.id;
+  if (c.registering || (c.agentId && c.agentId !== id)) {
+    refuse(s, out, conn, 'this connection already carries another agent', { agentId: c.agentId, claimed: id });
+    return;
+  }
+  const entry = s.agents.get(id);
+  if (!entry) {
+    // Never issued by this cluster (every admitted agent is in the registrar): refuse it.
+    refuse(s, out, conn, 'unknown agent id', { agentId: id });
+    out.toAgent(conn, {
+      type: 'SHUTDOWN',
+      message: `agent id ${id} is unknown to this cluster; start the agent with a fresh --work_dir to register as a new agent`,
+    });
+    out.close(conn, 1008, 'unknown agent id');
+    return;
+  }
+  if (entry.state === 'gone') {
+    out.log('warn', 'an agent marked gone tried to re-register; telling it to shut down', { agentId: id });
+    out.toAgent(conn, {
+      type: 'SHUTDOWN',
+      message: `agent ${id} was marked gone by an operator; start it with a fresh --work_dir to join as a new agent`,
+    });
+    out.close(conn, 1000, 'agent is gone');
+    return;
+  }
+  if (entry.peer && entry.peer.id !== conn && s.agentConns.has(entry.peer.id)) {
+    refuse(s, out, conn, 'the agent is connected on another live connection', { agentId: id });
+    out.close(conn, 1008, 'agent id in use by a live connection');
+    return;
+  }
+  const wasUnreachable = entry.state === 'unreachable';
+  const reported = Resources.from(m.agent.resources);
+  if (outOfRange(s, out, conn, reported)) return;
+  if (!Resources.from(entry.info.resources).equals(reported)) entry.total = reported; // its static resources changed
+  entry.info = { ...m.agent };
+  entry.version = m.version;
+  entry.peer = { id: conn };
+  c.agentId = id;
+  entry.state = 'active';
+  entry.missedPings = 0;
+  entry.lastPingSeq = entry.pongSeq;
+  entry.reregisteredAt = s.nowSecs();
+  entry.unreachableAt = undefined;
+  s.recovering.delete(id);
+  out.persistAgent(agentRecord(entry));
+  for (const rec of m.tasks) recoverTask(s, out, entry, conn, rec, wasUnreachable);
+  out.log('info', 'agent re-registered', { agentId: id, tasks: m.tasks.length, wasUnreachable });
+  out.toAgent(conn, { type: 'REREGISTERED', agent_id: id, master_info: s.cfg.info });
+  s.requestAllocation(out);
+}
+
+/** One task an agent reports on re-registration, checked before it is charged to anyone. */
+function recoverTask(
+  s: Core,
+  out: Effects,
+  entry: AgentEntry,
+  conn: string,
+  rec: Extract<AgentMessage, { type: 'REREGISTER' }>['tasks'][number],
+  wasUnreachable: boolean,
+): void {
+  const key = taskKey(rec.framework_id, rec.task.task_id);
+  const held = s.tasks.get(key);
+  if (held) {
+    if (held.agentId !== entry.id) {
+      out.log('warn', 'agent claims a task another agent holds; ignored', { agentId: entry.id, holder: held.agentId });
+    }
+    return;
+  }
+  const fw = s.frameworks.get(rec.framework_id);
+  if (isTerminal(rec.state)) {
+    // Ended, but its terminal update is not acknowledged yet: remember how it ended, so that
+    // reconciliation answers with that state rather than "unknown" (which would invite a relaunch).
+    if (fw && !fw.completedTasks.some((t) => t.key === key)) rememberCompleted(fw, completedEntry(s, entry, fw, rec));
+    return;
+  }
+  if (!fw) {
+    // Torn down while the agent was away, or never known here: no phantom framework; its tasks go.
+    out.log('warn', 'agent holds tasks of a framework this master does not know; shutting it down there', {
+      agentId: entry.id,
+      frameworkId: rec.framework_id,
+    });
+    out.toAgent(conn, { type: 'SHUTDOWN_FRAMEWORK', framework_id: rec.framework_id });
+    return;
+  }
+  if (wasUnreachable && !fw.partitionAware) {
+    // Already reported LOST to a framework that cannot take it back: kill it.
+    out.toAgent(conn, { type: 'KILL_TASK', framework_id: fw.id, task_id: rec.task.task_id });
+    return;
+  }
+  const res = Resources.from(rec.task.resources);
+  const role = roleOfTask(fw, res);
+  const why =
+    role !== DEFAULT_ROLE && !fw.roles.includes(role)
+      ? `uses resources of role '${role}', which the framework does not hold`
+      : !entry.total.contains(entry.used.plus(res))
+        ? `needs ${res}, more than the agent has left`
+        : undefined;
+  if (why) {
+    out.log('warn', `agent reports a task that cannot be charged: ${why}; killing it`, {
+      agentId: entry.id,
+      frameworkId: fw.id,
+      taskId: rec.task.task_id,
+    });
+    out.toAgent(conn, { type: 'KILL_TASK', framework_id: fw.id, task_id: rec.task.task_id });
+    return;
+  }
+  const t = addTask(s, entry, fw, rec.task, role, rec.state);
+  if (rec.status) t.status = rec.status;
+  if (wasUnreachable && fw.partitionAware) {
+    sendUpdate(out, fw, { ...(rec.status ?? masterStatus(s, t, rec.state, 'agent came back')), uuid: undefined });
+  }
+}
+
+export function onPong(s: Core, conn: string, seq: number): void {
+  const id = s.agentConns.get(conn)?.agentId;
+  const a = id ? s.agents.get(id) : undefined;
+  if (!a || a.peer?.id !== conn) return;
+  a.pongSeq = Math.max(a.pongSeq, Math.min(seq, a.lastPingSeq));
+  a.missedPings = 0;
+}
+
+export function onAgentClosed(s: Core, out: Effects, conn: string): void {
+  const c = s.agentConns.get(conn);
+  s.agentConns.delete(conn);
+  const a = c?.agentId ? s.agents.get(c.agentId) : undefined;
+  if (!a || a.peer?.id !== conn) return;
+  a.peer = undefined;
+  if (a.state === 'active') a.state = 'disconnected';
+  out.log('warn', 'agent disconnected; waiting for it to come back', { agentId: a.id });
+  rescindAgentOffers(s, out, a.id);
+}
+
+/** One ping round: agents that missed too many pings become unreachable; the rest are pinged. */
+export function pingRound(s: Core, out: Effects): void {
+  if (!s.leading) return;
+  for (const a of s.agents.values()) {
+    if (a.state === 'unreachable' || a.state === 'gone' || s.recovering.has(a.id)) continue;
+    if (a.lastPingSeq > a.pongSeq || !a.peer) a.missedPings++;
+    if (a.missedPings >= s.cfg.maxAgentPingTimeouts) {
+      markUnreachable(s, out, a);
+      continue;
+    }
+    a.lastPingSeq++;
+    out.toAgent(a.peer?.id, { type: 'PING', seq: a.lastPingSeq });
+  }
+}
+
+/** An agent silent past the ping timeouts (or the re-register window): its tasks are reported unreachable (or lost). */
+export function markUnreachable(s: Core, out: Effects, a: AgentEntry): void {
+  out.log('warn', 'agent unreachable; reporting its tasks', { agentId: a.id, missedPings: a.missedPings });
+  a.state = 'unreachable';
+  a.unreachableAt = s.nowSecs();
+  out.persistAgent(agentRecord(a));
+  out.close(a.peer?.id, 1000, 'marked unreachable');
+  a.peer = undefined;
+  endAgentTasks(s, out, a, 'unreachable');
+  s.counters.agentsRemoved++;
+}
+
+/**
+ * An operator says the agent will never come back (Mesos MARK_AGENT_GONE): its tasks end as
+ * TASK_GONE_BY_OPERATOR, it is told to shut down, and its id is refused from now on, durably.
+ */
+export function markGone(s: Core, out: Effects, a: AgentEntry): void {
+  a.state = 'gone';
+  out.persistAgent(agentRecord(a), `gone:${a.id}`);
+  out.log('warn', 'agent marked gone by an operator', { agentId: a.id });
+  out.toAgent(a.peer?.id, { type: 'SHUTDOWN', message: `agent ${a.id} was marked gone by an operator` });
+  out.close(a.peer?.id, 1000, 'agent is gone');
+  a.peer = undefined;
+  s.recovering.delete(a.id);
+  endAgentTasks(s, out, a, 'gone');
+}
+
+function endAgentTasks(s: Core, out: Effects, a: AgentEntry, why: 'unreachable' | 'gone'): void {
+  rescindAgentOffers(s, out, a.id);
+  for (const key of [...a.tasks]) {
+    const t = s.tasks.get(key);
+    if (!t) continue;
+    const fw = s.frameworks.get(t.frameworkId);
+    const status =
+      why === 'gone'
+        ? masterStatus(
+            s,
+            t,
+            fw?.partitionAware ? TaskState.GONE_BY_OPERATOR : TaskState.LOST,
+            `agent ${a.id} was marked gone by an operator`,
+            'REASON_AGENT_REMOVED_BY_OPERATOR',
+          )
+        : masterStatus(
+            s,
+            t,
+            fw?.partitionAware ? TaskState.UNREACHABLE : TaskState.LOST,
+            `agent ${a.id} is unreachable`,
+            'REASON_AGENT_UNREACHABLE',
+          );
+    applyState(s, out, t, status);
+    if (fw) sendUpdate(out, fw, status);
+  }
+}
+
+/** An agent remembered by the registrar, waiting to re-register with this leader. */
+export function recoveredAgent(s: Core, a: AgentRecord): AgentEntry {
+  if (a.state === 'admitted') s.recovering.add(a.info.id);
+  const state: AgentState = a.state === 'admitted' ? 'disconnected' : a.state;
+  const entry = newAgentEntry(a.info, Resources.from(a.total), state, s.nowSecs(), '');
+  entry.unreachableAt = a.unreachable_time;
+  return entry;
+}

@@ -1,0 +1,210 @@
+/**
+ * The calls a subscribed framework makes: ACCEPT (validated by the pure planAccept; a bad task gets
+ * TASK_ERROR, the connection stays), DECLINE, REVIVE and SUPPRESS (only the framework's own roles),
+ * KILL, ACKNOWLEDGE, RECONCILE and TEARDOWN.
+ */
+import type { SchedulerCall } from '../../sdk/protocol/messages.js';
+import { type Operation, TaskState } from '../../sdk/protocol/types.js';
+import { DEFAULT_ROLE } from '../../sdk/resources/resources.js';
+import { planAccept } from '../accept.js';
+import { type FrameworkEntry, taskKey } from '../registry.js';
+import { agentRecord } from './agents.js';
+import type { Core } from './core.js';
+import type { Effects } from './effects.js';
+import { teardown } from './frameworks.js';
+import { addFilter, removeOffer } from './offers.js';
+import { acknowledge, addTask, applyState, bumpState, latest, masterStatus, sendUpdate } from './tasks.js';
+
+export type FrameworkCall = Exclude<SchedulerCall, { type: 'SUBSCRIBE' }>;
+
+export function onCall(s: Core, out: Effects, fw: FrameworkEntry, call: FrameworkCall): void {
+  switch (call.type) {
+    case 'TEARDOWN':
+      teardown(s, out, fw);
+      return;
+    case 'ACCEPT':
+      accept(s, out, fw, call.accept.offer_ids, call.accept.operations, call.accept.filters?.refuse_seconds);
+      return;
+    case 'DECLINE':
+      for (const id of call.decline.offer_ids) {
+        const o = s.offers.get(id);
+        if (!o || o.frameworkId !== fw.id) continue; // already gone: nothing to do (Mesos ignores it too)
+        removeOffer(s, out, id, false);
+        fw.stats.offersDeclined++;
+        s.counters.offersDeclined++;
+        addFilter(s, fw, o.agentId, o.resources, call.decline.filters?.refuse_seconds);
+      }
+      return;
+    case 'REVIVE': {
+      const roles = ownRoles(out, fw, call.revive?.roles, 'REVIVE');
+      if (!roles) return;
+      for (const r of roles) fw.suppressedRoles.delete(r);
+      fw.filters = [];
+      s.requestAllocation(out);
+      return;
+    }
+    case 'SUPPRESS': {
+      const roles = ownRoles(out, fw, call.suppress?.roles, 'SUPPRESS');
+      if (!roles) return;
+      for (const r of roles) fw.suppressedRoles.add(r);
+      return;
+    }
+    case 'KILL':
+      kill(s, out, fw, call.kill.task_id);
+      return;
+    case 'ACKNOWLEDGE':
+      acknowledge(s, out, fw, call.acknowledge);
+      return;
+    case 'RECONCILE':
+      reconcile(s, out, fw, call.reconcile.tasks);
+      return;
+  }
+}
+
+/** The roles a REVIVE/SUPPRESS names (all the framework's when none); undefined, with an ERROR, if any is not its own. */
+function ownRoles(out: Effects, fw: FrameworkEntry, asked: string[] | undefined, what: string): string[] | undefined {
+  if (!asked || asked.length === 0) return fw.roles;
+  const foreign = [...new Set(asked)].filter((r) => !fw.roles.includes(r));
+  if (foreign.length > 0) {
+    const shown = foreign.slice(0, 5).map((r) => JSON.stringify(r.slice(0, 64)));
+    out.schedulerError(
+      fw.peer?.id,
+      'AGORA_MASTER_ROLE_NOT_SUBSCRIBED',
+      `${what} names roles the framework did not subscribe with: ${shown.join(', ')}${foreign.length > 5 ? ', ...' : ''}`,
+    );
+    return undefined;
+  }
+  return [...new Set(asked)];
+}
+
+function accept(
+  s: Core,
+  out: Effects,
+  fw: FrameworkEntry,
+  offerIds: string[],
+  operations: Operation[],
+  refuseSeconds?: number,
+): void {
+  const plan = planAccept({
+    frameworkId: fw.id,
+    offerIds,
+    operations,
+    offers: s.offers,
+    taskIdInUse: (id) => s.tasks.has(taskKey(fw.id, id)),
+  });
+  const now = s.nowSecs();
+  for (const r of plan.rejected) {
+    sendUpdate(out, fw, {
+      task_id: r.taskId,
+      state: TaskState.ERROR,
+      reason: r.reason,
+      message: r.message,
+      source: 'SOURCE_MASTER',
+      timestamp: now,
+      agent_id: plan.agentId,
+    });
+    bumpState(s, undefined, TaskState.ERROR);
+  }
+  if (plan.offerErrors.length > 0) {
+    out.log('info', 'ACCEPT refused', { frameworkId: fw.id, errors: plan.offerErrors.slice(0, 10) });
+    if (plan.rejected.length === 0) {
+      out.schedulerError(fw.peer?.id, 'AGORA_MASTER_INVALID_ACCEPT', plan.offerErrors.slice(0, 10).join('; '));
+    }
+    return;
+  }
+  const agent = plan.agentId ? s.agents.get(plan.agentId) : undefined;
+  const role = plan.role ?? DEFAULT_ROLE;
+  for (const id of plan.offerIds) removeOffer(s, out, id, false);
+  fw.stats.offersAccepted += plan.offerIds.length;
+  if (!agent) return;
+  for (const r of plan.reserve) agent.total = agent.total.minus(r.withRole(DEFAULT_ROLE)).plus(r);
+  for (const r of plan.unreserve) agent.total = agent.total.minus(r).plus(r.withRole(DEFAULT_ROLE));
+  if (plan.reserve.length > 0 || plan.unreserve.length > 0) out.persistAgent(agentRecord(agent));
+  const framework = { ...fw.info };
+  for (const { task } of plan.launches) {
+    const t = addTask(s, agent, fw, task, role, TaskState.STAGING);
+    if (!agent.peer) {
+      const status = masterStatus(
+        s,
+        t,
+        TaskState.LOST,
+        `agent ${agent.id} is not connected`,
+        'REASON_AGENT_DISCONNECTED',
+      );
+      applyState(s, out, t, status);
+      sendUpdate(out, fw, status);
+      continue;
+    }
+    out.toAgent(agent.peer.id, { type: 'RUN_TASK', framework, task });
+  }
+  if (!plan.remaining.isEmpty()) addFilter(s, fw, agent.id, plan.remaining, refuseSeconds);
+  s.requestAllocation(out);
+}
+
+/** A RUN_TASK that could not be sent: the task is lost (its agent is not reachable on that connection). */
+export function runTaskNotSent(s: Core, out: Effects, frameworkId: string, taskId: string): void {
+  const t = s.tasks.get(taskKey(frameworkId, taskId));
+  const fw = s.frameworks.get(frameworkId);
+  if (!t) return;
+  const status = masterStatus(s, t, TaskState.LOST, `agent ${t.agentId} is not connected`, 'REASON_AGENT_DISCONNECTED');
+  applyState(s, out, t, status);
+  if (fw) sendUpdate(out, fw, status);
+}
+
+function kill(s: Core, out: Effects, fw: FrameworkEntry, taskId: string): void {
+  const t = s.tasks.get(taskKey(fw.id, taskId));
+  if (!t) {
+    sendUpdate(out, fw, {
+      task_id: taskId,
+      state: fw.partitionAware ? TaskState.UNKNOWN : TaskState.LOST,
+      message: 'cannot kill: the master does not know this task',
+      reason: 'REASON_RECONCILIATION',
+      source: 'SOURCE_MASTER',
+      timestamp: s.nowSecs(),
+    });
+    return;
+  }
+  out.toAgent(s.agents.get(t.agentId)?.peer?.id, {
+    type: 'KILL_TASK',
+    framework_id: fw.id,
+    task_id: taskId,
+    grace_period_seconds: t.task.kill_policy?.grace_period_seconds,
+  });
+}
+
+function reconcile(s: Core, out: Effects, fw: FrameworkEntry, tasks: { task_id: string; agent_id?: string }[]): void {
+  const now = s.nowSecs();
+  if (tasks.length === 0) {
+    for (const key of fw.tasks) {
+      const t = s.tasks.get(key);
+      if (t) sendUpdate(out, fw, { ...latest(s, t), reason: 'REASON_RECONCILIATION', uuid: undefined, timestamp: now });
+    }
+    return;
+  }
+  for (const q of tasks) {
+    const t = s.tasks.get(taskKey(fw.id, q.task_id));
+    const known = t ?? fw.completedTasks.find((c) => c.task.task_id === q.task_id);
+    if (known) {
+      sendUpdate(out, fw, { ...latest(s, known), reason: 'REASON_RECONCILIATION', uuid: undefined, timestamp: now });
+      continue;
+    }
+    const agent = q.agent_id ? s.agents.get(q.agent_id) : undefined;
+    // Its agent may still re-register with it: no answer yet (Mesos does the same); ask again
+    // later. Without an agent id, any agent still re-registering could be the one holding it.
+    if (q.agent_id ? s.recovering.has(q.agent_id) : s.recovering.size > 0) continue;
+    let state: TaskState;
+    if (agent?.state === 'gone') state = fw.partitionAware ? TaskState.GONE_BY_OPERATOR : TaskState.LOST;
+    else if (agent?.state === 'unreachable') state = fw.partitionAware ? TaskState.UNREACHABLE : TaskState.LOST;
+    else if (agent) state = fw.partitionAware ? TaskState.GONE : TaskState.LOST;
+    else state = fw.partitionAware ? TaskState.UNKNOWN : TaskState.LOST;
+    sendUpdate(out, fw, {
+      task_id: q.task_id,
+      agent_id: q.agent_id,
+      state,
+      message: 'reconciliation: task unknown to the master',
+      reason: 'REASON_RECONCILIATION',
+      source: 'SOURCE_MASTER',
+      timestamp: now,
+    });
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The data the master state holds, and its settings. Each concern (agents, frameworks, offers,
+ * tasks, leadership) is a set of functions over this one object that record effects in an
+ * `Effects`; `MasterState` (master-state.ts) routes events to them.
+ */
+import type { MasterInfo } from '../../sdk/protocol/types.js';
+import type { Resources } from '../../sdk/resources/resources.js';
+import { IdSequence } from '../../sdk/util/id.js';
+import type { AllocatorRole } from '../allocator/types.js';
+import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from '../registry.js';
+import { type Effects, Timers } from './effects.js';
+
+export interface MasterConfig {
+  info: MasterInfo;
+  /** Reads the time (ms since the epoch); the shell arms the timers. */
+  now: () => number;
+  allocationIntervalMs: number;
+  agentPingTimeoutMs: number;
+  maxAgentPingTimeouts: number;
+  /** Rescind offers held longer than this; off when undefined (Mesos default). */
+  offerTimeoutMs?: number;
+  minAllocatable: Resources[];
+  schedulerHeartbeatSeconds: number;
+  /** How long a new leader waits for remembered agents to re-register (Mesos: 10 mins). */
+  agentReregisterTimeoutMs: number;
+  /** How long a new leader waits for remembered frameworks to re-subscribe before their failover timeouts start. */
+  frameworkResubscribeTimeoutMs: number;
+  /** Largest frame a peer accepts: outgoing messages are split below it. */
+  maxFrameBytes: number;
+  /** The current leader as detected (for LEADER replies when not leading). */
+  leaderInfo: () => MasterInfo | undefined;
+}
+
+export interface Counters {
+  tasks: Record<string, number>;
+  offersSent: number;
+  offersDeclined: number;
+  offersRescinded: number;
+  allocationRuns: number;
+  lastAllocationMs: number;
+  invalidFrames: number;
+  statusUpdates: number;
+  agentsRemoved: number;
+  /** Status updates refused: from an agent that does not hold the task. */
+  statusUpdatesDropped: number;
+  /** Acknowledgements refused: naming an agent that does not hold the task. */
+  acknowledgementsDropped: number;
+  /** Registration attempts refused (id in use, unknown id, second agent on a connection). */
+  agentRegistrationsRefused: number;
+  /** Registrar records that recovery could not read back and skipped. */
+  registrarBadRecords: number;
+  /** Registrar writes refused because the record could not be read back. */
+  registrarWritesRefused: number;
+}
+
+export function newCounters(): Counters {
+  return {
+    tasks: {},
+    offersSent: 0,
+    offersDeclined: 0,
+    offersRescinded: 0,
+    allocationRuns: 0,
+    lastAllocationMs: 0,
+    invalidFrames: 0,
+    statusUpdates: 0,
+    agentsRemoved: 0,
+    statusUpdatesDropped: 0,
+    acknowledgementsDropped: 0,
+    agentRegistrationsRefused: 0,
+    registrarBadRecords: 0,
+    registrarWritesRefused: 0,
+  };
+}
+
+/** One agent connection: which agent it carries, once admitted. */
+export interface AgentConn {
+  agentId?: string;
+  /** A REGISTER is waiting for its durable write. */
+  registering?: boolean;
+  /** The agent that REGISTER will admit. */
+  pending?: AgentEntry;
+}
+
+/** One scheduler connection: which framework it carries, once subscribed. */
+export interface SchedulerConn {
+  frameworkId?: string;
+}
+
+export class Core {
+  readonly agents = new Map<string, AgentEntry>();
+  readonly frameworks = new Map<string, FrameworkEntry>();
+  readonly completedFrameworks: FrameworkEntry[] = [];
+  readonly offers = new Map<string, OfferEntry>();
+  readonly tasks = new Map<string, TaskEntry>();
+  roles = new Map<string, AllocatorRole>();
+  /** Agents remembered from the registrar that have not re-registered with this leader yet. */
+  readonly recovering = new Set<string>();
+  /** Frameworks remembered from the registrar that have not re-subscribed yet (within the window). */
+  readonly recoveringFrameworks = new Set<string>();
+  readonly agentConns = new Map<string, AgentConn>();
+  readonly schedulerConns = new Map<string, SchedulerConn>();
+  readonly counters: Counters = newCounters();
+  leading = false;
+  electedAt?: number;
+  /** An "allocate soon" timer is armed. */
+  allocationPending = false;
+  private readonly ids: IdSequence;
+
+  constructor(readonly cfg: MasterConfig) {
+    this.ids = new IdSequence(cfg.info.id);
+  }
+
+  nowMs(): number {
+    return this.cfg.now();
+  }
+
+  nowSecs(): number {
+    return this.cfg.now() / 1000;
+  }
+
+  /** A fresh id with this tag that is not `taken` (ids brought by callers may look like ours). */
+  newId(tag: string, taken: (id: string) => boolean): string {
+    for (;;) {
+      const id = this.ids.next(tag);
+      if (!taken(id)) return id;
+    }
+  }
+
+  isCompletedFramework(id: string): boolean {
+    return this.completedFrameworks.some((f) => f.id === id);
+  }
+
+  /** Batches allocation requests made while one event is applied into one cycle soon after. */
+  requestAllocation(out: Effects): void {
+    if (this.allocationPending) return;
+    this.allocationPending = true;
+    out.arm(Timers.allocateSoon, 0);
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Frameworks: SUBSCRIBE (one framework per connection; an id the caller brings must be one this
+ * cluster issued), disconnection and the failover timeout, and teardown, with completed
+ * frameworks kept (in memory and in the registrar) up to MAX_COMPLETED_FRAMEWORKS.
+ */
+import type { FrameworkInfo } from '../../sdk/protocol/types.js';
+import { TaskState } from '../../sdk/protocol/types.js';
+import { DEFAULT_ROLE } from '../../sdk/resources/resources.js';
+import type { FrameworkRecord } from '../registrar.js';
+import { type FrameworkEntry, MAX_COMPLETED_FRAMEWORKS, newFrameworkEntry } from '../registry.js';
+import { roleNameProblem } from '../roles.js';
+import type { Core } from './core.js';
+import { type Effects, failoverTimer } from './effects.js';
+import { dropFrameworkOffers } from './offers.js';
+import { applyState, masterStatus } from './tasks.js';
+
+export function frameworkRecord(fw: FrameworkEntry, completed: boolean): FrameworkRecord {
+  const rec: FrameworkRecord = { info: fw.info, completed };
+  if (completed && fw.unregisteredAt !== undefined) rec.unregistered_time = fw.unregisteredAt;
+  return rec;
+}
+
+export function onSubscribe(s: Core, out: Effects, conn: string, info: FrameworkInfo): void {
+  const c = s.schedulerConns.get(conn);
+  if (!c) return;
+  if (c.frameworkId !== undefined && info.id !== c.frameworkId) {
+    out.schedulerError(
+      conn,
+      'AGORA_MASTER_ALREADY_SUBSCRIBED',
+      `this connection already carries framework ${c.frameworkId}; open another connection for another framework`,
+    );
+    return;
+  }
+  const badRole = (info.roles ?? []).map(roleNameProblem).find((why) => why);
+  if (badRole) {
+    out.schedulerError(conn, 'AGORA_MASTER_INVALID_FRAMEWORK_ROLE', `SUBSCRIBE refused: ${badRole.slice(0, 300)}`);
+    out.close(conn, 1000, 'invalid role');
+    return;
+  }
+  if (info.id && s.isCompletedFramework(info.id)) {
+    out.schedulerError(
+      conn,
+      'AGORA_MASTER_FRAMEWORK_REMOVED',
+      `framework ${info.id} has been torn down; subscribe without an id`,
+    );
+    out.close(conn, 1000, 'framework removed');
+    return;
+  }
+  let fw = info.id ? s.frameworks.get(info.id) : undefined;
+  if (info.id && !fw) {
+    out.log('warn', 'SUBSCRIBE with a framework id this cluster never issued; refused', { frameworkId: info.id });
+    out.schedulerError(
+      conn,
+      'AGORA_MASTER_UNKNOWN_FRAMEWORK',
+      `framework id ${info.id} is unknown to this cluster; subscribe without an id to get one`,
+    );
+    out.close(conn, 1000, 'unknown framework id');
+    return;
+  }
+  if (fw) {
+    out.cancel(failoverTimer(fw.id));
+    s.recoveringFrameworks.delete(fw.id);
+    const old = fw.peer?.id;
+    if (old !== undefined && old !== conn) {
+      out.schedulerError(old, 'AGORA_MASTER_FRAMEWORK_FAILED_OVER', 'framework failed over to another connection');
+      out.close(old, 1000, 'framework failed over');
+      const oc = s.schedulerConns.get(old);
+      if (oc) oc.frameworkId = undefined;
+    }
+    // Offers made to the old connection are void.
+    dropFrameworkOffers(s, out, fw);
+    const roles = info.roles && info.roles.length > 0 ? [...new Set(info.roles)] : [DEFAULT_ROLE];
+    fw.info = { ...info, id: fw.id, roles };
+    fw.roles = roles;
+    for (const r of [...fw.suppressedRoles]) if (!roles.includes(r)) fw.suppressedRoles.delete(r);
+    fw.partitionAware = (info.capabilities ?? []).some((x) => x.type === 'PARTITION_AWARE');
+    fw.reregisteredAt = s.nowSecs();
+    out.persistFramework(frameworkRecord(fw, false));
+    out.log('info', 'framework re-subscribed', { frameworkId: fw.id, name: info.name });
+  } else {
+    const id = s.newId('F', (x) => s.frameworks.has(x) || s.isCompletedFramework(x));
+    fw = newFrameworkEntry({ ...info, id }, s.nowSecs());
+    s.frameworks.set(id, fw);
+    out.persistFramework(frameworkRecord(fw, false));
+    out.log('info', 'framework subscribed', { frameworkId: id, name: info.name, roles: fw.roles });
+  }
+  fw.peer = { id: conn };
+  c.frameworkId = fw.id;
+  fw.active = true;
+  fw.connected = true;
+  fw.disconnectedAt = undefined;
+  out.toScheduler(conn, {
+    type: 'SUBSCRIBED',
+    subscribed: {
+      framework_id: fw.id,
+      heartbeat_interval_seconds: s.cfg.schedulerHeartbeatSeconds,
+      master_info: s.cfg.info,
+    },
+  });
+  s.requestAllocation(out);
+}
+
+export function onSchedulerClosed(s: Core, out: Effects, conn: string): void {
+  const c = s.schedulerConns.get(conn);
+  s.schedulerConns.delete(conn);
+  const fw = c?.frameworkId ? s.frameworks.get(c.frameworkId) : undefined;
+  if (!fw || fw.peer?.id !== conn) return;
+  fw.peer = undefined;
+  fw.connected = false;
+  fw.disconnectedAt = s.nowSecs();
+  dropFrameworkOffers(s, out, fw);
+  out.log('warn', 'framework disconnected', { frameworkId: fw.id, failoverTimeoutSecs: fw.info.failover_timeout ?? 0 });
+  startFailoverTimer(out, fw);
+}
+
+/** Tears the framework down unless it subscribes again within its failover_timeout. */
+export function startFailoverTimer(out: Effects, fw: FrameworkEntry): void {
+  out.arm(failoverTimer(fw.id), (fw.info.failover_timeout ?? 0) * 1000);
+}
+
+export function onFailoverTimeout(s: Core, out: Effects, frameworkId: string): void {
+  const fw = s.frameworks.get(frameworkId);
+  if (!fw || fw.peer) return;
+  out.log('warn', 'framework did not come back within its failover timeout; tearing it down', { frameworkId });
+  teardown(s, out, fw);
+}
+
+/** The re-subscribe window after a failover closed: the failover timeouts of the absent frameworks start. */
+export function onResubscribeWindowClosed(s: Core, out: Effects): void {
+  for (const id of [...s.recoveringFrameworks]) {
+    s.recoveringFrameworks.delete(id);
+    const fw = s.frameworks.get(id);
+    if (fw && !fw.peer) startFailoverTimer(out, fw);
+  }
+}
+
+export function teardown(s: Core, out: Effects, fw: FrameworkEntry): void {
+  out.cancel(failoverTimer(fw.id));
+  s.recoveringFrameworks.delete(fw.id);
+  dropFrameworkOffers(s, out, fw);
+  const agents = new Set<string>();
+  for (const key of fw.tasks) {
+    const t = s.tasks.get(key);
+    if (t) agents.add(t.agentId);
+  }
+  for (const id of agents) {
+    out.toAgent(s.agents.get(id)?.peer?.id, { type: 'SHUTDOWN_FRAMEWORK', framework_id: fw.id });
+  }
+  for (const key of [...fw.tasks]) {
+    const t = s.tasks.get(key);
+    if (t) {
+      applyState(s, out, t, masterStatus(s, t, TaskState.KILLED, 'framework torn down', 'REASON_FRAMEWORK_REMOVED'));
+    }
+  }
+  fw.active = false;
+  fw.connected = false;
+  fw.unregisteredAt = s.nowSecs();
+  out.close(fw.peer?.id, 1000, 'framework torn down');
+  const c = fw.peer ? s.schedulerConns.get(fw.peer.id) : undefined;
+  if (c) c.frameworkId = undefined;
+  fw.peer = undefined;
+  s.frameworks.delete(fw.id);
+  out.persistFramework(frameworkRecord(fw, true));
+  addCompleted(s, out, fw);
+  out.log('info', 'framework torn down', { frameworkId: fw.id });
+}
+
+/** Keeps a completed framework, dropping the oldest beyond the cap from memory and from the registrar. */
+export function addCompleted(s: Core, out: Effects | undefined, fw: FrameworkEntry): void {
+  s.completedFrameworks.push(fw);
+  while (s.completedFrameworks.length > MAX_COMPLETED_FRAMEWORKS) {
+    const old = s.completedFrameworks.shift();
+    if (old) out?.forgetFramework(old.id);
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * The master's bookkeeping as one state machine: `apply(event)` changes the state and returns the
+ * effects to carry out, in order. It does no I/O and arms no timer; the shell (master/master.ts)
+ * or a test harness (master/testing/) turns the effects into sends, writes and timers, and feeds
+ * their outcomes back as events.
+ */
+import type { AgentMessage, MasterToAgentMessage, SchedulerCall, SchedulerEvent } from '../../sdk/protocol/messages.js';
+import type { MasterInfo } from '../../sdk/protocol/types.js';
+import type { AllocationPlan, AllocatorRole } from '../allocator/types.js';
+import type { RecoveredState } from '../registrar.js';
+import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from '../registry.js';
+import {
+  markGone,
+  markUnreachable,
+  onAdmissionFailed,
+  onAdmitted,
+  onAgentClosed,
+  onPong,
+  onRegister,
+  onReregister,
+  pingRound,
+} from './agents.js';
+import { onCall, runTaskNotSent } from './calls.js';
+import { Core, type Counters, type MasterConfig } from './core.js';
+import { type Effect, Effects, Timers } from './effects.js';
+import {
+  onFailoverTimeout,
+  onResubscribeWindowClosed,
+  onSchedulerClosed,
+  onSubscribe,
+  teardown,
+} from './frameworks.js';
+import { agentWindowClosed, gainLeadership, loseLeadership } from './leadership.js';
+import { allocationCycle, allocationResult, offersNotSent, snapshot } from './offers.js';
+import { statusUpdate } from './tasks.js';
+
+export type MasterEvent =
+  /** The shell is running: arm the periodic timers. */
+  | { type: 'started' }
+  | { type: 'agentConnected'; conn: string }
+  | { type: 'agentMessage'; conn: string; message: AgentMessage }
+  | { type: 'agentDisconnected'; conn: string }
+  | { type: 'agentProtocolError'; conn: string; code: string; message: string }
+  | { type: 'schedulerConnected'; conn: string }
+  | { type: 'schedulerCall'; conn: string; call: SchedulerCall }
+  | { type: 'schedulerDisconnected'; conn: string }
+  | { type: 'schedulerProtocolError'; conn: string; code: string; message: string }
+  /** A message the state asked to send could not be sent (connection closed, too slow, too large). */
+  | { type: 'agentSendFailed'; conn: string; message: MasterToAgentMessage }
+  | { type: 'schedulerSendFailed'; conn: string; message: SchedulerEvent }
+  | { type: 'timerFired'; timer: string }
+  /** The outcome of a `persistAgent` effect that carried an `ack`. */
+  | { type: 'persisted'; ack: string }
+  | { type: 'persistFailed'; ack: string; message: string }
+  | { type: 'leadershipGained'; recovered: RecoveredState }
+  | { type: 'leadershipLost'; reason: string }
+  | { type: 'rolesChanged'; roles: Map<string, AllocatorRole> }
+  | { type: 'markGone'; agentId: string }
+  /** Run an allocation cycle soon (coalesced with other requests). */
+  | { type: 'allocationRequested' }
+  /** Run an allocation cycle now. */
+  | { type: 'allocateNow' }
+  /** The allocator's plan for the snapshot of the last `allocate` effect, and how long it took. */
+  | { type: 'allocationResult'; plan: AllocationPlan; durationMs: number };
+
+export class MasterState {
+  private readonly s: Core;
+
+  constructor(cfg: MasterConfig) {
+    this.s = new Core(cfg);
+  }
+
+  // ---------------------------------------------------------------- read-only views
+  get info(): MasterInfo {
+    return this.s.cfg.info;
+  }
+  get agents(): ReadonlyMap<string, AgentEntry> {
+    return this.s.agents;
+  }
+  get frameworks(): ReadonlyMap<string, FrameworkEntry> {
+    return this.s.frameworks;
+  }
+  get completedFrameworks(): readonly FrameworkEntry[] {
+    return this.s.completedFrameworks;
+  }
+  get offers(): ReadonlyMap<string, OfferEntry> {
+    return this.s.offers;
+  }
+  get tasks(): ReadonlyMap<string, TaskEntry> {
+    return this.s.tasks;
+  }
+  get roles(): ReadonlyMap<string, AllocatorRole> {
+    return this.s.roles;
+  }
+  get recovering(): ReadonlySet<string> {
+    return this.s.recovering;
+  }
+  get recoveringFrameworks(): ReadonlySet<string> {
+    return this.s.recoveringFrameworks;
+  }
+  get counters(): Counters {
+    return this.s.counters;
+  }
+  get leading(): boolean {
+    return this.s.leading;
+  }
+  get electedAt(): number | undefined {
+    return this.s.electedAt;
+  }
+  /** The allocator's input as it would be now. */
+  snapshot() {
+    return snapshot(this.s);
+  }
+
+  /** Applies one event; returns what to do, in order. */
+  apply(e: MasterEvent): Effect[] {
+    const out = new Effects();
+    this.route(e, out);
+    return out.list;
+  }
+
+  private route(e: MasterEvent, out: Effects): void {
+    const s = this.s;
+    switch (e.type) {
+      case 'started':
+        out.arm(Timers.heartbeat, s.cfg.schedulerHeartbeatSeconds * 1000, true);
+        out.arm(Timers.allocation, s.cfg.allocationIntervalMs, true);
+        out.arm(Timers.ping, s.cfg.agentPingTimeoutMs, true);
+        return;
+      case 'agentConnected':
+        s.agentConns.set(e.conn, {});
+        return;
+      case 'schedulerConnected':
+        s.schedulerConns.set(e.conn, {});
+        return;
+      case 'agentMessage':
+        if (this.refuseIfNotLeading(e.conn, out, 'agent')) return;
+        this.agentMessage(e.conn, e.message, out);
+        return;
+      case 'schedulerCall':
+        if (this.refuseIfNotLeading(e.conn, out, 'scheduler')) return;
+        this.schedulerCall(e.conn, e.call, out);
+        return;
+      case 'agentDisconnected':
+        onAgentClosed(s, out, e.conn);
+        return;
+      case 'schedulerDisconnected':
+        onSchedulerClosed(s, out, e.conn);
+        return;
+      case 'agentProtocolError':
+        s.counters.invalidFrames++;
+        out.log('warn', 'invalid frame from an agent; disconnecting it', { code: e.code, err: e.message });
+        return;
+      case 'schedulerProtocolError':
+        s.counters.invalidFrames++;
+        out.log('warn', 'invalid frame from a scheduler; disconnecting it', { code: e.code, err: e.message });
+        out.schedulerError(e.conn, e.code, `invalid frame: ${e.message}`);
+        return;
+      case 'agentSendFailed':
+        if (e.message.type === 'RUN_TASK') runTaskNotSent(s, out, e.message.framework.id, e.message.task.task_id);
+        return;
+      case 'schedulerSendFailed':
+        if (e.message.type === 'OFFERS') offersNotSent(s, out, e.message.offers.offers);
+        return;
+      case 'timerFired':
+        this.timer(e.timer, out);
+        return;
+      case 'persisted':
+        onAdmitted(s, out, e.ack);
+        return;
+      case 'persistFailed':
+        onAdmissionFailed(s, out, e.ack, e.message);
+        return;
+      case 'leadershipGained':
+        gainLeadership(s, out, e.recovered);
+        return;
+      case 'leadershipLost':
+        loseLeadership(s, out, e.reason);
+        return;
+      case 'rolesChanged':
+        s.roles = e.roles;
+        s.requestAllocation(out);
+        return;
+      case 'markGone': {
+        const a = s.agents.get(e.agentId);
+        if (a && a.state !== 'gone') markGone(s, out, a);
+        return;
+      }
+      case 'allocationRequested':
+        s.requestAllocation(out);
+        return;
+      case 'allocateNow':
+        allocationCycle(s, out);
+        return;
+      case 'allocationResult':
+        allocationResult(s, out, e.plan, e.durationMs);
+        return;
+    }
+  }
+
+  private timer(name: string, out: Effects): void {
+    const s = this.s;
+    switch (name) {
+      case Timers.allocateSoon:
+        s.allocationPending = false;
+        allocationCycle(s, out);
+        return;
+      case Timers.allocation:
+        allocationCycle(s, out);
+        return;
+      case Timers.ping:
+        pingRound(s, out);
+        return;
+      case Timers.heartbeat:
+        if (!s.leading) return;
+        for (const f of s.frameworks.values()) if (f.connected) out.toScheduler(f.peer?.id, { type: 'HEARTBEAT' });
+        return;
+      case Timers.agentReregister:
+        agentWindowClosed(s, out, (id) => {
+          const a = s.agents.get(id);
+          if (a) markUnreachable(s, out, a);
+        });
+        return;
+      case Timers.frameworkResubscribe:
+        onResubscribeWindowClosed(s, out);
+        return;
+      default:
+        if (name.startsWith(Timers.failoverPrefix)) onFailoverTimeout(s, out, name.slice(Timers.failoverPrefix.length));
+    }
+  }
+
+  /** When not leading: tells the peer where the leader is (LEADER has one shape both ways) and closes it. */
+  private refuseIfNotLeading(conn: string, out: Effects, side: 'agent' | 'scheduler'): boolean {
+    if (this.s.leading) return false;
+    const m = this.s.cfg.leaderInfo();
+    const leader = m && m.id !== this.s.cfg.info.id ? { master_info: m } : {};
+    if (side === 'agent') out.toAgent(conn, { type: 'LEADER', leader });
+    else out.toScheduler(conn, { type: 'LEADER', leader });
+    out.close(conn, 1000, 'not the leader');
+    return true;
+  }
+
+  private agentMessage(conn: string, m: AgentMessage, out: Effects): void {
+    const s = this.s;
+    switch (m.type) {
+      case 'REGISTER':
+        onRegister(s, out, conn, m);
+        return;
+      case 'REREGISTER':
+        onReregister(s, out, conn, m);
+        return;
+      case 'STATUS_UPDATE': {
+        const id = s.agentConns.get(conn)?.agentId;
+        if (!id || s.agents.get(id)?.peer?.id !== conn) {
+          out.log('warn', 'message from an agent that has not registered; closing');
+          out.close(conn, 1008, 'register first');
+          return;
+        }
+        statusUpdate(s, out, id, m.update.framework_id, m.update.status);
+        return;
+      }
+      case 'PONG':
+        onPong(s, conn, m.seq);
+        return;
+    }
+  }
+
+  private schedulerCall(conn: string, call: SchedulerCall, out: Effects): void {
+    const s = this.s;
+    if (call.type === 'SUBSCRIBE') {
+      onSubscribe(s, out, conn, call.subscribe.framework_info);
+      return;
+    }
+    const id = s.schedulerConns.get(conn)?.frameworkId;
+    const fw = id ? s.frameworks.get(id) : undefined;
+    if (!fw || fw.peer?.id !== conn || call.framework_id !== fw.id) {
+      out.schedulerError(conn, 'AGORA_MASTER_NOT_SUBSCRIBED', 'subscribe first, and use the framework id it returned');
+      return;
+    }
+    onCall(s, out, fw, call);
+  }
+
+  /** Tears a framework down (operator request); no-op for an unknown id. */
+  teardown(frameworkId: string): Effect[] {
+    const out = new Effects();
+    const fw = this.s.frameworks.get(frameworkId);
+    if (fw) teardown(this.s, out, fw);
+    return out.list;
+  }
+}

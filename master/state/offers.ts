@@ -1,0 +1,182 @@
+/**
+ * Offers: one allocation cycle (snapshot → the pure allocator → offers booked and sent, split into
+ * frames under the limit), taking offers back (used, declined, rescinded, expired), and the
+ * refusal filters a DECLINE leaves behind.
+ */
+import { encode } from '../../sdk/codec/index.js';
+import type { SchedulerEvent } from '../../sdk/protocol/messages.js';
+import type { Offer } from '../../sdk/protocol/types.js';
+import type { Resources } from '../../sdk/resources/resources.js';
+import type { AllocationPlan, AllocatorSnapshot } from '../allocator/types.js';
+import { addAllocation, type FrameworkEntry, type OfferEntry, subtractAllocation } from '../registry.js';
+import type { Core } from './core.js';
+import type { Effects } from './effects.js';
+
+const DEFAULT_REFUSE_SECONDS = 5;
+const MAX_REFUSE_SECONDS = 365 * 24 * 3600;
+/** Room kept free in every frame for the envelope around the items. */
+const FRAME_MARGIN_BYTES = 1024;
+
+export function snapshot(s: Core): AllocatorSnapshot {
+  const now = s.nowMs();
+  const agents = [...s.agents.values()].map((a) => ({
+    id: a.id,
+    hostname: a.info.hostname,
+    total: a.total,
+    allocated: a.used.plus(a.offered),
+    attributes: a.info.attributes,
+    active: a.state === 'active' && s.leading,
+  }));
+  const frameworks = [...s.frameworks.values()].map((f) => ({
+    id: f.id,
+    roles: f.roles,
+    suppressedRoles: [...f.suppressedRoles],
+    allocated: Object.fromEntries(f.allocated),
+    filters: f.filters.filter((x) => x.expiresAt > now),
+    active: f.active && f.connected && f.peer !== undefined,
+  }));
+  return { now, agents, frameworks, roles: [...s.roles.values()], minAllocatable: s.cfg.minAllocatable };
+}
+
+/** One allocation cycle: expire offers and filters, then ask for the allocator's plan over a snapshot. */
+export function allocationCycle(s: Core, out: Effects): void {
+  if (!s.leading) return;
+  expireOffers(s, out);
+  const now = s.nowMs();
+  for (const fw of s.frameworks.values()) fw.filters = fw.filters.filter((f) => f.expiresAt > now);
+  out.allocate(snapshot(s));
+}
+
+/**
+ * The allocator's plan for the snapshot just taken: book each offer (skipping agents and
+ * frameworks gone since) and send them, split into frames under the limit.
+ */
+export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, durationMs: number): void {
+  s.counters.allocationRuns++;
+  s.counters.lastAllocationMs = durationMs;
+  if (!s.leading) return;
+  const now = s.nowMs();
+  for (const fw of s.frameworks.values()) fw.stats.lastSkipped = plan.skipped[fw.id] ?? {};
+  const byFramework = new Map<string, Offer[]>();
+  for (const p of plan.offers) {
+    const fw = s.frameworks.get(p.frameworkId);
+    const agent = s.agents.get(p.agentId);
+    if (!fw?.peer || !agent) continue;
+    const offer: OfferEntry = {
+      id: s.newId('O', (id) => s.offers.has(id)),
+      frameworkId: fw.id,
+      agentId: agent.id,
+      role: p.role,
+      resources: p.resources,
+      createdAt: now,
+    };
+    s.offers.set(offer.id, offer);
+    fw.offers.add(offer.id);
+    agent.offered = agent.offered.plus(p.resources);
+    addAllocation(fw, p.role, p.resources);
+    const list = byFramework.get(fw.id) ?? [];
+    list.push({
+      id: offer.id,
+      framework_id: fw.id,
+      agent_id: agent.id,
+      hostname: agent.info.hostname,
+      resources: p.resources.toList(),
+      attributes: agent.info.attributes,
+      allocation_role: p.role,
+    });
+    byFramework.set(fw.id, list);
+  }
+  for (const [fid, offers] of byFramework) {
+    const fw = s.frameworks.get(fid);
+    if (!fw) continue;
+    fw.stats.offersSent += offers.length;
+    s.counters.offersSent += offers.length;
+    for (const chunk of splitUnder(offers, s.cfg.maxFrameBytes)) {
+      out.toScheduler(fw.peer?.id, { type: 'OFFERS', offers: { offers: chunk } });
+    }
+  }
+}
+
+/**
+ * Splits `items` into runs whose message stays under `maxBytes` once encoded, estimated from each
+ * item's own encoding (plus a margin for the envelope). An item too large on its own travels alone.
+ */
+export function splitUnder<T>(items: T[], maxBytes: number): T[][] {
+  const budget = Math.max(1, maxBytes - FRAME_MARGIN_BYTES);
+  const out: T[][] = [];
+  let run: T[] = [];
+  let used = 0;
+  for (const item of items) {
+    const size = encode({ type: 'HEARTBEAT', item } as unknown as SchedulerEvent).byteLength;
+    if (run.length > 0 && used + size > budget) {
+      out.push(run);
+      run = [];
+      used = 0;
+    }
+    run.push(item);
+    used += size;
+  }
+  if (run.length > 0) out.push(run);
+  return out;
+}
+
+/** Takes an offer out, returning its resources to the pool (and telling the framework if `rescind`). */
+export function removeOffer(
+  s: Core,
+  out: Effects,
+  offerId: string,
+  rescind: boolean,
+  reallocate = true,
+): OfferEntry | undefined {
+  const offer = s.offers.get(offerId);
+  if (!offer) return undefined;
+  s.offers.delete(offerId);
+  const fw = s.frameworks.get(offer.frameworkId);
+  const agent = s.agents.get(offer.agentId);
+  if (agent) agent.offered = agent.offered.minus(offer.resources);
+  if (fw) {
+    fw.offers.delete(offerId);
+    subtractAllocation(fw, offer.role, offer.resources);
+    if (rescind) {
+      fw.stats.offersRescinded++;
+      s.counters.offersRescinded++;
+      out.toScheduler(fw.peer?.id, { type: 'RESCIND', rescind: { offer_id: offerId } });
+    }
+  }
+  if (reallocate) s.requestAllocation(out);
+  return offer;
+}
+
+/** Rescinds every outstanding offer of one agent (it left, became unreachable or was marked gone). */
+export function rescindAgentOffers(s: Core, out: Effects, agentId: string): void {
+  for (const o of [...s.offers.values()]) if (o.agentId === agentId) removeOffer(s, out, o.id, true);
+}
+
+/** Drops a framework's offers without telling it (its connection is gone or replaced). */
+export function dropFrameworkOffers(s: Core, out: Effects, fw: FrameworkEntry, reallocate = true): void {
+  for (const o of [...fw.offers]) removeOffer(s, out, o, false, reallocate);
+}
+
+/** Offers whose OFFERS frame could not be sent are taken back, without asking for another cycle at once. */
+export function offersNotSent(s: Core, out: Effects, offers: readonly Offer[]): void {
+  for (const o of offers) removeOffer(s, out, o.id, false, false);
+}
+
+function expireOffers(s: Core, out: Effects): void {
+  const timeout = s.cfg.offerTimeoutMs;
+  if (timeout === undefined) return;
+  const cutoff = s.nowMs() - timeout;
+  for (const o of [...s.offers.values()]) if (o.createdAt <= cutoff) removeOffer(s, out, o.id, true);
+}
+
+export function addFilter(
+  s: Core,
+  fw: FrameworkEntry,
+  agentId: string,
+  resources: Resources,
+  refuseSeconds?: number,
+): void {
+  const secs = Math.min(refuseSeconds ?? DEFAULT_REFUSE_SECONDS, MAX_REFUSE_SECONDS);
+  if (!(secs > 0)) return;
+  fw.filters.push({ agentId, resources, expiresAt: s.nowMs() + secs * 1000 });
+}

@@ -1,0 +1,154 @@
+/**
+ * The common HTTP server every Agora component builds its routes on: TypeBox schemas validate
+ * and type each route; bodies are JSON only, bounded in size and depth; every error answer is
+ * `{code, message}` (reply.ts); an unknown path is 404 and a known path with the wrong method 405
+ * with `Allow`; every route declares an `action` and is authorized in one hook (auth.ts).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type RawServerDefault,
+} from 'fastify';
+import type pino from 'pino';
+import type { ErrorClass } from '../errors.js';
+import { type Authorizer, allowAll, checkAccess } from './auth.js';
+import { Internal, JsonTooDeep, JsonTooManyValues, MethodNotAllowed, NotFound } from './errors.js';
+import { DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_JSON_VALUES, jsonShapeProblem } from './json.js';
+import { clientErrorOf, mapError, rawErrorResponse } from './reply.js';
+import { RouteTable } from './routes.js';
+import { validatorCompiler } from './validator.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** What the route does, for the authorizer (`view_state`, `update_quota`, ...). Required. */
+    action?: string;
+  }
+  interface FastifyInstance {
+    /** The authorizer this server asks; WebSocket upgrades on its port ask the same one. */
+    authorizer: Authorizer;
+  }
+}
+
+export type AgoraHttp = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** A surface's routes as a plugin: `app.register(plugin, options)`. */
+export type AgoraPlugin<Options extends Record<string, unknown> = Record<never, never>> =
+  FastifyPluginAsyncTypebox<Options>;
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** Longest a request (headers and body) may take to arrive: a slow sender cannot hold a connection open. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export interface HttpServerOptions {
+  logger: pino.Logger;
+  /** Largest request body in bytes (413 above). */
+  bodyLimit?: number;
+  /** Deepest JSON nesting accepted (400 `AGORA_HTTP_JSON_TOO_DEEP` above). */
+  maxJsonDepth?: number;
+  /** Most JSON values in a body (400 `AGORA_HTTP_JSON_TOO_MANY_VALUES` above). */
+  maxJsonValues?: number;
+  authorizer?: Authorizer;
+  /** The component's 500 entry (e.g. `AGORA_MASTER_INTERNAL`). */
+  internalError?: ErrorClass;
+  /** 408 `AGORA_HTTP_REQUEST_TIMEOUT` when a request takes longer to arrive. */
+  requestTimeoutMs?: number;
+}
+
+export function createHttpServer(opts: HttpServerOptions): AgoraHttp {
+  const log = opts.logger;
+  const internal = opts.internalError ?? Internal;
+  const authorizer = opts.authorizer ?? allowAll;
+  const maxDepth = opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  const maxValues = opts.maxJsonValues ?? DEFAULT_MAX_JSON_VALUES;
+  const send = (err: unknown, r: unknown, url: string) => {
+    const reply = r as FastifyReply;
+    const m = mapError(err, internal);
+    if (m.internal) log.error({ err, url }, 'HTTP request failed');
+    return reply.status(m.status).send(m.body);
+  };
+  const app = Fastify({
+    logger: false,
+    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    requestTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
+      if (err.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      socket.end(rawErrorResponse(clientErrorOf(err.code)));
+    },
+    frameworkErrors: (err, req, reply) => send(err, reply, req.url),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.decorate('authorizer', authorizer);
+
+  // JSON only, its shape checked on the text before the usual (prototype-poisoning-safe) parse.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const problem = jsonShapeProblem(body as string, maxDepth, maxValues);
+    if (problem) {
+      done(
+        problem === 'too_deep'
+          ? new JsonTooDeep(`JSON nests deeper than ${maxDepth} levels`)
+          : new JsonTooManyValues(`JSON holds more than ${maxValues} values`),
+        undefined,
+      );
+      return;
+    }
+    parseJson(req, body as string, done);
+  });
+
+  const routes = new RouteTable();
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.action) {
+      throw new Error(`route ${route.method} ${route.url} declares no config.action for the authorizer`);
+    }
+    routes.add(route.url, route.method);
+  });
+
+  app.addHook('preHandler', async (req) => {
+    const action = req.routeOptions.config.action;
+    if (!action) return; // the not-found handler
+    const refused = await checkAccess(
+      authorizer,
+      {
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        ip: req.ip,
+        params: req.params,
+        query: req.query,
+        body: req.body,
+      },
+      action,
+    );
+    if (refused) throw refused;
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0];
+    const allowed = routes.allowed(path);
+    if (allowed.length > 0 && !allowed.includes(req.method)) {
+      void reply.header('allow', allowed.join(', '));
+      return send(
+        new MethodNotAllowed(`${req.method} is not allowed on ${path}; use ${allowed.join(', ')}`),
+        reply,
+        req.url,
+      );
+    }
+    return send(new NotFound(`no route for ${req.method} ${path}`), reply, req.url);
+  });
+  app.setErrorHandler((err, req, reply) => send(err, reply, req.url));
+  return app;
+}
