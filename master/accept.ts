@@ -6,6 +6,7 @@
 
 import type { Operation, TaskInfo } from '../sdk/protocol/types.js';
 import { DEFAULT_ROLE, type ResourceError, Resources } from '../sdk/resources/resources.js';
+import { idProblem } from '../sdk/util/id.js';
 
 export interface OfferView {
   id: string;
@@ -175,7 +176,6 @@ function safeResources(list: unknown): Resources | undefined {
 }
 
 /** Longest task id accepted (Mesos's ids are path components, as here in sandbox paths). */
-export const MAX_TASK_ID_LENGTH = 255;
 
 /**
  * Why a task id cannot be used, or undefined. Task ids name sandbox directories and checkpoint
@@ -183,11 +183,8 @@ export const MAX_TASK_ID_LENGTH = 255;
  * character (only printable characters, as Mesos).
  */
 export function taskIdProblem(id: string): string | undefined {
-  if (id.length === 0) return 'task id is empty';
-  if (id.length > MAX_TASK_ID_LENGTH) return `task id is longer than ${MAX_TASK_ID_LENGTH} characters`;
-  if (id === '.' || id === '..') return `task id '${id}' is not allowed`;
-  if (/[/\\\p{Cc}]/u.test(id)) return "task id contains '/', a backslash or a control character";
-  return undefined;
+  const p = idProblem(id);
+  return p ? `invalid task id: ${p}` : undefined;
 }
 
 function checkTask(

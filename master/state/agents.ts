@@ -6,7 +6,7 @@
  */
 import type { AgentMessage } from '../../sdk/protocol/messages.js';
 import { isTerminal, TaskState } from '../../sdk/protocol/types.js';
-import { DEFAULT_ROLE, Resources } from '../../sdk/resources/resources.js';
+import { DEFAULT_ROLE, type Resource, Resources } from '../../sdk/resources/resources.js';
 import type { AgentRecord } from '../registrar.js';
 import { type AgentEntry, type AgentState, newAgentEntry, taskKey } from '../registry.js';
 import type { Core } from './core.js';
@@ -38,13 +38,24 @@ function refuse(s: Core, out: Effects, conn: string, why: string, fields: Record
   out.log('warn', `agent registration refused: ${why}`, { conn, ...fields });
 }
 
-/** Resources whose amounts overflow (to Infinity) could never be persisted nor allocated: refused. */
-function outOfRange(s: Core, out: Effects, conn: string, total: Resources): boolean {
-  const why = unreadableReason(total.toList(), 'resources');
-  if (!why) return false;
+/**
+ * An agent's reported resources, or undefined (refused and closed) when they are out of range:
+ * amounts that overflow could never be persisted nor allocated. The wire schema refuses them first;
+ * this holds for anything that reaches the state by another way.
+ */
+function agentResources(s: Core, out: Effects, conn: string, list: Resource[]): Resources | undefined {
+  let total: Resources;
+  let why: string | undefined;
+  try {
+    total = Resources.from(list);
+    why = unreadableReason(total.toList(), 'resources');
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  if (!why) return total!;
   refuse(s, out, conn, 'resources out of range', { why });
   out.close(conn, 1008, 'resources out of range');
-  return true;
+  return undefined;
 }
 
 export function onRegister(s: Core, out: Effects, conn: string, m: Extract<AgentMessage, { type: 'REGISTER' }>) {
@@ -54,8 +65,8 @@ export function onRegister(s: Core, out: Effects, conn: string, m: Extract<Agent
     refuse(s, out, conn, 'this connection already carries an agent', { agentId: c.agentId });
     return;
   }
-  const total = Resources.from(m.agent.resources);
-  if (outOfRange(s, out, conn, total)) return;
+  const total = agentResources(s, out, conn, m.agent.resources);
+  if (!total) return;
   const id = s.newId('S', (x) => s.agents.has(x));
   const entry = newAgentEntry({ ...m.agent, id }, total, 'active', s.nowSecs(), m.version);
   c.registering = true;
@@ -131,8 +142,8 @@ export function onReregister(
     return;
   }
   const wasUnreachable = entry.state === 'unreachable';
-  const reported = Resources.from(m.agent.resources);
-  if (outOfRange(s, out, conn, reported)) return;
+  const reported = agentResources(s, out, conn, m.agent.resources);
+  if (!reported) return;
   if (!Resources.from(entry.info.resources).equals(reported)) entry.total = reported; // its static resources changed
   entry.info = { ...m.agent };
   entry.version = m.version;

@@ -20,13 +20,13 @@ export class IdSequence {
 /** Longest id accepted: one path component on common file systems (ids name sandbox directories). */
 export const MAX_ID_LENGTH = 255;
 
-// Whitespace (Unicode), C0 and C1 control characters, DEL, and both path separators.
-const FORBIDDEN_IN_ID = /[\s\p{Cc}/\\]/u;
+// C0 and C1 control characters (tab and newline among them), DEL, and both path separators.
+const FORBIDDEN_IN_ID = /[\p{Cc}/\\]/u;
 
 /**
  * Why `id` is not a valid task, framework, agent, executor or offer id, or undefined when it is.
  * The rule follows Mesos's `validateID` (non-empty, no control characters, no path separators)
- * and adds what keeps an id safe as one path component: not `.` or `..`, no whitespace, at most
+ * and keeps an id safe as one path component: not `.` or `..`, at most
  * {@link MAX_ID_LENGTH} UTF-16 units.
  */
 export function idProblem(id: unknown): string | undefined {
@@ -34,7 +34,7 @@ export function idProblem(id: unknown): string | undefined {
   if (id.length === 0) return 'an id must be non-empty';
   if (id.length > MAX_ID_LENGTH) return `an id must be at most ${MAX_ID_LENGTH} characters (got ${id.length})`;
   if (id === '.' || id === '..') return `'${id}' is not a valid id`;
-  if (FORBIDDEN_IN_ID.test(id)) return 'an id must not contain whitespace, control characters, / or \\';
+  if (FORBIDDEN_IN_ID.test(id)) return 'an id must not contain control characters, / or \\';
   return undefined;
 }
 
