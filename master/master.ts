@@ -241,6 +241,11 @@ export class Master {
 
   onSchedulerProtocolError(peer: Peer<SchedulerEvent>, err: CodecError): void {
     const conn = this.connOf.get(peer) ?? '';
+    if (err.partial) {
+      // An ACCEPT bad only in some operations or tasks: those are refused, the rest carried out.
+      this.dispatch({ type: 'schedulerCall', conn, call: err.partial.call, refused: err.partial.refused });
+      return;
+    }
     this.dispatch({ type: 'schedulerProtocolError', conn, code: err.code, message: err.message });
   }
 

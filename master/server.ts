@@ -93,6 +93,9 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
         inbound: Direction.SchedulerToMaster,
         onConnect: (peer) => m.onSchedulerConnect(peer),
         onProtocolError: (peer, err) => m.onSchedulerProtocolError(peer, err),
+        // An invalid call is answered (ERROR, or TASK_ERROR for its bad tasks); only a frame that
+        // does not decode closes the connection (issue 9, D11).
+        keepOpenOnInvalidMessage: true,
       },
     ] as Parameters<typeof attachWebSocketServer>[1],
     {

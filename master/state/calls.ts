@@ -5,6 +5,7 @@
  */
 import type { SchedulerCall } from '../../sdk/protocol/messages.js';
 import { type Operation, TaskState } from '../../sdk/protocol/types.js';
+import type { RefusedOperation } from '../../sdk/protocol/validate.js';
 import { DEFAULT_ROLE } from '../../sdk/resources/resources.js';
 import { planAccept } from '../accept.js';
 import { type FrameworkEntry, taskKey } from '../registry.js';
@@ -17,12 +18,19 @@ import { acknowledge, addTask, applyState, bumpState, latest, masterStatus, send
 
 export type FrameworkCall = Exclude<SchedulerCall, { type: 'SUBSCRIBE' }>;
 
-export function onCall(s: Core, out: Effects, fw: FrameworkEntry, call: FrameworkCall): void {
+export function onCall(
+  s: Core,
+  out: Effects,
+  fw: FrameworkEntry,
+  call: FrameworkCall,
+  refused: RefusedOperation[] = [],
+): void {
   switch (call.type) {
     case 'TEARDOWN':
       teardown(s, out, fw);
       return;
     case 'ACCEPT':
+      refuseInvalid(s, out, fw, refused);
       accept(s, out, fw, call.accept.offer_ids, call.accept.operations, call.accept.filters?.refuse_seconds);
       return;
     case 'DECLINE':
@@ -75,6 +83,31 @@ function ownRoles(out: Effects, fw: FrameworkEntry, asked: string[] | undefined,
     return undefined;
   }
   return [...new Set(asked)];
+}
+
+/**
+ * Operations and tasks of an ACCEPT that failed the wire schema, as Mesos answers them: each task
+ * with a usable id gets TASK_ERROR (REASON_TASK_INVALID); any other refused operation an ERROR.
+ * The connection stays; the valid rest of the call is carried out.
+ */
+function refuseInvalid(s: Core, out: Effects, fw: FrameworkEntry, refused: RefusedOperation[]): void {
+  const other: string[] = [];
+  for (const r of refused) {
+    if (r.task_id === undefined) {
+      other.push(`operation ${r.operation} (${r.type}): ${r.message}`);
+      continue;
+    }
+    sendUpdate(out, fw, {
+      task_id: r.task_id,
+      state: TaskState.ERROR,
+      reason: 'REASON_TASK_INVALID',
+      message: r.message,
+      source: 'SOURCE_MASTER',
+      timestamp: s.nowSecs(),
+    });
+    bumpState(s, undefined, TaskState.ERROR);
+  }
+  if (other.length > 0) out.schedulerError(fw.peer?.id, 'AGORA_MASTER_INVALID_ACCEPT', other.slice(0, 10).join('; '));
 }
 
 function accept(

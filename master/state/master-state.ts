@@ -6,6 +6,7 @@
  */
 import type { AgentMessage, MasterToAgentMessage, SchedulerCall, SchedulerEvent } from '../../sdk/protocol/messages.js';
 import type { MasterInfo } from '../../sdk/protocol/types.js';
+import type { RefusedOperation } from '../../sdk/protocol/validate.js';
 import type { AllocationPlan, AllocatorRole } from '../allocator/types.js';
 import type { RecoveredState } from '../registrar.js';
 import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from '../registry.js';
@@ -42,7 +43,11 @@ export type MasterEvent =
   | { type: 'agentDisconnected'; conn: string }
   | { type: 'agentProtocolError'; conn: string; code: string; message: string }
   | { type: 'schedulerConnected'; conn: string }
-  | { type: 'schedulerCall'; conn: string; call: SchedulerCall }
+  /**
+   * A call from a scheduler connection. `refused`: operations or tasks of an ACCEPT that failed the
+   * wire schema (the call carries only the valid rest); each refused task gets TASK_ERROR.
+   */
+  | { type: 'schedulerCall'; conn: string; call: SchedulerCall; refused?: RefusedOperation[] }
   | { type: 'schedulerDisconnected'; conn: string }
   | { type: 'schedulerProtocolError'; conn: string; code: string; message: string }
   /** A message the state asked to send could not be sent (connection closed, too slow, too large). */
@@ -139,7 +144,7 @@ export class MasterState {
         return;
       case 'schedulerCall':
         if (this.refuseIfNotLeading(e.conn, out, 'scheduler')) return;
-        this.schedulerCall(e.conn, e.call, out);
+        this.schedulerCall(e.conn, e.call, out, e.refused);
         return;
       case 'agentDisconnected':
         onAgentClosed(s, out, e.conn);
@@ -153,7 +158,7 @@ export class MasterState {
         return;
       case 'schedulerProtocolError':
         s.counters.invalidFrames++;
-        out.log('warn', 'invalid frame from a scheduler; disconnecting it', { code: e.code, err: e.message });
+        out.log('warn', 'invalid frame from a scheduler; refused', { code: e.code, err: e.message });
         out.schedulerError(e.conn, e.code, `invalid frame: ${e.message}`);
         return;
       case 'agentSendFailed':
@@ -265,7 +270,7 @@ export class MasterState {
     }
   }
 
-  private schedulerCall(conn: string, call: SchedulerCall, out: Effects): void {
+  private schedulerCall(conn: string, call: SchedulerCall, out: Effects, refused?: RefusedOperation[]): void {
     const s = this.s;
     if (call.type === 'SUBSCRIBE') {
       onSubscribe(s, out, conn, call.subscribe.framework_info);
@@ -277,7 +282,7 @@ export class MasterState {
       out.schedulerError(conn, 'AGORA_MASTER_NOT_SUBSCRIBED', 'subscribe first, and use the framework id it returned');
       return;
     }
-    onCall(s, out, fw, call);
+    onCall(s, out, fw, call, refused);
   }
 
   /** Tears a framework down (operator request); no-op for an unknown id. */
