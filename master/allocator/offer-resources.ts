@@ -1,0 +1,140 @@
+/**
+ * Offer building: the offers of the plan as `Resources`, made only for the offers the cycle made.
+ * Identical contents (common on homogeneous clusters) share one immutable value: a numeric hash
+ * finds the candidates, an exact comparison decides.
+ */
+import { DEFAULT_ROLE, type Resource, Resources } from '../../sdk/resources/resources.js';
+import { freeNonScalars } from './convert-agents.js';
+import { type Cycle, type Interned, NO_PARTS, NO_RESOURCES, type ReservedPart } from './state.js';
+import type { PlannedOffer } from './types.js';
+
+export function resourcesOf(
+  cy: Cycle,
+  a: number,
+  unreserved: ArrayLike<number>,
+  at: number,
+  parts: ReservedPart[],
+  ns: boolean,
+): Resources {
+  const D = cy.D;
+  const nonScalars = ns ? freeNonScalars(cy, a, DEFAULT_ROLE) : NO_RESOURCES;
+  // Identical contents (common on homogeneous clusters) share one immutable value: a numeric
+  // hash finds the candidates, an exact comparison decides.
+  let h = 0x811c9dc5;
+  for (let d = 0; d < D; d++) h = mix(h, unreserved[at + d] * 1000);
+  for (const p of parts) {
+    h = mix(h, textHash(cy, p.role));
+    for (let d = 0; d < p.vec.length; d++) h = mix(h, p.vec[d] * 1000);
+    h = hashNonScalars(cy, h, p.nonScalars);
+  }
+  h = hashNonScalars(cy, h, nonScalars);
+  const candidates = cy.interned.get(h);
+  if (candidates) {
+    for (const c of candidates) {
+      if (sameOffer(c, unreserved, at, D, parts, nonScalars)) return c.resources;
+    }
+  }
+  const names = cy.space.names;
+  const list: Resource[] = [];
+  for (let d = 0; d < D; d++) {
+    const v = unreserved[at + d];
+    if (v > 0) list.push({ name: names[d], type: 'SCALAR', scalar: { value: v } });
+  }
+  for (const p of parts) {
+    for (let d = 0; d < D; d++) {
+      if (p.vec[d] > 0) list.push({ name: names[d], type: 'SCALAR', scalar: { value: p.vec[d] }, role: p.role });
+    }
+    for (const r of p.nonScalars) list.push(r);
+  }
+  for (const r of nonScalars) list.push(r);
+  const made: Interned = {
+    unreserved: Array.from({ length: D }, (_, d) => unreserved[at + d]),
+    parts: parts.length > 0 ? parts.slice() : NO_PARTS, // `parts` may be the scratch list
+    nonScalars,
+    resources: Resources.from(list),
+  };
+  if (candidates) candidates.push(made);
+  else cy.interned.set(h, [made]);
+  return made.resources;
+}
+
+export function textHash(cy: Cycle, text: string): number {
+  let h = cy.textHashes.get(text);
+  if (h === undefined) {
+    h = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) h = mix(h, text.charCodeAt(i));
+    cy.textHashes.set(text, h);
+  }
+  return h;
+}
+
+export function hashNonScalars(cy: Cycle, h: number, list: readonly Resource[]): number {
+  for (let i = 0; i < list.length; i++) {
+    const r = list[i];
+    h = mix(h, textHash(cy, r.name));
+    if (r.role !== undefined) h = mix(h, textHash(cy, r.role));
+    const ranges = r.ranges?.range;
+    if (ranges) for (let k = 0; k < ranges.length; k++) h = mix(mix(h, ranges[k].begin), ranges[k].end);
+    const items = r.set?.item;
+    if (items) for (let k = 0; k < items.length; k++) h = mix(h, textHash(cy, items[k]));
+  }
+  return h;
+}
+
+export function buildOffers(cy: Cycle): PlannedOffer[] {
+  const out: PlannedOffer[] = new Array(cy.offers.length);
+  const fws = cy.s.frameworks;
+  const agents = cy.s.agents;
+  for (let i = 0; i < cy.offers.length; i++) {
+    const o = cy.offers[i];
+    out[i] = {
+      frameworkId: fws[o.fw].id,
+      agentId: agents[o.agent].id,
+      role: cy.roles[o.role].name,
+      resources: resourcesOf(cy, o.agent, cy.offerU, o.at, o.parts, o.withUnreservedNonScalars),
+    };
+  }
+  return out;
+}
+/** FNV-style mixing of a number (truncated to 32 bits) into a 32-bit hash. */
+function mix(h: number, v: number): number {
+  return Math.imul(h ^ (Math.round(v) | 0), 0x01000193) >>> 0;
+}
+
+function sameOffer(
+  c: Interned,
+  unreserved: ArrayLike<number>,
+  at: number,
+  D: number,
+  parts: ReservedPart[],
+  nonScalars: readonly Resource[],
+): boolean {
+  for (let d = 0; d < D; d++) if (c.unreserved[d] !== unreserved[at + d]) return false;
+  if (c.parts.length !== parts.length) return false;
+  for (let i = 0; i < parts.length; i++) {
+    const x = c.parts[i];
+    const y = parts[i];
+    if (x.role !== y.role || x.vec.length !== y.vec.length || !sameNonScalars(x.nonScalars, y.nonScalars)) return false;
+    for (let d = 0; d < x.vec.length; d++) if (x.vec[d] !== y.vec[d]) return false;
+  }
+  return sameNonScalars(c.nonScalars, nonScalars);
+}
+
+function sameNonScalars(a: readonly Resource[], b: readonly Resource[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.name !== y.name || x.type !== y.type || (x.role ?? DEFAULT_ROLE) !== (y.role ?? DEFAULT_ROLE)) return false;
+    const xr = x.ranges?.range ?? [];
+    const yr = y.ranges?.range ?? [];
+    if (xr.length !== yr.length) return false;
+    for (let k = 0; k < xr.length; k++) if (xr[k].begin !== yr[k].begin || xr[k].end !== yr[k].end) return false;
+    const xs = x.set?.item ?? [];
+    const ys = y.set?.item ?? [];
+    if (xs.length !== ys.length) return false;
+    for (let k = 0; k < xs.length; k++) if (xs[k] !== ys[k]) return false;
+  }
+  return true;
+}
