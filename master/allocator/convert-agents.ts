@@ -4,7 +4,8 @@
  * reserved parts apart, non-scalar entries (ports, sets) kept as entries; the minimum allocatable
  * alternatives become vectors over the same dimensions.
  */
-import { DEFAULT_ROLE, fixed, type Resource, subtractRanges } from '../../sdk/resources/resources.js';
+import { DEFAULT_ROLE, fixed, type Resource } from '../../sdk/resources/resources.js';
+import { freeNonScalars } from './nonscalars.js';
 import { type Cycle, padTo, partFor, pushInto, type ReservedPart } from './state.js';
 
 export function convertAgents(cy: Cycle): void {
@@ -155,39 +156,4 @@ export function addReservation(cy: Cycle, role: string, d: number, v: number): v
   }
   padTo(vec, d + 1);
   vec[d] += v;
-}
-
-/** Free non-scalar entries of an agent for one reservation role (`*`: unreserved). */
-export function freeNonScalars(cy: Cycle, a: number, role: string): Resource[] {
-  const total = cy.nsTotal[a];
-  if (!total) return [];
-  const used = cy.nsUsed[a];
-  const out: Resource[] = [];
-  for (const t of total) {
-    if ((t.role ?? DEFAULT_ROLE) !== role) continue;
-    if (!used) {
-      out.push(t); // nothing of it is in use: the stored entry as it is (never mutated)
-      continue;
-    }
-    const same = used.filter((u) => u.name === t.name && (u.role ?? DEFAULT_ROLE) === role);
-    const entry: Resource = { name: t.name, type: t.type };
-    if (role !== DEFAULT_ROLE) entry.role = role;
-    if (t.type === 'RANGES') {
-      const range = subtractRanges(
-        t.ranges?.range ?? [],
-        same.flatMap((u) => u.ranges?.range ?? []),
-      );
-      if (range.length === 0) continue;
-      entry.ranges = { range };
-    } else if (t.type === 'SET') {
-      const drop = new Set(same.flatMap((u) => u.set?.item ?? []));
-      const item = (t.set?.item ?? []).filter((i) => !drop.has(i));
-      if (item.length === 0) continue;
-      entry.set = { item };
-    } else {
-      continue;
-    }
-    out.push(entry);
-  }
-  return out;
 }

@@ -36,6 +36,8 @@ export function ensureRole(cy: Cycle, name: string): number {
     usableReservedOnly: 0,
     reservedOnlyTop: 0,
     inQuotaSorter: false,
+    usesReservations: false,
+    cappedSince: 0,
   });
   cy.roleIndex.set(name, idx);
   return idx;
@@ -78,13 +80,15 @@ export function buildRoles(cy: Cycle): void {
       if (held && !held.isEmpty()) {
         const vec = new Float64Array(D);
         const unreserved = new Float64Array(D);
-        for (const r of held.toList()) {
-          if (r.type !== 'SCALAR') continue;
+        // A read-only walk over the stored entries (returning false keeps nothing).
+        held.filter((r) => {
+          if (r.type !== 'SCALAR') return false;
           const d = cy.space.find(r.name);
-          if (d < 0) continue;
+          if (d < 0) return false;
           vec[d] += r.scalar?.value ?? 0;
           if ((r.role ?? DEFAULT_ROLE) === DEFAULT_ROLE) unreserved[d] += r.scalar?.value ?? 0;
-        }
+          return false;
+        });
         allocs.push({ fw: f, role: x, vec, unreserved });
         let ra = roleAlloc.get(x);
         if (!ra) {
@@ -141,4 +145,5 @@ export function buildRoles(cy: Cycle): void {
     if (role.sorter && c !== undefined) role.sorter.allocatedAt(c, fixedVec(al.vec));
   }
   cy.allocs = allocs;
+  cy.roleAlloc = roleAlloc;
 }

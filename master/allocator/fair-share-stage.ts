@@ -25,6 +25,8 @@ export function stage2(cy: Cycle): void {
   const visit = (client: number) => visitStage2(cy, client);
   const zero = cy.zero;
   cy.stage = 2;
+  markReservationUsers(cy);
+  const capped: number[] = [];
   for (const a of order) {
     if (cy.agentActive[a] === 0) continue;
     const parts = cy.reserved[a];
@@ -38,6 +40,7 @@ export function stage2(cy: Cycle): void {
       cy.phaseA = true;
       cy.roleSorter.visit(visit);
       applyPending(cy);
+      retireCapped(cy, capped);
     } else if (!hasReserved) {
       // Crumbs: something is free, but less than any offer may hold.
       cy.crumbAgents++;
@@ -57,6 +60,65 @@ export function stage2(cy: Cycle): void {
       }
     }
   }
+  // A retired role would have counted quota_reached on every later agent worth offering.
+  for (const x of capped) {
+    const role = cy.roles[x];
+    role.events[0] += cy.usefulAgents - role.cappedSince;
+  }
+}
+
+/** Roles that may use some reservation (their own or an ancestor's) are never retired. */
+function markReservationUsers(cy: Cycle): void {
+  if (cy.reservationsByRole.size === 0) return;
+  for (const role of cy.roles) {
+    for (const r of cy.reservationsByRole.keys()) {
+      if (isAtOrBelow(role.name, r)) {
+        role.usesReservations = true;
+        break;
+      }
+    }
+  }
+}
+
+/**
+ * Whether the role's quota limits (its own and its ancestors') leave it less than any minimum
+ * allocatable alternative of unreserved resources. Consumption only grows within a cycle, so a
+ * capped role stays capped.
+ */
+function isCapped(cy: Cycle, x: number): boolean {
+  const role = cy.roles[x];
+  if (role.limitChain.length === 0 || role.usesReservations) return false;
+  const room = (d: number) => {
+    let r = Number.POSITIVE_INFINITY;
+    for (const y of role.limitChain) r = Math.min(r, roomIn(cy, y, d));
+    return r;
+  };
+  if (cy.minAlts.length === 0) {
+    for (let d = 0; d < cy.D; d++) if (room(d) > 0) return false;
+    return true;
+  }
+  for (const alt of cy.minAlts) {
+    let fits = true;
+    for (let i = 0; i < alt.dims.length; i++) {
+      if (room(alt.dims[i]) < alt.vals[i]) {
+        fits = false;
+        break;
+      }
+    }
+    if (fits) return false;
+  }
+  return true;
+}
+
+/** Roles found capped during the last visit leave the role sorter: no later agent visits them. */
+function retireCapped(cy: Cycle, capped: number[]): void {
+  for (const x of cy.cappedPending) {
+    const role = cy.roles[x];
+    role.cappedSince = cy.usefulAgents;
+    cy.roleSorter.deactivate(role.name);
+    capped.push(x);
+  }
+  cy.cappedPending.length = 0;
 }
 
 export function visitStage2(cy: Cycle, client: number): boolean {
@@ -64,6 +126,12 @@ export function visitStage2(cy: Cycle, client: number): boolean {
   const role = cy.roles[x];
   if (role.stamp === cy.stamp) return false;
   role.stamp = cy.stamp;
+  if (cy.phaseA && isCapped(cy, x)) {
+    // The agent is worth offering (phase A), so this is the quota_reached the full visit would count.
+    role.events[0]++;
+    cy.cappedPending.push(x);
+    return false;
+  }
   const a = cy.agent;
   const D = cy.D;
   const base = a * D;

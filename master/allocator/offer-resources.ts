@@ -4,7 +4,7 @@
  * finds the candidates, an exact comparison decides.
  */
 import { DEFAULT_ROLE, type Resource, Resources } from '../../sdk/resources/resources.js';
-import { freeNonScalars } from './convert-agents.js';
+import { freeNonScalars, hashNonScalars, mix, sameNonScalars, textHash } from './nonscalars.js';
 import { type Cycle, type Interned, NO_PARTS, NO_RESOURCES, type ReservedPart } from './state.js';
 import type { PlannedOffer } from './types.js';
 
@@ -58,29 +58,6 @@ export function resourcesOf(
   return made.resources;
 }
 
-export function textHash(cy: Cycle, text: string): number {
-  let h = cy.textHashes.get(text);
-  if (h === undefined) {
-    h = 0x811c9dc5;
-    for (let i = 0; i < text.length; i++) h = mix(h, text.charCodeAt(i));
-    cy.textHashes.set(text, h);
-  }
-  return h;
-}
-
-export function hashNonScalars(cy: Cycle, h: number, list: readonly Resource[]): number {
-  for (let i = 0; i < list.length; i++) {
-    const r = list[i];
-    h = mix(h, textHash(cy, r.name));
-    if (r.role !== undefined) h = mix(h, textHash(cy, r.role));
-    const ranges = r.ranges?.range;
-    if (ranges) for (let k = 0; k < ranges.length; k++) h = mix(mix(h, ranges[k].begin), ranges[k].end);
-    const items = r.set?.item;
-    if (items) for (let k = 0; k < items.length; k++) h = mix(h, textHash(cy, items[k]));
-  }
-  return h;
-}
-
 export function buildOffers(cy: Cycle): PlannedOffer[] {
   const out: PlannedOffer[] = new Array(cy.offers.length);
   const fws = cy.s.frameworks;
@@ -95,10 +72,6 @@ export function buildOffers(cy: Cycle): PlannedOffer[] {
     };
   }
   return out;
-}
-/** FNV-style mixing of a number (truncated to 32 bits) into a 32-bit hash. */
-function mix(h: number, v: number): number {
-  return Math.imul(h ^ (Math.round(v) | 0), 0x01000193) >>> 0;
 }
 
 function sameOffer(
@@ -118,23 +91,4 @@ function sameOffer(
     for (let d = 0; d < x.vec.length; d++) if (x.vec[d] !== y.vec[d]) return false;
   }
   return sameNonScalars(c.nonScalars, nonScalars);
-}
-
-function sameNonScalars(a: readonly Resource[], b: readonly Resource[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x.name !== y.name || x.type !== y.type || (x.role ?? DEFAULT_ROLE) !== (y.role ?? DEFAULT_ROLE)) return false;
-    const xr = x.ranges?.range ?? [];
-    const yr = y.ranges?.range ?? [];
-    if (xr.length !== yr.length) return false;
-    for (let k = 0; k < xr.length; k++) if (xr[k].begin !== yr[k].begin || xr[k].end !== yr[k].end) return false;
-    const xs = x.set?.item ?? [];
-    const ys = y.set?.item ?? [];
-    if (xs.length !== ys.length) return false;
-    for (let k = 0; k < xs.length; k++) if (xs[k] !== ys[k]) return false;
-  }
-  return true;
 }

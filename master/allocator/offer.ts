@@ -4,12 +4,11 @@
  * bookkeeping of the offer (free resources, sorters, quota consumption, headroom).
  */
 import { fixed } from '../../sdk/resources/resources.js';
-import { resourcesOf } from './offer-resources.js';
+import { isFiltered } from './filters.js';
 import { countUnsatisfied, refreshHeadroomShare, unsatisfied } from './quota.js';
 import { N_REASONS, R_FILTERED } from './skips.js';
 import { isAtOrBelow } from './sorter.js';
 import { addVec, type Cycle, NO_PARTS } from './state.js';
-import type { RefusalFilter } from './types.js';
 
 /** Sums the still-free reservations on agent `a` usable by `roleName` into sR / sParts. */
 export function collectReserved(cy: Cycle, a: number, roleName: string): number {
@@ -84,7 +83,6 @@ export function offerToFirstFramework(cy: Cycle, x: number): void {
   cy.currentRole = x;
   cy.taker = -1;
   cy.sNs = cy.nsTotal[cy.agent] !== null && cy.nsUnreservedGiven[cy.agent] === 0;
-  cy.sResources = null;
   cy.fwVisitor ??= (client) => visitFramework(cy, client);
   role.sorter.visit(cy.fwVisitor);
   if (cy.taker >= 0) give(cy, x, cy.taker, cy.takerClient);
@@ -101,15 +99,6 @@ export function visitFramework(cy: Cycle, client: number): boolean {
   cy.taker = f;
   cy.takerClient = client;
   return true;
-}
-
-export function isFiltered(cy: Cycle, filters: RefusalFilter[]): boolean {
-  for (const filter of filters) {
-    if (!filter.resources) return true;
-    cy.sResources ??= resourcesOf(cy, cy.agent, cy.sU, 0, cy.sParts, cy.sNs);
-    if (filter.resources.contains(cy.sResources)) return true;
-  }
-  return false;
 }
 
 export function give(cy: Cycle, x: number, f: number, client: number): void {

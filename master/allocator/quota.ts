@@ -4,7 +4,7 @@
  * unsatisfied guarantees require, and the stage-1 sorter holding the roles still below their
  * guarantee.
  */
-import { fixed, Resources } from '../../sdk/resources/resources.js';
+import { fixed, type Resources } from '../../sdk/resources/resources.js';
 import { ensureRole, makeSorter } from './convert-frameworks.js';
 import { isValidWeight } from './sorter.js';
 import { addVec, type Cycle, fixedVec, type RoleInfo } from './state.js';
@@ -17,8 +17,7 @@ export function buildQuota(cy: Cycle): void {
     const role = cy.roles[ensureRole(cy, r.name)];
     if (q.guarantee && !q.guarantee.isEmpty()) role.guarantee = fixedVec(vectorOf(cy, q.guarantee));
     if (q.limit && !q.limit.isEmpty()) {
-      const lim = new Float64Array(D).fill(Number.POSITIVE_INFINITY);
-      for (const [name, v] of Object.entries(q.limit.scalarTotals())) lim[cy.space.find(name)] = v;
+      const lim = vectorOf(cy, q.limit, Number.POSITIVE_INFINITY);
       role.limit = lim;
     }
     if (role.guarantee || role.limit) {
@@ -31,7 +30,8 @@ export function buildQuota(cy: Cycle): void {
   // Chains and consumption: reservations of the subtree + unreserved allocations of the subtree.
   for (let x = 0; x < cy.roles.length; x++) {
     const role = cy.roles[x];
-    for (const y of [x, ...role.ancestors]) {
+    for (let k = -1; k < role.ancestors.length; k++) {
+      const y = k < 0 ? x : role.ancestors[k];
       if (cy.roles[y].limit) role.limitChain.push(y);
       if (cy.roles[y].consumed) role.quotaChain.push(y);
     }
@@ -63,8 +63,8 @@ export function buildQuota(cy: Cycle): void {
     if (role.client < 0) continue;
     const c = qs.add(role.name);
     if (c !== role.client) throw new Error('role sorters out of step');
-    const alloc = cy.roleSorter.allocation(role.name);
-    if (Object.keys(alloc).length > 0) qs.allocated(role.name, Resources.scalars(alloc));
+    const held = cy.roleAlloc.get(x);
+    if (held) qs.allocatedAt(c, held);
     if (role.guarantee && role.active && unsatisfied(cy, role)) {
       role.inQuotaSorter = true;
       countUnsatisfied(cy, role, 1);
@@ -75,9 +75,18 @@ export function buildQuota(cy: Cycle): void {
   cy.quotaSorter = qs;
 }
 
-export function vectorOf(cy: Cycle, r: Resources): Float64Array {
-  const out = new Float64Array(cy.D);
-  for (const [name, v] of Object.entries(r.scalarTotals())) out[cy.space.find(name)] = v;
+/** Scalar totals over every role as a vector; dimensions `r` does not name hold `absent`. */
+export function vectorOf(cy: Cycle, r: Resources, absent = 0): Float64Array {
+  const out = new Float64Array(cy.D).fill(absent);
+  // A read-only walk over the stored entries (returning false keeps nothing).
+  r.filter((e) => {
+    if (e.type !== 'SCALAR') return false;
+    const d = cy.space.find(e.name);
+    if (d < 0) return false;
+    const had = out[d] === absent ? 0 : out[d];
+    out[d] = fixed(had + (e.scalar?.value ?? 0));
+    return false;
+  });
   return out;
 }
 

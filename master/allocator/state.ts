@@ -4,7 +4,7 @@
  * offers made so far. Made fresh for every cycle and dropped at its end; the functions of the
  * other rooms read and update it (nothing here does I/O or reads a clock).
  */
-import type { Resource, Resources } from '../../sdk/resources/resources.js';
+import type { Range, Resource, Resources } from '../../sdk/resources/resources.js';
 import { fixed } from '../../sdk/resources/resources.js';
 import type { Rng } from '../../sdk/util/random.js';
 import { ScalarSpace, type Sorter } from './sorter.js';
@@ -61,6 +61,10 @@ export interface RoleInfo {
   /** Reserved-only agents whose top-most reservation is this role. */
   reservedOnlyTop: number;
   inQuotaSorter: boolean;
+  /** Some reservation (the role's or an ancestor's) could go to this role. */
+  usesReservations: boolean;
+  /** Stage 2: the useful-agent count when the role was found capped by its limits and retired. */
+  cappedSince: number;
 }
 
 export interface OfferRecord {
@@ -130,7 +134,6 @@ export class Cycle {
   readonly interned = new Map<number, Interned[]>();
   sParts: ReservedPart[] = [];
   sNs = false;
-  sResources: Resources | null = null;
 
   // Current position.
   agent = 0;
@@ -140,6 +143,9 @@ export class Cycle {
   taker = -1;
   takerClient = -1;
   currentRole = 0;
+
+  /** Roles found capped during the current stage-2 visit, retired after it. */
+  readonly cappedPending: number[] = [];
 
   // Stage-2 counters for the skip reasons that are counted per role at the end.
   usefulAgents = 0;
@@ -158,7 +164,13 @@ export class Cycle {
   reservationsByRole = new Map<string, number[]>();
   /** The frameworks' allocations by role, as vectors (quota consumption and the sorters). */
   allocs: { fw: number; role: number; vec: Float64Array; unreserved: Float64Array }[] = [];
+  /** What each role's frameworks hold at the start of the cycle, by role index (the sorters' start). */
+  roleAlloc = new Map<number, Float64Array>();
   readonly textHashes = new Map<string, number>();
+  /** Free non-scalar lists computed this cycle, by content hash (see nonscalars.ts). */
+  readonly nsFree = new Map<number, FreeNonScalars[]>();
+  /** Refusal filters' resources in this cycle's terms, by value (see filters.ts). */
+  readonly filterForms = new Map<Resources, FilterForm>();
   /** The framework visitor of `offerToFirstFramework`, made once per cycle. */
   fwVisitor: ((client: number) => boolean) | null = null;
 
@@ -212,4 +224,21 @@ export function addVec(target: Float64Array | null, v: ArrayLike<number>, sign: 
 export function fixedVec(v: Float64Array): Float64Array {
   for (let d = 0; d < v.length; d++) v[d] = fixed(v[d]);
   return v;
+}
+
+/** One free non-scalar list computed this cycle: the inputs it came from, and the result. */
+export interface FreeNonScalars {
+  role: string;
+  total: readonly Resource[];
+  used: readonly Resource[];
+  free: Resource[];
+}
+
+/** A refusal filter's resources in the cycle's terms. */
+export interface FilterForm {
+  unreserved: Float64Array;
+  /** Reserved scalars by role. */
+  reserved: Map<string, Float64Array> | null;
+  /** Non-scalar entries by name and role: merged ranges, or the set's items. */
+  other: Map<string, { type: Resource['type']; ranges: Range[] | null; items: Set<string> | null }> | null;
 }

@@ -61,6 +61,8 @@ export const DECLINE_USED = `cpus:16;mem:2014;disk:1024;${fragmentPorts(31000, 3
 export class DeclineOffersShape {
   private readonly filters: RefusalFilter[][];
   private readonly held: Resources[];
+  /** Each agent's total, one value per agent kept across rounds (as the master keeps `total`). */
+  private readonly totals: Resources[];
 
   constructor(
     readonly agents: number,
@@ -71,16 +73,17 @@ export class DeclineOffersShape {
     for (let a = 0; a < agents; a++) n[a % frameworks]++;
     // What each framework holds (scalars: the sorters' shares do not look at ports).
     this.held = n.map((k) => Resources.scalars({ cpus: 16 * k, mem: 2014 * k, disk: 1024 * k }));
+    this.totals = Array.from({ length: agents }, () => Resources.parse(DECLINE_AGENT));
   }
 
-  /** A fresh snapshot (new `Resources` per agent, as the master builds them). */
+  /** A snapshot as the master builds one: the agents' totals kept, their `allocated` built afresh. */
   snapshot(): AllocatorSnapshot {
     const agents: AllocatorAgent[] = [];
     for (let a = 0; a < this.agents; a++) {
       agents.push({
         id: `agent-${a}`,
         hostname: `agent-${a}`,
-        total: Resources.parse(DECLINE_AGENT),
+        total: this.totals[a],
         allocated: Resources.parse(DECLINE_USED),
         attributes: {},
         active: true,
@@ -124,9 +127,11 @@ export interface QuotaShapeSize {
 export class LargeAndSmallQuotaShape {
   readonly agents: number;
   private outstanding: AllocationPlan | null = null;
+  private readonly totals: Resources[];
 
   constructor(readonly size: QuotaShapeSize) {
     this.agents = Math.floor(size.small / 5) + size.large * 5;
+    this.totals = Array.from({ length: this.agents }, () => Resources.parse('cpus:2;mem:2048;disk:2048'));
   }
 
   get roles(): number {
@@ -165,7 +170,7 @@ export class LargeAndSmallQuotaShape {
       agents.push({
         id,
         hostname: id,
-        total: Resources.parse('cpus:2;mem:2048;disk:2048'),
+        total: this.totals[a],
         allocated: onAgent.get(id) ?? Resources.empty(),
         attributes: {},
         active: true,
@@ -244,32 +249,49 @@ const CASES: Case[] = [
 
 interface RoundResult {
   ms: number[];
+  cpu: number[];
   offers: number;
   filters: number;
 }
 
 /** One sequence of rounds on a fresh cluster; returns per-round time, offers and filters. */
-function sequence(c: Case, allocate: AllocateFn, seed: number): { ms: number; offers: number; filters: number }[] {
-  const out: { ms: number; offers: number; filters: number }[] = [];
+interface Round {
+  ms: number;
+  cpu: number;
+  offers: number;
+  filters: number;
+}
+
+/** allocate() timed: wall time, and the process's CPU time (GC helper threads included). */
+function timed(
+  allocate: AllocateFn,
+  snapshot: AllocatorSnapshot,
+  seed: number,
+): { plan: AllocationPlan; ms: number; cpu: number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const plan = allocate(snapshot, seededRng(seed));
+  const ms = performance.now() - t0;
+  const used = process.cpuUsage(c0);
+  return { plan, ms, cpu: (used.user + used.system) / 1000 };
+}
+
+function sequence(c: Case, allocate: AllocateFn, seed: number): Round[] {
+  const out: Round[] = [];
   if (c.kind === 'DeclineOffers') {
     const shape = new DeclineOffersShape(c.agents, c.frameworks);
     for (let r = 0; r < c.rounds; r++) {
       const snapshot = shape.snapshot();
       const filters = shape.filterCount();
-      const t0 = performance.now();
-      const plan = allocate(snapshot, seededRng(seed + r));
-      const ms = performance.now() - t0;
-      out.push({ ms, offers: plan.offers.length, filters });
+      const { plan, ms, cpu } = timed(allocate, snapshot, seed + r);
+      out.push({ ms, cpu, offers: plan.offers.length, filters });
       shape.decline(plan);
     }
   } else {
     const shape = new LargeAndSmallQuotaShape(c.quota ?? { small: 0, large: 0 });
     for (let r = 0; r < c.rounds; r++) {
-      const snapshot = shape.snapshot();
-      const t0 = performance.now();
-      const plan = allocate(snapshot, seededRng(seed + r));
-      const ms = performance.now() - t0;
-      out.push({ ms, offers: plan.offers.length, filters: 0 });
+      const { plan, ms, cpu } = timed(allocate, shape.snapshot(), seed + r);
+      out.push({ ms, cpu, offers: plan.offers.length, filters: 0 });
       shape.keep(plan);
     }
   }
@@ -291,11 +313,12 @@ async function child(c: Case, runs: number, modulePath: string | undefined): Pro
     modulePath ? pathToFileURL(modulePath).href : new URL('../../master/allocator/index.js', import.meta.url).href
   )) as { allocate: AllocateFn };
   sequence(c, mod.allocate, 1); // warm-up
-  const rounds: RoundResult[] = Array.from({ length: c.rounds }, () => ({ ms: [], offers: 0, filters: 0 }));
+  const rounds: RoundResult[] = Array.from({ length: c.rounds }, () => ({ ms: [], cpu: [], offers: 0, filters: 0 }));
   for (let i = 0; i < runs; i++) {
     const seq = sequence(c, mod.allocate, 100 + 10 * i);
     seq.forEach((r, k) => {
       rounds[k].ms.push(r.ms);
+      rounds[k].cpu.push(r.cpu);
       rounds[k].offers = r.offers;
       rounds[k].filters = r.filters;
     });
@@ -310,6 +333,7 @@ async function child(c: Case, runs: number, modulePath: string | undefined): Pro
         round: k,
         allocate_ms: round2(median(r.ms)),
         min_ms: round2(Math.min(...r.ms)),
+        cpu_ms: round2(median(r.cpu)),
         offers: r.offers,
         filters: r.filters,
         runs,
@@ -361,7 +385,8 @@ async function main(): Promise<void> {
         pad('filters', 8),
         pad('offers', 7),
         pad('allocate ms', 12),
-        ...(compare ? [pad('compare ms', 11), pad('speed-up', 9)] : []),
+        pad('cpu ms', 7),
+        ...(compare ? [pad('compare ms', 11), pad('cmp cpu', 8), pad('speed-up', 9)] : []),
         pad('Mesos ms', 9),
       ].join('  '),
     );
@@ -410,10 +435,12 @@ async function main(): Promise<void> {
           pad(String(r.filters), 8),
           pad(String(r.offers), 7),
           pad((r.allocate_ms as number).toFixed(1), 12),
+          pad((r.cpu_ms as number).toFixed(1), 7),
           ...(compare && b
             ? [
                 pad((b.allocate_ms as number).toFixed(1), 11),
-                pad(`${((b.allocate_ms as number) / (r.allocate_ms as number)).toFixed(1)}x`, 9),
+                pad((b.cpu_ms as number).toFixed(1), 8),
+                pad(`${((b.cpu_ms as number) / Math.max(0.01, r.cpu_ms as number)).toFixed(1)}x`, 9),
               ]
             : []),
           pad(r.mesos_ms === null ? '-' : String(r.mesos_ms), 9),
@@ -422,7 +449,13 @@ async function main(): Promise<void> {
     });
   }
   if (!json) {
-    if (compare) console.log(`compare ms: the same cases with ${compare}, run in this invocation`);
+    if (compare)
+      console.log(
+        `compare: the same cases with ${compare}, run in this invocation; speed-up: compare cpu / cpu (CPU time is steadier than wall time on a shared machine)`,
+      );
+    console.log(
+      'allocate ms: median wall time of allocate(); cpu ms: median CPU time of the process during it (GC threads included).',
+    );
     console.log('Mesos figures (no Mesos figure is published for DeclineOffers at 1,000 x 100):');
     for (const s of sources) console.log(`  ${s}`);
   }

@@ -11,6 +11,9 @@
  *   cycle every offer goes to a role whose dominant share divided by its weight (at the start of the
  *   cycle plus the plan's offers before it) is the lowest; after each cycle the weighted shares of
  *   any two roles differ by at most one agent's dominant share divided by the smallest weight.
+ * - Filters with resources: a filter whose resources cover nothing an offer could hold changes
+ *   nothing (the plan equals the plan without it), and one whose resources cover everything an
+ *   agent has acts as a whole-agent filter.
  * - Quota first: when the free resources cover the sum of the guarantees, after one cycle every
  *   quota role with an active framework holds at least its guarantee, and the roles without quota
  *   were offered no more than the free resources minus the guarantees.
@@ -172,8 +175,75 @@ const quotaCluster = fc.record({
   seed: fc.integer(),
 });
 
+/** The plan as comparable text. */
+function show(p: AllocationPlan): string {
+  return JSON.stringify({
+    o: p.offers.map((o) => [o.frameworkId, o.agentId, o.role, o.resources.toString()]),
+    s: p.skipped,
+  });
+}
+
+/** Agents with ports (partly in use) and some reservations, for the filter properties. */
+const portCluster = fc.record({
+  base: liveCluster,
+  ports: fc.array(fc.record({ len: fc.integer({ min: 1, max: 30 }), used: fc.integer({ min: 0, max: 6 }) }), {
+    minLength: 8,
+    maxLength: 8,
+  }),
+});
+
+type PortCluster = typeof portCluster extends fc.Arbitrary<infer T> ? T : never;
+
+function buildWithPorts(c: PortCluster, filterResources: string | null): AllocatorSnapshot {
+  const s = buildLive(c.base);
+  const agents = s.agents.map((a, i) => {
+    const p = c.ports[i % c.ports.length];
+    const end = 31_000 + p.len - 1;
+    const used: string[] = [];
+    for (let k = 0; k < Math.min(p.used, p.len); k++) used.push(`${31_000 + 2 * k}-${31_000 + 2 * k}`);
+    return {
+      ...a,
+      total: a.total.plus(Resources.parse(`ports:[31000-${end}]`)),
+      allocated: used.length > 0 ? a.allocated.plus(Resources.parse(`ports:[${used.join(',')}]`)) : a.allocated,
+    };
+  });
+  const frameworks = s.frameworks.map((f) => ({
+    ...f,
+    filters: f.filters.map((x) => ({
+      agentId: x.agentId,
+      expiresAt: x.expiresAt,
+      ...(filterResources === null ? {} : { resources: Resources.parse(filterResources) }),
+    })),
+  }));
+  return { ...s, agents, frameworks };
+}
+
 describe('allocate() progress properties', function () {
   this.timeout(120_000);
+
+  it('filters: one covering nothing changes nothing, one covering everything filters the whole agent', () => {
+    const everything = 'cpus:1000;mem:1000000;ports:[1-65535];cpus(a):100;cpus(b):100;cpus(a/x):100';
+    fc.assert(
+      fc.property(portCluster, (c) => {
+        const seed = c.base.seed;
+        const plain = buildWithPorts(c, null);
+        const unfiltered = {
+          ...plain,
+          frameworks: plain.frameworks.map((f) => ({ ...f, filters: [] })),
+        };
+        // A filter only refuses offers its resources contain; these contain no offer.
+        for (const nothing of ['cpus:0.001', 'ports:[1-2]', 'mem:1;ports:[31000-31000]']) {
+          expect(show(allocate(buildWithPorts(c, nothing), seededRng(seed))), nothing).to.equal(
+            show(allocate(unfiltered, seededRng(seed))),
+          );
+        }
+        expect(show(allocate(buildWithPorts(c, everything), seededRng(seed)))).to.equal(
+          show(allocate(plain, seededRng(seed))),
+        );
+      }),
+      { numRuns: 200 },
+    );
+  });
 
   it('liveness: free resources and an eligible, unfiltered framework mean an offer on that agent', () => {
     let nonTrivial = 0;
