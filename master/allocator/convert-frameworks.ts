@@ -53,7 +53,6 @@ export function buildRoles(cy: Cycle): void {
   const D = cy.D;
   cy.skips = new Float64Array(nF * N_REASONS);
   cy.fwSuppressed = new Array(nF);
-  cy.fwFilters = new Array(nF).fill(null);
   cy.fwClient = new Array(nF);
   const hierarchical: SorterOptions = { hierarchical: true, space: cy.space };
   cy.roleSorter = makeSorter(cy, cy.options.roleSorter, hierarchical);
@@ -104,14 +103,13 @@ export function buildRoles(cy: Cycle): void {
         if (!agentIndex) agentIndex = new Map(cy.s.agents.map((ag, i) => [ag.id, i]));
         const a = agentIndex.get(filter.agentId);
         if (a === undefined) continue;
-        let byAgent = cy.fwFilters[f];
-        if (!byAgent) {
-          byAgent = new Map();
-          cy.fwFilters[f] = byAgent;
-        }
-        const list = byAgent.get(a);
-        if (list) list.push(filter);
-        else byAgent.set(a, [filter]);
+        // Filters by agent: a chain through `filterNext` from the agent's head (no map, no key).
+        if (cy.filterHead.length !== cy.nA) cy.filterHead = new Int32Array(cy.nA).fill(-1);
+        const i = cy.filterList.length;
+        cy.filterList.push(filter);
+        cy.filterFw.push(f);
+        cy.filterNext.push(cy.filterHead[a]);
+        cy.filterHead[a] = i;
       }
     }
   }

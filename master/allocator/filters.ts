@@ -47,13 +47,44 @@ function formOf(cy: Cycle, resources: Resources): FilterForm {
   return form;
 }
 
-/** Whether one of the filters refuses the offer under consideration (scratch: sU, sParts, sNs). */
-export function isFiltered(cy: Cycle, filters: RefusalFilter[]): boolean {
-  for (const filter of filters) {
-    if (!filter.resources) return true;
-    if (offerWithin(cy, formOf(cy, filter.resources))) return true;
+/** Chains longer than this get a map by framework when their agent is visited. */
+const LONG_CHAIN = 16;
+
+/** Whether a live filter of framework `f` on the current agent refuses the offer under consideration. */
+export function isFiltered(cy: Cycle, f: number): boolean {
+  const a = cy.agent;
+  if (cy.filterMapAgent === a) return anyRefuses(cy, cy.filterMap.get(f));
+  let n = 0;
+  for (let i = cy.filterHead[a]; i >= 0; i = cy.filterNext[i]) {
+    if (++n > LONG_CHAIN) {
+      indexAgent(cy, a);
+      return anyRefuses(cy, cy.filterMap.get(f));
+    }
+  }
+  for (let i = cy.filterHead[a]; i >= 0; i = cy.filterNext[i]) {
+    if (cy.filterFw[i] === f && refuses(cy, cy.filterList[i])) return true;
   }
   return false;
+}
+
+function indexAgent(cy: Cycle, a: number): void {
+  cy.filterMap.clear();
+  cy.filterMapAgent = a;
+  for (let i = cy.filterHead[a]; i >= 0; i = cy.filterNext[i]) {
+    const list = cy.filterMap.get(cy.filterFw[i]);
+    if (list) list.push(i);
+    else cy.filterMap.set(cy.filterFw[i], [i]);
+  }
+}
+
+function anyRefuses(cy: Cycle, list: number[] | undefined): boolean {
+  if (list) for (const i of list) if (refuses(cy, cy.filterList[i])) return true;
+  return false;
+}
+
+/** A filter without resources refuses everything on its agent; one with resources, what they contain. */
+function refuses(cy: Cycle, filter: RefusalFilter): boolean {
+  return !filter.resources || offerWithin(cy, formOf(cy, filter.resources));
 }
 
 function offerWithin(cy: Cycle, form: FilterForm): boolean {

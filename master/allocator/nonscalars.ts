@@ -35,6 +35,31 @@ export function hashNonScalars(cy: Cycle, h: number, list: readonly Resource[]):
   return h;
 }
 
+/**
+ * A hash of entry lists' numbers only (ranges, item counts): cheap, and an exact comparison decides
+ * between lists that share it.
+ */
+function contentHash(list: readonly Resource[], h: number): number {
+  for (let i = 0; i < list.length; i++) {
+    const r = list[i];
+    const ranges = r.ranges?.range;
+    if (ranges) for (let k = 0; k < ranges.length; k++) h = mix(mix(h, ranges[k].begin), ranges[k].end);
+    const items = r.set?.item;
+    if (items) h = mix(h, items.length);
+  }
+  return h;
+}
+
+/** The hash of a free list, kept by identity (lists are shared between agents and never mutated). */
+export function listHash(cy: Cycle, list: readonly Resource[]): number {
+  let h = cy.nsHashes.get(list);
+  if (h === undefined) {
+    h = hashNonScalars(cy, 0x811c9dc5, list);
+    cy.nsHashes.set(list, h);
+  }
+  return h;
+}
+
 /** Entry lists equal entry by entry (names, types, roles, ranges, items, in order). */
 export function sameNonScalars(a: readonly Resource[], b: readonly Resource[]): boolean {
   if (a === b) return true;
@@ -66,17 +91,38 @@ const NO_ENTRIES: Resource[] = [];
  */
 export function freeNonScalars(cy: Cycle, a: number, role: string): Resource[] {
   const total = cy.nsTotal[a];
-  if (!total) return [];
+  if (!total) return NO_ENTRIES;
+  if (role === DEFAULT_ROLE) {
+    // Asked for several times per agent (filters, the offer): once per cycle.
+    const known = cy.nsFreeU[a];
+    if (known) return known;
+    const free = freeNonScalarsOf(cy, a, total, role);
+    cy.nsFreeU[a] = free;
+    return free;
+  }
+  return freeNonScalarsOf(cy, a, total, role);
+}
+
+function freeNonScalarsOf(cy: Cycle, a: number, total: readonly Resource[], role: string): Resource[] {
   const used = cy.nsUsed[a] ?? NO_ENTRIES;
-  const h = hashNonScalars(cy, hashNonScalars(cy, mix(textHash(cy, role), total.length), total), used);
+  // Neighbouring agents usually share a layout: try the last one found before hashing.
+  const last = cy.nsLast;
+  if (last && last.role === role && sameNonScalars(last.total, total) && sameNonScalars(last.used, used)) {
+    return last.free;
+  }
+  const h = contentHash(used, contentHash(total, total.length));
   const known = cy.nsFree.get(h);
   if (known) {
     for (const k of known) {
-      if (k.role === role && sameNonScalars(k.total, total) && sameNonScalars(k.used, used)) return k.free;
+      if (k.role === role && sameNonScalars(k.total, total) && sameNonScalars(k.used, used)) {
+        cy.nsLast = k;
+        return k.free;
+      }
     }
   }
   const free = computeFree(total, used, role);
   const entry: FreeNonScalars = { role, total, used, free };
+  cy.nsLast = entry;
   if (known) known.push(entry);
   else cy.nsFree.set(h, [entry]);
   return free;

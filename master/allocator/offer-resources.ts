@@ -4,7 +4,7 @@
  * finds the candidates, an exact comparison decides.
  */
 import { DEFAULT_ROLE, type Resource, Resources } from '../../sdk/resources/resources.js';
-import { freeNonScalars, hashNonScalars, mix, sameNonScalars, textHash } from './nonscalars.js';
+import { freeNonScalars, listHash, mix, sameNonScalars, textHash } from './nonscalars.js';
 import { type Cycle, type Interned, NO_PARTS, NO_RESOURCES, type ReservedPart } from './state.js';
 import type { PlannedOffer } from './types.js';
 
@@ -25,9 +25,9 @@ export function resourcesOf(
   for (const p of parts) {
     h = mix(h, textHash(cy, p.role));
     for (let d = 0; d < p.vec.length; d++) h = mix(h, p.vec[d] * 1000);
-    h = hashNonScalars(cy, h, p.nonScalars);
+    if (p.nonScalars.length > 0) h = mix(h, listHash(cy, p.nonScalars));
   }
-  h = hashNonScalars(cy, h, nonScalars);
+  if (nonScalars.length > 0) h = mix(h, listHash(cy, nonScalars));
   const candidates = cy.interned.get(h);
   if (candidates) {
     for (const c of candidates) {

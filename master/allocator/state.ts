@@ -94,6 +94,8 @@ export class Cycle {
   nsTotal: (Resource[] | null)[] = [];
   nsUsed: (Resource[] | null)[] = [];
   nsUnreservedGiven = new Uint8Array(0);
+  /** Free unreserved non-scalar entries per agent, once asked for (see nonscalars.ts). */
+  nsFreeU: (Resource[] | undefined)[] = [];
 
   // Roles and frameworks.
   readonly roles: RoleInfo[] = [];
@@ -104,7 +106,14 @@ export class Cycle {
   fwSuppressed: Set<string>[] = [];
   /** The roles each framework subscribed with (`*` when it gave none). */
   fwRoles: string[][] = [];
-  fwFilters: (Map<number, RefusalFilter[]> | null)[] = [];
+  /** Live refusal filters, chained per agent: the agent's first, then `filterNext` (-1 ends). */
+  filterHead = new Int32Array(0);
+  readonly filterNext: number[] = [];
+  readonly filterFw: number[] = [];
+  readonly filterList: RefusalFilter[] = [];
+  /** For an agent with a long chain: its filters by framework (made when the agent is visited). */
+  filterMapAgent = -1;
+  readonly filterMap = new Map<number, number[]>();
   fwClient: Map<number, number>[] = [];
   skips = new Float64Array(0);
 
@@ -169,6 +178,10 @@ export class Cycle {
   readonly textHashes = new Map<string, number>();
   /** Free non-scalar lists computed this cycle, by content hash (see nonscalars.ts). */
   readonly nsFree = new Map<number, FreeNonScalars[]>();
+  /** The free list found last (neighbouring agents usually share a layout). */
+  nsLast: FreeNonScalars | null = null;
+  /** Hashes of free lists, by identity. */
+  readonly nsHashes = new Map<readonly Resource[], number>();
   /** Refusal filters' resources in this cycle's terms, by value (see filters.ts). */
   readonly filterForms = new Map<Resources, FilterForm>();
   /** The framework visitor of `offerToFirstFramework`, made once per cycle. */

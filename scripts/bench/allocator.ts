@@ -144,8 +144,10 @@ export class LargeAndSmallQuotaShape {
     const heldBy = new Map<string, Resources>();
     const onAgent = new Map<string, Resources>();
     for (const o of this.outstanding?.offers ?? []) {
-      heldBy.set(o.frameworkId, (heldBy.get(o.frameworkId) ?? Resources.empty()).plus(o.resources));
-      onAgent.set(o.agentId, (onAgent.get(o.agentId) ?? Resources.empty()).plus(o.resources));
+      // An allocator built elsewhere (--compare) has its own Resources class: take the entries.
+      const r = o.resources instanceof Resources ? o.resources : Resources.from((o.resources as Resources).toList());
+      heldBy.set(o.frameworkId, (heldBy.get(o.frameworkId) ?? Resources.empty()).plus(r));
+      onAgent.set(o.agentId, (onAgent.get(o.agentId) ?? Resources.empty()).plus(r));
     }
     const add = (name: string, fw: string, quota: string) => {
       const q = Resources.parse(quota);

@@ -245,6 +245,26 @@ describe('allocate() progress properties', function () {
     );
   });
 
+  it('filters: an agent refused by many frameworks goes to one that did not refuse it', () => {
+    // 40 frameworks; all but one hold a whole-agent filter on a0 (more than a short chain holds).
+    for (const keep of [0, 17, 39]) {
+      const frameworks = Array.from({ length: 40 }, (_, i) =>
+        framework(`fw-${String(i).padStart(2, '0')}`, ['*'], {
+          filters: i === keep ? [] : [{ agentId: 'agent-0', expiresAt: NOW + 1 }],
+        }),
+      );
+      const s: AllocatorSnapshot = {
+        now: NOW,
+        agents: [agent(0, Resources.parse('cpus:4;mem:4096'))],
+        frameworks,
+        roles: [],
+        minAllocatable: MIN,
+      };
+      const plan = allocate(s, seededRng(keep));
+      expect(plan.offers.map((o) => o.frameworkId)).to.deep.equal([frameworks[keep].id]);
+    }
+  });
+
   it('liveness: free resources and an eligible, unfiltered framework mean an offer on that agent', () => {
     let nonTrivial = 0;
     fc.assert(
