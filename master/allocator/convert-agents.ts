@@ -13,19 +13,18 @@ export function convertAgents(cy: Cycle): void {
   const nA = agents.length;
   cy.nA = nA;
   const space = cy.space;
-  for (const alt of cy.s.minAllocatable) for (const name of Object.keys(alt.scalarTotals())) space.dim(name);
+  // A read-only walk over stored entries (returning false keeps nothing): each scalar name a dimension.
+  const dims = (r: Resource) => {
+    if (r.type === 'SCALAR') space.dim(r.name);
+    return false;
+  };
+  for (const alt of cy.s.minAllocatable) alt.filter(dims);
   for (const role of cy.s.roles) {
-    for (const q of [role.quota?.guarantee, role.quota?.limit]) {
-      if (q) for (const name of Object.keys(q.scalarTotals())) space.dim(name);
-    }
+    role.quota?.guarantee?.filter(dims);
+    role.quota?.limit?.filter(dims);
   }
   // The first agent's names give the usual dimensions; a name seen later widens the rows (restride).
-  if (nA > 0) {
-    agents[0].total.filter((r) => {
-      if (r.type === 'SCALAR') space.dim(r.name);
-      return false;
-    });
-  }
+  if (nA > 0) agents[0].total.filter(dims);
   cy.D = space.size;
   cy.freeU = new Float64Array(nA * cy.D);
   cy.clusterTotal = new Array(cy.D).fill(0);
