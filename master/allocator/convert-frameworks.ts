@@ -100,7 +100,7 @@ export function buildRoles(cy: Cycle): void {
     if (fw.active && fw.filters.length > 0) {
       for (const filter of fw.filters) {
         if (!(filter.expiresAt > cy.s.now)) continue;
-        if (!agentIndex) agentIndex = new Map(cy.s.agents.map((ag, i) => [ag.id, i]));
+        agentIndex ??= indexAgents(cy);
         const a = agentIndex.get(filter.agentId);
         if (a === undefined) continue;
         // Filters by agent: a chain through `filterNext` from the agent's head (no map, no key).
@@ -144,4 +144,12 @@ export function buildRoles(cy: Cycle): void {
   }
   cy.allocs = allocs;
   cy.roleAlloc = roleAlloc;
+}
+
+/** Agent id → index in the snapshot. */
+function indexAgents(cy: Cycle): Map<string, number> {
+  const out = new Map<string, number>();
+  const agents = cy.s.agents;
+  for (let i = 0; i < agents.length; i++) out.set(agents[i].id, i);
+  return out;
 }
