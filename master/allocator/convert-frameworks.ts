@@ -38,6 +38,7 @@ export function ensureRole(cy: Cycle, name: string): number {
     inQuotaSorter: false,
     usesReservations: false,
     cappedSince: 0,
+    single: false,
   });
   cy.roleIndex.set(name, idx);
   return idx;
@@ -68,11 +69,16 @@ export function buildRoles(cy: Cycle): void {
   let agentIndex: Map<string, number> | null = null;
   for (let f = 0; f < nF; f++) {
     const fw = fws[f];
-    cy.fwSuppressed[f] = new Set(fw.suppressedRoles);
+    cy.fwSuppressed[f] = fw.suppressedRoles.length > 0 ? new Set(fw.suppressedRoles) : NO_ROLES;
     cy.fwClient[f] = new Map();
     const roles = fw.roles.length > 0 ? fw.roles : [DEFAULT_ROLE];
     cy.fwRoles[f] = roles;
-    for (const name of new Set([...roles, ...Object.keys(fw.allocated)])) {
+    const held = Object.keys(fw.allocated);
+    const names =
+      roles.length === 1 && (held.length === 0 || (held.length === 1 && held[0] === roles[0]))
+        ? roles
+        : new Set([...roles, ...held]);
+    for (const name of names) {
       const x = ensureRole(cy, name);
       cy.roles[x].members.push(f);
       const held = fw.allocated[name];
@@ -119,16 +125,24 @@ export function buildRoles(cy: Cycle): void {
   for (let x = 0; x < cy.roles.length; x++) {
     const role = cy.roles[x];
     if (role.members.length === 0) continue;
-    const sorter = makeSorter(cy, cy.options.frameworkSorter, flat);
-    role.sorter = sorter;
-    for (const f of role.members) {
-      const c = sorter.add(fws[f].id);
-      role.fwOfClient[c] = f;
-      cy.fwClient[f].set(x, c);
-      if (fws[f].active && cy.fwRoles[f].includes(role.name) && !cy.fwSuppressed[f].has(role.name)) {
-        role.active = true;
-      } else {
-        sorter.deactivate(fws[f].id);
+    const eligible = (f: number) =>
+      fws[f].active && cy.fwRoles[f].includes(role.name) && !cy.fwSuppressed[f].has(role.name);
+    if (role.members.length === 1 && cy.options.frameworkSorter !== 'random') {
+      // One framework: no order to keep, so no sorter (the common case: a role per framework).
+      // (The random sorter keeps its own, so that its draws, and so the plan, stay as they were.)
+      const f = role.members[0];
+      role.fwOfClient[0] = f;
+      role.single = true;
+      role.active = eligible(f);
+    } else {
+      const sorter = makeSorter(cy, cy.options.frameworkSorter, flat);
+      role.sorter = sorter;
+      for (const f of role.members) {
+        const c = sorter.add(fws[f].id);
+        role.fwOfClient[c] = f;
+        cy.fwClient[f].set(x, c);
+        if (eligible(f)) role.active = true;
+        else sorter.deactivate(fws[f].id);
       }
     }
     role.client = cy.roleSorter.add(role.name);
@@ -153,3 +167,5 @@ function indexAgents(cy: Cycle): Map<string, number> {
   for (let i = 0; i < agents.length; i++) out.set(agents[i].id, i);
   return out;
 }
+
+const NO_ROLES: ReadonlySet<string> = new Set();

@@ -79,12 +79,16 @@ export function allocatableRow(cy: Cycle, a: number, extra: Float64Array): boole
 /** Gives the offer in scratch to the first framework of role `x` (DRF order) that is not filtered. */
 export function offerToFirstFramework(cy: Cycle, x: number): void {
   const role = cy.roles[x];
-  if (!role.sorter) return;
+  if (!role.sorter && !(role.single && role.active)) return;
   cy.currentRole = x;
   cy.taker = -1;
   cy.sNs = cy.nsTotal[cy.agent] !== null && cy.nsUnreservedGiven[cy.agent] === 0;
-  cy.fwVisitor ??= (client) => visitFramework(cy, client);
-  role.sorter.visit(cy.fwVisitor);
+  if (role.sorter) {
+    cy.fwVisitor ??= (client) => visitFramework(cy, client);
+    role.sorter.visit(cy.fwVisitor);
+  } else {
+    visitFramework(cy, 0);
+  }
   if (cy.taker >= 0) give(cy, x, cy.taker, cy.takerClient);
 }
 

@@ -46,7 +46,10 @@ export interface RoleInfo {
   headroomShare: Float64Array | null;
   /** Frameworks subscribed with this role (or holding resources in it). */
   members: number[];
+  /** The frameworks of the role in their order; null when there is none or just one (`single`). */
   sorter: Sorter | null;
+  /** Exactly one framework (`fwOfClient[0]`), served whenever the role is active. */
+  single: boolean;
   /** Framework-sorter client index → framework index. */
   fwOfClient: number[];
   /** Index in the role sorters, -1 when the role has no frameworks. */
@@ -103,7 +106,7 @@ export class Cycle {
   roleOfClient: number[] = [];
   roleSorter!: Sorter;
   quotaSorter: Sorter | null = null;
-  fwSuppressed: Set<string>[] = [];
+  fwSuppressed: ReadonlySet<string>[] = [];
   /** The roles each framework subscribed with (`*` when it gave none). */
   fwRoles: string[][] = [];
   /** Live refusal filters, chained per agent: the agent's first, then `filterNext` (-1 ends). */
