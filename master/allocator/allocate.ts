@@ -13,8 +13,10 @@
  * 3. Stage 1 (quota-stage.ts): roles below their guarantee are served first.
  * 4. Stage 2 (fair-share-stage.ts): every role in DRF order, frameworks in DRF order within it.
  * Every offer (offer.ts) updates the sorters at once, so the next agent goes to the now-poorest.
- * Result `Resources` are built only for the offers made (offer-resources.ts); skip reasons are
- * counted along the way (skips.ts). The per-cycle state lives in state.ts.
+ * Refusal filters are checked against the offer in scratch (filters.ts); port ranges and sets are
+ * subtracted once per distinct layout (nonscalars.ts). Result `Resources` are built only for the
+ * offers made (offer-resources.ts); skip reasons are counted along the way (skips.ts). The
+ * per-cycle state lives in state.ts.
  */
 import type { Rng } from '../../sdk/util/random.js';
 import { convertAgents } from './convert-agents.js';
