@@ -34,7 +34,12 @@ function formOf(cy: Cycle, resources: Resources): FilterForm {
       vec[d] = fixed(vec[d] + (r.scalar?.value ?? 0));
     } else {
       made.other ??= new Map();
-      made.other.set(`${r.name}\u0000${role}`, {
+      let byRole = made.other.get(r.name);
+      if (!byRole) {
+        byRole = new Map();
+        made.other.set(r.name, byRole);
+      }
+      byRole.set(role, {
         type: r.type,
         ranges: r.type === 'RANGES' ? mergeRanges(r.ranges?.range ?? []) : null,
         items: r.type === 'SET' ? new Set(r.set?.item ?? []) : null,
@@ -102,7 +107,7 @@ function offerWithin(cy: Cycle, form: FilterForm): boolean {
 
 function entriesWithin(form: FilterForm, entries: readonly Resource[]): boolean {
   for (const r of entries) {
-    const have = form.other?.get(`${r.name}\u0000${r.role ?? DEFAULT_ROLE}`);
+    const have = form.other?.get(r.name)?.get(r.role ?? DEFAULT_ROLE);
     if (r.type === 'RANGES') {
       const inner = r.ranges?.range ?? [];
       if (inner.length === 0) continue;

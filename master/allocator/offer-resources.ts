@@ -18,6 +18,8 @@ export function resourcesOf(
 ): Resources {
   const D = cy.D;
   const nonScalars = ns ? freeNonScalars(cy, a, DEFAULT_ROLE) : NO_RESOURCES;
+  const last = cy.lastInterned;
+  if (last && sameOffer(last, unreserved, at, D, parts, nonScalars)) return last.resources;
   // Identical contents (common on homogeneous clusters) share one immutable value: a numeric
   // hash finds the candidates, an exact comparison decides.
   let h = 0x811c9dc5;
@@ -31,7 +33,10 @@ export function resourcesOf(
   const candidates = cy.interned.get(h);
   if (candidates) {
     for (const c of candidates) {
-      if (sameOffer(c, unreserved, at, D, parts, nonScalars)) return c.resources;
+      if (sameOffer(c, unreserved, at, D, parts, nonScalars)) {
+        cy.lastInterned = c;
+        return c.resources;
+      }
     }
   }
   const names = cy.space.names;
@@ -55,6 +60,7 @@ export function resourcesOf(
   };
   if (candidates) candidates.push(made);
   else cy.interned.set(h, [made]);
+  cy.lastInterned = made;
   return made.resources;
 }
 

@@ -144,6 +144,8 @@ export class Cycle {
   pendingV = new Float64Array(0);
   /** Offer contents seen this cycle: identical offers share one (immutable) Resources value. */
   readonly interned = new Map<number, Interned[]>();
+  /** The offer contents built or found last (consecutive offers are often identical). */
+  lastInterned: Interned | null = null;
   sParts: ReservedPart[] = [];
   sNs = false;
 
@@ -255,6 +257,13 @@ export interface FilterForm {
   unreserved: Float64Array;
   /** Reserved scalars by role. */
   reserved: Map<string, Float64Array> | null;
-  /** Non-scalar entries by name and role: merged ranges, or the set's items. */
-  other: Map<string, { type: Resource['type']; ranges: Range[] | null; items: Set<string> | null }> | null;
+  /** Non-scalar entries by name, then by role. */
+  other: Map<string, Map<string, FilterEntry>> | null;
+}
+
+/** A filter's non-scalar entry: merged ranges, or the set's items. */
+export interface FilterEntry {
+  type: Resource['type'];
+  ranges: Range[] | null;
+  items: Set<string> | null;
 }
