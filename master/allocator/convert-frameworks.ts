@@ -110,11 +110,11 @@ export function buildRoles(cy: Cycle): void {
         const a = agentIndex.get(filter.agentId);
         if (a === undefined) continue;
         // Filters by agent: a chain through `filterNext` from the agent's head (no map, no key).
-        if (cy.filterHead.length !== cy.nA) cy.filterHead = new Int32Array(cy.nA).fill(-1);
-        const i = cy.filterList.length;
-        cy.filterList.push(filter);
-        cy.filterFw.push(f);
-        cy.filterNext.push(cy.filterHead[a]);
+        if (cy.filterHead.length !== cy.nA) allocateFilterChains(cy);
+        const i = cy.filterCount++;
+        cy.filterList[i] = filter;
+        cy.filterFw[i] = f;
+        cy.filterNext[i] = cy.filterHead[a];
         cy.filterHead[a] = i;
       }
     }
@@ -169,3 +169,13 @@ function indexAgents(cy: Cycle): Map<string, number> {
 }
 
 const NO_ROLES: ReadonlySet<string> = new Set();
+
+/** Room for every filter of an active framework (an upper bound on the live ones), allocated once. */
+function allocateFilterChains(cy: Cycle): void {
+  let n = 0;
+  for (const fw of cy.s.frameworks) if (fw.active) n += fw.filters.length;
+  cy.filterHead = new Int32Array(cy.nA).fill(-1);
+  cy.filterNext = new Int32Array(n);
+  cy.filterFw = new Int32Array(n);
+  cy.filterList = new Array(n);
+}

@@ -111,9 +111,10 @@ export class Cycle {
   fwRoles: string[][] = [];
   /** Live refusal filters, chained per agent: the agent's first, then `filterNext` (-1 ends). */
   filterHead = new Int32Array(0);
-  readonly filterNext: number[] = [];
-  readonly filterFw: number[] = [];
-  readonly filterList: RefusalFilter[] = [];
+  filterNext = new Int32Array(0);
+  filterFw = new Int32Array(0);
+  filterList: RefusalFilter[] = [];
+  filterCount = 0;
   /** For an agent with a long chain: its filters by framework (made when the agent is visited). */
   filterMapAgent = -1;
   readonly filterMap = new Map<number, number[]>();
