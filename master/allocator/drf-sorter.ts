@@ -17,7 +17,15 @@
  * under its own node, with weight 1, as in Mesos.
  */
 import type { Resources } from '../../sdk/resources/resources.js';
-import { ClientSlots, checkWeight, ScalarSpace, type Sorter, type SorterOptions, type SortVisitor } from './sorter.js';
+import {
+  addInto,
+  ClientSlots,
+  checkWeight,
+  ScalarSpace,
+  type Sorter,
+  type SorterOptions,
+  type SortVisitor,
+} from './sorter.js';
 
 interface Node {
   /** Tie-break key: the path (a virtual leaf: path + '/.'). */
@@ -458,12 +466,4 @@ function walk(node: Node, visitor: SortVisitor): boolean {
     }
   }
   return false;
-}
-
-function addInto(target: number[], v: ArrayLike<number>): void {
-  while (target.length < v.length) target.push(0);
-  for (let d = 0; d < v.length; d++) {
-    const x = v[d];
-    if (x !== 0) target[d] = Math.round((target[d] + x) * 1000) / 1000;
-  }
 }

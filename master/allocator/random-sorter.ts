@@ -12,6 +12,7 @@
 import type { Resources } from '../../sdk/resources/resources.js';
 import type { Rng } from '../../sdk/util/random.js';
 import {
+  addInto,
   ClientSlots,
   checkWeight,
   isAtOrBelow,
@@ -317,11 +318,4 @@ function findPrefix(fen: Float64Array, n: number, u: number): number {
     }
   }
   return pos;
-}
-
-function addInto(target: number[], v: ArrayLike<number>): void {
-  while (target.length < v.length) target.push(0);
-  for (let d = 0; d < v.length; d++) {
-    if (v[d] !== 0) target[d] = Math.round((target[d] + v[d]) * 1000) / 1000;
-  }
 }

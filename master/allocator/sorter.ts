@@ -225,7 +225,21 @@ export class ClientSlots<T> {
   }
 }
 
-/** A role's weight must be a finite number above 0. */
+/** A role's weight is a finite number above 0. */
+export function isValidWeight(weight: number | undefined): weight is number {
+  return typeof weight === 'number' && Number.isFinite(weight) && weight > 0;
+}
+
+/** Throws unless the weight is valid (the sorters' check; the allocator treats an invalid weight as 1). */
 export function checkWeight(path: string, weight: number): void {
-  if (!(weight > 0) || !Number.isFinite(weight)) throw new Error(`weight of '${path}' must be > 0, got ${weight}`);
+  if (!isValidWeight(weight)) throw new Error(`weight of '${path}' must be > 0, got ${weight}`);
+}
+
+/** target += v, widening target as needed, in Mesos's three-decimal fixed point. */
+export function addInto(target: number[], v: ArrayLike<number>): void {
+  while (target.length < v.length) target.push(0);
+  for (let d = 0; d < v.length; d++) {
+    const x = v[d];
+    if (x !== 0) target[d] = fixed3(target[d] + x);
+  }
 }

@@ -1,140 +1,303 @@
 /**
- * Allocator benchmark: the time of ONE full allocation cycle (`allocate(snapshot, rng)`), median of
- * several runs (see `timedRuns`) after warm-up runs (see `warmups`), for cluster sizes Mesos
- * published figures for.
+ * Allocator benchmark on Mesos's own shapes, rebuilt from its sources (apache/mesos):
  *
- *   node dist/scripts/bench/allocator.js            # table
- *   node dist/scripts/bench/allocator.js --json     # one JSON object per line
- *   node dist/scripts/bench/allocator.js --runs 9 --only 10000x1000
+ * - DeclineOffers (`src/tests/hierarchical_allocator_tests.cpp`,
+ *   `HierarchicalAllocator_BENCHMARK_Test.DeclineOffers`): frameworks in role `*`; agents of
+ *   `cpus:24;mem:4096;disk:4096;ports:[31000-32000]`, agent i already running, for framework
+ *   i mod F, `cpus:16;mem:2014;disk:1024` and the ports of `fragment([31000-32000], 16)`
+ *   (31000, 31002, …, 31028 and 31030-32000). Every round's offers are declined with a filter
+ *   that carries the declined resources (refuse for ever) before the next round; rounds 0–3.
+ * - LargeAndSmallQuota (`src/tests/hierarchical_allocator_benchmarks.cpp`,
+ *   `BENCHMARK_HierarchicalAllocator_WithQuotaParam.LargeAndSmallQuota/2`): 2,500 roles with quota
+ *   `cpus:1;mem:1024;disk:1024` and 500 with `cpus:4;mem:4096;disk:4096` (guarantee = limit, the
+ *   benchmark's `createQuota`), one framework each; 3,000 empty agents of `cpus:2;mem:2048;disk:2048`.
+ *   Cycle 1 makes 3,500 offers; cycle 2 runs with those offers outstanding and makes none.
  *
- * Each case runs in a child process of its own (same node, same flags), so that one case's JIT
- * state and heap do not colour the next one's time and peak RSS.
+ *   node dist/scripts/bench/allocator.js                  # table
+ *   node dist/scripts/bench/allocator.js --json           # one JSON object per case and round
+ *   node dist/scripts/bench/allocator.js --only DeclineOffers-1000x100 --runs 3
+ *   node dist/scripts/bench/allocator.js --compare /path/to/other/dist/master/allocator/index.js
  *
- * Every run gets a freshly built snapshot (distinct `Resources` objects per agent, as the master
- * builds them), so nothing carries over between runs; the snapshot build is timed on its own and
- * reported apart. (No forced GC in between: after a forced full collection V8 sweeps lazily during
- * the next allocations, which would charge the cycle for it.) Half the agents run tasks (a framework holds cpus:4;mem:16384 there), and every
- * framework is active and unsuppressed, so every agent with free resources is offered.
+ * Only `allocate()` is timed (`allocate_ms`); building the snapshot is not. Each case runs in a
+ * child process of its own; a warm-up sequence runs first, then `runs` sequences, and each round's
+ * figure is the median over the sequences. With `--compare`, every case is also run with the
+ * allocator module given (for example a build of an earlier commit) in the same invocation.
  */
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { allocate } from '../../master/allocator/index.js';
+import { pathToFileURL } from 'node:url';
 import type {
+  AllocateFn,
+  AllocationPlan,
   AllocatorAgent,
   AllocatorFramework,
   AllocatorRole,
   AllocatorSnapshot,
+  RefusalFilter,
 } from '../../master/allocator/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
 import { seededRng } from '../../sdk/util/random.js';
 
+const NOW = 1_700_000_000_000;
+/** Mesos's `--min_allocatable_resources` default. */
+const MIN_ALLOCATABLE = () => [Resources.parse('cpus:0.01'), Resources.parse('mem:32')];
+
+export const DECLINE_AGENT = 'cpus:24;mem:4096;disk:4096;ports:[31000-32000]';
+
+/** Mesos's `fragment(bounds, n)`: single ports at begin, begin+2, …, the last range running to the end. */
+export function fragmentPorts(begin: number, end: number, n: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const b = begin + 2 * i;
+    parts.push(i === n - 1 ? `${b}-${end}` : `${b}-${b}`);
+  }
+  return `ports:[${parts.join(',')}]`;
+}
+
+/** What each agent already runs in DeclineOffers: 16 tasks' worth, with 16 port fragments. */
+export const DECLINE_USED = `cpus:16;mem:2014;disk:1024;${fragmentPorts(31000, 32000, 16)}`;
+
+/** A DeclineOffers cluster: snapshots for successive rounds, filters added by `decline`. */
+export class DeclineOffersShape {
+  private readonly filters: RefusalFilter[][];
+  private readonly held: Resources[];
+  /** Each agent's total, one value per agent kept across rounds (as the master keeps `total`). */
+  private readonly totals: Resources[];
+
+  constructor(
+    readonly agents: number,
+    readonly frameworks: number,
+  ) {
+    this.filters = Array.from({ length: frameworks }, () => []);
+    const n = new Array<number>(frameworks).fill(0);
+    for (let a = 0; a < agents; a++) n[a % frameworks]++;
+    // What each framework holds (scalars: the sorters' shares do not look at ports).
+    this.held = n.map((k) => Resources.scalars({ cpus: 16 * k, mem: 2014 * k, disk: 1024 * k }));
+    this.totals = Array.from({ length: agents }, () => Resources.parse(DECLINE_AGENT));
+  }
+
+  /** A snapshot as the master builds one: the agents' totals kept, their `allocated` built afresh. */
+  snapshot(): AllocatorSnapshot {
+    const agents: AllocatorAgent[] = [];
+    for (let a = 0; a < this.agents; a++) {
+      agents.push({
+        id: `agent-${a}`,
+        hostname: `agent-${a}`,
+        total: this.totals[a],
+        allocated: Resources.parse(DECLINE_USED),
+        attributes: {},
+        active: true,
+      });
+    }
+    const frameworks: AllocatorFramework[] = [];
+    for (let f = 0; f < this.frameworks; f++) {
+      frameworks.push({
+        id: `framework-${f}`,
+        roles: ['*'],
+        suppressedRoles: [],
+        allocated: this.held[f].isEmpty() ? {} : { '*': this.held[f] },
+        filters: this.filters[f].slice(),
+        active: true,
+      });
+    }
+    return { now: NOW, agents, frameworks, roles: [], minAllocatable: MIN_ALLOCATABLE() };
+  }
+
+  /** Every offer declined, refusing the same resources on that agent for ever. */
+  decline(plan: AllocationPlan): void {
+    for (const o of plan.offers) {
+      const f = Number(o.frameworkId.slice('framework-'.length));
+      this.filters[f].push({ agentId: o.agentId, expiresAt: Number.MAX_SAFE_INTEGER, resources: o.resources });
+    }
+  }
+
+  filterCount(): number {
+    let n = 0;
+    for (const list of this.filters) n += list.length;
+    return n;
+  }
+}
+
+export interface QuotaShapeSize {
+  small: number;
+  large: number;
+}
+
+/** LargeAndSmallQuota: roles, agents (small/5 + large×5), and the second cycle with the offers outstanding. */
+export class LargeAndSmallQuotaShape {
+  readonly agents: number;
+  private outstanding: AllocationPlan | null = null;
+  private readonly totals: Resources[];
+
+  constructor(readonly size: QuotaShapeSize) {
+    this.agents = Math.floor(size.small / 5) + size.large * 5;
+    this.totals = Array.from({ length: this.agents }, () => Resources.parse('cpus:2;mem:2048;disk:2048'));
+  }
+
+  get roles(): number {
+    return this.size.small + this.size.large;
+  }
+
+  snapshot(): AllocatorSnapshot {
+    const roles: AllocatorRole[] = [];
+    const frameworks: AllocatorFramework[] = [];
+    const heldBy = new Map<string, Resources>();
+    const onAgent = new Map<string, Resources>();
+    for (const o of this.outstanding?.offers ?? []) {
+      // An allocator built elsewhere (--compare) has its own Resources class: take the entries.
+      const r = o.resources instanceof Resources ? o.resources : Resources.from((o.resources as Resources).toList());
+      heldBy.set(o.frameworkId, (heldBy.get(o.frameworkId) ?? Resources.empty()).plus(r));
+      onAgent.set(o.agentId, (onAgent.get(o.agentId) ?? Resources.empty()).plus(r));
+    }
+    const add = (name: string, fw: string, quota: string) => {
+      const q = Resources.parse(quota);
+      roles.push({ name, weight: 1, quota: { guarantee: q, limit: Resources.parse(quota) } });
+      const held = heldBy.get(fw);
+      frameworks.push({
+        id: fw,
+        roles: [name],
+        suppressedRoles: [],
+        allocated: held ? { [name]: held } : {},
+        filters: [],
+        active: true,
+      });
+    };
+    for (let i = 0; i < this.size.small; i++)
+      add(`smallQuotaRole${i}`, `framework_small_${i}`, 'cpus:1;mem:1024;disk:1024');
+    for (let i = 0; i < this.size.large; i++)
+      add(`largeQuotaRole${i}`, `framework_large_${i}`, 'cpus:4;mem:4096;disk:4096');
+    const agents: AllocatorAgent[] = [];
+    for (let a = 0; a < this.agents; a++) {
+      const id = `agent-${a}`;
+      agents.push({
+        id,
+        hostname: id,
+        total: this.totals[a],
+        allocated: onAgent.get(id) ?? Resources.empty(),
+        attributes: {},
+        active: true,
+      });
+    }
+    return { now: NOW, agents, frameworks, roles, minAllocatable: MIN_ALLOCATABLE() };
+  }
+
+  /** The offers stay outstanding (neither accepted nor declined), as in the Mesos benchmark. */
+  keep(plan: AllocationPlan): void {
+    this.outstanding = plan;
+  }
+}
+
+// ------------------------------------------------------------------ cases and Mesos's figures
+
+interface MesosFigure {
+  ms: number;
+  source: string;
+}
+
 interface Case {
   name: string;
+  kind: 'DeclineOffers' | 'LargeAndSmallQuota';
   agents: number;
   frameworks: number;
   roles: number;
-  quota: boolean;
-  targetMs: number;
-  /** Mesos's published cycle time for the same shape, when there is one. */
-  mesosMs: number | null;
-  mesosNote: string;
+  rounds: number;
+  quota?: QuotaShapeSize;
+  /** Mesos's published figure per round, when there is one. */
+  mesos: (MesosFigure | null)[];
 }
+
+const MESOS_DECLINE_10K =
+  'apache/mesos commit 6ef0df93f (2018-09-21), DeclineOffers/21 (10,000 agents, 1,000 frameworks), rounds 0-2 "after", --enable-optimize; cross-machine';
+const MESOS_QUOTA = 'apache/mesos commit 73033130d (2019-08-22), LargeAndSmallQuota/2, "after" figures; cross-machine';
 
 const CASES: Case[] = [
   {
-    name: '1000x100',
+    name: 'DeclineOffers-1000x100',
+    kind: 'DeclineOffers',
     agents: 1000,
     frameworks: 100,
     roles: 1,
-    quota: false,
-    targetMs: 10,
-    mesosMs: null,
-    mesosNote: '',
+    rounds: 4,
+    mesos: [null, null, null, null],
   },
   {
-    name: '10000x1000',
+    name: 'DeclineOffers-10000x1000',
+    kind: 'DeclineOffers',
     agents: 10_000,
     frameworks: 1000,
     roles: 1,
-    quota: false,
-    targetMs: 100,
-    mesosMs: 1060,
-    mesosNote: 'Mesos 1.8 (2018 allocator optimisations)',
+    rounds: 4,
+    mesos: [
+      { ms: 1060, source: MESOS_DECLINE_10K },
+      { ms: 1060, source: MESOS_DECLINE_10K },
+      { ms: 1060, source: MESOS_DECLINE_10K },
+      null,
+    ],
   },
   {
-    name: '20000x2000',
-    agents: 20_000,
-    frameworks: 2000,
-    roles: 1,
-    quota: false,
-    targetMs: 400,
-    mesosMs: 3800,
-    mesosNote: 'Mesos 1.8',
-  },
-  {
-    name: 'quota 3000x3000',
+    name: 'LargeAndSmallQuota-3000',
+    kind: 'LargeAndSmallQuota',
     agents: 3000,
     frameworks: 3000,
     roles: 3000,
-    quota: true,
-    targetMs: 1500,
-    mesosMs: 15_390,
-    mesosNote: 'Mesos quota benchmark, 3,000 agents x 3,000 roles',
+    rounds: 2,
+    quota: { small: 2500, large: 500 },
+    mesos: [
+      { ms: 15_385, source: MESOS_QUOTA },
+      { ms: 13_719, source: MESOS_QUOTA },
+    ],
   },
 ];
 
-const AGENT_TOTAL = 'cpus:16;mem:65536;disk:1000000;ports:[31000-32000]';
-const TASK = 'cpus:4;mem:16384';
-const GUARANTEE = 'cpus:8;mem:32768';
+interface RoundResult {
+  ms: number[];
+  cpu: number[];
+  offers: number;
+  filters: number;
+}
 
-function buildSnapshot(c: Case): AllocatorSnapshot {
-  const roleName = (i: number) => (c.roles === 1 ? '*' : `role${i}`);
-  const frameworks: AllocatorFramework[] = [];
-  const held: Resources[] = [];
-  for (let f = 0; f < c.frameworks; f++) {
-    frameworks.push({
-      id: `framework-${String(f).padStart(5, '0')}`,
-      roles: [roleName(f % c.roles)],
-      suppressedRoles: [],
-      allocated: {},
-      filters: [],
-      active: true,
-    });
-    held.push(Resources.empty());
-  }
-  const agents: AllocatorAgent[] = [];
-  const task = Resources.parse(TASK);
-  for (let a = 0; a < c.agents; a++) {
-    const busy = a % 2 === 0;
-    if (busy) {
-      const f = (a / 2) % c.frameworks;
-      held[f] = held[f].plus(task);
+/** One sequence of rounds on a fresh cluster; returns per-round time, offers and filters. */
+interface Round {
+  ms: number;
+  cpu: number;
+  offers: number;
+  filters: number;
+}
+
+/** allocate() timed: wall time, and the process's CPU time (GC helper threads included). */
+function timed(
+  allocate: AllocateFn,
+  snapshot: AllocatorSnapshot,
+  seed: number,
+): { plan: AllocationPlan; ms: number; cpu: number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const plan = allocate(snapshot, seededRng(seed));
+  const ms = performance.now() - t0;
+  const used = process.cpuUsage(c0);
+  return { plan, ms, cpu: (used.user + used.system) / 1000 };
+}
+
+function sequence(c: Case, allocate: AllocateFn, seed: number): Round[] {
+  const out: Round[] = [];
+  if (c.kind === 'DeclineOffers') {
+    const shape = new DeclineOffersShape(c.agents, c.frameworks);
+    for (let r = 0; r < c.rounds; r++) {
+      const snapshot = shape.snapshot();
+      const filters = shape.filterCount();
+      const { plan, ms, cpu } = timed(allocate, snapshot, seed + r);
+      out.push({ ms, cpu, offers: plan.offers.length, filters });
+      shape.decline(plan);
     }
-    agents.push({
-      id: `agent-${a}`,
-      hostname: `host-${a}.example`,
-      total: Resources.parse(AGENT_TOTAL),
-      allocated: busy ? Resources.parse(TASK) : Resources.empty(),
-      attributes: { rack: `r${a % 40}` },
-      active: true,
-    });
-  }
-  for (let f = 0; f < c.frameworks; f++) {
-    if (!held[f].isEmpty()) frameworks[f].allocated = { [roleName(f % c.roles)]: held[f] };
-  }
-  const roles: AllocatorRole[] = [];
-  if (c.quota) {
-    for (let r = 0; r < c.roles; r++) {
-      roles.push({ name: roleName(r), weight: 1, quota: { guarantee: Resources.parse(GUARANTEE) } });
+  } else {
+    const shape = new LargeAndSmallQuotaShape(c.quota ?? { small: 0, large: 0 });
+    for (let r = 0; r < c.rounds; r++) {
+      const { plan, ms, cpu } = timed(allocate, shape.snapshot(), seed + r);
+      out.push({ ms, cpu, offers: plan.offers.length, filters: 0 });
+      shape.keep(plan);
     }
   }
-  return {
-    now: 1_700_000_000_000,
-    agents,
-    frameworks,
-    roles,
-    minAllocatable: [Resources.parse('cpus:0.01'), Resources.parse('mem:32')],
-  };
+  return out;
 }
 
 function median(xs: number[]): number {
@@ -143,167 +306,166 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-interface Result {
-  c: Case;
-  medianMs: number;
-  minMs: number;
-  /** CPU time of the cycles (process-wide, so GC helper threads count): far below wall time = waiting for a core. */
-  medianCpuMs: number;
-  buildMs: number;
-  offers: number;
-  peakRssMb: number;
+function defaultRuns(c: Case): number {
+  return c.agents >= 3000 ? 3 : 7;
 }
 
-/**
- * Warm-up runs before timing: at least one, and enough that the JIT has seen about 50,000 agents
- * (a master runs the allocator every second, so the steady state is what matters; one warm-up
- * over 1,000 agents leaves much of the code unoptimised).
- */
-function warmups(c: Case): number {
-  return Math.max(1, Math.ceil(50_000 / c.agents));
-}
-
-/** Timed runs: at least 5, and more for small cases (cheap, and a median of more is steadier). */
-function timedRuns(c: Case): number {
-  return Math.max(5, Math.ceil(20_000 / c.agents));
-}
-
-function runCase(c: Case, runs: number): Result {
-  const times: number[] = [];
-  const cpu: number[] = [];
-  const builds: number[] = [];
-  let offers = 0;
-  // Sampled per case (resourceUsage().maxRSS is the whole process's peak, earlier cases included).
-  let peakRss = process.memoryUsage().rss;
-  const warm = warmups(c);
-  for (let i = 0; i < runs + warm; i++) {
-    const t0 = performance.now();
-    const snapshot = buildSnapshot(c);
-    const built = performance.now() - t0;
-    const c1 = process.cpuUsage();
-    const t1 = performance.now();
-    const plan = allocate(snapshot, seededRng(42 + i));
-    const t2 = performance.now();
-    const used = process.cpuUsage(c1);
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    if (i < warm) continue;
-    builds.push(built);
-    times.push(t2 - t1);
-    cpu.push((used.user + used.system) / 1000);
-    offers = plan.offers.length;
+async function child(c: Case, runs: number, modulePath: string | undefined): Promise<void> {
+  const mod = (await import(
+    modulePath ? pathToFileURL(modulePath).href : new URL('../../master/allocator/index.js', import.meta.url).href
+  )) as { allocate: AllocateFn };
+  sequence(c, mod.allocate, 1); // warm-up
+  const rounds: RoundResult[] = Array.from({ length: c.rounds }, () => ({ ms: [], cpu: [], offers: 0, filters: 0 }));
+  for (let i = 0; i < runs; i++) {
+    const seq = sequence(c, mod.allocate, 100 + 10 * i);
+    seq.forEach((r, k) => {
+      rounds[k].ms.push(r.ms);
+      rounds[k].cpu.push(r.cpu);
+      rounds[k].offers = r.offers;
+      rounds[k].filters = r.filters;
+    });
   }
-  return {
-    c,
-    medianMs: median(times),
-    minMs: Math.min(...times),
-    medianCpuMs: median(cpu),
-    buildMs: median(builds),
-    offers,
-    peakRssMb: peakRss / (1024 * 1024),
-  };
+  rounds.forEach((r, k) => {
+    const mesos = c.mesos[k];
+    console.log(
+      JSON.stringify({
+        case: c.kind,
+        agents: c.agents,
+        ...(c.kind === 'DeclineOffers' ? { frameworks: c.frameworks } : { roles: c.roles, frameworks: c.frameworks }),
+        round: k,
+        allocate_ms: round2(median(r.ms)),
+        min_ms: round2(Math.min(...r.ms)),
+        cpu_ms: round2(median(r.cpu)),
+        offers: r.offers,
+        filters: r.filters,
+        runs,
+        allocator: modulePath ?? 'this build',
+        mesos_ms: mesos?.ms ?? null,
+        mesos_source: mesos?.source ?? null,
+      }),
+    );
+  });
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
 }
 
 function pad(s: string, n: number, right = false): string {
   return right ? s.padEnd(n) : s.padStart(n);
 }
 
-function measure(c: Case, runs: number): Record<string, unknown> {
-  const r = runCase(c, runs);
-  const ratio = c.mesosMs ? r.medianMs / c.mesosMs : null;
-  return {
-    case: c.name,
-    agents: c.agents,
-    frameworks: c.frameworks,
-    roles: c.roles,
-    quota: c.quota,
-    median_ms: round(r.medianMs),
-    min_ms: round(r.minMs),
-    cpu_ms: round(r.medianCpuMs),
-    target_ms: c.targetMs,
-    mesos_ms: c.mesosMs,
-    ratio_vs_mesos: ratio === null ? null : round(ratio, 4),
-    snapshot_build_ms: round(r.buildMs),
-    peak_rss_mb: round(r.peakRssMb, 0),
-    offers: r.offers,
-    runs,
-    warmup_runs: warmups(c),
-  };
-}
-
-function main(): void {
+async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
-  const runsAt = args.indexOf('--runs');
-  const runsGiven = runsAt >= 0 ? Number(args[runsAt + 1]) : undefined;
-  const onlyAt = args.indexOf('--only');
-  const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
-  const cases = CASES.filter((c) => !only || c.name === only);
+  const value = (flag: string) => {
+    const i = args.indexOf(flag);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const runsGiven = value('--runs') ? Number(value('--runs')) : undefined;
+  const only = value('--only');
+  const compare = value('--compare');
+  const modulePath = value('--module');
+  const cases = CASES.filter((c) => !only || c.name === only || c.kind === only);
   if (cases.length === 0) throw new Error(`no case named ${only}; cases: ${CASES.map((c) => c.name).join(', ')}`);
 
-  // `--child`: measure the one case here and print its JSON line (used by the parent below).
   if (args.includes('--child')) {
-    for (const c of cases) console.log(JSON.stringify(measure(c, runsGiven ?? timedRuns(c))));
+    for (const c of cases) await child(c, runsGiven ?? defaultRuns(c), modulePath);
     return;
   }
   if (!json) {
     console.log(
-      `allocator benchmark: one allocate() cycle; median of ${runsGiven ?? '>= 5'} runs (small cases: runs over >= 20,000 agents) after warm-up runs over >= 50,000 agents; each case in its own process (node ${process.version})`,
+      `allocator benchmark on Mesos's shapes: allocate() only; median of the runs per round after one warm-up sequence; each case in its own process (node ${process.version})`,
     );
     console.log(
       [
-        pad('case', 16, true),
-        pad('median ms', 10),
+        pad('case', 20, true),
+        pad('agents', 7),
+        pad('fws', 5),
+        pad('roles', 5),
+        pad('round', 5),
+        pad('filters', 8),
+        pad('offers', 7),
+        pad('allocate ms', 12),
         pad('cpu ms', 7),
-        pad('target ms', 10),
+        ...(compare ? [pad('compare ms', 11), pad('cmp cpu', 8), pad('speed-up', 9)] : []),
         pad('Mesos ms', 9),
-        pad('vs Mesos', 9),
-        pad('build ms', 9),
-        pad('peak RSS MB', 12),
-        pad('offers', 8),
       ].join('  '),
     );
   }
-  for (const c of cases) {
-    // A fresh process per case: its own JIT warm-up and its own peak RSS.
-    const runs = runsGiven ?? timedRuns(c);
+  const runChild = (c: Case, runs: number, mod?: string) => {
     const out = execFileSync(
       process.execPath,
-      [...process.execArgv, process.argv[1], '--child', '--only', c.name, '--runs', String(runs)],
-      {
-        encoding: 'utf8',
-        maxBuffer: 1 << 20,
-      },
-    );
-    const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, number | string | null>;
-    if (json) {
-      console.log(JSON.stringify(r));
-      continue;
-    }
-    const ratio = r.ratio_vs_mesos as number | null;
-    console.log(
       [
-        pad(c.name, 16, true),
-        pad((r.median_ms as number).toFixed(1), 10),
-        pad((r.cpu_ms as number).toFixed(1), 7),
-        pad(String(c.targetMs), 10),
-        pad(c.mesosMs === null ? '-' : String(c.mesosMs), 9),
-        pad(ratio === null ? '-' : `${(ratio * 100).toFixed(1)}%`, 9),
-        pad((r.snapshot_build_ms as number).toFixed(0), 9),
-        pad(String(r.peak_rss_mb), 12),
-        pad(String(r.offers), 8),
-      ].join('  '),
+        ...process.execArgv,
+        process.argv[1],
+        '--child',
+        '--only',
+        c.name,
+        '--runs',
+        String(runs),
+        ...(mod ? ['--module', mod] : []),
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 22 },
     );
+    return out
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, number | string | null>);
+  };
+  const sources = new Set<string>();
+  for (const c of cases) {
+    const runs = runsGiven ?? defaultRuns(c);
+    const base = compare ? runChild(c, runs, compare) : [];
+    const mine = runChild(c, runs);
+    mine.forEach((r, k) => {
+      if (json) {
+        if (base[k]) console.log(JSON.stringify(base[k]));
+        console.log(JSON.stringify(r));
+        return;
+      }
+      if (typeof r.mesos_source === 'string') sources.add(r.mesos_source);
+      const b = base[k];
+      console.log(
+        [
+          pad(c.kind, 20, true),
+          pad(String(c.agents), 7),
+          pad(String(c.frameworks), 5),
+          pad(String(c.roles), 5),
+          pad(String(r.round), 5),
+          pad(String(r.filters), 8),
+          pad(String(r.offers), 7),
+          pad((r.allocate_ms as number).toFixed(1), 12),
+          pad((r.cpu_ms as number).toFixed(1), 7),
+          ...(compare && b
+            ? [
+                pad((b.allocate_ms as number).toFixed(1), 11),
+                pad((b.cpu_ms as number).toFixed(1), 8),
+                pad(`${((b.cpu_ms as number) / Math.max(0.01, r.cpu_ms as number)).toFixed(1)}x`, 9),
+              ]
+            : []),
+          pad(r.mesos_ms === null ? '-' : String(r.mesos_ms), 9),
+        ].join('  '),
+      );
+    });
   }
   if (!json) {
-    console.log('Mesos figures: 10000x1000 and 20000x2000 from Mesos 1.8 allocator benchmarks (after the 2018');
-    console.log('optimisations); quota 3000x3000 from the Mesos quota allocation benchmark. Different machines.');
-    console.log('cpu ms: CPU time of the cycle (median); well below median ms means the process waited for a core.');
+    if (compare)
+      console.log(
+        `compare: the same cases with ${compare}, run in this invocation; speed-up: compare cpu / cpu (CPU time is steadier than wall time on a shared machine)`,
+      );
+    console.log(
+      'allocate ms: median wall time of allocate(); cpu ms: median CPU time of the process during it (GC threads included).',
+    );
+    console.log('Mesos figures (no Mesos figure is published for DeclineOffers at 1,000 x 100):');
+    for (const s of sources) console.log(`  ${s}`);
   }
 }
 
-function round(v: number, digits = 2): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }
-
-main();

@@ -1,0 +1,158 @@
+/**
+ * Conversion of the snapshot's agents: each agent's free resources (total − allocated) become
+ * number vectors, the unreserved scalars in one flat Float64Array (`freeU`, D numbers per agent),
+ * reserved parts apart, non-scalar entries (ports, sets) kept as entries; the minimum allocatable
+ * alternatives become vectors over the same dimensions.
+ */
+import { DEFAULT_ROLE, fixed, type Resource } from '../../sdk/resources/resources.js';
+import { freeNonScalars } from './nonscalars.js';
+import { type Cycle, padTo, partFor, pushInto, type ReservedPart } from './state.js';
+
+export function convertAgents(cy: Cycle): void {
+  const agents = cy.s.agents;
+  const nA = agents.length;
+  cy.nA = nA;
+  const space = cy.space;
+  // A read-only walk over stored entries (returning false keeps nothing): each scalar name a dimension.
+  const dims = (r: Resource) => {
+    if (r.type === 'SCALAR') space.dim(r.name);
+    return false;
+  };
+  for (const alt of cy.s.minAllocatable) alt.filter(dims);
+  for (const role of cy.s.roles) {
+    role.quota?.guarantee?.filter(dims);
+    role.quota?.limit?.filter(dims);
+  }
+  // The first agent's names give the usual dimensions; a name seen later widens the rows (restride).
+  if (nA > 0) agents[0].total.filter(dims);
+  cy.D = space.size;
+  cy.freeU = new Float64Array(nA * cy.D);
+  cy.clusterTotal = new Array(cy.D).fill(0);
+  cy.agentActive = new Uint8Array(nA);
+  cy.reserved = new Array(nA).fill(null);
+  cy.nsTotal = new Array(nA).fill(null);
+  cy.nsUsed = new Array(nA).fill(null);
+  cy.nsUnreservedGiven = new Uint8Array(nA);
+  const entry = (r: Resource) => convertEntry(cy, r);
+  for (let a = 0; a < nA; a++) {
+    const agent = agents[a];
+    cy.agentActive[a] = agent.active ? 1 : 0;
+    cy.cvAgent = a;
+    cy.cvParts = null;
+    // `filter` hands each stored entry to the predicate without copying it; returning false keeps
+    // nothing, so this is a read-only walk over the entries (a clone per entry would cost more
+    // than the whole allocation decision for the agent).
+    cy.cvSign = 1;
+    agent.total.filter(entry);
+    if (!agent.allocated.isEmpty()) {
+      cy.cvSign = -1;
+      agent.allocated.filter(entry);
+    }
+    const D = cy.D;
+    const base = a * D;
+    const freeU = cy.freeU;
+    for (let d = 0; d < D; d++) {
+      const v = freeU[base + d];
+      freeU[base + d] = v > 0 ? fixed(v) : 0;
+    }
+    const parts = cy.cvParts as ReservedPart[] | null;
+    if (parts) {
+      for (const p of parts) {
+        for (let d = 0; d < p.vec.length; d++) p.vec[d] = p.vec[d] > 0 ? fixed(p.vec[d]) : 0;
+        p.nonScalars = freeNonScalars(cy, a, p.role);
+      }
+      const kept = parts.filter((p) => p.nonScalars.length > 0 || p.vec.some((v) => v > 0));
+      cy.reserved[a] = kept.length > 0 ? kept : null;
+    }
+  }
+  const D = cy.D;
+  // Vectors made before the last restride are padded to the final width.
+  for (const parts of cy.reserved) if (parts) for (const p of parts) padTo(p.vec, D);
+  for (const vec of cy.reservationsByRole.values()) padTo(vec, D);
+  cy.availableHeadroom = new Float64Array(D);
+  for (let a = 0; a < nA; a++) {
+    if (cy.agentActive[a] === 0) continue;
+    const base = a * D;
+    for (let d = 0; d < D; d++) cy.availableHeadroom[d] += cy.freeU[base + d];
+  }
+  const clusterTotal = new Float64Array(D);
+  for (let d = 0; d < D; d++) {
+    clusterTotal[d] = fixed(cy.clusterTotal[d]);
+    cy.availableHeadroom[d] = fixed(cy.availableHeadroom[d]);
+  }
+  space.addTotalVector(clusterTotal);
+  cy.sU = new Float64Array(D);
+  cy.sR = new Float64Array(D);
+  cy.sV = new Float64Array(D);
+  cy.zero = new Float64Array(D);
+  cy.offerU = new Float64Array(Math.max(16, nA) * D);
+  for (const alt of cy.s.minAllocatable) {
+    const dims: number[] = [];
+    const vals: number[] = [];
+    for (const [name, v] of Object.entries(alt.scalarTotals())) {
+      dims.push(space.find(name));
+      vals.push(v);
+    }
+    cy.minAlts.push({ dims, vals });
+  }
+}
+
+export function convertEntry(cy: Cycle, r: Resource): boolean {
+  const sign = cy.cvSign;
+  const role = r.role;
+  const reserved = role !== undefined && role !== DEFAULT_ROLE;
+  if (r.type === 'SCALAR') {
+    let d = cy.space.find(r.name);
+    if (d < 0) {
+      if (sign < 0) return false; // allocated but never in a total: nothing to subtract from
+      d = cy.space.dim(r.name);
+      restride(cy);
+    }
+    const v = r.scalar?.value ?? 0;
+    if (sign > 0) cy.clusterTotal[d] += v;
+    if (!reserved) {
+      cy.freeU[cy.cvAgent * cy.D + d] += sign * v;
+    } else if (sign > 0) {
+      cy.cvParts ??= [];
+      const p = partFor(cy.cvParts, role);
+      padTo(p.vec, d + 1);
+      p.vec[d] += v;
+      addReservation(cy, role, d, v);
+    } else {
+      const p = cy.cvParts?.find((x) => x.role === role);
+      if (p && d < p.vec.length) p.vec[d] -= v;
+    }
+  } else if (sign > 0) {
+    pushInto(cy.nsTotal, cy.cvAgent, r);
+    if (reserved) {
+      cy.cvParts ??= [];
+      partFor(cy.cvParts, role);
+    }
+  } else {
+    pushInto(cy.nsUsed, cy.cvAgent, r);
+  }
+  return false;
+}
+
+/** A scalar name first seen on a later agent: widen every row of the free-resource table. */
+export function restride(cy: Cycle): void {
+  const oldD = cy.D;
+  const D = cy.space.size;
+  const next = new Float64Array(cy.nA * D);
+  for (let a = 0; a <= cy.cvAgent; a++) {
+    for (let d = 0; d < oldD; d++) next[a * D + d] = cy.freeU[a * oldD + d];
+  }
+  cy.freeU = next;
+  cy.D = D;
+  padTo(cy.clusterTotal, D);
+}
+
+export function addReservation(cy: Cycle, role: string, d: number, v: number): void {
+  let vec = cy.reservationsByRole.get(role);
+  if (!vec) {
+    vec = [];
+    cy.reservationsByRole.set(role, vec);
+  }
+  padTo(vec, d + 1);
+  vec[d] += v;
+}

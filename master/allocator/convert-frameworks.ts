@@ -1,0 +1,181 @@
+/**
+ * Conversion of the snapshot's frameworks and roles: the role tree (ancestors made on demand),
+ * memberships and allocations as vectors, refusal filters indexed by agent, and the sorters: one
+ * hierarchical sorter over roles, one flat sorter per role over its frameworks.
+ */
+import { DEFAULT_ROLE } from '../../sdk/resources/resources.js';
+import { DrfSorter } from './drf-sorter.js';
+import { RandomSorter } from './random-sorter.js';
+import { N_REASONS } from './skips.js';
+import { isValidWeight, type Sorter, type SorterOptions } from './sorter.js';
+import { type Cycle, fixedVec } from './state.js';
+
+export function ensureRole(cy: Cycle, name: string): number {
+  const known = cy.roleIndex.get(name);
+  if (known !== undefined) return known;
+  const slash = name.lastIndexOf('/');
+  const parent = slash > 0 ? ensureRole(cy, name.slice(0, slash)) : -1;
+  const idx = cy.roles.length;
+  cy.roles.push({
+    name,
+    ancestors: parent < 0 ? [] : [parent, ...cy.roles[parent].ancestors],
+    guarantee: null,
+    limit: null,
+    consumed: null,
+    limitChain: [],
+    quotaChain: [],
+    topGuarantee: false,
+    headroomShare: null,
+    members: [],
+    sorter: null,
+    fwOfClient: [],
+    client: -1,
+    active: false,
+    stamp: 0,
+    events: [0, 0, 0],
+    usableReservedOnly: 0,
+    reservedOnlyTop: 0,
+    inQuotaSorter: false,
+    usesReservations: false,
+    cappedSince: 0,
+    single: false,
+  });
+  cy.roleIndex.set(name, idx);
+  return idx;
+}
+
+export function makeSorter(cy: Cycle, kind: 'drf' | 'random' | undefined, options: SorterOptions): Sorter {
+  return kind === 'random' ? new RandomSorter(cy.rng, options) : new DrfSorter(options);
+}
+
+export function buildRoles(cy: Cycle): void {
+  const fws = cy.s.frameworks;
+  const nF = fws.length;
+  const D = cy.D;
+  cy.skips = new Float64Array(nF * N_REASONS);
+  cy.fwSuppressed = new Array(nF);
+  cy.fwClient = new Array(nF);
+  const hierarchical: SorterOptions = { hierarchical: true, space: cy.space };
+  cy.roleSorter = makeSorter(cy, cy.options.roleSorter, hierarchical);
+  for (const r of cy.s.roles) {
+    ensureRole(cy, r.name);
+    if (isValidWeight(r.weight) && r.weight !== 1) cy.roleSorter.updateWeight(r.name, r.weight);
+  }
+  for (const role of cy.reservationsByRole.keys()) ensureRole(cy, role);
+
+  // Memberships and allocations.
+  const roleAlloc = new Map<number, Float64Array>();
+  const allocs: { fw: number; role: number; vec: Float64Array; unreserved: Float64Array }[] = [];
+  let agentIndex: Map<string, number> | null = null;
+  for (let f = 0; f < nF; f++) {
+    const fw = fws[f];
+    cy.fwSuppressed[f] = fw.suppressedRoles.length > 0 ? new Set(fw.suppressedRoles) : NO_ROLES;
+    cy.fwClient[f] = new Map();
+    const roles = fw.roles.length > 0 ? fw.roles : [DEFAULT_ROLE];
+    cy.fwRoles[f] = roles;
+    const held = Object.keys(fw.allocated);
+    const names =
+      roles.length === 1 && (held.length === 0 || (held.length === 1 && held[0] === roles[0]))
+        ? roles
+        : new Set([...roles, ...held]);
+    for (const name of names) {
+      const x = ensureRole(cy, name);
+      cy.roles[x].members.push(f);
+      const held = fw.allocated[name];
+      if (held && !held.isEmpty()) {
+        const vec = new Float64Array(D);
+        const unreserved = new Float64Array(D);
+        // A read-only walk over the stored entries (returning false keeps nothing).
+        held.filter((r) => {
+          if (r.type !== 'SCALAR') return false;
+          const d = cy.space.find(r.name);
+          if (d < 0) return false;
+          vec[d] += r.scalar?.value ?? 0;
+          if ((r.role ?? DEFAULT_ROLE) === DEFAULT_ROLE) unreserved[d] += r.scalar?.value ?? 0;
+          return false;
+        });
+        allocs.push({ fw: f, role: x, vec, unreserved });
+        let ra = roleAlloc.get(x);
+        if (!ra) {
+          ra = new Float64Array(D);
+          roleAlloc.set(x, ra);
+        }
+        for (let d = 0; d < D; d++) ra[d] += vec[d];
+      }
+    }
+    if (fw.active && fw.filters.length > 0) {
+      for (const filter of fw.filters) {
+        if (!(filter.expiresAt > cy.s.now)) continue;
+        agentIndex ??= indexAgents(cy);
+        const a = agentIndex.get(filter.agentId);
+        if (a === undefined) continue;
+        // Filters by agent: a chain through `filterNext` from the agent's head (no map, no key).
+        if (cy.filterHead.length !== cy.nA) allocateFilterChains(cy);
+        const i = cy.filterCount++;
+        cy.filterList[i] = filter;
+        cy.filterFw[i] = f;
+        cy.filterNext[i] = cy.filterHead[a];
+        cy.filterHead[a] = i;
+      }
+    }
+  }
+
+  // One framework sorter per role with members; the role sorter holds every such role.
+  const flat: SorterOptions = { hierarchical: false, space: cy.space };
+  for (let x = 0; x < cy.roles.length; x++) {
+    const role = cy.roles[x];
+    if (role.members.length === 0) continue;
+    const eligible = (f: number) =>
+      fws[f].active && cy.fwRoles[f].includes(role.name) && !cy.fwSuppressed[f].has(role.name);
+    if (role.members.length === 1 && cy.options.frameworkSorter !== 'random') {
+      // One framework: no order to keep, so no sorter (the common case: a role per framework).
+      // (The random sorter keeps its own, so that its draws, and so the plan, stay as they were.)
+      const f = role.members[0];
+      role.fwOfClient[0] = f;
+      role.single = true;
+      role.active = eligible(f);
+    } else {
+      const sorter = makeSorter(cy, cy.options.frameworkSorter, flat);
+      role.sorter = sorter;
+      for (const f of role.members) {
+        const c = sorter.add(fws[f].id);
+        role.fwOfClient[c] = f;
+        cy.fwClient[f].set(x, c);
+        if (eligible(f)) role.active = true;
+        else sorter.deactivate(fws[f].id);
+      }
+    }
+    role.client = cy.roleSorter.add(role.name);
+    cy.roleOfClient[role.client] = x;
+    if (!role.active) cy.roleSorter.deactivate(role.name);
+    const ra = roleAlloc.get(x);
+    if (ra) cy.roleSorter.allocatedAt(role.client, fixedVec(ra));
+  }
+  for (const al of allocs) {
+    const role = cy.roles[al.role];
+    const c = cy.fwClient[al.fw].get(al.role);
+    if (role.sorter && c !== undefined) role.sorter.allocatedAt(c, fixedVec(al.vec));
+  }
+  cy.allocs = allocs;
+  cy.roleAlloc = roleAlloc;
+}
+
+/** Agent id → index in the snapshot. */
+function indexAgents(cy: Cycle): Map<string, number> {
+  const out = new Map<string, number>();
+  const agents = cy.s.agents;
+  for (let i = 0; i < agents.length; i++) out.set(agents[i].id, i);
+  return out;
+}
+
+const NO_ROLES: ReadonlySet<string> = new Set();
+
+/** Room for every filter of an active framework (an upper bound on the live ones), allocated once. */
+function allocateFilterChains(cy: Cycle): void {
+  let n = 0;
+  for (const fw of cy.s.frameworks) if (fw.active) n += fw.filters.length;
+  cy.filterHead = new Int32Array(cy.nA).fill(-1);
+  cy.filterNext = new Int32Array(n);
+  cy.filterFw = new Int32Array(n);
+  cy.filterList = new Array(n);
+}

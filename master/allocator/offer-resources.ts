@@ -1,0 +1,100 @@
+/**
+ * Offer building: the offers of the plan as `Resources`, made only for the offers the cycle made.
+ * Identical contents (common on homogeneous clusters) share one immutable value: a numeric hash
+ * finds the candidates, an exact comparison decides.
+ */
+import { DEFAULT_ROLE, type Resource, Resources } from '../../sdk/resources/resources.js';
+import { freeNonScalars, listHash, mix, sameNonScalars, textHash } from './nonscalars.js';
+import { type Cycle, type Interned, NO_PARTS, NO_RESOURCES, type ReservedPart } from './state.js';
+import type { PlannedOffer } from './types.js';
+
+export function resourcesOf(
+  cy: Cycle,
+  a: number,
+  unreserved: ArrayLike<number>,
+  at: number,
+  parts: ReservedPart[],
+  ns: boolean,
+): Resources {
+  const D = cy.D;
+  const nonScalars = ns ? freeNonScalars(cy, a, DEFAULT_ROLE) : NO_RESOURCES;
+  const last = cy.lastInterned;
+  if (last && sameOffer(last, unreserved, at, D, parts, nonScalars)) return last.resources;
+  // Identical contents (common on homogeneous clusters) share one immutable value: a numeric
+  // hash finds the candidates, an exact comparison decides.
+  let h = 0x811c9dc5;
+  for (let d = 0; d < D; d++) h = mix(h, unreserved[at + d] * 1000);
+  for (const p of parts) {
+    h = mix(h, textHash(cy, p.role));
+    for (let d = 0; d < p.vec.length; d++) h = mix(h, p.vec[d] * 1000);
+    if (p.nonScalars.length > 0) h = mix(h, listHash(cy, p.nonScalars));
+  }
+  if (nonScalars.length > 0) h = mix(h, listHash(cy, nonScalars));
+  const candidates = cy.interned.get(h);
+  if (candidates) {
+    for (const c of candidates) {
+      if (sameOffer(c, unreserved, at, D, parts, nonScalars)) {
+        cy.lastInterned = c;
+        return c.resources;
+      }
+    }
+  }
+  const names = cy.space.names;
+  const list: Resource[] = [];
+  for (let d = 0; d < D; d++) {
+    const v = unreserved[at + d];
+    if (v > 0) list.push({ name: names[d], type: 'SCALAR', scalar: { value: v } });
+  }
+  for (const p of parts) {
+    for (let d = 0; d < D; d++) {
+      if (p.vec[d] > 0) list.push({ name: names[d], type: 'SCALAR', scalar: { value: p.vec[d] }, role: p.role });
+    }
+    for (const r of p.nonScalars) list.push(r);
+  }
+  for (const r of nonScalars) list.push(r);
+  const made: Interned = {
+    unreserved: Array.from({ length: D }, (_, d) => unreserved[at + d]),
+    parts: parts.length > 0 ? parts.slice() : NO_PARTS, // `parts` may be the scratch list
+    nonScalars,
+    resources: Resources.from(list),
+  };
+  if (candidates) candidates.push(made);
+  else cy.interned.set(h, [made]);
+  cy.lastInterned = made;
+  return made.resources;
+}
+
+export function buildOffers(cy: Cycle): PlannedOffer[] {
+  const out: PlannedOffer[] = new Array(cy.offers.length);
+  const fws = cy.s.frameworks;
+  const agents = cy.s.agents;
+  for (let i = 0; i < cy.offers.length; i++) {
+    const o = cy.offers[i];
+    out[i] = {
+      frameworkId: fws[o.fw].id,
+      agentId: agents[o.agent].id,
+      role: cy.roles[o.role].name,
+      resources: resourcesOf(cy, o.agent, cy.offerU, o.at, o.parts, o.withUnreservedNonScalars),
+    };
+  }
+  return out;
+}
+
+function sameOffer(
+  c: Interned,
+  unreserved: ArrayLike<number>,
+  at: number,
+  D: number,
+  parts: ReservedPart[],
+  nonScalars: readonly Resource[],
+): boolean {
+  for (let d = 0; d < D; d++) if (c.unreserved[d] !== unreserved[at + d]) return false;
+  if (c.parts.length !== parts.length) return false;
+  for (let i = 0; i < parts.length; i++) {
+    const x = c.parts[i];
+    const y = parts[i];
+    if (x.role !== y.role || x.vec.length !== y.vec.length || !sameNonScalars(x.nonScalars, y.nonScalars)) return false;
+    for (let d = 0; d < x.vec.length; d++) if (x.vec[d] !== y.vec[d]) return false;
+  }
+  return sameNonScalars(c.nonScalars, nonScalars);
+}
