@@ -261,6 +261,7 @@ describe('offer cycle (real master and agents) @integration', function () {
   it('answers a call that decodes but is invalid, and keeps the connection: an unknown type gets ERROR, a bad task TASK_ERROR (D11)', async () => {
     // A raw connection, since the SDK driver refuses to send invalid calls.
     const ws = new WebSocket(`ws://${master.address}/api/v1/scheduler/ws`);
+    // biome-ignore lint/suspicious/noExplicitAny: raw protocol events, read loosely
     const events: Array<Record<string, any>> = [];
     let closed = false;
     let frameworkId = '';
