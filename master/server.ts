@@ -85,12 +85,14 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
       {
         path: AGENT_WS_PATH,
         inbound: Direction.AgentToMaster,
+        action: 'agent_connect',
         onConnect: (peer) => m.onAgentConnect(peer),
         onProtocolError: (peer, err) => m.onAgentProtocolError(peer, err),
       },
       {
         path: SCHEDULER_WS_PATH,
         inbound: Direction.SchedulerToMaster,
+        action: 'scheduler_connect',
         onConnect: (peer) => m.onSchedulerConnect(peer),
         onProtocolError: (peer, err) => m.onSchedulerProtocolError(peer, err),
         // An invalid call is answered (ERROR, or TASK_ERROR for its bad tasks); only a frame that
@@ -100,6 +102,7 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     ] as Parameters<typeof attachWebSocketServer>[1],
     {
       logger: log.child({ component: 'transport' }),
+      authorizer: opts.authorizer,
       maxFrameBytes: opts.maxFrameBytes,
       heartbeatIntervalMs: opts.heartbeatIntervalMs,
     },

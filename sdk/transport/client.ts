@@ -22,7 +22,44 @@ import {
   WsPeer,
 } from './peer.js';
 
-export interface ClientOptions<In extends Direction, Out> extends TransportOptions {
+/** A principal and its secret, sent as HTTP Basic authentication at the upgrade (never logged). */
+export interface Credential {
+  principal: string;
+  secret: string;
+}
+
+/** How a client proves itself and checks the server. */
+export interface ClientSecurity {
+  credential?: Credential;
+  /**
+   * TLS: `ws://` targets become `wss://`; the server is verified against `ca` (the system store
+   * when absent); `cert`/`key` are presented when the server asks for a client certificate.
+   */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
+}
+
+let processDefaults: ClientSecurity = {};
+
+/**
+ * The security of clients built without their own `credential`/`tls` (a daemon sets its flags
+ * once). Interim: lets the agent daemon connect securely before Agent passes its own.
+ */
+export function setDefaultClientSecurity(security: ClientSecurity | undefined): void {
+  processDefaults = security ?? {};
+}
+
+/** `Basic base64(principal:secret)`; a principal holding `:` cannot be sent this way. */
+export function basicAuthorization(c: Credential): string {
+  if (c.principal.includes(':')) throw new RangeError('a principal sent by Basic authentication cannot hold ":"');
+  return `Basic ${Buffer.from(`${c.principal}:${c.secret}`, 'utf8').toString('base64')}`;
+}
+
+/** `ws://` → `wss://` when TLS is on; anything else as given. */
+export function secureUrl(url: string, tls: boolean): string {
+  return tls && url.startsWith('ws://') ? `wss://${url.slice(5)}` : url;
+}
+
+export interface ClientOptions<In extends Direction, Out> extends TransportOptions, ClientSecurity {
   /** Called on every (re)connection attempt; return undefined when no target is known yet (retry after backoff). */
   url: () => string | undefined | Promise<string | undefined>;
   inbound: In;
@@ -144,9 +181,14 @@ export class ReconnectingClient<In extends Direction, Out> {
       this.scheduleRetry();
       return;
     }
+    const credential = this.opts.credential ?? processDefaults.credential;
+    const tls = this.opts.tls ?? processDefaults.tls;
+    url = secureUrl(url, tls !== undefined);
     let ws: WebSocket;
     try {
       ws = new WebSocket(url, {
+        ...(credential ? { headers: { authorization: basicAuthorization(credential) } } : {}),
+        ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
         maxPayload: this.options.maxFrameBytes,
         perMessageDeflate: false,
         handshakeTimeout: this.options.closeTimeoutMs,
