@@ -4,10 +4,12 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import WebSocket, { WebSocketServer } from 'ws';
 import { CodecError, CodecErrorCode } from '../codec/codec.js';
-import type { Authorizer } from '../http/index.js';
+import { type Authorizer, rawErrorResponse } from '../http/index.js';
 import type { Direction, MessageOf } from '../protocol/messages.js';
+import { TlsClientCertRequired } from '../tls/errors.js';
 import { admitUpgrade } from './admit.js';
 import {
   asCodecError,
@@ -37,6 +39,11 @@ export interface WsRoute<In extends Direction, Out> {
    * has one. `peer.principal` is who it authenticated.
    */
   action?: string;
+  /**
+   * Refuse (401 `AGORA_TLS_CLIENT_CERT_REQUIRED`) a connection that did not present a client
+   * certificate the listener's CA verified (mutual TLS; see sdk/tls `secureServer`).
+   */
+  requireClientCert?: boolean;
   onConnect(peer: Peer<Out>, req: IncomingMessage): ConnectionHandlers<In>;
   /**
    * Called for a frame that fails to decode, before the connection is closed (1009 for
@@ -121,6 +128,20 @@ export function attachWebSocketServer(
       log.debug({ url: req.url, status }, 'refusing WebSocket upgrade');
       socket.once('finish', () => socket.destroy());
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    if (route.requireClientCert && !(req.socket as TLSSocket).authorized) {
+      const why = (req.socket as TLSSocket).authorizationError ?? 'no TLS';
+      log.warn(
+        { remote: req.socket.remoteAddress, path: pathname, why: String(why) },
+        'refused a connection without a verified client certificate (mutual TLS is required on this route)',
+      );
+      socket.once('finish', () => socket.destroy());
+      socket.end(
+        rawErrorResponse(
+          new TlsClientCertRequired(`${pathname} requires a client certificate signed by the cluster CA`),
+        ),
+      );
       return;
     }
     if (!authorizer || !route.action) {
