@@ -4,7 +4,6 @@
  * against the CA (a wrong CA and an expired certificate are refused), mutual TLS on one route,
  * and plain HTTP on the TLS port only when allowed.
  */
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
