@@ -8,10 +8,20 @@ import { detectResources, parseAttributes } from '../agent/detect.js';
 import { startAgentHttp } from '../agent/server.js';
 import { AGENT_WS_PATH, type RunningMaster, startMaster } from '../master/server.js';
 import { Resources } from '../sdk/resources/resources.js';
+import { setDefaultClientSecurity } from '../sdk/transport/index.js';
 import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
 import { followLeader } from '../sdk/zk/follow-leader.js';
 import { type CommandDef, type Flags, intFlag, UsageError } from './flags.js';
+import {
+  AGENT_CREDENTIAL_FLAGS,
+  clientSecurityFromFlags,
+  interimAuthorizer,
+  MASTER_TLS_FLAGS,
+  secureLocalFlags,
+  serverTlsFromFlags,
+  TLS_SERVER_FLAGS,
+} from './secure.js';
 
 export const masterCommand: CommandDef = {
   name: 'master',
@@ -56,6 +66,7 @@ export const masterCommand: CommandDef = {
       help: "offer only what holds one of these ('|'-separated alternatives)",
       default: 'cpus:0.01|mem:32',
     },
+    ...MASTER_TLS_FLAGS,
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else info)' },
   ],
   examples: [
@@ -93,7 +104,9 @@ export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
 export async function runMaster(f: Flags): Promise<RunningMaster> {
   const logger = createLogger('agora-master', f.log_level);
   mkdirSync(resolve(f.work_dir ?? '.agora/master'), { recursive: true });
-  return startMaster(masterOptionsFromFlags(f, logger));
+  // TLS, and the interim authentication of `local --secure` (cli/secure.ts) until sdk/auth's.
+  const interim = f.credentials ? { authorizer: interimAuthorizer(f.credentials) } : {};
+  return startMaster({ ...interim, ...masterOptionsFromFlags(f, logger), tls: serverTlsFromFlags(f) });
 }
 
 export const agentCommand: CommandDef = {
@@ -127,6 +140,8 @@ export const agentCommand: CommandDef = {
     },
     { name: 'kill_grace_period', help: 'SIGTERM→SIGKILL grace when a task gives none', default: '3secs' },
     { name: 'checkpoint_fsync', help: 'fsync checkpoints (survive power loss, slower)', boolean: true },
+    ...TLS_SERVER_FLAGS,
+    ...AGENT_CREDENTIAL_FLAGS,
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else info)' },
   ],
   examples: [
@@ -159,9 +174,12 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     { logger, workDir, dockerStopTimeoutMs: parseDuration(f.docker_stop_timeout ?? '0secs') },
   );
   const port = intFlag(f, 'port');
-  checkMasterFlag(f.master ?? '127.0.0.1:5050');
+  // TLS and the credential towards the master (cli/secure.ts); `--master https://…` accepted.
+  const security = clientSecurityFromFlags(f);
+  setDefaultClientSecurity(security);
+  checkMasterFlag(security.master);
   let agentRef: Agent | undefined;
-  const endpoint = followLeader(f.master ?? '127.0.0.1:5050', AGENT_WS_PATH, {
+  const endpoint = followLeader(security.master, AGENT_WS_PATH, {
     logger,
     onChange: () => agentRef?.reconnect(),
   });
@@ -183,7 +201,7 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     checkpointFsync: f.checkpoint_fsync === 'true',
   });
   agentRef = agent;
-  const http = await startAgentHttp(agent, port, f.ip ?? '0.0.0.0', { logger });
+  const http = await startAgentHttp(agent, port, f.ip ?? '0.0.0.0', { logger, tls: serverTlsFromFlags(f) });
   await agent.start();
   logger.info({ port, workDir, resources: resources.toString() }, `agent listening on port ${port}`);
   return {
@@ -207,6 +225,11 @@ export const localCommand: CommandDef = {
     { name: 'agent_port', help: 'port of the first agent (the next ones count up)', default: '5051' },
     { name: 'work_dir', help: 'root for the master and agent work dirs', default: '.agora/local' },
     { name: 'resources', help: 'resources of each agent (default: detected, shared by all agents)' },
+    {
+      name: 'secure',
+      help: 'TLS and authentication on, with a CA, certificates and credentials made under --work_dir/secure',
+      boolean: true,
+    },
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else warn)' },
   ],
   examples: ['agora local', 'agora local --agents 4 --resources "cpus:2;mem:2048"'],
@@ -217,11 +240,14 @@ export async function runLocal(f: Flags): Promise<() => Promise<void>> {
   const n = intFlag(f, 'agents');
   const logLevel = f.log_level ?? process.env.AGORA_LOG_LEVEL ?? 'warn';
   const masterPort = intFlag(f, 'port');
+  const secure = f.secure === 'true' ? await secureLocalFlags(root) : undefined;
+  const scheme = secure ? 'https' : 'http';
   const master = await runMaster({
     ...defaultsOf(masterCommand),
     port: String(masterPort),
     work_dir: `${root}/master`,
     log_level: logLevel,
+    ...secure?.master,
   });
   const agents: RunningAgent[] = [];
   const firstAgentPort = intFlag(f, 'agent_port');
@@ -229,6 +255,7 @@ export async function runLocal(f: Flags): Promise<() => Promise<void>> {
     const agentFlags = {
       ...defaultsOf(agentCommand),
       master: `127.0.0.1:${master.port}`,
+      ...secure?.agent,
       port: String(firstAgentPort + i),
       work_dir: `${root}/agent-${i + 1}`,
       log_level: logLevel,
@@ -236,10 +263,11 @@ export async function runLocal(f: Flags): Promise<() => Promise<void>> {
     };
     agents.push(await runAgent(agentFlags, createLogger(`agora-agent-${i + 1}`, logLevel)));
   }
-  console.log(`Agora local cluster is up.
-  master  http://127.0.0.1:${master.port}   (state: http://127.0.0.1:${master.port}/master/state)
-${agents.map((a, i) => `  agent ${i + 1} http://127.0.0.1:${a.port}   (work dir ${root}/agent-${i + 1})`).join('\n')}
-Try: ./bin/agora execute --master 127.0.0.1:${master.port} --name hi --command 'echo hello' --resources 'cpus:0.1;mem:32'
+  const how = secure ? ` --ca_file ${secure.paths.caCert} --credential ${secure.paths.frameworkCredential}` : '';
+  console.log(`Agora local cluster is up${secure ? ' (TLS and authentication on)' : ''}.
+  master  ${scheme}://127.0.0.1:${master.port}   (state: ${scheme}://127.0.0.1:${master.port}/master/state)
+${agents.map((a, i) => `  agent ${i + 1} ${scheme}://127.0.0.1:${a.port}   (work dir ${root}/agent-${i + 1})`).join('\n')}
+Try: ./bin/agora execute --master ${scheme === 'https' ? 'https://' : ''}127.0.0.1:${master.port}${how} --name hi --command 'echo hello' --resources 'cpus:0.1;mem:32'
 Ctrl-C stops the cluster.`);
   return async () => {
     await Promise.all(agents.map((a) => a.close(true)));

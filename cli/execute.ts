@@ -9,13 +9,18 @@ import { SchedulerDriver } from '../sdk/scheduler/driver.js';
 import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
 import { type CommandDef, type Flags, UsageError } from './flags.js';
+import { clientSecurityFromFlags, EXECUTE_SECURITY_FLAGS } from './secure.js';
 
 export const executeCommand: CommandDef = {
   name: 'execute',
   summary: 'Launch one task through the master, print its status updates, exit 0 when it finishes.',
   usage: "agora execute --master HOST:PORT --name NAME --command CMD [--resources 'cpus:0.1;mem:32']",
   flags: [
-    { name: 'master', help: 'the master: HOST:PORT, or zk://host:2181/agora', default: '127.0.0.1:5050' },
+    {
+      name: 'master',
+      help: 'the master: HOST:PORT, https://HOST:PORT (TLS), or zk://host:2181/agora; --ca_file implies TLS',
+      default: '127.0.0.1:5050',
+    },
     { name: 'name', help: 'task (and framework) name', required: true },
     { name: 'command', help: 'shell command to run (optional with --docker_image: the image default runs)' },
     { name: 'resources', help: 'what the task needs', default: 'cpus:0.1;mem:32' },
@@ -25,10 +30,12 @@ export const executeCommand: CommandDef = {
     { name: 'env', help: 'environment as a JSON object, e.g. \'{"A":"1"}\'' },
     { name: 'timeout', help: 'give up (and kill the task) after this long', default: '10mins' },
     { name: 'log_level', help: 'driver log level', default: 'warn' },
+    ...EXECUTE_SECURITY_FLAGS,
   ],
   examples: [
     "agora execute --master 127.0.0.1:5050 --name hi --command 'echo hello' --resources 'cpus:0.1;mem:32'",
     "agora execute --name box --docker_image agora/busybox:latest --command 'uname -a'",
+    "agora execute --master https://10.0.0.5:5050 --ca_file ca.crt --credential framework.credential.json --name hi --command 'echo hello'",
   ],
 };
 
@@ -92,8 +99,11 @@ export async function runExecute(f: Flags): Promise<number> {
   const timeoutMs = parseDuration(f.timeout ?? '10mins');
   const taskId = `${f.name}-${randomUUID().slice(0, 8)}`;
   const logger = createLogger('agora-execute', f.log_level ?? 'warn');
+  const security = clientSecurityFromFlags(f);
   const driver = new SchedulerDriver({
-    master: f.master ?? '127.0.0.1:5050',
+    master: security.master,
+    credential: security.credential,
+    tls: security.tls,
     framework: {
       name: `agora-execute: ${f.name}`,
       roles: [f.role ?? '*'],

@@ -2,12 +2,14 @@
 import { agentCommand, localCommand, masterCommand, runAgent, runLocal, runMaster } from './daemons.js';
 import { executeCommand, runExecute } from './execute.js';
 import { type CommandDef, helpText, parseFlags, UsageError } from './flags.js';
+import { certsCommand, runCerts } from './secure.js';
 
 const commands: { def: CommandDef; run: (flags: ReturnType<typeof parseFlags>) => Promise<unknown> }[] = [
   { def: localCommand, run: runLocal },
   { def: masterCommand, run: runMaster },
   { def: agentCommand, run: runAgent },
   { def: executeCommand, run: runExecute },
+  { def: certsCommand, run: (f) => runCerts(f) },
 ];
 
 function topHelp(): string {
@@ -22,7 +24,9 @@ function topHelp(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...args] = argv;
+  // `agora certs init ...`: the action word before the flags.
+  const rest = name === 'certs' && args[0] === 'init' ? args.slice(1) : args;
   if (!name || name === '--help' || name === 'help' || name === '-h') {
     console.log(topHelp());
     return 0;

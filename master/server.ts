@@ -9,6 +9,7 @@ import type { Authorizer } from '../sdk/http/index.js';
 import { Direction } from '../sdk/protocol/messages.js';
 import type { MasterInfo } from '../sdk/protocol/types.js';
 import { FileStore, type Store, ZkStore } from '../sdk/store/index.js';
+import { type ServerTls, secureServer } from '../sdk/tls/index.js';
 import { attachWebSocketServer } from '../sdk/transport/index.js';
 import { joinPath, LeaderDetector, LeaderElection, ZkClient } from '../sdk/zk/index.js';
 import { allocate } from './allocator/index.js';
@@ -31,6 +32,8 @@ export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'r
   zkSessionTimeoutMs?: number;
   /** Who may do what over HTTP (sdk/http/auth.ts); everyone by default. */
   authorizer?: Authorizer;
+  /** Serve TLS (sdk/tls); with requireClientCert, agents must present a certificate. */
+  tls?: ServerTls;
 }
 
 export interface RunningMaster {
@@ -52,6 +55,7 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     current: () => master,
     leader: () => leader(),
   });
+  if (opts.tls) secureServer(http.server, opts.tls, log);
   await http.listen({ port: opts.port, host: opts.host ?? '0.0.0.0' });
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
@@ -86,6 +90,7 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
         path: AGENT_WS_PATH,
         inbound: Direction.AgentToMaster,
         action: 'agent_connect',
+        requireClientCert: opts.tls?.requireClientCert,
         onConnect: (peer) => m.onAgentConnect(peer),
         onProtocolError: (peer, err) => m.onAgentProtocolError(peer, err),
       },
