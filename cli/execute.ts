@@ -75,6 +75,8 @@ function parseEnv(text: string): Record<string, string> {
 
 /** Exit status when the master removed (or never knew) this framework: nothing more can happen. */
 export const EXIT_FRAMEWORK_REMOVED = 3;
+/** Exit status when the master refused the connection (credentials or client certificate). */
+export const EXIT_REFUSED = 4;
 
 /**
  * Master errors after which this framework can never do anything again (it was torn down, replaced,
@@ -88,6 +90,12 @@ export function fatalMasterError(e: { code?: string; message: string }): string 
       return `The master does not know this framework any more: ${e.message}`;
     case 'AGORA_MASTER_FRAMEWORK_FAILED_OVER':
       return `Another scheduler took over this framework: ${e.message}`;
+    case 'AGORA_HTTP_UNAUTHENTICATED':
+      return `The master wants credentials (--credential FILE, or --principal and --secret): ${e.message}`;
+    case 'AGORA_HTTP_FORBIDDEN':
+      return `The master does not allow this principal to connect: ${e.message}`;
+    case 'AGORA_TLS_CLIENT_CERT_REQUIRED':
+      return `The master wants a client certificate (--tls_cert, --tls_key): ${e.message}`;
     default:
       return undefined;
   }
@@ -166,7 +174,7 @@ export async function runExecute(f: Flags): Promise<number> {
       const fatal = fatalMasterError(e);
       if (fatal) {
         console.error(`${fatal}${launched ? `; task '${taskId}' is no longer managed by this command` : ''}`);
-        void finish(EXIT_FRAMEWORK_REMOVED, false);
+        void finish(/^AGORA_(HTTP|TLS)_/.test(e.code ?? '') ? EXIT_REFUSED : EXIT_FRAMEWORK_REMOVED, false);
         return;
       }
       // The same error repeated (e.g. on every reconnection) is printed once.

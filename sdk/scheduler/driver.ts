@@ -97,6 +97,13 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
         if (this.subscribedNow) this.emit('disconnected');
         this.subscribedNow = false;
       },
+      onRefused: (status, code, message) => {
+        const error = {
+          code: code ?? `HTTP_${status}`,
+          message: `the master refused the connection: ${message ?? `HTTP ${status}`}`,
+        };
+        if (this.listenerCount('error') > 0) this.emit('error', error);
+      },
       logger: this.log.child({ component: 'transport' }),
       clock: this.clock,
       credential: opts.credential,

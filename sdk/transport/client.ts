@@ -68,6 +68,11 @@ export interface ClientOptions<In extends Direction, Out> extends TransportOptio
   onMessage(message: MessageOf<In>): void;
   /** A connection that had opened is closed (once per onOpen). */
   onClose?(code: number, reason: string): void;
+  /**
+   * The server answered the upgrade with an HTTP error instead (401/403 from its authorizer, with
+   * the `code` of its `{code, message}` body when there is one); the client retries after backoff.
+   */
+  onRefused?(status: number, code: string | undefined, message: string | undefined): void;
   /** Defaults 200, 10_000; exponential x2 with full jitter from rng; reset after a successful open. */
   backoff?: { initialMs?: number; maxMs?: number };
   rng?: Rng;
@@ -247,9 +252,31 @@ export class ReconnectingClient<In extends Direction, Out> {
         log.error({ err, type: (message as { type?: string }).type }, 'onMessage handler threw');
       }
     });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        if (body.length < MAX_REFUSAL_BODY) body += c.slice(0, MAX_REFUSAL_BODY - body.length);
+      });
+      res.on('error', () => undefined);
+      res.on('end', () => {
+        const { code, message } = refusalOf(body);
+        log.warn({ status: res.statusCode, code, message }, 'the server refused the connection');
+        try {
+          this.opts.onRefused?.(res.statusCode ?? 0, code, message);
+        } catch (err) {
+          log.error({ err }, 'onRefused handler threw');
+        }
+        ws.terminate();
+      });
+    });
     ws.on('pong', () => peer.touch());
     ws.on('ping', () => peer.touch());
     ws.on('error', (err) => {
+      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test((err as NodeJS.ErrnoException).code ?? '')) {
+        log.warn({ err: err.message }, 'TLS: the server could not be verified; check --ca_file');
+        return;
+      }
       if (isTooLargeWsError(err)) {
         peer.noteLocalClose(
           CloseCode.MESSAGE_TOO_BIG,
@@ -298,6 +325,21 @@ export class ReconnectingClient<In extends Direction, Out> {
   private clearRetry(): void {
     this.retryTimer?.cancel();
     this.retryTimer = undefined;
+  }
+}
+
+const MAX_REFUSAL_BODY = 4096;
+
+/** `{code, message}` of an error answer, when it is one. */
+function refusalOf(body: string): { code?: string; message?: string } {
+  try {
+    const v = JSON.parse(body) as { code?: unknown; message?: unknown };
+    return {
+      code: typeof v.code === 'string' ? v.code.slice(0, 100) : undefined,
+      message: typeof v.message === 'string' ? v.message.slice(0, 500) : undefined,
+    };
+  } catch {
+    return {};
   }
 }
 
