@@ -155,3 +155,27 @@ describe('WebSocket upgrade authentication', () => {
     await once(ws, 'close');
   });
 });
+
+describe('WebSocket upgrade refusals reach the client', () => {
+  it('onRefused gets the status and the code of the answer', async () => {
+    const s = await setup();
+    const refusals: { status: number; code?: string }[] = [];
+    const client = new ReconnectingClient<'master_to_scheduler', SchedulerCall>({
+      url: () => `ws://127.0.0.1:${s.port}${PATH}`,
+      inbound: 'master_to_scheduler',
+      onOpen: () => undefined,
+      onMessage: () => undefined,
+      onRefused: (status, code) => refusals.push({ status, code }),
+      logger: silent,
+      credential: { principal: 'intruder', secret: 'x' },
+    });
+    try {
+      client.start();
+      while (refusals.length === 0) await new Promise((r) => setTimeout(r, 5));
+      expect(refusals[0]).to.deep.equal({ status: 403, code: 'AGORA_HTTP_FORBIDDEN' });
+    } finally {
+      await client.stop();
+      await teardown(s);
+    }
+  });
+});
