@@ -70,8 +70,8 @@ export function secureServer(server: Server, tls: ServerTls, logger?: pino.Logge
       process.nextTick(() => socket.resume());
     });
   });
-  log?.info(
-    { clientCerts: tls.requireClientCert === true, allowPlain: tls.allowPlain === true },
-    tls.allowPlain ? 'serving TLS and, for a migration, plain HTTP on one port' : 'serving TLS',
-  );
+  const fields = { clientCerts: tls.requireClientCert === true, allowPlain: tls.allowPlain === true };
+  if (tls.allowPlain)
+    log?.warn(fields, 'serving TLS AND PLAIN HTTP on one port (--tls_allow_plain, for a migration only)');
+  else log?.info(fields, 'serving TLS');
 }
