@@ -195,8 +195,10 @@ describe('TLS', function () {
     });
     try {
       client.start();
-      while (!lines.some((l) => l.msg === 'WebSocket error')) await new Promise((r) => setTimeout(r, 10));
-      const e = lines.find((l) => l.msg === 'WebSocket error');
+      const refusedTls = (l: Record<string, unknown>) =>
+        String(l.msg).startsWith('TLS: the server could not be verified');
+      while (!lines.some(refusedTls)) await new Promise((r) => setTimeout(r, 10));
+      const e = lines.find(refusedTls);
       expect(String(e?.err)).to.match(/self-signed|unable to verify|certificate/i);
       expect(s.connects).to.equal(0);
       expect(client.connected).to.equal(false);
