@@ -1,4 +1,5 @@
 /** `agora <command> [flags]`: the one entry point for every part of Agora. */
+import { AgoraError } from '../sdk/errors.js';
 import { agentCommand, localCommand, masterCommand, runAgent, runLocal, runMaster } from './daemons.js';
 import { executeCommand, runExecute } from './execute.js';
 import { type CommandDef, helpText, parseFlags, UsageError } from './flags.js';
@@ -65,6 +66,14 @@ main(process.argv.slice(2)).then(
     if (err instanceof UsageError) {
       console.error(`agora: ${err.message}`);
       process.exit(64);
+    }
+    if (err instanceof AgoraError && err.statusCode < 500) {
+      console.error(`agora: ${err.code}: ${err.message}`);
+      process.exit(64);
+    }
+    if (err instanceof AgoraError && err.code === 'AGORA_TLS_CERT_MAKING_FAILED') {
+      console.error(`agora: ${err.code}: ${err.message}`);
+      process.exit(1);
     }
     const code = (err as Error & { code?: string }).code;
     if (code === 'EADDRINUSE') {

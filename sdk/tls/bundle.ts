@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { CertificateMaker } from './certs.js';
+import { type CertificateMaker, checkHostName } from './certs.js';
 import { TlsCertMakingFailed } from './errors.js';
 
 export const AGENT_PRINCIPAL = 'agora-agent';
@@ -55,6 +55,7 @@ export async function initSecureDir(o: InitOptions): Promise<SecurePaths> {
   if (hosts.length > MAX_HOSTS) throw new TlsCertMakingFailed(`at most ${MAX_HOSTS} hosts`);
   const dns = hosts.filter((h) => !isIp(h));
   const ips = hosts.filter(isIp);
+  for (const h of dns) checkHostName(h);
   const days = o.days ?? 365;
   mkdirSync(o.dir, { recursive: true, mode: 0o700 });
   const ca = await o.maker.makeCa('agora-ca', days);

@@ -33,6 +33,11 @@ export interface CertificateMaker {
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,253}$/;
 const IP_PATTERN = /^[0-9a-fA-F.:]{2,45}$/;
 
+/** Throws AGORA_TLS_CERT_MAKING_FAILED unless `n` can be a DNS name in a certificate. */
+export function checkHostName(n: string): string {
+  return checkName(n, 'host');
+}
+
 function checkName(n: string, what: string): string {
   if (!NAME_PATTERN.test(n)) throw new TlsCertMakingFailed(`${what} '${n}' is not a host name`);
   return n;

@@ -28,6 +28,16 @@ import {
 import { attachWebSocketServer, ReconnectingClient, type WebSocketServerHandle } from '../../../sdk/transport/index.js';
 
 const PATH = '/api/v1/agent';
+
+/** Waits for `cond`, failing (so that the test's cleanup runs) after `ms`. */
+async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const silent = pino({ level: 'silent' });
 
 /** A logger whose records land in `lines`. */
@@ -197,7 +207,7 @@ describe('TLS', function () {
       client.start();
       const refusedTls = (l: Record<string, unknown>) =>
         String(l.msg).startsWith('TLS: the server could not be verified');
-      while (!lines.some(refusedTls)) await new Promise((r) => setTimeout(r, 10));
+      await until(() => lines.some(refusedTls), 'the TLS warning');
       const e = lines.find(refusedTls);
       expect(String(e?.err)).to.match(/self-signed|unable to verify|certificate/i);
       expect(s.connects).to.equal(0);
@@ -223,7 +233,7 @@ describe('TLS', function () {
     });
     try {
       client.start();
-      while (!opened) await new Promise((r) => setTimeout(r, 10));
+      await until(() => opened, 'the connection');
       expect(s.connects).to.equal(1);
     } finally {
       await client.stop();

@@ -22,6 +22,16 @@ import {
 } from '../../../sdk/transport/index.js';
 
 const PATH = '/api/v1/scheduler/ws';
+
+/** Waits for `cond`, failing (so that the test's cleanup runs) after `ms`. */
+async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const silent = pino({ level: 'silent' });
 
 /** Knows `fw` (secret `s3cret`, may connect) and `intruder` (secret `x`, may not). */
@@ -127,7 +137,7 @@ describe('WebSocket upgrade authentication', () => {
       credential: { principal: 'fw', secret: 's3cret' },
     });
     client.start();
-    while (s.connects.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await until(() => s.connects.length > 0, 'a connection');
     expect(s.connects[0].peer.principal).to.equal('fw');
     expect(s.connects[0].req.headers.authorization).to.equal(basic('fw', 's3cret'));
     await client.stop();
@@ -141,7 +151,7 @@ describe('WebSocket upgrade authentication', () => {
       logger: silent,
       credential: { principal: 'fw', secret: 's3cret' },
     }).start();
-    while (s.connects.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await until(() => s.connects.length > 0, 'a connection');
     expect(s.connects[0].peer.principal).to.equal('fw');
     await driver.stop();
   });
@@ -171,7 +181,7 @@ describe('WebSocket upgrade refusals reach the client', () => {
     });
     try {
       client.start();
-      while (refusals.length === 0) await new Promise((r) => setTimeout(r, 5));
+      await until(() => refusals.length > 0, 'a refusal');
       expect(refusals[0]).to.deep.equal({ status: 403, code: 'AGORA_HTTP_FORBIDDEN' });
     } finally {
       await client.stop();
