@@ -9,7 +9,7 @@ import { SchedulerDriver } from '../sdk/scheduler/driver.js';
 import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
 import { type CommandDef, type Flags, UsageError } from './flags.js';
-import { clientSecurityFromFlags, EXECUTE_SECURITY_FLAGS } from './secure.js';
+import { clientSecurityFromFlags, EXECUTE_CREDENTIAL_FLAGS, EXECUTE_TLS_FLAGS } from './secure.js';
 
 export const executeCommand: CommandDef = {
   name: 'execute',
@@ -30,7 +30,8 @@ export const executeCommand: CommandDef = {
     { name: 'env', help: 'environment as a JSON object, e.g. \'{"A":"1"}\'' },
     { name: 'timeout', help: 'give up (and kill the task) after this long', default: '10mins' },
     { name: 'log_level', help: 'driver log level', default: 'warn' },
-    ...EXECUTE_SECURITY_FLAGS,
+    ...EXECUTE_CREDENTIAL_FLAGS,
+    ...EXECUTE_TLS_FLAGS,
   ],
   examples: [
     "agora execute --master 127.0.0.1:5050 --name hi --command 'echo hello' --resources 'cpus:0.1;mem:32'",

@@ -43,13 +43,18 @@ export const MASTER_TLS_FLAGS: FlagDef[] = [
     boolean: true,
   },
 ];
+/** The agent's `--credential` (sdk/auth's `agentSecurityFlags` has the same flag: keep one when merging). */
 export const AGENT_CREDENTIAL_FLAGS: FlagDef[] = [
   { name: 'credential', help: 'file with this process\'s credential, Mesos format: {"principal": "p", "secret": "s"}' },
 ];
-export const EXECUTE_SECURITY_FLAGS: FlagDef[] = [
+/** `agora execute`'s credential (sdk/auth's `executeCredentialFlags` has the same: keep one when merging). */
+export const EXECUTE_CREDENTIAL_FLAGS: FlagDef[] = [
   ...AGENT_CREDENTIAL_FLAGS,
   { name: 'principal', help: 'principal to authenticate as (with --secret)' },
   { name: 'secret', help: 'secret of --principal (visible to other local users in ps: prefer --credential)' },
+];
+/** `agora execute`'s TLS. */
+export const EXECUTE_TLS_FLAGS: FlagDef[] = [
   { name: 'ca_file', help: 'CA (PEM) to verify the master with; implies TLS' },
   { name: 'tls_cert', help: 'client certificate (PEM), when the master asks for one' },
   { name: 'tls_key', help: 'the private key of --tls_cert' },
