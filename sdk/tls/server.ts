@@ -18,6 +18,8 @@ import type { ServerTls } from './files.js';
 export const TLS_HANDSHAKE_BYTE = 0x16;
 /** How long a connection may stay silent before its first byte (allowPlain only). */
 export const FIRST_BYTE_TIMEOUT_MS = 30_000;
+/** How long a TLS handshake may take (Node's default is 120 s). */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 type ConnectionListener = (socket: Socket) => void;
 
@@ -40,6 +42,8 @@ export function secureServer(server: Server, tls: ServerTls, logger?: pino.Logge
     // Routes decide (the agent route refuses without a verified certificate; the API does not ask).
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2',
+    // A client that opens a connection and never finishes the handshake does not hold it for long.
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   });
   front.on('secureConnection', (socket: TLSSocket) => toHttp(socket));
   front.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
