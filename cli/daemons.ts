@@ -201,7 +201,11 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     checkpointFsync: f.checkpoint_fsync === 'true',
   });
   agentRef = agent;
-  const http = await startAgentHttp(agent, port, f.ip ?? '0.0.0.0', { logger, tls: serverTlsFromFlags(f) });
+  const http = await startAgentHttp(agent, port, f.ip ?? '0.0.0.0', {
+    logger,
+    tls: serverTlsFromFlags(f),
+    authorizer: f.http_credentials ? interimAuthorizer(f.http_credentials) : undefined,
+  });
   await agent.start();
   logger.info({ port, workDir, resources: resources.toString() }, `agent listening on port ${port}`);
   return {

@@ -269,6 +269,8 @@ export async function secureLocalFlags(root: string): Promise<{ paths: SecurePat
       tls_cert: paths.agentCert,
       tls_key: paths.agentKey,
       credential: paths.agentCredential,
+      http_credentials: paths.credentials,
+      authenticate_http_readonly: 'true',
     },
   };
 }

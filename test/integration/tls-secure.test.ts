@@ -23,13 +23,14 @@ describe('agora local --secure @integration', function () {
   let out = '';
   let port: number;
   let master: string;
+  let agentPort: number;
   const p = () => securePaths(join(dir, 'secure'));
   const children: ChildProcess[] = [];
 
   before(async () => {
     dir = tempDir('tls-local');
     port = await freePort();
-    const agentPort = await freePort();
+    agentPort = await freePort();
     local = spawn(
       process.execPath,
       [
@@ -150,6 +151,27 @@ describe('agora local --secure @integration', function () {
       encoding: 'utf8',
     });
     expect(JSON.parse(health.stdout).healthy).to.equal(true);
+    const agentAnon = spawnSync(
+      'curl',
+      [
+        '-s',
+        '-m',
+        '5',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--cacert',
+        p().caCert,
+        `https://127.0.0.1:${agentPort}/state`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(agentAnon.stdout, "the agent's /state").to.equal('401');
+    const agentPlain = spawnSync('curl', ['-s', '-m', '5', `http://127.0.0.1:${agentPort}/state`], {
+      encoding: 'utf8',
+    });
+    expect(agentPlain.status, 'plain HTTP to the agent').to.not.equal(0);
   });
 
   it('a client that trusts another CA refuses the master', async () => {
