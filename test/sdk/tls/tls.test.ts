@@ -16,6 +16,7 @@ import pino from 'pino';
 import WebSocket from 'ws';
 import { type AgoraHttp, createHttpServer } from '../../../sdk/http/index.js';
 import type { SchedulerCall, SchedulerEvent } from '../../../sdk/protocol/messages.js';
+import { SchedulerDriver } from '../../../sdk/scheduler/driver.js';
 import {
   initSecureDir,
   loadServerTls,
@@ -28,6 +29,7 @@ import {
 import { attachWebSocketServer, ReconnectingClient, type WebSocketServerHandle } from '../../../sdk/transport/index.js';
 
 const PATH = '/api/v1/agent';
+const SCHEDULER_PATH = '/api/v1/scheduler/ws';
 
 /** Waits for `cond`, failing (so that the test's cleanup runs) after `ms`. */
 async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
@@ -61,6 +63,7 @@ interface Srv {
 async function serve(
   cert: Pem | { cert: Buffer; key: Buffer },
   opts: { ca?: Buffer; requireClientCert?: boolean; allowPlain?: boolean; logger?: pino.Logger } = {},
+  path = PATH,
 ): Promise<Srv> {
   const logger = opts.logger ?? silent;
   const app = createHttpServer({ logger });
@@ -82,7 +85,7 @@ async function serve(
     app.server,
     [
       {
-        path: PATH,
+        path,
         inbound: 'scheduler_to_master',
         requireClientCert: opts.requireClientCert,
         onConnect: () => {
@@ -237,6 +240,29 @@ describe('TLS', function () {
       expect(s.connects).to.equal(1);
     } finally {
       await client.stop();
+      await stop(s);
+    }
+  });
+
+  it('the scheduler driver reaches the master over wss:// with tls.ca, and not without it', async () => {
+    const s = await serve(server, {}, SCHEDULER_PATH);
+    const lines: Record<string, unknown>[] = [];
+    const framework = { name: 'f', roles: ['*'], user: 'u' };
+    const plain = new SchedulerDriver({ master: `127.0.0.1:${s.port}`, framework, logger: capture(lines) }).start();
+    const secure = new SchedulerDriver({
+      master: `127.0.0.1:${s.port}`,
+      framework,
+      logger: silent,
+      tls: { ca },
+    }).start();
+    try {
+      await until(() => s.connects === 1, 'the TLS driver');
+      // The plain one keeps failing (its bytes are not a handshake) and never connects.
+      await until(() => lines.filter((l) => l.msg === 'reconnecting after backoff').length >= 2, 'plain retries');
+      expect(s.connects).to.equal(1);
+    } finally {
+      await plain.stop();
+      await secure.stop();
       await stop(s);
     }
   });
