@@ -1,0 +1,16 @@
+/**
+ * The security catalogue: bad credentials, ACL and rate-limit files, and an unsafe listen address.
+ * docs/errors.md lists every code; never rename or reuse one. Add new entries at the end.
+ */
+import { defineError } from '../errors.js';
+
+/** A `--credentials` or `--credential` file that cannot be read or parsed, or is over a bound. */
+export const BadCredentialsFile = defineError('AGORA_AUTH_BAD_CREDENTIALS_FILE', 400, 'BadCredentialsFileError');
+/** An `--acls` value that is not Mesos's ACL JSON, or is over a bound. */
+export const BadAcls = defineError('AGORA_AUTH_BAD_ACLS', 400, 'BadAclsError');
+/** A `--rate_limits` value that is not Mesos's rate-limits JSON, or is over a bound. */
+export const BadRateLimits = defineError('AGORA_AUTH_BAD_RATE_LIMITS', 400, 'BadRateLimitsError');
+/** A daemon asked to listen beyond loopback without authentication and without `--insecure`. */
+export const InsecureBind = defineError('AGORA_AUTH_INSECURE_BIND', 400, 'InsecureBindError');
+/** Flags that contradict each other (authentication asked for with no credentials to check against). */
+export const BadSecurityFlags = defineError('AGORA_AUTH_BAD_FLAGS', 400, 'BadSecurityFlagsError');
