@@ -28,12 +28,12 @@ export function agentState(agent: AgentView, may: StateViewer = () => true) {
   const frameworks = new Map<string, { id: string; name: string; tasks: unknown[]; completed: unknown[] }>();
   for (const t of agent.tasks.values()) {
     if (!may('view_frameworks', t.framework.user || undefined)) continue;
-    if (!may('view_tasks', taskUser(t.task.command, t.framework.user))) continue;
     let f = frameworks.get(t.framework.id);
     if (!f) {
       f = { id: t.framework.id, name: t.framework.name, tasks: [], completed: [] };
       frameworks.set(t.framework.id, f);
     }
+    if (!may('view_tasks', taskUser(t.task.command, t.framework.user))) continue;
     const json = {
       id: t.task.task_id,
       name: t.task.name,

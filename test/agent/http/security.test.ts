@@ -15,9 +15,10 @@ import { agentView } from './support.js';
 
 const q = encodeURIComponent;
 const who = (p: string) => ({ authorization: basicAuthorization(p, `${p}-pw`) });
-const rules = (obj: string) => [
+const rules = (obj: string, carol: object) => [
   { principals: { values: ['ops'] }, [obj]: { type: 'ANY' } },
   { principals: { values: ['alice'] }, [obj]: { values: ['alice'] } },
+  { principals: { values: ['carol'] }, [obj]: carol },
 ];
 
 describe('agent HTTP: view and sandbox ACLs', () => {
@@ -40,14 +41,17 @@ describe('agent HTTP: view and sandbox ACLs', () => {
     };
     task('F1', 't1', 'alice');
     task('F2', 't2', 'bob');
+    // carol's framework view is wide, her task view narrow; t3 runs as carol under bob's framework.
+    task('F2', 't3', 'bob');
+    (agent.tasks.get('F2/t3') as unknown as { task: { command: { user: string } } }).task.command = { user: 'carol' };
     const authorizer = new SecurityAuthorizer({
-      credentials: parseCredentials('ops ops-pw\nalice alice-pw\nbob bob-pw'),
+      credentials: parseCredentials('ops ops-pw\nalice alice-pw\nbob bob-pw\ncarol carol-pw'),
       acls: parseAcls(
         JSON.stringify({
           permissive: false,
-          view_frameworks: rules('users'),
-          view_tasks: rules('users'),
-          access_sandboxes: rules('users'),
+          view_frameworks: rules('users', { type: 'ANY' }),
+          view_tasks: rules('users', { values: ['carol'] }),
+          access_sandboxes: rules('users', { type: 'NONE' }),
         }),
       ),
       authenticateHttpReadonly: true,
@@ -67,6 +71,15 @@ describe('agent HTTP: view and sandbox ACLs', () => {
     expect(await frameworksSeenBy('alice')).to.deep.equal(['F1']);
     expect(await frameworksSeenBy('bob')).to.deep.equal([]);
     expect((await app.inject({ url: '/state' })).statusCode).to.equal(401);
+  });
+
+  it('/state: a framework the caller may view, with only the tasks it may view', async () => {
+    const tasksOf = async (p: string) =>
+      (await app.inject({ url: '/state', headers: who(p) }))
+        .json()
+        .frameworks.flatMap((f: { executors: { tasks: { id: string }[] }[] }) => f.executors[0].tasks.map((t) => t.id));
+    expect(await tasksOf('carol')).to.deep.equal(['t3']);
+    expect(await frameworksSeenBy('carol')).to.deep.equal(['F1', 'F2']);
   });
 
   it("/files/read: a sandbox of the caller's user only (403 otherwise, nothing read)", async () => {
