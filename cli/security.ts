@@ -211,7 +211,7 @@ export function agentSecurityFromFlags(f: Flags, logger: pino.Logger, clock: Clo
 
 /** `agora execute`'s credential flags (as mesos-execute): spread into its flag list, read with `clientCredential`. */
 export const executeCredentialFlags: FlagDef[] = [
-  { name: 'credential', help: "credential file: JSON {\"principal\",\"secret\"} or one 'principal secret' line" },
+  { name: 'credential', help: 'credential file: JSON {"principal","secret"} or one \'principal secret\' line' },
   { name: 'principal', help: 'principal to authenticate as (with --secret)' },
   { name: 'secret', help: 'secret of --principal (prefer --credential: a flag shows in ps)' },
 ];

@@ -6,7 +6,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /** `may(action, object)` for this request's caller; object undefined: the thing names none. */
-export function viewer(app: FastifyInstance, req: FastifyRequest): (action: string, object: string | undefined) => boolean {
+export function viewer(
+  app: FastifyInstance,
+  req: FastifyRequest,
+): (action: string, object: string | undefined) => boolean {
   const permits = app.authorizer.permits?.bind(app.authorizer);
   if (!permits) return () => true;
   const principal = req.access?.principal;
@@ -14,6 +17,9 @@ export function viewer(app: FastifyInstance, req: FastifyRequest): (action: stri
 }
 
 /** The OS user a task runs as: its command's, else its framework's; undefined when neither says. */
-export function taskUser(command: { user?: string } | undefined, frameworkUser: string | undefined): string | undefined {
+export function taskUser(
+  command: { user?: string } | undefined,
+  frameworkUser: string | undefined,
+): string | undefined {
   return command?.user || frameworkUser || undefined;
 }

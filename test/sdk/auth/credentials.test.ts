@@ -104,3 +104,28 @@ describe('sdk/auth: the Authorization header', () => {
     expect(verifyToken(t, new Credentials([]), now).ok).to.equal(false);
   });
 });
+
+describe('sdk/auth: the audit log file', () => {
+  it('appends one JSON line per write and per refusal, and none for an allowed read', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { AuditLog } = await import('../../../sdk/auth/index.js');
+    const { VirtualClock } = await import('../../../sdk/util/clock.js');
+    const { pino } = await import('pino');
+    const file = join(mkdtempSync(join(tmpdir(), 'agora-audit-')), 'audit.log');
+    const log = AuditLog.open(file, pino({ level: 'silent' }), new VirtualClock(0));
+    const base = { action: 'update_weights', path: '/weights', ip: '127.0.0.1' };
+    log.record({ ...base, principal: 'ops', method: 'PUT', decision: 'allow', status: 200, target: 'web' });
+    log.record({ ...base, method: 'GET', decision: 'allow', status: 200 });
+    log.record({ ...base, method: 'GET', decision: 'unauthenticated', status: 401 });
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.principal, l.method, l.target, l.decision, l.status, l.time])).to.deep.equal([
+      ['ops', 'PUT', 'web', 'allow', 200, '1970-01-01T00:00:00.000Z'],
+      [null, 'GET', null, 'unauthenticated', 401, '1970-01-01T00:00:00.000Z'],
+    ]);
+  });
+});
