@@ -50,9 +50,19 @@ function guardWebSocketUpgrades(server: Server, authorizer: Authorizer | undefin
     const action = path === AGENT_WS_PATH ? AGENT_CONNECT : path === SCHEDULER_WS_PATH ? SCHEDULER_CONNECT : undefined;
     if (!action) return;
     const request = accessRequestOf(req);
-    const v = authenticate(request, action);
-    if (v.decision === 'allow') return;
-    const err = v.error ?? new httpErrors.Unauthenticated(`'${action}' needs credentials`);
+    let v = authenticate(request, action);
+    if (v.decision === 'allow') {
+      // The ACL step too (register_agents), when the authorizer answers at once.
+      const a = authorizer.authorize({ ...request, authenticated: { principal: v.principal } }, action);
+      if (a instanceof Promise) return;
+      v = typeof a === 'string' ? { decision: a, principal: v.principal } : a;
+      if (v.decision === 'allow') return;
+    }
+    const err =
+      v.error ??
+      (v.decision === 'deny'
+        ? new httpErrors.Forbidden(`not allowed to '${action}'`)
+        : new httpErrors.Unauthenticated(`'${action}' needs credentials`));
     authorizer.answered?.({
       principal: v.principal,
       action,

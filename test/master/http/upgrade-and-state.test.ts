@@ -53,6 +53,7 @@ describe('master: upgrades and state under the SecurityAuthorizer', () => {
       credentials: parseCredentials('agent1 agent-pw\nalice alice-pw\nops ops-pw'),
       acls: parseAcls(
         JSON.stringify({
+          register_agents: [{ principals: { values: ['alice'] }, agents: { type: 'NONE' } }],
           view_frameworks: [
             { principals: { values: ['alice'] }, users: { values: ['alice'] } },
             { principals: { values: ['alice'] }, users: { type: 'NONE' } },
@@ -85,6 +86,11 @@ describe('master: upgrades and state under the SecurityAuthorizer', () => {
       authorization: basicAuthorization('agent1', 'agent-pw'),
     });
     expect(good.status).to.equal(101);
+    // A known principal the ACLs refuse (register_agents): 403.
+    const alice = await upgradeStatus(m.port, AGENT_WS_PATH, {
+      authorization: basicAuthorization('alice', 'alice-pw'),
+    });
+    expect(alice.status).to.equal(403);
   });
 
   it('/master/state lists only the frameworks the caller may view', async () => {
