@@ -16,11 +16,13 @@ import {
   RateLimiter,
   SecurityAuthorizer,
 } from '../sdk/auth/index.js';
-import { AgoraError } from '../sdk/errors.js';
+import { AgoraError, codesOf } from '../sdk/errors.js';
 import { type Clock, systemClock } from '../sdk/util/clock.js';
 import { type FlagDef, type Flags, UsageError } from './flags.js';
 
 export const MAX_SECURITY_FILE_BYTES = 1024 * 1024;
+/** The security catalogue's codes (sdk/auth/errors.ts). */
+const AUTH_CODES = new Set(codesOf(authErrors));
 
 export const masterSecurityFlags: FlagDef[] = [
   { name: 'authenticate_frameworks', help: 'only frameworks with a credential may subscribe', boolean: true },
@@ -142,7 +144,7 @@ export function enforceBind(
 
 /** Security-file errors as usage errors (exit 64 with the message and code, no stack). */
 export function asUsageError(e: unknown): unknown {
-  return e instanceof AgoraError && e.code.startsWith('AGORA_AUTH_') ? new UsageError(`${e.message} [${e.code}]`) : e;
+  return e instanceof AgoraError && AUTH_CODES.has(e.code) ? new UsageError(`${e.message} [${e.code}]`) : e;
 }
 
 /** An agent's or a scheduler's `--credential` file, or `--principal`/`--secret`. */
