@@ -37,6 +37,14 @@ const ACLS = {
   ],
   mark_agents_gone: [{ principals: { values: ['ops'] }, agents: { type: 'ANY' } }],
   get_endpoints: [{ principals: { values: ['ops'] }, paths: { values: ['/metrics/snapshot'] } }],
+  view_roles: [
+    { principals: { values: ['ops'] }, roles: { type: 'ANY' } },
+    { principals: { values: ['alice'] }, roles: { values: ['web'] } },
+  ],
+  get_quotas: [
+    { principals: { values: ['ops'] }, roles: { type: 'ANY' } },
+    { principals: { values: ['alice'] }, roles: { values: ['web'] } },
+  ],
 };
 
 function lines(out: string[]) {
@@ -163,6 +171,36 @@ describe('master HTTP: authentication and authorization (issue 10)', () => {
       expect((await call('alice')).statusCode).to.equal(403);
       expect((await call('bob')).statusCode).to.equal(403);
       expect((await call('ops')).statusCode).to.equal(404);
+    });
+
+    it('view_roles and get_quotas: GET /roles, /weights and /quota list only the roles the caller may see', async () => {
+      for (const role of ['web', 'db']) {
+        await putWeights(basic('ops'), role);
+        await h.app.inject({
+          method: 'POST',
+          url: '/quota',
+          headers: basic('ops'),
+          payload: { role, guarantee: 'cpus:1' },
+        });
+      }
+      const seen = async (p: keyof typeof SECRETS) => ({
+        roles: (await h.app.inject({ url: '/roles', headers: basic(p) }))
+          .json()
+          .roles.map((r: { name: string }) => r.name),
+        weights: (await h.app.inject({ url: '/weights', headers: basic(p) }))
+          .json()
+          .map((w: { role: string }) => w.role),
+        quota: (await h.app.inject({ url: '/quota', headers: basic(p) }))
+          .json()
+          .infos.map((q: { role: string }) => q.role),
+      });
+      expect(await seen('ops')).to.deep.equal({
+        roles: ['*', 'db', 'web'],
+        weights: ['web', 'db'],
+        quota: ['web', 'db'],
+      });
+      expect(await seen('alice')).to.deep.equal({ roles: ['web'], weights: ['web'], quota: ['web'] });
+      expect(await seen('bob')).to.deep.equal({ roles: [], weights: [], quota: [] });
     });
 
     it('get_endpoints guards /metrics/snapshot (not permissive: only ops)', async () => {
