@@ -83,3 +83,14 @@ describe('cli/security: master flags', () => {
     expect(clientCredential({})).to.equal(undefined);
   });
 });
+
+describe('cli/security: no credentials configured', () => {
+  it('ignores an Authorization header (as Mesos without an authenticator) instead of refusing it', () => {
+    const { authorizer } = masterSecurityFromFlags({}, silent, new VirtualClock(0));
+    const v = authorizer.authorize(
+      { method: 'PUT', url: '/weights', ip: '', headers: { authorization: basicAuthorization('x', 'y') }, body: [] },
+      'update_weights',
+    );
+    expect(v).to.deep.include({ decision: 'allow', principal: undefined });
+  });
+});
