@@ -6,6 +6,7 @@ export * from './authorizer.js';
 export * from './bind.js';
 export * from './credentials.js';
 export * as authErrors from './errors.js';
+export * from './protocol.js';
 export * from './rate-limits.js';
 export * from './secret.js';
 export * from './tokens.js';
