@@ -12,6 +12,13 @@ import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
 import { followLeader } from '../sdk/zk/follow-leader.js';
 import { type CommandDef, type Flags, intFlag, UsageError } from './flags.js';
+import {
+  asUsageError,
+  enforceBind,
+  type MasterSecurity,
+  masterSecurityFlags,
+  masterSecurityFromFlags,
+} from './security.js';
 
 export const masterCommand: CommandDef = {
   name: 'master',
@@ -38,7 +45,11 @@ export const masterCommand: CommandDef = {
       default: '10mins',
     },
     { name: 'port', help: 'port for the operator API and the agent/scheduler WebSockets', default: '5050' },
-    { name: 'ip', help: 'address to listen on', default: '0.0.0.0' },
+    {
+      name: 'ip',
+      help: 'address to listen on; beyond loopback (e.g. 0.0.0.0) needs authentication on or --insecure',
+      default: '127.0.0.1',
+    },
     {
       name: 'advertise_ip',
       help: 'address agents and frameworks should use to reach this master',
@@ -57,9 +68,11 @@ export const masterCommand: CommandDef = {
       default: 'cpus:0.01|mem:32',
     },
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else info)' },
+    ...masterSecurityFlags,
   ],
   examples: [
     'agora master --port 5050 --work_dir /var/lib/agora/master',
+    'agora master --ip 0.0.0.0 --credentials /etc/agora/credentials.json --acls /etc/agora/acls.json --authenticate_frameworks --authenticate_agents --authenticate_http_readwrite --authenticate_http_readonly',
     'agora master --zk zk://10.0.0.1:2181,10.0.0.2:2181,10.0.0.3:2181/agora --quorum 2 --work_dir /var/lib/agora/master',
   ],
 };
@@ -92,8 +105,16 @@ export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
 
 export async function runMaster(f: Flags): Promise<RunningMaster> {
   const logger = createLogger('agora-master', f.log_level);
+  let security: MasterSecurity;
+  try {
+    security = masterSecurityFromFlags(f, logger);
+  } catch (e) {
+    throw asUsageError(e);
+  }
+  for (const w of security.warnings) logger.warn(w);
+  enforceBind('master', f.ip ?? '127.0.0.1', security.missing, f.insecure === 'true', logger);
   mkdirSync(resolve(f.work_dir ?? '.agora/master'), { recursive: true });
-  return startMaster(masterOptionsFromFlags(f, logger));
+  return startMaster({ ...masterOptionsFromFlags(f, logger), authorizer: security.authorizer });
 }
 
 export const agentCommand: CommandDef = {

@@ -3,9 +3,13 @@
  * agents and schedulers on the same port, the registrar's Store, and either a ZooKeeper election
  * (`--zk`) or standalone leadership.
  */
+
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type pino from 'pino';
-import type { Authorizer } from '../sdk/http/index.js';
+import { AGENT_CONNECT, SCHEDULER_CONNECT } from '../sdk/auth/index.js';
+import { type Authorizer, accessRequestOf, httpErrors, rawErrorResponse } from '../sdk/http/index.js';
 import { Direction } from '../sdk/protocol/messages.js';
 import type { MasterInfo } from '../sdk/protocol/types.js';
 import { FileStore, type Store, ZkStore } from '../sdk/store/index.js';
@@ -33,6 +37,47 @@ export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'r
   authorizer?: Authorizer;
 }
 
+/**
+ * Until the transport admits upgrades itself (`admitUpgrade`, which also hands it the principal),
+ * refuse unauthenticated agent and scheduler upgrades here: this listener runs before the
+ * transport's, and a socket it ended is one the transport's WebSocket server will not accept.
+ */
+function guardWebSocketUpgrades(server: Server, authorizer: Authorizer | undefined): void {
+  if (!authorizer?.authenticate) return;
+  const authenticate = authorizer.authenticate.bind(authorizer);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    const path = (req.url ?? '').split('?')[0];
+    const action = path === AGENT_WS_PATH ? AGENT_CONNECT : path === SCHEDULER_WS_PATH ? SCHEDULER_CONNECT : undefined;
+    if (!action) return;
+    const request = accessRequestOf(req);
+    let v = authenticate(request, action);
+    if (v.decision === 'allow') {
+      // The ACL step too (register_agents), when the authorizer answers at once.
+      const a = authorizer.authorize({ ...request, authenticated: { principal: v.principal } }, action);
+      if (a instanceof Promise) return;
+      v = typeof a === 'string' ? { decision: a, principal: v.principal } : a;
+      if (v.decision === 'allow') return;
+    }
+    const err =
+      v.error ??
+      (v.decision === 'deny'
+        ? new httpErrors.Forbidden(`not allowed to '${action}'`)
+        : new httpErrors.Unauthenticated(`'${action}' needs credentials`));
+    authorizer.answered?.({
+      principal: v.principal,
+      action,
+      method: request.method,
+      path,
+      decision: v.decision,
+      status: err.statusCode,
+      ip: request.ip,
+    });
+    const extra: Record<string, string> =
+      err.statusCode === 401 && authorizer.challenge ? { 'WWW-Authenticate': authorizer.challenge } : {};
+    socket.end(rawErrorResponse(err, extra));
+  });
+}
+
 export interface RunningMaster {
   master: Master;
   http: FastifyInstance;
@@ -52,6 +97,7 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     current: () => master,
     leader: () => leader(),
   });
+  guardWebSocketUpgrades(http.server, opts.authorizer);
   await http.listen({ port: opts.port, host: opts.host ?? '0.0.0.0' });
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
