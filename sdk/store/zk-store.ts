@@ -107,7 +107,7 @@ export class ZkStore implements Store {
       // The Store's parent (the election path) may be read by all; the Store by our credentials only.
       // Nodes an earlier run left open are tightened, children first (see sdk/zk/protect.ts).
       const parent = options.root.slice(0, options.root.lastIndexOf('/'));
-      if (parent) await client.mkdirp(parent, client.acls.publicRead);
+      if (parent) await ensureProtected(client, parent, client.acls.publicRead, store.log, { quiet: true });
       await ensureProtected(client, options.root, client.acls.private, store.log, { subtree: true });
     } catch (err) {
       if (store.ownsClient) await options.client.close();

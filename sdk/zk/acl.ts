@@ -69,14 +69,6 @@ export function sameAcl(a: ZkAcl, b: ZkAcl): boolean {
   return left.length === right.length && left.every((k, i) => k === right[i]);
 }
 
-/**
- * True when `current` lets others do more than `wanted` does: some world permission `wanted` lacks.
- * Such a node (one created open, before credentials were set) is tightened to `wanted`.
- */
-export function looserThan(current: ZkAcl, wanted: ZkAcl): boolean {
-  return (worldPerms(current) & ~worldPerms(wanted)) !== 0;
-}
-
 /** An ACL for logs and error messages: schemes, user names and permissions, never a digest hash. */
 export function describeAcl(acl: ZkAcl): string {
   const letters = (p: number) =>

@@ -3,12 +3,12 @@
  * without credentials left open. Used by the election (its path, `acls.publicRead`) and the Store
  * (its root and everything under it, `acls.private`).
  *
- * A node is tightened only when it grants `world:anyone` more than wanted (created open); a node
- * with another custom ACL is left as the operator set it. Where the credentials may not read or
+ * A node is tightened only when its ACL was never set (ACL version 0: created open, by a run without
+ * credentials); a node whose ACL someone set is left as it is. Where the credentials may not read or
  * change a node, `ZkNotAuthorizedError` (AGORA_ZK_NOT_AUTHORIZED) says what to do.
  */
 import type { Logger } from 'pino';
-import { describeAcl, looserThan, type ZkAcl, ZkNotAuthorizedError } from './acl.js';
+import { describeAcl, type ZkAcl, ZkNotAuthorizedError } from './acl.js';
 import { isZkError, joinPath, type ZkClient, ZkErrorCode } from './client.js';
 
 /** At most this many nodes are tightened at once. */
@@ -44,19 +44,18 @@ export async function ensureProtected(
   path: string,
   acl: ZkAcl,
   log: Logger,
-  options: { subtree?: boolean; children?: (name: string) => boolean } = {},
+  options: { subtree?: boolean; children?: (name: string) => boolean; quiet?: boolean } = {},
 ): Promise<void> {
   await authorized(client, path, 'these credentials may not create it', () => client.mkdirp(path, acl));
   if (client.acls.open) {
-    log.warn(
-      { path },
-      'ZooKeeper nodes are open: any ZooKeeper client may read and change them; give credentials (zk://user:password@...)',
-    );
+    if (!options.quiet)
+      log.warn(
+        { path },
+        'ZooKeeper nodes are open: any ZooKeeper client may read and change them; give credentials (zk://user:password@...)',
+      );
   } else {
-    const { acl: current } = await authorized(client, path, 'these credentials may not read its ACL', () =>
-      client.getAcl(path),
-    );
-    if (looserThan(current, acl)) {
+    const stat = await client.exists(path);
+    if (stat && stat.aversion === 0) {
       let count = 0;
       const walk = async (node: string, depth: number): Promise<void> => {
         if (++count > MAX_TIGHTEN_NODES) throw new RangeError(`more than ${MAX_TIGHTEN_NODES} nodes under ${path}`);
@@ -72,36 +71,26 @@ export async function ensureProtected(
           for (let i = 0; i < names.length; i += PARALLEL)
             await Promise.all(names.slice(i, i + PARALLEL).map((n) => walk(joinPath(node, n), depth + 1)));
         }
-        await tighten(client, node, acl, log);
+        await tighten(client, node, acl);
       };
       await walk(path, 0);
-      log.warn({ path, nodes: count, acl: describeAcl(acl) }, 'tightened the ACLs of ZooKeeper nodes created open');
+      log.warn({ path, nodes: count, acl: describeAcl(acl) }, 'set the ACLs of ZooKeeper nodes created open');
     }
   }
   await authorized(client, path, 'these credentials may not read it', () => client.getChildren(path));
 }
 
-/** Sets `acl` on one node if it is looser than `acl` (checked against its ACL version). */
-async function tighten(client: ZkClient, path: string, acl: ZkAcl, log: Logger): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    let current: { acl: ZkAcl; stat: { aversion: number } };
-    try {
-      current = await authorized(client, path, 'these credentials may not read its ACL', () => client.getAcl(path));
-    } catch (err) {
-      if (isZkError(err, ZkErrorCode.NO_NODE)) return;
-      throw err;
-    }
-    if (!looserThan(current.acl, acl)) return;
-    try {
-      await authorized(client, path, `its ACL (${describeAcl(current.acl)}) may not be changed`, () =>
-        client.setAcl(path, acl, current.stat.aversion),
-      );
-      log.debug({ path }, 'tightened a ZooKeeper node');
-      return;
-    } catch (err) {
-      if (isZkError(err, ZkErrorCode.NO_NODE)) return;
-      if (!isZkError(err, ZkErrorCode.BAD_VERSION)) throw err;
-    }
+/**
+ * Sets `acl` on one node that never had its ACL set (ACL version 0: created open, which is all the
+ * addon can create). Its ACL is not read: the addon crashes on a getACL that fails.
+ */
+async function tighten(client: ZkClient, path: string, acl: ZkAcl): Promise<void> {
+  const stat = await client.exists(path);
+  if (stat?.aversion !== 0) return;
+  try {
+    await authorized(client, path, 'its ACL may not be changed', () => client.setAcl(path, acl, 0));
+  } catch (err) {
+    // Gone, or set meanwhile (by another master tightening the same tree): fine either way.
+    if (!isZkError(err, ZkErrorCode.NO_NODE) && !isZkError(err, ZkErrorCode.BAD_VERSION)) throw err;
   }
-  throw notAuthorized(client, path, 'its ACL keeps changing under us');
 }
