@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { describeAcl, type ZkAcl, ZkNotAuthorizedError } from './acl.js';
 import { isZkError, joinPath, type ZkClient, ZkErrorCode } from './client.js';
 
-/** At most this many nodes are tightened at once. */
+/** At most this many requests of a walk are in flight at once. */
 const PARALLEL = 8;
 /** A walk stops (with an error) beyond this many nodes: far more than a registrar holds. */
 export const MAX_TIGHTEN_NODES = 1_000_000;
@@ -54,28 +54,31 @@ export async function ensureProtected(
         'ZooKeeper nodes are open: any ZooKeeper client may read and change them; give credentials (zk://user:password@...)',
       );
   } else {
-    const stat = await client.exists(path);
-    if (stat && stat.aversion === 0) {
-      let count = 0;
-      const walk = async (node: string, depth: number): Promise<void> => {
-        if (++count > MAX_TIGHTEN_NODES) throw new RangeError(`more than ${MAX_TIGHTEN_NODES} nodes under ${path}`);
-        const pick = options.subtree ? () => true : depth === 0 ? options.children : undefined;
-        if (pick) {
-          let names: string[] = [];
-          try {
-            names = await authorized(client, node, 'these credentials may not list it', () => client.getChildren(node));
-          } catch (err) {
-            if (!isZkError(err, ZkErrorCode.NO_NODE)) throw err;
-          }
-          names = names.filter(pick);
-          for (let i = 0; i < names.length; i += PARALLEL)
-            await Promise.all(names.slice(i, i + PARALLEL).map((n) => walk(joinPath(node, n), depth + 1)));
+    // Every start checks the whole tree (one exists() per node): a node left open by a crash between
+    // its creation and its ACL must not stay open under a tight parent.
+    let count = 0;
+    let changed = 0;
+    const limit = limiter(PARALLEL);
+    const walk = async (node: string, depth: number): Promise<void> => {
+      if (++count > MAX_TIGHTEN_NODES) throw new RangeError(`more than ${MAX_TIGHTEN_NODES} nodes under ${path}`);
+      const pick = options.subtree ? () => true : depth === 0 ? options.children : undefined;
+      if (pick) {
+        let names: string[] = [];
+        try {
+          names = await limit(() =>
+            authorized(client, node, 'these credentials may not list it', () => client.getChildren(node)),
+          );
+        } catch (err) {
+          if (!isZkError(err, ZkErrorCode.NO_NODE)) throw err;
         }
-        await tighten(client, node, acl);
-      };
-      await walk(path, 0);
-      log.warn({ path, nodes: count, acl: describeAcl(acl) }, 'set the ACLs of ZooKeeper nodes created open');
-    }
+        names = names.filter(pick);
+        await Promise.all(names.map((n) => walk(joinPath(node, n), depth + 1)));
+      }
+      if (await limit(() => tighten(client, node, acl))) changed++;
+    };
+    await walk(path, 0);
+    if (changed > 0)
+      log.warn({ path, nodes: changed, acl: describeAcl(acl) }, 'set the ACLs of ZooKeeper nodes created open');
   }
   await authorized(client, path, 'these credentials may not read it', () => client.getChildren(path));
 }
@@ -84,13 +87,31 @@ export async function ensureProtected(
  * Sets `acl` on one node that never had its ACL set (ACL version 0: created open, which is all the
  * addon can create). Its ACL is not read: the addon crashes on a getACL that fails.
  */
-async function tighten(client: ZkClient, path: string, acl: ZkAcl): Promise<void> {
+async function tighten(client: ZkClient, path: string, acl: ZkAcl): Promise<boolean> {
   const stat = await client.exists(path);
-  if (stat?.aversion !== 0) return;
+  if (stat?.aversion !== 0) return false;
   try {
     await authorized(client, path, 'its ACL may not be changed', () => client.setAcl(path, acl, 0));
+    return true;
   } catch (err) {
     // Gone, or set meanwhile (by another master tightening the same tree): fine either way.
     if (!isZkError(err, ZkErrorCode.NO_NODE) && !isZkError(err, ZkErrorCode.BAD_VERSION)) throw err;
+    return false;
   }
+}
+
+/** Runs at most `n` of the given calls at once. */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  return async (fn) => {
+    while (active >= n) await new Promise<void>((resolve) => queue.push(resolve));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
 }

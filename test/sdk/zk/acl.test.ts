@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { ZkStore } from '../../../sdk/store/zk-store.js';
-import { aclPolicy, digestId, ZkPerm } from '../../../sdk/zk/acl.js';
+import { aclPolicy, digestId, OPEN_ACL, ZkPerm } from '../../../sdk/zk/acl.js';
 import { CreateMode, isZkError, ZkClient, type ZkClientOptions, ZkErrorCode } from '../../../sdk/zk/client.js';
 import { createDetector, LeaderDetector } from '../../../sdk/zk/detector.js';
 import { LeaderElection, MASTER_INFO_LABEL, sortedMembers } from '../../../sdk/zk/election.js';
@@ -165,7 +165,7 @@ describe('sdk/zk credentials and ACLs @integration', function () {
         'list the state root': codeOf(c.getChildren(`${base}/state`)),
         'read a registrar key': codeOf(c.get(keyNode)),
         'read a chunk': codeOf(c.get(`${appsNode}/${chunks[0]}`)),
-        'create under the root': codeOf(c.create(`${base}/intruder`, 'x', CreateMode.PERSISTENT, aclPolicy().private)),
+        'create under the root': codeOf(c.create(`${base}/intruder`, 'x', CreateMode.PERSISTENT, OPEN_ACL)),
         'create under the state': codeOf(c.create(`${base}/state/intruder`)),
         'create a json.info node': codeOf(
           c.create(`${base}/${MASTER_INFO_LABEL}`, '{}', CreateMode.EPHEMERAL_SEQUENTIAL),
@@ -174,8 +174,8 @@ describe('sdk/zk credentials and ACLs @integration', function () {
         'set the leader node': codeOf(c.set(leaderNode, '{}')),
         'delete a registrar key': codeOf(c.delete(keyNode)),
         'delete the leader node': codeOf(c.delete(leaderNode)),
-        'change the root ACL': codeOf(c.setAcl(base, aclPolicy().private)),
-        'change the state ACL': codeOf(c.setAcl(`${base}/state`, aclPolicy().private)),
+        'change the root ACL': codeOf(c.setAcl(base, OPEN_ACL)),
+        'change the state ACL': codeOf(c.setAcl(`${base}/state`, OPEN_ACL)),
       };
       for (const [what, p] of Object.entries(tries))
         expect(`${who}: ${what}: ${await p}`).to.equal(`${who}: ${what}: NO_AUTH`);
@@ -295,7 +295,7 @@ describe('sdk/zk credentials and ACLs @integration', function () {
     const openStore = await ZkStore.open({ client: open, root: `${base}/state`, logger });
     await openStore.put('registrar/agents/a1', { id: 'a1' });
     expect(lines.join('')).to.include('ZooKeeper nodes are open');
-    expect((await open.getAcl(`${base}/state/registrar/agents/a1`)).acl).to.deep.equal(aclPolicy().private);
+    expect((await open.getAcl(`${base}/state/registrar/agents/a1`)).acl).to.deep.equal(OPEN_ACL);
 
     const owner = await connected({ credentials: ALICE });
     await ZkStore.open({ client: owner, root: `${base}/state` });
@@ -303,6 +303,15 @@ describe('sdk/zk credentials and ACLs @integration', function () {
     for (const node of ['state', 'state/registrar', 'state/registrar/agents', 'state/registrar/agents/a1'])
       expect(`${node}: ${await codeOf(outsider.get(`${base}/${node}`))}`).to.equal(`${node}: NO_AUTH`);
     expect(await codeOf(outsider.create(`${base}/x`))).to.equal('NO_AUTH');
+
+    // A node left open under the tight tree (a crash between its creation and its ACL) is sealed at
+    // the next start.
+    const leftover = `${base}/state/registrar/agents/a2`;
+    await owner.create(leftover, '', CreateMode.PERSISTENT, OPEN_ACL);
+    expect(await codeOf(outsider.create(`${leftover}/planted`))).to.equal('OK');
+    await outsider.delete(`${leftover}/planted`);
+    await ZkStore.open({ client: owner, root: `${base}/state` });
+    expect(await codeOf(outsider.create(`${leftover}/planted`))).to.equal('NO_AUTH');
 
     let refused: unknown;
     await ZkStore.open({ client: outsider, root: `${base}/state` }).catch((err: unknown) => {
@@ -316,7 +325,7 @@ describe('sdk/zk credentials and ACLs @integration', function () {
     const base = root();
     const owner = await connected({ credentials: ALICE });
     const other = await connected();
-    await owner.mkdirp(base, aclPolicy().private); // an open parent, as while a creation is in flight
+    await owner.mkdirp(base, OPEN_ACL); // an open parent, as while a creation is in flight
     await other.create(`${base}/untouched`);
     await other.create(`${base}/changed`);
     await other.set(`${base}/changed`, 'planted');
