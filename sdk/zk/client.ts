@@ -297,9 +297,10 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
   private readonly connectTimeoutMs: number;
   private readonly reconnectOnExpiry: boolean;
   private readonly expireAfterDisconnectMs: number | undefined;
-  private readonly credentials?: ZkCredentials;
-  /** The ACLs for the nodes this client creates: open without credentials, owned by them with. */
-  readonly acls: ZkAclPolicy;
+  /** A private field, so that logging or serialising the client never shows the password. */
+  readonly #credentials?: ZkCredentials;
+  /** Private (like the credentials): it holds the credentials' digest. */
+  readonly #acls: ZkAclPolicy;
   /** Nodes created whose ACL could not be set (the connection dropped): fixed on reconnection. */
   private readonly aclPending = new Map<string, ZkAcl>();
   private readonly log: Logger;
@@ -321,8 +322,8 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 2 * this.sessionTimeoutMs;
     this.reconnectOnExpiry = options.reconnectOnExpiry ?? true;
     this.expireAfterDisconnectMs = options.expireAfterDisconnectMs;
-    this.credentials = options.credentials;
-    this.acls = aclPolicy(options.credentials);
+    this.#credentials = options.credentials;
+    this.#acls = aclPolicy(options.credentials);
     this.attach = options.session;
     this.log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'zk-client' });
     this.nativeLogLevel = options.nativeLogLevel ?? 0;
@@ -338,6 +339,11 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
       client: new ZkClient({ ...options, servers: parsed.servers, credentials: parsed.credentials }),
       path: parsed.path,
     };
+  }
+
+  /** The ACLs for the nodes this client creates: open without credentials, owned by them with. */
+  get acls(): ZkAclPolicy {
+    return this.#acls;
   }
 
   get state(): ZkClientState {
@@ -609,10 +615,10 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
     zk.on('close', (_self, code) => this.onNativeClose(handle, code));
     this.log.debug({ servers: this.servers }, 'opening a ZooKeeper session');
     zk.init({});
-    if (this.credentials) {
+    if (this.#credentials) {
       // Added before the session exists: the C client sends it first on every (re)connection of this
       // handle, ahead of any queued request. A new session gets a new handle, and this again.
-      const { username, password } = this.credentials;
+      const { username, password } = this.#credentials;
       const rc = zk.add_auth('digest', `${username}:${password}`, (authRc) => {
         if (authRc !== 0) this.log.error({ rc: authRc, user: username }, 'ZooKeeper rejected the digest credentials');
       });

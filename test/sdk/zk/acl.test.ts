@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
+import { inspect } from 'node:util';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { ZkStore } from '../../../sdk/store/zk-store.js';
@@ -366,6 +367,10 @@ describe('sdk/zk credentials and ACLs @integration', function () {
       (err: unknown) => logger.error({ err }, 'refused'),
     );
     await store.close();
+    // Nor does a client, logged or inspected whole: neither the password nor its digest.
+    const whole = inspect(zk, { depth: 2 });
+    expect(whole).to.not.include(ALICE.password);
+    expect(whole).to.not.include(digestId(ALICE).split(':')[1]);
     const out = lines.join('');
     expect(out).to.include('connected to ZooKeeper');
     expect(out).to.include('refused');
