@@ -314,6 +314,13 @@ describe('sdk/zk credentials and ACLs @integration', function () {
     await ZkStore.open({ client: owner, root: `${base}/state` });
     expect(await codeOf(outsider.create(`${leftover}/planted`))).to.equal('NO_AUTH');
 
+    // A write to a key whose node was left open seals the node before writing its value.
+    const store = await ZkStore.open({ client: owner, root: `${base}/state` });
+    await owner.create(`${base}/state/registrar/agents/a3`, '', CreateMode.PERSISTENT, OPEN_ACL);
+    await store.put('registrar/agents/a3', { id: 'a3', token: 'kept-private' });
+    expect(await codeOf(outsider.get(`${base}/state/registrar/agents/a3`))).to.equal('NO_AUTH');
+    expect((await store.get('registrar/agents/a3'))?.value).to.deep.equal({ id: 'a3', token: 'kept-private' });
+
     let refused: unknown;
     await ZkStore.open({ client: outsider, root: `${base}/state` }).catch((err: unknown) => {
       refused = err;
