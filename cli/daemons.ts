@@ -11,6 +11,7 @@ import { Resources } from '../sdk/resources/resources.js';
 import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
 import { followLeader } from '../sdk/zk/follow-leader.js';
+import { redactZkUrl } from '../sdk/zk/index.js';
 import { type CommandDef, type Flags, intFlag, UsageError } from './flags.js';
 import {
   asUsageError,
@@ -79,7 +80,7 @@ export const masterCommand: CommandDef = {
 
 export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
   if (f.zk && !f.zk.startsWith('zk://'))
-    throw new UsageError(`--zk must look like zk://host:2181/agora, got '${f.zk}'`);
+    throw new UsageError(`--zk must look like zk://host:2181/agora, got '${redactZkUrl(f.zk)}'`);
   if (f.quorum !== undefined && intFlag(f, 'quorum') < 1) throw new UsageError('--quorum must be at least 1');
   return {
     workDir: resolve(f.work_dir ?? '.agora/master'),
@@ -158,7 +159,9 @@ export const agentCommand: CommandDef = {
 
 function checkMasterFlag(master: string): void {
   if (!/^[^:/\s]+:\d+$/.test(master) && !master.startsWith('zk://')) {
-    throw new UsageError(`--master must be HOST:PORT (e.g. 127.0.0.1:5050) or zk://host:2181/agora, got '${master}'`);
+    throw new UsageError(
+      `--master must be HOST:PORT (e.g. 127.0.0.1:5050) or zk://host:2181/agora, got '${redactZkUrl(master)}'`,
+    );
   }
 }
 
