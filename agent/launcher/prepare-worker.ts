@@ -11,6 +11,7 @@
  */
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import { chownTree } from './chown.js';
 import type { PrepareSteps } from './protocol.js';
 
 export interface PrepareJob {
@@ -43,13 +44,25 @@ export function runJob(job: PrepareJob): PrepareResult {
     return { id: job.id, ok: false, stage: 'prepare', message: (err as Error).message };
   }
   let out: number | undefined;
+  let fds: [number, number];
   try {
     out = openSync(job.stdout, 'a');
-    return { id: job.id, ok: true, fds: [out, openSync(job.stderr, 'a')] };
+    fds = [out, openSync(job.stderr, 'a')];
   } catch (err) {
     if (out !== undefined) closeSync(out);
     return { id: job.id, ok: false, stage: 'spawn', message: (err as Error).message };
   }
+  const chown = job.prepare?.chown;
+  if (chown) {
+    try {
+      chownTree(chown);
+    } catch (err) {
+      for (const fd of fds) closeSync(fd);
+      const message = `could not give ${chown.path} to uid ${chown.uid}: ${(err as Error).message}`;
+      return { id: job.id, ok: false, stage: 'prepare', message };
+    }
+  }
+  return { id: job.id, ok: true, fds };
 }
 
 /** From the main thread: jobs to run, or descriptors it is done with. */

@@ -12,6 +12,8 @@ import type { CommandInfo, TaskInfo } from '../../../sdk/protocol/types.js';
 import { Resources } from '../../../sdk/resources/resources.js';
 import { type Clock, systemClock } from '../../../sdk/util/clock.js';
 import type { CommandRunResult } from '../../health/index.js';
+import { chownTree } from '../../launcher/chown.js';
+import { SANDBOX_MODE } from '../as-user.js';
 import { processStartTime } from '../proc.js';
 import {
   type ContainerHandle,
@@ -98,6 +100,15 @@ export class DockerContainerizer implements Containerizer {
   async launch(spec: LaunchSpec): Promise<RunningContainer> {
     const { task } = spec;
     await fs.mkdir(spec.sandbox, { recursive: true });
+    const user = spec.user;
+    if (user) {
+      // As Mesos does: the task's user owns its sandbox on the host (docker resolves the name in the image).
+      try {
+        chownTree({ path: spec.sandbox, uid: user.uid, gid: user.gid, mode: SANDBOX_MODE });
+      } catch (err) {
+        throw new ContainerLaunchError(`could not give the sandbox to user '${user.name}': ${errText(err)}`);
+      }
+    }
     const config = containerConfig(spec, {
       sandboxDirectory: this.opts.sandboxDirectory,
       cfsQuota: this.opts.cfsQuota,
