@@ -41,7 +41,8 @@ export const SANDBOX_MODE = 0o750;
 export function runAs(
   command: { file: string; args: string[] },
   user: TaskUser | undefined,
-  setpriv: string | undefined = findSetpriv(),
+  /** Where setpriv is; null when it is absent. */
+  setpriv: string | null = findSetpriv() ?? null,
 ): { file: string; args: string[]; as?: { uid: number; gid: number } } {
   if (!user) return command;
   if (user.groups.length > 0 && setpriv) {
