@@ -7,7 +7,7 @@
  * a reason, and nothing of it runs; --switch_user=false runs the task as root.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -237,6 +237,24 @@ describe('tasks run as their user (--switch_user) @integration', function () {
     expect(procIds(task).groups).to.deep.equal([]);
     expect(statSync(join(sandbox, 'made-by-task')).uid).to.equal(65534);
     expect(readFileSync(join(sandbox, 'who'), 'utf8').trim()).to.equal('nobody nobody');
+  });
+
+  it("the launcher (root) does not follow a link the task's user put in place of its exit-status file", async () => {
+    const victim = join(parent, 'victim');
+    writeFileSync(victim, 'original\n');
+    const agent = startAgent([new PosixContainerizer({ launcher })]);
+    run(
+      agent,
+      {},
+      {
+        task_id: 'status-link',
+        command: { value: `ln -sf ${victim} .agora-exit-status && exit 3`, user: 'nobody' },
+      },
+    );
+    const failed = await until('TASK_FAILED', () => stateOf('status-link', 'TASK_FAILED'));
+    expect(failed.exit_status, 'the exit code still reaches the agent').to.equal(3);
+    expect(lstatSync(join(sandboxOf('status-link'), '.agora-exit-status')).isSymbolicLink()).to.equal(true);
+    expect(readFileSync(victim, 'utf8'), 'the file the link points at').to.equal('original\n');
   });
 
   it('an unknown user fails the task with a reason naming the user; nothing of it runs', async () => {
