@@ -7,7 +7,18 @@
  * a reason, and nothing of it runs; --switch_user=false runs the task as root.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -257,6 +268,29 @@ describe('tasks run as their user (--switch_user) @integration', function () {
     expect(readFileSync(victim, 'utf8'), 'the file the link points at').to.equal('original\n');
   });
 
+  it('a link in place of stdout (as a fetched archive could leave) fails the launch; the linked file is never handed to the task', async () => {
+    const victim = join(parent, 'victim');
+    writeFileSync(victim, 'original\n');
+    const sandbox = join(parent, 'linked-stdout');
+    mkdirSync(sandbox);
+    symlinkSync(victim, join(sandbox, 'stdout'));
+    const posix = new PosixContainerizer({ launcher });
+    const launched = posix.launch({
+      frameworkId: 'fw',
+      agentId: 'a1',
+      sandbox,
+      env: { PATH: '/usr/bin:/bin' },
+      user: NOBODY,
+      task: { name: 't', task_id: 'linked-stdout', agent_id: 'a1', resources: [], command: { value: 'echo owned' } },
+    });
+    await launched.then(
+      () => expect.fail('the launch should fail'),
+      (e: Error) => expect(e.message).to.match(/linked-stdout\/stdout/),
+    );
+    expect(readFileSync(victim, 'utf8')).to.equal('original\n');
+    expect(statSync(victim).uid, 'the linked file keeps its owner').to.equal(0);
+  });
+
   it('an unknown user fails the task with a reason naming the user; nothing of it runs', async () => {
     const agent = startAgent([new PosixContainerizer({ launcher })]);
     run(
@@ -359,6 +393,8 @@ describe('tasks run as their user (--switch_user) @integration', function () {
       const file = join(sandboxOf('docker-nobody'), 'made-by-task');
       await until('the task wrote in its sandbox', () => existsSync(file));
       expect(statSync(file).uid, 'owner on the host of the file the container made').to.equal(65534);
+      for (const f of ['stdout', 'stderr'])
+        expect(statSync(join(sandboxOf('docker-nobody'), f)).uid, f).to.equal(65534);
     });
   });
 });

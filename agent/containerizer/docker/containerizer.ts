@@ -6,6 +6,7 @@
  * engine calls from engine.ts, the log copy from logs.ts.
  */
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import Docker from 'dockerode';
 import { type Logger, pino } from 'pino';
 import type { CommandInfo, TaskInfo } from '../../../sdk/protocol/types.js';
@@ -29,7 +30,7 @@ import { containerConfig, hostPortFor } from './config.js';
 import { type DockerHandleData, RunningDockerContainer } from './container.js';
 import { DockerEngine, errText } from './engine.js';
 import { execInContainer } from './exec.js';
-import { copyLogs, sandboxOutputSizes } from './logs.js';
+import { copyLogs, sandboxOutputSizes, touchOutput } from './logs.js';
 
 export interface DockerContainerizerOptions {
   /** A dockerode client; by default one on `socketPath`. */
@@ -104,6 +105,8 @@ export class DockerContainerizer implements Containerizer {
     if (user) {
       // As Mesos does: the task's user owns its sandbox on the host (docker resolves the name in the image).
       try {
+        // stdout and stderr first, so that they are the user's too (as for posix and linux tasks).
+        for (const f of ['stdout', 'stderr']) await touchOutput(path.join(spec.sandbox, f));
         chownTree({ path: spec.sandbox, uid: user.uid, gid: user.gid, mode: SANDBOX_MODE });
       } catch (err) {
         throw new ContainerLaunchError(`could not give the sandbox to user '${user.name}': ${errText(err)}`);

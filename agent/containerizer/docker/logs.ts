@@ -80,6 +80,12 @@ function openLog(file: string): WriteStream {
   return s;
 }
 
+/** Creates an empty log file when there is none; a link or anything but a plain file there is left alone. */
+export async function touchOutput(file: string): Promise<void> {
+  const fh = await fs.open(file, LOG_FLAGS, 0o644).catch(() => undefined);
+  await fh?.close();
+}
+
 function closeStream(s: WriteStream): Promise<void> {
   return new Promise((resolve) => s.end(() => resolve()));
 }
