@@ -342,7 +342,11 @@ export class Agent {
       if (uris.length > 0) {
         // Otherwise the containerizer makes the sandbox (posix and linux: in the launcher process).
         await mkdir(sandbox, { recursive: true });
-        await fetchUris(uris, sandbox, { cacheDir: join(this.opts.workDir, 'fetcher-cache'), logger: this.log });
+        await fetchUris(uris, sandbox, {
+          cacheDir: join(this.opts.workDir, 'fetcher-cache'),
+          logger: this.log,
+          ...(t.user ? { user: t.user } : {}),
+        });
       }
       if (t.killRequested) throw new KilledBeforeStart();
       t.container = await c.launch(this.spec(t));

@@ -13,6 +13,7 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -29,6 +30,7 @@ import { LinuxContainerizer } from '../../agent/containerizer/linux.js';
 import { PosixContainerizer } from '../../agent/containerizer/posix.js';
 import { killGroup } from '../../agent/containerizer/proc.js';
 import type { Containerizer } from '../../agent/containerizer/types.js';
+import { FetchError, fetchUris } from '../../agent/fetcher.js';
 import { Launcher, pidsWithCwd } from '../../agent/launcher/client.js';
 import { taskKey } from '../../agent/task-key.js';
 import { lookupUser } from '../../agent/users.js';
@@ -289,6 +291,50 @@ describe('tasks run as their user (--switch_user) @integration', function () {
     );
     expect(readFileSync(victim, 'utf8')).to.equal('original\n');
     expect(statSync(victim).uid, 'the linked file keeps its owner').to.equal(0);
+  });
+
+  describe('the fetcher, for a task with a user', () => {
+    it("reads local files as the user: a root-only file is refused (the agent's own tasks still get it)", async () => {
+      const secret = join(parent, 'secret');
+      writeFileSync(secret, 'root only\n', { mode: 0o600 });
+      const asNobody = join(parent, 'fetch-nobody');
+      mkdirSync(asNobody);
+      const err = await fetchUris([{ value: secret }], asNobody, { user: NOBODY }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err, 'a FetchError').to.be.instanceOf(FetchError);
+      expect(err?.message).to.match(/user 'nobody' cannot read .*secret: .*Permission denied/);
+      expect(readdirSync(asNobody), 'nothing of it in the sandbox').to.deep.equal([]);
+      const asAgent = join(parent, 'fetch-agent');
+      mkdirSync(asAgent);
+      await fetchUris([{ value: secret }], asAgent);
+      expect(readFileSync(join(asAgent, 'secret'), 'utf8')).to.equal('root only\n');
+    });
+
+    it('extracts archives as the user, and never writes through a link an archive left', async () => {
+      const content = join(parent, 'content');
+      const outside = join(parent, 'outside');
+      mkdirSync(join(content, 'app'), { recursive: true });
+      mkdirSync(outside);
+      writeFileSync(join(content, 'app', 'hello.txt'), 'hello\n');
+      symlinkSync(outside, join(content, 'sub'));
+      const archive = join(parent, 'app.tar');
+      execFileSync('tar', ['-C', content, '-cf', archive, 'app', 'sub']);
+      const sandbox = join(parent, 'fetch-archive');
+      mkdirSync(sandbox);
+      const err = await fetchUris(
+        [{ value: archive }, { value: archive, output_file: 'sub/evil.tar', extract: false }],
+        sandbox,
+        { user: NOBODY },
+      ).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(statSync(join(sandbox, 'app', 'hello.txt')).uid, 'extracted by the user').to.equal(65534);
+      expect(err?.message).to.match(/sub\/evil\.tar' would land outside the sandbox \(through a link\)/);
+      expect(readdirSync(outside), 'nothing written through the link').to.deep.equal([]);
+    });
   });
 
   it('an unknown user fails the task with a reason naming the user; nothing of it runs', async () => {
