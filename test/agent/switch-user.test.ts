@@ -31,6 +31,7 @@ import { PosixContainerizer } from '../../agent/containerizer/posix.js';
 import { killGroup } from '../../agent/containerizer/proc.js';
 import type { Containerizer } from '../../agent/containerizer/types.js';
 import { FetchError, fetchUris } from '../../agent/fetcher.js';
+import { chownTree } from '../../agent/launcher/chown.js';
 import { Launcher, pidsWithCwd } from '../../agent/launcher/client.js';
 import { taskKey } from '../../agent/task-key.js';
 import { lookupUser } from '../../agent/users.js';
@@ -337,6 +338,20 @@ describe('tasks run as their user (--switch_user) @integration', function () {
     });
   });
 
+  it("handing the sandbox over follows no link: a link's target keeps its owner", async () => {
+    const victim = join(parent, 'victim-owner');
+    writeFileSync(victim, 'root owned\n');
+    const sandbox = join(parent, 'chown-links');
+    mkdirSync(join(sandbox, 'nested'), { recursive: true });
+    symlinkSync(victim, join(sandbox, 'nested', 'link'));
+    symlinkSync(parent, join(sandbox, 'dirlink'));
+    chownTree({ path: sandbox, uid: 65534, gid: 65534, mode: 0o750 });
+    expect(statSync(victim).uid, 'the file a link points at').to.equal(0);
+    expect(statSync(parent).uid, 'the directory a link points at').to.equal(0);
+    expect(lstatSync(join(sandbox, 'nested', 'link')).uid, 'the link itself').to.equal(65534);
+    expect(statSync(join(sandbox, 'nested')).uid).to.equal(65534);
+  });
+
   it('an unknown user fails the task with a reason naming the user; nothing of it runs', async () => {
     const agent = startAgent([new PosixContainerizer({ launcher })]);
     run(
@@ -418,7 +433,9 @@ describe('tasks run as their user (--switch_user) @integration', function () {
       }
     });
     after(() => {
-      spawnSync('sh', ['-c', `docker rm -f ${containerName('docker-nobody')} >/dev/null 2>&1`]);
+      for (const id of ['docker-nobody', 'docker-host-only-user']) {
+        spawnSync('sh', ['-c', `docker rm -f ${containerName(id)} >/dev/null 2>&1`]);
+      }
     });
 
     it("the container's User is the task's user: docker inspect and docker exec say nobody", async () => {
@@ -441,6 +458,31 @@ describe('tasks run as their user (--switch_user) @integration', function () {
       expect(statSync(file).uid, 'owner on the host of the file the container made').to.equal(65534);
       for (const f of ['stdout', 'stderr'])
         expect(statSync(join(sandboxOf('docker-nobody'), f)).uid, f).to.equal(65534);
+    });
+
+    it('a user the host has but the image lacks fails the task, naming the user', async function () {
+      const user = userWithGroups();
+      const inImage =
+        user && spawnSync('docker', ['run', '--rm', IMAGE, 'grep', `^${user.name}:`, '/etc/passwd']).status === 0;
+      if (!user || inImage) {
+        console.warn('!! SKIPPING: no host user that the image lacks');
+        this.skip();
+      }
+      const agent = startAgent([docker]);
+      run(
+        agent,
+        {},
+        {
+          task_id: 'docker-host-only-user',
+          command: { value: 'exec sleep 300', user: user?.name },
+          container: { type: 'DOCKER', docker: { image: IMAGE, network: 'NONE' } },
+        },
+      );
+      const failed = await until('TASK_FAILED', () => stateOf('docker-host-only-user', 'TASK_FAILED'), 60_000);
+      expect(failed.reason).to.equal('REASON_CONTAINER_LAUNCH_FAILED');
+      expect(failed.message).to.include(user?.name);
+      const ps = spawnSync('docker', ['ps', '-q', '--filter', `name=${containerName('docker-host-only-user')}`]);
+      expect(ps.stdout.toString().trim(), 'no container left running').to.equal('');
     });
   });
 });
