@@ -175,6 +175,10 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
   );
   const port = intFlag(f, 'port');
   checkMasterFlag(f.master ?? '127.0.0.1:5050');
+  const switchUser = booleanFlag(f, 'switch_user', true);
+  if (switchUser && process.getuid?.() !== 0) {
+    logger.warn("--switch_user is on but the agent is not root: every task runs as the agent's user");
+  }
   let agentRef: Agent | undefined;
   const endpoint = followLeader(f.master ?? '127.0.0.1:5050', AGENT_WS_PATH, {
     logger,
@@ -196,12 +200,9 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     logger,
     killGracePeriodMs: parseDuration(f.kill_grace_period ?? '3secs'),
     checkpointFsync: f.checkpoint_fsync === 'true',
-    switchUser: booleanFlag(f, 'switch_user', true),
+    switchUser,
   });
   agentRef = agent;
-  if (booleanFlag(f, 'switch_user', true) && process.getuid?.() !== 0) {
-    logger.warn("--switch_user is on but the agent is not root: every task runs as the agent's user");
-  }
   const http = await startAgentHttp(agent, port, f.ip ?? '0.0.0.0');
   await agent.start();
   logger.info({ port, workDir, resources: resources.toString() }, `agent listening on port ${port}`);
