@@ -149,6 +149,12 @@ export const agentCommand: CommandDef = {
     },
     { name: 'kill_grace_period', help: 'SIGTERM→SIGKILL grace when a task gives none', default: '3secs' },
     { name: 'checkpoint_fsync', help: 'fsync checkpoints (survive power loss, slower)', boolean: true },
+    {
+      name: 'switch_user',
+      help: "when the agent runs as root, run each task as its command's user, else its framework's user (--switch_user=false: as the agent's user)",
+      boolean: true,
+      default: 'true',
+    },
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else info)' },
   ],
   examples: [
@@ -156,6 +162,15 @@ export const agentCommand: CommandDef = {
     "agora agent --master 10.0.0.5:5050 --resources 'cpus:8;mem:16384' --attributes 'rack:r1;zone:a'",
   ],
 };
+
+/** A boolean flag's value: `true` or `false` (as Mesos spells them), else a usage error. */
+export function booleanFlag(f: Flags, name: string, fallback: boolean): boolean {
+  const v = f[name];
+  if (v === undefined) return fallback;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new UsageError(`--${name} must be true or false, got '${v}'`);
+}
 
 function checkMasterFlag(master: string): void {
   if (!/^[^:/\s]+:\d+$/.test(master) && !master.startsWith('zk://')) {
@@ -184,6 +199,10 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
   );
   const port = intFlag(f, 'port');
   checkMasterFlag(f.master ?? '127.0.0.1:5050');
+  const switchUser = booleanFlag(f, 'switch_user', true);
+  if (switchUser && process.getuid?.() !== 0) {
+    logger.warn("--switch_user is on but the agent is not root: every task runs as the agent's user");
+  }
   let agentRef: Agent | undefined;
   const endpoint = followLeader(f.master ?? '127.0.0.1:5050', AGENT_WS_PATH, {
     logger,
@@ -205,6 +224,7 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     logger,
     killGracePeriodMs: parseDuration(f.kill_grace_period ?? '3secs'),
     checkpointFsync: f.checkpoint_fsync === 'true',
+    switchUser,
   });
   agentRef = agent;
   const http = await startAgentHttp(agent, port, f.ip ?? '0.0.0.0', { logger });
