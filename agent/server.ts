@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
+import { checkBind } from '../sdk/auth/index.js';
 import type { Authorizer } from '../sdk/http/index.js';
 import { type ServerTls, secureServer } from '../sdk/tls/index.js';
 import type { Agent } from './agent.js';
@@ -11,17 +12,37 @@ import { buildAgentHttp } from './http/index.js';
 
 export { MAX_READ_LENGTH, resolveSandboxPath } from './http/index.js';
 
+export interface AgentHttpStartOptions {
+  logger?: Logger;
+  authorizer?: Authorizer;
+  /**
+   * The loopback rule (docs/security.md): when given, listening beyond loopback with `missing`
+   * authentication flags throws AGORA_AUTH_INSECURE_BIND unless `insecure` (then a WARN line).
+   */
+  bindCheck?: { missing: string[]; insecure: boolean };
+  /** Serve TLS (sdk/tls). */
+  tls?: ServerTls;
+}
+
 export async function startAgentHttp(
   agent: Agent,
   port: number,
   host = '0.0.0.0',
-  opts: { logger?: Logger; authorizer?: Authorizer; tls?: ServerTls } = {},
+  opts: AgentHttpStartOptions = {},
 ): Promise<FastifyInstance> {
-  const http = buildAgentHttp(agent, {
-    logger: opts.logger ?? pino({ level: 'warn' }),
-    authorizer: opts.authorizer,
-  });
-  if (opts.tls) secureServer(http.server, opts.tls, opts.logger);
+  const logger = opts.logger ?? pino({ level: 'warn' });
+  if (opts.bindCheck) {
+    const warn = checkBind({
+      component: 'agent',
+      host,
+      authenticated: opts.bindCheck.missing.length === 0,
+      insecure: opts.bindCheck.insecure,
+      missing: opts.bindCheck.missing,
+    });
+    if (warn) logger.warn({ insecure: true, host }, warn);
+  }
+  const http = buildAgentHttp(agent, { logger, authorizer: opts.authorizer });
+  if (opts.tls) secureServer(http.server, opts.tls, logger);
   await http.listen({ port, host });
   return http;
 }

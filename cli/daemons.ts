@@ -12,6 +12,7 @@ import { setDefaultClientSecurity } from '../sdk/transport/index.js';
 import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
 import { followLeader } from '../sdk/zk/follow-leader.js';
+import { redactZkUrl } from '../sdk/zk/index.js';
 import { type CommandDef, type Flags, intFlag, UsageError } from './flags.js';
 import {
   AGENT_CREDENTIAL_FLAGS,
@@ -22,6 +23,13 @@ import {
   serverTlsFromFlags,
   TLS_SERVER_FLAGS,
 } from './secure.js';
+import {
+  asUsageError,
+  enforceBind,
+  type MasterSecurity,
+  masterSecurityFlags,
+  masterSecurityFromFlags,
+} from './security.js';
 
 export const masterCommand: CommandDef = {
   name: 'master',
@@ -48,7 +56,11 @@ export const masterCommand: CommandDef = {
       default: '10mins',
     },
     { name: 'port', help: 'port for the operator API and the agent/scheduler WebSockets', default: '5050' },
-    { name: 'ip', help: 'address to listen on', default: '0.0.0.0' },
+    {
+      name: 'ip',
+      help: 'address to listen on; beyond loopback (e.g. 0.0.0.0) needs authentication on or --insecure',
+      default: '127.0.0.1',
+    },
     {
       name: 'advertise_ip',
       help: 'address agents and frameworks should use to reach this master',
@@ -68,16 +80,18 @@ export const masterCommand: CommandDef = {
     },
     ...MASTER_TLS_FLAGS,
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else info)' },
+    ...masterSecurityFlags,
   ],
   examples: [
     'agora master --port 5050 --work_dir /var/lib/agora/master',
+    'agora master --ip 0.0.0.0 --credentials /etc/agora/credentials.json --acls /etc/agora/acls.json --authenticate_frameworks --authenticate_agents --authenticate_http_readwrite --authenticate_http_readonly',
     'agora master --zk zk://10.0.0.1:2181,10.0.0.2:2181,10.0.0.3:2181/agora --quorum 2 --work_dir /var/lib/agora/master',
   ],
 };
 
 export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
   if (f.zk && !f.zk.startsWith('zk://'))
-    throw new UsageError(`--zk must look like zk://host:2181/agora, got '${f.zk}'`);
+    throw new UsageError(`--zk must look like zk://host:2181/agora, got '${redactZkUrl(f.zk)}'`);
   if (f.quorum !== undefined && intFlag(f, 'quorum') < 1) throw new UsageError('--quorum must be at least 1');
   return {
     workDir: resolve(f.work_dir ?? '.agora/master'),
@@ -103,10 +117,20 @@ export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
 
 export async function runMaster(f: Flags): Promise<RunningMaster> {
   const logger = createLogger('agora-master', f.log_level);
+  let security: MasterSecurity;
+  try {
+    security = masterSecurityFromFlags(f, logger);
+  } catch (e) {
+    throw asUsageError(e);
+  }
+  for (const w of security.warnings) logger.warn(w);
+  enforceBind('master', f.ip ?? '127.0.0.1', security.missing, f.insecure === 'true', logger);
   mkdirSync(resolve(f.work_dir ?? '.agora/master'), { recursive: true });
-  // TLS, and the interim authentication of `local --secure` (cli/secure.ts) until sdk/auth's.
-  const interim = f.credentials ? { authorizer: interimAuthorizer(f.credentials) } : {};
-  return startMaster({ ...interim, ...masterOptionsFromFlags(f, logger), tls: serverTlsFromFlags(f) });
+  return startMaster({
+    ...masterOptionsFromFlags(f, logger),
+    authorizer: security.authorizer,
+    tls: serverTlsFromFlags(f), // cli/secure.ts
+  });
 }
 
 export const agentCommand: CommandDef = {
@@ -140,6 +164,12 @@ export const agentCommand: CommandDef = {
     },
     { name: 'kill_grace_period', help: 'SIGTERM→SIGKILL grace when a task gives none', default: '3secs' },
     { name: 'checkpoint_fsync', help: 'fsync checkpoints (survive power loss, slower)', boolean: true },
+    {
+      name: 'switch_user',
+      help: "when the agent runs as root, run each task as its command's user, else its framework's user (--switch_user=false: as the agent's user)",
+      boolean: true,
+      default: 'true',
+    },
     ...TLS_SERVER_FLAGS,
     ...AGENT_CREDENTIAL_FLAGS,
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else info)' },
@@ -150,9 +180,20 @@ export const agentCommand: CommandDef = {
   ],
 };
 
+/** A boolean flag's value: `true` or `false` (as Mesos spells them), else a usage error. */
+export function booleanFlag(f: Flags, name: string, fallback: boolean): boolean {
+  const v = f[name];
+  if (v === undefined) return fallback;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new UsageError(`--${name} must be true or false, got '${v}'`);
+}
+
 function checkMasterFlag(master: string): void {
   if (!/^[^:/\s]+:\d+$/.test(master) && !master.startsWith('zk://')) {
-    throw new UsageError(`--master must be HOST:PORT (e.g. 127.0.0.1:5050) or zk://host:2181/agora, got '${master}'`);
+    throw new UsageError(
+      `--master must be HOST:PORT (e.g. 127.0.0.1:5050) or zk://host:2181/agora, got '${redactZkUrl(master)}'`,
+    );
   }
 }
 
@@ -178,6 +219,10 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
   const security = clientSecurityFromFlags(f);
   setDefaultClientSecurity(security);
   checkMasterFlag(security.master);
+  const switchUser = booleanFlag(f, 'switch_user', true);
+  if (switchUser && process.getuid?.() !== 0) {
+    logger.warn("--switch_user is on but the agent is not root: every task runs as the agent's user");
+  }
   let agentRef: Agent | undefined;
   const endpoint = followLeader(security.master, AGENT_WS_PATH, {
     logger,
@@ -199,6 +244,7 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     logger,
     killGracePeriodMs: parseDuration(f.kill_grace_period ?? '3secs'),
     checkpointFsync: f.checkpoint_fsync === 'true',
+    switchUser,
   });
   agentRef = agent;
   const http = await startAgentHttp(agent, port, f.ip ?? '0.0.0.0', {

@@ -4,12 +4,14 @@ import { agentCommand, localCommand, masterCommand, runAgent, runLocal, runMaste
 import { executeCommand, runExecute } from './execute.js';
 import { type CommandDef, helpText, parseFlags, UsageError } from './flags.js';
 import { certsCommand, runCerts } from './secure.js';
+import { runToken, tokenCommand } from './token.js';
 
 const commands: { def: CommandDef; run: (flags: ReturnType<typeof parseFlags>) => Promise<unknown> }[] = [
   { def: localCommand, run: runLocal },
   { def: masterCommand, run: runMaster },
   { def: agentCommand, run: runAgent },
   { def: executeCommand, run: runExecute },
+  { def: tokenCommand, run: runToken },
   { def: certsCommand, run: (f) => runCerts(f) },
 ];
 

@@ -5,13 +5,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type pino from 'pino';
+import { AGENT_CONNECT, SCHEDULER_CONNECT } from '../sdk/auth/index.js';
 import type { Authorizer } from '../sdk/http/index.js';
 import { Direction } from '../sdk/protocol/messages.js';
 import type { MasterInfo } from '../sdk/protocol/types.js';
 import { FileStore, type Store, ZkStore } from '../sdk/store/index.js';
 import { type ServerTls, secureServer } from '../sdk/tls/index.js';
 import { attachWebSocketServer } from '../sdk/transport/index.js';
-import { joinPath, LeaderDetector, LeaderElection, ZkClient } from '../sdk/zk/index.js';
+import { joinPath, LeaderDetector, LeaderElection, redactZkUrl, ZkClient } from '../sdk/zk/index.js';
 import { allocate } from './allocator/index.js';
 import { buildMasterHttp } from './http/index.js';
 import { Master, type MasterOptions } from './master.js';
@@ -67,7 +68,7 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     const c = ZkClient.fromUrl(opts.zk, { sessionTimeoutMs: opts.zkSessionTimeoutMs ?? 10_000, logger: log });
     zkClient = c.client;
     zkPath = c.path;
-    log.info({ zk: opts.zk.replace(/\/\/[^@/]*@/, '//***@') }, 'connecting to ZooKeeper');
+    log.info({ zk: redactZkUrl(opts.zk) }, 'connecting to ZooKeeper');
     await zkClient.connect();
     store = await ZkStore.open({ client: zkClient, root: joinPath(zkPath, 'state'), logger: log });
   } else {
@@ -89,7 +90,7 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
       {
         path: AGENT_WS_PATH,
         inbound: Direction.AgentToMaster,
-        action: 'agent_connect',
+        action: AGENT_CONNECT,
         requireClientCert: opts.tls?.requireClientCert,
         onConnect: (peer) => m.onAgentConnect(peer),
         onProtocolError: (peer, err) => m.onAgentProtocolError(peer, err),
@@ -97,7 +98,7 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
       {
         path: SCHEDULER_WS_PATH,
         inbound: Direction.SchedulerToMaster,
-        action: 'scheduler_connect',
+        action: SCHEDULER_CONNECT,
         onConnect: (peer) => m.onSchedulerConnect(peer),
         onProtocolError: (peer, err) => m.onSchedulerProtocolError(peer, err),
         // An invalid call is answered (ERROR, or TASK_ERROR for its bad tasks); only a frame that

@@ -3,10 +3,10 @@
  * sandboxes (Mesos's shapes). A path outside the sandboxes is 403 whether it exists or not; a
  * missing path inside is 404; neither answer names the work dir or a raw system error.
  */
-import { constants, promises as fs, lstatSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { constants, promises as fs, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Type } from 'typebox';
-import type { AgoraPlugin } from '../../sdk/http/index.js';
+import { type AgoraPlugin, httpErrors, taskUser, viewer } from '../../sdk/http/index.js';
 import { BadRequest, FileForbidden, FileNotFound } from '../errors.js';
 import type { AgentHttpOptions } from './context.js';
 import { resolveSandboxPath } from './sandbox.js';
@@ -43,6 +43,29 @@ function sandboxed(workDir: string, path: string): string {
   return r.real;
 }
 
+/**
+ * The OS user whose sandbox holds `real` (a resolved path): the task whose sandbox contains it,
+ * else a framework whose sandboxes directory contains it; undefined for the sandboxes root.
+ */
+export function sandboxOwner(agent: AgentHttpOptions['agent'], real: string): string | undefined {
+  const inside = (dir: string) => real === dir || real.startsWith(`${dir}/`);
+  let frameworkUser: string | undefined;
+  for (const t of agent.tasks.values()) {
+    const dir = realOrSelf(t.sandbox);
+    if (inside(dir)) return taskUser(t.task.command, t.framework.user);
+    if (frameworkUser === undefined && inside(dirname(dir))) frameworkUser = t.framework.user || undefined;
+  }
+  return frameworkUser;
+}
+
+function realOrSelf(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
 function isGoneError(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
@@ -57,6 +80,12 @@ export const filesRoutes: AgoraPlugin<AgentHttpOptions> = async (app, { agent })
     },
     async (req) => {
       const dir = sandboxed(agent.workDir, req.query.path);
+      const may = viewer(app, req);
+      const allowed = (p: string) => may('access_sandboxes', sandboxOwner(agent, p));
+      // The sandboxes root itself lists only what the caller may open (below).
+      const root = dir === realOrSelf(join(agent.workDir, 'sandboxes'));
+      if (!root && !allowed(dir))
+        throw new httpErrors.Forbidden(`not allowed to access_sandboxes on ${req.query.path}`);
       let names: string[];
       try {
         if (!statSync(dir).isDirectory()) throw new BadRequest(`${req.query.path} is not a directory`);
@@ -68,6 +97,8 @@ export const filesRoutes: AgoraPlugin<AgentHttpOptions> = async (app, { agent })
       }
       // Entries as they are (links not followed: a dangling or outside link is listed, not opened).
       return names.flatMap((name) => {
+        // Entries of the root and of framework directories: only those the caller may open.
+        if (!allowed(join(dir, name))) return [];
         try {
           const st = lstatSync(join(dir, name));
           return [
@@ -92,6 +123,9 @@ export const filesRoutes: AgoraPlugin<AgentHttpOptions> = async (app, { agent })
     async (req) => {
       const { path, offset, length } = req.query;
       const file = sandboxed(agent.workDir, path);
+      if (!viewer(app, req)('access_sandboxes', sandboxOwner(agent, file))) {
+        throw new httpErrors.Forbidden(`not allowed to access_sandboxes on ${path}`);
+      }
       try {
         // Non-blocking, so that opening a FIFO a task left in its sandbox cannot hang a thread.
         const fh = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK);

@@ -1,6 +1,6 @@
 /** `GET /state` (also `/slave(1)/state`): Mesos's agent state shape. */
 import { Type } from 'typebox';
-import type { AgoraPlugin } from '../../sdk/http/index.js';
+import { type AgoraPlugin, taskUser, viewer } from '../../sdk/http/index.js';
 import { Resources, resourcesObject } from '../../sdk/resources/resources.js';
 import { AGENT_VERSION } from '../agent.js';
 import type { AgentHttpOptions, AgentView } from './context.js';
@@ -21,14 +21,19 @@ export const AgentStateResponse = Type.Object({
   pending_status_updates: Type.Integer(),
 });
 
-export function agentState(agent: AgentView) {
+/** May the caller see a framework (by its user) or a task (by its user)? Everything by default. */
+export type StateViewer = (action: 'view_frameworks' | 'view_tasks', user: string | undefined) => boolean;
+
+export function agentState(agent: AgentView, may: StateViewer = () => true) {
   const frameworks = new Map<string, { id: string; name: string; tasks: unknown[]; completed: unknown[] }>();
   for (const t of agent.tasks.values()) {
+    if (!may('view_frameworks', t.framework.user || undefined)) continue;
     let f = frameworks.get(t.framework.id);
     if (!f) {
       f = { id: t.framework.id, name: t.framework.name, tasks: [], completed: [] };
       frameworks.set(t.framework.id, f);
     }
+    if (!may('view_tasks', taskUser(t.task.command, t.framework.user))) continue;
     const json = {
       id: t.task.task_id,
       name: t.task.name,
@@ -63,8 +68,8 @@ export function agentState(agent: AgentView) {
 
 export const stateRoutes: AgoraPlugin<AgentHttpOptions> = async (app, { agent }) => {
   for (const url of ['/state', '/slave(1)/state']) {
-    app.get(url, { config: { action: 'view_state' }, schema: { response: { 200: AgentStateResponse } } }, async () =>
-      agentState(agent),
+    app.get(url, { config: { action: 'view_state' }, schema: { response: { 200: AgentStateResponse } } }, async (req) =>
+      agentState(agent, viewer(app, req)),
     );
   }
 };

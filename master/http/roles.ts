@@ -5,7 +5,7 @@
  * swapped in, one change at a time. A refused request changes nothing.
  */
 import { Type } from 'typebox';
-import type { AgoraPlugin } from '../../sdk/http/index.js';
+import { type AgoraPlugin, viewer } from '../../sdk/http/index.js';
 import { resourcesObject } from '../../sdk/resources/resources.js';
 import type { AllocatorRole } from '../allocator/types.js';
 import { QuotaBody, WeightsBody, weightsView, withoutQuota, withQuota, withWeights } from '../roles.js';
@@ -57,22 +57,32 @@ export const rolesRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) => 
     return run;
   };
 
-  app.get('/roles', { config: { action: 'view_roles' }, schema: { response: { 200: RolesResponse } } }, async () => ({
-    roles: roleViews(ready(opts)).map((v) => ({
-      name: v.name,
-      weight: v.weight,
-      frameworks: v.frameworks,
-      resources: resourcesObject(v.allocated.plus(v.offered)),
-      allocated: resourcesObject(v.allocated),
-      offered: resourcesObject(v.offered),
-      reserved: resourcesObject(v.reserved),
-      dominant_share: v.dominantShare,
-      ...(v.quota ? { quota: quotaJson(v.name, v.quota, v.allocated.plus(v.offered)) } : {}),
-    })),
-  }));
+  app.get('/roles', { config: { action: 'view_roles' }, schema: { response: { 200: RolesResponse } } }, async (req) => {
+    const may = viewer(app, req);
+    return {
+      roles: roleViews(ready(opts))
+        .filter((v) => may('view_roles', v.name))
+        .map((v) => ({
+          name: v.name,
+          weight: v.weight,
+          frameworks: v.frameworks,
+          resources: resourcesObject(v.allocated.plus(v.offered)),
+          allocated: resourcesObject(v.allocated),
+          offered: resourcesObject(v.offered),
+          reserved: resourcesObject(v.reserved),
+          dominant_share: v.dominantShare,
+          ...(v.quota ? { quota: quotaJson(v.name, v.quota, v.allocated.plus(v.offered)) } : {}),
+        })),
+    };
+  });
 
-  app.get('/weights', { config: { action: 'view_roles' }, schema: { response: { 200: WeightsResponse } } }, async () =>
-    weightsView(ready(opts).roles),
+  app.get(
+    '/weights',
+    { config: { action: 'view_roles' }, schema: { response: { 200: WeightsResponse } } },
+    async (req) => {
+      const may = viewer(app, req);
+      return weightsView(ready(opts).roles).filter((w) => may('view_roles', w.role));
+    },
   );
   app.put(
     '/weights',
@@ -83,11 +93,13 @@ export const rolesRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) => 
   app.get(
     '/quota',
     { config: { action: 'view_quota' }, schema: { response: { 200: Type.Object({ infos: Type.Array(QuotaInfo) }) } } },
-    async () => {
+    async (req) => {
+      const may = viewer(app, req);
       const master = ready(opts);
       const consumed = new Map(roleViews(master).map((v) => [v.name, v.allocated.plus(v.offered)]));
       const infos = [];
-      for (const r of master.roles.values()) if (r.quota) infos.push(quotaJson(r.name, r.quota, consumed.get(r.name)));
+      for (const r of master.roles.values())
+        if (r.quota && may('get_quotas', r.name)) infos.push(quotaJson(r.name, r.quota, consumed.get(r.name)));
       return { infos };
     },
   );

@@ -24,3 +24,5 @@ export const Forbidden = defineError('AGORA_HTTP_FORBIDDEN', 403, 'ForbiddenErro
 /** An unexpected failure; details are in the server's log, never in the answer. */
 export const Internal = defineError('AGORA_HTTP_INTERNAL', 500, 'InternalError');
 export const JsonTooManyValues = defineError('AGORA_HTTP_JSON_TOO_MANY_VALUES', 400, 'JsonTooManyValuesError');
+/** A caller over its rate limit (`--rate_limits`): the call was not carried out. */
+export const RateLimited = defineError('AGORA_HTTP_RATE_LIMITED', 429, 'RateLimitedError');

@@ -6,3 +6,4 @@ export * from './reply.js';
 export * from './routes.js';
 export * from './server.js';
 export * from './validator.js';
+export * from './visibility.js';

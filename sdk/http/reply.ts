@@ -98,11 +98,14 @@ export function describeValidation(issues: readonly ValidationIssue[]): { path: 
 }
 
 /** A raw HTTP/1.1 error answer, for sockets no request object owns (client errors, refused upgrades). */
-export function rawErrorResponse(err: AgoraError): string {
+export function rawErrorResponse(err: AgoraError, headers: Record<string, string> = {}): string {
   const body = JSON.stringify(err.toJSON());
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v.replace(/[\r\n]/g, ' ')}\r\n`)
+    .join('');
   return (
     `HTTP/1.1 ${err.statusCode} ${STATUS_CODES[err.statusCode] ?? 'Error'}\r\n` +
-    'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
+    `Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n${extra}` +
     `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
   );
 }

@@ -14,9 +14,17 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import type pino from 'pino';
-import type { ErrorClass } from '../errors.js';
-import { type Authorizer, allowAll, checkAccess } from './auth.js';
-import { Internal, JsonTooDeep, JsonTooManyValues, MethodNotAllowed, NotFound } from './errors.js';
+import type { AgoraError, ErrorClass } from '../errors.js';
+import { type Authorizer, allowAll, type Decision, decideAccess } from './auth.js';
+import {
+  Forbidden,
+  Internal,
+  JsonTooDeep,
+  JsonTooManyValues,
+  MethodNotAllowed,
+  NotFound,
+  Unauthenticated,
+} from './errors.js';
 import { DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_JSON_VALUES, jsonShapeProblem } from './json.js';
 import { clientErrorOf, mapError, rawErrorResponse } from './reply.js';
 import { RouteTable } from './routes.js';
@@ -30,6 +38,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The authorizer this server asks; WebSocket upgrades on its port ask the same one. */
     authorizer: Authorizer;
+  }
+  interface FastifyRequest {
+    /** What the authorizer learnt: who the caller is (absent: anonymous), the decision, its object. */
+    access?: { principal?: string; decision: Decision; target?: string };
   }
 }
 
@@ -117,10 +129,28 @@ export function createHttpServer(opts: HttpServerOptions): AgoraHttp {
     routes.add(route.url, route.method);
   });
 
-  app.addHook('preHandler', async (req) => {
+  app.decorateRequest('access', undefined);
+  const refuse = (err: AgoraError, reply: FastifyReply) => {
+    if (err.statusCode === 401 && authorizer.challenge) void reply.header('www-authenticate', authorizer.challenge);
+    throw err;
+  };
+  if (authorizer.authenticate) {
+    const authenticate = authorizer.authenticate.bind(authorizer);
+    // Before the body is read: an unknown caller gets 401 (or 429) without its body parsed or validated.
+    app.addHook('onRequest', async (req, reply) => {
+      const action = req.routeOptions.config?.action;
+      if (!action) return;
+      const v = authenticate({ method: req.method, url: req.url, headers: req.headers, ip: req.ip }, action);
+      req.access = { principal: v.principal, decision: v.decision };
+      if (v.decision === 'allow') return;
+      const cls = v.decision === 'unauthenticated' ? Unauthenticated : Forbidden;
+      refuse(v.error ?? new cls(`'${action}' needs credentials`), reply);
+    });
+  }
+  app.addHook('preHandler', async (req, reply) => {
     const action = req.routeOptions.config.action;
     if (!action) return; // the not-found handler
-    const refused = await checkAccess(
+    const out = await decideAccess(
       authorizer,
       {
         method: req.method,
@@ -130,11 +160,31 @@ export function createHttpServer(opts: HttpServerOptions): AgoraHttp {
         params: req.params,
         query: req.query,
         body: req.body,
+        authenticated: req.access ? { principal: req.access.principal } : undefined,
       },
       action,
     );
-    if (refused) throw refused;
+    req.access = { principal: out.principal ?? req.access?.principal, decision: out.decision, target: out.target };
+    if (out.error) refuse(out.error, reply);
   });
+  if (authorizer.answered) {
+    const answered = authorizer.answered.bind(authorizer);
+    app.addHook('onResponse', async (req, reply) => {
+      const action = req.routeOptions.config.action;
+      if (!action) return;
+      answered({
+        principal: req.access?.principal,
+        action,
+        method: req.method,
+        path: req.url.split('?')[0],
+        target: req.access?.target,
+        // A request refused before the authorizer ran (a bad body) was not decided on: 'allow' as far as access goes.
+        decision: req.access?.decision ?? 'allow',
+        status: reply.statusCode,
+        ip: req.ip,
+      });
+    });
+  }
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0];

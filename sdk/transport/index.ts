@@ -1,4 +1,3 @@
-export { type Admission, admitUpgrade } from './admit.js';
 export {
   backoffDelayMs,
   basicAuthorization,

@@ -7,10 +7,9 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import WebSocket, { WebSocketServer } from 'ws';
 import { CodecError, CodecErrorCode } from '../codec/codec.js';
-import { type Authorizer, rawErrorResponse } from '../http/index.js';
+import { type Authorizer, admitUpgrade, rawErrorResponse } from '../http/index.js';
 import type { Direction, MessageOf } from '../protocol/messages.js';
 import { TlsClientCertRequired } from '../tls/errors.js';
-import { admitUpgrade } from './admit.js';
 import {
   asCodecError,
   CloseCode,
@@ -151,10 +150,7 @@ export function attachWebSocketServer(
     admitUpgrade(authorizer, req, socket, route.action).then(
       (admission) => {
         if (!admission.ok) {
-          log.info(
-            { remote: req.socket.remoteAddress, path: pathname, status: admission.status, code: admission.code },
-            'refused a WebSocket upgrade',
-          );
+          log.info({ remote: req.socket.remoteAddress, path: pathname }, 'refused a WebSocket upgrade');
           return;
         }
         if (closing || socket.destroyed) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import * as agentErrors from '../../agent/errors.js';
 import * as masterErrors from '../../master/errors.js';
+import * as authErrors from '../../sdk/auth/errors.js';
 import * as sdkErrors from '../../sdk/errors.js';
 import { codesOf, type ErrorClass } from '../../sdk/errors.js';
 import * as httpErrors from '../../sdk/http/errors.js';
@@ -13,6 +14,7 @@ import { REPO_ROOT } from '../support/cluster.js';
 const CATALOGUES: Record<string, Record<string, unknown>> = {
   'sdk/errors.ts': sdkErrors,
   'sdk/http/errors.ts': httpErrors,
+  'sdk/auth/errors.ts': authErrors,
   'master/errors.ts': masterErrors,
   'agent/errors.ts': agentErrors,
 };

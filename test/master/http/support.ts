@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { allocate } from '../../../master/allocator/index.js';
 import { buildMasterHttp } from '../../../master/http/index.js';
 import { Master } from '../../../master/master.js';
-import type { AgoraHttp } from '../../../sdk/http/index.js';
+import type { AgoraHttp, Authorizer } from '../../../sdk/http/index.js';
 import type { MasterInfo } from '../../../sdk/protocol/types.js';
 
 export const silent = pino({ level: 'silent' });
@@ -22,12 +22,15 @@ export async function masterHttp(
     built?: boolean;
     /** Called before the routes load (e.g. to add an onRoute hook). */
     beforeReady?: (app: AgoraHttp) => void;
+    authorizer?: Authorizer;
+    logger?: typeof silent;
   } = {},
 ): Promise<Harness> {
   const master = new Master({ port: 5050, allocate, logger: silent, allocationIntervalMs: 3_600_000 });
   if (opts.leading ?? true) await master.becomeLeader();
   const app = buildMasterHttp({
-    logger: silent,
+    logger: opts.logger ?? silent,
+    authorizer: opts.authorizer,
     current: () => (opts.built === false ? undefined : master),
     leader: opts.leader ?? (() => (master.leading ? master.info : undefined)),
   });
