@@ -19,7 +19,7 @@ import {
   type TaskStatus,
 } from '../sdk/protocol/types.js';
 import type { Resources } from '../sdk/resources/resources.js';
-import { ReconnectingClient } from '../sdk/transport/index.js';
+import { type ClientSecurity, ReconnectingClient } from '../sdk/transport/index.js';
 import { type Clock, systemClock } from '../sdk/util/clock.js';
 import { Checkpoint, currentBootId } from './checkpoint.js';
 import {
@@ -44,7 +44,7 @@ export type { AgentTask } from './task.js';
 
 export const AGENT_VERSION = '0.1.0';
 
-export interface AgentOptions {
+export interface AgentOptions extends ClientSecurity {
   /** Where the leading master is now: `ws://host:port/api/v1/agent`, or undefined while unknown. */
   masterUrl: () => string | undefined | Promise<string | undefined>;
   /** Called after the master told this agent to shut down (it was marked gone) and its tasks were killed. */
@@ -146,6 +146,8 @@ export class Agent {
         this.registered = false;
       },
       logger: this.log.child({ component: 'transport' }),
+      credential: this.opts.credential,
+      tls: this.opts.tls,
     });
     this.client.start();
   }

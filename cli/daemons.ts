@@ -8,22 +8,21 @@ import { detectResources, parseAttributes } from '../agent/detect.js';
 import { startAgentHttp } from '../agent/server.js';
 import { AGENT_WS_PATH, type RunningMaster, startMaster } from '../master/server.js';
 import { Resources } from '../sdk/resources/resources.js';
-import { setDefaultClientSecurity } from '../sdk/transport/index.js';
 import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
 import { followLeader } from '../sdk/zk/follow-leader.js';
 import { redactZkUrl } from '../sdk/zk/index.js';
 import { type CommandDef, type Flags, intFlag, UsageError } from './flags.js';
 import {
-  AGENT_CREDENTIAL_FLAGS,
   clientSecurityFromFlags,
-  interimAuthorizer,
   MASTER_TLS_FLAGS,
   secureLocalFlags,
   serverTlsFromFlags,
   TLS_SERVER_FLAGS,
 } from './secure.js';
 import {
+  agentSecurityFlags,
+  agentSecurityFromFlags,
   asUsageError,
   enforceBind,
   type MasterSecurity,
@@ -144,7 +143,11 @@ export const agentCommand: CommandDef = {
       default: '127.0.0.1:5050',
     },
     { name: 'port', help: 'port for the agent HTTP API (/state, /files)', default: '5051' },
-    { name: 'ip', help: 'address to listen on', default: '0.0.0.0' },
+    {
+      name: 'ip',
+      help: 'address to listen on (beyond loopback only with --authenticate_http_readonly or --insecure)',
+      default: '127.0.0.1',
+    },
     { name: 'hostname', help: 'hostname to advertise (default: the machine hostname)' },
     { name: 'work_dir', help: 'sandboxes and checkpoints live here', default: '.agora/agent' },
     {
@@ -171,7 +174,7 @@ export const agentCommand: CommandDef = {
       default: 'true',
     },
     ...TLS_SERVER_FLAGS,
-    ...AGENT_CREDENTIAL_FLAGS,
+    ...agentSecurityFlags,
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else info)' },
   ],
   examples: [
@@ -217,8 +220,13 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
   const port = intFlag(f, 'port');
   // TLS and the credential towards the master (cli/secure.ts); `--master https://…` accepted.
   const security = clientSecurityFromFlags(f);
-  setDefaultClientSecurity(security);
   checkMasterFlag(security.master);
+  let sec: ReturnType<typeof agentSecurityFromFlags>;
+  try {
+    sec = agentSecurityFromFlags(f, logger);
+  } catch (e) {
+    throw asUsageError(e);
+  }
   const switchUser = booleanFlag(f, 'switch_user', true);
   if (switchUser && process.getuid?.() !== 0) {
     logger.warn("--switch_user is on but the agent is not root: every task runs as the agent's user");
@@ -245,12 +253,15 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     killGracePeriodMs: parseDuration(f.kill_grace_period ?? '3secs'),
     checkpointFsync: f.checkpoint_fsync === 'true',
     switchUser,
+    credential: security.credential,
+    tls: security.tls,
   });
   agentRef = agent;
-  const http = await startAgentHttp(agent, port, f.ip ?? '0.0.0.0', {
+  const http = await startAgentHttp(agent, port, f.ip ?? '127.0.0.1', {
     logger,
     tls: serverTlsFromFlags(f),
-    authorizer: f.http_credentials ? interimAuthorizer(f.http_credentials) : undefined,
+    authorizer: sec.authorizer,
+    bindCheck: { missing: sec.missing, insecure: f.insecure === 'true' },
   });
   await agent.start();
   logger.info({ port, workDir, resources: resources.toString() }, `agent listening on port ${port}`);

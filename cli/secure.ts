@@ -1,16 +1,7 @@
-/**
- * The CLI's side of TLS and of credentials on the wire: the flags daemons and `agora execute` take,
- * what they turn into (sdk/tls, sdk/transport), the `--master` forms, and `agora certs init`.
- *
- * `--master https://host:port` means TLS (verified against `--ca_file`, else the system store);
- * `--master host:port` means TLS when `--ca_file` is given, plain otherwise.
- */
-import { timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Static, Type } from 'typebox';
 import { Value } from 'typebox/value';
-import type { AccessRequest, Authorizer, Decision } from '../sdk/http/index.js';
 import {
   initSecureDir,
   loadClientTls,
@@ -155,42 +146,6 @@ export function clientSecurityFromFlags(
     security.tls = { ca: t.ca, cert: t.cert, key: t.key };
   }
   return { master: target.master, ...security };
-}
-
-// ---- interim authentication for `agora local --secure`, until sdk/auth's authorizer is on main ----
-
-const MasterCredentials = Type.Object({ credentials: Type.Array(CredentialJson, { maxItems: 10_000 }) });
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/**
- * Basic authentication against a Mesos credentials file, every action but `view_health`. Stands in
- * for sdk/auth's Authorizer (same interface, `authenticate` giving the principal) on `agora local
- * --secure` until that lands; replace its one use in daemons.ts then.
- */
-export function interimAuthorizer(credentialsFile: string): Authorizer {
-  const data = JSON.parse(readFileSync(credentialsFile, 'utf8')) as unknown;
-  if (!Value.Check(MasterCredentials, data)) throw new UsageError(`${credentialsFile} is not a Mesos credentials file`);
-  const secrets = new Map(data.credentials.map((c) => [c.principal, c.secret]));
-  const who = (req: AccessRequest): string | undefined => {
-    const h = req.headers.authorization;
-    if (typeof h !== 'string' || !h.startsWith('Basic ') || h.length > 8192) return undefined;
-    const text = Buffer.from(h.slice(6), 'base64').toString('utf8');
-    const i = text.indexOf(':');
-    if (i <= 0) return undefined;
-    const known = secrets.get(text.slice(0, i));
-    return known !== undefined && sameSecret(known, text.slice(i + 1)) ? text.slice(0, i) : undefined;
-  };
-  const decide = (req: AccessRequest, action: string): Decision =>
-    action === 'view_health' || who(req) !== undefined ? 'allow' : 'unauthenticated';
-  return {
-    authorize: decide,
-    authenticate: (req: AccessRequest, action: string) => ({ decision: decide(req, action), principal: who(req) }),
-  } as Authorizer;
 }
 
 // ---- agora certs init ----

@@ -38,16 +38,6 @@ export interface ClientSecurity {
   tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
 }
 
-let processDefaults: ClientSecurity = {};
-
-/**
- * The security of clients built without their own `credential`/`tls` (a daemon sets its flags
- * once). Interim: lets the agent daemon connect securely before Agent passes its own.
- */
-export function setDefaultClientSecurity(security: ClientSecurity | undefined): void {
-  processDefaults = security ?? {};
-}
-
 /** `Basic base64(principal:secret)`; a principal holding `:` cannot be sent this way. */
 export function basicAuthorization(c: Credential): string {
   if (c.principal.includes(':')) throw new RangeError('a principal sent by Basic authentication cannot hold ":"');
@@ -186,8 +176,8 @@ export class ReconnectingClient<In extends Direction, Out> {
       this.scheduleRetry();
       return;
     }
-    const credential = this.opts.credential ?? processDefaults.credential;
-    const tls = this.opts.tls ?? processDefaults.tls;
+    const credential = this.opts.credential;
+    const tls = this.opts.tls;
     url = secureUrl(url, tls !== undefined);
     let ws: WebSocket;
     try {

@@ -6,7 +6,6 @@ export {
   type Credential,
   ReconnectingClient,
   secureUrl,
-  setDefaultClientSecurity,
 } from './client.js';
 export {
   CloseCode,

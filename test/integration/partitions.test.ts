@@ -195,6 +195,10 @@ describe('partitions: agents the master cannot hear from @integration', function
       workDir,
       '--resources',
       'cpus:2;mem:1024',
+      // Its HTTP API is read from this machine, across the veth: beyond loopback, so --insecure.
+      '--ip',
+      host.address,
+      '--insecure',
     ]);
     const agentUrl = `http://${host.address}:${port}`;
     await waitFor('the agent on the test host to register', async () => {

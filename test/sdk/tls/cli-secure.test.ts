@@ -7,7 +7,6 @@ import { UsageError } from '../../../cli/flags.js';
 import {
   clientSecurityFromFlags,
   credentialFromFlags,
-  interimAuthorizer,
   masterTarget,
   readCredentialFile,
   serverTlsFromFlags,
@@ -78,22 +77,5 @@ describe('cli/secure', () => {
       master: '127.0.0.1:5050',
       credential: undefined,
     });
-  });
-
-  it('the interim authorizer checks Basic credentials against a Mesos credentials file, /health open', () => {
-    const a = interimAuthorizer(
-      file('creds.json', JSON.stringify({ credentials: [{ principal: 'fw', secret: 'good' }] })),
-    );
-    const req = (auth?: string) => ({
-      method: 'GET',
-      url: '/',
-      ip: '',
-      headers: auth ? { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {},
-    });
-    expect(a.authorize(req('fw:good'), 'view_state')).to.equal('allow');
-    expect(a.authorize(req('fw:bad'), 'view_state')).to.equal('unauthenticated');
-    expect(a.authorize(req('fw:goo'), 'view_state')).to.equal('unauthenticated');
-    expect(a.authorize(req(), 'view_state')).to.equal('unauthenticated');
-    expect(a.authorize(req(), 'view_health')).to.equal('allow');
   });
 });
