@@ -36,6 +36,8 @@ export interface AgentEntry {
   lastPingSeq: number;
   pongSeq: number;
   tasks: Set<string>; // keys into Master.tasks
+  /** Ids of the outstanding offers on this agent (so taking them back does not scan every offer). */
+  offerIds: Set<string>;
   version: string;
 }
 
@@ -54,6 +56,14 @@ export interface FrameworkEntry {
   roles: string[];
   suppressedRoles: Set<string>;
   filters: RefusalFilter[];
+  /**
+   * Set when the framework declined, with a filter, every offer of the last batch it got and
+   * launched nothing since: it is not offered anything until then (or until it revives, accepts or
+   * re-subscribes), instead of being offered every other agent in turn only to decline each one.
+   */
+  idleUntil?: number;
+  /** It launched on an offer since its last batch of offers was booked. */
+  launchedSinceOffers?: boolean;
   offers: Set<string>;
   tasks: Set<string>; // keys into Master.tasks (live ones)
   completedTasks: TaskEntry[];
@@ -117,6 +127,7 @@ export function newAgentEntry(
     lastPingSeq: 0,
     pongSeq: 0,
     tasks: new Set(),
+    offerIds: new Set(),
     version,
   };
 }

@@ -131,6 +131,7 @@ export function onReregister(
     return;
   }
   const wasUnreachable = entry.state === 'unreachable';
+  const before = JSON.stringify(agentRecord(entry));
   const reported = Resources.from(m.agent.resources);
   if (outOfRange(s, out, conn, reported)) return;
   if (!Resources.from(entry.info.resources).equals(reported)) entry.total = reported; // its static resources changed
@@ -144,7 +145,10 @@ export function onReregister(
   entry.reregisteredAt = s.nowSecs();
   entry.unreachableAt = undefined;
   s.recovering.delete(id);
-  out.persistAgent(agentRecord(entry));
+  // The registrar already holds this record unless something in it changed (a failover of
+  // thousands of agents should not cost thousands of writes).
+  const record = agentRecord(entry);
+  if (JSON.stringify(record) !== before) out.persistAgent(record);
   for (const rec of m.tasks) recoverTask(s, out, entry, conn, rec, wasUnreachable);
   out.log('info', 'agent re-registered', { agentId: id, tasks: m.tasks.length, wasUnreachable });
   out.toAgent(conn, { type: 'REREGISTERED', agent_id: id, master_info: s.cfg.info });

@@ -33,7 +33,7 @@ export function snapshot(s: Core): AllocatorSnapshot {
     suppressedRoles: [...f.suppressedRoles],
     allocated: Object.fromEntries(f.allocated),
     filters: f.filters.filter((x) => x.expiresAt > now),
-    active: f.active && f.connected && f.peer !== undefined,
+    active: f.active && f.connected && f.peer !== undefined && !(f.idleUntil !== undefined && f.idleUntil > now),
   }));
   return { now, agents, frameworks, roles: [...s.roles.values()], minAllocatable: s.cfg.minAllocatable };
 }
@@ -43,6 +43,7 @@ export function allocationCycle(s: Core, out: Effects): void {
   if (!s.leading) return;
   expireOffers(s, out);
   const now = s.nowMs();
+  s.lastCycleAt = now;
   for (const fw of s.frameworks.values()) fw.filters = fw.filters.filter((f) => f.expiresAt > now);
   out.allocate(snapshot(s));
 }
@@ -56,6 +57,16 @@ export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, du
   s.counters.lastAllocationMs = durationMs;
   if (!s.leading) return;
   const now = s.nowMs();
+  try {
+    bookPlan(s, out, plan, now);
+  } finally {
+    // By the master's clock (the allocator's own duration is wall time, which a virtual clock never sees).
+    const since = s.nowMs() - s.lastCycleAt;
+    s.lastCycleCostMs = Number.isFinite(since) ? since : 0;
+  }
+}
+
+function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): void {
   for (const fw of s.frameworks.values()) fw.stats.lastSkipped = plan.skipped[fw.id] ?? {};
   const byFramework = new Map<string, Offer[]>();
   for (const p of plan.offers) {
@@ -72,6 +83,7 @@ export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, du
     };
     s.offers.set(offer.id, offer);
     fw.offers.add(offer.id);
+    agent.offerIds.add(offer.id);
     agent.offered = agent.offered.plus(p.resources);
     addAllocation(fw, p.role, p.resources);
     const list = byFramework.get(fw.id) ?? [];
@@ -90,6 +102,7 @@ export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, du
     const fw = s.frameworks.get(fid);
     if (!fw) continue;
     fw.stats.offersSent += offers.length;
+    fw.launchedSinceOffers = false;
     s.counters.offersSent += offers.length;
     for (const chunk of splitUnder(offers, s.cfg.maxFrameBytes)) {
       out.toScheduler(fw.peer?.id, { type: 'OFFERS', offers: { offers: chunk } });
@@ -103,6 +116,8 @@ export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, du
  */
 export function splitUnder<T>(items: T[], maxBytes: number): T[][] {
   const budget = Math.max(1, maxBytes - FRAME_MARGIN_BYTES);
+  // Most batches fit in one frame: one encoding of the whole list says so.
+  if (encode({ type: 'HEARTBEAT', items } as unknown as SchedulerEvent).byteLength <= budget) return [items];
   const out: T[][] = [];
   let run: T[] = [];
   let used = 0;
@@ -133,7 +148,10 @@ export function removeOffer(
   s.offers.delete(offerId);
   const fw = s.frameworks.get(offer.frameworkId);
   const agent = s.agents.get(offer.agentId);
-  if (agent) agent.offered = agent.offered.minus(offer.resources);
+  if (agent) {
+    agent.offered = agent.offered.minus(offer.resources);
+    agent.offerIds.delete(offerId);
+  }
   if (fw) {
     fw.offers.delete(offerId);
     subtractAllocation(fw, offer.role, offer.resources);
@@ -149,7 +167,9 @@ export function removeOffer(
 
 /** Rescinds every outstanding offer of one agent (it left, became unreachable or was marked gone). */
 export function rescindAgentOffers(s: Core, out: Effects, agentId: string): void {
-  for (const o of [...s.offers.values()]) if (o.agentId === agentId) removeOffer(s, out, o.id, true);
+  const agent = s.agents.get(agentId);
+  if (!agent) return;
+  for (const id of [...agent.offerIds]) removeOffer(s, out, id, true);
 }
 
 /** Drops a framework's offers without telling it (its connection is gone or replaced). */
@@ -167,6 +187,13 @@ function expireOffers(s: Core, out: Effects): void {
   if (timeout === undefined) return;
   const cutoff = s.nowMs() - timeout;
   for (const o of [...s.offers.values()]) if (o.createdAt <= cutoff) removeOffer(s, out, o.id, true);
+}
+
+/** After a DECLINE: a framework that declined its whole last batch and launched nothing is left idle for the filter's time. */
+export function markIdleIfDeclinedAll(s: Core, fw: FrameworkEntry, refuseSeconds?: number): void {
+  const secs = Math.min(refuseSeconds ?? DEFAULT_REFUSE_SECONDS, MAX_REFUSE_SECONDS);
+  if (!(secs > 0) || fw.offers.size > 0 || fw.launchedSinceOffers !== false) return;
+  fw.idleUntil = s.nowMs() + secs * 1000;
 }
 
 export function addFilter(

@@ -61,11 +61,16 @@ export interface PhaseResult {
   declines: number;
   complete: boolean;
   load: string;
+  /** Register phase: seconds each quarter of the agents took (equal quarters = cost that does not grow). */
+  quarters_s?: number[];
 }
 
 export interface CaseResult {
   phases: PhaseResult[];
   correct: { overcommitted: number; doubled: number; runningTwice: number; notRunningOnce: number; ok: boolean };
+  /** Launches that ended before running (the framework queued them again), and the last reason. */
+  lostBeforeRunning: number;
+  lastReason: string;
 }
 
 export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult> {
@@ -142,7 +147,11 @@ export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult>
       () => a.registered,
       { stallMs: o.stallMs },
     );
-    phases.push(await finish('register', t0, a.registered, a.lastRegisteredAt || Date.now(), probe, 0, ok));
+    const reg = await finish('register', t0, a.registered, a.lastRegisteredAt || Date.now(), probe, 0, ok);
+    const times = a.registeredTimes;
+    const q = [0.25, 0.5, 0.75, 1].map((f) => times[Math.max(0, Math.ceil(f * times.length) - 1)] ?? t0);
+    reg.quarters_s = q.map((x, i) => Math.round((x - (i === 0 ? t0 : q[i - 1])) / 10) / 100);
+    phases.push(reg);
 
     fwProc.send({ cmd: 'start' });
     let f = await fwProc.report();
@@ -234,7 +243,7 @@ export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult>
       notRunningOnce,
       ok: a.overcommitted === 0 && a.doubled === 0 && f.runningTwice === 0 && notRunningOnce === 0,
     };
-    return { phases, correct };
+    return { phases, correct, lostBeforeRunning: f.lostBeforeRunning, lastReason: f.lastReason };
   } finally {
     await Promise.all(agentProcs.map((p) => p.stop()));
     await master.kill();

@@ -92,7 +92,8 @@ async function main(): Promise<void> {
             process.stdout.write(`${JSON.stringify({ bench: 'placement', ...p, correct: r.correct })}\n`);
         }
         process.stderr.write(
-          `done ${target} ${agents} agents ${frameworks} frameworks: ${JSON.stringify(r.correct)}\n`,
+          `done ${target} ${agents} agents ${frameworks} frameworks: ${JSON.stringify(r.correct)}; ` +
+            `launches ended before running (queued again): ${r.lostBeforeRunning} ${r.lastReason}\n`,
         );
       }
     }
@@ -142,6 +143,12 @@ async function main(): Promise<void> {
   }
   const widths = head.map((_, i) => Math.max(...table.map((r) => r[i].length)));
   for (const r of table) process.stdout.write(`${r.map((c, i) => c.padStart(widths[i])).join('  ')}\n`);
+  for (const p of rows) {
+    if (p.quarters_s)
+      process.stdout.write(
+        `register ${p.target} ${p.agents}: seconds per quarter of the agents ${p.quarters_s.join(' / ')}\n`,
+      );
+  }
   process.stdout.write(
     `rate = RUN_TASK received by agents per second (registrations/s for 'register'); '!' = phase stalled; ` +
       `harness = busiest harness process's share of one core; ratio = agora / stub. load average at end: ${loadAverage()}\n`,

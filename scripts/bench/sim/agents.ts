@@ -45,6 +45,8 @@ export interface AgentsReport {
   distinctTasks: number;
   /** Registration messages acknowledged since the last mark, and when the last came. */
   lastRegisteredAt: number;
+  /** When each (re-)registration since the last mark was acknowledged (ms since the epoch). */
+  registeredTimes: number[];
 }
 
 interface Held {
@@ -66,7 +68,8 @@ interface SimAgent {
   usedCpus: number;
   usedMem: number;
   tasks: Map<string, Held>;
-  unacked: Set<string>;
+  /** Updates sent and not acknowledged, by uuid: sent again after a re-registration (as agents do). */
+  unacked: Map<string, { frameworkId: string; status: TaskStatus }>;
   registered: boolean;
 }
 
@@ -85,6 +88,7 @@ export class SimAgents {
   private runTasks = 0;
   private lastRunTaskAt = 0;
   private lastRegisteredAt = 0;
+  private registeredTimes: number[] = [];
   private doubled = 0;
   private overcommitted = 0;
   private registered = 0;
@@ -103,7 +107,7 @@ export class SimAgents {
         usedCpus: 0,
         usedMem: 0,
         tasks: new Map(),
-        unacked: new Set(),
+        unacked: new Map(),
         registered: false,
         client: new ReconnectingClient({
           url: () => this.url,
@@ -135,6 +139,7 @@ export class SimAgents {
     this.registered = 0;
     this.reregistered = 0;
     this.lastRegisteredAt = 0;
+    this.registeredTimes = [];
   }
 
   report(): AgentsReport {
@@ -158,6 +163,7 @@ export class SimAgents {
       unacked,
       distinctTasks: this.everSent.size,
       lastRegisteredAt: this.lastRegisteredAt,
+      registeredTimes: this.registeredTimes,
     };
   }
 
@@ -190,11 +196,16 @@ export class SimAgents {
         a.registered = true;
         this.registered++;
         this.lastRegisteredAt = Date.now();
+        this.registeredTimes.push(this.lastRegisteredAt);
         return;
       case 'REREGISTERED':
+        for (const u of a.unacked.values()) {
+          a.peer?.send({ type: 'STATUS_UPDATE', update: { framework_id: u.frameworkId, status: u.status } });
+        }
         a.registered = true;
         this.reregistered++;
         this.lastRegisteredAt = Date.now();
+        this.registeredTimes.push(this.lastRegisteredAt);
         return;
       case 'PING':
         a.peer?.send({ type: 'PONG', seq: m.seq });
@@ -274,7 +285,7 @@ export class SimAgents {
 
   private update(a: SimAgent, h: Held): void {
     const uuid = h.status.uuid as string;
-    a.unacked.add(uuid);
+    a.unacked.set(uuid, { frameworkId: h.frameworkId, status: h.status });
     a.peer?.send({ type: 'STATUS_UPDATE', update: { framework_id: h.frameworkId, status: h.status } });
   }
 }

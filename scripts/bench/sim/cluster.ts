@@ -89,8 +89,8 @@ export function forkFrameworks(cfg: FrameworksConfig): FrameworksProc {
 /** Sums the agents' reports (several processes). */
 export async function agentsReport(procs: AgentsProc[]): Promise<AgentsReport> {
   const all = await Promise.all(procs.map((p) => p.report()));
-  const sum = (k: keyof AgentsReport) => all.reduce((n, r) => n + r[k], 0);
-  const max = (k: keyof AgentsReport) => Math.max(0, ...all.map((r) => r[k]));
+  const sum = (k: Exclude<keyof AgentsReport, 'registeredTimes'>) => all.reduce((n, r) => n + r[k], 0);
+  const max = (k: Exclude<keyof AgentsReport, 'registeredTimes'>) => Math.max(0, ...all.map((r) => r[k]));
   return {
     registered: sum('registered'),
     reregistered: sum('reregistered'),
@@ -103,6 +103,7 @@ export async function agentsReport(procs: AgentsProc[]): Promise<AgentsReport> {
     unacked: sum('unacked'),
     distinctTasks: sum('distinctTasks'),
     lastRegisteredAt: max('lastRegisteredAt'),
+    registeredTimes: all.flatMap((r) => r.registeredTimes).sort((x, y) => x - y),
   };
 }
 
@@ -125,11 +126,27 @@ export interface MasterProc {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** Extra node flags for the master under test (e.g. --cpu-prof), from AGORA_BENCH_MASTER_NODE_ARGS. */
+function nodeArgs(): string[] {
+  return (process.env.AGORA_BENCH_MASTER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 export async function startAgoraMaster(port: number, extra: string[] = [], workDir?: string): Promise<MasterProc> {
   const dir = workDir ?? mkdtempSync(join(tmpdir(), 'agora-bench-master-'));
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'bin/agora'), 'master', '--port', String(port), '--ip', '127.0.0.1', '--work_dir', dir, ...extra],
+    [
+      ...nodeArgs(),
+      join(ROOT, 'bin/agora'),
+      'master',
+      '--port',
+      String(port),
+      '--ip',
+      '127.0.0.1',
+      '--work_dir',
+      dir,
+      ...extra,
+    ],
     {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: { ...process.env, AGORA_LOG_LEVEL: process.env.AGORA_LOG_LEVEL ?? 'error' },

@@ -48,6 +48,9 @@ export interface FrameworksReport {
   /** Since the last reconcile: tasks the master's answers accounted for, and those it said were lost/unknown. */
   reconciled: number;
   reconcileLost: number;
+  /** Tasks that ended before running (queued again), and the last such state and reason. */
+  lostBeforeRunning: number;
+  lastReason: string;
   lastReconciledAt: number;
 }
 
@@ -207,6 +210,12 @@ class SimFramework {
       }
     } else if (st.state !== TaskState.STARTING && st.state !== TaskState.STAGING) {
       this.live.delete(st.task_id);
+      if (this.acceptedAt.delete(st.task_id)) {
+        // Ended before it ran (the offer was gone, the agent left): queue it again under a new id.
+        this.sim.lostBeforeRunning++;
+        this.sim.lastReason = `${st.state} ${st.reason ?? ''}`;
+        this.add(1);
+      }
     }
   }
 
@@ -235,6 +244,8 @@ export class SimFrameworks {
   lastRunningAt = 0;
   reconciled = 0;
   reconcileLost = 0;
+  lostBeforeRunning = 0;
+  lastReason = '';
   lastReconciledAt = 0;
 
   constructor(readonly cfg: FrameworksConfig) {
@@ -309,6 +320,8 @@ export class SimFrameworks {
       declines: this.declines,
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
+      lostBeforeRunning: this.lostBeforeRunning,
+      lastReason: this.lastReason,
       reconciled: this.reconciled,
       reconcileLost: this.reconcileLost,
       lastReconciledAt: this.lastReconciledAt,
