@@ -67,6 +67,8 @@ export interface FrameworkEntry {
   offers: Set<string>;
   tasks: Set<string>; // keys into Master.tasks (live ones)
   completedTasks: TaskEntry[];
+  /** The same completed tasks by key (a lookup per acknowledgement must not scan the list). */
+  completedByKey: Map<string, TaskEntry>;
   /** Tasks and offers held, per role. */
   allocated: Map<string, Resources>;
   /** The scheduler's live connection, if any. */
@@ -143,6 +145,7 @@ export function newFrameworkEntry(info: FrameworkInfo & { id: string }, now: num
     offers: new Set(),
     tasks: new Set(),
     completedTasks: [],
+    completedByKey: new Map(),
     allocated: new Map(),
     active: false,
     connected: false,

@@ -176,7 +176,7 @@ function recoverTask(
   if (isTerminal(rec.state)) {
     // Ended, but its terminal update is not acknowledged yet: remember how it ended, so that
     // reconciliation answers with that state rather than "unknown" (which would invite a relaunch).
-    if (fw && !fw.completedTasks.some((t) => t.key === key)) rememberCompleted(fw, completedEntry(s, entry, fw, rec));
+    if (fw && !fw.completedByKey.has(key)) rememberCompleted(fw, completedEntry(s, entry, fw, rec));
     return;
   }
   if (!fw) {

@@ -7,8 +7,14 @@ import { encode } from '../../sdk/codec/index.js';
 import type { SchedulerEvent } from '../../sdk/protocol/messages.js';
 import type { Offer } from '../../sdk/protocol/types.js';
 import type { Resources } from '../../sdk/resources/resources.js';
-import type { AllocationPlan, AllocatorSnapshot } from '../allocator/types.js';
-import { addAllocation, type FrameworkEntry, type OfferEntry, subtractAllocation } from '../registry.js';
+import type { AllocationPlan, AllocatorAgent, AllocatorSnapshot } from '../allocator/types.js';
+import {
+  type AgentEntry,
+  addAllocation,
+  type FrameworkEntry,
+  type OfferEntry,
+  subtractAllocation,
+} from '../registry.js';
 import type { Core } from './core.js';
 import type { Effects } from './effects.js';
 
@@ -17,16 +23,45 @@ const MAX_REFUSE_SECONDS = 365 * 24 * 3600;
 /** Room kept free in every frame for the envelope around the items. */
 const FRAME_MARGIN_BYTES = 1024;
 
-export function snapshot(s: Core): AllocatorSnapshot {
-  const now = s.nowMs();
-  const agents = [...s.agents.values()].map((a) => ({
+/** The allocator's view of each agent, kept while nothing it is built from changed (Resources are values). */
+interface AgentView {
+  total: Resources;
+  used: Resources;
+  offered: Resources;
+  info: AgentEntry['info'];
+  active: boolean;
+  view: AllocatorAgent;
+}
+const agentViews = new WeakMap<AgentEntry, AgentView>();
+
+function agentView(a: AgentEntry, active: boolean): AllocatorAgent {
+  const v = agentViews.get(a);
+  if (
+    v &&
+    v.total === a.total &&
+    v.used === a.used &&
+    v.offered === a.offered &&
+    v.info === a.info &&
+    v.active === active
+  )
+    return v.view;
+  const allocated = a.offered.isEmpty() ? a.used : a.used.isEmpty() ? a.offered : a.used.plus(a.offered);
+  const view = {
     id: a.id,
     hostname: a.info.hostname,
     total: a.total,
-    allocated: a.used.plus(a.offered),
+    allocated,
     attributes: a.info.attributes,
-    active: a.state === 'active' && s.leading,
-  }));
+    active,
+  };
+  agentViews.set(a, { total: a.total, used: a.used, offered: a.offered, info: a.info, active, view });
+  return view;
+}
+
+export function snapshot(s: Core): AllocatorSnapshot {
+  const now = s.nowMs();
+  const agents: AllocatorAgent[] = [];
+  for (const a of s.agents.values()) agents.push(agentView(a, a.state === 'active' && s.leading));
   const frameworks = [...s.frameworks.values()].map((f) => ({
     id: f.id,
     roles: f.roles,

@@ -73,7 +73,8 @@ class SimFramework {
   readonly acceptedAt = new Map<string, number>();
   /** Running tasks, oldest first (id → agent id). */
   readonly live = new Map<string, string>();
-  readonly runningSeen = new Set<string>();
+  /** Tasks seen RUNNING, with the uuid of that update (a resent update carries the same uuid). */
+  readonly runningSeen = new Map<string, string | undefined>();
   declined = false;
   subscribed = false;
   private next = 0;
@@ -192,10 +193,10 @@ class SimFramework {
     }
     if (st.state === TaskState.RUNNING) {
       if (this.runningSeen.has(st.task_id)) {
-        this.sim.runningTwice++;
+        if (this.runningSeen.get(st.task_id) !== st.uuid) this.sim.runningTwice++;
         return;
       }
-      this.runningSeen.add(st.task_id);
+      this.runningSeen.set(st.task_id, st.uuid);
       this.live.set(st.task_id, st.agent_id ?? '');
       this.sim.running++;
       this.sim.lastRunningAt = Date.now();
