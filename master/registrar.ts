@@ -55,6 +55,8 @@ export function keySegment(id: string): string {
 const AGENTS = 'registrar/agents/';
 const FRAMEWORKS = 'registrar/frameworks/';
 const ROLES = 'registrar/roles';
+/** Registrar reads in flight at once during recovery. */
+const RECOVERY_READS = 64;
 
 /** Raised when the Store says another master has written: this master has lost its leadership. */
 export class RegistrarFencedError extends RegistrarFenced {}
@@ -126,13 +128,13 @@ export class Registrar {
   async recover(): Promise<RecoveredState> {
     this.skipped = 0;
     const out: RecoveredState = { agents: [], frameworks: [] };
-    for (const key of await this.store.list(AGENTS)) {
-      const v = await this.read(key, agentRecordProblem);
-      if (v) out.agents.push(v as AgentRecord);
+    // Reads go out RECOVERY_READS at a time: one at a time, 5,000 agents cost 5,000 round trips
+    // to ZooKeeper before the new leader could take a single re-registration.
+    for (const v of await this.readAll(await this.store.list(AGENTS), agentRecordProblem)) {
+      out.agents.push(v as AgentRecord);
     }
-    for (const key of await this.store.list(FRAMEWORKS)) {
-      const v = await this.read(key, frameworkRecordProblem);
-      if (v) out.frameworks.push(v as FrameworkRecord);
+    for (const v of await this.readAll(await this.store.list(FRAMEWORKS), frameworkRecordProblem)) {
+      out.frameworks.push(v as FrameworkRecord);
     }
     const roles = await this.read(ROLES, rolesRecordProblem);
     if (roles) out.roles = roles as RolesRecord;
@@ -152,6 +154,17 @@ export class Registrar {
       'registrar recovered',
     );
     return out;
+  }
+
+  /** Reads `keys` with a bounded number in flight; results in key order, unreadable ones left out. */
+  private async readAll(keys: string[], problem: (v: unknown) => string | undefined): Promise<unknown[]> {
+    const values: unknown[] = new Array(keys.length);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < keys.length; i = next++) values[i] = await this.read(keys[i], problem);
+    };
+    await Promise.all(Array.from({ length: Math.min(RECOVERY_READS, keys.length) }, worker));
+    return values.filter((v) => v !== undefined);
   }
 
   private async read(key: string, problem: (v: unknown) => string | undefined): Promise<unknown> {

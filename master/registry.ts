@@ -56,14 +56,6 @@ export interface FrameworkEntry {
   roles: string[];
   suppressedRoles: Set<string>;
   filters: RefusalFilter[];
-  /**
-   * Set when the framework declined, with a filter, every offer of the last batch it got and
-   * launched nothing since: it is not offered anything until then (or until it revives, accepts or
-   * re-subscribes), instead of being offered every other agent in turn only to decline each one.
-   */
-  idleUntil?: number;
-  /** It launched on an offer since its last batch of offers was booked. */
-  launchedSinceOffers?: boolean;
   offers: Set<string>;
   tasks: Set<string>; // keys into Master.tasks (live ones)
   completedTasks: TaskEntry[];

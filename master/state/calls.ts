@@ -12,7 +12,7 @@ import { agentRecord } from './agents.js';
 import type { Core } from './core.js';
 import type { Effects } from './effects.js';
 import { teardown } from './frameworks.js';
-import { addFilter, markIdleIfDeclinedAll, removeOffer } from './offers.js';
+import { addFilter, removeOffer } from './offers.js';
 import { acknowledge, addTask, applyState, bumpState, latest, masterStatus, sendUpdate } from './tasks.js';
 
 export type FrameworkCall = Exclude<SchedulerCall, { type: 'SUBSCRIBE' }>;
@@ -34,14 +34,12 @@ export function onCall(s: Core, out: Effects, fw: FrameworkEntry, call: Framewor
         s.counters.offersDeclined++;
         addFilter(s, fw, o.agentId, o.resources, call.decline.filters?.refuse_seconds);
       }
-      markIdleIfDeclinedAll(s, fw, call.decline.filters?.refuse_seconds);
       return;
     case 'REVIVE': {
       const roles = ownRoles(out, fw, call.revive?.roles, 'REVIVE');
       if (!roles) return;
       for (const r of roles) fw.suppressedRoles.delete(r);
       fw.filters = [];
-      fw.idleUntil = undefined;
       s.requestAllocation(out);
       return;
     }
@@ -95,8 +93,6 @@ function accept(
     taskIdInUse: (id) => s.tasks.has(taskKey(fw.id, id)),
   });
   const now = s.nowSecs();
-  fw.launchedSinceOffers = true;
-  fw.idleUntil = undefined;
   for (const r of plan.rejected) {
     sendUpdate(out, fw, {
       task_id: r.taskId,

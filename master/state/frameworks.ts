@@ -85,7 +85,6 @@ export function onSubscribe(s: Core, out: Effects, conn: string, info: Framework
     out.log('info', 'framework subscribed', { frameworkId: id, name: info.name, roles: fw.roles });
   }
   fw.peer = { id: conn };
-  fw.idleUntil = undefined;
   c.frameworkId = fw.id;
   fw.active = true;
   fw.connected = true;

@@ -68,7 +68,7 @@ export function snapshot(s: Core): AllocatorSnapshot {
     suppressedRoles: [...f.suppressedRoles],
     allocated: Object.fromEntries(f.allocated),
     filters: f.filters.filter((x) => x.expiresAt > now),
-    active: f.active && f.connected && f.peer !== undefined && !(f.idleUntil !== undefined && f.idleUntil > now),
+    active: f.active && f.connected && f.peer !== undefined,
   }));
   return { now, agents, frameworks, roles: [...s.roles.values()], minAllocatable: s.cfg.minAllocatable };
 }
@@ -137,7 +137,6 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
     const fw = s.frameworks.get(fid);
     if (!fw) continue;
     fw.stats.offersSent += offers.length;
-    fw.launchedSinceOffers = false;
     s.counters.offersSent += offers.length;
     for (const chunk of splitUnder(offers, s.cfg.maxFrameBytes)) {
       out.toScheduler(fw.peer?.id, { type: 'OFFERS', offers: { offers: chunk } });
@@ -222,13 +221,6 @@ function expireOffers(s: Core, out: Effects): void {
   if (timeout === undefined) return;
   const cutoff = s.nowMs() - timeout;
   for (const o of [...s.offers.values()]) if (o.createdAt <= cutoff) removeOffer(s, out, o.id, true);
-}
-
-/** After a DECLINE: a framework that declined its whole last batch and launched nothing is left idle for the filter's time. */
-export function markIdleIfDeclinedAll(s: Core, fw: FrameworkEntry, refuseSeconds?: number): void {
-  const secs = Math.min(refuseSeconds ?? DEFAULT_REFUSE_SECONDS, MAX_REFUSE_SECONDS);
-  if (!(secs > 0) || fw.offers.size > 0 || fw.launchedSinceOffers !== false) return;
-  fw.idleUntil = s.nowMs() + secs * 1000;
 }
 
 export function addFilter(

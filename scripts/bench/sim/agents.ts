@@ -17,6 +17,10 @@ import { type Peer, ReconnectingClient } from '../../../sdk/transport/index.js';
 export interface AgentsConfig {
   /** ws://host:port of the master to start with. */
   url: string;
+  /** Other masters to try in turn when a connection closes (failover); a LEADER answer points the way too. */
+  others?: string[];
+  /** Reconnection backoff ceiling (ms); default 2,000. */
+  backoffMaxMs?: number;
   count: number;
   /** Index of the first agent (hostnames are unique across processes). */
   offset: number;
@@ -37,6 +41,8 @@ export interface AgentsReport {
   doubled: number;
   /** RUN_TASKs that did not fit in what the agent had left. */
   overcommitted: number;
+  /** KILL_TASKs received (ever). */
+  killed: number;
   /** Tasks held now (not ended). */
   holding: number;
   /** Status updates sent and not acknowledged yet. */
@@ -71,6 +77,8 @@ interface SimAgent {
   /** Updates sent and not acknowledged, by uuid: sent again after a re-registration (as agents do). */
   unacked: Map<string, { frameworkId: string; status: TaskStatus }>;
   registered: boolean;
+  /** Connection attempts since the last open (a failed one moves to the next master). */
+  tries: number;
 }
 
 const EPS = 1e-9;
@@ -94,8 +102,9 @@ export class SimAgents {
   private registered = 0;
   private reregistered = 0;
   private seq = 0;
+  private killed = 0;
 
-  constructor(cfg: AgentsConfig) {
+  constructor(private readonly cfg: AgentsConfig) {
     this.url = cfg.url;
     const total = Resources.parse(cfg.resources).toList();
     for (let i = 0; i < cfg.count; i++) {
@@ -109,10 +118,11 @@ export class SimAgents {
         tasks: new Map(),
         unacked: new Map(),
         registered: false,
+        tries: 0,
         client: new ReconnectingClient({
-          url: () => this.url,
+          url: () => this.urlFor(a),
           inbound: Direction.MasterToAgent,
-          backoff: { initialMs: 100, maxMs: 2000 },
+          backoff: { initialMs: 50, maxMs: cfg.backoffMaxMs ?? 2000 },
           onOpen: (peer) => this.open(a, peer, total),
           onMessage: (m) => this.message(a, m),
           onClose: () => {
@@ -160,6 +170,7 @@ export class SimAgents {
       doubled: this.doubled,
       overcommitted: this.overcommitted,
       holding,
+      killed: this.killed,
       unacked,
       distinctTasks: this.everSent.size,
       lastRegisteredAt: this.lastRegisteredAt,
@@ -167,8 +178,17 @@ export class SimAgents {
     };
   }
 
+  /** The leader named last, or, after a failed attempt, the next master in turn. */
+  private urlFor(a: SimAgent): string {
+    const all = [this.cfg.url, ...(this.cfg.others ?? [])];
+    const n = a.tries++;
+    if (n === 0 || all.length < 2) return this.url;
+    return all[(all.indexOf(this.url) + n) % all.length];
+  }
+
   private open(a: SimAgent, peer: Peer<AgentMessage>, total: Resource[]): void {
     a.peer = peer;
+    a.tries = 0;
     const info = { hostname: `sim-${a.index}`, port: 5051, resources: total, attributes: {} };
     if (!a.id) {
       peer.send({ type: 'REGISTER', agent: info, version: 'sim' });
@@ -214,6 +234,7 @@ export class SimAgents {
         this.run(a, m.framework.id, m.task);
         return;
       case 'KILL_TASK':
+        this.killed++;
         this.end(a, `${m.framework_id}/${m.task_id}`, TaskState.KILLED);
         return;
       case 'SHUTDOWN_FRAMEWORK':
@@ -224,7 +245,9 @@ export class SimAgents {
         return;
       case 'LEADER': {
         const mi = m.leader.master_info;
-        if (mi) this.url = `ws://${mi.address.ip}:${mi.address.port}/api/v1/agent`;
+        if (mi) {
+          this.url = `ws://${mi.address.ip}:${mi.address.port}/api/v1/agent`;
+        }
         return;
       }
       case 'SHUTDOWN':

@@ -100,6 +100,7 @@ export async function agentsReport(procs: AgentsProc[]): Promise<AgentsReport> {
     doubled: sum('doubled'),
     overcommitted: sum('overcommitted'),
     holding: sum('holding'),
+    killed: sum('killed'),
     unacked: sum('unacked'),
     distinctTasks: sum('distinctTasks'),
     lastRegisteredAt: max('lastRegisteredAt'),
@@ -108,12 +109,18 @@ export async function agentsReport(procs: AgentsProc[]): Promise<AgentsReport> {
 }
 
 /** Splits `total` agents over `procs` processes. */
-export function forkAgentProcs(url: string, total: number, procs: number, resources: string): AgentsProc[] {
+export function forkAgentProcs(
+  url: string,
+  total: number,
+  procs: number,
+  resources: string,
+  extra: { others?: string[]; backoffMaxMs?: number } = {},
+): AgentsProc[] {
   const out: AgentsProc[] = [];
   const per = Math.ceil(total / procs);
   for (let i = 0; i < procs; i++) {
     const count = Math.min(per, total - i * per);
-    if (count > 0) out.push(forkAgents({ url, count, offset: i * per, resources }));
+    if (count > 0) out.push(forkAgents({ url, count, offset: i * per, resources, ...extra }));
   }
   return out;
 }

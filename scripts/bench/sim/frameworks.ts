@@ -16,6 +16,9 @@ export interface FrameworksConfig {
   task: string;
   /** refuse_seconds when declining an offer for want of work. */
   declineSeconds: number;
+  /** Other masters to try in turn when a connection closes (failover). */
+  others?: string[];
+  backoffMaxMs?: number;
 }
 
 export type FrameworksCommand =
@@ -51,6 +54,9 @@ export interface FrameworksReport {
   /** Tasks that ended before running (queued again), and the last such state and reason. */
   lostBeforeRunning: number;
   lastReason: string;
+  /** Re-subscriptions (SUBSCRIBED for an id it already had), and the last one's time. */
+  resubscribed: number;
+  lastSubscribedAt: number;
   lastReconciledAt: number;
 }
 
@@ -77,19 +83,22 @@ class SimFramework {
   readonly runningSeen = new Map<string, string | undefined>();
   declined = false;
   subscribed = false;
+  private tries = 0;
   private next = 0;
 
   constructor(
     private readonly sim: SimFrameworks,
     readonly index: number,
-    url: string,
+    private url: string,
   ) {
+    const all = [url, ...(sim.cfg.others ?? [])];
     this.client = new ReconnectingClient({
-      url: () => url,
+      url: () => (this.tries++ === 0 ? this.url : all[(all.indexOf(this.url) + this.tries) % all.length]),
       inbound: Direction.MasterToScheduler,
-      backoff: { initialMs: 100, maxMs: 2000 },
+      backoff: { initialMs: 50, maxMs: sim.cfg.backoffMaxMs ?? 2000 },
       onOpen: (peer) => {
         this.peer = peer;
+        this.tries = 0;
         const info = { name: `sim-fw-${index}`, failover_timeout: 3600, ...(this.id ? { id: this.id } : {}) };
         peer.send({ type: 'SUBSCRIBE', subscribe: { framework_info: info } });
       },
@@ -116,10 +125,20 @@ class SimFramework {
   private event(e: SchedulerEvent): void {
     switch (e.type) {
       case 'SUBSCRIBED':
+        if (this.id) {
+          this.sim.resubscribed++;
+          this.sim.lastSubscribedAt = Date.now();
+        }
         this.id = e.subscribed.framework_id;
         this.subscribed = true;
-        this.sim.subscribedChanged();
         return;
+      case 'LEADER': {
+        const mi = e.leader.master_info;
+        if (mi) {
+          this.url = `ws://${mi.address.ip}:${mi.address.port}/api/v1/scheduler/ws`;
+        }
+        return;
+      }
       case 'OFFERS':
         for (const o of e.offers.offers) this.offer(o);
         return;
@@ -246,6 +265,8 @@ export class SimFrameworks {
   reconciled = 0;
   reconcileLost = 0;
   lostBeforeRunning = 0;
+  resubscribed = 0;
+  lastSubscribedAt = 0;
   lastReason = '';
   lastReconciledAt = 0;
 
@@ -254,8 +275,6 @@ export class SimFrameworks {
     this.taskShape = { cpus: scalar(list, 'cpus'), mem: scalar(list, 'mem'), list };
     for (let i = 0; i < cfg.count; i++) this.fws.push(new SimFramework(this, i, cfg.url));
   }
-
-  subscribedChanged(): void {}
 
   start(): void {
     for (const f of this.fws) f.client.start();
@@ -300,6 +319,8 @@ export class SimFrameworks {
   }
 
   mark(): void {
+    this.resubscribed = 0;
+    this.lastSubscribedAt = 0;
     this.running = 0;
     this.lastRunningAt = 0;
     this.latencies.length = 0;
@@ -322,6 +343,8 @@ export class SimFrameworks {
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
       lostBeforeRunning: this.lostBeforeRunning,
+      resubscribed: this.resubscribed,
+      lastSubscribedAt: this.lastSubscribedAt,
       lastReason: this.lastReason,
       reconciled: this.reconciled,
       reconcileLost: this.reconcileLost,
