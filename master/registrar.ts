@@ -55,6 +55,8 @@ export function keySegment(id: string): string {
 const AGENTS = 'registrar/agents/';
 const FRAMEWORKS = 'registrar/frameworks/';
 const ROLES = 'registrar/roles';
+/** Registrar writes in flight at once (the rest queue in order). */
+const WRITES_IN_FLIGHT = 64;
 /** Registrar reads in flight at once during recovery. */
 const RECOVERY_READS = 64;
 
@@ -114,6 +116,8 @@ export class Registrar {
   private readonly chains = new Map<string, Promise<unknown>>();
   /** Records skipped by the last recovery because they could not be read. */
   skipped = 0;
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -156,6 +160,21 @@ export class Registrar {
     return out;
   }
 
+  /**
+   * 5,000 agents registering at once asked ZooKeeper for 5,000 writes at once: requests timed out
+   * and the session expired. Writes beyond the limit wait their turn here instead.
+   */
+  private limited(op: () => Promise<void>): Promise<void> {
+    if (this.inFlight >= WRITES_IN_FLIGHT) {
+      return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() => this.limited(op));
+    }
+    this.inFlight++;
+    return op().finally(() => {
+      this.inFlight--;
+      this.waiting.shift()?.();
+    });
+  }
+
   /** Reads `keys` with a bounded number in flight; results in key order, unreadable ones left out. */
   private async readAll(keys: string[], problem: (v: unknown) => string | undefined): Promise<unknown[]> {
     const values: unknown[] = new Array(keys.length);
@@ -188,9 +207,9 @@ export class Registrar {
     return v.value;
   }
 
-  /** Runs `op` on `key` after the writes already queued for it. */
+  /** Runs `op` on `key` after the writes already queued for it, with at most WRITES_IN_FLIGHT Store writes at once. */
   private enqueue(key: string, op: () => Promise<void>): Promise<void> {
-    const next = (this.chains.get(key) ?? Promise.resolve()).catch(() => undefined).then(op);
+    const next = (this.chains.get(key) ?? Promise.resolve()).catch(() => undefined).then(() => this.limited(op));
     this.chains.set(key, next);
     return next;
   }

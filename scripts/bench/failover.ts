@@ -19,7 +19,7 @@ Options:
   --agent-resources R    each agent (default cpus:2;mem:2048, 20 tasks of the default shape)
   --task R               each task (default cpus:0.1;mem:32)
   --zk URL               ZooKeeper (default zk://127.0.0.1:2181; a unique path is added)
-  --zk-session-timeout D the masters' ZooKeeper session timeout (default 3secs)
+  --zk-session-timeout D the masters' ZooKeeper session timeout (default 10secs)
   --agent-procs N        processes holding the agents (default 1 up to 5,000 agents, else 2)
   --json                 also print the result as one JSON line
   --help                 this text
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     agentResources: values['agent-resources'] ?? 'cpus:2;mem:2048',
     task: values.task ?? 'cpus:0.1;mem:32',
     zk: values.zk ?? process.env.AGORA_ZK ?? 'zk://127.0.0.1:2181',
-    zkSessionTimeout: values['zk-session-timeout'] ?? '3secs',
+    zkSessionTimeout: values['zk-session-timeout'] ?? '10secs',
     agentProcs: Number(values['agent-procs'] ?? (agents > 5000 ? 2 : 1)),
     stallMs: 60_000,
   });
