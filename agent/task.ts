@@ -38,6 +38,6 @@ export function launchSpec(
   let i = 0;
   for (const r of ports) for (let p = r.begin; p <= r.end && i < MAX_PORT_VARS; p++) env[`PORT${i++}`] = String(p);
   if (env.PORT0) env.PORT = env.PORT0;
-  for (const v of t.task.command?.environment?.variables ?? []) env[v.name] = v.value;
+  for (const v of t.task.command?.environment?.variables ?? []) if (v.value !== undefined) env[v.name] = v.value;
   return { frameworkId: t.framework.id, task: t.task, sandbox: t.sandbox, env, agentId: agentId ?? '' };
 }
