@@ -14,6 +14,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
+import { ZkClient } from '../../sdk/zk/index.js';
 import {
   type AgentProc,
   agora,
@@ -27,6 +28,7 @@ import {
   waitFor,
 } from '../support/cluster.js';
 import { commandTask, TestFramework } from '../support/framework.js';
+import { requireReal } from '../support/require-real.js';
 
 const VALUE = `agora-planted-${randomBytes(16).toString('hex')}`;
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
@@ -207,5 +209,46 @@ describe('secrets end to end @integration', function () {
     expect(body.code).to.equal('AGORA_SECRETS_DISABLED');
     expect(body.message).to.include('--secrets_key_file');
     expect(await getJson(`${plain.url}/health`)).to.have.property('healthy');
+  });
+
+  it('in ZooKeeper, the nodes hold only sealed values', async function () {
+    const base = process.env.AGORA_ZK ?? 'zk://127.0.0.1:2181/agora-secrets';
+    const url = `${base}-${randomBytes(4).toString('hex')}`;
+    const { client, path } = ZkClient.fromUrl(url, { sessionTimeoutMs: 10_000 });
+    const up = await Promise.race([
+      client.connect().then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 5_000)),
+    ]).catch(() => false);
+    if (!up) await client.close().catch(() => undefined);
+    requireReal(this, 'ZooKeeper', { ok: up, reason: `nothing answers at ${base} (set AGORA_ZK)` });
+    try {
+      const dir = tempDir('secrets-zk-key');
+      const keyFile = join(dir, 'key');
+      writeFileSync(keyFile, randomBytes(32));
+      chmodSync(keyFile, 0o600);
+      const m = await startMasterProc(['--zk', url, '--secrets_key_file', keyFile]);
+      await waitFor('the ZooKeeper master to lead', async () => (await getJson(`${m.url}/health`)).leading, 30_000);
+      const put = await fetch(`${m.url}/secrets/zk/db`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ value: VALUE }),
+      });
+      expect(put.status).to.equal(201);
+      const listed = await getJson(`${m.url}/secrets`);
+      expect(listed.secrets.map((x: { name: string }) => x.name)).to.deep.equal(['/zk/db']);
+      let sealedSeen = false;
+      const walk = async (node: string): Promise<void> => {
+        const { data } = await client.get(node);
+        expect(leaks(data), node).to.equal(false);
+        if (data.includes(Buffer.from('"ciphertext"'))) sealedSeen = true;
+        for (const c of await client.getChildren(node)) await walk(`${node === '/' ? '' : node}/${c}`);
+      };
+      await walk(path);
+      expect(sealedSeen, 'a sealed record was found under the master path').to.equal(true);
+      expect(leaks(m.proc.text()), 'master log').to.equal(false);
+      await m.proc.kill();
+    } finally {
+      await client.close();
+    }
   });
 });
