@@ -196,7 +196,7 @@ describe('secrets end to end @integration', function () {
         p,
       ]);
       await waitFor(`master with ${name} key to exit`, () => proc.exited, 20_000);
-      expect(proc.exited?.code).to.not.equal(0);
+      expect(proc.exited?.code).to.equal(64);
       expect(proc.text()).to.include('AGORA_SECRETS_BAD_KEY_FILE');
     }
   });
