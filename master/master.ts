@@ -238,7 +238,10 @@ export class Master {
     let agentId: string | undefined;
     for (const a of this.state.agents.values()) if (a.peer?.id === conn && a.state === 'active') agentId = a.id;
     const delivery = this.secrets ?? new SecretsDelivery(undefined, () => false, this.log);
-    void delivery.answer(this, agentId, m).then((answer) => peer.send(answer));
+    delivery
+      .answer(this, agentId, m)
+      .then((answer) => peer.send(answer))
+      .catch((e: Error) => this.log.warn({ agentId, err: e.message }, 'could not answer a secrets request'));
   }
 
   onSchedulerConnect(peer: Peer<SchedulerEvent>) {
