@@ -80,4 +80,18 @@ describe('agent secrets', () => {
     expect(escaped?.message).to.include('outside the sandbox');
     expect(() => statSync(join(other, 'a'))).to.throw();
   });
+
+  it('gives the file to the task user when the agent runs as root', async function () {
+    const nobody = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .map((l) => l.split(':'))
+      .find((f) => f[0] === 'nobody');
+    if (process.getuid?.() !== 0 || !nobody) this.skip();
+    const sandbox = tempDir('secrets-owned');
+    const plan = { names: ['/a'], env: [], files: [{ path: 'a', secret: '/a' }] };
+    await materialize(plan, new Map([['/a', 'v']]), sandbox, 'nobody');
+    const st = statSync(join(sandbox, 'a'));
+    expect([st.uid, st.gid]).to.deep.equal([Number(nobody?.[2]), Number(nobody?.[3])]);
+    expect(st.mode & 0o777).to.equal(0o400);
+  });
 });
