@@ -6,7 +6,7 @@
  * checkpoint (it keeps the TaskInfo, which holds references), the agent's state, or its logs.
  */
 import { randomUUID } from 'node:crypto';
-import { chown, mkdir, open, readFile, realpath } from 'node:fs/promises';
+import { chown, lchown, mkdir, open, readFile, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AgentMessage, MasterToAgentMessage } from '../sdk/protocol/messages.js';
 import type { TaskInfo } from '../sdk/protocol/types.js';
@@ -134,6 +134,11 @@ export async function materialize(
     const dir = await realpath(dirname(file));
     if (dir !== root && !isInside(root, dir)) {
       throw new SecretDeliveryError(`secret file '${f.path}' would land outside the sandbox`);
+    }
+    // The task's user must reach the file through the directories made for it.
+    if (owner) {
+      const parts = f.path.split('/').slice(0, -1);
+      for (let i = 1; i <= parts.length; i++) await lchown(join(root, ...parts.slice(0, i)), owner.uid, owner.gid);
     }
     // 'wx': never follow or reuse something already at that path.
     const fh = await open(file, 'wx', 0o400).catch((e: NodeJS.ErrnoException) => {

@@ -88,10 +88,13 @@ describe('agent secrets', () => {
       .find((f) => f[0] === 'nobody');
     if (process.getuid?.() !== 0 || !nobody) this.skip();
     const sandbox = tempDir('secrets-owned');
-    const plan = { names: ['/a'], env: [], files: [{ path: 'a', secret: '/a' }] };
+    const plan = { names: ['/a'], env: [], files: [{ path: 'creds/db/a', secret: '/a' }] };
     await materialize(plan, new Map([['/a', 'v']]), sandbox, 'nobody');
-    const st = statSync(join(sandbox, 'a'));
-    expect([st.uid, st.gid]).to.deep.equal([Number(nobody?.[2]), Number(nobody?.[3])]);
-    expect(st.mode & 0o777).to.equal(0o400);
+    const ids = [Number(nobody?.[2]), Number(nobody?.[3])];
+    for (const p of ['creds', 'creds/db', 'creds/db/a']) {
+      const st = statSync(join(sandbox, p));
+      expect([st.uid, st.gid], p).to.deep.equal(ids);
+    }
+    expect(statSync(join(sandbox, 'creds/db/a')).mode & 0o777).to.equal(0o400);
   });
 });
