@@ -29,6 +29,7 @@ import {
   type LaunchSpec,
   type RunningContainer,
 } from './containerizer/types.js';
+import { UnknownUser } from './errors.js';
 import { FetchError, fetchUris } from './fetcher.js';
 import { healthCheckProblem } from './health/index.js';
 import { isInside, sandboxesRoot, sandboxPath } from './sandbox.js';
@@ -37,6 +38,8 @@ import { StatusUpdateManager } from './status-updates.js';
 import { type AgentTask, launchSpec } from './task.js';
 import { startTaskHealth } from './task-health.js';
 import { taskKey } from './task-key.js';
+import { resolveUser, type UserDbFiles } from './user-db.js';
+import { taskUserName } from './users.js';
 
 export type { AgentTask } from './task.js';
 
@@ -62,6 +65,13 @@ export interface AgentOptions {
   checkpointFsync?: boolean;
   /** Reads the time and arms every timer of the agent (default the system clock). */
   clock?: Clock;
+  /**
+   * Mesos's `--switch_user` (default true): when this process is root, run each task as its
+   * `command.user`, else its framework's `user`. Off, or not root: tasks run as the agent's user.
+   */
+  switchUser?: boolean;
+  /** Where users are looked up (default /etc/passwd and /etc/group). */
+  userDb?: UserDbFiles;
 }
 
 export class Agent {
@@ -283,6 +293,18 @@ export class Agent {
     return sandboxPath(this.opts.workDir, frameworkId, taskId);
   }
 
+  /**
+   * The user a task runs as (Mesos's rule, see users.ts), resolved on this host; undefined for the
+   * agent's own user. Throws UnknownUser naming a user this host does not have.
+   */
+  private taskUser(framework: FrameworkInfo, task: TaskInfo) {
+    const name = taskUserName(framework, task, {
+      switchUser: this.opts.switchUser ?? true,
+      agentIsRoot: process.getuid?.() === 0,
+    });
+    return name === undefined ? undefined : resolveUser(name, this.opts.userDb);
+  }
+
   private spec(t: AgentTask): LaunchSpec {
     return launchSpec(t, this.agentId);
   }
@@ -320,15 +342,21 @@ export class Agent {
     t.containerizerRef = c;
     try {
       this.sendStatus(t, TaskState.STARTING);
+      const user = this.taskUser(framework, task);
+      if (user) t.user = user;
       const uris = task.command?.uris ?? [];
       if (uris.length > 0) {
         // Otherwise the containerizer makes the sandbox (posix and linux: in the launcher process).
         await mkdir(sandbox, { recursive: true });
-        await fetchUris(uris, sandbox, { cacheDir: join(this.opts.workDir, 'fetcher-cache'), logger: this.log });
+        await fetchUris(uris, sandbox, {
+          cacheDir: join(this.opts.workDir, 'fetcher-cache'),
+          logger: this.log,
+          ...(t.user ? { user: t.user } : {}),
+        });
       }
       if (t.killRequested) throw new KilledBeforeStart();
       // Secret values go only into this launch's spec (agent/secrets.ts), never into `t` (checkpointed).
-      const withSecrets = await resolveTaskSecrets(this.secrets, framework.id, framework.user, task, sandbox);
+      const withSecrets = await resolveTaskSecrets(this.secrets, framework.id, task, sandbox, t.user);
       if (t.killRequested) throw new KilledBeforeStart();
       const spec = this.spec(t);
       t.container = await c.launch(
@@ -344,9 +372,11 @@ export class Agent {
       const reason =
         e instanceof ContainerLaunchError
           ? e.reason
-          : e instanceof FetchError
-            ? 'REASON_FETCHER_FAILED'
-            : 'REASON_CONTAINER_LAUNCH_FAILED';
+          : e instanceof UnknownUser
+            ? 'REASON_CONTAINER_LAUNCH_FAILED'
+            : e instanceof FetchError
+              ? 'REASON_FETCHER_FAILED'
+              : 'REASON_CONTAINER_LAUNCH_FAILED';
       this.log.warn({ taskId: task.task_id, err: err.message }, 'task failed to launch');
       this.sendStatus(t, TaskState.FAILED, { reason, message: err.message });
       return;

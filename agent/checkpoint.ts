@@ -14,6 +14,7 @@
  * A crash can leave a torn last line; reading skips any line that does not parse. With `fsync`,
  * every batch reaches the disk before its promise resolves.
  */
+
 import {
   closeSync,
   existsSync,
@@ -31,6 +32,7 @@ import { join } from 'node:path';
 import type { FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../sdk/protocol/types.js';
 import type { ContainerHandle } from './containerizer/types.js';
 import { taskKey } from './task-key.js';
+import type { TaskUser } from './users.js';
 
 export interface AgentMeta {
   agent_id?: string;
@@ -48,6 +50,8 @@ export interface TaskCheckpoint {
   pending: TaskStatus[];
   latest?: TaskStatus;
   killRequested?: boolean;
+  /** The user the task runs as, as resolved at launch (absent: the agent's user). */
+  user?: TaskUser;
 }
 
 export interface CheckpointOptions {

@@ -22,3 +22,8 @@ export const ContainerLaunchFailed = defineError('AGORA_CONTAINER_LAUNCH_FAILED'
 export const FetchFailed = defineError('AGORA_FETCH_FAILED', 500, 'FetchError');
 /** A framework or task id that is not safe as one directory name (the task gets TASK_ERROR). */
 export const InvalidId = defineError('AGORA_AGENT_INVALID_ID', 400, 'InvalidIdError');
+/**
+ * A task's user (`command.user`, else the framework's `user`) that this agent cannot run it as:
+ * not a valid name, or not in /etc/passwd (the task gets TASK_FAILED).
+ */
+export const UnknownUser = defineError('AGORA_AGENT_UNKNOWN_USER', 400, 'UnknownUserError');

@@ -6,9 +6,9 @@
  * directory, keyed by the URI, and reuses it; `output_file` names the copy in the sandbox.
  */
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, promises as fs } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, existsSync, promises as fs, openSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,7 +17,10 @@ import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import { type Logger, pino } from 'pino';
 import type { CommandUri } from '../sdk/protocol/types.js';
+import { runAs, SANDBOX_MODE } from './containerizer/as-user.js';
 import { FetchFailed } from './errors.js';
+import { isInside } from './sandbox.js';
+import type { TaskUser } from './users.js';
 
 export class FetchError extends FetchFailed {
   constructor(
@@ -34,6 +37,11 @@ export interface FetchOptions {
   logger?: Logger;
   /** Longest time for one download (default 5 minutes). */
   timeoutMs?: number;
+  /**
+   * The task's user: local files are read, and archives extracted, as this user (so a task gets
+   * only what its user may read); cached downloads are kept per user. Absent: as the agent.
+   */
+  user?: TaskUser;
 }
 
 type ArchiveKind = 'tar' | 'zip' | 'gzip';
@@ -97,12 +105,39 @@ function tmpName(target: string): string {
   return `${target}.agora-tmp-${randomBytes(4).toString('hex')}`;
 }
 
-async function download(uri: string, source: Source, target: string, timeoutMs: number): Promise<void> {
+/** Copies `file` to `tmp` reading it as `user` (`cat` under the user's ids): the kernel checks the user may read it. */
+function copyAsUser(file: string, tmp: string, user: TaskUser): Promise<void> {
+  const cat = which('cat');
+  if (!cat) return Promise.reject(new Error("'cat' is not installed on this agent"));
+  const fd = openSync(tmp, 'wx', 0o644);
+  return new Promise<void>((resolve, reject) => {
+    const { file: bin, args, as } = runAs({ file: cat, args: ['--', file] }, user);
+    const child = spawn(bin, args, { stdio: ['ignore', fd, 'pipe'], ...(as ?? {}) });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      if (stderr.length < 4096) stderr += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`user '${user.name}' cannot read ${file}: ${stderr.trim() || `cat exited ${code}`}`));
+    });
+  }).finally(() => closeSync(fd));
+}
+
+async function download(
+  uri: string,
+  source: Source,
+  target: string,
+  timeoutMs: number,
+  user: TaskUser | undefined,
+): Promise<void> {
   const tmp = tmpName(target);
   try {
     if (source.kind === 'file') {
       try {
-        await fs.copyFile(source.file, tmp);
+        if (user) await copyAsUser(source.file, tmp, user);
+        else await fs.copyFile(source.file, tmp);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         const why = e.code === 'ENOENT' ? `no such file ${source.file}` : e.message;
@@ -122,7 +157,7 @@ async function download(uri: string, source: Source, target: string, timeoutMs: 
         throw new FetchError(uri, `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
       }
       try {
-        await pipeline(Readable.fromWeb(res.body as WebReadableStream), createWriteStream(tmp));
+        await pipeline(Readable.fromWeb(res.body as WebReadableStream), createWriteStream(tmp, { flags: 'wx' }));
       } catch (err) {
         throw new FetchError(uri, `download broke off: ${(err as Error).message}`);
       }
@@ -141,21 +176,32 @@ function which(tool: string): string | undefined {
   return undefined;
 }
 
-function run(file: string, args: string[]): Promise<void> {
+function run(file: string, args: string[], user: TaskUser | undefined): Promise<void> {
+  const cmd = runAs({ file, args }, user);
   return new Promise((resolve, reject) => {
-    execFile(file, args, { maxBuffer: 4 * 1024 * 1024 }, (err, _out, stderr) => {
+    execFile(cmd.file, cmd.args, { maxBuffer: 4 * 1024 * 1024, ...(cmd.as ?? {}) }, (err, _out, stderr) => {
       if (err) reject(new Error(String(stderr).trim() || err.message));
       else resolve();
     });
   });
 }
 
-async function extract(uri: string, file: string, kind: ArchiveKind, into: string): Promise<void> {
+async function extract(
+  uri: string,
+  file: string,
+  kind: ArchiveKind,
+  into: string,
+  user: TaskUser | undefined,
+): Promise<void> {
   if (kind === 'gzip') {
     const out = file.slice(0, -'.gz'.length);
+    // Into a new file, then renamed into place: a link already at `out` is replaced, not followed.
+    const tmp = tmpName(out);
     try {
-      await pipeline(createReadStream(file), createGunzip(), createWriteStream(out));
+      await pipeline(createReadStream(file), createGunzip(), createWriteStream(tmp, { flags: 'wx' }));
+      await fs.rename(tmp, out);
     } catch (err) {
+      await fs.rm(tmp, { force: true });
       throw new FetchError(uri, `could not gunzip ${path.basename(file)}: ${(err as Error).message}`);
     }
     return;
@@ -170,7 +216,7 @@ async function extract(uri: string, file: string, kind: ArchiveKind, into: strin
   }
   const args = kind === 'tar' ? ['-C', into, '-xf', file] : ['-o', '-q', file, '-d', into];
   try {
-    await run(bin, args);
+    await run(bin, args, user);
   } catch (err) {
     throw new FetchError(uri, `could not extract ${path.basename(file)}: ${(err as Error).message}`);
   }
@@ -179,15 +225,24 @@ async function extract(uri: string, file: string, kind: ArchiveKind, into: strin
 /** Downloads in flight, so that two tasks asking for one cached URI download it once. */
 const inFlight = new Map<string, Promise<void>>();
 
-async function cached(uri: string, source: Source, cacheDir: string, timeoutMs: number): Promise<string> {
-  const key = createHash('sha256').update(uri).digest('hex');
+async function cached(
+  uri: string,
+  source: Source,
+  cacheDir: string,
+  timeoutMs: number,
+  user: TaskUser | undefined,
+): Promise<string> {
+  // Per user (as Mesos keys its cache): what one user could fetch is not served to another.
+  const key = createHash('sha256')
+    .update(user ? `${user.name}\u0000${uri}` : uri)
+    .digest('hex');
   const file = path.join(cacheDir, key);
   if (existsSync(file)) return file;
   let p = inFlight.get(file);
   if (!p) {
     p = (async () => {
       await fs.mkdir(cacheDir, { recursive: true });
-      await download(uri, source, file, timeoutMs);
+      await download(uri, source, file, timeoutMs, user);
     })().finally(() => inFlight.delete(file));
     inFlight.set(file, p);
   }
@@ -199,29 +254,46 @@ async function fetchOne(uri: CommandUri, sandbox: string, opts: FetchOptions, lo
   const source = sourceOf(uri.value);
   const dest = destination(uri, source, sandbox);
   await fs.mkdir(path.dirname(dest), { recursive: true });
+  // An earlier URI may have put a link in the sandbox (an archive): the directory the file lands
+  // in must really lie inside it.
+  const realSandbox = await fs.realpath(sandbox);
+  const realDir = await fs.realpath(path.dirname(dest));
+  if (realDir !== realSandbox && !isInside(realSandbox, realDir)) {
+    throw new FetchError(
+      uri.value,
+      `'${path.relative(sandbox, dest)}' would land outside the sandbox (through a link)`,
+    );
+  }
   const timeoutMs = opts.timeoutMs ?? 5 * 60_000;
+  const user = opts.user;
   if (uri.cache && opts.cacheDir) {
-    const file = await cached(uri.value, source, opts.cacheDir, timeoutMs);
+    const file = await cached(uri.value, source, opts.cacheDir, timeoutMs, user);
     const tmp = tmpName(dest);
     await fs.copyFile(file, tmp);
     await fs.rename(tmp, dest);
     logger.debug({ uri: uri.value, cache: file }, 'fetched from cache');
   } else {
     if (uri.cache) logger.warn({ uri: uri.value }, 'cache asked for but the agent has no cache directory');
-    await download(uri.value, source, dest, timeoutMs);
+    await download(uri.value, source, dest, timeoutMs, user);
   }
   if (uri.executable) {
     await fs.chmod(dest, 0o755);
     return;
   }
   const kind = archiveKind(dest);
-  if ((uri.extract ?? true) && kind) await extract(uri.value, dest, kind, path.resolve(sandbox));
+  if ((uri.extract ?? true) && kind) await extract(uri.value, dest, kind, path.resolve(sandbox), user);
   logger.info({ uri: uri.value, dest }, 'fetched');
 }
 
 /** Fetches every URI into the sandbox, in order; the first failure throws a FetchError. */
 export async function fetchUris(uris: readonly CommandUri[], sandbox: string, opts: FetchOptions = {}): Promise<void> {
   const logger = opts.logger ?? pino({ level: 'silent' });
+  // The user extracts archives into its sandbox, so it must own the directory (the launcher hands
+  // over the rest before the task starts).
+  if (opts.user) {
+    await fs.lchown(sandbox, opts.user.uid, opts.user.gid);
+    await fs.chmod(sandbox, SANDBOX_MODE);
+  }
   for (const uri of uris) {
     try {
       await fetchOne(uri, sandbox, opts, logger);

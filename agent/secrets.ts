@@ -1,12 +1,12 @@
 /**
  * Secrets at launch: the agent asks its master (SECRETS_REQUEST, over its authenticated and, when
  * configured, TLS connection) for the values a task references, then hands them to the task as
- * environment variables and as files in its sandbox (mode 0400, owned by the task's user when one
- * is set and the agent runs as root). Values are kept only in the launch spec: never in the
+ * environment variables and as files in its sandbox (mode 0400, owned by the task's user when the
+ * agent runs it as one, `--switch_user`). Values are kept only in the launch spec: never in the
  * checkpoint (it keeps the TaskInfo, which holds references), the agent's state, or its logs.
  */
 import { randomUUID } from 'node:crypto';
-import { chown, lchown, mkdir, open, readFile, realpath } from 'node:fs/promises';
+import { chown, lchown, mkdir, open, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AgentMessage, MasterToAgentMessage } from '../sdk/protocol/messages.js';
 import type { TaskInfo } from '../sdk/protocol/types.js';
@@ -99,22 +99,13 @@ export class SecretsClient {
   }
 }
 
-/** uid and gid of `user` from /etc/passwd, or undefined. */
-async function lookupUser(user: string): Promise<{ uid: number; gid: number } | undefined> {
-  const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
-  for (const line of passwd.split('\n')) {
-    const f = line.split(':');
-    if (f[0] === user && f.length >= 4) return { uid: Number(f[2]), gid: Number(f[3]) };
-  }
-  return undefined;
-}
-
 /** Writes the secret files into the sandbox (0400, created fresh) and returns the env variables. */
 export async function materialize(
   plan: SecretPlan,
   values: ReadonlyMap<string, string>,
   sandbox: string,
-  user: string | undefined,
+  /** The task's user (resolved by the agent when it switches users); absent: the agent's user. */
+  owner: { uid: number; gid: number } | undefined,
 ): Promise<Record<string, string>> {
   const value = (name: string): string => {
     const v = values.get(name);
@@ -124,7 +115,6 @@ export async function materialize(
   const env: Record<string, string> = {};
   for (const e of plan.env) env[e.variable] = value(e.secret);
   if (plan.files.length === 0) return env;
-  const owner = user && process.getuid?.() === 0 ? await lookupUser(user) : undefined;
   await mkdir(sandbox, { recursive: true });
   const root = await realpath(sandbox);
   for (const f of plan.files) {
@@ -162,9 +152,9 @@ export async function materialize(
 export async function resolveTaskSecrets(
   client: SecretsClient,
   frameworkId: string,
-  frameworkUser: string | undefined,
   task: TaskInfo,
   sandbox: string,
+  owner: { uid: number; gid: number } | undefined,
 ): Promise<{ env: Record<string, string>; task: TaskInfo } | undefined> {
   let plan: SecretPlan;
   try {
@@ -174,6 +164,6 @@ export async function resolveTaskSecrets(
   }
   if (plan.names.length === 0) return undefined;
   const values = await client.request(frameworkId, task.task_id, plan.names);
-  const env = await materialize(plan, values, sandbox, task.command?.user || frameworkUser || undefined);
+  const env = await materialize(plan, values, sandbox, owner);
   return { env, task: withoutSecretVolumes(task) };
 }

@@ -37,6 +37,8 @@ export function startTaskHealth(
     taskId: t.task.task_id,
     sandbox: t.sandbox,
     env,
+    // On the host, as the task's user; inside a container (exec), as the container's user.
+    ...(t.user && !runCommand ? { user: { uid: t.user.uid, gid: t.user.gid } } : {}),
     runCommand,
     clock: hooks.clock,
     logger: hooks.logger,

@@ -18,10 +18,11 @@ export interface AgentTask extends TaskCheckpoint {
 
 /**
  * What a containerizer gets to launch the task: Mesos's task environment (`MESOS_*`, `PORT<n>`,
- * `HOME` the sandbox) under the task's own variables. Pure given `path` (the agent's PATH).
+ * `HOME` the sandbox, `USER` and `LOGNAME` the task's user when it has one) under the task's own
+ * variables. Pure given `path` (the agent's PATH).
  */
 export function launchSpec(
-  t: Pick<TaskCheckpoint, 'framework' | 'task' | 'sandbox'>,
+  t: Pick<TaskCheckpoint, 'framework' | 'task' | 'sandbox' | 'user'>,
   agentId: string | undefined,
   path = process.env.PATH ?? DEFAULT_PATH,
 ): LaunchSpec {
@@ -38,6 +39,18 @@ export function launchSpec(
   let i = 0;
   for (const r of ports) for (let p = r.begin; p <= r.end && i < MAX_PORT_VARS; p++) env[`PORT${i++}`] = String(p);
   if (env.PORT0) env.PORT = env.PORT0;
+  if (t.user) {
+    env.USER = t.user.name;
+    env.LOGNAME = t.user.name;
+  }
   for (const v of t.task.command?.environment?.variables ?? []) if (v.value !== undefined) env[v.name] = v.value;
-  return { frameworkId: t.framework.id, task: t.task, sandbox: t.sandbox, env, agentId: agentId ?? '' };
+  const spec: LaunchSpec = {
+    frameworkId: t.framework.id,
+    task: t.task,
+    sandbox: t.sandbox,
+    env,
+    agentId: agentId ?? '',
+  };
+  if (t.user) spec.user = t.user;
+  return spec;
 }

@@ -13,6 +13,7 @@ import { Resources } from '../sdk/resources/resources.js';
 import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
 import { followLeader } from '../sdk/zk/follow-leader.js';
+import { redactZkUrl } from '../sdk/zk/index.js';
 import { type CommandDef, type Flags, intFlag, UsageError } from './flags.js';
 import {
   asUsageError,
@@ -85,7 +86,7 @@ export const masterCommand: CommandDef = {
 
 export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
   if (f.zk && !f.zk.startsWith('zk://'))
-    throw new UsageError(`--zk must look like zk://host:2181/agora, got '${f.zk}'`);
+    throw new UsageError(`--zk must look like zk://host:2181/agora, got '${redactZkUrl(f.zk)}'`);
   if (f.quorum !== undefined && intFlag(f, 'quorum') < 1) throw new UsageError('--quorum must be at least 1');
   return {
     workDir: resolve(f.work_dir ?? '.agora/master'),
@@ -161,6 +162,12 @@ export const agentCommand: CommandDef = {
     },
     { name: 'kill_grace_period', help: 'SIGTERM→SIGKILL grace when a task gives none', default: '3secs' },
     { name: 'checkpoint_fsync', help: 'fsync checkpoints (survive power loss, slower)', boolean: true },
+    {
+      name: 'switch_user',
+      help: "when the agent runs as root, run each task as its command's user, else its framework's user (--switch_user=false: as the agent's user)",
+      boolean: true,
+      default: 'true',
+    },
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else info)' },
   ],
   examples: [
@@ -169,9 +176,20 @@ export const agentCommand: CommandDef = {
   ],
 };
 
+/** A boolean flag's value: `true` or `false` (as Mesos spells them), else a usage error. */
+export function booleanFlag(f: Flags, name: string, fallback: boolean): boolean {
+  const v = f[name];
+  if (v === undefined) return fallback;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new UsageError(`--${name} must be true or false, got '${v}'`);
+}
+
 function checkMasterFlag(master: string): void {
   if (!/^[^:/\s]+:\d+$/.test(master) && !master.startsWith('zk://')) {
-    throw new UsageError(`--master must be HOST:PORT (e.g. 127.0.0.1:5050) or zk://host:2181/agora, got '${master}'`);
+    throw new UsageError(
+      `--master must be HOST:PORT (e.g. 127.0.0.1:5050) or zk://host:2181/agora, got '${redactZkUrl(master)}'`,
+    );
   }
 }
 
@@ -194,6 +212,10 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
   );
   const port = intFlag(f, 'port');
   checkMasterFlag(f.master ?? '127.0.0.1:5050');
+  const switchUser = booleanFlag(f, 'switch_user', true);
+  if (switchUser && process.getuid?.() !== 0) {
+    logger.warn("--switch_user is on but the agent is not root: every task runs as the agent's user");
+  }
   let agentRef: Agent | undefined;
   const endpoint = followLeader(f.master ?? '127.0.0.1:5050', AGENT_WS_PATH, {
     logger,
@@ -215,6 +237,7 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     logger,
     killGracePeriodMs: parseDuration(f.kill_grace_period ?? '3secs'),
     checkpointFsync: f.checkpoint_fsync === 'true',
+    switchUser,
   });
   agentRef = agent;
   const http = await startAgentHttp(agent, port, f.ip ?? '0.0.0.0', { logger });

@@ -14,7 +14,7 @@ import { Direction } from '../sdk/protocol/messages.js';
 import type { MasterInfo } from '../sdk/protocol/types.js';
 import { FileStore, type Store, ZkStore } from '../sdk/store/index.js';
 import { attachWebSocketServer } from '../sdk/transport/index.js';
-import { joinPath, LeaderDetector, LeaderElection, ZkClient } from '../sdk/zk/index.js';
+import { joinPath, LeaderDetector, LeaderElection, redactZkUrl, ZkClient } from '../sdk/zk/index.js';
 import { allocate } from './allocator/index.js';
 import { buildMasterHttp } from './http/index.js';
 import { Master, type MasterOptions } from './master.js';
@@ -114,7 +114,7 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     const c = ZkClient.fromUrl(opts.zk, { sessionTimeoutMs: opts.zkSessionTimeoutMs ?? 10_000, logger: log });
     zkClient = c.client;
     zkPath = c.path;
-    log.info({ zk: opts.zk.replace(/\/\/[^@/]*@/, '//***@') }, 'connecting to ZooKeeper');
+    log.info({ zk: redactZkUrl(opts.zk) }, 'connecting to ZooKeeper');
     await zkClient.connect();
     store = await ZkStore.open({ client: zkClient, root: joinPath(zkPath, 'state'), logger: log });
   } else {

@@ -3,7 +3,7 @@
  * as a shell reports it), read back by the posix and linux containerizers for a task that ended
  * while the agent was down.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Clock, systemClock } from '../../sdk/util/clock.js';
 
@@ -13,13 +13,30 @@ import { type Clock, systemClock } from '../../sdk/util/clock.js';
  */
 export const EXIT_STATUS_FILE = '.agora-exit-status';
 
-/** The recorded status, or undefined when none (or no number) was recorded. */
+/** At most this much of the file is read (a status is a few digits). */
+const MAX_STATUS_BYTES = 32;
+
+/**
+ * The recorded status, or undefined when none (or no number) was recorded. The sandbox may belong
+ * to the task's user, so a link, a FIFO or a device in the file's place is not read.
+ */
 export function readExitStatus(sandbox: string): number | undefined {
+  let fd: number | undefined;
   try {
-    const n = Number.parseInt(readFileSync(join(sandbox, EXIT_STATUS_FILE), 'utf8').trim(), 10);
-    return Number.isInteger(n) ? n : undefined;
+    fd = openSync(
+      join(sandbox, EXIT_STATUS_FILE),
+      fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK,
+    );
+    if (!fstatSync(fd).isFile()) return undefined;
+    const buf = Buffer.alloc(MAX_STATUS_BYTES);
+    const len = readSync(fd, buf, 0, MAX_STATUS_BYTES, 0);
+    const text = buf.subarray(0, len).toString('utf8').trim();
+    if (!/^\d{1,3}$/.test(text)) return undefined;
+    return Number(text);
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -8,7 +8,8 @@
  *   the agent's launcher (outside the task's cgroups; records the exit status)
  *    └─ unshare --pid --fork --mount-proc --mount --uts --ipc [--net] --kill-child
  *         (U, host pid = handle.pid, in the task's cgroups, detached from the agent)
- *        └─ the task's command, pid 1 of its own pid namespace
+ *        └─ the task's command, pid 1 of its own pid namespace (through setpriv, which execs
+ *           it as the task's user, when the task has one)
  *
  * The launcher's spawning thread joins the task's cgroups for the spawn, so U is born inside them
  * and every process of the task is accounted from its first instruction. U exits as its child did
@@ -25,6 +26,7 @@ import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
 import { type Clock, systemClock, type Timer } from '../../sdk/util/clock.js';
 import { type LaunchedProcess, type Launcher, sharedLauncher } from '../launcher/client.js';
+import { findSetpriv, SANDBOX_MODE, setprivArgs } from './as-user.js';
 import { type CgroupSet, Cgroups, cgroupName } from './cgroups.js';
 import { awaitExitStatus, EXIT_STATUS_FILE } from './exit-status.js';
 import { isSameProcessAlive, shellStatus, signalOfStatus } from './proc.js';
@@ -280,7 +282,18 @@ export class LinuxContainerizer implements Containerizer {
     const hostname = task.container?.hostname;
     const namespaces = ['--pid', '--fork', '--mount-proc', '--mount', '--uts', '--ipc'];
     if (netIsolation) namespaces.push('--net');
-    const command = cmd.shell === false ? [cmd.value, ...(cmd.arguments ?? [])] : ['/bin/sh', '-c', cmd.value];
+    const user = spec.user;
+    // The namespaces need root: the switch to the task's user happens inside them, last, by setpriv.
+    const setpriv = user ? findSetpriv() : undefined;
+    if (user && !setpriv) {
+      throw new ContainerLaunchError(
+        `cannot run task ${task.task_id} as user '${user.name}': util-linux 'setpriv' was not found`,
+      );
+    }
+    const command = [
+      ...(user && setpriv ? [setpriv, ...setprivArgs(user)] : []),
+      ...(cmd.shell === false ? [cmd.value, ...(cmd.arguments ?? [])] : ['/bin/sh', '-c', cmd.value]),
+    ];
     const argv = [
       ...namespaces,
       '--kill-child',
@@ -309,6 +322,7 @@ export class LinuxContainerizer implements Containerizer {
           mkdir: [sandbox, ...plan.mkdir],
           unlink: [statusFile],
           write: plan.write,
+          ...(user ? { chown: { path: sandbox, uid: user.uid, gid: user.gid, mode: SANDBOX_MODE } } : {}),
         },
       });
     } catch (err) {

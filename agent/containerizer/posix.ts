@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { type Clock, systemClock } from '../../sdk/util/clock.js';
 import { type Launcher, sharedLauncher } from '../launcher/client.js';
+import { runAs, SANDBOX_MODE } from './as-user.js';
 import { awaitExitStatus, EXIT_STATUS_FILE } from './exit-status.js';
 import { isSameProcessAlive, killGroup, readProcStat, waitForPidExit } from './proc.js';
 import {
@@ -94,9 +95,10 @@ export class PosixContainerizer implements Containerizer {
   }
 
   async launch(spec: LaunchSpec): Promise<RunningContainer> {
-    const { task, sandbox } = spec;
-    const { file, args } = commandLine(task);
+    const { task, sandbox, user } = spec;
+    const command = commandLine(task);
     const statusFile = join(sandbox, EXIT_STATUS_FILE);
+    const { file, args, as } = runAs(command, user);
     let started: Awaited<ReturnType<Launcher['launch']>>;
     try {
       started = await this.launcher.launch({
@@ -107,7 +109,12 @@ export class PosixContainerizer implements Containerizer {
         stdout: join(sandbox, 'stdout'),
         stderr: join(sandbox, 'stderr'),
         statusFile,
-        prepare: { mkdir: [sandbox], unlink: [statusFile] },
+        prepare: {
+          mkdir: [sandbox],
+          unlink: [statusFile],
+          ...(user ? { chown: { path: sandbox, uid: user.uid, gid: user.gid, mode: SANDBOX_MODE } } : {}),
+        },
+        ...(as ? { user: as } : {}),
       });
     } catch (e) {
       throw new ContainerLaunchError(`could not start task ${task.task_id}: ${(e as Error).message}`);

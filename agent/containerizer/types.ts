@@ -5,6 +5,7 @@
 import type { CommandInfo, TaskInfo } from '../../sdk/protocol/types.js';
 import { ContainerLaunchFailed } from '../errors.js';
 import type { CommandRunResult } from '../health/index.js';
+import type { TaskUser } from '../users.js';
 
 export interface LaunchSpec {
   frameworkId: string;
@@ -18,6 +19,11 @@ export interface LaunchSpec {
   env: Record<string, string>;
   /** The agent's id, for labels. */
   agentId: string;
+  /**
+   * The user to run the task as (`--switch_user` on, agent root, a user named by the task or its
+   * framework); the sandbox is given to it. Absent: the agent's own user.
+   */
+  user?: TaskUser;
 }
 
 /**

@@ -41,7 +41,14 @@ export interface CommandRunResult {
  */
 export type RunCommand = (
   command: CommandInfo,
-  opts: { env: Record<string, string>; cwd?: string; timeoutMs: number; clock?: Clock },
+  opts: {
+    env: Record<string, string>;
+    cwd?: string;
+    timeoutMs: number;
+    clock?: Clock;
+    /** Run as this uid and gid (the task's user); absent: as the agent. */
+    user?: { uid: number; gid: number };
+  },
 ) => Promise<CommandRunResult>;
 
 export interface HealthCheckerOptions {
@@ -53,6 +60,8 @@ export interface HealthCheckerOptions {
   sandbox?: string;
   /** The task's environment, for COMMAND checks. */
   env?: Record<string, string>;
+  /** The task's user: COMMAND checks run as it (uid and gid). */
+  user?: { uid: number; gid: number };
   /** Host for HTTP and TCP checks (default 127.0.0.1). */
   host?: string;
   runCommand?: RunCommand;
@@ -81,16 +90,23 @@ export interface HealthEvents {
 const MAX_OUTPUT = 4096;
 
 /** The default RunCommand: `/bin/sh -c value` (or value + arguments), killed as a group on timeout. */
-export const runShellCommand: RunCommand = (command, { env, cwd, timeoutMs, clock = systemClock }) =>
+export const runShellCommand: RunCommand = (command, { env, cwd, timeoutMs, clock = systemClock, user }) =>
   new Promise((resolve) => {
     const value = command.value ?? '';
     const vars: Record<string, string> = { ...env };
     for (const v of command.environment?.variables ?? []) vars[v.name] = v.value ?? '';
     if (!vars.PATH) vars.PATH = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
+    const options = {
+      cwd,
+      env: vars,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    };
     const child =
       command.shell === false
-        ? spawn(value, command.arguments ?? [], { cwd, env: vars, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-        : spawn('/bin/sh', ['-c', value], { cwd, env: vars, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+        ? spawn(value, command.arguments ?? [], options)
+        : spawn('/bin/sh', ['-c', value], options);
     let output = '';
     const collect = (d: Buffer) => {
       if (output.length < MAX_OUTPUT) output += d.toString().slice(0, MAX_OUTPUT - output.length);
@@ -267,6 +283,7 @@ export class HealthChecker extends EventEmitter<HealthEvents> {
       cwd: this.opts.sandbox,
       timeoutMs,
       clock: this.clock,
+      ...(this.opts.user ? { user: this.opts.user } : {}),
     });
     if (r.exitCode === 0) return undefined;
     const out = r.output?.trim();

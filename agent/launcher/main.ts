@@ -18,8 +18,8 @@
  * This module imports only Node built-ins and the /proc helpers: it must stay small.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { constants as fsConstants, writeFileSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { processStartTime, shellStatus } from '../containerizer/proc.js';
 import type { PrepareJob, PrepareResult, ToWorker } from './prepare-worker.js';
@@ -109,7 +109,14 @@ function start(req: LaunchRequest, fds: [number, number]): void {
       }
     }
     try {
-      child = spawn(req.file, req.args, { cwd: req.cwd, env: req.env, detached: true, stdio: ['ignore', ...fds] });
+      const as = req.user ? { uid: req.user.uid, gid: req.user.gid } : {};
+      child = spawn(req.file, req.args, {
+        cwd: req.cwd,
+        env: req.env,
+        detached: true,
+        stdio: ['ignore', ...fds],
+        ...as,
+      });
     } catch (err) {
       if (req.cgroups) moveTo(req.cgroups.leave);
       emit({ id: req.id, ev: 'failed', stage: 'spawn', message: (err as Error).message });
@@ -142,10 +149,7 @@ function start(req: LaunchRequest, fds: [number, number]): void {
   proc.once('exit', (code, signal) => {
     if (!started) return;
     const status = shellStatus(code, signal);
-    const recorded =
-      req.statusFile && status !== undefined
-        ? writeFile(req.statusFile, `${status}\n`).catch(() => undefined)
-        : Promise.resolve();
+    const recorded = req.statusFile && status !== undefined ? recordStatus(req.statusFile, status) : Promise.resolve();
     void recorded.then(() => {
       emit({ id: req.id, ev: 'exit', code, signal });
       running--;
@@ -153,6 +157,27 @@ function start(req: LaunchRequest, fds: [number, number]): void {
       exitIfDone();
     });
   });
+}
+
+/**
+ * Writes the exit status into the sandbox. The sandbox may belong to the task's user: a link or a
+ * FIFO put in place of the file must not make this (root) process write elsewhere or block.
+ */
+async function recordStatus(file: string, status: number): Promise<void> {
+  const { O_WRONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fsConstants;
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
+    // A hard link to another file (nlink > 1) is left alone too.
+    const st = await fh.stat();
+    if (!st.isFile() || st.nlink !== 1) return;
+    await fh.truncate(0);
+    await fh.write(`${status}\n`, 0);
+  } catch {
+    // Not recorded: the agent learns the end from the exit event (or reports no status).
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
 }
 
 process.on('SIGINT', () => undefined);

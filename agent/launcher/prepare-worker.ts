@@ -9,8 +9,9 @@
  * spawn on the main thread), in arrival order. Creating directories and files in parallel threads
  * contends in the kernel (on ext4 here it costs more CPU for no more throughput).
  */
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import { chownTree } from './chown.js';
 import type { PrepareSteps } from './protocol.js';
 
 export interface PrepareJob {
@@ -36,6 +37,22 @@ function prepare(steps: PrepareSteps): void {
   }
 }
 
+/**
+ * A task's stdout or stderr, opened (created) for appending. The sandbox may hold what a fetched
+ * archive put there: a link, a FIFO or a hard link in the file's place is refused, so that the
+ * task (which may run as another user) never gets a descriptor to a file outside its sandbox.
+ */
+function openOutput(file: string): number {
+  const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = constants;
+  const fd = openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
+  const st = fstatSync(fd);
+  if (!st.isFile() || st.nlink !== 1) {
+    closeSync(fd);
+    throw new Error(`${file} is not a plain file of its own`);
+  }
+  return fd;
+}
+
 export function runJob(job: PrepareJob): PrepareResult {
   try {
     if (job.prepare) prepare(job.prepare);
@@ -43,13 +60,25 @@ export function runJob(job: PrepareJob): PrepareResult {
     return { id: job.id, ok: false, stage: 'prepare', message: (err as Error).message };
   }
   let out: number | undefined;
+  let fds: [number, number];
   try {
-    out = openSync(job.stdout, 'a');
-    return { id: job.id, ok: true, fds: [out, openSync(job.stderr, 'a')] };
+    out = openOutput(job.stdout);
+    fds = [out, openOutput(job.stderr)];
   } catch (err) {
     if (out !== undefined) closeSync(out);
     return { id: job.id, ok: false, stage: 'spawn', message: (err as Error).message };
   }
+  const chown = job.prepare?.chown;
+  if (chown) {
+    try {
+      chownTree(chown);
+    } catch (err) {
+      for (const fd of fds) closeSync(fd);
+      const message = `could not give ${chown.path} to uid ${chown.uid}: ${(err as Error).message}`;
+      return { id: job.id, ok: false, stage: 'prepare', message };
+    }
+  }
+  return { id: job.id, ok: true, fds };
 }
 
 /** From the main thread: jobs to run, or descriptors it is done with. */

@@ -5,6 +5,7 @@
  * The launcher is trusted (the agent's own child), so the messages are typed, not validated; the
  * launcher still answers a request it cannot carry out with a `failed` event, never by crashing.
  */
+import type { ChownStep } from './chown.js';
 
 /** File-system work the launcher does, in this order, right before the spawn. */
 export interface PrepareSteps {
@@ -14,6 +15,11 @@ export interface PrepareSteps {
   unlink?: string[];
   /** Values to write, in order; an `optional` write that fails is skipped, any other fails the launch. */
   write?: { file: string; value: string; optional?: boolean }[];
+  /**
+   * After stdout and stderr are open: give this directory and everything in it to the task's
+   * user (links are not followed).
+   */
+  chown?: ChownStep;
 }
 
 export interface LaunchRequest {
@@ -37,6 +43,11 @@ export interface LaunchRequest {
    */
   statusFile?: string;
   prepare?: PrepareSteps;
+  /**
+   * Run the child as this user and primary group (Node's spawn `uid`/`gid`: the child's
+   * supplementary groups are cleared). Absent: as the launcher's user.
+   */
+  user?: { uid: number; gid: number };
 }
 
 export type LaunchEvent =

@@ -24,6 +24,7 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { type Logger, pino } from 'pino';
 import { isZkError, joinPath, ZkClient, ZkError, ZkErrorCode, type ZkStat } from '../zk/client.js';
+import { ensureProtected } from '../zk/protect.js';
 import { parseZkUrl } from '../zk/url.js';
 import {
   encodeValue,
@@ -101,8 +102,13 @@ export class ZkStore implements Store {
   static async open(options: ZkStoreOptions): Promise<ZkStore> {
     const store = new ZkStore(options);
     try {
-      if (!options.client.connected) await options.client.connect();
-      await options.client.mkdirp(options.root);
+      const client = options.client;
+      if (!client.connected) await client.connect();
+      // The Store's parent (the election path) may be read by all; the Store by our credentials only.
+      // Nodes an earlier run left open are tightened, children first (see sdk/zk/protect.ts).
+      const parent = options.root.slice(0, options.root.lastIndexOf('/'));
+      if (parent) await ensureProtected(client, parent, client.acls.publicRead, store.log, { quiet: true });
+      await ensureProtected(client, options.root, client.acls.private, store.log, { subtree: true });
     } catch (err) {
       if (store.ownsClient) await options.client.close();
       throw err;
@@ -205,16 +211,23 @@ export class ZkStore implements Store {
     } else if (!present || head?.stat.version !== expected) {
       throw new StoreConflictError(key, expected, present ? head?.stat.version : undefined);
     }
+    if (head && !this.client.acls.open && head.stat.aversion === 0) {
+      // Created open and not sealed yet (its creator is in the middle of it, or died): seal, then retry.
+      await this.client.seal(path, this.client.acls.private).catch((err: unknown) => {
+        if (isZkError(err) && err.isConnectionError) throw err;
+      });
+      return undefined;
+    }
     const old = head && present ? this.manifestOf(head.data) : undefined;
 
     if (payload.format !== 'chunks') {
       const data = frame(payload.format, payload.data);
       if (!head) {
         try {
-          await this.createNode(path, data);
-          return 0;
+          return await this.createNode(path, data);
         } catch (err) {
           if (isZkError(err, ZkErrorCode.NODE_EXISTS)) return this.conflictOrRetry(key, path, expected);
+          if (isZkError(err, ZkErrorCode.TAMPERED)) return undefined;
           throw err;
         }
       }
@@ -229,7 +242,7 @@ export class ZkStore implements Store {
       try {
         await this.createNode(path, Buffer.alloc(0));
       } catch (err) {
-        if (!isZkError(err, ZkErrorCode.NODE_EXISTS)) throw err;
+        if (!isZkError(err, ZkErrorCode.NODE_EXISTS) && !isZkError(err, ZkErrorCode.TAMPERED)) throw err;
       }
       head = await this.readHead(path);
       if (!head || head.data.length > 0) return this.conflictOrRetry(key, path, expected);
@@ -336,7 +349,8 @@ export class ZkStore implements Store {
     return true;
   }
 
-  private async createNode(path: string, data: Buffer): Promise<void> {
+  /** Creates the node (and its parents), with the Store's ACL; resolves with its version. */
+  private async createNode(path: string, data: Buffer): Promise<number> {
     const parent = path.slice(0, path.lastIndexOf('/')) || '/';
     for (let attempt = 0; ; attempt++) {
       if (!this.knownDirs.has(parent)) {
@@ -344,8 +358,11 @@ export class ZkStore implements Store {
         this.knownDirs.add(parent);
       }
       try {
-        await this.client.create(path, data);
-        return;
+        if (this.client.acls.open) {
+          await this.client.create(path, data);
+          return 0;
+        }
+        return (await this.client.createNode(path, data)).stat.version;
       } catch (err) {
         if (isZkError(err, ZkErrorCode.NO_NODE) && attempt < 2) {
           this.knownDirs.delete(parent); // someone removed a parent: make it again

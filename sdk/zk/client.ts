@@ -18,6 +18,7 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { type Logger, pino } from 'pino';
+import { aclPolicy, OPEN_ACL, sameAcl, worldPerms, type ZkAcl, type ZkAclPolicy, ZkPerm } from './acl.js';
 import { parseZkUrl, redact, type ZkCredentials } from './url.js';
 
 // ---- errors ----------------------------------------------------------------------------------
@@ -54,6 +55,8 @@ export const ZkErrorCode = {
   CONNECT_TIMEOUT: 'CONNECT_TIMEOUT',
   /** An operation was called before connect() or while no session exists. */
   NOT_CONNECTED: 'NOT_CONNECTED',
+  /** A node we created was changed by another client before its ACL was set (it was deleted). */
+  TAMPERED: 'TAMPERED',
   UNKNOWN: 'UNKNOWN',
 } as const;
 export type ZkErrorCode = (typeof ZkErrorCode)[keyof typeof ZkErrorCode];
@@ -136,6 +139,12 @@ interface NativeStat {
   dataLength: number;
   numChildren: number;
 }
+/** As the addon reads and writes them (`a_set_acl` renames `perms` to the C field `perm`). */
+interface NativeAclEntry {
+  perms: number;
+  scheme: string;
+  auth: string;
+}
 type NativeWatcher = (type: number, state: number, path: string) => void;
 interface NativeZooKeeper {
   on(event: 'connect' | 'connecting', listener: () => void): void;
@@ -159,6 +168,11 @@ interface NativeZooKeeper {
   aw_get_children(path: string, w: NativeWatcher, cb: (rc: number, err: string, children: string[]) => void): number;
   a_set(path: string, data: Buffer, version: number, cb: (rc: number, err: string, stat: NativeStat) => void): number;
   a_delete_(path: string, version: number, cb: (rc: number, err: string) => void): number;
+  a_get_acl(
+    path: string,
+    cb: (rc: number, err: string, acl: NativeAclEntry[] | null, stat: NativeStat) => void,
+  ): number;
+  a_set_acl(path: string, version: number, acl: NativeAclEntry[], cb: (rc: number, err: string) => void): number;
   add_auth(scheme: string, auth: string, cb: (rc: number, err: string) => void): number;
   readonly timeout: number;
   readonly client_id: string;
@@ -283,7 +297,12 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
   private readonly connectTimeoutMs: number;
   private readonly reconnectOnExpiry: boolean;
   private readonly expireAfterDisconnectMs: number | undefined;
-  private readonly credentials?: ZkCredentials;
+  /** A private field, so that logging or serialising the client never shows the password. */
+  readonly #credentials?: ZkCredentials;
+  /** Private (like the credentials): it holds the credentials' digest. */
+  readonly #acls: ZkAclPolicy;
+  /** Nodes created whose ACL could not be set (the connection dropped): fixed on reconnection. */
+  private readonly aclPending = new Map<string, ZkAcl>();
   private readonly log: Logger;
   private readonly nativeLogLevel: number;
   private attach?: { id: string; password: string };
@@ -303,7 +322,8 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 2 * this.sessionTimeoutMs;
     this.reconnectOnExpiry = options.reconnectOnExpiry ?? true;
     this.expireAfterDisconnectMs = options.expireAfterDisconnectMs;
-    this.credentials = options.credentials;
+    this.#credentials = options.credentials;
+    this.#acls = aclPolicy(options.credentials);
     this.attach = options.session;
     this.log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'zk-client' });
     this.nativeLogLevel = options.nativeLogLevel ?? 0;
@@ -319,6 +339,11 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
       client: new ZkClient({ ...options, servers: parsed.servers, credentials: parsed.credentials }),
       path: parsed.path,
     };
+  }
+
+  /** The ACLs for the nodes this client creates: open without credentials, owned by them with. */
+  get acls(): ZkAclPolicy {
+    return this.#acls;
   }
 
   get state(): ZkClientState {
@@ -382,10 +407,127 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
 
   // ---- operations ----------------------------------------------------------------------------
 
-  /** Creates a node; resolves with its actual path (with the sequence suffix for sequential modes). */
-  create(path: string, data: Buffer | string = '', mode: CreateMode = CreateMode.PERSISTENT): Promise<string> {
+  /**
+   * Creates a node with `acl` (default: `acls.private`, which is the open ACL without credentials);
+   * resolves with its actual path (with the sequence suffix for sequential modes).
+   */
+  async create(
+    path: string,
+    data: Buffer | string = '',
+    mode: CreateMode = CreateMode.PERSISTENT,
+    acl: ZkAcl = this.acls.private,
+  ): Promise<string> {
+    if (sameAcl(acl, OPEN_ACL)) return this.createOpen(path, toBuffer(data), mode);
+    return (await this.createNode(path, data, mode, acl)).path;
+  }
+
+  /**
+   * Creates a node and resolves with its path and stat. The addon can only create open nodes, so a
+   * node with another ACL is created open, then sealed (`seal`); data that others may not read is
+   * written only after that (create empty, seal, set data at version 0). A node that another client
+   * changed while it was open is deleted (TAMPERED); a node whose data another holder of the
+   * credentials set first gives NODE_EXISTS. If the connection drops before the node is sealed, it
+   * is sealed (or deleted) on reconnection.
+   */
+  async createNode(
+    path: string,
+    data: Buffer | string = '',
+    mode: CreateMode = CreateMode.PERSISTENT,
+    acl: ZkAcl = this.acls.private,
+  ): Promise<{ path: string; stat: ZkStat }> {
+    const bytes = toBuffer(data);
+    if (sameAcl(acl, OPEN_ACL)) {
+      const created = await this.createOpen(path, bytes, mode);
+      const stat = await this.exists(created);
+      if (!stat) throw zkErrorFromRc(-101, 'create', created);
+      return { path: created, stat };
+    }
+    const hidden = bytes.length > 0 && (worldPerms(acl) & ZkPerm.READ) === 0;
+    const created = await this.createOpen(path, hidden ? Buffer.alloc(0) : bytes, mode);
+    this.aclPending.set(created, acl);
+    let stat: ZkStat;
+    try {
+      stat = await this.seal(created, acl);
+    } catch (err) {
+      if (!(isZkError(err) && err.isConnectionError)) this.aclPending.delete(created);
+      throw err;
+    }
+    this.aclPending.delete(created);
+    if (!hidden) return { path: created, stat };
+    try {
+      return { path: created, stat: await this.set(created, bytes, 0) };
+    } catch (err) {
+      if (!isZkError(err, ZkErrorCode.BAD_VERSION)) throw err;
+      throw new ZkError(ZkErrorCode.NODE_EXISTS, `ZooKeeper create ${created}: written by another client first`);
+    }
+  }
+
+  /**
+   * Gives a node that was created open (ACL version 0) the ACL `acl`, if nobody changed it while it
+   * was open; otherwise deletes it and throws TAMPERED. If another holder of the credentials sealed
+   * it first (our ACL version check fails but the ACL is `acl`), that is fine. Resolves with its stat.
+   */
+  async seal(path: string, acl: ZkAcl): Promise<ZkStat> {
+    let ours = true;
+    try {
+      await this.setAcl(path, acl, 0);
+    } catch (err) {
+      if (!isZkError(err, ZkErrorCode.BAD_VERSION)) throw err;
+      // Set by someone else meanwhile (another master sealing it, or not): make it ours again. Its ACL
+      // is not read, as the addon crashes on a getACL that fails.
+      const now = await this.exists(path);
+      if (!now) throw zkErrorFromRc(-101, 'seal', path);
+      try {
+        await this.setAcl(path, acl, now.aversion);
+      } catch (e) {
+        if (isZkError(e, ZkErrorCode.NO_AUTH)) throw await this.tampered(path, 'its ACL was changed to exclude us');
+        throw e;
+      }
+      ours = false;
+    }
+    const stat = await this.exists(path);
+    if (!stat) throw zkErrorFromRc(-101, 'seal', path);
+    if (ours && (stat.version !== 0 || stat.cversion !== 0))
+      throw await this.tampered(path, 'its data or children were changed while it was open');
+    return stat;
+  }
+
+  private async tampered(path: string, why: string): Promise<ZkError> {
+    this.log.error({ path }, `deleting a node another client changed before its ACL was set: ${why}`);
+    await this.delete(path).catch((err: unknown) => this.log.warn({ err, path }, 'could not delete the node'));
+    return new ZkError(ZkErrorCode.TAMPERED, `ZooKeeper node ${path} was changed while open (${why}); deleted`);
+  }
+
+  private createOpen(path: string, data: Buffer, mode: CreateMode): Promise<string> {
     return this.call<string>('create', path, (zk, done) =>
-      zk.a_create(path, toBuffer(data), mode, (rc, _e, created) => done(rc, created)),
+      zk.a_create(path, data, mode, (rc, _e, created) => done(rc, created)),
+    );
+  }
+
+  /**
+   * The node's ACL and stat (its `aversion` is the ACL's version). Beware: the addon (v7) crashes the
+   * process when a getACL fails (NO_NODE, NO_AUTH, a lost connection), so Agora itself never calls
+   * this; it is for tools and tests, on nodes known to exist and be readable.
+   */
+  getAcl(path: string): Promise<{ acl: ZkAcl; stat: ZkStat }> {
+    return this.call('getAcl', path, (zk, done) =>
+      zk.a_get_acl(path, (rc, _e, acl, stat) =>
+        done(
+          rc,
+          rc === 0
+            ? { acl: (acl ?? []).map((e) => ({ perms: e.perms, scheme: e.scheme, id: e.auth })), stat: toStat(stat) }
+            : undefined,
+        ),
+      ),
+    );
+  }
+
+  /** Replaces the node's ACL if its ACL version is `aversion` (-1: any); BAD_VERSION otherwise. */
+  setAcl(path: string, acl: ZkAcl, aversion = -1): Promise<void> {
+    if (acl.length === 0) return Promise.reject(new ZkError(ZkErrorCode.INVALID_ACL, 'an empty ACL', undefined, path));
+    const native = acl.map((e) => ({ perm: e.perms, perms: e.perms, scheme: e.scheme, auth: e.id }));
+    return this.call<void>('setAcl', path, (zk, done) =>
+      zk.a_set_acl(path, aversion, native, (rc) => done(rc, undefined)),
     );
   }
 
@@ -429,8 +571,8 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
     return this.call<void>('delete', path, (zk, done) => zk.a_delete_(path, version, (rc) => done(rc, undefined)));
   }
 
-  /** Creates the node and any missing ancestors (persistent, empty); fine if they exist. */
-  async mkdirp(path: string): Promise<void> {
+  /** Creates the node and any missing ancestors (persistent, empty, with `acl`); fine if they exist. */
+  async mkdirp(path: string, acl: ZkAcl = this.acls.private): Promise<void> {
     assertPath(path);
     if (path === '/') return;
     if (await this.exists(path)) return;
@@ -439,7 +581,7 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
     for (const segment of segments) {
       current += `/${segment}`;
       try {
-        await this.create(current);
+        await this.create(current, '', CreateMode.PERSISTENT, acl);
       } catch (err) {
         if (!isZkError(err, ZkErrorCode.NODE_EXISTS)) throw err;
       }
@@ -473,6 +615,15 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
     zk.on('close', (_self, code) => this.onNativeClose(handle, code));
     this.log.debug({ servers: this.servers }, 'opening a ZooKeeper session');
     zk.init({});
+    if (this.#credentials) {
+      // Added before the session exists: the C client sends it first on every (re)connection of this
+      // handle, ahead of any queued request. A new session gets a new handle, and this again.
+      const { username, password } = this.#credentials;
+      const rc = zk.add_auth('digest', `${username}:${password}`, (authRc) => {
+        if (authRc !== 0) this.log.error({ rc: authRc, user: username }, 'ZooKeeper rejected the digest credentials');
+      });
+      if (rc !== 0) this.log.error({ rc, user: username }, 'could not add the digest credentials to the session');
+    }
   }
 
   private onNativeConnect(handle: Handle): void {
@@ -494,15 +645,23 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
       }
       this.emit('connected', { sessionId, newSession });
     };
-    if (newSession && this.credentials) {
-      const { username, password } = this.credentials;
-      const rc = handle.zk.add_auth('digest', `${username}:${password}`, (authRc) => {
-        if (authRc !== 0) this.log.error({ rc: authRc }, 'ZooKeeper rejected the digest credentials');
-        announce();
-      });
-      if (rc !== 0) announce();
-    } else {
-      announce();
+    announce();
+    if (this.aclPending.size > 0) void this.sealPending();
+  }
+
+  /** Seals the nodes whose creation was interrupted before their ACL was set. */
+  private async sealPending(): Promise<void> {
+    for (const [path, acl] of [...this.aclPending]) {
+      if (!this.connected) return;
+      try {
+        const stat = await this.exists(path);
+        if (stat && stat.aversion === 0) await this.seal(path, acl);
+        this.aclPending.delete(path);
+      } catch (err) {
+        if (isZkError(err) && err.isConnectionError) return;
+        this.aclPending.delete(path);
+        this.log.warn({ err, path }, 'could not set the ACL of a node created before the connection dropped');
+      }
     }
   }
 

@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { type Logger, pino } from 'pino';
 import type { MasterInfo } from '../protocol/types.js';
+import { ZkNotAuthorizedError } from './acl.js';
 import { type ConnectedEvent, isZkError, joinPath, ZkClient, ZkError, ZkErrorCode } from './client.js';
 import { MASTER_INFO_LABEL, sortedMembers } from './election.js';
 import { isZkUrl, parseZkUrl } from './url.js';
@@ -260,6 +261,11 @@ export class LeaderDetector extends BaseDetector {
     try {
       children = await this.client.getChildren(this.path, this.watch(epoch));
     } catch (err) {
+      if (isZkError(err, ZkErrorCode.NO_AUTH)) {
+        throw new ZkNotAuthorizedError(
+          `ZooKeeper node ${this.path} may not be read with these credentials; give the masters' credentials in the zk:// URL`,
+        );
+      }
       if (!isZkError(err, ZkErrorCode.NO_NODE)) throw err;
       // No election path yet: wait for it to be created.
       const stat = await this.client.exists(this.path, this.watch(epoch));

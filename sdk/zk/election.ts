@@ -25,6 +25,7 @@ import { EventEmitter } from 'node:events';
 import { type Logger, pino } from 'pino';
 import type { MasterInfo } from '../protocol/types.js';
 import { type ConnectedEvent, CreateMode, isZkError, joinPath, type ZkClient, ZkErrorCode } from './client.js';
+import { ensureProtected } from './protect.js';
 
 /** The label of the JSON MasterInfo nodes Mesos masters write, which tools read to find the leader. */
 export const MASTER_INFO_LABEL = 'json.info_';
@@ -83,6 +84,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private dirty = false;
   private graceTimer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
+  private protectedPath = false;
 
   private readonly onConnected = (e: ConnectedEvent) => this.handleConnected(e);
   private readonly onDisconnected = () => this.handleDisconnected();
@@ -248,7 +250,15 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   /** Makes sure we have a node: adopts one this session already owns (after a lost reply), else creates one. */
   private async join(epoch: number): Promise<void> {
     if (this.node || this.stopped) return;
-    await this.client.mkdirp(this.path);
+    if (!this.protectedPath) {
+      // Once: the path readable by all, writable by our credentials; open json.info nodes tightened.
+      await ensureProtected(this.client, this.path, this.client.acls.publicRead, this.log, {
+        children: (name) => name.startsWith(MASTER_INFO_LABEL),
+      });
+      this.protectedPath = true;
+    } else {
+      await this.client.mkdirp(this.path, this.client.acls.publicRead);
+    }
     const session = this.client.sessionId;
     const owned = await this.findOwnNode(session);
     if (epoch !== this.epoch || this.stopped) return;
@@ -262,6 +272,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
       joinPath(this.path, MASTER_INFO_LABEL),
       this.data,
       CreateMode.EPHEMERAL_SEQUENTIAL,
+      this.client.acls.publicRead,
     );
     if (epoch !== this.epoch || this.stopped) {
       // Withdrawn (or the session changed) while creating: do not leave a node behind.

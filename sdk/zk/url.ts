@@ -15,7 +15,11 @@ export class ZkUrlError extends Error {
     readonly url: string,
     reason: string,
   ) {
-    super(`bad ZooKeeper URL '${redact(url)}': ${reason} (expected zk://[user:pass@]host1:2181[,host2:2181...]/path)`);
+    // A quoted piece of a malformed URL may be a fragment of its password: hide those pieces.
+    const text = String(url);
+    const userinfo = text.slice(text.toLowerCase().indexOf('zk://') + 5, Math.max(0, text.lastIndexOf('@')));
+    const safe = reason.replace(/'([^']+)'/g, (q, piece: string) => (userinfo.includes(piece) ? "'***'" : q));
+    super(`bad ZooKeeper URL '${redact(url)}': ${safe} (expected zk://[user:pass@]host1:2181[,host2:2181...]/path)`);
     this.name = 'ZkUrlError';
   }
 }
@@ -39,8 +43,11 @@ const DEFAULT_PORT = 2181;
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/;
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
-/** Characters ZooKeeper accepts in a node name that are also unambiguous in a URL and a shell. */
-const PATH_SEGMENT = /^[A-Za-z0-9_.:@+=,~-]+$/;
+/**
+ * Characters ZooKeeper accepts in a node name that are also unambiguous in a URL and a shell. No '@':
+ * a raw '/' in a password would otherwise turn the rest of the credentials into a "path".
+ */
+const PATH_SEGMENT = /^[A-Za-z0-9_.:+=,~-]+$/;
 
 export function isZkUrl(s: string): boolean {
   return s.trim().toLowerCase().startsWith('zk://');
@@ -111,7 +118,7 @@ function parseServer(url: string, server: string): string {
   if (portText !== undefined) {
     if (!/^[0-9]{1,5}$/.test(portText)) throw new ZkUrlError(url, `port '${portText}' of '${s}' is not a number`);
     port = Number(portText);
-    if (port < 1 || port > 65535) throw new ZkUrlError(url, `port ${port} of '${s}' is out of range 1-65535`);
+    if (port < 1 || port > 65535) throw new ZkUrlError(url, `port '${port}' of '${s}' is out of range 1-65535`);
   }
   return `${host}:${port}`;
 }
@@ -125,6 +132,8 @@ function parsePath(url: string, raw: string): string {
   for (const segment of segments) {
     if (!segment) throw new ZkUrlError(url, `empty segment in path '${raw}'`);
     if (segment === '.' || segment === '..') throw new ZkUrlError(url, `'${segment}' is not allowed in path '${raw}'`);
+    if (segment.includes('@'))
+      throw new ZkUrlError(url, "'@' in the path (in credentials, write / as %2F and @ as %40)");
     if (!PATH_SEGMENT.test(segment)) throw new ZkUrlError(url, `path segment '${segment}' has unsupported characters`);
     if (segment === 'zookeeper' && segments[0] === segment) throw new ZkUrlError(url, "'/zookeeper' is reserved");
   }
@@ -139,7 +148,24 @@ function decode(url: string, s: string): string {
   }
 }
 
-/** Hides a password in a URL before it goes into an error message or a log line. */
-export function redact(url: string): string {
-  return url.replace(/^(\s*zk:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
+/**
+ * Hides the password of a `zk://` URL (or of any text holding one, such as a command line) before it
+ * goes into an error message or a log line: everything from the user name's ':' to the LAST '@' of
+ * the URL becomes `***`, so a raw '@' or '/' in the password is hidden too (paths may not hold '@').
+ * The one redaction for ZooKeeper URLs: use it wherever a zk:// URL may be logged.
+ */
+export function redact(text: string): string {
+  if (typeof text !== 'string') return text;
+  // A whole URL (a flag's value): the last '@' anywhere ends the credentials, even after a space.
+  if (isZkUrl(text)) return hideUserinfo(text);
+  return text.replace(/zk:\/\/[^\s'"]*/gi, hideUserinfo);
+}
+
+function hideUserinfo(url: string): string {
+  const start = url.toLowerCase().indexOf('zk://') + 'zk://'.length;
+  const at = url.lastIndexOf('@');
+  if (at < start) return url;
+  const colon = url.indexOf(':', start);
+  const user = colon >= 0 && colon < at ? `${url.slice(start, colon)}:` : '';
+  return `${url.slice(0, start)}${user}***${url.slice(at)}`;
 }

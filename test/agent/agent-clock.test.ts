@@ -52,7 +52,7 @@ describe('Agent on a VirtualClock', () => {
     };
     internals.onMessage({
       type: 'RUN_TASK',
-      framework: { id: 'fw', name: 'f', user: 'u' },
+      framework: { id: 'fw', name: 'f' },
       task: { name: 't', task_id: 't', agent_id: 'a', resources: [], command: { value: 'true' } },
     });
     await new Promise((r) => setImmediate(r));

@@ -79,7 +79,7 @@ describe('refused RUN_TASKs: unsafe ids (defect 5, agent side) and checks that c
       usage: async () => undefined,
     };
 
-    const framework = (id: string): FrameworkInfo & { id: string } => ({ id, name: 'f', user: 'u' }) as never;
+    const framework = (id: string): FrameworkInfo & { id: string } => ({ id, name: 'f' }) as never;
     const task = (id: string, extra: Partial<TaskInfo> = {}): TaskInfo => ({
       name: id,
       task_id: id,

@@ -81,16 +81,16 @@ describe('agent secrets', () => {
     expect(() => statSync(join(other, 'a'))).to.throw();
   });
 
-  it('gives the file to the task user when the agent runs as root', async function () {
+  it('gives the file, and the directories made for it, to the task user', async function () {
     const nobody = readFileSync('/etc/passwd', 'utf8')
       .split('\n')
       .map((l) => l.split(':'))
       .find((f) => f[0] === 'nobody');
     if (process.getuid?.() !== 0 || !nobody) this.skip();
+    const ids = [Number(nobody?.[2]), Number(nobody?.[3])];
     const sandbox = tempDir('secrets-owned');
     const plan = { names: ['/a'], env: [], files: [{ path: 'creds/db/a', secret: '/a' }] };
-    await materialize(plan, new Map([['/a', 'v']]), sandbox, 'nobody');
-    const ids = [Number(nobody?.[2]), Number(nobody?.[3])];
+    await materialize(plan, new Map([['/a', 'v']]), sandbox, { uid: ids[0], gid: ids[1] });
     for (const p of ['creds', 'creds/db', 'creds/db/a']) {
       const st = statSync(join(sandbox, p));
       expect([st.uid, st.gid], p).to.deep.equal(ids);

@@ -171,6 +171,16 @@ export function containerConfig(spec: LaunchSpec, opts: ContainerConfigOptions =
   if (Object.keys(anonymous).length) config.Volumes = anonymous;
   if (task.container?.hostname && network !== 'HOST') config.Hostname = task.container.hostname;
   applyParameters(config, docker.parameters ?? []);
+  if (spec.user) {
+    // The switched user wins: a `user` parameter naming another would bypass who may run as whom.
+    if (config.User !== undefined && config.User !== spec.user.name) {
+      throw new ContainerLaunchError(
+        `docker parameter user=${config.User} conflicts with the task's user '${spec.user.name}' (--switch_user is on)`,
+        'REASON_TASK_INVALID',
+      );
+    }
+    config.User = spec.user.name;
+  }
   return config;
 }
 

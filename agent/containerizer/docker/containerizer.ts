@@ -6,12 +6,15 @@
  * engine calls from engine.ts, the log copy from logs.ts.
  */
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import Docker from 'dockerode';
 import { type Logger, pino } from 'pino';
 import type { CommandInfo, TaskInfo } from '../../../sdk/protocol/types.js';
 import { Resources } from '../../../sdk/resources/resources.js';
 import { type Clock, systemClock } from '../../../sdk/util/clock.js';
 import type { CommandRunResult } from '../../health/index.js';
+import { chownTree } from '../../launcher/chown.js';
+import { SANDBOX_MODE } from '../as-user.js';
 import { processStartTime } from '../proc.js';
 import {
   type ContainerHandle,
@@ -27,7 +30,7 @@ import { containerConfig, hostPortFor } from './config.js';
 import { type DockerHandleData, RunningDockerContainer } from './container.js';
 import { DockerEngine, errText } from './engine.js';
 import { execInContainer } from './exec.js';
-import { copyLogs, sandboxOutputSizes } from './logs.js';
+import { copyLogs, sandboxOutputSizes, touchOutput } from './logs.js';
 
 export interface DockerContainerizerOptions {
   /** A dockerode client; by default one on `socketPath`. */
@@ -98,6 +101,17 @@ export class DockerContainerizer implements Containerizer {
   async launch(spec: LaunchSpec): Promise<RunningContainer> {
     const { task } = spec;
     await fs.mkdir(spec.sandbox, { recursive: true });
+    const user = spec.user;
+    if (user) {
+      // As Mesos does: the task's user owns its sandbox on the host (docker resolves the name in the image).
+      try {
+        // stdout and stderr first, so that they are the user's too (as for posix and linux tasks).
+        for (const f of ['stdout', 'stderr']) await touchOutput(path.join(spec.sandbox, f));
+        chownTree({ path: spec.sandbox, uid: user.uid, gid: user.gid, mode: SANDBOX_MODE });
+      } catch (err) {
+        throw new ContainerLaunchError(`could not give the sandbox to user '${user.name}': ${errText(err)}`);
+      }
+    }
     const config = containerConfig(spec, {
       sandboxDirectory: this.opts.sandboxDirectory,
       cfsQuota: this.opts.cfsQuota,

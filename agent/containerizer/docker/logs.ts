@@ -3,7 +3,7 @@
  * headers: stream type, 3 zero bytes, big-endian length) appended to `<sandbox>/stdout|stderr`,
  * skipping what an earlier copy (before an agent restart) already wrote.
  */
-import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
+import { constants, createWriteStream, promises as fs, type WriteStream } from 'node:fs';
 import path from 'node:path';
 
 export interface LogSkip {
@@ -14,7 +14,7 @@ export interface LogSkip {
 /** Size of a file, 0 when it does not exist. */
 export async function fileSize(p: string): Promise<number> {
   try {
-    return (await fs.stat(p)).size;
+    return (await fs.lstat(p)).size;
   } catch {
     return 0;
   }
@@ -47,8 +47,8 @@ export function demultiplexer(emit: (kind: number, payload: Buffer) => void): (c
 
 /** Copies the stream into the sandbox's stdout and stderr (appending) until it ends. */
 export async function copyLogs(stream: NodeJS.ReadableStream, sandbox: string, skip: LogSkip): Promise<void> {
-  const out = createWriteStream(path.join(sandbox, 'stdout'), { flags: 'a' });
-  const err = createWriteStream(path.join(sandbox, 'stderr'), { flags: 'a' });
+  const out = openLog(path.join(sandbox, 'stdout'));
+  const err = openLog(path.join(sandbox, 'stderr'));
   const toSkip = { ...skip };
   const feed = demultiplexer((kind, payload) => {
     const key = kind === 2 ? 'stderr' : 'stdout';
@@ -67,6 +67,23 @@ export async function copyLogs(stream: NodeJS.ReadableStream, sandbox: string, s
     stream.on('error', resolve);
   });
   await Promise.all([closeStream(out), closeStream(err)]);
+}
+
+/** Appending flags that neither follow a link nor block on a FIFO (the sandbox may belong to the task's user). */
+const LOG_FLAGS =
+  constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** A log file opened for appending; a file that cannot be opened so (a link put there) is not written. */
+function openLog(file: string): WriteStream {
+  const s = createWriteStream(file, { flags: LOG_FLAGS as unknown as string });
+  s.on('error', () => undefined);
+  return s;
+}
+
+/** Creates an empty log file when there is none; a link or anything but a plain file there is left alone. */
+export async function touchOutput(file: string): Promise<void> {
+  const fh = await fs.open(file, LOG_FLAGS, 0o644).catch(() => undefined);
+  await fh?.close();
 }
 
 function closeStream(s: WriteStream): Promise<void> {

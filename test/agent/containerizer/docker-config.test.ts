@@ -302,6 +302,19 @@ describe('docker containerizer: the create body (pure)', () => {
     expect(resolvePortMappings(task())).to.deep.equal([]);
   });
 
+  it("runs as the task's user when switching; a user parameter naming another is refused, the same one kept", () => {
+    const nobody = { name: 'nobody', uid: 65534, gid: 65534, groups: [] };
+    expect(containerConfig({ ...spec(task()), user: nobody }).User).to.equal('nobody');
+    expect(containerConfig(spec(task())).User, 'no switch: the image decides').to.equal(undefined);
+    const same = task({}, { parameters: [{ key: 'user', value: 'nobody' }] });
+    expect(containerConfig({ ...spec(same), user: nobody }).User).to.equal('nobody');
+    const other = task({}, { parameters: [{ key: 'user', value: 'root' }] });
+    expect(() => containerConfig({ ...spec(other), user: nobody }))
+      .to.throw(ContainerLaunchError, /user=root conflicts with the task's user 'nobody'/)
+      .with.property('reason', 'REASON_TASK_INVALID');
+    expect(containerConfig(spec(other)).User, 'no switch: the parameter stands').to.equal('root');
+  });
+
   it('parses sizes in bytes, k, m and g', () => {
     expect([parseSize('100'), parseSize('2k'), parseSize('1.5m'), parseSize('1g')]).to.deep.equal([
       100,

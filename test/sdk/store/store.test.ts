@@ -26,6 +26,7 @@ import {
   ZkStore,
 } from '../../../sdk/store/index.js';
 import { ZkClient } from '../../../sdk/zk/client.js';
+import type { ZkCredentials } from '../../../sdk/zk/url.js';
 import { requireReal } from '../../support/require-real.js';
 import { TestZkServer, zookeeperAvailability } from '../../support/zookeeper.js';
 
@@ -374,7 +375,12 @@ describe('sdk/store', function () {
     });
   });
 
-  describe('ZkStore @integration', () => {
+  for (const credentials of [undefined, { scheme: 'digest' as const, username: 'agora', password: 'store-pw' }])
+    describe(`ZkStore${credentials ? ' with credentials' : ''} @integration`, () => zkSuite(credentials));
+});
+
+function zkSuite(credentials?: ZkCredentials): void {
+  {
     let port = 0;
     let zk: TestZkServer;
     let started = false;
@@ -382,7 +388,7 @@ describe('sdk/store', function () {
     let n = 0;
     const clients: ZkClient[] = [];
     const newClient = async () => {
-      const client = new ZkClient({ servers: `127.0.0.1:${port}`, sessionTimeoutMs: 10_000 });
+      const client = new ZkClient({ servers: `127.0.0.1:${port}`, sessionTimeoutMs: 10_000, credentials });
       clients.push(client);
       await client.connect();
       return client;
@@ -425,6 +431,14 @@ describe('sdk/store', function () {
       expect(chunks.length).to.be.greaterThan(1);
       for (const c of chunks)
         expect((await client.exists(`${root}/state/apps/${c}`))!.dataLength).to.be.below(1024 * 1024);
+      if (credentials) {
+        // Neither the head nor a chunk may be read without the credentials.
+        const outsider = new ZkClient({ servers: `127.0.0.1:${port}`, sessionTimeoutMs: 10_000 });
+        clients.push(outsider);
+        await outsider.connect();
+        for (const node of [`${root}/state/apps`, `${root}/state/apps/${chunks[0]}`])
+          expect(await caught(outsider.get(node))).to.have.property('code', 'NO_AUTH');
+      }
 
       // Another client (a new leader) reads it back whole.
       const reader = await ZkStore.open({ client: await newClient(), root });
@@ -497,7 +511,8 @@ describe('sdk/store', function () {
     });
 
     it('is opened by openStore() from a zk:// URL, under <path>/state', async () => {
-      const store = await openStore(`zk://127.0.0.1:${port}/agora-open`);
+      const auth = credentials ? `${credentials.username}:${credentials.password}@` : '';
+      const store = await openStore(`zk://${auth}127.0.0.1:${port}/agora-open`);
       try {
         await store.put('x/y', 1);
         const client = await newClient();
@@ -506,5 +521,5 @@ describe('sdk/store', function () {
         await store.close();
       }
     });
-  });
-});
+  }
+}

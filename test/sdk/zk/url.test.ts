@@ -89,6 +89,38 @@ describe('sdk/zk/url: parseZkUrl', () => {
       .that.does.not.include('hunter2');
   });
 
+  it('keeps every part of a password out of the error of a malformed URL', () => {
+    // A raw '/' in the password cuts the URL short: the pieces it leaves must not be echoed.
+    for (const [url, secret] of [
+      ['zk://alice:qz/xv99@host1:2181/agora', 'qz/xv99'],
+      ['zk://alice:12345/x@host1:2181/agora', '12345'],
+      ['zk://alice:p@zq:w0rd@host1:99999/agora', 'zq:w0rd'],
+    ]) {
+      let message = '';
+      try {
+        parseZkUrl(url);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message, url).to.match(/bad ZooKeeper URL/);
+      for (const piece of [secret, ...secret.split(/[/:@]/).filter((p) => p.length > 1)])
+        expect(message, `${url} leaks '${piece}'`).to.not.include(piece);
+    }
+  });
+
+  it('redacts the whole password, also one holding @, / or a space, and inside longer text', () => {
+    const cases: Array<[string, string]> = [
+      ['zk://alice:s3cret@h1:2181/agora', 'zk://alice:***@h1:2181/agora'],
+      ['zk://alice:p@ss@h1:2181/agora', 'zk://alice:***@h1:2181/agora'],
+      ['zk://alice:pa/ss@h1:2181/agora', 'zk://alice:***@h1:2181/agora'],
+      ['zk://alice:pa ss@h1:2181/agora', 'zk://alice:***@h1:2181/agora'],
+      ['zk://h1:2181/agora', 'zk://h1:2181/agora'],
+      ['--zk zk://alice:s3cret@h1/agora --quorum 2', '--zk zk://alice:***@h1/agora --quorum 2'],
+      ["'zk://alice:s3cret@h1/a' and zk://bob:x@y@h2/b", "'zk://alice:***@h1/a' and zk://bob:***@h2/b"],
+    ];
+    for (const [input, out] of cases) expect(redact(input), input).to.equal(out);
+  });
+
   it('recognises zk URLs and formats them back, hiding the password unless asked', () => {
     expect(isZkUrl('zk://h:1/x')).to.equal(true);
     expect(isZkUrl('h:5050')).to.equal(false);
