@@ -149,6 +149,31 @@ describe('secrets end to end @integration', function () {
     for (const f of storeFiles) expect(leaks(readFileSync(f)), f).to.equal(false);
   });
 
+  it('a task running as another user (nobody) reads its secret file', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    // The frameworks before hold the agent's offers: they leave.
+    for (const f of frameworks.splice(0)) await f.stop();
+    const bob = await new TestFramework(master.address, 'nobody-fw', { principal: 'alice', user: 'nobody' }).start();
+    frameworks.push(bob);
+    const [offer] = await bob.takeOffers(1);
+    const names = { env: '/prod/db/password', file: '/prod/db/password' };
+    const t = secretTask(commandTask(offer, 'as-nobody', 'true'), names);
+    t.command = { ...t.command, value: `id -u > uid; ${t.command?.value}` };
+    bob.driver.launch(offer, [t]);
+    await bob.waitState('as-nobody', 'TASK_FINISHED', 30_000);
+    const sandbox = filesUnder(agent.workDir)
+      .find((f) => f.includes('as-nobody') && f.endsWith('/file.sha'))
+      ?.replace(/\/file\.sha$/, '');
+    expect(sandbox).to.be.a('string');
+    const s = sandbox as string;
+    expect(readFileSync(join(s, 'uid'), 'utf8').trim()).to.equal('65534');
+    expect(readFileSync(join(s, 'file.sha'), 'utf8').trim()).to.equal(sha(VALUE));
+    expect(readFileSync(join(s, 'env.sha'), 'utf8').trim()).to.equal(sha(VALUE));
+    expect(statSync(join(s, 'creds/db')).uid).to.equal(65534);
+    await bob.stop();
+    frameworks.splice(frameworks.indexOf(bob), 1);
+  });
+
   it('fails a task whose secret is missing, and one the ACLs refuse, before starting it', async () => {
     const alice =
       frameworks[0] ?? (await new TestFramework(master.address, 'alice-fw', { principal: 'alice' }).start());
