@@ -6,7 +6,9 @@ import { Agent } from '../agent/agent.js';
 import { createContainerizers } from '../agent/containerizer/registry.js';
 import { detectResources, parseAttributes } from '../agent/detect.js';
 import { startAgentHttp } from '../agent/server.js';
+import { readSecretsKeyFile } from '../master/secrets/key-file.js';
 import { AGENT_WS_PATH, type RunningMaster, startMaster } from '../master/server.js';
+import { AgoraError } from '../sdk/errors.js';
 import { Resources } from '../sdk/resources/resources.js';
 import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
@@ -80,6 +82,10 @@ export const masterCommand: CommandDef = {
     ...MASTER_TLS_FLAGS,
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else info)' },
     ...masterSecurityFlags,
+    {
+      name: 'secrets_key_file',
+      help: 'AES-256 key of the secret store (32 random bytes, raw, base64 or hex; mode 0600); without it secrets are off',
+    },
   ],
   examples: [
     'agora master --port 5050 --work_dir /var/lib/agora/master',
@@ -125,10 +131,18 @@ export async function runMaster(f: Flags): Promise<RunningMaster> {
   for (const w of security.warnings) logger.warn(w);
   enforceBind('master', f.ip ?? '127.0.0.1', security.missing, f.insecure === 'true', logger);
   mkdirSync(resolve(f.work_dir ?? '.agora/master'), { recursive: true });
+  let secretsKey: Buffer | undefined;
+  try {
+    secretsKey = f.secrets_key_file ? readSecretsKeyFile(f.secrets_key_file) : undefined;
+  } catch (e) {
+    throw e instanceof AgoraError ? new UsageError(`${e.message} [${e.code}]`) : e;
+  }
+  if (secretsKey) logger.info('secrets enabled (key from --secrets_key_file)');
   return startMaster({
     ...masterOptionsFromFlags(f, logger),
     authorizer: security.authorizer,
     tls: serverTlsFromFlags(f), // cli/secure.ts
+    secretsKey,
   });
 }
 

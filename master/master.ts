@@ -18,6 +18,7 @@ import type { AllocateFn, AllocatorRole } from './allocator/types.js';
 import { UnreadableRecord } from './errors.js';
 import { type Registrar, RegistrarFencedError } from './registrar.js';
 import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from './registry.js';
+import { SecretsDelivery, type SecretsRequest } from './secrets/delivery.js';
 import { type Counters, type Effect, type MasterEvent, MasterState, rolesToRecord } from './state/index.js';
 
 export type { Counters } from './state/index.js';
@@ -54,6 +55,8 @@ export interface MasterOptions {
   leaderInfo?: () => MasterInfo | undefined;
   /** Sees every event applied and the effects it returned (test harnesses record them). */
   trace?: (event: MasterEvent, effects: readonly Effect[]) => void;
+  /** Answers agents' SECRETS_REQUEST (master/secrets); absent: secrets are disabled. */
+  secrets?: SecretsDelivery;
 }
 
 type AnyPeer = Peer<MasterToAgentMessage> | Peer<SchedulerEvent>;
@@ -80,8 +83,10 @@ export class Master {
   private readonly trace?: MasterOptions['trace'];
   private readonly allocate: AllocateFn;
   private readonly rng: Rng;
+  private readonly secrets?: SecretsDelivery;
 
   constructor(opts: MasterOptions) {
+    this.secrets = opts.secrets;
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger;
     this.registrar = opts.registrar;
@@ -220,9 +225,23 @@ export class Master {
     const conn = this.attach(peer, 'a');
     this.dispatch({ type: 'agentConnected', conn });
     return {
-      onMessage: (message: AgentMessage) => this.dispatch({ type: 'agentMessage', conn, message }),
+      onMessage: (message: AgentMessage) =>
+        message.type === 'SECRETS_REQUEST'
+          ? this.answerSecrets(conn, peer, message)
+          : this.dispatch({ type: 'agentMessage', conn, message }),
       onClose: () => this.detach(conn, { type: 'agentDisconnected', conn }),
     };
+  }
+
+  /** Secrets are answered outside the state (an async store read), from what the state knows now. */
+  private answerSecrets(conn: string, peer: Peer<MasterToAgentMessage>, m: SecretsRequest): void {
+    let agentId: string | undefined;
+    for (const a of this.state.agents.values()) if (a.peer?.id === conn && a.state === 'active') agentId = a.id;
+    const delivery = this.secrets ?? new SecretsDelivery(undefined, () => false, this.log);
+    delivery
+      .answer(this, agentId, m)
+      .then((answer) => peer.send(answer))
+      .catch((e: Error) => this.log.warn({ agentId, err: e.message }, 'could not answer a secrets request'));
   }
 
   onSchedulerConnect(peer: Peer<SchedulerEvent>) {

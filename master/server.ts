@@ -17,6 +17,7 @@ import { allocate } from './allocator/index.js';
 import { buildMasterHttp } from './http/index.js';
 import { Master, type MasterOptions } from './master.js';
 import { Registrar } from './registrar.js';
+import { SecretStore, SecretsDelivery } from './secrets/index.js';
 
 export const AGENT_WS_PATH = '/api/v1/agent';
 export const SCHEDULER_WS_PATH = '/api/v1/scheduler/ws';
@@ -35,6 +36,8 @@ export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'r
   authorizer?: Authorizer;
   /** Serve TLS (sdk/tls); with requireClientCert, agents must present a certificate. */
   tls?: ServerTls;
+  /** The AES-256 key of the secret store (`--secrets_key_file`); absent: secrets are disabled. */
+  secretsKey?: Buffer;
 }
 
 export interface RunningMaster {
@@ -50,11 +53,13 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
   // Routes are declared before listening; the Master is built after, once port 0 has resolved.
   let master: Master | undefined;
   let leader: () => MasterInfo | undefined = () => undefined;
+  let secretStore: SecretStore | undefined;
   const http = buildMasterHttp({
     logger: log.child({ component: 'http' }),
     authorizer: opts.authorizer,
     current: () => master,
     leader: () => leader(),
+    secrets: { enabled: !!opts.secretsKey, store: () => secretStore },
   });
   if (opts.tls) secureServer(http.server, opts.tls, log);
   await http.listen({ port: opts.port, host: opts.host ?? '0.0.0.0' });
@@ -75,8 +80,15 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     store = await FileStore.open(opts.workDir, { logger: log });
   }
   const registrar = new Registrar(store, log.child({ component: 'registrar' }));
+  if (opts.secretsKey) secretStore = new SecretStore(store, opts.secretsKey);
+  const permits = opts.authorizer?.permits?.bind(opts.authorizer);
   const m = new Master({
     ...opts,
+    secrets: new SecretsDelivery(
+      secretStore,
+      (principal, name) => permits?.(principal, 'access_secrets', name) ?? true,
+      log.child({ component: 'secrets' }),
+    ),
     port,
     allocate: opts.allocate ?? allocate,
     registrar,
