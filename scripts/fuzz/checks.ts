@@ -17,6 +17,18 @@ export type ProblemKind =
   | 'expectation'
   | 'slow';
 
+/** Gravest first: the order of the report and of shrinking. */
+export const KIND_ORDER: ProblemKind[] = [
+  'crash',
+  'state-change',
+  'invariant',
+  'server-error',
+  'expectation',
+  'no-code',
+  'no-answer',
+  'slow',
+];
+
 export interface Problem {
   kind: ProblemKind;
   signature: string;

@@ -23,6 +23,14 @@ export interface Daemon {
   exited?: { code: number | null; signal: string | null };
 }
 
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
@@ -56,7 +64,7 @@ function spawnDaemon(name: string, args: string[], port: number, workDir: string
   return d;
 }
 
-async function waitUntil(what: string, fn: () => Promise<boolean>, d: Daemon, timeoutMs = 30_000): Promise<void> {
+async function waitUntil(what: string, fn: () => Promise<boolean>, d: Daemon, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (d.exited) throw new Error(`${d.name} exited ${JSON.stringify(d.exited)}: ${d.tail.slice(-20).join('\n')}`);
@@ -138,17 +146,56 @@ export class Cluster {
     return this.master;
   }
 
+  /**
+   * After the master died: does a new master start on the same work dir (recovery reads back
+   * every record it wrote)? Returns why not, or undefined when it leads again.
+   */
+  async recoveryProblem(): Promise<string | undefined> {
+    const dead = this.master;
+    try {
+      await this.startMaster(dead.workDir);
+      return undefined;
+    } catch (e) {
+      return (
+        (e as Error).message
+          .split('\n')
+          .filter((l) => /rror|xception/.test(l))
+          .slice(0, 2)
+          .join(' | ') || (e as Error).message.slice(0, 300)
+      );
+    } finally {
+      await stopDaemon(this.master);
+      this.master = dead;
+    }
+  }
+
   alive(): boolean {
     return !this.master.exited && !this.agent.exited;
   }
 
-  /** Entries of the root other than the two work dirs: writes that escaped the agent's work dir. */
+  /** Top-level names of the agent's work dir once the cluster is up (sandboxes, meta, ...). */
+  private agentNames = new Set<string>();
+
+  /** Remembers the agent work dir's layout, to tell later which entries a task's sandbox put there. */
+  markLayout(): void {
+    this.agentNames = new Set(safeList(this.agent.workDir));
+  }
+
+  /**
+   * Files a sandbox wrote outside `sandboxes/`: new entries beside the work dirs, new top-level
+   * entries of the agent's work dir, and task output files (`stdout`, `stderr`) anywhere else in it.
+   */
   strayEntries(): string[] {
-    try {
-      return readdirSync(this.root).filter((n) => n !== 'master' && n !== 'agent');
-    } catch {
-      return [];
+    const out = safeList(this.root)
+      .filter((n) => n !== 'master' && n !== 'agent')
+      .map((n) => join(this.root, n));
+    for (const n of safeList(this.agent.workDir)) {
+      if (n === 'sandboxes') continue;
+      const p = join(this.agent.workDir, n);
+      if (!this.agentNames.has(n)) out.push(p);
+      for (const m of safeList(p)) if (m === 'stdout' || m === 'stderr') out.push(join(p, m));
     }
+    return out;
   }
 
   async stop(): Promise<void> {

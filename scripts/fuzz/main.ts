@@ -6,7 +6,7 @@
 import { DEFAULTS, runFuzz } from './fuzz.js';
 import { findingsText, resultJson, summaryTable } from './report.js';
 
-const HELP = `Usage: node dist/scripts/fuzz/main.js [--inputs N] [--seed S] [--time-limit SECONDS] [--json] [--no-minimise]
+const HELP = `Usage: node dist/scripts/fuzz/main.js [--inputs N] [--seed S] [--time-limit SECONDS] [--lanes N] [--json] [--no-minimise]
 
 Starts a real master and agent (bin/agora, free loopback ports, throwaway work dirs) and sends
 N generated inputs (default ${DEFAULTS.inputs}): HTTP requests to every master and agent route and
@@ -17,8 +17,10 @@ records the slowest /health answer. Prints a summary table and every distinct fi
   --inputs N           inputs to send (default ${DEFAULTS.inputs})
   --seed S             fast-check seed (default ${DEFAULTS.seed}); a finding's input #i replays with the same seed
   --time-limit SECONDS stop generating after this long (default ${DEFAULTS.timeLimitMs / 1000})
+  --lanes N            independent clusters fuzzed side by side, seeds S, S+1, ... (default ${DEFAULTS.lanes})
   --ws-share F         share of WebSocket sessions among inputs, 0..1 (default ${DEFAULTS.wsShare})
   --no-minimise        report first inputs without shrinking them
+  --shrink-time SECONDS time allowed for shrinking all findings (default ${DEFAULTS.shrinkTimeMs / 1000})
   --json               print the result as JSON instead of the table
   --quiet              no progress lines on stderr
   --help               this text`;
@@ -47,8 +49,10 @@ for (let i = 0; i < args.length; i++) {
   } else if (a === '--inputs') opts.inputs = Math.floor(num(args[++i], a, 1, 10_000_000));
   else if (a === '--seed') opts.seed = Math.floor(num(args[++i], a, -(2 ** 31), 2 ** 31 - 1));
   else if (a === '--time-limit') opts.timeLimitMs = num(args[++i], a, 1, 24 * 3600) * 1000;
+  else if (a === '--lanes') opts.lanes = Math.floor(num(args[++i], a, 1, 16));
   else if (a === '--ws-share') opts.wsShare = num(args[++i], a, 0, 1);
   else if (a === '--no-minimise') opts.minimise = false;
+  else if (a === '--shrink-time') opts.shrinkTimeMs = num(args[++i], a, 1, 24 * 3600) * 1000;
   else if (a === '--json') json = true;
   else if (a === '--quiet') quiet = true;
   else fail(`unknown argument ${a}`);

@@ -14,7 +14,7 @@ function row(label: string, value: string | number): string {
 
 export function summaryTable(r: FuzzResult): string {
   const lines = [
-    `Agora fuzz: seed ${r.seed}, ${r.inputsSent} of ${r.inputsRequested} inputs in ${Math.round(r.durationMs / 1000)} s (stopped by ${r.stoppedBy})`,
+    `Agora fuzz: seed ${r.seed} (${r.lanes} lane${r.lanes > 1 ? 's' : ''}), ${r.inputsSent} of ${r.inputsRequested} inputs in ${Math.round(r.durationMs / 1000)} s (stopped by ${r.stoppedBy})`,
     '',
     '  inputs sent, by kind',
     ...Object.entries(r.byKind)
@@ -42,7 +42,9 @@ export function summaryTable(r: FuzzResult): string {
 export function findingsText(findings: Finding[]): string {
   return findings
     .map((f, i) => {
-      const lines = [`${i + 1}. [${f.kind}] ${f.signature}  (seen ${f.count}x, first at input #${f.firstIndex})`];
+      const lines = [
+        `${i + 1}. [${f.kind}] ${f.signature}  (seen ${f.count}x, first at input #${f.firstIndex} of seed ${f.seed})`,
+      ];
       lines.push(`   observed: ${f.observed.slice(0, 400)}`);
       if (f.minimised) {
         lines.push(`   minimised (${f.shrinkReplays} replays): ${inputJson(f.minimised)}`);

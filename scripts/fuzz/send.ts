@@ -330,7 +330,7 @@ export async function sendWs(input: WsInput, t: Target, quietMs = 10): Promise<W
   ids.$OWN_AGENT = undefined;
   for (const f of input.frames) {
     if (out.close || ws.readyState !== WebSocket.OPEN) break;
-    if (needs(f, '$OFFER') && !ids.$OFFER && out.subscribed.length > 0) await waitFor(400, () => !!ids.$OFFER);
+    if (needs(f, '$OFFER') && !ids.$OFFER && out.subscribed.length > 0) await waitFor(150, () => !!ids.$OFFER);
     if (out.close || ws.readyState !== WebSocket.OPEN) break;
     const { data, value } = frameBytes(f, ids);
     out.sent.push(
@@ -342,7 +342,7 @@ export async function sendWs(input: WsInput, t: Target, quietMs = 10): Promise<W
     await new Promise<void>((resolve) => ws.send(data, { binary: f.t !== 'text' }, () => resolve()));
     const type = f.t === 'msg' ? (value as { type?: unknown })?.type : undefined;
     const expectsAnswer = type === 'SUBSCRIBE' || type === 'REGISTER' || type === 'REREGISTER';
-    await waitFor(expectsAnswer ? 1000 : f.t === 'msg' ? quietMs : 2000, () => out.events.length > before);
+    await waitFor(expectsAnswer ? 300 : f.t === 'msg' ? quietMs : 500, () => out.events.length > before);
   }
   if (!out.close) await waitFor(quietMs * 2, () => false);
   if (!out.close) {
