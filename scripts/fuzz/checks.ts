@@ -87,7 +87,9 @@ export function checkHttp(input: HttpInput, a: HttpAnswer): Problem[] {
         ? 'headers too large'
         : msg === 'Client Error'
           ? 'request the HTTP parser refused'
-          : input.route;
+          : a.body === ''
+            ? 'empty body (answered before any route)'
+            : input.route;
     out.push({
       kind: 'no-code',
       signature: `${a.status} without {code, message}: ${input.surface}, ${cause}`,

@@ -192,11 +192,9 @@ export class Runner {
   private async healthyOnce(): Promise<string | undefined> {
     if (!this.cluster.alive()) {
       const dead = this.cluster.master.exited ? this.cluster.master : this.cluster.agent;
-      const why =
-        dead.tail
-          .filter((l) => /error|Error|exception|at /.test(l))
-          .slice(-3)
-          .join(' | ') || dead.tail.slice(-2).join(' | ');
+      // The error line and the frame that threw, not the last lines of the stack.
+      const at = dead.tail.findIndex((l) => /\w*Error\b|Uncaught|FATAL/.test(l));
+      const why = (at >= 0 ? dead.tail.slice(at, at + 2) : dead.tail.slice(-3)).map((l) => l.trim()).join(' | ');
       return `${dead.name} exited ${JSON.stringify(dead.exited)}: ${why.slice(0, 400)}`;
     }
     for (const d of [this.cluster.master, this.cluster.agent]) {
