@@ -193,7 +193,9 @@ export class Runner {
     if (!this.cluster.alive()) {
       const dead = this.cluster.master.exited ? this.cluster.master : this.cluster.agent;
       // The error line and the frame that threw, not the last lines of the stack.
-      const at = dead.tail.findIndex((l) => /\w*Error\b|Uncaught|FATAL/.test(l));
+      let at = -1;
+      for (let i = dead.tail.length - 1; i >= 0 && at < 0; i--)
+        if (/^(\w*Error\b|Uncaught|FATAL)/.test(dead.tail[i].trim())) at = i;
       const why = (at >= 0 ? dead.tail.slice(at, at + 2) : dead.tail.slice(-3)).map((l) => l.trim()).join(' | ');
       return `${dead.name} exited ${JSON.stringify(dead.exited)}: ${why.slice(0, 400)}`;
     }
