@@ -200,6 +200,8 @@ export class Cluster {
 
   async stop(): Promise<void> {
     await Promise.all([stopDaemon(this.agent), stopDaemon(this.master)]);
+    // The agent's launchers outlive it by design: end the tasks (and so the launchers) it started.
+    if (this.root) killSandboxTasks([this.root]);
   }
 
   /** Stops both and starts a fresh pair (new ports, new dirs). */

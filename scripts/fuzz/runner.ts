@@ -285,6 +285,14 @@ export async function runLane(r: Runner, inputs: number, arb: fc.Arbitrary<Input
     const why = await r.healthy();
     if (why) {
       shared.crashes++;
+      const known = shared.findings.get(crashSignature(why));
+      if (known && known.count >= 2) {
+        // A crash already attributed twice: count it against the latest input and go on.
+        const last = recent[recent.length - 1];
+        if (last) r.record({ kind: 'crash', signature: crashSignature(why), observed: why }, last.index, last.input);
+        await restart();
+        return;
+      }
       const masterDied = !!r.cluster.master.exited;
       const recovery = masterDied ? await r.cluster.recoveryProblem() : undefined;
       const window = [...recent];
