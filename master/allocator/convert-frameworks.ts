@@ -81,7 +81,7 @@ export function buildRoles(cy: Cycle): void {
     for (const name of names) {
       const x = ensureRole(cy, name);
       cy.roles[x].members.push(f);
-      const held = fw.allocated[name];
+      const held = Object.hasOwn(fw.allocated, name) ? fw.allocated[name] : undefined;
       if (held && !held.isEmpty()) {
         const vec = new Float64Array(D);
         const unreserved = new Float64Array(D);

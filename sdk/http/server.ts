@@ -101,6 +101,9 @@ export function createHttpServer(opts: HttpServerOptions): AgoraHttp {
     },
     frameworkErrors: (err, req, reply) => send(err, reply, req.url),
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // No silent cut at 2,000 headers (Node's default): a header dropped there (Transfer-Encoding, say)
+  // leaves the rest of the request to be misread. The header size limit bounds them instead (431).
+  app.server.maxHeadersCount = 0;
   app.setValidatorCompiler(validatorCompiler);
   app.decorate('authorizer', authorizer);
 

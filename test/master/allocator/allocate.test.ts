@@ -444,3 +444,21 @@ function deepFreeze(o: unknown): void {
   Object.freeze(o);
   for (const v of Object.values(o as Record<string, unknown>)) deepFreeze(v);
 }
+
+describe('allocate(): role names that are also Object.prototype keys', () => {
+  // Found by the fuzzer: a framework in role `constructor` crashed the cycle, because the lookup of
+  // its allocation reached Object.prototype. These names pass Mesos's role rule.
+  for (const role of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    it(`offers to a framework in role '${role}' and to the others`, () => {
+      const plan = allocate(
+        snapshot(
+          [agent('a1', 'cpus:4;mem:4096'), agent('a2', 'cpus:4;mem:4096')],
+          [framework('f1', { roles: [role] }), framework('f2')],
+        ),
+        seededRng(1),
+      );
+      expect(plan.offers.map((o) => o.frameworkId).sort()).to.deep.equal(['f1', 'f2']);
+      expect(plan.offers.find((o) => o.frameworkId === 'f1')?.role).to.equal(role);
+    });
+  }
+});
