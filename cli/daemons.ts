@@ -70,6 +70,12 @@ export const masterCommand: CommandDef = {
     },
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else info)' },
     ...masterSecurityFlags,
+    { name: 'max_connections_per_ip', help: 'open agent/scheduler connections allowed per address', default: '1000' },
+    {
+      name: 'connection_deadline',
+      help: 'close a connection that has not subscribed or registered within this (0secs: never)',
+      default: '30secs',
+    },
   ],
   examples: [
     'agora master --port 5050 --work_dir /var/lib/agora/master',
@@ -115,7 +121,19 @@ export async function runMaster(f: Flags): Promise<RunningMaster> {
   for (const w of security.warnings) logger.warn(w);
   enforceBind('master', f.ip ?? '127.0.0.1', security.missing, f.insecure === 'true', logger);
   mkdirSync(resolve(f.work_dir ?? '.agora/master'), { recursive: true });
-  return startMaster({ ...masterOptionsFromFlags(f, logger), authorizer: security.authorizer });
+  const { authorizer } = security;
+  return startMaster({
+    ...masterOptionsFromFlags(f, logger),
+    authorizer,
+    // The protocol side (master/state/security.ts): the principal the upgrade proved, bound to ids, under the ACLs.
+    authenticateFrameworks: f.authenticate_frameworks === 'true',
+    authenticateAgents: f.authenticate_agents === 'true',
+    permits: (p, action, object) => authorizer.permits(p, action, object),
+    connectionLimits: {
+      maxPerAddress: Math.max(1, intFlag(f, 'max_connections_per_ip')),
+      deadlineMs: parseDuration(f.connection_deadline ?? '30secs'),
+    },
+  });
 }
 
 export const agentCommand: CommandDef = {

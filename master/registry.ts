@@ -37,6 +37,8 @@ export interface AgentEntry {
   pongSeq: number;
   tasks: Set<string>; // keys into Master.tasks
   version: string;
+  /** The principal that registered it: no other may re-register this id (undefined: unauthenticated). */
+  principal?: string;
 }
 
 export interface FrameworkStats {
@@ -69,6 +71,8 @@ export interface FrameworkEntry {
   unregisteredAt?: number;
   stats: FrameworkStats;
   partitionAware: boolean;
+  /** The principal that subscribed it: no other may subscribe with this id (undefined: none yet). */
+  principal?: string;
 }
 
 export interface TaskEntry {

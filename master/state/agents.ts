@@ -30,6 +30,7 @@ export function agentRecord(a: AgentEntry): AgentRecord {
     state: a.state === 'unreachable' || a.state === 'gone' ? a.state : 'admitted',
   };
   if (a.unreachableAt !== undefined) rec.unreachable_time = a.unreachableAt;
+  if (a.principal !== undefined) rec.principal = a.principal;
   return rec;
 }
 
@@ -69,6 +70,7 @@ export function onRegister(s: Core, out: Effects, conn: string, m: Extract<Agent
   if (!total) return;
   const id = s.newId('S', (x) => s.agents.has(x));
   const entry = newAgentEntry({ ...m.agent, id }, total, 'active', s.nowSecs(), m.version);
+  entry.principal = c.principal;
   c.registering = true;
   c.pending = entry;
   out.persistAgent(agentRecord(entry), conn);
@@ -154,6 +156,7 @@ export function onReregister(
   entry.lastPingSeq = entry.pongSeq;
   entry.reregisteredAt = s.nowSecs();
   entry.unreachableAt = undefined;
+  entry.principal ??= c.principal; // an id not yet bound (older record) binds to its first principal
   s.recovering.delete(id);
   out.persistAgent(agentRecord(entry));
   for (const rec of m.tasks) recoverTask(s, out, entry, conn, rec, wasUnreachable);
@@ -318,5 +321,6 @@ export function recoveredAgent(s: Core, a: AgentRecord): AgentEntry {
   const state: AgentState = a.state === 'admitted' ? 'disconnected' : a.state;
   const entry = newAgentEntry(a.info, Resources.from(a.total), state, s.nowSecs(), '');
   entry.unreachableAt = a.unreachable_time;
+  entry.principal = a.principal;
   return entry;
 }
