@@ -374,3 +374,25 @@ describe('master protocol security (harness)', () => {
     });
   });
 });
+
+describe('registrar records with a principal', () => {
+  it('skips a record whose principal is not a string, and loads one without a principal', async () => {
+    const store = new MemoryStore();
+    await store.put('registrar/frameworks/F-bad', {
+      info: { id: 'F-bad', name: 'x' },
+      completed: false,
+      principal: 42,
+    });
+    await store.put('registrar/frameworks/F-ok', { info: { id: 'F-ok', name: 'x' }, completed: false });
+    await store.put('registrar/agents/S-bad', {
+      info: { id: 'S-bad', hostname: 'h', port: 1, resources: [], attributes: {} },
+      total: [],
+      state: 'admitted',
+      principal: { p: 'x' },
+    });
+    const h = await MasterHarness.start({ store });
+    expect([...h.master.frameworks.keys()]).to.deep.equal(['F-ok']);
+    expect(h.master.agents.has('S-bad')).to.equal(false);
+    expect(h.master.counters.registrarBadRecords).to.equal(2);
+  });
+});
