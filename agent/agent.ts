@@ -19,7 +19,7 @@ import {
   type TaskStatus,
 } from '../sdk/protocol/types.js';
 import type { Resources } from '../sdk/resources/resources.js';
-import { ReconnectingClient } from '../sdk/transport/index.js';
+import { type ClientSecurity, ReconnectingClient } from '../sdk/transport/index.js';
 import { type Clock, systemClock } from '../sdk/util/clock.js';
 import { Checkpoint, currentBootId } from './checkpoint.js';
 import {
@@ -33,6 +33,7 @@ import { UnknownUser } from './errors.js';
 import { FetchError, fetchUris } from './fetcher.js';
 import { healthCheckProblem } from './health/index.js';
 import { isInside, sandboxesRoot, sandboxPath } from './sandbox.js';
+import { resolveTaskSecrets, SecretsClient } from './secrets.js';
 import { StatusUpdateManager } from './status-updates.js';
 import { type AgentTask, launchSpec } from './task.js';
 import { startTaskHealth } from './task-health.js';
@@ -44,7 +45,7 @@ export type { AgentTask } from './task.js';
 
 export const AGENT_VERSION = '0.1.0';
 
-export interface AgentOptions {
+export interface AgentOptions extends ClientSecurity {
   /** Where the leading master is now: `ws://host:port/api/v1/agent`, or undefined while unknown. */
   masterUrl: () => string | undefined | Promise<string | undefined>;
   /** Called after the master told this agent to shut down (it was marked gone) and its tasks were killed. */
@@ -87,10 +88,12 @@ export class Agent {
   private readonly hostname: string;
   private registered = false;
   private stopping = false;
+  private readonly secrets: SecretsClient;
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.logger;
     this.clock = opts.clock ?? systemClock;
+    this.secrets = new SecretsClient((m) => this.sendToMaster(m), this.clock);
     this.startedAt = this.clock.now();
     this.hostname = opts.hostname ?? osHostname();
     this.checkpoint = new Checkpoint(opts.workDir, opts.checkpointFsync);
@@ -146,6 +149,8 @@ export class Agent {
         this.registered = false;
       },
       logger: this.log.child({ component: 'transport' }),
+      credential: this.opts.credential,
+      tls: this.opts.tls,
     });
     this.client.start();
   }
@@ -250,6 +255,9 @@ export class Agent {
         if (this.opts.leaderHint?.(m.leader.master_info)) this.client?.reconnectNow();
         else this.log.info('this master is not the leader and knows no other yet; retrying with backoff');
         return;
+      case 'SECRETS':
+        this.secrets.onAnswer(m);
+        return;
       case 'SHUTDOWN':
         this.log.error({ message: m.message }, 'the master told this agent to shut down; killing its tasks');
         void this.stop(true).then(() => this.opts.onShutdown?.(m.message));
@@ -349,7 +357,13 @@ export class Agent {
         });
       }
       if (t.killRequested) throw new KilledBeforeStart();
-      t.container = await c.launch(this.spec(t));
+      // Secret values go only into this launch's spec (agent/secrets.ts), never into `t` (checkpointed).
+      const withSecrets = await resolveTaskSecrets(this.secrets, framework.id, task, sandbox, t.user);
+      if (t.killRequested) throw new KilledBeforeStart();
+      const spec = this.spec(t);
+      t.container = await c.launch(
+        withSecrets ? { ...spec, task: withSecrets.task, env: { ...spec.env, ...withSecrets.env } } : spec,
+      );
       t.handle = t.container.handle;
     } catch (e) {
       if (e instanceof KilledBeforeStart) {

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { checkBind } from '../sdk/auth/index.js';
 import type { Authorizer } from '../sdk/http/index.js';
+import { type ServerTls, secureServer } from '../sdk/tls/index.js';
 import type { Agent } from './agent.js';
 import { buildAgentHttp } from './http/index.js';
 
@@ -19,6 +20,8 @@ export interface AgentHttpStartOptions {
    * authentication flags throws AGORA_AUTH_INSECURE_BIND unless `insecure` (then a WARN line).
    */
   bindCheck?: { missing: string[]; insecure: boolean };
+  /** Serve TLS (sdk/tls). */
+  tls?: ServerTls;
 }
 
 export async function startAgentHttp(
@@ -39,6 +42,7 @@ export async function startAgentHttp(
     if (warn) logger.warn({ insecure: true, host }, warn);
   }
   const http = buildAgentHttp(agent, { logger, authorizer: opts.authorizer });
+  if (opts.tls) secureServer(http.server, opts.tls, logger);
   await http.listen({ port, host });
   return http;
 }

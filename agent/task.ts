@@ -43,7 +43,7 @@ export function launchSpec(
     env.USER = t.user.name;
     env.LOGNAME = t.user.name;
   }
-  for (const v of t.task.command?.environment?.variables ?? []) env[v.name] = v.value;
+  for (const v of t.task.command?.environment?.variables ?? []) if (v.value !== undefined) env[v.name] = v.value;
   const spec: LaunchSpec = {
     frameworkId: t.framework.id,
     task: t.task,

@@ -6,7 +6,9 @@ import { Agent } from '../agent/agent.js';
 import { createContainerizers } from '../agent/containerizer/registry.js';
 import { detectResources, parseAttributes } from '../agent/detect.js';
 import { startAgentHttp } from '../agent/server.js';
+import { readSecretsKeyFile } from '../master/secrets/key-file.js';
 import { AGENT_WS_PATH, type RunningMaster, startMaster } from '../master/server.js';
+import { AgoraError } from '../sdk/errors.js';
 import { Resources } from '../sdk/resources/resources.js';
 import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
@@ -14,6 +16,15 @@ import { followLeader } from '../sdk/zk/follow-leader.js';
 import { redactZkUrl } from '../sdk/zk/index.js';
 import { type CommandDef, type Flags, intFlag, UsageError } from './flags.js';
 import {
+  clientSecurityFromFlags,
+  MASTER_TLS_FLAGS,
+  secureLocalFlags,
+  serverTlsFromFlags,
+  TLS_SERVER_FLAGS,
+} from './secure.js';
+import {
+  agentSecurityFlags,
+  agentSecurityFromFlags,
   asUsageError,
   enforceBind,
   type MasterSecurity,
@@ -68,6 +79,7 @@ export const masterCommand: CommandDef = {
       help: "offer only what holds one of these ('|'-separated alternatives)",
       default: 'cpus:0.01|mem:32',
     },
+    ...MASTER_TLS_FLAGS,
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else info)' },
     ...masterSecurityFlags,
     { name: 'max_connections_per_ip', help: 'open agent/scheduler connections allowed per address', default: '1000' },
@@ -75,6 +87,10 @@ export const masterCommand: CommandDef = {
       name: 'connection_deadline',
       help: 'close a connection that has not subscribed or registered within this (0secs: never)',
       default: '30secs',
+    },
+    {
+      name: 'secrets_key_file',
+      help: 'AES-256 key of the secret store (32 random bytes, raw, base64 or hex; mode 0600); without it secrets are off',
     },
   ],
   examples: [
@@ -121,10 +137,19 @@ export async function runMaster(f: Flags): Promise<RunningMaster> {
   for (const w of security.warnings) logger.warn(w);
   enforceBind('master', f.ip ?? '127.0.0.1', security.missing, f.insecure === 'true', logger);
   mkdirSync(resolve(f.work_dir ?? '.agora/master'), { recursive: true });
+  let secretsKey: Buffer | undefined;
+  try {
+    secretsKey = f.secrets_key_file ? readSecretsKeyFile(f.secrets_key_file) : undefined;
+  } catch (e) {
+    throw e instanceof AgoraError ? new UsageError(`${e.message} [${e.code}]`) : e;
+  }
+  if (secretsKey) logger.info('secrets enabled (key from --secrets_key_file)');
   const { authorizer } = security;
   return startMaster({
     ...masterOptionsFromFlags(f, logger),
     authorizer,
+    tls: serverTlsFromFlags(f), // cli/secure.ts
+    secretsKey,
     // The protocol side (master/state/security.ts): the principal the upgrade proved, bound to ids, under the ACLs.
     authenticateFrameworks: f.authenticate_frameworks === 'true',
     authenticateAgents: f.authenticate_agents === 'true',
@@ -147,7 +172,11 @@ export const agentCommand: CommandDef = {
       default: '127.0.0.1:5050',
     },
     { name: 'port', help: 'port for the agent HTTP API (/state, /files)', default: '5051' },
-    { name: 'ip', help: 'address to listen on', default: '0.0.0.0' },
+    {
+      name: 'ip',
+      help: 'address to listen on (beyond loopback only with --authenticate_http_readonly or --insecure)',
+      default: '127.0.0.1',
+    },
     { name: 'hostname', help: 'hostname to advertise (default: the machine hostname)' },
     { name: 'work_dir', help: 'sandboxes and checkpoints live here', default: '.agora/agent' },
     {
@@ -173,6 +202,8 @@ export const agentCommand: CommandDef = {
       boolean: true,
       default: 'true',
     },
+    ...TLS_SERVER_FLAGS,
+    ...agentSecurityFlags,
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else info)' },
   ],
   examples: [
@@ -216,13 +247,21 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     { logger, workDir, dockerStopTimeoutMs: parseDuration(f.docker_stop_timeout ?? '0secs') },
   );
   const port = intFlag(f, 'port');
-  checkMasterFlag(f.master ?? '127.0.0.1:5050');
+  // TLS and the credential towards the master (cli/secure.ts); `--master https://…` accepted.
+  const security = clientSecurityFromFlags(f);
+  checkMasterFlag(security.master);
+  let sec: ReturnType<typeof agentSecurityFromFlags>;
+  try {
+    sec = agentSecurityFromFlags(f, logger);
+  } catch (e) {
+    throw asUsageError(e);
+  }
   const switchUser = booleanFlag(f, 'switch_user', true);
   if (switchUser && process.getuid?.() !== 0) {
     logger.warn("--switch_user is on but the agent is not root: every task runs as the agent's user");
   }
   let agentRef: Agent | undefined;
-  const endpoint = followLeader(f.master ?? '127.0.0.1:5050', AGENT_WS_PATH, {
+  const endpoint = followLeader(security.master, AGENT_WS_PATH, {
     logger,
     onChange: () => agentRef?.reconnect(),
   });
@@ -243,9 +282,16 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     killGracePeriodMs: parseDuration(f.kill_grace_period ?? '3secs'),
     checkpointFsync: f.checkpoint_fsync === 'true',
     switchUser,
+    credential: security.credential,
+    tls: security.tls,
   });
   agentRef = agent;
-  const http = await startAgentHttp(agent, port, f.ip ?? '0.0.0.0', { logger });
+  const http = await startAgentHttp(agent, port, f.ip ?? '127.0.0.1', {
+    logger,
+    tls: serverTlsFromFlags(f),
+    authorizer: sec.authorizer,
+    bindCheck: { missing: sec.missing, insecure: f.insecure === 'true' },
+  });
   await agent.start();
   logger.info({ port, workDir, resources: resources.toString() }, `agent listening on port ${port}`);
   return {
@@ -269,6 +315,11 @@ export const localCommand: CommandDef = {
     { name: 'agent_port', help: 'port of the first agent (the next ones count up)', default: '5051' },
     { name: 'work_dir', help: 'root for the master and agent work dirs', default: '.agora/local' },
     { name: 'resources', help: 'resources of each agent (default: detected, shared by all agents)' },
+    {
+      name: 'secure',
+      help: 'TLS and authentication on, with a CA, certificates and credentials made under --work_dir/secure',
+      boolean: true,
+    },
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else warn)' },
   ],
   examples: ['agora local', 'agora local --agents 4 --resources "cpus:2;mem:2048"'],
@@ -279,11 +330,14 @@ export async function runLocal(f: Flags): Promise<() => Promise<void>> {
   const n = intFlag(f, 'agents');
   const logLevel = f.log_level ?? process.env.AGORA_LOG_LEVEL ?? 'warn';
   const masterPort = intFlag(f, 'port');
+  const secure = f.secure === 'true' ? await secureLocalFlags(root) : undefined;
+  const scheme = secure ? 'https' : 'http';
   const master = await runMaster({
     ...defaultsOf(masterCommand),
     port: String(masterPort),
     work_dir: `${root}/master`,
     log_level: logLevel,
+    ...secure?.master,
   });
   const agents: RunningAgent[] = [];
   const firstAgentPort = intFlag(f, 'agent_port');
@@ -291,6 +345,7 @@ export async function runLocal(f: Flags): Promise<() => Promise<void>> {
     const agentFlags = {
       ...defaultsOf(agentCommand),
       master: `127.0.0.1:${master.port}`,
+      ...secure?.agent,
       port: String(firstAgentPort + i),
       work_dir: `${root}/agent-${i + 1}`,
       log_level: logLevel,
@@ -298,10 +353,11 @@ export async function runLocal(f: Flags): Promise<() => Promise<void>> {
     };
     agents.push(await runAgent(agentFlags, createLogger(`agora-agent-${i + 1}`, logLevel)));
   }
-  console.log(`Agora local cluster is up.
-  master  http://127.0.0.1:${master.port}   (state: http://127.0.0.1:${master.port}/master/state)
-${agents.map((a, i) => `  agent ${i + 1} http://127.0.0.1:${a.port}   (work dir ${root}/agent-${i + 1})`).join('\n')}
-Try: ./bin/agora execute --master 127.0.0.1:${master.port} --name hi --command 'echo hello' --resources 'cpus:0.1;mem:32'
+  const how = secure ? ` --ca_file ${secure.paths.caCert} --credential ${secure.paths.frameworkCredential}` : '';
+  console.log(`Agora local cluster is up${secure ? ' (TLS and authentication on)' : ''}.
+  master  ${scheme}://127.0.0.1:${master.port}   (state: ${scheme}://127.0.0.1:${master.port}/master/state)
+${agents.map((a, i) => `  agent ${i + 1} ${scheme}://127.0.0.1:${a.port}   (work dir ${root}/agent-${i + 1})`).join('\n')}
+Try: ./bin/agora execute --master ${scheme === 'https' ? 'https://' : ''}127.0.0.1:${master.port}${how} --name hi --command 'echo hello' --resources 'cpus:0.1;mem:32'
 Ctrl-C stops the cluster.`);
   return async () => {
     await Promise.all(agents.map((a) => a.close(true)));

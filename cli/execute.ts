@@ -9,13 +9,18 @@ import { SchedulerDriver } from '../sdk/scheduler/driver.js';
 import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
 import { type CommandDef, type Flags, UsageError } from './flags.js';
+import { clientSecurityFromFlags, EXECUTE_CREDENTIAL_FLAGS, EXECUTE_TLS_FLAGS } from './secure.js';
 
 export const executeCommand: CommandDef = {
   name: 'execute',
   summary: 'Launch one task through the master, print its status updates, exit 0 when it finishes.',
   usage: "agora execute --master HOST:PORT --name NAME --command CMD [--resources 'cpus:0.1;mem:32']",
   flags: [
-    { name: 'master', help: 'the master: HOST:PORT, or zk://host:2181/agora', default: '127.0.0.1:5050' },
+    {
+      name: 'master',
+      help: 'the master: HOST:PORT, https://HOST:PORT (TLS), or zk://host:2181/agora; --ca_file implies TLS',
+      default: '127.0.0.1:5050',
+    },
     { name: 'name', help: 'task (and framework) name', required: true },
     { name: 'command', help: 'shell command to run (optional with --docker_image: the image default runs)' },
     { name: 'resources', help: 'what the task needs', default: 'cpus:0.1;mem:32' },
@@ -25,10 +30,13 @@ export const executeCommand: CommandDef = {
     { name: 'env', help: 'environment as a JSON object, e.g. \'{"A":"1"}\'' },
     { name: 'timeout', help: 'give up (and kill the task) after this long', default: '10mins' },
     { name: 'log_level', help: 'driver log level', default: 'warn' },
+    ...EXECUTE_CREDENTIAL_FLAGS,
+    ...EXECUTE_TLS_FLAGS,
   ],
   examples: [
     "agora execute --master 127.0.0.1:5050 --name hi --command 'echo hello' --resources 'cpus:0.1;mem:32'",
     "agora execute --name box --docker_image agora/busybox:latest --command 'uname -a'",
+    "agora execute --master https://10.0.0.5:5050 --ca_file ca.crt --credential framework.credential.json --name hi --command 'echo hello'",
   ],
 };
 
@@ -68,6 +76,8 @@ function parseEnv(text: string): Record<string, string> {
 
 /** Exit status when the master removed (or never knew) this framework: nothing more can happen. */
 export const EXIT_FRAMEWORK_REMOVED = 3;
+/** Exit status when the master refused the connection (credentials or client certificate). */
+export const EXIT_REFUSED = 4;
 
 /**
  * Master errors after which this framework can never do anything again (it was torn down, replaced,
@@ -81,6 +91,12 @@ export function fatalMasterError(e: { code?: string; message: string }): string 
       return `The master does not know this framework any more: ${e.message}`;
     case 'AGORA_MASTER_FRAMEWORK_FAILED_OVER':
       return `Another scheduler took over this framework: ${e.message}`;
+    case 'AGORA_HTTP_UNAUTHENTICATED':
+      return `The master wants credentials (--credential FILE, or --principal and --secret): ${e.message}`;
+    case 'AGORA_HTTP_FORBIDDEN':
+      return `The master does not allow this principal to connect: ${e.message}`;
+    case 'AGORA_TLS_CLIENT_CERT_REQUIRED':
+      return `The master wants a client certificate (--tls_cert, --tls_key): ${e.message}`;
     default:
       return undefined;
   }
@@ -92,8 +108,11 @@ export async function runExecute(f: Flags): Promise<number> {
   const timeoutMs = parseDuration(f.timeout ?? '10mins');
   const taskId = `${f.name}-${randomUUID().slice(0, 8)}`;
   const logger = createLogger('agora-execute', f.log_level ?? 'warn');
+  const security = clientSecurityFromFlags(f);
   const driver = new SchedulerDriver({
-    master: f.master ?? '127.0.0.1:5050',
+    master: security.master,
+    credential: security.credential,
+    tls: security.tls,
     framework: {
       name: `agora-execute: ${f.name}`,
       roles: [f.role ?? '*'],
@@ -156,7 +175,7 @@ export async function runExecute(f: Flags): Promise<number> {
       const fatal = fatalMasterError(e);
       if (fatal) {
         console.error(`${fatal}${launched ? `; task '${taskId}' is no longer managed by this command` : ''}`);
-        void finish(EXIT_FRAMEWORK_REMOVED, false);
+        void finish(/^AGORA_(HTTP|TLS)_/.test(e.code ?? '') ? EXIT_REFUSED : EXIT_FRAMEWORK_REMOVED, false);
         return;
       }
       // The same error repeated (e.g. on every reconnection) is printed once.

@@ -1,7 +1,9 @@
 /** `agora <command> [flags]`: the one entry point for every part of Agora. */
+import { AgoraError } from '../sdk/errors.js';
 import { agentCommand, localCommand, masterCommand, runAgent, runLocal, runMaster } from './daemons.js';
 import { executeCommand, runExecute } from './execute.js';
 import { type CommandDef, helpText, parseFlags, UsageError } from './flags.js';
+import { certsCommand, runCerts } from './secure.js';
 import { runToken, tokenCommand } from './token.js';
 
 const commands: { def: CommandDef; run: (flags: ReturnType<typeof parseFlags>) => Promise<unknown> }[] = [
@@ -10,6 +12,7 @@ const commands: { def: CommandDef; run: (flags: ReturnType<typeof parseFlags>) =
   { def: agentCommand, run: runAgent },
   { def: executeCommand, run: runExecute },
   { def: tokenCommand, run: runToken },
+  { def: certsCommand, run: (f) => runCerts(f) },
 ];
 
 function topHelp(): string {
@@ -24,7 +27,9 @@ function topHelp(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  const [name, ...args] = argv;
+  // `agora certs init ...`: the action word before the flags.
+  const rest = name === 'certs' && args[0] === 'init' ? args.slice(1) : args;
   if (!name || name === '--help' || name === 'help' || name === '-h') {
     console.log(topHelp());
     return 0;
@@ -63,6 +68,14 @@ main(process.argv.slice(2)).then(
     if (err instanceof UsageError) {
       console.error(`agora: ${err.message}`);
       process.exit(64);
+    }
+    if (err instanceof AgoraError && err.statusCode < 500) {
+      console.error(`agora: ${err.code}: ${err.message}`);
+      process.exit(64);
+    }
+    if (err instanceof AgoraError && err.code === 'AGORA_TLS_CERT_MAKING_FAILED') {
+      console.error(`agora: ${err.code}: ${err.message}`);
+      process.exit(1);
     }
     const code = (err as Error & { code?: string }).code;
     if (code === 'EADDRINUSE') {

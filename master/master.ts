@@ -19,6 +19,7 @@ import { ConnectionGuard, type ConnectionLimits } from './conn-guard.js';
 import { ConnectionDeadline, TooManyConnections, UnreadableRecord } from './errors.js';
 import { type Registrar, RegistrarFencedError } from './registrar.js';
 import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from './registry.js';
+import { SecretsDelivery, type SecretsRequest } from './secrets/delivery.js';
 import {
   type Counters,
   type Effect,
@@ -70,6 +71,8 @@ export interface MasterOptions {
   permits?: ProtocolSecurity['permits'];
   /** Caps on connections per remote address and on connections that never get in (master/conn-guard.ts). */
   connectionLimits?: ConnectionLimits;
+  /** Answers agents' SECRETS_REQUEST (master/secrets); absent: secrets are disabled. */
+  secrets?: SecretsDelivery;
 }
 
 type AnyPeer = Peer<MasterToAgentMessage> | Peer<SchedulerEvent>;
@@ -97,8 +100,10 @@ export class Master {
   private readonly allocate: AllocateFn;
   private readonly rng: Rng;
   private readonly guard: ConnectionGuard;
+  private readonly secrets?: SecretsDelivery;
 
   constructor(opts: MasterOptions) {
+    this.secrets = opts.secrets;
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger;
     this.registrar = opts.registrar;
@@ -245,9 +250,23 @@ export class Master {
     const conn = this.attach(peer, 'a');
     this.dispatch({ type: 'agentConnected', conn, principal: principalOf(peer) });
     return {
-      onMessage: (message: AgentMessage) => this.dispatch({ type: 'agentMessage', conn, message }),
+      onMessage: (message: AgentMessage) =>
+        message.type === 'SECRETS_REQUEST'
+          ? this.answerSecrets(conn, peer, message)
+          : this.dispatch({ type: 'agentMessage', conn, message }),
       onClose: () => this.detach(conn, { type: 'agentDisconnected', conn }),
     };
+  }
+
+  /** Secrets are answered outside the state (an async store read), from what the state knows now. */
+  private answerSecrets(conn: string, peer: Peer<MasterToAgentMessage>, m: SecretsRequest): void {
+    let agentId: string | undefined;
+    for (const a of this.state.agents.values()) if (a.peer?.id === conn && a.state === 'active') agentId = a.id;
+    const delivery = this.secrets ?? new SecretsDelivery(undefined, () => false, this.log);
+    delivery
+      .answer(this, agentId, m)
+      .then((answer) => peer.send(answer))
+      .catch((e: Error) => this.log.warn({ agentId, err: e.message }, 'could not answer a secrets request'));
   }
 
   onSchedulerConnect(peer: Peer<SchedulerEvent>) {

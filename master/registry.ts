@@ -36,6 +36,8 @@ export interface AgentEntry {
   lastPingSeq: number;
   pongSeq: number;
   tasks: Set<string>; // keys into Master.tasks
+  /** Ids of the outstanding offers on this agent (so taking them back does not scan every offer). */
+  offerIds: Set<string>;
   version: string;
   /** The principal that registered it: no other may re-register this id (undefined: unauthenticated). */
   principal?: string;
@@ -59,6 +61,8 @@ export interface FrameworkEntry {
   offers: Set<string>;
   tasks: Set<string>; // keys into Master.tasks (live ones)
   completedTasks: TaskEntry[];
+  /** The same completed tasks by key (a lookup per acknowledgement must not scan the list). */
+  completedByKey: Map<string, TaskEntry>;
   /** Tasks and offers held, per role. */
   allocated: Map<string, Resources>;
   /** The scheduler's live connection, if any. */
@@ -121,6 +125,7 @@ export function newAgentEntry(
     lastPingSeq: 0,
     pongSeq: 0,
     tasks: new Set(),
+    offerIds: new Set(),
     version,
   };
 }
@@ -136,6 +141,7 @@ export function newFrameworkEntry(info: FrameworkInfo & { id: string }, now: num
     offers: new Set(),
     tasks: new Set(),
     completedTasks: [],
+    completedByKey: new Map(),
     allocated: new Map(),
     active: false,
     connected: false,

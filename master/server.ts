@@ -3,22 +3,21 @@
  * agents and schedulers on the same port, the registrar's Store, and either a ZooKeeper election
  * (`--zk`) or standalone leadership.
  */
-
-import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type pino from 'pino';
 import { AGENT_CONNECT, SCHEDULER_CONNECT } from '../sdk/auth/index.js';
-import { type Authorizer, accessRequestOf, httpErrors, rawErrorResponse } from '../sdk/http/index.js';
+import type { Authorizer } from '../sdk/http/index.js';
 import { Direction } from '../sdk/protocol/messages.js';
 import type { MasterInfo } from '../sdk/protocol/types.js';
 import { FileStore, type Store, ZkStore } from '../sdk/store/index.js';
+import { type ServerTls, secureServer } from '../sdk/tls/index.js';
 import { attachWebSocketServer } from '../sdk/transport/index.js';
 import { joinPath, LeaderDetector, LeaderElection, redactZkUrl, ZkClient } from '../sdk/zk/index.js';
 import { allocate } from './allocator/index.js';
 import { buildMasterHttp } from './http/index.js';
 import { Master, type MasterOptions } from './master.js';
 import { Registrar } from './registrar.js';
+import { SecretStore, SecretsDelivery } from './secrets/index.js';
 
 export const AGENT_WS_PATH = '/api/v1/agent';
 export const SCHEDULER_WS_PATH = '/api/v1/scheduler/ws';
@@ -35,47 +34,10 @@ export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'r
   zkSessionTimeoutMs?: number;
   /** Who may do what over HTTP (sdk/http/auth.ts); everyone by default. */
   authorizer?: Authorizer;
-}
-
-/**
- * Until the transport admits upgrades itself (`admitUpgrade`, which also hands it the principal),
- * refuse unauthenticated agent and scheduler upgrades here: this listener runs before the
- * transport's, and a socket it ended is one the transport's WebSocket server will not accept.
- */
-function guardWebSocketUpgrades(server: Server, authorizer: Authorizer | undefined): void {
-  if (!authorizer?.authenticate) return;
-  const authenticate = authorizer.authenticate.bind(authorizer);
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
-    const path = (req.url ?? '').split('?')[0];
-    const action = path === AGENT_WS_PATH ? AGENT_CONNECT : path === SCHEDULER_WS_PATH ? SCHEDULER_CONNECT : undefined;
-    if (!action) return;
-    const request = accessRequestOf(req);
-    let v = authenticate(request, action);
-    if (v.decision === 'allow') {
-      // The ACL step too (register_agents), when the authorizer answers at once.
-      const a = authorizer.authorize({ ...request, authenticated: { principal: v.principal } }, action);
-      if (a instanceof Promise) return;
-      v = typeof a === 'string' ? { decision: a, principal: v.principal } : a;
-      if (v.decision === 'allow') return;
-    }
-    const err =
-      v.error ??
-      (v.decision === 'deny'
-        ? new httpErrors.Forbidden(`not allowed to '${action}'`)
-        : new httpErrors.Unauthenticated(`'${action}' needs credentials`));
-    authorizer.answered?.({
-      principal: v.principal,
-      action,
-      method: request.method,
-      path,
-      decision: v.decision,
-      status: err.statusCode,
-      ip: request.ip,
-    });
-    const extra: Record<string, string> =
-      err.statusCode === 401 && authorizer.challenge ? { 'WWW-Authenticate': authorizer.challenge } : {};
-    socket.end(rawErrorResponse(err, extra));
-  });
+  /** Serve TLS (sdk/tls); with requireClientCert, agents must present a certificate. */
+  tls?: ServerTls;
+  /** The AES-256 key of the secret store (`--secrets_key_file`); absent: secrets are disabled. */
+  secretsKey?: Buffer;
 }
 
 export interface RunningMaster {
@@ -91,13 +53,15 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
   // Routes are declared before listening; the Master is built after, once port 0 has resolved.
   let master: Master | undefined;
   let leader: () => MasterInfo | undefined = () => undefined;
+  let secretStore: SecretStore | undefined;
   const http = buildMasterHttp({
     logger: log.child({ component: 'http' }),
     authorizer: opts.authorizer,
     current: () => master,
     leader: () => leader(),
+    secrets: { enabled: !!opts.secretsKey, store: () => secretStore },
   });
-  guardWebSocketUpgrades(http.server, opts.authorizer);
+  if (opts.tls) secureServer(http.server, opts.tls, log);
   await http.listen({ port: opts.port, host: opts.host ?? '0.0.0.0' });
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
@@ -116,8 +80,15 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     store = await FileStore.open(opts.workDir, { logger: log });
   }
   const registrar = new Registrar(store, log.child({ component: 'registrar' }));
+  if (opts.secretsKey) secretStore = new SecretStore(store, opts.secretsKey);
+  const permits = opts.authorizer?.permits?.bind(opts.authorizer);
   const m = new Master({
     ...opts,
+    secrets: new SecretsDelivery(
+      secretStore,
+      (principal, name) => permits?.(principal, 'access_secrets', name) ?? true,
+      log.child({ component: 'secrets' }),
+    ),
     port,
     allocate: opts.allocate ?? allocate,
     registrar,
@@ -131,12 +102,15 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
       {
         path: AGENT_WS_PATH,
         inbound: Direction.AgentToMaster,
+        action: AGENT_CONNECT,
+        requireClientCert: opts.tls?.requireClientCert,
         onConnect: (peer) => m.onAgentConnect(peer),
         onProtocolError: (peer, err) => m.onAgentProtocolError(peer, err),
       },
       {
         path: SCHEDULER_WS_PATH,
         inbound: Direction.SchedulerToMaster,
+        action: SCHEDULER_CONNECT,
         onConnect: (peer) => m.onSchedulerConnect(peer),
         onProtocolError: (peer, err) => m.onSchedulerProtocolError(peer, err),
         // An invalid call is answered (ERROR, or TASK_ERROR for its bad tasks); only a frame that
@@ -146,6 +120,7 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     ] as Parameters<typeof attachWebSocketServer>[1],
     {
       logger: log.child({ component: 'transport' }),
+      authorizer: opts.authorizer,
       maxFrameBytes: opts.maxFrameBytes,
       heartbeatIntervalMs: opts.heartbeatIntervalMs,
     },

@@ -94,7 +94,7 @@ export const runShellCommand: RunCommand = (command, { env, cwd, timeoutMs, cloc
   new Promise((resolve) => {
     const value = command.value ?? '';
     const vars: Record<string, string> = { ...env };
-    for (const v of command.environment?.variables ?? []) vars[v.name] = v.value;
+    for (const v of command.environment?.variables ?? []) vars[v.name] = v.value ?? '';
     if (!vars.PATH) vars.PATH = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
     const options = {
       cwd,

@@ -12,16 +12,20 @@ import { metricsRoutes } from './metrics.js';
 import { operatorRoutes } from './operator.js';
 import { redirectRoutes } from './redirect.js';
 import { rolesRoutes } from './roles.js';
+import { type SecretsHttpOptions, secretsRoutes } from './secrets.js';
 import { stateRoutes } from './state.js';
 
 export type { MasterHttpOptions } from './context.js';
 export { LOCAL_PATHS } from './redirect.js';
 export { roleViews } from './role-views.js';
+export type { SecretsHttpOptions } from './secrets.js';
 
 export interface MasterHttpServerOptions extends MasterHttpOptions {
   logger: pino.Logger;
   authorizer?: Authorizer;
   bodyLimit?: number;
+  /** The secrets API; absent: disabled (503). */
+  secrets?: SecretsHttpOptions;
 }
 
 /** A master's HTTP server with every route declared (not listening yet; `inject` works at once). */
@@ -39,5 +43,6 @@ export function buildMasterHttp(opts: MasterHttpServerOptions): AgoraHttp {
   void app.register(metricsRoutes, o);
   void app.register(rolesRoutes, o);
   void app.register(operatorRoutes, o);
+  void app.register(secretsRoutes, { ...o, secrets: opts.secrets });
   return app;
 }

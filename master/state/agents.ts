@@ -144,6 +144,7 @@ export function onReregister(
     return;
   }
   const wasUnreachable = entry.state === 'unreachable';
+  const before = JSON.stringify(agentRecord(entry));
   const reported = agentResources(s, out, conn, m.agent.resources);
   if (!reported) return;
   if (!Resources.from(entry.info.resources).equals(reported)) entry.total = reported; // its static resources changed
@@ -158,7 +159,10 @@ export function onReregister(
   entry.unreachableAt = undefined;
   entry.principal ??= c.principal; // an id not yet bound (older record) binds to its first principal
   s.recovering.delete(id);
-  out.persistAgent(agentRecord(entry));
+  // The registrar already holds this record unless something in it changed (a failover of
+  // thousands of agents should not cost thousands of writes).
+  const record = agentRecord(entry);
+  if (JSON.stringify(record) !== before) out.persistAgent(record);
   for (const rec of m.tasks) recoverTask(s, out, entry, conn, rec, wasUnreachable);
   out.log('info', 'agent re-registered', { agentId: id, tasks: m.tasks.length, wasUnreachable });
   out.toAgent(conn, { type: 'REREGISTERED', agent_id: id, master_info: s.cfg.info });
@@ -186,7 +190,7 @@ function recoverTask(
   if (isTerminal(rec.state)) {
     // Ended, but its terminal update is not acknowledged yet: remember how it ended, so that
     // reconciliation answers with that state rather than "unknown" (which would invite a relaunch).
-    if (fw && !fw.completedTasks.some((t) => t.key === key)) rememberCompleted(fw, completedEntry(s, entry, fw, rec));
+    if (fw && !fw.completedByKey.has(key)) rememberCompleted(fw, completedEntry(s, entry, fw, rec));
     return;
   }
   if (!fw) {

@@ -220,7 +220,7 @@ function reconcile(s: Core, out: Effects, fw: FrameworkEntry, tasks: { task_id: 
   }
   for (const q of tasks) {
     const t = s.tasks.get(taskKey(fw.id, q.task_id));
-    const known = t ?? fw.completedTasks.find((c) => c.task.task_id === q.task_id);
+    const known = t ?? fw.completedByKey.get(taskKey(fw.id, q.task_id));
     if (known) {
       sendUpdate(out, fw, { ...latest(s, known), reason: 'REASON_RECONCILIATION', uuid: undefined, timestamp: now });
       continue;

@@ -101,6 +101,9 @@ export interface SchedulerConn {
   principal?: string;
 }
 
+/** Event-driven cycles start at most once per this many times the last cycle's cost. */
+export const CYCLE_SPACING = 4;
+
 export class Core {
   readonly agents = new Map<string, AgentEntry>();
   readonly frameworks = new Map<string, FrameworkEntry>();
@@ -119,6 +122,9 @@ export class Core {
   electedAt?: number;
   /** An "allocate soon" timer is armed. */
   allocationPending = false;
+  /** When the last cycle started (clock ms) and what it cost, snapshot to booked offers (ms). */
+  lastCycleAt = Number.NEGATIVE_INFINITY;
+  lastCycleCostMs = 0;
   private readonly ids: IdSequence;
 
   constructor(readonly cfg: MasterConfig) {
@@ -145,10 +151,16 @@ export class Core {
     return this.completedFrameworks.some((f) => f.id === id);
   }
 
-  /** Batches allocation requests made while one event is applied into one cycle soon after. */
+  /**
+   * Batches allocation requests into one cycle soon after. Cycles that events ask for are spaced
+   * by CYCLE_SPACING times what the last one cost, so a stream of events (5,000 agents registering)
+   * shares cycles instead of running one full cycle per event: allocation then takes a bounded
+   * share of the master's time however many agents there are.
+   */
   requestAllocation(out: Effects): void {
     if (this.allocationPending) return;
     this.allocationPending = true;
-    out.arm(Timers.allocateSoon, 0);
+    const due = this.lastCycleAt + CYCLE_SPACING * this.lastCycleCostMs;
+    out.arm(Timers.allocateSoon, Number.isFinite(due) ? Math.max(0, due - this.nowMs()) : 0);
   }
 }

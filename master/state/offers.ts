@@ -7,8 +7,14 @@ import { encode } from '../../sdk/codec/index.js';
 import type { SchedulerEvent } from '../../sdk/protocol/messages.js';
 import type { Offer } from '../../sdk/protocol/types.js';
 import type { Resources } from '../../sdk/resources/resources.js';
-import type { AllocationPlan, AllocatorSnapshot } from '../allocator/types.js';
-import { addAllocation, type FrameworkEntry, type OfferEntry, subtractAllocation } from '../registry.js';
+import type { AllocationPlan, AllocatorAgent, AllocatorSnapshot } from '../allocator/types.js';
+import {
+  type AgentEntry,
+  addAllocation,
+  type FrameworkEntry,
+  type OfferEntry,
+  subtractAllocation,
+} from '../registry.js';
 import type { Core } from './core.js';
 import type { Effects } from './effects.js';
 
@@ -17,16 +23,45 @@ const MAX_REFUSE_SECONDS = 365 * 24 * 3600;
 /** Room kept free in every frame for the envelope around the items. */
 const FRAME_MARGIN_BYTES = 1024;
 
-export function snapshot(s: Core): AllocatorSnapshot {
-  const now = s.nowMs();
-  const agents = [...s.agents.values()].map((a) => ({
+/** The allocator's view of each agent, kept while nothing it is built from changed (Resources are values). */
+interface AgentView {
+  total: Resources;
+  used: Resources;
+  offered: Resources;
+  info: AgentEntry['info'];
+  active: boolean;
+  view: AllocatorAgent;
+}
+const agentViews = new WeakMap<AgentEntry, AgentView>();
+
+function agentView(a: AgentEntry, active: boolean): AllocatorAgent {
+  const v = agentViews.get(a);
+  if (
+    v &&
+    v.total === a.total &&
+    v.used === a.used &&
+    v.offered === a.offered &&
+    v.info === a.info &&
+    v.active === active
+  )
+    return v.view;
+  const allocated = a.offered.isEmpty() ? a.used : a.used.isEmpty() ? a.offered : a.used.plus(a.offered);
+  const view = {
     id: a.id,
     hostname: a.info.hostname,
     total: a.total,
-    allocated: a.used.plus(a.offered),
+    allocated,
     attributes: a.info.attributes,
-    active: a.state === 'active' && s.leading,
-  }));
+    active,
+  };
+  agentViews.set(a, { total: a.total, used: a.used, offered: a.offered, info: a.info, active, view });
+  return view;
+}
+
+export function snapshot(s: Core): AllocatorSnapshot {
+  const now = s.nowMs();
+  const agents: AllocatorAgent[] = [];
+  for (const a of s.agents.values()) agents.push(agentView(a, a.state === 'active' && s.leading));
   const frameworks = [...s.frameworks.values()].map((f) => ({
     id: f.id,
     roles: f.roles,
@@ -43,6 +78,7 @@ export function allocationCycle(s: Core, out: Effects): void {
   if (!s.leading) return;
   expireOffers(s, out);
   const now = s.nowMs();
+  s.lastCycleAt = now;
   for (const fw of s.frameworks.values()) fw.filters = fw.filters.filter((f) => f.expiresAt > now);
   out.allocate(snapshot(s));
 }
@@ -56,6 +92,16 @@ export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, du
   s.counters.lastAllocationMs = durationMs;
   if (!s.leading) return;
   const now = s.nowMs();
+  try {
+    bookPlan(s, out, plan, now);
+  } finally {
+    // By the master's clock (the allocator's own duration is wall time, which a virtual clock never sees).
+    const since = s.nowMs() - s.lastCycleAt;
+    s.lastCycleCostMs = Number.isFinite(since) ? since : 0;
+  }
+}
+
+function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): void {
   for (const fw of s.frameworks.values()) fw.stats.lastSkipped = plan.skipped[fw.id] ?? {};
   const byFramework = new Map<string, Offer[]>();
   for (const p of plan.offers) {
@@ -72,6 +118,7 @@ export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, du
     };
     s.offers.set(offer.id, offer);
     fw.offers.add(offer.id);
+    agent.offerIds.add(offer.id);
     agent.offered = agent.offered.plus(p.resources);
     addAllocation(fw, p.role, p.resources);
     const list = byFramework.get(fw.id) ?? [];
@@ -103,6 +150,8 @@ export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, du
  */
 export function splitUnder<T>(items: T[], maxBytes: number): T[][] {
   const budget = Math.max(1, maxBytes - FRAME_MARGIN_BYTES);
+  // Most batches fit in one frame: one encoding of the whole list says so.
+  if (encode({ type: 'HEARTBEAT', items } as unknown as SchedulerEvent).byteLength <= budget) return [items];
   const out: T[][] = [];
   let run: T[] = [];
   let used = 0;
@@ -133,7 +182,10 @@ export function removeOffer(
   s.offers.delete(offerId);
   const fw = s.frameworks.get(offer.frameworkId);
   const agent = s.agents.get(offer.agentId);
-  if (agent) agent.offered = agent.offered.minus(offer.resources);
+  if (agent) {
+    agent.offered = agent.offered.minus(offer.resources);
+    agent.offerIds.delete(offerId);
+  }
   if (fw) {
     fw.offers.delete(offerId);
     subtractAllocation(fw, offer.role, offer.resources);
@@ -149,7 +201,9 @@ export function removeOffer(
 
 /** Rescinds every outstanding offer of one agent (it left, became unreachable or was marked gone). */
 export function rescindAgentOffers(s: Core, out: Effects, agentId: string): void {
-  for (const o of [...s.offers.values()]) if (o.agentId === agentId) removeOffer(s, out, o.id, true);
+  const agent = s.agents.get(agentId);
+  if (!agent) return;
+  for (const id of [...agent.offerIds]) removeOffer(s, out, id, true);
 }
 
 /** Drops a framework's offers without telling it (its connection is gone or replaced). */

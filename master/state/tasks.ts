@@ -95,7 +95,11 @@ export function applyState(s: Core, out: Effects, t: TaskEntry, status: TaskStat
 
 export function rememberCompleted(fw: FrameworkEntry, t: TaskEntry): void {
   fw.completedTasks.push(t);
-  if (fw.completedTasks.length > MAX_COMPLETED_TASKS_PER_FRAMEWORK) fw.completedTasks.shift();
+  fw.completedByKey.set(t.key, t);
+  if (fw.completedTasks.length > MAX_COMPLETED_TASKS_PER_FRAMEWORK) {
+    const old = fw.completedTasks.shift();
+    if (old && fw.completedByKey.get(old.key) === old) fw.completedByKey.delete(old.key);
+  }
 }
 
 export function masterStatus(
@@ -127,7 +131,7 @@ export function latest(s: Core, t: TaskEntry): TaskStatus {
 /** A live or completed task of this framework, by id. */
 export function findTask(s: Core, fw: FrameworkEntry | undefined, frameworkId: string, taskId: string) {
   const key = taskKey(frameworkId, taskId);
-  return s.tasks.get(key) ?? fw?.completedTasks.find((c) => c.key === key);
+  return s.tasks.get(key) ?? fw?.completedByKey.get(key);
 }
 
 /**

@@ -47,6 +47,11 @@ export const ACL_OBJECTS = {
   view_tasks: 'users',
   view_executors: 'users',
   access_sandboxes: 'users',
+  create_secrets: 'secrets',
+  update_secrets: 'secrets',
+  view_secrets: 'secrets',
+  delete_secrets: 'secrets',
+  access_secrets: 'secrets',
 } as const;
 export type AclAction = keyof typeof ACL_OBJECTS;
 

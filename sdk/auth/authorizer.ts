@@ -46,6 +46,7 @@ interface Policy {
 
 const body = (r: AccessRequest) => (r.body ?? {}) as Record<string, unknown>;
 const path = (r: AccessRequest) => r.url.split('?')[0];
+const secretName = (r: AccessRequest) => `/${String((r.params as Record<string, unknown> | undefined)?.['*'] ?? '')}`;
 
 export const POLICIES: Record<string, Policy> = {
   view_health: { open: true },
@@ -72,6 +73,11 @@ export const POLICIES: Record<string, Policy> = {
       return typeof v === 'string' ? [v] : [];
     },
   },
+  // Secrets: the name is the path after /secrets; PUT picks create_ or update_secrets in the route.
+  list_secrets: {},
+  put_secrets: {},
+  view_secrets: { acl: 'view_secrets', objects: (r) => [secretName(r)] },
+  delete_secrets: { acl: 'delete_secrets', objects: (r) => [secretName(r)] },
   [AGENT_CONNECT]: { acl: 'register_agents' },
   [SCHEDULER_CONNECT]: {},
 };

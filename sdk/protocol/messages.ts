@@ -3,6 +3,7 @@
  * types.ts); the TypeScript unions are `Static<>` of them. Tags are `as const` objects.
  */
 import { type Static, type TSchema, Type } from 'typebox';
+import { MAX_SECRET_VALUE_BYTES, MAX_TASK_SECRETS } from '../secrets/names.js';
 import { IdSchema as Id, Obj, RolesSchema as Roles, SecondsSchema as Seconds } from './fields.js';
 import { MAX_BATCH, MAX_FRAMEWORKS, MAX_LARGE_BATCH, MAX_SEQ, MAX_TEXT_LENGTH, MAX_TOKEN_LENGTH } from './limits.js';
 import {
@@ -14,6 +15,7 @@ import {
   MasterInfoSchema,
   OfferSchema,
   OperationSchema,
+  SecretNameSchema,
   TaskInfoSchema,
   TaskRecordSchema,
   TaskStatusSchema,
@@ -154,12 +156,21 @@ export const AgentMessageSchemas = {
   }),
   STATUS_UPDATE: Obj({ type: Lit('STATUS_UPDATE'), update: Obj({ framework_id: Id, status: TaskStatusSchema }) }),
   PONG: Obj({ type: Lit('PONG'), seq: Seq }),
+  /** The values of the secrets a task on this agent references, asked for at launch (answered by SECRETS). */
+  SECRETS_REQUEST: Obj({
+    type: Lit('SECRETS_REQUEST'),
+    request_id: Uuid,
+    framework_id: Id,
+    task_id: Id,
+    names: Type.Array(SecretNameSchema, { minItems: 1, maxItems: MAX_TASK_SECRETS }),
+  }),
 } as const;
 export const AgentMessageSchema = Type.Union([
   AgentMessageSchemas.REGISTER,
   AgentMessageSchemas.REREGISTER,
   AgentMessageSchemas.STATUS_UPDATE,
   AgentMessageSchemas.PONG,
+  AgentMessageSchemas.SECRETS_REQUEST,
 ]);
 export type AgentMessage = Static<typeof AgentMessageSchema>;
 
@@ -180,6 +191,22 @@ export const MasterToAgentSchemas = {
   PING: Obj({ type: Lit('PING'), seq: Seq }),
   LEADER: Obj({ type: Lit('LEADER'), leader: Leader }),
   SHUTDOWN: Obj({ type: Lit('SHUTDOWN'), message: Type.String({ maxLength: MAX_TEXT_LENGTH }) }),
+  /** The answer to SECRETS_REQUEST: every value asked for, or an error and none. */
+  SECRETS: Obj({
+    type: Lit('SECRETS'),
+    request_id: Uuid,
+    secrets: Opt(
+      Type.Array(Obj({ name: SecretNameSchema, value: Type.String({ maxLength: MAX_SECRET_VALUE_BYTES }) }), {
+        maxItems: MAX_TASK_SECRETS,
+      }),
+    ),
+    error: Opt(
+      Obj({
+        code: Type.String({ maxLength: MAX_TOKEN_LENGTH }),
+        message: Type.String({ maxLength: MAX_TEXT_LENGTH }),
+      }),
+    ),
+  }),
 } as const;
 export const MasterToAgentMessageSchema = Type.Union([
   MasterToAgentSchemas.REGISTERED,
@@ -191,6 +218,7 @@ export const MasterToAgentMessageSchema = Type.Union([
   MasterToAgentSchemas.PING,
   MasterToAgentSchemas.LEADER,
   MasterToAgentSchemas.SHUTDOWN,
+  MasterToAgentSchemas.SECRETS,
 ]);
 export type MasterToAgentMessage = Static<typeof MasterToAgentMessageSchema>;
 

@@ -7,6 +7,7 @@
  */
 import { type Static, type TSchema, Type } from 'typebox';
 import { ResourceListSchema } from '../resources/schema.js';
+import { MAX_SECRET_NAME_LENGTH, secretNameProblem } from '../secrets/names.js';
 import { IdSchema, Obj, PortSchema, RoleSchema, RolesSchema, SecondsSchema } from './fields.js';
 import {
   MAX_ATTRIBUTES,
@@ -83,7 +84,34 @@ export const TaskStateSchema = Type.Union([
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 true satisfies Same<Static<typeof TaskStateSchema>, TaskState>;
 
-export const EnvironmentVariableSchema = Obj({ name: NonEmpty(MAX_NAME_LENGTH), value: Str(MAX_COMMAND_LENGTH) });
+/** A secret name (sdk/secrets/names.ts): an absolute path such as `/prod/db/password`. */
+export const SecretNameSchema = Type.Refine(
+  Type.String({ minLength: 1, maxLength: MAX_SECRET_NAME_LENGTH }),
+  (v) => secretNameProblem(v) === undefined,
+  (v) => secretNameProblem(v) ?? 'invalid secret name',
+);
+
+/**
+ * Mesos's `Secret`, by reference only: the agent asks the master for the value at launch, so no
+ * value ever travels in a TaskInfo (Mesos's `type: VALUE` is refused).
+ */
+export const SecretSchema = Obj({
+  type: Type.Literal('REFERENCE'),
+  reference: Obj({ name: SecretNameSchema }),
+});
+export type Secret = Static<typeof SecretSchema>;
+
+/** `type` VALUE (default) takes `value`; SECRET takes `secret` and no value. */
+export const EnvironmentVariableSchema = Type.Refine(
+  Obj({
+    name: NonEmpty(MAX_NAME_LENGTH),
+    type: Opt(Type.Union([Type.Literal('VALUE'), Type.Literal('SECRET')])),
+    value: Opt(Str(MAX_COMMAND_LENGTH)),
+    secret: Opt(SecretSchema),
+  }),
+  (v) => (v.type === 'SECRET' ? v.secret !== undefined && v.value === undefined : v.value !== undefined && !v.secret),
+  () => 'a variable of type SECRET has a "secret" and no "value"; any other has a "value" and no "secret"',
+);
 export type EnvironmentVariable = Static<typeof EnvironmentVariableSchema>;
 
 export const CommandUriSchema = Obj({
@@ -117,6 +145,8 @@ export const VolumeSchema = Obj({
   container_path: NonEmpty(MAX_PATH_LENGTH),
   host_path: Opt(Str(MAX_PATH_LENGTH)),
   mode: Type.Union([Type.Literal('RW'), Type.Literal('RO')]),
+  /** A SECRET source: the agent writes the secret's value to `container_path` (relative: in the sandbox), mode 0400. */
+  source: Opt(Obj({ type: Type.Literal('SECRET'), secret: SecretSchema })),
 });
 export type Volume = Static<typeof VolumeSchema>;
 

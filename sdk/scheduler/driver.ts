@@ -9,13 +9,13 @@ import pino from 'pino';
 import { Direction, type SchedulerCall, type SchedulerEvent } from '../protocol/messages.js';
 import type { Filters, FrameworkInfo, MasterInfo, Offer, Operation, TaskInfo, TaskStatus } from '../protocol/types.js';
 import { validateMessage } from '../protocol/validate.js';
-import { ReconnectingClient } from '../transport/index.js';
+import { type ClientSecurity, ReconnectingClient } from '../transport/index.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { followLeader, type LeaderEndpoint } from '../zk/follow-leader.js';
 
 export const SCHEDULER_WS_PATH = '/api/v1/scheduler/ws';
 
-export interface DriverOptions {
+export interface DriverOptions extends ClientSecurity {
   /** Where the leading master is: `host:port`, `zk://host:2181/agora` (follows the election), or a function giving `host:port`. */
   master: string | (() => string | undefined | Promise<string | undefined>);
   framework: FrameworkInfo;
@@ -24,6 +24,7 @@ export interface DriverOptions {
   logger?: pino.Logger;
   /** Arms the transport's heartbeat and reconnection timers and tells the time; default `systemClock`. */
   clock?: Clock;
+  // credential: sent as Basic authentication at every upgrade; tls: wss:// and the CA to verify with.
 }
 
 export interface SchedulerDriverEvents {
@@ -96,8 +97,17 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
         if (this.subscribedNow) this.emit('disconnected');
         this.subscribedNow = false;
       },
+      onRefused: (status, code, message) => {
+        const error = {
+          code: code ?? `HTTP_${status}`,
+          message: `the master refused the connection: ${message ?? `HTTP ${status}`}`,
+        };
+        if (this.listenerCount('error') > 0) this.emit('error', error);
+      },
       logger: this.log.child({ component: 'transport' }),
       clock: this.clock,
+      credential: opts.credential,
+      tls: opts.tls,
     });
   }
 

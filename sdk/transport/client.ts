@@ -22,7 +22,34 @@ import {
   WsPeer,
 } from './peer.js';
 
-export interface ClientOptions<In extends Direction, Out> extends TransportOptions {
+/** A principal and its secret, sent as HTTP Basic authentication at the upgrade (never logged). */
+export interface Credential {
+  principal: string;
+  secret: string;
+}
+
+/** How a client proves itself and checks the server. */
+export interface ClientSecurity {
+  credential?: Credential;
+  /**
+   * TLS: `ws://` targets become `wss://`; the server is verified against `ca` (the system store
+   * when absent); `cert`/`key` are presented when the server asks for a client certificate.
+   */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
+}
+
+/** `Basic base64(principal:secret)`; a principal holding `:` cannot be sent this way. */
+export function basicAuthorization(c: Credential): string {
+  if (c.principal.includes(':')) throw new RangeError('a principal sent by Basic authentication cannot hold ":"');
+  return `Basic ${Buffer.from(`${c.principal}:${c.secret}`, 'utf8').toString('base64')}`;
+}
+
+/** `ws://` → `wss://` when TLS is on; anything else as given. */
+export function secureUrl(url: string, tls: boolean): string {
+  return tls && url.startsWith('ws://') ? `wss://${url.slice(5)}` : url;
+}
+
+export interface ClientOptions<In extends Direction, Out> extends TransportOptions, ClientSecurity {
   /** Called on every (re)connection attempt; return undefined when no target is known yet (retry after backoff). */
   url: () => string | undefined | Promise<string | undefined>;
   inbound: In;
@@ -31,6 +58,11 @@ export interface ClientOptions<In extends Direction, Out> extends TransportOptio
   onMessage(message: MessageOf<In>): void;
   /** A connection that had opened is closed (once per onOpen). */
   onClose?(code: number, reason: string): void;
+  /**
+   * The server answered the upgrade with an HTTP error instead (401/403 from its authorizer, with
+   * the `code` of its `{code, message}` body when there is one); the client retries after backoff.
+   */
+  onRefused?(status: number, code: string | undefined, message: string | undefined): void;
   /** Defaults 200, 10_000; exponential x2 with full jitter from rng; reset after a successful open. */
   backoff?: { initialMs?: number; maxMs?: number };
   rng?: Rng;
@@ -144,9 +176,14 @@ export class ReconnectingClient<In extends Direction, Out> {
       this.scheduleRetry();
       return;
     }
+    const credential = this.opts.credential;
+    const tls = this.opts.tls;
+    url = secureUrl(url, tls !== undefined);
     let ws: WebSocket;
     try {
       ws = new WebSocket(url, {
+        ...(credential ? { headers: { authorization: basicAuthorization(credential) } } : {}),
+        ...(tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
         maxPayload: this.options.maxFrameBytes,
         perMessageDeflate: false,
         handshakeTimeout: this.options.closeTimeoutMs,
@@ -205,9 +242,31 @@ export class ReconnectingClient<In extends Direction, Out> {
         log.error({ err, type: (message as { type?: string }).type }, 'onMessage handler threw');
       }
     });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        if (body.length < MAX_REFUSAL_BODY) body += c.slice(0, MAX_REFUSAL_BODY - body.length);
+      });
+      res.on('error', () => undefined);
+      res.on('end', () => {
+        const { code, message } = refusalOf(body);
+        log.warn({ status: res.statusCode, code, message }, 'the server refused the connection');
+        try {
+          this.opts.onRefused?.(res.statusCode ?? 0, code, message);
+        } catch (err) {
+          log.error({ err }, 'onRefused handler threw');
+        }
+        ws.terminate();
+      });
+    });
     ws.on('pong', () => peer.touch());
     ws.on('ping', () => peer.touch());
     ws.on('error', (err) => {
+      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test((err as NodeJS.ErrnoException).code ?? '')) {
+        log.warn({ err: err.message }, 'TLS: the server could not be verified; check --ca_file');
+        return;
+      }
       if (isTooLargeWsError(err)) {
         peer.noteLocalClose(
           CloseCode.MESSAGE_TOO_BIG,
@@ -256,6 +315,21 @@ export class ReconnectingClient<In extends Direction, Out> {
   private clearRetry(): void {
     this.retryTimer?.cancel();
     this.retryTimer = undefined;
+  }
+}
+
+const MAX_REFUSAL_BODY = 4096;
+
+/** `{code, message}` of an error answer, when it is one. */
+function refusalOf(body: string): { code?: string; message?: string } {
+  try {
+    const v = JSON.parse(body) as { code?: unknown; message?: unknown };
+    return {
+      code: typeof v.code === 'string' ? v.code.slice(0, 100) : undefined,
+      message: typeof v.message === 'string' ? v.message.slice(0, 500) : undefined,
+    };
+  } catch {
+    return {};
   }
 }
 

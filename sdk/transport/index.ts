@@ -1,4 +1,12 @@
-export { backoffDelayMs, type ClientOptions, ReconnectingClient } from './client.js';
+export {
+  backoffDelayMs,
+  basicAuthorization,
+  type ClientOptions,
+  type ClientSecurity,
+  type Credential,
+  ReconnectingClient,
+  secureUrl,
+} from './client.js';
 export {
   CloseCode,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -8,4 +16,10 @@ export {
   type TransportOptions,
   truncateUtf8,
 } from './peer.js';
-export { attachWebSocketServer, type ConnectionHandlers, type WebSocketServerHandle, type WsRoute } from './server.js';
+export {
+  attachWebSocketServer,
+  type ConnectionHandlers,
+  type WebSocketServerHandle,
+  type WebSocketServerOptions,
+  type WsRoute,
+} from './server.js';

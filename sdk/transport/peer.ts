@@ -14,6 +14,8 @@ export interface Peer<Out> {
   /** Random id per connection. */
   readonly id: string;
   readonly remoteAddress: string;
+  /** The principal the server's authorizer authenticated at the upgrade; undefined when anonymous. */
+  readonly principal?: string;
   readonly open: boolean;
   /**
    * Encodes and sends; returns false when closed, or when the peer is too slow: if
@@ -145,6 +147,7 @@ export class WsPeer<Out> implements Peer<Out> {
   readonly id = randomBytes(8).toString('hex');
   /** clock.now() of the last sign of life (open, pong, ping or any frame). */
   lastSeen: number;
+  principal?: string;
   private localClose: { code: number; reason: string } | undefined;
 
   constructor(

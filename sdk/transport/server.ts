@@ -4,9 +4,12 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import WebSocket, { WebSocketServer } from 'ws';
 import { CodecError, CodecErrorCode } from '../codec/codec.js';
+import { type Authorizer, admitUpgrade, rawErrorResponse } from '../http/index.js';
 import type { Direction, MessageOf } from '../protocol/messages.js';
+import { TlsClientCertRequired } from '../tls/errors.js';
 import {
   asCodecError,
   CloseCode,
@@ -30,6 +33,16 @@ export interface WsRoute<In extends Direction, Out> {
   /** e.g. '/api/v1/agent'; matched on the pathname, the query is ignored. */
   path: string;
   inbound: In;
+  /**
+   * What connecting here means to the authorizer (e.g. `agent_connect`); required when the server
+   * has one. `peer.principal` is who it authenticated.
+   */
+  action?: string;
+  /**
+   * Refuse (401 `AGORA_TLS_CLIENT_CERT_REQUIRED`) a connection that did not present a client
+   * certificate the listener's CA verified (mutual TLS; see sdk/tls `secureServer`).
+   */
+  requireClientCert?: boolean;
   onConnect(peer: Peer<Out>, req: IncomingMessage): ConnectionHandlers<In>;
   /**
    * Called for a frame that fails to decode, before the connection is closed (1009 for
@@ -44,6 +57,14 @@ export interface WsRoute<In extends Direction, Out> {
    * open; only frames that cannot be decoded close it. Default false: any refused frame closes it.
    */
   keepOpenOnInvalidMessage?: boolean;
+}
+
+export interface WebSocketServerOptions extends TransportOptions {
+  /**
+   * Asked at every upgrade with the route's action, before the socket becomes a WebSocket; a
+   * refusal is answered 401/403 `{code, message}` and no connection is made. Default: none (open).
+   */
+  authorizer?: Authorizer;
 }
 
 export interface WebSocketServerHandle {
@@ -64,13 +85,16 @@ function isInvalidMessage(error: CodecError): boolean {
 export function attachWebSocketServer(
   server: Server,
   routes: AnyRoute[],
-  opts?: TransportOptions,
+  opts?: WebSocketServerOptions,
 ): WebSocketServerHandle {
   const options = resolveOptions(opts);
+  const authorizer = opts?.authorizer;
   const log = options.logger.child({ component: 'ws-server' });
   const byPath = new Map<string, AnyRoute>();
   for (const route of routes) {
     if (byPath.has(route.path)) throw new Error(`two WebSocket routes for ${route.path}`);
+    if (authorizer && !route.action)
+      throw new Error(`WebSocket route ${route.path} declares no action for the authorizer`);
     byPath.set(route.path, route);
   }
 
@@ -105,14 +129,50 @@ export function attachWebSocketServer(
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => accept(route, ws, req));
+    if (route.requireClientCert && !(req.socket as TLSSocket).authorized) {
+      const why = (req.socket as TLSSocket).authorizationError ?? 'no TLS';
+      log.warn(
+        { remote: req.socket.remoteAddress, path: pathname, why: String(why) },
+        'refused a connection without a verified client certificate (mutual TLS is required on this route)',
+      );
+      socket.once('finish', () => socket.destroy());
+      socket.end(
+        rawErrorResponse(
+          new TlsClientCertRequired(`${pathname} requires a client certificate signed by the cluster CA`),
+        ),
+      );
+      return;
+    }
+    if (!authorizer || !route.action) {
+      wss.handleUpgrade(req, socket, head, (ws) => accept(route, ws, req, undefined));
+      return;
+    }
+    admitUpgrade(authorizer, req, socket, route.action).then(
+      (admission) => {
+        if (!admission.ok) {
+          log.info({ remote: req.socket.remoteAddress, path: pathname }, 'refused a WebSocket upgrade');
+          return;
+        }
+        if (closing || socket.destroyed) {
+          socket.destroy();
+          return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => accept(route, ws, req, admission.principal));
+      },
+      (err) => {
+        log.error({ err, path: pathname }, 'the authorizer failed; refusing the upgrade');
+        socket.once('finish', () => socket.destroy());
+        socket.end('HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      },
+    );
   };
   server.on('upgrade', onUpgrade);
 
-  function accept(route: AnyRoute, ws: WebSocket, req: IncomingMessage): void {
+  function accept(route: AnyRoute, ws: WebSocket, req: IncomingMessage, principal: string | undefined): void {
     const remoteAddress = req.socket.remoteAddress ?? 'unknown';
     const peer = new WsPeer<unknown>(ws, remoteAddress, options, log);
-    const plog = log.child({ peer: peer.id, remote: remoteAddress, path: route.path });
+    peer.principal = principal;
+    const plog = log.child({ peer: peer.id, remote: remoteAddress, path: route.path, principal });
     peers.add(peer);
     let handlers: ConnectionHandlers<Direction> | undefined;
 

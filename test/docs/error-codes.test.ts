@@ -8,6 +8,8 @@ import * as authErrors from '../../sdk/auth/errors.js';
 import * as sdkErrors from '../../sdk/errors.js';
 import { codesOf, type ErrorClass } from '../../sdk/errors.js';
 import * as httpErrors from '../../sdk/http/errors.js';
+import * as secretsErrors from '../../sdk/secrets/errors.js';
+import * as tlsErrors from '../../sdk/tls/errors.js';
 import { REPO_ROOT } from '../support/cluster.js';
 
 /** Every catalogue: its entries are the error classes it exports. */
@@ -15,6 +17,8 @@ const CATALOGUES: Record<string, Record<string, unknown>> = {
   'sdk/errors.ts': sdkErrors,
   'sdk/http/errors.ts': httpErrors,
   'sdk/auth/errors.ts': authErrors,
+  'sdk/tls/errors.ts': tlsErrors,
+  'sdk/secrets/errors.ts': secretsErrors,
   'master/errors.ts': masterErrors,
   'agent/errors.ts': agentErrors,
 };

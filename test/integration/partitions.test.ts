@@ -177,7 +177,9 @@ describe('partitions: agents the master cannot hear from @integration', function
 
   it('a real network partition: an agent on its own test host (network namespace) is cut off, marked unreachable, and healed; tasks of partition-aware frameworks kept, others killed', async function () {
     requireReal(this, 'network namespaces', netnsAvailability());
-    const master = await startMasterProc(FAST_PINGS);
+    // The agent on the test host reaches the master through the host's gateway address, so the
+    // master listens beyond loopback: without authentication that needs an explicit --insecure.
+    const master = await startMasterProc(['--ip', '0.0.0.0', '--insecure', ...FAST_PINGS]);
     const host = await TestHost.create(`p${process.pid % 10_000}`, 200 + (process.pid % 50));
     hosts.push(host);
     const port = await freePort();
@@ -193,6 +195,10 @@ describe('partitions: agents the master cannot hear from @integration', function
       workDir,
       '--resources',
       'cpus:2;mem:1024',
+      // Its HTTP API is read from this machine, across the veth: beyond loopback, so --insecure.
+      '--ip',
+      host.address,
+      '--insecure',
     ]);
     const agentUrl = `http://${host.address}:${port}`;
     await waitFor('the agent on the test host to register', async () => {

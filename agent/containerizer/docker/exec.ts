@@ -21,7 +21,7 @@ export async function execInContainer(
       ? [command.value ?? '', ...(command.arguments ?? [])]
       : ['/bin/sh', '-c', command.value ?? ''];
   const env = { ...opts.env };
-  for (const v of command.environment?.variables ?? []) env[v.name] = v.value;
+  for (const v of command.environment?.variables ?? []) env[v.name] = v.value ?? '';
   const run = async (): Promise<CommandRunResult> => {
     const exec = await docker.getContainer(containerId).exec({
       Cmd: cmd,

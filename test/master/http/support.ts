@@ -1,7 +1,7 @@
 /** A real Master (no registrar, no sockets) behind the master's HTTP plugins, for `inject`. */
 import { pino } from 'pino';
 import { allocate } from '../../../master/allocator/index.js';
-import { buildMasterHttp } from '../../../master/http/index.js';
+import { buildMasterHttp, type SecretsHttpOptions } from '../../../master/http/index.js';
 import { Master } from '../../../master/master.js';
 import type { AgoraHttp, Authorizer } from '../../../sdk/http/index.js';
 import type { MasterInfo } from '../../../sdk/protocol/types.js';
@@ -24,6 +24,7 @@ export async function masterHttp(
     beforeReady?: (app: AgoraHttp) => void;
     authorizer?: Authorizer;
     logger?: typeof silent;
+    secrets?: SecretsHttpOptions;
   } = {},
 ): Promise<Harness> {
   const master = new Master({ port: 5050, allocate, logger: silent, allocationIntervalMs: 3_600_000 });
@@ -33,6 +34,7 @@ export async function masterHttp(
     authorizer: opts.authorizer,
     current: () => (opts.built === false ? undefined : master),
     leader: opts.leader ?? (() => (master.leading ? master.info : undefined)),
+    secrets: opts.secrets,
   });
   opts.beforeReady?.(app);
   await app.ready();

@@ -4,10 +4,13 @@
  * the limit, a body of the wrong media type. Each answer is either the route's own success or an
  * error `{code: AGORA_*, message}`, never a 5xx, and the master's roles never change.
  */
+import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import type { HTTPMethods, InjectOptions } from 'fastify';
 import { pino } from 'pino';
 import { buildAgentHttp } from '../../../agent/http/index.js';
+import { SecretStore } from '../../../master/secrets/index.js';
+import { MemoryStore } from '../../../master/testing/memory-store.js';
 import type { AgoraHttp } from '../../../sdk/http/index.js';
 import { agentView, sandbox } from '../../agent/http/support.js';
 import { masterHttp } from './support.js';
@@ -66,10 +69,13 @@ function expectCoded(
 describe('every route, swept with hostile requests', () => {
   it('master: coded answers, no 5xx, roles unchanged', async () => {
     let routes = new Map<string, Set<string>>();
+    // Secrets on, so that their routes meet the hostile requests too (off, they answer 503 to all).
+    const secrets = new SecretStore(new MemoryStore(), randomBytes(32));
     const h = await masterHttp({
       beforeReady: (app) => {
         routes = collect(app);
       },
+      secrets: { enabled: true, store: () => secrets },
     });
     await h.app.inject({ method: 'PUT', url: '/weights', payload: [{ role: 'kept', weight: 3 }] });
     await h.app.inject({ method: 'POST', url: '/quota', payload: { role: 'kept', guarantees: { cpus: 1 } } });

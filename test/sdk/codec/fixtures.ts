@@ -216,6 +216,13 @@ export const agentMessages: ByType<AgentMessage> = {
     },
   },
   PONG: { type: 'PONG', seq: 41 },
+  SECRETS_REQUEST: {
+    type: 'SECRETS_REQUEST',
+    request_id: 'r-1',
+    framework_id: frameworkInfo.id,
+    task_id: taskInfo(5).task_id,
+    names: ['/prod/db/password'],
+  },
 };
 
 export const masterToAgentMessages: ByType<MasterToAgentMessage> = {
@@ -233,6 +240,7 @@ export const masterToAgentMessages: ByType<MasterToAgentMessage> = {
   PING: { type: 'PING', seq: 42 },
   LEADER: { type: 'LEADER', leader: {} },
   SHUTDOWN: { type: 'SHUTDOWN', message: 'agent agent-7-S3 was marked gone' },
+  SECRETS: { type: 'SECRETS', request_id: 'r-1', secrets: [{ name: '/prod/db/password', value: 'hunter2' }] },
 };
 
 export const fixtures: { [D in Direction]: Record<string, MessageOf<D>> } = {

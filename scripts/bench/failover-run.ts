@@ -1,0 +1,202 @@
+/**
+ * One failover at scale: two real masters on ZooKeeper, simulated agents and frameworks, a cluster
+ * filled with running tasks, the leader killed with SIGKILL; then the time from the new leader's
+ * election until every agent re-registered, every framework re-subscribed and reconciliation
+ * accounted for every task, and whether any task was lost or doubled (from the agents' own books).
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  type AgentsProc,
+  agentsReport,
+  type FrameworksProc,
+  forkAgentProcs,
+  forkFrameworks,
+  freePort,
+  HealthProbe,
+  type MasterProc,
+  sleep,
+  startAgoraMaster,
+  waitFor,
+  waitHealthy,
+} from './sim/cluster.js';
+import { CpuWindow, loadAverage, peakRssMiB } from './sim/proc.js';
+
+export interface FailoverOptions {
+  agents: number;
+  frameworks: number;
+  tasks: number;
+  agentResources: string;
+  task: string;
+  zk: string;
+  agentProcs: number;
+  zkSessionTimeout: string;
+  stallMs: number;
+}
+
+export interface FailoverResult {
+  agents: number;
+  frameworks: number;
+  tasks: number;
+  /** SIGKILL of the leader to the other master saying it leads (ZooKeeper session expiry included). */
+  kill_to_elected_s: number;
+  elected_to_agents_s: number;
+  elected_to_frameworks_s: number;
+  /** Election to the last reconciliation answer: the headline. */
+  elected_to_reconciled_s: number;
+  new_leader_cpu_ms: number;
+  new_leader_peak_rss_mib: number;
+  slowest_health_ms: number;
+  harness_cpu_share: number;
+  reregistered: number;
+  resubscribed: number;
+  reconciled: number;
+  /** Tasks the agents no longer hold, killed, sent twice, or answered as not running. */
+  lost: number;
+  killed: number;
+  doubled: number;
+  reconcile_not_running: number;
+  complete: boolean;
+  load: string;
+}
+
+async function leading(port: number): Promise<boolean> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
+    return ((await r.json()) as { leading?: boolean }).leading === true;
+  } catch {
+    return false;
+  }
+}
+
+export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
+  const zk = `${o.zk.replace(/\/$/, '')}/agora-perf-bench-${randomBytes(4).toString('hex')}`;
+  const [p1, p2] = [await freePort(), await freePort()];
+  const flags = ['--zk', zk, '--zk_session_timeout', o.zkSessionTimeout];
+  const masters: MasterProc[] = [];
+  const agentProcs: AgentsProc[] = [];
+  let fwProc: FrameworksProc | undefined;
+  try {
+    masters.push(await startAgoraMaster(p1, flags));
+    await waitHealthy(p1);
+    await waitFor(
+      () => leading(p1),
+      () => 0,
+      { stallMs: 30_000 },
+    );
+    masters.push(await startAgoraMaster(p2, flags));
+    await waitHealthy(p2);
+    const url = (p: number, path: string) => `ws://127.0.0.1:${p}${path}`;
+    const extra = { others: [url(p2, '/api/v1/agent')], backoffMaxMs: 500 };
+    agentProcs.push(...forkAgentProcs(url(p1, '/api/v1/agent'), o.agents, o.agentProcs, o.agentResources, extra));
+    await Promise.all(agentProcs.map((p) => p.ready));
+    for (const p of agentProcs) p.send({ cmd: 'start' });
+    let a = await agentsReport(agentProcs);
+    const registered = await waitFor(
+      async () => {
+        a = await agentsReport(agentProcs);
+        return a.registered >= o.agents;
+      },
+      () => a.registered,
+      { stallMs: o.stallMs },
+    );
+    if (!registered) throw new Error(`only ${a.registered} of ${o.agents} agents registered`);
+    const fws = forkFrameworks({
+      url: url(p1, '/api/v1/scheduler/ws'),
+      others: [url(p2, '/api/v1/scheduler/ws')],
+      backoffMaxMs: 500,
+      count: o.frameworks,
+      task: o.task,
+      declineSeconds: 3600,
+    });
+    fwProc = fws;
+    await fws.ready;
+    fws.send({ cmd: 'start' });
+    let f = await fws.report();
+    await waitFor(
+      async () => {
+        f = await fws.report();
+        return f.subscribed >= o.frameworks;
+      },
+      () => f.subscribed,
+      { stallMs: o.stallMs },
+    );
+    fws.send({ cmd: 'add', tasks: o.tasks });
+    const filled = await waitFor(
+      async () => {
+        f = await fws.report();
+        return f.live >= o.tasks;
+      },
+      () => f.live,
+      { stallMs: o.stallMs, everyMs: 500 },
+    );
+    if (!filled)
+      throw new Error(`only ${f.live} of ${o.tasks} tasks running before the failover: ${JSON.stringify(f)}`);
+    await sleep(2000); // acknowledgements settle
+
+    // The failover.
+    for (const p of agentProcs) p.send({ cmd: 'mark' });
+    fws.send({ cmd: 'mark' });
+    const newLeader = masters[1];
+    const npid = newLeader.child.pid ?? 0;
+    const cpu = new CpuWindow(() => [npid, fws.pid, ...agentProcs.map((p) => p.pid)]);
+    const killedAt = Date.now();
+    await masters[0].kill('SIGKILL');
+    while (!(await leading(p2))) {
+      if (Date.now() - killedAt > 120_000) throw new Error('no new leader within 120 s');
+      await sleep(20);
+    }
+    const electedAt = Date.now();
+    cpu.start();
+    const probe = new HealthProbe(p2);
+    const back = await waitFor(
+      async () => {
+        a = await agentsReport(agentProcs);
+        f = await fws.report();
+        return a.reregistered >= o.agents && f.resubscribed >= o.frameworks;
+      },
+      () => a.reregistered + f.resubscribed,
+      { stallMs: o.stallMs, everyMs: 50 },
+    );
+    fws.send({ cmd: 'reconcile' });
+    const reconciled = await waitFor(
+      async () => {
+        f = await fws.report();
+        return f.reconciled >= o.tasks;
+      },
+      () => f.reconciled,
+      { stallMs: o.stallMs, everyMs: 50 },
+    );
+    const used = cpu.read();
+    await probe.stop();
+    a = await agentsReport(agentProcs);
+    let harness = 0;
+    for (const [pid, u] of used) if (pid !== npid) harness = Math.max(harness, u.share);
+    const secs = (t: number) => Math.max(0, (t - electedAt) / 1000);
+    return {
+      agents: o.agents,
+      frameworks: o.frameworks,
+      tasks: o.tasks,
+      kill_to_elected_s: (electedAt - killedAt) / 1000,
+      elected_to_agents_s: secs(a.lastRegisteredAt),
+      elected_to_frameworks_s: secs(f.lastSubscribedAt),
+      elected_to_reconciled_s: secs(Math.max(f.lastReconciledAt, a.lastRegisteredAt, f.lastSubscribedAt)),
+      new_leader_cpu_ms: used.get(npid)?.ms ?? 0,
+      new_leader_peak_rss_mib: peakRssMiB(npid) ?? 0,
+      slowest_health_ms: probe.slowestMs,
+      harness_cpu_share: harness,
+      reregistered: a.reregistered,
+      resubscribed: f.resubscribed,
+      reconciled: f.reconciled,
+      lost: Math.max(0, o.tasks - a.holding),
+      killed: a.killed,
+      doubled: a.doubled,
+      reconcile_not_running: f.reconcileLost,
+      complete: back && reconciled,
+      load: loadAverage(),
+    };
+  } finally {
+    await fwProc?.stop();
+    await Promise.all(agentProcs.map((p) => p.stop()));
+    for (const m of masters) await m.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Failover at scale (issue 14): two `agora master`s on ZooKeeper, simulated agents and frameworks,
+ * the cluster filled with running tasks, the leader killed with SIGKILL. Reports the seconds from the
+ * new leader's election until every agent re-registered, every framework re-subscribed and
+ * reconciliation accounted for every task, and whether any task was lost or doubled.
+ *
+ *   node dist/scripts/bench/failover.js [--agents 5000] [--tasks 50000] [--frameworks 10] [--json]
+ */
+import { parseArgs } from 'node:util';
+import { runFailover } from './failover-run.js';
+import { loadAverage } from './sim/proc.js';
+
+const HELP = `Failover at scale: the leading master killed with SIGKILL, the standby takes over.
+
+Options:
+  --agents N             simulated agents (default 5000)
+  --tasks N              running tasks before the failover (default 50000)
+  --frameworks N         simulated frameworks (default 10)
+  --agent-resources R    each agent (default cpus:2;mem:2048, 20 tasks of the default shape)
+  --task R               each task (default cpus:0.1;mem:32)
+  --zk URL               ZooKeeper (default zk://127.0.0.1:2181; a unique path is added)
+  --zk-session-timeout D the masters' ZooKeeper session timeout (default 10secs)
+  --agent-procs N        processes holding the agents (default 1 up to 5,000 agents, else 2)
+  --json                 also print the result as one JSON line
+  --help                 this text
+`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      agents: { type: 'string' },
+      tasks: { type: 'string' },
+      frameworks: { type: 'string' },
+      'agent-resources': { type: 'string' },
+      task: { type: 'string' },
+      zk: { type: 'string' },
+      'zk-session-timeout': { type: 'string' },
+      'agent-procs': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const agents = Number(values.agents ?? 5000);
+  process.stdout.write(`load average at start: ${loadAverage()} (2 cores shared)\n`);
+  const r = await runFailover({
+    agents,
+    tasks: Number(values.tasks ?? 50_000),
+    frameworks: Number(values.frameworks ?? 10),
+    agentResources: values['agent-resources'] ?? 'cpus:2;mem:2048',
+    task: values.task ?? 'cpus:0.1;mem:32',
+    zk: values.zk ?? process.env.AGORA_ZK ?? 'zk://127.0.0.1:2181',
+    zkSessionTimeout: values['zk-session-timeout'] ?? '10secs',
+    agentProcs: Number(values['agent-procs'] ?? (agents > 5000 ? 2 : 1)),
+    stallMs: 60_000,
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify({ bench: 'failover', ...r })}\n`);
+  const rows: [string, string][] = [
+    ['agents / frameworks / running tasks', `${r.agents} / ${r.frameworks} / ${r.tasks}`],
+    ['kill → new leader elected (s)', r.kill_to_elected_s.toFixed(2)],
+    ['elected → every agent re-registered (s)', r.elected_to_agents_s.toFixed(2)],
+    ['elected → every framework re-subscribed (s)', r.elected_to_frameworks_s.toFixed(2)],
+    ['elected → reconciliation accounted for every task (s)', r.elected_to_reconciled_s.toFixed(2)],
+    ['new leader CPU during recovery (ms)', r.new_leader_cpu_ms.toFixed(0)],
+    ['new leader peak RSS (MiB)', r.new_leader_peak_rss_mib.toFixed(0)],
+    ['slowest /health during recovery (ms)', r.slowest_health_ms.toFixed(0)],
+    ['busiest harness process (share of a core)', `${(r.harness_cpu_share * 100).toFixed(0)}%`],
+    ['re-registered / re-subscribed / reconciled', `${r.reregistered} / ${r.resubscribed} / ${r.reconciled}`],
+    [
+      'lost / killed / doubled / reconciled not RUNNING',
+      `${r.lost} / ${r.killed} / ${r.doubled} / ${r.reconcile_not_running}`,
+    ],
+    ['complete', String(r.complete)],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
+  process.stdout.write(`load average at end: ${r.load}\n`);
+  const ok = r.complete && r.lost === 0 && r.killed === 0 && r.doubled === 0 && r.reconcile_not_running === 0;
+  if (!ok) process.exitCode = 1;
+}
+
+main().catch((e) => {
+  process.stderr.write(`${(e as Error).stack}\n`);
+  process.exit(1);
+});

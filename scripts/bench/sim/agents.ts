@@ -1,0 +1,328 @@
+/**
+ * Simulated agents for the master benchmarks: one light process holds many agent connections over
+ * the SDK's transport and codec (the real protocol), registers them, answers pings, and on RUN_TASK
+ * reports STARTING then RUNNING without forking anything. Each agent keeps its own books: what it
+ * was asked to run (a task sent twice, or one that does not fit, is counted as a fault) and what it
+ * holds, which it reports again when it re-registers with a new leader.
+ *
+ * Run by the benchmark with `fork()`; commands and reports travel over the IPC channel.
+ */
+
+import type { AgentMessage } from '../../../sdk/protocol/messages.js';
+import { Direction, type MasterToAgentMessage } from '../../../sdk/protocol/messages.js';
+import { type TaskInfo, type TaskRecord, TaskState, type TaskStatus } from '../../../sdk/protocol/types.js';
+import { type Resource, Resources } from '../../../sdk/resources/resources.js';
+import { type Peer, ReconnectingClient } from '../../../sdk/transport/index.js';
+
+export interface AgentsConfig {
+  /** ws://host:port of the master to start with. */
+  url: string;
+  /** Other masters to try in turn when a connection closes (failover); a LEADER answer points the way too. */
+  others?: string[];
+  /** Reconnection backoff ceiling (ms); default 2,000. */
+  backoffMaxMs?: number;
+  count: number;
+  /** Index of the first agent (hostnames are unique across processes). */
+  offset: number;
+  resources: string;
+}
+
+/** Commands from the benchmark. */
+export type AgentsCommand = { cmd: 'start' } | { cmd: 'mark' } | { cmd: 'report' } | { cmd: 'stop' };
+
+export interface AgentsReport {
+  registered: number;
+  reregistered: number;
+  connected: number;
+  /** RUN_TASKs received since the last mark, and when the last one came (ms since the epoch). */
+  runTasks: number;
+  lastRunTaskAt: number;
+  /** RUN_TASKs for a task this process had already been sent (ever). */
+  doubled: number;
+  /** RUN_TASKs that did not fit in what the agent had left. */
+  overcommitted: number;
+  /** KILL_TASKs received (ever). */
+  killed: number;
+  /** Tasks held now (not ended). */
+  holding: number;
+  /** Status updates sent and not acknowledged yet. */
+  unacked: number;
+  /** Distinct tasks ever sent to these agents. */
+  distinctTasks: number;
+  /** Registration messages acknowledged since the last mark, and when the last came. */
+  lastRegisteredAt: number;
+  /** When each (re-)registration since the last mark was acknowledged (ms since the epoch). */
+  registeredTimes: number[];
+}
+
+interface Held {
+  frameworkId: string;
+  task: TaskInfo;
+  state: TaskState;
+  status: TaskStatus;
+  cpus: number;
+  mem: number;
+}
+
+interface SimAgent {
+  index: number;
+  id?: string;
+  client: ReconnectingClient<typeof Direction.MasterToAgent, AgentMessage>;
+  peer?: Peer<AgentMessage>;
+  cpus: number;
+  mem: number;
+  usedCpus: number;
+  usedMem: number;
+  tasks: Map<string, Held>;
+  /** Updates sent and not acknowledged, by uuid: sent again after a re-registration (as agents do). */
+  unacked: Map<string, { frameworkId: string; status: TaskStatus }>;
+  registered: boolean;
+  /** Connection attempts since the last open (a failed one moves to the next master). */
+  tries: number;
+}
+
+const EPS = 1e-9;
+
+function scalar(list: readonly Resource[], name: string): number {
+  let v = 0;
+  for (const r of list) if (r.name === name && r.scalar) v += r.scalar.value;
+  return v;
+}
+
+export class SimAgents {
+  readonly agents: SimAgent[] = [];
+  private url: string;
+  private readonly everSent = new Set<string>();
+  private runTasks = 0;
+  private lastRunTaskAt = 0;
+  private lastRegisteredAt = 0;
+  private registeredTimes: number[] = [];
+  private doubled = 0;
+  private overcommitted = 0;
+  private registered = 0;
+  private reregistered = 0;
+  private seq = 0;
+  private killed = 0;
+
+  constructor(private readonly cfg: AgentsConfig) {
+    this.url = cfg.url;
+    const total = Resources.parse(cfg.resources).toList();
+    for (let i = 0; i < cfg.count; i++) {
+      const index = cfg.offset + i;
+      const a: SimAgent = {
+        index,
+        cpus: scalar(total, 'cpus'),
+        mem: scalar(total, 'mem'),
+        usedCpus: 0,
+        usedMem: 0,
+        tasks: new Map(),
+        unacked: new Map(),
+        registered: false,
+        tries: 0,
+        client: new ReconnectingClient({
+          url: () => this.urlFor(a),
+          inbound: Direction.MasterToAgent,
+          backoff: { initialMs: 50, maxMs: cfg.backoffMaxMs ?? 2000 },
+          onOpen: (peer) => this.open(a, peer, total),
+          onMessage: (m) => this.message(a, m),
+          onClose: () => {
+            a.peer = undefined;
+            a.registered = false;
+          },
+        }),
+      };
+      this.agents.push(a);
+    }
+  }
+
+  start(): void {
+    for (const a of this.agents) a.client.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.agents.map((a) => a.client.stop()));
+  }
+
+  mark(): void {
+    this.runTasks = 0;
+    this.lastRunTaskAt = 0;
+    this.registered = 0;
+    this.reregistered = 0;
+    this.lastRegisteredAt = 0;
+    this.registeredTimes = [];
+  }
+
+  report(): AgentsReport {
+    let connected = 0;
+    let holding = 0;
+    let unacked = 0;
+    for (const a of this.agents) {
+      if (a.registered) connected++;
+      holding += a.tasks.size;
+      unacked += a.unacked.size;
+    }
+    return {
+      registered: this.registered,
+      reregistered: this.reregistered,
+      connected,
+      runTasks: this.runTasks,
+      lastRunTaskAt: this.lastRunTaskAt,
+      doubled: this.doubled,
+      overcommitted: this.overcommitted,
+      holding,
+      killed: this.killed,
+      unacked,
+      distinctTasks: this.everSent.size,
+      lastRegisteredAt: this.lastRegisteredAt,
+      registeredTimes: this.registeredTimes,
+    };
+  }
+
+  /** The leader named last, or, after a failed attempt, the next master in turn. */
+  private urlFor(a: SimAgent): string {
+    const all = [this.cfg.url, ...(this.cfg.others ?? [])];
+    const n = a.tries++;
+    if (n === 0 || all.length < 2) return this.url;
+    return all[(all.indexOf(this.url) + n) % all.length];
+  }
+
+  private open(a: SimAgent, peer: Peer<AgentMessage>, total: Resource[]): void {
+    a.peer = peer;
+    a.tries = 0;
+    const info = { hostname: `sim-${a.index}`, port: 5051, resources: total, attributes: {} };
+    if (!a.id) {
+      peer.send({ type: 'REGISTER', agent: info, version: 'sim' });
+      return;
+    }
+    const tasks: TaskRecord[] = [];
+    const frameworks = new Set<string>();
+    for (const h of a.tasks.values()) {
+      tasks.push({ task: h.task, framework_id: h.frameworkId, state: h.state, status: h.status });
+      frameworks.add(h.frameworkId);
+    }
+    peer.send({
+      type: 'REREGISTER',
+      agent: { ...info, id: a.id },
+      version: 'sim',
+      tasks,
+      frameworks: [...frameworks].map((id) => ({ id, name: 'sim' })),
+    });
+  }
+
+  private message(a: SimAgent, m: MasterToAgentMessage): void {
+    switch (m.type) {
+      case 'REGISTERED':
+        a.id = m.agent_id;
+        a.registered = true;
+        this.registered++;
+        this.lastRegisteredAt = Date.now();
+        this.registeredTimes.push(this.lastRegisteredAt);
+        return;
+      case 'REREGISTERED':
+        for (const u of a.unacked.values()) {
+          a.peer?.send({ type: 'STATUS_UPDATE', update: { framework_id: u.frameworkId, status: u.status } });
+        }
+        a.registered = true;
+        this.reregistered++;
+        this.lastRegisteredAt = Date.now();
+        this.registeredTimes.push(this.lastRegisteredAt);
+        return;
+      case 'PING':
+        a.peer?.send({ type: 'PONG', seq: m.seq });
+        return;
+      case 'RUN_TASK':
+        this.run(a, m.framework.id, m.task);
+        return;
+      case 'KILL_TASK':
+        this.killed++;
+        this.end(a, `${m.framework_id}/${m.task_id}`, TaskState.KILLED);
+        return;
+      case 'SHUTDOWN_FRAMEWORK':
+        for (const [key, h] of [...a.tasks]) if (h.frameworkId === m.framework_id) this.end(a, key, TaskState.KILLED);
+        return;
+      case 'ACK_UPDATE':
+        a.unacked.delete(m.uuid);
+        return;
+      case 'LEADER': {
+        const mi = m.leader.master_info;
+        if (mi) {
+          this.url = `ws://${mi.address.ip}:${mi.address.port}/api/v1/agent`;
+        }
+        return;
+      }
+      case 'SHUTDOWN':
+        return;
+    }
+  }
+
+  private run(a: SimAgent, frameworkId: string, task: TaskInfo): void {
+    const key = `${frameworkId}/${task.task_id}`;
+    this.runTasks++;
+    this.lastRunTaskAt = Date.now();
+    if (this.everSent.has(key)) {
+      this.doubled++;
+      return;
+    }
+    this.everSent.add(key);
+    const cpus = scalar(task.resources, 'cpus');
+    const mem = scalar(task.resources, 'mem');
+    if (a.usedCpus + cpus > a.cpus + EPS || a.usedMem + mem > a.mem + EPS) this.overcommitted++;
+    a.usedCpus += cpus;
+    a.usedMem += mem;
+    const h: Held = {
+      frameworkId,
+      task,
+      state: TaskState.STARTING,
+      status: this.status(a, task, TaskState.STARTING),
+      cpus,
+      mem,
+    };
+    a.tasks.set(key, h);
+    this.update(a, h);
+    h.state = TaskState.RUNNING;
+    h.status = this.status(a, task, TaskState.RUNNING);
+    this.update(a, h);
+  }
+
+  private end(a: SimAgent, key: string, state: TaskState): void {
+    const h = a.tasks.get(key);
+    if (!h) return;
+    a.tasks.delete(key);
+    a.usedCpus -= h.cpus;
+    a.usedMem -= h.mem;
+    h.state = state;
+    h.status = this.status(a, h.task, state);
+    this.update(a, h);
+  }
+
+  private status(a: SimAgent, task: TaskInfo, state: TaskState): TaskStatus {
+    return {
+      task_id: task.task_id,
+      state,
+      source: 'SOURCE_EXECUTOR',
+      agent_id: a.id,
+      timestamp: Date.now() / 1000,
+      uuid: `u${a.index}-${++this.seq}`,
+    };
+  }
+
+  private update(a: SimAgent, h: Held): void {
+    const uuid = h.status.uuid as string;
+    a.unacked.set(uuid, { frameworkId: h.frameworkId, status: h.status });
+    a.peer?.send({ type: 'STATUS_UPDATE', update: { framework_id: h.frameworkId, status: h.status } });
+  }
+}
+
+function main(): void {
+  const cfg = JSON.parse(process.argv[2] ?? '{}') as AgentsConfig;
+  const sim = new SimAgents(cfg);
+  process.on('message', (c: AgentsCommand) => {
+    if (c.cmd === 'start') sim.start();
+    else if (c.cmd === 'mark') sim.mark();
+    else if (c.cmd === 'report') process.send?.({ report: sim.report() });
+    else if (c.cmd === 'stop') void sim.stop().then(() => process.exit(0));
+  });
+  process.send?.({ ready: true });
+}
+
+if (process.send && process.argv[1]?.endsWith('agents.js')) main();

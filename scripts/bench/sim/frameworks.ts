@@ -1,0 +1,372 @@
+/**
+ * Simulated frameworks for the master benchmarks: each keeps a backlog of small tasks, packs them
+ * first-fit into the offers it gets, declines what it cannot use with a filter, acknowledges every
+ * update and records ACCEPT→RUNNING. In churn mode every task that starts running replaces an old
+ * one (KILL the oldest, queue a new task), which holds the cluster's occupancy steady.
+ */
+import { Direction, type SchedulerCall, type SchedulerEvent } from '../../../sdk/protocol/messages.js';
+import { type Offer, type TaskInfo, TaskState } from '../../../sdk/protocol/types.js';
+import { type Resource, Resources } from '../../../sdk/resources/resources.js';
+import { type Peer, ReconnectingClient } from '../../../sdk/transport/index.js';
+
+export interface FrameworksConfig {
+  /** ws://host:port of the master. */
+  url: string;
+  count: number;
+  task: string;
+  /** refuse_seconds when declining an offer for want of work. */
+  declineSeconds: number;
+  /** Other masters to try in turn when a connection closes (failover). */
+  others?: string[];
+  backoffMaxMs?: number;
+}
+
+export type FrameworksCommand =
+  | { cmd: 'start' }
+  | { cmd: 'add'; tasks: number }
+  | { cmd: 'shrink'; to: number }
+  | { cmd: 'churn'; on: boolean }
+  | { cmd: 'mark' }
+  | { cmd: 'reconcile' }
+  | { cmd: 'report' }
+  | { cmd: 'stop' };
+
+export interface FrameworksReport {
+  subscribed: number;
+  /** Distinct tasks seen RUNNING since the last mark, and the last time one was. */
+  running: number;
+  lastRunningAt: number;
+  /** Tasks seen RUNNING more than once (ever), and distinct tasks ever seen RUNNING. */
+  runningTwice: number;
+  runningEver: number;
+  /** Tasks running now (RUNNING seen, not ended). */
+  live: number;
+  backlog: number;
+  launched: number;
+  offers: number;
+  accepts: number;
+  declines: number;
+  p50: number;
+  p99: number;
+  /** Since the last reconcile: tasks the master's answers accounted for, and those it said were lost/unknown. */
+  reconciled: number;
+  reconcileLost: number;
+  /** Tasks that ended before running (queued again), and the last such state and reason. */
+  lostBeforeRunning: number;
+  lastReason: string;
+  /** Re-subscriptions (SUBSCRIBED for an id it already had), and the last one's time. */
+  resubscribed: number;
+  lastSubscribedAt: number;
+  lastReconciledAt: number;
+}
+
+function scalar(list: readonly Resource[], name: string): number {
+  let v = 0;
+  for (const r of list) if (r.name === name && r.scalar) v += r.scalar.value;
+  return v;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+class SimFramework {
+  id?: string;
+  peer?: Peer<SchedulerCall>;
+  readonly client: ReconnectingClient<typeof Direction.MasterToScheduler, SchedulerCall>;
+  readonly backlog: string[] = [];
+  readonly acceptedAt = new Map<string, number>();
+  /** Running tasks, oldest first (id → agent id). */
+  readonly live = new Map<string, string>();
+  /** Tasks seen RUNNING, with the uuid of that update (a resent update carries the same uuid). */
+  readonly runningSeen = new Map<string, string | undefined>();
+  declined = false;
+  subscribed = false;
+  private tries = 0;
+  private next = 0;
+
+  constructor(
+    private readonly sim: SimFrameworks,
+    readonly index: number,
+    private url: string,
+  ) {
+    const all = [url, ...(sim.cfg.others ?? [])];
+    this.client = new ReconnectingClient({
+      url: () => (this.tries++ === 0 ? this.url : all[(all.indexOf(this.url) + this.tries) % all.length]),
+      inbound: Direction.MasterToScheduler,
+      backoff: { initialMs: 50, maxMs: sim.cfg.backoffMaxMs ?? 2000 },
+      onOpen: (peer) => {
+        this.peer = peer;
+        this.tries = 0;
+        const info = { name: `sim-fw-${index}`, failover_timeout: 3600, ...(this.id ? { id: this.id } : {}) };
+        peer.send({ type: 'SUBSCRIBE', subscribe: { framework_info: info } });
+      },
+      onMessage: (e) => this.event(e),
+      onClose: () => {
+        this.peer = undefined;
+        this.subscribed = false;
+      },
+    });
+  }
+
+  call(c: SchedulerCall): void {
+    this.peer?.send(c);
+  }
+
+  add(n: number): void {
+    for (let i = 0; i < n; i++) this.backlog.push(`f${this.index}-t${this.next++}`);
+    if (n > 0 && this.declined && this.id) {
+      this.declined = false;
+      this.call({ type: 'REVIVE', framework_id: this.id });
+    }
+  }
+
+  private event(e: SchedulerEvent): void {
+    switch (e.type) {
+      case 'SUBSCRIBED':
+        if (this.id) {
+          this.sim.resubscribed++;
+          this.sim.lastSubscribedAt = Date.now();
+        }
+        this.id = e.subscribed.framework_id;
+        this.subscribed = true;
+        return;
+      case 'LEADER': {
+        const mi = e.leader.master_info;
+        if (mi) {
+          this.url = `ws://${mi.address.ip}:${mi.address.port}/api/v1/scheduler/ws`;
+        }
+        return;
+      }
+      case 'OFFERS':
+        for (const o of e.offers.offers) this.offer(o);
+        return;
+      case 'UPDATE':
+        this.update(e.update.status);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private offer(o: Offer): void {
+    const id = this.id as string;
+    this.sim.offers++;
+    let cpus = scalar(o.resources, 'cpus');
+    let mem = scalar(o.resources, 'mem');
+    const infos: TaskInfo[] = [];
+    const t = this.sim.taskShape;
+    while (this.backlog.length > 0 && cpus + 1e-9 >= t.cpus && mem + 1e-9 >= t.mem) {
+      const taskId = this.backlog.shift() as string;
+      infos.push({
+        name: taskId,
+        task_id: taskId,
+        agent_id: o.agent_id,
+        resources: t.list,
+        command: { value: 'true' },
+      });
+      cpus -= t.cpus;
+      mem -= t.mem;
+    }
+    if (infos.length === 0) {
+      this.sim.declines++;
+      this.declined = true;
+      this.call({
+        type: 'DECLINE',
+        framework_id: id,
+        decline: { offer_ids: [o.id], filters: { refuse_seconds: this.sim.cfg.declineSeconds } },
+      });
+      return;
+    }
+    const now = Date.now();
+    for (const ti of infos) this.acceptedAt.set(ti.task_id, now);
+    this.sim.accepts++;
+    this.sim.launched += infos.length;
+    this.call({
+      type: 'ACCEPT',
+      framework_id: id,
+      accept: {
+        offer_ids: [o.id],
+        operations: [{ type: 'LAUNCH', launch: { task_infos: infos } }],
+        filters: { refuse_seconds: 0 },
+      },
+    });
+  }
+
+  private update(st: { task_id: string; state: TaskState; uuid?: string; agent_id?: string; reason?: string }): void {
+    const id = this.id as string;
+    if (st.uuid && st.agent_id) {
+      this.call({
+        type: 'ACKNOWLEDGE',
+        framework_id: id,
+        acknowledge: { agent_id: st.agent_id, task_id: st.task_id, uuid: st.uuid },
+      });
+    }
+    if (this.sim.reconciling.has(st.task_id) && !st.uuid) {
+      this.sim.reconciling.delete(st.task_id);
+      this.sim.reconciled++;
+      if (st.state !== TaskState.RUNNING) this.sim.reconcileLost++;
+      this.sim.lastReconciledAt = Date.now();
+      return;
+    }
+    if (st.state === TaskState.RUNNING) {
+      if (this.runningSeen.has(st.task_id)) {
+        if (this.runningSeen.get(st.task_id) !== st.uuid) this.sim.runningTwice++;
+        return;
+      }
+      this.runningSeen.set(st.task_id, st.uuid);
+      this.live.set(st.task_id, st.agent_id ?? '');
+      this.sim.running++;
+      this.sim.lastRunningAt = Date.now();
+      const at = this.acceptedAt.get(st.task_id);
+      if (at !== undefined) {
+        this.sim.latencies.push(Date.now() - at);
+        this.acceptedAt.delete(st.task_id);
+      }
+      if (this.sim.churn) {
+        this.killOldest();
+        this.add(1);
+      }
+    } else if (st.state !== TaskState.STARTING && st.state !== TaskState.STAGING) {
+      this.live.delete(st.task_id);
+      if (this.acceptedAt.delete(st.task_id)) {
+        // Ended before it ran (the offer was gone, the agent left): queue it again under a new id.
+        this.sim.lostBeforeRunning++;
+        this.sim.lastReason = `${st.state} ${st.reason ?? ''}`;
+        this.add(1);
+      }
+    }
+  }
+
+  killOldest(): void {
+    const first = this.live.keys().next();
+    if (first.done) return;
+    const taskId = first.value;
+    const agentId = this.live.get(taskId);
+    this.live.delete(taskId);
+    this.call({ type: 'KILL', framework_id: this.id as string, kill: { task_id: taskId, agent_id: agentId } });
+  }
+}
+
+export class SimFrameworks {
+  readonly fws: SimFramework[] = [];
+  readonly taskShape: { cpus: number; mem: number; list: Resource[] };
+  readonly latencies: number[] = [];
+  readonly reconciling = new Set<string>();
+  churn = false;
+  offers = 0;
+  accepts = 0;
+  declines = 0;
+  launched = 0;
+  running = 0;
+  runningTwice = 0;
+  lastRunningAt = 0;
+  reconciled = 0;
+  reconcileLost = 0;
+  lostBeforeRunning = 0;
+  resubscribed = 0;
+  lastSubscribedAt = 0;
+  lastReason = '';
+  lastReconciledAt = 0;
+
+  constructor(readonly cfg: FrameworksConfig) {
+    const list = Resources.parse(cfg.task).toList();
+    this.taskShape = { cpus: scalar(list, 'cpus'), mem: scalar(list, 'mem'), list };
+    for (let i = 0; i < cfg.count; i++) this.fws.push(new SimFramework(this, i, cfg.url));
+  }
+
+  start(): void {
+    for (const f of this.fws) f.client.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.fws.map((f) => f.client.stop()));
+  }
+
+  /** Spreads `n` new tasks over the frameworks' backlogs. */
+  add(n: number): void {
+    const per = Math.floor(n / this.fws.length);
+    let extra = n - per * this.fws.length;
+    for (const f of this.fws) f.add(per + (extra-- > 0 ? 1 : 0));
+  }
+
+  /** Kills running tasks (oldest first, round the frameworks) until at most `to` run. */
+  shrink(to: number): void {
+    let live = this.fws.reduce((n, f) => n + f.live.size, 0);
+    while (live > to) {
+      for (const f of this.fws) {
+        if (live <= to) break;
+        if (f.live.size === 0) continue;
+        f.killOldest();
+        live--;
+      }
+    }
+  }
+
+  /** Asks the master about every task each framework believes is running (explicit reconciliation). */
+  reconcile(): void {
+    this.reconciled = 0;
+    this.reconcileLost = 0;
+    this.lastReconciledAt = 0;
+    for (const f of this.fws) {
+      const tasks = [...f.live].map(([task_id, agent_id]) => ({ task_id, agent_id }));
+      for (const t of tasks) this.reconciling.add(t.task_id);
+      for (let i = 0; i < tasks.length; i += 1000) {
+        f.call({ type: 'RECONCILE', framework_id: f.id as string, reconcile: { tasks: tasks.slice(i, i + 1000) } });
+      }
+    }
+  }
+
+  mark(): void {
+    this.resubscribed = 0;
+    this.lastSubscribedAt = 0;
+    this.running = 0;
+    this.lastRunningAt = 0;
+    this.latencies.length = 0;
+  }
+
+  report(): FrameworksReport {
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    return {
+      subscribed: this.fws.filter((f) => f.subscribed).length,
+      running: this.running,
+      lastRunningAt: this.lastRunningAt,
+      runningTwice: this.runningTwice,
+      runningEver: this.fws.reduce((n, f) => n + f.runningSeen.size, 0),
+      live: this.fws.reduce((n, f) => n + f.live.size, 0),
+      backlog: this.fws.reduce((n, f) => n + f.backlog.length, 0),
+      launched: this.launched,
+      offers: this.offers,
+      accepts: this.accepts,
+      declines: this.declines,
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      lostBeforeRunning: this.lostBeforeRunning,
+      resubscribed: this.resubscribed,
+      lastSubscribedAt: this.lastSubscribedAt,
+      lastReason: this.lastReason,
+      reconciled: this.reconciled,
+      reconcileLost: this.reconcileLost,
+      lastReconciledAt: this.lastReconciledAt,
+    };
+  }
+}
+
+function main(): void {
+  const cfg = JSON.parse(process.argv[2] ?? '{}') as FrameworksConfig;
+  const sim = new SimFrameworks(cfg);
+  process.on('message', (c: FrameworksCommand) => {
+    if (c.cmd === 'start') sim.start();
+    else if (c.cmd === 'add') sim.add(c.tasks);
+    else if (c.cmd === 'shrink') sim.shrink(c.to);
+    else if (c.cmd === 'churn') sim.churn = c.on;
+    else if (c.cmd === 'mark') sim.mark();
+    else if (c.cmd === 'reconcile') sim.reconcile();
+    else if (c.cmd === 'report') process.send?.({ report: sim.report() });
+    else if (c.cmd === 'stop') void sim.stop().then(() => process.exit(0));
+  });
+  process.send?.({ ready: true });
+}
+
+if (process.send && process.argv[1]?.endsWith('frameworks.js')) main();

@@ -1,0 +1,193 @@
+/**
+ * The whole allocation cycle a master runs, timed in-process on a real `MasterState`: the cycle's
+ * own work (expiring offers and filters, taking the snapshot), `allocate()`, then applying the plan
+ * (booking every offer, building the OFFERS messages, split into frames) and encoding those
+ * messages as the shell would before sending. `allocate()` alone is reported beside it.
+ *
+ * For the allocator benchmark: build a master from the allocator snapshot it already makes, then
+ * time rounds, declining every offer with a filter between them (Mesos's DeclineOffers):
+ *
+ *   const m = WholeCycle.fromSnapshot(snapshot);
+ *   for (let round = 0; round < 4; round++) {
+ *     const t = m.run(allocate, rng);         // { whole_cycle_ms, allocate_ms, offers, ... }
+ *     m.declineAll(refuseSeconds);
+ *   }
+ */
+
+import type { AllocateFn, AllocationPlan, AllocatorSnapshot } from '../../../master/allocator/types.js';
+import type { AgentRecord, FrameworkRecord } from '../../../master/registrar.js';
+import { type Effect, MasterState } from '../../../master/state/index.js';
+import { encode } from '../../../sdk/codec/index.js';
+import type { TaskRecord } from '../../../sdk/protocol/types.js';
+import { TaskState } from '../../../sdk/protocol/types.js';
+import { Resources as R, type Resources } from '../../../sdk/resources/resources.js';
+import type { Rng } from '../../../sdk/util/random.js';
+
+export interface CycleTiming {
+  /** Snapshot to encoded messages, allocate() included. */
+  whole_cycle_ms: number;
+  allocate_ms: number;
+  /** The cycle's work before allocate(): expiry, filters, the snapshot. */
+  snapshot_ms: number;
+  /** Booking the plan, building and encoding the messages. */
+  apply_ms: number;
+  offers: number;
+  bytes: number;
+}
+
+const INFO = {
+  id: 'whole-cycle',
+  pid: 'master@127.0.0.1:5050',
+  hostname: 'bench',
+  port: 5050,
+  address: { hostname: 'bench', ip: '127.0.0.1', port: 5050 },
+  version: 'bench',
+};
+
+export interface FromSnapshotOptions {
+  /** Which framework (index into snapshot.frameworks) holds what is allocated on agent i; default i mod F. */
+  owner?: (agentIndex: number) => number;
+  /** The clock the master reads (ms); default the snapshot's `now`, fixed. */
+  now?: () => number;
+}
+
+export class WholeCycle {
+  /** OFFERS sent by the last run, by framework connection (for declineAll). */
+  private lastOffers = new Map<string, string[]>();
+  readonly frameworkConn = new Map<string, string>();
+
+  private constructor(readonly state: MasterState) {}
+
+  /**
+   * A master holding the snapshot's agents (each with its total, and what is allocated on it held
+   * by one task of its owner framework) and frameworks (subscribed, with their roles), and its roles.
+   */
+  static fromSnapshot(snap: AllocatorSnapshot, opts: FromSnapshotOptions = {}): WholeCycle {
+    const now = opts.now ?? (() => snap.now);
+    const state = new MasterState({
+      info: INFO,
+      now,
+      allocationIntervalMs: 1000,
+      agentPingTimeoutMs: 15_000,
+      maxAgentPingTimeouts: 5,
+      minAllocatable: [...snap.minAllocatable],
+      schedulerHeartbeatSeconds: 15,
+      agentReregisterTimeoutMs: 600_000,
+      frameworkResubscribeTimeoutMs: 600_000,
+      maxFrameBytes: 4 * 1024 * 1024,
+      leaderInfo: () => INFO,
+    });
+    const w = new WholeCycle(state);
+    const agents: AgentRecord[] = snap.agents.map((a) => ({
+      info: { id: a.id, hostname: a.hostname, port: 5051, resources: a.total.toList(), attributes: a.attributes },
+      total: a.total.toList(),
+      state: 'admitted',
+    }));
+    const frameworks: FrameworkRecord[] = snap.frameworks.map((f) => ({
+      info: { id: f.id, name: f.id, roles: f.roles, failover_timeout: 3600 },
+      completed: false,
+    }));
+    const roles = {
+      weights: snap.roles.map((r) => ({ role: r.name, weight: r.weight })),
+      quotas: snap.roles
+        .filter((r) => r.quota)
+        .map((r) => ({ role: r.name, guarantee: r.quota?.guarantee?.toList(), limit: r.quota?.limit?.toList() })),
+    };
+    state.apply({ type: 'leadershipGained', recovered: { agents, frameworks, roles } });
+    snap.frameworks.forEach((f, i) => {
+      const conn = `s${i}`;
+      w.frameworkConn.set(f.id, conn);
+      state.apply({ type: 'schedulerConnected', conn });
+      state.apply({
+        type: 'schedulerCall',
+        conn,
+        call: {
+          type: 'SUBSCRIBE',
+          subscribe: { framework_info: { id: f.id, name: f.id, roles: f.roles, failover_timeout: 3600 } },
+        },
+      });
+    });
+    const F = snap.frameworks.length;
+    snap.agents.forEach((a, i) => {
+      const conn = `a${i}`;
+      const tasks: TaskRecord[] = [];
+      if (F > 0 && !a.allocated.isEmpty()) {
+        const fw = snap.frameworks[(opts.owner ?? ((x: number) => x % F))(i)];
+        tasks.push({
+          framework_id: fw.id,
+          state: TaskState.RUNNING,
+          task: { name: `held-${i}`, task_id: `held-${i}`, agent_id: a.id, resources: a.allocated.toList() },
+        });
+      }
+      state.apply({ type: 'agentConnected', conn });
+      state.apply({
+        type: 'agentMessage',
+        conn,
+        message: {
+          type: 'REREGISTER',
+          agent: { id: a.id, hostname: a.hostname, port: 5051, resources: a.total.toList(), attributes: a.attributes },
+          version: 'bench',
+          tasks,
+          frameworks: [],
+        },
+      });
+    });
+    return w;
+  }
+
+  /** One whole cycle, timed. */
+  run(allocate: AllocateFn, rng: Rng): CycleTiming {
+    const t0 = performance.now();
+    const before = this.state.apply({ type: 'allocateNow' });
+    const asked = before.find((e): e is Extract<Effect, { kind: 'allocate' }> => e.kind === 'allocate');
+    const t1 = performance.now();
+    let plan: AllocationPlan = { offers: [], skipped: {} } as unknown as AllocationPlan;
+    if (asked) plan = allocate(asked.snapshot, rng);
+    const t2 = performance.now();
+    const after = this.state.apply({ type: 'allocationResult', plan, durationMs: t2 - t1 });
+    let bytes = 0;
+    let offers = 0;
+    this.lastOffers.clear();
+    for (const e of after) {
+      if (e.kind !== 'toScheduler' || e.message.type !== 'OFFERS') continue;
+      bytes += encode(e.message).byteLength;
+      const ids = e.message.offers.offers.map((o) => o.id);
+      offers += ids.length;
+      this.lastOffers.set(e.conn, [...(this.lastOffers.get(e.conn) ?? []), ...ids]);
+    }
+    const t3 = performance.now();
+    return {
+      whole_cycle_ms: t3 - t0,
+      allocate_ms: t2 - t1,
+      snapshot_ms: t1 - t0,
+      apply_ms: t3 - t2,
+      offers,
+      bytes,
+    };
+  }
+
+  /** Declines every offer of the last run, each framework in one DECLINE, with this filter. */
+  declineAll(refuseSeconds?: number): void {
+    for (const [conn, ids] of this.lastOffers) {
+      const fid = [...this.frameworkConn].find(([, c]) => c === conn)?.[0] as string;
+      this.state.apply({
+        type: 'schedulerCall',
+        conn,
+        call: {
+          type: 'DECLINE',
+          framework_id: fid,
+          decline: {
+            offer_ids: ids,
+            filters: refuseSeconds === undefined ? undefined : { refuse_seconds: refuseSeconds },
+          },
+        },
+      });
+    }
+    this.lastOffers.clear();
+  }
+}
+
+/** Resources of a simple shape, for callers without a snapshot of their own. */
+export function res(text: string): Resources {
+  return R.parse(text);
+}

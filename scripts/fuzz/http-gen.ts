@@ -1,0 +1,350 @@
+/**
+ * Generated HTTP requests for every route of the table: hostile bodies (valid-looking and not),
+ * query strings, paths (percent-encodings, dot segments), methods and headers (huge, many).
+ * Placeholders (`$WORKDIR`, `$AGENT`) are filled in at send time, so an input replays on a new cluster.
+ */
+import fc from 'fast-check';
+import { ROUTES, type Route, routeName } from './routes.js';
+import { type Bulk, bulk, jsonish, NASTY_STRINGS, nastyNumber, nastyString, pct, pctUnsafe } from './values.js';
+
+export type Body =
+  | { t: 'json'; value: unknown }
+  | { t: 'text'; text: string; contentType?: string }
+  | { t: 'bulk'; bulk: Bulk };
+
+export interface HttpInput {
+  kind: 'http';
+  /** Which part of the request was made hostile: the summary counts inputs by it. */
+  label: 'http-body' | 'http-query' | 'http-path' | 'http-header' | 'http-method' | 'http-raw';
+  surface: 'master' | 'agent';
+  /** The route the request was built from (its name), for signatures. */
+  route: string;
+  mutating: boolean;
+  method: string;
+  /** Request target: path and query, already encoded (may hold raw bytes when `raw`). */
+  target: string;
+  headers: [string, string][];
+  body?: Body;
+  /** Send over a bare socket, bypassing the client's own checks. */
+  raw?: boolean;
+}
+
+const roleName = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('web', 'analytics', 'a/b', 'batch/x/y', 'dev', '*') },
+  { weight: 3, arbitrary: nastyString },
+);
+
+const quantity = fc.oneof(
+  { weight: 3, arbitrary: fc.double({ min: 0, max: 16, noNaN: true }) },
+  { weight: 4, arbitrary: nastyNumber },
+);
+
+/** Numbers written as JSON text that JSON.parse turns into Infinity, -0 or a lossy value. */
+const numberText = fc.constantFrom('1e999', '-1e999', '-0', '1e308', '1e306', '0.1e-400', '9007199254740993', '1E+400');
+
+const resourceList = fc.array(
+  fc.record(
+    {
+      name: fc.oneof(fc.constantFrom('cpus', 'mem', 'disk', 'gpus', 'ports'), nastyString),
+      type: fc.oneof(fc.constantFrom('SCALAR', 'RANGES', 'SET'), nastyString),
+      scalar: fc.record({ value: quantity }),
+      role: roleName,
+    },
+    { requiredKeys: ['name', 'type'] },
+  ),
+  { maxLength: 4 },
+);
+
+const scalarMap = fc.dictionary(fc.oneof(fc.constantFrom('cpus', 'mem', 'disk', 'gpus'), nastyString), quantity, {
+  maxKeys: 4,
+});
+
+const weightsBody = fc.oneof(
+  fc.array(fc.record({ role: roleName, weight: quantity }, { requiredKeys: [] }), { maxLength: 4 }),
+  jsonish,
+);
+
+const quotaBody = fc.oneof(
+  fc.record(
+    {
+      role: roleName,
+      guarantees: fc.oneof(scalarMap, fc.constantFrom('cpus:1;mem:10', 'cpus:1e308', 'cpus:-1', 'cpus:1e999')),
+      limits: scalarMap,
+      guarantee: resourceList,
+    },
+    { requiredKeys: [] },
+  ),
+  jsonish,
+);
+
+const operatorBody = fc.oneof(
+  fc.record(
+    {
+      type: fc.oneof(fc.constant('MARK_AGENT_GONE'), nastyString),
+      mark_agent_gone: fc.record({ agent_id: fc.record({ value: fc.oneof(nastyString, fc.constant('$FAKE_AGENT')) }) }),
+    },
+    { requiredKeys: [] },
+  ),
+  jsonish,
+);
+
+function bodyFor(r: Route): fc.Arbitrary<Body> {
+  const valid =
+    r.body === 'weights'
+      ? weightsBody
+      : r.body === 'quota'
+        ? quotaBody
+        : r.body === 'operator'
+          ? operatorBody
+          : jsonish;
+  return fc.oneof(
+    { weight: 6, arbitrary: valid.map((value): Body => ({ t: 'json', value })) },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(fc.constantFrom('cpus', 'weight', 'limits'), numberText, roleName).map(
+        ([field, num, role]): Body => ({
+          t: 'text',
+          text:
+            r.body === 'weights'
+              ? `[{"role":${JSON.stringify(role)},"weight":${num}}]`
+              : r.body === 'quota'
+                ? `{"role":${JSON.stringify(role)},"guarantees":{"${field === 'weight' ? 'mem' : 'cpus'}":${num}}}`
+                : `{"type":"MARK_AGENT_GONE","mark_agent_gone":{"agent_id":{"value":${num}}}}`,
+        }),
+      ),
+    },
+    { weight: 2, arbitrary: bulk.map((b): Body => ({ t: 'bulk', bulk: b })) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(
+          fc.oneof(
+            fc.string({ maxLength: 60 }),
+            fc.constantFrom('{', '[', '{"a":', 'null', '""', '{"__proto__":{"x":1}}'),
+          ),
+          fc.constantFrom(
+            'application/json',
+            'text/plain',
+            'application/x-www-form-urlencoded',
+            'application/json; charset=utf-16',
+            'multipart/form-data',
+          ),
+        )
+        .map(([text, contentType]): Body => ({ t: 'text', text, contentType })),
+    },
+  );
+}
+
+/** A path segment, encoded in one of several ways. */
+const segment = fc.oneof(
+  fc.constantFrom(...NASTY_STRINGS.slice(0, 40)).map((s) => pct(s)),
+  nastyString.map((s) => pct(s)),
+  nastyString.map((s) => pct(pct(s))),
+  fc.constantFrom(
+    '%',
+    '%zz',
+    '%E0%A4%A',
+    '%C0%AE%C0%AE',
+    '%c0%af',
+    '%ff',
+    '..',
+    '.',
+    '%2e',
+    '%2e%2e',
+    '%2F',
+    '%00',
+    'web',
+    'a%2Fb',
+  ),
+);
+
+const filesPath = fc.oneof(
+  fc.constantFrom(
+    '/',
+    '/etc/passwd',
+    '/proc/self/environ',
+    '$WORKDIR',
+    '$WORKDIR/sandboxes',
+    '$WORKDIR/sandboxes/..',
+    '$WORKDIR/sandboxes/../meta',
+    '$SANDBOX',
+    '$SANDBOX/stdout',
+    '$SANDBOX/../..',
+    '$MASTER_WORKDIR/store',
+    'sandboxes',
+    '.',
+    '..',
+    '../../..',
+    'x/../../..',
+    '/nonexistent/x',
+    '/tmp',
+    '/root/.ssh',
+  ),
+  nastyString,
+);
+
+const queryValue = fc.oneof(
+  nastyString,
+  nastyNumber.map(String),
+  fc.constantFrom(
+    '',
+    '-1',
+    '0',
+    'abc',
+    '1e3',
+    '0x10',
+    '4194305',
+    '99999999999999999999',
+    '1.5',
+    ' 1',
+    'NaN',
+    'Infinity',
+  ),
+);
+
+function queryFor(r: Route): fc.Arbitrary<string> {
+  const keys = r.query ?? [];
+  const pair = fc
+    .tuple(
+      fc.oneof(...(keys.length > 0 ? [fc.constantFrom(...keys)] : []), nastyString),
+      r.query?.includes('path') ? fc.oneof(filesPath, queryValue) : queryValue,
+      fc.boolean(),
+    )
+    .map(([k, v, enc]) => `${pct(k)}=${enc ? pct(v) : pctUnsafe(v)}`);
+  return fc.oneof(
+    fc.array(pair, { minLength: 1, maxLength: 5 }).map((ps) => `?${ps.join('&')}`),
+    fc.constantFrom('?', '?&&&', '?a', '?a[b]=1', '?path', '?path=', '?path=%', '?a=1&a=2&a=3', '?%=%'),
+    fc.integer({ min: 1000, max: 2000 }).map((n) => `?path=${'a'.repeat(n * 10)}`),
+    fc.integer({ min: 100, max: 3000 }).map((n) => `?${Array.from({ length: n }, (_, i) => `k${i}=${i}`).join('&')}`),
+  );
+}
+
+/** Ways to disguise a route's path: trailing slash, doubled slashes, dot segments, case, encodings. */
+function pathVariant(r: Route): fc.Arbitrary<string> {
+  const base = r.path.replace('*', '');
+  return fc.oneof(
+    fc.constant(`${base}/`),
+    fc.constant(`/${base}`),
+    fc.constant(base.toUpperCase()),
+    fc.constant(`${base}/..`),
+    fc.constant(`/x/..${base}`),
+    fc.constant(`${base}%2F`),
+    fc.constant(base.replace(/\//g, '%2F')),
+    fc.constant(base.replace(/[a-z]/, (c) => `%${c.charCodeAt(0).toString(16)}`)),
+    segment.map((s) => `${base.replace(/\/$/, '')}/${s}`),
+    fc.array(segment, { minLength: 1, maxLength: 4 }).map((ss) => `/${ss.join('/')}`),
+    fc.integer({ min: 1, max: 100 }).map((n) => `${base}${'/x'.repeat(n * 50)}`),
+  );
+}
+
+const hugeHeaders = fc.oneof(
+  fc.integer({ min: 1, max: 80 }).map((k): [string, string][] => [['x-fuzz', 'a'.repeat(k * 1000)]]),
+  fc
+    .integer({ min: 10, max: 3000 })
+    .map((n): [string, string][] => Array.from({ length: n }, (_, i) => [`x-h${i}`, 'v'])),
+  fc.constantFrom<[string, string][]>(
+    [['content-type', 'application/json; charset=utf-16']],
+    [['content-type', 'x/'.repeat(2000)]],
+    [['accept', '*/*;q=NaN']],
+    [['x-forwarded-for', '1.2.3.4']],
+    [['host', 'evil.example']],
+    [['authorization', 'Basic Og==']],
+    [['content-encoding', 'gzip']],
+    [['expect', '100-continue']],
+    [['transfer-encoding', 'chunked']],
+  ),
+);
+
+/** Raw request lines the HTTP client would not send: bytes a parser must survive. */
+const rawTarget = fc.oneof(
+  fc.constantFrom(
+    '/health\u0000',
+    '/quota/\u0000',
+    '/files/read?path=\u0000',
+    '/master/state#x',
+    '*',
+    'http://127.0.0.1/health',
+    '//health',
+    '/%',
+    '/\u00ff\u00fe',
+    '/quota/%25',
+    '/quota/%2525',
+    '/quota/%',
+    '/quota/%E0%A4%A',
+  ),
+  fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 40 }).map((s) => `/${s}`),
+);
+
+function inputFor(r: Route): fc.Arbitrary<HttpInput> {
+  const base = { kind: 'http' as const, surface: r.surface, route: routeName(r), mutating: r.mutating };
+  const pathOf = (tail: string) => (r.path.endsWith('*') ? r.path.slice(0, -1) + tail : r.path);
+  const tail = r.path.endsWith('*')
+    ? fc.oneof(segment, fc.constantFrom('web', 'a/b', 'a%2Fb', '%2A', '*'))
+    : fc.constant('');
+  const otherMethod = fc
+    .constantFrom('GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'FUZZ')
+    .filter((m) => m !== r.method);
+  const hasBody = r.method !== 'GET' && r.method !== 'DELETE';
+  const variants: fc.Arbitrary<HttpInput>[] = [
+    fc.tuple(tail, queryFor(r)).map(([t, q]) => ({
+      ...base,
+      label: 'http-query' as const,
+      method: r.method,
+      target: pathOf(t) + q,
+      headers: [],
+    })),
+    fc.tuple(pathVariant(r), fc.option(queryFor(r), { nil: '' })).map(([p, q]) => ({
+      ...base,
+      label: 'http-path' as const,
+      method: r.method,
+      target: p + q,
+      headers: [],
+    })),
+    fc.tuple(tail, otherMethod, bodyFor(r)).map(([t, m, b]) => ({
+      ...base,
+      label: 'http-method' as const,
+      mutating: true,
+      method: m,
+      target: pathOf(t),
+      headers: [],
+      body: m === 'GET' || m === 'HEAD' ? undefined : b,
+    })),
+    fc
+      .tuple(tail, hugeHeaders, hasBody ? fc.option(bodyFor(r), { nil: undefined }) : fc.constant(undefined))
+      .map(([t, h, b]) => ({
+        ...base,
+        label: 'http-header' as const,
+        method: r.method,
+        target: pathOf(t),
+        headers: h,
+        body: b,
+      })),
+    fc.tuple(rawTarget, fc.constantFrom(r.method, 'GET', 'DELETE')).map(([t, m]) => ({
+      ...base,
+      label: 'http-raw' as const,
+      mutating: true,
+      method: m,
+      target: t,
+      headers: [],
+      raw: true,
+    })),
+  ];
+  if (hasBody || r.path.endsWith('*')) {
+    variants.unshift(
+      fc.tuple(tail, hasBody ? bodyFor(r) : fc.constant(undefined)).map(([t, b]) => ({
+        ...base,
+        label: 'http-body' as const,
+        method: r.method,
+        target: pathOf(t),
+        headers: [],
+        body: b,
+      })),
+    );
+  }
+  return fc.oneof(...variants.map((arbitrary, i) => ({ weight: i === 0 && (hasBody || r.query) ? 4 : 1, arbitrary })));
+}
+
+/** One generated request for any route, mutating routes and routes with inputs weighted up. */
+export const httpInput: fc.Arbitrary<HttpInput> = fc.oneof(
+  ...ROUTES.map((r) => ({ weight: r.mutating || r.query ? 4 : 1, arbitrary: inputFor(r) })),
+);

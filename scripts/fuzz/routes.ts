@@ -1,0 +1,53 @@
+/**
+ * The HTTP routes under fuzz, one table per surface. Keep it in step with master/http/ and
+ * agent/http/ (the fuzzer checks at start that each listed route answers something other than
+ * 404, and reports the ones that do not, so a moved route shows up instead of going untested).
+ * `mutating` routes may change state when they accept; refused input must change nothing.
+ */
+export interface Route {
+  surface: 'master' | 'agent';
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  /** `*` stands for a generated tail (a role name for `/quota/*`). */
+  path: string;
+  mutating: boolean;
+  /** What the body should look like when valid-looking bodies are generated. */
+  body?: 'weights' | 'quota' | 'operator';
+  /** Query parameters the route reads. */
+  query?: string[];
+}
+
+export const MASTER_ROUTES: Route[] = [
+  { surface: 'master', method: 'GET', path: '/health', mutating: false },
+  { surface: 'master', method: 'GET', path: '/master/redirect', mutating: false },
+  { surface: 'master', method: 'GET', path: '/master/state', mutating: false },
+  { surface: 'master', method: 'GET', path: '/state', mutating: false },
+  { surface: 'master', method: 'GET', path: '/master/state.json', mutating: false },
+  { surface: 'master', method: 'GET', path: '/metrics/snapshot', mutating: false },
+  { surface: 'master', method: 'GET', path: '/master/metrics/snapshot', mutating: false },
+  { surface: 'master', method: 'GET', path: '/roles', mutating: false },
+  { surface: 'master', method: 'GET', path: '/weights', mutating: false },
+  { surface: 'master', method: 'PUT', path: '/weights', mutating: true, body: 'weights' },
+  { surface: 'master', method: 'GET', path: '/quota', mutating: false },
+  { surface: 'master', method: 'POST', path: '/quota', mutating: true, body: 'quota' },
+  { surface: 'master', method: 'DELETE', path: '/quota/*', mutating: true },
+  { surface: 'master', method: 'POST', path: '/api/v1', mutating: true, body: 'operator' },
+];
+
+export const AGENT_ROUTES: Route[] = [
+  { surface: 'agent', method: 'GET', path: '/health', mutating: false },
+  { surface: 'agent', method: 'GET', path: '/state', mutating: false },
+  { surface: 'agent', method: 'GET', path: '/slave(1)/state', mutating: false },
+  { surface: 'agent', method: 'GET', path: '/files/browse', mutating: false, query: ['path'] },
+  { surface: 'agent', method: 'GET', path: '/files/read', mutating: false, query: ['path', 'offset', 'length'] },
+  { surface: 'agent', method: 'GET', path: '/monitor/statistics', mutating: false },
+];
+
+export const ROUTES: Route[] = [...MASTER_ROUTES, ...AGENT_ROUTES];
+
+/** The WebSocket endpoints on the master's port. */
+export const WS_PATHS = { agent: '/api/v1/agent', scheduler: '/api/v1/scheduler/ws' } as const;
+
+/** A route name for tables and finding signatures: `PUT master/weights`. */
+export function routeName(r: Pick<Route, 'surface' | 'method' | 'path'>): string {
+  return `${r.method} ${r.surface}${r.path}`;
+}
