@@ -1,10 +1,10 @@
 /**
  * The protocol security as `agora master` wires it (cli/daemons.ts runMaster, real sockets, in
- * process): --acls reach the SUBSCRIBE check, --max_connections_per_ip and --connection_deadline
- * close connections. Frameworks cannot send credentials yet (the driver's side is the tls change),
- * so the authenticated paths are covered by test/master/security.test.ts through the harness.
+ * process): the principal the upgrade authenticated binds the framework id (another principal
+ * cannot subscribe with it), --acls reach the SUBSCRIBE check, --max_connections_per_ip and
+ * --connection_deadline close connections.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -20,8 +20,10 @@ interface Conn {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-function connect(port: number): Promise<Conn> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/scheduler/ws`);
+function connect(port: number, auth?: string): Promise<Conn> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/scheduler/ws`, {
+    headers: auth ? { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {},
+  });
   const events: SchedulerEvent[] = [];
   ws.on('message', (data: Buffer) => events.push(decode(Direction.MasterToScheduler, data) as SchedulerEvent));
   const closed = new Promise<{ code: number; reason: string }>((r) =>
@@ -62,6 +64,28 @@ describe('agora master: protocol security flags (in process, real sockets)', fun
     });
     return m;
   }
+
+  it('--authenticate_frameworks: the framework id is bound to the principal of the upgrade; another principal is refused with AGORA_AUTH_ID_BOUND', async () => {
+    const creds = join(dir, 'credentials');
+    writeFileSync(creds, 'alice a-secret\nbob b-secret\n', { mode: 0o600 });
+    const master = await start({ authenticate_frameworks: 'true', credentials: creds });
+    const alice = await connect(master.port, 'alice:a-secret');
+    const answered = new Promise<void>((r) => alice.ws.once('message', () => r()));
+    alice.ws.send(encode({ type: 'SUBSCRIBE', subscribe: { framework_info: { name: 'a', failover_timeout: 60 } } }));
+    await within(answered, 10_000, 'SUBSCRIBED');
+    const sub = alice.events[0];
+    expect(sub?.type).to.equal('SUBSCRIBED');
+    const id = sub?.type === 'SUBSCRIBED' ? sub.subscribed.framework_id : '';
+    expect(master.master.frameworks.get(id)?.principal).to.equal('alice');
+    const bob = await connect(master.port, 'bob:b-secret');
+    bob.ws.send(encode({ type: 'SUBSCRIBE', subscribe: { framework_info: { name: 'a', id } } }));
+    const closed = await within(bob.closed, 10_000, 'close');
+    expect(closed.code).to.equal(1008);
+    expect(bob.events.map((e) => (e.type === 'ERROR' ? e.error.code : e.type))).to.deep.equal(['AGORA_AUTH_ID_BOUND']);
+    expect(master.master.frameworks.get(id)?.connected).to.equal(true);
+    expect(alice.ws.readyState).to.equal(WebSocket.OPEN);
+    alice.ws.close();
+  });
 
   it('--acls: a SUBSCRIBE in a role register_frameworks refuses gets ERROR AGORA_AUTH_NOT_AUTHORIZED and the connection closes', async () => {
     const acls = {
