@@ -78,12 +78,14 @@ export function onSubscribe(s: Core, out: Effects, conn: string, info: Framework
     fw.partitionAware = (info.capabilities ?? []).some((x) => x.type === 'PARTITION_AWARE');
     fw.reregisteredAt = s.nowSecs();
     fw.principal ??= effectivePrincipal({ mustAuthenticate: false, connection: c.principal, claimed: info.principal });
+    if (fw.principal !== undefined) fw.info.principal = fw.principal; // what state and secrets read
     out.persistFramework(frameworkRecord(fw, false));
     out.log('info', 'framework re-subscribed', { frameworkId: fw.id, name: info.name });
   } else {
     const id = s.newId('F', (x) => s.frameworks.has(x) || s.isCompletedFramework(x));
     fw = newFrameworkEntry({ ...info, id }, s.nowSecs());
     fw.principal = effectivePrincipal({ mustAuthenticate: false, connection: c.principal, claimed: info.principal });
+    if (fw.principal !== undefined) fw.info.principal = fw.principal;
     s.frameworks.set(id, fw);
     out.persistFramework(frameworkRecord(fw, false));
     out.log('info', 'framework subscribed', { frameworkId: id, name: info.name, roles: fw.roles });

@@ -122,6 +122,8 @@ describe('master protocol security (harness)', () => {
       expect(h.effects('persistFramework')).to.have.length(0);
       const ok = await h.subscribe({ name: 'ok' }, { principal: 'alice' });
       expect(h.master.frameworks.get(ok.frameworkId!)?.principal).to.equal('alice');
+      // FrameworkInfo shows the bound principal (state, and the secrets ACL read it there).
+      expect(h.master.frameworks.get(ok.frameworkId!)?.info.principal).to.equal('alice');
     });
 
     it('refuses a framework that claims another principal than it authenticated as', async () => {
