@@ -82,6 +82,12 @@ export const masterCommand: CommandDef = {
     ...MASTER_TLS_FLAGS,
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else info)' },
     ...masterSecurityFlags,
+    { name: 'max_connections_per_ip', help: 'open agent/scheduler connections allowed per address', default: '1000' },
+    {
+      name: 'connection_deadline',
+      help: 'close a connection that has not subscribed or registered within this (0secs: never)',
+      default: '30secs',
+    },
     {
       name: 'secrets_key_file',
       help: 'AES-256 key of the secret store (32 random bytes, raw, base64 or hex; mode 0600); without it secrets are off',
@@ -138,11 +144,20 @@ export async function runMaster(f: Flags): Promise<RunningMaster> {
     throw e instanceof AgoraError ? new UsageError(`${e.message} [${e.code}]`) : e;
   }
   if (secretsKey) logger.info('secrets enabled (key from --secrets_key_file)');
+  const { authorizer } = security;
   return startMaster({
     ...masterOptionsFromFlags(f, logger),
-    authorizer: security.authorizer,
+    authorizer,
     tls: serverTlsFromFlags(f), // cli/secure.ts
     secretsKey,
+    // The protocol side (master/state/security.ts): the principal the upgrade proved, bound to ids, under the ACLs.
+    authenticateFrameworks: f.authenticate_frameworks === 'true',
+    authenticateAgents: f.authenticate_agents === 'true',
+    permits: (p, action, object) => authorizer.permits(p, action, object),
+    connectionLimits: {
+      maxPerAddress: Math.max(1, intFlag(f, 'max_connections_per_ip')),
+      deadlineMs: parseDuration(f.connection_deadline ?? '30secs'),
+    },
   });
 }
 

@@ -33,3 +33,7 @@ export const Internal = defineError('AGORA_MASTER_INTERNAL', 500, 'InternalError
 // ---------------------------------------------------------------- durable state
 export const RegistrarFenced = defineError('AGORA_REGISTRAR_FENCED', 503, 'RegistrarFencedError');
 export const UnreadableRecord = defineError('AGORA_REGISTRAR_UNREADABLE_RECORD', 500, 'UnreadableRecordError');
+
+// ---------------------------------------------------------------- connection caps (master/conn-guard.ts)
+export const TooManyConnections = defineError('AGORA_MASTER_TOO_MANY_CONNECTIONS', 429, 'TooManyConnectionsError');
+export const ConnectionDeadline = defineError('AGORA_MASTER_CONNECTION_DEADLINE', 408, 'ConnectionDeadlineError');

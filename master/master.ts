@@ -15,11 +15,19 @@ import { type Clock, systemClock, type Timer } from '../sdk/util/clock.js';
 import { newId } from '../sdk/util/id.js';
 import { type Rng, seededRng } from '../sdk/util/random.js';
 import type { AllocateFn, AllocatorRole } from './allocator/types.js';
-import { UnreadableRecord } from './errors.js';
+import { ConnectionGuard, type ConnectionLimits } from './conn-guard.js';
+import { ConnectionDeadline, TooManyConnections, UnreadableRecord } from './errors.js';
 import { type Registrar, RegistrarFencedError } from './registrar.js';
 import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from './registry.js';
 import { SecretsDelivery, type SecretsRequest } from './secrets/delivery.js';
-import { type Counters, type Effect, type MasterEvent, MasterState, rolesToRecord } from './state/index.js';
+import {
+  type Counters,
+  type Effect,
+  type MasterEvent,
+  MasterState,
+  type ProtocolSecurity,
+  rolesToRecord,
+} from './state/index.js';
 
 export type { Counters } from './state/index.js';
 
@@ -55,6 +63,14 @@ export interface MasterOptions {
   leaderInfo?: () => MasterInfo | undefined;
   /** Sees every event applied and the effects it returned (test harnesses record them). */
   trace?: (event: MasterEvent, effects: readonly Effect[]) => void;
+  /** --authenticate_frameworks: SUBSCRIBE needs a principal authenticated at the upgrade. */
+  authenticateFrameworks?: boolean;
+  /** --authenticate_agents: REGISTER/REREGISTER need a principal authenticated at the upgrade. */
+  authenticateAgents?: boolean;
+  /** The ACLs on the protocol (SecurityAuthorizer.permits); allow-all when absent. */
+  permits?: ProtocolSecurity['permits'];
+  /** Caps on connections per remote address and on connections that never get in (master/conn-guard.ts). */
+  connectionLimits?: ConnectionLimits;
   /** Answers agents' SECRETS_REQUEST (master/secrets); absent: secrets are disabled. */
   secrets?: SecretsDelivery;
 }
@@ -83,6 +99,7 @@ export class Master {
   private readonly trace?: MasterOptions['trace'];
   private readonly allocate: AllocateFn;
   private readonly rng: Rng;
+  private readonly guard: ConnectionGuard;
   private readonly secrets?: SecretsDelivery;
 
   constructor(opts: MasterOptions) {
@@ -94,6 +111,7 @@ export class Master {
     this.allocate = opts.allocate;
     this.seed = opts.seed ?? (opts.rng ? Math.floor(opts.rng.next() * 2 ** 32) : randomBytes(4).readUInt32LE(0));
     this.rng = seededRng(this.seed);
+    this.guard = new ConnectionGuard(this.clock, opts.connectionLimits);
     const id = newId();
     const ip = opts.advertiseIp ?? '127.0.0.1';
     const host = opts.hostname ?? osHostname();
@@ -120,6 +138,11 @@ export class Master {
       frameworkResubscribeTimeoutMs: opts.frameworkResubscribeTimeoutMs ?? agentReregisterTimeoutMs,
       maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       leaderInfo: opts.leaderInfo ?? (() => (this.state.leading ? this.info : undefined)),
+      security: {
+        authenticateFrameworks: !!opts.authenticateFrameworks,
+        authenticateAgents: !!opts.authenticateAgents,
+        permits: opts.permits ?? (() => true),
+      },
     });
   }
 
@@ -167,6 +190,7 @@ export class Master {
 
   stop(): void {
     this.stopped = true;
+    this.guard.stop();
     for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
   }
@@ -222,8 +246,9 @@ export class Master {
   // ------------------------------------------------------------------ connections
 
   onAgentConnect(peer: Peer<MasterToAgentMessage>) {
+    if (!this.admit(peer)) return { onMessage: () => {}, onClose: () => {} };
     const conn = this.attach(peer, 'a');
-    this.dispatch({ type: 'agentConnected', conn });
+    this.dispatch({ type: 'agentConnected', conn, principal: principalOf(peer) });
     return {
       onMessage: (message: AgentMessage) =>
         message.type === 'SECRETS_REQUEST'
@@ -245,8 +270,9 @@ export class Master {
   }
 
   onSchedulerConnect(peer: Peer<SchedulerEvent>) {
+    if (!this.admit(peer)) return { onMessage: () => {}, onClose: () => {} };
     const conn = this.attach(peer, 's');
-    this.dispatch({ type: 'schedulerConnected', conn });
+    this.dispatch({ type: 'schedulerConnected', conn, principal: principalOf(peer) });
     return {
       onMessage: (call: SchedulerCall) => this.dispatch({ type: 'schedulerCall', conn, call }),
       onClose: () => this.detach(conn, { type: 'schedulerDisconnected', conn }),
@@ -268,15 +294,31 @@ export class Master {
     this.dispatch({ type: 'schedulerProtocolError', conn, code: err.code, message: err.message });
   }
 
+  /** The per-address cap: a connection over it is closed at once and never reaches the state. */
+  private admit(peer: AnyPeer): boolean {
+    if (this.guard.allows(peer.remoteAddress)) return true;
+    this.state.counters.connectionsOverAddressCap++;
+    this.log.warn({ remote: peer.remoteAddress }, 'too many connections from one address; closing the new one');
+    peer.close(1008, `${TooManyConnections.code}: too many connections from this address`);
+    return false;
+  }
+
   private attach(peer: AnyPeer, tag: string): string {
     const conn = `${tag}${this.nextConn++}`;
     this.peers.set(conn, peer);
     this.connOf.set(peer, conn);
+    this.guard.opened(conn, peer.remoteAddress, () => {
+      if (!this.peers.has(conn)) return;
+      this.state.counters.connectionsIdleClosed++;
+      this.log.warn({ conn, remote: peer.remoteAddress }, 'connection did not subscribe or register in time; closing');
+      peer.close(1008, `${ConnectionDeadline.code}: subscribe or register first`);
+    });
     return conn;
   }
 
   private detach(conn: string, e: MasterEvent): void {
     this.peers.delete(conn);
+    this.guard.closed(conn);
     this.dispatch(e);
   }
 
@@ -378,6 +420,7 @@ export class Master {
   private send(conn: string, message: MasterToAgentMessage | SchedulerEvent): boolean {
     const peer = this.peers.get(conn) as Peer<typeof message> | undefined;
     if (!peer) return false;
+    this.guard.sent(conn, message.type);
     try {
       return peer.send(message);
     } catch (e) {
@@ -401,4 +444,10 @@ export class Master {
       },
     );
   }
+}
+
+/** The principal the transport authenticated at the upgrade (sdk/transport sets `peer.principal`). */
+function principalOf(peer: AnyPeer): string | undefined {
+  const p = (peer as { principal?: unknown }).principal;
+  return typeof p === 'string' ? p : undefined;
 }

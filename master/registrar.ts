@@ -24,6 +24,8 @@ export interface AgentRecord {
   total: Resource[];
   state: 'admitted' | 'unreachable' | 'gone';
   unreachable_time?: number;
+  /** The principal the agent id is bound to (absent in records written before binding, and when unauthenticated). */
+  principal?: string;
 }
 
 export interface FrameworkRecord {
@@ -32,6 +34,8 @@ export interface FrameworkRecord {
   completed: boolean;
   /** When it was torn down (seconds): the oldest completed frameworks are pruned first. */
   unregistered_time?: number;
+  /** The principal the framework id is bound to (absent in older records). */
+  principal?: string;
 }
 
 export interface RolesRecord {
@@ -84,6 +88,7 @@ export function agentRecordProblem(v: unknown): string | undefined {
   if (typeof v.info.hostname !== 'string' || !isObj(v.info.attributes)) return 'agent info incomplete';
   if (!resourcesOk(v.total) || !resourcesOk(v.info.resources)) return 'agent resources unreadable';
   if (v.state !== 'admitted' && v.state !== 'unreachable' && v.state !== 'gone') return 'bad agent state';
+  if (v.principal !== undefined && typeof v.principal !== 'string') return 'bad agent principal';
   return unreadableReason(v);
 }
 
@@ -94,6 +99,7 @@ export function frameworkRecordProblem(v: unknown): string | undefined {
   if (v.info.roles !== undefined && !(Array.isArray(v.info.roles) && v.info.roles.every((r) => typeof r === 'string')))
     return 'bad framework roles';
   if (typeof v.completed !== 'boolean') return 'bad completed flag';
+  if (v.principal !== undefined && typeof v.principal !== 'string') return 'bad framework principal';
   return unreadableReason(v);
 }
 

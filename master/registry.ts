@@ -39,6 +39,8 @@ export interface AgentEntry {
   /** Ids of the outstanding offers on this agent (so taking them back does not scan every offer). */
   offerIds: Set<string>;
   version: string;
+  /** The principal that registered it: no other may re-register this id (undefined: unauthenticated). */
+  principal?: string;
 }
 
 export interface FrameworkStats {
@@ -73,6 +75,8 @@ export interface FrameworkEntry {
   unregisteredAt?: number;
   stats: FrameworkStats;
   partitionAware: boolean;
+  /** The principal that subscribed it: no other may subscribe with this id (undefined: none yet). */
+  principal?: string;
 }
 
 export interface TaskEntry {

@@ -30,6 +30,7 @@ export function agentRecord(a: AgentEntry): AgentRecord {
     state: a.state === 'unreachable' || a.state === 'gone' ? a.state : 'admitted',
   };
   if (a.unreachableAt !== undefined) rec.unreachable_time = a.unreachableAt;
+  if (a.principal !== undefined) rec.principal = a.principal;
   return rec;
 }
 
@@ -69,6 +70,7 @@ export function onRegister(s: Core, out: Effects, conn: string, m: Extract<Agent
   if (!total) return;
   const id = s.newId('S', (x) => s.agents.has(x));
   const entry = newAgentEntry({ ...m.agent, id }, total, 'active', s.nowSecs(), m.version);
+  entry.principal = c.principal;
   c.registering = true;
   c.pending = entry;
   out.persistAgent(agentRecord(entry), conn);
@@ -155,6 +157,7 @@ export function onReregister(
   entry.lastPingSeq = entry.pongSeq;
   entry.reregisteredAt = s.nowSecs();
   entry.unreachableAt = undefined;
+  entry.principal ??= c.principal; // an id not yet bound (older record) binds to its first principal
   s.recovering.delete(id);
   // The registrar already holds this record unless something in it changed (a failover of
   // thousands of agents should not cost thousands of writes).
@@ -322,5 +325,6 @@ export function recoveredAgent(s: Core, a: AgentRecord): AgentEntry {
   const state: AgentState = a.state === 'admitted' ? 'disconnected' : a.state;
   const entry = newAgentEntry(a.info, Resources.from(a.total), state, s.nowSecs(), '');
   entry.unreachableAt = a.unreachable_time;
+  entry.principal = a.principal;
   return entry;
 }

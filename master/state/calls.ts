@@ -14,6 +14,7 @@ import type { Core } from './core.js';
 import type { Effects } from './effects.js';
 import { teardown } from './frameworks.js';
 import { addFilter, removeOffer } from './offers.js';
+import { authorizeOperations } from './security.js';
 import { acknowledge, addTask, applyState, bumpState, latest, masterStatus, sendUpdate } from './tasks.js';
 
 export type FrameworkCall = Exclude<SchedulerCall, { type: 'SUBSCRIBE' }>;
@@ -27,12 +28,15 @@ export function onCall(
 ): void {
   switch (call.type) {
     case 'TEARDOWN':
+      // On the framework's own (bound) connection: its own teardown.
       teardown(s, out, fw);
       return;
-    case 'ACCEPT':
+    case 'ACCEPT': {
       refuseInvalid(s, out, fw, refused);
-      accept(s, out, fw, call.accept.offer_ids, call.accept.operations, call.accept.filters?.refuse_seconds);
+      const ops = authorizeOperations(s, out, fw, call.accept.operations);
+      accept(s, out, fw, call.accept.offer_ids, ops, call.accept.filters?.refuse_seconds);
       return;
+    }
     case 'DECLINE':
       for (const id of call.decline.offer_ids) {
         const o = s.offers.get(id);

@@ -9,6 +9,7 @@ import { IdSequence } from '../../sdk/util/id.js';
 import type { AllocatorRole } from '../allocator/types.js';
 import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from '../registry.js';
 import { type Effects, Timers } from './effects.js';
+import type { ProtocolSecurity } from './security.js';
 
 export interface MasterConfig {
   info: MasterInfo;
@@ -29,6 +30,8 @@ export interface MasterConfig {
   maxFrameBytes: number;
   /** The current leader as detected (for LEADER replies when not leading). */
   leaderInfo: () => MasterInfo | undefined;
+  /** Authentication and ACLs on the protocol (master/state/security.ts); allow-all when absent. */
+  security?: ProtocolSecurity;
 }
 
 export interface Counters {
@@ -51,6 +54,11 @@ export interface Counters {
   registrarBadRecords: number;
   /** Registrar writes refused because the record could not be read back. */
   registrarWritesRefused: number;
+  /** Protocol calls refused by authentication, id binding or the ACLs (SUBSCRIBE, REGISTER, tasks, TEARDOWN, RESERVE). */
+  authRefusals: number;
+  /** Connections closed by the shell: over the per-address cap, or not subscribed/registered within the deadline. */
+  connectionsOverAddressCap: number;
+  connectionsIdleClosed: number;
 }
 
 export function newCounters(): Counters {
@@ -69,12 +77,17 @@ export function newCounters(): Counters {
     agentRegistrationsRefused: 0,
     registrarBadRecords: 0,
     registrarWritesRefused: 0,
+    authRefusals: 0,
+    connectionsOverAddressCap: 0,
+    connectionsIdleClosed: 0,
   };
 }
 
 /** One agent connection: which agent it carries, once admitted. */
 export interface AgentConn {
   agentId?: string;
+  /** The principal the connection authenticated as at the upgrade. */
+  principal?: string;
   /** A REGISTER is waiting for its durable write. */
   registering?: boolean;
   /** The agent that REGISTER will admit. */
@@ -84,6 +97,8 @@ export interface AgentConn {
 /** One scheduler connection: which framework it carries, once subscribed. */
 export interface SchedulerConn {
   frameworkId?: string;
+  /** The principal the connection authenticated as at the upgrade. */
+  principal?: string;
 }
 
 /** Event-driven cycles start at most once per this many times the last cycle's cost. */

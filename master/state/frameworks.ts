@@ -3,6 +3,7 @@
  * cluster issued), disconnection and the failover timeout, and teardown, with completed
  * frameworks kept (in memory and in the registrar) up to MAX_COMPLETED_FRAMEWORKS.
  */
+import { effectivePrincipal } from '../../sdk/auth/protocol.js';
 import type { FrameworkInfo } from '../../sdk/protocol/types.js';
 import { TaskState } from '../../sdk/protocol/types.js';
 import { DEFAULT_ROLE } from '../../sdk/resources/resources.js';
@@ -17,6 +18,7 @@ import { applyState, masterStatus } from './tasks.js';
 export function frameworkRecord(fw: FrameworkEntry, completed: boolean): FrameworkRecord {
   const rec: FrameworkRecord = { info: fw.info, completed };
   if (completed && fw.unregisteredAt !== undefined) rec.unregistered_time = fw.unregisteredAt;
+  if (fw.principal !== undefined) rec.principal = fw.principal;
   return rec;
 }
 
@@ -75,11 +77,15 @@ export function onSubscribe(s: Core, out: Effects, conn: string, info: Framework
     for (const r of [...fw.suppressedRoles]) if (!roles.includes(r)) fw.suppressedRoles.delete(r);
     fw.partitionAware = (info.capabilities ?? []).some((x) => x.type === 'PARTITION_AWARE');
     fw.reregisteredAt = s.nowSecs();
+    fw.principal ??= effectivePrincipal({ mustAuthenticate: false, connection: c.principal, claimed: info.principal });
+    if (fw.principal !== undefined) fw.info.principal = fw.principal; // what state and secrets read
     out.persistFramework(frameworkRecord(fw, false));
     out.log('info', 'framework re-subscribed', { frameworkId: fw.id, name: info.name });
   } else {
     const id = s.newId('F', (x) => s.frameworks.has(x) || s.isCompletedFramework(x));
     fw = newFrameworkEntry({ ...info, id }, s.nowSecs());
+    fw.principal = effectivePrincipal({ mustAuthenticate: false, connection: c.principal, claimed: info.principal });
+    if (fw.principal !== undefined) fw.info.principal = fw.principal;
     s.frameworks.set(id, fw);
     out.persistFramework(frameworkRecord(fw, false));
     out.log('info', 'framework subscribed', { frameworkId: id, name: info.name, roles: fw.roles });

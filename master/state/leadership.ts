@@ -21,11 +21,13 @@ export function gainLeadership(s: Core, out: Effects, rec: RecoveredState): void
   for (const f of completed) {
     const fw = newFrameworkEntry(f.info, s.nowSecs());
     fw.unregisteredAt = f.unregistered_time;
+    fw.principal = f.principal;
     addCompleted(s, undefined, fw);
   }
   for (const f of rec.frameworks) {
     if (f.completed) continue;
     const fw = newFrameworkEntry(f.info, s.nowSecs());
+    fw.principal = f.principal;
     s.frameworks.set(fw.id, fw);
     s.recoveringFrameworks.add(fw.id);
   }

@@ -33,16 +33,18 @@ import {
 } from './frameworks.js';
 import { agentWindowClosed, gainLeadership, loseLeadership } from './leadership.js';
 import { allocationCycle, allocationResult, offersNotSent, snapshot } from './offers.js';
+import { refuseAgent, refuseSubscribe, teardownRefusalFor } from './security.js';
 import { statusUpdate } from './tasks.js';
 
 export type MasterEvent =
   /** The shell is running: arm the periodic timers. */
   | { type: 'started' }
-  | { type: 'agentConnected'; conn: string }
+  /** `principal`: what the connection authenticated as at the upgrade (undefined: anonymous). */
+  | { type: 'agentConnected'; conn: string; principal?: string }
   | { type: 'agentMessage'; conn: string; message: AgentMessage }
   | { type: 'agentDisconnected'; conn: string }
   | { type: 'agentProtocolError'; conn: string; code: string; message: string }
-  | { type: 'schedulerConnected'; conn: string }
+  | { type: 'schedulerConnected'; conn: string; principal?: string }
   /**
    * A call from a scheduler connection. `refused`: operations or tasks of an ACCEPT that failed the
    * wire schema (the call carries only the valid rest); each refused task gets TASK_ERROR.
@@ -133,10 +135,10 @@ export class MasterState {
         out.arm(Timers.ping, s.cfg.agentPingTimeoutMs, true);
         return;
       case 'agentConnected':
-        s.agentConns.set(e.conn, {});
+        s.agentConns.set(e.conn, e.principal === undefined ? {} : { principal: e.principal });
         return;
       case 'schedulerConnected':
-        s.schedulerConns.set(e.conn, {});
+        s.schedulerConns.set(e.conn, e.principal === undefined ? {} : { principal: e.principal });
         return;
       case 'agentMessage':
         if (this.refuseIfNotLeading(e.conn, out, 'agent')) return;
@@ -249,9 +251,11 @@ export class MasterState {
     const s = this.s;
     switch (m.type) {
       case 'REGISTER':
+        if (refuseAgent(s, out, conn, undefined)) return;
         onRegister(s, out, conn, m);
         return;
       case 'REREGISTER':
+        if (refuseAgent(s, out, conn, m.agent.id)) return;
         onReregister(s, out, conn, m);
         return;
       case 'STATUS_UPDATE': {
@@ -273,6 +277,7 @@ export class MasterState {
   private schedulerCall(conn: string, call: SchedulerCall, out: Effects, refused?: RefusedOperation[]): void {
     const s = this.s;
     if (call.type === 'SUBSCRIBE') {
+      if (refuseSubscribe(s, out, conn, call.subscribe.framework_info)) return;
       onSubscribe(s, out, conn, call.subscribe.framework_info);
       return;
     }
@@ -285,10 +290,15 @@ export class MasterState {
     onCall(s, out, fw, call, refused);
   }
 
-  /** Tears a framework down (operator request); no-op for an unknown id. */
-  teardown(frameworkId: string): Effect[] {
+  /**
+   * Tears a framework down (operator request); no-op for an unknown id. With `by` (the operator's
+   * principal), `teardown_frameworks` must allow it: a refusal is thrown and nothing changes.
+   */
+  teardown(frameworkId: string, by?: { principal?: string }): Effect[] {
     const out = new Effects();
     const fw = this.s.frameworks.get(frameworkId);
+    const refusal = fw && by ? teardownRefusalFor(this.s, { principal: by.principal, own: false }, fw) : undefined;
+    if (refusal) throw refusal;
     if (fw) teardown(this.s, out, fw);
     return out.list;
   }

@@ -8,9 +8,17 @@ import type { Peer } from '../../sdk/transport/index.js';
 
 let nextPeer = 0;
 
+/** Who the connection comes from: its address, and the principal its upgrade authenticated. */
+export interface PeerOptions {
+  remoteAddress?: string;
+  principal?: string;
+}
+
 export class FakePeer<Out extends { type: string }, In> implements Peer<Out> {
   readonly id = `fake-${nextPeer++}`;
-  readonly remoteAddress = '127.0.0.1';
+  readonly remoteAddress: string;
+  /** The principal the transport would have authenticated at the upgrade (undefined: anonymous). */
+  readonly principal?: string;
   /** Every message the master sent on this connection, in order. */
   readonly received: Out[] = [];
   /** Sizes in bytes of the frames sent, in order. */
@@ -23,7 +31,13 @@ export class FakePeer<Out extends { type: string }, In> implements Peer<Out> {
   /** Called with every message the master sends (to bridge a real client, such as the SDK's driver). */
   onSend?: (m: Out) => void;
 
-  constructor(readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+  constructor(
+    readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
+    opts: PeerOptions = {},
+  ) {
+    this.remoteAddress = opts.remoteAddress ?? '127.0.0.1';
+    if (opts.principal !== undefined) this.principal = opts.principal;
+  }
 
   get open(): boolean {
     return this.closed === undefined;

@@ -22,7 +22,7 @@ import { allocate as realAllocate } from '../allocator/index.js';
 import { Master, type MasterOptions } from '../master.js';
 import { Registrar } from '../registrar.js';
 import type { Effect, MasterEvent, MasterState } from '../state/index.js';
-import { FakePeer } from './fake-peer.js';
+import { FakePeer, type PeerOptions } from './fake-peer.js';
 import { MemoryStore } from './memory-store.js';
 
 export interface HarnessOptions extends Partial<Omit<MasterOptions, 'clock' | 'registrar' | 'logger'>> {
@@ -52,8 +52,9 @@ export class FakeAgent {
   constructor(
     private readonly h: MasterHarness,
     readonly info: AgentInfo,
+    peer: PeerOptions = {},
   ) {
-    this.peer = new FakePeer(h.maxFrameBytes);
+    this.peer = new FakePeer(h.maxFrameBytes, peer);
     this.peer.handlers = h.master.onAgentConnect(this.peer);
   }
 
@@ -111,8 +112,11 @@ export class FakeScheduler {
   frameworkId?: string;
   private readonly used = new Set<string>();
 
-  constructor(private readonly h: MasterHarness) {
-    this.peer = new FakePeer(h.maxFrameBytes);
+  constructor(
+    private readonly h: MasterHarness,
+    peer: PeerOptions = {},
+  ) {
+    this.peer = new FakePeer(h.maxFrameBytes, peer);
     this.peer.handlers = h.master.onSchedulerConnect(this.peer);
   }
 
@@ -281,34 +285,40 @@ export class MasterHarness {
   /** A connected agent that has not registered yet. */
   connectAgent(
     info: Omit<Partial<AgentInfo>, 'resources'> & { resources?: AgentInfo['resources'] | string } = {},
+    peer: PeerOptions = {},
   ): FakeAgent {
     const resources = info.resources ?? 'cpus:4;mem:4096;disk:10000';
-    return new FakeAgent(this, {
-      hostname: 'agent',
-      port: 5051,
-      attributes: {},
-      ...info,
-      resources: typeof resources === 'string' ? Resources.parse(resources).toList() : resources,
-    });
+    return new FakeAgent(
+      this,
+      {
+        hostname: 'agent',
+        port: 5051,
+        attributes: {},
+        ...info,
+        resources: typeof resources === 'string' ? Resources.parse(resources).toList() : resources,
+      },
+      peer,
+    );
   }
 
   /** A connected, registered agent. */
   async addAgent(
     info: Omit<Partial<AgentInfo>, 'resources'> & { resources?: AgentInfo['resources'] | string } = {},
+    peer: PeerOptions = {},
   ): Promise<FakeAgent> {
-    const a = await this.connectAgent(info).register();
+    const a = await this.connectAgent(info, peer).register();
     if (!a.id) throw new Error('the master did not register the agent');
     return a;
   }
 
   /** A connected scheduler that has not subscribed yet. */
-  connectScheduler(): FakeScheduler {
-    return new FakeScheduler(this);
+  connectScheduler(peer: PeerOptions = {}): FakeScheduler {
+    return new FakeScheduler(this, peer);
   }
 
   /** A connected, subscribed framework. */
-  async subscribe(info: Partial<FrameworkInfo> = {}): Promise<FakeScheduler> {
-    const f = await this.connectScheduler().subscribe(info);
+  async subscribe(info: Partial<FrameworkInfo> = {}, peer: PeerOptions = {}): Promise<FakeScheduler> {
+    const f = await this.connectScheduler(peer).subscribe(info);
     if (!f.frameworkId) throw new Error(`the master did not subscribe the framework: ${f.errors().join(', ')}`);
     return f;
   }
