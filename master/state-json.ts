@@ -168,6 +168,15 @@ export function metricsSnapshot(master: Master): Record<string, number> {
     'master/tasks_gone': n(TaskState.GONE),
     'master/invalid_frames': master.counters.invalidFrames,
     'master/messages_status_update': master.counters.statusUpdates,
+    // What the master refused or dropped from callers it does not trust (issues 9 and 10).
+    'master/status_updates_dropped': master.counters.statusUpdatesDropped,
+    'master/acknowledgements_dropped': master.counters.acknowledgementsDropped,
+    'master/agent_registrations_refused': master.counters.agentRegistrationsRefused,
+    'master/registrar_bad_records': master.counters.registrarBadRecords,
+    'master/registrar_writes_refused': master.counters.registrarWritesRefused,
+    'master/auth_refusals': master.counters.authRefusals,
+    'master/connections_over_address_cap': master.counters.connectionsOverAddressCap,
+    'master/connections_idle_closed': master.counters.connectionsIdleClosed,
     'allocator/mesos/allocation_runs': master.counters.allocationRuns,
     'allocator/mesos/allocation_run_ms': master.counters.lastAllocationMs,
   };
