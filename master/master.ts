@@ -378,9 +378,17 @@ export class Master {
         }
         return;
       }
-      case 'persistFramework':
-        writes.push(this.persist('framework', this.registrar?.saveFramework(effect.record)));
+      case 'persistFramework': {
+        const ack = effect.ack;
+        const w = this.persist('framework', this.registrar?.saveFramework(effect.record));
+        writes.push(w);
+        if (ack !== undefined) {
+          void w.then((err) =>
+            this.dispatch(err ? { type: 'persistFailed', ack, message: err.message } : { type: 'persisted', ack }),
+          );
+        }
         return;
+      }
       case 'forgetFramework':
         writes.push(this.persist('framework', this.registrar?.removeFramework(effect.frameworkId)));
         return;

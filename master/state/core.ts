@@ -97,6 +97,8 @@ export interface AgentConn {
 /** One scheduler connection: which framework it carries, once subscribed. */
 export interface SchedulerConn {
   frameworkId?: string;
+  /** A new framework whose record is being made durable; SUBSCRIBED goes out once it is. */
+  pending?: FrameworkEntry;
   /** The principal the connection authenticated as at the upgrade. */
   principal?: string;
 }
@@ -149,6 +151,12 @@ export class Core {
 
   isCompletedFramework(id: string): boolean {
     return this.completedFrameworks.some((f) => f.id === id);
+  }
+
+  /** An id given to a new framework whose record is still being written. */
+  isPendingFramework(id: string): boolean {
+    for (const c of this.schedulerConns.values()) if (c.pending?.id === id) return true;
+    return false;
   }
 
   /**

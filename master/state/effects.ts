@@ -20,7 +20,7 @@ export type Effect =
    * `persistFailed` event carrying the same ack (used where the state waits for durability).
    */
   | { kind: 'persistAgent'; record: AgentRecord; ack?: string }
-  | { kind: 'persistFramework'; record: FrameworkRecord }
+  | { kind: 'persistFramework'; record: FrameworkRecord; ack?: string }
   | { kind: 'forgetFramework'; frameworkId: string }
   /** Arm (or re-arm: an armed timer of that name is cancelled first) a named timer; `repeat` for intervals. */
   | { kind: 'arm'; timer: string; ms: number; repeat?: boolean }
@@ -82,8 +82,10 @@ export class Effects {
     this.list.push(ack === undefined ? { kind: 'persistAgent', record } : { kind: 'persistAgent', record, ack });
   }
 
-  persistFramework(record: FrameworkRecord): void {
-    this.list.push({ kind: 'persistFramework', record });
+  persistFramework(record: FrameworkRecord, ack?: string): void {
+    this.list.push(
+      ack === undefined ? { kind: 'persistFramework', record } : { kind: 'persistFramework', record, ack },
+    );
   }
 
   forgetFramework(frameworkId: string): void {

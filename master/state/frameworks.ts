@@ -48,7 +48,7 @@ export function onSubscribe(s: Core, out: Effects, conn: string, info: Framework
     out.close(conn, 1000, 'framework removed');
     return;
   }
-  let fw = info.id ? s.frameworks.get(info.id) : undefined;
+  const fw = info.id ? s.frameworks.get(info.id) : undefined;
   if (info.id && !fw) {
     out.log('warn', 'SUBSCRIBE with a framework id this cluster never issued; refused', { frameworkId: info.id });
     out.schedulerError(
@@ -82,14 +82,57 @@ export function onSubscribe(s: Core, out: Effects, conn: string, info: Framework
     out.persistFramework(frameworkRecord(fw, false));
     out.log('info', 'framework re-subscribed', { frameworkId: fw.id, name: info.name });
   } else {
-    const id = s.newId('F', (x) => s.frameworks.has(x) || s.isCompletedFramework(x));
-    fw = newFrameworkEntry({ ...info, id }, s.nowSecs());
-    fw.principal = effectivePrincipal({ mustAuthenticate: false, connection: c.principal, claimed: info.principal });
-    if (fw.principal !== undefined) fw.info.principal = fw.principal;
-    s.frameworks.set(id, fw);
-    out.persistFramework(frameworkRecord(fw, false));
-    out.log('info', 'framework subscribed', { frameworkId: id, name: info.name, roles: fw.roles });
+    if (c.pending) {
+      out.schedulerError(
+        conn,
+        'AGORA_MASTER_ALREADY_SUBSCRIBED',
+        'a SUBSCRIBE on this connection is still being admitted',
+      );
+      return;
+    }
+    // A new framework is admitted only once its record is durable, as agents are: a framework told
+    // SUBSCRIBED that a later leader did not know would have its tasks shut down.
+    const id = s.newId('F', (x) => s.frameworks.has(x) || s.isCompletedFramework(x) || s.isPendingFramework(x));
+    const entry = newFrameworkEntry({ ...info, id }, s.nowSecs());
+    entry.principal = effectivePrincipal({ mustAuthenticate: false, connection: c.principal, claimed: info.principal });
+    if (entry.principal !== undefined) entry.info.principal = entry.principal;
+    c.pending = entry;
+    out.persistFramework(frameworkRecord(entry, false), frameworkAck(conn));
+    return;
   }
+  admit(s, out, conn, fw);
+}
+
+/** The ack a new framework's durable write carries (agents' acks are their connection ids). */
+export function frameworkAck(conn: string): string {
+  return `framework:${conn}`;
+}
+
+/** The durable write of a new framework finished: admit it if its connection is still there. */
+export function onFrameworkPersisted(s: Core, out: Effects, conn: string): void {
+  const c = s.schedulerConns.get(conn);
+  const fw = c?.pending;
+  if (!c || !fw) return;
+  c.pending = undefined;
+  if (!s.leading) return;
+  s.frameworks.set(fw.id, fw);
+  out.log('info', 'framework subscribed', { frameworkId: fw.id, name: fw.info.name, roles: fw.roles });
+  admit(s, out, conn, fw);
+}
+
+/** The durable write of a new framework failed: nothing was admitted; the scheduler retries. */
+export function onFrameworkPersistFailed(s: Core, out: Effects, conn: string, message: string): void {
+  const c = s.schedulerConns.get(conn);
+  if (!c?.pending) return;
+  c.pending = undefined;
+  out.log('error', 'could not admit the framework durably; it will retry', { err: message });
+  out.schedulerError(conn, 'AGORA_MASTER_REGISTRAR_UNAVAILABLE', 'the framework could not be recorded durably; retry');
+  out.close(conn, 1011, 'registrar unavailable; retry');
+}
+
+function admit(s: Core, out: Effects, conn: string, fw: FrameworkEntry): void {
+  const c = s.schedulerConns.get(conn);
+  if (!c) return;
   fw.peer = { id: conn };
   c.frameworkId = fw.id;
   fw.active = true;

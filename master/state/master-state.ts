@@ -26,6 +26,8 @@ import { Core, type Counters, type MasterConfig } from './core.js';
 import { type Effect, Effects, Timers } from './effects.js';
 import {
   onFailoverTimeout,
+  onFrameworkPersisted,
+  onFrameworkPersistFailed,
   onResubscribeWindowClosed,
   onSchedulerClosed,
   onSubscribe,
@@ -173,10 +175,13 @@ export class MasterState {
         this.timer(e.timer, out);
         return;
       case 'persisted':
-        onAdmitted(s, out, e.ack);
+        if (e.ack.startsWith('framework:')) onFrameworkPersisted(s, out, e.ack.slice('framework:'.length));
+        else onAdmitted(s, out, e.ack);
         return;
       case 'persistFailed':
-        onAdmissionFailed(s, out, e.ack, e.message);
+        if (e.ack.startsWith('framework:'))
+          onFrameworkPersistFailed(s, out, e.ack.slice('framework:'.length), e.message);
+        else onAdmissionFailed(s, out, e.ack, e.message);
         return;
       case 'leadershipGained':
         gainLeadership(s, out, e.recovered);

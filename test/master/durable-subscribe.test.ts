@@ -1,0 +1,45 @@
+/**
+ * A new framework is told SUBSCRIBED only once its record is durable, as an agent is told
+ * REGISTERED: the failover benchmark found frameworks whose record writes had failed after they
+ * were subscribed; the next leader did not know them and shut their tasks down.
+ */
+import { expect } from 'chai';
+import { MasterHarness } from '../../master/testing/index.js';
+
+describe('master: a new framework is admitted only once its record is durable', () => {
+  it('sends SUBSCRIBED after the registrar holds the framework, and the record names it', async () => {
+    const h = await MasterHarness.start();
+    const f = h.connectScheduler();
+    let durableWhenSubscribed: boolean | undefined;
+    f.peer.onSend = (m) => {
+      if (m.type === 'SUBSCRIBED') {
+        const id = m.subscribed.framework_id;
+        durableWhenSubscribed = h.store!.raw(`registrar/frameworks/${id}`) !== undefined;
+      }
+    };
+    await f.subscribe({ name: 'durable' });
+    expect(f.frameworkId).to.be.a('string');
+    expect(durableWhenSubscribed, 'the record was in the store when SUBSCRIBED went out').to.equal(true);
+  });
+
+  it('refuses, admits nothing and closes when the write fails; a retry once the store is back succeeds', async () => {
+    const h = await MasterHarness.start();
+    h.store!.failWrites = new Error('ZooKeeper went away');
+    const f = await h.connectScheduler().subscribe({ name: 'unlucky' });
+    expect(f.frameworkId).to.equal(undefined);
+    expect(f.peer.all('SUBSCRIBED')).to.have.length(0);
+    expect(f.errors()).to.include('AGORA_MASTER_REGISTRAR_UNAVAILABLE');
+    expect(f.peer.closed?.code).to.equal(1011);
+    expect(h.master.frameworks.size).to.equal(0);
+    h.store!.failWrites = undefined;
+    const again = await h.subscribe({ name: 'unlucky' });
+    expect(h.master.frameworks.has(again.frameworkId!)).to.equal(true);
+  });
+
+  it('keeps a framework whose SUBSCRIBED went out across a failover (its record was durable)', async () => {
+    const h = await MasterHarness.start();
+    const f = await h.subscribe({ name: 'survivor', failover_timeout: 3600 });
+    const h2 = await h.failover();
+    expect(h2.master.frameworks.has(f.frameworkId!)).to.equal(true);
+  });
+});
