@@ -32,6 +32,7 @@ import {
 import { UnknownUser } from './errors.js';
 import { FetchError, fetchUris } from './fetcher.js';
 import { healthCheckProblem } from './health/index.js';
+import { sliceReregister } from './reregister-slices.js';
 import { isInside, sandboxesRoot, sandboxPath } from './sandbox.js';
 import { resolveTaskSecrets, SecretsClient } from './secrets.js';
 import { StatusUpdateManager } from './status-updates.js';
@@ -203,13 +204,9 @@ export class Agent {
       state: t.state,
       status: t.latest,
     }));
-    this.sendToMaster({
-      type: 'REREGISTER',
-      agent: { ...info, id: this.agentId },
-      version: AGENT_VERSION,
-      tasks,
-      frameworks: [...this.frameworks.values()],
-    });
+    // In several frames when one would exceed the frame limit (issue 9).
+    const head = { agent: { ...info, id: this.agentId }, version: AGENT_VERSION };
+    for (const m of sliceReregister(head, tasks, [...this.frameworks.values()])) if (!this.sendToMaster(m)) return;
   }
 
   private onMessage(m: MasterToAgentMessage): void {

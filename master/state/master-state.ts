@@ -18,7 +18,6 @@ import {
   onAgentClosed,
   onPong,
   onRegister,
-  onReregister,
   pingRound,
 } from './agents.js';
 import { onCall, runTaskNotSent } from './calls.js';
@@ -35,6 +34,13 @@ import {
 } from './frameworks.js';
 import { agentWindowClosed, gainLeadership, loseLeadership } from './leadership.js';
 import { allocationCycle, allocationResult, offersNotSent, snapshot } from './offers.js';
+import {
+  onReregisterConnClosed,
+  onReregisterPart,
+  onReregisterPartsTimeout,
+  onReregisterTasks,
+  REREGISTER_PARTS_TIMER,
+} from './reregister.js';
 import { refuseAgent, refuseSubscribe, teardownRefusalFor } from './security.js';
 import { statusUpdate } from './tasks.js';
 
@@ -151,6 +157,7 @@ export class MasterState {
         this.schedulerCall(e.conn, e.call, out, e.refused);
         return;
       case 'agentDisconnected':
+        onReregisterConnClosed(s, out, e.conn);
         onAgentClosed(s, out, e.conn);
         return;
       case 'schedulerDisconnected':
@@ -237,7 +244,10 @@ export class MasterState {
         onResubscribeWindowClosed(s, out);
         return;
       default:
-        if (name.startsWith(Timers.failoverPrefix)) onFailoverTimeout(s, out, name.slice(Timers.failoverPrefix.length));
+        if (name.startsWith(REREGISTER_PARTS_TIMER))
+          onReregisterPartsTimeout(s, out, name.slice(REREGISTER_PARTS_TIMER.length));
+        else if (name.startsWith(Timers.failoverPrefix))
+          onFailoverTimeout(s, out, name.slice(Timers.failoverPrefix.length));
     }
   }
 
@@ -260,8 +270,12 @@ export class MasterState {
         onRegister(s, out, conn, m);
         return;
       case 'REREGISTER':
+        // The principal is checked on the first part, before any part is held.
         if (refuseAgent(s, out, conn, m.agent.id)) return;
-        onReregister(s, out, conn, m);
+        onReregisterPart(s, out, conn, m);
+        return;
+      case 'REREGISTER_TASKS':
+        onReregisterTasks(s, out, conn, m);
         return;
       case 'STATUS_UPDATE': {
         const id = s.agentConns.get(conn)?.agentId;

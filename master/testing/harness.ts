@@ -76,6 +76,24 @@ export class FakeAgent {
     return this;
   }
 
+  /**
+   * Re-registers in parts: REREGISTER with the first part and `more: true`, then one
+   * REREGISTER_TASKS per further part, the last with `more: false` unless `finish` is false.
+   */
+  async reregisterInParts(parts: TaskRecord[][], id = this.id, finish = true): Promise<this> {
+    if (!id) throw new Error('reregister needs an agent id');
+    this.id = id;
+    const [first = [], ...rest] = parts;
+    const agent = { ...this.info, id };
+    this.peer.deliver({ type: 'REREGISTER', agent, version: 'fake', tasks: first, frameworks: [], more: true });
+    rest.forEach((tasks, i) => {
+      const more = !finish || i < rest.length - 1;
+      this.peer.deliver({ type: 'REREGISTER_TASKS', tasks, frameworks: [], more });
+    });
+    await this.h.settle();
+    return this;
+  }
+
   /** Sends a status update (uuid and timestamp filled in); returns the status sent. */
   update(frameworkId: string, status: Partial<TaskStatus> & Pick<TaskStatus, 'task_id' | 'state'>): TaskStatus {
     const full: TaskStatus = {

@@ -153,6 +153,15 @@ export const AgentMessageSchemas = {
     version: Type.String({ maxLength: MAX_TOKEN_LENGTH }),
     tasks: Type.Array(TaskRecordSchema, { maxItems: MAX_LARGE_BATCH }),
     frameworks: Type.Array(FrameworkInfoSchema, { maxItems: MAX_FRAMEWORKS }),
+    /** True: more tasks follow in REREGISTER_TASKS frames on this connection. */
+    more: Opt(Type.Boolean()),
+  }),
+  /** A continuation of a REREGISTER sent with `more: true`; the last one has `more: false`. */
+  REREGISTER_TASKS: Obj({
+    type: Lit('REREGISTER_TASKS'),
+    tasks: Type.Array(TaskRecordSchema, { maxItems: MAX_LARGE_BATCH }),
+    frameworks: Type.Array(FrameworkInfoSchema, { maxItems: MAX_FRAMEWORKS }),
+    more: Type.Boolean(),
   }),
   STATUS_UPDATE: Obj({ type: Lit('STATUS_UPDATE'), update: Obj({ framework_id: Id, status: TaskStatusSchema }) }),
   PONG: Obj({ type: Lit('PONG'), seq: Seq }),
@@ -168,6 +177,7 @@ export const AgentMessageSchemas = {
 export const AgentMessageSchema = Type.Union([
   AgentMessageSchemas.REGISTER,
   AgentMessageSchemas.REREGISTER,
+  AgentMessageSchemas.REREGISTER_TASKS,
   AgentMessageSchemas.STATUS_UPDATE,
   AgentMessageSchemas.PONG,
   AgentMessageSchemas.SECRETS_REQUEST,

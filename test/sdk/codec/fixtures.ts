@@ -207,6 +207,13 @@ export const agentMessages: ByType<AgentMessage> = {
       { task: taskInfo(1), framework_id: frameworkInfo.id, state: 'TASK_STAGING' },
     ],
     frameworks: [frameworkInfo],
+    more: true,
+  },
+  REREGISTER_TASKS: {
+    type: 'REREGISTER_TASKS',
+    tasks: [{ task: taskInfo(2), framework_id: frameworkInfo.id, state: 'TASK_RUNNING', status }],
+    frameworks: [frameworkInfo],
+    more: false,
   },
   STATUS_UPDATE: {
     type: 'STATUS_UPDATE',
