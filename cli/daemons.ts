@@ -154,6 +154,8 @@ export async function runMaster(f: Flags): Promise<RunningMaster> {
     authenticateFrameworks: f.authenticate_frameworks === 'true',
     authenticateAgents: f.authenticate_agents === 'true',
     permits: (p, action, object) => authorizer.permits(p, action, object),
+    rateLimiter: security.rateLimiter,
+    audit: (record) => authorizer.answered(record),
     connectionLimits: {
       maxPerAddress: Math.max(1, intFlag(f, 'max_connections_per_ip')),
       deadlineMs: parseDuration(f.connection_deadline ?? '30secs'),

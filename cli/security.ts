@@ -34,7 +34,10 @@ export const masterSecurityFlags: FlagDef[] = [
     help: 'Mesos credentials file: JSON {"credentials":[{"principal","secret"}]} or \'principal secret\' lines',
   },
   { name: 'acls', help: 'Mesos ACLs: JSON text or a file path (file:// accepted); permissive when absent' },
-  { name: 'rate_limits', help: 'Mesos rate limits for HTTP writes per principal: JSON text or a file path' },
+  {
+    name: 'rate_limits',
+    help: 'Mesos rate limits per principal, for framework calls and HTTP writes: JSON text or a file path',
+  },
   {
     name: 'audit_log',
     help: 'append the audit log (JSON lines: every write and every refusal) here (default: the main log)',
@@ -74,6 +77,8 @@ export interface MasterSecurity {
   missing: string[];
   /** Lines to log at start (a world-readable credentials file, --insecure). */
   warnings: string[];
+  /** `--rate_limits`: one budget per principal for its HTTP writes and its framework calls. */
+  rateLimiter?: RateLimiter;
 }
 
 export function masterSecurityFromFlags(f: Flags, logger: pino.Logger, clock: Clock = systemClock): MasterSecurity {
@@ -100,6 +105,9 @@ export function masterSecurityFromFlags(f: Flags, logger: pino.Logger, clock: Cl
       // read above; a race here changes nothing
     }
   }
+  const rateLimiter = f.rate_limits
+    ? new RateLimiter(parseRateLimits(jsonOrFile(f.rate_limits, 'rate_limits')), clock)
+    : undefined;
   const authorizer = new SecurityAuthorizer({
     credentials,
     acls: f.acls ? parseAcls(jsonOrFile(f.acls, 'acls')) : undefined,
@@ -107,16 +115,14 @@ export function masterSecurityFromFlags(f: Flags, logger: pino.Logger, clock: Cl
     authenticateAgents: on(f, 'authenticate_agents'),
     authenticateHttpReadonly: on(f, 'authenticate_http_readonly'),
     authenticateHttpReadwrite: on(f, 'authenticate_http_readwrite'),
-    rateLimiter: f.rate_limits
-      ? new RateLimiter(parseRateLimits(jsonOrFile(f.rate_limits, 'rate_limits')), clock)
-      : undefined,
+    rateLimiter,
     audit: AuditLog.open(f.audit_log, logger, clock),
     clock,
   });
   const missing = ['authenticate_frameworks', 'authenticate_agents', 'authenticate_http_readwrite']
     .filter((n) => !on(f, n))
     .map((n) => `--${n}`);
-  return { authorizer, missing, warnings };
+  return { authorizer, missing, warnings, rateLimiter };
 }
 
 /**

@@ -38,3 +38,4 @@ export const UnreadableRecord = defineError('AGORA_REGISTRAR_UNREADABLE_RECORD',
 export const TooManyConnections = defineError('AGORA_MASTER_TOO_MANY_CONNECTIONS', 429, 'TooManyConnectionsError');
 export const ConnectionDeadline = defineError('AGORA_MASTER_CONNECTION_DEADLINE', 408, 'ConnectionDeadlineError');
 export const RegistrarUnavailable = defineError('AGORA_MASTER_REGISTRAR_UNAVAILABLE', 503, 'RegistrarUnavailableError');
+export const RateLimited = defineError('AGORA_MASTER_RATE_LIMITED', 429, 'RateLimitedError');

@@ -7,7 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type pino from 'pino';
 import { type CodecError, DEFAULT_MAX_FRAME_BYTES } from '../sdk/codec/index.js';
-import type { AgentMessage, MasterToAgentMessage, SchedulerCall, SchedulerEvent } from '../sdk/protocol/messages.js';
+import type { AccessRecord } from '../sdk/http/auth.js';
+import {
+  AGENT_WS_PATH,
+  type AgentMessage,
+  type MasterToAgentMessage,
+  SCHEDULER_WS_PATH,
+  type SchedulerCall,
+  type SchedulerEvent,
+} from '../sdk/protocol/messages.js';
 import type { MasterInfo } from '../sdk/protocol/types.js';
 import { Resources } from '../sdk/resources/resources.js';
 import type { Peer } from '../sdk/transport/index.js';
@@ -16,7 +24,7 @@ import { newId } from '../sdk/util/id.js';
 import { type Rng, seededRng } from '../sdk/util/random.js';
 import type { AllocateFn, AllocatorRole } from './allocator/types.js';
 import { ConnectionGuard, type ConnectionLimits } from './conn-guard.js';
-import { ConnectionDeadline, TooManyConnections, UnreadableRecord } from './errors.js';
+import { ConnectionDeadline, RateLimited, TooManyConnections, UnreadableRecord } from './errors.js';
 import { type Registrar, RegistrarFencedError } from './registrar.js';
 import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from './registry.js';
 import { SecretsDelivery, type SecretsRequest } from './secrets/delivery.js';
@@ -71,6 +79,13 @@ export interface MasterOptions {
   permits?: ProtocolSecurity['permits'];
   /** Caps on connections per remote address and on connections that never get in (master/conn-guard.ts). */
   connectionLimits?: ConnectionLimits;
+  /**
+   * Per-principal limits on framework calls (Mesos's `--rate_limits`): a call over its principal's
+   * budget is refused with an ERROR (`AGORA_MASTER_RATE_LIMITED`) and changes nothing.
+   */
+  rateLimiter?: { take(principal: string | undefined): boolean };
+  /** Where refused protocol calls are audited (the HTTP authorizer's audit log). */
+  audit?: (record: AccessRecord) => void;
   /** Answers agents' SECRETS_REQUEST (master/secrets); absent: secrets are disabled. */
   secrets?: SecretsDelivery;
 }
@@ -101,9 +116,13 @@ export class Master {
   private readonly rng: Rng;
   private readonly guard: ConnectionGuard;
   private readonly secrets?: SecretsDelivery;
+  private readonly rateLimiter?: MasterOptions['rateLimiter'];
+  private readonly audit?: MasterOptions['audit'];
 
   constructor(opts: MasterOptions) {
     this.secrets = opts.secrets;
+    this.rateLimiter = opts.rateLimiter;
+    this.audit = opts.audit;
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger;
     this.registrar = opts.registrar;
@@ -274,9 +293,47 @@ export class Master {
     const conn = this.attach(peer, 's');
     this.dispatch({ type: 'schedulerConnected', conn, principal: principalOf(peer) });
     return {
-      onMessage: (call: SchedulerCall) => this.dispatch({ type: 'schedulerCall', conn, call }),
+      onMessage: (call: SchedulerCall) => {
+        if (call.type !== 'SUBSCRIBE' && !this.withinRate(conn, peer, call.framework_id)) return;
+        this.dispatch({ type: 'schedulerCall', conn, call });
+      },
       onClose: () => this.detach(conn, { type: 'schedulerDisconnected', conn }),
     };
+  }
+
+  /** Whether a framework call fits its principal's rate limit; when not, the caller is told and it is audited. */
+  private withinRate(conn: string, peer: Peer<SchedulerEvent>, frameworkId: string): boolean {
+    const limiter = this.rateLimiter;
+    if (!limiter) return true;
+    const fw = this.state.frameworks.get(frameworkId);
+    const principal = principalOf(peer) ?? (fw?.peer?.id === conn ? fw.principal : undefined);
+    if (limiter.take(principal)) return true;
+    this.state.counters.frameworkCallsRateLimited++;
+    const err = new RateLimited(`framework calls of principal '${principal ?? '(none)'}' are over their rate limit`);
+    peer.send({ type: 'ERROR', error: { message: err.message, code: err.code } });
+    this.auditRecord({ conn, principal, action: 'framework_call', target: frameworkId, code: err.code, status: 429 });
+    return false;
+  }
+
+  private auditRecord(r: {
+    conn?: string;
+    principal?: string;
+    action: string;
+    target?: string;
+    code: string;
+    status: number;
+  }): void {
+    const peer = r.conn !== undefined ? this.peers.get(r.conn) : undefined;
+    this.audit?.({
+      principal: r.principal,
+      action: r.action,
+      method: 'WS',
+      path: r.conn?.startsWith('a') ? AGENT_WS_PATH : SCHEDULER_WS_PATH,
+      target: r.target,
+      decision: r.status === 401 ? 'unauthenticated' : 'deny',
+      status: r.status,
+      ip: (peer as { remoteAddress?: string } | undefined)?.remoteAddress ?? '',
+    });
   }
 
   onAgentProtocolError(peer: Peer<MasterToAgentMessage>, err: CodecError): void {
@@ -421,6 +478,9 @@ export class Master {
         return;
       case 'log':
         this.log[effect.level](effect.fields ?? {}, effect.msg);
+        return;
+      case 'audit':
+        this.auditRecord(effect);
         return;
     }
   }

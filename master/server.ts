@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type pino from 'pino';
 import { AGENT_CONNECT, SCHEDULER_CONNECT } from '../sdk/auth/index.js';
 import type { Authorizer } from '../sdk/http/index.js';
-import { Direction } from '../sdk/protocol/messages.js';
+import { AGENT_WS_PATH, Direction, SCHEDULER_WS_PATH } from '../sdk/protocol/messages.js';
 import type { MasterInfo } from '../sdk/protocol/types.js';
 import { FileStore, type Store, ZkStore } from '../sdk/store/index.js';
 import { type ServerTls, secureServer } from '../sdk/tls/index.js';
@@ -19,8 +19,7 @@ import { Master, type MasterOptions } from './master.js';
 import { Registrar } from './registrar.js';
 import { SecretStore, SecretsDelivery } from './secrets/index.js';
 
-export const AGENT_WS_PATH = '/api/v1/agent';
-export const SCHEDULER_WS_PATH = '/api/v1/scheduler/ws';
+export { AGENT_WS_PATH, SCHEDULER_WS_PATH } from '../sdk/protocol/messages.js';
 
 export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'registrar' | 'leaderInfo'> {
   host?: string;

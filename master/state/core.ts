@@ -59,6 +59,8 @@ export interface Counters {
   /** Connections closed by the shell: over the per-address cap, or not subscribed/registered within the deadline. */
   connectionsOverAddressCap: number;
   connectionsIdleClosed: number;
+  /** Framework calls refused by `--rate_limits`. */
+  frameworkCallsRateLimited: number;
 }
 
 export function newCounters(): Counters {
@@ -80,6 +82,7 @@ export function newCounters(): Counters {
     authRefusals: 0,
     connectionsOverAddressCap: 0,
     connectionsIdleClosed: 0,
+    frameworkCallsRateLimited: 0,
   };
 }
 

@@ -27,7 +27,9 @@ export type Effect =
   | { kind: 'cancel'; timer: string }
   /** Run the allocator over this snapshot now and report its plan back as an `allocationResult` event. */
   | { kind: 'allocate'; snapshot: AllocatorSnapshot }
-  | { kind: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> };
+  | { kind: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }
+  /** A refused protocol call, for the audit log (`--audit_log`): who, what, on what, and the code. */
+  | { kind: 'audit'; conn?: string; principal?: string; action: string; target?: string; code: string; status: number };
 
 /** Timer names. Per-framework ones carry the framework id. */
 export const Timers = {
@@ -94,5 +96,9 @@ export class Effects {
 
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
     this.list.push(fields ? { kind: 'log', level, msg, fields } : { kind: 'log', level, msg });
+  }
+
+  audit(r: { conn?: string; principal?: string; action: string; target?: string; code: string; status: number }): void {
+    this.list.push({ kind: 'audit', ...r });
   }
 }

@@ -67,6 +67,14 @@ export function refuseSubscribe(s: Core, out: Effects, conn: string, info: Frame
   if (!refusal) return false;
   s.counters.authRefusals++;
   out.log('warn', 'SUBSCRIBE refused', { conn, code: refusal.code, frameworkId: info.id, principal: c.principal });
+  out.audit({
+    conn,
+    principal: c.principal ?? info.principal,
+    action: 'register_frameworks',
+    target: info.id,
+    code: refusal.code,
+    status: refusal.statusCode,
+  });
   out.schedulerError(conn, refusal.code, refusal.message);
   out.close(conn, 1008, closeReason(refusal));
   return true;
@@ -86,6 +94,14 @@ export function refuseAgent(s: Core, out: Effects, conn: string, agentId: string
   s.counters.authRefusals++;
   s.counters.agentRegistrationsRefused++;
   out.log('warn', 'agent registration refused', { conn, code: refusal.code, agentId, principal: c.principal });
+  out.audit({
+    conn,
+    principal: c.principal,
+    action: 'register_agents',
+    target: agentId,
+    code: refusal.code,
+    status: refusal.statusCode,
+  });
   out.close(conn, 1008, closeReason(refusal));
   return true;
 }
@@ -109,6 +125,14 @@ export function authorizeOperations(s: Core, out: Effects, fw: FrameworkEntry, o
         const refusal = launchRefusal(p, user, permits);
         if (!refusal) return true;
         s.counters.authRefusals++;
+        out.audit({
+          conn: fw.peer?.id,
+          principal: p,
+          action: 'run_tasks',
+          target: user,
+          code: refusal.code,
+          status: refusal.statusCode,
+        });
         sendUpdate(out, fw, {
           task_id: task.task_id,
           state: TaskState.ERROR,
@@ -138,6 +162,13 @@ export function authorizeOperations(s: Core, out: Effects, fw: FrameworkEntry, o
     }
     if (refusal) {
       s.counters.authRefusals++;
+      out.audit({
+        conn: fw.peer?.id,
+        principal: p,
+        action: op.type === 'RESERVE' ? 'reserve_resources' : 'unreserve_resources',
+        code: refusal.code,
+        status: refusal.statusCode,
+      });
       code = refusal.code;
       errors.push(refusal.message);
       continue;

@@ -21,6 +21,11 @@ import {
   TaskStatusSchema,
 } from './types.js';
 
+/** Where agents connect on a master (WebSocket). */
+export const AGENT_WS_PATH = '/api/v1/agent';
+/** Where schedulers connect on a master (WebSocket). */
+export const SCHEDULER_WS_PATH = '/api/v1/scheduler/ws';
+
 export const Direction = {
   AgentToMaster: 'agent_to_master',
   MasterToAgent: 'master_to_agent',

@@ -6,14 +6,14 @@
  */
 import { EventEmitter } from 'node:events';
 import pino from 'pino';
-import { Direction, type SchedulerCall, type SchedulerEvent } from '../protocol/messages.js';
+import { Direction, SCHEDULER_WS_PATH, type SchedulerCall, type SchedulerEvent } from '../protocol/messages.js';
 import type { Filters, FrameworkInfo, MasterInfo, Offer, Operation, TaskInfo, TaskStatus } from '../protocol/types.js';
 import { validateMessage } from '../protocol/validate.js';
 import { type ClientSecurity, ReconnectingClient } from '../transport/index.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { followLeader, type LeaderEndpoint } from '../zk/follow-leader.js';
 
-export const SCHEDULER_WS_PATH = '/api/v1/scheduler/ws';
+export { SCHEDULER_WS_PATH };
 
 export interface DriverOptions extends ClientSecurity {
   /** Where the leading master is: `host:port`, `zk://host:2181/agora` (follows the election), or a function giving `host:port`. */
