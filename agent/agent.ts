@@ -152,6 +152,7 @@ export class Agent {
       logger: this.log.child({ component: 'transport' }),
       credential: this.opts.credential,
       tls: this.opts.tls,
+      clock: this.clock,
     });
     this.client.start();
   }
