@@ -9,7 +9,8 @@ import { SchedulerDriver } from '../sdk/scheduler/driver.js';
 import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
 import { type CommandDef, type Flags, UsageError } from './flags.js';
-import { clientSecurityFromFlags, EXECUTE_CREDENTIAL_FLAGS, EXECUTE_TLS_FLAGS } from './secure.js';
+import { clientSecurityFromFlags, EXECUTE_TLS_FLAGS } from './secure.js';
+import { executeCredentialFlags } from './security.js';
 
 export const executeCommand: CommandDef = {
   name: 'execute',
@@ -30,7 +31,7 @@ export const executeCommand: CommandDef = {
     { name: 'env', help: 'environment as a JSON object, e.g. \'{"A":"1"}\'' },
     { name: 'timeout', help: 'give up (and kill the task) after this long', default: '10mins' },
     { name: 'log_level', help: 'driver log level', default: 'warn' },
-    ...EXECUTE_CREDENTIAL_FLAGS,
+    ...executeCredentialFlags,
     ...EXECUTE_TLS_FLAGS,
   ],
   examples: [

@@ -1,7 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type Static, Type } from 'typebox';
-import { Value } from 'typebox/value';
 import {
   initSecureDir,
   loadClientTls,
@@ -14,6 +12,7 @@ import {
 import type { ClientSecurity, Credential } from '../sdk/transport/index.js';
 import type { CommandDef, FlagDef, Flags } from './flags.js';
 import { UsageError } from './flags.js';
+import { asUsageError, clientCredential } from './security.js';
 
 /** Master and agent listeners. */
 export const TLS_SERVER_FLAGS: FlagDef[] = [
@@ -33,16 +32,6 @@ export const MASTER_TLS_FLAGS: FlagDef[] = [
     help: 'also serve plain HTTP on the TLS port, for a migration (the first byte tells them apart)',
     boolean: true,
   },
-];
-/** The agent's `--credential` (sdk/auth's `agentSecurityFlags` has the same flag: keep one when merging). */
-export const AGENT_CREDENTIAL_FLAGS: FlagDef[] = [
-  { name: 'credential', help: 'file with this process\'s credential, Mesos format: {"principal": "p", "secret": "s"}' },
-];
-/** `agora execute`'s credential (sdk/auth's `executeCredentialFlags` has the same: keep one when merging). */
-export const EXECUTE_CREDENTIAL_FLAGS: FlagDef[] = [
-  ...AGENT_CREDENTIAL_FLAGS,
-  { name: 'principal', help: 'principal to authenticate as (with --secret)' },
-  { name: 'secret', help: 'secret of --principal (visible to other local users in ps: prefer --credential)' },
 ];
 /** `agora execute`'s TLS. */
 export const EXECUTE_TLS_FLAGS: FlagDef[] = [
@@ -78,60 +67,21 @@ export function masterTarget(master: string, caFile: string | undefined): { mast
   return { master, tls: caFile !== undefined };
 }
 
-export const MAX_CREDENTIAL_BYTES = 64 * 1024;
-const CredentialJson = Type.Object(
-  {
-    principal: Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\s:]+$' }),
-    secret: Type.String({ minLength: 1, maxLength: 4096 }),
-  },
-  { additionalProperties: false },
-);
-type CredentialJson = Static<typeof CredentialJson>;
-
 /**
- * Mesos's single-credential file: JSON `{"principal", "secret"}`, or one text line
- * `principal secret`. Errors name the file, never the secret.
+ * The credential from `--credential` (Mesos's single-credential file, JSON or `principal secret`),
+ * or `--principal` with `--secret`: sdk/auth's parser, as the plain pair the transport sends.
+ * Errors are usage errors that name the file, never the secret.
  */
-export function readCredentialFile(path: string): Credential {
-  let text: string;
-  try {
-    const data = readFileSync(path);
-    if (data.length > MAX_CREDENTIAL_BYTES)
-      throw new UsageError(`--credential ${path} is over ${MAX_CREDENTIAL_BYTES} bytes`);
-    text = data.toString('utf8').trim();
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError(`cannot read --credential ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  let value: unknown;
-  if (text.startsWith('{')) {
-    try {
-      value = JSON.parse(text);
-    } catch {
-      throw new UsageError(`--credential ${path} is not valid JSON`);
-    }
-  } else {
-    const parts = text.split(/\s+/);
-    value = parts.length === 2 ? { principal: parts[0], secret: parts[1] } : undefined;
-  }
-  if (!Value.Check(CredentialJson, value)) {
-    throw new UsageError(
-      `--credential ${path} must hold {"principal": "...", "secret": "..."} (or 'principal secret')`,
-    );
-  }
-  const c = value as CredentialJson;
-  return { principal: c.principal, secret: c.secret };
-}
-
-/** The credential from `--credential`, or `--principal` with `--secret`. */
 export function credentialFromFlags(f: Flags): Credential | undefined {
   if (f.credential && (f.principal || f.secret))
     throw new UsageError('give --credential or --principal/--secret, not both');
-  if (f.credential) return readCredentialFile(f.credential);
-  if (!f.principal && !f.secret) return undefined;
-  if (!f.principal || !f.secret) throw new UsageError('--principal and --secret go together');
-  if (/[\s:]/.test(f.principal)) throw new UsageError('--principal cannot hold whitespace or ":"');
-  return { principal: f.principal, secret: f.secret };
+  let c: ReturnType<typeof clientCredential>;
+  try {
+    c = clientCredential(f);
+  } catch (e) {
+    throw asUsageError(e);
+  }
+  return c ? { principal: c.principal, secret: c.secret.reveal() } : undefined;
 }
 
 /** How a client (agent, execute) reaches the master: the target for the detectors and its security. */

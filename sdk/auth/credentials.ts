@@ -18,13 +18,18 @@ export const MAX_SECRET_LENGTH = 4096;
 /** No whitespace (the text form splits on it) and no `:` (Basic authentication splits on it). */
 const PRINCIPAL_PATTERN = '^[^\\s:]+$';
 
-export const CredentialJson = Type.Object({
-  principal: Type.String({ minLength: 1, maxLength: MAX_PRINCIPAL_LENGTH, pattern: PRINCIPAL_PATTERN }),
-  secret: Type.String({ minLength: 1, maxLength: MAX_SECRET_LENGTH }),
-});
-export const CredentialsJson = Type.Object({
-  credentials: Type.Array(CredentialJson, { maxItems: MAX_CREDENTIALS }),
-});
+// Closed objects: a misspelt field is an error, not silently ignored.
+export const CredentialJson = Type.Object(
+  {
+    principal: Type.String({ minLength: 1, maxLength: MAX_PRINCIPAL_LENGTH, pattern: PRINCIPAL_PATTERN }),
+    secret: Type.String({ minLength: 1, maxLength: MAX_SECRET_LENGTH }),
+  },
+  { additionalProperties: false },
+);
+export const CredentialsJson = Type.Object(
+  { credentials: Type.Array(CredentialJson, { maxItems: MAX_CREDENTIALS }) },
+  { additionalProperties: false },
+);
 export type CredentialJson = Static<typeof CredentialJson>;
 
 export interface Credential {

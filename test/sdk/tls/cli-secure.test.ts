@@ -4,13 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { UsageError } from '../../../cli/flags.js';
-import {
-  clientSecurityFromFlags,
-  credentialFromFlags,
-  masterTarget,
-  readCredentialFile,
-  serverTlsFromFlags,
-} from '../../../cli/secure.js';
+import { clientSecurityFromFlags, credentialFromFlags, masterTarget, serverTlsFromFlags } from '../../../cli/secure.js';
 
 describe('cli/secure', () => {
   let dir: string;
@@ -33,11 +27,14 @@ describe('cli/secure', () => {
   });
 
   it('reads Mesos single-credential files in JSON and text form', () => {
-    expect(readCredentialFile(file('a.json', '{"principal": "fw", "secret": "s3"}\n'))).to.deep.equal({
+    expect(credentialFromFlags({ credential: file('a.json', '{"principal": "fw", "secret": "s3"}\n') })).to.deep.equal({
       principal: 'fw',
       secret: 's3',
     });
-    expect(readCredentialFile(file('a.txt', 'fw s3\n'))).to.deep.equal({ principal: 'fw', secret: 's3' });
+    expect(credentialFromFlags({ credential: file('a.txt', 'fw s3\n') })).to.deep.equal({
+      principal: 'fw',
+      secret: 's3',
+    });
   });
 
   it('refuses hostile credential files with a usage error that never shows the secret', () => {
@@ -50,9 +47,9 @@ describe('cli/secure', () => {
       join(dir, 'missing'),
     ];
     for (const p of bad) {
-      expect(() => readCredentialFile(p), p).to.throw(UsageError);
+      expect(() => credentialFromFlags({ credential: p }), p).to.throw(UsageError);
       try {
-        readCredentialFile(p);
+        credentialFromFlags({ credential: p });
       } catch (e) {
         expect((e as Error).message).to.not.include('TOPSECRET');
       }
