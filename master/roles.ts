@@ -151,6 +151,13 @@ export function withQuota(
 ): { roles: Map<string, AllocatorRole>; role: string; quota: RoleQuota } {
   const role = checkRole(body.role);
   if (role === DEFAULT_ROLE) throw new InvalidRoleRequest("quota cannot be set on the default role '*'");
+  // Each side in one form only: with both, one would be silently ignored (found by the fuzzer).
+  if (body.guarantee !== undefined && body.guarantees !== undefined)
+    throw new InvalidRoleRequest(
+      "give 'guarantee' (a resource list) or 'guarantees' (a name → quantity map), not both",
+    );
+  if (body.limit !== undefined && body.limits !== undefined)
+    throw new InvalidRoleRequest("give 'limit' (a resource list) or 'limits' (a name → quantity map), not both");
   const guarantee = quotaResources(body.guarantee ?? body.guarantees, 'guarantee');
   const limit = quotaResources(body.limit ?? body.limits, 'limit');
   if (!guarantee && !limit) throw new InvalidRoleRequest('give a guarantee (guarantees) or a limit (limits), or both');

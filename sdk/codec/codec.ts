@@ -89,12 +89,21 @@ export function decode<D extends Direction>(
     throw new CodecError(`malformed frame: ${describeUnpackError(e)}`, CodecErrorCode.MALFORMED, { cause: e });
   }
 
-  const problem = plainDataProblem(value);
+  const problem = plainDataProblem(value, false);
   if (problem !== undefined) throw new CodecError(`malformed frame: ${problem}`, CodecErrorCode.MALFORMED);
+  // A non-finite number (NaN, ±Infinity) or an integer beyond ±2^53 decodes: the frame is a message
+  // with a bad value, refused by its schema at that value's path (bounded numbers, no NaN), so an
+  // ACCEPT bad only in one task refuses only that task and the connection stays.
+  const badNumber = plainDataProblem(value, true);
 
   try {
-    return validateMessage(direction, value);
+    const message = validateMessage(direction, value);
+    if (badNumber !== undefined) {
+      throw new CodecError(`invalid ${direction} message: ${badNumber}`, CodecErrorCode.INVALID_MESSAGE);
+    }
+    return message;
   } catch (e) {
+    if (e instanceof CodecError) throw e;
     if (e instanceof ProtocolError) {
       throw new CodecError(`invalid ${direction} message: ${e.message}`, e.code, { cause: e, partial: e.partial });
     }
@@ -128,8 +137,8 @@ function describeUnpackError(e: unknown): string {
  * Returns why `root` is not plain data (JSON-like and at most MAX_DEPTH deep, hence acyclic), or
  * undefined when it is. The recursion is bounded by MAX_DEPTH; the path is only built on failure.
  */
-function plainDataProblem(root: unknown): string | undefined {
-  const problem = check(root, 0);
+function plainDataProblem(root: unknown, numbers: boolean): string | undefined {
+  const problem = check(root, 0, numbers);
   return problem && `message${problem.path.reverse().join('')}: ${problem.what}`;
 }
 
@@ -139,25 +148,27 @@ interface Problem {
   path: string[];
 }
 
-function check(v: unknown, depth: number): Problem | undefined {
+/** With `numbers`, finds only bad numbers; without, everything else that is not plain data. */
+function check(v: unknown, depth: number, numbers: boolean): Problem | undefined {
   switch (typeof v) {
     case 'string':
     case 'boolean':
       return undefined;
     case 'number':
-      return Number.isFinite(v) ? undefined : { what: 'non-finite number', path: [] };
+      return !numbers || Number.isFinite(v) ? undefined : { what: 'non-finite number', path: [] };
     case 'object':
       break;
     case 'bigint':
-      return { what: 'integer beyond ±2^53', path: [] };
+      return numbers ? { what: 'integer beyond ±2^53', path: [] } : undefined;
     default:
+      if (numbers) return undefined;
       return { what: `${typeof v} is not plain data (MessagePack extension types are not accepted)`, path: [] };
   }
   if (v === null) return undefined;
   if (depth >= MAX_DEPTH) return { what: `nested deeper than ${MAX_DEPTH} levels`, path: [] };
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const p = check(v[i], depth + 1);
+      const p = check(v[i], depth + 1, numbers);
       if (p) {
         p.path.push(`[${i}]`);
         return p;
@@ -179,7 +190,7 @@ function check(v: unknown, depth: number): Problem | undefined {
       delete (v as Record<string, unknown>)[key];
       continue;
     }
-    const p = check(x, depth + 1);
+    const p = check(x, depth + 1, numbers);
     if (p) {
       p.path.push(`.${key}`);
       return p;

@@ -61,10 +61,16 @@ export function mapError(err: unknown, internal: ErrorClass = Internal): MappedE
   }
   const e = (err ?? {}) as FastifyLikeError;
   if (Array.isArray(e.validation)) {
-    const { path, message } = describeValidation(e.validation);
+    const described = describeValidation(e.validation);
+    // A path is made of the caller's own keys: cut each, so that an answer never echoes a huge key back.
+    const path = cutPath(described.path);
     return {
       status: InvalidRequest.statusCode,
-      body: { code: InvalidRequest.code, message: `${e.validationContext ?? 'request'}${path} ${message}`, path },
+      body: {
+        code: InvalidRequest.code,
+        message: `${e.validationContext ?? 'request'}${path} ${described.message}`,
+        path,
+      },
       internal: false,
     };
   }
@@ -78,6 +84,18 @@ export function mapError(err: unknown, internal: ErrorClass = Internal): MappedE
     body: { code: internal.code, message: 'internal error; the details are in the server log' },
     internal: true,
   };
+}
+
+/** Longest path segment an error answer repeats; longer ones are cut with an ellipsis. */
+const MAX_PATH_SEGMENT = 64;
+
+function cutPath(path: string): string {
+  if (path.length <= MAX_PATH_SEGMENT) return path;
+  return path
+    .split('/')
+    .map((seg) => (seg.length > MAX_PATH_SEGMENT ? `${seg.slice(0, MAX_PATH_SEGMENT)}…` : seg))
+    .join('/')
+    .slice(0, 16 * (MAX_PATH_SEGMENT + 2));
 }
 
 type ValidationIssue = { instancePath?: string; message?: string; keyword?: string };

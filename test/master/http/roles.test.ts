@@ -54,6 +54,17 @@ describe('role changes (pure)', () => {
     );
   });
 
+  it('refuses a quota that gives a side in both forms, instead of ignoring one (found by the fuzzer)', () => {
+    expect(() => withQuota(roles(), { role: 'x', guarantee: [], guarantees: { cpus: -9007199254740992 } })).to.throw(
+      InvalidRoleRequest,
+      /not both/,
+    );
+    expect(() => withQuota(roles(), { role: 'x', limit: [], limits: { cpus: 1 } })).to.throw(
+      InvalidRoleRequest,
+      /not both/,
+    );
+  });
+
   it("applies Mesos's role-name rules", () => {
     for (const ok of ['*', 'web', 'eng/backend', 'a.b', 'a-b', 'a%b'])
       expect(roleNameProblem(ok), ok).to.equal(undefined);

@@ -139,6 +139,24 @@ describe('sdk/http: the common HTTP layer', () => {
     );
   });
 
+  it('never echoes a huge key of the body back in an error (found by the fuzzer)', async () => {
+    const app = createHttpServer({ logger: pino({ level: 'silent' }) });
+    app.post(
+      '/x',
+      {
+        config: { action: 'test' },
+        schema: { body: Type.Object({ a: Type.Number() }, { additionalProperties: false }) },
+      },
+      async () => ({}),
+    );
+    const key = 'r'.repeat(50_000);
+    const res = await app.inject({ method: 'POST', url: '/x', payload: { a: 1, [key]: { b: 1 } } });
+    expect(res.statusCode).to.equal(400);
+    expect(res.json().code).to.equal('AGORA_HTTP_INVALID_REQUEST');
+    expect(res.body.length).to.be.below(2_000);
+    await app.close();
+  });
+
   it('refuses to declare a route without an action', async () => {
     const app = createHttpServer({ logger: pino({ level: 'silent' }) });
     expect(() => app.get('/x', async () => ({}))).to.throw(/config\.action/);

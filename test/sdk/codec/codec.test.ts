@@ -203,6 +203,7 @@ describe('codec', () => {
         code: 'AGORA_CODEC_MALFORMED',
       },
       {
+        // It decodes: a message with a bad value, refused by its schema (the connection may stay).
         name: 'a 64-bit integer beyond 2^53',
         frame: Buffer.concat([
           Buffer.from([0x82]),
@@ -212,7 +213,14 @@ describe('codec', () => {
           Buffer.from('cf0020000000000001', 'hex'),
         ]),
         direction: 'agent_to_master',
-        code: 'AGORA_CODEC_MALFORMED',
+        code: 'AGORA_PROTOCOL_INVALID_MESSAGE',
+      },
+      {
+        name: 'NaN where a number is expected',
+        frame: raw({ type: 'PONG', seq: Number.NaN }),
+        direction: 'agent_to_master',
+        code: 'AGORA_PROTOCOL_INVALID_MESSAGE',
+        says: /seq/,
       },
       {
         name: 'a map used as a map key',

@@ -3,6 +3,7 @@
  * that the master can answer the bad tasks with TASK_ERROR and carry out the others (issue 9, 11).
  */
 import { expect } from 'chai';
+import { pack } from 'msgpackr';
 import { CodecError, decode, encode } from '../../../sdk/codec/index.js';
 import { type PartialAccept, ProtocolError, type SchedulerCall, validateMessage } from '../../../sdk/protocol/index.js';
 import { schedulerCalls, taskInfo } from '../codec/fixtures.js';
@@ -79,4 +80,36 @@ describe('partial ACCEPT', () => {
       expect((e as CodecError).partial?.refused[0].task_id).to.equal(negative.task_id);
     }
   });
+});
+
+describe('partial ACCEPT: a non-finite number in one task (found by the fuzzer)', () => {
+  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+    it(`refuses only the task whose cpus is ${bad}, keeps the others`, () => {
+      const task = (id: string, v: number) => ({
+        name: id,
+        task_id: id,
+        agent_id: 'S1',
+        resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: v } }],
+        command: { value: 'true' },
+      });
+      const frame = pack({
+        type: 'ACCEPT',
+        framework_id: 'F1',
+        accept: {
+          offer_ids: ['O1'],
+          operations: [{ type: 'LAUNCH', launch: { task_infos: [task('bad', bad), task('ok', 1)] } }],
+        },
+      });
+      let err: CodecError | undefined;
+      try {
+        decode('scheduler_to_master', frame);
+      } catch (e) {
+        err = e as CodecError;
+      }
+      expect(err?.code).to.equal('AGORA_PROTOCOL_INVALID_MESSAGE');
+      expect(err?.partial?.refused.map((r) => r.task_id)).to.deep.equal(['bad']);
+      const kept = err?.partial?.call.accept.operations[0];
+      expect(kept?.type === 'LAUNCH' ? kept.launch.task_infos.map((t) => t.task_id) : []).to.deep.equal(['ok']);
+    });
+  }
 });
