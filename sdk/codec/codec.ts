@@ -148,7 +148,7 @@ interface Problem {
   path: string[];
 }
 
-/** With `numbers`, finds only bad numbers; without, everything else that is not plain data. */
+/** With `numbers`, finds only bad values (numbers, undefined); without, everything else that is not plain data. */
 function check(v: unknown, depth: number, numbers: boolean): Problem | undefined {
   switch (typeof v) {
     case 'string':
@@ -160,6 +160,9 @@ function check(v: unknown, depth: number, numbers: boolean): Problem | undefined
       break;
     case 'bigint':
       return numbers ? { what: 'integer beyond ±2^53', path: [] } : undefined;
+    case 'undefined':
+      // msgpackr decodes its own `undefined` marker: absent in a map (as nil), a bad value in an array.
+      return numbers ? { what: 'undefined value', path: [] } : undefined;
     default:
       if (numbers) return undefined;
       return { what: `${typeof v} is not plain data (MessagePack extension types are not accepted)`, path: [] };
@@ -186,7 +189,7 @@ function check(v: unknown, depth: number, numbers: boolean): Problem | undefined
     if (key === '__proto_' || key === '__proto__') return { what: 'forbidden key "__proto__"', path: [] };
     const x = (v as Record<string, unknown>)[key];
     // A nil field means the same as an absent one (another encoder may write optional fields as nil).
-    if (x === null) {
+    if (x === null || x === undefined) {
       delete (v as Record<string, unknown>)[key];
       continue;
     }

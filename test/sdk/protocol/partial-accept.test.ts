@@ -113,3 +113,25 @@ describe('partial ACCEPT: a non-finite number in one task (found by the fuzzer)'
     });
   }
 });
+
+describe('an undefined value in a frame is an invalid message, not a malformed frame (found by the fuzzer)', () => {
+  it('refuses offer_ids holding undefined as INVALID_MESSAGE (the connection may stay)', () => {
+    const frame = pack({
+      type: 'ACCEPT',
+      framework_id: 'F1',
+      accept: { offer_ids: ['O1', undefined], operations: [] },
+    });
+    let err: CodecError | undefined;
+    try {
+      decode('scheduler_to_master', frame);
+    } catch (e) {
+      err = e as CodecError;
+    }
+    expect(err?.code).to.equal('AGORA_PROTOCOL_INVALID_MESSAGE');
+  });
+
+  it('reads an undefined field as absent, like nil', () => {
+    const frame = pack({ type: 'PONG', seq: 3, extra: undefined });
+    expect(decode('agent_to_master', frame)).to.deep.equal({ type: 'PONG', seq: 3 });
+  });
+});
