@@ -7,6 +7,7 @@
  */
 import { type Static, Type } from 'typebox';
 import { DEFAULT_ROLE, ResourceError, Resources } from '../sdk/resources/resources.js';
+import { MAX_ROLE_LENGTH, roleNameProblem } from '../sdk/resources/roles.js';
 import type { AllocatorRole, RoleQuota } from './allocator/types.js';
 import { InvalidRoleRequest, UnknownQuota } from './errors.js';
 
@@ -15,7 +16,7 @@ export const MAX_QUOTA_QUANTITY = 1e15;
 /** Weights are positive; bounded so that a weighted share stays a finite, comparable number. */
 export const MIN_WEIGHT = 0.0001;
 export const MAX_WEIGHT = 1_000_000;
-export const MAX_ROLE_NAME = 256;
+export const MAX_ROLE_NAME = MAX_ROLE_LENGTH;
 /** Most entries in one `PUT /weights`. */
 export const MAX_WEIGHT_ENTRIES = 1000;
 /** Most resource names in one quota guarantee or limit. */
@@ -66,28 +67,8 @@ export const QuotaBody = Type.Object(
 );
 export type QuotaBody = Static<typeof QuotaBody>;
 
-/**
- * Mesos's role name rules; returns why a name is invalid, or undefined.
- * TODO(protocol): switch to the protocol helper's single role-name function when it lands.
- */
-export function roleNameProblem(name: unknown): string | undefined {
-  if (typeof name !== 'string' || name.length === 0) return 'a role name must be a non-empty string';
-  if (name === DEFAULT_ROLE) return undefined;
-  if (name.length > MAX_ROLE_NAME) return `a role name must be at most ${MAX_ROLE_NAME} characters`;
-  if (name.startsWith('/') || name.endsWith('/')) return `role '${name}' must not start or end with '/'`;
-  for (const part of name.split('/')) {
-    if (part === '' || part === '.' || part === '..') return `role '${name}' has an empty, '.' or '..' component`;
-    if (part.startsWith('-')) return `role '${name}' has a component starting with '-'`;
-    if (
-      part === '*' ||
-      /[\s\\*]/.test(part) ||
-      [...part].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
-    ) {
-      return `role '${JSON.stringify(name).slice(1, -1)}' contains whitespace, '*', '\\' or a control character`;
-    }
-  }
-  return undefined;
-}
+/** Mesos's role-name rule: the SDK's one, used by the wire schemas, SUBSCRIBE and these routes alike. */
+export { roleNameProblem };
 
 function checkRole(name: string): string {
   const why = roleNameProblem(name);

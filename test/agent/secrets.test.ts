@@ -9,6 +9,7 @@ import { materialize, SecretsClient } from '../../agent/secrets.js';
 import type { AgentMessage } from '../../sdk/protocol/messages.js';
 import { VirtualClock } from '../../sdk/util/clock.js';
 import { tempDir } from '../support/cluster.js';
+import { requireReal } from '../support/require-real.js';
 
 type Request = Extract<AgentMessage, { type: 'SECRETS_REQUEST' }>;
 
@@ -86,7 +87,10 @@ describe('agent secrets', () => {
       .split('\n')
       .map((l) => l.split(':'))
       .find((f) => f[0] === 'nobody');
-    if (process.getuid?.() !== 0 || !nobody) this.skip();
+    requireReal(this, 'root and a nobody user', {
+      ok: process.getuid?.() === 0 && nobody !== undefined,
+      reason: 'the test runs as root with a nobody user in /etc/passwd',
+    });
     const ids = [Number(nobody?.[2]), Number(nobody?.[3])];
     const sandbox = tempDir('secrets-owned');
     const plan = { names: ['/a'], env: [], files: [{ path: 'creds/db/a', secret: '/a' }] };

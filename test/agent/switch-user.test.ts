@@ -201,10 +201,11 @@ describe('tasks run as their user (--switch_user) @integration', function () {
 
   it('posix and linux: a user with supplementary groups gets them (through setpriv)', async function () {
     const user = userWithGroups();
-    if (!user) {
-      console.warn('!! SKIPPING: no host user with supplementary groups in /etc/group');
-      this.skip();
-    }
+    requireReal(this, 'a host user with supplementary groups', {
+      ok: user !== undefined,
+      reason: 'no host user with supplementary groups in /etc/group',
+    });
+    if (!user) return;
     const linux = new LinuxContainerizer({ launcher });
     const linuxOk = (await linux.available()).ok;
     const agent = startAgent(
@@ -464,10 +465,11 @@ describe('tasks run as their user (--switch_user) @integration', function () {
       const user = userWithGroups();
       const inImage =
         user && spawnSync('docker', ['run', '--rm', IMAGE, 'grep', `^${user.name}:`, '/etc/passwd']).status === 0;
-      if (!user || inImage) {
-        console.warn('!! SKIPPING: no host user that the image lacks');
-        this.skip();
-      }
+      requireReal(this, 'a host user that the test image lacks', {
+        ok: user !== undefined && !inImage,
+        reason: 'no host user that the image lacks',
+      });
+      if (!user) return;
       const agent = startAgent([docker]);
       run(
         agent,

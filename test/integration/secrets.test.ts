@@ -150,7 +150,7 @@ describe('secrets end to end @integration', function () {
   });
 
   it('a task running as another user (nobody) reads its secret file', async function () {
-    if (process.getuid?.() !== 0) this.skip();
+    requireReal(this, 'root', { ok: process.getuid?.() === 0, reason: 'switching users needs root' });
     // The frameworks before hold the agent's offers: they leave.
     for (const f of frameworks.splice(0)) await f.stop();
     const bob = await new TestFramework(master.address, 'nobody-fw', { principal: 'alice', user: 'nobody' }).start();
