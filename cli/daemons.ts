@@ -15,6 +15,7 @@ import { createLogger } from '../sdk/util/logger.js';
 import { followLeader } from '../sdk/zk/follow-leader.js';
 import { redactZkUrl } from '../sdk/zk/index.js';
 import { type CommandDef, type Flags, intFlag, UsageError } from './flags.js';
+import { marathonCommand, runMarathon } from './marathon.js';
 import {
   clientSecurityFromFlags,
   MASTER_TLS_FLAGS,
@@ -323,6 +324,11 @@ export const localCommand: CommandDef = {
       boolean: true,
     },
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else warn)' },
+    {
+      name: 'marathon_port',
+      help: 'port of the Marathon REST API started beside the cluster (0: no Marathon)',
+      default: '8080',
+    },
   ],
   examples: ['agora local', 'agora local --agents 4 --resources "cpus:2;mem:2048"'],
 };
@@ -355,13 +361,37 @@ export async function runLocal(f: Flags): Promise<() => Promise<void>> {
     };
     agents.push(await runAgent(agentFlags, createLogger(`agora-agent-${i + 1}`, logLevel)));
   }
+  // Marathon beside the master and agents (cli/marathon.ts), state under the work dir.
+  const marathonPort = intFlag(f, 'marathon_port');
+  const marathon =
+    marathonPort > 0
+      ? await runMarathon(
+          {
+            ...defaultsOf(marathonCommand),
+            master: `${secure ? 'https://' : ''}127.0.0.1:${master.port}`,
+            http_port: String(marathonPort),
+            work_dir: `${root}/marathon`,
+            log_level: logLevel,
+            ...(secure
+              ? {
+                  ca_file: secure.paths.caCert,
+                  tls_cert: secure.paths.cliCert,
+                  tls_key: secure.paths.cliKey,
+                  credential: secure.paths.frameworkCredential,
+                }
+              : {}),
+          },
+          createLogger('agora-marathon', logLevel),
+        )
+      : undefined;
   const how = secure ? ` --ca_file ${secure.paths.caCert} --credential ${secure.paths.frameworkCredential}` : '';
   console.log(`Agora local cluster is up${secure ? ' (TLS and authentication on)' : ''}.
   master  ${scheme}://127.0.0.1:${master.port}   (state: ${scheme}://127.0.0.1:${master.port}/master/state)
 ${agents.map((a, i) => `  agent ${i + 1} ${scheme}://127.0.0.1:${a.port}   (work dir ${root}/agent-${i + 1})`).join('\n')}
-Try: ./bin/agora execute --master ${scheme === 'https' ? 'https://' : ''}127.0.0.1:${master.port}${how} --name hi --command 'echo hello' --resources 'cpus:0.1;mem:32'
+${marathon ? `  marathon http://127.0.0.1:${marathon.port}   (POST Marathon JSON to /v2/apps or /v2/groups)\n` : ''}Try: ./bin/agora execute --master ${scheme === 'https' ? 'https://' : ''}127.0.0.1:${master.port}${how} --name hi --command 'echo hello' --resources 'cpus:0.1;mem:32'
 Ctrl-C stops the cluster.`);
   return async () => {
+    await marathon?.close();
     await Promise.all(agents.map((a) => a.close(true)));
     await master.close();
   };

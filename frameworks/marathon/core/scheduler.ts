@@ -135,6 +135,24 @@ export class Scheduler {
 
   /** Recomputes what every app should run, kills what must go, sets the launch demand, moves deployments. */
   converge(): void {
+    const before = new Set(this.demand.keys());
+    // A deployment step that completes changes what the next apps run: converge again (bounded).
+    for (let round = 0; round < 100; round++) {
+      this.convergeOnce();
+      if (!this.progressDeployments()) break;
+    }
+    const demand = this.demand;
+    for (const id of demand.keys()) if (!this.waitingSince.has(id)) this.waitingSince.set(id, this.clock.now());
+    for (const id of [...this.waitingSince.keys()]) if (!demand.has(id)) this.waitingSince.delete(id);
+    // New work: revive (also clears the filters of offers declined while idle).
+    const fresh = [...demand.keys()].some((id) => !before.has(id));
+    if (demand.size > 0 && (this.suppressed || fresh) && this.subscribed) {
+      this.suppressed = false;
+      this.driver.revive();
+    }
+  }
+
+  private convergeOnce(): void {
     this.specs = effectiveApps(this.root, this.deployments);
     const demand = new Map<string, number>();
     const ids = new Set([...this.specs.keys(), ...this.byApp.keys()]);
@@ -142,15 +160,7 @@ export class Scheduler {
       const n = this.convergeApp(id, this.specs.get(id));
       if (n > 0) demand.set(id, n);
     }
-    for (const id of demand.keys()) if (!this.waitingSince.has(id)) this.waitingSince.set(id, this.clock.now());
-    for (const id of [...this.waitingSince.keys()]) if (!demand.has(id)) this.waitingSince.delete(id);
-    const hadWork = this.demand.size > 0;
     this.demand = demand;
-    if (demand.size > 0 && (this.suppressed || !hadWork) && this.subscribed) {
-      this.suppressed = false;
-      this.driver.revive();
-    }
-    this.progressDeployments();
   }
 
   private convergeApp(id: string, app: AppDef | undefined): number {
@@ -227,31 +237,29 @@ export class Scheduler {
     return this.specs.has(id);
   }
 
-  private progressDeployments(): void {
+  /** Moves deployments whose current step is done; true when any moved (the caller converges again). */
+  private progressDeployments(): boolean {
+    let any = false;
     for (const d of [...this.deployments]) {
-      let moved = false;
-      for (;;) {
-        const step = d.steps[d.done];
-        if (!step) break;
-        const done = step.actions.every((a) => actionState(a, this.specs.get(a.app), this.instancesOf(a.app)).done);
-        if (!done) break;
+      const step = d.steps[d.done];
+      if (step && !step.actions.every((a) => actionState(a, this.specs.get(a.app), this.instancesOf(a.app)).done))
+        continue;
+      any = true;
+      if (step) {
         this.events.emit('deployment_step_success', { plan: planJson(d), currentStep: { actions: step.actions } });
         d.done++;
-        moved = true;
-        const next = d.steps[d.done];
-        if (next) this.events.emit('deployment_info', { plan: planJson(d), currentStep: { actions: next.actions } });
       }
-      if (d.done >= d.steps.length) {
+      const next = d.steps[d.done];
+      if (next) {
+        this.events.emit('deployment_info', { plan: planJson(d), currentStep: { actions: next.actions } });
+        this.hooks.deploymentChanged(d, false);
+      } else {
         this.deployments = this.deployments.filter((x) => x !== d);
         this.events.emit('deployment_success', { id: d.id, plan: planJson(d) });
         this.hooks.deploymentChanged(d, true);
-        // Apps in later steps now run their target: converge again.
-        this.specs = effectiveApps(this.root, this.deployments);
-      } else if (moved) {
-        this.hooks.deploymentChanged(d, false);
-        this.specs = effectiveApps(this.root, this.deployments);
       }
     }
+    return any;
   }
 
   /** Why an app's deployment action is waiting, in words (for /v2/deployments). */
