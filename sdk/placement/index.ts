@@ -4,3 +4,4 @@
  * See docs/placement.md.
  */
 export * from './constraint.js';
+export * from './pipeline.js';
