@@ -1,0 +1,2 @@
+/** The scheduler driver: what a framework is built on (docs/sdk.md). */
+export * from './driver.js';

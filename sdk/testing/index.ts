@@ -1,0 +1,6 @@
+/**
+ * `agora/sdk/testing`: test a framework against the real master logic in milliseconds, without
+ * sockets, processes or sleeping (docs/sdk.md, "Testing a framework").
+ */
+export { MemoryStore } from '../../master/testing/memory-store.js';
+export { VirtualClock } from '../util/clock.js';
