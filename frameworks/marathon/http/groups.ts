@@ -2,7 +2,7 @@
 import { Type } from 'typebox';
 import type { AgoraPlugin } from '../../../sdk/http/index.js';
 import { allApps, findGroup, removeGroup, updateGroup } from '../core/groups.js';
-import { absoluteId, type GroupDef, type Json, normaliseGroup, SpecError } from '../core/spec.js';
+import { absoluteId, type GroupDef, type Json, normaliseGroup, parentOf, SpecError } from '../core/spec.js';
 import { AlreadyExists, UnknownId } from '../errors.js';
 import { changeAnswer, EmbedValue, flag, type MarathonHttpContext, READ, WRITE } from './context.js';
 import { groupJson, parseEmbed } from './views.js';
@@ -114,7 +114,7 @@ export function groupRoutes(ctx: MarathonHttpContext): AgoraPlugin {
           throw new SpecError([{ path: '/scaleBy', errors: ['must be a number from 0 to 1000'] }]);
         next = scaled(current, by);
       } else {
-        const given = normaliseGroup({ ...raw, id }, '/', now);
+        const given = normaliseGroup({ ...raw, id }, parentOf(id), now);
         next = {
           ...(current ?? given),
           ...(raw.apps !== undefined ? { apps: given.apps } : {}),
