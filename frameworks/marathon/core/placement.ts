@@ -5,6 +5,8 @@
  * service calls, with Marathon's constraint semantics: LIKE/UNLIKE are full regex matches, only
  * UNLIKE accepts an agent without the attribute.
  */
+
+import { meetsConstraint, parseConstraint } from '../../../sdk/placement/index.js';
 import type { Offer } from '../../../sdk/protocol/types.js';
 import type { Resource } from '../../../sdk/resources/resources.js';
 import type { AppDef } from './spec.js';
@@ -145,60 +147,15 @@ export interface PlacedInstance {
   attributes: Record<string, string>;
 }
 
-function attributeOf(field: string, offer: Offer): string | undefined {
-  if (field === 'hostname' || field === '@hostname') return offer.hostname;
-  if (field === '@region' || field === '@zone') return offer.attributes[field.slice(1)];
-  return offer.attributes[field];
-}
-
-function placedValue(field: string, p: PlacedInstance): string | undefined {
-  if (field === 'hostname' || field === '@hostname') return p.hostname;
-  if (field === '@region' || field === '@zone') return p.attributes[field.slice(1)];
-  return p.attributes[field];
-}
-
-function fullMatch(re: string, value: string): boolean {
-  try {
-    return new RegExp(`^(?:${re})$`).test(value);
-  } catch {
-    return false;
-  }
-}
-
-/** Whether one constraint holds for placing one more instance on `offer`. */
-export function constraintHolds(c: string[], offer: Offer, placed: PlacedInstance[]): boolean {
-  const [field, op, value] = c;
-  const mine = attributeOf(field, offer);
-  const values = placed.map((p) => placedValue(field, p));
-  switch (op) {
-    case 'UNIQUE':
-      return mine !== undefined && !values.includes(mine);
-    case 'CLUSTER':
-      if (mine === undefined) return false;
-      if (value) return mine === value;
-      return values.every((v) => v === undefined || v === mine);
-    case 'LIKE':
-      return mine !== undefined && fullMatch(value ?? '', mine);
-    case 'UNLIKE':
-      return mine === undefined || !fullMatch(value ?? '', mine);
-    case 'IS':
-      return mine !== undefined && mine === value;
-    case 'MAX_PER': {
-      if (mine === undefined) return false;
-      return values.filter((v) => v === mine).length < Number(value ?? 1);
-    }
-    case 'GROUP_BY': {
-      if (mine === undefined) return false;
-      const counts = new Map<string, number>();
-      for (const v of values) if (v !== undefined) counts.set(v, (counts.get(v) ?? 0) + 1);
-      const want = Number(value ?? 0);
-      if (!counts.has(mine) && (want === 0 || counts.size < want)) return true;
-      const min = Math.min(...counts.values(), ...(want > counts.size ? [0] : []));
-      return (counts.get(mine) ?? 0) <= min;
-    }
-    default:
-      return false;
-  }
+/**
+ * Whether one constraint holds for placing one more instance on `offer`: Marathon's semantics, from
+ * the shared pipeline (sdk/placement `meetsConstraint`).
+ */
+export function constraintHolds(c: string[], offer: Offer, placed: PlacedInstance[], desired = 1): boolean {
+  const parsed = parseConstraint(c);
+  if (!parsed.ok) return false;
+  const agent = { agentId: offer.agent_id, hostname: offer.hostname, attributes: offer.attributes };
+  return meetsConstraint(parsed.constraint, agent, placed, desired);
 }
 
 export type Fit =
@@ -210,12 +167,12 @@ export function place(app: AppDef, pool: OfferPool, placed: PlacedInstance[]): F
   const offer = pool.offer;
   const role = app.role ?? offer.allocation_role;
   const accepted = app.acceptedResourceRoles;
-  const roles = (accepted && accepted.length > 0 ? accepted : ['*', role]).filter(
+  const roles = [...new Set(accepted && accepted.length > 0 ? accepted : ['*', role])].filter(
     (r) => r === '*' || r === offer.allocation_role,
   );
   if (roles.length === 0) return { ok: false, reason: Reason.UnfulfilledRole };
   for (const c of app.constraints) {
-    if (!constraintHolds(c, offer, placed))
+    if (!constraintHolds(c, offer, placed, app.instances))
       return { ok: false, reason: Reason.UnfulfilledConstraint, constraint: c.join(':') };
   }
   const needs: [string, number, Reason][] = [

@@ -3,11 +3,13 @@
  * first (dependents before what they depend on), then every new app is registered in one step,
  * then apps are scaled or restarted layer by layer in dependency order: an app's layer is one more
  * than the deepest app it depends on, so it starts only once those run (healthy and ready).
- * `frameworks/marathon/plan/` (wip/marathon-model) is the full planner; this is the interface the
- * service uses.
+ * The steps come from `frameworks/marathon/plan/`; `layers` and `dependencyCycle` are the service's views.
  */
+
+import type { Group as ModelGroup } from '../model/index.js';
+import { planDeployment } from '../plan/index.js';
 import { allApps, appDependencies } from './groups.js';
-import { type AppDef, type GroupDef, onlyScaled } from './spec.js';
+import { type AppDef, type GroupDef, SpecError } from './spec.js';
 
 export type ActionKind = 'StartApplication' | 'ScaleApplication' | 'RestartApplication' | 'StopApplication';
 export interface PlanAction {
@@ -65,34 +67,21 @@ export function dependencyCycle(root: GroupDef): string[] | undefined {
   return undefined;
 }
 
+/**
+ * The steps from `current` to `target`, by the planner of frameworks/marathon/plan (apps only:
+ * pods are not run yet); a dependency cycle throws SpecError (422) naming it.
+ */
 export function plan(current: GroupDef, target: GroupDef, restartIds: ReadonlySet<string> = new Set()): PlanStep[] {
-  const from = new Map(allApps(current).map((a) => [a.id, a]));
-  const to = new Map(allApps(target).map((a) => [a.id, a]));
+  const r = planDeployment(current as unknown as ModelGroup, target as unknown as ModelGroup, {
+    restart: [...restartIds],
+  });
+  if (!r.ok) throw new SpecError([{ path: '/', errors: [`${r.error} ${r.cycle.join(' -> ')}`] }]);
   const steps: PlanStep[] = [];
-  const stopped = [...from.keys()].filter((id) => !to.has(id));
-  if (stopped.length > 0) {
-    const depth = layers(current);
-    const byLayer = groupBy(stopped, (id) => depth.get(id) ?? 0);
-    for (const layer of [...byLayer.keys()].sort((a, b) => b - a)) {
-      steps.push({ actions: (byLayer.get(layer) ?? []).map((app) => ({ action: 'StopApplication', app })) });
-    }
+  for (const s of r.plan.steps) {
+    const actions: PlanAction[] = [];
+    for (const a of s.actions) if ('app' in a) actions.push({ action: a.action, app: a.app });
+    if (actions.length > 0) steps.push({ actions });
   }
-  const started = [...to.keys()].filter((id) => !from.has(id));
-  if (started.length > 0) steps.push({ actions: started.map((app) => ({ action: 'StartApplication', app })) });
-  const depth = layers(target);
-  const changes: PlanAction[] = [];
-  for (const [id, app] of to) {
-    const old = from.get(id);
-    if (!old) {
-      if (app.instances > 0) changes.push({ action: 'ScaleApplication', app: id });
-    } else if (restartIds.has(id) || !onlyScaled(old, app)) {
-      changes.push({ action: 'RestartApplication', app: id });
-    } else if (old.instances !== app.instances) {
-      changes.push({ action: 'ScaleApplication', app: id });
-    }
-  }
-  const byLayer = groupBy(changes, (a) => depth.get(a.app) ?? 0);
-  for (const layer of [...byLayer.keys()].sort((a, b) => a - b)) steps.push({ actions: byLayer.get(layer) ?? [] });
   return steps;
 }
 

@@ -8,8 +8,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pino from 'pino';
+import { parseConstraint } from '../../../sdk/placement/index.js';
 import type { Filters, Offer, TaskInfo, TaskStatus } from '../../../sdk/protocol/types.js';
 import type { Clock } from '../../../sdk/util/clock.js';
+import { selectInstancesToKill } from '../plan/index.js';
 import { actionState, configVersion, effectiveApps, planJson } from './deployments.js';
 import type { EventBus } from './events.js';
 import { buildTaskInfo, type Instance, isActive, isHealthy, taskIdFor } from './instances.js';
@@ -231,6 +233,25 @@ export class Scheduler {
     }
     if (current.length >= n) launch = 0;
     return launch;
+  }
+
+  /** Which instances a scale-down kills: by killSelection, unstarted first, keeping GROUP_BY spread (frameworks/marathon/plan). */
+  private toKill(app: AppDef, instances: Instance[], count: number): Instance[] {
+    const constraints = app.constraints.map((c) => parseConstraint(c)).flatMap((r) => (r.ok ? [r.constraint] : []));
+    const ids = selectInstancesToKill(
+      instances.map((i) => ({
+        id: i.taskId,
+        agentId: i.agentId,
+        hostname: i.host,
+        attributes: i.attributes,
+        startedAtMs: Date.parse(i.startedAt ?? i.stagedAt),
+        running: i.state === 'TASK_RUNNING',
+      })),
+      count,
+      { killSelection: app.killSelection, constraints },
+    );
+    const byId = new Map(instances.map((i) => [i.taskId, i]));
+    return ids.map((id) => byId.get(id)).filter((i) => i !== undefined);
   }
 
   private isInRoot(id: string): boolean {
@@ -472,9 +493,9 @@ export class Scheduler {
           ...common,
           reason: status.message ?? 'health check failed',
         });
-      if (!i.killing || healthKill) {
-        if (status.state !== 'TASK_KILLED' || healthKill) this.failed(i, status);
-      }
+      // A task that ended on its own backs the app off; one killed for its health is only recorded.
+      if (healthKill) this.recordFailure(i, status);
+      else if (!i.killing && status.state !== 'TASK_KILLED') this.failed(i, status);
       this.dropInstance(i);
     } else this.hooks.instancesChanged(i.appId);
     this.converge();
@@ -482,6 +503,17 @@ export class Scheduler {
 
   /** A task ended on its own: remember why, and back off the app's next launch. */
   private failed(i: Instance, status: TaskStatus): void {
+    this.recordFailure(i, status);
+    const app = this.specs.get(i.appId);
+    if (!app) return;
+    const b = this.backoff.get(i.appId);
+    const delayMs = b
+      ? Math.min(b.delayMs * app.backoffFactor, app.maxLaunchDelaySeconds * 1000)
+      : Math.min(app.backoffSeconds * 1000, app.maxLaunchDelaySeconds * 1000);
+    this.backoff.set(i.appId, { delayMs, until: this.clock.now() + delayMs });
+  }
+
+  private recordFailure(i: Instance, status: TaskStatus): void {
     this.lastFailure.set(i.appId, {
       appId: i.appId,
       host: i.host,
@@ -491,13 +523,6 @@ export class Scheduler {
       timestamp: this.now(),
       version: i.version,
     });
-    const app = this.specs.get(i.appId);
-    if (!app) return;
-    const b = this.backoff.get(i.appId);
-    const delayMs = b
-      ? Math.min(b.delayMs * app.backoffFactor, app.maxLaunchDelaySeconds * 1000)
-      : Math.min(app.backoffSeconds * 1000, app.maxLaunchDelaySeconds * 1000);
-    this.backoff.set(i.appId, { delayMs, until: this.clock.now() + delayMs });
   }
 
   /** Clears an app's launch delay (DELETE /v2/queue/{id}/delay, or a new version). */

@@ -198,7 +198,9 @@ export class MarathonService {
    */
   async deploy(target: GroupDef, opts: DeployOptions = {}): Promise<StoredDeployment> {
     const current = this.root;
-    const version = this.nowIso();
+    // Versions are unique and grow, even for two changes within one millisecond.
+    let version = this.nowIso();
+    if (version <= current.version) version = new Date(Date.parse(current.version) + 1).toISOString();
     const restart = opts.restart ?? new Set<string>();
     const stamped = this.stamp(current, target, version, restart);
     const cycle = dependencyCycle(stamped);

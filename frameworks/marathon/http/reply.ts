@@ -16,13 +16,11 @@ export function marathonErrorHandler(
   reply: FastifyReply,
 ): FastifyReply {
   if (err instanceof SpecError) {
-    return reply
-      .status(err.status)
-      .send({
-        code: err.status === 422 ? InvalidObject.code : InvalidJson.code,
-        message: err.message,
-        details: err.details,
-      });
+    return reply.status(err.status).send({
+      code: err.status === 422 ? InvalidObject.code : InvalidJson.code,
+      message: err.message,
+      details: err.details,
+    });
   }
   if (err instanceof LockedError) {
     return reply
