@@ -175,6 +175,26 @@ describe('task groups on real agents @integration', function () {
       expect(f.statesOf('survivor')).to.include('TASK_RUNNING');
     });
 
+    it('starts none when one cannot start: the started task is killed, none reaches RUNNING', async () => {
+      const f = await framework('none');
+      const o = await offerOn(f, agentId);
+      const bad = commandTask(o, 'bad', 'true');
+      bad.command = { value: 'true', user: 'agora-no-such-user' };
+      f.driver.accept(
+        [o.id],
+        [group(executor('none-e'), [commandTask(o, 'first', 'echo $$ > pid; exec sleep 300'), bad])],
+      );
+      const failed = await f.waitState('bad', 'TASK_FAILED');
+      expect(failed.message).to.match(/agora-no-such-user/);
+      const killed = await f.waitState('first', 'TASK_KILLED');
+      expect(killed.message).to.match(/task bad of its task group failed/);
+      expect(f.statesOf('first')).to.not.include('TASK_RUNNING');
+      expect(f.statesOf('bad')).to.not.include('TASK_RUNNING');
+      const fw = f.driver.frameworkId as string;
+      const pid = Number(readIfThere(join(sandboxOf(agent, fw, 'first'), 'pid'))?.trim());
+      if (pid > 0) await waitFor('the started task process to be gone', () => !pidRunning(pid));
+    });
+
     it('lets the others run on when the group says kill_group_on_task_failure: false', async () => {
       const f = await framework('keep');
       const o = await offerOn(f, agentId);
