@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import {
   type OfferView,
   type PlacementSpec,
+  packOffer,
   pickPorts,
   place,
   RejectionReason,
@@ -134,6 +135,22 @@ describe('sdk/placement pipeline', () => {
     expect(r.ports).to.deep.equal([31001, 31000, 31002]);
     expect(r.resources).to.deep.include({ name: 'cpus', type: 'SCALAR', scalar: { value: 0.5 }, role: 'web' });
     expect(r.resources).to.deep.include({ name: 'cpus', type: 'SCALAR', scalar: { value: 0.5 } });
+  });
+
+  it('packs instances on one offer on what the ones before left, counting them as placed', () => {
+    const o = offer([scalar('cpus', 2.5), scalar('mem', 1024), ports(31000, 31003)], 'h1');
+    const packed = packOffer(o, spec({ cpus: 1, mem: 128, ports: [0] }), { placed: [] }, 10);
+    expect(packed.placed.map((p) => p.ports)).to.deep.equal([[31000], [31001]]);
+    expect(packed.stoppedBy?.ok === false && packed.stoppedBy.reason).to.equal(RejectionReason.InsufficientCpus);
+    expect(packed.placed[1].left.scalar('cpus')).to.equal(0.5);
+    expect(packed.placed[1].left.scalar('mem')).to.equal(768);
+    const unique = packOffer(o, spec({ constraints: [{ field: 'hostname', operator: 'UNIQUE' }] }), { placed: [] }, 10);
+    expect(unique.placed).to.have.length(1);
+    expect(unique.stoppedBy).to.deep.include({
+      reason: RejectionReason.UnfulfilledConstraint,
+      detail: 'hostname:UNIQUE',
+    });
+    expect(packOffer(o, spec(), { placed: [] }, 1).placed).to.have.length(1);
   });
 
   it('tallies offers by reason, in pipeline order, and by constraint', () => {
