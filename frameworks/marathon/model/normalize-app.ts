@@ -315,10 +315,10 @@ export function normalizeApp(raw: unknown, opts: NormalizeOptions = {}): Normali
   if (Object.keys(secrets).length > 0 && !secretsOn)
     v.add(P('/secrets'), 'Feature secrets is not enabled. Enable with --enable_features secrets)');
   for (const [name, val] of Object.entries(app.env ?? {})) {
-    if (name.length === 0 || name.length > 254) v.add(P(`/env(${name})`), AppMessages.envName);
+    if (name.length === 0) v.add(P(`/env`), AppMessages.notEmpty);
     if (typeof val === 'object') {
       if (!secretsOn) v.add(P('/env'), AppMessages.secretsFeature);
-      else if (!Object.hasOwn(secrets, val.secret)) v.add(P(`/env(${name})/secret`), AppMessages.undefinedSecret);
+      else if (!Object.hasOwn(secrets, val.secret)) v.add(P(`/env/${name}/secret`), AppMessages.undefinedSecret);
     }
   }
   let acceptedResourceRoles = app.acceptedResourceRoles;

@@ -284,12 +284,12 @@ describe('marathon/model normalizeApp: 422 answers', () => {
     [
       'env secret not declared',
       { id: '/a', cmd: 'x y', env: { P: { secret: 'nope' } } },
-      { message: 'Object is not valid', details: [detail('/env(P)/secret', 'references an undefined secret')] },
+      { message: 'Object is not valid', details: [detail('/env/P/secret', 'references an undefined secret')] },
     ],
     [
       'env secret named like a prototype member',
       { id: '/a', cmd: 'x y', env: { P: { secret: 'toString' } } },
-      { message: 'Object is not valid', details: [detail('/env(P)/secret', 'references an undefined secret')] },
+      { message: 'Object is not valid', details: [detail('/env/P/secret', 'references an undefined secret')] },
     ],
     [
       'docker.network and networks',
