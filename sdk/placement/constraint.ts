@@ -8,7 +8,8 @@
  * - LIKE / UNLIKE are full (anchored) regular-expression matches;
  * - UNIQUE: no placed instance has the agent's value;
  * - CLUSTER with a value: the agent's value equals it; without: equals the first placed instance's;
- * - GROUP_BY [n]: spread evenly over n values (n defaults to 0: any value, spread as it comes);
+ * - GROUP_BY [n]: a new value is fine; a value in use only once n values are in use and it holds
+ *   no more instances than the smallest group (spread evenly);
  * - MAX_PER n: fewer than n placed instances have the agent's value;
  * - IS v: the agent's value equals v (numbers compared in Mesos's scalar text, `1.0` is `1`).
  *
@@ -240,25 +241,21 @@ export function meetsConstraint(
   }
 }
 
-function checkGroupBy(c: Constraint, offerValue: string, placed: readonly PlacedInstance[], desired: number): boolean {
-  const groups = Math.max(0, javaInt(c.value ?? '') ?? 0);
+/**
+ * Marathon 1.10's GROUP_BY: an agent whose value holds no placed instance yet is fine; one whose
+ * value already holds some is fine only when at least `n` values are in use and its value holds no
+ * more than the smallest group (placed instances lacking the attribute form a group of their own).
+ * `desired` is unused by 1.10 (later Marathon versions spread by the instance count).
+ */
+function checkGroupBy(c: Constraint, offerValue: string, placed: readonly PlacedInstance[], _desired: number): boolean {
+  const minimum = Math.max(0, c.value === 'inf' ? 2_147_483_647 : (javaInt(c.value ?? '') ?? 0));
   const counts = new Map<string | undefined, number>();
   for (const p of placed) {
     const v = fieldValue(c.field, p);
     counts.set(v, (counts.get(v) ?? 0) + 1);
   }
-  if (groups === 0) {
-    // No group count: Marathon's classic rule, an agent whose value is new, or whose value holds
-    // no more instances than the smallest group, is fine (spread as values come).
-    const here = counts.get(offerValue);
-    if (here === undefined) return true;
-    return here === Math.min(...counts.values());
-  }
-  const perGroup = Math.floor(desired / groups);
-  const remainder = desired % groups;
-  let consumed = 0;
-  for (const n of counts.values()) consumed += Math.max(0, n - perGroup);
-  const inGroup = counts.get(offerValue);
-  if (inGroup !== undefined) return inGroup < perGroup || (inGroup === perGroup && remainder - consumed > 0);
-  return counts.size < groups;
+  const here = counts.get(offerValue);
+  if (here === undefined) return true;
+  const minCount = Math.min(...counts.values());
+  return counts.size >= minimum && here === minCount;
 }

@@ -6,10 +6,12 @@
  *
  * Order, as Marathon's offer matcher: launch backoff, role, cpus, mem, disk, gpus, ports, then each
  * constraint in the order the app declares them. When every checker passes, the result says which
- * resources to take (scalars from the app's role before `*`, ports lowest first).
+ * resources to take (scalars from the app's role before `*`, ports lowest first) and what is left,
+ * through the SDK's offer helpers (`sdk/offers` take) where the roles allow.
  *
  * Pure: the clock reading comes in through the context.
  */
+import { take as offerTake, type TaskNeed } from '../offers/index.js';
 import { DEFAULT_ROLE, fixed, type Range, type Resource, Resources } from '../resources/index.js';
 import {
   type AgentView,
@@ -78,7 +80,15 @@ export interface Checker {
 }
 
 export type PlacementResult =
-  | { ok: true; resources: Resource[]; ports: number[] }
+  | {
+      ok: true;
+      /** The resources the instance books (each with the role it comes from). */
+      resources: Resource[];
+      /** Host ports, in the order of `spec.ports` (a 0 replaced by the port chosen). */
+      ports: number[];
+      /** What is left of the offer's resources for the next instance. */
+      left: Resources;
+    }
   | { ok: false; reason: RejectionReason; detail?: string };
 
 const OK: CheckResult = { ok: true };
@@ -93,8 +103,7 @@ function rolesOf(spec: PlacementSpec): string[] {
   return [...new Set(roles)].sort((a, b) => (a === role ? -1 : b === role ? 1 : 0));
 }
 
-function usableResources(offer: OfferView, spec: PlacementSpec): Resources {
-  const all = offer.resources instanceof Resources ? offer.resources : Resources.from(offer.resources);
+function usableResources(all: Resources, spec: PlacementSpec): Resources {
   const roles = new Set(rolesOf(spec));
   return all.filter((r) => roles.has(r.role ?? DEFAULT_ROLE));
 }
@@ -215,16 +224,85 @@ export function place(
   ctx: PlacementContext,
   pipeline: readonly Checker[] = DEFAULT_PIPELINE,
 ): PlacementResult {
-  const usable = usableResources(offer, spec);
+  const all = offer.resources instanceof Resources ? offer.resources : Resources.from(offer.resources);
+  const usable = usableResources(all, spec);
   const input: CheckInput = { offer, usable };
   for (const c of pipeline) {
     const r = c.check(input, spec, ctx);
     if (!r.ok) return r;
   }
-  return take(usable, spec);
+  return take(all, usable, spec);
 }
 
-function take(usable: Resources, spec: PlacementSpec): PlacementResult {
+/**
+ * Places up to `max` instances on one offer, each on what the ones before left and with them
+ * counted as placed (so UNIQUE, MAX_PER and GROUP_BY see them). Returns the fits and, when fewer
+ * than `max` fit, the refusal that stopped it.
+ */
+export function packOffer(
+  offer: OfferView,
+  spec: PlacementSpec,
+  ctx: PlacementContext,
+  max: number,
+  pipeline: readonly Checker[] = DEFAULT_PIPELINE,
+): { placed: Extract<PlacementResult, { ok: true }>[]; stoppedBy?: Extract<PlacementResult, { ok: false }> } {
+  const placed: Extract<PlacementResult, { ok: true }>[] = [];
+  let resources: Resources = offer.resources instanceof Resources ? offer.resources : Resources.from(offer.resources);
+  const placedSoFar: PlacedInstance[] = [...ctx.placed];
+  const self: PlacedInstance = {
+    agentId: offer.agentId,
+    hostname: offer.hostname,
+    attributes: offer.attributes,
+    region: offer.region,
+    zone: offer.zone,
+  };
+  while (placed.length < max) {
+    const r = place({ ...offer, resources }, spec, { ...ctx, placed: placedSoFar }, pipeline);
+    if (!r.ok) return { placed, stoppedBy: r };
+    placed.push(r);
+    placedSoFar.push(self);
+    resources = r.left;
+  }
+  return { placed };
+}
+
+/** The SDK's reservation mode for the accepted roles, when it can express them. */
+function sdkNeed(spec: PlacementSpec): TaskNeed | undefined {
+  const role = spec.role ?? DEFAULT_ROLE;
+  const roles = new Set(rolesOf(spec));
+  const fixedPorts = spec.ports.filter((p) => p !== 0);
+  const base: TaskNeed = {
+    cpus: spec.cpus,
+    mem: spec.mem,
+    disk: spec.disk,
+    gpus: spec.gpus,
+    ports: fixedPorts,
+    anyPorts: spec.ports.length - fixedPorts.length,
+    role,
+  };
+  if (role === DEFAULT_ROLE)
+    return roles.size === 1 && roles.has(DEFAULT_ROLE) ? { ...base, reservation: 'unreserved' } : undefined;
+  if (roles.size === 2 && roles.has(role) && roles.has(DEFAULT_ROLE)) return { ...base, reservation: 'any' };
+  if (roles.size === 1 && roles.has(role)) return { ...base, reservation: 'reserved' };
+  if (roles.size === 1 && roles.has(DEFAULT_ROLE)) return { ...base, reservation: 'unreserved' };
+  return undefined;
+}
+
+/** Puts the ports chosen back in the positions of `spec.ports` (zeros replaced in order). */
+function inSpecOrder(spec: PlacementSpec, chosen: readonly number[]): number[] {
+  const fixedCount = spec.ports.filter((p) => p !== 0).length;
+  const anyPorts = chosen.slice(fixedCount);
+  let k = 0;
+  return spec.ports.map((p) => (p !== 0 ? p : anyPorts[k++]));
+}
+
+function take(all: Resources, usable: Resources, spec: PlacementSpec): PlacementResult {
+  const need = sdkNeed(spec);
+  if (need) {
+    const r = offerTake({ resources: all, allocation_role: spec.role ?? DEFAULT_ROLE }, need);
+    if (r.ok) return { ok: true, resources: r.taken.toList(), ports: inSpecOrder(spec, r.ports), left: r.left };
+  }
+  // Roles the SDK helper does not express (several reserved roles): take from the usable ones here.
   const roles = rolesOf(spec);
   const out: Resource[] = [];
   for (const [name, want0] of [
@@ -258,7 +336,7 @@ function take(usable: Resources, spec: PlacementSpec): PlacementResult {
       out.push({ name: 'ports', type: 'RANGES', ranges: { range }, ...(role === DEFAULT_ROLE ? {} : { role }) });
     }
   }
-  return { ok: true, resources: out, ports };
+  return { ok: true, resources: out, ports, left: all.minus(out) };
 }
 
 /** Rejection counts by reason over the offers processed for one run spec (Marathon's queue summary). */

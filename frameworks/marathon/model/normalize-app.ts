@@ -315,10 +315,10 @@ export function normalizeApp(raw: unknown, opts: NormalizeOptions = {}): Normali
   if (Object.keys(secrets).length > 0 && !secretsOn)
     v.add(P('/secrets'), 'Feature secrets is not enabled. Enable with --enable_features secrets)');
   for (const [name, val] of Object.entries(app.env ?? {})) {
-    if (name.length === 0 || name.length > 254) v.add(P(`/env(${name})`), AppMessages.envName);
+    if (name.length === 0) v.add(P(`/env`), AppMessages.notEmpty);
     if (typeof val === 'object') {
       if (!secretsOn) v.add(P('/env'), AppMessages.secretsFeature);
-      else if (!(val.secret in secrets)) v.add(P(`/env(${name})/secret`), AppMessages.undefinedSecret);
+      else if (!Object.hasOwn(secrets, val.secret)) v.add(P(`/env/${name}/secret`), AppMessages.undefinedSecret);
     }
   }
   let acceptedResourceRoles = app.acceptedResourceRoles;
@@ -496,7 +496,7 @@ function validateContainer(
     }
   } else if (c.docker) {
     if (c.docker.image === '') v.add(P('/container/docker/image'), AppMessages.imageEmpty);
-    if (c.docker.pullConfig && !(c.docker.pullConfig.secret in secrets)) {
+    if (c.docker.pullConfig && !Object.hasOwn(secrets, c.docker.pullConfig.secret)) {
       v.add(P('/container/docker/pullConfig'), 'pullConfig.secret must refer to an existing secret');
     }
   }
@@ -519,7 +519,7 @@ function validateContainer(
   }
   const volNames = new Set<string>();
   c.volumes.forEach((vol, i) => {
-    if (vol.secret !== undefined && !(vol.secret in secrets)) {
+    if (vol.secret !== undefined && !Object.hasOwn(secrets, vol.secret)) {
       v.add(P(`/container/volumes(${i})`), 'volume.secret must refer to an existing secret');
     }
     if (vol.containerPath !== undefined && vol.containerPath === '')

@@ -133,7 +133,9 @@ export function readsViolations(schema: TSchema, value: unknown, base = ''): Vio
         break;
       case 'anyOf': {
         const branches = errors.filter((b) => b.schemaPath.startsWith(e.schemaPath + '/anyOf'));
-        const literal = branches.length > 0 && branches.every((b) => b.keyword === 'const');
+        const literal =
+          branches.some((b) => b.keyword === 'const') &&
+          branches.every((b) => b.keyword === 'const' || b.keyword === 'anyOf');
         out.add(
           path,
           literal && typeof readAt(value, e.instancePath) === 'string' ? 'error.unknown.enum.literal' : 'error.invalid',
@@ -195,7 +197,13 @@ export function coerceNumbers(schema: TSchema, value: unknown): unknown {
     for (const [k, v] of Object.entries(obj)) {
       const sub =
         s.properties?.[k] ?? patterned ?? (objectBranch ? (objectBranch as typeof s).properties?.[k] : undefined);
-      out[k] = sub ? coerceNumbers(sub, v) : v;
+      // defineProperty: a `__proto__` key stays a plain key instead of replacing the prototype.
+      Object.defineProperty(out, k, {
+        value: sub ? coerceNumbers(sub, v) : v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

@@ -80,26 +80,21 @@ export function replaceStep(snap: ReplaceSnapshot): ReplaceDecision {
   const done =
     snap.old.length === 0 && snap.new.length >= snap.instances && snap.new.filter(newOk).length >= snap.instances;
 
-  // Kill: unhealthy old first (they do not count toward the minimum), then healthy ones within budget.
+  // Kill as Marathon does: up to `healthy − minHealthy` old instances, unhealthy ones first (those do
+  // not lower the healthy count), then the oldest.
   const order = [...activeOld].sort(
     (a, b) => Number(a.healthy) - Number(b.healthy) || (a.startedAtMs ?? 0) - (b.startedAtMs ?? 0),
   );
-  let budget = Math.max(0, healthyNow - (minHealthy - belowMinimumAllowed));
-  const kill: string[] = [];
-  // Old instances beyond what the target still needs replacing never need to stay for capacity.
-  for (const i of order) {
-    if (!i.healthy) continue; // decided below
-    if (budget <= 0) break;
-    kill.push(i.id);
-    budget--;
-  }
+  const budget = Math.max(0, healthyNow - (minHealthy - belowMinimumAllowed));
+  const kill = order.slice(0, budget).map((i) => i.id);
   const capacityLeft = Math.max(0, maxCapacity - snap.old.length - snap.new.length);
   const launch = Math.min(Math.max(0, snap.instances - snap.new.length), capacityLeft);
-  // Unhealthy old ones: killed when nothing else can move (they hold capacity and give no health).
-  const unhealthy = order.filter((i) => !i.healthy);
-  if (unhealthy.length > 0 && kill.length === 0 && launch === 0 && !done) {
-    const stillWanted = Math.max(0, snap.instances - snap.new.length);
-    for (const i of unhealthy.slice(0, Math.max(1, stillWanted))) kill.push(i.id);
+  // Stuck (nothing to kill within the budget, no room to launch): unhealthy old ones hold capacity
+  // and give no health, so they go (Marathon waits for their health checks to kill them instead).
+  if (kill.length === 0 && launch === 0 && !done) {
+    const unhealthy = order.filter((i) => !i.healthy);
+    const stillWanted = Math.max(1, snap.instances - snap.new.length);
+    for (const i of unhealthy.slice(0, stillWanted)) kill.push(i.id);
   }
   return { kill, launch, done, minHealthy, maxCapacity };
 }
