@@ -352,7 +352,8 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
 
   private onEvent(e: SchedulerEvent): void {
     if (this.ignoring || this.stopped) return;
-    this.armWatchdog();
+    // Only a subscribed connection is kept alive by events: one whose SUBSCRIBED never came is retried.
+    if (this.subscribedNow) this.armWatchdog();
     switch (e.type) {
       case 'SUBSCRIBED':
         this.onSubscribed(e.subscribed);
