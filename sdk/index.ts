@@ -15,6 +15,7 @@ export { type Rng, seededRng } from './util/random.js';
 export * from './zk/detector.js';
 export * from './zk/election.js';
 export { followLeader, type LeaderEndpoint } from './zk/follow-leader.js';
+export * from './zk/leadership.js';
 export { isZkUrl, parseZkUrl } from './zk/url.js';
 // The offer helpers (fit, take, TaskInfo builders, task-state model) of wip/sdk-groups:
 // export * from './offers/index.js';
