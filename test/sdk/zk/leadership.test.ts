@@ -50,11 +50,11 @@ describe('framework leader election (Leadership) on a real ZooKeeper @integratio
       return { client, l: new Leadership<Endpoint>({ client, path, info, parse: parseEndpoint }) };
     });
     const overlaps: string[] = [];
-    instances.forEach(({ l }, i) =>
+    for (const [i, { l }] of instances.entries()) {
       l.on('elected', () => {
         if (instances.some((o, j) => j !== i && o.l.isLeader)) overlaps.push(`${i}`);
-      }),
-    );
+      });
+    }
     for (const { l } of instances) await l.start();
     await until(() => instances.filter(({ l }) => l.isLeader).length === 1, 'a leader');
     const first = instances.findIndex(({ l }) => l.isLeader);
