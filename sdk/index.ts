@@ -4,6 +4,10 @@
  */
 
 export * from './errors.js';
+// The offer helpers: fit, take, TaskInfo builders, the task-state model (docs/sdk-offers.md).
+export * from './offers/index.js';
+// Both the wire protocol and the offer helpers have it (the same rule): the helpers' one.
+export { isTerminal } from './offers/index.js';
 export * from './protocol/index.js';
 export * from './resources/index.js';
 export * from './scheduler/index.js';
@@ -17,7 +21,3 @@ export * from './zk/election.js';
 export { followLeader, type LeaderEndpoint } from './zk/follow-leader.js';
 export * from './zk/leadership.js';
 export { isZkUrl, parseZkUrl } from './zk/url.js';
-// The offer helpers: fit, take, TaskInfo builders, the task-state model (docs/sdk-offers.md).
-export * from './offers/index.js';
-// Both the wire protocol and the offer helpers have it (the same rule): the helpers' one.
-export { isTerminal } from './offers/index.js';
