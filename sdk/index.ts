@@ -16,6 +16,7 @@ export type { ClientSecurity, Credential } from './transport/index.js';
 export { type Clock, systemClock, type Timer, VirtualClock } from './util/clock.js';
 export { newId } from './util/id.js';
 export { type Rng, seededRng } from './util/random.js';
+export { ZkClient, type ZkClientOptions } from './zk/client.js';
 export * from './zk/detector.js';
 export * from './zk/election.js';
 export { followLeader, type LeaderEndpoint } from './zk/follow-leader.js';
