@@ -4,3 +4,6 @@
  */
 export { MemoryStore } from '../../master/testing/memory-store.js';
 export { VirtualClock } from '../util/clock.js';
+export { TestCluster, type TestClusterOptions } from './cluster.js';
+export { MemoryLink } from './link.js';
+export { type LaunchBehaviour, SimAgent, type SimAgentSpec, type SimTask } from './sim-agent.js';

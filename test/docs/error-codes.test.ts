@@ -10,6 +10,7 @@ import * as sdkErrors from '../../sdk/errors.js';
 import { codesOf, type ErrorClass } from '../../sdk/errors.js';
 import * as httpErrors from '../../sdk/http/errors.js';
 import * as offersErrors from '../../sdk/offers/errors.js';
+import * as driverErrors from '../../sdk/scheduler/errors.js';
 import * as secretsErrors from '../../sdk/secrets/errors.js';
 import * as tlsErrors from '../../sdk/tls/errors.js';
 import { REPO_ROOT } from '../support/cluster.js';
@@ -25,6 +26,7 @@ const CATALOGUES: Record<string, Record<string, unknown>> = {
   'agent/errors.ts': agentErrors,
   'frameworks/marathon/errors.ts': marathonErrors,
   'sdk/offers/errors.ts': offersErrors,
+  'sdk/scheduler/errors.ts': driverErrors,
 };
 
 function entries(catalogue: Record<string, unknown>): ErrorClass[] {
