@@ -3,7 +3,7 @@
  * (`{message, details?}`, see http/reply.ts), with the stable `code` beside it.
  * docs/errors.md lists every code; never rename or reuse one. Add new entries at the end.
  */
-import { defineError } from '../../sdk/errors.js';
+import { defineError } from 'agora/sdk';
 
 /** A body that is not JSON (Marathon: 400 `Invalid JSON`). */
 export const InvalidJson = defineError('AGORA_MARATHON_INVALID_JSON', 400, 'InvalidJsonError');

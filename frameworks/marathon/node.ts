@@ -5,12 +5,10 @@
  * process contends again. `DELETE /v2/leader` abdicates the same way. Without ZooKeeper it leads alone.
  */
 import { hostname as osHostname } from 'node:os';
+import type { MasterInfo, Store } from 'agora/sdk';
+import { type Clock, LeaderDetector, LeaderElection, systemClock, type ZkClient } from 'agora/sdk';
 import type pino from 'pino';
 import type { AgoraHttp, Authorizer } from '../../sdk/http/index.js';
-import type { MasterInfo } from '../../sdk/protocol/types.js';
-import type { Store } from '../../sdk/store/index.js';
-import { type Clock, systemClock } from '../../sdk/util/clock.js';
-import { joinPath, LeaderDetector, LeaderElection, type ZkClient } from '../../sdk/zk/index.js';
 import { MarathonService, type ServiceDriver } from './core/service.js';
 import { NoLeader } from './errors.js';
 import { createMarathonHttp } from './http/index.js';
@@ -90,7 +88,7 @@ export class MarathonNode {
       this.log.info({ port: this.port }, `marathon listening on ${this.address} (standalone leader)`);
       return;
     }
-    const path = joinPath(this.opts.zk.path, 'leader');
+    const path = `${this.opts.zk.path.replace(/\/$/, '')}/leader`;
     this.detector = new LeaderDetector({ client: this.opts.zk.client, path, logger: this.log });
     await this.detector.start();
     await this.contend();
@@ -101,7 +99,7 @@ export class MarathonNode {
     if (!this.opts.zk || this.closed) return;
     const election = new LeaderElection({
       client: this.opts.zk.client,
-      path: joinPath(this.opts.zk.path, 'leader'),
+      path: `${this.opts.zk.path.replace(/\/$/, '')}/leader`,
       info: this.info,
       logger: this.log,
     });

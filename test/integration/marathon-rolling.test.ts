@@ -35,7 +35,7 @@ describe('marathon rolling upgrade through real agents @integration', function (
     await waitFor('6 healthy', async () => (await app()).tasksHealthy === 6, 45_000);
 
     // A plain HTTP client on /v2/events.
-    const seen: { type: string; data: any }[] = [];
+    const seen: { type: string; data: Record<string, unknown> }[] = [];
     const req = http.get(
       `${marathon.url}/v2/events?event_type=deployment_success&event_type=health_status_changed_event`,
       {

@@ -37,6 +37,7 @@ export async function send(
   method: string,
   path: string,
   body?: unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers read field by field in the tests
 ): Promise<{ status: number; body: any }> {
   const r = await fetch(`${url}${path}`, {
     method,

@@ -3,7 +3,7 @@
  * Subscribers (the `/v2/events` SSE streams) each get a bounded queue; one that falls behind by
  * more than its bound is dropped, so a slow reader never slows the scheduler.
  */
-import type { Clock } from '../../../sdk/util/clock.js';
+import type { Clock } from 'agora/sdk';
 
 export type MarathonEvent = { eventType: string; timestamp: string; [k: string]: unknown };
 

@@ -3,8 +3,7 @@
  * resources taken by placement, Marathon's environment, the first health check mapped to the
  * agent's check. Pure, given the ids it is handed.
  */
-import type { HealthCheck, Offer, TaskInfo } from '../../../sdk/protocol/types.js';
-import type { Resource } from '../../../sdk/resources/resources.js';
+import type { HealthCheck, Offer, Resource, TaskInfo } from 'agora/sdk';
 import type { AppDef, HealthCheckDef } from './spec.js';
 
 export interface Instance {

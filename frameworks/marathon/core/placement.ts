@@ -6,9 +6,8 @@
  * UNLIKE accepts an agent without the attribute.
  */
 
+import type { Offer, Resource } from 'agora/sdk';
 import { meetsConstraint, parseConstraint } from '../../../sdk/placement/index.js';
-import type { Offer } from '../../../sdk/protocol/types.js';
-import type { Resource } from '../../../sdk/resources/resources.js';
 import type { AppDef } from './spec.js';
 
 export const Reason = {

@@ -85,7 +85,7 @@ export function plan(current: GroupDef, target: GroupDef, restartIds: ReadonlySe
   return steps;
 }
 
-function groupBy<T>(xs: T[], key: (x: T) => number): Map<number, T[]> {
+function _groupBy<T>(xs: T[], key: (x: T) => number): Map<number, T[]> {
   const m = new Map<number, T[]>();
   for (const x of xs) {
     const k = key(x);

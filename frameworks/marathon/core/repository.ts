@@ -10,8 +10,8 @@
  *
  * `<app>` is the app id with `_` for `/`. Only the leader writes.
  */
-import type { Store } from '../../../sdk/store/index.js';
-import { isConflict } from '../../../sdk/store/index.js';
+import type { Store } from 'agora/sdk';
+import { isConflict } from 'agora/sdk';
 import type { Instance } from './instances.js';
 import type { AppDef, GroupDef } from './spec.js';
 

@@ -7,11 +7,8 @@
  * arrives, and moves deployments forward step by step. Time comes from the injected Clock.
  */
 import { randomUUID } from 'node:crypto';
+import type { Clock, Filters, Offer, TaskInfo, TaskStatus } from 'agora/sdk';
 import type pino from 'pino';
-import { parseConstraint } from '../../../sdk/placement/index.js';
-import type { Filters, Offer, TaskInfo, TaskStatus } from '../../../sdk/protocol/types.js';
-import type { Clock } from '../../../sdk/util/clock.js';
-import { selectInstancesToKill } from '../plan/index.js';
 import { actionState, configVersion, effectiveApps, planJson } from './deployments.js';
 import type { EventBus } from './events.js';
 import { buildTaskInfo, type Instance, isActive, isHealthy, taskIdFor } from './instances.js';
@@ -233,25 +230,6 @@ export class Scheduler {
     }
     if (current.length >= n) launch = 0;
     return launch;
-  }
-
-  /** Which instances a scale-down kills: by killSelection, unstarted first, keeping GROUP_BY spread (frameworks/marathon/plan). */
-  private toKill(app: AppDef, instances: Instance[], count: number): Instance[] {
-    const constraints = app.constraints.map((c) => parseConstraint(c)).flatMap((r) => (r.ok ? [r.constraint] : []));
-    const ids = selectInstancesToKill(
-      instances.map((i) => ({
-        id: i.taskId,
-        agentId: i.agentId,
-        hostname: i.host,
-        attributes: i.attributes,
-        startedAtMs: Date.parse(i.startedAt ?? i.stagedAt),
-        running: i.state === 'TASK_RUNNING',
-      })),
-      count,
-      { killSelection: app.killSelection, constraints },
-    );
-    const byId = new Map(instances.map((i) => [i.taskId, i]));
-    return ids.map((id) => byId.get(id)).filter((i) => i !== undefined);
   }
 
   private isInRoot(id: string): boolean {

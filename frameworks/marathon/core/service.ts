@@ -5,10 +5,8 @@
  * subscribes with the stored framework id, reconciles, and resumes the deployments it found.
  */
 import { randomUUID } from 'node:crypto';
+import type { Clock, MasterInfo, Offer, Store, TaskStatus, Timer } from 'agora/sdk';
 import type pino from 'pino';
-import type { MasterInfo, Offer, TaskStatus } from '../../../sdk/protocol/types.js';
-import type { Store } from '../../../sdk/store/index.js';
-import type { Clock, Timer } from '../../../sdk/util/clock.js';
 import { Locked, UnknownId } from '../errors.js';
 import { EventBus } from './events.js';
 import { allApps, emptyRoot, findApp, findGroup, putApp } from './groups.js';

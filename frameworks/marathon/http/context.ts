@@ -1,6 +1,7 @@
 /** What the REST routes need from the Marathon node: the service (leader only), leadership, info. */
+
+import type { Clock } from 'agora/sdk';
 import { Type } from 'typebox';
-import type { Clock } from '../../../sdk/util/clock.js';
 import type { MarathonService } from '../core/service.js';
 
 export interface MarathonHttpContext {

@@ -3,8 +3,9 @@
  * 400 `Invalid JSON`, 422 `Object is not valid` with details, 409 locked with the deployments,
  * 404 for unknown ids; anything else through the common mapping.
  */
+
+import { AgoraError } from 'agora/sdk';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AgoraError } from '../../../sdk/errors.js';
 import { mapError } from '../../../sdk/http/index.js';
 import { LockedError } from '../core/service.js';
 import { SpecError } from '../core/spec.js';

@@ -85,7 +85,14 @@ export class Harness {
 
   async start(): Promise<this> {
     const bus = new EventBus(this.clock);
-    bus.subscribe({ types: new Set(), write: (e) => (this.events.push(e), true), close: () => undefined });
+    bus.subscribe({
+      types: new Set(),
+      write: (e) => {
+        this.events.push(e);
+        return true;
+      },
+      close: () => undefined,
+    });
     this.driver = new FakeDriver();
     this.service = new MarathonService({
       store: this.store,
