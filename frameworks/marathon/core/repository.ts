@@ -74,12 +74,13 @@ export class Repository {
     return this.read<GroupDef>(`${P}/root`);
   }
 
-  async saveRoot(root: GroupDef, previous?: GroupDef): Promise<void> {
+  async saveRoot(root: GroupDef): Promise<void> {
     await this.write(`${P}/root`, root);
-    if (previous) {
-      await this.write(`${P}/group-versions/${previous.version}`, previous);
-      await this.trim(`${P}/group-versions/`);
-    }
+  }
+
+  async saveGroupVersion(previous: GroupDef): Promise<void> {
+    await this.write(`${P}/group-versions/${previous.version}`, previous);
+    await this.trim(`${P}/group-versions/`);
   }
 
   async groupVersions(): Promise<string[]> {

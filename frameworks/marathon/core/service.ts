@@ -153,6 +153,11 @@ export class MarathonService {
     }, this.opts.flushMs ?? 200);
   }
 
+  /** Resolves once every write queued so far is done (read-your-writes for the version routes). */
+  settled(): Promise<void> {
+    return this.writes;
+  }
+
   /** Writes the instances of every app changed since the last flush. */
   async flush(): Promise<void> {
     const apps = [...this.dirty];
@@ -228,9 +233,15 @@ export class MarathonService {
       this.scheduler.cancelDeployment(c.id);
       await this.repo.removeDeployment(c.id);
     }
-    await this.repo.saveRoot(stamped, current);
-    for (const a of allApps(stamped)) if (a.version === version) await this.repo.saveAppVersion(a);
+    // What a new leader needs to carry on is written before anything acts on it: the root and the
+    // deployment. The history (earlier root, app versions) follows in the background, in order.
+    await this.writes;
+    await this.repo.saveRoot(stamped);
     if (steps.length > 0) await this.repo.saveDeployment(d);
+    this.persist(async () => {
+      await this.repo.saveGroupVersion(current);
+      for (const a of allApps(stamped)) if (a.version === version) await this.repo.saveAppVersion(a);
+    });
     this.scheduler.root = stamped;
     if (steps.length > 0) this.scheduler.startDeployment(d);
     else {

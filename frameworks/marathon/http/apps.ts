@@ -140,6 +140,7 @@ export function appRoutes(ctx: MarathonHttpContext): AgoraPlugin {
               .filter(isActive)
               .map((i) => taskJson(i, def)),
           };
+        await s.settled();
         if (sub === 'versions') return { versions: (await s.repo.appVersions(id)).sort().reverse() };
         if (sub === 'version') {
           const v = await s.repo.loadAppVersion(id, arg as string);
@@ -163,6 +164,7 @@ export function appRoutes(ctx: MarathonHttpContext): AgoraPlugin {
       const existing = s.findApp(id);
       const force = flag(req.query.force);
       if (existing && typeof body.version === 'string' && Object.keys(body).length <= 2) {
+        await s.settled();
         // Roll back to a stored version.
         const v = await s.repo.loadAppVersion(id, body.version);
         if (!v) throw new UnknownId(`App '${id}' does not exist in version ${body.version}`);

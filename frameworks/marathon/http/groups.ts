@@ -37,6 +37,7 @@ export function groupRoutes(ctx: MarathonHttpContext): AgoraPlugin {
       const s = ctx.service();
       const { id, versions, version } = groupId(rest);
       if (versions) {
+        await s.settled();
         if (version) {
           const root = await s.repo.loadGroupVersion(version);
           const g = root && findGroup(root, id);
@@ -103,6 +104,7 @@ export function groupRoutes(ctx: MarathonHttpContext): AgoraPlugin {
       let next: GroupDef;
       const current = s.findGroup(id);
       if (typeof raw.version === 'string') {
+        await s.settled();
         const old = await s.repo.loadGroupVersion(raw.version);
         const g = old && findGroup(old, id);
         if (!g) throw new UnknownId(`Group '${id}' does not exist in version ${raw.version}`);
