@@ -5,8 +5,21 @@
  */
 import { allApps, findApp } from './groups.js';
 import { type Instance, isActive, isHealthy } from './instances.js';
+import { allPods, podShadow } from './pods.js';
 import type { StoredDeployment } from './repository.js';
 import type { AppDef, GroupDef } from './spec.js';
+
+/** Every app, and every pod as its shadow app, in a root group. */
+export function runSpecs(root: GroupDef): AppDef[] {
+  return [...allApps(root), ...allPods(root).map(podShadow)];
+}
+
+export function findRunSpec(root: GroupDef, id: string): AppDef | undefined {
+  const app = findApp(root, id);
+  if (app) return app;
+  const pod = allPods(root).find((p) => p.id === id);
+  return pod ? podShadow(pod) : undefined;
+}
 
 /** The definition version instances are compared with: a scale does not make instances old. */
 export function configVersion(app: AppDef): string {
@@ -18,13 +31,13 @@ export function configVersion(app: AppDef): string {
  * deployment has not come yet, which keep their original one (or do not exist yet).
  */
 export function effectiveApps(root: GroupDef, deployments: readonly StoredDeployment[]): Map<string, AppDef> {
-  const out = new Map(allApps(root).map((a) => [a.id, a]));
+  const out = new Map(runSpecs(root).map((a) => [a.id, a]));
   for (const d of deployments) {
     d.steps.forEach((step, i) => {
       if (i <= d.done) return;
       for (const a of step.actions) {
         // A stop in a later step: keep running the original until then; a scale/restart: keep the original.
-        const original = findApp(d.original, a.app);
+        const original = findRunSpec(d.original, a.app);
         if (a.action === 'StartApplication') continue;
         if (a.action === 'ScaleApplication' && !original) {
           // A new app registered in an earlier step: it exists with no instances until its step.

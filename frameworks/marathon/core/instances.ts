@@ -24,6 +24,13 @@ export interface Instance {
   /** When it became unreachable (ms since the epoch). */
   unreachableSince?: number;
   lastMessage?: string;
+  /** A pod instance: the state of each of its tasks (task id → state); its `taskId` is the instance id. */
+  groupTasks?: Record<string, string>;
+}
+
+/** The Mesos task ids of an instance: its one task, or each task of its group. */
+export function taskIdsOf(i: Instance): string[] {
+  return i.groupTasks ? Object.keys(i.groupTasks) : [i.taskId];
 }
 
 /** The task id of an instance of `appId`: the path with `_` for `/`, then `.` and a unique part. */

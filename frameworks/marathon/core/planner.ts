@@ -79,7 +79,11 @@ export function plan(current: GroupDef, target: GroupDef, restartIds: ReadonlySe
   const steps: PlanStep[] = [];
   for (const s of r.plan.steps) {
     const actions: PlanAction[] = [];
-    for (const a of s.actions) if ('app' in a) actions.push({ action: a.action, app: a.app });
+    // Pods run as their shadow apps: their actions take the app names (StartPod → StartApplication).
+    for (const a of s.actions) {
+      if ('app' in a) actions.push({ action: a.action, app: a.app });
+      else actions.push({ action: a.action.replace('Pod', 'Application') as ActionKind, app: a.pod });
+    }
     if (actions.length > 0) steps.push({ actions });
   }
   return steps;

@@ -7,17 +7,19 @@
  * arrives, and moves deployments forward step by step. Time comes from the injected Clock.
  */
 import { randomUUID } from 'node:crypto';
-import type { Clock, Filters, Offer, TaskInfo, TaskStatus } from 'agora/sdk';
+import type { Clock, Filters, Offer, Operation, TaskInfo, TaskStatus } from 'agora/sdk';
 import type pino from 'pino';
 import { actionState, configVersion, effectiveApps, planJson } from './deployments.js';
 import type { EventBus } from './events.js';
-import { buildTaskInfo, type Instance, isActive, isHealthy, taskIdFor } from './instances.js';
+import { buildTaskInfo, type Instance, isActive, isHealthy, taskIdFor, taskIdsOf } from './instances.js';
 import { ALL_REASONS, OfferPool, type PlacedInstance, place, Reason } from './placement.js';
+import { buildTaskGroup, groupState, type PodDef } from './pods.js';
 import type { StoredDeployment } from './repository.js';
 import type { AppDef, GroupDef } from './spec.js';
 
 /** What the scheduler needs of the SDK driver (SchedulerDriver satisfies it). */
 export interface DriverPort {
+  accept(offerIds: string[], operations: Operation[], filters?: Filters): boolean;
   launch(offer: Offer | Offer[], tasks: TaskInfo[], filters?: Filters): boolean;
   decline(offerIds: string[], filters?: Filters): boolean;
   kill(taskId: string, agentId?: string): boolean;
@@ -118,7 +120,7 @@ export class Scheduler {
     if (!isActive(i)) return;
     i.killing = true;
     this.log.debug({ taskId: i.taskId, why }, 'killing instance');
-    this.driver.kill(i.taskId, i.agentId || undefined);
+    for (const id of taskIdsOf(i)) this.driver.kill(id, i.agentId || undefined);
     this.hooks.instancesChanged(i.appId);
   }
 
@@ -345,6 +347,7 @@ export class Scheduler {
     for (const offer of offers) {
       const pool = new OfferPool(offer);
       const tasks: TaskInfo[] = [];
+      const groups: Operation[] = [];
       for (const [appId, want] of this.demand) {
         if (want <= 0) continue;
         const app = this.specs.get(appId);
@@ -371,7 +374,13 @@ export class Scheduler {
           }
           first = false;
           const taskId = taskIdFor(appId, randomUUID());
-          tasks.push(buildTaskInfo(app, offer, taskId, fit.resources, fit.ports));
+          const pod = (app as { pod?: PodDef }).pod;
+          let groupTasks: Record<string, string> | undefined;
+          if (pod) {
+            const g = buildTaskGroup(pod, offer, taskId, fit.resources, fit.ports, configVersion(app));
+            groups.push({ type: 'LAUNCH_GROUP', launch_group: { executor: g.executor, task_group: g.group } });
+            groupTasks = Object.fromEntries(g.taskIds.map((id) => [id, 'TASK_STAGING']));
+          } else tasks.push(buildTaskInfo(app, offer, taskId, fit.resources, fit.ports));
           const inst: Instance = {
             taskId,
             appId,
@@ -382,6 +391,7 @@ export class Scheduler {
             ports: fit.ports,
             state: 'TASK_STAGING',
             stagedAt: this.now(),
+            ...(groupTasks ? { groupTasks } : {}),
           };
           this.addInstance(inst);
           placed.push({ agentId: offer.agent_id, hostname: offer.hostname, attributes: offer.attributes });
@@ -396,7 +406,12 @@ export class Scheduler {
         if (left > 0) this.demand.set(appId, left);
         else this.demand.delete(appId);
       }
-      if (tasks.length > 0) {
+      if (groups.length > 0) {
+        this.launchedTotal += tasks.length + groups.length;
+        const ops: Operation[] =
+          tasks.length > 0 ? [{ type: 'LAUNCH', launch: { task_infos: tasks } }, ...groups] : groups;
+        this.driver.accept([offer.id], ops, { refuse_seconds: HOLD_SECONDS });
+      } else if (tasks.length > 0) {
         this.launchedTotal += tasks.length;
         this.driver.launch(offer, tasks, { refuse_seconds: HOLD_SECONDS });
       } else unused.push(offer.id);
@@ -407,7 +422,17 @@ export class Scheduler {
   // ---- status updates ----------------------------------------------------------------------
 
   onUpdate(status: TaskStatus): void {
-    const i = this.instances.get(status.task_id);
+    let i = this.instances.get(status.task_id);
+    if (!i) {
+      // A task of a pod instance: `<instance id>.<container>`.
+      const dot = status.task_id.lastIndexOf('.');
+      const g = dot > 0 ? this.instances.get(status.task_id.slice(0, dot)) : undefined;
+      if (g?.groupTasks && status.task_id in g.groupTasks) {
+        g.groupTasks[status.task_id] = status.state;
+        i = g;
+        status = { ...status, state: groupState(Object.values(g.groupTasks)) as TaskStatus['state'] };
+      }
+    }
     if (!i) {
       // A task we do not know (launched before a failover and never stored): kill it.
       if (isActive({ state: status.state } as Instance)) this.driver.kill(status.task_id, status.agent_id);

@@ -12,9 +12,10 @@ import { EventBus } from './events.js';
 import { allApps, emptyRoot, findApp, findGroup, putApp } from './groups.js';
 import { isActive } from './instances.js';
 import { dependencyCycle, plan } from './planner.js';
+import { allPods } from './pods.js';
 import { Repository, type StoredDeployment } from './repository.js';
 import { type DriverPort, Scheduler } from './scheduler.js';
-import { type AppDef, type GroupDef, onlyScaled, SpecError } from './spec.js';
+import { type AppDef, type GroupDef, type Json, onlyScaled, SpecError } from './spec.js';
 
 /** The driver as the service uses it: the calls plus its events (SchedulerDriver is one). */
 export interface ServiceDriver extends DriverPort {
@@ -75,6 +76,7 @@ export class MarathonService {
     const root = (await this.repo.loadRoot()) ?? emptyRoot(this.nowIso());
     this.scheduler = new Scheduler(
       {
+        accept: (ids, ops, f) => this.driver.accept(ids, ops, f),
         launch: (o, t, f) => this.driver.launch(o, t, f),
         decline: (ids, f) => this.driver.decline(ids, f),
         kill: (id, agent) => this.driver.kill(id, agent),
@@ -188,6 +190,24 @@ export class MarathonService {
             versionInfo: { lastScalingAt: version, lastConfigChangeAt: old.versionInfo.lastConfigChangeAt },
           };
         return { ...a, version: old.version, versionInfo: old.versionInfo };
+      }),
+      pods: g.pods.map((p: Json) => {
+        const old = allPods(current).find((x) => x.id === p.id);
+        const strip = (x: Json) =>
+          JSON.stringify({ ...x, version: '', versionInfo: null, scaling: { ...x.scaling, instances: 0 } });
+        if (!old || restart.has(p.id) || strip(old) !== strip(p))
+          return { ...p, version, versionInfo: { lastScalingAt: version, lastConfigChangeAt: version } };
+        if (old.scaling.instances !== p.scaling.instances) {
+          return {
+            ...p,
+            version,
+            versionInfo: {
+              lastScalingAt: version,
+              lastConfigChangeAt: old.versionInfo?.lastConfigChangeAt ?? old.version,
+            },
+          };
+        }
+        return { ...p, version: old.version, versionInfo: old.versionInfo };
       }),
       groups: g.groups.map(walk),
     });

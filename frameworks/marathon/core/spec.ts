@@ -5,7 +5,13 @@
  * small interface the service is written against until that lands, and then delegates to it.
  */
 
-import { type App as ModelApp, type Group as ModelGroup, normalizeApp, normalizeGroup } from '../model/index.js';
+import {
+  type App as ModelApp,
+  type Group as ModelGroup,
+  normalizeApp,
+  normalizeGroup,
+  normalizePod,
+} from '../model/index.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Marathon JSON is open-ended; the model validates it.
 export type Json = any;
@@ -121,6 +127,13 @@ export function normaliseApp(raw: Json, base = '/', now = new Date().toISOString
   const r = normalizeApp(raw, { parentGroupId: base === '/' ? undefined : base });
   if (!r.ok) throw new SpecError(r.body.details ?? [], r.status, r.body.message);
   return fromModel(r.value, now);
+}
+
+/** A pod with Marathon's rules (frameworks/marathon/model); throws SpecError when refused. */
+export function normalisePod(raw: Json, now = new Date().toISOString()): Json {
+  const r = normalizePod(raw, {});
+  if (!r.ok) throw new SpecError(r.body.details ?? [], r.status, r.body.message);
+  return { ...r.value, version: (r.value as Json).version ?? now };
 }
 
 /** A group and everything in it, ids made absolute against `base` (the model's rules). */

@@ -13,6 +13,7 @@ import { deploymentRoutes } from './deployments.js';
 import { eventRoutes } from './events.js';
 import { groupRoutes } from './groups.js';
 import { miscRoutes } from './misc.js';
+import { podRoutes } from './pods.js';
 import { marathonErrorHandler } from './reply.js';
 
 export * from './context.js';
@@ -69,6 +70,7 @@ export function createMarathonHttp(ctx: MarathonHttpContext, opts: MarathonHttpO
     await scope.register(appRoutes(ctx));
     await scope.register(groupRoutes(ctx));
     await scope.register(deploymentRoutes(ctx));
+    await scope.register(podRoutes(ctx));
     await scope.register(eventRoutes(ctx, opts.maxEventBufferBytes));
   });
   return app;

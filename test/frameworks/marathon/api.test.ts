@@ -242,4 +242,38 @@ describe('marathon REST API v2 (in process, fake driver)', () => {
     req.destroy();
     expect(got).to.deep.equal(['event_stream_attached', 'status_update_event', 'deployment_success']);
   });
+
+  it('/v2/pods: a pod instance is one task group (LAUNCH_GROUP), its status follows its tasks, DELETE kills them', async () => {
+    const pod = {
+      id: '/pp',
+      scaling: { kind: 'fixed', instances: 2 },
+      containers: [
+        { name: 'a', resources: { cpus: 0.1, mem: 16 }, exec: { command: { shell: 'sleep 100' } } },
+        { name: 'b', resources: { cpus: 0.1, mem: 16 }, exec: { command: { shell: 'sleep 200' } } },
+      ],
+      networks: [{ mode: 'host' }],
+    };
+    const created = await call('POST', '/v2/pods', pod);
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    expect(created.headers.get('location')).to.equal('/v2/pods/pp');
+    driver.emit('offers', [offer()]);
+    expect(driver.groups).to.have.length(2);
+    expect(driver.groups[0].tasks.map((t) => t.command?.value)).to.deep.equal(['sleep 100', 'sleep 200']);
+    for (const g of driver.groups) {
+      for (const t of g.tasks)
+        driver.emit('update', { task_id: t.task_id, state: 'TASK_RUNNING', timestamp: 1, agent_id: 'a1' });
+    }
+    const st = (await call('GET', '/v2/pods/pp::status')).body;
+    expect(st.status).to.equal('STABLE');
+    expect(st.instances).to.have.length(2);
+    expect(st.instances[0].containers.map((c: { status: string }) => c.status)).to.deep.equal([
+      'TASK_RUNNING',
+      'TASK_RUNNING',
+    ]);
+    expect((await call('GET', '/v2/deployments')).body).to.have.length(0);
+    expect((await call('GET', '/v2/pods')).body.map((p: { id: string }) => p.id)).to.deep.equal(['/pp']);
+    const del = await call('DELETE', '/v2/pods/pp');
+    expect(del.status).to.equal(202);
+    expect(driver.killed.sort()).to.deep.equal(driver.groups.flatMap((g) => g.tasks.map((t) => t.task_id)).sort());
+  });
 });

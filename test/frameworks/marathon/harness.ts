@@ -3,7 +3,7 @@
  * virtual clock and an in-memory Store: the scheduler's logic in milliseconds, without sleeping.
  */
 import { EventEmitter } from 'node:events';
-import type { Filters, Offer, TaskInfo, TaskStatus } from 'agora/sdk';
+import type { Filters, Offer, Operation, TaskInfo, TaskStatus } from 'agora/sdk';
 import { MemoryStore, VirtualClock } from 'agora/sdk/testing';
 import pino from 'pino';
 import { EventBus, type MarathonEvent } from '../../../frameworks/marathon/core/events.js';
@@ -16,6 +16,19 @@ export class FakeDriver extends EventEmitter implements ServiceDriver {
   reconciled: { task_id: string }[][] = [];
   suppressed = 0;
   revived = 0;
+  groups: { offer: string; executor: string; tasks: TaskInfo[] }[] = [];
+  accept(ids: string[], ops: Operation[]): boolean {
+    for (const op of ops) {
+      if (op.type === 'LAUNCH') this.launched.push({ offer: ids[0], tasks: op.launch.task_infos });
+      if (op.type === 'LAUNCH_GROUP')
+        this.groups.push({
+          offer: ids[0],
+          executor: op.launch_group.executor.executor_id,
+          tasks: op.launch_group.task_group.tasks,
+        });
+    }
+    return true;
+  }
   launch(offer: Offer | Offer[], tasks: TaskInfo[]): boolean {
     const o = Array.isArray(offer) ? offer[0] : offer;
     this.launched.push({ offer: o.id, tasks });
