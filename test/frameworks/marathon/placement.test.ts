@@ -31,13 +31,13 @@ describe('marathon placement on one offer', () => {
     expect(third).to.deep.equal({ ok: false, reason: 'InsufficientCpus' });
   });
 
-  it('uses resources reserved for its role beside unreserved ones', () => {
-    const app = normaliseApp({ id: '/a', cmd: 'sleep 1', cpus: 1.5, mem: 16, portDefinitions: [] });
+  it('uses resources reserved for its role beside unreserved ones (an app in role "*" only unreserved)', () => {
+    const app = { ...normaliseApp({ id: '/a', cmd: 'sleep 1', cpus: 1.5, mem: 16, portDefinitions: [] }), role: 'web' };
     const fit = place(app, new OfferPool(offer({}, 'web')), []);
     expect(fit.ok).to.equal(true);
     if (fit.ok)
       expect(fit.resources.filter((r) => r.name === 'cpus').map((r) => r.role ?? '*')).to.deep.equal(['*', 'web']);
-    expect(place(app, new OfferPool(offer()), []).ok).to.equal(false);
+    expect(place({ ...app, role: '*' }, new OfferPool(offer({}, 'web')), []).ok).to.equal(false);
   });
 
   it('takes any free ports, the exact ones with requirePorts, and says InsufficientPorts when they are gone', () => {
