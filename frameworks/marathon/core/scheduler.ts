@@ -80,6 +80,8 @@ export class Scheduler {
     private readonly hooks: SchedulerHooks,
     private readonly log: pino.Logger,
     root: GroupDef,
+    /** Coalesce the convergence after status updates (see requestConverge); tests on a virtual clock turn it off. */
+    private readonly batchUpdates = false,
   ) {
     this.root = root;
   }
@@ -330,6 +332,7 @@ export class Scheduler {
   }
 
   onOffers(offers: Offer[]): void {
+    this.flushConverge();
     if (this.demand.size === 0) {
       this.driver.decline(
         offers.map((o) => o.id),
@@ -501,6 +504,29 @@ export class Scheduler {
       else if (!i.killing && status.state !== 'TASK_KILLED') this.failed(i, status);
       this.dropInstance(i);
     } else this.hooks.instancesChanged(i.appId);
+    this.requestConverge();
+  }
+
+  private convergePending = false;
+
+  /**
+   * Converges after a status update: at once when `batchUpdates` is off, otherwise once for the
+   * whole burst of updates read in one turn of the event loop (a burst of 1,000 RUNNING updates
+   * costs one convergence, not 1,000). Offers arriving meanwhile converge first.
+   */
+  requestConverge(): void {
+    if (!this.batchUpdates) {
+      this.converge();
+      return;
+    }
+    if (this.convergePending) return;
+    this.convergePending = true;
+    setImmediate(() => this.flushConverge());
+  }
+
+  private flushConverge(): void {
+    if (!this.convergePending) return;
+    this.convergePending = false;
     this.converge();
   }
 

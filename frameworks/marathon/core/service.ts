@@ -42,6 +42,8 @@ export interface ServiceOptions {
   tickMs?: number;
   /** How long instance changes are batched before they are written; default 200 ms. */
   flushMs?: number;
+  /** Converge once per burst of status updates (default true; false converges after each, for virtual-clock tests). */
+  batchUpdates?: boolean;
 }
 
 export interface DeployOptions {
@@ -93,6 +95,7 @@ export class MarathonService {
       },
       this.log,
       root,
+      this.opts.batchUpdates ?? true,
     );
     for (const i of await this.repo.loadInstances()) this.scheduler.addInstance(i);
     this.scheduler.deployments = await this.repo.loadDeployments();

@@ -113,6 +113,7 @@ export class Harness {
       logger: pino({ level: 'silent' }),
       createDriver: () => this.driver,
       events: bus,
+      batchUpdates: false,
     });
     await this.service.start();
     this.driver.emit('subscribed', { frameworkId: 'fw', masterInfo: {}, resubscribed: false });
