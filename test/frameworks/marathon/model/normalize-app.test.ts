@@ -355,8 +355,13 @@ describe('marathon/model normalizeApp: 422 answers', () => {
   });
 
   it('a `__proto__` key is data, not a prototype', () => {
-    const raw = JSON.parse('{"id":"/a","cmd":"x y","labels":{"__proto__":"v","k":"w"}}');
-    const a = ok(raw);
+    const raw = JSON.parse('{"id":"/a","cmd":"x y","labels":{"__proto__":{"polluted":"yes"},"k":"w"}}');
+    // Read as a key like any other: its value is not text, so the app is refused there.
+    expect(refused(raw)).to.deep.equal({
+      message: 'Invalid JSON',
+      details: [detail('/labels/__proto__', 'error.expected.jsstring')],
+    });
+    const a = ok(JSON.parse('{"id":"/a","cmd":"x y","labels":{"__proto__":"v","k":"w"}}'));
     expect(Object.getPrototypeOf(a.labels)).to.equal(Object.prototype);
     expect(a.labels.k).to.equal('w');
   });
