@@ -161,19 +161,34 @@ function readAt(value: unknown, pointer: string): unknown {
 const NUMBER_TEXT = /^-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
- * Legacy specs often quote numbers (`"cpus": "0.5"`, `"instances": "2"`): where the schema wants
- * a number and the value is the text of a finite number, it becomes that number. Nothing else is
- * converted. Returns a new value; `value` is not changed.
+ * Reads a body the lenient way Marathon's generated readers do, before the schema check:
+ *
+ * - fields set to `null` are dropped (an absent optional field, as Play's readNullable reads them;
+ *   saved GET output has `"cmd": null`);
+ * - enum values match regardless of case (`"protocol": "http"`, `"network": "bridge"`) and take
+ *   the declared spelling, as the generated enum readers lower-case before matching;
+ * - numbers sent as text (`"cpus": "0.5"`, `"instances": "2"`) become numbers where the schema wants
+ *   a number and the text is a finite number. Nothing else is converted.
+ *
+ * Returns a new value; `value` is not changed. Recursion follows the schema, so its depth is bounded
+ * by the schema's, whatever the input.
  */
 export function coerceNumbers(schema: TSchema, value: unknown): unknown {
   const s = schema as {
     type?: unknown;
+    const?: unknown;
     properties?: Record<string, TSchema>;
     items?: TSchema;
     patternProperties?: Record<string, TSchema>;
     anyOf?: TSchema[];
   };
   if (typeof value === 'string') {
+    const literals = literalsOf(s);
+    if (literals.length > 0 && !literals.includes(value)) {
+      const lower = value.toLowerCase();
+      const hit = literals.find((l) => l.toLowerCase() === lower);
+      if (hit !== undefined) return hit;
+    }
     const wantsNumber =
       s.type === 'number' ||
       s.type === 'integer' ||
@@ -193,10 +208,10 @@ export function coerceNumbers(schema: TSchema, value: unknown): unknown {
     const obj = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};
     const patterned = s.patternProperties ? Object.values(s.patternProperties)[0] : undefined;
-    const objectBranch = s.anyOf?.find((b) => (b as { type?: unknown }).type === 'object');
+    const objectBranch = s.anyOf?.find((b) => (b as { type?: unknown }).type === 'object') as typeof s | undefined;
     for (const [k, v] of Object.entries(obj)) {
-      const sub =
-        s.properties?.[k] ?? patterned ?? (objectBranch ? (objectBranch as typeof s).properties?.[k] : undefined);
+      if (v === null) continue;
+      const sub = s.properties?.[k] ?? patterned ?? objectBranch?.properties?.[k];
       // defineProperty: a `__proto__` key stays a plain key instead of replacing the prototype.
       Object.defineProperty(out, k, {
         value: sub ? coerceNumbers(sub, v) : v,
@@ -208,4 +223,13 @@ export function coerceNumbers(schema: TSchema, value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/** The string literals a schema allows (a const, or a union of them, nested unions included). */
+function literalsOf(s: { const?: unknown; anyOf?: TSchema[] }): string[] {
+  if (typeof s.const === 'string') return [s.const];
+  if (!s.anyOf) return [];
+  const out: string[] = [];
+  for (const b of s.anyOf) out.push(...literalsOf(b as { const?: unknown; anyOf?: TSchema[] }));
+  return out;
 }
