@@ -10,6 +10,7 @@
  * Paths are JSON-pointer-like with Marathon's array form: `/healthChecks(0)/portIndex`.
  */
 import type { TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
 
 export interface Violation {
@@ -95,6 +96,8 @@ interface TbError {
  * `error.minLength`, `error.maxLength`, `error.pattern`, `error.unknown.enum.literal`).
  */
 export function readsViolations(schema: TSchema, value: unknown, base = ''): Violation[] {
+  // The compiled check is fast; the error walk only runs for a value that fails it.
+  if (checkerFor(schema).Check(value)) return [];
   const errors = [...Value.Errors(schema, value)] as unknown as TbError[];
   // A failed union reports each branch's complaint and then its own: keep one message for the union.
   const unions = errors.filter((e) => e.keyword === 'anyOf');
@@ -147,6 +150,16 @@ export function readsViolations(schema: TSchema, value: unknown, base = ''): Vio
     }
   }
   return out.list();
+}
+
+const compiled = new WeakMap<TSchema, ReturnType<typeof Compile>>();
+function checkerFor(schema: TSchema): ReturnType<typeof Compile> {
+  let c = compiled.get(schema);
+  if (!c) {
+    c = Compile(schema);
+    compiled.set(schema, c);
+  }
+  return c;
 }
 
 function readAt(value: unknown, pointer: string): unknown {
