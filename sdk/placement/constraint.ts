@@ -44,6 +44,8 @@ export const ConstraintMessages = {
   isTextOrFloat:
     'IS only supports Mesos text and float values (see http://mesos.apache.org/documentation/latest/attributes-resources/)',
   tooLong: `constraint value must be at most ${MAX_CONSTRAINT_VALUE_LENGTH} characters`,
+  /** Not Marathon's: a pattern that could backtrack for ever on one offer would stall placement. */
+  nestedQuantifier: 'regular expressions with a repeated group that itself repeats (like (a+)+) are not accepted',
 } as const;
 
 const INT_RE = /^[+-]?\d+$/;
@@ -56,13 +58,64 @@ function javaInt(s: string): number | undefined {
   return n >= -2_147_483_648 && n <= 2_147_483_647 ? n : undefined;
 }
 
-/** Compiles a constraint regex as a full match, or undefined when it is not a valid expression. */
+const regexCache = new Map<string, RegExp | null>();
+const REGEX_CACHE_SIZE = 1_024;
+
+/** Compiles a constraint regex as a full match (cached), or undefined when it is not a valid expression. */
 export function fullMatchRegex(pattern: string): RegExp | undefined {
+  const hit = regexCache.get(pattern);
+  if (hit !== undefined) return hit ?? undefined;
+  let re: RegExp | null;
   try {
-    return new RegExp(`^(?:${pattern})$`);
+    re = new RegExp(`^(?:${pattern})$`);
   } catch {
-    return undefined;
+    re = null;
   }
+  if (regexCache.size >= REGEX_CACHE_SIZE) regexCache.delete(regexCache.keys().next().value as string);
+  regexCache.set(pattern, re);
+  return re ?? undefined;
+}
+
+/**
+ * True when a repeated group (`*`, `+`, `{n,m}`) contains something repeated
+ * (`(a+)+`, `(x*y)*`, `((ab)*c){2,}`): the shape whose backtracking grows exponentially with the
+ * text. Escapes and character classes are skipped.
+ */
+export function hasNestedQuantifier(pattern: string): boolean {
+  const stack: boolean[] = [false]; // per open group: does it contain an unbounded quantifier?
+  let lastClosedHadQuantifier = false;
+  let afterGroup = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === '\\') {
+      i++;
+      afterGroup = false;
+      continue;
+    }
+    if (ch === '[') {
+      for (i++; i < pattern.length && pattern[i] !== ']'; i++) if (pattern[i] === '\\') i++;
+      afterGroup = false;
+      continue;
+    }
+    if (ch === '(') {
+      stack.push(false);
+      afterGroup = false;
+      continue;
+    }
+    if (ch === ')') {
+      lastClosedHadQuantifier = stack.length > 1 ? (stack.pop() as boolean) : false;
+      if (lastClosedHadQuantifier) stack[stack.length - 1] = true;
+      afterGroup = true;
+      continue;
+    }
+    const unbounded = ch === '*' || ch === '+' || (ch === '{' && /^\{\d+(,\d*)?\}/.test(pattern.slice(i, i + 24)));
+    if (unbounded) {
+      if (afterGroup && lastClosedHadQuantifier) return true;
+      stack[stack.length - 1] = true;
+    }
+    afterGroup = false;
+  }
+  return false;
 }
 
 /** Parses Marathon's `[field, operator, value?]` array; the error is Marathon's message. */
@@ -96,7 +149,8 @@ export function constraintProblem(c: Constraint): string | undefined {
     case 'LIKE':
     case 'UNLIKE':
       if (c.value === undefined) return ConstraintMessages.likeRequiresRegex;
-      return fullMatchRegex(c.value) ? undefined : ConstraintMessages.invalidRegex;
+      if (!fullMatchRegex(c.value)) return ConstraintMessages.invalidRegex;
+      return hasNestedQuantifier(c.value) ? ConstraintMessages.nestedQuantifier : undefined;
     case 'IS':
       return IS_VALUE_RE.test(c.value ?? '') ? undefined : ConstraintMessages.isTextOrFloat;
     default:

@@ -4,8 +4,8 @@
  * counts offers per reason (and per constraint), which is what "why is my app waiting?" shows
  * (`/v2/queue`'s `processedOffersSummary`, with Marathon's reason names).
  *
- * Order, as Marathon's offer matcher: launch backoff, role, cpus, mem, disk, gpus, ports, then each
- * constraint in the order the app declares them. When every checker passes, the result says which
+ * Order, as Marathon's reason funnel (`NoOfferMatchReason.reasonFunnel`): launch backoff, role,
+ * constraints (in the order the app declares them), cpus, mem, disk, gpus, ports. When every checker passes, the result says which
  * resources to take (scalars from the app's role before `*`, ports lowest first) and what is left,
  * through the SDK's offer helpers (`sdk/offers` take) where the roles allow.
  *
@@ -25,15 +25,15 @@ import {
 export const RejectionReason = {
   DeclinedByBackoff: 'DeclinedByBackoff',
   UnfulfilledRole: 'UnfulfilledRole',
+  UnfulfilledConstraint: 'UnfulfilledConstraint',
   InsufficientCpus: 'InsufficientCpus',
   InsufficientMemory: 'InsufficientMemory',
   InsufficientDisk: 'InsufficientDisk',
   InsufficientGpus: 'InsufficientGpus',
   InsufficientPorts: 'InsufficientPorts',
-  UnfulfilledConstraint: 'UnfulfilledConstraint',
 } as const;
 export type RejectionReason = (typeof RejectionReason)[keyof typeof RejectionReason];
-/** Every reason in pipeline order (the order `/v2/queue` lists them). */
+/** Every reason in pipeline order: Marathon's `NoOfferMatchReason.reasonFunnel` (the order `/v2/queue` lists them), backoff first. */
 export const REJECTION_REASONS: readonly RejectionReason[] = Object.values(RejectionReason);
 
 /** What one instance needs. */
@@ -209,12 +209,12 @@ export const Checkers = {
 export const DEFAULT_PIPELINE: readonly Checker[] = [
   Checkers.backoff,
   Checkers.role,
+  Checkers.constraints,
   Checkers.cpus,
   Checkers.mem,
   Checkers.disk,
   Checkers.gpus,
   Checkers.ports,
-  Checkers.constraints,
 ];
 
 /** Runs the pipeline on one offer for one instance of `spec`. */

@@ -34,7 +34,12 @@ export const PathIdString = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH
 /** Lower-case DNS label (port and network names: Marathon's LegacyName). */
 export const LegacyName = Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' });
 /** `{key: value}` text labels. */
-export const KVLabels = Type.Record(Type.String({ maxLength: 256 }), Text(), { maxProperties: MAX_LIST_ITEMS });
+/** Longest label value: DC/OS package labels (`DCOS_PACKAGE_DEFINITION`) carry whole package JSON. */
+export const MAX_LABEL_VALUE_LENGTH = 262_144;
+/** `{key: value}` text labels. */
+export const KVLabels = Type.Record(Type.String({ maxLength: 256 }), Text(MAX_LABEL_VALUE_LENGTH), {
+  maxProperties: MAX_LIST_ITEMS,
+});
 export const NetworkProtocol = Type.Union([Type.Literal('tcp'), Type.Literal('udp'), Type.Literal('udp,tcp')]);
 
 // ---- ports and networks ----------------------------------------------------------------------

@@ -32,9 +32,10 @@ export const PodResourcesSchema = Type.Object({
 
 export const EndpointSchema = Type.Object({
   name: PodName,
-  containerPort: Opt(Type.Integer({ minimum: 1, maximum: 65_535 })),
+  containerPort: Opt(Type.Integer({ minimum: 0, maximum: 65_535 })),
   hostPort: Opt(Type.Integer({ minimum: 0, maximum: 65_535 })),
-  protocol: Opt(List(Type.Union([Type.Literal('tcp'), Type.Literal('udp')]), 2)),
+  /** Advertised protocols (`tcp`, `udp`, `http`...): DNS-label names, as Marathon's `strings.Name`. */
+  protocol: Opt(List(PodName, 8)),
   labels: Opt(KVLabels),
   networkNames: Opt(List(Text(63), 16)),
 });

@@ -10,6 +10,7 @@
  * Paths are JSON-pointer-like with Marathon's array form: `/healthChecks(0)/portIndex`.
  */
 import type { TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
 
 export interface Violation {
@@ -95,6 +96,8 @@ interface TbError {
  * `error.minLength`, `error.maxLength`, `error.pattern`, `error.unknown.enum.literal`).
  */
 export function readsViolations(schema: TSchema, value: unknown, base = ''): Violation[] {
+  // The compiled check is fast; the error walk only runs for a value that fails it.
+  if (checkerFor(schema).Check(value)) return [];
   const errors = [...Value.Errors(schema, value)] as unknown as TbError[];
   // A failed union reports each branch's complaint and then its own: keep one message for the union.
   const unions = errors.filter((e) => e.keyword === 'anyOf');
@@ -149,6 +152,16 @@ export function readsViolations(schema: TSchema, value: unknown, base = ''): Vio
   return out.list();
 }
 
+const compiled = new WeakMap<TSchema, ReturnType<typeof Compile>>();
+function checkerFor(schema: TSchema): ReturnType<typeof Compile> {
+  let c = compiled.get(schema);
+  if (!c) {
+    c = Compile(schema);
+    compiled.set(schema, c);
+  }
+  return c;
+}
+
 function readAt(value: unknown, pointer: string): unknown {
   let cur = value;
   for (const part of pointer.split('/').slice(1)) {
@@ -161,19 +174,34 @@ function readAt(value: unknown, pointer: string): unknown {
 const NUMBER_TEXT = /^-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
- * Legacy specs often quote numbers (`"cpus": "0.5"`, `"instances": "2"`): where the schema wants
- * a number and the value is the text of a finite number, it becomes that number. Nothing else is
- * converted. Returns a new value; `value` is not changed.
+ * Reads a body the lenient way Marathon's generated readers do, before the schema check:
+ *
+ * - fields set to `null` are dropped (an absent optional field, as Play's readNullable reads them;
+ *   saved GET output has `"cmd": null`);
+ * - enum values match regardless of case (`"protocol": "http"`, `"network": "bridge"`) and take
+ *   the declared spelling, as the generated enum readers lower-case before matching;
+ * - numbers sent as text (`"cpus": "0.5"`, `"instances": "2"`) become numbers where the schema wants
+ *   a number and the text is a finite number. Nothing else is converted.
+ *
+ * Returns a new value; `value` is not changed. Recursion follows the schema, so its depth is bounded
+ * by the schema's, whatever the input.
  */
 export function coerceNumbers(schema: TSchema, value: unknown): unknown {
   const s = schema as {
     type?: unknown;
+    const?: unknown;
     properties?: Record<string, TSchema>;
     items?: TSchema;
     patternProperties?: Record<string, TSchema>;
     anyOf?: TSchema[];
   };
   if (typeof value === 'string') {
+    const literals = literalsOf(s);
+    if (literals.length > 0 && !literals.includes(value)) {
+      const lower = value.toLowerCase();
+      const hit = literals.find((l) => l.toLowerCase() === lower);
+      if (hit !== undefined) return hit;
+    }
     const wantsNumber =
       s.type === 'number' ||
       s.type === 'integer' ||
@@ -193,10 +221,10 @@ export function coerceNumbers(schema: TSchema, value: unknown): unknown {
     const obj = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};
     const patterned = s.patternProperties ? Object.values(s.patternProperties)[0] : undefined;
-    const objectBranch = s.anyOf?.find((b) => (b as { type?: unknown }).type === 'object');
+    const objectBranch = s.anyOf?.find((b) => (b as { type?: unknown }).type === 'object') as typeof s | undefined;
     for (const [k, v] of Object.entries(obj)) {
-      const sub =
-        s.properties?.[k] ?? patterned ?? (objectBranch ? (objectBranch as typeof s).properties?.[k] : undefined);
+      if (v === null) continue;
+      const sub = s.properties?.[k] ?? patterned ?? objectBranch?.properties?.[k];
       // defineProperty: a `__proto__` key stays a plain key instead of replacing the prototype.
       Object.defineProperty(out, k, {
         value: sub ? coerceNumbers(sub, v) : v,
@@ -208,4 +236,13 @@ export function coerceNumbers(schema: TSchema, value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/** The string literals a schema allows (a const, or a union of them, nested unions included). */
+function literalsOf(s: { const?: unknown; anyOf?: TSchema[] }): string[] {
+  if (typeof s.const === 'string') return [s.const];
+  if (!s.anyOf) return [];
+  const out: string[] = [];
+  for (const b of s.anyOf) out.push(...literalsOf(b as { const?: unknown; anyOf?: TSchema[] }));
+  return out;
 }

@@ -185,11 +185,13 @@ export function planDeployment(current: Group, target: Group, opts: PlanOptions 
     steps.push({ actions: layer.map((id) => act((before.get(id) as RunSpec).kind, 'Stop', id)) });
   }
   // 2. starts with 0 instances
-  const added = [...after.keys()].filter((id) => !before.has(id) || removed.includes(id)).sort();
+  const removedSet = new Set(removed);
+  const added = [...after.keys()].filter((id) => !before.has(id) || removedSet.has(id)).sort();
+  const addedSet = new Set(added);
   if (added.length > 0) steps.push({ actions: added.map((id) => act((after.get(id) as RunSpec).kind, 'Start', id)) });
   // 3. scale / restart in dependency layers
   const changed = [...after.keys()].filter((id) => {
-    if (added.includes(id)) return true;
+    if (addedSet.has(id)) return true;
     const a = before.get(id) as RunSpec;
     const b = after.get(id) as RunSpec;
     return restart.has(id) || configOf(a) !== configOf(b) || instancesOf(a) !== instancesOf(b);
@@ -200,7 +202,7 @@ export function planDeployment(current: Group, target: Group, opts: PlanOptions 
     for (const id of layer) {
       const b = after.get(id) as RunSpec;
       const a = before.get(id);
-      if (!a || added.includes(id)) actions.push(scale(b));
+      if (!a || addedSet.has(id)) actions.push(scale(b));
       else if (restart.has(id) || configOf(a) !== configOf(b)) {
         // Scaled to 0: nothing to roll, only scale.
         actions.push(instancesOf(b) === 0 ? scale(b) : act(b.kind, 'Restart', id));

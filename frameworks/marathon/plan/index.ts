@@ -5,9 +5,11 @@
  * - `replaceStep(snapshot)` → which old instances to kill and how many new to launch in a rolling
  *   upgrade/restart (healthy minimum and capacity cap held, Marathon's edge cases included);
  * - `selectInstancesToKill(instances, n, {killSelection, constraints})` for scale-down;
- * - `launchDelaySeconds(policy, failures)` for launch backoff.
+ * - `launchDelaySeconds(policy, failures)` for launch backoff;
+ * - `unreachableDecision(strategy, since, now)` and `healthAction(policy, health, now)` for one instance.
  */
 export * from './backoff.js';
 export * from './deployment-plan.js';
+export * from './instance-policy.js';
 export * from './rolling.js';
 export * from './scale-down.js';

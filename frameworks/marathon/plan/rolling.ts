@@ -69,6 +69,11 @@ function round9(x: number): number {
 
 /** One decision of the rolling replace. */
 export function replaceStep(snap: ReplaceSnapshot): ReplaceDecision {
+  if (snap.instances <= 0) {
+    // Nothing to roll (the planner scales to 0 instead): every old instance goes.
+    const kill = snap.old.filter((i) => !i.killing).map((i) => i.id);
+    return { kill, launch: 0, done: snap.old.length === 0 && snap.new.length === 0, minHealthy: 0, maxCapacity: 0 };
+  }
   const { minHealthy, maxCapacity, belowMinimumAllowed } = replaceBounds(
     snap.instances,
     snap.upgradeStrategy,

@@ -208,6 +208,13 @@ describe('sdk/placement constraint syntax (Marathon messages)', () => {
     [['rack', 'CLUSTER'], undefined],
     [['rack', 'CLUSTER', 'anything at all'], undefined],
     [['rack', 7], ConstraintMessages.illegal],
+    [['rack', 'LIKE', '(a+)+b'], ConstraintMessages.nestedQuantifier],
+    [['rack', 'UNLIKE', '(x*y)*'], ConstraintMessages.nestedQuantifier],
+    [['rack', 'LIKE', '((ab)*c){2,}'], ConstraintMessages.nestedQuantifier],
+    [['rack', 'LIKE', '(rack-[0-9]+)'], undefined],
+    [['rack', 'LIKE', '(a|b)+'], undefined],
+    [['rack', 'LIKE', '[(a+)]+'], undefined],
+    [['rack', 'LIKE', '\\(a+\\)+'], undefined],
   ];
   for (const [raw, message] of table) {
     it(`${JSON.stringify(raw)} → ${message ?? 'valid'}`, () => {

@@ -111,6 +111,20 @@ describe('sdk/placement pipeline', () => {
     ],
     ['backoff over', big(), spec(), { backoffUntilMs: 500 }, undefined],
     ['cpus before mem', big(), spec({ cpus: 99, mem: 99_999 }), {}, RejectionReason.InsufficientCpus],
+    [
+      'constraints before resources (Marathon reason funnel)',
+      big('h1'),
+      spec({ cpus: 99, constraints: [{ field: 'hostname', operator: 'LIKE', value: 'h2' }] }),
+      {},
+      RejectionReason.UnfulfilledConstraint,
+    ],
+    [
+      'role before constraints',
+      offer([scalar('cpus', 4, 'other')]),
+      spec({ constraints: [{ field: 'rack', operator: 'IS', value: 'x' }] }),
+      {},
+      RejectionReason.UnfulfilledRole,
+    ],
   ];
   for (const [name, o, s, b, reason] of table) {
     it(`${name} → ${reason ?? 'placed'}`, () => {
@@ -169,15 +183,25 @@ describe('sdk/placement pipeline', () => {
     expect(t.lastUnusedAtMs).to.equal(3);
     const rows = t.summary();
     expect(rows.map((r) => r.reason)[0]).to.equal(RejectionReason.DeclinedByBackoff);
-    expect(rows.find((r) => r.reason === RejectionReason.InsufficientCpus)).to.deep.equal({
-      reason: RejectionReason.InsufficientCpus,
-      declined: 1,
-      processed: 4,
-    });
+    expect(rows.map((r) => r.reason)).to.deep.equal([
+      'DeclinedByBackoff',
+      'UnfulfilledRole',
+      'UnfulfilledConstraint',
+      'InsufficientCpus',
+      'InsufficientMemory',
+      'InsufficientDisk',
+      'InsufficientGpus',
+      'InsufficientPorts',
+    ]);
     expect(rows.find((r) => r.reason === RejectionReason.UnfulfilledConstraint)).to.deep.equal({
       reason: RejectionReason.UnfulfilledConstraint,
       declined: 2,
-      processed: 3,
+      processed: 4,
+    });
+    expect(rows.find((r) => r.reason === RejectionReason.InsufficientCpus)).to.deep.equal({
+      reason: RejectionReason.InsufficientCpus,
+      declined: 1,
+      processed: 2,
     });
   });
 

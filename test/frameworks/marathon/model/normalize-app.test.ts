@@ -189,6 +189,65 @@ describe('marathon/model normalizeApp: deprecated fields', () => {
   });
 });
 
+describe('marathon/model normalizeApp: definitions saved from GET /v2/apps', () => {
+  it('null fields are absent and status fields are ignored (a saved 1.4-style GET output re-posts)', () => {
+    const saved = {
+      id: '/web',
+      cmd: null,
+      args: null,
+      user: null,
+      env: {},
+      instances: 2,
+      cpus: 0.1,
+      mem: 64,
+      disk: 0,
+      gpus: 0,
+      executor: '',
+      constraints: [],
+      uris: [],
+      fetch: [],
+      storeUrls: [],
+      backoffSeconds: 1,
+      backoffFactor: 1.15,
+      maxLaunchDelaySeconds: 3600,
+      container: {
+        type: 'DOCKER',
+        volumes: [],
+        docker: {
+          image: 'nginx',
+          network: 'BRIDGE',
+          portMappings: [{ containerPort: 80, hostPort: 0, servicePort: 10000, protocol: 'tcp', labels: {} }],
+          privileged: false,
+          parameters: [],
+          forcePullImage: false,
+        },
+      },
+      healthChecks: [],
+      readinessChecks: [],
+      dependencies: [],
+      upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1 },
+      labels: {},
+      ipAddress: null,
+      version: '2017-01-01T00:00:00.000Z',
+      residency: null,
+      secrets: {},
+      taskKillGracePeriodSeconds: null,
+      versionInfo: { lastScalingAt: '2017-01-01T00:00:00.000Z', lastConfigChangeAt: '2017-01-01T00:00:00.000Z' },
+      tasksStaged: 0,
+      tasksRunning: 2,
+      tasksHealthy: 0,
+      tasksUnhealthy: 0,
+      deployments: [],
+    };
+    const a = ok(saved);
+    expect(a.cmd).to.equal(undefined);
+    expect(a.networks).to.deep.equal([{ mode: 'container/bridge' }]);
+    expect(a.container?.portMappings?.[0]).to.deep.include({ containerPort: 80, servicePort: 10000 });
+    expect(a).to.not.have.property('tasksRunning');
+    expect(a.maxLaunchDelaySeconds).to.equal(3600);
+  });
+});
+
 describe('marathon/model normalizeApp: 422 answers', () => {
   const table: [string, unknown, ErrorBody][] = [
     [
@@ -355,8 +414,13 @@ describe('marathon/model normalizeApp: 422 answers', () => {
   });
 
   it('a `__proto__` key is data, not a prototype', () => {
-    const raw = JSON.parse('{"id":"/a","cmd":"x y","labels":{"__proto__":"v","k":"w"}}');
-    const a = ok(raw);
+    const raw = JSON.parse('{"id":"/a","cmd":"x y","labels":{"__proto__":{"polluted":"yes"},"k":"w"}}');
+    // Read as a key like any other: its value is not text, so the app is refused there.
+    expect(refused(raw)).to.deep.equal({
+      message: 'Invalid JSON',
+      details: [detail('/labels/__proto__', 'error.expected.jsstring')],
+    });
+    const a = ok(JSON.parse('{"id":"/a","cmd":"x y","labels":{"__proto__":"v","k":"w"}}'));
     expect(Object.getPrototypeOf(a.labels)).to.equal(Object.prototype);
     expect(a.labels.k).to.equal('w');
   });

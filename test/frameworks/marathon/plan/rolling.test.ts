@@ -88,6 +88,15 @@ describe('marathon/plan replaceStep first decisions', () => {
     });
     expect(d.kill).to.deep.equal([]);
   });
+  it('0 instances: every old instance goes, nothing launches', () => {
+    const d = replaceStep({
+      instances: 0,
+      upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 0 },
+      old: [healthy('o1'), { id: 'o2', healthy: true, killing: true }],
+      new: [],
+    });
+    expect(d).to.deep.include({ kill: ['o1'], launch: 0, done: false });
+  });
   it('done when all new are healthy and ready and no old is left', () => {
     expect(
       replaceStep({
