@@ -139,6 +139,19 @@ describe('SchedulerDriver on agora/sdk/testing', () => {
     expect(offered).to.equal(2);
   });
 
+  it('wantOffers() after declines revives at once: the refusal filters are cleared', async () => {
+    cluster = await TestCluster.start({ agents: 1 });
+    const driver = cluster.driver({ framework: { name: 'eager' }, declineUnused: { refuseSeconds: 300 } });
+    let offered = 0;
+    driver.on('offers', () => offered++);
+    driver.start();
+    await cluster.until(() => offered === 1);
+    await cluster.advance(10_000);
+    expect(offered).to.equal(1); // declined, filtered for 300 s
+    driver.wantOffers();
+    await cluster.until(() => offered === 2, { what: 'an offer after REVIVE', withinMs: 1_000 });
+  });
+
   it('keeps offers when declineUnused is false', async () => {
     cluster = await TestCluster.start({ agents: 1 });
     const driver = cluster.driver({ framework: { name: 'hoarder' }, declineUnused: false });
