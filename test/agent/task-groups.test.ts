@@ -4,6 +4,8 @@
  * and refusals. The real containerizers are exercised in test/integration/task-groups.test.ts.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -51,6 +53,7 @@ function scriptedContainerizer(name: string, failOn: Set<string>, out: Scripted[
     },
     recover: async () => ({ gone: true, exit: { exitCode: 0, signal: null, killed: false } }),
     usage: async () => undefined,
+    hostPort: (task, port) => task.container?.docker?.port_mappings?.find((m) => m.container_port === port)?.host_port,
   };
 }
 
@@ -110,7 +113,9 @@ describe('agent RUN_TASK_GROUP (scripted containerizer)', () => {
       .filter((s) => s.task_id === id)
       .map((s) => s.state);
 
+  let clock: VirtualClock;
   function start(names: string[]) {
+    clock = new VirtualClock(1_000_000);
     dir = mkdtempSync(join(tmpdir(), 'agora-group-agent-'));
     sent = [];
     launched = [];
@@ -123,7 +128,7 @@ describe('agent RUN_TASK_GROUP (scripted containerizer)', () => {
       attributes: {},
       containerizers: names.map((n) => scriptedContainerizer(n, failOn, launched)),
       logger: pino({ level: 'silent' }),
-      clock: new VirtualClock(1_000_000),
+      clock,
     });
     (agent as unknown as { sendToMaster(m: AgentMessage): boolean }).sendToMaster = (m) => {
       sent.push(m);
@@ -187,6 +192,41 @@ describe('agent RUN_TASK_GROUP (scripted containerizer)', () => {
     expect(statuses().find((s) => s.task_id === 'c' && s.state === 'TASK_KILLED')?.message).to.match(
       /task b of its task group failed to launch/,
     );
+  });
+
+  it('docker: an HTTP health check of a later task goes through the first task’s port mapping', async () => {
+    const server = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const hostPort = (server.address() as AddressInfo).port;
+    try {
+      start(['docker']);
+      const image = { type: 'DOCKER' as const, docker: { image: 'i', network: 'BRIDGE' as const } };
+      runGroup([
+        task('a', {
+          container: {
+            ...image,
+            docker: { ...image.docker, port_mappings: [{ host_port: hostPort, container_port: 80 }] },
+          },
+        }),
+        task('b', {
+          container: image,
+          health_check: {
+            type: 'HTTP',
+            http: { port: 80, path: '/' },
+            delay_seconds: 0,
+            interval_seconds: 1,
+            grace_period_seconds: 0,
+          },
+        }),
+      ]);
+      await settled('a', 'b');
+      await until('b to be reported healthy', () => {
+        clock.advance(1_000);
+        return recorded.some((u) => u.task_id === 'b' && u.healthy === true);
+      });
+    } finally {
+      server.close();
+    }
   });
 
   it('a failed task kills its siblings; a finished one does not', async () => {
