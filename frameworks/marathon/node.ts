@@ -5,8 +5,8 @@
  * process contends again. `DELETE /v2/leader` abdicates the same way. Without ZooKeeper it leads alone.
  */
 import { hostname as osHostname } from 'node:os';
-import type { MasterInfo, Store } from 'agora/sdk';
-import { type Clock, LeaderDetector, LeaderElection, systemClock, type ZkClient } from 'agora/sdk';
+import type { Store } from 'agora/sdk';
+import { type Clock, Leadership, systemClock, type ZkClient } from 'agora/sdk';
 import type pino from 'pino';
 import type { AgoraHttp, Authorizer } from '../../sdk/http/index.js';
 import { MarathonService, type ServiceDriver } from './core/service.js';
@@ -32,15 +32,33 @@ export interface MarathonNodeOptions {
 
 export const MARATHON_VERSION = '1.10.0-agora';
 
+/** What a Marathon publishes in the election: where its REST API is. */
+export interface LeaderPayload {
+  host: string;
+  port: number;
+  scheme: 'http' | 'https';
+  version: string;
+}
+
+function parsePayload(v: unknown): LeaderPayload | undefined {
+  const p = v as Partial<LeaderPayload> | null;
+  if (!p || typeof p.host !== 'string' || typeof p.port !== 'number' || !Number.isInteger(p.port)) return undefined;
+  return {
+    host: p.host,
+    port: p.port,
+    scheme: p.scheme === 'https' ? 'https' : 'http',
+    version: String(p.version ?? ''),
+  };
+}
+
 export class MarathonNode {
   http!: AgoraHttp;
   port = 0;
   service?: MarathonService;
-  private election?: LeaderElection;
-  private detector?: LeaderDetector;
+  private leadership?: Leadership<LeaderPayload>;
   private readonly clock: Clock;
   private readonly log: pino.Logger;
-  private info!: MasterInfo;
+  private info!: LeaderPayload;
   private starting?: Promise<void>;
   private closed = false;
 
@@ -50,7 +68,7 @@ export class MarathonNode {
   }
 
   get address(): string {
-    return `${this.info.address.ip}:${this.port}`;
+    return `${this.info.host}:${this.port}`;
   }
 
   get isLeader(): boolean {
@@ -75,47 +93,39 @@ export class MarathonNode {
     const addr = this.http.server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
     const ip = this.opts.advertiseHost ?? (this.opts.host === '0.0.0.0' ? '127.0.0.1' : this.opts.host);
-    this.info = {
-      id: `marathon-${ip}-${this.port}-${this.clock.now()}`,
-      pid: `marathon@${ip}:${this.port}`,
-      hostname: ip,
-      port: this.port,
-      address: { hostname: ip, ip, port: this.port },
-      version: MARATHON_VERSION,
-    };
+    this.info = { host: ip, port: this.port, scheme: 'http', version: MARATHON_VERSION };
     if (!this.opts.zk) {
       await this.lead();
       this.log.info({ port: this.port }, `marathon listening on ${this.address} (standalone leader)`);
       return;
     }
-    const path = `${this.opts.zk.path.replace(/\/$/, '')}/leader`;
-    this.detector = new LeaderDetector({ client: this.opts.zk.client, path, logger: this.log });
-    await this.detector.start();
     await this.contend();
     this.log.info({ port: this.port }, `marathon listening on ${this.address}; contending for leadership`);
   }
 
+  /** Joins the election (the SDK's generic one, publishing this REST API's address). */
   private async contend(): Promise<void> {
     if (!this.opts.zk || this.closed) return;
-    const election = new LeaderElection({
+    const leadership = new Leadership<LeaderPayload>({
       client: this.opts.zk.client,
       path: `${this.opts.zk.path.replace(/\/$/, '')}/leader`,
       info: this.info,
+      parse: parsePayload,
       logger: this.log,
     });
-    this.election = election;
-    election.on('elected', () => {
+    this.leadership = leadership;
+    leadership.on('elected', () => {
       this.log.info('elected leader');
       this.starting = this.lead().catch((err) => {
         this.log.error({ err }, 'could not start as leader; abdicating');
         void this.abdicate();
       });
     });
-    election.on('lost', (reason) => {
+    leadership.on('lost', (reason) => {
       this.log.warn({ reason }, 'lost leadership');
       void this.stepDown();
     });
-    await election.start();
+    await leadership.start();
   }
 
   private async lead(): Promise<void> {
@@ -140,15 +150,15 @@ export class MarathonNode {
   /** Gives up leadership (and joins the election again at the back); false when not leading. */
   async abdicate(): Promise<boolean> {
     if (!this.isLeader) return false;
-    if (!this.election) {
+    if (!this.leadership) {
       // Standalone: restart the service (state reloaded from the store).
       await this.stepDown();
       await this.lead();
       return true;
     }
-    const e = this.election;
-    this.election = undefined;
-    await e.withdraw();
+    const l = this.leadership;
+    this.leadership = undefined;
+    await l.stop();
     await this.stepDown();
     setTimeout(() => void this.contend(), 100).unref();
     return true;
@@ -156,8 +166,8 @@ export class MarathonNode {
 
   leaderAddress(): string | undefined {
     if (this.isLeader) return this.address;
-    const l = this.detector?.current();
-    return l ? `${l.address?.ip ?? l.hostname}:${l.port}` : undefined;
+    const l = this.leadership?.leader();
+    return l ? `${l.host}:${l.port}` : undefined;
   }
 
   private infoJson(): Record<string, unknown> {
@@ -177,9 +187,8 @@ export class MarathonNode {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.election?.withdraw().catch(() => undefined);
+    await this.leadership?.stop().catch(() => undefined);
     await this.stepDown();
-    await this.detector?.close();
     await this.http?.close();
   }
 }

@@ -91,5 +91,9 @@ describe('marathon leader failover in the middle of a deployment @integration', 
     expect(fw.tasks.map((t: { id: string }) => t.id).sort()).to.deep.equal(
       app.tasks.map((t: { id: string }) => t.id).sort(),
     );
+    // DELETE /v2/leader: the leader abdicates; alone, it is elected again and keeps the app.
+    expect((await send(other.url, 'DELETE', '/v2/leader')).body).to.deep.equal({ message: 'Leadership abdicated' });
+    await waitFor('re-elected', async () => (await getJson(`${other.url}/v2/info`)).elected === true, 30_000);
+    await waitFor('the app as it was', async () => (await getJson(`${other.url}/v2/apps/ha`)).app.tasksRunning === 4);
   });
 });
