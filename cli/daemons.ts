@@ -382,7 +382,12 @@ export async function runLocal(f: Flags): Promise<() => Promise<void>> {
               : {}),
           },
           createLogger('agora-marathon', logLevel),
-        )
+        ).catch((err: NodeJS.ErrnoException) => {
+          // Port taken (another Marathon, another local cluster): the cluster still comes up.
+          if (err.code !== 'EADDRINUSE') throw err;
+          console.error(`agora local: port ${marathonPort} is in use, so no Marathon (pick one with --marathon_port)`);
+          return undefined;
+        })
       : undefined;
   const how = secure ? ` --ca_file ${secure.paths.caCert} --credential ${secure.paths.frameworkCredential}` : '';
   console.log(`Agora local cluster is up${secure ? ' (TLS and authentication on)' : ''}.

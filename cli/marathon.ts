@@ -186,7 +186,14 @@ export async function runMarathon(
         },
       }),
   });
-  await node.start();
+  try {
+    await node.start();
+  } catch (err) {
+    await node.close().catch(() => undefined);
+    await store.close();
+    await zk?.client.close();
+    throw err;
+  }
   return {
     node,
     port: node.port,
