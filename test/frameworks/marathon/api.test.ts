@@ -276,4 +276,22 @@ describe('marathon REST API v2 (in process, fake driver)', () => {
     expect(del.status).to.equal(202);
     expect(driver.killed.sort()).to.deep.equal(driver.groups.flatMap((g) => g.tasks.map((t) => t.task_id)).sort());
   });
+
+  it('PUT /v2/groups/{id} with a version rolls the group back; DELETE /v2/deployments/{id}?force=true only cancels (202)', async () => {
+    await call('POST', '/v2/groups', { id: '/g', apps: [{ id: 'a', cmd: 'sleep 1', cpus: 0.1, mem: 16 }] });
+    driver.emit('offers', [offer()]);
+    runAll();
+    const before = (await call('GET', '/v2/groups/g')).body.version;
+    const scaled = await call('PUT', '/v2/groups/g', { scaleBy: 2 });
+    expect((await call('GET', '/v2/apps/g/a')).body.app.instances).to.equal(2);
+    const cancelled = await call('DELETE', `/v2/deployments/${scaled.body.deploymentId}?force=true`);
+    expect(cancelled.status).to.equal(202);
+    expect((await call('GET', '/v2/deployments')).body).to.have.length(0);
+    expect((await call('GET', '/v2/apps/g/a')).body.app.instances).to.equal(2, 'a forced cancel keeps the target');
+    const versions = (await call('GET', '/v2/groups/versions')).body;
+    expect(versions).to.include(before);
+    const back = await call('PUT', '/v2/groups/g?force=true', { version: before });
+    expect(back.status, JSON.stringify(back.body)).to.equal(200);
+    expect((await call('GET', '/v2/apps/g/a')).body.app.instances).to.equal(1);
+  });
 });
