@@ -160,6 +160,7 @@ export async function runMarathon(
     host,
     port,
     advertiseHost: f.hostname,
+    role: f.mesos_role ?? '*',
     logger,
     authorizer,
     config: {

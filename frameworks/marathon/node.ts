@@ -28,6 +28,8 @@ export interface MarathonNodeOptions {
   /** Shown in /v2/info's marathon_config. */
   config?: Record<string, unknown>;
   tickMs?: number;
+  /** Marathon's role (`--mesos_role`): apps and pods that name none get it. */
+  role?: string;
 }
 
 export const MARATHON_VERSION = '1.10.0-agora';
@@ -135,6 +137,7 @@ export class MarathonNode {
       logger: this.log.child({ component: 'marathon' }),
       createDriver: this.opts.createDriver,
       tickMs: this.opts.tickMs,
+      role: this.opts.role,
     });
     await service.start();
     this.service = service;

@@ -42,6 +42,8 @@ export interface ServiceOptions {
   tickMs?: number;
   /** How long instance changes are batched before they are written; default 200 ms. */
   flushMs?: number;
+  /** Marathon's role (`--mesos_role`): the role of apps and pods that name none. */
+  role?: string;
   /** Converge once per burst of status updates (default true; false converges after each, for virtual-clock tests). */
   batchUpdates?: boolean;
 }
@@ -133,6 +135,10 @@ export class MarathonService {
     await this.writes;
     await this.driver?.stop();
     this.events.close();
+  }
+
+  get role(): string | undefined {
+    return this.opts.role;
   }
 
   get root(): GroupDef {

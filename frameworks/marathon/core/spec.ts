@@ -123,22 +123,25 @@ function fromModelGroup(g: ModelGroup, now: string): GroupDef {
  * Normalises and validates an app with Marathon 1.10's rules (frameworks/marathon/model); throws
  * SpecError with Marathon's status, message and details when it is refused.
  */
-export function normaliseApp(raw: Json, base = '/', now = new Date().toISOString()): AppDef {
-  const r = normalizeApp(raw, { parentGroupId: base === '/' ? undefined : base });
+export function normaliseApp(raw: Json, base = '/', now = new Date().toISOString(), role?: string): AppDef {
+  const r = normalizeApp(raw, {
+    parentGroupId: base === '/' ? undefined : base,
+    ...(role ? { defaultRole: role } : {}),
+  });
   if (!r.ok) throw new SpecError(r.body.details ?? [], r.status, r.body.message);
   return fromModel(r.value, now);
 }
 
 /** A pod with Marathon's rules (frameworks/marathon/model); throws SpecError when refused. */
-export function normalisePod(raw: Json, now = new Date().toISOString()): Json {
-  const r = normalizePod(raw, {});
+export function normalisePod(raw: Json, now = new Date().toISOString(), role?: string): Json {
+  const r = normalizePod(raw, role ? { defaultRole: role } : {});
   if (!r.ok) throw new SpecError(r.body.details ?? [], r.status, r.body.message);
   return { ...r.value, version: (r.value as Json).version ?? now };
 }
 
 /** A group and everything in it, ids made absolute against `base` (the model's rules). */
-export function normaliseGroup(raw: Json, base = '/', now = new Date().toISOString()): GroupDef {
-  const r = normalizeGroup(raw, { parentGroupId: base });
+export function normaliseGroup(raw: Json, base = '/', now = new Date().toISOString(), role?: string): GroupDef {
+  const r = normalizeGroup(raw, { parentGroupId: base, ...(role ? { defaultRole: role } : {}) });
   if (!r.ok) throw new SpecError(r.body.details ?? [], r.status, r.body.message);
   return fromModelGroup(r.value, now);
 }

@@ -72,7 +72,7 @@ export function appRoutes(ctx: MarathonHttpContext): AgoraPlugin {
       { config: { action: WRITE }, schema: { querystring: ChangeQuery, body: Body } },
       async (req, reply) => {
         const s = ctx.service();
-        const def = normaliseApp(req.body, '/', s.nowIso());
+        const def = normaliseApp(req.body, '/', s.nowIso(), s.role);
         if (s.findApp(def.id)) throw new AlreadyExists(`An app with id [${def.id}] already exists.`);
         if (s.findGroup(def.id)) throw new AlreadyExists(`A group with id [${def.id}] already exists.`);
         s.events.emit('api_post_event', { clientIp: req.ip, uri: `/v2/apps${def.id}`, appDefinition: def });
@@ -97,7 +97,7 @@ export function appRoutes(ctx: MarathonHttpContext): AgoraPlugin {
       for (const raw of req.body as Json[]) {
         const id = absoluteId(String(raw?.id ?? ''), '/');
         const existing = s.findApp(id);
-        const def = normaliseApp(existing && partial ? merged(existing, raw) : raw, '/', s.nowIso());
+        const def = normaliseApp(existing && partial ? merged(existing, raw) : raw, '/', s.nowIso(), s.role);
         target = putApp(target, def, s.nowIso());
       }
       return changeAnswer(await s.deploy(target, { force: flag(req.query.force) }));
@@ -169,12 +169,12 @@ export function appRoutes(ctx: MarathonHttpContext): AgoraPlugin {
         const v = await s.repo.loadAppVersion(id, body.version);
         if (!v) throw new UnknownId(`App '${id}' does not exist in version ${body.version}`);
         const { version: _v, versionInfo: _vi, ...rest } = v;
-        const def = normaliseApp(rest, '/', s.nowIso());
+        const def = normaliseApp(rest, '/', s.nowIso(), s.role);
         return changeAnswer(await s.deploy(putApp(s.root, def, s.nowIso()), { force }));
       }
       const partial = req.query.partialUpdate === undefined ? partialDefault : flag(req.query.partialUpdate);
       const raw = existing && partial ? merged(existing, body) : { ...body, id };
-      const def = normaliseApp({ ...raw, id }, '/', s.nowIso());
+      const def = normaliseApp({ ...raw, id }, '/', s.nowIso(), s.role);
       s.events.emit('api_post_event', { clientIp: req.ip, uri: `/v2/apps${id}`, appDefinition: def });
       const d = await s.deploy(putApp(s.root, def, s.nowIso()), { force });
       if (!existing) reply.status(201);

@@ -69,11 +69,10 @@ export function groupRoutes(ctx: MarathonHttpContext): AgoraPlugin {
       const raw = (body ?? {}) as Json;
       if (typeof raw !== 'object' || Array.isArray(raw))
         throw new SpecError([{ path: '/', errors: ['error.expected.jsobject'] }]);
-      const g = normaliseGroup(
-        raw.id === undefined ? { ...raw, id: base } : raw,
-        base === '/' ? '/' : base,
-        s.nowIso(),
-      );
+      const g =
+        raw.id === undefined
+          ? normaliseGroup({ ...raw, id: base }, parentOf(base), s.nowIso(), s.role)
+          : normaliseGroup(raw, base, s.nowIso(), s.role);
       if (g.id !== '/' && s.findGroup(g.id)) throw new AlreadyExists(`A group with id [${g.id}] already exists.`);
       for (const a of allApps(g))
         if (s.findApp(a.id)) throw new AlreadyExists(`An app with id [${a.id}] already exists.`);
@@ -116,7 +115,7 @@ export function groupRoutes(ctx: MarathonHttpContext): AgoraPlugin {
           throw new SpecError([{ path: '/scaleBy', errors: ['must be a number from 0 to 1000'] }]);
         next = scaled(current, by);
       } else {
-        const given = normaliseGroup({ ...raw, id }, parentOf(id), now);
+        const given = normaliseGroup({ ...raw, id }, parentOf(id), now, s.role);
         next = {
           ...(current ?? given),
           ...(raw.apps !== undefined ? { apps: given.apps } : {}),

@@ -88,7 +88,7 @@ export function podRoutes(ctx: MarathonHttpContext): AgoraPlugin {
       { config: { action: WRITE }, schema: { querystring: Query, body: Type.Unknown() } },
       async (req, reply) => {
         const s = ctx.service();
-        const pod = normalisePod(req.body, s.nowIso());
+        const pod = normalisePod(req.body, s.nowIso(), s.role);
         if (allPods(s.root).some((p) => p.id === pod.id) || s.findApp(pod.id))
           throw new AlreadyExists(`A pod with id [${pod.id}] already exists.`);
         const d = await s.deploy(putPod(s, pod), { force: flag(req.query.force) });
@@ -115,7 +115,7 @@ export function podRoutes(ctx: MarathonHttpContext): AgoraPlugin {
         const s = ctx.service();
         const { id } = parse(req.params['*']);
         const exists = allPods(s.root).some((p) => p.id === id);
-        const pod = normalisePod({ ...(req.body as Json), id }, s.nowIso());
+        const pod = normalisePod({ ...(req.body as Json), id }, s.nowIso(), s.role);
         const d = await s.deploy(putPod(s, pod), { force: flag(req.query.force) });
         return reply
           .status(exists ? 200 : 201)
