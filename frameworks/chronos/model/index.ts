@@ -20,6 +20,20 @@ export type { CronSchedule } from './cron.js';
 export { parseCron } from './cron.js';
 export type { Classified } from './documents.js';
 export { classifyDocument } from './documents.js';
+export type { ChildChange, DependencyState, GraphJob, ReadyChild } from './graph.js';
+export {
+  childrenAfterDelete,
+  childrenOf,
+  clearMarks,
+  dependencyProblem,
+  emptyDependencyState,
+  findCycle,
+  forgetJob,
+  recordParentFinished,
+  renderCsv,
+  renderDot,
+  waitingFor,
+} from './graph.js';
 export type { IsoSchedule, Parsed } from './iso8601.js';
 export { formatIso8601, isoRemaining, parseIso8601, parsePeriod } from './iso8601.js';
 export type {
@@ -46,7 +60,27 @@ export {
   scheduleFromMetronome,
   scheduleToMetronome,
 } from './metronome.js';
+export type { DueDecision, Plan, PlanInput, RetryDecision } from './policy.js';
+export { completionDeadline, launchExpired, manualStartBy, planDueTimes, retryDecision, SkipReason } from './policy.js';
 export { describeProblems, schemaProblems } from './problems.js';
+export { dependentRunIdFor, manualRunIdFor, parseTaskId, runIdFor, taskIdFor } from './run-id.js';
 export type { Schedule } from './schedule.js';
 export { DEFAULT_MAX_DUE_TIMES, dueAfter, dueAtOrAfter, dueTimesBetween, nextDue, parseSchedule } from './schedule.js';
+export type { Histogram, RunRecord, StatName } from './stats.js';
+export {
+  chronosCounters,
+  chronosJobStat,
+  chronosStatsList,
+  chronosSummary,
+  currentState,
+  histogram,
+  isFinished,
+  lastState,
+  metronomeHistory,
+  metronomeHistorySummary,
+  PERCENTILES,
+  quantile,
+  RunState,
+  STAT_NAMES,
+} from './stats.js';
 export { DEFAULT_ZONE, zoneProblem } from './timezone.js';
