@@ -44,7 +44,8 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 /** Parses a period (`P1D`, `PT2S`, `P1Y2M`), refusing zero, negative and sub-second ones. */
 export function parsePeriod(text: string): Parsed<Duration> {
   const d = Duration.fromISO(text);
-  if (!d.isValid) return { ok: false, reason: `'${text}' is not an ISO 8601 duration (e.g. PT10S, P1D, P1M)` };
+  if (!d.isValid || !/\d/.test(text))
+    return { ok: false, reason: `'${text}' is not an ISO 8601 duration (e.g. PT10S, P1D, P1M)` };
   const units = Object.values(d.toObject()) as number[];
   if (units.some((u) => u < 0 || !Number.isFinite(u))) return { ok: false, reason: `period '${text}' is negative` };
   if (d.toMillis() < MIN_PERIOD_MS) return { ok: false, reason: `period '${text}' is shorter than one second` };
