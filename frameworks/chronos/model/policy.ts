@@ -35,7 +35,13 @@ export const SkipReason = {
 export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
 
 export type DueDecision =
-  | { due: number; runId: string; action: 'run' /** Latest start (ms) before the run is skipped. */; startBy: number }
+  | {
+      due: number;
+      runId: string;
+      action: 'run';
+      /** Latest start (ms): due + deadline, or now + deadline for a missed due time run late on purpose. */
+      startBy: number;
+    }
   | { due: number; runId: string; action: 'skip'; reason: SkipReason; message: string };
 
 export interface PlanInput {
@@ -158,8 +164,11 @@ export function planDueTimes(input: PlanInput): Plan {
           message: `replaced by the run due ${new Date(last).toISOString()} (concurrency REPLACE)`,
         });
   }
+  // An on-time run must start within the deadline of its due time; a missed one run on purpose
+  // (RUN_ONCE, RUN_ALL) gets the deadline from now.
+  const missedSet = new Set(missed);
   for (const d of runs)
-    decisions.push({ due: d, runId: runIdFor(d), action: 'run', startBy: Math.max(d, now) + deadlineMs });
+    decisions.push({ due: d, runId: runIdFor(d), action: 'run', startBy: (missedSet.has(d) ? now : d) + deadlineMs });
   decisions.sort((a, b) => a.due - b.due);
   return { decisions, replace, skippedRange, lastDue: watermark, nextDue };
 }
