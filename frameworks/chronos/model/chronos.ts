@@ -27,6 +27,8 @@ const MAX_TEXT = 65_536;
 const MAX_SHORT = 1024;
 const MAX_LIST = 1000;
 const MAX_SMALL_LIST = 100;
+/** Java's Int.MaxValue: how Chronos's face shows (and reads back) "no retry limit" (Metronome ON_FAILURE). */
+export const UNLIMITED_RETRIES = 2_147_483_647;
 
 const Short = (extra: object = {}) => Type.String({ maxLength: MAX_SHORT, ...extra });
 /** A number, or (Chronos's docs) a numeric string. */
@@ -79,7 +81,7 @@ export const ChronosJobSchema = Type.Object({
   scheduleTimeZone: Type.Optional(Type.String({ maxLength: 64 })),
   parents: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH }), { maxItems: MAX_LIST })),
   epsilon: Type.Optional(Type.String({ maxLength: 64 })),
-  retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  retries: Type.Optional(Type.Integer({ minimum: 0, maximum: UNLIMITED_RETRIES })),
   disabled: Type.Optional(Type.Boolean()),
   concurrent: Type.Optional(Type.Boolean()),
   softError: Type.Optional(Type.Boolean()),
@@ -136,7 +138,10 @@ export const ChronosJobSchema = Type.Object({
 });
 export type ChronosJobInput = Static<typeof ChronosJobSchema>;
 
-/** Which Chronos route the job came through: `iso8601` needs a schedule, `dependency` needs parents. */
+/**
+ * Which Chronos route the job came through: `iso8601` needs a schedule, `dependency` needs parents,
+ * `any` accepts either or neither (a manual-only job, as Metronome allows).
+ */
 export type ChronosRoute = 'iso8601' | 'dependency' | 'any';
 
 export interface ChronosParseOptions {
@@ -180,8 +185,8 @@ export function jobFromChronos(body: unknown, opts: ChronosParseOptions): Checke
   if (schedText !== '' && parents.length > 0) add('/parents', 'a job has either a schedule or parents, not both');
   if (route === 'iso8601' && schedText === '') add('/schedule', 'is required for a scheduled job');
   if (route === 'dependency' && parents.length === 0) add('/parents', 'a dependent job needs at least one parent');
-  if (route === 'any' && schedText === '' && parents.length === 0)
-    add('/schedule', 'a job needs a schedule (R[n]/start/period) or parents');
+  // Through 'any' (reading back, or a job Metronome created without schedules) a job may have
+  // neither: it runs only when started by hand.
   if (parents.includes(b.name)) add('/parents', 'a job cannot be its own parent');
   if (schedText !== '') {
     const s = parseSchedule(schedText, b.scheduleTimeZone ?? '', opts.now);
@@ -234,6 +239,7 @@ export function jobFromChronos(body: unknown, opts: ChronosParseOptions): Checke
   if (problems.length > 0) return { ok: false, problems: problems.slice(0, 20) };
 
   const retries = b.retries ?? JOB_DEFAULTS.retries;
+  const retryLimit = retries >= UNLIMITED_RETRIES ? null : retries;
   const concurrencyPolicy = b.concurrencyPolicy ?? (b.concurrent ? ConcurrencyPolicy.ALLOW : ConcurrencyPolicy.FORBID);
   const pick = (v: number | undefined, dflt: number) => (v === undefined || v === 0 ? dflt : v);
   const job: Job = {
@@ -252,7 +258,7 @@ export function jobFromChronos(body: unknown, opts: ChronosParseOptions): Checke
     missedRunPolicy: b.missedRunPolicy ?? MissedRunPolicy.RUN_ONCE,
     concurrencyPolicy,
     disabled: b.disabled ?? false,
-    retries,
+    retries: retryLimit,
     restart: { policy: retries > 0 ? RestartPolicy.ON_FAILURE : RestartPolicy.NEVER, activeDeadlineSeconds: null },
     retryDelaySeconds: JOB_DEFAULTS.retryDelaySeconds,
     softError: b.softError ?? false,
@@ -348,7 +354,7 @@ export function jobToChronos(job: Job, progress?: ScheduleProgress): Record<stri
     executor: job.chronosExtras.executor,
     executorFlags: job.chronosExtras.executorFlags,
     taskInfoData: job.chronosExtras.taskInfoData,
-    retries: job.restart.policy === RestartPolicy.NEVER ? 0 : (job.retries ?? 2147483647),
+    retries: job.restart.policy === RestartPolicy.NEVER ? 0 : (job.retries ?? UNLIMITED_RETRIES),
     owner: job.owner,
     ownerName: job.ownerName,
     description: job.description,

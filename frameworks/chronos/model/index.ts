@@ -15,6 +15,7 @@ export {
   jobFromChronos,
   jobToChronos,
   parseEpsilon,
+  UNLIMITED_RETRIES,
 } from './chronos.js';
 export type { CronSchedule } from './cron.js';
 export { parseCron } from './cron.js';
@@ -49,6 +50,8 @@ export type {
   Volume,
 } from './job.js';
 export { ConcurrencyPolicy, emptyCounters, JOB_DEFAULTS, MissedRunPolicy, RestartPolicy } from './job.js';
+export type { Face } from './merge.js';
+export { mergeUpdate } from './merge.js';
 export type { ScheduleFields } from './metronome.js';
 export {
   jobFromMetronome,
