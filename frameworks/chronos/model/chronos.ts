@@ -415,6 +415,7 @@ export function jobToChronos(job: Job, progress?: ScheduleProgress): Record<stri
     if (s.kind === 'cron') out.schedule = s.cron;
     else if (progress?.nextDue != null)
       out.schedule = formatIso8601({ ...s, start: progress.nextDue, repeat: progress.remaining });
+    else if (progress?.remaining === 0) out.schedule = formatIso8601({ ...s, repeat: 0 });
     else out.schedule = formatIso8601(s);
     out.scheduleTimeZone = s.timeZone;
   }

@@ -64,11 +64,29 @@ export {
   scheduleToMetronome,
 } from './metronome.js';
 export type { DueDecision, Plan, PlanInput, RetryDecision } from './policy.js';
-export { completionDeadline, launchExpired, manualStartBy, planDueTimes, retryDecision, SkipReason } from './policy.js';
+export {
+  completionDeadline,
+  dependentRun,
+  launchExpired,
+  manualStartBy,
+  planDueTimes,
+  retryDecision,
+  SkipReason,
+} from './policy.js';
 export { describeProblems, schemaProblems } from './problems.js';
 export { dependentRunIdFor, manualRunIdFor, parseTaskId, runIdFor, taskIdFor } from './run-id.js';
 export type { Schedule } from './schedule.js';
-export { DEFAULT_MAX_DUE_TIMES, dueAfter, dueAtOrAfter, dueTimesBetween, nextDue, parseSchedule } from './schedule.js';
+export {
+  DEFAULT_MAX_DUE_TIMES,
+  dueAfter,
+  dueAtOrAfter,
+  dueTimesBetween,
+  nextDue,
+  parseSchedule,
+  scheduleProgress,
+} from './schedule.js';
+export type { SearchQuery } from './search.js';
+export { searchJobs, withRunArguments } from './search.js';
 export type { Histogram, RunRecord, StatName } from './stats.js';
 export {
   chronosCounters,
@@ -81,6 +99,8 @@ export {
   lastState,
   metronomeHistory,
   metronomeHistorySummary,
+  metronomeRunStatus,
+  metronomeRunView,
   PERCENTILES,
   quantile,
   RunState,

@@ -14,7 +14,7 @@
 import { isoIndexAtOrAfter } from './iso8601.js';
 import type { Job } from './job.js';
 import { ConcurrencyPolicy, MissedRunPolicy, RestartPolicy } from './job.js';
-import { runIdFor } from './run-id.js';
+import { dependentRunIdFor, runIdFor } from './run-id.js';
 import { dueAfter, dueTimesBetween } from './schedule.js';
 
 /** Why a due time did not become a run. */
@@ -188,6 +188,17 @@ function latestDueTimes(s: NonNullable<Job['schedule']>, after: number, until: n
 /** True when a run waiting to start has passed its `startBy` (record it as skipped: STARTING_DEADLINE). */
 export function launchExpired(run: { startBy: number; startedAt: number | null }, now: number): boolean {
   return run.startedAt === null && now > run.startBy;
+}
+
+/**
+ * A dependent child's run, once its parents are done (graph.ts `recordParentFinished`): its run id
+ * (the same on any leader) and the latest start, the child's deadline after the trigger.
+ */
+export function dependentRun(
+  child: Pick<Job, 'startingDeadlineSeconds'>,
+  triggeredAt: number,
+): { runId: string; startBy: number } {
+  return { runId: dependentRunIdFor(triggeredAt), startBy: triggeredAt + child.startingDeadlineSeconds * 1000 };
 }
 
 /** `startBy` of a manual run: Metronome's `maxLaunchDelay` after the request. */

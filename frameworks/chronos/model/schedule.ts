@@ -14,7 +14,7 @@
 import type { CronSchedule } from './cron.js';
 import { cronNextAfter, parseCron } from './cron.js';
 import type { IsoSchedule, Parsed } from './iso8601.js';
-import { isoDueAt, isoHasIndex, isoIndexAtOrAfter, parseIso8601 } from './iso8601.js';
+import { isoDueAt, isoHasIndex, isoIndexAtOrAfter, isoRemaining, parseIso8601 } from './iso8601.js';
 
 export type Schedule = IsoSchedule | CronSchedule;
 
@@ -67,4 +67,16 @@ export function dueTimesBetween(
     t = dueAfter(s, t);
   }
   return { times, truncated: false };
+}
+
+/**
+ * What Chronos's GET shows of a schedule's progress: the next due time and, for `Rn`, the runs left
+ * (null for ever, and for cron). Pass the result to `jobToChronos`.
+ */
+export function scheduleProgress(
+  s: Schedule,
+  lastDue: number | null,
+  now: number,
+): { nextDue: number | null; remaining: number | null } {
+  return { nextDue: nextDue(s, lastDue, now), remaining: s.kind === 'iso' ? isoRemaining(s, lastDue) : null };
 }
