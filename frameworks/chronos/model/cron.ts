@@ -12,7 +12,7 @@
  */
 import { Cron } from 'croner';
 import type { Parsed } from './iso8601.js';
-import { effectiveZone, zoneProblem } from './timezone.js';
+import { effectiveZone, isUtc, zoneProblem } from './timezone.js';
 
 export interface CronSchedule {
   readonly kind: 'cron';
@@ -25,15 +25,23 @@ export interface CronSchedule {
 /** Longest cron text accepted. */
 export const MAX_CRON_LENGTH = 256;
 
-// Parsed patterns, by zone and text: the parse is pure, so caching it changes nothing but speed.
-const cache = new Map<string, Cron>();
+// Parsed patterns, by zone and text, each with a small memo of answers: both are pure, so caching
+// changes nothing but speed (10,000 jobs on `* * * * *` ask the same question every minute, and a
+// zoned croner answer costs ~0.2 ms of Intl calls; UTC uses croner's fast fixed offset).
+interface Compiled {
+  cron: Cron;
+  memo: Map<number, number | null>;
+}
+const cache = new Map<string, Compiled>();
 const CACHE_MAX = 10_000;
+const MEMO_MAX = 64;
 
-function compile(expr: string, timeZone: string): Cron {
+function compile(expr: string, timeZone: string): Compiled {
   const key = timeZone + '\u0000' + expr;
   let c = cache.get(key);
   if (!c) {
-    c = new Cron(expr, { paused: true, mode: '5-part', timezone: effectiveZone(timeZone) });
+    const zone = isUtc(timeZone) ? { utcOffset: 0 } : { timezone: effectiveZone(timeZone) };
+    c = { cron: new Cron(expr, { paused: true, mode: '5-part', ...zone }), memo: new Map() };
     if (cache.size >= CACHE_MAX) cache.clear();
     cache.set(key, c);
   }
@@ -49,7 +57,7 @@ export function parseCron(expr: string, timeZone: string): Parsed<CronSchedule> 
   if (text.split(' ').length !== 5)
     return { ok: false, reason: `cron '${expr}' must have five fields: minute hour day-of-month month day-of-week` };
   try {
-    const c = compile(text, timeZone);
+    const c = compile(text, timeZone).cron;
     // A pattern that can never match (`0 0 30 2 *`) is refused rather than left to wait for ever.
     if (c.nextRun(new Date(0)) === null) return { ok: false, reason: `cron '${expr}' never matches` };
   } catch (e) {
@@ -60,9 +68,14 @@ export function parseCron(expr: string, timeZone: string): Parsed<CronSchedule> 
 
 /** The first cron time strictly after `after` (ms), or null when there is none. */
 export function cronNextAfter(s: CronSchedule, after: number): number | null {
+  const c = compile(s.cron, s.timeZone);
+  const hit = c.memo.get(after);
+  if (hit !== undefined) return hit;
   // croner works in whole seconds and returns the next match strictly after the second it is given.
-  const next = compile(s.cron, s.timeZone).nextRun(new Date(after));
-  if (next === null) return null;
-  const t = next.getTime();
-  return t > after ? t : cronNextAfter(s, t);
+  const next = c.cron.nextRun(new Date(after));
+  let t = next === null ? null : next.getTime();
+  if (t !== null && t <= after) t = cronNextAfter(s, t);
+  if (c.memo.size >= MEMO_MAX) c.memo.delete(c.memo.keys().next().value as number);
+  c.memo.set(after, t);
+  return t;
 }

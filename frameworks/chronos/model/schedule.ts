@@ -60,6 +60,16 @@ export function dueTimesBetween(
 ): { times: number[]; truncated: boolean } {
   const limit = Math.max(0, Math.min(Math.floor(max), MAX_DUE_TIMES));
   const times: number[] = [];
+  if (s.kind === 'iso') {
+    // Walk the indices directly instead of searching for each one again.
+    for (let k = isoIndexAtOrAfter(s, after + 1); isoHasIndex(s, k); k++) {
+      const t = isoDueAt(s, k);
+      if (t > until) break;
+      if (times.length === limit) return { times, truncated: true };
+      times.push(t);
+    }
+    return { times, truncated: false };
+  }
   let t = dueAfter(s, after);
   while (t !== null && t <= until) {
     if (times.length === limit) return { times, truncated: true };
