@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { DateTime, Duration } from 'luxon';
 import {
   dueTimesBetween,
   formatIso8601,
@@ -361,6 +362,42 @@ describe('chronos model: schedules', () => {
       const cut = dueTimesBetween(s, T('2024-01-01T00:00:00Z'), T('2024-01-02T00:00:00Z'), 3);
       expect(cut.times).to.have.length(3);
       expect(cut.truncated).to.equal(true);
+    });
+  });
+
+  describe('fast paths agree with the libraries', () => {
+    it('time-unit periods (plain arithmetic) equal luxon stepping in the zone', () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2040, 0, 1) }),
+          fc.constantFrom('PT1S', 'PT7S', 'PT90M', 'PT24H', 'PT1H30M15S'),
+          fc.constantFrom('Europe/Berlin', 'Australia/Lord_Howe', 'America/New_York'),
+          fc.integer({ min: 0, max: 5000 }),
+          (st, period, zone, k) => {
+            const s = sched(`R/${new Date(st).toISOString().replace('Z', '')}/${period}`, zone);
+            const d = dueTimesBetween(s, s.kind === 'iso' ? s.start - 1 : 0, Number.MAX_SAFE_INTEGER, k + 1).times[k];
+            const start = DateTime.fromMillis((s as { start: number }).start, { zone });
+            expect(d).to.equal(start.plus(Duration.fromISO(period).mapUnits((u) => u * k)).toMillis());
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+
+    it("UTC crons (croner's fixed offset) equal the same cron in a UTC+0 zone without DST", () => {
+      const crons = ['* * * * *', '*/7 * * * *', '30 2 * * *', '0 0 L * *', '0 9 15W * *', '0 9 * * 1#2', '5 4 * * 0'];
+      fc.assert(
+        fc.property(
+          fc.constantFrom(...crons),
+          fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2040, 0, 1) }),
+          (c, from) => {
+            const a = dueTimesBetween(sched(c, ''), from, from + 90 * 86_400_000, 5).times;
+            const b = dueTimesBetween(sched(c, 'Africa/Abidjan'), from, from + 90 * 86_400_000, 5).times;
+            expect(a).to.deep.equal(b);
+          },
+        ),
+        { numRuns: 100 },
+      );
     });
   });
 
