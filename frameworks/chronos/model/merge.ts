@@ -45,6 +45,11 @@ export function mergeUpdate(existing: Job, incoming: Job, face: Face, opts: { bo
     chronosExtras: existing.chronosExtras,
     counters: existing.counters,
     retryDelaySeconds: existing.retryDelaySeconds,
+    // Chronos's external and container-only volumes have no Metronome form: kept.
+    volumes: [
+      ...incoming.volumes,
+      ...existing.volumes.filter((v) => v.external || (v.hostPath === undefined && v.secret === undefined)),
+    ],
     // Chronos's retry count survives as long as the policy still retries.
     retries:
       incoming.restart.policy === 'ON_FAILURE' && existing.retries !== null ? existing.retries : incoming.retries,

@@ -247,8 +247,27 @@ export function jobFromMetronome(body: unknown): Checked<Job> {
   const add = (path: string, message: string) => problems.push({ path, message });
   if (r.cmd !== undefined && r.args !== undefined) add('/run/args', 'give either cmd or args, not both');
   if (r.docker && r.ucr) add('/run/ucr', 'give either docker or ucr, not both');
-  if (r.cmd === undefined && r.args === undefined && !r.docker && !r.ucr)
-    add('/run/cmd', 'a job needs cmd, args or a container image');
+  if (r.cmd === undefined && !r.docker && !r.ucr)
+    add('/run/cmd', 'a job needs cmd, or a docker or ucr image (args alone need a container to run in)');
+  if ((r.gpus ?? 0) > 0 && r.docker) add('/run/gpus', 'GPUs are not supported with Docker (use ucr)');
+  (r.volumes ?? []).forEach((v, i) => {
+    const host = v.hostPath !== undefined && v.mode !== undefined && v.secret === undefined;
+    const secret = v.secret !== undefined && v.hostPath === undefined && v.mode === undefined;
+    if (!host && !secret)
+      add(`/run/volumes/${i}`, 'a volume is either {containerPath, hostPath, mode} or {containerPath, secret}');
+    else if (secret && r.docker) add(`/run/volumes/${i}`, 'file-based secrets are only supported by ucr, not docker');
+  });
+  const referenced = new Set([
+    ...Object.values(r.env ?? {}).flatMap((v) => (typeof v === 'string' ? [] : [v.secret])),
+    ...(r.volumes ?? []).flatMap((v) => (v.secret !== undefined ? [v.secret] : [])),
+  ]);
+  const defined = new Set(Object.keys(r.secrets ?? {}));
+  const undefinedSecrets = [...referenced].filter((x) => !defined.has(x));
+  const unused = [...defined].filter((x) => !referenced.has(x));
+  if (undefinedSecrets.length > 0)
+    add('/run/secrets', `secrets referenced but not defined: ${undefinedSecrets.slice(0, 10).join(', ')}`);
+  if (unused.length > 0) add('/run/secrets', `secrets defined but not referenced: ${unused.slice(0, 10).join(', ')}`);
+  for (const msg of networkProblems(r.networks ?? [], !!r.ucr, !!r.docker)) add('/run/networks', msg);
   if ((b.schedules ?? []).length > 1) add('/schedules', 'at most one schedule per job is supported');
   const parents = [...new Set((b.dependencies ?? []).map((d) => d.id))];
   if (parents.includes(b.id)) add('/dependencies', 'a job cannot depend on itself');
@@ -262,12 +281,7 @@ export function jobFromMetronome(body: unknown): Checked<Job> {
   });
   const env: Record<string, EnvValue> = {};
   for (const [k, v] of Object.entries(r.env ?? {})) {
-    if (typeof v === 'string') env[k] = { value: v };
-    else {
-      if (!r.secrets?.[v.secret])
-        add(`/run/env/${k}`, `refers to secret '${v.secret}', which run.secrets does not define`);
-      env[k] = { secret: v.secret };
-    }
+    env[k] = typeof v === 'string' ? { value: v } : { secret: v.secret };
   }
   let sched: ScheduleFields | null = null;
   const first = b.schedules?.[0];
@@ -351,6 +365,32 @@ export function jobFromMetronome(body: unknown): Checked<Job> {
   return { ok: true, value: job };
 }
 
+/** Metronome's networking rules (JobRunSpec's networkingValidation and Network's). */
+function networkProblems(
+  networks: readonly { name?: string; mode: string; labels?: Record<string, string> }[],
+  ucr: boolean,
+  docker: boolean,
+): string[] {
+  const out: string[] = [];
+  const modes = new Set(networks.map((n) => n.mode));
+  if (modes.size > 1) out.push('do not mix host, container and container/bridge networks');
+  if (!ucr && !docker && [...modes].some((m) => m !== 'host'))
+    out.push('only containers may join container or bridge networks');
+  if (docker && modes.size === 1 && modes.has('container') && networks.length > 1)
+    out.push('docker does not allow more than one network');
+  if ([...modes].some((m) => m !== 'container') && networks.length > 1)
+    out.push('only one host or container/bridge network is allowed');
+  const names = networks.flatMap((n) => (n.name ? [n.name] : []));
+  if (new Set(names).size !== names.length) out.push('network names must be unique');
+  for (const n of networks) {
+    if (n.mode === 'host' && (n.name || Object.keys(n.labels ?? {}).length > 0))
+      out.push('a host network has no name or labels');
+    if (n.mode === 'container/bridge' && n.name) out.push('a container/bridge network has no name');
+    if (n.mode === 'container' && !n.name) out.push('a container network needs a name');
+  }
+  return out;
+}
+
 /** A job's schedule as Metronome shows it, or null when it has none (or a Chronos R/… one, see docs). */
 export function scheduleToMetronome(job: Job, nextRunAt?: number | null): Record<string, unknown> | null {
   const s = job.schedule;
@@ -395,12 +435,15 @@ export function jobToMetronome(job: Job): Record<string, unknown> {
         ? { activeDeadlineSeconds: job.restart.activeDeadlineSeconds }
         : {}),
     },
-    volumes: job.volumes.map((v) => ({
-      containerPath: v.containerPath,
-      ...(v.hostPath !== undefined ? { hostPath: v.hostPath } : {}),
-      ...(v.mode !== undefined ? { mode: v.mode } : {}),
-      ...(v.secret !== undefined ? { secret: v.secret } : {}),
-    })),
+    // Metronome knows host volumes (with a mode; Mesos's default is RW) and secret volumes; a Chronos
+    // external volume has no Metronome form and is left out of this view (an update keeps it).
+    volumes: job.volumes.flatMap((v): Record<string, string>[] =>
+      v.secret !== undefined
+        ? [{ containerPath: v.containerPath, secret: v.secret }]
+        : v.hostPath !== undefined
+          ? [{ containerPath: v.containerPath, hostPath: v.hostPath, mode: v.mode ?? 'RW' }]
+          : [],
+    ),
     networks: job.networks.map((n) => ({
       ...(n.name ? { name: n.name } : {}),
       mode: n.mode ?? 'container',

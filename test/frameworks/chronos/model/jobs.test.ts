@@ -303,7 +303,11 @@ describe('chronos model: jobs through both faces', () => {
       ],
       ['Metronome: a bad id', () => jobFromMetronome({ id: 'Bad_Id', run: { cmd: 'x' } }), '/id must be dot-separated'],
       ['Metronome: cmd and args', () => jobFromMetronome({ id: 'a', run: { cmd: 'x', args: ['y'] } }), 'not both'],
-      ['Metronome: nothing to run', () => jobFromMetronome({ id: 'a', run: {} }), 'cmd, args or a container image'],
+      [
+        'Metronome: nothing to run',
+        () => jobFromMetronome({ id: 'a', run: {} }),
+        'a job needs cmd, or a docker or ucr image',
+      ],
       [
         'Metronome: mem below 32',
         () => jobFromMetronome({ id: 'a', run: { cmd: 'x', mem: 16 } }),
@@ -317,7 +321,67 @@ describe('chronos model: jobs through both faces', () => {
       [
         'Metronome: undefined secret',
         () => jobFromMetronome({ id: 'a', run: { cmd: 'x', env: { S: { secret: 'nope' } } } }),
-        "secret 'nope'",
+        'secrets referenced but not defined: nope',
+      ],
+      [
+        'Metronome: args without a container',
+        () => jobFromMetronome({ id: 'a', run: { args: ['x'] } }),
+        'args alone need a container',
+      ],
+      [
+        'Metronome: unused secret',
+        () => jobFromMetronome({ id: 'a', run: { cmd: 'x', secrets: { s: { source: '/p' } } } }),
+        'defined but not referenced: s',
+      ],
+      [
+        'Metronome: gpus with docker',
+        () => jobFromMetronome({ id: 'a', run: { cmd: 'x', gpus: 1, docker: { image: 'i' } } }),
+        'GPUs are not supported with Docker',
+      ],
+      [
+        'Metronome: a file secret with docker',
+        () =>
+          jobFromMetronome({
+            id: 'a',
+            run: {
+              docker: { image: 'i' },
+              volumes: [{ containerPath: '/s', secret: 's' }],
+              secrets: { s: { source: '/p' } },
+            },
+          }),
+        'only supported by ucr',
+      ],
+      [
+        'Metronome: a volume both host and secret',
+        () =>
+          jobFromMetronome({
+            id: 'a',
+            run: {
+              ucr: { image: { id: 'i' } },
+              volumes: [{ containerPath: '/s', hostPath: '/h', secret: 's' }],
+              secrets: { s: { source: '/p' } },
+            },
+          }),
+        'either {containerPath, hostPath, mode} or {containerPath, secret}',
+      ],
+      [
+        'Metronome: a container network without a container',
+        () => jobFromMetronome({ id: 'a', run: { cmd: 'x', networks: [{ mode: 'container', name: 'n' }] } }),
+        'only containers may join',
+      ],
+      [
+        'Metronome: a container network without a name',
+        () => jobFromMetronome({ id: 'a', run: { ucr: { image: { id: 'i' } }, networks: [{ mode: 'container' }] } }),
+        'needs a name',
+      ],
+      [
+        'Metronome: mixed network modes',
+        () =>
+          jobFromMetronome({
+            id: 'a',
+            run: { ucr: { image: { id: 'i' } }, networks: [{ mode: 'host' }, { mode: 'container', name: 'n' }] },
+          }),
+        'do not mix',
       ],
       [
         'Metronome: two schedules',
