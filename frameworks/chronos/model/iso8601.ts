@@ -41,15 +41,20 @@ const SHAPE = /^R(\d*)\/([^/]*)\/(P[^/]*)$/;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-/** Parses a period (`P1D`, `PT2S`, `P1Y2M`), refusing zero, negative and sub-second ones. */
-export function parsePeriod(text: string): Parsed<Duration> {
+/**
+ * Parses a period (`P1D`, `PT2S`, `P1Y2M`), refusing negative and sub-second ones. With
+ * `singleRun` (`R1`, `R0`: Chronos's run-once idiom `R1//P` or `R1/<start>/PT0S`) a zero period is
+ * fine, since there is no second due time.
+ */
+export function parsePeriod(text: string, singleRun = false): Parsed<Duration> {
   const d = Duration.fromISO(text);
-  if (!d.isValid || !/\d/.test(text))
+  if (!d.isValid || (!/\d/.test(text) && !(singleRun && text === 'P')))
     return { ok: false, reason: `'${text}' is not an ISO 8601 duration (e.g. PT10S, P1D, P1M)` };
   const units = Object.values(d.toObject()) as number[];
   if (units.some((u) => u < 0 || !Number.isFinite(u))) return { ok: false, reason: `period '${text}' is negative` };
-  if (d.toMillis() < MIN_PERIOD_MS) return { ok: false, reason: `period '${text}' is shorter than one second` };
   if (units.some((u) => u > 1e9)) return { ok: false, reason: `period '${text}' is too long` };
+  if (singleRun && d.toMillis() === 0) return { ok: true, value: d };
+  if (d.toMillis() < MIN_PERIOD_MS) return { ok: false, reason: `period '${text}' is shorter than one second` };
   return { ok: true, value: d };
 }
 
@@ -70,7 +75,7 @@ export function parseIso8601(text: string, timeZone: string, now: number): Parse
     if (!Number.isSafeInteger(repeat) || repeat > MAX_REPEAT)
       return { ok: false, reason: `repetitions R${m[1]} above ${MAX_REPEAT}` };
   }
-  const period = parsePeriod(m[3]);
+  const period = parsePeriod(m[3], repeat !== null && repeat <= 1);
   if (!period.ok) return period;
   let start: number;
   if (m[2] === '') start = now;

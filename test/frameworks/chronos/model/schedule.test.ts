@@ -157,6 +157,13 @@ const ISO_CASES: Case[] = [
     want: ['2024-06-01T08:00:00Z', '2024-06-01T20:00:00Z'],
   },
   {
+    name: 'a date-only start means midnight (as in Chronos own tests: R/2008-03-01/P1D)',
+    schedule: 'R/2008-03-01/P1D',
+    zone: 'America/New_York',
+    from: '2008-02-01T00:00:00Z',
+    want: ['2008-03-01T05:00:00Z', '2008-03-02T05:00:00Z'],
+  },
+  {
     name: 'a two-second interval years after its start (no horizon)',
     schedule: 'R/2020-01-01T00:00:00Z/PT2S',
     zone: '',
@@ -290,6 +297,18 @@ describe('chronos model: schedules', () => {
       expect(isoRemaining(s as never, T('2024-01-01T00:00:20Z'))).to.equal(0);
       const r0 = sched('R0/2024-01-01T00:00:00Z/PT10S');
       expect(nextDue(r0, null, T('2023-01-01T00:00:00Z'))).to.equal(null);
+    });
+
+    it("Chronos's run-once idiom: R1 with a zero period (R1//P, R1/<start>/PT0S) runs once", () => {
+      const now = T('2026-11-30T12:00:00Z');
+      const once = sched('R1//P', '', now);
+      expect(dueTimesBetween(once, now - 1, now + 86_400_000).times).to.deep.equal([now]);
+      expect(nextDue(once, now, now)).to.equal(null);
+      const at = sched('R1/2026-12-01T00:00:00Z/PT0S', '', now);
+      expect(firstDue(at, '2026-11-30T00:00:00Z', 3)).to.deep.equal(['2026-12-01T00:00:00Z']);
+      expect(isoRemaining(at as never, T('2026-12-01T00:00:00Z'))).to.equal(0);
+      expect(parseSchedule('R2//PT0S', '', now).ok).to.equal(false);
+      expect(parseSchedule('R//P', '', now).ok).to.equal(false);
     });
 
     it('an empty start means now', () => {
