@@ -63,6 +63,16 @@ export const ChronosContainerSchema = Type.Object({
         name: Short(),
         protocol: Type.Optional(Short()),
         labels: Type.Optional(Type.Array(KeyValue, { maxItems: MAX_SMALL_LIST })),
+        portMappings: Type.Optional(
+          Type.Array(
+            Type.Object({
+              hostPort: Type.Integer({ minimum: 0, maximum: 65535 }),
+              containerPort: Type.Integer({ minimum: 0, maximum: 65535 }),
+              protocol: Type.Optional(Short()),
+            }),
+            { maxItems: MAX_SMALL_LIST },
+          ),
+        ),
       }),
       { maxItems: MAX_SMALL_LIST },
     ),
@@ -332,6 +342,16 @@ function chronosContainer(c: Static<typeof ChronosContainerSchema>): {
     networks: (c.networkInfos ?? []).map((n) => ({
       name: n.name,
       labels: Object.fromEntries((n.labels ?? []).map((l) => [l.key, l.value])),
+      ...(n.protocol !== undefined ? { protocol: n.protocol } : {}),
+      ...(n.portMappings
+        ? {
+            portMappings: n.portMappings.map((m) => ({
+              hostPort: m.hostPort,
+              containerPort: m.containerPort,
+              ...(m.protocol !== undefined ? { protocol: m.protocol } : {}),
+            })),
+          }
+        : {}),
     })),
   };
 }
@@ -405,7 +425,9 @@ export function jobToChronos(job: Job, progress?: ScheduleProgress): Record<stri
       })),
       networkInfos: job.networks.map((n) => ({
         name: n.name ?? '',
+        ...(n.protocol !== undefined ? { protocol: n.protocol } : {}),
         labels: Object.entries(n.labels).map(([key, value]) => ({ key, value })),
+        ...(n.portMappings ? { portMappings: n.portMappings } : {}),
       })),
     };
   }

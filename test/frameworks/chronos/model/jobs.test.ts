@@ -166,6 +166,21 @@ describe('chronos model: jobs through both faces', () => {
   });
 
   it('round trips: Chronos → model → Chronos → model, and Metronome → model → Metronome → model', () => {
+    const external = {
+      name: 'ext',
+      command: 'x',
+      schedule: 'R/2026-01-01T00:00:00Z/PT1M',
+      ...fixture('chronos-doc-mesos-container-external-volume-fragment.json'),
+    };
+    external.container.networkInfos[0].portMappings = [{ hostPort: 0, containerPort: 80, protocol: 'tcp' }];
+    const ext = ok(jobFromChronos(external, { now: NOW }));
+    expect(ok(jobFromChronos(jobToChronos(ext), { now: NOW }))).to.deep.equal(ext);
+    expect(ext.volumes[1].external).to.deep.equal({
+      name: 'test',
+      provider: 'local-persist',
+      options: [{ key: 'mountpoint', value: '/tmp/test' }],
+    });
+    expect(ext.networks[0].portMappings).to.deep.equal([{ hostPort: 0, containerPort: 80, protocol: 'tcp' }]);
     for (const f of [
       'chronos-doc-sample-camus_kafka2hdfs.json',
       'chronos-doc-docker-dockerjob.json',
