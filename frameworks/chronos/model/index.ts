@@ -105,5 +105,6 @@ export {
   quantile,
   RunState,
   STAT_NAMES,
+  trimHistory,
 } from './stats.js';
 export { DEFAULT_ZONE, zoneProblem } from './timezone.js';

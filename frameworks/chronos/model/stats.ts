@@ -306,3 +306,20 @@ function taskStateOf(r: RunRecord): string {
       return 'TASK_FAILED';
   }
 }
+
+/**
+ * The records to keep when a job's history is trimmed to `keep` runs: every unfinished run, and the
+ * newest finished ones (by finish, else creation time) up to `keep` in all. Order is preserved.
+ */
+export function trimHistory<R extends RunRecord>(records: readonly R[], keep: number): R[] {
+  const limit = Math.max(0, Math.floor(keep));
+  const active = records.filter((r) => !isFinished(r));
+  const room = Math.max(0, limit - active.length);
+  const finished = records
+    .filter(isFinished)
+    .map((r, i) => ({ r, i, t: r.finishedAt ?? r.createdAt }))
+    .sort((a, b) => b.t - a.t || b.i - a.i)
+    .slice(0, room);
+  const kept = new Set<R>([...active, ...finished.map((f) => f.r)]);
+  return records.filter((r) => kept.has(r));
+}

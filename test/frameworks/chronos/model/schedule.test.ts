@@ -116,6 +116,13 @@ const ISO_CASES: Case[] = [
     want: ['2025-04-04T22:00:00Z', '2025-04-05T22:30:00Z', '2025-04-06T22:30:00Z'],
   },
   {
+    name: "Lord Howe's 30-minute autumn repeat: P1D at 01:45 runs once (the first 01:45)",
+    schedule: 'R/2025-04-05T01:45:00/P1D',
+    zone: 'Australia/Lord_Howe',
+    from: '2025-04-04T00:00:00Z',
+    want: ['2025-04-04T14:45:00Z', '2025-04-05T14:45:00Z', '2025-04-06T15:15:00Z'],
+  },
+  {
     name: 'a leap day yearly: Feb 28 in common years, Feb 29 again in 2028',
     schedule: 'R/2024-02-29T12:00:00Z/P1Y',
     zone: '',
@@ -221,6 +228,28 @@ const CRON_CASES: Case[] = [
     zone: 'Australia/Lord_Howe',
     from: '2024-10-04T00:00:00Z',
     want: ['2024-10-04T15:30:00Z', '2024-10-05T15:30:00Z', '2024-10-06T15:00:00Z'],
+  },
+  {
+    name: "Lord Howe's 30-minute autumn repeat: a fixed 01:45 runs once",
+    schedule: '45 1 * * *',
+    zone: 'Australia/Lord_Howe',
+    from: '2025-04-05T00:00:00Z',
+    want: ['2025-04-05T14:45:00Z', '2025-04-06T15:15:00Z'],
+  },
+  {
+    name: "Lord Howe's 30-minute autumn repeat: every 15 minutes runs 01:30 and 01:45 twice",
+    schedule: '*/15 1 * * *',
+    zone: 'Australia/Lord_Howe',
+    from: '2025-04-05T14:00:00Z',
+    want: [
+      '2025-04-05T14:00:00Z',
+      '2025-04-05T14:15:00Z',
+      '2025-04-05T14:30:00Z',
+      '2025-04-05T14:45:00Z',
+      '2025-04-05T15:00:00Z',
+      '2025-04-05T15:15:00Z',
+      '2025-04-06T14:30:00Z',
+    ],
   },
   {
     name: 'L: the last day of each month, Feb 29 in a leap year',

@@ -12,6 +12,7 @@ import {
   metronomeHistorySummary,
   quantile,
   type RunRecord,
+  trimHistory,
 } from '../../../../frameworks/chronos/model/index.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -138,5 +139,18 @@ describe('chronos model: history statistics', () => {
       lastError: new Date(records[2].finishedAt as number).toISOString(),
       errorsSinceLastSuccess: 2,
     });
+  });
+
+  it('trims a history to the newest finished runs, keeping every unfinished one', () => {
+    const records = [
+      rec(1),
+      rec(2, { state: 'RUNNING', finishedAt: null }),
+      rec(3),
+      rec(4, { state: 'SKIPPED' }),
+      rec(5),
+    ];
+    expect(trimHistory(records, 3).map((r) => r.runId)).to.deep.equal(['r2', 'r4', 'r5']);
+    expect(trimHistory(records, 1).map((r) => r.runId)).to.deep.equal(['r2']);
+    expect(trimHistory(records, 100)).to.deep.equal(records);
   });
 });
