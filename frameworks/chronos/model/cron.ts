@@ -36,6 +36,11 @@ const cache = new Map<string, Compiled>();
 const CACHE_MAX = 10_000;
 const MEMO_MAX = 64;
 
+/** Empties the memo (tests use it to recompute under other conditions). */
+export function clearCronCache(): void {
+  cache.clear();
+}
+
 function compile(expr: string, timeZone: string): Compiled {
   const key = timeZone + '\u0000' + expr;
   let c = cache.get(key);

@@ -36,7 +36,7 @@ export {
   waitingFor,
 } from './graph.js';
 export type { IsoSchedule, Parsed } from './iso8601.js';
-export { formatIso8601, isoRemaining, parseIso8601, parsePeriod } from './iso8601.js';
+export { formatIso8601, instantOfWallTime, isoRemaining, parseIso8601, parsePeriod } from './iso8601.js';
 export type {
   Checked,
   Constraint,
@@ -77,6 +77,7 @@ export { describeProblems, schemaProblems } from './problems.js';
 export { dependentRunIdFor, manualRunIdFor, parseTaskId, runIdFor, taskIdFor } from './run-id.js';
 export type { Schedule } from './schedule.js';
 export {
+  clearScheduleCaches,
   DEFAULT_MAX_DUE_TIMES,
   dueAfter,
   dueAtOrAfter,

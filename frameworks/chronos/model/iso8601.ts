@@ -11,7 +11,7 @@
  * is ignored (Chronos's `withZoneRetainFields`): `R/2014-10-10T18:32:00Z/PT60M` with `PST` first runs at
  * 18:32 in Los Angeles.
  */
-import { DateTime, Duration } from 'luxon';
+import { DateTime, Duration, type Zone } from 'luxon';
 import { effectiveZone, luxonZone, zoneProblem } from './timezone.js';
 
 /** A parsed Chronos schedule. */
@@ -25,6 +25,11 @@ export interface IsoSchedule {
   readonly period: string;
   /** IANA (or Java legacy) zone the arithmetic runs in; `''` means UTC. */
   readonly timeZone: string;
+  /**
+   * The written wall-clock start (`2024-03-31T02:30:00.000`), kept when it does not exist in the
+   * zone (a spring-forward gap), so the runs after the first keep the written time.
+   */
+  readonly localStart?: string;
 }
 
 /** Longest schedule text accepted. */
@@ -77,73 +82,106 @@ export function parseIso8601(text: string, timeZone: string, now: number): Parse
   }
   const period = parsePeriod(m[3], repeat !== null && repeat <= 1);
   if (!period.ok) return period;
-  let start: number;
-  if (m[2] === '') start = now;
-  else {
-    const s = parseStart(m[2], timeZone);
-    if (!s.ok) return s;
-    start = s.value;
-  }
-  return { ok: true, value: { kind: 'iso', repeat, start, period: m[3], timeZone } };
+  if (m[2] === '') return { ok: true, value: { kind: 'iso', repeat, start: now, period: m[3], timeZone } };
+  const st = parseStart(m[2], timeZone);
+  if (!st.ok) return st;
+  return { ok: true, value: { kind: 'iso', repeat, period: m[3], timeZone, ...st.value } };
 }
 
-function parseStart(text: string, timeZone: string): Parsed<number> {
+const FIELDS = ['year', 'month', 'day', 'hour', 'minute', 'second', 'millisecond'] as const;
+type Fields = Record<(typeof FIELDS)[number], number>;
+const fieldsOf = (d: DateTime): Fields => Object.fromEntries(FIELDS.map((f) => [f, d[f]])) as Fields;
+const sameFields = (a: DateTime, b: DateTime) => FIELDS.every((f) => a[f] === b[f]);
+const DAY = 86_400_000;
+
+/**
+ * The instant of a wall-clock time (given as the ms of those fields read in UTC) in a zone, by a
+ * fixed rule (luxon's own guess depends on today's date, which would make this impure): a time that
+ * occurs twice is its first occurrence; a time skipped by a gap moves forward by the gap's length
+ * (02:30 on the spring-forward night is 03:30), as java.time does.
+ */
+export function instantOfWallTime(wallMs: number, zone: Zone): number {
+  const before = zone.offset(wallMs - DAY);
+  const after = zone.offset(wallMs + DAY);
+  const valid = [before, after]
+    .map((o) => wallMs - o * 60_000)
+    .filter((utc, i, all) => all.indexOf(utc) === i && zone.offset(utc) * 60_000 === wallMs - utc);
+  if (valid.length > 0) return Math.min(...valid);
+  return wallMs - before * 60_000;
+}
+
+function zoneObject(name: string): Zone {
+  return DateTime.fromMillis(0, { zone: name }).zone;
+}
+
+function parseStart(text: string, timeZone: string): Parsed<{ start: number; localStart?: string }> {
   const zone = effectiveZone(timeZone);
   const written = DateTime.fromISO(text, { setZone: true, zone: 'UTC' });
   if (!written.isValid) return { ok: false, reason: `start '${text}' is not an ISO 8601 date and time` };
   if (written.year < MIN_YEAR || written.year > MAX_YEAR)
     return { ok: false, reason: `start '${text}' is outside the years ${MIN_YEAR}–${MAX_YEAR}` };
-  if (timeZone === '') return { ok: true, value: written.toMillis() };
+  if (timeZone === '') return { ok: true, value: { start: written.toMillis() } };
   // The written fields, read in the schedule's zone (the written offset is ignored, as Chronos does).
-  const local = DateTime.fromObject(
-    {
-      year: written.year,
-      month: written.month,
-      day: written.day,
-      hour: written.hour,
-      minute: written.minute,
-      second: written.second,
-      millisecond: written.millisecond,
-    },
-    { zone },
-  );
-  return { ok: true, value: local.toMillis() };
+  const wall = DateTime.fromObject(fieldsOf(written), { zone: 'utc' });
+  const start = instantOfWallTime(wall.toMillis(), zoneObject(zone));
+  if (sameFields(DateTime.fromMillis(start, { zone }), written)) return { ok: true, value: { start } };
+  // In a gap: moved forward; keep the written time for the runs after this one.
+  return { ok: true, value: { start, localStart: wall.toISO({ includeOffset: false }) as string } };
 }
 
 /**
- * What arithmetic on a schedule needs, worked out once per schedule object: periods of time units
- * only (`PT2S`, `PT24H`) are a fixed number of milliseconds in every zone, so their due times are
- * plain multiplication; calendar periods go through luxon in the schedule's zone.
+ * What arithmetic on a schedule needs, worked out once per schedule: periods of time units only
+ * (`PT2S`, `PT24H`) are a fixed number of milliseconds in every zone, so their due times are plain
+ * multiplication. Other periods: the calendar part (years … days) is added to the wall-clock start
+ * (luxon, in UTC, so no zone rules apply to it), the result is read in the schedule's zone (a time
+ * in a gap moves forward for that run only), then the time part is added as elapsed time.
  */
 interface Compiled {
   exactMs: number | null;
-  duration: Duration;
-  start: DateTime;
+  /** The wall-clock start as a UTC DateTime (its fields are the zone's local fields). */
+  wall: DateTime;
+  calendar: Duration;
+  timeMs: number;
+  zone: Zone;
   /** Average length of the period (ms), for a first guess of an index. */
   approxMs: number;
   memo: Map<number, number>;
 }
-// By start, period and zone (not by object: 10,000 jobs posted with one schedule share the work),
-// bounded; each keeps a small memo of due times, since a zoned luxon step costs ~0.1 ms of Intl calls.
+// By schedule (not by object: 10,000 jobs posted with one schedule share the work), bounded; each
+// keeps a small memo of due times, since reading a time in a zone costs Intl calls.
 const compiledCache = new Map<string, Compiled>();
 const CACHE_MAX = 10_000;
 const MEMO_MAX = 64;
 const CALENDAR = ['years', 'quarters', 'months', 'weeks', 'days'] as const;
 
+/** Empties the memo (tests use it to recompute under other conditions). */
+export function clearIsoCache(): void {
+  compiledCache.clear();
+}
+
 function compiled(s: IsoSchedule): Compiled {
-  const key = `${s.start}|${s.period}|${s.timeZone}`;
+  const key = `${s.start}|${s.period}|${s.timeZone}|${s.localStart ?? ''}`;
   let c = compiledCache.get(key);
   if (!c) {
     const duration = Duration.fromISO(s.period);
     const o = duration.toObject() as Record<string, number | undefined>;
-    const calendar = CALENDAR.some((u) => (o[u] ?? 0) !== 0);
-    const exact = calendar ? null : duration.toMillis();
-    const approx = Duration.fromObject(duration.toObject(), { conversionAccuracy: 'longterm' }).toMillis();
+    const cal = Object.fromEntries(CALENDAR.map((u) => [u, o[u] ?? 0]));
+    const calendar = Duration.fromObject(cal);
+    const isCalendar = CALENDAR.some((u) => (o[u] ?? 0) !== 0);
+    const timeMs = duration.minus(calendar).toMillis();
+    const zone = zoneObject(luxonZone(s.timeZone));
+    const wall = s.localStart
+      ? DateTime.fromISO(s.localStart, { zone: 'utc' })
+      : DateTime.fromObject(fieldsOf(DateTime.fromMillis(s.start, { zone })), { zone: 'utc' });
     c = {
-      exactMs: exact,
-      duration,
-      start: DateTime.fromMillis(s.start, { zone: luxonZone(s.timeZone) }),
-      approxMs: exact ?? approx,
+      exactMs: isCalendar ? null : duration.toMillis(),
+      wall,
+      calendar,
+      timeMs,
+      zone,
+      approxMs: isCalendar
+        ? Duration.fromObject(duration.toObject(), { conversionAccuracy: 'longterm' }).toMillis()
+        : duration.toMillis(),
       memo: new Map(),
     };
     if (compiledCache.size >= CACHE_MAX) compiledCache.clear();
@@ -159,7 +197,8 @@ export function isoDueAt(s: IsoSchedule, k: number): number {
   if (c.exactMs !== null) return s.start + k * c.exactMs;
   const hit = c.memo.get(k);
   if (hit !== undefined) return hit;
-  const t = c.start.plus(c.duration.mapUnits((u) => u * k)).toMillis();
+  const wallK = c.wall.plus(c.calendar.mapUnits((u) => u * k));
+  const t = instantOfWallTime(wallK.toMillis(), c.zone) + k * c.timeMs;
   if (c.memo.size >= MEMO_MAX) c.memo.delete(c.memo.keys().next().value as number);
   c.memo.set(k, t);
   return t;

@@ -12,9 +12,9 @@
  * - `Rn` yields n due times; after the last, `nextDue` is `null` (the runner disables the job).
  */
 import type { CronSchedule } from './cron.js';
-import { cronNextAfter, parseCron } from './cron.js';
+import { clearCronCache, cronNextAfter, parseCron } from './cron.js';
 import type { IsoSchedule, Parsed } from './iso8601.js';
-import { isoDueAt, isoHasIndex, isoIndexAtOrAfter, isoRemaining, parseIso8601 } from './iso8601.js';
+import { clearIsoCache, isoDueAt, isoHasIndex, isoIndexAtOrAfter, isoRemaining, parseIso8601 } from './iso8601.js';
 
 export type Schedule = IsoSchedule | CronSchedule;
 
@@ -89,4 +89,10 @@ export function scheduleProgress(
   now: number,
 ): { nextDue: number | null; remaining: number | null } {
   return { nextDue: nextDue(s, lastDue, now), remaining: s.kind === 'iso' ? isoRemaining(s, lastDue) : null };
+}
+
+/** Empties the due-time memos (they only save time; tests recompute under other conditions). */
+export function clearScheduleCaches(): void {
+  clearIsoCache();
+  clearCronCache();
 }

@@ -6,8 +6,9 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { DateTime, Duration } from 'luxon';
+import { DateTime, Duration, Settings } from 'luxon';
 import {
+  clearScheduleCaches,
   dueTimesBetween,
   formatIso8601,
   isoRemaining,
@@ -65,6 +66,27 @@ const ISO_CASES: Case[] = [
     zone: 'Europe/Berlin',
     from: '2024-03-30T00:00:00Z',
     want: ['2024-03-30T01:30:00Z', '2024-03-31T01:30:00Z', '2024-04-01T00:30:00Z'],
+  },
+  {
+    name: 'Berlin P1D starting at 02:30 inside the gap: 03:30 that day, the written 02:30 after',
+    schedule: 'R/2024-03-31T02:30:00/P1D',
+    zone: 'Europe/Berlin',
+    from: '2024-03-30T00:00:00Z',
+    want: ['2024-03-31T01:30:00Z', '2024-04-01T00:30:00Z', '2024-04-02T00:30:00Z'],
+  },
+  {
+    name: 'Berlin P1D starting at the repeated 02:30: its first occurrence',
+    schedule: 'R/2024-10-27T02:30:00/P1D',
+    zone: 'Europe/Berlin',
+    from: '2024-10-26T00:00:00Z',
+    want: ['2024-10-27T00:30:00Z', '2024-10-28T01:30:00Z'],
+  },
+  {
+    name: 'New York P1M at 02:30 on the 10th crosses the March gap (02:30 → 03:30) and comes back',
+    schedule: 'R/2024-02-10T02:30:00/P1M',
+    zone: 'America/New_York',
+    from: '2024-02-01T00:00:00Z',
+    want: ['2024-02-10T07:30:00Z', '2024-03-10T07:30:00Z', '2024-04-10T06:30:00Z'],
   },
   {
     name: 'Berlin P1D at 02:30 across the autumn change runs once a day',
@@ -338,6 +360,28 @@ describe('chronos model: schedules', () => {
       expect(isoRemaining(at as never, T('2026-12-01T00:00:00Z'))).to.equal(0);
       expect(parseSchedule('R2//PT0S', '', now).ok).to.equal(false);
       expect(parseSchedule('R//P', '', now).ok).to.equal(false);
+    });
+
+    it("does not depend on today's date (luxon's own offset guess would)", () => {
+      const cases = ['R/2024-10-26T02:30:00/P1D', 'R/2024-03-30T02:30:00/P1D', 'R/2025-04-05T01:45:00/P1D'];
+      const zones = ['Europe/Berlin', 'Europe/Berlin', 'Australia/Lord_Howe'];
+      const crons = ['30 2 * * *', '45 1 * * *'];
+      const run = () => {
+        clearScheduleCaches();
+        return [
+          ...cases.map((c, i) => firstDue(sched(c, zones[i]), '2024-01-01T00:00:00Z', 4)),
+          ...crons.map((c) => firstDue(sched(c, 'Europe/Berlin'), '2024-10-26T00:00:00Z', 3)),
+        ];
+      };
+      const saved = Settings.now;
+      try {
+        Settings.now = () => Date.UTC(2030, 6, 1);
+        const summer = run();
+        Settings.now = () => Date.UTC(2030, 0, 1);
+        expect(run()).to.deep.equal(summer);
+      } finally {
+        Settings.now = saved;
+      }
     });
 
     it('an empty start means now', () => {
