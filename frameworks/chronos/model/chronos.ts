@@ -11,7 +11,7 @@
  */
 import { Duration } from 'luxon';
 import { type Static, Type } from 'typebox';
-import { formatIso8601 } from './iso8601.js';
+import { formatIso8601, type IsoSchedule } from './iso8601.js';
 import type { Checked, Constraint, Container, EnvValue, FetchUri, Job, Problem, Volume } from './job.js';
 import { ConcurrencyPolicy, emptyCounters, JOB_DEFAULTS, MissedRunPolicy, RestartPolicy } from './job.js';
 import { explainPattern, schemaProblems } from './problems.js';
@@ -356,6 +356,12 @@ function chronosContainer(c: Static<typeof ChronosContainerSchema>): {
   };
 }
 
+/** The schedule without its written gap start (that belongs to the first due time only). */
+function withoutLocalStart(s: IsoSchedule): IsoSchedule {
+  const { localStart: _written, ...rest } = s;
+  return rest;
+}
+
 /** What the runner knows about a job's schedule progress, for Chronos's counting-down display. */
 export interface ScheduleProgress {
   /** The next due time (ms), null when the schedule has ended. */
@@ -436,7 +442,7 @@ export function jobToChronos(job: Job, progress?: ScheduleProgress): Record<stri
     const s = job.schedule;
     if (s.kind === 'cron') out.schedule = s.cron;
     else if (progress?.nextDue != null)
-      out.schedule = formatIso8601({ ...s, start: progress.nextDue, repeat: progress.remaining });
+      out.schedule = formatIso8601({ ...withoutLocalStart(s), start: progress.nextDue, repeat: progress.remaining });
     else if (progress?.remaining === 0) out.schedule = formatIso8601({ ...s, repeat: 0 });
     else out.schedule = formatIso8601(s);
     out.scheduleTimeZone = s.timeZone;

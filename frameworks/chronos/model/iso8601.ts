@@ -240,6 +240,8 @@ export function formatIso8601(s: IsoSchedule): string {
  */
 export function formatIsoFrom(s: IsoSchedule, next: number, remaining: number | null): string {
   const dt = DateTime.fromMillis(next, { zone: effectiveZone(s.timeZone) });
-  const start = s.timeZone === '' ? dt.toUTC().toISO() : dt.toISO();
+  // A start written inside a gap is shown as written, so reading it back keeps the written time.
+  const written = next === s.start && s.localStart ? s.localStart + dt.toFormat('ZZ') : null;
+  const start = written ?? (s.timeZone === '' ? dt.toUTC().toISO() : dt.toISO());
   return `R${remaining === null ? '' : remaining}/${start}/${s.period}`;
 }

@@ -54,6 +54,16 @@ describe('chronos model: route helpers', () => {
     expect(jobToChronos(r.value, scheduleProgress(s, first + 20_000, NOW)).schedule).to.equal(
       'R0/2026-01-01T00:00:00.000Z/PT10S',
     );
+    const g = jobFromChronos(
+      { name: 'g', command: 'x', schedule: 'R3/2024-03-31T02:30:00/P1D', scheduleTimeZone: 'Europe/Berlin' },
+      { now: NOW },
+    );
+    if (!g.ok) throw new Error(describeProblems(g.problems));
+    const gs = g.value.schedule as NonNullable<typeof g.value.schedule>;
+    const gFirst = Date.parse('2024-03-31T01:30:00Z');
+    expect(jobToChronos(g.value, scheduleProgress(gs, gFirst, gFirst)).schedule).to.equal(
+      'R2/2024-04-01T02:30:00.000+02:00/P1D',
+    );
     const cron = parseSchedule('*/5 * * * *', 'UTC', NOW);
     expect(cron.ok && scheduleProgress(cron.value, null, NOW)).to.deep.equal({
       nextDue: Date.parse('2026-01-01T00:05:00Z'),

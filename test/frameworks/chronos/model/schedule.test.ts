@@ -403,6 +403,9 @@ describe('chronos model: schedules', () => {
       expect(text).to.equal('R5/2024-03-29T09:00:00.000+01:00/P1D');
       expect(sched(text, 'Europe/Berlin')).to.deep.equal(s);
       expect(formatIso8601(sched('R/2024-03-29T09:00:00Z/PT2S') as never)).to.equal('R/2024-03-29T09:00:00.000Z/PT2S');
+      const gap = sched('R/2024-03-31T02:30:00/P1D', 'Europe/Berlin');
+      expect(formatIso8601(gap as never)).to.equal('R/2024-03-31T02:30:00.000+02:00/P1D');
+      expect(sched(formatIso8601(gap as never), 'Europe/Berlin')).to.deep.equal(gap);
     });
 
     for (const [text, zone, why] of [
