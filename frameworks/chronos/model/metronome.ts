@@ -28,7 +28,9 @@ const MAX_LIST = 1000;
 const MAX_SMALL = 100;
 const Short = (extra: object = {}) => Type.String({ maxLength: MAX_SHORT, ...extra });
 const Id = Type.String({ minLength: 1, maxLength: MAX_ID, pattern: METRONOME_ID_PATTERN });
-const StringMap = Type.Record(Type.String({ maxLength: MAX_SHORT }), Type.String({ maxLength: MAX_TEXT }));
+const StringMap = Type.Record(Type.String({ maxLength: MAX_SHORT }), Type.String({ maxLength: MAX_TEXT }), {
+  maxProperties: MAX_LIST,
+});
 
 export const MetronomeScheduleSchema = Type.Object(
   {
@@ -132,6 +134,7 @@ export const MetronomeRunSchema = Type.Object(
           Type.String({ maxLength: MAX_TEXT }),
           Type.Object({ secret: Type.String({ minLength: 1, maxLength: MAX_SHORT }) }, { additionalProperties: false }),
         ]),
+        { maxProperties: MAX_LIST },
       ),
     ),
     maxLaunchDelay: Type.Optional(Type.Integer({ minimum: 1, maximum: 31_536_000 })),
@@ -176,6 +179,7 @@ export const MetronomeRunSchema = Type.Object(
       Type.Record(
         Type.String({ maxLength: MAX_SHORT }),
         Type.Object({ source: Type.String({ minLength: 1, maxLength: MAX_SHORT }) }, { additionalProperties: false }),
+        { maxProperties: MAX_SMALL },
       ),
     ),
     /** Agora extension: kill a run going longer than this, s (Chronos `maxCompletionTime`). */

@@ -111,6 +111,32 @@ describe('chronos model: dependency graph', () => {
     );
   });
 
+  it('property: over any sequence of finishes (state persisted between each), a child runs exactly once per round of all its parents', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.boolean()), { maxLength: 40 }), (events) => {
+        let state = emptyDependencyState();
+        const since = new Map<string, Set<string>>(JOBS.map((x) => [x.name, new Set()]));
+        const ranOracle: string[] = [];
+        const ran: string[] = [];
+        events.forEach(([parent, done], t) => {
+          const r = recordParentFinished(state, JOBS, parent, done, t);
+          state = persist(r.state);
+          ran.push(...r.ready.map((c) => `${c.name}@${c.triggeredAt}`));
+          if (!done) return;
+          for (const child of JOBS.filter((x) => x.parents.includes(parent))) {
+            const s = since.get(child.name) as Set<string>;
+            s.add(parent);
+            if (child.parents.every((p) => s.has(p))) {
+              ranOracle.push(`${child.name}@${t}`);
+              s.clear();
+            }
+          }
+        });
+        expect(ran).to.deep.equal(ranOracle);
+      }),
+    );
+  });
+
   describe('deleting a job re-attaches its children as Chronos does', () => {
     const S = 'R/2026-01-01T00:00:00Z/PT1H';
     const jobs = [

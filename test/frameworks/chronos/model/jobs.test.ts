@@ -399,6 +399,16 @@ describe('chronos model: jobs through both faces', () => {
         'do not mix',
       ],
       [
+        'Metronome: too many labels',
+        () =>
+          jobFromMetronome({
+            id: 'a',
+            labels: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, 'v'])),
+            run: { cmd: 'x' },
+          }),
+        '/labels must not have more than 1000 properties',
+      ],
+      [
         'Metronome: two schedules',
         () =>
           jobFromMetronome({
