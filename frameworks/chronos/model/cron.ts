@@ -1,9 +1,11 @@
 /**
- * Cron schedules (Metronome's `cron`, and Agora's extension to Chronos): five fields
- * (minute hour day-of-month month day-of-week) with ranges, lists, steps, names, `L` (last day of the
- * month, or `5L`/`5#L` last Friday), `W` (nearest weekday) and `#` (`1#2`, the second Monday), read in
- * an IANA zone. Parsing and the calendar walk are croner's. Day-of-month and day-of-week combine with
- * OR when both are restricted, as in Vixie cron and Metronome.
+ * Cron schedules (Metronome's `cron`, and Agora's extension to Chronos), with Metronome's syntax
+ * (cron-utils as Metronome configures it): five fields (minute hour day-of-month month day-of-week)
+ * and an optional sixth, the year; ranges, lists, steps, names, day of week 0-7 (0 and 7 are
+ * Sunday), `L` (last day of the month, or `5L`/`5#L` last Friday), `W` (nearest weekday) and `#`
+ * (`1#2`, the second Monday), read in an IANA zone. When both day fields are restricted a day must
+ * match both (`0 9 1-7 * 1` is the first Monday of the month), as in Metronome, unlike Vixie cron's
+ * either. Parsing and the calendar walk are croner's.
  *
  * Across daylight-saving changes (croner's rules, which match Vixie cron): a job at a fixed time
  * (`30 2 * * *`) that falls in a spring-forward gap runs at the first valid time after the gap, and
@@ -46,7 +48,13 @@ function compile(expr: string, timeZone: string): Compiled {
   let c = cache.get(key);
   if (!c) {
     const zone = isUtc(timeZone) ? { utcOffset: 0 } : { timezone: effectiveZone(timeZone) };
-    c = { cron: new Cron(expr, { paused: true, mode: '5-part', ...zone }), memo: new Map() };
+    // Five fields, or six with a year: croner's seven-part form with the seconds at 0.
+    const fields = expr.split(' ');
+    const cron =
+      fields.length === 6
+        ? new Cron(`0 ${expr}`, { paused: true, mode: '7-part', domAndDow: true, ...zone })
+        : new Cron(expr, { paused: true, mode: '5-part', domAndDow: true, ...zone });
+    c = { cron, memo: new Map() };
     if (cache.size >= CACHE_MAX) cache.clear();
     cache.set(key, c);
   }
@@ -59,8 +67,14 @@ export function parseCron(expr: string, timeZone: string): Parsed<CronSchedule> 
   const zp = zoneProblem(timeZone);
   if (zp) return { ok: false, reason: zp };
   const text = expr.trim().replace(/\s+/g, ' ');
-  if (text.split(' ').length !== 5)
-    return { ok: false, reason: `cron '${expr}' must have five fields: minute hour day-of-month month day-of-week` };
+  const fields = text.split(' ');
+  if (fields.length !== 5 && fields.length !== 6)
+    return {
+      ok: false,
+      reason: `cron '${expr}' must have five fields (minute hour day-of-month month day-of-week) and an optional year`,
+    };
+  if (fields.length === 6 && !/^[\d*,/-]+$/.test(fields[5]))
+    return { ok: false, reason: `cron '${expr}': the sixth field is the year (e.g. 2030, 2030-2035, *)` };
   try {
     const c = compile(text, timeZone).cron;
     // A pattern that can never match (`0 0 30 2 *`) is refused rather than left to wait for ever.

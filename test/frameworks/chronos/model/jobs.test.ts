@@ -422,8 +422,8 @@ describe('chronos model: jobs through both faces', () => {
         'at most one schedule',
       ],
       [
-        'Metronome: six-field cron',
-        () => jobFromMetronome({ id: 'a', run: { cmd: 'x' }, schedules: [{ id: 's', cron: '0 * * * * *' }] }),
+        'Metronome: seven-field cron',
+        () => jobFromMetronome({ id: 'a', run: { cmd: 'x' }, schedules: [{ id: 's', cron: '0 * * * * * *' }] }),
         '/schedules/0/cron',
       ],
       [

@@ -434,8 +434,45 @@ describe('chronos model: schedules', () => {
         expect(firstDue(sched(c.schedule, c.zone), c.from, c.want.length)).to.deep.equal(c.want);
       });
 
+    it("Metronome's own cron cases (CronSpecFormatTest): both day fields must match", () => {
+      const from = '2017-10-02T10:00:00Z';
+      const cases: [string, string][] = [
+        ['0 9 1-7 * 1', '2017-11-06T09:00:00Z'],
+        ['0 9 1-7 * 1-5', '2017-10-03T09:00:00Z'],
+        ['0 9 1-7 * 6-7', '2017-10-07T09:00:00Z'],
+        ['0 9 8-14 * 1-5', '2017-10-09T09:00:00Z'],
+        ['0 9 22-28 * 6-7', '2017-10-22T09:00:00Z'],
+        ['* * * * 3', '2017-10-04T00:00:00Z'],
+        ['* * */1 * 3', '2017-10-04T00:00:00Z'],
+        ['0 0 20-31 2 *', '2018-02-20T00:00:00Z'],
+        ['0 0 29 2 *', '2020-02-29T00:00:00Z'],
+      ];
+      for (const [c, want] of cases) expect(firstDue(sched(c, 'UTC'), from, 1), c).to.deep.equal([want]);
+      const mondays: [string, string][] = [
+        ['2017-04-25', '2017-05-01'],
+        ['2017-07-28', '2017-07-31'],
+        ['2017-12-27', '2018-01-01'],
+        ['2018-04-29', '2018-04-30'],
+        ['2018-09-30', '2018-10-01'],
+        ['2018-12-26', '2018-12-31'],
+      ];
+      for (const [f, want] of mondays)
+        expect(firstDue(sched('* * * * 1', 'UTC'), `${f}T00:00:01Z`, 1)).to.deep.equal([`${want}T00:00:00Z`]);
+      expect(firstDue(sched('0 0 * * 7', 'UTC'), from, 1)).to.deep.equal(['2017-10-08T00:00:00Z']);
+    });
+
+    it('an optional sixth field is the year', () => {
+      expect(firstDue(sched('30 6 1 1 * 2030', 'UTC'), '2026-01-01T00:00:00Z', 3)).to.deep.equal([
+        '2030-01-01T06:30:00Z',
+      ]);
+      expect(firstDue(sched('0 0 1 * * 2027-2028', 'UTC'), '2026-01-01T00:00:00Z', 1)).to.deep.equal([
+        '2027-01-01T00:00:00Z',
+      ]);
+    });
+
     for (const [text, why] of [
-      ['0 0 * * * *', 'five fields'],
+      ['0 0 * * * * *', 'five fields'],
+      ['0 0 * * * MON', 'the sixth field is the year'],
       ['* * *', 'five fields'],
       ['61 * * * *', 'invalid cron'],
       ['0 0 30 2 *', 'never matches'],
