@@ -94,8 +94,13 @@ export function planDueTimes(input: PlanInput): Plan {
       after,
       until: first - 1,
       count: s.kind === 'iso' ? isoIndexAtOrAfter(s, first) - isoIndexAtOrAfter(s, after + 1) : null,
-      reason: SkipReason.MISSED,
-      message: `more than ${max} due times were missed while no leader ran; the oldest are recorded as one range`,
+      reason:
+        job.missedRunPolicy === MissedRunPolicy.RUN_ONCE
+          ? SkipReason.COALESCED
+          : job.missedRunPolicy === MissedRunPolicy.RUN_ALL
+            ? SkipReason.CATCH_UP_LIMIT
+            : SkipReason.MISSED,
+      message: `more than ${max} due times came at once (downtime, failover); the oldest are recorded as this one range (missed-run policy ${job.missedRunPolicy})`,
     };
     due = latest;
   }

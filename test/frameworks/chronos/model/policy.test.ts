@@ -161,6 +161,7 @@ describe('chronos model: run decisions', () => {
     expect(p.decisions[99].due).to.equal(at(60));
     expect(p.skippedRange).to.not.equal(null);
     expect(p.skippedRange?.count).to.equal(3600 - 100);
+    expect(p.skippedRange?.reason).to.equal('MISSED');
     expect(p.skippedRange?.until).to.equal(p.decisions[0].due - 1);
     expect(p.lastDue).to.equal(at(60));
   });
