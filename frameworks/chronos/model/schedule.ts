@@ -28,7 +28,9 @@ export const MAX_DUE_TIMES = 100_000;
  */
 export function parseSchedule(text: string, timeZone: string, now: number): Parsed<Schedule> {
   if (text.startsWith('R')) return parseIso8601(text, timeZone, now);
-  return parseCron(text, timeZone);
+  const c = parseCron(text, timeZone);
+  if (c.ok || c.reason.includes('time zone')) return c;
+  return { ok: false, reason: `neither R[n]/<start>/<period> nor a cron: ${c.reason}` };
 }
 
 /** The first due time strictly after `after` (ms), or null when the schedule has ended. */

@@ -274,6 +274,11 @@ describe('chronos model: jobs through both faces', () => {
         '/scheduleTimeZone unknown time zone',
       ],
       [
+        'a schedule in neither syntax',
+        () => jobFromChronos({ name: 'a', command: 'x', schedule: 'every day' }, { now: NOW }),
+        '/schedule neither R[n]/<start>/<period> nor a cron',
+      ],
+      [
         'a bad period',
         () => jobFromChronos({ name: 'a', command: 'x', schedule: 'R//PT0S' }, { now: NOW }),
         '/schedule period',
