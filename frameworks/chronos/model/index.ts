@@ -8,15 +8,9 @@
  * This file is the public face: the service imports only from here.
  */
 export type { ChronosParseOptions, ChronosRoute, ScheduleProgress } from './chronos.js';
-export {
-  CHRONOS_NAME_PATTERN,
-  ChronosContainerSchema,
-  ChronosJobSchema,
-  jobFromChronos,
-  jobToChronos,
-  parseEpsilon,
-  UNLIMITED_RETRIES,
-} from './chronos.js';
+export { jobFromChronos, jobToChronos, parseEpsilon } from './chronos.js';
+export type { ChronosJobInput } from './chronos-schema.js';
+export { CHRONOS_NAME_PATTERN, ChronosContainerSchema, ChronosJobSchema, UNLIMITED_RETRIES } from './chronos-schema.js';
 export type { CronSchedule } from './cron.js';
 export { parseCron } from './cron.js';
 export type { Classified } from './documents.js';
@@ -53,16 +47,14 @@ export { ConcurrencyPolicy, emptyCounters, JOB_DEFAULTS, MissedRunPolicy, Restar
 export type { Face } from './merge.js';
 export { mergeUpdate } from './merge.js';
 export type { ScheduleFields } from './metronome.js';
+export { jobFromMetronome, jobToMetronome, scheduleFromMetronome, scheduleToMetronome } from './metronome.js';
+export type { MetronomeJobInput, MetronomeScheduleInput } from './metronome-schema.js';
 export {
-  jobFromMetronome,
-  jobToMetronome,
   METRONOME_ID_PATTERN,
   MetronomeJobSchema,
   MetronomeRunSchema,
   MetronomeScheduleSchema,
-  scheduleFromMetronome,
-  scheduleToMetronome,
-} from './metronome.js';
+} from './metronome-schema.js';
 export type { DueDecision, Plan, PlanInput, RetryDecision } from './policy.js';
 export {
   completionDeadline,
