@@ -55,7 +55,7 @@ function compile(expr: string, timeZone: string): Compiled {
         ? new Cron(`0 ${expr}`, { paused: true, mode: '7-part', domAndDow: true, ...zone })
         : new Cron(expr, { paused: true, mode: '5-part', domAndDow: true, ...zone });
     c = { cron, memo: new Map() };
-    if (cache.size >= CACHE_MAX) cache.clear();
+    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
     cache.set(key, c);
   }
   return c;

@@ -184,7 +184,7 @@ function compiled(s: IsoSchedule): Compiled {
         : duration.toMillis(),
       memo: new Map(),
     };
-    if (compiledCache.size >= CACHE_MAX) compiledCache.clear();
+    if (compiledCache.size >= CACHE_MAX) compiledCache.delete(compiledCache.keys().next().value as string);
     compiledCache.set(key, c);
   }
   return c;
