@@ -38,7 +38,7 @@ export function offerToMesos(o: Offer): Json {
     resources: o.resources.map((r) => resourceToMesos(r, o.allocation_role)),
     // Mesos parses `rack:r1` as TEXT and `n:2` as SCALAR.
     attributes: Object.entries(o.attributes).map(([name, value]) =>
-      NUMBER_RE.test(value)
+      NUMBER_RE.test(value) && String(Number(value)) === value
         ? { name, type: 'SCALAR', scalar: { value: Number(value) } }
         : { name, type: 'TEXT', text: { value } },
     ),
