@@ -95,7 +95,8 @@ export const v1SchedulerRoutes: AgoraPlugin<V1SchedulerOptions> = async (app, op
         stream.handlers.onMessage(translated.call);
       }
     }
-    return reply.status(202).send();
+    // Mesos answers UPDATE_FRAMEWORK with 200 (its outcome, when refused, arrives as an ERROR event here).
+    return reply.status(type === 'UPDATE_FRAMEWORK' ? 200 : 202).send();
   });
 
   /** The stream a non-SUBSCRIBE call of `frameworkId` belongs to, or the 4xx Mesos answers. */

@@ -1,7 +1,8 @@
 /**
  * The calls a subscribed framework makes: ACCEPT (validated by the pure planAccept; a bad task gets
  * TASK_ERROR, the connection stays), DECLINE, REVIVE and SUPPRESS (only the framework's own roles),
- * KILL, ACKNOWLEDGE, RECONCILE and TEARDOWN.
+ * KILL, ACKNOWLEDGE, RECONCILE and TEARDOWN; MESSAGE, SHUTDOWN, UPDATE_FRAMEWORK and REQUEST in
+ * framework-calls.ts.
  */
 import type { SchedulerCall } from '../../sdk/protocol/messages.js';
 import { type Operation, TaskState } from '../../sdk/protocol/types.js';
@@ -12,7 +13,9 @@ import { type FrameworkEntry, taskKey } from '../registry.js';
 import { agentRecord } from './agents.js';
 import type { Core } from './core.js';
 import type { Effects } from './effects.js';
+import { onFrameworkMessage, onShutdownExecutor, onUpdateFramework } from './framework-calls.js';
 import { teardown } from './frameworks.js';
+import { executorInUse, joinGroup } from './groups.js';
 import { addFilter, removeOffer } from './offers.js';
 import { authorizeOperations } from './security.js';
 import { acknowledge, addTask, applyState, bumpState, latest, masterStatus, sendUpdate } from './tasks.js';
@@ -70,6 +73,17 @@ export function onCall(
     case 'RECONCILE':
       reconcile(s, out, fw, call.reconcile.tasks);
       return;
+    case 'MESSAGE':
+      onFrameworkMessage(s, out, fw, call);
+      return;
+    case 'SHUTDOWN':
+      onShutdownExecutor(s, out, fw, call);
+      return;
+    case 'UPDATE_FRAMEWORK':
+      onUpdateFramework(s, out, fw, call);
+      return;
+    case 'REQUEST':
+      return; // accepted and ignored, as Mesos's allocator does
   }
 }
 
@@ -128,6 +142,7 @@ function accept(
     operations,
     offers: s.offers,
     taskIdInUse: (id) => s.tasks.has(taskKey(fw.id, id)),
+    executorIdInUse: (agentId, executorId) => executorInUse(s, fw.id, agentId, executorId),
   });
   const now = s.nowSecs();
   for (const r of plan.rejected) {
@@ -173,6 +188,34 @@ function accept(
       continue;
     }
     out.toAgent(agent.peer.id, { type: 'RUN_TASK', framework, task });
+  }
+  for (const g of plan.groups) {
+    // Each task is a task of its own (own states, own updates); the executor is booked once.
+    const entries = g.tasks.map(({ task }) => addTask(s, agent, fw, task, role, TaskState.STAGING));
+    for (const t of entries) joinGroup(s, fw, t, g.executor, g.killGroupOnTaskFailure);
+    if (!agent.peer) {
+      for (const t of entries) {
+        const status = masterStatus(
+          s,
+          t,
+          TaskState.LOST,
+          `agent ${agent.id} is not connected`,
+          'REASON_AGENT_DISCONNECTED',
+        );
+        applyState(s, out, t, status);
+        sendUpdate(out, fw, status);
+      }
+      continue;
+    }
+    out.toAgent(agent.peer.id, {
+      type: 'RUN_TASK_GROUP',
+      framework,
+      executor: g.executor,
+      task_group: {
+        tasks: g.tasks.map((x) => x.task),
+        ...(g.killGroupOnTaskFailure ? {} : { kill_group_on_task_failure: false }),
+      },
+    });
   }
   if (!plan.remaining.isEmpty()) addFilter(s, fw, agent.id, plan.remaining, refuseSeconds);
   s.requestAllocation(out);

@@ -40,6 +40,9 @@ export const SUPPORTED_MESOS_CALLS = [
   'KILL',
   'ACKNOWLEDGE',
   'RECONCILE',
+  'MESSAGE',
+  'SHUTDOWN',
+  'UPDATE_FRAMEWORK',
   'REQUEST',
 ] as const;
 
@@ -53,7 +56,7 @@ export type FromMesosCall =
       /** SUBSCRIBE only: roles to suppress once subscribed (`subscribe.suppressed_roles`). */
       suppressedRoles?: string[];
     }
-  /** Accepted (202) and nothing done: REQUEST (Mesos's own allocator ignores it too). */
+  /** Accepted (202) and nothing done (no call Agora has: none today; kept for calls Mesos adds). */
   | { kind: 'ignored'; type: string };
 
 const callValidator = Compile(MesosCallSchema);
@@ -168,8 +171,54 @@ export function callFromMesos(value: unknown): FromMesosCall {
         },
       };
       break;
-    case 'REQUEST':
-      return { kind: 'ignored', type: 'REQUEST' };
+    case 'MESSAGE': {
+      const m = c.message as NonNullable<MesosCall['message']>;
+      candidate = {
+        type: 'MESSAGE',
+        framework_id: fw,
+        message: { agent_id: m.agent_id.value, executor_id: m.executor_id.value, data: m.data },
+      };
+      break;
+    }
+    case 'SHUTDOWN': {
+      const m = c.shutdown as NonNullable<MesosCall['shutdown']>;
+      candidate = {
+        type: 'SHUTDOWN',
+        framework_id: fw,
+        shutdown: { executor_id: m.executor_id.value, agent_id: m.agent_id.value },
+      };
+      break;
+    }
+    case 'UPDATE_FRAMEWORK': {
+      const u = c.update_framework as NonNullable<MesosCall['update_framework']>;
+      const info = frameworkFromMesos(u.framework_info);
+      if (info.id !== undefined && info.id !== fw) {
+        throw new InvalidMesosCall('call.update_framework.framework_info.id: differs from call.framework_id');
+      }
+      candidate = {
+        type: 'UPDATE_FRAMEWORK',
+        framework_id: fw,
+        update_framework: compact({ framework_info: { ...info, id: fw }, suppressed_roles: u.suppressed_roles }),
+      };
+      break;
+    }
+    case 'REQUEST': {
+      // Mesos's allocator ignores it; so does Agora's master. Its resources are not read (Mesos's
+      // own example gives them as an object), only which agents were named.
+      const body = (c.request ?? {}) as { requests?: unknown };
+      const list = Array.isArray(body.requests) ? body.requests : Array.isArray(c.requests) ? c.requests : [];
+      candidate = {
+        type: 'REQUEST',
+        framework_id: fw,
+        request: {
+          requests: list.slice(0, 1000).map((r: unknown) => {
+            const a = (r as { agent_id?: { value?: unknown } } | null)?.agent_id?.value;
+            return typeof a === 'string' ? { agent_id: a } : {};
+          }),
+        },
+      };
+      break;
+    }
     default:
       throw new UnsupportedMesosCall(
         `call.type: ${JSON.stringify(c.type).slice(0, 64)} is not supported; supported: ${SUPPORTED_MESOS_CALLS.join(', ')}`,
@@ -373,6 +422,47 @@ export function callToMesos(call: SchedulerCall): Record<string, unknown> {
           agent_id: mid(call.acknowledge.agent_id),
           task_id: mid(call.acknowledge.task_id),
           uuid: uuidToBase64(call.acknowledge.uuid),
+        },
+      };
+    case 'MESSAGE':
+      return {
+        type: 'MESSAGE',
+        framework_id: mid(call.framework_id),
+        message: {
+          agent_id: mid(call.message.agent_id),
+          executor_id: mid(call.message.executor_id),
+          data: call.message.data,
+        },
+      };
+    case 'SHUTDOWN':
+      return {
+        type: 'SHUTDOWN',
+        framework_id: mid(call.framework_id),
+        shutdown: { executor_id: mid(call.shutdown.executor_id), agent_id: mid(call.shutdown.agent_id) },
+      };
+    case 'UPDATE_FRAMEWORK': {
+      const { id, ...rest } = call.update_framework.framework_info;
+      return {
+        type: 'UPDATE_FRAMEWORK',
+        framework_id: mid(call.framework_id),
+        update_framework: compact({
+          framework_info: compact({ ...rest, id: id !== undefined ? mid(id) : undefined }),
+          suppressed_roles: call.update_framework.suppressed_roles,
+          offer_constraints: call.update_framework.offer_constraints,
+        }),
+      };
+    }
+    case 'REQUEST':
+      return {
+        type: 'REQUEST',
+        framework_id: mid(call.framework_id),
+        request: {
+          requests: call.request.requests.map((r) =>
+            compact({
+              agent_id: r.agent_id !== undefined ? mid(r.agent_id) : undefined,
+              resources: r.resources?.map((x) => resourceToMesos(x)),
+            }),
+          ),
         },
       };
     case 'RECONCILE':

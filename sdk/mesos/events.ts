@@ -89,6 +89,11 @@ export function eventToMesos(e: SchedulerEvent): Json | undefined {
       };
     case 'HEARTBEAT':
       return { type: 'HEARTBEAT' };
+    case 'MESSAGE':
+      return {
+        type: 'MESSAGE',
+        message: { agent_id: mid(e.message.agent_id), executor_id: mid(e.message.executor_id), data: e.message.data },
+      };
     case 'LEADER':
       return undefined;
   }
@@ -182,6 +187,13 @@ export function eventFromMesos(value: unknown): SchedulerEvent {
     }
     case 'HEARTBEAT':
       return { type: 'HEARTBEAT' };
+    case 'MESSAGE': {
+      const m = need(e.message, 'message');
+      return {
+        type: 'MESSAGE',
+        message: { agent_id: m.agent_id.value, executor_id: m.executor_id.value, data: m.data },
+      };
+    }
     default:
       throw new InvalidMesosEvent(`event.type: ${JSON.stringify(e.type).slice(0, 64)} is not an event Agora reads`);
   }

@@ -203,8 +203,12 @@ export const MesosCall = Open({
   acknowledge: Opt(Open({ agent_id: MesosId, task_id: MesosId, uuid: Str(MAX_TOKEN_LENGTH) })),
   reconcile: Opt(Open({ tasks: Opt(List(TaskRef, MAX_LARGE_BATCH)) })),
   message: Opt(Open({ agent_id: MesosId, executor_id: MesosId, data: Str(MAX_TEXT_LENGTH * 2) })),
-  request: Opt(Open({})),
-  update_framework: Opt(Open({ framework_info: MesosFrameworkInfo, suppressed_roles: Roles })),
+  request: Opt(Open({ requests: Opt(List(Open({}), MAX_BATCH)) })),
+  /** Mesos's docs show REQUEST's list at the top level; read there too. */
+  requests: Opt(List(Open({}), MAX_BATCH)),
+  update_framework: Opt(
+    Open({ framework_info: MesosFrameworkInfo, suppressed_roles: Roles, offer_constraints: Opt(Open({})) }),
+  ),
 });
 export type MesosCall = Static<typeof MesosCall>;
 

@@ -332,6 +332,98 @@ describe('master v1 scheduler HTTP API (harness)', function () {
     s.close();
   });
 
+  it("SHUTDOWN of a command task's executor kills it; MESSAGE is accepted; UPDATE_FRAMEWORK answers 200 and changes the roles", async () => {
+    r = await rig();
+    const s = await subscribed(r, { roles: ['a'], capabilities: [{ type: 'MULTI_ROLE' }] });
+    const [o] = await offers(r, s);
+    await call(r, s, {
+      type: 'ACCEPT',
+      accept: {
+        offer_ids: [o.id],
+        operations: [
+          {
+            type: 'LAUNCH',
+            launch: {
+              task_infos: [
+                {
+                  name: 't',
+                  task_id: { value: 'e1' },
+                  agent_id: o.agent_id,
+                  resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 }, allocation_info: { role: 'a' } }],
+                  command: { value: 'sleep 100' },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    });
+    await r.h.settle();
+    const sh = await call(r, s, { type: 'SHUTDOWN', shutdown: { executor_id: { value: 'e1' }, agent_id: o.agent_id } });
+    expect(sh.status, sh.body).to.equal(202);
+    await r.h.settle();
+    expect(r.agent.peer.all('KILL_TASK').map((x) => x.task_id)).to.deep.equal(['e1']);
+    const m = await call(r, s, {
+      type: 'MESSAGE',
+      message: { agent_id: o.agent_id, executor_id: { value: 'e1' }, data: Buffer.from('hi').toString('base64') },
+    });
+    expect(m.status, m.body).to.equal(202);
+    const u = await call(r, s, {
+      type: 'UPDATE_FRAMEWORK',
+      update_framework: { framework_info: { name: 'renamed', roles: ['b'], capabilities: [{ type: 'MULTI_ROLE' }] } },
+    });
+    expect(u.status, u.body).to.equal(200);
+    await r.h.settle();
+    expect(r.h.master.frameworks.get(s.frameworkId!)?.roles).to.deep.equal(['b']);
+    expect(r.h.master.frameworks.get(s.frameworkId!)?.info.name).to.equal('renamed');
+    s.close();
+  });
+
+  it('LAUNCH_GROUP with the DEFAULT executor reaches the agent as one task group', async () => {
+    r = await rig();
+    const s = await subscribed(r);
+    const [o] = await offers(r, s);
+    const cpus = (v: number) => [
+      { name: 'cpus', type: 'SCALAR', scalar: { value: v } },
+      { name: 'mem', type: 'SCALAR', scalar: { value: 32 } },
+    ];
+    const g = await call(r, s, {
+      type: 'ACCEPT',
+      accept: {
+        offer_ids: [o.id],
+        operations: [
+          {
+            type: 'LAUNCH_GROUP',
+            launch_group: {
+              executor: {
+                type: 'DEFAULT',
+                executor_id: { value: 'ex' },
+                framework_id: { value: s.frameworkId },
+                resources: cpus(0.1),
+              },
+              task_group: {
+                tasks: ['g1', 'g2'].map((id) => ({
+                  name: id,
+                  task_id: { value: id },
+                  agent_id: o.agent_id,
+                  resources: cpus(0.5),
+                  command: { value: 'sleep 100' },
+                })),
+              },
+            },
+          },
+        ],
+      },
+    });
+    expect(g.status, g.body).to.equal(202);
+    await r.h.settle();
+    const groups = r.agent.peer.all('RUN_TASK_GROUP');
+    expect(groups).to.have.length(1);
+    expect(groups[0].task_group.tasks.map((t) => t.task_id)).to.deep.equal(['g1', 'g2']);
+    expect(groups[0].executor.executor_id).to.equal('ex');
+    s.close();
+  });
+
   it('TEARDOWN removes the framework and ends its stream', async () => {
     r = await rig();
     const s = await subscribed(r);

@@ -180,6 +180,26 @@ export const schedulerCalls: ByType<SchedulerCall> = {
     framework_id: frameworkInfo.id,
     reconcile: { tasks: [{ task_id: taskInfo(0).task_id, agent_id: 'agent-7-S3' }, { task_id: taskInfo(1).task_id }] },
   },
+  MESSAGE: {
+    type: 'MESSAGE',
+    framework_id: frameworkInfo.id,
+    message: { agent_id: 'agent-7-S3', executor_id: taskInfo(0).task_id, data: 'aGVsbG8=' },
+  },
+  SHUTDOWN: {
+    type: 'SHUTDOWN',
+    framework_id: frameworkInfo.id,
+    shutdown: { agent_id: 'agent-7-S3', executor_id: taskInfo(0).task_id },
+  },
+  UPDATE_FRAMEWORK: {
+    type: 'UPDATE_FRAMEWORK',
+    framework_id: frameworkInfo.id,
+    update_framework: { framework_info: { ...frameworkInfo, name: 'renamed' }, suppressed_roles: [] },
+  },
+  REQUEST: {
+    type: 'REQUEST',
+    framework_id: frameworkInfo.id,
+    request: { requests: [{ agent_id: 'agent-7-S3', resources: [scalar('cpus', 1, 'web')] }] },
+  },
 };
 
 export const schedulerEvents: ByType<SchedulerEvent> = {
@@ -194,6 +214,7 @@ export const schedulerEvents: ByType<SchedulerEvent> = {
   ERROR: { type: 'ERROR', error: { message: 'Framework has been removed', code: 'AGORA_MASTER_FRAMEWORK_REMOVED' } },
   HEARTBEAT: { type: 'HEARTBEAT' },
   LEADER: { type: 'LEADER', leader: { master_info: masterInfo } },
+  MESSAGE: { type: 'MESSAGE', message: { agent_id: 'agent-7-S3', executor_id: taskInfo(0).task_id, data: 'aGk=' } },
 };
 
 export const agentMessages: ByType<AgentMessage> = {
@@ -236,6 +257,17 @@ export const masterToAgentMessages: ByType<MasterToAgentMessage> = {
   REGISTERED: { type: 'REGISTERED', agent_id: 'agent-7-S3', master_info: masterInfo },
   REREGISTERED: { type: 'REREGISTERED', agent_id: 'agent-7-S3', master_info: masterInfo },
   RUN_TASK: { type: 'RUN_TASK', framework: frameworkInfo, task: taskInfo(5) },
+  RUN_TASK_GROUP: {
+    type: 'RUN_TASK_GROUP',
+    framework: frameworkInfo,
+    executor: {
+      executor_id: 'group-1',
+      type: 'DEFAULT',
+      resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 0.1 } }],
+      container: { type: 'MESOS', network_isolation: true },
+    },
+    task_group: { tasks: [taskInfo(1), taskInfo(2)], kill_group_on_task_failure: false },
+  },
   KILL_TASK: {
     type: 'KILL_TASK',
     framework_id: frameworkInfo.id,

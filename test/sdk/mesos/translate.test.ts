@@ -355,13 +355,89 @@ describe('sdk/mesos translator: Mesos docs examples', () => {
     ).to.throw(/base64/);
   });
 
-  it("REQUEST is accepted and ignored (in either of Mesos's shapes)", () => {
+  it("REQUEST in either of Mesos's shapes (the master ignores it); MESSAGE, SHUTDOWN and UPDATE_FRAMEWORK as documented", () => {
     expect(
-      callFromMesos({ framework_id: FW, type: 'REQUEST', requests: [{ agent_id: FW, resources: {} }] }),
+      call({
+        framework_id: FW,
+        type: 'REQUEST',
+        requests: [{ agent_id: { value: '12220-3440-12532-S1233' }, resources: {} }],
+      }),
     ).to.deep.equal({
-      kind: 'ignored',
       type: 'REQUEST',
+      framework_id: FW.value,
+      request: { requests: [{ agent_id: '12220-3440-12532-S1233' }] },
     });
+    expect(call({ framework_id: FW, type: 'REQUEST', request: { requests: [{}] } })).to.deep.equal({
+      type: 'REQUEST',
+      framework_id: FW.value,
+      request: { requests: [{}] },
+    });
+    expect(
+      call({
+        framework_id: FW,
+        type: 'MESSAGE',
+        message: {
+          agent_id: { value: '12220-3440-12532-S1233' },
+          executor_id: { value: 'my-framework-executor' },
+          data: 'adaf838jahd748jnaldf',
+        },
+      }),
+    ).to.deep.equal({
+      type: 'MESSAGE',
+      framework_id: FW.value,
+      message: {
+        agent_id: '12220-3440-12532-S1233',
+        executor_id: 'my-framework-executor',
+        data: 'adaf838jahd748jnaldf',
+      },
+    });
+    expect(
+      call({
+        framework_id: FW,
+        type: 'SHUTDOWN',
+        shutdown: {
+          executor_id: { value: '123450-2340-1232-my-executor' },
+          agent_id: { value: '12220-3440-12532-S1233' },
+        },
+      }),
+    ).to.deep.equal({
+      type: 'SHUTDOWN',
+      framework_id: FW.value,
+      shutdown: { executor_id: '123450-2340-1232-my-executor', agent_id: '12220-3440-12532-S1233' },
+    });
+    expect(
+      call({
+        framework_id: FW,
+        type: 'UPDATE_FRAMEWORK',
+        update_framework: {
+          framework_info: {
+            user: 'foo',
+            name: 'Example framework',
+            roles: ['test1'],
+            capabilities: [{ type: 'MULTI_ROLE' }],
+            id: FW,
+          },
+          suppressed_roles: ['test1'],
+          offer_constraints: { role_constraints: {} },
+        },
+      }),
+    ).to.deep.equal({
+      type: 'UPDATE_FRAMEWORK',
+      framework_id: FW.value,
+      update_framework: {
+        framework_info: {
+          id: FW.value,
+          user: 'foo',
+          name: 'Example framework',
+          roles: ['test1'],
+          capabilities: [{ type: 'MULTI_ROLE' }],
+        },
+        suppressed_roles: ['test1'],
+      },
+    });
+    expect(() =>
+      call({ framework_id: FW, type: 'MESSAGE', message: { agent_id: FW, executor_id: FW, data: 'not base64!' } }),
+    ).to.throw(/message\.data/);
   });
 
   it('refuses what is not a Call, naming the field: missing body, wrong type, too many fields, no framework id', () => {
@@ -505,6 +581,7 @@ describe('sdk/mesos translator: events as Mesos sends them', () => {
 // ---------------------------------------------------------------- round trips
 
 const id = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$/);
+const base64 = fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString('base64'));
 const role = fc.constantFrom('web', 'batch', 'a/b');
 const scalar = fc.record({
   name: fc.constantFrom('cpus', 'mem', 'disk', 'gpus'),
@@ -669,6 +746,38 @@ const arbitraryCall: fc.Arbitrary<SchedulerCall> = fc
       acknowledge: fc.record({ agent_id: id, task_id: id, uuid: fc.uuid() }),
     }),
     fc.record({
+      type: fc.constant('MESSAGE' as const),
+      framework_id: id,
+      message: fc.record({ agent_id: id, executor_id: id, data: base64 }),
+    }),
+    fc.record({
+      type: fc.constant('SHUTDOWN' as const),
+      framework_id: id,
+      shutdown: fc.record({ agent_id: id, executor_id: id }),
+    }),
+    fc.record({
+      type: fc.constant('REQUEST' as const),
+      framework_id: id,
+      request: fc.record({ requests: fc.array(fc.record({ agent_id: id }, { requiredKeys: [] }), { maxLength: 2 }) }),
+    }),
+    id.chain((fid) =>
+      fc.record({
+        type: fc.constant('UPDATE_FRAMEWORK' as const),
+        framework_id: fc.constant(fid),
+        update_framework: fc.record(
+          {
+            framework_info: fc.record({
+              id: fc.constant(fid),
+              name: fc.string({ maxLength: 10 }),
+              roles: fc.array(role, { maxLength: 2 }),
+            }),
+            suppressed_roles: fc.array(role, { maxLength: 1 }),
+          },
+          { requiredKeys: ['framework_info'] },
+        ),
+      }),
+    ),
+    fc.record({
       type: fc.constant('RECONCILE' as const),
       framework_id: id,
       reconcile: fc.record({
@@ -736,6 +845,10 @@ const arbitraryEvent: fc.Arbitrary<SchedulerEvent> = fc
       error: fc.record({ message: fc.string({ maxLength: 30 }), code: fc.constantFrom('AGORA_MASTER_X', 'AGORA_Y') }),
     }),
     fc.constant({ type: 'HEARTBEAT' as const }),
+    fc.record({
+      type: fc.constant('MESSAGE' as const),
+      message: fc.record({ agent_id: id, executor_id: id, data: base64 }),
+    }),
   )
   .map((e) => JSON.parse(JSON.stringify(e)) as SchedulerEvent);
 
