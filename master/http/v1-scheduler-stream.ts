@@ -7,7 +7,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type pino from 'pino';
-import { encodeJsonRecord, eventToMesos } from '../../sdk/mesos/index.js';
+import { type EventContext, encodeJsonRecord, eventToMesos } from '../../sdk/mesos/index.js';
 import type { SchedulerEvent } from '../../sdk/protocol/messages.js';
 import type { Peer } from '../../sdk/transport/index.js';
 
@@ -28,6 +28,7 @@ export class HttpStreamPeer implements Peer<SchedulerEvent> {
     private readonly maxBufferedBytes: number,
     private readonly log: pino.Logger,
     private readonly onSubscribed: (peer: HttpStreamPeer, frameworkId: string) => void,
+    private readonly ctx: EventContext = {},
   ) {}
 
   get open(): boolean {
@@ -36,7 +37,7 @@ export class HttpStreamPeer implements Peer<SchedulerEvent> {
 
   send(message: SchedulerEvent): boolean {
     if (!this.open) return false;
-    const json = eventToMesos(message);
+    const json = eventToMesos(message, this.ctx);
     if (json === undefined) {
       // LEADER: this master no longer leads; the scheduler's next SUBSCRIBE is redirected (307).
       this.close();

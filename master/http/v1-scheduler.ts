@@ -58,6 +58,16 @@ function acceptsJson(accept: string | undefined): boolean {
     .some((t) => t === 'application/json' || t === 'application/*' || t === '*/*');
 }
 
+/**
+ * Offer.url's address of an agent: its advertised hostname and port; the hostname stands in for
+ * the IP when it is not an address itself (the master keeps no agent IP of its own).
+ */
+function agentAddress(master: Master, agentId: string): { hostname: string; ip: string; port: number } | undefined {
+  const a = master.agents.get(agentId);
+  if (!a) return undefined;
+  return { hostname: a.info.hostname, ip: a.info.hostname, port: a.info.port };
+}
+
 export const v1SchedulerRoutes: AgoraPlugin<V1SchedulerOptions> = async (app, opts) => {
   const log = opts.logger;
   const maxBuffered = opts.maxStreamBufferBytes ?? DEFAULT_STREAM_BUFFER_BYTES;
@@ -166,13 +176,23 @@ export const v1SchedulerRoutes: AgoraPlugin<V1SchedulerOptions> = async (app, op
     });
     res.flushHeaders();
     const pending = t.suppressedRoles && t.suppressedRoles.length > 0 ? t.suppressedRoles : undefined;
-    const peer = new HttpStreamPeer(streamId, res, req.ip, principal, maxBuffered, log, (p, frameworkId) => {
-      const s = streams.get(p.id);
-      if (!s) return;
-      byFramework.set(frameworkId, s);
-      // `subscribe.suppressed_roles`: suppressed as soon as the framework is in.
-      if (pending) s.handlers.onMessage({ type: 'SUPPRESS', framework_id: frameworkId, suppress: { roles: pending } });
-    });
+    const peer = new HttpStreamPeer(
+      streamId,
+      res,
+      req.ip,
+      principal,
+      maxBuffered,
+      log,
+      (p, frameworkId) => {
+        const s = streams.get(p.id);
+        if (!s) return;
+        byFramework.set(frameworkId, s);
+        // `subscribe.suppressed_roles`: suppressed as soon as the framework is in.
+        if (pending)
+          s.handlers.onMessage({ type: 'SUPPRESS', framework_id: frameworkId, suppress: { roles: pending } });
+      },
+      { agentAddress: (id) => agentAddress(master, id) },
+    );
     const handlers = master.onSchedulerConnect(peer);
     const stream: Stream = { peer, handlers, master };
     streams.set(streamId, stream);

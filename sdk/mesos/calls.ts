@@ -27,7 +27,7 @@ import {
   taskToMesos,
   Untranslatable,
 } from './tasks.js';
-import { compact, isBase64, mid, uuidFromBase64, uuidToBase64 } from './values.js';
+import { compact, dropNulls, isBase64, mid, uuidFromBase64, uuidToBase64 } from './values.js';
 
 /** The calls of scheduler.proto that Agora answers (REQUEST is accepted and ignored). */
 export const SUPPORTED_MESOS_CALLS = [
@@ -74,7 +74,9 @@ const FIELD_OF: Record<string, string> = {
 };
 
 /** Mesos → Agora. Throws InvalidMesosCall (400) or UnsupportedMesosCall (400) with the path that is wrong. */
-export function callFromMesos(value: unknown): FromMesosCall {
+export function callFromMesos(raw: unknown): FromMesosCall {
+  // As Mesos: a field that is null is unset.
+  const value = dropNulls(raw);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidMesosCall('a Call must be a JSON object with a "type"');
   }

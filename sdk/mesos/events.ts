@@ -11,7 +11,7 @@ import { firstProblem } from './describe.js';
 import { InvalidMesosEvent } from './errors.js';
 import { MesosEvent, type MesosMasterInfo, type MesosOffer, type MesosTaskStatus } from './schema.js';
 import { resourceFromMesos, resourceToMesos } from './tasks.js';
-import { compact, ipv4ToUint32, mid, uint32ToIpv4, uuidFromBase64, uuidToBase64 } from './values.js';
+import { compact, dropNulls, ipv4ToUint32, mid, uint32ToIpv4, uuidFromBase64, uuidToBase64 } from './values.js';
 
 type Json = Record<string, unknown>;
 
@@ -29,7 +29,20 @@ export function masterInfoToMesos(m: MasterInfo): Json {
   };
 }
 
-export function offerToMesos(o: Offer): Json {
+/** Where an agent serves HTTP, for Offer.url (Mesos always sets it; client libraries read `url.address.ip`). */
+export interface AgentAddress {
+  hostname: string;
+  ip: string;
+  port: number;
+}
+
+/** What the translation of events may look up outside the event. */
+export interface EventContext {
+  agentAddress?(agentId: string): AgentAddress | undefined;
+}
+
+export function offerToMesos(o: Offer, ctx: EventContext = {}): Json {
+  const addr = ctx.agentAddress?.(o.agent_id);
   return {
     id: mid(o.id),
     framework_id: mid(o.framework_id),
@@ -43,6 +56,7 @@ export function offerToMesos(o: Offer): Json {
         : { name, type: 'TEXT', text: { value } },
     ),
     allocation_info: { role: o.allocation_role },
+    ...(addr ? { url: { scheme: 'http', address: { ...addr }, path: '/slave(1)' } } : {}),
   };
 }
 
@@ -62,7 +76,7 @@ export function statusToMesos(s: TaskStatus): Json {
 }
 
 /** Agora → Mesos; undefined for LEADER (no Mesos form: the HTTP layer ends the stream instead). */
-export function eventToMesos(e: SchedulerEvent): Json | undefined {
+export function eventToMesos(e: SchedulerEvent, ctx: EventContext = {}): Json | undefined {
   switch (e.type) {
     case 'SUBSCRIBED':
       return {
@@ -74,7 +88,7 @@ export function eventToMesos(e: SchedulerEvent): Json | undefined {
         },
       };
     case 'OFFERS':
-      return { type: 'OFFERS', offers: { offers: e.offers.offers.map(offerToMesos) } };
+      return { type: 'OFFERS', offers: { offers: e.offers.offers.map((o) => offerToMesos(o, ctx)) } };
     case 'RESCIND':
       return { type: 'RESCIND', rescind: { offer_id: mid(e.rescind.offer_id) } };
     case 'UPDATE':
@@ -150,7 +164,8 @@ function statusFromMesos(s: MesosTaskStatus): TaskStatus {
 }
 
 /** Mesos → Agora, for a client reading a Mesos stream. Throws InvalidMesosEvent. */
-export function eventFromMesos(value: unknown): SchedulerEvent {
+export function eventFromMesos(raw: unknown): SchedulerEvent {
+  const value = dropNulls(raw);
   if (!eventValidator.Check(value)) throw new InvalidMesosEvent(firstProblem(eventValidator, value, 'event'));
   const e = value as MesosEvent;
   const need = <T>(v: T | undefined, field: string): T => {

@@ -4,7 +4,15 @@
  */
 export { callFromMesos, callToMesos, type FromMesosCall, frameworkFromMesos, SUPPORTED_MESOS_CALLS } from './calls.js';
 export * as mesosErrors from './errors.js';
-export { eventFromMesos, eventToMesos, masterInfoToMesos, offerToMesos, statusToMesos } from './events.js';
+export {
+  type AgentAddress,
+  type EventContext,
+  eventFromMesos,
+  eventToMesos,
+  masterInfoToMesos,
+  offerToMesos,
+  statusToMesos,
+} from './events.js';
 export {
   DEFAULT_MAX_RECORD_BYTES,
   decodeRecords,

@@ -67,3 +67,16 @@ export function ipv4ToUint32(ip: string): number {
 export function uint32ToIpv4(n: number): string {
   return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, (n >>> 24) & 255].join('.');
 }
+
+/**
+ * The value with every object field whose value is `null` removed, at any depth (up to `maxDepth`):
+ * Mesos's JSON parser takes `null` as an unset field, and client libraries send many of them
+ * (`"id": null, "role": null`). Arrays keep their items (a null item stays, and is refused).
+ */
+export function dropNulls(value: unknown, maxDepth = 64): unknown {
+  if (maxDepth <= 0 || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((v) => dropNulls(v, maxDepth - 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = dropNulls(v, maxDepth - 1);
+  return out;
+}

@@ -440,6 +440,31 @@ describe('sdk/mesos translator: Mesos docs examples', () => {
     ).to.throw(/message\.data/);
   });
 
+  it('takes null fields as unset, as Mesos does (client libraries send many)', () => {
+    expect(
+      callFromMesos({
+        type: 'SUBSCRIBE',
+        framework_id: null,
+        subscribe: {
+          framework_info: {
+            user: 'root',
+            name: 'n',
+            id: null,
+            failover_timeout: 604800,
+            checkpoint: null,
+            role: null,
+            capabilities: null,
+            labels: null,
+          },
+        },
+      }),
+    ).to.deep.equal({
+      kind: 'call',
+      call: { type: 'SUBSCRIBE', subscribe: { framework_info: { user: 'root', name: 'n', failover_timeout: 604800 } } },
+      refused: [],
+    });
+  });
+
   it('refuses what is not a Call, naming the field: missing body, wrong type, too many fields, no framework id', () => {
     const bad: [unknown, RegExp][] = [
       [[], /JSON object/],
