@@ -34,6 +34,7 @@ import type { Store } from '../store/store.js';
 import { backoffDelayMs, type ClientSecurity } from '../transport/index.js';
 import { type Clock, systemClock, type Timer } from '../util/clock.js';
 import { type Rng, seededRng } from '../util/random.js';
+import { DriverStoreFailed } from './errors.js';
 import { type DriverEvent, EventStream, type SchedulerDriverEvents } from './events.js';
 import { Reconciler, type TaskRef } from './reconciler.js';
 import { type SchedulerTransport, schedulerUrl, type TransportFactory, webSocketTransport } from './transport.js';
@@ -235,7 +236,7 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
     } catch (err) {
       this.log.error({ err }, 'could not read the framework id from the store; subscribing without one');
       this.report({
-        code: 'AGORA_DRIVER_STORE_FAILED',
+        code: DriverStoreFailed.code,
         message: `reading the framework id: ${(err as Error).message}`,
       });
     }
@@ -252,7 +253,7 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
     } catch (err) {
       this.log.error({ err }, 'could not keep the framework id in the store');
       this.report({
-        code: 'AGORA_DRIVER_STORE_FAILED',
+        code: DriverStoreFailed.code,
         message: `keeping the framework id: ${(err as Error).message}`,
       });
     }

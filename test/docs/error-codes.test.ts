@@ -11,6 +11,7 @@ import { codesOf, type ErrorClass } from '../../sdk/errors.js';
 import * as httpErrors from '../../sdk/http/errors.js';
 import * as mesosErrors from '../../sdk/mesos/errors.js';
 import * as offersErrors from '../../sdk/offers/errors.js';
+import * as driverErrors from '../../sdk/scheduler/errors.js';
 import * as secretsErrors from '../../sdk/secrets/errors.js';
 import * as tlsErrors from '../../sdk/tls/errors.js';
 import { REPO_ROOT } from '../support/cluster.js';
@@ -27,6 +28,7 @@ const CATALOGUES: Record<string, Record<string, unknown>> = {
   'sdk/mesos/errors.ts': mesosErrors,
   'master/http/v1-scheduler-errors.ts': v1SchedulerErrors,
   'sdk/offers/errors.ts': offersErrors,
+  'sdk/scheduler/errors.ts': driverErrors,
 };
 
 function entries(catalogue: Record<string, unknown>): ErrorClass[] {

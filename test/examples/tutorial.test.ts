@@ -57,3 +57,11 @@ describe('the tutorial framework on a real master and agent @integration', funct
     expect(state.completed_frameworks.map((f: { name: string }) => f.name)).to.include('tutorial');
   });
 });
+
+describe('docs/sdk.md', () => {
+  it('shows the tutorial framework verbatim', () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs/sdk.md'), 'utf8');
+    const code = readFileSync(join(REPO_ROOT, 'examples/tutorial/framework.ts'), 'utf8');
+    expect(doc).to.contain(code);
+  });
+});
