@@ -207,7 +207,8 @@ describe('Mesos v1 scheduler HTTP API on real processes @integration', function 
       });
       expect(d.status, d.body).to.equal(202);
       let from = s.events.length;
-      await cycles(master, 5);
+      // 30 cycles of 200 ms: longer than the default filter (5 s), so a filter lost on the way shows.
+      await cycles(master, 30);
       expect(
         s.events.slice(from).filter((e) => e.type === 'OFFERS'),
         'no offer within the filter',
