@@ -49,7 +49,6 @@ export class HttpStreamPeer implements Peer<SchedulerEvent> {
     if (buffered > 0 && buffered + record.byteLength > this.maxBufferedBytes) {
       this.log.warn(
         {
-          stream: this.id,
           frameworkId: this.frameworkId,
           remote: this.remoteAddress,
           buffered,

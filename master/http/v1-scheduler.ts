@@ -166,6 +166,8 @@ export const v1SchedulerRoutes: AgoraPlugin<V1SchedulerOptions> = async (app, op
       }
       throw new UnknownFramework(`framework ${info.id} is unknown to this cluster; subscribe without an id to get one`);
     }
+    // The stream id is the capability every later call shows (without authentication, the only
+    // one): random, and never logged.
     const streamId = randomUUID();
     reply.hijack();
     const res = reply.raw;
@@ -210,7 +212,7 @@ export const v1SchedulerRoutes: AgoraPlugin<V1SchedulerOptions> = async (app, op
     req.raw.on('close', () => {
       if (res.writableEnded || res.destroyed) onGone();
     });
-    log.info({ stream: streamId, remote: req.ip, principal, name: info.name }, 'HTTP scheduler subscribing');
+    log.info({ remote: req.ip, principal, name: info.name }, 'HTTP scheduler subscribing');
     handlers.onMessage(call);
     return reply;
   }
