@@ -477,6 +477,33 @@ describe('master v1 scheduler HTTP API (harness)', function () {
     other.close();
   });
 
+  it('an HTTP framework and a WebSocket framework share one allocator: each agent is offered to one of them', async () => {
+    r = await rig();
+    await r.h.addAgent({ hostname: 'a2' });
+    const ws = await r.h.subscribe({ name: 'ws-framework' });
+    const s = await subscribed(r, { name: 'http-framework' });
+    await r.h.allocate();
+    await r.h.allocate();
+    const httpAgents = s.events
+      .filter((e) => e.type === 'OFFERS')
+      .flatMap((e) => e.offers.offers.map((o: Json) => o.agent_id.value));
+    const wsAgents = ws.offers().map((o) => o.agent_id);
+    expect(httpAgents.length + wsAgents.length).to.be.greaterThan(0);
+    // No agent is offered to both at once; the master holds exactly the offers the two were sent.
+    expect(httpAgents.filter((a) => wsAgents.includes(a))).to.deep.equal([]);
+    const held = [...r.h.master.offers.values()].map((o) => o.frameworkId).sort();
+    expect(held).to.deep.equal([...httpAgents.map(() => s.frameworkId), ...wsAgents.map(() => ws.frameworkId)].sort());
+    s.close();
+  });
+
+  it('a master that steps down ends the stream (the scheduler re-subscribes and is redirected)', async () => {
+    r = await rig();
+    const s = await subscribed(r);
+    r.h.master.stepDown('test');
+    await s.closed();
+    expect(s.ended).to.equal(true);
+  });
+
   describe('errors', () => {
     it('415 for protobuf (with a message saying to use JSON), 400 for no Content-Type or bad JSON', async () => {
       r = await rig();
