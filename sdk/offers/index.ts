@@ -16,6 +16,7 @@ export {
   takeAll,
   whyNot,
 } from './fit.js';
+export { buildLaunchGroup, type TaskGroupSpec } from './group.js';
 export {
   assertValid,
   buildTaskInfo,

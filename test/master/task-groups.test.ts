@@ -7,9 +7,11 @@
 import { expect } from 'chai';
 import { planAccept } from '../../master/accept.js';
 import { type FakeScheduler, MasterHarness } from '../../master/testing/index.js';
+import { parseAcls, SecurityAuthorizer } from '../../sdk/auth/index.js';
 import type { ExecutorInfo, Offer, Operation, TaskInfo } from '../../sdk/protocol/types.js';
 import { TaskState } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
+import { VirtualClock } from '../../sdk/util/clock.js';
 
 function task(id: string, agentId: string, resources: string, extra: Partial<TaskInfo> = {}): TaskInfo {
   return {
@@ -188,6 +190,42 @@ describe('master task groups (LAUNCH_GROUP)', () => {
     a2.update(f.frameworkId!, { task_id: 't2', state: TaskState.FINISHED });
     await h2.settle();
     expect(h2.master.agents.get(aid)?.used.isEmpty()).to.equal(true);
+  });
+
+  it('refuses the whole group when the ACLs refuse one task its user (run_tasks)', async () => {
+    const a = new SecurityAuthorizer({
+      acls: parseAcls(
+        JSON.stringify({
+          run_tasks: [
+            { principals: { values: ['alice'] }, users: { values: ['alice'] } },
+            { principals: { type: 'ANY' }, users: { type: 'NONE' } },
+          ],
+        }),
+      ),
+      clock: new VirtualClock(0),
+    });
+    const h = await MasterHarness.start({
+      permits: (p: string | undefined, action: string, object: string | undefined) => a.permits(p, action, object),
+    });
+    const agent = await h.addAgent();
+    const f = await h.subscribe({ name: 'f', user: 'alice' }, { principal: 'alice' });
+    const [offer] = f.offers();
+    const aid = offer.agent_id;
+    launchGroup(
+      f,
+      offer,
+      group(executor('e1'), [
+        task('ok', aid, 'cpus:0.1'),
+        task('root', aid, 'cpus:0.1', { command: { value: 'id', user: 'root' } }),
+      ]),
+    );
+    await h.settle();
+    expect(agent.peer.all('RUN_TASK_GROUP')).to.deep.equal([]);
+    expect(f.updates().map((u) => [u.task_id, u.state, u.reason])).to.deep.equal([
+      ['ok', TaskState.ERROR, 'REASON_TASK_UNAUTHORIZED'],
+      ['root', TaskState.ERROR, 'REASON_TASK_UNAUTHORIZED'],
+    ]);
+    expect(h.master.tasks.size).to.equal(0);
   });
 
   describe('planAccept of LAUNCH_GROUP (pure, table)', () => {
