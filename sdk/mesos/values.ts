@@ -71,12 +71,16 @@ export function uint32ToIpv4(n: number): string {
 /**
  * The value with every object field whose value is `null` removed, at any depth (up to `maxDepth`):
  * Mesos's JSON parser takes `null` as an unset field, and client libraries send many of them
- * (`"id": null, "role": null`). Arrays keep their items (a null item stays, and is refused).
+ * (`"id": null, "role": null`). Arrays keep their items (a null item stays, and is refused). A
+ * `__proto__` key (JSON.parse makes it an own field) is dropped.
  */
 export function dropNulls(value: unknown, maxDepth = 64): unknown {
   if (maxDepth <= 0 || typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map((v) => dropNulls(v, maxDepth - 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = dropNulls(v, maxDepth - 1);
+  for (const [k, v] of Object.entries(value)) {
+    // `__proto__` is no Mesos field; assigning it would set the copy's prototype.
+    if (v !== null && k !== '__proto__') out[k] = dropNulls(v, maxDepth - 1);
+  }
   return out;
 }

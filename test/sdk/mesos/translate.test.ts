@@ -904,3 +904,45 @@ describe('sdk/mesos translator: round trips', () => {
     );
   });
 });
+
+describe('sdk/mesos translator: hostile input', () => {
+  const refusedCleanly = (v: unknown) => {
+    try {
+      callFromMesos(v);
+    } catch (e) {
+      const err = e as { code?: unknown; statusCode?: unknown };
+      expect(err.code, String(e)).to.match(/^AGORA_MESOS_/);
+      expect(err.statusCode).to.equal(400);
+    }
+  };
+
+  it('a __proto__ field (an own field after JSON.parse) is dropped, not made a prototype', () => {
+    const c = call(JSON.parse('{"type":"REVIVE","framework_id":{"value":"f"},"__proto__":{"type":"TEARDOWN","x":1}}'));
+    expect(c).to.deep.equal({ type: 'REVIVE', framework_id: 'f' });
+    expect(Object.getPrototypeOf(c)).to.equal(Object.prototype);
+  });
+
+  it('any JSON value is a call or a 400 with a code, never another error', () => {
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 6 }), refusedCleanly), { numRuns: 2000 });
+  });
+
+  it('valid calls with one field replaced by any JSON value: a call or a 400 with a code', () => {
+    const paths = (v: unknown, at: string[] = []): string[][] =>
+      typeof v === 'object' && v !== null
+        ? Object.entries(v).flatMap(([k, x]) => [[...at, k], ...paths(x, [...at, k])])
+        : [];
+    fc.assert(
+      fc.property(arbitraryCall, fc.nat(), fc.jsonValue({ maxDepth: 3 }), (c, pick, junk) => {
+        const json = JSON.parse(JSON.stringify(callToMesos(c)));
+        const all = paths(json);
+        if (all.length === 0) return;
+        const path = all[pick % all.length];
+        let o = json;
+        for (const k of path.slice(0, -1)) o = o[k];
+        o[path[path.length - 1]] = junk;
+        refusedCleanly(json);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
