@@ -93,7 +93,11 @@ export const v1SchedulerRoutes: AgoraPlugin<V1SchedulerOptions> = async (app, op
     const principal = req.access?.principal;
     const type = translated.kind === 'call' ? translated.call.type : translated.type;
     if (type === 'SUBSCRIBE' && translated.kind === 'call') return subscribe(master, req, reply, translated, principal);
-    const frameworkId = (req.body as { framework_id?: { value?: string } }).framework_id?.value as string;
+    // Every call but SUBSCRIBE carries a validated framework id (sdk/mesos refuses one without).
+    const frameworkId =
+      translated.kind === 'call' && 'framework_id' in translated.call
+        ? translated.call.framework_id
+        : String((req.body as { framework_id?: { value?: unknown } }).framework_id?.value ?? '');
     const stream = streamFor(master, req, frameworkId, principal);
     if (translated.kind === 'call') {
       if (translated.refused.length > 0) {
