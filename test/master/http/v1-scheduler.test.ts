@@ -456,6 +456,50 @@ describe('master v1 scheduler HTTP API (harness)', function () {
     s2.close();
   });
 
+  it('a scheduler whose stream dropped re-subscribes with its id within failover_timeout and keeps its tasks', async () => {
+    r = await rig();
+    const s1 = await subscribed(r, { failover_timeout: 600 });
+    const id = s1.frameworkId!;
+    const [o] = await offers(r, s1);
+    await call(r, s1, {
+      type: 'ACCEPT',
+      accept: {
+        offer_ids: [o.id],
+        operations: [
+          {
+            type: 'LAUNCH',
+            launch: {
+              task_infos: [
+                {
+                  name: 'kept',
+                  task_id: { value: 'kept' },
+                  agent_id: o.agent_id,
+                  resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 } }],
+                  command: { value: 'sleep 100' },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    });
+    await r.h.settle();
+    s1.close();
+    await s1.closed();
+    await new Promise((res) => setTimeout(res, 50));
+    expect(r.h.master.frameworks.get(id)?.connected).to.equal(false);
+    await r.h.advance(60_000); // well within failover_timeout
+    const s2 = await subscribed(r, { id: { value: id }, failover_timeout: 600 });
+    expect(s2.frameworkId).to.equal(id);
+    const from = s2.events.length;
+    await call(r, s2, { type: 'RECONCILE', reconcile: { tasks: [] } });
+    await r.h.settle();
+    const u = (await s2.next('UPDATE', from)).update.status;
+    expect(u.task_id.value).to.equal('kept');
+    expect(u.state).to.equal('TASK_STAGING');
+    s2.close();
+  });
+
   it('a stream whose reader does not read is dropped at its buffer bound, like a lost framework', async () => {
     r = await rig({ maxStreamBufferBytes: 64 * 1024 });
     const s = await MesosStream.open(r.url, SUBSCRIBE({ failover_timeout: 600 }), {}, true);
