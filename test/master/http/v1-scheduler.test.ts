@@ -76,6 +76,13 @@ function call(r: Rig, s: MesosStream, body: Json, headers: Record<string, string
   );
 }
 
+/** Waits (polling, bounded) until the master has seen the framework's stream go. */
+async function disconnected(r: Rig, id: string): Promise<void> {
+  for (let i = 0; i < 200 && r.h.master.frameworks.get(id)?.connected; i++)
+    await new Promise((res) => setTimeout(res, 10));
+  expect(r.h.master.frameworks.get(id)?.connected, 'the framework is disconnected').to.equal(false);
+}
+
 /** The latest offers (an allocation runs first; the one after SUBSCRIBED may have sent them already). */
 async function offers(r: Rig, s: MesosStream): Promise<Json[]> {
   await r.h.allocate();
@@ -486,8 +493,7 @@ describe('master v1 scheduler HTTP API (harness)', function () {
     await r.h.settle();
     s1.close();
     await s1.closed();
-    await new Promise((res) => setTimeout(res, 50));
-    expect(r.h.master.frameworks.get(id)?.connected).to.equal(false);
+    await disconnected(r, id);
     await r.h.advance(60_000); // well within failover_timeout
     const s2 = await subscribed(r, { id: { value: id }, failover_timeout: 600 });
     expect(s2.frameworkId).to.equal(id);
@@ -614,8 +620,7 @@ describe('master v1 scheduler HTTP API (harness)', function () {
       const s = await subscribed(r, { failover_timeout: 600 });
       s.close();
       await s.closed();
-      await new Promise((res) => setTimeout(res, 50));
-      expect(r.h.master.frameworks.get(s.frameworkId!)?.connected).to.equal(false);
+      await disconnected(r, s.frameworkId!);
       const c = await call(r, s, { type: 'REVIVE' });
       expect(c.status).to.equal(403);
       expect(c.json?.code).to.equal('AGORA_SCHEDULER_HTTP_NOT_SUBSCRIBED');
