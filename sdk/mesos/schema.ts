@@ -18,6 +18,7 @@ import {
   MAX_TEXT_LENGTH,
   MAX_TOKEN_LENGTH,
 } from '../protocol/limits.js';
+import { MAX_MESSAGE_DATA_BYTES } from '../protocol/messages.js';
 import { MAX_RANGES, MAX_RESOURCE_ENTRIES, MAX_SET_ITEMS } from '../resources/schema.js';
 
 /** Fields of one object, known or not (Mesos's largest messages have about 30). */
@@ -31,6 +32,8 @@ function Open<P extends Parameters<typeof Type.Object>[0]>(properties: P) {
 const Str = (maxLength: number) => Type.String({ maxLength });
 const List = <T extends TSchema>(item: T, maxItems: number = MAX_LIST_ENTRIES) => Type.Array(item, { maxItems });
 const Num = Type.Number();
+/** MESSAGE data: base64 of at most MAX_MESSAGE_DATA_BYTES (Agora's bound). */
+const BASE64_DATA_LENGTH = Math.ceil(MAX_MESSAGE_DATA_BYTES / 3) * 4;
 const Bool = Type.Boolean();
 
 /** `{"value": "..."}`: FrameworkID, AgentID, TaskID, OfferID, ExecutorID. */
@@ -202,7 +205,7 @@ export const MesosCall = Open({
   shutdown: Opt(Open({ executor_id: MesosId, agent_id: MesosId })),
   acknowledge: Opt(Open({ agent_id: MesosId, task_id: MesosId, uuid: Str(MAX_TOKEN_LENGTH) })),
   reconcile: Opt(Open({ tasks: Opt(List(TaskRef, MAX_LARGE_BATCH)) })),
-  message: Opt(Open({ agent_id: MesosId, executor_id: MesosId, data: Str(MAX_TEXT_LENGTH * 2) })),
+  message: Opt(Open({ agent_id: MesosId, executor_id: MesosId, data: Str(BASE64_DATA_LENGTH) })),
   request: Opt(Open({ requests: Opt(List(Open({}), MAX_BATCH)) })),
   /** Mesos's docs show REQUEST's list at the top level; read there too. */
   requests: Opt(List(Open({}), MAX_BATCH)),
@@ -265,7 +268,7 @@ export const MesosEvent = Open({
   offers: Opt(Open({ offers: List(MesosOffer, MAX_LARGE_BATCH) })),
   rescind: Opt(Open({ offer_id: MesosId })),
   update: Opt(Open({ status: MesosTaskStatus })),
-  message: Opt(Open({ agent_id: MesosId, executor_id: MesosId, data: Str(MAX_TEXT_LENGTH * 2) })),
+  message: Opt(Open({ agent_id: MesosId, executor_id: MesosId, data: Str(BASE64_DATA_LENGTH) })),
   failure: Opt(Open({ agent_id: Opt(MesosId), executor_id: Opt(MesosId), status: Opt(Num) })),
   error: Opt(Open({ message: Str(MAX_TEXT_LENGTH) })),
 });

@@ -440,6 +440,18 @@ describe('sdk/mesos translator: Mesos docs examples', () => {
     ).to.throw(/message\.data/);
   });
 
+  it("MESSAGE data up to Agora's bound (256 KiB) passes; beyond, 400", () => {
+    const msg = (bytes: number) => ({
+      framework_id: FW,
+      type: 'MESSAGE',
+      message: { agent_id: FW, executor_id: FW, data: Buffer.alloc(bytes, 7).toString('base64') },
+    });
+    expect(call(msg(256 * 1024)).type).to.equal('MESSAGE');
+    expect(() => callFromMesos(msg(256 * 1024 + 3)))
+      .to.throw()
+      .with.property('statusCode', 400);
+  });
+
   it('takes null fields as unset, as Mesos does (client libraries send many)', () => {
     expect(
       callFromMesos({
