@@ -20,7 +20,13 @@ export class TestFramework {
     extra: Partial<DriverOptions['framework']> = {},
     opts: Partial<DriverOptions> = {},
   ) {
-    this.driver = new SchedulerDriver({ master, framework: { name, failover_timeout: 60, ...extra }, ...opts });
+    // It holds offers for the test to use later: no auto-decline.
+    this.driver = new SchedulerDriver({
+      master,
+      framework: { name, failover_timeout: 60, ...extra },
+      declineUnused: false,
+      ...opts,
+    });
     this.driver.on('offers', (o) => this.offers.push(...o));
     this.driver.on('update', (s) => this.updates.push(s));
     this.driver.on('error', (e) => this.errors.push(e));
