@@ -1,7 +1,9 @@
 /** The driver's behaviour against the real master logic, on the test kit (virtual time, no sockets). */
 import { expect } from 'chai';
 import { MemoryStore } from '../../../master/testing/memory-store.js';
+import { buildLaunchGroup, buildTaskInfo } from '../../../sdk/offers/index.js';
 import type { Offer, TaskInfo } from '../../../sdk/protocol/types.js';
+import { Resources } from '../../../sdk/resources/index.js';
 import type { DriverEvent, SchedulerDriver } from '../../../sdk/scheduler/index.js';
 import { TestCluster } from '../../../sdk/testing/index.js';
 import { backoffDelayMs } from '../../../sdk/transport/index.js';
@@ -139,6 +141,19 @@ describe('SchedulerDriver on agora/sdk/testing', () => {
     expect(offered).to.equal(2);
   });
 
+  it('wantOffers() after declines revives at once: the refusal filters are cleared', async () => {
+    cluster = await TestCluster.start({ agents: 1 });
+    const driver = cluster.driver({ framework: { name: 'eager' }, declineUnused: { refuseSeconds: 300 } });
+    let offered = 0;
+    driver.on('offers', () => offered++);
+    driver.start();
+    await cluster.until(() => offered === 1);
+    await cluster.advance(10_000);
+    expect(offered).to.equal(1); // declined, filtered for 300 s
+    driver.wantOffers();
+    await cluster.until(() => offered === 2, { what: 'an offer after REVIVE', withinMs: 1_000 });
+  });
+
   it('keeps offers when declineUnused is false', async () => {
     cluster = await TestCluster.start({ agents: 1 });
     const driver = cluster.driver({ framework: { name: 'hoarder' }, declineUnused: false });
@@ -248,6 +263,34 @@ describe('SchedulerDriver on agora/sdk/testing', () => {
     const types: string[] = [];
     for await (const ev of it) types.push(ev.type);
     expect(types[0]).to.equal('subscribed');
+  });
+
+  it('launchGroup() launches a task group (LAUNCH_GROUP) whose tasks each report and are tracked', async () => {
+    cluster = await TestCluster.start({ agents: 1 });
+    const driver = cluster.driver({ framework: { name: 'pods' } });
+    driver.once('offers', (offers) => {
+      const o = offers[0];
+      const op = buildLaunchGroup({
+        executorId: 'pod-1',
+        executorResources: Resources.parse('cpus:0.1;mem:32'),
+        tasks: ['web', 'sidecar'].map((id) =>
+          buildTaskInfo({
+            id,
+            agentId: o.agent_id,
+            resources: Resources.parse('cpus:0.5;mem:64'),
+            command: 'sleep 100',
+          }),
+        ),
+      });
+      driver.launchGroup(o, op.launch_group.executor, op.launch_group.task_group);
+    });
+    driver.start();
+    await cluster.until(() => cluster.running().length === 2, { what: 'both tasks of the group' });
+    await cluster.settle();
+    expect([...driver.tasks.values()].map((t) => `${t.task_id}:${t.state}`).sort()).to.deep.equal([
+      'sidecar:TASK_RUNNING',
+      'web:TASK_RUNNING',
+    ]);
   });
 
   it('updateFramework() renames the framework at the master and keeps the new info for re-subscriptions', async () => {
