@@ -272,6 +272,9 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
 
   private onOpen(): void {
     this.ignoring = false;
+    // The transport reconnected by itself (after a close): no need for a pending re-subscription.
+    this.retry?.cancel();
+    this.retry = undefined;
     this.armWatchdog();
     const framework_info: FrameworkInfo = { ...this.opts.framework };
     if (this.frameworkId) framework_info.id = this.frameworkId;
@@ -626,7 +629,8 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
         ...(opts.suppressedRoles ? { suppressed_roles: opts.suppressedRoles } : {}),
       },
     });
-    this.opts.framework = { ...framework, id: undefined };
+    const { id: _id, ...rest } = framework;
+    this.opts.framework = rest;
     return sent;
   }
 

@@ -10,9 +10,10 @@
  * See docs/marathon-apps.md.
  */
 
+export { AppMessages } from './app-rules.js';
 export { type AppUpdate, AppUpdateSchema, applyAppUpdate, readAppUpdate } from './app-update.js';
 export * from './limits.js';
-export { AppMessages, type NormalizeOptions, normalizeApp } from './normalize-app.js';
+export { type NormalizeOptions, normalizeApp } from './normalize-app.js';
 export { type GroupNormalizeOptions, normalizeGroup } from './normalize-group.js';
 export { normalizePod, type PodNormalizeOptions } from './normalize-pod.js';
 export * from './path-id.js';

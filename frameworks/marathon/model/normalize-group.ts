@@ -83,7 +83,9 @@ function walk(
     id = base;
   } else {
     id = canonicalPathId(g.id, base);
-    const problems = pathIdProblems(g.id, parent !== undefined && !(top && id === base) ? { base } : {});
+    // The posted group may sit anywhere below where it is posted (missing groups are created);
+    // groups inside it must be direct children of their parent.
+    const problems = pathIdProblems(g.id, parent !== undefined && !top ? { base } : {});
     for (const e of problems) v.add(`${at}/id`, e);
   }
   const apps = (g.apps ?? []).flatMap((a, i) => {

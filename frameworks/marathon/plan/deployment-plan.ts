@@ -13,8 +13,8 @@
  *
  * A dependency cycle makes no plan: `{ok: false, error: 'Dependency graph has cyclic dependencies.'}`.
  */
-import type { App, Group, Pod } from '../model/index.js';
-import { isUnder } from '../model/index.js';
+import type { App, Group, Pod, Rejection } from '../model/index.js';
+import { isUnder, rejectOne } from '../model/index.js';
 
 export type RunSpec = { kind: 'app'; spec: App } | { kind: 'pod'; spec: Pod };
 
@@ -129,6 +129,15 @@ export function findCycle(graph: Map<string, Set<string>>): string[] | undefined
     }
   }
   return undefined;
+}
+
+/**
+ * Marathon's root-group rule that needs the whole tree: no dependency cycle. A 422 as Marathon gives
+ * it (`{"message":"Object is not valid","details":[{"path":"/","errors":["Dependency graph has cyclic
+ * dependencies."]}]}`), or undefined when the root is fine.
+ */
+export function rootGroupProblem(root: Group): Rejection | undefined {
+  return findCycle(dependencyGraph(root)) ? rejectOne('/', CYCLE_MESSAGE) : undefined;
 }
 
 /** Longest dependency path from each id (1 = depends on nothing), over an acyclic graph. */

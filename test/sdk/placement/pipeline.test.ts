@@ -205,6 +205,35 @@ describe('sdk/placement pipeline', () => {
     });
   });
 
+  it('property: placing offer after offer never breaks UNIQUE, MAX_PER or CLUSTER', () => {
+    const hostArb = fc.record({ host: fc.integer({ min: 0, max: 5 }), rack: fc.integer({ min: 0, max: 2 }) });
+    fc.assert(
+      fc.property(fc.array(hostArb, { maxLength: 60 }), fc.integer({ min: 1, max: 3 }), (offers, maxPer) => {
+        const s = spec({
+          ports: [],
+          constraints: [
+            { field: 'hostname', operator: 'UNIQUE' },
+            { field: 'rack', operator: 'MAX_PER', value: String(maxPer) },
+            { field: 'zone', operator: 'CLUSTER' },
+          ],
+          instances: 100,
+        });
+        const placed: { hostname: string; attributes: Record<string, string> }[] = [];
+        for (const o of offers) {
+          const attributes = { rack: `r${o.rack}`, zone: o.host % 2 === 0 ? 'even' : 'odd' };
+          const r = place(big(`h${o.host}`, attributes), s, { placed });
+          if (r.ok) placed.push({ hostname: `h${o.host}`, attributes });
+          const hosts = placed.map((p) => p.hostname);
+          if (new Set(hosts).size !== hosts.length) return false;
+          for (const rack of ['r0', 'r1', 'r2'])
+            if (placed.filter((p) => p.attributes.rack === rack).length > maxPer) return false;
+          if (new Set(placed.map((p) => p.attributes.zone)).size > 1) return false;
+        }
+        return true;
+      }),
+    );
+  });
+
   it('property: picked ports are distinct, offered, and include every fixed port', () => {
     fc.assert(
       fc.property(

@@ -61,6 +61,17 @@ describe('marathon/model normalizeGroup', () => {
     if (!r.ok) expect(JSON.stringify(r.body)).to.contain(`nested at most ${MAX_GROUP_DEPTH} deep`);
   });
 
+  it('the posted group may sit deep below where it is posted; its sub-groups must be direct children', () => {
+    const r = normalizeGroup({ id: '/a/b/c', apps: [{ id: 'x', cmd: 'x y' }] }, { parentGroupId: '/' });
+    expect(r.ok && r.value.apps[0].id).to.equal('/a/b/c/x');
+    const rel = normalizeGroup({ id: 'b/c', apps: [] }, { parentGroupId: '/a' });
+    expect(rel.ok && rel.value.id).to.equal('/a/b/c');
+    const deep = normalizeGroup({ id: '/a', groups: [{ id: '/a/b/c' }] }, { parentGroupId: '/' });
+    expect(!deep.ok && deep.body.details).to.deep.equal([
+      { path: '/groups(0)/id', errors: ["Identifier is not child of '/a'"] },
+    ]);
+  });
+
   it('a group without id is the group it is posted to', () => {
     const r = normalizeGroup({ apps: [{ id: 'a', cmd: 'x y' }] }, { parentGroupId: '/p' });
     expect(r.ok && [r.value.id, r.value.apps[0].id]).to.deep.equal(['/p', '/p/a']);

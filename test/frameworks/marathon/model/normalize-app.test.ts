@@ -456,6 +456,29 @@ describe('marathon/model app updates', () => {
     const r = u.ok ? applyAppUpdate(base, u.value) : u;
     expect(r.ok && [r.value.cmd, r.value.args]).to.deep.equal([undefined, ['sleep', '2']]);
   });
+  it('switching networking modes through an update drops the ports of the other mode', () => {
+    const bridged = ok({
+      id: '/w',
+      container: { docker: { image: 'nginx', network: 'BRIDGE', portMappings: [{ containerPort: 80 }] } },
+    });
+    const toHost = applyAppUpdate(bridged, { networks: [{ mode: 'host' }] });
+    expect(toHost.ok && [toHost.value.container?.portMappings, toHost.value.portDefinitions]).to.deep.equal([
+      undefined,
+      [{ port: 0, protocol: 'tcp' }],
+    ]);
+    const host = ok({ id: '/w', container: { docker: { image: 'nginx' } } });
+    const toBridge = applyAppUpdate(host, { networks: [{ mode: 'container/bridge' }] });
+    expect(toBridge.ok && [toBridge.value.portDefinitions, toBridge.value.networks]).to.deep.equal([
+      undefined,
+      [{ mode: 'container/bridge' }],
+    ]);
+  });
+  it('an update refused by the rules answers the 422 of the result', () => {
+    const r = applyAppUpdate(base, { args: ['a'], cmd: 'b c' });
+    expect(!r.ok && r.body.details?.[0].errors[0]).to.equal(
+      "AppDefinition must either contain one of 'cmd' or 'args', and/or a 'container'.",
+    );
+  });
   it('version only with id', () => {
     expect(readAppUpdate({ version: '2015-01-01T00:00:00Z', cpus: 1 })).to.deep.equal({
       ok: false,

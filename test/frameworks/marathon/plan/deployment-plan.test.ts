@@ -5,7 +5,12 @@
  */
 import { expect } from 'chai';
 import { type Group, normalizeGroup } from '../../../../frameworks/marathon/model/index.js';
-import { CYCLE_MESSAGE, dependencyGraph, planDeployment } from '../../../../frameworks/marathon/plan/index.js';
+import {
+  CYCLE_MESSAGE,
+  dependencyGraph,
+  planDeployment,
+  rootGroupProblem,
+} from '../../../../frameworks/marathon/plan/index.js';
 
 function group(raw: unknown): Group {
   const r = normalizeGroup(raw);
@@ -108,6 +113,19 @@ describe('marathon/plan planDeployment', () => {
       expect(r.error).to.equal(CYCLE_MESSAGE);
       expect(r.cycle).to.deep.equal(['/a', '/b', '/a']);
     }
+  });
+
+  it("the root group's cycle rule answers Marathon's 422", () => {
+    const g = group({ id: '/', apps: [app('/a', { dependencies: ['/a2'] }), app('/a2', { dependencies: ['/a'] })] });
+    expect(rootGroupProblem(g)).to.deep.equal({
+      ok: false,
+      status: 422,
+      body: {
+        message: 'Object is not valid',
+        details: [{ path: '/', errors: ['Dependency graph has cyclic dependencies.'] }],
+      },
+    });
+    expect(rootGroupProblem(layered)).to.equal(undefined);
   });
 
   it('a cycle through group dependencies is a cycle', () => {

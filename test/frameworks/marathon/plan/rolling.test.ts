@@ -257,6 +257,41 @@ describe('marathon/plan selectInstancesToKill', () => {
     expect(chosen.every((id) => id.startsWith('r1'))).to.equal(true);
     expect(chosen).to.deep.equal(['r1c', 'r1b']);
   });
+  // Marathon's ConstraintsTest cases for selectInstancesToKill:
+  const gb = (field: string): { field: string; operator: 'GROUP_BY' } => ({ field, operator: 'GROUP_BY' });
+  it('even on 2 hosts: 10 of 20 are taken 5 from each', () => {
+    const xs = Array.from({ length: 20 }, (_, n) => inst(`t${n}`, n, `${n % 2}`));
+    const chosen = selectInstancesToKill(xs, 10, { killSelection: 'YOUNGEST_FIRST', constraints: [gb('hostname')] });
+    expect(chosen).to.have.length(10);
+    expect(chosen.filter((id) => Number(id.slice(1)) % 2 === 0)).to.have.length(5);
+  });
+  it('uneven (20 on host 1, 10 on host 2): all 10 from host 1', () => {
+    const xs = [
+      ...Array.from({ length: 20 }, (_, n) => inst(`a${n}`, n, '1')),
+      ...Array.from({ length: 10 }, (_, n) => inst(`b${n}`, 100 + n, '2')),
+    ];
+    const chosen = selectInstancesToKill(xs, 10, { killSelection: 'YOUNGEST_FIRST', constraints: [gb('hostname')] });
+    expect(chosen).to.have.length(10);
+    expect(chosen.every((id) => id.startsWith('a'))).to.equal(true);
+  });
+  it('two GROUP_BY fields (rack, color): 20 of 40 keep both even', () => {
+    const kinds = [
+      ['rack-1', 'blue'],
+      ['rack-1', 'green'],
+      ['rack-2', 'blue'],
+      ['rack-2', 'green'],
+    ];
+    const xs = kinds.flatMap(([rack, color], k) =>
+      Array.from({ length: 10 }, (_, n) => inst(`${rack}-${color}-${n}`, k * 10 + n, `h${k}${n}`, { rack, color })),
+    );
+    const chosen = new Set(
+      selectInstancesToKill(xs, 20, { killSelection: 'YOUNGEST_FIRST', constraints: [gb('rack'), gb('color')] }),
+    );
+    const picked = xs.filter((x) => chosen.has(x.id));
+    expect(picked).to.have.length(20);
+    expect(picked.filter((x) => x.attributes.rack === 'rack-1')).to.have.length(10);
+    expect(picked.filter((x) => x.attributes.color === 'blue')).to.have.length(10);
+  });
   it('asked for all or more: all', () => {
     expect(selectInstancesToKill([inst('a', 1)], 3, { killSelection: 'YOUNGEST_FIRST' })).to.deep.equal(['a']);
     expect(selectInstancesToKill([inst('a', 1)], 0, { killSelection: 'YOUNGEST_FIRST' })).to.deep.equal([]);
