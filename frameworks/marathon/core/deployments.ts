@@ -4,7 +4,7 @@
  * shown in `/v2/deployments` (Marathon's shape, plus why it is waiting). Pure.
  */
 import { allApps, findApp } from './groups.js';
-import { type Instance, isActive, isHealthy } from './instances.js';
+import { type Instance, isActive, isAvailable } from './instances.js';
 import { allPods, podShadow } from './pods.js';
 import type { StoredDeployment } from './repository.js';
 import type { AppDef, GroupDef } from './spec.js';
@@ -71,12 +71,12 @@ export function actionState(
   const cv = configVersion(target);
   const old = active.filter((i) => i.version !== cv);
   const current = active.filter((i) => i.version === cv && !i.killing);
-  const healthy = current.filter((i) => isHealthy(target, i)).length;
+  const healthy = current.filter((i) => isAvailable(target, i)).length;
   if (old.length === 0 && healthy === target.instances && current.length === target.instances) return { done: true };
   const parts: string[] = [];
   if (healthy < target.instances) {
     parts.push(
-      `${healthy} of ${target.instances} instance(s) ${target.healthChecks.length > 0 ? 'healthy' : 'running'}`,
+      `${healthy} of ${target.instances} instance(s) ${[target.healthChecks.length > 0 ? 'healthy' : 'running', ...(target.readinessChecks.length > 0 ? ['ready'] : [])].join(' and ')}`,
     );
   }
   if (old.length > 0) parts.push(`${old.length} old instance(s) to replace`);

@@ -24,6 +24,8 @@ export interface Instance {
   /** When it became unreachable (ms since the epoch). */
   unreachableSince?: number;
   lastMessage?: string;
+  /** Its readiness check passed (apps with readinessChecks only). */
+  ready?: boolean;
   /** A pod instance: the state of each of its tasks (task id → state); its `taskId` is the instance id. */
   groupTasks?: Record<string, string>;
 }
@@ -62,6 +64,26 @@ export function isHealthy(app: AppDef | undefined, i: Instance): boolean {
   if (i.state !== 'TASK_RUNNING' || i.killing) return false;
   if (!app || app.healthChecks.length === 0) return true;
   return i.healthy === true;
+}
+
+/** Healthy and, when the app has readiness checks, ready: what deployments and upgrades wait for. */
+export function isAvailable(app: AppDef | undefined, i: Instance): boolean {
+  if (!isHealthy(app, i)) return false;
+  return !app || app.readinessChecks.length === 0 || i.ready === true;
+}
+
+/** The URL of an instance's (first) readiness check, or undefined when its port is unknown. */
+export function readinessUrl(app: AppDef, i: Instance): string | undefined {
+  const rc = app.readinessChecks[0] as { protocol?: string; path?: string; portName?: string } | undefined;
+  if (!rc) return undefined;
+  const names =
+    app.portDefinitions.length > 0
+      ? app.portDefinitions.map((p) => p.name)
+      : ((app.container?.portMappings ?? []) as { name?: string }[]).map((m) => m.name);
+  const idx = names.indexOf(rc.portName);
+  const port = i.ports[idx >= 0 ? idx : 0];
+  if (!port) return undefined;
+  return `${rc.protocol === 'HTTPS' ? 'https' : 'http'}://${i.host}:${port}${rc.path ?? '/'}`;
 }
 
 function mapHealthCheck(h: HealthCheckDef, ports: number[], app: AppDef): HealthCheck | undefined {

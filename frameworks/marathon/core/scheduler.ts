@@ -11,7 +11,15 @@ import type { Clock, Filters, Offer, Operation, TaskInfo, TaskStatus } from 'ago
 import type pino from 'pino';
 import { actionState, configVersion, effectiveApps, planJson } from './deployments.js';
 import type { EventBus } from './events.js';
-import { buildTaskInfo, type Instance, isActive, isHealthy, taskIdFor, taskIdsOf } from './instances.js';
+import {
+  buildTaskInfo,
+  type Instance,
+  isActive,
+  isAvailable,
+  readinessUrl,
+  taskIdFor,
+  taskIdsOf,
+} from './instances.js';
 import { ALL_REASONS, OfferPool, type PlacedInstance, place, Reason } from './placement.js';
 import { buildTaskGroup, groupState, type PodDef } from './pods.js';
 import type { StoredDeployment } from './repository.js';
@@ -214,10 +222,11 @@ export class Scheduler {
     const minHealthy = Math.ceil(n * app.upgradeStrategy.minimumHealthCapacity);
     const maxCapacity = Math.max(n, Math.floor(n * (1 + app.upgradeStrategy.maximumOverCapacity)));
     const oldAlive = old.filter((i) => !i.killing);
-    let healthy = current.filter((i) => isHealthy(app, i)).length + oldAlive.filter((i) => isHealthy(app, i)).length;
+    let healthy =
+      current.filter((i) => isAvailable(app, i)).length + oldAlive.filter((i) => isAvailable(app, i)).length;
     let killedNow = 0;
-    for (const i of oldAlive.sort((a, b) => Number(isHealthy(app, a)) - Number(isHealthy(app, b)) || order(a, b))) {
-      const h = isHealthy(app, i);
+    for (const i of oldAlive.sort((a, b) => Number(isAvailable(app, a)) - Number(isAvailable(app, b)) || order(a, b))) {
+      const h = isAvailable(app, i);
       if (!h || healthy - 1 >= minHealthy) {
         this.killInstance(i, 'replaced by a new version');
         killedNow++;
@@ -227,7 +236,7 @@ export class Scheduler {
     const occupied = live.length;
     let launch = Math.max(0, Math.min(n - current.length, maxCapacity - occupied));
     // Neither a kill nor a launch possible (e.g. minimumHealthCapacity 1 with no over-capacity): kill one anyway.
-    const pending = current.some((i) => !isHealthy(app, i));
+    const pending = current.some((i) => !isAvailable(app, i));
     if (launch === 0 && killedNow === 0 && !pending && current.length < n && old.every((i) => !i.killing)) {
       const victim = oldAlive.sort(order)[0];
       if (victim) this.killInstance(victim, 'no room to replace within the upgrade strategy');
@@ -560,7 +569,35 @@ export class Scheduler {
   }
 
   /** Time-driven work: unhealthy instances past maxConsecutiveFailures, unreachable ones, backoffs ending. */
+  /** Answers an HTTP GET with its status (Marathon runs readiness checks itself); injected in tests. */
+  probe: (url: string, timeoutMs: number) => Promise<number> = async (url, timeoutMs) =>
+    (await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })).status;
+  private readonly probing = new Set<string>();
+
+  /** Readiness checks of running, not yet ready instances of apps that have them (one probe in flight each). */
+  private checkReadiness(): void {
+    for (const i of this.instances.values()) {
+      if (i.ready || i.state !== 'TASK_RUNNING' || i.killing || this.probing.has(i.taskId)) continue;
+      const app = this.specs.get(i.appId);
+      const rc = app?.readinessChecks[0] as { timeoutSeconds?: number; httpStatusCodesForReady?: number[] } | undefined;
+      const url = app && rc ? readinessUrl(app, i) : undefined;
+      if (!rc || !url) continue;
+      this.probing.add(i.taskId);
+      this.probe(url, (rc.timeoutSeconds ?? 10) * 1000)
+        .then((status) => {
+          if ((rc.httpStatusCodesForReady ?? [200]).includes(status)) {
+            i.ready = true;
+            this.hooks.instancesChanged(i.appId);
+            this.requestConverge();
+          }
+        })
+        .catch(() => undefined)
+        .finally(() => this.probing.delete(i.taskId));
+    }
+  }
+
   tick(): void {
+    this.checkReadiness();
     for (const i of this.instances.values()) {
       if (i.unhealthySince === undefined || i.killing || !isActive(i)) continue;
       const app = this.specs.get(i.appId);

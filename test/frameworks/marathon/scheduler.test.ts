@@ -214,4 +214,37 @@ describe('marathon scheduler (virtual clock, fake driver)', () => {
     expect(st?.byReason.InsufficientCpus).to.equal(1);
     expect(h.service.scheduler.waitingFor('/c')).to.match(/UnfulfilledConstraint 1.*rack:IS:r9/);
   });
+
+  it('waits for readiness checks: a deployment completes only once every new instance answers ready', async () => {
+    const h = await new Harness().start();
+    const probed: string[] = [];
+    let ready = false;
+    h.service.scheduler.probe = async (url) => {
+      probed.push(url);
+      return ready ? 200 : 503;
+    };
+    await post(h, {
+      id: '/rd',
+      cmd: 'serve',
+      cpus: 0.1,
+      mem: 16,
+      instances: 2,
+      portDefinitions: [{ port: 0, name: 'http' }],
+      readinessChecks: [{ name: 'r', protocol: 'HTTP', path: '/ready', portName: 'http', intervalSeconds: 2, timeoutSeconds: 1 }],
+    });
+    h.driver.emit('offers', [offer()]);
+    h.runAll();
+    const flush = () => new Promise((r) => setImmediate(r));
+    h.clock.advance(1_000);
+    await flush();
+    expect(probed).to.have.length(2);
+    expect(probed[0]).to.match(/^http:\/\/a1\.example:310\d\d\/ready$/);
+    expect(h.service.scheduler.deployments).to.have.length(1);
+    expect(h.service.scheduler.waitingFor('/rd')).to.match(/0 of 2 instance\(s\) running and ready/);
+    ready = true;
+    h.clock.advance(1_000);
+    await flush();
+    h.service.scheduler.converge();
+    expect(h.service.scheduler.deployments).to.have.length(0);
+  });
 });
