@@ -81,7 +81,7 @@ export function readinessUrl(app: AppDef, i: Instance): string | undefined {
       ? app.portDefinitions.map((p) => p.name)
       : ((app.container?.portMappings ?? []) as { name?: string }[]).map((m) => m.name);
   const idx = names.indexOf(rc.portName);
-  const port = i.ports[idx >= 0 ? idx : 0];
+  const port = i.ports[Math.max(idx, 0)];
   if (!port) return undefined;
   return `${rc.protocol === 'HTTPS' ? 'https' : 'http'}://${i.host}:${port}${rc.path ?? '/'}`;
 }

@@ -230,7 +230,9 @@ describe('marathon scheduler (virtual clock, fake driver)', () => {
       mem: 16,
       instances: 2,
       portDefinitions: [{ port: 0, name: 'http' }],
-      readinessChecks: [{ name: 'r', protocol: 'HTTP', path: '/ready', portName: 'http', intervalSeconds: 2, timeoutSeconds: 1 }],
+      readinessChecks: [
+        { name: 'r', protocol: 'HTTP', path: '/ready', portName: 'http', intervalSeconds: 2, timeoutSeconds: 1 },
+      ],
     });
     h.driver.emit('offers', [offer()]);
     h.runAll();
