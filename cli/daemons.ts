@@ -147,6 +147,7 @@ export async function runMaster(f: Flags): Promise<RunningMaster> {
   const { authorizer } = security;
   return startMaster({
     ...masterOptionsFromFlags(f, logger),
+    flags: Object.fromEntries(Object.entries(f).filter((e): e is [string, string] => e[1] !== undefined)), // shown by /master/state, /flags and GET_FLAGS (secrets redacted there)
     authorizer,
     tls: serverTlsFromFlags(f), // cli/secure.ts
     secretsKey,

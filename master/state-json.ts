@@ -19,7 +19,8 @@ function taskJson(t: TaskEntry) {
     id: t.task.task_id,
     name: t.task.name,
     framework_id: t.frameworkId,
-    executor_id: '',
+    // A command task's executor is named after the task (as Mesos's command executor; the agent agrees).
+    executor_id: t.task.task_id,
     slave_id: t.agentId,
     agent_id: t.agentId,
     state: t.state,
@@ -82,7 +83,8 @@ function frameworkJson(master: Master, f: FrameworkEntry) {
     resources: resourcesObject(used.plus(offered)),
     used_resources: resourcesObject(used),
     offered_resources: resourcesObject(offered),
-    tasks: tasks.map(taskJson),
+    tasks: tasks.filter((t) => t.state !== TaskState.UNREACHABLE).map(taskJson),
+    unreachable_tasks: tasks.filter((t) => t.state === TaskState.UNREACHABLE).map(taskJson),
     completed_tasks: f.completedTasks.map(taskJson),
     offers: [...f.offers].flatMap((id) => {
       const o = master.offers.get(id);
