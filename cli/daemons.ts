@@ -92,6 +92,18 @@ export const masterCommand: CommandDef = {
       name: 'secrets_key_file',
       help: 'AES-256 key of the secret store (32 random bytes, raw, base64 or hex; mode 0600); without it secrets are off',
     },
+    // The v1 operator API's SUBSCRIBE stream (docs/mesos-operator-api.md).
+    {
+      name: 'operator_heartbeat_interval',
+      help: 'HEARTBEAT events to operator API subscribers this often',
+      default: '15secs',
+    },
+    {
+      name: 'operator_subscriber_buffer',
+      help: 'bytes an operator API subscriber may fall behind before it is disconnected',
+      default: '8388608',
+    },
+    { name: 'max_operator_subscribers', help: 'operator API SUBSCRIBE streams open at once', default: '2000' },
   ],
   examples: [
     'agora master --port 5050 --work_dir /var/lib/agora/master',
@@ -122,6 +134,11 @@ export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
       .split('|')
       .filter(Boolean)
       .map((s) => Resources.parse(s)),
+    operatorStream: {
+      heartbeatIntervalMs: parseDuration(f.operator_heartbeat_interval ?? '15secs'),
+      maxBufferedBytes: Math.max(1024, intFlag(f, 'operator_subscriber_buffer')),
+      maxSubscribers: Math.max(1, intFlag(f, 'max_operator_subscribers')),
+    },
     logger,
   };
 }

@@ -38,6 +38,8 @@ export const AgentStateResponse = Type.Object({
   resources: ResourcesObject,
   unreserved_resources: ResourcesObject,
   reserved_resources: Type.Record(Type.String(), ResourcesObject),
+  reserved_resources_allocated: Type.Record(Type.String(), ResourcesObject),
+  resource_providers: Type.Array(Type.Unknown()),
   attributes: Type.Record(Type.String(), Type.String()),
   flags: Type.Record(Type.String(), Type.String()),
   containerizers: Type.Array(Type.String()),
@@ -68,6 +70,13 @@ export interface BuildInfoLike {
 function reservedByRole(r: Resources): Record<string, Record<string, number | string>> {
   const out: Record<string, Record<string, number | string>> = {};
   for (const role of r.roles()) if (role !== DEFAULT_ROLE) out[role] = resourcesObject(r.reservedFor(role));
+  return out;
+}
+
+/** The resources of the tasks that still hold them. */
+function allocated(agent: AgentView): Resources {
+  let out = Resources.empty();
+  for (const t of agent.tasks.values()) if (!TERMINAL.has(t.state)) out = out.plus(Resources.from(t.task.resources));
   return out;
 }
 
@@ -156,6 +165,8 @@ export function agentState(
     resources: resourcesObject(agent.resources),
     unreserved_resources: resourcesObject(agent.resources.unreserved()),
     reserved_resources: reservedByRole(agent.resources),
+    reserved_resources_allocated: reservedByRole(allocated(agent)),
+    resource_providers: [],
     attributes: agent.attributes,
     flags,
     containerizers: agent.containerizers.map((c) => c.name),
