@@ -1,7 +1,7 @@
 /**
  * The operator API's SUBSCRIBE stream: events derived once per master event (operator-v1-events.ts),
  * encoded once as RecordIO, and the same bytes written to every subscriber. Each subscriber may
- * hold at most `maxBufferedBytes` not yet taken by its socket; one that falls further behind is
+ * hold at most `maxBufferedBytes` (plus the record being sent) not yet taken by its socket; one that falls further behind is
  * cut off (counted in `/metrics/snapshot`), so a slow or stuck reader never slows the master nor
  * grows its memory. HEARTBEAT every `heartbeatIntervalMs` on the injected Clock. When the master
  * stops leading, every subscriber is closed: clients reconnect and are sent to the new leader.
@@ -50,7 +50,8 @@ class Subscriber {
 
   send(record: Buffer): void {
     if (this.closed) return;
-    if (this.sink.writableLength + record.length > this.max) {
+    // Behind by more than the allowance already: cut off. (One record may exceed the allowance by itself.)
+    if (this.sink.writableLength > this.max) {
       this.close(true);
       return;
     }
