@@ -41,3 +41,4 @@ export const RegistrarUnavailable = defineError('AGORA_MASTER_REGISTRAR_UNAVAILA
 export const RateLimited = defineError('AGORA_MASTER_RATE_LIMITED', 429, 'RateLimitedError');
 // ---------------------------------------------------------------- v1 operator API (master/http/operator.ts)
 export const TooManySubscribers = defineError('AGORA_MASTER_TOO_MANY_SUBSCRIBERS', 503, 'TooManySubscribersError');
+export const ReservationRefused = defineError('AGORA_MASTER_RESERVATION_REFUSED', 409, 'ReservationRefusedError');

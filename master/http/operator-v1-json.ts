@@ -233,3 +233,25 @@ export function splitTasks(live: readonly TaskEntry[], completed: readonly TaskE
     completed,
   };
 }
+
+/**
+ * Mesos v1 JSON resources (as an operator sends them) to Agora's: the role is the last of
+ * `reservations` (Mesos 1.4+) or `role` (older); a refined reservation (more than one role) is
+ * refused, as Agora reserves for one role. Throws with the reason; the result is validated after.
+ */
+export function fromV1Resources(list: readonly unknown[]): Resource[] {
+  return list.map((raw, i) => {
+    if (!raw || typeof raw !== 'object') throw new Error(`[${i}]: a resource must be an object`);
+    const r = raw as Record<string, unknown>;
+    const reservations = Array.isArray(r.reservations) ? (r.reservations as { role?: unknown }[]) : [];
+    if (reservations.length > 1) throw new Error(`[${i}]: refined reservations (more than one role) are not supported`);
+    const role = reservations.length === 1 ? reservations[0]?.role : r.role;
+    if (role !== undefined && typeof role !== 'string') throw new Error(`[${i}]: the role must be a string`);
+    const out: Record<string, unknown> = { name: r.name, type: r.type };
+    if (r.scalar !== undefined) out.scalar = r.scalar;
+    if (r.ranges !== undefined) out.ranges = r.ranges;
+    if (r.set !== undefined) out.set = r.set;
+    if (role !== undefined && role !== DEFAULT_ROLE) out.role = role;
+    return out as Resource;
+  });
+}

@@ -7,12 +7,14 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
-import { type AgoraPlugin, decideAccess, viewer } from '../../sdk/http/index.js';
-import { InvalidOperatorCall, NoLeader, TooManySubscribers, UnknownAgent } from '../errors.js';
+import { type AgoraPlugin, decideAccess, httpErrors, viewer } from '../../sdk/http/index.js';
+import { type Resource, Resources } from '../../sdk/resources/resources.js';
+import { resourceListProblem } from '../../sdk/resources/schema.js';
+import { InvalidOperatorCall, NoLeader, ReservationRefused, TooManySubscribers, UnknownAgent } from '../errors.js';
 import { type QuotaBody, withoutQuota, withQuota, withWeights } from '../roles.js';
 import { metricsSnapshot } from '../state-json.js';
 import { type MasterHttpOptions, ready } from './context.js';
-import { v1Flags, v1Metrics } from './operator-v1-json.js';
+import { fromV1Resources, v1Flags, v1Metrics } from './operator-v1-json.js';
 import { getAgents, getFrameworks, getMaster, getRoles, getState, getTasks, getVersion } from './operator-v1-views.js';
 import { changeRolesSerially } from './role-changes.js';
 import { roleViews } from './role-views.js';
@@ -33,6 +35,8 @@ export const SUPPORTED_CALLS = [
   'UPDATE_WEIGHTS',
   'UPDATE_QUOTA',
   'MARK_AGENT_GONE',
+  'RESERVE_RESOURCES',
+  'UNRESERVE_RESOURCES',
 ] as const;
 export type SupportedCall = (typeof SUPPORTED_CALLS)[number];
 
@@ -40,6 +44,10 @@ const MAX_ITEMS = 1000;
 const AgentId = Type.Object({ value: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
 const Scalar = Type.Object({ value: Type.Number({ minimum: 0, maximum: 1e15 }) }, { additionalProperties: false });
 const ScalarMap = Type.Record(Type.String({ maxLength: 64 }), Scalar, { maxProperties: 32 });
+/** Mesos v1 resources, checked in depth by fromV1Resources and the resource rules after it. */
+const V1ResourceList = Type.Array(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 16 }), {
+  maxItems: 1024,
+});
 const Duration = Type.Object({ nanoseconds: Type.Integer({ minimum: 0, maximum: 3.6e12 }) });
 
 export const OperatorCall = Type.Object(
@@ -83,6 +91,19 @@ export const OperatorCall = Type.Object(
       ),
     ),
     mark_agent_gone: Type.Optional(Type.Object({ agent_id: AgentId }, { additionalProperties: false })),
+    reserve_resources: Type.Optional(
+      Type.Object(
+        {
+          agent_id: AgentId,
+          source: Type.Optional(V1ResourceList),
+          resources: V1ResourceList,
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    unreserve_resources: Type.Optional(
+      Type.Object({ agent_id: AgentId, resources: V1ResourceList }, { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -122,6 +143,28 @@ export function quotaBodies(call: OperatorCall): { role: string; body?: QuotaBod
   });
 }
 
+/** The agent and the resources an operator RESERVE_RESOURCES / UNRESERVE_RESOURCES names, validated. */
+export function reservationsOf(
+  call: OperatorCall,
+  type: 'RESERVE_RESOURCES' | 'UNRESERVE_RESOURCES',
+): { agentId: string; reserve: Resources; unreserve: Resources } {
+  const body = type === 'RESERVE_RESOURCES' ? call.reserve_resources : call.unreserve_resources;
+  const field = type.toLowerCase();
+  if (!body) throw new InvalidOperatorCall(`${type} needs ${field}.agent_id and ${field}.resources`);
+  let list: Resource[];
+  try {
+    list = fromV1Resources(body.resources);
+  } catch (e) {
+    throw new InvalidOperatorCall(`${field}.resources${(e as Error).message}`);
+  }
+  const why = resourceListProblem(list);
+  if (why) throw new InvalidOperatorCall(`${field}.resources${why}`);
+  const r = Resources.from(list);
+  return type === 'RESERVE_RESOURCES'
+    ? { agentId: body.agent_id.value, reserve: r, unreserve: Resources.empty() }
+    : { agentId: body.agent_id.value, reserve: Resources.empty(), unreserve: r };
+}
+
 /** How each call is authorized: as the classic request that does the same thing. */
 function accessOf(
   call: OperatorCall,
@@ -159,6 +202,10 @@ function accessOf(
       }));
     case 'MARK_AGENT_GONE':
       return [{ action: 'mark_agent_gone', method: 'POST', url: '/api/v1', body: call }];
+    case 'RESERVE_RESOURCES':
+    case 'UNRESERVE_RESOURCES':
+      // Decided per role (reserve) or per reserver principal (unreserve) in the handler, through `permits`.
+      return [{ action: 'view_state', method: 'POST', url: '/api/v1' }];
   }
 }
 
@@ -248,6 +295,25 @@ export const operatorRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) 
           return next;
         });
         return reply.code(200).send();
+      }
+      case 'RESERVE_RESOURCES':
+      case 'UNRESERVE_RESOURCES': {
+        const { agentId, reserve, unreserve } = reservationsOf(call, type);
+        const principal = req.access?.principal;
+        const permits = app.authorizer.permits?.bind(app.authorizer);
+        if (permits) {
+          for (const role of reserve.roles())
+            if (!permits(principal, 'reserve_resources', role))
+              throw new httpErrors.Forbidden(`not allowed to reserve resources for role '${role}'`);
+          if (!unreserve.isEmpty() && !permits(principal, 'unreserve_resources', principal))
+            throw new httpErrors.Forbidden('not allowed to unreserve resources');
+        }
+        const r = await ready(opts).changeReservations(agentId, reserve, unreserve);
+        if (!r.ok) {
+          if (r.unknown) throw new UnknownAgent(`unknown agent ${agentId}`);
+          throw new ReservationRefused(r.reason);
+        }
+        return reply.code(202).send();
       }
       case 'MARK_AGENT_GONE': {
         const id = markGoneTarget(call);

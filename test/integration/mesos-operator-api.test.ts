@@ -133,6 +133,41 @@ describe('Mesos v1 operator API and classic endpoints on real processes @integra
     expect(bad.status).to.equal(400);
   });
 
+  it("RESERVE_RESOURCES and UNRESERVE_RESOURCES move an agent's resources to a role and back (202), refuse what is not there (409)", async () => {
+    const dev = (r: Record<string, unknown>) => ({ ...r, reservations: [{ type: 'DYNAMIC', role: 'dev' }] });
+    const resources = [
+      dev({ name: 'cpus', type: 'SCALAR', scalar: { value: 1 } }),
+      dev({ name: 'mem', type: 'SCALAR', scalar: { value: 128 } }),
+    ];
+    const slave = async () =>
+      (await getJson(`${master.url}/master/state`)).slaves.find((s: { id: string }) => s.id === agentId);
+    const r = await call(master.url, {
+      type: 'RESERVE_RESOURCES',
+      reserve_resources: { agent_id: { value: agentId }, resources },
+    });
+    expect(r.status, r.text).to.equal(202);
+    expect((await slave()).reserved_resources.dev).to.include({ cpus: 1, mem: 128 });
+    const agents = (await call(master.url, { type: 'GET_AGENTS' })).json.get_agents.agents;
+    const total = agents.find((a: { agent_info: { id: { value: string } } }) => a.agent_info.id.value === agentId)
+      .total_resources as { name: string; reservations?: { role: string }[] }[];
+    expect(total.find((x) => x.name === 'cpus' && x.reservations?.[0]?.role === 'dev')).to.not.equal(undefined);
+    const tooMuch = await call(master.url, {
+      type: 'RESERVE_RESOURCES',
+      reserve_resources: {
+        agent_id: { value: agentId },
+        resources: [dev({ name: 'cpus', type: 'SCALAR', scalar: { value: 64 } })],
+      },
+    });
+    expect(tooMuch.status).to.equal(409);
+    expect(tooMuch.json.code).to.equal('AGORA_MASTER_RESERVATION_REFUSED');
+    const u = await call(master.url, {
+      type: 'UNRESERVE_RESOURCES',
+      unreserve_resources: { agent_id: { value: agentId }, resources },
+    });
+    expect(u.status, u.text).to.equal(202);
+    expect((await slave()).reserved_resources).to.deep.equal({});
+  });
+
   it('JSONP on the master and agent endpoints the web UI loads; a bad callback name is refused with a code', async () => {
     for (const path of [
       '/master/state',

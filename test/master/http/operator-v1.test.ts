@@ -7,10 +7,17 @@ import { EventEmitter } from 'node:events';
 import { expect } from 'chai';
 import { lsMode } from '../../../agent/http/ls.js';
 import { callType, type OperatorCall, quotaBodies } from '../../../master/http/operator.js';
-import { timeInfo, v1Attributes, v1Resource, v1Resources } from '../../../master/http/operator-v1-json.js';
+import {
+  fromV1Resources,
+  timeInfo,
+  v1Attributes,
+  v1Resource,
+  v1Resources,
+} from '../../../master/http/operator-v1-json.js';
 import { RecordIoDecoder, recordIo } from '../../../master/http/operator-v1-recordio.js';
 import { type EventSink, OperatorEventStream } from '../../../master/http/operator-v1-stream.js';
 import { ipAsUint32 } from '../../../master/http/operator-v1-views.js';
+import { reservationProblem } from '../../../master/state/operator-reservations.js';
 import { MasterHarness } from '../../../master/testing/index.js';
 import { jsonpCallback, wrapJsonp } from '../../../sdk/http/jsonp.js';
 import { Resources } from '../../../sdk/resources/resources.js';
@@ -70,6 +77,60 @@ describe('v1 operator JSON (pure)', () => {
       { role: 'web', body: { role: 'web', guarantees: { cpus: 1 }, limits: { mem: 512 }, force: undefined } },
       { role: 'old' },
     ]);
+  });
+});
+
+describe('operator reservations (pure)', () => {
+  it('reads Mesos v1 resources: the role from reservations or role; a refined reservation is refused', () => {
+    expect(
+      fromV1Resources([
+        { name: 'cpus', type: 'SCALAR', scalar: { value: 1 }, reservations: [{ type: 'DYNAMIC', role: 'dev' }] },
+        { name: 'mem', type: 'SCALAR', scalar: { value: 64 }, role: 'ops' },
+        { name: 'disk', type: 'SCALAR', scalar: { value: 5 } },
+      ]),
+    ).to.deep.equal([
+      { name: 'cpus', type: 'SCALAR', scalar: { value: 1 }, role: 'dev' },
+      { name: 'mem', type: 'SCALAR', scalar: { value: 64 }, role: 'ops' },
+      { name: 'disk', type: 'SCALAR', scalar: { value: 5 } },
+    ]);
+    expect(() =>
+      fromV1Resources([
+        { name: 'cpus', type: 'SCALAR', scalar: { value: 1 }, reservations: [{ role: 'a' }, { role: 'a/b' }] },
+      ]),
+    ).to.throw(/refined/);
+  });
+
+  it('refuses what the agent does not have free, unreserved resources to reserve, and inactive agents', async () => {
+    const h = await MasterHarness.start();
+    const agent = await h.addAgent({ resources: 'cpus:4;mem:1024' });
+    const a = h.master.agents.get(agent.id as string);
+    expect(reservationProblem(a, Resources.parse('cpus(dev):2'), Resources.empty())).to.equal(undefined);
+    expect(reservationProblem(a, Resources.parse('cpus(dev):5'), Resources.empty())).to.match(/does not have/);
+    expect(reservationProblem(a, Resources.parse('cpus:1'), Resources.empty())).to.match(/role other than/);
+    expect(reservationProblem(a, Resources.empty(), Resources.parse('cpus(dev):1'))).to.match(/reserved and unused/);
+    expect(reservationProblem(undefined, Resources.parse('cpus(dev):1'), Resources.empty())).to.equal('unknown agent');
+    expect(
+      await h.master.changeReservations(agent.id as string, Resources.parse('cpus(dev):2'), Resources.empty()),
+    ).to.deep.equal({ ok: true });
+    expect(
+      h.master.agents
+        .get(agent.id as string)
+        ?.total.reservedFor('dev')
+        .scalar('cpus'),
+    ).to.equal(2);
+    const back = await h.master.changeReservations(
+      agent.id as string,
+      Resources.empty(),
+      Resources.parse('cpus(dev):2'),
+    );
+    expect(back).to.deep.equal({ ok: true });
+    expect(
+      h.master.agents
+        .get(agent.id as string)
+        ?.total.unreserved()
+        .scalar('cpus'),
+    ).to.equal(4);
+    h.master.stop();
   });
 });
 
