@@ -1,6 +1,6 @@
 /** `agora master`, `agora agent` and `agora local`: starting the long-running parts. */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type pino from 'pino';
 import { Agent } from '../agent/agent.js';
 import { createContainerizers } from '../agent/containerizer/registry.js';
@@ -104,6 +104,10 @@ export const masterCommand: CommandDef = {
       default: '8388608',
     },
     { name: 'max_operator_subscribers', help: 'operator API SUBSCRIBE streams open at once', default: '2000' },
+    {
+      name: 'webui_dir',
+      help: "serve Mesos's web UI from this directory (its src/webui) at / (docs/mesos-operator-api.md)",
+    },
   ],
   examples: [
     'agora master --port 5050 --work_dir /var/lib/agora/master',
@@ -116,6 +120,8 @@ export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
   if (f.zk && !f.zk.startsWith('zk://'))
     throw new UsageError(`--zk must look like zk://host:2181/agora, got '${redactZkUrl(f.zk)}'`);
   if (f.quorum !== undefined && intFlag(f, 'quorum') < 1) throw new UsageError('--quorum must be at least 1');
+  if (f.webui_dir && !existsSync(join(f.webui_dir, 'index.html')))
+    throw new UsageError(`--webui_dir must hold Mesos's web UI (its src/webui, with index.html): ${f.webui_dir}`);
   return {
     workDir: resolve(f.work_dir ?? '.agora/master'),
     zk: f.zk,
@@ -134,6 +140,7 @@ export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
       .split('|')
       .filter(Boolean)
       .map((s) => Resources.parse(s)),
+    webuiDir: f.webui_dir ? resolve(f.webui_dir) : undefined,
     operatorStream: {
       heartbeatIntervalMs: parseDuration(f.operator_heartbeat_interval ?? '15secs'),
       maxBufferedBytes: Math.max(1024, intFlag(f, 'operator_subscriber_buffer')),

@@ -42,6 +42,8 @@ export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'r
   flags?: Record<string, string>;
   /** The v1 operator event stream's bounds (master/http/operator-v1-stream.ts). */
   operatorStream?: { heartbeatIntervalMs?: number; maxBufferedBytes?: number; maxSubscribers?: number };
+  /** Mesos's web UI files (its `src/webui`), served at `/` (Mesos's `--webui_dir`). */
+  webuiDir?: string;
 }
 
 export interface RunningMaster {
@@ -67,6 +69,7 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
   const http = buildMasterHttp({
     flags: opts.flags,
     events,
+    webuiDir: opts.webuiDir,
     logger: log.child({ component: 'http' }),
     authorizer: opts.authorizer,
     current: () => master,

@@ -21,6 +21,7 @@ import { redirectRoutes } from './redirect.js';
 import { rolesRoutes } from './roles.js';
 import { type SecretsHttpOptions, secretsRoutes } from './secrets.js';
 import { stateRoutes } from './state.js';
+import { webuiRoutes } from './webui.js';
 
 export type { MasterHttpOptions } from './context.js';
 export { OperatorEventStream, type OperatorStreamOptions } from './operator-v1-stream.js';
@@ -38,6 +39,8 @@ export interface MasterHttpServerOptions extends MasterHttpOptions {
   flags?: Record<string, string>;
   /** The v1 operator event stream (SUBSCRIBE). */
   events?: MasterHttpOptions['events'];
+  /** Mesos's web UI files (`--webui_dir`), served at `/`, `/app/*`, `/assets/*`. */
+  webuiDir?: string;
 }
 
 /** A master's HTTP server with every route declared (not listening yet; `inject` works at once). */
@@ -57,6 +60,7 @@ export function buildMasterHttp(opts: MasterHttpServerOptions): AgoraHttp {
   void app.register(rolesRoutes, o);
   void app.register(operatorRoutes, o);
   void app.register(classicRoutes, o);
+  void app.register(webuiRoutes, { webuiDir: opts.webuiDir });
   void app.register(secretsRoutes, { ...o, secrets: opts.secrets });
   return app;
 }
