@@ -56,6 +56,9 @@ const FRAMEWORK_EVENTS = new Set([
   'leadershipGained',
 ]);
 
+/** Scheduler calls that may change a framework (not ACCEPT, DECLINE, ACKNOWLEDGE, RECONCILE: the busy ones). */
+const FRAMEWORK_CALLS = new Set(['SUBSCRIBE', 'TEARDOWN', 'SUPPRESS', 'REVIVE', 'UPDATE_FRAMEWORK']);
+
 const present = (state: string) => state === 'active' || state === 'disconnected';
 
 function frameworkSignature(f: FrameworkEntry): string {
@@ -99,7 +102,8 @@ export class OperatorEventDeriver {
     if (!this.primed || !m) return [];
     const out: Json[] = [];
     const ctx = { m, out };
-    if (event.type === 'schedulerCall' || FRAMEWORK_EVENTS.has(event.type)) this.diffFrameworks(ctx);
+    if ((event.type === 'schedulerCall' && FRAMEWORK_CALLS.has(event.call.type)) || FRAMEWORK_EVENTS.has(event.type))
+      this.diffFrameworks(ctx);
     if (AGENT_EVENTS.has(event.type) || event.type === 'agentMessage') {
       const t = event.type === 'agentMessage' ? event.message.type : '';
       if (event.type !== 'agentMessage' || t === 'REGISTER' || t === 'REREGISTER' || t === 'REREGISTER_TASKS') {
