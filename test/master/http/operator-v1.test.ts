@@ -333,6 +333,36 @@ describe('operator events derived from the real master logic (MasterHarness)', (
     h.master.stop();
   });
 
+  it('a task of a disconnected framework still shows its updates (derived from the agent, not from what the framework is sent)', async () => {
+    const h = await MasterHarness.start();
+    const s = new OperatorEventStream({ clock: h.clock, master: () => h.master });
+    const sink = new FakeSink();
+    const feed = () => {
+      for (const t of h.trace.splice(0)) s.observe(t.event, t.effects);
+    };
+    const agent = await h.addAgent();
+    const sched = await h.subscribe({ failover_timeout: 3600 });
+    await h.advance(1000);
+    const [offer] = sched.offers();
+    sched.launch(offer, [{ task_id: 't1', resources: 'cpus:1;mem:32' }]);
+    await h.settle();
+    h.trace.length = 0;
+    s.subscribe(sink, snapshot);
+    sched.drop();
+    await h.settle();
+    feed();
+    agent.update(sched.frameworkId as string, { task_id: 't1', state: 'TASK_RUNNING' });
+    await h.settle();
+    feed();
+    const types = sink.events().map((e) => e.type);
+    expect(types).to.include('FRAMEWORK_UPDATED');
+    const updated = (sink.events() as { type: string; task_updated?: { state: string } }[]).filter(
+      (e) => e.type === 'TASK_UPDATED',
+    );
+    expect(updated.map((e) => e.task_updated?.state)).to.deep.equal(['TASK_RUNNING']);
+    h.master.stop();
+  });
+
   it('closes every subscriber when the master stops leading', async () => {
     const h = await MasterHarness.start();
     const s = new OperatorEventStream({ clock: h.clock, master: () => h.master });
