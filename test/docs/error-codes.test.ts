@@ -8,6 +8,7 @@ import * as authErrors from '../../sdk/auth/errors.js';
 import * as sdkErrors from '../../sdk/errors.js';
 import { codesOf, type ErrorClass } from '../../sdk/errors.js';
 import * as httpErrors from '../../sdk/http/errors.js';
+import * as offersErrors from '../../sdk/offers/errors.js';
 import * as secretsErrors from '../../sdk/secrets/errors.js';
 import * as tlsErrors from '../../sdk/tls/errors.js';
 import { REPO_ROOT } from '../support/cluster.js';
@@ -21,6 +22,7 @@ const CATALOGUES: Record<string, Record<string, unknown>> = {
   'sdk/secrets/errors.ts': secretsErrors,
   'master/errors.ts': masterErrors,
   'agent/errors.ts': agentErrors,
+  'sdk/offers/errors.ts': offersErrors,
 };
 
 function entries(catalogue: Record<string, unknown>): ErrorClass[] {
