@@ -4,7 +4,7 @@
  * ranges | set, reservations}`, agent attributes as `{name, type: TEXT, text: {value}}`. Pure:
  * plain records in, plain JSON out; no I/O, no clock.
  */
-import type { FrameworkInfo, TaskInfo, TaskStatus } from '../../sdk/protocol/types.js';
+import type { FrameworkInfo, TaskStatus } from '../../sdk/protocol/types.js';
 import { DEFAULT_ROLE, type Resource, Resources } from '../../sdk/resources/resources.js';
 import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from '../registry.js';
 
@@ -63,28 +63,7 @@ export function latestStatus(t: TaskEntry): TaskStatus {
   };
 }
 
-function v1Command(c: TaskInfo['command']): Json | undefined {
-  if (!c) return undefined;
-  const out: Json = {};
-  if (c.value !== undefined) out.value = c.value;
-  if (c.shell !== undefined) out.shell = c.shell;
-  if (c.arguments) out.arguments = c.arguments;
-  if (c.user) out.user = c.user;
-  if (c.uris) out.uris = c.uris;
-  // Variables are shown by name and type only: a SECRET's reference stays, values never leave (docs/secrets.md).
-  if (c.environment) {
-    out.environment = {
-      variables: c.environment.variables.map((v) =>
-        v.type === 'SECRET'
-          ? { name: v.name, type: 'SECRET', secret: v.secret }
-          : { name: v.name, type: 'VALUE', value: v.value },
-      ),
-    };
-  }
-  return out;
-}
-
-/** Mesos's `Task`. A command task has no executor id in v1 (Mesos leaves it unset). */
+/** Mesos's `Task` (no command: Mesos's Task has none). A command task has no executor id in v1 (Mesos leaves it unset). */
 export function v1Task(t: TaskEntry): Json {
   const out: Json = {
     name: t.task.name,
@@ -99,12 +78,10 @@ export function v1Task(t: TaskEntry): Json {
       return st;
     }),
     status_update_state: t.state,
-    role: t.role,
   };
   if (t.task.labels) out.labels = { labels: t.task.labels.labels };
   if (t.task.container) out.container = t.task.container;
-  const command = v1Command(t.task.command);
-  if (command) out.command = command;
+  if (t.task.command?.user) out.user = t.task.command.user;
   return out;
 }
 
