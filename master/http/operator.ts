@@ -31,6 +31,8 @@ export const SUPPORTED_CALLS = [
   'GET_ROLES',
   'GET_WEIGHTS',
   'GET_MASTER',
+  'GET_EXECUTORS',
+  'GET_QUOTA',
   'SUBSCRIBE',
   'UPDATE_WEIGHTS',
   'UPDATE_QUOTA',
@@ -182,6 +184,9 @@ function accessOf(
     case 'GET_ROLES':
     case 'GET_WEIGHTS':
       return [{ action: 'view_roles', method: 'GET', url: '/roles' }];
+    case 'GET_QUOTA':
+      return [{ action: 'view_quota', method: 'GET', url: '/quota' }];
+    case 'GET_EXECUTORS':
     case 'GET_STATE':
     case 'GET_AGENTS':
     case 'GET_FRAMEWORKS':
@@ -274,6 +279,17 @@ export const operatorRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) 
         };
       case 'GET_MASTER':
         return { type, get_master: getMaster(ready(opts)) };
+      case 'GET_EXECUTORS':
+        // Agora runs tasks without executors of their own (as Mesos's command executor, which GET_EXECUTORS does not list).
+        return { type, get_executors: { executors: [] } };
+      case 'GET_QUOTA': {
+        const scalars = (r?: Resources) =>
+          Object.fromEntries(Object.entries(r?.scalarTotals() ?? {}).map(([k, v]) => [k, { value: v }]));
+        const configs = [...ready(opts).roles.values()]
+          .filter((r) => r.quota && may('get_quotas', r.name))
+          .map((r) => ({ role: r.name, guarantees: scalars(r.quota?.guarantee), limits: scalars(r.quota?.limit) }));
+        return { type, get_quota: { status: { configs } } };
+      }
       case 'SUBSCRIBE':
         return subscribe(opts, req, reply, may);
       case 'UPDATE_WEIGHTS': {

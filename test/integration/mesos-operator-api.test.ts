@@ -127,6 +127,12 @@ describe('Mesos v1 operator API and classic endpoints on real processes @integra
       },
     });
     expect(q.status).to.equal(200);
+    const gq = await call(master.url, { type: 'GET_QUOTA' });
+    expect(gq.json.get_quota.status.configs).to.deep.include({
+      role: 'web',
+      guarantees: { cpus: { value: 1 } },
+      limits: { cpus: { value: 2 } },
+    });
     const infos = (await getJson(`${master.url}/quota`)).infos;
     expect(infos.find((i: { role: string }) => i.role === 'web').limits).to.deep.equal({ cpus: 2 });
     const bad = await call(master.url, { type: 'TEARDOWN', teardown: {} });
