@@ -32,6 +32,8 @@ export interface OperatorStreamOptions {
   /** Most subscribers at once; the next is refused (503). */
   maxSubscribers?: number;
   onSlowSubscriber?: (info: { buffered: number }) => void;
+  /** Runs the fan-out later (default: `setImmediate`, after the master's turn); tests pass `(fn) => fn()`. */
+  schedule?: (fn: () => void) => void;
 }
 
 export const DEFAULT_OPERATOR_HEARTBEAT_MS = 15_000;
@@ -71,6 +73,8 @@ export class OperatorEventStream {
   readonly deriver: OperatorEventDeriver;
   private readonly subs = new Set<Subscriber>();
   private heartbeat?: Timer;
+  private pending: Buffer[] = [];
+  private readonly schedule: (fn: () => void) => void;
   private readonly heartbeatMs: number;
   private readonly maxBuffered: number;
   private readonly maxSubscribers: number;
@@ -81,6 +85,7 @@ export class OperatorEventStream {
     this.heartbeatMs = o.heartbeatIntervalMs ?? DEFAULT_OPERATOR_HEARTBEAT_MS;
     this.maxBuffered = o.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.maxSubscribers = o.maxSubscribers ?? DEFAULT_MAX_SUBSCRIBERS;
+    this.schedule = o.schedule ?? ((fn) => setImmediate(fn));
   }
 
   get subscribers(): number {
@@ -102,6 +107,7 @@ export class OperatorEventStream {
   observe(event: MasterEvent, effects: readonly Effect[]): void {
     if (this.subs.size === 0) return;
     if (event.type === 'leadershipLost') {
+      this.flush();
       this.closeAll();
       return;
     }
@@ -112,8 +118,20 @@ export class OperatorEventStream {
   publish(event: Json): void {
     if (this.subs.size === 0) return;
     this.stats.eventsPublished++;
-    const record = recordIoJson(event);
-    for (const s of this.subs) s.send(record);
+    this.pending.push(recordIoJson(event));
+    if (this.pending.length === 1) this.schedule(() => this.flush());
+  }
+
+  /**
+   * Writes the records published since the last flush, as one buffer, to every subscriber. Runs
+   * after the master's event loop turn (not inside it), so a burst of events costs the master one
+   * append each, and each subscriber one write per turn.
+   */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const chunk = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
+    this.pending = [];
+    for (const s of this.subs) s.send(chunk);
   }
 
   /**
@@ -125,6 +143,8 @@ export class OperatorEventStream {
       this.stats.refused++;
       return false;
     }
+    // Events derived before this snapshot go to the others only: the snapshot already holds them.
+    this.flush();
     if (this.subs.size === 0) this.deriver.prime();
     const s = new Subscriber(sink, (gone, slow) => this.gone(gone, slow), this.maxBuffered);
     this.subs.add(s);

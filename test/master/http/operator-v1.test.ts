@@ -218,7 +218,7 @@ const snapshot = () => ({ type: 'SUBSCRIBED', subscribed: { get_state: {} } });
 
 describe('operator event stream (fan-out, bounds, heartbeats)', () => {
   it('encodes each event once and writes the same bytes to every subscriber', () => {
-    const s = new OperatorEventStream({ clock: new VirtualClock(0), master: () => undefined });
+    const s = new OperatorEventStream({ schedule: (fn) => fn(), clock: new VirtualClock(0), master: () => undefined });
     const sinks = Array.from({ length: 50 }, () => new FakeSink());
     for (const k of sinks) expect(s.subscribe(k, snapshot)).to.equal(true);
     s.publish({ type: 'AGENT_REMOVED', agent_removed: { agent_id: { value: 'A' } } });
@@ -230,6 +230,7 @@ describe('operator event stream (fan-out, bounds, heartbeats)', () => {
   it('cuts off a subscriber that falls behind by more than its allowance, counts it, and keeps serving the others', () => {
     const slow: { buffered: number }[] = [];
     const s = new OperatorEventStream({
+      schedule: (fn) => fn(),
       clock: new VirtualClock(0),
       master: () => undefined,
       maxBufferedBytes: 1000,
@@ -251,7 +252,12 @@ describe('operator event stream (fan-out, bounds, heartbeats)', () => {
   });
 
   it('a single record larger than the allowance does not cut anyone off', () => {
-    const s = new OperatorEventStream({ clock: new VirtualClock(0), master: () => undefined, maxBufferedBytes: 100 });
+    const s = new OperatorEventStream({
+      schedule: (fn) => fn(),
+      clock: new VirtualClock(0),
+      master: () => undefined,
+      maxBufferedBytes: 100,
+    });
     const k = new FakeSink();
     s.subscribe(k, snapshot);
     s.publish({ type: 'TASK_ADDED', pad: 'x'.repeat(10_000) });
@@ -260,7 +266,12 @@ describe('operator event stream (fan-out, bounds, heartbeats)', () => {
 
   it('sends HEARTBEAT on the injected clock while anyone subscribes, and stops when nobody does', () => {
     const clock = new VirtualClock(0);
-    const s = new OperatorEventStream({ clock, master: () => undefined, heartbeatIntervalMs: 15_000 });
+    const s = new OperatorEventStream({
+      schedule: (fn) => fn(),
+      clock,
+      master: () => undefined,
+      heartbeatIntervalMs: 15_000,
+    });
     const k = new FakeSink();
     s.subscribe(k, snapshot);
     clock.advance(45_000);
@@ -270,8 +281,35 @@ describe('operator event stream (fan-out, bounds, heartbeats)', () => {
     expect(clock.pending()).to.equal(0);
   });
 
+  it("fans out after the master's turn: a burst is one write per subscriber, and a newcomer gets none of what its snapshot holds", () => {
+    const later: (() => void)[] = [];
+    const s = new OperatorEventStream({
+      schedule: (fn) => later.push(fn),
+      clock: new VirtualClock(0),
+      master: () => undefined,
+    });
+    const a = new FakeSink();
+    s.subscribe(a, snapshot);
+    const before = a.chunks.length;
+    for (let i = 0; i < 3; i++) s.publish({ type: 'TASK_UPDATED', n: i });
+    expect(a.chunks.length).to.equal(before); // nothing written inside the master's turn
+    const b = new FakeSink();
+    s.subscribe(b, snapshot); // flushes the burst to `a` first
+    expect(a.chunks.length).to.equal(before + 1);
+    expect(a.events().filter((e) => e.type === 'TASK_UPDATED')).to.have.length(3);
+    expect(b.events().map((e) => e.type)).to.deep.equal(['SUBSCRIBED', 'HEARTBEAT']);
+    s.publish({ type: 'TASK_UPDATED', n: 3 });
+    for (const fn of later.splice(0)) fn();
+    expect(b.events().filter((e) => e.type === 'TASK_UPDATED')).to.have.length(1);
+  });
+
   it('refuses subscribers over the cap', () => {
-    const s = new OperatorEventStream({ clock: new VirtualClock(0), master: () => undefined, maxSubscribers: 2 });
+    const s = new OperatorEventStream({
+      schedule: (fn) => fn(),
+      clock: new VirtualClock(0),
+      master: () => undefined,
+      maxSubscribers: 2,
+    });
     expect(s.subscribe(new FakeSink(), snapshot)).to.equal(true);
     expect(s.subscribe(new FakeSink(), snapshot)).to.equal(true);
     expect(s.full()).to.equal(true);
@@ -282,7 +320,7 @@ describe('operator event stream (fan-out, bounds, heartbeats)', () => {
 describe('operator events derived from the real master logic (MasterHarness)', () => {
   it('AGENT_ADDED, FRAMEWORK_ADDED, TASK_ADDED, TASK_UPDATED, AGENT_REMOVED (with its tasks), FRAMEWORK_REMOVED, and nothing twice', async () => {
     const h = await MasterHarness.start();
-    const s = new OperatorEventStream({ clock: h.clock, master: () => h.master });
+    const s = new OperatorEventStream({ schedule: (fn) => fn(), clock: h.clock, master: () => h.master });
     const sink = new FakeSink();
     const feed = () => {
       for (const t of h.trace.splice(0)) s.observe(t.event, t.effects);
@@ -335,7 +373,7 @@ describe('operator events derived from the real master logic (MasterHarness)', (
 
   it('a task of a disconnected framework still shows its updates (derived from the agent, not from what the framework is sent)', async () => {
     const h = await MasterHarness.start();
-    const s = new OperatorEventStream({ clock: h.clock, master: () => h.master });
+    const s = new OperatorEventStream({ schedule: (fn) => fn(), clock: h.clock, master: () => h.master });
     const sink = new FakeSink();
     const feed = () => {
       for (const t of h.trace.splice(0)) s.observe(t.event, t.effects);
@@ -365,7 +403,7 @@ describe('operator events derived from the real master logic (MasterHarness)', (
 
   it('closes every subscriber when the master stops leading', async () => {
     const h = await MasterHarness.start();
-    const s = new OperatorEventStream({ clock: h.clock, master: () => h.master });
+    const s = new OperatorEventStream({ schedule: (fn) => fn(), clock: h.clock, master: () => h.master });
     const sink = new FakeSink();
     s.subscribe(sink, snapshot);
     h.master.stepDown('test');
