@@ -15,7 +15,7 @@ import {
   tempDir,
 } from '../support/cluster.js';
 import { commandTask, TestFramework } from '../support/framework.js';
-import { call, jsonp, Subscription } from '../support/operator-client.js';
+import { call, jsonp, leading, Subscription } from '../support/operator-client.js';
 
 describe('Mesos v1 operator API and classic endpoints on real processes @integration', function () {
   this.timeout(120_000);
@@ -27,6 +27,7 @@ describe('Mesos v1 operator API and classic endpoints on real processes @integra
 
   before(async () => {
     master = await startMasterProc(['--operator_heartbeat_interval', '1secs']);
+    await leading(master);
     const agent = await startAgentProc(master.address, [
       '--resources',
       'cpus:2;mem:1024;disk:1024;ports:[31000-31100]',

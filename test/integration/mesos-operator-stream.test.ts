@@ -21,7 +21,7 @@ import {
   waitFor,
 } from '../support/cluster.js';
 import { commandTask, TestFramework } from '../support/framework.js';
-import { call, Subscription } from '../support/operator-client.js';
+import { call, leading, Subscription } from '../support/operator-client.js';
 import { requireReal } from '../support/require-real.js';
 import { TestZkServer, zookeeperAvailability } from '../support/zookeeper.js';
 
@@ -96,6 +96,7 @@ describe('Mesos v1 operator stream under load and faults @integration', function
 
   it('200 subscribers and one that never reads: it is cut off and counted, the others keep receiving, the master keeps serving', async () => {
     const master = await startMasterProc(['--operator_subscriber_buffer', '65536', '--allocation_interval', '200ms']);
+    await leading(master);
     await startAgentProc(master.address, ['--resources', 'cpus:4;mem:4096']);
     const fw = await new TestFramework(master.address, 'load-fw').start();
     try {
@@ -212,6 +213,7 @@ describe('Mesos v1 operator stream under load and faults @integration', function
       '--acls',
       JSON.stringify(acls),
     ]);
+    await leading(master);
     const alice = { authorization: basicAuthorization('alice', 'a-secret') };
     const ops = { authorization: basicAuthorization('ops', 'o-secret') };
     const anon = await call(master.url, { type: 'GET_STATE' });

@@ -10,6 +10,14 @@ import { waitFor } from './cluster.js';
 // biome-ignore lint/suspicious/noExplicitAny: operator events are loosely typed JSON
 export type Event = any;
 
+/** Waits until this master leads (a standalone master answers /health before it has taken over). */
+export async function leading(master: { url: string }): Promise<void> {
+  await waitFor(`${master.url} to lead`, async () => {
+    const r = await fetch(`${master.url}/health`);
+    return ((await r.json()) as { leading?: boolean }).leading;
+  });
+}
+
 export async function call(
   base: string,
   body: unknown,
