@@ -319,6 +319,7 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     authorizer: sec.authorizer,
     bindCheck: { missing: sec.missing, insecure: f.insecure === 'true' },
     flags: Object.fromEntries(Object.entries(f).filter((e): e is [string, string] => e[1] !== undefined)),
+    hostname: f.hostname,
   });
   await agent.start();
   logger.info({ port, workDir, resources: resources.toString() }, `agent listening on port ${port}`);
