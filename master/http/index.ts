@@ -21,6 +21,7 @@ import { redirectRoutes } from './redirect.js';
 import { rolesRoutes } from './roles.js';
 import { type SecretsHttpOptions, secretsRoutes } from './secrets.js';
 import { stateRoutes } from './state.js';
+import { v1SchedulerRoutes } from './v1-scheduler.js';
 import { webuiRoutes } from './webui.js';
 
 export type { MasterHttpOptions } from './context.js';
@@ -62,5 +63,6 @@ export function buildMasterHttp(opts: MasterHttpServerOptions): AgoraHttp {
   void app.register(classicRoutes, o);
   void app.register(webuiRoutes, { webuiDir: opts.webuiDir });
   void app.register(secretsRoutes, { ...o, secrets: opts.secrets });
+  void app.register(v1SchedulerRoutes, { ...o, logger: opts.logger.child({ component: 'v1-scheduler' }) });
   return app;
 }
