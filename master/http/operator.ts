@@ -290,8 +290,21 @@ export const operatorRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) 
           .map((r) => ({ role: r.name, guarantees: scalars(r.quota?.guarantee), limits: scalars(r.quota?.limit) }));
         return { type, get_quota: { status: { configs } } };
       }
-      case 'SUBSCRIBE':
-        return subscribe(opts, req, reply, may);
+      case 'SUBSCRIBE': {
+        subscribe(opts, req, reply, may);
+        // The answer is hijacked (a stream): the audit log is told here, as the hook would have.
+        app.authorizer.answered?.({
+          principal: req.access?.principal,
+          action: 'operator_api',
+          method: req.method,
+          path: '/api/v1',
+          target: 'SUBSCRIBE',
+          decision: 'allow',
+          status: 200,
+          ip: req.ip,
+        });
+        return reply;
+      }
       case 'UPDATE_WEIGHTS': {
         const infos = call.update_weights?.weight_infos;
         if (!infos) throw new InvalidOperatorCall('UPDATE_WEIGHTS needs update_weights.weight_infos');
