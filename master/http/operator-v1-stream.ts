@@ -10,7 +10,7 @@ import type { Clock, Timer } from '../../sdk/util/clock.js';
 import type { Effect, MasterEvent } from '../state/index.js';
 import { type MasterView, OperatorEventDeriver } from './operator-v1-events.js';
 import type { Json } from './operator-v1-json.js';
-import { recordIoJson } from './operator-v1-recordio.js';
+import { encodeJsonRecord as recordIoJson } from '../../sdk/mesos/recordio.js';
 
 /** Where one subscriber's records go: a Node response or socket. */
 export interface EventSink {

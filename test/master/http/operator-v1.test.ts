@@ -14,7 +14,7 @@ import {
   v1Resource,
   v1Resources,
 } from '../../../master/http/operator-v1-json.js';
-import { RecordIoDecoder, recordIo } from '../../../master/http/operator-v1-recordio.js';
+import { RecordIoDecoder } from '../../../sdk/mesos/recordio.js';
 import { type EventSink, OperatorEventStream } from '../../../master/http/operator-v1-stream.js';
 import { ipAsUint32 } from '../../../master/http/operator-v1-views.js';
 import { reservationProblem } from '../../../master/state/operator-reservations.js';
@@ -134,23 +134,6 @@ describe('operator reservations (pure)', () => {
   });
 });
 
-describe('RecordIO', () => {
-  it('prefixes each record with its length in bytes (not characters)', () => {
-    expect(recordIo('hello').toString()).to.equal('5\nhello');
-    expect(recordIo('é').toString()).to.equal('2\né');
-  });
-
-  it('splits a stream back into records across chunk boundaries, and refuses a bad length', () => {
-    const d = new RecordIoDecoder();
-    const all = Buffer.concat([recordIo('{"a":1}'), recordIo('{"b":"é"}')]);
-    const out: string[] = [];
-    for (let i = 0; i < all.length; i += 3) out.push(...d.push(all.subarray(i, i + 3)));
-    expect(out).to.deep.equal(['{"a":1}', '{"b":"é"}']);
-    expect(() => new RecordIoDecoder().push(Buffer.from('x1\n'))).to.throw(/bad length/);
-    expect(() => new RecordIoDecoder(10).push(Buffer.from('11\n'))).to.throw(/over the limit/);
-  });
-});
-
 describe('JSONP callback names', () => {
   it('takes plain and dotted identifiers, as the web UI sends them', () => {
     expect(jsonpCallback('/master/state?jsonp=JSON_CALLBACK')).to.equal('JSON_CALLBACK');
@@ -210,7 +193,7 @@ class FakeSink extends EventEmitter implements EventSink {
   }
   events(): { type: string }[] {
     const d = new RecordIoDecoder();
-    return this.chunks.flatMap((c) => d.push(c)).map((t) => JSON.parse(t));
+    return this.chunks.flatMap((c) => d.push(c)).map((t) => JSON.parse(t.toString('utf8')));
   }
 }
 
