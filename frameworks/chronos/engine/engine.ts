@@ -1,0 +1,785 @@
+/**
+ * The Chronos engine: due times → runs → tasks, exactly once.
+ *
+ * - Every decision about a job is one compare-and-set of its Store key (records.ts): a due time
+ *   becomes a run with a deterministic id (`<job>.<schedule>.<due>`) in the same write that moves
+ *   the job's schedule cursor past it, and a run is marked LAUNCHED with its task id durably BEFORE
+ *   the task is sent to the master. A new leader therefore never creates a second run for a due
+ *   time, and never launches a run it cannot see.
+ * - After every (re)subscription the engine reconciles its LAUNCHED runs (explicitly, re-asking
+ *   until every task is answered) before it launches anything.
+ * - Status updates are acknowledged only after their outcome is durable, so an update the master
+ *   (agent) re-sends after a failover is never lost.
+ * - Due times that cannot start within the schedule's deadline (epsilon / startingDeadlineSeconds)
+ *   are recorded as SKIPPED with their reason; after downtime the job's missedRunPolicy decides.
+ *
+ * Time comes from the injected Clock; the engine talks to the master only through {@link EngineDriver}.
+ */
+import type pino from 'pino';
+import { pino as makePino } from 'pino';
+import type { Filters, Offer, TaskInfo, TaskStatus } from '../../../sdk/protocol/types.js';
+import { Resources } from '../../../sdk/resources/resources.js';
+import { isConflict, KeyedMutex, type Store } from '../../../sdk/store/index.js';
+import type { Clock, Timer } from '../../../sdk/util/clock.js';
+import { JobConflict, JobNotFound } from '../errors.js';
+import type { Job } from './job.js';
+import { checkConstraints, taskInfoFor } from './launch.js';
+import {
+  emptyState,
+  FINAL_RUN_STATES,
+  isActive,
+  type JobRecord,
+  type JobState,
+  jobKey,
+  KEYS,
+  type Run,
+  taskIdOf,
+} from './records.js';
+import { dueBetween, nextDue } from './schedule.js';
+
+export interface EngineDriver {
+  launch(offer: Offer, tasks: TaskInfo[], filters?: Filters): boolean;
+  decline(offerIds: string[], filters?: Filters): boolean;
+  kill(taskId: string, agentId?: string): boolean;
+  acknowledge(status: TaskStatus): boolean;
+  reconcile(tasks: { task_id: string; agent_id?: string }[]): boolean;
+  suppress(): boolean;
+  revive(): boolean;
+}
+
+export interface EngineOptions {
+  store: Store;
+  clock: Clock;
+  logger?: pino.Logger;
+  /** History records kept per job (default 100). */
+  historyLimit?: number;
+  /** How often the runner looks for due times (default 100 ms). */
+  tickMs?: number;
+  /** Offers are held while a due time is this close, so a run starts at once (default 5 s). */
+  holdMs?: number;
+  /** Re-ask the master about unanswered tasks this often while reconciling (default 3 s). */
+  reconcileRetryMs?: number;
+  /** Default user of tasks. */
+  user?: string;
+}
+
+interface Entry {
+  rec: JobRecord;
+  version: number | undefined;
+  next: Map<string, number | undefined>;
+}
+
+const LOST_STATES = new Set([
+  'TASK_LOST',
+  'TASK_DROPPED',
+  'TASK_GONE',
+  'TASK_UNKNOWN',
+  'TASK_UNREACHABLE',
+  'TASK_GONE_BY_OPERATOR',
+]);
+const TERMINAL = new Set([...LOST_STATES, 'TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR']);
+
+export class Engine {
+  readonly jobs = new Map<string, Entry>();
+  private readonly byTask = new Map<string, { job: string; runId: string }>();
+  private readonly started = new Map<string, number>();
+  private readonly held = new Map<string, Offer>();
+  private readonly mutex = new KeyedMutex();
+  private readonly inflight = new Set<string>();
+  private readonly flushTimers = new Map<string, Timer>();
+  private readonly log: pino.Logger;
+  private driver?: EngineDriver;
+  private reconciling = new Map<string, string | undefined>();
+  private reconcileTimer?: Timer;
+  private tickTimer?: Timer;
+  private launching = false;
+  private suppressed = false;
+  readonly metrics = {
+    runsCreated: 0,
+    launched: 0,
+    succeeded: 0,
+    failed: 0,
+    skipped: 0,
+    retried: 0,
+    lostRelaunched: 0,
+  };
+
+  constructor(private readonly opts: EngineOptions) {
+    this.log = opts.logger ?? makePino({ level: 'silent' });
+  }
+
+  private get now(): number {
+    return this.opts.clock.now();
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  /** Reads every job from the Store (a new leader does this before anything else). */
+  async load(): Promise<void> {
+    this.jobs.clear();
+    this.byTask.clear();
+    for (const key of await this.opts.store.list(KEYS.jobs)) {
+      const v = await this.opts.store.get<JobRecord>(key);
+      if (!v) continue;
+      const e: Entry = { rec: v.value, version: v.version, next: new Map() };
+      this.jobs.set(v.value.job.name, e);
+      this.index(e);
+    }
+    for (const [name, e] of this.jobs) {
+      if (e.rec.state.runs.some((r) => FINAL_RUN_STATES.has(r.state))) void this.finalize(name);
+    }
+  }
+
+  /** Starts acting through `driver`: reconcile first (onSubscribed), then the runner ticks. */
+  attach(driver: EngineDriver): void {
+    this.driver = driver;
+    this.tickTimer?.cancel();
+    this.tickTimer = this.opts.clock.setInterval(() => this.tick(), this.opts.tickMs ?? 100);
+  }
+
+  detach(): void {
+    this.tickTimer?.cancel();
+    this.reconcileTimer?.cancel();
+    for (const t of this.flushTimers.values()) t.cancel();
+    this.flushTimers.clear();
+    this.driver = undefined;
+    this.held.clear();
+  }
+
+  get reconciled(): boolean {
+    return this.driver !== undefined && this.reconciling.size === 0 && this.reconcileTimer === undefined;
+  }
+
+  /** After SUBSCRIBED: held offers are void; ask the master about every launched task before launching. */
+  onSubscribed(): void {
+    this.held.clear();
+    this.suppressed = false;
+    this.reconciling.clear();
+    for (const e of this.jobs.values())
+      for (const r of e.rec.state.runs)
+        if (r.state === 'LAUNCHED' && r.taskId) this.reconciling.set(r.taskId, r.agentId);
+    this.reconcileTimer?.cancel();
+    this.reconcileTimer = undefined;
+    if (this.reconciling.size === 0) return;
+    const ask = () => {
+      if (this.reconciling.size === 0) {
+        this.reconcileTimer?.cancel();
+        this.reconcileTimer = undefined;
+        return;
+      }
+      this.log.info({ tasks: this.reconciling.size }, 'reconciling launched runs');
+      this.driver?.reconcile([...this.reconciling].map(([task_id, agent_id]) => ({ task_id, agent_id })));
+    };
+    this.reconcileTimer = this.opts.clock.setInterval(ask, this.opts.reconcileRetryMs ?? 3000);
+    ask();
+  }
+
+  onDisconnected(): void {
+    this.held.clear();
+  }
+
+  onRescind(offerId: string): void {
+    this.held.delete(offerId);
+  }
+
+  onOffers(offers: Offer[]): void {
+    for (const o of offers) this.held.set(o.id, o);
+    void this.launchPass();
+  }
+
+  // ---- durable mutation ------------------------------------------------------------------------
+
+  private index(e: Entry): void {
+    for (const r of e.rec.state.runs)
+      if (r.taskId && r.state === 'LAUNCHED') this.byTask.set(r.taskId, { job: e.rec.job.name, runId: r.id });
+    this.recompute(e);
+  }
+
+  private recompute(e: Entry): void {
+    e.next.clear();
+    const { job, state } = e.rec;
+    for (const s of job.schedules) {
+      const cursor = state.cursors[s.id];
+      e.next.set(s.id, cursor === undefined ? undefined : nextDue(s.parsed, cursor));
+    }
+  }
+
+  /** Applies `fn` to a copy of the job's record and writes it (CAS); undefined from fn = no change. */
+  async mutate(name: string, fn: (rec: JobRecord) => JobRecord | undefined): Promise<JobRecord | undefined> {
+    return this.mutex.run(name, async () => {
+      const e = this.jobs.get(name);
+      if (!e) return undefined;
+      const next = fn(structuredClone(e.rec));
+      if (!next) return e.rec;
+      try {
+        e.version = await this.opts.store.put(KEYS.job(name), next, e.version);
+      } catch (err) {
+        if (isConflict(err))
+          this.log.error({ job: name }, 'job record changed under us: another leader? not acting on it');
+        throw err;
+      }
+      e.rec = next;
+      this.index(e);
+      return next;
+    });
+  }
+
+  // ---- jobs (the APIs call these) ---------------------------------------------------------------
+
+  get(name: string): JobRecord | undefined {
+    return this.jobs.get(name)?.rec;
+  }
+
+  list(): JobRecord[] {
+    return [...this.jobs.values()].map((e) => e.rec);
+  }
+
+  /** Creates or replaces a job (its state, counters and history are kept on replace). */
+  async upsert(job: Job, opts: { create?: boolean; update?: boolean } = {}): Promise<JobRecord> {
+    return this.mutex.run(job.name, async () => {
+      const e = this.jobs.get(job.name);
+      if (e && opts.create) throw new JobConflict(`job '${job.name}' already exists`);
+      if (!e && opts.update) throw new JobNotFound(`job '${job.name}' does not exist`);
+      const state = e ? structuredClone(e.rec.state) : emptyState();
+      for (const s of job.schedules) if (state.cursors[s.id] === undefined) state.cursors[s.id] = this.now - 1;
+      for (const id of Object.keys(state.cursors))
+        if (!job.schedules.some((s) => s.id === id)) delete state.cursors[id];
+      const rec: JobRecord = { job, state };
+      const version = await this.opts.store.put(KEYS.job(job.name), rec, e?.version);
+      const entry: Entry = { rec, version, next: new Map() };
+      this.jobs.set(job.name, entry);
+      this.index(entry);
+      return rec;
+    });
+  }
+
+  /** Deletes a job; its children lose it as a parent and gain its parents (or its schedule), as Chronos does. */
+  async remove(name: string): Promise<void> {
+    const e = this.jobs.get(name);
+    if (!e) throw new JobNotFound(`job '${name}' does not exist`);
+    await this.kill(name, 'job deleted');
+    const deleted = e.rec.job;
+    for (const child of this.childrenOf(name)) {
+      await this.mutate(child, (rec) => {
+        const parents = [...new Set([...rec.job.parents.filter((p) => p !== name), ...deleted.parents])].filter(
+          (p) => p !== child,
+        );
+        rec.job.parents = parents;
+        if (parents.length === 0 && deleted.schedules.length > 0) {
+          rec.job.schedules = structuredClone(deleted.schedules);
+          for (const s of rec.job.schedules) rec.state.cursors[s.id] = this.now - 1;
+        }
+        rec.state.parentsDone = rec.state.parentsDone.filter((p) => parents.includes(p));
+        return rec;
+      });
+    }
+    await this.mutex.run(name, async () => {
+      await this.opts.store.delete(KEYS.job(name));
+      await this.opts.store.delete(KEYS.history(name));
+      this.jobs.delete(name);
+    });
+  }
+
+  childrenOf(name: string): string[] {
+    return [...this.jobs.values()].filter((e) => e.rec.job.parents.includes(name)).map((e) => e.rec.job.name);
+  }
+
+  /** Starts a run now (Chronos PUT job/{name}, Metronome POST runs), with arguments if given. */
+  async runNow(name: string, args?: string[]): Promise<Run> {
+    if (!this.jobs.has(name)) throw new JobNotFound(`job '${name}' does not exist`);
+    let run: Run | undefined;
+    await this.mutate(name, (rec) => {
+      rec.state.seq++;
+      run = this.newRun(rec, {
+        id: `${jobKey(name)}.m${rec.state.seq}`,
+        trigger: 'manual',
+        due: this.now,
+        arguments: args,
+      });
+      rec.state.runs.push(run);
+      return rec;
+    });
+    this.metrics.runsCreated++;
+    this.wake();
+    return run as Run;
+  }
+
+  /** Kills the job's active runs (queued ones end at once; launched ones when the master says so). */
+  async kill(name: string, reason = 'killed by request', runId?: string): Promise<number> {
+    if (!this.jobs.has(name)) throw new JobNotFound(`job '${name}' does not exist`);
+    const toKill: Run[] = [];
+    await this.mutate(name, (rec) => {
+      let changed = false;
+      for (const r of rec.state.runs) {
+        if (!isActive(r) || (runId && r.id !== runId)) continue;
+        changed = true;
+        if (r.state === 'QUEUED') {
+          Object.assign(r, { state: 'KILLED', ended: this.now, reason });
+        } else {
+          r.killRequested = reason;
+          toKill.push(r);
+        }
+      }
+      return changed ? rec : undefined;
+    });
+    for (const r of toKill) if (r.taskId) this.driver?.kill(r.taskId, r.agentId);
+    void this.finalize(name);
+    return toKill.length;
+  }
+
+  /** Chronos PUT job/success/{name}: counts a success by hand and triggers the children. */
+  async markSuccess(name: string): Promise<void> {
+    if (!this.jobs.has(name)) throw new JobNotFound(`job '${name}' does not exist`);
+    await this.mutate(name, (rec) => {
+      rec.state.seq++;
+      const run = this.newRun(rec, { id: `${jobKey(name)}.s${rec.state.seq}`, trigger: 'manual', due: this.now });
+      Object.assign(run, { state: 'SUCCESS', ended: this.now, reason: 'marked successful by request' });
+      rec.state.runs.push(run);
+      this.count(rec.state, true);
+      return rec;
+    });
+    void this.finalize(name);
+  }
+
+  async history(name: string): Promise<Run[]> {
+    const h = await this.opts.store.get<Run[]>(KEYS.history(name));
+    const pending = this.jobs.get(name)?.rec.state.runs.filter((r) => FINAL_RUN_STATES.has(r.state)) ?? [];
+    const seen = new Set((h?.value ?? []).map((r) => r.id));
+    return [...(h?.value ?? []), ...pending.filter((r) => !seen.has(r.id))];
+  }
+
+  activeRuns(name?: string): Run[] {
+    const out: Run[] = [];
+    for (const e of this.jobs.values()) {
+      if (name && e.rec.job.name !== name) continue;
+      for (const r of e.rec.state.runs)
+        if (isActive(r)) out.push({ ...r, started: r.started ?? (r.taskId ? this.started.get(r.taskId) : undefined) });
+    }
+    return out;
+  }
+
+  // ---- the runner ----------------------------------------------------------------------------
+
+  private newRun(rec: JobRecord, p: Pick<Run, 'id' | 'trigger' | 'due'> & Partial<Run>): Run {
+    return { job: rec.job.name, attempt: 1, state: 'QUEUED', ...p };
+  }
+
+  private count(state: JobState, success: boolean): void {
+    const c = state.counters;
+    if (success) {
+      c.successCount++;
+      c.lastSuccess = this.now;
+      c.errorsSinceLastSuccess = 0;
+    } else {
+      c.errorCount++;
+      c.lastError = this.now;
+      c.errorsSinceLastSuccess++;
+    }
+  }
+
+  /** One pass: due times into runs, deadlines and maxCompletionTime, launches, offer management. */
+  tick(): void {
+    if (!this.driver) return;
+    const now = this.now;
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const [name, e] of this.jobs) {
+      for (const [, due] of e.next) {
+        if (due === undefined) continue;
+        if (due <= now && !this.inflight.has(name)) {
+          this.inflight.add(name);
+          void this.handleDue(name).finally(() => this.inflight.delete(name));
+        }
+        soonest = Math.min(soonest, due);
+      }
+      const max = e.rec.job.maxCompletionTimeMs;
+      for (const r of e.rec.state.runs) {
+        if (r.state === 'QUEUED' && r.deadline !== undefined && now > r.deadline && !this.inflight.has(name)) {
+          this.inflight.add(name);
+          void this.skipLate(name).finally(() => this.inflight.delete(name));
+        }
+        const started = r.taskId ? (this.started.get(r.taskId) ?? r.launched) : undefined;
+        if (max && r.state === 'LAUNCHED' && started !== undefined && now > started + max && !r.killRequested) {
+          void this.kill(name, `maxCompletionTime ${max} ms exceeded`, r.id);
+        }
+        if (r.state === 'QUEUED') soonest = Math.min(soonest, r.notBefore ?? now);
+      }
+    }
+    this.manageOffers(soonest - now);
+    if (this.held.size > 0) void this.launchPass();
+  }
+
+  private manageOffers(untilNextMs: number): void {
+    const d = this.driver;
+    if (!d) return;
+    const hold = this.opts.holdMs ?? 5000;
+    if (untilNextMs <= hold) {
+      if (this.suppressed) {
+        this.suppressed = false;
+        d.revive();
+      }
+      return;
+    }
+    if (this.held.size > 0) {
+      const refuse = Math.max(1, Math.min(60, Math.floor((untilNextMs - hold) / 1000)));
+      d.decline([...this.held.keys()], { refuse_seconds: refuse });
+      this.held.clear();
+    }
+    if (!this.suppressed && untilNextMs > 60_000) {
+      this.suppressed = true;
+      d.suppress();
+    }
+  }
+
+  private wake(): void {
+    if (this.suppressed && this.driver) {
+      this.suppressed = false;
+      this.driver.revive();
+    }
+    void this.launchPass();
+  }
+
+  /** Due times of one job → runs (or skips), one durable write, cursors moved past them. */
+  private async handleDue(name: string): Promise<void> {
+    const replaced: Run[] = [];
+    let created = 0;
+    await this.mutate(name, (rec) => {
+      const now = this.now;
+      const { job, state } = rec;
+      let changed = false;
+      for (const s of job.schedules) {
+        const cursor = state.cursors[s.id];
+        if (cursor === undefined || cursor >= now) continue;
+        const { due, more } = dueBetween(s.parsed, cursor, now, 1000);
+        if (due.length === 0) continue;
+        changed = true;
+        state.cursors[s.id] = due[due.length - 1] as number;
+        if (job.disabled || !s.enabled) continue;
+        const fresh = due.filter((d) => now <= d + s.deadlineMs);
+        const missed = due.filter((d) => now > d + s.deadlineMs);
+        const runMissed = new Set<number>();
+        if (job.missedRunPolicy === 'RUN_ALL') for (const d of missed) runMissed.add(d);
+        if (job.missedRunPolicy === 'RUN_ONCE' && fresh.length === 0 && missed.length > 0)
+          runMissed.add(missed[missed.length - 1] as number);
+        if (more > 0) {
+          state.runs.push({
+            ...this.newRun(rec, { id: `${jobKey(name)}.${s.id}.${cursor}-more`, trigger: 'schedule', due: cursor }),
+            scheduleId: s.id,
+            state: 'SKIPPED',
+            ended: now,
+            reason: `${more} further due times missed while no leader ran (beyond the 1000 recorded singly)`,
+          });
+        }
+        for (const d of due) {
+          const id = `${jobKey(name)}.${s.id}.${d}`;
+          if (state.runs.some((r) => r.id === id)) continue;
+          const run = this.newRun(rec, { id, trigger: 'schedule', due: d, scheduleId: s.id });
+          if (missed.includes(d) && !runMissed.has(d)) {
+            Object.assign(run, {
+              state: 'SKIPPED',
+              ended: now,
+              reason: `missed: not started within ${s.deadlineMs} ms of its due time (no leader, or no offer); missedRunPolicy ${job.missedRunPolicy}`,
+            });
+            this.metrics.skipped++;
+            state.runs.push(run);
+            continue;
+          }
+          const active = state.runs.filter(isActive);
+          if (active.length > 0 && s.concurrency === 'FORBID') {
+            Object.assign(run, {
+              state: 'SKIPPED',
+              ended: now,
+              reason: `the previous run ${active[0]?.id} is still active (concurrency FORBID)`,
+            });
+            this.metrics.skipped++;
+            state.runs.push(run);
+            continue;
+          }
+          if (active.length > 0 && s.concurrency === 'REPLACE') {
+            for (const r of active) {
+              if (r.state === 'QUEUED')
+                Object.assign(r, { state: 'KILLED', ended: now, reason: `replaced by run ${id}` });
+              else if (!r.killRequested) {
+                r.killRequested = `replaced by run ${id} (concurrency REPLACE)`;
+                replaced.push(r);
+              }
+            }
+          }
+          run.deadline = runMissed.has(d) ? now + s.deadlineMs : d + s.deadlineMs;
+          state.runs.push(run);
+          created++;
+        }
+      }
+      return changed ? rec : undefined;
+    });
+    this.metrics.runsCreated += created;
+    for (const r of replaced) if (r.taskId) this.driver?.kill(r.taskId, r.agentId);
+    if (created > 0) this.wake();
+    const rec = this.jobs.get(name)?.rec;
+    if (rec?.state.runs.some((r) => FINAL_RUN_STATES.has(r.state))) this.scheduleFinalize(name);
+  }
+
+  private async skipLate(name: string): Promise<void> {
+    await this.mutate(name, (rec) => {
+      const now = this.now;
+      let changed = false;
+      for (const r of rec.state.runs) {
+        if (r.state !== 'QUEUED' || r.deadline === undefined || now <= r.deadline) continue;
+        Object.assign(r, {
+          state: 'SKIPPED',
+          ended: now,
+          reason: 'no offer could take it before its deadline (epsilon / startingDeadlineSeconds)',
+        });
+        this.metrics.skipped++;
+        changed = true;
+      }
+      return changed ? rec : undefined;
+    });
+    this.scheduleFinalize(name);
+  }
+
+  /** Queued runs onto held offers: each run marked LAUNCHED (durably) before its offer is accepted. */
+  private async launchPass(): Promise<void> {
+    if (this.launching || !this.driver || !this.reconciled || this.held.size === 0) return;
+    this.launching = true;
+    try {
+      const now = this.now;
+      const queued: { run: Run; job: Job }[] = [];
+      for (const e of this.jobs.values())
+        for (const r of e.rec.state.runs)
+          if (r.state === 'QUEUED' && (r.notBefore ?? 0) <= now) queued.push({ run: r, job: e.rec.job });
+      if (queued.length === 0) return;
+      queued.sort((a, b) => Number(b.job.highPriority) - Number(a.job.highPriority) || a.run.due - b.run.due);
+      const taken = new Set<string>();
+      const batches: { offer: Offer; picks: { run: Run; job: Job }[] }[] = [];
+      for (const offer of this.held.values()) {
+        let avail = Resources.from(offer.resources).allocatableTo(offer.allocation_role);
+        const picks: { run: Run; job: Job }[] = [];
+        for (const q of queued) {
+          if (taken.has(q.run.id)) continue;
+          const need = Resources.scalars(
+            Object.fromEntries(
+              Object.entries({ cpus: q.job.cpus, mem: q.job.mem, disk: q.job.disk }).filter(([, v]) => v > 0),
+            ),
+          );
+          if (!avail.contains(need) || !checkConstraints(q.job.constraints, offer)) continue;
+          avail = avail.minus(need);
+          picks.push(q);
+          taken.add(q.run.id);
+        }
+        if (picks.length > 0) batches.push({ offer, picks });
+      }
+      for (const b of batches) this.held.delete(b.offer.id);
+      await Promise.all(batches.map((b) => this.launchOn(b.offer, b.picks)));
+    } finally {
+      this.launching = false;
+    }
+  }
+
+  private async launchOn(offer: Offer, picks: { run: Run; job: Job }[]): Promise<void> {
+    const tasks: TaskInfo[] = [];
+    await Promise.all(
+      picks.map(async ({ run, job }) => {
+        let launched: Run | undefined;
+        try {
+          await this.mutate(job.name, (rec) => {
+            const r = rec.state.runs.find((x) => x.id === run.id);
+            if (r?.state !== 'QUEUED') return undefined;
+            Object.assign(r, {
+              state: 'LAUNCHED',
+              agentId: offer.agent_id,
+              hostname: offer.hostname,
+              launched: this.now,
+            });
+            r.taskId = taskIdOf(r);
+            launched = r;
+            return rec;
+          });
+        } catch (err) {
+          this.log.warn({ err, job: job.name }, 'could not record the launch; not launching');
+          return;
+        }
+        if (launched) tasks.push(taskInfoFor(job, launched, offer, this.opts.user));
+      }),
+    );
+    const d = this.driver;
+    if (tasks.length === 0 || !d) {
+      d?.decline([offer.id], { refuse_seconds: 0 });
+      return;
+    }
+    // Recorded first: if this send is lost, reconciliation answers LOST and the run is relaunched.
+    d.launch(offer, tasks, { refuse_seconds: 0 });
+    this.metrics.launched += tasks.length;
+  }
+
+  // ---- status updates --------------------------------------------------------------------------
+
+  async onUpdate(status: TaskStatus): Promise<void> {
+    const ref = this.byTask.get(status.task_id);
+    this.reconciling.delete(status.task_id);
+    if (!ref) {
+      this.driver?.acknowledge(status);
+      return;
+    }
+    if (!TERMINAL.has(status.state)) {
+      if (status.state === 'TASK_RUNNING' && !this.started.has(status.task_id))
+        this.started.set(status.task_id, Math.round(status.timestamp * 1000) || this.now);
+      this.driver?.acknowledge(status);
+      return;
+    }
+    let outcome: Run | undefined;
+    let retried = false;
+    try {
+      await this.mutate(ref.job, (rec) => {
+        const r = rec.state.runs.find((x) => x.id === ref.runId);
+        if (r?.state !== 'LAUNCHED' || r.taskId !== status.task_id) return undefined;
+        const now = this.now;
+        const started = this.started.get(status.task_id);
+        Object.assign(r, {
+          started,
+          ended: now,
+          taskState: status.state,
+          exitStatus: status.exit_status,
+          agentId: status.agent_id ?? r.agentId,
+        });
+        const job = rec.job;
+        if (status.state === 'TASK_FINISHED') {
+          r.state = 'SUCCESS';
+          this.count(rec.state, true);
+        } else if (LOST_STATES.has(status.state) && started === undefined && !r.killRequested) {
+          // Never seen running: the launch did not happen (or its agent vanished first). Again, same run id.
+          Object.assign(r, {
+            state: 'QUEUED',
+            attempt: r.attempt + 1,
+            taskId: undefined,
+            agentId: undefined,
+            ended: undefined,
+            launched: undefined,
+          });
+          this.metrics.lostRelaunched++;
+          retried = true;
+        } else if (r.killRequested) {
+          r.state = r.killRequested.startsWith('maxCompletionTime') ? 'FAILED' : 'KILLED';
+          r.reason = r.killRequested;
+          if (r.state === 'FAILED') this.count(rec.state, false);
+        } else if (r.attempt <= job.retries) {
+          rec.state.runs.push({
+            ...r,
+            id: `${r.id}#${r.attempt}`,
+            state: 'FAILED',
+            reason: status.message ?? status.state,
+            childrenNotified: true,
+          });
+          Object.assign(r, {
+            state: 'QUEUED',
+            attempt: r.attempt + 1,
+            taskId: undefined,
+            agentId: undefined,
+            started: undefined,
+            ended: undefined,
+            launched: undefined,
+            exitStatus: undefined,
+            notBefore: now + job.retryDelayMs,
+            deadline: undefined,
+          });
+          this.metrics.retried++;
+          retried = true;
+        } else {
+          r.state = 'FAILED';
+          r.reason = status.message ?? status.state;
+          this.count(rec.state, false);
+        }
+        outcome = r;
+        return rec;
+      });
+    } catch (err) {
+      this.log.warn({ err, task: status.task_id }, 'could not record a status update; it will come again');
+      return;
+    }
+    // Acknowledged only now that the outcome is durable.
+    this.driver?.acknowledge(status);
+    this.byTask.delete(status.task_id);
+    this.started.delete(status.task_id);
+    if (outcome?.state === 'SUCCESS') this.metrics.succeeded++;
+    if (outcome?.state === 'FAILED') this.metrics.failed++;
+    if (retried) this.wake();
+    else this.scheduleFinalize(ref.job);
+  }
+
+  // ---- after a run ends: children, history ------------------------------------------------------
+
+  private scheduleFinalize(name: string): void {
+    if (this.flushTimers.has(name)) return;
+    this.flushTimers.set(
+      name,
+      this.opts.clock.setTimeout(() => {
+        this.flushTimers.delete(name);
+        void this.finalize(name).catch((err) =>
+          this.log.warn({ err, job: name }, 'finalizing runs failed; will retry'),
+        );
+      }, 0),
+    );
+  }
+
+  /** Tells children about final runs (durably, idempotently), then moves final runs to history. */
+  async finalize(name: string): Promise<void> {
+    const e = this.jobs.get(name);
+    if (!e) return;
+    const finals = e.rec.state.runs.filter((r) => FINAL_RUN_STATES.has(r.state));
+    if (finals.length === 0) return;
+    for (const r of finals) {
+      if (r.childrenNotified) continue;
+      const counts = r.state === 'SUCCESS' || (r.state === 'FAILED' && e.rec.job.softError);
+      if (counts) for (const child of this.childrenOf(name)) await this.notifyChild(child, name, r.id);
+    }
+    await this.mutate(name, (rec) => {
+      let changed = false;
+      for (const r of rec.state.runs)
+        if (FINAL_RUN_STATES.has(r.state) && !r.childrenNotified) {
+          r.childrenNotified = true;
+          changed = true;
+        }
+      return changed ? rec : undefined;
+    });
+    // History first (deduplicated by run id), then the runs leave the job's record.
+    const ids = new Set(finals.map((r) => r.id));
+    const limit = this.opts.historyLimit ?? 100;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const h = await this.opts.store.get<Run[]>(KEYS.history(name));
+      const have = new Set((h?.value ?? []).map((r) => r.id));
+      const add = finals.filter((r) => !have.has(r.id)).map((r) => ({ ...r, childrenNotified: undefined }));
+      const merged = [...(h?.value ?? []), ...add].slice(-limit);
+      try {
+        if (add.length > 0) await this.opts.store.put(KEYS.history(name), merged, h?.version);
+        break;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+      }
+    }
+    await this.mutate(name, (rec) => {
+      const before = rec.state.runs.length;
+      rec.state.runs = rec.state.runs.filter((r) => !ids.has(r.id));
+      return rec.state.runs.length === before ? undefined : rec;
+    });
+  }
+
+  private async notifyChild(child: string, parent: string, parentRunId: string): Promise<void> {
+    let queued = false;
+    await this.mutate(child, (rec) => {
+      const st = rec.state;
+      if (st.seenParentRuns.includes(parentRunId)) return undefined;
+      st.seenParentRuns = [...st.seenParentRuns, parentRunId].slice(-200);
+      if (!st.parentsDone.includes(parent)) st.parentsDone.push(parent);
+      if (!rec.job.disabled && rec.job.parents.every((p) => st.parentsDone.includes(p))) {
+        st.parentsDone = [];
+        st.seq++;
+        st.runs.push(this.newRun(rec, { id: `${jobKey(child)}.d${st.seq}`, trigger: 'dependency', due: this.now }));
+        queued = true;
+      }
+      return rec;
+    });
+    if (queued) {
+      this.metrics.runsCreated++;
+      this.wake();
+    }
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * What the engine keeps durably, per job, in one Store key (so every decision about a job is one
+ * compare-and-set): the job, its schedule cursors, counters, dependency bookkeeping and its runs not
+ * yet moved to history. History has its own key per job, trimmed to a configured length.
+ */
+import type { Counters, Job } from './job.js';
+
+export type RunState = 'QUEUED' | 'LAUNCHED' | 'SUCCESS' | 'FAILED' | 'SKIPPED' | 'KILLED';
+export const FINAL_RUN_STATES: ReadonlySet<RunState> = new Set(['SUCCESS', 'FAILED', 'SKIPPED', 'KILLED']);
+
+export interface Run {
+  /** Deterministic: `<job key>.<schedule id>.<due ms>` for scheduled runs, `<job key>.m<seq>` / `.d<seq>` otherwise. */
+  id: string;
+  job: string;
+  trigger: 'schedule' | 'manual' | 'dependency';
+  scheduleId?: string;
+  /** When it was due (ms since the epoch); for manual and dependency runs, when it was asked for. */
+  due: number;
+  /** Attempt number, from 1. */
+  attempt: number;
+  state: RunState;
+  arguments?: string[];
+  /** Not launched before this (a retry's delay). */
+  notBefore?: number;
+  /** Skipped beyond this (due + epsilon / startingDeadlineSeconds); undefined: no deadline. */
+  deadline?: number;
+  taskId?: string;
+  agentId?: string;
+  hostname?: string;
+  launched?: number;
+  started?: number;
+  ended?: number;
+  exitStatus?: number;
+  taskState?: string;
+  /** Why it was skipped, failed or killed. */
+  reason?: string;
+  /** A kill was asked for (by a user, REPLACE or maxCompletionTime): no retry follows. */
+  killRequested?: string;
+  /** Set once the children of a final run have been told (dependency bookkeeping). */
+  childrenNotified?: boolean;
+}
+
+export interface JobState {
+  /** Per schedule id: the last due time handled (run or recorded as skipped). */
+  cursors: Record<string, number>;
+  counters: Counters;
+  /** Parents that succeeded since this job last ran. */
+  parentsDone: string[];
+  /** Parent run ids already counted (idempotent notification), newest last, bounded. */
+  seenParentRuns: string[];
+  /** Runs not yet moved to history (active, or final and waiting to be flushed). */
+  runs: Run[];
+  seq: number;
+}
+
+export interface JobRecord {
+  job: Job;
+  state: JobState;
+}
+
+export function emptyState(): JobState {
+  return {
+    cursors: {},
+    counters: { successCount: 0, errorCount: 0, errorsSinceLastSuccess: 0 },
+    parentsDone: [],
+    seenParentRuns: [],
+    runs: [],
+    seq: 0,
+  };
+}
+
+/** A Store key segment for a job name (names may hold spaces and '#'). */
+export function jobKey(name: string): string {
+  let out = 'j';
+  for (const ch of name) {
+    if (/[A-Za-z0-9_-]/.test(ch)) out += ch;
+    else out += `~${ch.codePointAt(0)?.toString(16)}~`;
+  }
+  return out;
+}
+
+export const KEYS = {
+  frameworkId: 'chronos/framework-id',
+  jobs: 'chronos/jobs/',
+  job: (name: string) => `chronos/jobs/${jobKey(name)}`,
+  history: (name: string) => `chronos/history/${jobKey(name)}`,
+};
+
+export function isActive(r: Run): boolean {
+  return r.state === 'QUEUED' || r.state === 'LAUNCHED';
+}
+
+/** The task id of a run's attempt. */
+export function taskIdOf(run: Run): string {
+  return `chronos.${run.id}.a${run.attempt}`;
+}
