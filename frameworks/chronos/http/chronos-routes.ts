@@ -36,8 +36,8 @@ const StatParams = Type.Object({
   stat: Type.Union(Object.keys(STAT_NAMES).map((k) => Type.Literal(k))),
 });
 
-export const chronosRoutes: AgoraPlugin<ChronosHttpOptions & { prefix: string }> = async (app, opts) => {
-  const p = opts.prefix;
+export const chronosRoutes: AgoraPlugin<ChronosHttpOptions & { base: string }> = async (app, opts) => {
+  const p = opts.base;
   const now = () => opts.clock.now();
 
   const post = async (body: unknown, kind: 'iso8601' | 'dependency') => {

@@ -60,8 +60,8 @@ export function createChronosHttp(opts: ChronosHttpServerOptions): AgoraHttp {
     leading: opts.leading() ? 1 : 0,
     ...opts.metrics(),
   }));
-  void app.register(chronosRoutes, { ...opts, prefix: '/v1/scheduler' });
-  void app.register(chronosRoutes, { ...opts, prefix: '/scheduler' });
+  void app.register(chronosRoutes, { ...opts, base: '/v1/scheduler' });
+  void app.register(chronosRoutes, { ...opts, base: '/scheduler' });
   void app.register(metronomeRoutes, opts);
   return app;
 }
