@@ -131,3 +131,28 @@ export async function runChronos(f: Flags): Promise<RunningChronos> {
     historyLimit: intFlag(f, 'history_limit'),
   });
 }
+
+/** `agora local`'s Chronos: on --chronos_port (default 4400; 0 = none), state under the local work dir. */
+export async function startLocalChronos(
+  f: Flags,
+  root: string,
+  masterPort: number,
+  logLevel: string,
+  secure?: { caCert: string; frameworkCredential: string },
+): Promise<RunningChronos | undefined> {
+  const port = f.chronos_port === undefined ? 4400 : Number(f.chronos_port);
+  if (!Number.isInteger(port) || port <= 0) return undefined;
+  const flags: Flags = {
+    master: `${secure ? 'https://' : ''}127.0.0.1:${masterPort}`,
+    http_port: String(port),
+    work_dir: `${root}/chronos`,
+    log_level: logLevel,
+    history_limit: '100',
+    failover_timeout: '7days',
+  };
+  if (secure) {
+    flags.ca_file = secure.caCert;
+    flags.credential = secure.frameworkCredential;
+  }
+  return runChronos(flags);
+}

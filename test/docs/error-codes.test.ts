@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import * as agentErrors from '../../agent/errors.js';
+import * as chronosErrors from '../../frameworks/chronos/errors.js';
 import * as masterErrors from '../../master/errors.js';
 import * as authErrors from '../../sdk/auth/errors.js';
 import * as sdkErrors from '../../sdk/errors.js';
@@ -21,6 +22,7 @@ const CATALOGUES: Record<string, Record<string, unknown>> = {
   'sdk/secrets/errors.ts': secretsErrors,
   'master/errors.ts': masterErrors,
   'agent/errors.ts': agentErrors,
+  'frameworks/chronos/errors.ts': chronosErrors,
 };
 
 function entries(catalogue: Record<string, unknown>): ErrorClass[] {
