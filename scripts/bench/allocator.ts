@@ -37,6 +37,7 @@ import type {
 } from '../../master/allocator/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
 import { seededRng } from '../../sdk/util/random.js';
+import { type CycleTiming, WholeCycle } from './sim/whole-cycle.js';
 
 const NOW = 1_700_000_000_000;
 /** Mesos's `--min_allocatable_resources` default. */
@@ -254,6 +255,11 @@ interface RoundResult {
   cpu: number[];
   offers: number;
   filters: number;
+  /** The whole cycle a master runs (snapshot, allocate, booking, messages), per run. */
+  whole: number[];
+  snapshot: number[];
+  apply: number[];
+  wholeOffers: number;
 }
 
 /** One sequence of rounds on a fresh cluster; returns per-round time, offers and filters. */
@@ -300,6 +306,29 @@ function sequence(c: Case, allocate: AllocateFn, seed: number): Round[] {
   return out;
 }
 
+/** A year: the declines' filters outlive the benchmark, as the shape's "refuse for ever" does. */
+const REFUSE_SECONDS = 365 * 24 * 3600;
+
+/**
+ * The same rounds as `sequence`, but timing the whole cycle a real MasterState runs: expiring
+ * offers and filters, taking the snapshot, allocate(), booking the offers and encoding the OFFERS
+ * messages. DeclineOffers: every offer declined with a filter between rounds; LargeAndSmallQuota:
+ * offers kept outstanding, so the second cycle has nothing left to offer.
+ */
+function wholeSequence(c: Case, allocate: AllocateFn, seed: number): CycleTiming[] {
+  const snapshot =
+    c.kind === 'DeclineOffers'
+      ? new DeclineOffersShape(c.agents, c.frameworks).snapshot()
+      : new LargeAndSmallQuotaShape(c.quota ?? { small: 0, large: 0 }).snapshot();
+  const cycle = WholeCycle.fromSnapshot(snapshot);
+  const out: CycleTiming[] = [];
+  for (let r = 0; r < c.rounds; r++) {
+    out.push(cycle.run(allocate, seededRng(seed + r)));
+    if (c.kind === 'DeclineOffers') cycle.declineAll(REFUSE_SECONDS);
+  }
+  return out;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -314,8 +343,20 @@ async function child(c: Case, runs: number, modulePath: string | undefined): Pro
   const mod = (await import(
     modulePath ? pathToFileURL(modulePath).href : new URL('../../master/allocator/index.js', import.meta.url).href
   )) as { allocate: AllocateFn };
+  // The whole cycle runs this build's MasterState: only with this build's allocator.
+  const whole = modulePath === undefined;
   sequence(c, mod.allocate, 1); // warm-up
-  const rounds: RoundResult[] = Array.from({ length: c.rounds }, () => ({ ms: [], cpu: [], offers: 0, filters: 0 }));
+  if (whole) wholeSequence(c, mod.allocate, 1);
+  const rounds: RoundResult[] = Array.from({ length: c.rounds }, () => ({
+    ms: [],
+    cpu: [],
+    offers: 0,
+    filters: 0,
+    whole: [],
+    snapshot: [],
+    apply: [],
+    wholeOffers: 0,
+  }));
   for (let i = 0; i < runs; i++) {
     const seq = sequence(c, mod.allocate, 100 + 10 * i);
     seq.forEach((r, k) => {
@@ -324,6 +365,14 @@ async function child(c: Case, runs: number, modulePath: string | undefined): Pro
       rounds[k].offers = r.offers;
       rounds[k].filters = r.filters;
     });
+    if (whole) {
+      wholeSequence(c, mod.allocate, 100 + 10 * i).forEach((t, k) => {
+        rounds[k].whole.push(t.whole_cycle_ms);
+        rounds[k].snapshot.push(t.snapshot_ms);
+        rounds[k].apply.push(t.apply_ms);
+        rounds[k].wholeOffers = t.offers;
+      });
+    }
   }
   rounds.forEach((r, k) => {
     const mesos = c.mesos[k];
@@ -333,6 +382,10 @@ async function child(c: Case, runs: number, modulePath: string | undefined): Pro
         agents: c.agents,
         ...(c.kind === 'DeclineOffers' ? { frameworks: c.frameworks } : { roles: c.roles, frameworks: c.frameworks }),
         round: k,
+        whole_cycle_ms: r.whole.length > 0 ? round2(median(r.whole)) : null,
+        snapshot_ms: r.snapshot.length > 0 ? round2(median(r.snapshot)) : null,
+        apply_ms: r.apply.length > 0 ? round2(median(r.apply)) : null,
+        whole_cycle_offers: r.whole.length > 0 ? r.wholeOffers : null,
         allocate_ms: round2(median(r.ms)),
         min_ms: round2(Math.min(...r.ms)),
         cpu_ms: round2(median(r.cpu)),
@@ -375,7 +428,7 @@ async function main(): Promise<void> {
   }
   if (!json) {
     console.log(
-      `allocator benchmark on Mesos's shapes: allocate() only; median of the runs per round after one warm-up sequence; each case in its own process (node ${process.version})`,
+      `allocator benchmark on Mesos's shapes: the whole master cycle, and allocate() alone; median of the runs per round after one warm-up sequence; each case in its own process (node ${process.version})`,
     );
     console.log(
       [
@@ -386,6 +439,7 @@ async function main(): Promise<void> {
         pad('round', 5),
         pad('filters', 8),
         pad('offers', 7),
+        pad('whole ms', 9),
         pad('allocate ms', 12),
         pad('cpu ms', 7),
         ...(compare ? [pad('compare ms', 11), pad('cmp cpu', 8), pad('speed-up', 9)] : []),
@@ -436,6 +490,7 @@ async function main(): Promise<void> {
           pad(String(r.round), 5),
           pad(String(r.filters), 8),
           pad(String(r.offers), 7),
+          pad(r.whole_cycle_ms === null ? '-' : (r.whole_cycle_ms as number).toFixed(1), 9),
           pad((r.allocate_ms as number).toFixed(1), 12),
           pad((r.cpu_ms as number).toFixed(1), 7),
           ...(compare && b
@@ -456,7 +511,7 @@ async function main(): Promise<void> {
         `compare: the same cases with ${compare}, run in this invocation; speed-up: compare cpu / cpu (CPU time is steadier than wall time on a shared machine)`,
       );
     console.log(
-      'allocate ms: median wall time of allocate(); cpu ms: median CPU time of the process during it (GC threads included).',
+      'whole ms: median wall time of the whole cycle a master runs (MasterState: expiry and snapshot, allocate(), booking the offers, encoding the OFFERS messages; declines carry a filter between rounds). allocate ms: median wall time of allocate() alone on the same shape; cpu ms: median CPU time of the process during it (GC threads included).',
     );
     console.log('Mesos figures (no Mesos figure is published for DeclineOffers at 1,000 x 100):');
     for (const s of sources) console.log(`  ${s}`);
