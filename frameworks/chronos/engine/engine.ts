@@ -22,20 +22,19 @@ import { Resources } from '../../../sdk/resources/resources.js';
 import { isConflict, KeyedMutex, type Store } from '../../../sdk/store/index.js';
 import type { Clock, Timer } from '../../../sdk/util/clock.js';
 import { JobConflict, JobNotFound } from '../errors.js';
-import type { Job } from './job.js';
-import { checkConstraints, taskInfoFor } from './launch.js';
 import {
-  emptyState,
-  FINAL_RUN_STATES,
-  isActive,
-  type JobRecord,
-  type JobState,
-  jobKey,
-  KEYS,
-  type Run,
-  taskIdOf,
-} from './records.js';
-import { dueBetween, nextDue } from './schedule.js';
+  childrenAfterDelete,
+  completionDeadline,
+  dependentRunIdFor,
+  type Job,
+  manualRunIdFor,
+  manualStartBy,
+  nextDue,
+  planDueTimes,
+  retryDecision,
+} from '../model/index.js';
+import { checkConstraints, taskInfoFor } from './launch.js';
+import { emptyState, FINAL_RUN_STATES, isActive, type JobRecord, KEYS, type Run, taskIdOf } from './records.js';
 
 export interface EngineDriver {
   launch(offer: Offer, tasks: TaskInfo[], filters?: Filters): boolean;
@@ -66,7 +65,8 @@ export interface EngineOptions {
 interface Entry {
   rec: JobRecord;
   version: number | undefined;
-  next: Map<string, number | undefined>;
+  /** The next due time (ms), null when none (no schedule, or it has ended). */
+  next: number | null;
 }
 
 const LOST_STATES = new Set([
@@ -121,7 +121,7 @@ export class Engine {
     for (const key of await this.opts.store.list(KEYS.jobs)) {
       const v = await this.opts.store.get<JobRecord>(key);
       if (!v) continue;
-      const e: Entry = { rec: v.value, version: v.version, next: new Map() };
+      const e: Entry = { rec: v.value, version: v.version, next: null };
       this.jobs.set(v.value.job.name, e);
       this.index(e);
     }
@@ -196,12 +196,8 @@ export class Engine {
   }
 
   private recompute(e: Entry): void {
-    e.next.clear();
     const { job, state } = e.rec;
-    for (const s of job.schedules) {
-      const cursor = state.cursors[s.id];
-      e.next.set(s.id, cursor === undefined ? undefined : nextDue(s.parsed, cursor));
-    }
+    e.next = job.schedule ? nextDue(job.schedule, state.lastDue, this.now) : null;
   }
 
   /** Applies `fn` to a copy of the job's record and writes it (CAS); undefined from fn = no change. */
@@ -240,13 +236,14 @@ export class Engine {
       const e = this.jobs.get(job.name);
       if (e && opts.create) throw new JobConflict(`job '${job.name}' already exists`);
       if (!e && opts.update) throw new JobNotFound(`job '${job.name}' does not exist`);
-      const state = e ? structuredClone(e.rec.state) : emptyState();
-      for (const s of job.schedules) if (state.cursors[s.id] === undefined) state.cursors[s.id] = this.now - 1;
-      for (const id of Object.keys(state.cursors))
-        if (!job.schedules.some((s) => s.id === id)) delete state.cursors[id];
+      // A new schedule counts from now (a start in the past does not replay old due times; an empty start runs now).
+      const sameSchedule = e && JSON.stringify(e.rec.job.schedule) === JSON.stringify(job.schedule);
+      const state = e ? structuredClone(e.rec.state) : emptyState(null);
+      if (!sameSchedule) state.lastDue = job.schedule ? this.now - 1 : null;
+      if (e) job.counters = e.rec.job.counters;
       const rec: JobRecord = { job, state };
       const version = await this.opts.store.put(KEYS.job(job.name), rec, e?.version);
-      const entry: Entry = { rec, version, next: new Map() };
+      const entry: Entry = { rec, version, next: null };
       this.jobs.set(job.name, entry);
       this.index(entry);
       return rec;
@@ -258,16 +255,17 @@ export class Engine {
     const e = this.jobs.get(name);
     if (!e) throw new JobNotFound(`job '${name}' does not exist`);
     await this.kill(name, 'job deleted');
-    const deleted = e.rec.job;
-    for (const child of this.childrenOf(name)) {
-      await this.mutate(child, (rec) => {
-        const parents = [...new Set([...rec.job.parents.filter((p) => p !== name), ...deleted.parents])].filter(
-          (p) => p !== child,
-        );
+    const changes = childrenAfterDelete(
+      [...this.jobs.values()].map((x) => x.rec.job),
+      name,
+    );
+    for (const change of changes) {
+      await this.mutate(change.name, (rec) => {
+        const parents: string[] = [...change.parents];
         rec.job.parents = parents;
-        if (parents.length === 0 && deleted.schedules.length > 0) {
-          rec.job.schedules = structuredClone(deleted.schedules);
-          for (const s of rec.job.schedules) rec.state.cursors[s.id] = this.now - 1;
+        if ('inheritSchedule' in change) {
+          rec.job.schedule = change.inheritSchedule;
+          rec.state.lastDue = this.now - 1;
         }
         rec.state.parentsDone = rec.state.parentsDone.filter((p) => parents.includes(p));
         return rec;
@@ -291,10 +289,11 @@ export class Engine {
     await this.mutate(name, (rec) => {
       rec.state.seq++;
       run = this.newRun(rec, {
-        id: `${jobKey(name)}.m${rec.state.seq}`,
+        id: manualRunIdFor(this.now, rec.state.seq),
         trigger: 'manual',
         due: this.now,
         arguments: args,
+        deadline: manualStartBy(rec.job, this.now),
       });
       rec.state.runs.push(run);
       return rec;
@@ -332,10 +331,14 @@ export class Engine {
     if (!this.jobs.has(name)) throw new JobNotFound(`job '${name}' does not exist`);
     await this.mutate(name, (rec) => {
       rec.state.seq++;
-      const run = this.newRun(rec, { id: `${jobKey(name)}.s${rec.state.seq}`, trigger: 'manual', due: this.now });
+      const run = this.newRun(rec, {
+        id: `${manualRunIdFor(this.now, rec.state.seq)}-success`,
+        trigger: 'manual',
+        due: this.now,
+      });
       Object.assign(run, { state: 'SUCCESS', ended: this.now, reason: 'marked successful by request' });
       rec.state.runs.push(run);
-      this.count(rec.state, true);
+      this.count(rec, true);
       return rec;
     });
     void this.finalize(name);
@@ -361,18 +364,19 @@ export class Engine {
   // ---- the runner ----------------------------------------------------------------------------
 
   private newRun(rec: JobRecord, p: Pick<Run, 'id' | 'trigger' | 'due'> & Partial<Run>): Run {
-    return { job: rec.job.name, attempt: 1, state: 'QUEUED', ...p };
+    return { job: rec.job.name, attempt: 1, state: 'QUEUED', createdAt: this.now, ...p };
   }
 
-  private count(state: JobState, success: boolean): void {
-    const c = state.counters;
+  private count(rec: JobRecord, success: boolean): void {
+    const c = rec.job.counters;
+    const at = new Date(this.now).toISOString();
     if (success) {
       c.successCount++;
-      c.lastSuccess = this.now;
+      c.lastSuccess = at;
       c.errorsSinceLastSuccess = 0;
     } else {
       c.errorCount++;
-      c.lastError = this.now;
+      c.lastError = at;
       c.errorsSinceLastSuccess++;
     }
   }
@@ -383,23 +387,22 @@ export class Engine {
     const now = this.now;
     let soonest = Number.POSITIVE_INFINITY;
     for (const [name, e] of this.jobs) {
-      for (const [, due] of e.next) {
-        if (due === undefined) continue;
-        if (due <= now && !this.inflight.has(name)) {
+      if (e.next !== null) {
+        if (e.next <= now && !this.inflight.has(name)) {
           this.inflight.add(name);
           void this.handleDue(name).finally(() => this.inflight.delete(name));
         }
-        soonest = Math.min(soonest, due);
+        if (!e.rec.job.disabled) soonest = Math.min(soonest, e.next);
       }
-      const max = e.rec.job.maxCompletionTimeMs;
       for (const r of e.rec.state.runs) {
         if (r.state === 'QUEUED' && r.deadline !== undefined && now > r.deadline && !this.inflight.has(name)) {
           this.inflight.add(name);
           void this.skipLate(name).finally(() => this.inflight.delete(name));
         }
         const started = r.taskId ? (this.started.get(r.taskId) ?? r.launched) : undefined;
-        if (max && r.state === 'LAUNCHED' && started !== undefined && now > started + max && !r.killRequested) {
-          void this.kill(name, `maxCompletionTime ${max} ms exceeded`, r.id);
+        const limit = started === undefined ? null : completionDeadline(e.rec.job, started);
+        if (limit !== null && r.state === 'LAUNCHED' && now > limit && !r.killRequested) {
+          void this.kill(name, `maxCompletionTime ${e.rec.job.maxCompletionTimeSeconds} s exceeded`, r.id);
         }
         if (r.state === 'QUEUED') soonest = Math.min(soonest, r.notBefore ?? now);
       }
@@ -438,78 +441,56 @@ export class Engine {
     void this.launchPass();
   }
 
-  /** Due times of one job → runs (or skips), one durable write, cursors moved past them. */
+  /** Due times of one job → runs (or skips) as the model's plan says, in one durable write with the new watermark. */
   private async handleDue(name: string): Promise<void> {
     const replaced: Run[] = [];
     let created = 0;
     await this.mutate(name, (rec) => {
       const now = this.now;
       const { job, state } = rec;
-      let changed = false;
-      for (const s of job.schedules) {
-        const cursor = state.cursors[s.id];
-        if (cursor === undefined || cursor >= now) continue;
-        const { due, more } = dueBetween(s.parsed, cursor, now, 1000);
-        if (due.length === 0) continue;
-        changed = true;
-        state.cursors[s.id] = due[due.length - 1] as number;
-        if (job.disabled || !s.enabled) continue;
-        const fresh = due.filter((d) => now <= d + s.deadlineMs);
-        const missed = due.filter((d) => now > d + s.deadlineMs);
-        const runMissed = new Set<number>();
-        if (job.missedRunPolicy === 'RUN_ALL') for (const d of missed) runMissed.add(d);
-        if (job.missedRunPolicy === 'RUN_ONCE' && fresh.length === 0 && missed.length > 0)
-          runMissed.add(missed[missed.length - 1] as number);
-        if (more > 0) {
-          state.runs.push({
-            ...this.newRun(rec, { id: `${jobKey(name)}.${s.id}.${cursor}-more`, trigger: 'schedule', due: cursor }),
-            scheduleId: s.id,
-            state: 'SKIPPED',
-            ended: now,
-            reason: `${more} further due times missed while no leader ran (beyond the 1000 recorded singly)`,
-          });
-        }
-        for (const d of due) {
-          const id = `${jobKey(name)}.${s.id}.${d}`;
-          if (state.runs.some((r) => r.id === id)) continue;
-          const run = this.newRun(rec, { id, trigger: 'schedule', due: d, scheduleId: s.id });
-          if (missed.includes(d) && !runMissed.has(d)) {
-            Object.assign(run, {
-              state: 'SKIPPED',
-              ended: now,
-              reason: `missed: not started within ${s.deadlineMs} ms of its due time (no leader, or no offer); missedRunPolicy ${job.missedRunPolicy}`,
-            });
-            this.metrics.skipped++;
-            state.runs.push(run);
-            continue;
-          }
-          const active = state.runs.filter(isActive);
-          if (active.length > 0 && s.concurrency === 'FORBID') {
-            Object.assign(run, {
-              state: 'SKIPPED',
-              ended: now,
-              reason: `the previous run ${active[0]?.id} is still active (concurrency FORBID)`,
-            });
-            this.metrics.skipped++;
-            state.runs.push(run);
-            continue;
-          }
-          if (active.length > 0 && s.concurrency === 'REPLACE') {
-            for (const r of active) {
-              if (r.state === 'QUEUED')
-                Object.assign(r, { state: 'KILLED', ended: now, reason: `replaced by run ${id}` });
-              else if (!r.killRequested) {
-                r.killRequested = `replaced by run ${id} (concurrency REPLACE)`;
-                replaced.push(r);
-              }
-            }
-          }
-          run.deadline = runMissed.has(d) ? now + s.deadlineMs : d + s.deadlineMs;
-          state.runs.push(run);
-          created++;
+      if (!job.schedule) return undefined;
+      const plan = planDueTimes({
+        job,
+        lastDue: state.lastDue,
+        now,
+        activeRunIds: state.runs.filter(isActive).map((r) => r.id),
+      });
+      if (plan.lastDue === state.lastDue && plan.decisions.length === 0 && !plan.skippedRange) return undefined;
+      state.lastDue = plan.lastDue;
+      if (plan.skippedRange) {
+        const r = plan.skippedRange;
+        state.runs.push({
+          ...this.newRun(rec, { id: `skipped-${r.after}-${r.until}`, trigger: 'schedule', due: r.until }),
+          state: 'SKIPPED',
+          ended: now,
+          reason: `${r.reason}: ${r.message}${r.count !== null ? ` (${r.count} due times)` : ''}`,
+        });
+        this.metrics.skipped += r.count ?? 1;
+      }
+      for (const x of plan.replace) {
+        const r = state.runs.find((y) => y.id === x.runId);
+        if (!r || !isActive(r)) continue;
+        if (r.state === 'QUEUED') Object.assign(r, { state: 'KILLED', ended: now, reason: x.message });
+        else if (!r.killRequested) {
+          r.killRequested = x.message;
+          replaced.push(r);
         }
       }
-      return changed ? rec : undefined;
+      for (const d of plan.decisions) {
+        if (state.runs.some((r) => r.id === d.runId)) continue; // recorded already: never a second run
+        const run = this.newRun(rec, { id: d.runId, trigger: 'schedule', due: d.due });
+        if (d.action === 'skip') {
+          Object.assign(run, { state: 'SKIPPED', ended: now, reason: `${d.reason}: ${d.message}` });
+          this.metrics.skipped++;
+        } else {
+          run.deadline = d.startBy;
+          created++;
+        }
+        state.runs.push(run);
+      }
+      // Rn counted down to nothing: Chronos disables the job.
+      if (plan.nextDue === null && job.schedule.kind === 'iso') job.disabled = true;
+      return rec;
     });
     this.metrics.runsCreated += created;
     for (const r of replaced) if (r.taskId) this.driver?.kill(r.taskId, r.agentId);
@@ -558,7 +539,9 @@ export class Engine {
           if (taken.has(q.run.id)) continue;
           const need = Resources.scalars(
             Object.fromEntries(
-              Object.entries({ cpus: q.job.cpus, mem: q.job.mem, disk: q.job.disk }).filter(([, v]) => v > 0),
+              Object.entries({ cpus: q.job.cpus, mem: q.job.mem, disk: q.job.disk, gpus: q.job.gpus }).filter(
+                ([, v]) => v > 0,
+              ),
             ),
           );
           if (!avail.contains(need) || !checkConstraints(q.job.constraints, offer)) continue;
@@ -628,6 +611,7 @@ export class Engine {
     }
     let outcome: Run | undefined;
     let retried = false;
+    let decision: ReturnType<typeof retryDecision> | undefined;
     try {
       await this.mutate(ref.job, (rec) => {
         const r = rec.state.runs.find((x) => x.id === ref.runId);
@@ -644,7 +628,7 @@ export class Engine {
         const job = rec.job;
         if (status.state === 'TASK_FINISHED') {
           r.state = 'SUCCESS';
-          this.count(rec.state, true);
+          this.count(rec, true);
         } else if (LOST_STATES.has(status.state) && started === undefined && !r.killRequested) {
           // Never seen running: the launch did not happen (or its agent vanished first). Again, same run id.
           Object.assign(r, {
@@ -660,8 +644,11 @@ export class Engine {
         } else if (r.killRequested) {
           r.state = r.killRequested.startsWith('maxCompletionTime') ? 'FAILED' : 'KILLED';
           r.reason = r.killRequested;
-          if (r.state === 'FAILED') this.count(rec.state, false);
-        } else if (r.attempt <= job.retries) {
+          if (r.state === 'FAILED') this.count(rec, false);
+        } else if (
+          // biome-ignore lint/suspicious/noAssignInExpressions: the decision is read again below
+          (decision = retryDecision(job, { attempt: r.attempt, createdAt: r.createdAt }, now)).action === 'retry'
+        ) {
           rec.state.runs.push({
             ...r,
             id: `${r.id}#${r.attempt}`,
@@ -678,15 +665,15 @@ export class Engine {
             ended: undefined,
             launched: undefined,
             exitStatus: undefined,
-            notBefore: now + job.retryDelayMs,
+            notBefore: decision.at,
             deadline: undefined,
           });
           this.metrics.retried++;
           retried = true;
         } else {
           r.state = 'FAILED';
-          r.reason = status.message ?? status.state;
-          this.count(rec.state, false);
+          r.reason = `${status.message ?? status.state}${decision && decision.action === 'give-up' ? `; ${decision.message}` : ''}`;
+          this.count(rec, false);
         }
         outcome = r;
         return rec;
@@ -766,13 +753,16 @@ export class Engine {
     let queued = false;
     await this.mutate(child, (rec) => {
       const st = rec.state;
-      if (st.seenParentRuns.includes(parentRunId)) return undefined;
-      st.seenParentRuns = [...st.seenParentRuns, parentRunId].slice(-200);
+      const key = `${parent}/${parentRunId}`;
+      if (st.seenParentRuns.includes(key)) return undefined;
+      st.seenParentRuns = [...st.seenParentRuns, key].slice(-200);
       if (!st.parentsDone.includes(parent)) st.parentsDone.push(parent);
       if (!rec.job.disabled && rec.job.parents.every((p) => st.parentsDone.includes(p))) {
         st.parentsDone = [];
         st.seq++;
-        st.runs.push(this.newRun(rec, { id: `${jobKey(child)}.d${st.seq}`, trigger: 'dependency', due: this.now }));
+        st.runs.push(
+          this.newRun(rec, { id: `${dependentRunIdFor(this.now)}-${st.seq}`, trigger: 'dependency', due: this.now }),
+        );
         queued = true;
       }
       return rec;

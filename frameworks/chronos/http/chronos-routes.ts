@@ -5,22 +5,28 @@
  */
 import { Type } from 'typebox';
 import type { AgoraPlugin } from '../../../sdk/http/index.js';
-import { fromChronos, type Job, toChronos } from '../engine/job.js';
-import { isActive } from '../engine/records.js';
+import type { Engine } from '../engine/engine.js';
+import { isActive, type JobRecord, toRunRecord } from '../engine/records.js';
+import { DependencyInvalid, JobNotFound } from '../errors.js';
 import {
-  cycleThrough,
-  durations,
-  graphCsv,
-  graphDot,
-  jobStat,
-  lastStatus,
-  runningStatus,
+  type ChronosRoute,
+  chronosJobStat,
+  chronosStatsList,
+  chronosSummary,
+  currentState,
+  dependencyProblem,
+  isoRemaining,
+  jobFromChronos,
+  jobToChronos,
+  lastState,
+  nextDue,
+  type RunRecord,
+  renderCsv,
+  renderDot,
   STAT_NAMES,
   type StatName,
-  statOf,
-} from '../engine/stats.js';
-import { DependencyInvalid, JobNotFound } from '../errors.js';
-import { AnyBody, type ChronosHttpOptions, invalid, NameParams, ready } from './context.js';
+} from '../model/index.js';
+import { AnyBody, type ChronosHttpOptions, checked, NameParams, ready } from './context.js';
 
 const READ = { action: 'chronos_read' };
 const WRITE = { action: 'chronos_write' };
@@ -32,25 +38,39 @@ const SearchQuery = Type.Object({
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
 });
 const RunQuery = Type.Object({ arguments: Type.Optional(Type.String({ maxLength: 10_000 })) });
-const StatParams = Type.Object({
-  stat: Type.Union(Object.keys(STAT_NAMES).map((k) => Type.Literal(k))),
-});
+const StatParams = Type.Object({ stat: Type.Union(STAT_NAMES.map((k) => Type.Literal(k))) });
+
+/** A job as Chronos shows it, its Rn schedule counted down from the runner's progress. */
+export function chronosView(rec: JobRecord, now: number): Record<string, unknown> {
+  const s = rec.job.schedule;
+  if (!s) return jobToChronos(rec.job);
+  const next = nextDue(s, rec.state.lastDue, now);
+  return jobToChronos(rec.job, {
+    nextDue: next,
+    remaining: s.kind === 'iso' ? isoRemaining(s, rec.state.lastDue) : null,
+  });
+}
+
+/** Every record of a job the statistics read: history, then its runs not yet moved there. */
+export async function recordsOf(engine: Engine, name: string): Promise<RunRecord[]> {
+  const hist = await engine.history(name);
+  const active = engine.activeRuns(name);
+  return [...hist, ...active].map(toRunRecord);
+}
 
 export const chronosRoutes: AgoraPlugin<ChronosHttpOptions & { base: string }> = async (app, opts) => {
   const p = opts.base;
   const now = () => opts.clock.now();
 
-  const post = async (body: unknown, kind: 'iso8601' | 'dependency') => {
+  const post = async (body: unknown, route: ChronosRoute) => {
     const engine = ready(opts);
-    const job: Job = invalid(() => fromChronos(body, kind, now()));
-    const jobs = new Map(engine.list().map((r) => [r.job.name, r.job]));
-    for (const parent of job.parents) {
-      if (!jobs.has(parent)) throw new DependencyInvalid(`parent job '${parent}' of '${job.name}' does not exist`);
-    }
-    const cycle = cycleThrough(job.name, job.parents, jobs);
-    if (cycle) throw new DependencyInvalid(`parents would form a cycle: ${cycle.join(' -> ')}`);
-    const existing = engine.get(job.name)?.job;
-    if (existing && existing.face === 'metronome') job.face = 'metronome';
+    const job = checked(jobFromChronos(body, { now: now(), route }));
+    const jobs = engine
+      .list()
+      .map((r) => r.job)
+      .filter((j) => j.name !== job.name);
+    const problem = dependencyProblem(jobs, job);
+    if (problem) throw new DependencyInvalid(problem);
     await engine.upsert(job);
   };
 
@@ -63,16 +83,16 @@ export const chronosRoutes: AgoraPlugin<ChronosHttpOptions & { base: string }> =
     return reply.status(204).send();
   });
 
-  const view = (name: string) => {
-    const rec = ready(opts).get(name);
+  const must = (engine: Engine, name: string) => {
+    const rec = engine.get(name);
     if (!rec) throw new JobNotFound(`job '${name}' does not exist`);
-    return toChronos(rec.job, rec.state.counters);
+    return rec;
   };
 
   app.get(`${p}/jobs`, { config: READ }, async () =>
     ready(opts)
       .list()
-      .map((r) => toChronos(r.job, r.state.counters)),
+      .map((r) => chronosView(r, now())),
   );
 
   app.get(`${p}/jobs/search`, { config: READ, schema: { querystring: SearchQuery } }, async (req) => {
@@ -87,23 +107,28 @@ export const chronosRoutes: AgoraPlugin<ChronosHttpOptions & { base: string }> =
       )
       .sort((a, b) => a.job.name.localeCompare(b.job.name));
     const offset = q.offset ?? 0;
-    return found.slice(offset, offset + (q.limit ?? 10)).map((r) => toChronos(r.job, r.state.counters));
+    return found.slice(offset, offset + (q.limit ?? 10)).map((r) => chronosView(r, now()));
   });
 
-  app.get(`${p}/jobs/summary`, { config: READ }, async () => ({
-    jobs: ready(opts)
-      .list()
-      .map((r) => ({
-        name: r.job.name,
-        status: lastStatus(r),
-        state: runningStatus(r),
-        schedule: r.job.schedules[0]?.text ?? '',
-        parents: r.job.parents,
-        disabled: r.job.disabled,
-      })),
-  }));
+  app.get(`${p}/jobs/summary`, { config: READ }, async () => {
+    const engine = ready(opts);
+    const jobs = [];
+    for (const r of engine.list()) {
+      const s = r.job.schedule;
+      const text = !s ? '' : s.kind === 'cron' ? s.cron : (chronosView(r, now()).schedule as string);
+      jobs.push(
+        chronosSummary(
+          { name: r.job.name, disabled: r.job.disabled, parents: r.job.parents, scheduleText: text },
+          await recordsOf(engine, r.job.name),
+        ),
+      );
+    }
+    return { jobs };
+  });
 
-  app.get(`${p}/job/:name`, { config: READ, schema: { params: NameParams } }, async (req) => view(req.params.name));
+  app.get(`${p}/job/:name`, { config: READ, schema: { params: NameParams } }, async (req) =>
+    chronosView(must(ready(opts), req.params.name), now()),
+  );
 
   app.put(
     `${p}/job/:name`,
@@ -133,34 +158,46 @@ export const chronosRoutes: AgoraPlugin<ChronosHttpOptions & { base: string }> =
 
   app.get(`${p}/job/stat/:name`, { config: READ, schema: { params: NameParams } }, async (req) => {
     const engine = ready(opts);
-    if (!engine.get(req.params.name)) throw new JobNotFound(`job '${req.params.name}' does not exist`);
-    return jobStat(await engine.history(req.params.name));
+    must(engine, req.params.name);
+    return chronosJobStat(await recordsOf(engine, req.params.name));
   });
 
   app.get(`${p}/stats/:stat`, { config: READ, schema: { params: StatParams } }, async (req) => {
     const engine = ready(opts);
-    const out: { jobNameLabel: string; time: number }[] = [];
-    for (const r of engine.list()) {
-      const d = durations(await engine.history(r.job.name));
-      if (d.length > 0) out.push({ jobNameLabel: r.job.name, time: statOf(d, req.params.stat as StatName) });
-    }
-    return out.sort((a, b) => b.time - a.time);
+    const byJob = new Map<string, RunRecord[]>();
+    for (const r of engine.list()) byJob.set(r.job.name, await recordsOf(engine, r.job.name));
+    return chronosStatsList(byJob, req.params.stat as StatName);
   });
 
+  const graphInputs = async () => {
+    const engine = ready(opts);
+    const recs = engine.list();
+    const records = new Map<string, RunRecord[]>();
+    for (const r of recs) records.set(r.job.name, await recordsOf(engine, r.job.name));
+    return { jobs: recs.map((r) => r.job), records };
+  };
   app.get(`${p}/graph/dot`, { config: READ }, async (_req, reply) =>
-    reply.type('text/plain; charset=utf-8').send(graphDot(ready(opts).list())),
+    reply.type('text/plain; charset=utf-8').send(renderDot((await graphInputs()).jobs)),
   );
-  app.get(`${p}/graph/csv`, { config: READ }, async (_req, reply) =>
-    reply.type('text/plain; charset=utf-8').send(graphCsv(ready(opts).list())),
-  );
+  app.get(`${p}/graph/csv`, { config: READ }, async (_req, reply) => {
+    const { jobs, records } = await graphInputs();
+    const csv = renderCsv(
+      jobs,
+      (n) => lastState(records.get(n) ?? []),
+      (n) => currentState(records.get(n) ?? []),
+    );
+    return reply.type('text/plain; charset=utf-8').send(csv);
+  });
 
   app.get(`${p}/leader`, { config: READ }, async () => ({ leader: opts.leader() ?? '' }));
 
-  // Agora: a job's active runs and history (Chronos shows them only in its UI).
+  // Agora: a job's active runs and history, with due, start and end times (Chronos shows them only in its UI).
   app.get(`${p}/job/:name/runs`, { config: READ, schema: { params: NameParams } }, async (req) => {
     const engine = ready(opts);
-    if (!engine.get(req.params.name)) throw new JobNotFound(`job '${req.params.name}' does not exist`);
-    const hist = await engine.history(req.params.name);
-    return { active: engine.activeRuns(req.params.name).filter(isActive), history: hist };
+    must(engine, req.params.name);
+    return {
+      active: engine.activeRuns(req.params.name).filter(isActive),
+      history: await engine.history(req.params.name),
+    };
   });
 };

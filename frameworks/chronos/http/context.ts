@@ -2,8 +2,8 @@
 import { Type } from 'typebox';
 import type { Clock } from '../../../sdk/util/clock.js';
 import type { Engine } from '../engine/engine.js';
-import { JobInvalid } from '../engine/job.js';
 import { JobInvalidError, NotReady } from '../errors.js';
+import { type Checked, describeProblems } from '../model/index.js';
 
 export interface ChronosHttpOptions extends Record<string, unknown> {
   /** The engine, when this instance leads and has loaded its state. */
@@ -19,14 +19,10 @@ export function ready(opts: ChronosHttpOptions): Engine {
   return e;
 }
 
-/** Turns the model's JobInvalid into the catalogue's 400. */
-export function invalid<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof JobInvalid) throw new JobInvalidError(e.message);
-    throw e;
-  }
+/** The model's answer, or the catalogue's 400 naming every problem (path and what is wrong). */
+export function checked<T>(c: Checked<T>): T {
+  if (!c.ok) throw new JobInvalidError(describeProblems(c.problems));
+  return c.value;
 }
 
 export const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) });

@@ -6,11 +6,22 @@
 import { Type } from 'typebox';
 import type { AgoraPlugin } from '../../../sdk/http/index.js';
 import type { Engine } from '../engine/engine.js';
-import { fromMetronome, type Job, scheduleFromMetronome, scheduleToMetronome, toMetronome } from '../engine/job.js';
 import type { JobRecord, Run } from '../engine/records.js';
-import { metronomeHistory } from '../engine/stats.js';
-import { JobConflict, JobInvalidError, JobNotFound, RunNotFound } from '../errors.js';
-import { AnyBody, type ChronosHttpOptions, IdParams, invalid, ready } from './context.js';
+import { DependencyInvalid, JobConflict, JobInvalidError, JobNotFound, RunNotFound } from '../errors.js';
+import {
+  dependencyProblem,
+  type Job,
+  jobFromMetronome,
+  jobToMetronome,
+  metronomeHistory,
+  metronomeHistorySummary,
+  nextDue,
+  type ScheduleFields,
+  scheduleFromMetronome,
+  scheduleToMetronome,
+} from '../model/index.js';
+import { recordsOf } from './chronos-routes.js';
+import { AnyBody, type ChronosHttpOptions, checked, IdParams, ready } from './context.js';
 
 const READ = { action: 'chronos_read' };
 const WRITE = { action: 'chronos_write' };
@@ -61,16 +72,37 @@ export function runJson(r: Run): Record<string, unknown> {
   };
 }
 
-async function jobJson(engine: Engine, rec: JobRecord, embed: Set<string>): Promise<Record<string, unknown>> {
-  const out = toMetronome(rec.job);
+function schedulesOf(rec: JobRecord, now: number): Record<string, unknown>[] {
+  const s = rec.job.schedule;
+  const out = scheduleToMetronome(rec.job, s ? nextDue(s, rec.state.lastDue, now) : null);
+  return out ? [out] : [];
+}
+
+async function jobJson(
+  engine: Engine,
+  rec: JobRecord,
+  embed: Set<string>,
+  now: number,
+): Promise<Record<string, unknown>> {
+  const out = jobToMetronome(rec.job);
   if (embed.has('activeRuns')) out.activeRuns = engine.activeRuns(rec.job.name).map(runJson);
-  if (embed.has('schedules')) out.schedules = rec.job.schedules.map(scheduleToMetronome);
-  if (embed.has('history') || embed.has('historySummary')) {
-    const h = await engine.history(rec.job.name);
-    if (embed.has('history')) out.history = metronomeHistory(h, false);
-    else out.historySummary = metronomeHistory(h, true);
-  }
+  if (embed.has('schedules')) out.schedules = schedulesOf(rec, now);
+  if (embed.has('history')) out.history = metronomeHistory(await recordsOf(engine, rec.job.name));
+  if (embed.has('historySummary')) out.historySummary = metronomeHistorySummary(await recordsOf(engine, rec.job.name));
   return out;
+}
+
+function withSchedule(job: Job, s: ScheduleFields | null): Job {
+  if (!s) return { ...job, schedule: null };
+  return {
+    ...job,
+    schedule: s.schedule,
+    scheduleId: s.scheduleId,
+    startingDeadlineSeconds: s.startingDeadlineSeconds,
+    concurrencyPolicy: s.concurrencyPolicy,
+    missedRunPolicy: s.missedRunPolicy,
+    disabled: s.disabled,
+  };
 }
 
 export const metronomeRoutes: AgoraPlugin<ChronosHttpOptions> = async (app, opts) => {
@@ -84,31 +116,44 @@ export const metronomeRoutes: AgoraPlugin<ChronosHttpOptions> = async (app, opts
   app.get('/v1/jobs', { config: READ, schema: { querystring: EmbedQuery } }, async (req) => {
     const engine = ready(opts);
     const e = embeds(req.query);
-    return Promise.all(engine.list().map((r) => jobJson(engine, r, e)));
+    return Promise.all(engine.list().map((r) => jobJson(engine, r, e, now())));
   });
 
   app.post('/v1/jobs', { config: WRITE, schema: { body: AnyBody } }, async (req, reply) => {
     const engine = ready(opts);
-    const job = invalid(() => fromMetronome(req.body, now()));
+    const job = checked(jobFromMetronome(req.body));
+    const problem = dependencyProblem(
+      engine.list().map((r) => r.job),
+      job,
+    );
+    if (problem) throw new DependencyInvalid(problem);
     const rec = await engine.upsert(job, { create: true });
-    return reply.status(201).send(await jobJson(engine, rec, new Set(['schedules'])));
+    return reply.status(201).send(await jobJson(engine, rec, new Set(), now()));
   });
 
   app.get('/v1/jobs/:id', { config: READ, schema: { params: IdParams, querystring: EmbedQuery } }, async (req) => {
     const engine = ready(opts);
-    return jobJson(engine, must(engine, req.params.id), embeds(req.query));
+    return jobJson(engine, must(engine, req.params.id), embeds(req.query), now());
   });
 
   app.put('/v1/jobs/:id', { config: WRITE, schema: { params: IdParams, body: AnyBody } }, async (req) => {
     const engine = ready(opts);
     const old = must(engine, req.params.id);
-    const job: Job = invalid(() => fromMetronome(req.body, now()));
+    let job: Job = checked(jobFromMetronome(req.body));
     if (job.name !== req.params.id)
       throw new JobInvalidError(`'id' '${job.name}' differs from the path's '${req.params.id}'`);
-    job.schedules = old.job.schedules;
-    job.parents = old.job.parents;
+    // The schedule has its own routes: a JobSpec PUT keeps it.
+    const o = old.job;
+    job = {
+      ...job,
+      schedule: o.schedule,
+      scheduleId: o.scheduleId,
+      startingDeadlineSeconds: o.startingDeadlineSeconds,
+    };
+    job = { ...job, concurrencyPolicy: o.concurrencyPolicy, missedRunPolicy: o.missedRunPolicy, disabled: o.disabled };
+    if (job.parents.length === 0) job.parents = o.parents;
     const rec = await engine.upsert(job, { update: true });
-    return jobJson(engine, rec, new Set());
+    return jobJson(engine, rec, new Set(), now());
   });
 
   app.delete('/v1/jobs/:id', { config: WRITE, schema: { params: IdParams, querystring: DeleteQuery } }, async (req) => {
@@ -116,7 +161,7 @@ export const metronomeRoutes: AgoraPlugin<ChronosHttpOptions> = async (app, opts
     const rec = must(engine, req.params.id);
     if (engine.activeRuns(req.params.id).length > 0 && !req.query.stopCurrentJobRuns)
       throw new JobConflict(`job '${req.params.id}' has active runs; delete with ?stopCurrentJobRuns=true`);
-    const out = toMetronome(rec.job);
+    const out = jobToMetronome(rec.job);
     await engine.remove(req.params.id);
     return out;
   });
@@ -155,12 +200,8 @@ export const metronomeRoutes: AgoraPlugin<ChronosHttpOptions> = async (app, opts
 
   // ---- schedules
   app.get('/v1/jobs/:id/schedules', { config: READ, schema: { params: IdParams } }, async (req) =>
-    must(ready(opts), req.params.id).job.schedules.map(scheduleToMetronome),
+    schedulesOf(must(ready(opts), req.params.id), now()),
   );
-
-  const setSchedules = async (engine: Engine, rec: JobRecord, schedules: Job['schedules']) => {
-    await engine.upsert({ ...structuredClone(rec.job), schedules }, { update: true });
-  };
 
   app.post(
     '/v1/jobs/:id/schedules',
@@ -168,25 +209,28 @@ export const metronomeRoutes: AgoraPlugin<ChronosHttpOptions> = async (app, opts
     async (req, reply) => {
       const engine = ready(opts);
       const rec = must(engine, req.params.id);
-      const s = invalid(() => scheduleFromMetronome(req.body, now()));
-      if (rec.job.schedules.some((x) => x.id === s.id))
-        throw new JobConflict(`schedule '${s.id}' of job '${req.params.id}' exists`);
+      const s = checked(scheduleFromMetronome(req.body));
+      if (rec.job.schedule)
+        throw new JobConflict(
+          `job '${req.params.id}' has schedule '${rec.job.scheduleId}' already (one schedule per job); PUT it instead`,
+        );
       if (rec.job.parents.length > 0)
-        throw new JobInvalidError(`job '${req.params.id}' is a dependent job; it has no schedules`);
-      await setSchedules(engine, rec, [...rec.job.schedules, s]);
-      return reply.status(201).send(scheduleToMetronome(s));
+        throw new JobInvalidError(`job '${req.params.id}' is a dependent job; it has no schedule`);
+      const after = await engine.upsert(withSchedule(structuredClone(rec.job), s), { update: true });
+      return reply.status(201).send(schedulesOf(after, now())[0]);
     },
   );
 
   const findSchedule = (rec: JobRecord, sid: string) => {
-    const s = rec.job.schedules.find((x) => x.id === sid);
-    if (!s) throw new JobNotFound(`schedule '${sid}' of job '${rec.job.name}' does not exist`);
-    return s;
+    if (!rec.job.schedule || rec.job.scheduleId !== sid)
+      throw new JobNotFound(`schedule '${sid}' of job '${rec.job.name}' does not exist`);
   };
 
-  app.get('/v1/jobs/:id/schedules/:sid', { config: READ, schema: { params: SchedParams } }, async (req) =>
-    scheduleToMetronome(findSchedule(must(ready(opts), req.params.id), req.params.sid)),
-  );
+  app.get('/v1/jobs/:id/schedules/:sid', { config: READ, schema: { params: SchedParams } }, async (req) => {
+    const rec = must(ready(opts), req.params.id);
+    findSchedule(rec, req.params.sid);
+    return schedulesOf(rec, now())[0];
+  });
 
   app.put(
     '/v1/jobs/:id/schedules/:sid',
@@ -195,27 +239,20 @@ export const metronomeRoutes: AgoraPlugin<ChronosHttpOptions> = async (app, opts
       const engine = ready(opts);
       const rec = must(engine, req.params.id);
       findSchedule(rec, req.params.sid);
-      const s = invalid(() => scheduleFromMetronome(req.body, now()));
-      if (s.id !== req.params.sid)
-        throw new JobInvalidError(`schedule 'id' '${s.id}' differs from the path's '${req.params.sid}'`);
-      await setSchedules(
-        engine,
-        rec,
-        rec.job.schedules.map((x) => (x.id === s.id ? s : x)),
-      );
-      return scheduleToMetronome(s);
+      const s = checked(scheduleFromMetronome(req.body));
+      if (s.scheduleId !== req.params.sid)
+        throw new JobInvalidError(`schedule 'id' '${s.scheduleId}' differs from the path's '${req.params.sid}'`);
+      const after = await engine.upsert(withSchedule(structuredClone(rec.job), s), { update: true });
+      return schedulesOf(after, now())[0];
     },
   );
 
   app.delete('/v1/jobs/:id/schedules/:sid', { config: WRITE, schema: { params: SchedParams } }, async (req) => {
     const engine = ready(opts);
     const rec = must(engine, req.params.id);
-    const s = findSchedule(rec, req.params.sid);
-    await setSchedules(
-      engine,
-      rec,
-      rec.job.schedules.filter((x) => x.id !== s.id),
-    );
-    return scheduleToMetronome(s);
+    findSchedule(rec, req.params.sid);
+    const shown = schedulesOf(rec, now())[0];
+    await engine.upsert(withSchedule(structuredClone(rec.job), null), { update: true });
+    return shown;
   });
 };
