@@ -21,6 +21,11 @@ export const InvalidFrameworkRole = defineError(
   400,
   'InvalidFrameworkRoleError',
 );
+export const InvalidFrameworkUpdate = defineError(
+  'AGORA_MASTER_INVALID_FRAMEWORK_UPDATE',
+  400,
+  'InvalidFrameworkUpdateError',
+);
 
 // ---------------------------------------------------------------- the operator HTTP API
 export const InvalidRoleRequest = defineError('AGORA_MASTER_INVALID_ROLE_REQUEST', 400, 'InvalidRoleRequestError');

@@ -20,6 +20,8 @@ export const MAX_LIST_ENTRIES = 1_024;
 export const MAX_ROLES = 64;
 /** Offer ids of one ACCEPT/DECLINE, operations of one ACCEPT, tasks of one LAUNCH. */
 export const MAX_BATCH = 10_000;
+/** Tasks of one task group (LAUNCH_GROUP). */
+export const MAX_GROUP_TASKS = 256;
 /** Offers of one OFFERS event, tasks of one RECONCILE or REREGISTER. */
 export const MAX_LARGE_BATCH = 100_000;
 /** Frameworks of one REREGISTER. */

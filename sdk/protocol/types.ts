@@ -13,6 +13,7 @@ import {
   MAX_ATTRIBUTES,
   MAX_BATCH,
   MAX_COMMAND_LENGTH,
+  MAX_GROUP_TASKS,
   MAX_LIST_ENTRIES,
   MAX_NAME_LENGTH,
   MAX_PATH_LENGTH,
@@ -275,8 +276,43 @@ export type Offer = Static<typeof OfferSchema>;
 export const FiltersSchema = Obj({ refuse_seconds: Opt(SecondsSchema) });
 export type Filters = Static<typeof FiltersSchema>;
 
+/**
+ * Mesos's ExecutorInfo, for the executor of a task group (LAUNCH_GROUP): only the DEFAULT executor
+ * (the agent runs the group itself; no custom executor binaries). `resources` are the executor's
+ * own (booked beside the tasks'); `container` is the group's shared container: MESOS with
+ * `network_isolation` gives the group one network namespace of its own (linux containerizer);
+ * DOCKER with `docker.network` BRIDGE/HOST sets the network the group's containers join.
+ * `framework_id`, when given, must be the accepting framework's.
+ */
+export const ExecutorInfoSchema = Obj({
+  executor_id: IdSchema,
+  type: Type.Literal('DEFAULT'),
+  framework_id: Opt(IdSchema),
+  name: Opt(Str(MAX_NAME_LENGTH)),
+  resources: ResourceListSchema,
+  container: Opt(ContainerInfoSchema),
+  labels: Opt(Obj({ labels: List(LabelSchema) })),
+});
+export type ExecutorInfo = Static<typeof ExecutorInfoSchema>;
+
+/**
+ * Mesos's TaskGroupInfo: tasks launched as one unit (all or none), sharing the executor's network
+ * and a sandbox volume. Agora extension `kill_group_on_task_failure` (default true, as Mesos's
+ * default executor): when one task fails (TASK_FAILED/TASK_ERROR/...) the others are killed;
+ * false lets the others run on. See docs/task-groups.md.
+ */
+export const TaskGroupInfoSchema = Obj({
+  tasks: Type.Array(TaskInfoSchema, { minItems: 1, maxItems: MAX_GROUP_TASKS }),
+  kill_group_on_task_failure: Opt(Bool),
+});
+export type TaskGroupInfo = Static<typeof TaskGroupInfoSchema>;
+
+export const LaunchGroupSchema = Obj({ executor: ExecutorInfoSchema, task_group: TaskGroupInfoSchema });
+export type LaunchGroup = Static<typeof LaunchGroupSchema>;
+
 export const OperationSchema = Type.Union([
   Obj({ type: Type.Literal('LAUNCH'), launch: Obj({ task_infos: List(TaskInfoSchema, MAX_BATCH) }) }),
+  Obj({ type: Type.Literal('LAUNCH_GROUP'), launch_group: LaunchGroupSchema }),
   Obj({ type: Type.Literal('RESERVE'), reserve: Obj({ resources: ResourceListSchema }) }),
   Obj({ type: Type.Literal('UNRESERVE'), unreserve: Obj({ resources: ResourceListSchema }) }),
 ]);
