@@ -16,7 +16,7 @@ import type { ClientSecurity } from '../../sdk/transport/index.js';
 import { type Clock, systemClock } from '../../sdk/util/clock.js';
 import { joinPath, LeaderDetector, LeaderElection, parseZkUrl, ZkClient } from '../../sdk/zk/index.js';
 import { Engine } from './engine/engine.js';
-import { KEYS } from './engine/records.js';
+import { storedFrameworkId, wireEngine } from './engine/wire.js';
 import { createChronosHttp } from './http/index.js';
 
 export interface ChronosOptions extends ClientSecurity {
@@ -97,7 +97,7 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
       user: o.user,
     });
     await e.load();
-    const fid = (await store.get<string>(KEYS.frameworkId))?.value;
+    const fid = await storedFrameworkId(store);
     log.info({ jobs: e.jobs.size, frameworkId: fid }, 'leading: state loaded');
     const d = new SchedulerDriver({
       master: o.master,
@@ -116,24 +116,9 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
         webui_url: `http://${self}`,
       },
     });
-    d.on('subscribed', ({ frameworkId }) => {
-      if (frameworkId !== fid) {
-        void store
-          .get<string>(KEYS.frameworkId)
-          .then((v) => (v?.value === frameworkId ? undefined : store.put(KEYS.frameworkId, frameworkId, v?.version)))
-          .catch((err) => log.error({ err }, 'could not store the framework id'));
-      }
-      log.info({ frameworkId }, 'subscribed; reconciling before launching');
-      e.onSubscribed();
-    });
-    d.on('offers', (offers) => e.onOffers(offers));
-    d.on('rescind', (id) => e.onRescind(id));
-    d.on('update', (s) => void e.onUpdate(s));
-    d.on('disconnected', () => e.onDisconnected());
-    d.on('error', (err) => log.warn({ err }, 'master error'));
     engine = e;
     driver = d;
-    e.attach(d);
+    wireEngine(e, d, store, log);
     d.start();
   };
 

@@ -15,12 +15,21 @@
  *
  * Time comes from the injected Clock; the engine talks to the master only through {@link EngineDriver}.
  */
+
+import {
+  type Clock,
+  type Filters,
+  isConflict,
+  KeyedMutex,
+  type Offer,
+  Resources,
+  type Store,
+  type TaskInfo,
+  type TaskStatus,
+  type Timer,
+} from 'agora/sdk';
 import type pino from 'pino';
 import { pino as makePino } from 'pino';
-import type { Filters, Offer, TaskInfo, TaskStatus } from '../../../sdk/protocol/types.js';
-import { Resources } from '../../../sdk/resources/resources.js';
-import { isConflict, KeyedMutex, type Store } from '../../../sdk/store/index.js';
-import type { Clock, Timer } from '../../../sdk/util/clock.js';
 import { JobConflict, JobNotFound } from '../errors.js';
 import {
   childrenAfterDelete,

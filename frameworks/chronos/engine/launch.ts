@@ -3,8 +3,7 @@
  * and the job's placement constraints checked against the offer's agent (IS / LIKE / UNLIKE on an
  * attribute or `hostname`). Pure.
  */
-import type { EnvironmentVariable, Offer, TaskInfo } from '../../../sdk/protocol/types.js';
-import { Resources } from '../../../sdk/resources/resources.js';
+import { type EnvironmentVariable, type Offer, Resources, type TaskInfo } from 'agora/sdk';
 import type { Constraint, Job } from '../model/index.js';
 import type { Run } from './records.js';
 
