@@ -16,7 +16,7 @@ import type { ClientSecurity } from '../../sdk/transport/index.js';
 import { type Clock, systemClock } from '../../sdk/util/clock.js';
 import { joinPath, LeaderDetector, LeaderElection, parseZkUrl, ZkClient } from '../../sdk/zk/index.js';
 import { Engine } from './engine/engine.js';
-import { storedFrameworkId, wireEngine } from './engine/wire.js';
+import { ENGINE_DRIVER_OPTIONS, storedFrameworkId, wireEngine } from './engine/wire.js';
 import { createChronosHttp } from './http/index.js';
 
 export interface ChronosOptions extends ClientSecurity {
@@ -105,7 +105,7 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
       tls: o.tls,
       clock,
       logger: log.child({ component: 'driver' }),
-      implicitAcknowledgements: false,
+      ...ENGINE_DRIVER_OPTIONS,
       framework: {
         name: o.frameworkName ?? 'chronos',
         id: fid,

@@ -103,6 +103,8 @@ export class Engine {
   private tickTimer?: Timer;
   private launching = false;
   private suppressed = false;
+  /** Offers were declined with a filter since the last REVIVE. */
+  private declined = false;
   readonly metrics = {
     runsCreated: 0,
     launched: 0,
@@ -162,7 +164,9 @@ export class Engine {
   /** After SUBSCRIBED: held offers are void; ask the master about every launched task before launching. */
   onSubscribed(): void {
     this.held.clear();
-    this.suppressed = false;
+    // The master keeps a framework's SUPPRESS across re-subscriptions (and a failed-over leader may
+    // have sent one): assume suppressed, so the first need of offers revives.
+    this.suppressed = true;
     this.reconciling.clear();
     for (const e of this.jobs.values())
       for (const r of e.rec.state.runs)
@@ -425,8 +429,10 @@ export class Engine {
     if (!d) return;
     const hold = this.opts.holdMs ?? 5000;
     if (untilNextMs <= hold) {
-      if (this.suppressed) {
+      // Work is near: offers again, and the refusal filters of earlier declines cleared.
+      if (this.suppressed || this.declined) {
         this.suppressed = false;
+        this.declined = false;
         d.revive();
       }
       return;
@@ -435,6 +441,7 @@ export class Engine {
       const refuse = Math.max(1, Math.min(60, Math.floor((untilNextMs - hold) / 1000)));
       d.decline([...this.held.keys()], { refuse_seconds: refuse });
       this.held.clear();
+      this.declined = true;
     }
     if (!this.suppressed && untilNextMs > 60_000) {
       this.suppressed = true;
@@ -443,8 +450,9 @@ export class Engine {
   }
 
   private wake(): void {
-    if (this.suppressed && this.driver) {
+    if ((this.suppressed || this.declined) && this.driver) {
       this.suppressed = false;
+      this.declined = false;
       this.driver.revive();
     }
     void this.launchPass();

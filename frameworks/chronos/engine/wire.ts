@@ -30,3 +30,14 @@ export function wireEngine(engine: Engine, driver: SchedulerDriver, store: Store
 export async function storedFrameworkId(store: Store): Promise<string | undefined> {
   return (await store.get<string>(KEYS.frameworkId))?.value;
 }
+
+/**
+ * How the engine wants its driver: it acknowledges an update only once its outcome is durable, holds
+ * offers while a due time is near (so they are not declined behind its back), and runs its own
+ * reconciliation, which gates every launch.
+ */
+export const ENGINE_DRIVER_OPTIONS = {
+  implicitAcknowledgements: false,
+  declineUnused: false,
+  reconcile: false,
+} as const;
