@@ -252,7 +252,7 @@ export class Engine {
       // A new schedule counts from now (a start in the past does not replay old due times; an empty start runs now).
       const sameSchedule = e && JSON.stringify(e.rec.job.schedule) === JSON.stringify(job.schedule);
       const state = e ? structuredClone(e.rec.state) : emptyState(null);
-      if (!sameSchedule) state.lastDue = job.schedule ? this.now - 1 : null;
+      if (!sameSchedule) state.lastDue = job.schedule ? this.firstWatermark(job) : null;
       if (e) job.counters = e.rec.job.counters;
       const rec: JobRecord = { job, state };
       const version = await this.opts.store.put(KEYS.job(job.name), rec, e?.version);
@@ -261,6 +261,17 @@ export class Engine {
       this.index(entry);
       return rec;
     });
+  }
+
+  /**
+   * Where a new schedule starts counting: from now, except that a start only just past (within the
+   * job's starting deadline, e.g. a job posted a moment after its start) still runs.
+   */
+  private firstWatermark(job: Job): number {
+    const now = this.now;
+    const s = job.schedule;
+    if (s?.kind === 'iso' && s.start < now && now - s.start <= job.startingDeadlineSeconds * 1000) return s.start - 1;
+    return now - 1;
   }
 
   /** Deletes a job; its children lose it as a parent and gain its parents (or its schedule), as Chronos does. */

@@ -20,6 +20,7 @@ export interface ChronosHttpServerOptions extends ChronosHttpOptions {
 }
 
 const FORWARDED = 'x-agora-chronos-forwarded';
+const LEADER_WAIT_MS = 10_000;
 const LOCAL = new Set(['/ping', '/metrics', '/scheduler/leader', '/v1/scheduler/leader']);
 
 export function createChronosHttp(opts: ChronosHttpServerOptions): AgoraHttp {
@@ -27,8 +28,15 @@ export function createChronosHttp(opts: ChronosHttpServerOptions): AgoraHttp {
   app.addHook('preHandler', async (req, reply) => {
     const path = req.url.split('?')[0] as string;
     if (opts.leading() || LOCAL.has(path) || !req.routeOptions.config?.action) return;
-    const leader = opts.leader();
-    if (!leader || req.headers[FORWARDED]) throw new NoLeader('no leading Chronos is known yet; retry');
+    if (req.headers[FORWARDED]) throw new NoLeader('the instance this was forwarded to does not lead any more; retry');
+    // Just after a start or a failover the leader may not be known yet: wait a little for the election.
+    let leader = opts.leader();
+    for (let waited = 0; !leader && !opts.leading() && waited < LEADER_WAIT_MS; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+      leader = opts.leader();
+    }
+    if (opts.leading()) return;
+    if (!leader) throw new NoLeader('no leading Chronos is known yet; retry');
     const headers: Record<string, string> = { [FORWARDED]: '1' };
     for (const h of ['authorization', 'content-type', 'accept']) {
       const v = req.headers[h];
