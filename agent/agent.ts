@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import type pino from 'pino';
 import { type AgentMessage, Direction, type MasterToAgentMessage } from '../sdk/protocol/messages.js';
 import {
+  type ExecutorInfo,
   type FrameworkInfo,
   isTerminal,
   type MasterInfo,
+  type TaskGroupInfo,
   type TaskInfo,
   type TaskRecord,
   TaskState,
@@ -26,6 +28,7 @@ import {
   type ContainerExit,
   type Containerizer,
   ContainerLaunchError,
+  type GroupLaunchSpec,
   type LaunchSpec,
   type RunningContainer,
 } from './containerizer/types.js';
@@ -37,6 +40,14 @@ import { isInside, sandboxesRoot, sandboxPath } from './sandbox.js';
 import { resolveTaskSecrets, SecretsClient } from './secrets.js';
 import { StatusUpdateManager } from './status-updates.js';
 import { type AgentTask, launchSpec } from './task.js';
+import {
+  endsGroup,
+  executorDir,
+  prepareShared,
+  SHARED_DIR,
+  type TaskGroupMembership,
+  wantsOwnNetns,
+} from './task-group.js';
 import { startTaskHealth } from './task-health.js';
 import { taskKey } from './task-key.js';
 import { resolveUser, type UserDbFiles } from './user-db.js';
@@ -204,6 +215,9 @@ export class Agent {
       framework_id: t.framework.id,
       state: t.state,
       status: t.latest,
+      ...(t.group
+        ? { group: { executor: t.group.executor, kill_group_on_task_failure: t.group.killGroupOnTaskFailure } }
+        : {}),
     }));
     // In several frames when one would exceed the frame limit (issue 9).
     const head = { agent: { ...info, id: this.agentId }, version: AGENT_VERSION };
@@ -230,6 +244,14 @@ export class Agent {
       case 'RUN_TASK':
         this.runTask(m.framework, m.task).catch((e: Error) =>
           this.log.error({ taskId: m.task.task_id, err: e.message }, 'running a task failed unexpectedly'),
+        );
+        return;
+      case 'RUN_TASK_GROUP':
+        this.runTaskGroup(m.framework, m.executor, m.task_group).catch((e: Error) =>
+          this.log.error(
+            { executorId: m.executor.executor_id, err: e.message },
+            'running a task group failed unexpectedly',
+          ),
         );
         return;
       case 'KILL_TASK':
@@ -369,14 +391,7 @@ export class Agent {
         return;
       }
       const err = e as Error;
-      const reason =
-        e instanceof ContainerLaunchError
-          ? e.reason
-          : e instanceof UnknownUser
-            ? 'REASON_CONTAINER_LAUNCH_FAILED'
-            : e instanceof FetchError
-              ? 'REASON_FETCHER_FAILED'
-              : 'REASON_CONTAINER_LAUNCH_FAILED';
+      const reason = launchFailureReason(e);
       this.log.warn({ taskId: task.task_id, err: err.message }, 'task failed to launch');
       this.sendStatus(t, TaskState.FAILED, { reason, message: err.message });
       return;
@@ -460,8 +475,159 @@ export class Agent {
     if (exit.killed || t.killRequested) state = TaskState.KILLED;
     else if (exit.exitCode === 0 && !exit.reason) state = TaskState.FINISHED;
     else state = TaskState.FAILED;
+    if (state === TaskState.KILLED && t.groupKilledBy !== undefined && !t.killReason) {
+      extra.message = `killed because task ${t.groupKilledBy} of its task group failed`;
+    }
     this.log.info({ taskId: t.task.task_id, state, exit }, 'task ended');
     this.sendStatus(t, state, extra);
+    this.onGroupTaskEnded(t, state);
+  }
+
+  /**
+   * A task of a group ended: when it failed and the group kills on failure (the default, as
+   * Mesos's default executor), its live siblings are killed (they end TASK_KILLED).
+   */
+  private onGroupTaskEnded(t: AgentTask, state: TaskState): void {
+    const g = t.group;
+    if (!g?.killGroupOnTaskFailure || !endsGroup(state)) return;
+    for (const id of g.taskIds) {
+      const o = this.tasks.get(taskKey(t.framework.id, id));
+      if (!o || o === t || isTerminal(o.state) || o.killRequested) continue;
+      o.groupKilledBy = t.task.task_id;
+      this.log.info({ taskId: id, failed: t.task.task_id }, 'killing a task whose task group lost a task');
+      void this.killOne(o).catch((e: Error) => this.log.error({ taskId: id, err: e.message }, 'group kill failed'));
+    }
+  }
+
+  // ---------------------------------------------------------------- task groups
+
+  /**
+   * Runs a task group as one unit, as Mesos's default executor does: every task is checked
+   * first (any problem refuses them all), all use one containerizer, then they start in order;
+   * if one cannot start, the started ones are killed and none reaches RUNNING. They share the
+   * group's shared directory (`$MESOS_SANDBOX/shared`) and network (docs/task-groups.md).
+   */
+  private async runTaskGroup(
+    framework: FrameworkInfo & { id: string },
+    executor: ExecutorInfo,
+    group: TaskGroupInfo,
+  ): Promise<void> {
+    const tasks = group.tasks;
+    let sharedDir = '';
+    const sandboxes: string[] = [];
+    let problem: string | undefined;
+    try {
+      sharedDir = join(executorDir(this.opts.workDir, framework.id, executor.executor_id), SHARED_DIR);
+      for (const task of tasks) {
+        sandboxes.push(this.sandboxOf(framework.id, task.task_id));
+        if (this.tasks.has(taskKey(framework.id, task.task_id))) {
+          throw new Error(`task ${task.task_id} already exists on this agent`);
+        }
+        const bad = task.health_check && healthCheckProblem(task.health_check);
+        if (bad) throw new Error(`task ${task.task_id}: invalid health check: ${bad}`);
+      }
+    } catch (e) {
+      problem = (e as Error).message;
+    }
+    if (problem !== undefined) {
+      for (const task of tasks) {
+        if (!this.tasks.has(taskKey(framework.id, task.task_id))) {
+          this.refuseTask(framework.id, task.task_id, `task group refused: ${problem}`);
+        }
+      }
+      return;
+    }
+    this.frameworks.set(framework.id, framework);
+    const membership: TaskGroupMembership = {
+      executor,
+      killGroupOnTaskFailure: group.kill_group_on_task_failure !== false,
+      taskIds: tasks.map((t) => t.task_id),
+      sharedDir,
+    };
+    const ts: AgentTask[] = tasks.map((task, i) => ({
+      framework,
+      task,
+      state: TaskState.STAGING,
+      sandbox: sandboxes[i],
+      pending: [],
+      group: membership,
+    }));
+    for (const t of ts) this.tasks.set(taskKey(framework.id, t.task.task_id), t);
+    const c = this.pickContainerizer(tasks[0]);
+    const other = ts.find((t) => this.pickContainerizer(t.task) !== c);
+    if (!c || other) {
+      const message = !c
+        ? `no enabled containerizer can run this task group (enabled: ${this.opts.containerizers.map((x) => x.name).join(', ')})`
+        : `the tasks of a group must run with one containerizer; task ${other?.task.task_id} would not use '${c.name}'`;
+      for (const t of ts) this.sendStatus(t, TaskState.FAILED, { reason: 'REASON_CONTAINER_LAUNCH_FAILED', message });
+      return;
+    }
+    for (const t of ts) {
+      t.containerizer = c.name;
+      t.containerizerRef = c;
+      this.sendStatus(t, TaskState.STARTING);
+    }
+    const ownNetns = c.name === 'linux' && wantsOwnNetns(executor, tasks[0].container?.network_isolation === true);
+    let failure: { t: AgentTask; reason: string; message: string } | undefined;
+    for (const [i, t] of ts.entries()) {
+      if (ts.some((x) => x.killRequested)) break;
+      try {
+        const user = this.taskUser(framework, t.task);
+        if (user) t.user = user;
+        await prepareShared(t.sandbox, sharedDir, c.name === 'docker' ? 'mountpoint' : 'link', t.user);
+        const uris = t.task.command?.uris ?? [];
+        if (uris.length > 0) {
+          await fetchUris(uris, t.sandbox, {
+            cacheDir: join(this.opts.workDir, 'fetcher-cache'),
+            logger: this.log,
+            ...(t.user ? { user: t.user } : {}),
+          });
+        }
+        if (ts.some((x) => x.killRequested)) break;
+        const withSecrets = await resolveTaskSecrets(this.secrets, framework.id, t.task, t.sandbox, t.user);
+        if (ts.some((x) => x.killRequested)) break;
+        const spec = this.spec(t);
+        const first = ts[0].container?.handle;
+        const g: GroupLaunchSpec = { executorId: executor.executor_id, sharedDir };
+        if (i === 0) g.newNetns = ownNetns;
+        else if (ownNetns && first?.pid) g.netnsPath = `/proc/${first.pid}/ns/net`;
+        else if (c.name === 'docker' && first) g.joinContainer = first.id;
+        const full: LaunchSpec = withSecrets
+          ? { ...spec, task: withSecrets.task, env: { ...spec.env, ...withSecrets.env }, group: g }
+          : { ...spec, group: g };
+        t.container = await c.launch(full);
+        t.handle = t.container.handle;
+      } catch (e) {
+        failure = { t, reason: launchFailureReason(e), message: (e as Error).message };
+        this.log.warn({ taskId: t.task.task_id, err: failure.message }, 'task of a group failed to launch');
+        break;
+      }
+    }
+    const killed = ts.some((x) => x.killRequested);
+    if (failure || killed) {
+      // All or none: the group does not start.
+      if (failure) this.sendStatus(failure.t, TaskState.FAILED, { reason: failure.reason, message: failure.message });
+      const why = failure
+        ? `task ${failure.t.task.task_id} of its task group failed to launch`
+        : 'the task group was killed before it started';
+      for (const t of ts) {
+        if (t === failure?.t) continue;
+        if (failure) t.groupKilledBy = failure.t.task.task_id;
+        if (t.container) {
+          t.killRequested = true;
+          this.watch(t, t.container);
+          void t.container.kill(0);
+        } else {
+          this.sendStatus(t, TaskState.KILLED, { message: `not started: ${why}` });
+        }
+      }
+      return;
+    }
+    for (const t of ts) {
+      this.sendStatus(t, TaskState.RUNNING);
+      this.startHealthCheck(t);
+    }
+    for (const t of ts) if (t.container) this.watch(t, t.container);
   }
 
   private graceMs(t: AgentTask, override?: number): number {
@@ -485,6 +651,17 @@ export class Agent {
       this.sendToMaster({ type: 'STATUS_UPDATE', update: { framework_id: frameworkId, status } });
       return;
     }
+    if (isTerminal(t.state)) return;
+    if (t.group) {
+      // A kill of one task of a group kills the whole group (as Mesos's default executor).
+      const members = t.group.taskIds.map((id) => this.tasks.get(taskKey(frameworkId, id)));
+      await Promise.all(members.map((o) => (o && !isTerminal(o.state) ? this.killOne(o, graceSeconds) : undefined)));
+      return;
+    }
+    await this.killOne(t, graceSeconds);
+  }
+
+  private async killOne(t: AgentTask, graceSeconds?: number): Promise<void> {
     if (isTerminal(t.state)) return;
     t.killRequested = true;
     this.persist(t);
@@ -541,6 +718,12 @@ export class Agent {
         } else {
           t.container = r;
           this.log.info({ taskId: cp.task.task_id }, 'recovered running task');
+          if (t.killRequested) {
+            // Asked to die before the restart (or its group lost a task meanwhile): finish the kill.
+            this.watch(t, r);
+            void r.kill(this.graceMs(t));
+            continue;
+          }
           if (t.state !== TaskState.RUNNING) this.sendStatus(t, TaskState.RUNNING);
           this.startHealthCheck(t);
           this.watch(t, r);
@@ -556,3 +739,11 @@ export class Agent {
 }
 
 class KilledBeforeStart extends Error {}
+
+/** The Mesos reason of a launch that failed with `e`. */
+function launchFailureReason(e: unknown): string {
+  if (e instanceof ContainerLaunchError) return e.reason;
+  if (e instanceof UnknownUser) return 'REASON_CONTAINER_LAUNCH_FAILED';
+  if (e instanceof FetchError) return 'REASON_FETCHER_FAILED';
+  return 'REASON_CONTAINER_LAUNCH_FAILED';
+}

@@ -31,6 +31,7 @@ import { type FileHandle, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../sdk/protocol/types.js';
 import type { ContainerHandle } from './containerizer/types.js';
+import type { TaskGroupMembership } from './task-group.js';
 import { taskKey } from './task-key.js';
 import type { TaskUser } from './users.js';
 
@@ -52,6 +53,8 @@ export interface TaskCheckpoint {
   killRequested?: boolean;
   /** The user the task runs as, as resolved at launch (absent: the agent's user). */
   user?: TaskUser;
+  /** Set for a task of a task group (agent/task-group.ts). */
+  group?: TaskGroupMembership;
 }
 
 export interface CheckpointOptions {

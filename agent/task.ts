@@ -14,6 +14,8 @@ export interface AgentTask extends TaskCheckpoint {
   health?: HealthChecker;
   /** Set when the agent itself kills the task (failed health checks), to say why. */
   killReason?: { reason: string; message: string };
+  /** Set when the task is killed because another task of its group failed (that task's id). */
+  groupKilledBy?: string;
 }
 
 /**
@@ -22,7 +24,7 @@ export interface AgentTask extends TaskCheckpoint {
  * variables. Pure given `path` (the agent's PATH).
  */
 export function launchSpec(
-  t: Pick<TaskCheckpoint, 'framework' | 'task' | 'sandbox' | 'user'>,
+  t: Pick<TaskCheckpoint, 'framework' | 'task' | 'sandbox' | 'user' | 'group'>,
   agentId: string | undefined,
   path = process.env.PATH ?? DEFAULT_PATH,
 ): LaunchSpec {
@@ -39,6 +41,7 @@ export function launchSpec(
   let i = 0;
   for (const r of ports) for (let p = r.begin; p <= r.end && i < MAX_PORT_VARS; p++) env[`PORT${i++}`] = String(p);
   if (env.PORT0) env.PORT = env.PORT0;
+  if (t.group) env.MESOS_EXECUTOR_ID = t.group.executor.executor_id;
   if (t.user) {
     env.USER = t.user.name;
     env.LOGNAME = t.user.name;

@@ -4,7 +4,7 @@
  * booked here, so a call that fails books nothing.
  */
 
-import type { Operation, TaskInfo } from '../sdk/protocol/types.js';
+import type { ExecutorInfo, Operation, TaskInfo } from '../sdk/protocol/types.js';
 import { DEFAULT_ROLE, type ResourceError, Resources } from '../sdk/resources/resources.js';
 import { idProblem } from '../sdk/util/id.js';
 
@@ -24,6 +24,16 @@ export interface AcceptInput {
   offers: ReadonlyMap<string, OfferView>;
   /** Whether the framework already has a task with this id (live or still known). */
   taskIdInUse: (taskId: string) => boolean;
+  /** Whether the framework already runs a task group with this executor id on this agent. */
+  executorIdInUse?: (agentId: string, executorId: string) => boolean;
+}
+
+/** A task group (LAUNCH_GROUP) that passed: all its tasks and its executor fit, together. */
+export interface GroupLaunch {
+  executor: ExecutorInfo;
+  executorResources: Resources;
+  tasks: { task: TaskInfo; resources: Resources }[];
+  killGroupOnTaskFailure: boolean;
 }
 
 export interface TaskRejection {
@@ -39,6 +49,8 @@ export interface AcceptPlan {
   role?: string;
   /** Tasks to launch, with the resources each books. */
   launches: { task: TaskInfo; resources: Resources }[];
+  /** Task groups to launch, each as one unit. */
+  groups: GroupLaunch[];
   /** Reservation changes to apply to the agent's total: unreserved → role (RESERVE) and back. */
   reserve: Resources[];
   unreserve: Resources[];
@@ -53,16 +65,20 @@ export interface AcceptPlan {
 export const RejectReason = {
   invalidOffers: 'REASON_INVALID_OFFERS',
   taskInvalid: 'REASON_TASK_INVALID',
+  groupInvalid: 'REASON_TASK_GROUP_INVALID',
 } as const;
 
 function launchTasks(op: Operation): TaskInfo[] {
-  return op.type === 'LAUNCH' ? op.launch.task_infos : [];
+  if (op.type === 'LAUNCH') return op.launch.task_infos;
+  if (op.type === 'LAUNCH_GROUP') return op.launch_group.task_group.tasks;
+  return [];
 }
 
 export function planAccept(input: AcceptInput): AcceptPlan {
   const plan: AcceptPlan = {
     offerIds: [],
     launches: [],
+    groups: [],
     reserve: [],
     unreserve: [],
     rejected: [],
@@ -120,6 +136,7 @@ export function planAccept(input: AcceptInput): AcceptPlan {
 
   const role = plan.role ?? DEFAULT_ROLE;
   const idsInCall = new Set<string>();
+  const executorsInCall = new Set<string>();
   for (const op of input.operations) {
     switch (op.type) {
       case 'RESERVE': {
@@ -161,10 +178,88 @@ export function planAccept(input: AcceptInput): AcceptPlan {
         }
         break;
       }
+      case 'LAUNCH_GROUP': {
+        const g = planGroup(op.launch_group, plan.agentId ?? '', role, available, input, idsInCall, executorsInCall);
+        if ('problem' in g) {
+          for (const task of op.launch_group.task_group.tasks) {
+            plan.rejected.push({ taskId: task.task_id, reason: RejectReason.groupInvalid, message: g.problem });
+          }
+          break;
+        }
+        for (const t of g.group.tasks) idsInCall.add(t.task.task_id);
+        executorsInCall.add(g.group.executor.executor_id);
+        available = g.left;
+        plan.groups.push(g.group);
+        break;
+      }
     }
   }
   plan.remaining = available;
   return plan;
+}
+
+/**
+ * A task group, all or none: every task valid (ids unique in the group, the call and the
+ * framework), one kind of container for all (the agent runs the group with one containerizer),
+ * the executor's id free on the agent, and the executor's and every task's resources fitting the
+ * offers together. The first problem found refuses the whole group.
+ */
+function planGroup(
+  op: Extract<Operation, { type: 'LAUNCH_GROUP' }>['launch_group'],
+  agentId: string,
+  role: string,
+  available: Resources,
+  input: AcceptInput,
+  idsInCall: ReadonlySet<string>,
+  executorsInCall: ReadonlySet<string>,
+): { group: GroupLaunch; left: Resources } | { problem: string } {
+  const { executor, task_group } = op;
+  const eid = executor.executor_id;
+  const refuse = (why: string) => ({ problem: `task group of executor '${eid}' refused: ${why}` });
+  if (executor.framework_id !== undefined && executor.framework_id !== input.frameworkId) {
+    return refuse(`the executor names framework '${executor.framework_id}', not this framework`);
+  }
+  if (executorsInCall.has(eid) || input.executorIdInUse?.(agentId, eid)) {
+    return refuse(`executor id '${eid}' is already in use by this framework on agent '${agentId}'`);
+  }
+  let left = available;
+  const execRes = safeResources(executor.resources);
+  if (!execRes) return refuse('the executor has invalid resources');
+  const wrongRole = execRes.roles().find((r) => r !== DEFAULT_ROLE && r !== role);
+  if (wrongRole) return refuse(`the executor uses resources reserved for role '${wrongRole}', not '${role}'`);
+  if (!left.contains(execRes)) {
+    return refuse(`the executor needs ${execRes} but the offer holds only ${left} (after earlier operations)`);
+  }
+  left = left.minus(execRes);
+  const kinds = new Set(task_group.tasks.map((t) => kindOf(t)));
+  if (kinds.size > 1)
+    return refuse('its tasks mix docker and non-docker containers; one group runs with one containerizer');
+  if (executor.container && kinds.size === 1 && (executor.container.type === 'DOCKER') !== kinds.has('DOCKER')) {
+    return refuse(`the executor's container is ${executor.container.type} but its tasks' are not`);
+  }
+  const ids = new Set(idsInCall);
+  const tasks: GroupLaunch['tasks'] = [];
+  for (const task of task_group.tasks) {
+    const why = checkTask(task, agentId, role, left, input, ids);
+    if (why) return refuse(`task '${task.task_id}': ${why}`);
+    const res = Resources.from(task.resources);
+    ids.add(task.task_id);
+    left = left.minus(res);
+    tasks.push({ task, resources: res });
+  }
+  return {
+    group: {
+      executor,
+      executorResources: execRes,
+      tasks,
+      killGroupOnTaskFailure: task_group.kill_group_on_task_failure !== false,
+    },
+    left,
+  };
+}
+
+function kindOf(t: TaskInfo): string {
+  return t.container?.type === 'DOCKER' ? 'DOCKER' : 'MESOS';
 }
 
 function safeResources(list: unknown): Resources | undefined {

@@ -207,6 +207,16 @@ export class LinuxContainerizer implements Containerizer {
     timer?.cancel();
   }
 
+  /** util-linux `nsenter` (a later task of a group enters the group's network namespace through it). */
+  private nsenter(): string {
+    const found = findOnPath('nsenter');
+    if (!found)
+      throw new ContainerLaunchError(
+        "util-linux 'nsenter' was not found on PATH: cannot join the task group's network",
+      );
+    return found;
+  }
+
   /** util-linux `unshare`, looked up once. */
   private get unshare(): string | undefined {
     this.unsharePath ??= this.opts.unsharePath ?? findOnPath('unshare');
@@ -278,7 +288,10 @@ export class LinuxContainerizer implements Containerizer {
     const set = plan.set;
 
     const statusFile = path.join(sandbox, EXIT_STATUS_FILE);
-    const netIsolation = task.container?.network_isolation === true;
+    const group = spec.group;
+    // A later task of a group enters the group's network namespace (nsenter, then unshare as usual).
+    const joinNetns = group?.netnsPath;
+    const netIsolation = !joinNetns && (task.container?.network_isolation === true || group?.newNetns === true);
     const hostname = task.container?.hostname;
     const namespaces = ['--pid', '--fork', '--mount-proc', '--mount', '--uts', '--ipc'];
     if (netIsolation) namespaces.push('--net');
@@ -310,8 +323,8 @@ export class LinuxContainerizer implements Containerizer {
     let child: LaunchedProcess;
     try {
       child = await this.launcher.launch({
-        file: this.unshare as string,
-        args: argv,
+        file: joinNetns ? this.nsenter() : (this.unshare as string),
+        args: joinNetns ? [`--net=${joinNetns}`, '--', this.unshare as string, ...argv] : argv,
         cwd: sandbox,
         env,
         stdout: path.join(sandbox, 'stdout'),

@@ -24,6 +24,27 @@ export interface LaunchSpec {
    * framework); the sandbox is given to it. Absent: the agent's own user.
    */
   user?: TaskUser;
+  /** Set for a task of a task group (docs/task-groups.md): what it shares with the group. */
+  group?: GroupLaunchSpec;
+}
+
+/**
+ * How a task of a group joins the group. Posix: host network; the shared directory is linked into
+ * the sandbox as `shared`. Linux: the group's network namespace is the first task's (`netnsPath`
+ * for the others; `newNetns` on the first when the group asks for isolation). Docker: the others
+ * join the first container's network (`--network container:<name>`); the shared directory is
+ * mounted at `$MESOS_SANDBOX/shared`.
+ */
+export interface GroupLaunchSpec {
+  executorId: string;
+  /** The group's shared directory on the host. */
+  sharedDir: string;
+  /** linux, first task: give it (and so the group) a network namespace of its own. */
+  newNetns?: boolean;
+  /** linux, later tasks: the network namespace to enter (`/proc/<first task pid>/ns/net`). */
+  netnsPath?: string;
+  /** docker, later tasks: the container whose network to join. */
+  joinContainer?: string;
 }
 
 /**

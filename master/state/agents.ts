@@ -11,6 +11,7 @@ import type { AgentRecord } from '../registrar.js';
 import { type AgentEntry, type AgentState, newAgentEntry, taskKey } from '../registry.js';
 import type { Core } from './core.js';
 import type { Effects } from './effects.js';
+import { executorInUse, joinGroup } from './groups.js';
 import { rescindAgentOffers } from './offers.js';
 import { unreadableReason } from './records.js';
 import {
@@ -224,7 +225,22 @@ function recoverTask(
     out.toAgent(conn, { type: 'KILL_TASK', framework_id: fw.id, task_id: rec.task.task_id });
     return;
   }
+  if (rec.group) {
+    const g = Resources.from(rec.group.executor.resources);
+    // The executor is booked once per group: only for the first of its tasks reported.
+    const booked = executorInUse(s, fw.id, entry.id, rec.group.executor.executor_id);
+    if (!booked && !entry.total.contains(entry.used.plus(res).plus(g))) {
+      out.log('warn', 'agent reports a task group that cannot be charged; killing the task', {
+        agentId: entry.id,
+        frameworkId: fw.id,
+        taskId: rec.task.task_id,
+      });
+      out.toAgent(conn, { type: 'KILL_TASK', framework_id: fw.id, task_id: rec.task.task_id });
+      return;
+    }
+  }
   const t = addTask(s, entry, fw, rec.task, role, rec.state);
+  if (rec.group) joinGroup(s, fw, t, rec.group.executor, rec.group.kill_group_on_task_failure !== false);
   if (rec.status) t.status = rec.status;
   if (wasUnreachable && fw.partitionAware) {
     sendUpdate(out, fw, { ...(rec.status ?? masterStatus(s, t, rec.state, 'agent came back')), uuid: undefined });

@@ -15,6 +15,7 @@ import type { Core } from './core.js';
 import type { Effects } from './effects.js';
 import { onFrameworkMessage, onShutdownExecutor, onUpdateFramework } from './framework-calls.js';
 import { teardown } from './frameworks.js';
+import { executorInUse, joinGroup } from './groups.js';
 import { addFilter, removeOffer } from './offers.js';
 import { authorizeOperations } from './security.js';
 import { acknowledge, addTask, applyState, bumpState, latest, masterStatus, sendUpdate } from './tasks.js';
@@ -141,6 +142,7 @@ function accept(
     operations,
     offers: s.offers,
     taskIdInUse: (id) => s.tasks.has(taskKey(fw.id, id)),
+    executorIdInUse: (agentId, executorId) => executorInUse(s, fw.id, agentId, executorId),
   });
   const now = s.nowSecs();
   for (const r of plan.rejected) {
@@ -186,6 +188,34 @@ function accept(
       continue;
     }
     out.toAgent(agent.peer.id, { type: 'RUN_TASK', framework, task });
+  }
+  for (const g of plan.groups) {
+    // Each task is a task of its own (own states, own updates); the executor is booked once.
+    const entries = g.tasks.map(({ task }) => addTask(s, agent, fw, task, role, TaskState.STAGING));
+    for (const t of entries) joinGroup(s, fw, t, g.executor, g.killGroupOnTaskFailure);
+    if (!agent.peer) {
+      for (const t of entries) {
+        const status = masterStatus(
+          s,
+          t,
+          TaskState.LOST,
+          `agent ${agent.id} is not connected`,
+          'REASON_AGENT_DISCONNECTED',
+        );
+        applyState(s, out, t, status);
+        sendUpdate(out, fw, status);
+      }
+      continue;
+    }
+    out.toAgent(agent.peer.id, {
+      type: 'RUN_TASK_GROUP',
+      framework,
+      executor: g.executor,
+      task_group: {
+        tasks: g.tasks.map((x) => x.task),
+        ...(g.killGroupOnTaskFailure ? {} : { kill_group_on_task_failure: false }),
+      },
+    });
   }
   if (!plan.remaining.isEmpty()) addFilter(s, fw, agent.id, plan.remaining, refuseSeconds);
   s.requestAllocation(out);

@@ -174,6 +174,9 @@ export class MasterState {
         return;
       case 'agentSendFailed':
         if (e.message.type === 'RUN_TASK') runTaskNotSent(s, out, e.message.framework.id, e.message.task.task_id);
+        if (e.message.type === 'RUN_TASK_GROUP') {
+          for (const t of e.message.task_group.tasks) runTaskNotSent(s, out, e.message.framework.id, t.task_id);
+        }
         return;
       case 'schedulerSendFailed':
         if (e.message.type === 'OFFERS') offersNotSent(s, out, e.message.offers.offers);

@@ -148,6 +148,44 @@ export function authorizeOperations(s: Core, out: Effects, fw: FrameworkEntry, o
       if (allowed.length > 0) kept.push({ ...op, launch: { ...op.launch, task_infos: allowed } });
       continue;
     }
+    if (op.type === 'LAUNCH_GROUP') {
+      // All or none: a task the ACLs refuse refuses its whole group.
+      const tasks = op.launch_group.task_group.tasks;
+      let refused: { message: string } | undefined;
+      for (const task of tasks) {
+        const user = task.command?.user || fw.info.user;
+        const refusal = launchRefusal(p, user, permits);
+        if (!refusal) continue;
+        s.counters.authRefusals++;
+        out.audit({
+          conn: fw.peer?.id,
+          principal: p,
+          action: 'run_tasks',
+          target: user,
+          code: refusal.code,
+          status: refusal.statusCode,
+        });
+        refused = { message: `task ${task.task_id}: ${refusal.message}` };
+        break;
+      }
+      if (!refused) {
+        kept.push(op);
+        continue;
+      }
+      for (const task of tasks) {
+        sendUpdate(out, fw, {
+          task_id: task.task_id,
+          state: TaskState.ERROR,
+          reason: REASON_TASK_UNAUTHORIZED,
+          message: `task group refused: ${refused.message}`,
+          source: 'SOURCE_MASTER',
+          timestamp: s.nowSecs(),
+          agent_id: task.agent_id,
+        });
+        bumpState(s, undefined, TaskState.ERROR);
+      }
+      continue;
+    }
     let refusal: AgoraError | undefined;
     if (op.type === 'RESERVE') {
       const roles = new Set(

@@ -16,6 +16,7 @@ import {
 } from '../registry.js';
 import type { Core } from './core.js';
 import type { Effects } from './effects.js';
+import { leaveGroup } from './groups.js';
 
 /** How far along a task is; a status update never moves the master's record to a lower rank. */
 const RANK: Partial<Record<TaskState, number>> = {
@@ -88,6 +89,7 @@ export function applyState(s: Core, out: Effects, t: TaskEntry, status: TaskStat
       fw.tasks.delete(t.key);
       rememberCompleted(fw, t);
     }
+    leaveGroup(s, t);
     s.tasks.delete(t.key);
     s.requestAllocation(out);
   }

@@ -10,6 +10,7 @@ import { MAX_BATCH, MAX_FRAMEWORKS, MAX_LARGE_BATCH, MAX_SEQ, MAX_TEXT_LENGTH, M
 import {
   AgentInfoSchema,
   AgentInfoWithIdSchema,
+  ExecutorInfoSchema,
   FiltersSchema,
   FrameworkInfoSchema,
   FrameworkInfoWithIdSchema,
@@ -17,6 +18,7 @@ import {
   OfferSchema,
   OperationSchema,
   SecretNameSchema,
+  TaskGroupInfoSchema,
   TaskInfoSchema,
   TaskRecordSchema,
   TaskStatusSchema,
@@ -251,6 +253,16 @@ export const MasterToAgentSchemas = {
     framework: FrameworkInfoWithIdSchema,
     task: TaskInfoSchema,
   }),
+  /**
+   * A task group (LAUNCH_GROUP) to run as one unit under the DEFAULT executor `executor`: all or
+   * none of its tasks start; see docs/task-groups.md.
+   */
+  RUN_TASK_GROUP: Obj({
+    type: Lit('RUN_TASK_GROUP'),
+    framework: FrameworkInfoWithIdSchema,
+    executor: ExecutorInfoSchema,
+    task_group: TaskGroupInfoSchema,
+  }),
   KILL_TASK: Obj({ type: Lit('KILL_TASK'), framework_id: Id, task_id: Id, grace_period_seconds: Opt(Seconds) }),
   ACK_UPDATE: Obj({ type: Lit('ACK_UPDATE'), framework_id: Id, task_id: Id, uuid: Uuid }),
   SHUTDOWN_FRAMEWORK: Obj({ type: Lit('SHUTDOWN_FRAMEWORK'), framework_id: Id }),
@@ -278,6 +290,7 @@ export const MasterToAgentMessageSchema = Type.Union([
   MasterToAgentSchemas.REGISTERED,
   MasterToAgentSchemas.REREGISTERED,
   MasterToAgentSchemas.RUN_TASK,
+  MasterToAgentSchemas.RUN_TASK_GROUP,
   MasterToAgentSchemas.KILL_TASK,
   MasterToAgentSchemas.ACK_UPDATE,
   MasterToAgentSchemas.SHUTDOWN_FRAMEWORK,

@@ -347,6 +347,8 @@ export const TaskRecordSchema = Obj({
   framework_id: IdSchema,
   state: TaskStateSchema,
   status: Opt(TaskStatusSchema),
+  /** Set for a task of a task group: its executor (whose resources the group books once) and policy. */
+  group: Opt(Obj({ executor: ExecutorInfoSchema, kill_group_on_task_failure: Opt(Bool) })),
 });
 export type TaskRecord = Static<typeof TaskRecordSchema>;
 

@@ -8,7 +8,7 @@ import { Compile, type Validator } from 'typebox/compile';
 import type { TLocalizedValidationError } from 'typebox/error';
 import { AgoraError, statusOf } from '../errors.js';
 import { isValidId } from '../util/id.js';
-import { MAX_BATCH } from './limits.js';
+import { MAX_BATCH, MAX_GROUP_TASKS } from './limits.js';
 import { type Direction, type MessageOf, MessageSchemas, type SchedulerCall } from './messages.js';
 import { OperationSchema, TaskInfoSchema } from './types.js';
 
@@ -125,6 +125,22 @@ function salvageAccept(value: object, accept: Validator): PartialAccept | undefi
       Object.keys(launch as object).length === 1 &&
       Array.isArray(tasks) &&
       tasks.length <= MAX_BATCH;
+    if (type === 'LAUNCH_GROUP' && isPlainObject(op)) {
+      // A group is all or none: every task with a usable id is refused (TASK_ERROR), with the group's fault.
+      const message = describe(operationValidator.Errors(op), base);
+      const lg = op.launch_group;
+      const tg = isPlainObject(lg) ? lg.task_group : undefined;
+      const list = isPlainObject(tg) && Array.isArray(tg.tasks) ? tg.tasks.slice(0, MAX_GROUP_TASKS) : [];
+      let named = 0;
+      list.forEach((t: unknown, j: number) => {
+        const id = isPlainObject(t) ? t.task_id : undefined;
+        if (!isValidId(id)) return;
+        named++;
+        refused.push({ operation: i, task: j, task_id: id, type, message });
+      });
+      if (named === 0) refused.push({ operation: i, type, message });
+      continue;
+    }
     if (!launchShape) {
       refused.push({ operation: i, type, message: describe(operationValidator.Errors(op), base) });
       continue;

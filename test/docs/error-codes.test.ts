@@ -9,6 +9,7 @@ import * as authErrors from '../../sdk/auth/errors.js';
 import * as sdkErrors from '../../sdk/errors.js';
 import { codesOf, type ErrorClass } from '../../sdk/errors.js';
 import * as httpErrors from '../../sdk/http/errors.js';
+import * as offersErrors from '../../sdk/offers/errors.js';
 import * as secretsErrors from '../../sdk/secrets/errors.js';
 import * as tlsErrors from '../../sdk/tls/errors.js';
 import { REPO_ROOT } from '../support/cluster.js';
@@ -23,6 +24,7 @@ const CATALOGUES: Record<string, Record<string, unknown>> = {
   'master/errors.ts': masterErrors,
   'agent/errors.ts': agentErrors,
   'frameworks/chronos/errors.ts': chronosErrors,
+  'sdk/offers/errors.ts': offersErrors,
 };
 
 function entries(catalogue: Record<string, unknown>): ErrorClass[] {

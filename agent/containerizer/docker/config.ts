@@ -83,6 +83,8 @@ function commandOf(task: TaskInfo): { entrypoint?: string[]; cmd?: string[] } {
 /** The sandbox bind plus the task's volumes: host paths relative to the sandbox, targets to the mount. */
 function volumesOf(spec: LaunchSpec, mount: string): { binds: string[]; anonymous: Record<string, object> } {
   const binds = [`${spec.sandbox}:${mount}:rw`];
+  // A task group's shared directory (docs/task-groups.md).
+  if (spec.group) binds.push(`${spec.group.sharedDir}:${path.posix.join(mount, 'shared')}:rw`);
   const anonymous: Record<string, object> = {};
   for (const v of spec.task.container?.volumes ?? []) {
     const target = path.posix.isAbsolute(v.container_path)
@@ -134,11 +136,19 @@ export function containerConfig(spec: LaunchSpec, opts: ContainerConfigOptions =
   labels[LABEL_AGENT_ID] = spec.agentId;
 
   const { binds, anonymous } = volumesOf(spec, mount);
-  const network = docker.network ?? 'HOST';
+  const joined = spec.group?.joinContainer;
+  // A later task of a group joins the first one's network: no network, ports or hostname of its own.
+  const network = joined ? 'JOINED' : (docker.network ?? 'HOST');
   const host: Docker.HostConfig = {
     Binds: binds,
     Privileged: docker.privileged ?? false,
-    NetworkMode: network === 'BRIDGE' ? 'bridge' : network === 'NONE' ? 'none' : 'host',
+    NetworkMode: joined
+      ? `container:${joined}`
+      : network === 'BRIDGE'
+        ? 'bridge'
+        : network === 'NONE'
+          ? 'none'
+          : 'host',
     ...limitsOf(task, opts.cfsQuota ?? true),
   };
   const exposed: Record<string, object> = {};
@@ -169,7 +179,7 @@ export function containerConfig(spec: LaunchSpec, opts: ContainerConfigOptions =
   if (cmd) config.Cmd = cmd;
   if (Object.keys(exposed).length) config.ExposedPorts = exposed;
   if (Object.keys(anonymous).length) config.Volumes = anonymous;
-  if (task.container?.hostname && network !== 'HOST') config.Hostname = task.container.hostname;
+  if (task.container?.hostname && network !== 'HOST' && !joined) config.Hostname = task.container.hostname;
   applyParameters(config, docker.parameters ?? []);
   if (spec.user) {
     // The switched user wins: a `user` parameter naming another would bypass who may run as whom.

@@ -257,6 +257,17 @@ export const masterToAgentMessages: ByType<MasterToAgentMessage> = {
   REGISTERED: { type: 'REGISTERED', agent_id: 'agent-7-S3', master_info: masterInfo },
   REREGISTERED: { type: 'REREGISTERED', agent_id: 'agent-7-S3', master_info: masterInfo },
   RUN_TASK: { type: 'RUN_TASK', framework: frameworkInfo, task: taskInfo(5) },
+  RUN_TASK_GROUP: {
+    type: 'RUN_TASK_GROUP',
+    framework: frameworkInfo,
+    executor: {
+      executor_id: 'group-1',
+      type: 'DEFAULT',
+      resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 0.1 } }],
+      container: { type: 'MESOS', network_isolation: true },
+    },
+    task_group: { tasks: [taskInfo(1), taskInfo(2)], kill_group_on_task_failure: false },
+  },
   KILL_TASK: {
     type: 'KILL_TASK',
     framework_id: frameworkInfo.id,

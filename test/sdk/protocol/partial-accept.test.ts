@@ -44,6 +44,23 @@ describe('partial ACCEPT', () => {
     expect(validateMessage('scheduler_to_master', p?.call)).to.equal(p?.call);
   });
 
+  it('refuses an invalid LAUNCH_GROUP whole, naming each of its tasks, and keeps the others', () => {
+    const bad = {
+      type: 'LAUNCH_GROUP',
+      launch_group: {
+        executor: { executor_id: 'e', type: 'CUSTOM', resources: [] },
+        task_group: { tasks: [taskInfo(4), badId, taskInfo(5)] },
+      },
+    };
+    const p = partialOf(accept([bad, { type: 'LAUNCH', launch: { task_infos: [good] } }]));
+    expect(p?.call.accept.operations).to.deep.equal([{ type: 'LAUNCH', launch: { task_infos: [good] } }]);
+    expect(p?.refused.map((r) => [r.operation, r.task, r.task_id, r.type])).to.deep.equal([
+      [0, 0, taskInfo(4).task_id, 'LAUNCH_GROUP'],
+      [0, 2, taskInfo(5).task_id, 'LAUNCH_GROUP'],
+    ]);
+    expect(p?.refused[0].message).to.match(/launch_group/);
+  });
+
   it('refuses a bad RESERVE or an unknown operation whole and keeps the others', () => {
     const reserve = {
       type: 'RESERVE',
