@@ -22,6 +22,7 @@ import {
   isConflict,
   KeyedMutex,
   type Offer,
+  type Resource,
   Resources,
   type Store,
   type TaskInfo,
@@ -30,6 +31,7 @@ import {
 } from 'agora/sdk';
 import type pino from 'pino';
 import { pino as makePino } from 'pino';
+import { type TaskNeed, take } from '../../../sdk/offers/index.js';
 import { JobConflict, JobNotFound } from '../errors.js';
 import {
   childrenAfterDelete,
@@ -69,6 +71,13 @@ export interface EngineOptions {
   reconcileRetryMs?: number;
   /** Default user of tasks. */
   user?: string;
+}
+
+/** A queued run placed on an offer, with the resources it takes there. */
+interface Placed {
+  run: Run;
+  job: Job;
+  resources: Resource[];
 }
 
 interface Entry {
@@ -558,24 +567,24 @@ export class Engine {
           if (r.state === 'QUEUED' && (r.notBefore ?? 0) <= now) queued.push({ run: r, job: e.rec.job });
       if (queued.length === 0) return;
       queued.sort((a, b) => Number(b.job.highPriority) - Number(a.job.highPriority) || a.run.due - b.run.due);
-      const taken = new Set<string>();
-      const batches: { offer: Offer; picks: { run: Run; job: Job }[] }[] = [];
+      const picked = new Set<string>();
+      const batches: { offer: Offer; picks: Placed[] }[] = [];
       for (const offer of this.held.values()) {
-        let avail = Resources.from(offer.resources).allocatableTo(offer.allocation_role);
-        const picks: { run: Run; job: Job }[] = [];
+        // What is left of the offer as tasks are placed on it (the SDK's fit/take: roles, reservations).
+        let left: Resources = Resources.from(offer.resources);
+        const picks: Placed[] = [];
         for (const q of queued) {
-          if (taken.has(q.run.id)) continue;
-          const need = Resources.scalars(
-            Object.fromEntries(
-              Object.entries({ cpus: q.job.cpus, mem: q.job.mem, disk: q.job.disk, gpus: q.job.gpus }).filter(
-                ([, v]) => v > 0,
-              ),
-            ),
+          const key = `${q.job.name}/${q.run.id}`;
+          if (picked.has(key) || !checkConstraints(q.job.constraints, offer)) continue;
+          const need: TaskNeed = { cpus: q.job.cpus, mem: q.job.mem, disk: q.job.disk, gpus: q.job.gpus };
+          const r = take(
+            { resources: left, allocation_role: offer.allocation_role, attributes: offer.attributes },
+            need,
           );
-          if (!avail.contains(need) || !checkConstraints(q.job.constraints, offer)) continue;
-          avail = avail.minus(need);
-          picks.push(q);
-          taken.add(q.run.id);
+          if (!r.ok) continue;
+          left = r.left;
+          picks.push({ ...q, resources: r.taken.toList() });
+          picked.add(key);
         }
         if (picks.length > 0) batches.push({ offer, picks });
       }
@@ -586,10 +595,10 @@ export class Engine {
     }
   }
 
-  private async launchOn(offer: Offer, picks: { run: Run; job: Job }[]): Promise<void> {
+  private async launchOn(offer: Offer, picks: Placed[]): Promise<void> {
     const tasks: TaskInfo[] = [];
     await Promise.all(
-      picks.map(async ({ run, job }) => {
+      picks.map(async ({ run, job, resources }) => {
         let launched: Run | undefined;
         try {
           await this.mutate(job.name, (rec) => {
@@ -609,7 +618,7 @@ export class Engine {
           this.log.warn({ err, job: job.name }, 'could not record the launch; not launching');
           return;
         }
-        if (launched) tasks.push(taskInfoFor(job, launched, offer, this.opts.user));
+        if (launched) tasks.push(taskInfoFor(job, launched, offer, resources, this.opts.user));
       }),
     );
     const d = this.driver;

@@ -3,7 +3,7 @@
  * and the job's placement constraints checked against the offer's agent (IS / LIKE / UNLIKE on an
  * attribute or `hostname`). Pure.
  */
-import { type EnvironmentVariable, type Offer, Resources, type TaskInfo } from 'agora/sdk';
+import type { EnvironmentVariable, Offer, Resource, TaskInfo } from 'agora/sdk';
 import type { Constraint, Job } from '../model/index.js';
 import type { Run } from './records.js';
 
@@ -38,13 +38,8 @@ function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export function taskInfoFor(job: Job, run: Run, offer: Offer, defaultUser?: string): TaskInfo {
-  const scalars: Record<string, number> = { cpus: job.cpus, mem: job.mem, disk: job.disk, gpus: job.gpus };
-  const role = offer.allocation_role;
-  const resources = Resources.scalars(
-    Object.fromEntries(Object.entries(scalars).filter(([, v]) => v > 0)),
-    role === '*' ? undefined : role,
-  ).toList();
+/** The TaskInfo of a run's attempt on `offer`, booking `resources` (what the SDK's take() chose there). */
+export function taskInfoFor(job: Job, run: Run, offer: Offer, resources: Resource[], defaultUser?: string): TaskInfo {
   const args = run.arguments ?? job.arguments;
   const env: EnvironmentVariable[] = Object.entries(job.env).map(([name, v]) =>
     'secret' in v
