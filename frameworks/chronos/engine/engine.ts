@@ -104,6 +104,8 @@ export class Engine {
   private readonly held = new Map<string, Offer>();
   private readonly mutex = new KeyedMutex();
   private readonly inflight = new Set<string>();
+  /** parent → children; undefined when a job's parents may have changed. */
+  private children?: Map<string, string[]>;
   private readonly flushTimers = new Map<string, Timer>();
   private readonly log: pino.Logger;
   private driver?: EngineDriver;
@@ -211,7 +213,8 @@ export class Engine {
 
   // ---- durable mutation ------------------------------------------------------------------------
 
-  private index(e: Entry): void {
+  private index(e: Entry, before?: JobRecord): void {
+    if (!before || before.job.parents.join('\0') !== e.rec.job.parents.join('\0')) this.children = undefined;
     for (const r of e.rec.state.runs)
       if (r.taskId && r.state === 'LAUNCHED') this.byTask.set(r.taskId, { job: e.rec.job.name, runId: r.id });
     this.recompute(e);
@@ -236,8 +239,9 @@ export class Engine {
           this.log.error({ job: name }, 'job record changed under us: another leader? not acting on it');
         throw err;
       }
+      const before = e.rec;
       e.rec = next;
-      this.index(e);
+      this.index(e, before);
       return next;
     });
   }
@@ -308,11 +312,18 @@ export class Engine {
       await this.opts.store.delete(KEYS.job(name));
       await this.opts.store.delete(KEYS.history(name));
       this.jobs.delete(name);
+      this.children = undefined;
     });
   }
 
+  /** The jobs that name `name` as a parent (from an index rebuilt only when some job's parents changed). */
   childrenOf(name: string): string[] {
-    return [...this.jobs.values()].filter((e) => e.rec.job.parents.includes(name)).map((e) => e.rec.job.name);
+    if (!this.children) {
+      this.children = new Map();
+      for (const e of this.jobs.values())
+        for (const p of e.rec.job.parents) this.children.set(p, [...(this.children.get(p) ?? []), e.rec.job.name]);
+    }
+    return this.children.get(name) ?? [];
   }
 
   /** Starts a run now (Chronos PUT job/{name}, Metronome POST runs), with arguments if given. */
@@ -386,8 +397,8 @@ export class Engine {
 
   activeRuns(name?: string): Run[] {
     const out: Run[] = [];
-    for (const e of this.jobs.values()) {
-      if (name && e.rec.job.name !== name) continue;
+    const entries = name === undefined ? this.jobs.values() : [this.jobs.get(name)].filter((e) => e !== undefined);
+    for (const e of entries) {
       for (const r of e.rec.state.runs)
         if (isActive(r)) out.push({ ...r, started: r.started ?? (r.taskId ? this.started.get(r.taskId) : undefined) });
     }
