@@ -75,6 +75,9 @@ function jsonOrFile(v: string): string {
 }
 
 export async function runChronos(f: Flags): Promise<RunningChronos> {
+  // Every run is written (fsync) before its launch: more threads let those writes go in parallel.
+  // Read when the thread pool first starts, which is after this in `agora chronos`.
+  process.env.UV_THREADPOOL_SIZE ??= '16';
   const logger = createLogger('agora-chronos', f.log_level);
   if (f.zk && !f.zk.startsWith('zk://'))
     throw new UsageError(`--zk must look like zk://host:2181/chronos, got '${redactZkUrl(f.zk)}'`);

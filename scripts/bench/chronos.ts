@@ -131,6 +131,7 @@ async function chronosPhase(masterAddr: string, n: number, command: string) {
     );
   }
   const createSec = (Date.now() - t0) / 1000;
+  console.error(`  ${n} jobs created in ${createSec.toFixed(1)} s`);
   if (Date.now() > first) console.error(`  warning: creating ${n} jobs took ${createSec} s, past the first due time`);
   // Until every run has started (or 60 s past the last due time).
   const last = dueOf(n - 1);
@@ -155,6 +156,10 @@ async function chronosPhase(masterAddr: string, n: number, command: string) {
   let figures = await collect();
   while (Date.now() < last + 60_000) {
     await sleep(2_000);
+    const m = engine.metrics;
+    console.error(
+      `  ${Math.round((Date.now() - first) / 1000)} s from the first due time: runs ${m.runsCreated}, launched ${m.launched}, skipped ${m.skipped}, lost relaunched ${m.lostRelaunched}; ${engine.describe()}`,
+    );
     if (Date.now() < last) continue;
     figures = await collect();
     if (figures.startedRuns + figures.skipped >= n) break;
@@ -234,13 +239,13 @@ async function runCase(spec: string): Promise<CaseResult> {
   let command = 'true';
   try {
     if (kind === 'sim') {
-      agents = forkAgentProcs(`ws://${addr}/api/v1/agent`, 50, 2, 'cpus:8;mem:8192;disk:10000');
+      agents = forkAgentProcs(`ws://${addr}/api/v1/agent`, 50, 2, 'cpus:8;mem:8192;disk:1000000');
       for (const a of agents) await a.ready;
       for (const a of agents) a.send({ cmd: 'start' });
       for (let i = 0; i < 300 && (await agentsReport(agents)).registered < 50; i++) await sleep(100);
       command = 'sleep 1000';
     } else {
-      await startAgentProc(addr, ['--resources', 'cpus:64;mem:65536;disk:100000', '--containerizers', 'posix']);
+      await startAgentProc(addr, ['--resources', 'cpus:64;mem:65536;disk:1000000', '--containerizers', 'posix']);
     }
     const c = await chronosPhase(addr, n, command);
     const simDoubled = kind === 'sim' ? (await agentsReport(agents)).doubled : 0;
@@ -267,6 +272,8 @@ async function runCase(spec: string): Promise<CaseResult> {
 
 async function main(): Promise<void> {
   const o = args();
+  // As the service does (cli/chronos.ts): more threads for the Store's parallel fsyncs.
+  process.env.UV_THREADPOOL_SIZE ??= '16';
   const results: CaseResult[] = [];
   for (const c of o.cases) {
     console.error(`case ${c} ...`);

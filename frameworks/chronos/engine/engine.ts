@@ -168,6 +168,13 @@ export class Engine {
     this.held.clear();
   }
 
+  /** One line on what the runner is doing (for logs and benchmarks). */
+  describe(): string {
+    let queued = 0;
+    for (const e of this.jobs.values()) for (const r of e.rec.state.runs) if (r.state === 'QUEUED') queued++;
+    return `held offers ${this.held.size}, queued ${queued}, launching ${this.launching}, reconciled ${this.reconciled}, suppressed ${this.suppressed}`;
+  }
+
   get reconciled(): boolean {
     return this.driver !== undefined && this.reconciling.size === 0 && this.reconcileTimer === undefined;
   }
@@ -584,15 +591,27 @@ export class Engine {
         // What is left of the offer as tasks are placed on it (the SDK's fit/take: roles, reservations).
         let left: Resources = Resources.from(offer.resources);
         const picks: Placed[] = [];
+        // Needs that did not fit what is left of this offer: the same need is not tried again on it
+        // (thousands of queued runs × dozens of offers would otherwise hold the event loop).
+        const misfits = new Set<string>();
         for (const q of queued) {
           const key = `${q.job.name}/${q.run.id}`;
-          if (picked.has(key) || !checkConstraints(q.job.constraints, offer)) continue;
+          if (picked.has(key)) continue;
+          const shape = `${q.job.cpus}/${q.job.mem}/${q.job.disk}/${q.job.gpus}/${JSON.stringify(q.job.constraints)}`;
+          if (misfits.has(shape)) continue;
+          if (!checkConstraints(q.job.constraints, offer)) {
+            misfits.add(shape);
+            continue;
+          }
           const need: TaskNeed = { cpus: q.job.cpus, mem: q.job.mem, disk: q.job.disk, gpus: q.job.gpus };
           const r = take(
             { resources: left, allocation_role: offer.allocation_role, attributes: offer.attributes },
             need,
           );
-          if (!r.ok) continue;
+          if (!r.ok) {
+            misfits.add(shape);
+            continue;
+          }
           left = r.left;
           picks.push({ ...q, resources: r.taken.toList() });
           picked.add(key);
