@@ -112,7 +112,8 @@ export class Engine {
   private reconciling = new Map<string, string | undefined>();
   private reconcileTimer?: Timer;
   private tickTimer?: Timer;
-  private launching = false;
+  /** Runs (`<job>/<run id>`) being placed: picked for an offer, their launch being recorded. */
+  private readonly placing = new Set<string>();
   private suppressed = false;
   /** Offers were declined with a filter since the last REVIVE. */
   private declined = false;
@@ -172,7 +173,7 @@ export class Engine {
   describe(): string {
     let queued = 0;
     for (const e of this.jobs.values()) for (const r of e.rec.state.runs) if (r.state === 'QUEUED') queued++;
-    return `held offers ${this.held.size}, queued ${queued}, launching ${this.launching}, reconciled ${this.reconciled}, suppressed ${this.suppressed}`;
+    return `held offers ${this.held.size}, queued ${queued}, placing ${this.placing.size}, reconciled ${this.reconciled}, suppressed ${this.suppressed}`;
   }
 
   get reconciled(): boolean {
@@ -575,14 +576,17 @@ export class Engine {
 
   /** Queued runs onto held offers: each run marked LAUNCHED (durably) before its offer is accepted. */
   private async launchPass(): Promise<void> {
-    if (this.launching || !this.driver || !this.reconciled || this.held.size === 0) return;
-    this.launching = true;
+    // Passes overlap: each places only runs no other pass is placing, on offers it takes out of `held`,
+    // so the durable writes of one pass do not hold up the next (they are the launch rate's limit).
+    if (!this.driver || !this.reconciled || this.held.size === 0) return;
+    const mine: string[] = [];
     try {
       const now = this.now;
       const queued: { run: Run; job: Job }[] = [];
       for (const e of this.jobs.values())
         for (const r of e.rec.state.runs)
-          if (r.state === 'QUEUED' && (r.notBefore ?? 0) <= now) queued.push({ run: r, job: e.rec.job });
+          if (r.state === 'QUEUED' && (r.notBefore ?? 0) <= now && !this.placing.has(`${e.rec.job.name}/${r.id}`))
+            queued.push({ run: r, job: e.rec.job });
       if (queued.length === 0) return;
       queued.sort((a, b) => Number(b.job.highPriority) - Number(a.job.highPriority) || a.run.due - b.run.due);
       const picked = new Set<string>();
@@ -619,9 +623,13 @@ export class Engine {
         if (picks.length > 0) batches.push({ offer, picks });
       }
       for (const b of batches) this.held.delete(b.offer.id);
+      for (const key of picked) {
+        this.placing.add(key);
+        mine.push(key);
+      }
       await Promise.all(batches.map((b) => this.launchOn(b.offer, b.picks)));
     } finally {
-      this.launching = false;
+      for (const key of mine) this.placing.delete(key);
     }
   }
 
