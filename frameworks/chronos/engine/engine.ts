@@ -73,6 +73,14 @@ export interface EngineOptions {
   user?: string;
 }
 
+/** Held offers lent to one batch of due jobs: what is left of each and the tasks placed on it. */
+interface PoolSlot {
+  offer: Offer;
+  left: Resources;
+  tasks: TaskInfo[];
+}
+type OfferPool = PoolSlot[];
+
 /** A queued run placed on an offer, with the resources it takes there. */
 interface Placed {
   run: Run;
@@ -102,6 +110,8 @@ export class Engine {
   private readonly byTask = new Map<string, { job: string; runId: string }>();
   private readonly started = new Map<string, number>();
   private readonly held = new Map<string, Offer>();
+  /** Offers rescinded while lent to a batch (not to be put back). */
+  private readonly rescinded = new Set<string>();
   private readonly mutex = new KeyedMutex();
   private readonly inflight = new Set<string>();
   /** parent → children; undefined when a job's parents may have changed. */
@@ -212,6 +222,8 @@ export class Engine {
 
   onRescind(offerId: string): void {
     this.held.delete(offerId);
+    this.rescinded.add(offerId);
+    if (this.rescinded.size > 10_000) this.rescinded.clear();
   }
 
   onOffers(offers: Offer[]): void {
@@ -438,11 +450,12 @@ export class Engine {
     if (!this.driver) return;
     const now = this.now;
     let soonest = Number.POSITIVE_INFINITY;
+    const due: string[] = [];
     for (const [name, e] of this.jobs) {
       if (e.next !== null) {
         if (e.next <= now && !this.inflight.has(name)) {
           this.inflight.add(name);
-          void this.handleDue(name).finally(() => this.inflight.delete(name));
+          due.push(name);
         }
         if (!e.rec.job.disabled) soonest = Math.min(soonest, e.next);
       }
@@ -459,8 +472,65 @@ export class Engine {
         if (r.state === 'QUEUED') soonest = Math.min(soonest, r.notBefore ?? now);
       }
     }
+    if (due.length > 0) void this.dueBatch(due);
     this.manageOffers(soonest - now);
     if (this.held.size > 0) void this.launchPass();
+  }
+
+  /** The jobs due now, planned together: runs that fit the held offers are placed in their creating write. */
+  private async dueBatch(names: string[]): Promise<void> {
+    const pool: OfferPool | undefined =
+      this.driver && this.reconciled && this.held.size > 0
+        ? [...this.held.values()].map((offer) => ({ offer, left: Resources.from(offer.resources), tasks: [] }))
+        : undefined;
+    if (pool) this.held.clear();
+    await Promise.allSettled(
+      names.map((name) =>
+        this.handleDue(name, pool)
+          .catch((err) => this.log.warn({ err, job: name }, 'planning due times failed; will retry'))
+          .finally(() => this.inflight.delete(name)),
+      ),
+    );
+    if (!pool) return;
+    for (const slot of pool) {
+      if (slot.tasks.length > 0 && this.driver) {
+        this.driver.launch(slot.offer, slot.tasks, { refuse_seconds: 0 });
+        this.metrics.launched += slot.tasks.length;
+      } else if (!this.rescinded.has(slot.offer.id)) {
+        this.held.set(slot.offer.id, slot.offer);
+      }
+    }
+    void this.launchPass();
+  }
+
+  /** Places a new run on an offer of the pool (synchronously, inside its job's write); the task to launch, or none. */
+  private placeInPool(
+    pool: OfferPool,
+    job: Job,
+    run: Run,
+    now: number,
+  ): { slot: PoolSlot; task: TaskInfo } | undefined {
+    const need: TaskNeed = { cpus: job.cpus, mem: job.mem, disk: job.disk, gpus: job.gpus };
+    for (const slot of pool) {
+      if (this.rescinded.has(slot.offer.id) || !checkConstraints(job.constraints, slot.offer)) continue;
+      const r = take(
+        { resources: slot.left, allocation_role: slot.offer.allocation_role, attributes: slot.offer.attributes },
+        need,
+      );
+      if (!r.ok) continue;
+      slot.left = r.left;
+      Object.assign(run, {
+        state: 'LAUNCHED',
+        agentId: slot.offer.agent_id,
+        hostname: slot.offer.hostname,
+        launched: now,
+      });
+      run.taskId = taskIdOf(run);
+      const task = taskInfoFor(job, run, slot.offer, r.taken.toList(), this.opts.user);
+      slot.tasks.push(task);
+      return { slot, task };
+    }
+    return undefined;
   }
 
   private manageOffers(untilNextMs: number): void {
@@ -497,11 +567,16 @@ export class Engine {
     void this.launchPass();
   }
 
-  /** Due times of one job → runs (or skips) as the model's plan says, in one durable write with the new watermark. */
-  private async handleDue(name: string): Promise<void> {
+  /**
+   * Due times of one job → runs (or skips) as the model's plan says, in one durable write with the
+   * new watermark. With a `pool` of offers, a new run that fits one is placed there in that same
+   * write (recorded LAUNCHED with its task id: one write per run instead of two, before the ACCEPT).
+   */
+  private async handleDue(name: string, pool?: OfferPool): Promise<void> {
     const replaced: Run[] = [];
     let created = 0;
-    await this.mutate(name, (rec) => {
+    const placedHere: { slot: PoolSlot; task: TaskInfo }[] = [];
+    const done = this.mutate(name, (rec) => {
       const now = this.now;
       const { job, state } = rec;
       if (!job.schedule) return undefined;
@@ -541,6 +616,10 @@ export class Engine {
         } else {
           run.deadline = d.startBy;
           created++;
+          if (pool) {
+            const placed = this.placeInPool(pool, job, run, now);
+            if (placed) placedHere.push(placed);
+          }
         }
         state.runs.push(run);
       }
@@ -548,6 +627,13 @@ export class Engine {
       if (plan.nextDue === null && job.schedule.kind === 'iso') job.disabled = true;
       return rec;
     });
+    try {
+      await done;
+    } catch (err) {
+      // Not recorded: the tasks placed for it must not be launched.
+      for (const p of placedHere) p.slot.tasks = p.slot.tasks.filter((t) => t !== p.task);
+      throw err;
+    }
     this.metrics.runsCreated += created;
     for (const r of replaced) if (r.taskId) this.driver?.kill(r.taskId, r.agentId);
     if (created > 0) this.wake();
