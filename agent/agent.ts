@@ -442,7 +442,11 @@ export class Agent {
   }
 
   private taskHealth(t: AgentTask) {
+    // A later task of a docker group is reached through the first task's port mappings.
+    const first = t.group && t.containerizer === 'docker' ? t.group.taskIds[0] : undefined;
+    const portsOf = first !== undefined ? this.tasks.get(taskKey(t.framework.id, first))?.task : undefined;
     return startTaskHealth(t, this.spec(t).env, {
+      ...(portsOf ? { portsOf } : {}),
       clock: this.clock,
       logger: this.log,
       report: (healthy, message) => {

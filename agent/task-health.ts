@@ -15,6 +15,11 @@ export interface TaskHealthHooks {
   report: (healthy: boolean, message?: string) => void;
   /** The checks failed past `consecutive_failures`: the task must be killed, for this reason. */
   kill: (message: string) => void;
+  /**
+   * The task whose port mappings publish this task's ports, when another's: a later task of a
+   * docker task group shares the first task's network (docs/task-groups.md).
+   */
+  portsOf?: AgentTask['task'];
 }
 
 /** Starts checking the task's health; undefined when it has no check or no container. */
@@ -29,7 +34,7 @@ export function startTaskHealth(
   const handle = t.container.handle;
   const runCommand: RunCommand | undefined = c?.exec ? (command, o) => c.exec!(handle, command, o) : undefined;
   const port = check.http?.port ?? check.tcp?.port;
-  const mapped = port !== undefined ? c?.hostPort?.(t.task, port) : undefined;
+  const mapped = port !== undefined ? c?.hostPort?.(hooks.portsOf ?? t.task, port) : undefined;
   if (mapped !== undefined && check.http) check.http = { ...check.http, port: mapped };
   if (mapped !== undefined && check.tcp) check.tcp = { port: mapped };
   const hc = new HealthChecker({

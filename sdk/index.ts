@@ -4,6 +4,10 @@
  */
 
 export * from './errors.js';
+// The offer helpers: fit, take, TaskInfo builders, the task-state model (docs/sdk-offers.md).
+export * from './offers/index.js';
+// Both the wire protocol and the offer helpers have it (the same rule): the helpers' one.
+export { isTerminal } from './offers/index.js';
 export * from './protocol/index.js';
 export * from './resources/index.js';
 export * from './scheduler/index.js';
@@ -12,9 +16,9 @@ export type { ClientSecurity, Credential } from './transport/index.js';
 export { type Clock, systemClock, type Timer, VirtualClock } from './util/clock.js';
 export { newId } from './util/id.js';
 export { type Rng, seededRng } from './util/random.js';
+export { ZkClient, type ZkClientOptions } from './zk/client.js';
 export * from './zk/detector.js';
 export * from './zk/election.js';
 export { followLeader, type LeaderEndpoint } from './zk/follow-leader.js';
+export * from './zk/leadership.js';
 export { isZkUrl, parseZkUrl } from './zk/url.js';
-// The offer helpers (fit, take, TaskInfo builders, task-state model) of wip/sdk-groups:
-// export * from './offers/index.js';

@@ -14,6 +14,7 @@ import { redirectRoutes } from './redirect.js';
 import { rolesRoutes } from './roles.js';
 import { type SecretsHttpOptions, secretsRoutes } from './secrets.js';
 import { stateRoutes } from './state.js';
+import { v1SchedulerRoutes } from './v1-scheduler.js';
 
 export type { MasterHttpOptions } from './context.js';
 export { LOCAL_PATHS } from './redirect.js';
@@ -44,5 +45,6 @@ export function buildMasterHttp(opts: MasterHttpServerOptions): AgoraHttp {
   void app.register(rolesRoutes, o);
   void app.register(operatorRoutes, o);
   void app.register(secretsRoutes, { ...o, secrets: opts.secrets });
+  void app.register(v1SchedulerRoutes, { ...o, logger: opts.logger.child({ component: 'v1-scheduler' }) });
   return app;
 }

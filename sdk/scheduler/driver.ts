@@ -34,6 +34,7 @@ import type { Store } from '../store/store.js';
 import { backoffDelayMs, type ClientSecurity } from '../transport/index.js';
 import { type Clock, systemClock, type Timer } from '../util/clock.js';
 import { type Rng, seededRng } from '../util/random.js';
+import { DriverStoreFailed } from './errors.js';
 import { type DriverEvent, EventStream, type SchedulerDriverEvents } from './events.js';
 import { Reconciler, type TaskRef } from './reconciler.js';
 import { type SchedulerTransport, schedulerUrl, type TransportFactory, webSocketTransport } from './transport.js';
@@ -235,7 +236,7 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
     } catch (err) {
       this.log.error({ err }, 'could not read the framework id from the store; subscribing without one');
       this.report({
-        code: 'AGORA_DRIVER_STORE_FAILED',
+        code: DriverStoreFailed.code,
         message: `reading the framework id: ${(err as Error).message}`,
       });
     }
@@ -252,7 +253,7 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
     } catch (err) {
       this.log.error({ err }, 'could not keep the framework id in the store');
       this.report({
-        code: 'AGORA_DRIVER_STORE_FAILED',
+        code: DriverStoreFailed.code,
         message: `keeping the framework id: ${(err as Error).message}`,
       });
     }
@@ -271,6 +272,9 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
 
   private onOpen(): void {
     this.ignoring = false;
+    // The transport reconnected by itself (after a close): no need for a pending re-subscription.
+    this.retry?.cancel();
+    this.retry = undefined;
     this.armWatchdog();
     const framework_info: FrameworkInfo = { ...this.opts.framework };
     if (this.frameworkId) framework_info.id = this.frameworkId;
@@ -352,7 +356,8 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
 
   private onEvent(e: SchedulerEvent): void {
     if (this.ignoring || this.stopped) return;
-    this.armWatchdog();
+    // Only a subscribed connection is kept alive by events: one whose SUBSCRIBED never came is retried.
+    if (this.subscribedNow) this.armWatchdog();
     switch (e.type) {
       case 'SUBSCRIBED':
         this.onSubscribed(e.subscribed);
@@ -624,7 +629,8 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
         ...(opts.suppressedRoles ? { suppressed_roles: opts.suppressedRoles } : {}),
       },
     });
-    this.opts.framework = { ...framework, id: undefined };
+    const { id: _id, ...rest } = framework;
+    this.opts.framework = rest;
     return sent;
   }
 

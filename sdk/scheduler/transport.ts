@@ -41,6 +41,7 @@ export interface TransportContext extends ClientSecurity {
   clock: Clock;
   rng: Rng;
   logger: pino.Logger;
+  /** The driver's re-subscription backoff (the in-memory link also uses it for failed attempts). */
   backoff: { initialMs: number; maxMs: number };
 }
 
@@ -94,7 +95,8 @@ export function webSocketTransport(
       logger: ctx.logger.child({ component: 'transport' }),
       clock: ctx.clock,
       rng: ctx.rng,
-      backoff: ctx.backoff,
+      // Its own reconnection backoff (200 ms to 10 s) for failed attempts; the driver's `backoff`
+      // paces re-subscriptions it decides on (silence, leader change).
       credential: ctx.credential,
       tls: ctx.tls,
     });

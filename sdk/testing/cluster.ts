@@ -168,6 +168,16 @@ export class TestCluster {
   }
 
   /**
+   * An operator marks the agent gone (Mesos's MARK_AGENT_GONE): its tasks are reported
+   * TASK_GONE_BY_OPERATOR (LOST to frameworks that are not partition-aware) and it may not come back.
+   */
+  async markGone(agent: SimAgent): Promise<void> {
+    await this.master.master.markGone(agent.id);
+    agent.lose();
+    await this.settle();
+  }
+
+  /**
    * A master failover: the leader stops, a new one recovers from the same store; drivers
    * reconnect with backoff and agents re-register with their tasks (`rejoin: false` leaves agents
    * out, to test reconciliation while they are away; call `agent.reconnect()` later).

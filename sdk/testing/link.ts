@@ -42,7 +42,10 @@ export class MemoryLink implements SchedulerTransport {
     private readonly ctx: TransportContext,
   ) {}
 
-  /** Events from the master are lost (the connection stays open; calls still arrive). */
+  /**
+   * Events from the master are lost, and so is its closing of the connection: the driver finds out
+   * only by the silence. Calls still arrive.
+   */
   mute(on = true): void {
     this.muted = on;
   }
@@ -113,11 +116,13 @@ export class MemoryLink implements SchedulerTransport {
       this.events.push(m);
       if (this.muted || this.cut) return;
       const copy = structuredClone(m);
+      // Sent while open: delivered even if the master closes right after (as on a socket, in order).
       queueMicrotask(() => {
-        if (this.peer === peer && peer.open && !this.stopped) this.handlers.onMessage(copy);
+        if (this.peer === peer && !this.stopped) this.handlers.onMessage(copy);
       });
     };
     peer.onClosedByMaster = (code, reason) => {
+      if (this.muted || this.cut) return;
       queueMicrotask(() => {
         if (this.peer !== peer) return;
         this.peer = undefined;

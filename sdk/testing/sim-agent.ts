@@ -111,21 +111,26 @@ export class SimAgent {
       .map((t) => ({ task: t.task, framework_id: t.frameworkId, state: t.state }));
   }
 
+  private launch(frameworkId: string, task: TaskInfo): void {
+    this.tasks.set(task.task_id, { frameworkId, task, state: 'TASK_STAGING' });
+    const b = this.spec.onLaunch ?? this.onLaunch();
+    const state = typeof b === 'function' ? b(task, this) : b;
+    if (state !== 'none') this.update(task.task_id, state);
+  }
+
   private onMessage(fake: FakeAgent, m: MasterToAgentMessage): void {
     if (fake !== this.fake || !this.connected) return;
     switch (m.type) {
       case 'PING':
         fake.peer.deliver({ type: 'PONG', seq: m.seq });
         return;
-      case 'RUN_TASK': {
-        const frameworkId = m.framework.id;
-        const t: SimTask = { frameworkId, task: m.task, state: 'TASK_STAGING' };
-        this.tasks.set(m.task.task_id, t);
-        const b = this.spec.onLaunch ?? this.onLaunch();
-        const state = typeof b === 'function' ? b(m.task, this) : b;
-        if (state !== 'none') this.update(m.task.task_id, state);
+      case 'RUN_TASK':
+        this.launch(m.framework.id, m.task);
         return;
-      }
+      case 'RUN_TASK_GROUP':
+        // All tasks of the group start together; each reports its own state.
+        for (const task of m.task_group.tasks) this.launch(m.framework.id, task);
+        return;
       case 'KILL_TASK': {
         const t = this.tasks.get(m.task_id);
         if (t && !isTerminal(t.state)) this.update(m.task_id, 'TASK_KILLED');

@@ -10,133 +10,23 @@
  * Agora extensions (optional): a five-field cron in `schedule`, `missedRunPolicy`, `concurrencyPolicy`.
  */
 import { Duration } from 'luxon';
-import { type Static, Type } from 'typebox';
-import { formatIso8601 } from './iso8601.js';
+import type { Static } from 'typebox';
+import {
+  type ChronosContainerSchema,
+  type ChronosJobInput,
+  ChronosJobSchema,
+  UNLIMITED_RETRIES,
+} from './chronos-schema.js';
+import { formatIso8601, type IsoSchedule } from './iso8601.js';
 import type { Checked, Constraint, Container, EnvValue, FetchUri, Job, Problem, Volume } from './job.js';
 import { ConcurrencyPolicy, emptyCounters, JOB_DEFAULTS, MissedRunPolicy, RestartPolicy } from './job.js';
-import { explainPattern, schemaProblems } from './problems.js';
+import { schemaProblems } from './problems.js';
 import { parseSchedule, type Schedule } from './schedule.js';
 
-/** Chronos's job-name rule (`[\w.-]+`), bounded. */
-export const CHRONOS_NAME_PATTERN = explainPattern(
-  '^[A-Za-z0-9_.-]+$',
-  'may contain only letters, digits, underscores, dots and dashes',
-);
-export const MAX_NAME_LENGTH = 200;
-const MAX_TEXT = 65_536;
-const MAX_SHORT = 1024;
-const MAX_LIST = 1000;
-const MAX_SMALL_LIST = 100;
-
-const Short = (extra: object = {}) => Type.String({ maxLength: MAX_SHORT, ...extra });
-/** A number, or (Chronos's docs) a numeric string. */
-const Num = Type.Union([
-  Type.Number(),
-  Type.String({ pattern: '^\\s*-?(\\d+(\\.\\d*)?|\\.\\d+)([eE][-+]?\\d+)?\\s*$', maxLength: 40 }),
-]);
-const KeyValue = Type.Object({ key: Short(), value: Short() });
-
-const ChronosVolume = Type.Object({
-  containerPath: Short({ minLength: 1 }),
-  hostPath: Type.Optional(Short()),
-  mode: Type.Optional(Type.String({ pattern: '^(RO|RW|ro|rw|Ro|Rw)$', maxLength: 2 })),
-  external: Type.Optional(
-    Type.Object({
-      name: Short({ minLength: 1 }),
-      provider: Short({ minLength: 1 }),
-      options: Type.Optional(Type.Array(KeyValue, { maxItems: MAX_SMALL_LIST })),
-    }),
-  ),
-});
-
-export const ChronosContainerSchema = Type.Object({
-  type: Type.Optional(Type.String({ pattern: '^(DOCKER|MESOS|docker|mesos|Docker|Mesos)$', maxLength: 6 })),
-  image: Short({ minLength: 1 }),
-  forcePullImage: Type.Optional(Type.Union([Type.Boolean(), Type.String({ maxLength: 5 })])),
-  network: Type.Optional(Type.Union([Type.Literal('HOST'), Type.Literal('BRIDGE'), Type.Literal('USER')])),
-  networkName: Type.Optional(Short()),
-  networkInfos: Type.Optional(
-    Type.Array(
-      Type.Object({
-        name: Short(),
-        protocol: Type.Optional(Short()),
-        labels: Type.Optional(Type.Array(KeyValue, { maxItems: MAX_SMALL_LIST })),
-      }),
-      { maxItems: MAX_SMALL_LIST },
-    ),
-  ),
-  volumes: Type.Optional(Type.Array(ChronosVolume, { maxItems: MAX_SMALL_LIST })),
-  parameters: Type.Optional(Type.Array(KeyValue, { maxItems: MAX_SMALL_LIST })),
-});
-
-/** Chronos's job JSON as posted (all fields but `name` optional; unknown fields allowed and ignored). */
-export const ChronosJobSchema = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH, pattern: CHRONOS_NAME_PATTERN }),
-  command: Type.Optional(Type.String({ maxLength: MAX_TEXT })),
-  shell: Type.Optional(Type.Boolean()),
-  arguments: Type.Optional(Type.Array(Type.String({ maxLength: MAX_TEXT }), { maxItems: MAX_LIST })),
-  schedule: Type.Optional(Type.String({ maxLength: 256 })),
-  scheduleTimeZone: Type.Optional(Type.String({ maxLength: 64 })),
-  parents: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH }), { maxItems: MAX_LIST })),
-  epsilon: Type.Optional(Type.String({ maxLength: 64 })),
-  retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
-  disabled: Type.Optional(Type.Boolean()),
-  concurrent: Type.Optional(Type.Boolean()),
-  softError: Type.Optional(Type.Boolean()),
-  highPriority: Type.Optional(Type.Boolean()),
-  owner: Type.Optional(Short()),
-  ownerName: Type.Optional(Short()),
-  description: Type.Optional(Type.String({ maxLength: MAX_TEXT })),
-  cpus: Type.Optional(Num),
-  mem: Type.Optional(Num),
-  disk: Type.Optional(Num),
-  container: Type.Optional(ChronosContainerSchema),
-  environmentVariables: Type.Optional(
-    Type.Array(
-      Type.Object({
-        name: Type.String({ minLength: 1, maxLength: MAX_SHORT }),
-        value: Type.String({ maxLength: MAX_TEXT }),
-      }),
-      {
-        maxItems: MAX_LIST,
-      },
-    ),
-  ),
-  uris: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { maxItems: MAX_SMALL_LIST })),
-  fetch: Type.Optional(
-    Type.Array(
-      Type.Object({
-        uri: Type.String({ minLength: 1, maxLength: 4096 }),
-        executable: Type.Optional(Type.Boolean()),
-        extract: Type.Optional(Type.Boolean()),
-        cache: Type.Optional(Type.Boolean()),
-        output_file: Type.Optional(Short()),
-      }),
-      { maxItems: MAX_SMALL_LIST },
-    ),
-  ),
-  constraints: Type.Optional(
-    Type.Array(Type.Array(Short(), { minItems: 2, maxItems: 3 }), { maxItems: MAX_SMALL_LIST }),
-  ),
-  runAsUser: Type.Optional(Short()),
-  maxCompletionTime: Type.Optional(Type.Integer({ minimum: 0, maximum: 31_536_000 })),
-  successCount: Type.Optional(Type.Integer({ minimum: 0 })),
-  errorCount: Type.Optional(Type.Integer({ minimum: 0 })),
-  errorsSinceLastSuccess: Type.Optional(Type.Integer({ minimum: 0 })),
-  lastSuccess: Type.Optional(Type.String({ maxLength: 64 })),
-  lastError: Type.Optional(Type.String({ maxLength: 64 })),
-  executor: Type.Optional(Short()),
-  executorFlags: Type.Optional(Type.String({ maxLength: MAX_TEXT })),
-  taskInfoData: Type.Optional(Type.String({ maxLength: MAX_TEXT })),
-  dataProcessingJobType: Type.Optional(Type.Boolean()),
-  missedRunPolicy: Type.Optional(Type.Union([Type.Literal('RUN_ONCE'), Type.Literal('RUN_ALL'), Type.Literal('SKIP')])),
-  concurrencyPolicy: Type.Optional(
-    Type.Union([Type.Literal('ALLOW'), Type.Literal('FORBID'), Type.Literal('REPLACE')]),
-  ),
-});
-export type ChronosJobInput = Static<typeof ChronosJobSchema>;
-
-/** Which Chronos route the job came through: `iso8601` needs a schedule, `dependency` needs parents. */
+/**
+ * Which Chronos route the job came through: `iso8601` needs a schedule, `dependency` needs parents,
+ * `any` accepts either or neither (a manual-only job, as Metronome allows).
+ */
 export type ChronosRoute = 'iso8601' | 'dependency' | 'any';
 
 export interface ChronosParseOptions {
@@ -180,8 +70,8 @@ export function jobFromChronos(body: unknown, opts: ChronosParseOptions): Checke
   if (schedText !== '' && parents.length > 0) add('/parents', 'a job has either a schedule or parents, not both');
   if (route === 'iso8601' && schedText === '') add('/schedule', 'is required for a scheduled job');
   if (route === 'dependency' && parents.length === 0) add('/parents', 'a dependent job needs at least one parent');
-  if (route === 'any' && schedText === '' && parents.length === 0)
-    add('/schedule', 'a job needs a schedule (R[n]/start/period) or parents');
+  // Through 'any' (reading back, or a job Metronome created without schedules) a job may have
+  // neither: it runs only when started by hand.
   if (parents.includes(b.name)) add('/parents', 'a job cannot be its own parent');
   if (schedText !== '') {
     const s = parseSchedule(schedText, b.scheduleTimeZone ?? '', opts.now);
@@ -234,6 +124,7 @@ export function jobFromChronos(body: unknown, opts: ChronosParseOptions): Checke
   if (problems.length > 0) return { ok: false, problems: problems.slice(0, 20) };
 
   const retries = b.retries ?? JOB_DEFAULTS.retries;
+  const retryLimit = retries >= UNLIMITED_RETRIES ? null : retries;
   const concurrencyPolicy = b.concurrencyPolicy ?? (b.concurrent ? ConcurrencyPolicy.ALLOW : ConcurrencyPolicy.FORBID);
   const pick = (v: number | undefined, dflt: number) => (v === undefined || v === 0 ? dflt : v);
   const job: Job = {
@@ -252,7 +143,7 @@ export function jobFromChronos(body: unknown, opts: ChronosParseOptions): Checke
     missedRunPolicy: b.missedRunPolicy ?? MissedRunPolicy.RUN_ONCE,
     concurrencyPolicy,
     disabled: b.disabled ?? false,
-    retries,
+    retries: retryLimit,
     restart: { policy: retries > 0 ? RestartPolicy.ON_FAILURE : RestartPolicy.NEVER, activeDeadlineSeconds: null },
     retryDelaySeconds: JOB_DEFAULTS.retryDelaySeconds,
     softError: b.softError ?? false,
@@ -326,8 +217,24 @@ function chronosContainer(c: Static<typeof ChronosContainerSchema>): {
     networks: (c.networkInfos ?? []).map((n) => ({
       name: n.name,
       labels: Object.fromEntries((n.labels ?? []).map((l) => [l.key, l.value])),
+      ...(n.protocol !== undefined ? { protocol: n.protocol } : {}),
+      ...(n.portMappings
+        ? {
+            portMappings: n.portMappings.map((m) => ({
+              hostPort: m.hostPort,
+              containerPort: m.containerPort,
+              ...(m.protocol !== undefined ? { protocol: m.protocol } : {}),
+            })),
+          }
+        : {}),
     })),
   };
+}
+
+/** The schedule without its written gap start (that belongs to the first due time only). */
+function withoutLocalStart(s: IsoSchedule): IsoSchedule {
+  const { localStart: _written, ...rest } = s;
+  return rest;
 }
 
 /** What the runner knows about a job's schedule progress, for Chronos's counting-down display. */
@@ -348,7 +255,7 @@ export function jobToChronos(job: Job, progress?: ScheduleProgress): Record<stri
     executor: job.chronosExtras.executor,
     executorFlags: job.chronosExtras.executorFlags,
     taskInfoData: job.chronosExtras.taskInfoData,
-    retries: job.restart.policy === RestartPolicy.NEVER ? 0 : (job.retries ?? 2147483647),
+    retries: job.restart.policy === RestartPolicy.NEVER ? 0 : (job.retries ?? UNLIMITED_RETRIES),
     owner: job.owner,
     ownerName: job.ownerName,
     description: job.description,
@@ -399,7 +306,9 @@ export function jobToChronos(job: Job, progress?: ScheduleProgress): Record<stri
       })),
       networkInfos: job.networks.map((n) => ({
         name: n.name ?? '',
+        ...(n.protocol !== undefined ? { protocol: n.protocol } : {}),
         labels: Object.entries(n.labels).map(([key, value]) => ({ key, value })),
+        ...(n.portMappings ? { portMappings: n.portMappings } : {}),
       })),
     };
   }
@@ -408,7 +317,8 @@ export function jobToChronos(job: Job, progress?: ScheduleProgress): Record<stri
     const s = job.schedule;
     if (s.kind === 'cron') out.schedule = s.cron;
     else if (progress?.nextDue != null)
-      out.schedule = formatIso8601({ ...s, start: progress.nextDue, repeat: progress.remaining });
+      out.schedule = formatIso8601({ ...withoutLocalStart(s), start: progress.nextDue, repeat: progress.remaining });
+    else if (progress?.remaining === 0) out.schedule = formatIso8601({ ...s, repeat: 0 });
     else out.schedule = formatIso8601(s);
     out.scheduleTimeZone = s.timeZone;
   }

@@ -8,14 +8,9 @@
  * This file is the public face: the service imports only from here.
  */
 export type { ChronosParseOptions, ChronosRoute, ScheduleProgress } from './chronos.js';
-export {
-  CHRONOS_NAME_PATTERN,
-  ChronosContainerSchema,
-  ChronosJobSchema,
-  jobFromChronos,
-  jobToChronos,
-  parseEpsilon,
-} from './chronos.js';
+export { jobFromChronos, jobToChronos, parseEpsilon } from './chronos.js';
+export type { ChronosJobInput } from './chronos-schema.js';
+export { CHRONOS_NAME_PATTERN, ChronosContainerSchema, ChronosJobSchema, UNLIMITED_RETRIES } from './chronos-schema.js';
 export type { CronSchedule } from './cron.js';
 export { parseCron } from './cron.js';
 export type { Classified } from './documents.js';
@@ -35,7 +30,7 @@ export {
   waitingFor,
 } from './graph.js';
 export type { IsoSchedule, Parsed } from './iso8601.js';
-export { formatIso8601, isoRemaining, parseIso8601, parsePeriod } from './iso8601.js';
+export { formatIso8601, instantOfWallTime, isoRemaining, parseIso8601, parsePeriod } from './iso8601.js';
 export type {
   Checked,
   Constraint,
@@ -49,23 +44,42 @@ export type {
   Volume,
 } from './job.js';
 export { ConcurrencyPolicy, emptyCounters, JOB_DEFAULTS, MissedRunPolicy, RestartPolicy } from './job.js';
+export type { Face } from './merge.js';
+export { mergeUpdate } from './merge.js';
 export type { ScheduleFields } from './metronome.js';
+export { jobFromMetronome, jobToMetronome, scheduleFromMetronome, scheduleToMetronome } from './metronome.js';
+export type { MetronomeJobInput, MetronomeScheduleInput } from './metronome-schema.js';
 export {
-  jobFromMetronome,
-  jobToMetronome,
   METRONOME_ID_PATTERN,
   MetronomeJobSchema,
   MetronomeRunSchema,
   MetronomeScheduleSchema,
-  scheduleFromMetronome,
-  scheduleToMetronome,
-} from './metronome.js';
+} from './metronome-schema.js';
 export type { DueDecision, Plan, PlanInput, RetryDecision } from './policy.js';
-export { completionDeadline, launchExpired, manualStartBy, planDueTimes, retryDecision, SkipReason } from './policy.js';
+export {
+  completionDeadline,
+  dependentRun,
+  launchExpired,
+  manualStartBy,
+  planDueTimes,
+  retryDecision,
+  SkipReason,
+} from './policy.js';
 export { describeProblems, schemaProblems } from './problems.js';
 export { dependentRunIdFor, manualRunIdFor, parseTaskId, runIdFor, taskIdFor } from './run-id.js';
 export type { Schedule } from './schedule.js';
-export { DEFAULT_MAX_DUE_TIMES, dueAfter, dueAtOrAfter, dueTimesBetween, nextDue, parseSchedule } from './schedule.js';
+export {
+  clearScheduleCaches,
+  DEFAULT_MAX_DUE_TIMES,
+  dueAfter,
+  dueAtOrAfter,
+  dueTimesBetween,
+  nextDue,
+  parseSchedule,
+  scheduleProgress,
+} from './schedule.js';
+export type { SearchQuery } from './search.js';
+export { searchJobs, withRunArguments } from './search.js';
 export type { Histogram, RunRecord, StatName } from './stats.js';
 export {
   chronosCounters,
@@ -78,9 +92,12 @@ export {
   lastState,
   metronomeHistory,
   metronomeHistorySummary,
+  metronomeRunStatus,
+  metronomeRunView,
   PERCENTILES,
   quantile,
   RunState,
   STAT_NAMES,
+  trimHistory,
 } from './stats.js';
 export { DEFAULT_ZONE, zoneProblem } from './timezone.js';

@@ -11,8 +11,8 @@
  * is ignored (Chronos's `withZoneRetainFields`): `R/2014-10-10T18:32:00Z/PT60M` with `PST` first runs at
  * 18:32 in Los Angeles.
  */
-import { DateTime, Duration } from 'luxon';
-import { effectiveZone, zoneProblem } from './timezone.js';
+import { DateTime, Duration, type Zone } from 'luxon';
+import { effectiveZone, luxonZone, zoneProblem } from './timezone.js';
 
 /** A parsed Chronos schedule. */
 export interface IsoSchedule {
@@ -25,6 +25,11 @@ export interface IsoSchedule {
   readonly period: string;
   /** IANA (or Java legacy) zone the arithmetic runs in; `''` means UTC. */
   readonly timeZone: string;
+  /**
+   * The written wall-clock start (`2024-03-31T02:30:00.000`), kept when it does not exist in the
+   * zone (a spring-forward gap), so the runs after the first keep the written time.
+   */
+  readonly localStart?: string;
 }
 
 /** Longest schedule text accepted. */
@@ -41,14 +46,20 @@ const SHAPE = /^R(\d*)\/([^/]*)\/(P[^/]*)$/;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-/** Parses a period (`P1D`, `PT2S`, `P1Y2M`), refusing zero, negative and sub-second ones. */
-export function parsePeriod(text: string): Parsed<Duration> {
+/**
+ * Parses a period (`P1D`, `PT2S`, `P1Y2M`), refusing negative and sub-second ones. With
+ * `singleRun` (`R1`, `R0`: Chronos's run-once idiom `R1//P` or `R1/<start>/PT0S`) a zero period is
+ * fine, since there is no second due time.
+ */
+export function parsePeriod(text: string, singleRun = false): Parsed<Duration> {
   const d = Duration.fromISO(text);
-  if (!d.isValid) return { ok: false, reason: `'${text}' is not an ISO 8601 duration (e.g. PT10S, P1D, P1M)` };
+  if (!d.isValid || (!/\d/.test(text) && !(singleRun && text === 'P')))
+    return { ok: false, reason: `'${text}' is not an ISO 8601 duration (e.g. PT10S, P1D, P1M)` };
   const units = Object.values(d.toObject()) as number[];
   if (units.some((u) => u < 0 || !Number.isFinite(u))) return { ok: false, reason: `period '${text}' is negative` };
-  if (d.toMillis() < MIN_PERIOD_MS) return { ok: false, reason: `period '${text}' is shorter than one second` };
   if (units.some((u) => u > 1e9)) return { ok: false, reason: `period '${text}' is too long` };
+  if (singleRun && d.toMillis() === 0) return { ok: true, value: d };
+  if (d.toMillis() < MIN_PERIOD_MS) return { ok: false, reason: `period '${text}' is shorter than one second` };
   return { ok: true, value: d };
 }
 
@@ -69,55 +80,137 @@ export function parseIso8601(text: string, timeZone: string, now: number): Parse
     if (!Number.isSafeInteger(repeat) || repeat > MAX_REPEAT)
       return { ok: false, reason: `repetitions R${m[1]} above ${MAX_REPEAT}` };
   }
-  const period = parsePeriod(m[3]);
+  const period = parsePeriod(m[3], repeat !== null && repeat <= 1);
   if (!period.ok) return period;
-  let start: number;
-  if (m[2] === '') start = now;
-  else {
-    const s = parseStart(m[2], timeZone);
-    if (!s.ok) return s;
-    start = s.value;
-  }
-  return { ok: true, value: { kind: 'iso', repeat, start, period: m[3], timeZone } };
+  if (m[2] === '') return { ok: true, value: { kind: 'iso', repeat, start: now, period: m[3], timeZone } };
+  const st = parseStart(m[2], timeZone);
+  if (!st.ok) return st;
+  return { ok: true, value: { kind: 'iso', repeat, period: m[3], timeZone, ...st.value } };
 }
 
-function parseStart(text: string, timeZone: string): Parsed<number> {
+const FIELDS = ['year', 'month', 'day', 'hour', 'minute', 'second', 'millisecond'] as const;
+type Fields = Record<(typeof FIELDS)[number], number>;
+const fieldsOf = (d: DateTime): Fields => Object.fromEntries(FIELDS.map((f) => [f, d[f]])) as Fields;
+const sameFields = (a: DateTime, b: DateTime) => FIELDS.every((f) => a[f] === b[f]);
+const DAY = 86_400_000;
+
+/**
+ * The instant of a wall-clock time (given as the ms of those fields read in UTC) in a zone, by a
+ * fixed rule (luxon's own guess depends on today's date, which would make this impure): a time that
+ * occurs twice is its first occurrence; a time skipped by a gap moves forward by the gap's length
+ * (02:30 on the spring-forward night is 03:30), as java.time does.
+ */
+export function instantOfWallTime(wallMs: number, zone: Zone): number {
+  const before = zone.offset(wallMs - DAY);
+  const after = zone.offset(wallMs + DAY);
+  const valid = [before, after]
+    .map((o) => wallMs - o * 60_000)
+    .filter((utc, i, all) => all.indexOf(utc) === i && zone.offset(utc) * 60_000 === wallMs - utc);
+  if (valid.length > 0) return Math.min(...valid);
+  return wallMs - before * 60_000;
+}
+
+function zoneObject(name: string): Zone {
+  return DateTime.fromMillis(0, { zone: name }).zone;
+}
+
+function parseStart(text: string, timeZone: string): Parsed<{ start: number; localStart?: string }> {
   const zone = effectiveZone(timeZone);
   const written = DateTime.fromISO(text, { setZone: true, zone: 'UTC' });
   if (!written.isValid) return { ok: false, reason: `start '${text}' is not an ISO 8601 date and time` };
   if (written.year < MIN_YEAR || written.year > MAX_YEAR)
     return { ok: false, reason: `start '${text}' is outside the years ${MIN_YEAR}–${MAX_YEAR}` };
-  if (timeZone === '') return { ok: true, value: written.toMillis() };
+  if (timeZone === '') return { ok: true, value: { start: written.toMillis() } };
   // The written fields, read in the schedule's zone (the written offset is ignored, as Chronos does).
-  const local = DateTime.fromObject(
-    {
-      year: written.year,
-      month: written.month,
-      day: written.day,
-      hour: written.hour,
-      minute: written.minute,
-      second: written.second,
-      millisecond: written.millisecond,
-    },
-    { zone },
-  );
-  return { ok: true, value: local.toMillis() };
+  const wall = DateTime.fromObject(fieldsOf(written), { zone: 'utc' });
+  const start = instantOfWallTime(wall.toMillis(), zoneObject(zone));
+  if (sameFields(DateTime.fromMillis(start, { zone }), written)) return { ok: true, value: { start } };
+  // In a gap: moved forward; keep the written time for the runs after this one.
+  return { ok: true, value: { start, localStart: wall.toISO({ includeOffset: false }) as string } };
+}
+
+/**
+ * What arithmetic on a schedule needs, worked out once per schedule: periods of time units only
+ * (`PT2S`, `PT24H`) are a fixed number of milliseconds in every zone, so their due times are plain
+ * multiplication. Other periods: the calendar part (years … days) is added to the wall-clock start
+ * (luxon, in UTC, so no zone rules apply to it), the result is read in the schedule's zone (a time
+ * in a gap moves forward for that run only), then the time part is added as elapsed time.
+ */
+interface Compiled {
+  exactMs: number | null;
+  /** The wall-clock start as a UTC DateTime (its fields are the zone's local fields). */
+  wall: DateTime;
+  calendar: Duration;
+  timeMs: number;
+  zone: Zone;
+  /** Average length of the period (ms), for a first guess of an index. */
+  approxMs: number;
+  memo: Map<number, number>;
+}
+// By schedule (not by object: 10,000 jobs posted with one schedule share the work), bounded; each
+// keeps a small memo of due times, since reading a time in a zone costs Intl calls.
+const compiledCache = new Map<string, Compiled>();
+const CACHE_MAX = 10_000;
+const MEMO_MAX = 64;
+const CALENDAR = ['years', 'quarters', 'months', 'weeks', 'days'] as const;
+
+/** Empties the memo (tests use it to recompute under other conditions). */
+export function clearIsoCache(): void {
+  compiledCache.clear();
+}
+
+function compiled(s: IsoSchedule): Compiled {
+  const key = `${s.start}|${s.period}|${s.timeZone}|${s.localStart ?? ''}`;
+  let c = compiledCache.get(key);
+  if (!c) {
+    const duration = Duration.fromISO(s.period);
+    const o = duration.toObject() as Record<string, number | undefined>;
+    const cal = Object.fromEntries(CALENDAR.map((u) => [u, o[u] ?? 0]));
+    const calendar = Duration.fromObject(cal);
+    const isCalendar = CALENDAR.some((u) => (o[u] ?? 0) !== 0);
+    const timeMs = duration.minus(calendar).toMillis();
+    const zone = zoneObject(luxonZone(s.timeZone));
+    const wall = s.localStart
+      ? DateTime.fromISO(s.localStart, { zone: 'utc' })
+      : DateTime.fromObject(fieldsOf(DateTime.fromMillis(s.start, { zone })), { zone: 'utc' });
+    c = {
+      exactMs: isCalendar ? null : duration.toMillis(),
+      wall,
+      calendar,
+      timeMs,
+      zone,
+      approxMs: isCalendar
+        ? Duration.fromObject(duration.toObject(), { conversionAccuracy: 'longterm' }).toMillis()
+        : duration.toMillis(),
+      memo: new Map(),
+    };
+    if (compiledCache.size >= CACHE_MAX) compiledCache.delete(compiledCache.keys().next().value as string);
+    compiledCache.set(key, c);
+  }
+  return c;
 }
 
 /** Due time number `k` (0 = the start), ms. */
 export function isoDueAt(s: IsoSchedule, k: number): number {
-  const d = Duration.fromISO(s.period);
-  const start = DateTime.fromMillis(s.start, { zone: effectiveZone(s.timeZone) });
   if (k === 0) return s.start;
-  return start.plus(d.mapUnits((u) => u * k)).toMillis();
+  const c = compiled(s);
+  if (c.exactMs !== null) return s.start + k * c.exactMs;
+  const hit = c.memo.get(k);
+  if (hit !== undefined) return hit;
+  const wallK = c.wall.plus(c.calendar.mapUnits((u) => u * k));
+  const t = instantOfWallTime(wallK.toMillis(), c.zone) + k * c.timeMs;
+  if (c.memo.size >= MEMO_MAX) c.memo.delete(c.memo.keys().next().value as number);
+  c.memo.set(k, t);
+  return t;
 }
 
 /** The index of the first due time at or after `t` (may be beyond the last repetition). */
 export function isoIndexAtOrAfter(s: IsoSchedule, t: number): number {
   if (t <= s.start) return 0;
-  const approx = Duration.fromISO(s.period).toMillis();
-  let k = Math.max(0, Math.floor((t - s.start) / approx));
-  // The estimate is exact for time units and off by a little for calendar ones: walk to the answer.
+  const c = compiled(s);
+  if (c.exactMs !== null) return Math.ceil((t - s.start) / c.exactMs);
+  let k = Math.max(0, Math.floor((t - s.start) / c.approxMs));
+  // The estimate is off by a little for calendar units: walk to the answer.
   while (k > 0 && isoDueAt(s, k - 1) >= t) k--;
   while (isoDueAt(s, k) < t) k++;
   return k;
@@ -147,6 +240,8 @@ export function formatIso8601(s: IsoSchedule): string {
  */
 export function formatIsoFrom(s: IsoSchedule, next: number, remaining: number | null): string {
   const dt = DateTime.fromMillis(next, { zone: effectiveZone(s.timeZone) });
-  const start = s.timeZone === '' ? dt.toUTC().toISO() : dt.toISO();
+  // A start written inside a gap is shown as written, so reading it back keeps the written time.
+  const written = next === s.start && s.localStart ? s.localStart + dt.toFormat('ZZ') : null;
+  const start = written ?? (s.timeZone === '' ? dt.toUTC().toISO() : dt.toISO());
   return `R${remaining === null ? '' : remaining}/${start}/${s.period}`;
 }

@@ -65,6 +65,9 @@ export interface JobNetwork {
   name?: string;
   mode?: 'host' | 'container/bridge' | 'container';
   labels: Record<string, string>;
+  /** Chronos `networkInfos[].protocol` and `portMappings`, kept as given. */
+  protocol?: string;
+  portMappings?: { hostPort: number; containerPort: number; protocol?: string }[];
 }
 
 /** Counters Chronos returns on GET (and accepts on POST). The runner keeps them current. */

@@ -9,195 +9,17 @@
  * `missedRunPolicy`; at most one schedule per job (Metronome's own rule); a job needs `cmd`, `args`
  * or a container image.
  */
-import { type Static, Type } from 'typebox';
 import type { CronSchedule } from './cron.js';
 import { parseCron } from './cron.js';
 import type { Checked, Constraint, Container, EnvValue, Job, Problem } from './job.js';
 import { ConcurrencyPolicy, emptyCounters, JOB_DEFAULTS, type MissedRunPolicy, RestartPolicy } from './job.js';
-import { explainPattern, schemaProblems } from './problems.js';
-
-/** Metronome's id rule: dot-separated segments of `a-z0-9` and inner dashes. */
-export const METRONOME_ID_PATTERN = explainPattern(
-  '^(([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\\.)*([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$',
-  'must be dot-separated names of lowercase letters, digits and dashes, not starting or ending with a dash',
-);
-const MAX_ID = 200;
-const MAX_TEXT = 65_536;
-const MAX_SHORT = 1024;
-const MAX_LIST = 1000;
-const MAX_SMALL = 100;
-const Short = (extra: object = {}) => Type.String({ maxLength: MAX_SHORT, ...extra });
-const Id = Type.String({ minLength: 1, maxLength: MAX_ID, pattern: METRONOME_ID_PATTERN });
-const StringMap = Type.Record(Type.String({ maxLength: MAX_SHORT }), Type.String({ maxLength: MAX_TEXT }));
-
-export const MetronomeScheduleSchema = Type.Object(
-  {
-    id: Id,
-    cron: Type.String({ minLength: 1, maxLength: 256 }),
-    timezone: Type.Optional(Type.String({ maxLength: 64 })),
-    startingDeadlineSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 31_536_000 })),
-    concurrencyPolicy: Type.Optional(
-      Type.Union([Type.Literal('ALLOW'), Type.Literal('FORBID'), Type.Literal('REPLACE')]),
-    ),
-    enabled: Type.Optional(Type.Boolean()),
-    missedRunPolicy: Type.Optional(
-      Type.Union([Type.Literal('RUN_ONCE'), Type.Literal('RUN_ALL'), Type.Literal('SKIP')]),
-    ),
-    nextRunAt: Type.Optional(Type.String({ maxLength: 64 })),
-  },
-  { additionalProperties: false },
-);
-export type MetronomeScheduleInput = Static<typeof MetronomeScheduleSchema>;
-
-const Volume = Type.Object(
-  {
-    containerPath: Type.String({ minLength: 1, maxLength: MAX_SHORT }),
-    hostPath: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_SHORT })),
-    mode: Type.Optional(Type.Union([Type.Literal('RO'), Type.Literal('RW')])),
-    secret: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_SHORT })),
-  },
-  { additionalProperties: false },
-);
-
-export const MetronomeRunSchema = Type.Object(
-  {
-    args: Type.Optional(Type.Array(Type.String({ maxLength: MAX_TEXT }), { maxItems: MAX_LIST })),
-    artifacts: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            uri: Type.String({ minLength: 1, maxLength: 4096 }),
-            executable: Type.Optional(Type.Boolean()),
-            extract: Type.Optional(Type.Boolean()),
-            cache: Type.Optional(Type.Boolean()),
-          },
-          { additionalProperties: false },
-        ),
-        { maxItems: MAX_SMALL },
-      ),
-    ),
-    cmd: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_TEXT })),
-    cpus: Type.Optional(Type.Number({ minimum: 0.01, maximum: 1e6 })),
-    gpus: Type.Optional(Type.Integer({ minimum: 0, maximum: 1024 })),
-    disk: Type.Optional(Type.Number({ minimum: 0, maximum: 1e9 })),
-    mem: Type.Optional(Type.Number({ minimum: 32, maximum: 1e9 })),
-    networks: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            name: Type.Optional(Short()),
-            mode: Type.Union([Type.Literal('host'), Type.Literal('container/bridge'), Type.Literal('container')]),
-            labels: Type.Optional(StringMap),
-          },
-          { additionalProperties: false },
-        ),
-        { maxItems: MAX_SMALL },
-      ),
-    ),
-    ucr: Type.Optional(
-      Type.Object(
-        {
-          image: Type.Object(
-            {
-              id: Type.String({ minLength: 1, maxLength: MAX_SHORT }),
-              kind: Type.Optional(Type.Union([Type.Literal('docker'), Type.Literal('appc')])),
-              forcePull: Type.Optional(Type.Boolean()),
-            },
-            { additionalProperties: false },
-          ),
-          privileged: Type.Optional(Type.Boolean()),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    docker: Type.Optional(
-      Type.Object(
-        {
-          image: Type.String({ minLength: 1, maxLength: MAX_SHORT }),
-          forcePullImage: Type.Optional(Type.Boolean()),
-          privileged: Type.Optional(Type.Boolean()),
-          parameters: Type.Optional(
-            Type.Array(Type.Object({ key: Short(), value: Short() }, { additionalProperties: false }), {
-              maxItems: MAX_SMALL,
-            }),
-          ),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    env: Type.Optional(
-      Type.Record(
-        Type.String({ maxLength: MAX_SHORT }),
-        Type.Union([
-          Type.String({ maxLength: MAX_TEXT }),
-          Type.Object({ secret: Type.String({ minLength: 1, maxLength: MAX_SHORT }) }, { additionalProperties: false }),
-        ]),
-      ),
-    ),
-    maxLaunchDelay: Type.Optional(Type.Integer({ minimum: 1, maximum: 31_536_000 })),
-    placement: Type.Optional(
-      Type.Object(
-        {
-          constraints: Type.Optional(
-            Type.Array(
-              Type.Object(
-                {
-                  attribute: Type.String({ minLength: 1, maxLength: MAX_SHORT }),
-                  operator: Type.Union([
-                    Type.Literal('IS'),
-                    Type.Literal('EQ'),
-                    Type.Literal('LIKE'),
-                    Type.Literal('UNLIKE'),
-                  ]),
-                  value: Type.Optional(Short()),
-                },
-                { additionalProperties: false },
-              ),
-              { maxItems: MAX_SMALL },
-            ),
-          ),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    user: Type.Optional(Short()),
-    taskKillGracePeriodSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86_400 })),
-    restart: Type.Optional(
-      Type.Object(
-        {
-          policy: Type.Union([Type.Literal('NEVER'), Type.Literal('ON_FAILURE')]),
-          activeDeadlineSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 31_536_000 })),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    volumes: Type.Optional(Type.Array(Volume, { maxItems: MAX_SMALL })),
-    secrets: Type.Optional(
-      Type.Record(
-        Type.String({ maxLength: MAX_SHORT }),
-        Type.Object({ source: Type.String({ minLength: 1, maxLength: MAX_SHORT }) }, { additionalProperties: false }),
-      ),
-    ),
-    /** Agora extension: kill a run going longer than this, s (Chronos `maxCompletionTime`). */
-    maxCompletionTime: Type.Optional(Type.Integer({ minimum: 0, maximum: 31_536_000 })),
-  },
-  { additionalProperties: false },
-);
-
-export const MetronomeJobSchema = Type.Object(
-  {
-    id: Id,
-    description: Type.Optional(Type.String({ maxLength: MAX_TEXT })),
-    labels: Type.Optional(StringMap),
-    dependencies: Type.Optional(
-      Type.Array(Type.Object({ id: Id }, { additionalProperties: false }), { maxItems: MAX_LIST }),
-    ),
-    schedules: Type.Optional(Type.Array(MetronomeScheduleSchema, { maxItems: MAX_SMALL })),
-    run: MetronomeRunSchema,
-  },
-  { additionalProperties: false },
-);
-export type MetronomeJobInput = Static<typeof MetronomeJobSchema>;
+import {
+  type MetronomeJobInput,
+  MetronomeJobSchema,
+  type MetronomeScheduleInput,
+  MetronomeScheduleSchema,
+} from './metronome-schema.js';
+import { schemaProblems } from './problems.js';
 
 /** The schedule half of the internal model, as Metronome's ScheduleSpec sets it. */
 export interface ScheduleFields {
@@ -247,8 +69,27 @@ export function jobFromMetronome(body: unknown): Checked<Job> {
   const add = (path: string, message: string) => problems.push({ path, message });
   if (r.cmd !== undefined && r.args !== undefined) add('/run/args', 'give either cmd or args, not both');
   if (r.docker && r.ucr) add('/run/ucr', 'give either docker or ucr, not both');
-  if (r.cmd === undefined && r.args === undefined && !r.docker && !r.ucr)
-    add('/run/cmd', 'a job needs cmd, args or a container image');
+  if (r.cmd === undefined && !r.docker && !r.ucr)
+    add('/run/cmd', 'a job needs cmd, or a docker or ucr image (args alone need a container to run in)');
+  if ((r.gpus ?? 0) > 0 && r.docker) add('/run/gpus', 'GPUs are not supported with Docker (use ucr)');
+  (r.volumes ?? []).forEach((v, i) => {
+    const host = v.hostPath !== undefined && v.mode !== undefined && v.secret === undefined;
+    const secret = v.secret !== undefined && v.hostPath === undefined && v.mode === undefined;
+    if (!host && !secret)
+      add(`/run/volumes/${i}`, 'a volume is either {containerPath, hostPath, mode} or {containerPath, secret}');
+    else if (secret && r.docker) add(`/run/volumes/${i}`, 'file-based secrets are only supported by ucr, not docker');
+  });
+  const referenced = new Set([
+    ...Object.values(r.env ?? {}).flatMap((v) => (typeof v === 'string' ? [] : [v.secret])),
+    ...(r.volumes ?? []).flatMap((v) => (v.secret !== undefined ? [v.secret] : [])),
+  ]);
+  const defined = new Set(Object.keys(r.secrets ?? {}));
+  const undefinedSecrets = [...referenced].filter((x) => !defined.has(x));
+  const unused = [...defined].filter((x) => !referenced.has(x));
+  if (undefinedSecrets.length > 0)
+    add('/run/secrets', `secrets referenced but not defined: ${undefinedSecrets.slice(0, 10).join(', ')}`);
+  if (unused.length > 0) add('/run/secrets', `secrets defined but not referenced: ${unused.slice(0, 10).join(', ')}`);
+  for (const msg of networkProblems(r.networks ?? [], !!r.ucr, !!r.docker)) add('/run/networks', msg);
   if ((b.schedules ?? []).length > 1) add('/schedules', 'at most one schedule per job is supported');
   const parents = [...new Set((b.dependencies ?? []).map((d) => d.id))];
   if (parents.includes(b.id)) add('/dependencies', 'a job cannot depend on itself');
@@ -262,12 +103,7 @@ export function jobFromMetronome(body: unknown): Checked<Job> {
   });
   const env: Record<string, EnvValue> = {};
   for (const [k, v] of Object.entries(r.env ?? {})) {
-    if (typeof v === 'string') env[k] = { value: v };
-    else {
-      if (!r.secrets?.[v.secret])
-        add(`/run/env/${k}`, `refers to secret '${v.secret}', which run.secrets does not define`);
-      env[k] = { secret: v.secret };
-    }
+    env[k] = typeof v === 'string' ? { value: v } : { secret: v.secret };
   }
   let sched: ScheduleFields | null = null;
   const first = b.schedules?.[0];
@@ -351,6 +187,32 @@ export function jobFromMetronome(body: unknown): Checked<Job> {
   return { ok: true, value: job };
 }
 
+/** Metronome's networking rules (JobRunSpec's networkingValidation and Network's). */
+function networkProblems(
+  networks: readonly { name?: string; mode: string; labels?: Record<string, string> }[],
+  ucr: boolean,
+  docker: boolean,
+): string[] {
+  const out: string[] = [];
+  const modes = new Set(networks.map((n) => n.mode));
+  if (modes.size > 1) out.push('do not mix host, container and container/bridge networks');
+  if (!ucr && !docker && [...modes].some((m) => m !== 'host'))
+    out.push('only containers may join container or bridge networks');
+  if (docker && modes.size === 1 && modes.has('container') && networks.length > 1)
+    out.push('docker does not allow more than one network');
+  if ([...modes].some((m) => m !== 'container') && networks.length > 1)
+    out.push('only one host or container/bridge network is allowed');
+  const names = networks.flatMap((n) => (n.name ? [n.name] : []));
+  if (new Set(names).size !== names.length) out.push('network names must be unique');
+  for (const n of networks) {
+    if (n.mode === 'host' && (n.name || Object.keys(n.labels ?? {}).length > 0))
+      out.push('a host network has no name or labels');
+    if (n.mode === 'container/bridge' && n.name) out.push('a container/bridge network has no name');
+    if (n.mode === 'container' && !n.name) out.push('a container network needs a name');
+  }
+  return out;
+}
+
 /** A job's schedule as Metronome shows it, or null when it has none (or a Chronos R/… one, see docs). */
 export function scheduleToMetronome(job: Job, nextRunAt?: number | null): Record<string, unknown> | null {
   const s = job.schedule;
@@ -395,12 +257,15 @@ export function jobToMetronome(job: Job): Record<string, unknown> {
         ? { activeDeadlineSeconds: job.restart.activeDeadlineSeconds }
         : {}),
     },
-    volumes: job.volumes.map((v) => ({
-      containerPath: v.containerPath,
-      ...(v.hostPath !== undefined ? { hostPath: v.hostPath } : {}),
-      ...(v.mode !== undefined ? { mode: v.mode } : {}),
-      ...(v.secret !== undefined ? { secret: v.secret } : {}),
-    })),
+    // Metronome knows host volumes (with a mode; Mesos's default is RW) and secret volumes; a Chronos
+    // external volume has no Metronome form and is left out of this view (an update keeps it).
+    volumes: job.volumes.flatMap((v): Record<string, string>[] =>
+      v.secret !== undefined
+        ? [{ containerPath: v.containerPath, secret: v.secret }]
+        : v.hostPath !== undefined
+          ? [{ containerPath: v.containerPath, hostPath: v.hostPath, mode: v.mode ?? 'RW' }]
+          : [],
+    ),
     networks: job.networks.map((n) => ({
       ...(n.name ? { name: n.name } : {}),
       mode: n.mode ?? 'container',

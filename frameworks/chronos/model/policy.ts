@@ -14,7 +14,7 @@
 import { isoIndexAtOrAfter } from './iso8601.js';
 import type { Job } from './job.js';
 import { ConcurrencyPolicy, MissedRunPolicy, RestartPolicy } from './job.js';
-import { runIdFor } from './run-id.js';
+import { dependentRunIdFor, runIdFor } from './run-id.js';
 import { dueAfter, dueTimesBetween } from './schedule.js';
 
 /** Why a due time did not become a run. */
@@ -35,7 +35,13 @@ export const SkipReason = {
 export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
 
 export type DueDecision =
-  | { due: number; runId: string; action: 'run' /** Latest start (ms) before the run is skipped. */; startBy: number }
+  | {
+      due: number;
+      runId: string;
+      action: 'run';
+      /** Latest start (ms): due + deadline, or now + deadline for a missed due time run late on purpose. */
+      startBy: number;
+    }
   | { due: number; runId: string; action: 'skip'; reason: SkipReason; message: string };
 
 export interface PlanInput {
@@ -88,8 +94,13 @@ export function planDueTimes(input: PlanInput): Plan {
       after,
       until: first - 1,
       count: s.kind === 'iso' ? isoIndexAtOrAfter(s, first) - isoIndexAtOrAfter(s, after + 1) : null,
-      reason: SkipReason.MISSED,
-      message: `more than ${max} due times were missed while no leader ran; the oldest are recorded as one range`,
+      reason:
+        job.missedRunPolicy === MissedRunPolicy.RUN_ONCE
+          ? SkipReason.COALESCED
+          : job.missedRunPolicy === MissedRunPolicy.RUN_ALL
+            ? SkipReason.CATCH_UP_LIMIT
+            : SkipReason.MISSED,
+      message: `more than ${max} due times came at once (downtime, failover); the oldest are recorded as this one range (missed-run policy ${job.missedRunPolicy})`,
     };
     due = latest;
   }
@@ -158,8 +169,11 @@ export function planDueTimes(input: PlanInput): Plan {
           message: `replaced by the run due ${new Date(last).toISOString()} (concurrency REPLACE)`,
         });
   }
+  // An on-time run must start within the deadline of its due time; a missed one run on purpose
+  // (RUN_ONCE, RUN_ALL) gets the deadline from now.
+  const missedSet = new Set(missed);
   for (const d of runs)
-    decisions.push({ due: d, runId: runIdFor(d), action: 'run', startBy: Math.max(d, now) + deadlineMs });
+    decisions.push({ due: d, runId: runIdFor(d), action: 'run', startBy: (missedSet.has(d) ? now : d) + deadlineMs });
   decisions.sort((a, b) => a.due - b.due);
   return { decisions, replace, skippedRange, lastDue: watermark, nextDue };
 }
@@ -179,6 +193,17 @@ function latestDueTimes(s: NonNullable<Job['schedule']>, after: number, until: n
 /** True when a run waiting to start has passed its `startBy` (record it as skipped: STARTING_DEADLINE). */
 export function launchExpired(run: { startBy: number; startedAt: number | null }, now: number): boolean {
   return run.startedAt === null && now > run.startBy;
+}
+
+/**
+ * A dependent child's run, once its parents are done (graph.ts `recordParentFinished`): its run id
+ * (the same on any leader) and the latest start, the child's deadline after the trigger.
+ */
+export function dependentRun(
+  child: Pick<Job, 'startingDeadlineSeconds'>,
+  triggeredAt: number,
+): { runId: string; startBy: number } {
+  return { runId: dependentRunIdFor(triggeredAt), startBy: triggeredAt + child.startingDeadlineSeconds * 1000 };
 }
 
 /** `startBy` of a manual run: Metronome's `maxLaunchDelay` after the request. */

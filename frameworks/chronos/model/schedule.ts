@@ -12,9 +12,9 @@
  * - `Rn` yields n due times; after the last, `nextDue` is `null` (the runner disables the job).
  */
 import type { CronSchedule } from './cron.js';
-import { cronNextAfter, parseCron } from './cron.js';
+import { clearCronCache, cronNextAfter, parseCron } from './cron.js';
 import type { IsoSchedule, Parsed } from './iso8601.js';
-import { isoDueAt, isoHasIndex, isoIndexAtOrAfter, parseIso8601 } from './iso8601.js';
+import { clearIsoCache, isoDueAt, isoHasIndex, isoIndexAtOrAfter, isoRemaining, parseIso8601 } from './iso8601.js';
 
 export type Schedule = IsoSchedule | CronSchedule;
 
@@ -28,7 +28,9 @@ export const MAX_DUE_TIMES = 100_000;
  */
 export function parseSchedule(text: string, timeZone: string, now: number): Parsed<Schedule> {
   if (text.startsWith('R')) return parseIso8601(text, timeZone, now);
-  return parseCron(text, timeZone);
+  const c = parseCron(text, timeZone);
+  if (c.ok || c.reason.includes('time zone')) return c;
+  return { ok: false, reason: `neither R[n]/<start>/<period> nor a cron: ${c.reason}` };
 }
 
 /** The first due time strictly after `after` (ms), or null when the schedule has ended. */
@@ -60,6 +62,16 @@ export function dueTimesBetween(
 ): { times: number[]; truncated: boolean } {
   const limit = Math.max(0, Math.min(Math.floor(max), MAX_DUE_TIMES));
   const times: number[] = [];
+  if (s.kind === 'iso') {
+    // Walk the indices directly instead of searching for each one again.
+    for (let k = isoIndexAtOrAfter(s, after + 1); isoHasIndex(s, k); k++) {
+      const t = isoDueAt(s, k);
+      if (t > until) break;
+      if (times.length === limit) return { times, truncated: true };
+      times.push(t);
+    }
+    return { times, truncated: false };
+  }
   let t = dueAfter(s, after);
   while (t !== null && t <= until) {
     if (times.length === limit) return { times, truncated: true };
@@ -67,4 +79,22 @@ export function dueTimesBetween(
     t = dueAfter(s, t);
   }
   return { times, truncated: false };
+}
+
+/**
+ * What Chronos's GET shows of a schedule's progress: the next due time and, for `Rn`, the runs left
+ * (null for ever, and for cron). Pass the result to `jobToChronos`.
+ */
+export function scheduleProgress(
+  s: Schedule,
+  lastDue: number | null,
+  now: number,
+): { nextDue: number | null; remaining: number | null } {
+  return { nextDue: nextDue(s, lastDue, now), remaining: s.kind === 'iso' ? isoRemaining(s, lastDue) : null };
+}
+
+/** Empties the due-time memos (they only save time; tests recompute under other conditions). */
+export function clearScheduleCaches(): void {
+  clearIsoCache();
+  clearCronCache();
 }

@@ -250,3 +250,76 @@ export function metronomeHistory(records: readonly RunRecord[]): Record<string, 
     failedFinishedRuns: records.filter((r) => r.state === RunState.FAILED || r.state === RunState.KILLED).map(run),
   };
 }
+
+/** Metronome's run status of a record: INITIAL, STARTING, ACTIVE, SUCCESS, FAILED. */
+export function metronomeRunStatus(r: RunRecord): 'INITIAL' | 'STARTING' | 'ACTIVE' | 'SUCCESS' | 'FAILED' {
+  switch (r.state) {
+    case RunState.PENDING:
+      return r.taskId === null ? 'INITIAL' : 'STARTING';
+    case RunState.RUNNING:
+      return 'ACTIVE';
+    case RunState.SUCCESS:
+      return 'SUCCESS';
+    default:
+      return 'FAILED';
+  }
+}
+
+/**
+ * A run as Metronome's `GET /v1/jobs/{id}/runs/{runId}` shows it. `taskState` is the Mesos state of
+ * the current attempt's task (`TASK_RUNNING` …), when the service knows it.
+ */
+export function metronomeRunView(r: RunRecord, taskState?: string): Record<string, unknown> {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    id: r.runId,
+    jobId: r.jobName,
+    status: metronomeRunStatus(r),
+    createdAt: iso(r.createdAt),
+    completedAt: isFinished(r) ? iso(r.finishedAt ?? r.createdAt) : null,
+    tasks:
+      r.taskId === null
+        ? []
+        : [
+            {
+              id: r.taskId,
+              startedAt: iso(r.startedAt),
+              completedAt: iso(r.finishedAt),
+              status: taskState ?? taskStateOf(r),
+            },
+          ],
+    ...(r.reason ? { reason: r.reason } : {}),
+  };
+}
+
+function taskStateOf(r: RunRecord): string {
+  switch (r.state) {
+    case RunState.PENDING:
+      return 'TASK_STAGING';
+    case RunState.RUNNING:
+      return 'TASK_RUNNING';
+    case RunState.SUCCESS:
+      return 'TASK_FINISHED';
+    case RunState.KILLED:
+      return 'TASK_KILLED';
+    default:
+      return 'TASK_FAILED';
+  }
+}
+
+/**
+ * The records to keep when a job's history is trimmed to `keep` runs: every unfinished run, and the
+ * newest finished ones (by finish, else creation time) up to `keep` in all. Order is preserved.
+ */
+export function trimHistory<R extends RunRecord>(records: readonly R[], keep: number): R[] {
+  const limit = Math.max(0, Math.floor(keep));
+  const active = records.filter((r) => !isFinished(r));
+  const room = Math.max(0, limit - active.length);
+  const finished = records
+    .filter(isFinished)
+    .map((r, i) => ({ r, i, t: r.finishedAt ?? r.createdAt }))
+    .sort((a, b) => b.t - a.t || b.i - a.i)
+    .slice(0, room);
+  const kept = new Set<R>([...active, ...finished.map((f) => f.r)]);
+  return records.filter((r) => kept.has(r));
+}

@@ -24,3 +24,21 @@ export function zoneProblem(name: string): string | null {
 export function effectiveZone(name: string | undefined): string {
   return name === undefined || name === '' ? DEFAULT_ZONE : name;
 }
+
+/** True when a zone name means UTC itself (arithmetic then needs no time-zone database lookups). */
+export function isUtc(name: string | undefined): boolean {
+  return (
+    name === undefined ||
+    name === '' ||
+    name === 'UTC' ||
+    name === 'Etc/UTC' ||
+    name === 'Z' ||
+    name === 'GMT' ||
+    name === 'Etc/GMT'
+  );
+}
+
+/** The zone to give luxon: its fast fixed `utc` zone for UTC, else the name. */
+export function luxonZone(name: string | undefined): string {
+  return isUtc(name) ? 'utc' : (name as string);
+}

@@ -11,6 +11,8 @@ describe('the public entry points (package.json exports)', () => {
     expect(sdk.FileStore).to.be.a('function');
     expect(sdk.VirtualClock).to.be.a('function');
     expect(sdk.AgoraError).to.be.a('function');
+    expect(sdk.take).to.be.a('function'); // the offer helpers
+    expect(sdk.buildTaskInfo).to.be.a('function');
   });
   it('agora/sdk/testing resolves by the package name', () => {
     expect(testing.VirtualClock).to.be.a('function');

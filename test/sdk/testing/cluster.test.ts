@@ -69,4 +69,22 @@ describe('agora/sdk/testing: TestCluster', () => {
     expect(cluster.agents[0].tasks.get('a')?.state).to.equal('TASK_RUNNING');
     await cluster.stop();
   });
+
+  it('an agent marked gone by the operator: its task is reported lost and relaunched elsewhere', async () => {
+    const cluster = await TestCluster.start({ agents: 2 });
+    const driver = cluster.driver({ framework: { name: 'keeper' } });
+    const states: string[] = [];
+    driver.on('update', (s) => states.push(s.state));
+    keepRunning(driver, ['y']);
+    driver.start();
+    await cluster.until(() => cluster.agentOf('y') !== undefined);
+    const first = cluster.agentOf('y');
+    await cluster.markGone(first!);
+    await cluster.until(() => cluster.agentOf('y') !== undefined && cluster.agentOf('y') !== first, {
+      what: 'y elsewhere',
+      withinMs: 2_000,
+    });
+    expect(states).to.include('TASK_LOST');
+    await cluster.stop();
+  });
 });
