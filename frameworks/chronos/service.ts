@@ -7,14 +7,22 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import {
+  type ClientSecurity,
+  type Clock,
+  FileStore,
+  LeaderDetector,
+  LeaderElection,
+  type MasterInfo,
+  parseZkUrl,
+  SchedulerDriver,
+  type Store,
+  systemClock,
+  ZkClient,
+  ZkStore,
+} from 'agora/sdk';
 import type pino from 'pino';
 import type { Authorizer } from '../../sdk/http/index.js';
-import type { MasterInfo } from '../../sdk/protocol/types.js';
-import { SchedulerDriver } from '../../sdk/scheduler/driver.js';
-import { FileStore, type Store, ZkStore } from '../../sdk/store/index.js';
-import type { ClientSecurity } from '../../sdk/transport/index.js';
-import { type Clock, systemClock } from '../../sdk/util/clock.js';
-import { joinPath, LeaderDetector, LeaderElection, parseZkUrl, ZkClient } from '../../sdk/zk/index.js';
 import { Engine } from './engine/engine.js';
 import { ENGINE_DRIVER_OPTIONS, storedFrameworkId, wireEngine } from './engine/wire.js';
 import { createChronosHttp } from './http/index.js';
@@ -57,7 +65,7 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
   if (o.zk) {
     zkPath = parseZkUrl(o.zk).path;
     store = await ZkStore.connect(o.zk, {
-      root: joinPath(zkPath, 'state'),
+      root: `${zkPath.replace(/\/$/, '')}/state`,
       logger: log,
       sessionTimeoutMs: o.zkSessionTimeoutMs,
     });
@@ -150,7 +158,7 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
       address: { hostname: o.hostname ?? advertise, ip: advertise, port },
       version: 'agora-chronos',
     };
-    const path = joinPath(zkPath, 'leader');
+    const path = `${zkPath.replace(/\/$/, '')}/leader`;
     detector = new LeaderDetector({ client: zkClient, path, logger: log });
     detector.on('leader', (m: MasterInfo | undefined) => {
       leaderAddress = m ? `${m.address.ip}:${m.address.port}` : undefined;

@@ -26,12 +26,13 @@ import {
   Resources,
   type Store,
   type TaskInfo,
+  type TaskNeed,
   type TaskStatus,
   type Timer,
+  take,
 } from 'agora/sdk';
 import type pino from 'pino';
 import { pino as makePino } from 'pino';
-import { type TaskNeed, take } from '../../../sdk/offers/index.js';
 import { JobConflict, JobNotFound } from '../errors.js';
 import {
   childrenAfterDelete,
