@@ -157,5 +157,10 @@ export async function startLocalChronos(
     flags.ca_file = secure.caCert;
     flags.credential = secure.frameworkCredential;
   }
-  return runChronos(flags);
+  return runChronos(flags).catch((err: NodeJS.ErrnoException) => {
+    // Port taken (another Chronos, another local cluster): the cluster still comes up.
+    if (err.code !== 'EADDRINUSE') throw err;
+    console.error(`agora local: port ${port} is in use, so no Chronos (pick one with --chronos_port)`);
+    return undefined;
+  });
 }

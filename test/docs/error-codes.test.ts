@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import * as agentErrors from '../../agent/errors.js';
 import * as chronosErrors from '../../frameworks/chronos/errors.js';
+import * as marathonErrors from '../../frameworks/marathon/errors.js';
 import * as masterErrors from '../../master/errors.js';
 import * as v1SchedulerErrors from '../../master/http/v1-scheduler-errors.js';
 import * as authErrors from '../../sdk/auth/errors.js';
@@ -27,6 +28,7 @@ const CATALOGUES: Record<string, Record<string, unknown>> = {
   'master/errors.ts': masterErrors,
   'agent/errors.ts': agentErrors,
   'frameworks/chronos/errors.ts': chronosErrors,
+  'frameworks/marathon/errors.ts': marathonErrors,
   'sdk/mesos/errors.ts': mesosErrors,
   'master/http/v1-scheduler-errors.ts': v1SchedulerErrors,
   'sdk/offers/errors.ts': offersErrors,
