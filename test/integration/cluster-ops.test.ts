@@ -15,6 +15,7 @@ import {
   agora,
   dumpProcessLogs,
   freePort,
+  freePortRun,
   getJson,
   type MasterProc,
   REPO_ROOT,
@@ -364,7 +365,7 @@ describe('cluster operations through running processes @integration', function (
 
   it('`agora local` runs a cluster that `agora execute` uses; SIGINT stops it all, tasks included, leaving no process', async () => {
     const port = await freePort();
-    const agentPort = await freePort();
+    const agentPort = await freePortRun(2);
     const root = tempDir('local');
     const local = agora('agora-local', [
       'local',
