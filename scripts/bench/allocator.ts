@@ -490,9 +490,7 @@ async function main(): Promise<void> {
         pad('apply cpu', 9),
         pad('allocate ms', 12),
         pad('cpu ms', 7),
-        ...(compare
-          ? [pad('cmp whole cpu', 13), pad('cmp apply cpu', 13), pad('cmp cpu', 8), pad('speed-up', 9)]
-          : []),
+        ...(compare ? [pad('cmp whole cpu', 13), pad('cmp apply cpu', 13), pad('cmp cpu', 8), pad('speed-up', 9)] : []),
         pad('Mesos ms', 9),
       ].join('  '),
     );
