@@ -6,7 +6,7 @@
 import { encode } from '../../sdk/codec/index.js';
 import type { SchedulerEvent } from '../../sdk/protocol/messages.js';
 import type { Offer } from '../../sdk/protocol/types.js';
-import type { Resources } from '../../sdk/resources/resources.js';
+import { fixed, type Resource, type Resources, Resources as ResourcesValue } from '../../sdk/resources/resources.js';
 import type { AllocationPlan, AllocatorAgent, AllocatorSnapshot } from '../allocator/types.js';
 import {
   type AgentEntry,
@@ -103,7 +103,13 @@ export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, du
 
 function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): void {
   for (const fw of s.frameworks.values()) fw.stats.lastSkipped = plan.skipped[fw.id] ?? {};
-  const byFramework = new Map<string, Offer[]>();
+  const byFramework = new Map<FrameworkEntry, Offer[]>();
+  // The allocator hands identical offers one shared (immutable) Resources value: its wire list
+  // and its size bound are made once per value, not once per offer.
+  const wire = new Map<Resources, Resource[]>();
+  // What each framework gains per role this cycle, as counts of each distinct value, summed once at
+  // the end (adding offer by offer would copy the framework's whole allocation for every offer).
+  const gained = new Map<FrameworkEntry, Map<string, Map<Resources, number>>>();
   for (const p of plan.offers) {
     const fw = s.frameworks.get(p.frameworkId);
     const agent = s.agents.get(p.agentId);
@@ -119,23 +125,42 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
     s.offers.set(offer.id, offer);
     fw.offers.add(offer.id);
     agent.offerIds.add(offer.id);
-    agent.offered = agent.offered.plus(p.resources);
-    addAllocation(fw, p.role, p.resources);
-    const list = byFramework.get(fw.id) ?? [];
-    list.push({
+    agent.offered = agent.offered.isEmpty() ? p.resources : agent.offered.plus(p.resources);
+    let list = wire.get(p.resources);
+    if (list === undefined) {
+      list = p.resources.toList();
+      wire.set(p.resources, list);
+    }
+    let roles = gained.get(fw);
+    if (roles === undefined) {
+      roles = new Map();
+      gained.set(fw, roles);
+    }
+    let counts = roles.get(p.role);
+    if (counts === undefined) {
+      counts = new Map();
+      roles.set(p.role, counts);
+    }
+    counts.set(p.resources, (counts.get(p.resources) ?? 0) + 1);
+    let offers = byFramework.get(fw);
+    if (offers === undefined) {
+      offers = [];
+      byFramework.set(fw, offers);
+    }
+    offers.push({
       id: offer.id,
       framework_id: fw.id,
       agent_id: agent.id,
       hostname: agent.info.hostname,
-      resources: p.resources.toList(),
+      resources: list,
       attributes: agent.info.attributes,
       allocation_role: p.role,
     });
-    byFramework.set(fw.id, list);
   }
-  for (const [fid, offers] of byFramework) {
-    const fw = s.frameworks.get(fid);
-    if (!fw) continue;
+  for (const [fw, roles] of gained) {
+    for (const [role, counts] of roles) addAllocation(fw, role, sumOf(counts, wire));
+  }
+  for (const [fw, offers] of byFramework) {
     fw.stats.offersSent += offers.length;
     s.counters.offersSent += offers.length;
     for (const chunk of splitUnder(offers, s.cfg.maxFrameBytes)) {
@@ -145,13 +170,31 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
 }
 
 /**
+ * The sum of each value times its count: scalars multiplied (both are on Mesos's three-decimal
+ * grid, so this equals adding them one by one), ranges and sets taken once (adding is a union).
+ */
+function sumOf(counts: Map<Resources, number>, wire: Map<Resources, Resource[]>): Resources {
+  if (counts.size === 1) {
+    const [[r, k]] = counts;
+    if (k === 1) return r;
+  }
+  const list: Resource[] = [];
+  for (const [r, k] of counts) {
+    for (const e of wire.get(r) ?? r.toList()) {
+      list.push(e.type === 'SCALAR' && e.scalar ? { ...e, scalar: { value: fixed(e.scalar.value * k) } } : e);
+    }
+  }
+  return ResourcesValue.from(list);
+}
+
+/**
  * Splits `items` into runs whose message stays under `maxBytes` once encoded, estimated from each
  * item's own encoding (plus a margin for the envelope). An item too large on its own travels alone.
  */
 export function splitUnder<T>(items: T[], maxBytes: number): T[][] {
   const budget = Math.max(1, maxBytes - FRAME_MARGIN_BYTES);
-  // Most batches fit in one frame: one encoding of the whole list says so.
-  if (encode({ type: 'HEARTBEAT', items } as unknown as SchedulerEvent).byteLength <= budget) return [items];
+  // Most batches fit in one frame: a bound on the encoded size, computed without encoding, says so.
+  if (encodedBound(items, budget) <= budget) return [items];
   const out: T[][] = [];
   let run: T[] = [];
   let used = 0;
@@ -169,6 +212,43 @@ export function splitUnder<T>(items: T[], maxBytes: number): T[][] {
   return out;
 }
 
+/**
+ * An upper bound on the MessagePack size of `v` (a map/array header at most 5 bytes, a number 9, a
+ * string 5 plus 3 per UTF-16 unit), with the envelope of one message around it. Stops counting
+ * once past `limit`. Values shared between items (an offer's resource list) are counted each time.
+ */
+export function encodedBound(v: unknown, limit = Number.POSITIVE_INFINITY): number {
+  return 64 + bound(v, limit);
+}
+
+function bound(v: unknown, limit: number): number {
+  switch (typeof v) {
+    case 'string':
+      return 5 + 3 * v.length;
+    case 'number':
+      return 9;
+    case 'boolean':
+    case 'undefined':
+      return 1;
+    case 'object': {
+      if (v === null) return 1;
+      let n = 5;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length && n <= limit; i++) n += bound(v[i], limit);
+        return n;
+      }
+      for (const k in v) {
+        n += 5 + 3 * k.length + bound((v as Record<string, unknown>)[k], limit);
+        if (n > limit) return n;
+      }
+      return n;
+    }
+    default:
+      // bigint, function, symbol: never in our messages; count them as too large to be safe.
+      return Number.POSITIVE_INFINITY;
+  }
+}
+
 /** Takes an offer out, returning its resources to the pool (and telling the framework if `rescind`). */
 export function removeOffer(
   s: Core,
@@ -183,7 +263,8 @@ export function removeOffer(
   const fw = s.frameworks.get(offer.frameworkId);
   const agent = s.agents.get(offer.agentId);
   if (agent) {
-    agent.offered = agent.offered.minus(offer.resources);
+    // The usual case: the agent's only offer goes back, and its value is the offer's own.
+    agent.offered = agent.offered === offer.resources ? ResourcesValue.empty() : agent.offered.minus(offer.resources);
     agent.offerIds.delete(offerId);
   }
   if (fw) {
