@@ -19,6 +19,8 @@ export function convertAgents(cy: Cycle): void {
     return false;
   };
   for (const alt of cy.s.minAllocatable) alt.filter(dims);
+  const given = cy.s.clusterTotals;
+  if (given) for (const name in given) space.dim(name);
   for (const role of cy.s.roles) {
     role.quota?.guarantee?.filter(dims);
     role.quota?.limit?.filter(dims);
@@ -76,6 +78,10 @@ export function convertAgents(cy: Cycle): void {
     for (let d = 0; d < D; d++) cy.availableHeadroom[d] += cy.freeU[base + d];
   }
   const clusterTotal = new Float64Array(D);
+  if (given) {
+    // Only some agents are in the snapshot: the shares are of the whole cluster.
+    for (let d = 0; d < D; d++) cy.clusterTotal[d] = given[space.names[d]] ?? cy.clusterTotal[d];
+  }
   for (let d = 0; d < D; d++) {
     clusterTotal[d] = fixed(cy.clusterTotal[d]);
     cy.availableHeadroom[d] = fixed(cy.availableHeadroom[d]);

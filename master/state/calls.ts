@@ -205,7 +205,7 @@ function accept(
     });
   }
   if (!plan.remaining.isEmpty()) addFilter(s, fw, agent.id, plan.remaining, refuseSeconds);
-  s.requestAllocation(out);
+  s.requestAllocation(out, agent.id);
 }
 
 /** A RUN_TASK that could not be sent: the task is lost (its agent is not reachable on that connection). */

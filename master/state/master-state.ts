@@ -33,7 +33,7 @@ import {
   teardown,
 } from './frameworks.js';
 import { agentWindowClosed, gainLeadership, loseLeadership } from './leadership.js';
-import { allocationCycle, allocationResult, offersNotSent, snapshot } from './offers.js';
+import { allocationCycle, allocationResult, allocationSoon, offersNotSent, snapshot } from './offers.js';
 import {
   onReregisterConnClosed,
   onReregisterPart,
@@ -225,7 +225,7 @@ export class MasterState {
     switch (name) {
       case Timers.allocateSoon:
         s.allocationPending = false;
-        allocationCycle(s, out);
+        allocationSoon(s, out);
         return;
       case Timers.allocation:
         allocationCycle(s, out);

@@ -58,10 +58,39 @@ function agentView(a: AgentEntry, active: boolean): AllocatorAgent {
   return view;
 }
 
-export function snapshot(s: Core): AllocatorSnapshot {
+/** Each agent total's scalar sums, kept while the total is the same value (Resources are values). */
+const totalsOf = new WeakMap<Resources, Record<string, number>>();
+
+/** Scalar totals over every agent the master knows (what a full snapshot's agents add up to). */
+function clusterTotals(s: Core): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const a of s.agents.values()) {
+    let t = totalsOf.get(a.total);
+    if (t === undefined) {
+      t = a.total.scalarTotals();
+      totalsOf.set(a.total, t);
+    }
+    for (const k in t) sum[k] = (sum[k] ?? 0) + t[k];
+  }
+  for (const k in sum) sum[k] = fixed(sum[k]);
+  return sum;
+}
+
+/**
+ * The allocator's view of the master. With `only`, just those agents (the ones an event changed),
+ * with the whole cluster's totals so that shares are what a full cycle would see.
+ */
+export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot {
   const now = s.nowMs();
   const agents: AllocatorAgent[] = [];
-  for (const a of s.agents.values()) agents.push(agentView(a, a.state === 'active' && s.leading));
+  if (only) {
+    for (const id of only) {
+      const a = s.agents.get(id);
+      if (a) agents.push(agentView(a, a.state === 'active' && s.leading));
+    }
+  } else {
+    for (const a of s.agents.values()) agents.push(agentView(a, a.state === 'active' && s.leading));
+  }
   const frameworks = [...s.frameworks.values()].map((f) => ({
     id: f.id,
     roles: f.roles,
@@ -70,17 +99,52 @@ export function snapshot(s: Core): AllocatorSnapshot {
     filters: f.filters.filter((x) => x.expiresAt > now),
     active: f.active && f.connected && f.peer !== undefined,
   }));
-  return { now, agents, frameworks, roles: [...s.roles.values()], minAllocatable: s.cfg.minAllocatable };
+  const snap: AllocatorSnapshot = {
+    now,
+    agents,
+    frameworks,
+    roles: [...s.roles.values()],
+    minAllocatable: s.cfg.minAllocatable,
+  };
+  if (only) snap.clusterTotals = clusterTotals(s);
+  return snap;
 }
 
-/** One allocation cycle: expire offers and filters, then ask for the allocator's plan over a snapshot. */
-export function allocationCycle(s: Core, out: Effects): void {
+/** One allocation cycle over every agent: expire offers and filters, then ask for the allocator's plan over a snapshot. */
+export function allocationCycle(s: Core, out: Effects, only?: ReadonlySet<string>): void {
   if (!s.leading) return;
   expireOffers(s, out);
   const now = s.nowMs();
   s.lastCycleAt = now;
   for (const fw of s.frameworks.values()) fw.filters = fw.filters.filter((f) => f.expiresAt > now);
-  out.allocate(snapshot(s));
+  if (!only) {
+    // A full cycle covers whatever events asked for so far.
+    s.allocationScope = 'none';
+    s.dirtyAgents.clear();
+  }
+  out.allocate(snapshot(s, only));
+}
+
+/**
+ * The cycle events asked for: only the agents they changed, when that is all they changed and no
+ * role has a quota (a guarantee's headroom is judged over the whole cluster); otherwise a full one.
+ */
+export function allocationSoon(s: Core, out: Effects): void {
+  const scope = s.allocationScope;
+  if (scope === 'none') return;
+  if (scope === 'agents' && !anyQuota(s)) {
+    const only = new Set(s.dirtyAgents);
+    s.allocationScope = 'none';
+    s.dirtyAgents.clear();
+    allocationCycle(s, out, only);
+    return;
+  }
+  allocationCycle(s, out);
+}
+
+function anyQuota(s: Core): boolean {
+  for (const r of s.roles.values()) if (r.quota?.guarantee || r.quota?.limit) return true;
+  return false;
 }
 
 /**
@@ -276,7 +340,7 @@ export function removeOffer(
       out.toScheduler(fw.peer?.id, { type: 'RESCIND', rescind: { offer_id: offerId } });
     }
   }
-  if (reallocate) s.requestAllocation(out);
+  if (reallocate) s.requestAllocation(out, offer.agentId);
   return offer;
 }
 
