@@ -344,6 +344,45 @@ export function removeOffer(
   return offer;
 }
 
+/**
+ * A DECLINE: each of the framework's offers named goes back with a refusal filter for its
+ * resources on its agent (ids already gone, or another framework's, are ignored, as Mesos does).
+ * What the framework held in those offers is taken off its allocation once per role, not once per
+ * offer (each subtraction copies the whole allocation).
+ */
+export function declineOffers(
+  s: Core,
+  out: Effects,
+  fw: FrameworkEntry,
+  offerIds: readonly string[],
+  refuseSeconds?: number,
+): void {
+  const back = new Map<string, Map<Resources, number>>();
+  const wire = new Map<Resources, Resource[]>();
+  for (const id of offerIds) {
+    const o = s.offers.get(id);
+    if (!o || o.frameworkId !== fw.id) continue; // already gone: nothing to do (Mesos ignores it too)
+    s.offers.delete(id);
+    fw.offers.delete(id);
+    const agent = s.agents.get(o.agentId);
+    if (agent) {
+      agent.offered = agent.offered === o.resources ? ResourcesValue.empty() : agent.offered.minus(o.resources);
+      agent.offerIds.delete(id);
+    }
+    let counts = back.get(o.role);
+    if (counts === undefined) {
+      counts = new Map();
+      back.set(o.role, counts);
+    }
+    counts.set(o.resources, (counts.get(o.resources) ?? 0) + 1);
+    fw.stats.offersDeclined++;
+    s.counters.offersDeclined++;
+    addFilter(s, fw, o.agentId, o.resources, refuseSeconds);
+    s.requestAllocation(out, o.agentId);
+  }
+  for (const [role, counts] of back) subtractAllocation(fw, role, sumOf(counts, wire));
+}
+
 /** Rescinds every outstanding offer of one agent (it left, became unreachable or was marked gone). */
 export function rescindAgentOffers(s: Core, out: Effects, agentId: string): void {
   const agent = s.agents.get(agentId);
