@@ -168,6 +168,10 @@ export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, du
 function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): void {
   for (const fw of s.frameworks.values()) fw.stats.lastSkipped = plan.skipped[fw.id] ?? {};
   const byFramework = new Map<FrameworkEntry, Offer[]>();
+  // A bound on each framework's OFFERS message, summed offer by offer from bounds kept per shared
+  // part (a resource list, an agent's attributes), so deciding on splitting walks nothing twice.
+  const sizes = new Map<FrameworkEntry, number>();
+  const listBounds = new Map<Resource[], number>();
   // The allocator hands identical offers one shared (immutable) Resources value: its wire list
   // and its size bound are made once per value, not once per offer.
   const wire = new Map<Resources, Resource[]>();
@@ -211,7 +215,7 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
       offers = [];
       byFramework.set(fw, offers);
     }
-    offers.push({
+    const wireOffer: Offer = {
       id: offer.id,
       framework_id: fw.id,
       agent_id: agent.id,
@@ -219,7 +223,14 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
       resources: list,
       attributes: agent.info.attributes,
       allocation_role: p.role,
-    });
+    };
+    offers.push(wireOffer);
+    let lb = listBounds.get(list);
+    if (lb === undefined) {
+      lb = bound(list, Number.POSITIVE_INFINITY);
+      listBounds.set(list, lb);
+    }
+    sizes.set(fw, (sizes.get(fw) ?? 0) + offerBound(wireOffer, lb));
   }
   for (const [fw, roles] of gained) {
     for (const [role, counts] of roles) addAllocation(fw, role, sumOf(counts, wire));
@@ -227,10 +238,44 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
   for (const [fw, offers] of byFramework) {
     fw.stats.offersSent += offers.length;
     s.counters.offersSent += offers.length;
-    for (const chunk of splitUnder(offers, s.cfg.maxFrameBytes)) {
+    for (const chunk of splitUnder(offers, s.cfg.maxFrameBytes, 64 + 5 + (sizes.get(fw) ?? 0))) {
       out.toScheduler(fw.peer?.id, { type: 'OFFERS', offers: { offers: chunk } });
     }
   }
+}
+
+/** Each agent's attributes' size bound, kept while they are the same object. */
+const attributeBounds = new WeakMap<object, number>();
+
+/** An upper bound on one wire offer's MessagePack size, as booking sums it (exported for tests). */
+export function offerEncodedBound(o: Offer): number {
+  return offerBound(o, bound(o.resources, Number.POSITIVE_INFINITY));
+}
+
+/** `bound` of one wire offer (its map and keys included), its resource list's bound given. */
+function offerBound(o: Offer, listBound: number): number {
+  let attrs = 1;
+  if (o.attributes) {
+    const known = attributeBounds.get(o.attributes);
+    if (known === undefined) {
+      attrs = bound(o.attributes, Number.POSITIVE_INFINITY);
+      attributeBounds.set(o.attributes, attrs);
+    } else {
+      attrs = known;
+    }
+  }
+  // The map header, the seven keys (at most 15 UTF-16 units each) and the string values.
+  return (
+    5 +
+    7 * (5 + 3 * 15) +
+    bound(o.id, 0) +
+    bound(o.framework_id, 0) +
+    bound(o.agent_id, 0) +
+    bound(o.hostname, 0) +
+    bound(o.allocation_role, 0) +
+    listBound +
+    attrs
+  );
 }
 
 /**
@@ -254,11 +299,12 @@ function sumOf(counts: Map<Resources, number>, wire: Map<Resources, Resource[]>)
 /**
  * Splits `items` into runs whose message stays under `maxBytes` once encoded, estimated from each
  * item's own encoding (plus a margin for the envelope). An item too large on its own travels alone.
+ * `knownBound`: an upper bound on the encoded size of `items` the caller already has.
  */
-export function splitUnder<T>(items: T[], maxBytes: number): T[][] {
+export function splitUnder<T>(items: T[], maxBytes: number, knownBound?: number): T[][] {
   const budget = Math.max(1, maxBytes - FRAME_MARGIN_BYTES);
   // Most batches fit in one frame: a bound on the encoded size, computed without encoding, says so.
-  if (encodedBound(items, budget) <= budget) return [items];
+  if ((knownBound ?? encodedBound(items, budget)) <= budget) return [items];
   const out: T[][] = [];
   let run: T[] = [];
   let used = 0;

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { allocate } from '../../../master/allocator/index.js';
-import { encodedBound, splitUnder } from '../../../master/state/offers.js';
+import { encodedBound, offerEncodedBound, splitUnder } from '../../../master/state/offers.js';
 import { DeclineOffersShape } from '../../../scripts/bench/allocator.js';
 import { WholeCycle } from '../../../scripts/bench/sim/whole-cycle.js';
 import { encode } from '../../../sdk/codec/index.js';
@@ -38,6 +38,13 @@ describe('offer booking (master/state/offers.ts)', () => {
       fc.property(fc.array(offer, { maxLength: 20 }), (offers) => {
         const message = { type: 'OFFERS', offers: { offers } } as SchedulerEvent;
         expect(encodedBound(message)).to.be.at.least(encode(message).byteLength);
+      }),
+      { numRuns: 300 },
+    );
+    // Booking sums one bound per offer, from bounds it keeps per resource list and attributes.
+    fc.assert(
+      fc.property(offer, (o) => {
+        expect(offerEncodedBound(o as never)).to.be.at.least(encode(o as never).byteLength);
       }),
       { numRuns: 300 },
     );
