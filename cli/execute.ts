@@ -1,11 +1,14 @@
 /**
  * `agora execute`, like `mesos-execute`: a tiny framework on the SDK that launches one task,
- * prints its status updates, and exits 0 on TASK_FINISHED (non-zero otherwise).
+ * prints its status updates, and exits 0 on TASK_FINISHED (non-zero otherwise). Built on the SDK's
+ * helpers: `take` picks what the task needs out of an offer (ports chosen), `buildTaskInfo` builds
+ * the task for its containerizer, the driver declines what is left and suppresses once launched.
  */
 import { randomUUID } from 'node:crypto';
-import { isTerminal, type Offer, type TaskInfo, TaskState, type TaskStatus } from '../sdk/protocol/types.js';
+import { buildTaskInfo, type Containerizer, isTerminal, type TaskNeed, take } from '../sdk/offers/index.js';
+import { type Offer, type TaskInfo, TaskState, type TaskStatus } from '../sdk/protocol/types.js';
 import { Resources } from '../sdk/resources/resources.js';
-import { SchedulerDriver } from '../sdk/scheduler/driver.js';
+import { SchedulerDriver } from '../sdk/scheduler/index.js';
 import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
 import { type CommandDef, type Flags, UsageError } from './flags.js';
@@ -41,26 +44,40 @@ export const executeCommand: CommandDef = {
   ],
 };
 
-export function buildTask(f: Flags, offer: Offer, taskId: string): TaskInfo {
-  const env = f.env ? parseEnv(f.env) : {};
-  const task: TaskInfo = {
-    name: f.name ?? taskId,
-    task_id: taskId,
-    agent_id: offer.agent_id,
-    resources: Resources.parse(f.resources ?? 'cpus:0.1;mem:32').toList(),
+/** What `--resources` asks for, as the offer helpers take it (ports as named host ports). */
+export function needOf(resources: string): TaskNeed {
+  const r = Resources.parse(resources);
+  const scalars = r.scalarTotals();
+  const { cpus, mem, disk, gpus, ...others } = scalars;
+  const ports = r.ranges('ports').flatMap((x) => Array.from({ length: x.end - x.begin + 1 }, (_, k) => x.begin + k));
+  return {
+    cpus,
+    mem,
+    disk,
+    gpus,
+    ...(Object.keys(others).length > 0 ? { scalars: others } : {}),
+    ...(ports.length > 0 ? { ports } : {}),
   };
-  if (f.command) {
-    task.command = {
-      value: f.command,
-      environment: { variables: Object.entries(env).map(([name, value]) => ({ name, value })) },
-    };
-  }
-  const containerizer = f.docker_image ? 'docker' : f.containerizer;
-  if (f.docker_image) {
-    task.container = { type: 'DOCKER', docker: { image: f.docker_image, network: 'HOST' }, containerizer: 'docker' };
-  } else if (containerizer) {
-    task.container = { type: 'MESOS', containerizer };
-  }
+}
+
+/** The task for `offer`, booking `taken` (what `take` gave), for the containerizer the flags name. */
+export function buildTask(f: Flags, offer: Offer, taskId: string, taken?: Resources): TaskInfo {
+  const env = f.env ? parseEnv(f.env) : {};
+  const containerizer = (f.docker_image ? 'docker' : f.containerizer) as Containerizer | undefined;
+  const task = buildTaskInfo({
+    id: taskId,
+    name: f.name ?? taskId,
+    agentId: offer.agent_id,
+    resources: taken ?? Resources.parse(f.resources ?? 'cpus:0.1;mem:32'),
+    containerizer,
+    command: f.command,
+    env,
+    ...(f.docker_image ? { docker: { image: f.docker_image, network: 'HOST' as const } } : {}),
+  });
+  // An explicit --containerizer is passed on as asked (the builder leaves posix to the agent's default).
+  if (containerizer === 'posix') task.container = { type: 'MESOS', containerizer: 'posix' };
+  if (task.container?.type === 'DOCKER') task.container.containerizer = 'docker';
+  if (task.command && !task.command.environment) task.command.environment = { variables: [] };
   return task;
 }
 
@@ -106,6 +123,7 @@ export function fatalMasterError(e: { code?: string; message: string }): string 
 export async function runExecute(f: Flags): Promise<number> {
   if (!f.command && !f.docker_image) throw new UsageError('give --command (or --docker_image)');
   const needed = Resources.parse(f.resources ?? 'cpus:0.1;mem:32');
+  const need = needOf(f.resources ?? 'cpus:0.1;mem:32');
   const timeoutMs = parseDuration(f.timeout ?? '10mins');
   const taskId = `${f.name}-${randomUUID().slice(0, 8)}`;
   const logger = createLogger('agora-execute', f.log_level ?? 'warn');
@@ -121,6 +139,7 @@ export async function runExecute(f: Flags): Promise<number> {
       user: process.env.USER ?? 'root',
     },
     logger,
+    declineUnused: { refuseSeconds: 5 },
   });
   let launched = false;
   let agentId: string | undefined;
@@ -131,8 +150,14 @@ export async function runExecute(f: Flags): Promise<number> {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (teardown) await driver.teardown().catch(() => undefined);
-      else await driver.stop().catch(() => undefined);
+      // The teardown resolves once the master acknowledged it; a master that is gone cannot, so
+      // the command does not wait for it past 5 s.
+      if (teardown) {
+        let t: NodeJS.Timeout | undefined;
+        await Promise.race([driver.teardown(), new Promise((r) => (t = setTimeout(r, 5_000)))]).catch(() => undefined);
+        clearTimeout(t);
+      }
+      await driver.stop().catch(() => undefined);
       resolve(code);
     };
     const timer = setTimeout(() => {
@@ -143,26 +168,20 @@ export async function runExecute(f: Flags): Promise<number> {
     driver.on('subscribed', ({ frameworkId, masterInfo }) => {
       console.log(`Subscribed with ID ${frameworkId} to master ${masterInfo.pid}`);
     });
+    // Offers not launched on are declined by the driver; once launched it is idle (suppressed).
     driver.on('offers', (offers) => {
-      if (launched) {
-        driver.decline(
-          offers.map((o) => o.id),
-          { refuse_seconds: 3600 },
-        );
+      if (launched) return;
+      for (const offer of offers) {
+        const got = take(offer, need);
+        if (!got.ok) continue;
+        launched = true;
+        agentId = offer.agent_id;
+        driver.launch(offer, [buildTask(f, offer, taskId, got.taken)], { refuse_seconds: 3600 });
+        driver.idle();
+        console.log(`Submitted task '${taskId}' to agent ${offer.agent_id} (${offer.hostname})`);
         return;
       }
-      const fit = offers.find((o) => Resources.from(o.resources).allocatableTo(o.allocation_role).contains(needed));
-      const rest = offers.filter((o) => o !== fit).map((o) => o.id);
-      if (rest.length > 0) driver.decline(rest);
-      if (!fit) {
-        console.log(`No offer holds ${needed} yet; waiting`);
-        return;
-      }
-      launched = true;
-      agentId = fit.agent_id;
-      driver.launch(fit, [buildTask(f, fit, taskId)], { refuse_seconds: 3600 });
-      driver.suppress();
-      console.log(`Submitted task '${taskId}' to agent ${fit.agent_id} (${fit.hostname})`);
+      console.log(`No offer holds ${needed} yet; waiting`);
     });
     driver.on('update', (s: TaskStatus) => {
       if (s.task_id !== taskId) return;

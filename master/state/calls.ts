@@ -1,7 +1,8 @@
 /**
  * The calls a subscribed framework makes: ACCEPT (validated by the pure planAccept; a bad task gets
  * TASK_ERROR, the connection stays), DECLINE, REVIVE and SUPPRESS (only the framework's own roles),
- * KILL, ACKNOWLEDGE, RECONCILE and TEARDOWN.
+ * KILL, ACKNOWLEDGE, RECONCILE and TEARDOWN; MESSAGE, SHUTDOWN, UPDATE_FRAMEWORK and REQUEST in
+ * framework-calls.ts.
  */
 import type { SchedulerCall } from '../../sdk/protocol/messages.js';
 import { type Operation, TaskState } from '../../sdk/protocol/types.js';
@@ -12,6 +13,7 @@ import { type FrameworkEntry, taskKey } from '../registry.js';
 import { agentRecord } from './agents.js';
 import type { Core } from './core.js';
 import type { Effects } from './effects.js';
+import { onFrameworkMessage, onShutdownExecutor, onUpdateFramework } from './framework-calls.js';
 import { teardown } from './frameworks.js';
 import { executorInUse, joinGroup } from './groups.js';
 import { addFilter, declineOffers, removeOffer } from './offers.js';
@@ -64,6 +66,17 @@ export function onCall(
     case 'RECONCILE':
       reconcile(s, out, fw, call.reconcile.tasks);
       return;
+    case 'MESSAGE':
+      onFrameworkMessage(s, out, fw, call);
+      return;
+    case 'SHUTDOWN':
+      onShutdownExecutor(s, out, fw, call);
+      return;
+    case 'UPDATE_FRAMEWORK':
+      onUpdateFramework(s, out, fw, call);
+      return;
+    case 'REQUEST':
+      return; // accepted and ignored, as Mesos's allocator does
   }
 }
 

@@ -4,6 +4,7 @@
  * frameworks kept (in memory and in the registrar) up to MAX_COMPLETED_FRAMEWORKS.
  */
 import { effectivePrincipal } from '../../sdk/auth/protocol.js';
+import { FRAMEWORK_TORN_DOWN_REASON } from '../../sdk/protocol/messages.js';
 import type { FrameworkInfo } from '../../sdk/protocol/types.js';
 import { TaskState } from '../../sdk/protocol/types.js';
 import { DEFAULT_ROLE } from '../../sdk/resources/resources.js';
@@ -204,7 +205,7 @@ export function teardown(s: Core, out: Effects, fw: FrameworkEntry): void {
   fw.active = false;
   fw.connected = false;
   fw.unregisteredAt = s.nowSecs();
-  out.close(fw.peer?.id, 1000, 'framework torn down');
+  out.close(fw.peer?.id, 1000, FRAMEWORK_TORN_DOWN_REASON);
   const c = fw.peer ? s.schedulerConns.get(fw.peer.id) : undefined;
   if (c) c.frameworkId = undefined;
   fw.peer = undefined;

@@ -44,6 +44,7 @@ export class BenchFramework {
     this.driver = new SchedulerDriver({
       master,
       framework: { name: 'bench-launch', failover_timeout: 0, user: 'root' },
+      declineUnused: false, // it keeps offers for the next launch wave
     });
     this.driver.on('offers', (offers) => {
       for (const o of offers) this.offers.set(o.id, o);

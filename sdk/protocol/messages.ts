@@ -3,6 +3,7 @@
  * types.ts); the TypeScript unions are `Static<>` of them. Tags are `as const` objects.
  */
 import { type Static, type TSchema, Type } from 'typebox';
+import { ResourceListSchema } from '../resources/schema.js';
 import { MAX_SECRET_VALUE_BYTES, MAX_TASK_SECRETS } from '../secrets/names.js';
 import { IdSchema as Id, Obj, RolesSchema as Roles, SecondsSchema as Seconds } from './fields.js';
 import { MAX_BATCH, MAX_FRAMEWORKS, MAX_LARGE_BATCH, MAX_SEQ, MAX_TEXT_LENGTH, MAX_TOKEN_LENGTH } from './limits.js';
@@ -41,6 +42,16 @@ const Lit = Type.Literal;
 const Seq = Type.Integer({ minimum: 0, maximum: MAX_SEQ });
 const Uuid = Type.String({ minLength: 1, maxLength: MAX_TOKEN_LENGTH });
 const Leader = Obj({ master_info: Opt(MasterInfoSchema) });
+/** Up to this many bytes of framework ↔ executor message data (base64 text, as Mesos's JSON carries `bytes`). */
+export const MAX_MESSAGE_DATA_BYTES = 256 * 1024;
+const Base64 = Type.String({ maxLength: Math.ceil(MAX_MESSAGE_DATA_BYTES / 3) * 4, pattern: '^[A-Za-z0-9+/]*={0,2}$' });
+
+/**
+ * The close reason of a scheduler connection whose framework was torn down (TEARDOWN, an
+ * operator's teardown, or the failover timeout): as Mesos closes the subscription stream of a
+ * removed framework, this is how a driver knows its TEARDOWN took effect.
+ */
+export const FRAMEWORK_TORN_DOWN_REASON = 'framework torn down';
 
 // ---------------------------------------------------------------- scheduler → master (Mesos "Call")
 
@@ -54,9 +65,19 @@ export const CallType = {
   KILL: 'KILL',
   ACKNOWLEDGE: 'ACKNOWLEDGE',
   RECONCILE: 'RECONCILE',
+  MESSAGE: 'MESSAGE',
+  SHUTDOWN: 'SHUTDOWN',
+  UPDATE_FRAMEWORK: 'UPDATE_FRAMEWORK',
+  REQUEST: 'REQUEST',
 } as const;
 
-/** The schema of every scheduler call, by type. */
+/**
+ * The schema of every scheduler call, by type. MESSAGE: data (base64) for an executor, delivered at
+ * most once (a command task's executor drops it, as Mesos's command executor does). SHUTDOWN: stop
+ * an executor and its tasks (a command task's executor id is its task id). UPDATE_FRAMEWORK: new
+ * FrameworkInfo for the subscribed framework (same id and principal; `offer_constraints` is accepted
+ * and ignored). REQUEST: accepted and ignored, as Mesos's allocator does.
+ */
 export const SchedulerCallSchemas = {
   SUBSCRIBE: Obj({ type: Lit('SUBSCRIBE'), subscribe: Obj({ framework_info: FrameworkInfoSchema }) }),
   TEARDOWN: Obj({ type: Lit('TEARDOWN'), framework_id: Id }),
@@ -87,6 +108,29 @@ export const SchedulerCallSchemas = {
     framework_id: Id,
     reconcile: Obj({ tasks: Type.Array(Obj({ task_id: Id, agent_id: Opt(Id) }), { maxItems: MAX_LARGE_BATCH }) }),
   }),
+  MESSAGE: Obj({
+    type: Lit('MESSAGE'),
+    framework_id: Id,
+    message: Obj({ agent_id: Id, executor_id: Id, data: Base64 }),
+  }),
+  SHUTDOWN: Obj({ type: Lit('SHUTDOWN'), framework_id: Id, shutdown: Obj({ executor_id: Id, agent_id: Id }) }),
+  UPDATE_FRAMEWORK: Obj({
+    type: Lit('UPDATE_FRAMEWORK'),
+    framework_id: Id,
+    update_framework: Obj({
+      framework_info: FrameworkInfoSchema,
+      suppressed_roles: Opt(Roles),
+      /** Mesos's offer constraints: accepted and ignored (bounded by the codec's size and depth limits). */
+      offer_constraints: Opt(Type.Record(Type.String({ maxLength: MAX_TOKEN_LENGTH }), Type.Unknown())),
+    }),
+  }),
+  REQUEST: Obj({
+    type: Lit('REQUEST'),
+    framework_id: Id,
+    request: Obj({
+      requests: Type.Array(Obj({ agent_id: Opt(Id), resources: Opt(ResourceListSchema) }), { maxItems: MAX_BATCH }),
+    }),
+  }),
 } as const;
 export const SchedulerCallSchema = Type.Union([
   SchedulerCallSchemas.SUBSCRIBE,
@@ -98,6 +142,10 @@ export const SchedulerCallSchema = Type.Union([
   SchedulerCallSchemas.KILL,
   SchedulerCallSchemas.ACKNOWLEDGE,
   SchedulerCallSchemas.RECONCILE,
+  SchedulerCallSchemas.MESSAGE,
+  SchedulerCallSchemas.SHUTDOWN,
+  SchedulerCallSchemas.UPDATE_FRAMEWORK,
+  SchedulerCallSchemas.REQUEST,
 ]);
 export type SchedulerCall = Static<typeof SchedulerCallSchema>;
 
@@ -112,9 +160,10 @@ export const EventType = {
   ERROR: 'ERROR',
   HEARTBEAT: 'HEARTBEAT',
   LEADER: 'LEADER',
+  MESSAGE: 'MESSAGE',
 } as const;
 
-/** The schema of every scheduler event, by type. LEADER: this master is not the leader; reconnect to `leader` (absent when none is known). */
+/** The schema of every scheduler event, by type. MESSAGE: data an executor sent its framework (base64). LEADER: this master is not the leader; reconnect to `leader` (absent when none is known). */
 export const SchedulerEventSchemas = {
   SUBSCRIBED: Obj({
     type: Lit('SUBSCRIBED'),
@@ -133,6 +182,7 @@ export const SchedulerEventSchemas = {
   }),
   HEARTBEAT: Obj({ type: Lit('HEARTBEAT') }),
   LEADER: Obj({ type: Lit('LEADER'), leader: Leader }),
+  MESSAGE: Obj({ type: Lit('MESSAGE'), message: Obj({ agent_id: Id, executor_id: Id, data: Base64 }) }),
 } as const;
 export const SchedulerEventSchema = Type.Union([
   SchedulerEventSchemas.SUBSCRIBED,
@@ -143,6 +193,7 @@ export const SchedulerEventSchema = Type.Union([
   SchedulerEventSchemas.ERROR,
   SchedulerEventSchemas.HEARTBEAT,
   SchedulerEventSchemas.LEADER,
+  SchedulerEventSchemas.MESSAGE,
 ]);
 export type SchedulerEvent = Static<typeof SchedulerEventSchema>;
 

@@ -32,11 +32,17 @@ export const MASTER_INFO_LABEL = 'json.info_';
 
 export type LostReason = 'disconnected' | 'session_expired' | 'node_deleted' | 'withdrawn' | 'closed';
 
-export interface LeaderElectionOptions {
+/**
+ * `T`: what a contender publishes in its node as JSON (a master's MasterInfo by default; a
+ * framework's `{host, port, scheme}` for Marathon, Chronos or yours), read by a `PayloadDetector`.
+ */
+export interface LeaderElectionOptions<T = MasterInfo> {
   client: ZkClient;
   /** The election's parent node, e.g. `/agora` (created if missing). */
   path: string;
-  info: MasterInfo;
+  info: T;
+  /** Prefix of the contenders' node names (default `json.info_`, as Mesos masters write). */
+  label?: string;
   logger?: Logger;
   /** How long to keep leading while disconnected before emitting `lost`. Default 0 (at once). */
   disconnectGraceMs?: number;
@@ -63,8 +69,9 @@ export function sortedMembers(children: string[], label = MASTER_INFO_LABEL): st
     .sort((a, b) => (sequenceOf(a, label) as number) - (sequenceOf(b, label) as number));
 }
 
-export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
+export class LeaderElection<T = MasterInfo> extends EventEmitter<LeaderElectionEvents> {
   readonly path: string;
+  readonly label: string;
   private readonly client: ZkClient;
   private readonly data: string;
   private readonly log: Logger;
@@ -91,10 +98,12 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private readonly onExpired = () => this.handleExpired();
   private readonly onClosed = () => this.handleClosed();
 
-  constructor(options: LeaderElectionOptions) {
+  constructor(options: LeaderElectionOptions<T>) {
     super();
     this.client = options.client;
     this.path = options.path;
+    this.label = options.label ?? MASTER_INFO_LABEL;
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(this.label)) throw new RangeError(`invalid election label ${this.label}`);
     this.data = JSON.stringify(options.info);
     this.log = (options.logger ?? pino({ level: 'silent' })).child({
       component: 'leader-election',
@@ -253,7 +262,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     if (!this.protectedPath) {
       // Once: the path readable by all, writable by our credentials; open json.info nodes tightened.
       await ensureProtected(this.client, this.path, this.client.acls.publicRead, this.log, {
-        children: (name) => name.startsWith(MASTER_INFO_LABEL),
+        children: (name) => name.startsWith(this.label),
       });
       this.protectedPath = true;
     } else {
@@ -269,7 +278,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
       return;
     }
     const created = await this.client.create(
-      joinPath(this.path, MASTER_INFO_LABEL),
+      joinPath(this.path, this.label),
       this.data,
       CreateMode.EPHEMERAL_SEQUENTIAL,
       this.client.acls.publicRead,
@@ -286,7 +295,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
 
   private async findOwnNode(session: string | undefined): Promise<string | undefined> {
     if (!session) return undefined;
-    const members = sortedMembers(await this.client.getChildren(this.path));
+    const members = sortedMembers(await this.client.getChildren(this.path), this.label);
     for (const name of members) {
       const full = joinPath(this.path, name);
       try {
@@ -303,7 +312,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     const node = this.node;
     if (!node) return;
     const ours = node.slice(node.lastIndexOf('/') + 1);
-    const members = sortedMembers(await this.client.getChildren(this.path));
+    const members = sortedMembers(await this.client.getChildren(this.path), this.label);
     if (epoch !== this.epoch || this.stopped || this.suspended || node !== this.node) return;
     const index = members.indexOf(ours);
     if (index < 0) {

@@ -3,12 +3,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import * as agentErrors from '../../agent/errors.js';
+import * as chronosErrors from '../../frameworks/chronos/errors.js';
+import * as marathonErrors from '../../frameworks/marathon/errors.js';
 import * as masterErrors from '../../master/errors.js';
+import * as v1SchedulerErrors from '../../master/http/v1-scheduler-errors.js';
 import * as authErrors from '../../sdk/auth/errors.js';
 import * as sdkErrors from '../../sdk/errors.js';
 import { codesOf, type ErrorClass } from '../../sdk/errors.js';
 import * as httpErrors from '../../sdk/http/errors.js';
+import * as mesosErrors from '../../sdk/mesos/errors.js';
 import * as offersErrors from '../../sdk/offers/errors.js';
+import * as driverErrors from '../../sdk/scheduler/errors.js';
 import * as secretsErrors from '../../sdk/secrets/errors.js';
 import * as tlsErrors from '../../sdk/tls/errors.js';
 import { REPO_ROOT } from '../support/cluster.js';
@@ -22,7 +27,12 @@ const CATALOGUES: Record<string, Record<string, unknown>> = {
   'sdk/secrets/errors.ts': secretsErrors,
   'master/errors.ts': masterErrors,
   'agent/errors.ts': agentErrors,
+  'frameworks/chronos/errors.ts': chronosErrors,
+  'frameworks/marathon/errors.ts': marathonErrors,
+  'sdk/mesos/errors.ts': mesosErrors,
+  'master/http/v1-scheduler-errors.ts': v1SchedulerErrors,
   'sdk/offers/errors.ts': offersErrors,
+  'sdk/scheduler/errors.ts': driverErrors,
 };
 
 function entries(catalogue: Record<string, unknown>): ErrorClass[] {

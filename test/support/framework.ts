@@ -20,7 +20,15 @@ export class TestFramework {
     extra: Partial<DriverOptions['framework']> = {},
     opts: Partial<DriverOptions> = {},
   ) {
-    this.driver = new SchedulerDriver({ master, framework: { name, failover_timeout: 60, ...extra }, ...opts });
+    // A raw framework for tests: it holds offers for the test to use later (no auto-decline) and
+    // reconciles only when the test says (reconciliation answers repeat terminal states, uuid-less).
+    this.driver = new SchedulerDriver({
+      master,
+      framework: { name, failover_timeout: 60, ...extra },
+      declineUnused: false,
+      reconcile: false,
+      ...opts,
+    });
     this.driver.on('offers', (o) => this.offers.push(...o));
     this.driver.on('update', (s) => this.updates.push(s));
     this.driver.on('error', (e) => this.errors.push(e));

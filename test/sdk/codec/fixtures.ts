@@ -180,6 +180,26 @@ export const schedulerCalls: ByType<SchedulerCall> = {
     framework_id: frameworkInfo.id,
     reconcile: { tasks: [{ task_id: taskInfo(0).task_id, agent_id: 'agent-7-S3' }, { task_id: taskInfo(1).task_id }] },
   },
+  MESSAGE: {
+    type: 'MESSAGE',
+    framework_id: frameworkInfo.id,
+    message: { agent_id: 'agent-7-S3', executor_id: taskInfo(0).task_id, data: 'aGVsbG8=' },
+  },
+  SHUTDOWN: {
+    type: 'SHUTDOWN',
+    framework_id: frameworkInfo.id,
+    shutdown: { agent_id: 'agent-7-S3', executor_id: taskInfo(0).task_id },
+  },
+  UPDATE_FRAMEWORK: {
+    type: 'UPDATE_FRAMEWORK',
+    framework_id: frameworkInfo.id,
+    update_framework: { framework_info: { ...frameworkInfo, name: 'renamed' }, suppressed_roles: [] },
+  },
+  REQUEST: {
+    type: 'REQUEST',
+    framework_id: frameworkInfo.id,
+    request: { requests: [{ agent_id: 'agent-7-S3', resources: [scalar('cpus', 1, 'web')] }] },
+  },
 };
 
 export const schedulerEvents: ByType<SchedulerEvent> = {
@@ -194,6 +214,7 @@ export const schedulerEvents: ByType<SchedulerEvent> = {
   ERROR: { type: 'ERROR', error: { message: 'Framework has been removed', code: 'AGORA_MASTER_FRAMEWORK_REMOVED' } },
   HEARTBEAT: { type: 'HEARTBEAT' },
   LEADER: { type: 'LEADER', leader: { master_info: masterInfo } },
+  MESSAGE: { type: 'MESSAGE', message: { agent_id: 'agent-7-S3', executor_id: taskInfo(0).task_id, data: 'aGk=' } },
 };
 
 export const agentMessages: ByType<AgentMessage> = {

@@ -1,4 +1,4 @@
-/** The scheduler driver without a master: calls are checked before they leave, and its pause runs on the Clock. */
+/** The scheduler driver without a master: calls are checked before they leave; teardown waits for the master. */
 import { expect } from 'chai';
 import { ProtocolError } from '../../../sdk/protocol/index.js';
 import { SchedulerDriver } from '../../../sdk/scheduler/driver.js';
@@ -28,18 +28,15 @@ describe('SchedulerDriver', () => {
     expect(d.reconcile()).to.equal(false);
   });
 
-  it('waits on its Clock before closing after TEARDOWN', async () => {
+  it('does not call a TEARDOWN done on a timer: without a master to acknowledge it, it stays pending', async () => {
     const clock = new VirtualClock();
     const d = driver(clock);
     let done = false;
-    const p = d.teardown().then(() => {
+    void d.teardown().then(() => {
       done = true;
     });
-    await clock.advanceAsync(0);
-    expect(clock.pending()).to.equal(1);
+    await clock.advanceAsync(60_000);
     expect(done).to.equal(false);
-    await clock.advanceAsync(50);
-    await p;
-    expect(done).to.equal(true);
+    await d.stop();
   });
 });

@@ -1,0 +1,8 @@
+/**
+ * The scheduler driver's catalogue (reported through its `error` event). docs/errors.md lists
+ * every code; never rename or reuse one. Add new entries at the end.
+ */
+import { defineError } from '../errors.js';
+
+/** The framework id could not be read from or kept in `frameworkIdStore`; the driver carries on without it. */
+export const DriverStoreFailed = defineError('AGORA_DRIVER_STORE_FAILED', 503, 'DriverStoreFailedError');
