@@ -35,7 +35,7 @@ import {
   teardown,
 } from './frameworks.js';
 import { agentWindowClosed, gainLeadership, loseLeadership } from './leadership.js';
-import { allocationCycle, allocationResult, offersNotSent, snapshot } from './offers.js';
+import { allocationCycle, allocationResult, allocationSoon, offersNotSent, snapshot } from './offers.js';
 import { applyOperatorReservation } from './operator-reservations.js';
 import {
   onReregisterConnClosed,
@@ -233,7 +233,7 @@ export class MasterState {
     switch (name) {
       case Timers.allocateSoon:
         s.allocationPending = false;
-        allocationCycle(s, out);
+        allocationSoon(s, out);
         return;
       case Timers.allocation:
         allocationCycle(s, out);
