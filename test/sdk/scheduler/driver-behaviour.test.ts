@@ -345,4 +345,36 @@ describe('SchedulerDriver on agora/sdk/testing', () => {
     expect(ended.sort()).to.deep.equal(['k1', 'k2']);
     expect(cluster.running()).to.have.length(0);
   });
+
+  it('with suppressWhenIdle false, idle() sends no SUPPRESS: offers keep coming (and are declined)', async () => {
+    cluster = await TestCluster.start({ agents: 1 });
+    const driver = cluster.driver({
+      framework: { name: 'awake' },
+      suppressWhenIdle: false,
+      declineUnused: { refuseSeconds: 1 },
+    });
+    let offered = 0;
+    driver.on('offers', () => offered++);
+    driver.start();
+    await cluster.until(() => offered === 1);
+    driver.idle();
+    expect(driver.idling).to.equal(true);
+    await cluster.advance(10_000);
+    expect(offered).to.be.at.least(3);
+    expect(cluster.link(driver).calls.filter((c) => c.type === 'SUPPRESS')).to.have.length(0);
+  });
+
+  it('accept() with operations and filters: the task runs and the offer is not declined as unused', async () => {
+    cluster = await TestCluster.start({ agents: 1 });
+    const driver = cluster.driver({ framework: { name: 'acceptor' } });
+    driver.once('offers', ([o]) => {
+      driver.accept([o.id], [{ type: 'LAUNCH', launch: { task_infos: [task(o, 'acc')] } }], { refuse_seconds: 7 });
+    });
+    driver.start();
+    await cluster.until(() => cluster.agentOf('acc') !== undefined, { what: 'acc running', withinMs: 2_000 });
+    const calls = cluster.link(driver).calls;
+    const accept = calls.find((c) => c.type === 'ACCEPT');
+    expect(accept?.type === 'ACCEPT' && accept.accept.filters).to.deep.equal({ refuse_seconds: 7 });
+    expect(calls.filter((c) => c.type === 'DECLINE')).to.have.length(0);
+  });
 });
