@@ -14,6 +14,7 @@ describe('the tutorial framework', () => {
     expect(lines.length).to.be.below(60);
   });
 
+  // <tutorial-test>
   it('launches N tasks, relaunches a failed one, and exits 0 when all finished (test kit)', async () => {
     const cluster = await TestCluster.start({ agents: 2, onLaunch: 'TASK_RUNNING' });
     const driver = cluster.driver({ framework: { name: 'tutorial' } });
@@ -26,6 +27,7 @@ describe('the tutorial framework', () => {
     expect(await result).to.equal(0);
     expect(cluster.master.state.frameworks.size).to.equal(0); // torn down
   });
+  // </tutorial-test>
 
   // docs/sdk.md shows this test verbatim (between the markers), as the issue asks.
   // <agent-lost>
@@ -80,11 +82,12 @@ describe('docs/sdk.md', () => {
     expect(doc).to.contain(code);
   });
 
-  it('shows the agent-lost test of this file verbatim', () => {
-    const doc = readFileSync(join(REPO_ROOT, 'docs/sdk.md'), 'utf8');
-    const self = readFileSync(join(REPO_ROOT, 'test/examples/tutorial.test.ts'), 'utf8');
-    const block = self.split('// <agent-lost>\n')[1].split('  // </agent-lost>')[0];
-    const dedented = block.replace(/^ {2}/gm, '');
-    expect(doc).to.contain(dedented);
-  });
+  for (const marker of ['tutorial-test', 'agent-lost']) {
+    it(`shows the ${marker} test of this file verbatim`, () => {
+      const doc = readFileSync(join(REPO_ROOT, 'docs/sdk.md'), 'utf8');
+      const self = readFileSync(join(REPO_ROOT, 'test/examples/tutorial.test.ts'), 'utf8');
+      const block = self.split(`// <${marker}>\n`)[1].split(`  // </${marker}>`)[0];
+      expect(doc).to.contain(block.replace(/^ {2}/gm, ''));
+    });
+  }
 });
