@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { KIND_ORDER, learnRoutes, type ProblemKind } from './checks.js';
 import { httpInput } from './http-gen.js';
+import { mesosInput } from './mesos-gen.js';
 import { minimiseAll } from './minimise.js';
 import { ROUTES, routeName } from './routes.js';
 import { type Finding, type FuzzOptions, type Input, Runner, runLane, type Shared } from './runner.js';
@@ -28,6 +29,7 @@ export const DEFAULTS: FuzzOptions = {
   wsShare: 0.35,
   restartEvery: 2500,
   lanes: 1,
+  surfaces: ['classic', 'mesos'],
   log: () => {},
 };
 
@@ -59,12 +61,21 @@ export interface FuzzResult {
   findings: Finding[];
 }
 
-export function inputArbitrary(wsShare: number): fc.Arbitrary<Input> {
+/** All surfaces the fuzzer knows. */
+export const SURFACES = ['classic', 'mesos'] as const;
+
+export function inputArbitrary(wsShare: number, surfaces: readonly string[] = SURFACES): fc.Arbitrary<Input> {
   const w = Math.round(wsShare * 100);
-  return fc.oneof(
-    { weight: 100 - w, arbitrary: httpInput as fc.Arbitrary<Input> },
-    { weight: w, arbitrary: wsInput as fc.Arbitrary<Input> },
-  );
+  const parts: { weight: number; arbitrary: fc.Arbitrary<Input> }[] = [];
+  if (surfaces.includes('classic'))
+    parts.push(
+      { weight: 100 - w, arbitrary: httpInput as fc.Arbitrary<Input> },
+      { weight: w, arbitrary: wsInput as fc.Arbitrary<Input> },
+    );
+  // Mesos's v1 scheduler API: as much as the classic surface together when both are fuzzed.
+  if (surfaces.includes('mesos')) parts.push({ weight: 100, arbitrary: mesosInput as fc.Arbitrary<Input> });
+  if (parts.length === 0) throw new Error(`no surface to fuzz among ${surfaces.join(', ')}`);
+  return fc.oneof(...parts.filter((p) => p.weight > 0));
 }
 
 /** Routes of the table that answer 404 to their own method: moved, so say so rather than fuzz nothing. */
@@ -100,7 +111,7 @@ export async function runFuzz(partial: Partial<FuzzOptions> = {}): Promise<FuzzR
     timeMs: {},
   };
   const lanes = Array.from({ length: Math.max(1, opts.lanes) }, (_, i) => new Runner(opts, shared, opts.seed + i));
-  const arb = inputArbitrary(opts.wsShare);
+  const arb = inputArbitrary(opts.wsShare, opts.surfaces);
   let stoppedBy: 'count' | 'time' = 'count';
   let stale: string[] = [];
   // A socket the server resets mid-write can surface as an unhandled 'error' in a client library;
@@ -129,6 +140,7 @@ export async function runFuzz(partial: Partial<FuzzOptions> = {}): Promise<FuzzR
     for (const r of lanes) {
       await r.health.stop();
       await r.fixture?.close();
+      r.mfix?.close();
       await r.cluster.dispose();
     }
     closeAllHttp();

@@ -8,11 +8,14 @@ import { checkHttp, checkWs, type Problem, type ProblemKind, type WsMemory, wsAc
 import { Cluster } from './cluster.js';
 import { type RunningFixture, startFixture } from './fixture.js';
 import type { HttpInput } from './http-gen.js';
+import { checkMesos, mesosAccepted, mesosMaybeAccepting } from './mesos-checks.js';
+import type { MesosInput } from './mesos-gen.js';
+import { MesosStream, sendMesos, subscribeBody } from './mesos-send.js';
 import { HealthProbe, invariants, refusalChanges, type Snapshot, snapshot } from './observe.js';
 import { sendHttp, sendWs, type Target } from './send.js';
 import type { WsInput } from './ws-gen.js';
 
-export type Input = HttpInput | WsInput;
+export type Input = HttpInput | WsInput | MesosInput;
 
 export interface FuzzOptions {
   inputs: number;
@@ -35,6 +38,8 @@ export interface FuzzOptions {
   restartEvery: number;
   /** Independent clusters fuzzed side by side (each with its own seed: seed, seed+1, ...). */
   lanes: number;
+  /** Which surfaces to fuzz: `classic` (master and agent routes, WebSocket), `mesos` (v1 scheduler HTTP API). */
+  surfaces: string[];
   log: (line: string) => void;
 }
 
@@ -81,6 +86,13 @@ export async function timed<T>(shared: Shared, what: string, fn: () => Promise<T
 export function describe(input: Input): string {
   if (input.kind === 'http')
     return `${input.label} ${input.method} ${input.surface} ${input.target.slice(0, 80)}${input.body ? ` body=${JSON.stringify(input.body).slice(0, 80)}` : ''}`;
+  if (input.kind === 'mesos')
+    return `${input.label}${input.subscribe ? ' (subscribed)' : ''} ${input.calls
+      .map(
+        (c) =>
+          `[${c.type} fw=${c.fw} stream=${c.stream}${c.contentType === 'application/json' ? '' : ` ct=${JSON.stringify(c.contentType)?.slice(0, 30)}`}${c.chunked ? ' chunked' : ''} ${JSON.stringify(c.body).slice(0, 120)}]`,
+      )
+      .join(' ')}`;
   return `${input.label} ${input.endpoint} ${JSON.stringify(input.frames).slice(0, 160)}`;
 }
 
@@ -93,6 +105,9 @@ export interface Outcome {
 export class Runner {
   cluster = new Cluster();
   fixture?: RunningFixture;
+  /** A framework subscribed through Mesos's v1 scheduler HTTP API, holding its stream all along. */
+  mfix?: MesosStream;
+  private mfixErrors = 0;
   health: HealthProbe;
   mem: WsMemory = { issuedAgentIds: new Set(), chosenFrameworkIds: new Set(), realAgentId: '' };
   seenIds = new Set<string>();
@@ -142,6 +157,8 @@ export class Runner {
   async startCluster(): Promise<void> {
     await this.fixture?.close();
     this.fixture = undefined;
+    this.mfix?.close();
+    this.mfix = undefined;
     if (this.cluster.master) await this.cluster.restart();
     else await this.cluster.start();
     this.mem.realAgentId = this.cluster.agentId;
@@ -149,6 +166,12 @@ export class Runner {
     this.mem.chosenFrameworkIds = new Set();
     this.seenIds = new Set();
     this.fixture = await startFixture(this.cluster.master.port, this.cluster.agentId, this.cluster.agent.port);
+    if (this.opts.surfaces.includes('mesos')) {
+      this.mfix = await MesosStream.open(this.cluster.master.port, subscribeBody('fuzz-mesos-fixture'));
+      if (!this.mfix.frameworkId)
+        throw new Error(`the Mesos HTTP fixture did not subscribe: ${this.mfix.status} ${this.mfix.refusal}`);
+      this.mfixErrors = 0;
+    }
     this.cluster.markLayout();
   }
 
@@ -158,6 +181,10 @@ export class Runner {
     if (input.kind === 'http') {
       const a = await sendHttp(input, t);
       return { problems: checkHttp(input, a), accepted: input.mutating && a.status > 0 && a.status < 400 };
+    }
+    if (input.kind === 'mesos') {
+      const o = await sendMesos(input, t, this.mfix);
+      return { problems: checkMesos(input, o), accepted: mesosAccepted(o) };
     }
     const o = await sendWs(input, t);
     return { problems: checkWs(input, o, this.mem), accepted: wsAccepted(o) };
@@ -242,6 +269,40 @@ export class Runner {
       observed: v.detail,
       needle: v.needle,
     }));
+    if (this.mfix) {
+      if (this.mfix.endedByServer && !this.seenIds.has('mfix:ended')) {
+        this.seenIds.add('mfix:ended');
+        out.push({
+          kind: 'invariant',
+          signature: "another framework's Mesos HTTP event stream ended",
+          observed: `the fixture's stream ended; its last events: ${this.mfix.events
+            .slice(-3)
+            .map((e) => JSON.stringify(e).slice(0, 200))
+            .join(' ')}`,
+          needle: '$MFIX_FW',
+        });
+      }
+      const errors = this.mfix.errors();
+      if (errors.length > this.mfixErrors) {
+        out.push({
+          kind: 'invariant',
+          signature: "another framework's Mesos HTTP event stream received an ERROR",
+          observed: errors.slice(this.mfixErrors).join(' | ').slice(0, 400),
+          needle: '$MFIX_FW',
+        });
+        this.mfixErrors = errors.length;
+      }
+      const fw = (s.master.frameworks ?? []).find((f: { id?: string }) => f.id === this.mfix?.frameworkId);
+      if (!fw?.connected && !this.seenIds.has('mfix:gone')) {
+        this.seenIds.add('mfix:gone');
+        out.push({
+          kind: 'invariant',
+          signature: 'the Mesos HTTP fixture framework is no longer connected in /master/state',
+          observed: JSON.stringify(fw ?? 'absent').slice(0, 300),
+          needle: '$MFIX_FW',
+        });
+      }
+    }
     const stray = this.cluster.strayEntries();
     if (stray.length > 0 && !this.seenIds.has(`stray:${stray.join()}`)) {
       this.seenIds.add(`stray:${stray.join()}`);
@@ -414,6 +475,7 @@ export function crashSignature(why: string): string {
 /** Could this input be accepted (and so legitimately change state)? Decided from its shape alone. */
 function maybeAccepting(input: Input): boolean {
   if (input.kind === 'http') return input.mutating;
+  if (input.kind === 'mesos') return mesosMaybeAccepting(input);
   return input.frames.some(
     (f) =>
       f.t === 'msg' &&
@@ -451,7 +513,7 @@ async function attribute(r: Runner, batch: { index: number; input: Input }[]): P
       r.record(
         {
           kind: 'state-change',
-          signature: `refused input changed ${changes.map((c) => c.split(':')[0]).join(', ')}: ${input.kind === 'http' ? input.route : `ws ${input.endpoint}`}`,
+          signature: `refused input changed ${changes.map((c) => c.split(':')[0]).join(', ')}: ${input.kind === 'http' ? input.route : input.kind === 'mesos' ? `mesos ${input.calls.map((c) => c.type).join(',')}` : `ws ${input.endpoint}`}`,
           observed: changes.join('; '),
         },
         index,
