@@ -1,6 +1,6 @@
 /** `agora master`, `agora agent` and `agora local`: starting the long-running parts. */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type pino from 'pino';
 import { Agent } from '../agent/agent.js';
 import { createContainerizers } from '../agent/containerizer/registry.js';
@@ -15,6 +15,7 @@ import { createLogger } from '../sdk/util/logger.js';
 import { followLeader } from '../sdk/zk/follow-leader.js';
 import { redactZkUrl } from '../sdk/zk/index.js';
 import { type CommandDef, type Flags, intFlag, UsageError } from './flags.js';
+import { marathonCommand, runMarathon } from './marathon.js';
 import {
   clientSecurityFromFlags,
   MASTER_TLS_FLAGS,
@@ -92,6 +93,22 @@ export const masterCommand: CommandDef = {
       name: 'secrets_key_file',
       help: 'AES-256 key of the secret store (32 random bytes, raw, base64 or hex; mode 0600); without it secrets are off',
     },
+    // The v1 operator API's SUBSCRIBE stream (docs/mesos-operator-api.md).
+    {
+      name: 'operator_heartbeat_interval',
+      help: 'HEARTBEAT events to operator API subscribers this often',
+      default: '15secs',
+    },
+    {
+      name: 'operator_subscriber_buffer',
+      help: 'bytes an operator API subscriber may fall behind before it is disconnected',
+      default: '8388608',
+    },
+    { name: 'max_operator_subscribers', help: 'operator API SUBSCRIBE streams open at once', default: '2000' },
+    {
+      name: 'webui_dir',
+      help: "serve Mesos's web UI from this directory (its src/webui) at / (docs/mesos-operator-api.md)",
+    },
   ],
   examples: [
     'agora master --port 5050 --work_dir /var/lib/agora/master',
@@ -104,6 +121,8 @@ export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
   if (f.zk && !f.zk.startsWith('zk://'))
     throw new UsageError(`--zk must look like zk://host:2181/agora, got '${redactZkUrl(f.zk)}'`);
   if (f.quorum !== undefined && intFlag(f, 'quorum') < 1) throw new UsageError('--quorum must be at least 1');
+  if (f.webui_dir && !existsSync(join(f.webui_dir, 'index.html')))
+    throw new UsageError(`--webui_dir must hold Mesos's web UI (its src/webui, with index.html): ${f.webui_dir}`);
   return {
     workDir: resolve(f.work_dir ?? '.agora/master'),
     zk: f.zk,
@@ -122,6 +141,12 @@ export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
       .split('|')
       .filter(Boolean)
       .map((s) => Resources.parse(s)),
+    webuiDir: f.webui_dir ? resolve(f.webui_dir) : undefined,
+    operatorStream: {
+      heartbeatIntervalMs: parseDuration(f.operator_heartbeat_interval ?? '15secs'),
+      maxBufferedBytes: Math.max(1024, intFlag(f, 'operator_subscriber_buffer')),
+      maxSubscribers: Math.max(1, intFlag(f, 'max_operator_subscribers')),
+    },
     logger,
   };
 }
@@ -147,6 +172,7 @@ export async function runMaster(f: Flags): Promise<RunningMaster> {
   const { authorizer } = security;
   return startMaster({
     ...masterOptionsFromFlags(f, logger),
+    flags: Object.fromEntries(Object.entries(f).filter((e): e is [string, string] => e[1] !== undefined)), // shown by /master/state, /flags and GET_FLAGS (secrets redacted there)
     authorizer,
     tls: serverTlsFromFlags(f), // cli/secure.ts
     secretsKey,
@@ -293,6 +319,8 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     tls: serverTlsFromFlags(f),
     authorizer: sec.authorizer,
     bindCheck: { missing: sec.missing, insecure: f.insecure === 'true' },
+    flags: Object.fromEntries(Object.entries(f).filter((e): e is [string, string] => e[1] !== undefined)),
+    hostname: f.hostname,
   });
   await agent.start();
   logger.info({ port, workDir, resources: resources.toString() }, `agent listening on port ${port}`);
@@ -323,6 +351,11 @@ export const localCommand: CommandDef = {
       boolean: true,
     },
     { name: 'log_level', help: 'trace, debug, info, warn, error (default: $AGORA_LOG_LEVEL, else warn)' },
+    {
+      name: 'marathon_port',
+      help: 'port of the Marathon REST API started beside the cluster (0: no Marathon)',
+      default: '8080',
+    },
   ],
   examples: ['agora local', 'agora local --agents 4 --resources "cpus:2;mem:2048"'],
 };
@@ -355,13 +388,42 @@ export async function runLocal(f: Flags): Promise<() => Promise<void>> {
     };
     agents.push(await runAgent(agentFlags, createLogger(`agora-agent-${i + 1}`, logLevel)));
   }
+  // Marathon beside the master and agents (cli/marathon.ts), state under the work dir.
+  const marathonPort = intFlag(f, 'marathon_port');
+  const marathon =
+    marathonPort > 0
+      ? await runMarathon(
+          {
+            ...defaultsOf(marathonCommand),
+            master: `${secure ? 'https://' : ''}127.0.0.1:${master.port}`,
+            http_port: String(marathonPort),
+            work_dir: `${root}/marathon`,
+            log_level: logLevel,
+            ...(secure
+              ? {
+                  ca_file: secure.paths.caCert,
+                  tls_cert: secure.paths.cliCert,
+                  tls_key: secure.paths.cliKey,
+                  credential: secure.paths.frameworkCredential,
+                }
+              : {}),
+          },
+          createLogger('agora-marathon', logLevel),
+        ).catch((err: NodeJS.ErrnoException) => {
+          // Port taken (another Marathon, another local cluster): the cluster still comes up.
+          if (err.code !== 'EADDRINUSE') throw err;
+          console.error(`agora local: port ${marathonPort} is in use, so no Marathon (pick one with --marathon_port)`);
+          return undefined;
+        })
+      : undefined;
   const how = secure ? ` --ca_file ${secure.paths.caCert} --credential ${secure.paths.frameworkCredential}` : '';
   console.log(`Agora local cluster is up${secure ? ' (TLS and authentication on)' : ''}.
   master  ${scheme}://127.0.0.1:${master.port}   (state: ${scheme}://127.0.0.1:${master.port}/master/state)
 ${agents.map((a, i) => `  agent ${i + 1} ${scheme}://127.0.0.1:${a.port}   (work dir ${root}/agent-${i + 1})`).join('\n')}
-Try: ./bin/agora execute --master ${scheme === 'https' ? 'https://' : ''}127.0.0.1:${master.port}${how} --name hi --command 'echo hello' --resources 'cpus:0.1;mem:32'
+${marathon ? `  marathon http://127.0.0.1:${marathon.port}   (POST Marathon JSON to /v2/apps or /v2/groups)\n` : ''}Try: ./bin/agora execute --master ${scheme === 'https' ? 'https://' : ''}127.0.0.1:${master.port}${how} --name hi --command 'echo hello' --resources 'cpus:0.1;mem:32'
 Ctrl-C stops the cluster.`);
   return async () => {
+    await marathon?.close();
     await Promise.all(agents.map((a) => a.close(true)));
     await master.close();
   };

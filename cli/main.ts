@@ -3,6 +3,7 @@ import { AgoraError } from '../sdk/errors.js';
 import { agentCommand, localCommand, masterCommand, runAgent, runLocal, runMaster } from './daemons.js';
 import { executeCommand, runExecute } from './execute.js';
 import { type CommandDef, helpText, parseFlags, UsageError } from './flags.js';
+import { marathonCommand, runMarathon } from './marathon.js';
 import { certsCommand, runCerts } from './secure.js';
 import { runToken, tokenCommand } from './token.js';
 
@@ -11,6 +12,7 @@ const commands: { def: CommandDef; run: (flags: ReturnType<typeof parseFlags>) =
   { def: masterCommand, run: runMaster },
   { def: agentCommand, run: runAgent },
   { def: executeCommand, run: runExecute },
+  { def: marathonCommand, run: runMarathon },
   { def: tokenCommand, run: runToken },
   { def: certsCommand, run: (f) => runCerts(f) },
 ];

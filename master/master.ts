@@ -36,6 +36,7 @@ import {
   type ProtocolSecurity,
   rolesToRecord,
 } from './state/index.js';
+import { reservationProblem } from './state/operator-reservations.js';
 
 export type { Counters } from './state/index.js';
 
@@ -250,6 +251,25 @@ export class Master {
     const failed = (await Promise.all(this.dispatch({ type: 'markGone', agentId }))).find((e) => e);
     if (failed) throw failed;
     return 'marked';
+  }
+
+  /**
+   * An operator moves unreserved resources of an agent to roles (`reserve`, role-tagged) or
+   * reserved ones back to `*` (`unreserve`); resolves once durable. Refused with the reason, changing nothing.
+   */
+  async changeReservations(
+    agentId: string,
+    reserve: Resources,
+    unreserve: Resources,
+  ): Promise<{ ok: true } | { ok: false; unknown: boolean; reason: string }> {
+    const a = this.state.agents.get(agentId);
+    const why = reservationProblem(a, reserve, unreserve);
+    if (why) return { ok: false, unknown: why === 'unknown agent', reason: why };
+    const failed = (
+      await Promise.all(this.dispatch({ type: 'operatorReservation', agentId, reserve, unreserve }))
+    ).find((e) => e);
+    if (failed) throw failed;
+    return { ok: true };
   }
 
   /** Runs an allocation cycle soon, batched with other requests. */
