@@ -112,6 +112,24 @@ export function checkHttp(input: HttpInput, a: HttpAnswer): Problem[] {
       observed: `${input.method} ${exact} -> ${a.status} ${a.body.slice(0, 200)}`,
     });
   }
+  // JSONP: a 200 echoes only a plain (dotted) identifier as the callback, never caller-chosen script.
+  const jsonp = jsonpOf(input.target);
+  if (jsonp !== undefined && a.status === 200 && input.method === 'GET') {
+    const m = /^([^(]*)\(/.exec(a.body);
+    const echoed = m?.[1];
+    if (echoed !== undefined && !/^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$/.test(echoed))
+      out.push({
+        kind: 'expectation',
+        signature: `JSONP echoes a callback that is not a plain name: ${input.surface}`,
+        observed: `${input.target.slice(0, 120)} -> ${a.body.slice(0, 120)}`,
+      });
+    if (jsonp.length === 1 && !/^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$/.test(jsonp[0]))
+      out.push({
+        kind: 'expectation',
+        signature: `a bad JSONP callback name is accepted (200): ${input.surface}`,
+        observed: `${JSON.stringify(jsonp[0]).slice(0, 80)} -> ${a.body.slice(0, 80)}`,
+      });
+  }
   // Quantities beyond any machine are refused at the edge.
   if (a.status < 300 && input.route === 'POST master/quota' && input.body && hugeQuantity(input)) {
     out.push({
@@ -121,6 +139,18 @@ export function checkHttp(input: HttpInput, a: HttpAnswer): Problem[] {
     });
   }
   return out;
+}
+
+/** The `jsonp` values of a request target, as the server decodes them (undefined when none or undecodable). */
+export function jsonpOf(target: string): string[] | undefined {
+  const q = target.indexOf('?');
+  if (q < 0) return undefined;
+  try {
+    const all = new URLSearchParams(target.slice(q + 1)).getAll('jsonp');
+    return all.length > 0 ? all : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function hugeQuantity(input: HttpInput): boolean {

@@ -77,6 +77,60 @@ const quotaBody = fc.oneof(
   jsonish,
 );
 
+const agentRef = fc.record({ value: fc.oneof(nastyString, fc.constantFrom('$FAKE_AGENT', '$AGENT')) });
+
+/** The operator calls of `POST /api/v1` (docs/mesos-operator-api.md), reads and writes, with hostile fields. */
+const OPERATOR_READS = [
+  'GET_HEALTH',
+  'GET_VERSION',
+  'GET_FLAGS',
+  'GET_METRICS',
+  'GET_STATE',
+  'GET_AGENTS',
+  'GET_FRAMEWORKS',
+  'GET_TASKS',
+  'GET_ROLES',
+  'GET_WEIGHTS',
+  'GET_MASTER',
+  'GET_QUOTA',
+  'GET_EXECUTORS',
+  'SUBSCRIBE',
+  'TEARDOWN',
+  'GET_MAINTENANCE_STATUS',
+  'START_MAINTENANCE',
+];
+
+const mesosResources = fc.array(
+  fc.record(
+    {
+      name: fc.oneof(fc.constantFrom('cpus', 'mem', 'disk', 'ports'), nastyString),
+      type: fc.oneof(fc.constantFrom('SCALAR', 'RANGES'), nastyString),
+      scalar: fc.record({ value: quantity }),
+      ranges: fc.record({ range: fc.array(fc.record({ begin: quantity, end: quantity }), { maxLength: 3 }) }),
+      role: roleName,
+      reservations: fc.array(
+        fc.record({ type: fc.oneof(fc.constantFrom('DYNAMIC', 'STATIC'), nastyString), role: roleName }),
+        { maxLength: 3 },
+      ),
+    },
+    { requiredKeys: ['name'] },
+  ),
+  { maxLength: 4 },
+);
+
+const quotaConfig = fc.record(
+  {
+    role: roleName,
+    guarantees: fc.dictionary(fc.oneof(fc.constantFrom('cpus', 'mem'), nastyString), fc.record({ value: quantity }), {
+      maxKeys: 3,
+    }),
+    limits: fc.dictionary(fc.oneof(fc.constantFrom('cpus', 'mem'), nastyString), fc.record({ value: quantity }), {
+      maxKeys: 3,
+    }),
+  },
+  { requiredKeys: [] },
+);
+
 const operatorBody = fc.oneof(
   fc.record(
     {
@@ -85,6 +139,19 @@ const operatorBody = fc.oneof(
     },
     { requiredKeys: [] },
   ),
+  fc.tuple(fc.constantFrom(...OPERATOR_READS), fc.option(jsonish)).map(([type, extra]) => ({
+    type,
+    ...(extra !== null ? { [type.toLowerCase()]: extra } : {}),
+  })),
+  fc
+    .record({ role: roleName, weight: quantity }, { requiredKeys: [] })
+    .map((w) => ({ type: 'UPDATE_WEIGHTS', update_weights: { weight_infos: [w] } })),
+  fc
+    .tuple(fc.array(quotaConfig, { maxLength: 3 }), fc.option(fc.boolean()))
+    .map(([configs, force]) => ({ type: 'UPDATE_QUOTA', update_quota: { force, quota_configs: configs } })),
+  fc
+    .tuple(fc.constantFrom('RESERVE_RESOURCES', 'UNRESERVE_RESOURCES'), agentRef, mesosResources)
+    .map(([type, agent, res]) => ({ type, [type.toLowerCase()]: { agent_id: agent, resources: res } })),
   jsonish,
 );
 
@@ -202,8 +269,30 @@ const queryValue = fc.oneof(
   ),
 );
 
+/** `?jsonp=` callback names: plain and dotted identifiers, and names that would inject script if echoed. */
+export const jsonpName = fc.oneof(
+  fc.constantFrom('cb', 'angular.callbacks._0', '$x', '_', 'a'.repeat(128), 'a'.repeat(129)),
+  fc.constantFrom(
+    'alert(1)',
+    'cb;alert(1)//',
+    '</script><script>alert(1)</script>',
+    'a.b.',
+    '.a',
+    'a..b',
+    '1abc',
+    'cb\u2028',
+    'cb\u2028',
+    'a-b',
+    '',
+    'constructor',
+    '__proto__',
+    'a\nb',
+  ),
+  nastyString,
+);
+
 function queryFor(r: Route): fc.Arbitrary<string> {
-  const keys = r.query ?? [];
+  const keys = r.method === 'GET' ? [...(r.query ?? []), 'jsonp'] : (r.query ?? []);
   const pair = fc
     .tuple(
       fc.oneof(...(keys.length > 0 ? [fc.constantFrom(...keys)] : []), nastyString),
@@ -213,6 +302,13 @@ function queryFor(r: Route): fc.Arbitrary<string> {
     .map(([k, v, enc]) => `${pct(k)}=${enc ? pct(v) : pctUnsafe(v)}`);
   return fc.oneof(
     fc.array(pair, { minLength: 1, maxLength: 5 }).map((ps) => `?${ps.join('&')}`),
+    ...(r.method === 'GET'
+      ? [
+          fc
+            .tuple(jsonpName, fc.boolean(), fc.boolean())
+            .map(([n, enc, twice]) => `?jsonp=${enc ? pct(n) : pctUnsafe(n)}${twice ? '&jsonp=cb' : ''}`),
+        ]
+      : []),
     fc.constantFrom('?', '?&&&', '?a', '?a[b]=1', '?path', '?path=', '?path=%', '?a=1&a=2&a=3', '?%=%'),
     fc.integer({ min: 1000, max: 2000 }).map((n) => `?path=${'a'.repeat(n * 10)}`),
     fc.integer({ min: 100, max: 3000 }).map((n) => `?${Array.from({ length: n }, (_, i) => `k${i}=${i}`).join('&')}`),

@@ -31,6 +31,12 @@ export const MASTER_ROUTES: Route[] = [
   { surface: 'master', method: 'POST', path: '/quota', mutating: true, body: 'quota' },
   { surface: 'master', method: 'DELETE', path: '/quota/*', mutating: true },
   { surface: 'master', method: 'POST', path: '/api/v1', mutating: true, body: 'operator' },
+  // Classic endpoints of Mesos's operator surface (docs/mesos-operator-api.md).
+  { surface: 'master', method: 'GET', path: '/master/flags', mutating: false },
+  { surface: 'master', method: 'GET', path: '/version', mutating: false },
+  { surface: 'master', method: 'GET', path: '/master/frameworks', mutating: false, query: ['framework_id'] },
+  { surface: 'master', method: 'GET', path: '/master/slaves', mutating: false, query: ['slave_id'] },
+  { surface: 'master', method: 'GET', path: '/master/maintenance/status', mutating: false },
 ];
 
 export const AGENT_ROUTES: Route[] = [
@@ -40,6 +46,7 @@ export const AGENT_ROUTES: Route[] = [
   { surface: 'agent', method: 'GET', path: '/files/browse', mutating: false, query: ['path'] },
   { surface: 'agent', method: 'GET', path: '/files/read', mutating: false, query: ['path', 'offset', 'length'] },
   { surface: 'agent', method: 'GET', path: '/monitor/statistics', mutating: false },
+  { surface: 'agent', method: 'GET', path: '/flags', mutating: false },
 ];
 
 export const ROUTES: Route[] = [...MASTER_ROUTES, ...AGENT_ROUTES];

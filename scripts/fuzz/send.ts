@@ -91,9 +91,21 @@ async function sendHttpOnce(
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
+      // A 200 that streams (the operator API's SUBSCRIBE): its first record is enough; abandon the stream.
+      const streaming =
+        res.statusCode === 200 && res.headers['content-length'] === undefined && input.route.endsWith('/api/v1');
       res.on('data', (c: Buffer) => {
         if (size < 4096) chunks.push(c);
         size += c.length;
+        if (streaming && Buffer.concat(chunks).includes(10)) {
+          clearTimeout(timer);
+          req.destroy();
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ms: performance.now() - started,
+          });
+        }
       });
       res.on('end', () => {
         clearTimeout(timer);
