@@ -86,6 +86,9 @@ async function json(url: string): Promise<Record<string, unknown>> {
 export class Cluster {
   master!: Daemon;
   agent!: Daemon;
+  /** Marathon (`bin/agora marathon`) against this master, when the Marathon surface is fuzzed. */
+  marathon?: Daemon;
+  constructor(readonly withMarathon = false) {}
   /** The throwaway root holding `master/` and `agent/`. */
   root = '';
   agentId = '';
@@ -126,6 +129,37 @@ export class Cluster {
       this.agent,
     );
     this.agentId = String((await json(`${this.agent.url}/state`)).id);
+    if (this.withMarathon) await this.startMarathon();
+  }
+
+  async startMarathon(): Promise<void> {
+    const dir = join(this.root, 'marathon');
+    mkdirSync(dir, { recursive: true });
+    const port = await freePort();
+    this.marathon = spawnDaemon(
+      'marathon',
+      [
+        'marathon',
+        '--master',
+        `127.0.0.1:${this.master.port}`,
+        '--http_port',
+        String(port),
+        '--work_dir',
+        dir,
+        '--framework_name',
+        'fuzz-marathon',
+        '--mesos_user',
+        process.env.USER ?? 'root',
+      ],
+      port,
+      dir,
+    );
+    await waitUntil(
+      'Marathon to answer',
+      async () => (await fetch(`${this.marathon!.url}/v2/info`)).ok,
+      this.marathon,
+      30_000,
+    );
   }
 
   /** Starts a master on `workDir` (fresh, or an existing one to test recovery). */
@@ -170,7 +204,7 @@ export class Cluster {
   }
 
   alive(): boolean {
-    return !this.master.exited && !this.agent.exited;
+    return !this.master.exited && !this.agent.exited && !this.marathon?.exited;
   }
 
   /** Top-level names of the agent's work dir once the cluster is up (sandboxes, meta, ...). */
@@ -187,7 +221,7 @@ export class Cluster {
    */
   strayEntries(): string[] {
     const out = safeList(this.root)
-      .filter((n) => n !== 'master' && n !== 'agent')
+      .filter((n) => n !== 'master' && n !== 'agent' && n !== 'marathon')
       .map((n) => join(this.root, n));
     for (const n of safeList(this.agent.workDir)) {
       if (n === 'sandboxes') continue;
@@ -199,7 +233,8 @@ export class Cluster {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([stopDaemon(this.agent), stopDaemon(this.master)]);
+    await Promise.all([stopDaemon(this.marathon), stopDaemon(this.agent), stopDaemon(this.master)]);
+    this.marathon = undefined;
     // The agent's launchers outlive it by design: end the tasks (and so the launchers) it started.
     if (this.root) killSandboxTasks([this.root]);
   }

@@ -6,10 +6,10 @@
  */
 import fc from 'fast-check';
 import { KIND_ORDER, learnRoutes, type ProblemKind } from './checks.js';
-import { httpInput } from './http-gen.js';
+import { httpInput, httpInputFor } from './http-gen.js';
 import { mesosInput } from './mesos-gen.js';
 import { minimiseAll } from './minimise.js';
-import { ROUTES, routeName } from './routes.js';
+import { MARATHON_ROUTES, ROUTES, type Route, routeName } from './routes.js';
 import { type Finding, type FuzzOptions, type Input, Runner, runLane, type Shared } from './runner.js';
 import { closeAllHttp } from './send.js';
 import { wsInput } from './ws-gen.js';
@@ -62,7 +62,12 @@ export interface FuzzResult {
 }
 
 /** All surfaces the fuzzer knows. */
-export const SURFACES = ['classic', 'mesos'] as const;
+export const SURFACES = ['classic', 'mesos', 'marathon'] as const;
+
+/** The HTTP routes of the chosen surfaces. */
+export function routesOf(surfaces: readonly string[]): Route[] {
+  return [...(surfaces.includes('classic') ? ROUTES : []), ...(surfaces.includes('marathon') ? MARATHON_ROUTES : [])];
+}
 
 export function inputArbitrary(wsShare: number, surfaces: readonly string[] = SURFACES): fc.Arbitrary<Input> {
   const w = Math.round(wsShare * 100);
@@ -74,15 +79,23 @@ export function inputArbitrary(wsShare: number, surfaces: readonly string[] = SU
     );
   // Mesos's v1 scheduler API: as much as the classic surface together when both are fuzzed.
   if (surfaces.includes('mesos')) parts.push({ weight: 100, arbitrary: mesosInput as fc.Arbitrary<Input> });
+  if (surfaces.includes('marathon'))
+    parts.push({ weight: 100, arbitrary: httpInputFor(MARATHON_ROUTES) as fc.Arbitrary<Input> });
   if (parts.length === 0) throw new Error(`no surface to fuzz among ${surfaces.join(', ')}`);
   return fc.oneof(...parts.filter((p) => p.weight > 0));
 }
 
 /** Routes of the table that answer 404 to their own method: moved, so say so rather than fuzz nothing. */
-async function staleRoutes(r: Runner): Promise<string[]> {
+async function staleRoutes(r: Runner, routes: Route[]): Promise<string[]> {
   const out: string[] = [];
-  for (const route of ROUTES) {
-    const base = route.surface === 'master' ? r.cluster.master.url : r.cluster.agent.url;
+  for (const route of routes) {
+    if (route.path === '/v2/events') continue; // a stream that never ends; its sends show whether it is there
+    const base =
+      route.surface === 'master'
+        ? r.cluster.master.url
+        : route.surface === 'marathon'
+          ? (r.cluster.marathon?.url ?? '')
+          : r.cluster.agent.url;
     const res = await fetch(base + route.path.replace('*', 'fuzz-probe'), {
       method: route.method,
       redirect: 'manual',
@@ -90,14 +103,14 @@ async function staleRoutes(r: Runner): Promise<string[]> {
     }).catch(() => undefined);
     const body = (await res?.text().catch(() => '')) ?? '';
     // DELETE /quota/fuzz-probe may answer 404 with an Agora code: the route is there.
-    if (!res || (res.status === 404 && !body.includes('AGORA_'))) out.push(routeName(route));
+    if (!res || (res.status === 404 && !/AGORA_|MARATHON_/.test(body))) out.push(routeName(route));
   }
   return out;
 }
 
 export async function runFuzz(partial: Partial<FuzzOptions> = {}): Promise<FuzzResult> {
   const opts: FuzzOptions = { ...DEFAULTS, ...partial };
-  learnRoutes(ROUTES);
+  learnRoutes(routesOf(opts.surfaces));
   const shared: Shared = {
     findings: new Map(),
     byKind: {},
@@ -124,7 +137,7 @@ export async function runFuzz(partial: Partial<FuzzOptions> = {}): Promise<FuzzR
   process.on('uncaughtException', onSocketError);
   try {
     await Promise.all(lanes.map((r) => r.startCluster()));
-    stale = await staleRoutes(lanes[0]);
+    stale = await staleRoutes(lanes[0], routesOf(opts.surfaces));
     for (const r of lanes) r.health.start();
     const share = (i: number) => Math.floor(opts.inputs / lanes.length) + (i < opts.inputs % lanes.length ? 1 : 0);
     const interrupted = await Promise.all(lanes.map((r, i) => runLane(r, share(i), arb)));

@@ -16,7 +16,7 @@ export interface HttpInput {
   kind: 'http';
   /** Which part of the request was made hostile: the summary counts inputs by it. */
   label: 'http-body' | 'http-query' | 'http-path' | 'http-header' | 'http-method' | 'http-raw';
-  surface: 'master' | 'agent';
+  surface: 'master' | 'agent' | 'marathon';
   /** The route the request was built from (its name), for signatures. */
   route: string;
   mutating: boolean;
@@ -155,7 +155,130 @@ const operatorBody = fc.oneof(
   jsonish,
 );
 
+/** Marathon app ids: absolute paths, and the ones that must be refused. */
+const appId = fc.oneof(
+  fc.constantFrom('/fuzz/a', '/fuzz/b', 'fuzz-c', '/fuzz/g/d'),
+  fc.constantFrom('/', '//', '/..', '/fuzz/../..', '/UPPER', '/a b', '/a_b', '/-a', '/a.', `/${'x'.repeat(300)}`),
+  nastyString,
+);
+
+/**
+ * A Marathon app that, when accepted, runs only `sleep 2` (the fuzzer never runs generated shell
+ * text): hostile ids, numbers, instances, constraints, labels, env, ports, health checks.
+ */
+const marathonApp = fc
+  .record(
+    {
+      id: appId,
+      cpus: quantity,
+      mem: quantity,
+      instances: fc.oneof(fc.constantFrom(0, 1), nastyNumber),
+      constraints: fc.array(
+        fc.array(fc.oneof(fc.constantFrom('hostname', 'UNIQUE', 'CLUSTER', 'LIKE'), nastyString), { maxLength: 4 }),
+        { maxLength: 3 },
+      ),
+      labels: fc.dictionary(nastyString, fc.oneof(nastyString, nastyNumber.map(String)), { maxKeys: 3 }),
+      env: fc.dictionary(nastyString, fc.oneof(nastyString, fc.record({ secret: nastyString })), { maxKeys: 3 }),
+      portDefinitions: fc.array(
+        fc.record({ port: fc.oneof(fc.constantFrom(0, 80), nastyNumber), name: nastyString }, { requiredKeys: [] }),
+        { maxLength: 3 },
+      ),
+      healthChecks: fc.array(
+        fc.record(
+          {
+            protocol: fc.oneof(fc.constantFrom('HTTP', 'TCP', 'COMMAND', 'MESOS_HTTP'), nastyString),
+            path: nastyString,
+            gracePeriodSeconds: nastyNumber,
+            intervalSeconds: nastyNumber,
+          },
+          { requiredKeys: [] },
+        ),
+        { maxLength: 2 },
+      ),
+      upgradeStrategy: fc.record(
+        { minimumHealthCapacity: nastyNumber, maximumOverCapacity: nastyNumber },
+        { requiredKeys: [] },
+      ),
+      dependencies: fc.array(appId, { maxLength: 3 }),
+      role: roleName,
+      container: fc.oneof(fc.constant({ type: 'DOCKER', docker: { image: 'agora/busybox:latest' } }), jsonish),
+      extra: jsonish,
+    },
+    { requiredKeys: ['id'] },
+  )
+  // Only ever `sleep 2`, whatever else the app says.
+  .map((app) => ({ ...app, cmd: 'sleep 2' }));
+
+const marathonGroup = fc.letrec((tie) => ({
+  group: fc.record(
+    {
+      id: appId,
+      apps: fc.array(marathonApp, { maxLength: 2 }),
+      groups: fc.oneof({ depthSize: 'small' }, fc.constant([]), fc.array(tie('group'), { maxLength: 2 })),
+      dependencies: fc.array(appId, { maxLength: 2 }),
+    },
+    { requiredKeys: ['id'] },
+  ),
+})).group;
+
+const marathonPod = fc
+  .record(
+    {
+      id: appId,
+      scaling: fc.record({ kind: fc.constant('fixed'), instances: fc.oneof(fc.constant(1), nastyNumber) }),
+      containers: fc.array(
+        fc.record({
+          name: fc.oneof(fc.constant('c1'), nastyString),
+          resources: fc.record({ cpus: quantity, mem: quantity }, { requiredKeys: [] }),
+        }),
+        { maxLength: 3 },
+      ),
+      networks: fc.array(jsonish, { maxLength: 2 }),
+    },
+    { requiredKeys: ['id', 'containers'] },
+  )
+  // Containers run `sleep 2` only.
+  .map((p) => ({ ...p, containers: p.containers.map((c) => ({ ...c, exec: { command: { shell: 'sleep 2' } } })) }));
+
 function bodyFor(r: Route): fc.Arbitrary<Body> {
+  if (r.body === 'marathon-app' || r.body === 'marathon-group' || r.body === 'marathon-pod') {
+    const v =
+      r.body === 'marathon-app'
+        ? r.path === '/v2/apps' && r.method !== 'POST'
+          ? fc.array(marathonApp, { maxLength: 3 })
+          : marathonApp
+        : r.body === 'marathon-group'
+          ? marathonGroup
+          : marathonPod;
+    return fc.oneof(
+      { weight: 6, arbitrary: (v as fc.Arbitrary<unknown>).map((value): Body => ({ t: 'json', value })) },
+      { weight: 1, arbitrary: jsonish.map((value): Body => ({ t: 'json', value })) },
+      { weight: 1, arbitrary: bulk.map((b): Body => ({ t: 'bulk', bulk: b })) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(
+            fc.constantFrom(
+              '{',
+              '[',
+              '{"id":',
+              '{"id":"/a","cpus":1e999,"cmd":"sleep 2"}',
+              '{"id":"/a","instances":-0,"cmd":"sleep 2"}',
+              '{"id":"/a","instances":9007199254740993,"cmd":"sleep 2"}',
+              '{"__proto__":{"id":"/p"},"id":"/fuzz/p","cmd":"sleep 2"}',
+              '{"id":"/fuzz/dup","id":"/other","cmd":"sleep 2"}',
+            ),
+            fc.constantFrom(
+              'application/json',
+              'text/plain',
+              'application/x-www-form-urlencoded',
+              'application/json; charset=utf-16',
+            ),
+          )
+          .map(([text, contentType]): Body => ({ t: 'text', text, contentType })),
+      },
+    );
+  }
   const valid =
     r.body === 'weights'
       ? weightsBody
@@ -440,7 +563,9 @@ function inputFor(r: Route): fc.Arbitrary<HttpInput> {
   return fc.oneof(...variants.map((arbitrary, i) => ({ weight: i === 0 && (hasBody || r.query) ? 4 : 1, arbitrary })));
 }
 
-/** One generated request for any route, mutating routes and routes with inputs weighted up. */
-export const httpInput: fc.Arbitrary<HttpInput> = fc.oneof(
-  ...ROUTES.map((r) => ({ weight: r.mutating || r.query ? 4 : 1, arbitrary: inputFor(r) })),
-);
+/** One generated request for any route of `routes`, mutating routes and routes with inputs weighted up. */
+export function httpInputFor(routes: Route[]): fc.Arbitrary<HttpInput> {
+  return fc.oneof(...routes.map((r) => ({ weight: r.mutating || r.query ? 4 : 1, arbitrary: inputFor(r) })));
+}
+
+export const httpInput: fc.Arbitrary<HttpInput> = httpInputFor(ROUTES);

@@ -19,7 +19,8 @@ records the slowest /health answer. Prints a summary table and every distinct fi
   --time-limit SECONDS stop generating after this long (default ${DEFAULTS.timeLimitMs / 1000})
   --lanes N            independent clusters fuzzed side by side, seeds S, S+1, ... (default ${DEFAULTS.lanes})
   --surfaces LIST      comma-separated, among ${SURFACES.join(', ')} (default ${DEFAULTS.surfaces.join(',')}):
-                       classic = master and agent routes and WebSocket; mesos = POST /api/v1/scheduler
+                       classic = master and agent routes and WebSocket; mesos = POST /api/v1/scheduler;
+                       marathon = a Marathon (bin/agora marathon) on the lane's master, its /v2 API
   --ws-share F         share of WebSocket sessions among inputs, 0..1 (default ${DEFAULTS.wsShare})
   --no-minimise        report first inputs without shrinking them
   --shrink-time SECONDS time allowed for shrinking all findings (default ${DEFAULTS.shrinkTimeMs / 1000})

@@ -5,13 +5,13 @@
  * `mutating` routes may change state when they accept; refused input must change nothing.
  */
 export interface Route {
-  surface: 'master' | 'agent';
-  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  surface: 'master' | 'agent' | 'marathon';
+  method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
   /** `*` stands for a generated tail (a role name for `/quota/*`). */
   path: string;
   mutating: boolean;
   /** What the body should look like when valid-looking bodies are generated. */
-  body?: 'weights' | 'quota' | 'operator';
+  body?: 'weights' | 'quota' | 'operator' | 'marathon-app' | 'marathon-group' | 'marathon-pod';
   /** Query parameters the route reads. */
   query?: string[];
 }
@@ -50,6 +50,40 @@ export const AGENT_ROUTES: Route[] = [
 ];
 
 export const ROUTES: Route[] = [...MASTER_ROUTES, ...AGENT_ROUTES];
+
+/** Marathon's REST API (frameworks/marathon/http/, docs/marathon.md), on a `bin/agora marathon` of the lane. */
+export const MARATHON_ROUTES: Route[] = [
+  { surface: 'marathon', method: 'GET', path: '/v2/apps', mutating: false, query: ['cmd', 'id', 'label', 'embed'] },
+  { surface: 'marathon', method: 'POST', path: '/v2/apps', mutating: true, body: 'marathon-app', query: ['force'] },
+  { surface: 'marathon', method: 'PUT', path: '/v2/apps', mutating: true, body: 'marathon-app', query: ['force'] },
+  { surface: 'marathon', method: 'PATCH', path: '/v2/apps', mutating: true, body: 'marathon-app', query: ['force'] },
+  { surface: 'marathon', method: 'GET', path: '/v2/apps/*', mutating: false, query: ['embed'] },
+  { surface: 'marathon', method: 'PUT', path: '/v2/apps/*', mutating: true, body: 'marathon-app', query: ['force'] },
+  { surface: 'marathon', method: 'DELETE', path: '/v2/apps/*', mutating: true, query: ['force'] },
+  { surface: 'marathon', method: 'GET', path: '/v2/groups', mutating: false, query: ['embed'] },
+  { surface: 'marathon', method: 'POST', path: '/v2/groups', mutating: true, body: 'marathon-group', query: ['force'] },
+  {
+    surface: 'marathon',
+    method: 'PUT',
+    path: '/v2/groups',
+    mutating: true,
+    body: 'marathon-group',
+    query: ['force', 'dryRun'],
+  },
+  { surface: 'marathon', method: 'GET', path: '/v2/groups/*', mutating: false },
+  { surface: 'marathon', method: 'DELETE', path: '/v2/groups/*', mutating: true, query: ['force'] },
+  { surface: 'marathon', method: 'GET', path: '/v2/pods', mutating: false },
+  { surface: 'marathon', method: 'POST', path: '/v2/pods', mutating: true, body: 'marathon-pod', query: ['force'] },
+  { surface: 'marathon', method: 'GET', path: '/v2/pods/*', mutating: false },
+  { surface: 'marathon', method: 'DELETE', path: '/v2/pods/*', mutating: true, query: ['force'] },
+  { surface: 'marathon', method: 'GET', path: '/v2/deployments', mutating: false },
+  { surface: 'marathon', method: 'DELETE', path: '/v2/deployments/*', mutating: true, query: ['force'] },
+  { surface: 'marathon', method: 'GET', path: '/v2/tasks', mutating: false, query: ['status'] },
+  { surface: 'marathon', method: 'GET', path: '/v2/queue', mutating: false, query: ['embed'] },
+  { surface: 'marathon', method: 'GET', path: '/v2/events', mutating: false, query: ['event_type', 'plan-format'] },
+  { surface: 'marathon', method: 'GET', path: '/v2/info', mutating: false },
+  { surface: 'marathon', method: 'GET', path: '/ping', mutating: false },
+];
 
 /** The WebSocket endpoints on the master's port. */
 export const WS_PATHS = { agent: '/api/v1/agent', scheduler: '/api/v1/scheduler/ws' } as const;

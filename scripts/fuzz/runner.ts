@@ -103,7 +103,7 @@ export interface Outcome {
 }
 
 export class Runner {
-  cluster = new Cluster();
+  cluster: Cluster;
   fixture?: RunningFixture;
   /** A framework subscribed through Mesos's v1 scheduler HTTP API, holding its stream all along. */
   mfix?: MesosStream;
@@ -120,9 +120,11 @@ export class Runner {
     readonly shared: Shared,
     readonly seed: number,
   ) {
+    this.cluster = new Cluster(opts.surfaces.includes('marathon'));
     this.health = new HealthProbe(
-      () => [this.cluster.master?.url, this.cluster.agent?.url].filter(Boolean) as string[],
+      () => [this.cluster.master?.url, this.cluster.agent?.url, this.cluster.marathon?.url].filter(Boolean) as string[],
     );
+    this.health.marathonUrl = () => this.cluster.marathon?.url;
   }
 
   target(): Target {
@@ -134,6 +136,7 @@ export class Runner {
       agentUrl: c.agent.url,
       masterPort: c.master.port,
       agentPort: c.agent.port,
+      marathonPort: c.marathon?.port,
       agentWorkDir: c.agent.workDir,
       masterWorkDir: c.master.workDir,
       ids: {
@@ -218,7 +221,11 @@ export class Runner {
 
   private async healthyOnce(): Promise<string | undefined> {
     if (!this.cluster.alive()) {
-      const dead = this.cluster.master.exited ? this.cluster.master : this.cluster.agent;
+      const dead = this.cluster.master.exited
+        ? this.cluster.master
+        : this.cluster.marathon?.exited
+          ? this.cluster.marathon
+          : this.cluster.agent;
       // The error line and the frame that threw, not the last lines of the stack.
       let at = -1;
       for (let i = dead.tail.length - 1; i >= 0 && at < 0; i--)
@@ -226,9 +233,12 @@ export class Runner {
       const why = (at >= 0 ? dead.tail.slice(at, at + 2) : dead.tail.slice(-3)).map((l) => l.trim()).join(' | ');
       return `${dead.name} exited ${JSON.stringify(dead.exited)}: ${why.slice(0, 400)}`;
     }
-    for (const d of [this.cluster.master, this.cluster.agent]) {
+    for (const d of [this.cluster.master, this.cluster.agent, this.cluster.marathon]) {
+      if (!d) continue;
       try {
-        const r = await fetch(`${d.url}/health`, { signal: AbortSignal.timeout(20_000) });
+        const r = await fetch(`${d.url}${d.name === 'marathon' ? '/ping' : '/health'}`, {
+          signal: AbortSignal.timeout(20_000),
+        });
         if (!r.ok) return `${d.name} /health answered ${r.status}`;
       } catch (e) {
         return `${d.name} /health did not answer: ${(e as Error).message}`;
@@ -254,7 +264,12 @@ export class Runner {
   async snap(): Promise<Snapshot | undefined> {
     try {
       return await timed(this.shared, 'snapshot', () =>
-        snapshot(this.cluster.master.url, this.cluster.agent.url, this.cluster.master.workDir),
+        snapshot(
+          this.cluster.master.url,
+          this.cluster.agent.url,
+          this.cluster.master.workDir,
+          this.cluster.marathon?.url,
+        ),
       );
     } catch {
       return undefined;
