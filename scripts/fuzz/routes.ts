@@ -82,6 +82,38 @@ export const MARATHON_ROUTES: Route[] = [
   { surface: 'marathon', method: 'GET', path: '/v2/queue', mutating: false, query: ['embed'] },
   { surface: 'marathon', method: 'GET', path: '/v2/events', mutating: false, query: ['event_type', 'plan-format'] },
   { surface: 'marathon', method: 'GET', path: '/v2/info', mutating: false },
+  { surface: 'marathon', method: 'PATCH', path: '/v2/apps/*', mutating: true, body: 'marathon-app', query: ['force'] },
+  { surface: 'marathon', method: 'POST', path: '/v2/apps/*', mutating: true, query: ['force'] },
+  {
+    surface: 'marathon',
+    method: 'POST',
+    path: '/v2/groups/*',
+    mutating: true,
+    body: 'marathon-group',
+    query: ['force'],
+  },
+  {
+    surface: 'marathon',
+    method: 'PUT',
+    path: '/v2/groups/*',
+    mutating: true,
+    body: 'marathon-group',
+    query: ['force'],
+  },
+  { surface: 'marathon', method: 'PATCH', path: '/v2/groups/*', mutating: true, body: 'marathon-group' },
+  { surface: 'marathon', method: 'DELETE', path: '/v2/groups', mutating: true, query: ['force'] },
+  { surface: 'marathon', method: 'PUT', path: '/v2/pods/*', mutating: true, body: 'marathon-pod', query: ['force'] },
+  {
+    surface: 'marathon',
+    method: 'POST',
+    path: '/v2/tasks/delete',
+    mutating: true,
+    body: 'marathon-app',
+    query: ['scale', 'force'],
+  },
+  { surface: 'marathon', method: 'DELETE', path: '/v2/queue/*', mutating: true },
+  { surface: 'marathon', method: 'GET', path: '/metrics', mutating: false },
+  // Not /v2/leader: DELETE there is a legitimate abdication, which would end the lane's Marathon leadership.
   { surface: 'marathon', method: 'GET', path: '/ping', mutating: false },
 ];
 
