@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { runFuzz } from '../../scripts/fuzz/fuzz.js';
 import { findingsText, summaryTable } from '../../scripts/fuzz/report.js';
 
-const INPUTS = Number(process.env.AGORA_FUZZ_SMOKE_INPUTS ?? 150);
+const INPUTS = Number(process.env.AGORA_FUZZ_SMOKE_INPUTS ?? 60);
 
 for (const surface of ['mesos', 'marathon']) {
   describe(`fuzz smoke: ${surface} surface @integration @fuzz`, function () {
