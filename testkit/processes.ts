@@ -140,7 +140,11 @@ export interface DaemonOptions extends SpawnOptions {
   workDir?: string;
 }
 
-/** A master on a free port; resolves once it answers /health. */
+/**
+ * A master on a free port; resolves once it answers /health, and, without `--zk` (a standalone
+ * master leads at once after recovering its registry), once it says it is leading, so that a
+ * test's first call does not meet a master still recovering.
+ */
 export async function startMasterProc(extra: string[] = [], opts: DaemonOptions = {}): Promise<MasterProc> {
   const port = await freePort();
   const workDir = opts.workDir ?? tempDir('master');
@@ -151,9 +155,11 @@ export async function startMasterProc(extra: string[] = [], opts: DaemonOptions 
     opts,
   );
   const url = `http://127.0.0.1:${port}`;
+  const standalone = !extra.some((a) => a === '--zk' || a.startsWith('--zk='));
   await waitFor(`master on ${port} to answer /health (output: ${proc.text().slice(-500)})`, async () => {
     if (proc.exited) throw new Error(`master exited: ${proc.text().slice(-2000)}`);
-    return (await getJson(`${url}/health`)).healthy;
+    const h = await getJson(`${url}/health`);
+    return h.healthy && (standalone ? h.leading : true);
   });
   return { proc, port, url, address: `127.0.0.1:${port}` };
 }
