@@ -81,7 +81,10 @@ export function checkHttp(input: HttpInput, a: HttpAnswer): Problem[] {
   }
   // Marathon's routes answer in Marathon's shape: a stable `message` (and `details`) is the contract there.
   const coded =
-    input.surface === 'marathon' ? typeof body?.message === 'string' : !!code && typeof body?.message === 'string';
+    // Chronos's too (400 with a message); Agora adds a `code` beside it, not required there.
+    input.surface === 'marathon' || input.surface === 'chronos'
+      ? typeof body?.message === 'string'
+      : !!code && typeof body?.message === 'string';
   if (a.status >= 400 && input.method !== 'HEAD' && !coded) {
     const msg = text(body?.message ?? '');
     const cause = /^Route .* not found$/.test(msg)
@@ -128,7 +131,7 @@ export function checkHttp(input: HttpInput, a: HttpAnswer): Problem[] {
       });
     // Master and agent refuse a bad name (400); Marathon has no JSONP and ignores the parameter.
     if (
-      input.surface !== 'marathon' &&
+      (input.surface === 'master' || input.surface === 'agent') &&
       jsonp.length === 1 &&
       !/^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$/.test(jsonp[0])
     )

@@ -9,7 +9,7 @@ import { KIND_ORDER, learnRoutes, type ProblemKind } from './checks.js';
 import { httpInput, httpInputFor } from './http-gen.js';
 import { mesosInput } from './mesos-gen.js';
 import { minimiseAll } from './minimise.js';
-import { MARATHON_ROUTES, ROUTES, type Route, routeName } from './routes.js';
+import { CHRONOS_ROUTES, MARATHON_ROUTES, ROUTES, type Route, routeName } from './routes.js';
 import { type Finding, type FuzzOptions, type Input, Runner, runLane, type Shared } from './runner.js';
 import { closeAllHttp } from './send.js';
 import { wsInput } from './ws-gen.js';
@@ -62,11 +62,15 @@ export interface FuzzResult {
 }
 
 /** All surfaces the fuzzer knows. */
-export const SURFACES = ['classic', 'mesos', 'marathon'] as const;
+export const SURFACES = ['classic', 'mesos', 'marathon', 'chronos'] as const;
 
 /** The HTTP routes of the chosen surfaces. */
 export function routesOf(surfaces: readonly string[]): Route[] {
-  return [...(surfaces.includes('classic') ? ROUTES : []), ...(surfaces.includes('marathon') ? MARATHON_ROUTES : [])];
+  return [
+    ...(surfaces.includes('classic') ? ROUTES : []),
+    ...(surfaces.includes('marathon') ? MARATHON_ROUTES : []),
+    ...(surfaces.includes('chronos') ? CHRONOS_ROUTES : []),
+  ];
 }
 
 export function inputArbitrary(wsShare: number, surfaces: readonly string[] = SURFACES): fc.Arbitrary<Input> {
@@ -81,6 +85,8 @@ export function inputArbitrary(wsShare: number, surfaces: readonly string[] = SU
   if (surfaces.includes('mesos')) parts.push({ weight: 100, arbitrary: mesosInput as fc.Arbitrary<Input> });
   if (surfaces.includes('marathon'))
     parts.push({ weight: 100, arbitrary: httpInputFor(MARATHON_ROUTES) as fc.Arbitrary<Input> });
+  if (surfaces.includes('chronos'))
+    parts.push({ weight: 100, arbitrary: httpInputFor(CHRONOS_ROUTES) as fc.Arbitrary<Input> });
   if (parts.length === 0) throw new Error(`no surface to fuzz among ${surfaces.join(', ')}`);
   return fc.oneof(...parts.filter((p) => p.weight > 0));
 }
@@ -95,7 +101,9 @@ async function staleRoutes(r: Runner, routes: Route[]): Promise<string[]> {
         ? r.cluster.master.url
         : route.surface === 'marathon'
           ? (r.cluster.marathon?.url ?? '')
-          : r.cluster.agent.url;
+          : route.surface === 'chronos'
+            ? (r.cluster.chronos?.url ?? '')
+            : r.cluster.agent.url;
     const res = await fetch(base + route.path.replace('*', 'fuzz-probe'), {
       method: route.method,
       redirect: 'manual',
@@ -103,7 +111,7 @@ async function staleRoutes(r: Runner, routes: Route[]): Promise<string[]> {
     }).catch(() => undefined);
     const body = (await res?.text().catch(() => '')) ?? '';
     // DELETE /quota/fuzz-probe may answer 404 with an Agora code: the route is there.
-    if (!res || (res.status === 404 && !/AGORA_|MARATHON_/.test(body))) out.push(routeName(route));
+    if (!res || (res.status === 404 && !/AGORA_|MARATHON_|CHRONOS_/.test(body))) out.push(routeName(route));
   }
   return out;
 }

@@ -16,7 +16,7 @@ export interface HttpInput {
   kind: 'http';
   /** Which part of the request was made hostile: the summary counts inputs by it. */
   label: 'http-body' | 'http-query' | 'http-path' | 'http-header' | 'http-method' | 'http-raw';
-  surface: 'master' | 'agent' | 'marathon';
+  surface: 'master' | 'agent' | 'marathon' | 'chronos';
   /** The route the request was built from (its name), for signatures. */
   route: string;
   mutating: boolean;
@@ -240,7 +240,126 @@ const marathonPod = fc
   // Containers run `sleep 2` only.
   .map((p) => ({ ...p, containers: p.containers.map((c) => ({ ...c, exec: { command: { shell: 'sleep 2' } } })) }));
 
+/** Chronos job names and Metronome job ids, fine and hostile. */
+const jobName = fc.oneof(fc.constantFrom('fuzz-job', 'fuzz-2', 'fuzz.child'), nastyString);
+
+/** Chronos schedules: ISO 8601 repeats, and what a parser must survive. */
+const schedule = fc.oneof(
+  fc.constantFrom(
+    'R/2030-01-01T00:00:00Z/PT1H',
+    'R1//PT1M',
+    'R/2026-11-30T00:00:00Z/P1D',
+    'R0/2030-01-01T00:00:00Z/PT1S',
+  ),
+  fc.constantFrom(
+    'R-1//PT1M',
+    'R/9999-99-99T00:00:00Z/PT1M',
+    'R//PT0S',
+    'R/2030-01-01T00:00:00Z/P99999999999Y',
+    'R/x/y',
+    '*/1 * * * *',
+    '',
+  ),
+  nastyString,
+);
+
+/** A Chronos job that, when it runs, runs only `sleep 2`. */
+const chronosJob = fc
+  .record(
+    {
+      name: jobName,
+      schedule,
+      scheduleTimeZone: fc.oneof(fc.constantFrom('UTC', 'Europe/Paris', 'Mars/Olympus'), nastyString),
+      parents: fc.array(jobName, { maxLength: 3 }),
+      epsilon: fc.oneof(fc.constantFrom('PT30S', 'P1Y'), nastyString),
+      cpus: quantity,
+      mem: quantity,
+      disk: quantity,
+      retries: nastyNumber,
+      owner: nastyString,
+      disabled: fc.boolean(),
+      concurrent: fc.boolean(),
+      constraints: fc.array(fc.array(nastyString, { maxLength: 3 }), { maxLength: 2 }),
+      environmentVariables: fc.array(fc.record({ name: nastyString, value: nastyString }), { maxLength: 2 }),
+      extra: jsonish,
+    },
+    { requiredKeys: ['name'] },
+  )
+  .map((j) => ({ ...j, command: 'sleep 2', shell: true }));
+
+const cron = fc.oneof(
+  fc.constantFrom('*/5 * * * *', '0 0 * * *', '0 0 31 2 *', '* * * * * * *', '60 25 * * *', ''),
+  nastyString,
+);
+
+const metronomeSchedule = fc.record(
+  {
+    id: jobName,
+    cron,
+    timezone: fc.oneof(fc.constantFrom('UTC', 'America/New_York', 'Nowhere/City'), nastyString),
+    startingDeadlineSeconds: nastyNumber,
+    concurrencyPolicy: fc.oneof(fc.constant('ALLOW'), nastyString),
+    enabled: fc.boolean(),
+  },
+  { requiredKeys: ['id'] },
+);
+
+/** A Metronome job whose run is only `sleep 2`. */
+const metronomeJob = fc
+  .record(
+    {
+      id: jobName,
+      description: nastyString,
+      labels: fc.dictionary(nastyString, nastyString, { maxKeys: 3 }),
+      run: fc.record(
+        {
+          cpus: quantity,
+          mem: quantity,
+          disk: quantity,
+          maxLaunchDelay: nastyNumber,
+          restart: fc.record(
+            {
+              policy: fc.oneof(fc.constantFrom('NEVER', 'ON_FAILURE'), nastyString),
+              activeDeadlineSeconds: nastyNumber,
+            },
+            { requiredKeys: [] },
+          ),
+          env: fc.dictionary(nastyString, nastyString, { maxKeys: 2 }),
+          placement: fc.record({ constraints: fc.array(jsonish, { maxLength: 2 }) }),
+        },
+        { requiredKeys: [] },
+      ),
+      schedules: fc.array(metronomeSchedule, { maxLength: 2 }),
+    },
+    { requiredKeys: ['id'] },
+  )
+  .map((j) => ({ ...j, run: { ...j.run, cmd: 'sleep 2' } }));
+
 function bodyFor(r: Route): fc.Arbitrary<Body> {
+  if (r.body === 'chronos-job' || r.body === 'metronome-job' || r.body === 'metronome-schedule') {
+    const v: fc.Arbitrary<unknown> =
+      r.body === 'chronos-job' ? chronosJob : r.body === 'metronome-job' ? metronomeJob : metronomeSchedule;
+    return fc.oneof(
+      { weight: 6, arbitrary: v.map((value): Body => ({ t: 'json', value })) },
+      { weight: 1, arbitrary: jsonish.map((value): Body => ({ t: 'json', value })) },
+      { weight: 1, arbitrary: bulk.map((b): Body => ({ t: 'bulk', bulk: b })) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(
+            fc.constantFrom(
+              '{',
+              '{"name":"fuzz-job","command":"sleep 2","schedule":"R/2030-01-01T00:00:00Z/PT1H","cpus":1e999}',
+              '{"name":"fuzz-job","command":"sleep 2","parents":["fuzz-job"]}',
+              '{"id":"fuzz-job","run":{"cmd":"sleep 2","cpus":-0,"mem":1e308,"disk":0}}',
+              '{"__proto__":{"name":"p"},"name":"fuzz-p","command":"sleep 2","schedule":"R1//PT1M"}',
+            ),
+            fc.constantFrom('application/json', 'text/plain', 'application/json; charset=utf-16'),
+          )
+          .map(([text, contentType]): Body => ({ t: 'text', text, contentType })),
+      },
+    );
+  }
   if (r.body === 'marathon-app' || r.body === 'marathon-group' || r.body === 'marathon-pod') {
     const v =
       r.body === 'marathon-app'

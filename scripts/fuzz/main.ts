@@ -20,7 +20,8 @@ records the slowest /health answer. Prints a summary table and every distinct fi
   --lanes N            independent clusters fuzzed side by side, seeds S, S+1, ... (default ${DEFAULTS.lanes})
   --surfaces LIST      comma-separated, among ${SURFACES.join(', ')} (default ${DEFAULTS.surfaces.join(',')}):
                        classic = master and agent routes and WebSocket; mesos = POST /api/v1/scheduler;
-                       marathon = a Marathon (bin/agora marathon) on the lane's master, its /v2 API
+                       marathon = a Marathon (bin/agora marathon) on the lane's master, its /v2 API;
+                       chronos = a Chronos (bin/agora chronos): /v1/scheduler/*, /scheduler/*, Metronome /v1/jobs*
   --ws-share F         share of WebSocket sessions among inputs, 0..1 (default ${DEFAULTS.wsShare})
   --no-minimise        report first inputs without shrinking them
   --shrink-time SECONDS time allowed for shrinking all findings (default ${DEFAULTS.shrinkTimeMs / 1000})

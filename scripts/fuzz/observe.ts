@@ -61,6 +61,7 @@ export async function snapshot(
   agentUrl: string,
   masterWorkDir: string,
   marathonUrl?: string,
+  chronosUrl?: string,
 ): Promise<Snapshot> {
   const [master, roles, weights, quota, agent] = await Promise.all([
     getJson(`${masterUrl}/master/state`),
@@ -117,6 +118,21 @@ export async function snapshot(
       'marathon apps': (apps.apps ?? []).map((a: Json) => text(a.id)).sort(),
       'marathon pods': (Array.isArray(pods) ? pods : []).map((p: Json) => text(p.id)).sort(),
       'marathon groups': groupIds(groups).sort(),
+    });
+  }
+  if (chronosUrl) {
+    // Chronos/Metronome: the job names and ids it holds, with their schedules and parents.
+    const [chronos, metronome] = await Promise.all([
+      getJson(`${chronosUrl}/v1/scheduler/jobs`),
+      getJson(`${chronosUrl}/v1/jobs?embed=schedules`),
+    ]);
+    Object.assign(view, {
+      'chronos jobs': (Array.isArray(chronos) ? chronos : [])
+        .map((j: Json) => `${text(j.name)} ${text(j.schedule ?? '')} ${JSON.stringify(j.parents ?? [])}`)
+        .sort(),
+      'metronome jobs': (Array.isArray(metronome) ? metronome : [])
+        .map((j: Json) => `${text(j.id)} ${JSON.stringify(j.schedules ?? [])}`)
+        .sort(),
     });
   }
   return { view, master, agent };
@@ -240,8 +256,8 @@ export class HealthProbe {
   slowestWhile = '';
   samples = 0;
   failures = 0;
-  /** Marathon's URL, probed at `/ping` (it has no `/health`). */
-  marathonUrl?: () => string | undefined;
+  /** Marathon's and Chronos's URLs, probed at `/ping` (they have no `/health`). */
+  pingUrls?: () => (string | undefined)[];
   private stopped = false;
   private loop?: Promise<void>;
   /** Set by the runner: a description of the input being sent right now. */
@@ -265,7 +281,7 @@ export class HealthProbe {
     const started = performance.now();
     const what = this.current;
     try {
-      const r = await fetch(`${url}${url === this.marathonUrl?.() ? '/ping' : '/health'}`, {
+      const r = await fetch(`${url}${this.pingUrls?.().includes(url) ? '/ping' : '/health'}`, {
         signal: AbortSignal.timeout(30_000),
       });
       await r.text();

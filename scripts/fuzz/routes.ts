@@ -5,13 +5,22 @@
  * `mutating` routes may change state when they accept; refused input must change nothing.
  */
 export interface Route {
-  surface: 'master' | 'agent' | 'marathon';
+  surface: 'master' | 'agent' | 'marathon' | 'chronos';
   method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
   /** `*` stands for a generated tail (a role name for `/quota/*`). */
   path: string;
   mutating: boolean;
   /** What the body should look like when valid-looking bodies are generated. */
-  body?: 'weights' | 'quota' | 'operator' | 'marathon-app' | 'marathon-group' | 'marathon-pod';
+  body?:
+    | 'weights'
+    | 'quota'
+    | 'operator'
+    | 'marathon-app'
+    | 'marathon-group'
+    | 'marathon-pod'
+    | 'chronos-job'
+    | 'metronome-job'
+    | 'metronome-schedule';
   /** Query parameters the route reads. */
   query?: string[];
 }
@@ -115,6 +124,61 @@ export const MARATHON_ROUTES: Route[] = [
   { surface: 'marathon', method: 'GET', path: '/metrics', mutating: false },
   // Not /v2/leader: DELETE there is a legitimate abdication, which would end the lane's Marathon leadership.
   { surface: 'marathon', method: 'GET', path: '/ping', mutating: false },
+];
+
+/**
+ * Chronos 3 (`/v1/scheduler/*`, and the older `/scheduler/*`) and Metronome (`/v1/jobs*`) on a
+ * `bin/agora chronos` of the lane (frameworks/chronos/http/). Path parameters in the middle of a
+ * path name the job `fuzz-job`; a trailing `*` is generated.
+ */
+export const CHRONOS_ROUTES: Route[] = [
+  { surface: 'chronos', method: 'POST', path: '/v1/scheduler/iso8601', mutating: true, body: 'chronos-job' },
+  { surface: 'chronos', method: 'POST', path: '/v1/scheduler/dependency', mutating: true, body: 'chronos-job' },
+  { surface: 'chronos', method: 'POST', path: '/scheduler/iso8601', mutating: true, body: 'chronos-job' },
+  { surface: 'chronos', method: 'GET', path: '/v1/scheduler/jobs', mutating: false },
+  {
+    surface: 'chronos',
+    method: 'GET',
+    path: '/v1/scheduler/jobs/search',
+    mutating: false,
+    query: ['name', 'command', 'any', 'limit', 'offset'],
+  },
+  { surface: 'chronos', method: 'GET', path: '/v1/scheduler/jobs/summary', mutating: false },
+  { surface: 'chronos', method: 'GET', path: '/v1/scheduler/job/*', mutating: false },
+  { surface: 'chronos', method: 'PUT', path: '/v1/scheduler/job/*', mutating: true },
+  { surface: 'chronos', method: 'DELETE', path: '/v1/scheduler/job/*', mutating: true },
+  { surface: 'chronos', method: 'PUT', path: '/v1/scheduler/job/success/*', mutating: true },
+  { surface: 'chronos', method: 'DELETE', path: '/v1/scheduler/task/kill/*', mutating: true },
+  { surface: 'chronos', method: 'GET', path: '/v1/scheduler/job/stat/*', mutating: false },
+  { surface: 'chronos', method: 'GET', path: '/v1/scheduler/stats/*', mutating: false },
+  { surface: 'chronos', method: 'GET', path: '/v1/scheduler/graph/dot', mutating: false },
+  { surface: 'chronos', method: 'GET', path: '/v1/scheduler/graph/csv', mutating: false },
+  { surface: 'chronos', method: 'GET', path: '/v1/scheduler/leader', mutating: false },
+  { surface: 'chronos', method: 'GET', path: '/v1/jobs', mutating: false, query: ['embed'] },
+  { surface: 'chronos', method: 'POST', path: '/v1/jobs', mutating: true, body: 'metronome-job' },
+  { surface: 'chronos', method: 'GET', path: '/v1/jobs/*', mutating: false, query: ['embed'] },
+  { surface: 'chronos', method: 'PUT', path: '/v1/jobs/*', mutating: true, body: 'metronome-job' },
+  { surface: 'chronos', method: 'DELETE', path: '/v1/jobs/*', mutating: true, query: ['stopCurrentJobRuns'] },
+  { surface: 'chronos', method: 'GET', path: '/v1/jobs/fuzz-job/runs', mutating: false },
+  { surface: 'chronos', method: 'POST', path: '/v1/jobs/fuzz-job/runs', mutating: true },
+  { surface: 'chronos', method: 'GET', path: '/v1/jobs/fuzz-job/runs/*', mutating: false },
+  { surface: 'chronos', method: 'GET', path: '/v1/jobs/fuzz-job/schedules', mutating: false },
+  {
+    surface: 'chronos',
+    method: 'POST',
+    path: '/v1/jobs/fuzz-job/schedules',
+    mutating: true,
+    body: 'metronome-schedule',
+  },
+  {
+    surface: 'chronos',
+    method: 'PUT',
+    path: '/v1/jobs/fuzz-job/schedules/*',
+    mutating: true,
+    body: 'metronome-schedule',
+  },
+  { surface: 'chronos', method: 'DELETE', path: '/v1/jobs/fuzz-job/schedules/*', mutating: true },
+  { surface: 'chronos', method: 'GET', path: '/ping', mutating: false },
 ];
 
 /** The WebSocket endpoints on the master's port. */

@@ -120,11 +120,17 @@ export class Runner {
     readonly shared: Shared,
     readonly seed: number,
   ) {
-    this.cluster = new Cluster(opts.surfaces.includes('marathon'));
+    this.cluster = new Cluster(opts.surfaces.includes('marathon'), opts.surfaces.includes('chronos'));
     this.health = new HealthProbe(
-      () => [this.cluster.master?.url, this.cluster.agent?.url, this.cluster.marathon?.url].filter(Boolean) as string[],
+      () =>
+        [
+          this.cluster.master?.url,
+          this.cluster.agent?.url,
+          this.cluster.marathon?.url,
+          this.cluster.chronos?.url,
+        ].filter(Boolean) as string[],
     );
-    this.health.marathonUrl = () => this.cluster.marathon?.url;
+    this.health.pingUrls = () => [this.cluster.marathon?.url, this.cluster.chronos?.url];
   }
 
   target(): Target {
@@ -137,6 +143,7 @@ export class Runner {
       masterPort: c.master.port,
       agentPort: c.agent.port,
       marathonPort: c.marathon?.port,
+      chronosPort: c.chronos?.port,
       agentWorkDir: c.agent.workDir,
       masterWorkDir: c.master.workDir,
       ids: {
@@ -225,7 +232,9 @@ export class Runner {
         ? this.cluster.master
         : this.cluster.marathon?.exited
           ? this.cluster.marathon
-          : this.cluster.agent;
+          : this.cluster.chronos?.exited
+            ? this.cluster.chronos
+            : this.cluster.agent;
       // The error line and the frame that threw, not the last lines of the stack.
       let at = -1;
       for (let i = dead.tail.length - 1; i >= 0 && at < 0; i--)
@@ -233,10 +242,10 @@ export class Runner {
       const why = (at >= 0 ? dead.tail.slice(at, at + 2) : dead.tail.slice(-3)).map((l) => l.trim()).join(' | ');
       return `${dead.name} exited ${JSON.stringify(dead.exited)}: ${why.slice(0, 400)}`;
     }
-    for (const d of [this.cluster.master, this.cluster.agent, this.cluster.marathon]) {
+    for (const d of [this.cluster.master, this.cluster.agent, this.cluster.marathon, this.cluster.chronos]) {
       if (!d) continue;
       try {
-        const r = await fetch(`${d.url}${d.name === 'marathon' ? '/ping' : '/health'}`, {
+        const r = await fetch(`${d.url}${d.name === 'marathon' || d.name === 'chronos' ? '/ping' : '/health'}`, {
           signal: AbortSignal.timeout(20_000),
         });
         if (!r.ok) return `${d.name} /health answered ${r.status}`;
@@ -269,6 +278,7 @@ export class Runner {
           this.cluster.agent.url,
           this.cluster.master.workDir,
           this.cluster.marathon?.url,
+          this.cluster.chronos?.url,
         ),
       );
     } catch {

@@ -20,6 +20,8 @@ export interface Target {
   agentPort: number;
   /** Marathon's REST API port, when the lane runs one. */
   marathonPort?: number;
+  /** Chronos/Metronome's REST API port, when the lane runs one. */
+  chronosPort?: number;
   agentWorkDir: string;
   masterWorkDir: string;
   /** Placeholder values; a muted placeholder resolves to an id that exists nowhere. */
@@ -70,7 +72,13 @@ async function sendHttpOnce(
   agent: http.Agent | false,
 ): Promise<HttpAnswer> {
   const port =
-    input.surface === 'master' ? t.masterPort : input.surface === 'marathon' ? (t.marathonPort ?? 1) : t.agentPort;
+    input.surface === 'master'
+      ? t.masterPort
+      : input.surface === 'marathon'
+        ? (t.marathonPort ?? 1)
+        : input.surface === 'chronos'
+          ? (t.chronosPort ?? 1)
+          : t.agentPort;
   const target = fill(input.target, t);
   const { bytes, contentType } = bodyBytes(input, t);
   const started = performance.now();

@@ -1,7 +1,7 @@
 /**
  * A bounded smoke run of the generators for the newer surfaces against real processes: Mesos's v1
- * scheduler HTTP API (with the stream-holding fixture framework) and Marathon's REST API (a real
- * `bin/agora marathon`). Seconds, not minutes: the full runs are `npm run fuzz -- --surfaces ...`.
+ * scheduler HTTP API (with the stream-holding fixture framework), Marathon's REST API (a real
+ * `bin/agora marathon`) and Chronos/Metronome's (a real `bin/agora chronos`). Seconds, not minutes: the full runs are `npm run fuzz -- --surfaces ...`.
  */
 import { expect } from 'chai';
 import { runFuzz } from '../../scripts/fuzz/fuzz.js';
@@ -9,7 +9,7 @@ import { findingsText, summaryTable } from '../../scripts/fuzz/report.js';
 
 const INPUTS = Number(process.env.AGORA_FUZZ_SMOKE_INPUTS ?? 60);
 
-for (const surface of ['mesos', 'marathon']) {
+for (const surface of ['mesos', 'marathon', 'chronos']) {
   describe(`fuzz smoke: ${surface} surface @integration @fuzz`, function () {
     this.timeout(5 * 60_000);
 
