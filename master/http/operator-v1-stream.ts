@@ -6,11 +6,12 @@
  * grows its memory. HEARTBEAT every `heartbeatIntervalMs` on the injected Clock. When the master
  * stops leading, every subscriber is closed: clients reconnect and are sent to the new leader.
  */
+
+import { encodeJsonRecord as recordIoJson } from '../../sdk/mesos/recordio.js';
 import type { Clock, Timer } from '../../sdk/util/clock.js';
 import type { Effect, MasterEvent } from '../state/index.js';
 import { type MasterView, OperatorEventDeriver } from './operator-v1-events.js';
 import type { Json } from './operator-v1-json.js';
-import { encodeJsonRecord as recordIoJson } from '../../sdk/mesos/recordio.js';
 
 /** Where one subscriber's records go: a Node response or socket. */
 export interface EventSink {

@@ -399,7 +399,9 @@ describe('cluster operations through running processes @integration', function (
     await waitFor(
       'Marathon and Chronos registered with the local master',
       async () => {
-        const names = ((await getJson(`${masterUrl}/master/state`)).frameworks as { name: string }[]).map((f) => f.name);
+        const names = ((await getJson(`${masterUrl}/master/state`)).frameworks as { name: string }[]).map(
+          (f) => f.name,
+        );
         return names.some((n) => /marathon/i.test(n)) && names.some((n) => /chronos/i.test(n));
       },
       60_000,

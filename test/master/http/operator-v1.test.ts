@@ -14,12 +14,12 @@ import {
   v1Resource,
   v1Resources,
 } from '../../../master/http/operator-v1-json.js';
-import { RecordIoDecoder } from '../../../sdk/mesos/recordio.js';
 import { type EventSink, OperatorEventStream } from '../../../master/http/operator-v1-stream.js';
 import { ipAsUint32 } from '../../../master/http/operator-v1-views.js';
 import { reservationProblem } from '../../../master/state/operator-reservations.js';
 import { MasterHarness } from '../../../master/testing/index.js';
 import { jsonpCallback, wrapJsonp } from '../../../sdk/http/jsonp.js';
+import { RecordIoDecoder } from '../../../sdk/mesos/recordio.js';
 import { Resources } from '../../../sdk/resources/resources.js';
 import { VirtualClock } from '../../../sdk/util/clock.js';
 
