@@ -15,6 +15,7 @@ import { type QuotaBody, withoutQuota, withQuota, withWeights } from '../roles.j
 import { metricsSnapshot } from '../state-json.js';
 import { type MasterHttpOptions, ready } from './context.js';
 import { fromV1Resources, v1Flags, v1Metrics } from './operator-v1-json.js';
+import type { Audience } from './operator-v1-stream.js';
 import { getAgents, getFrameworks, getMaster, getRoles, getState, getTasks, getVersion } from './operator-v1-views.js';
 import { changeRolesSerially } from './role-changes.js';
 import { roleViews } from './role-views.js';
@@ -291,7 +292,11 @@ export const operatorRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) 
         return { type, get_quota: { status: { configs } } };
       }
       case 'SUBSCRIBE': {
-        subscribe(opts, req, reply, may);
+        // Without ACLs everyone sees everything: the same bytes go to every subscriber.
+        subscribe(opts, reply, may, {
+          principal: req.access?.principal,
+          may: app.authorizer.permits ? may : undefined,
+        });
         // The answer is hijacked (a stream): the audit log is told here, as the hook would have.
         app.authorizer.answered?.({
           principal: req.access?.principal,
@@ -357,9 +362,9 @@ export const operatorRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) 
 /** SUBSCRIBE: 200, then the RecordIO stream on the raw response until either side closes. */
 function subscribe(
   opts: MasterHttpOptions,
-  req: FastifyRequest,
   reply: FastifyReply,
   may: (action: string, object: string | undefined) => boolean,
+  audience: Audience,
 ) {
   const master = ready(opts);
   const events = opts.events;
@@ -369,12 +374,17 @@ function subscribe(
   reply.hijack();
   raw.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
   raw.socket?.setNoDelay(true);
-  const ok = events.subscribe(raw, () => ({
-    type: 'SUBSCRIBED',
-    subscribed: { get_state: getState(master, may), heartbeat_interval_seconds: events.heartbeatIntervalSeconds },
-  }));
+  const ok = events.subscribe(
+    raw,
+    () => ({
+      type: 'SUBSCRIBED',
+      subscribed: { get_state: getState(master, may), heartbeat_interval_seconds: events.heartbeatIntervalSeconds },
+    }),
+    // Each event is filtered by the same view ACLs as the snapshot.
+    audience,
+  );
   if (!ok) raw.end();
-  req.raw.once('close', () => {
+  reply.request.raw.once('close', () => {
     if (!raw.writableEnded) raw.end();
   });
 }
