@@ -253,6 +253,14 @@ export class Master {
     return 'marked';
   }
 
+  /** An operator tears a framework down (authorized by the caller); resolves once durable. */
+  async teardownFramework(frameworkId: string): Promise<'torn down' | 'unknown'> {
+    if (!this.state.frameworks.has(frameworkId)) return 'unknown';
+    const failed = (await Promise.all(this.dispatch({ type: 'operatorTeardown', frameworkId }))).find((e) => e);
+    if (failed) throw failed;
+    return 'torn down';
+  }
+
   /**
    * An operator moves unreserved resources of an agent to roles (`reserve`, role-tagged) or
    * reserved ones back to `*` (`unreserve`); resolves once durable. Refused with the reason, changing nothing.

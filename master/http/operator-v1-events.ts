@@ -73,6 +73,7 @@ const AGENT_EVENTS = new Set([
 ]);
 /** Master events after which frameworks may have come, changed or gone. */
 const FRAMEWORK_EVENTS = new Set([
+  'operatorTeardown',
   'schedulerDisconnected',
   'schedulerSendFailed',
   'schedulerProtocolError',

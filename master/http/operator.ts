@@ -14,6 +14,7 @@ import { InvalidOperatorCall, NoLeader, ReservationRefused, TooManySubscribers, 
 import { type QuotaBody, withoutQuota, withQuota, withWeights } from '../roles.js';
 import { metricsSnapshot } from '../state-json.js';
 import { type MasterHttpOptions, ready } from './context.js';
+import { loggingLevel, maintenanceSchedule, maintenanceStatus, noMasterFile, teardownFor } from './operator-admin.js';
 import { fromV1Resources, v1Flags, v1Metrics } from './operator-v1-json.js';
 import type { Audience } from './operator-v1-stream.js';
 import { getAgents, getFrameworks, getMaster, getRoles, getState, getTasks, getVersion } from './operator-v1-views.js';
@@ -40,6 +41,12 @@ export const SUPPORTED_CALLS = [
   'MARK_AGENT_GONE',
   'RESERVE_RESOURCES',
   'UNRESERVE_RESOURCES',
+  'TEARDOWN',
+  'GET_MAINTENANCE_SCHEDULE',
+  'GET_MAINTENANCE_STATUS',
+  'GET_LOGGING_LEVEL',
+  'LIST_FILES',
+  'READ_FILE',
 ] as const;
 export type SupportedCall = (typeof SUPPORTED_CALLS)[number];
 
@@ -51,6 +58,7 @@ const ScalarMap = Type.Record(Type.String({ maxLength: 64 }), Scalar, { maxPrope
 const V1ResourceList = Type.Array(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 16 }), {
   maxItems: 1024,
 });
+const FilePath = Type.String({ minLength: 1, maxLength: 4096 });
 const Duration = Type.Object({ nanoseconds: Type.Integer({ minimum: 0, maximum: 3.6e12 }) });
 
 export const OperatorCall = Type.Object(
@@ -106,6 +114,18 @@ export const OperatorCall = Type.Object(
     ),
     unreserve_resources: Type.Optional(
       Type.Object({ agent_id: AgentId, resources: V1ResourceList }, { additionalProperties: false }),
+    ),
+    teardown: Type.Optional(Type.Object({ framework_id: AgentId }, { additionalProperties: false })),
+    list_files: Type.Optional(Type.Object({ path: FilePath }, { additionalProperties: false })),
+    read_file: Type.Optional(
+      Type.Object(
+        {
+          path: FilePath,
+          offset: Type.Integer({ minimum: 0, maximum: 2 ** 53 - 1 }),
+          length: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 53 - 1 })),
+        },
+        { additionalProperties: false },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -187,6 +207,17 @@ function accessOf(
       return [{ action: 'view_roles', method: 'GET', url: '/roles' }];
     case 'GET_QUOTA':
       return [{ action: 'view_quota', method: 'GET', url: '/quota' }];
+    case 'GET_LOGGING_LEVEL':
+      return [{ action: 'view_flags', method: 'GET', url: '/logging/toggle' }];
+    case 'LIST_FILES':
+    case 'READ_FILE':
+      return [{ action: 'view_state', method: 'GET', url: '/files/browse' }];
+    case 'GET_MAINTENANCE_SCHEDULE':
+    case 'GET_MAINTENANCE_STATUS':
+      return [{ action: 'view_state', method: 'GET', url: '/master/maintenance/schedule' }];
+    case 'TEARDOWN':
+      // Decided on the framework's principal (teardown_frameworks) in the handler.
+      return [{ action: 'view_state', method: 'POST', url: '/api/v1' }];
     case 'GET_EXECUTORS':
     case 'GET_STATE':
     case 'GET_AGENTS':
@@ -243,6 +274,11 @@ export const operatorRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) 
     const call = req.body;
     const type = callType(call);
     if (type === 'MARK_AGENT_GONE') markGoneTarget(call);
+    if (type === 'TEARDOWN' && !call.teardown)
+      throw new InvalidOperatorCall('TEARDOWN needs teardown.framework_id.value');
+    if (type === 'LIST_FILES' && !call.list_files) throw new InvalidOperatorCall('LIST_FILES needs list_files.path');
+    if (type === 'READ_FILE' && !call.read_file)
+      throw new InvalidOperatorCall('READ_FILE needs read_file.path and read_file.offset');
     await authorize(req, reply, call, type);
     const may = viewer(app, req);
     switch (type) {
@@ -349,6 +385,19 @@ export const operatorRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) 
         }
         return reply.code(202).send();
       }
+      case 'TEARDOWN':
+        await teardownFor(app, ready(opts), req.access?.principal, call.teardown?.framework_id.value ?? '');
+        return reply.code(200).send();
+      case 'GET_MAINTENANCE_SCHEDULE':
+        return { type, get_maintenance_schedule: maintenanceSchedule() };
+      case 'GET_MAINTENANCE_STATUS':
+        return { type, get_maintenance_status: maintenanceStatus() };
+      case 'GET_LOGGING_LEVEL':
+        return { type, get_logging_level: loggingLevel(opts.loggingLevel?.() ?? 'info') };
+      case 'LIST_FILES':
+        return noMasterFile(call.list_files?.path ?? '');
+      case 'READ_FILE':
+        return noMasterFile(call.read_file?.path ?? '');
       case 'MARK_AGENT_GONE': {
         const id = markGoneTarget(call);
         const outcome = await ready(opts).markGone(id);

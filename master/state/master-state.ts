@@ -74,6 +74,8 @@ export type MasterEvent =
   | { type: 'leadershipLost'; reason: string }
   | { type: 'rolesChanged'; roles: Map<string, AllocatorRole> }
   | { type: 'markGone'; agentId: string }
+  /** An operator tears a framework down (v1 TEARDOWN, POST /master/teardown), already authorized. */
+  | { type: 'operatorTeardown'; frameworkId: string }
   /** An operator's RESERVE_RESOURCES / UNRESERVE_RESOURCES (master/state/operator-reservations.ts). */
   | { type: 'operatorReservation'; agentId: string; reserve: Resources; unreserve: Resources }
   /** Run an allocation cycle soon (coalesced with other requests). */
@@ -211,6 +213,11 @@ export class MasterState {
       case 'markGone': {
         const a = s.agents.get(e.agentId);
         if (a && a.state !== 'gone') markGone(s, out, a);
+        return;
+      }
+      case 'operatorTeardown': {
+        const fw = s.frameworks.get(e.frameworkId);
+        if (fw) teardown(s, out, fw);
         return;
       }
       case 'operatorReservation':
