@@ -197,6 +197,10 @@ export class Master {
   get electedAt(): number | undefined {
     return this.state.electedAt;
   }
+  /** The live task groups, each with its executor (state endpoints). */
+  get groups(): MasterState['groups'] {
+    return this.state.groups;
+  }
   get leading(): boolean {
     return this.state.leading;
   }

@@ -15,6 +15,7 @@ import { type QuotaBody, withoutQuota, withQuota, withWeights } from '../roles.j
 import { metricsSnapshot } from '../state-json.js';
 import { type MasterHttpOptions, ready } from './context.js';
 import { loggingLevel, maintenanceSchedule, maintenanceStatus, noMasterFile, teardownFor } from './operator-admin.js';
+import { getExecutors } from './operator-executors.js';
 import { fromV1Resources, v1Flags, v1Metrics } from './operator-v1-json.js';
 import type { Audience } from './operator-v1-stream.js';
 import { getAgents, getFrameworks, getMaster, getRoles, getState, getTasks, getVersion } from './operator-v1-views.js';
@@ -317,8 +318,8 @@ export const operatorRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) 
       case 'GET_MASTER':
         return { type, get_master: getMaster(ready(opts)) };
       case 'GET_EXECUTORS':
-        // Agora runs tasks without executors of their own (as Mesos's command executor, which GET_EXECUTORS does not list).
-        return { type, get_executors: { executors: [] } };
+        // Task groups' DEFAULT executors; single tasks run under command executors, which Mesos does not list either.
+        return { type, get_executors: getExecutors(ready(opts), may) };
       case 'GET_QUOTA': {
         const scalars = (r?: Resources) =>
           Object.fromEntries(Object.entries(r?.scalarTotals() ?? {}).map(([k, v]) => [k, { value: v }]));

@@ -34,6 +34,7 @@ import {
   onSubscribe,
   teardown,
 } from './frameworks.js';
+import { type GroupEntry, liveGroups } from './groups.js';
 import { agentWindowClosed, gainLeadership, loseLeadership } from './leadership.js';
 import { allocationCycle, allocationResult, offersNotSent, snapshot } from './offers.js';
 import { applyOperatorReservation } from './operator-reservations.js';
@@ -128,6 +129,10 @@ export class MasterState {
   }
   get electedAt(): number | undefined {
     return this.s.electedAt;
+  }
+  /** The live task groups (LAUNCH_GROUP): each executor, its agent and its live tasks (state views). */
+  get groups(): readonly GroupEntry[] {
+    return liveGroups(this.s);
   }
   /** The allocator's input as it would be now. */
   snapshot() {
