@@ -14,6 +14,7 @@ import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
 import { followLeader } from '../sdk/zk/follow-leader.js';
 import { redactZkUrl } from '../sdk/zk/index.js';
+import { startLocalChronos } from './chronos.js';
 import { type CommandDef, type Flags, intFlag, UsageError } from './flags.js';
 import { marathonCommand, runMarathon } from './marathon.js';
 import {
@@ -345,6 +346,7 @@ export const localCommand: CommandDef = {
     { name: 'agent_port', help: 'port of the first agent (the next ones count up)', default: '5051' },
     { name: 'work_dir', help: 'root for the master and agent work dirs', default: '.agora/local' },
     { name: 'resources', help: 'resources of each agent (default: detected, shared by all agents)' },
+    { name: 'chronos_port', help: 'port of the Chronos started beside the cluster (0: none)', default: '4400' },
     {
       name: 'secure',
       help: 'TLS and authentication on, with a CA, certificates and credentials made under --work_dir/secure',
@@ -388,6 +390,8 @@ export async function runLocal(f: Flags): Promise<() => Promise<void>> {
     };
     agents.push(await runAgent(agentFlags, createLogger(`agora-agent-${i + 1}`, logLevel)));
   }
+  // Chronos on 4400 (frameworks/chronos); its own hook, beside any other framework's.
+  const chronos = await startLocalChronos(f, root, master.port, logLevel, secure?.paths);
   // Marathon beside the master and agents (cli/marathon.ts), state under the work dir.
   const marathonPort = intFlag(f, 'marathon_port');
   const marathon =
@@ -421,8 +425,9 @@ export async function runLocal(f: Flags): Promise<() => Promise<void>> {
   master  ${scheme}://127.0.0.1:${master.port}   (state: ${scheme}://127.0.0.1:${master.port}/master/state)
 ${agents.map((a, i) => `  agent ${i + 1} ${scheme}://127.0.0.1:${a.port}   (work dir ${root}/agent-${i + 1})`).join('\n')}
 ${marathon ? `  marathon http://127.0.0.1:${marathon.port}   (POST Marathon JSON to /v2/apps or /v2/groups)\n` : ''}Try: ./bin/agora execute --master ${scheme === 'https' ? 'https://' : ''}127.0.0.1:${master.port}${how} --name hi --command 'echo hello' --resources 'cpus:0.1;mem:32'
-Ctrl-C stops the cluster.`);
+${chronos ? `  chronos http://127.0.0.1:${chronos.port}   (Chronos: /scheduler/jobs, Metronome: /v1/jobs)\n` : ''}Ctrl-C stops the cluster.`);
   return async () => {
+    await chronos?.close();
     await marathon?.close();
     await Promise.all(agents.map((a) => a.close(true)));
     await master.close();

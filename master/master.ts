@@ -320,13 +320,20 @@ export class Master {
       .catch((e: Error) => this.log.warn({ agentId, err: e.message }, 'could not answer a secrets request'));
   }
 
-  onSchedulerConnect(peer: Peer<SchedulerEvent>) {
+  /**
+   * A scheduler peer: a WebSocket connection, or an HTTP event stream (master/http/v1-scheduler.ts).
+   * `callsRateLimited`: each of this peer's calls was already counted against its principal's
+   * `--rate_limits` budget where it came in (the HTTP door, sdk/auth, answering 429 over it), so the
+   * master must not count it a second time.
+   */
+  onSchedulerConnect(peer: Peer<SchedulerEvent>, opts: { callsRateLimited?: boolean } = {}) {
     if (!this.admit(peer)) return { onMessage: () => {}, onClose: () => {} };
     const conn = this.attach(peer, 's');
     this.dispatch({ type: 'schedulerConnected', conn, principal: principalOf(peer) });
+    const counted = opts.callsRateLimited === true;
     return {
       onMessage: (call: SchedulerCall) => {
-        if (call.type !== 'SUBSCRIBE' && !this.withinRate(conn, peer, call.framework_id)) return;
+        if (!counted && call.type !== 'SUBSCRIBE' && !this.withinRate(conn, peer, call.framework_id)) return;
         this.dispatch({ type: 'schedulerCall', conn, call });
       },
       onClose: () => this.detach(conn, { type: 'schedulerDisconnected', conn }),
