@@ -63,7 +63,7 @@ describe('v1 operator JSON (pure)', () => {
   });
 
   it('refuses calls Agora does not implement; reads UPDATE_QUOTA as quota bodies (both sides empty: remove)', () => {
-    expect(() => callType({ type: 'TEARDOWN' } as OperatorCall)).to.throw(/unsupported operator call/);
+    expect(() => callType({ type: 'SET_LOGGING_LEVEL' } as OperatorCall)).to.throw(/unsupported operator call/);
     expect(callType({ type: 'GET_STATE' })).to.equal('GET_STATE');
     const bodies = quotaBodies({
       type: 'UPDATE_QUOTA',
