@@ -453,6 +453,34 @@ describe('operator events derived from the real master logic (MasterHarness)', (
     h.master.stop();
   });
 
+  it('an operator TEARDOWN shows as FRAMEWORK_REMOVED, with its task killed', async () => {
+    const h = await MasterHarness.start();
+    const s = new OperatorEventStream({ schedule: (fn) => fn(), clock: h.clock, master: () => h.master });
+    const sink = new FakeSink();
+    const agent = await h.addAgent();
+    const sched = await h.subscribe();
+    await h.advance(1000);
+    const [offer] = sched.offers();
+    sched.launch(offer, [{ task_id: 't1', resources: 'cpus:1;mem:32' }]);
+    await h.settle();
+    agent.update(sched.frameworkId as string, { task_id: 't1', state: 'TASK_RUNNING' });
+    await h.settle();
+    h.trace.length = 0;
+    s.subscribe(sink, snapshot);
+    expect(await h.master.teardownFramework(sched.frameworkId as string)).to.equal('torn down');
+    await h.settle();
+    for (const t of h.trace.splice(0)) s.observe(t.event, t.effects);
+    // biome-ignore lint/suspicious/noExplicitAny: operator events are loosely typed JSON
+    const events = sink.events() as Record<string, any>[];
+    expect(events.filter((e) => e.type !== 'HEARTBEAT').map((e) => e.type)).to.deep.equal([
+      'SUBSCRIBED',
+      'TASK_UPDATED',
+      'FRAMEWORK_REMOVED',
+    ]);
+    expect(events.find((e) => e.type === 'TASK_UPDATED')?.task_updated.state).to.equal('TASK_KILLED');
+    h.master.stop();
+  });
+
   it('closes every subscriber when the master stops leading', async () => {
     const h = await MasterHarness.start();
     const s = new OperatorEventStream({ schedule: (fn) => fn(), clock: h.clock, master: () => h.master });
