@@ -34,6 +34,7 @@ import {
   onSubscribe,
   teardown,
 } from './frameworks.js';
+import { type GroupEntry, liveGroups } from './groups.js';
 import { agentWindowClosed, gainLeadership, loseLeadership } from './leadership.js';
 import { allocationCycle, allocationResult, allocationSoon, offersNotSent, snapshot } from './offers.js';
 import { applyOperatorReservation } from './operator-reservations.js';
@@ -74,6 +75,8 @@ export type MasterEvent =
   | { type: 'leadershipLost'; reason: string }
   | { type: 'rolesChanged'; roles: Map<string, AllocatorRole> }
   | { type: 'markGone'; agentId: string }
+  /** An operator tears a framework down (v1 TEARDOWN, POST /master/teardown), already authorized. */
+  | { type: 'operatorTeardown'; frameworkId: string }
   /** An operator's RESERVE_RESOURCES / UNRESERVE_RESOURCES (master/state/operator-reservations.ts). */
   | { type: 'operatorReservation'; agentId: string; reserve: Resources; unreserve: Resources }
   /** Run an allocation cycle soon (coalesced with other requests). */
@@ -126,6 +129,10 @@ export class MasterState {
   }
   get electedAt(): number | undefined {
     return this.s.electedAt;
+  }
+  /** The live task groups (LAUNCH_GROUP): each executor, its agent and its live tasks (state views). */
+  get groups(): readonly GroupEntry[] {
+    return liveGroups(this.s);
   }
   /** The allocator's input as it would be now. */
   snapshot() {
@@ -211,6 +218,11 @@ export class MasterState {
       case 'markGone': {
         const a = s.agents.get(e.agentId);
         if (a && a.state !== 'gone') markGone(s, out, a);
+        return;
+      }
+      case 'operatorTeardown': {
+        const fw = s.frameworks.get(e.frameworkId);
+        if (fw) teardown(s, out, fw);
         return;
       }
       case 'operatorReservation':
