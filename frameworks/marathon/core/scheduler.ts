@@ -49,6 +49,8 @@ export interface OfferStats {
 interface Backoff {
   delayMs: number;
   until: number;
+  /** Offers were revived when it ended (offers declined meanwhile carry a 5 s filter). */
+  revived?: boolean;
 }
 
 export interface SchedulerHooks {
@@ -446,8 +448,11 @@ export class Scheduler {
       }
     }
     if (!i) {
-      // A task we do not know (launched before a failover and never stored): kill it.
-      if (isActive({ state: status.state } as Instance)) this.driver.kill(status.task_id, status.agent_id);
+      // A task we do not know (launched before a failover and never stored, or expunged): kill it.
+      // Not while it is unreachable: the master can only answer the kill with another
+      // TASK_UNREACHABLE (a loop); it is killed if it comes back running.
+      const reachable = status.state !== 'TASK_UNREACHABLE' && status.state !== 'TASK_UNKNOWN';
+      if (reachable && isActive({ state: status.state } as Instance)) this.driver.kill(status.task_id, status.agent_id);
       return;
     }
     const app = this.specs.get(i.appId);
@@ -598,6 +603,7 @@ export class Scheduler {
 
   tick(): void {
     this.checkReadiness();
+    this.reviveAfterBackoff();
     for (const i of this.instances.values()) {
       if (i.unhealthySince === undefined || i.killing || !isActive(i)) continue;
       const app = this.specs.get(i.appId);
@@ -619,6 +625,24 @@ export class Scheduler {
       }
     }
     this.converge();
+  }
+
+  /**
+   * A launch delay ended for an app still waiting: revive, so that the offers declined (with a
+   * filter) during the delay come back now rather than when their filter expires.
+   */
+  private reviveAfterBackoff(): void {
+    const now = this.clock.now();
+    let revive = false;
+    for (const [appId, b] of this.backoff) {
+      if (b.revived || b.until > now) continue;
+      b.revived = true;
+      if (this.demand.has(appId)) revive = true;
+    }
+    if (revive && this.subscribed) {
+      this.suppressed = false;
+      this.driver.revive();
+    }
   }
 
   onSubscribed(): void {
