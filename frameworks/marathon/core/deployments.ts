@@ -85,7 +85,11 @@ export function actionState(
 }
 
 /** The deployment as `/v2/deployments` shows it. */
-export function deploymentJson(d: StoredDeployment, why: (app: string) => string | undefined): Record<string, unknown> {
+export function deploymentJson(
+  d: StoredDeployment,
+  why: (app: string) => string | undefined,
+  readiness: (app: string) => Record<string, unknown>[] = () => [],
+): Record<string, unknown> {
   const step = d.steps[d.done];
   return {
     id: d.id,
@@ -95,7 +99,12 @@ export function deploymentJson(d: StoredDeployment, why: (app: string) => string
     steps: d.steps.map((s) => ({ actions: s.actions.map((a) => ({ action: a.action, app: a.app })) })),
     currentActions: (step?.actions ?? []).map((a) => {
       const waiting = why(a.app);
-      return { action: a.action, app: a.app, readinessCheckResults: [], ...(waiting ? { waitingFor: waiting } : {}) };
+      return {
+        action: a.action,
+        app: a.app,
+        readinessCheckResults: readiness(a.app),
+        ...(waiting ? { waitingFor: waiting } : {}),
+      };
     }),
     currentStep: Math.min(d.done + 1, d.steps.length),
     totalSteps: d.steps.length,

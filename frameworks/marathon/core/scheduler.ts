@@ -9,14 +9,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, Filters, Offer, Operation, TaskInfo, TaskStatus } from 'agora/sdk';
 import type pino from 'pino';
+import { CheckRunner, type ProbeAnswer, readinessJson, tcpConnect } from './checks.js';
 import { actionState, configVersion, effectiveApps, planJson } from './deployments.js';
 import type { EventBus } from './events.js';
 import {
+  agentCheckIndex,
   buildTaskInfo,
   type Instance,
   isActive,
   isAvailable,
-  readinessUrl,
+  isHealthy,
   taskIdFor,
   taskIdsOf,
 } from './instances.js';
@@ -304,6 +306,13 @@ export class Scheduler {
     return parts.filter(Boolean).join('; ');
   }
 
+  /** Readiness results of an app's instances not yet ready (what its deployment waits on). */
+  readinessOf(appId: string): Record<string, unknown>[] {
+    return this.instancesOf(appId)
+      .filter((i) => isActive(i) && !i.ready)
+      .flatMap(readinessJson);
+  }
+
   // ---- offers ------------------------------------------------------------------------------
 
   private statsOf(appId: string): OfferStats {
@@ -499,11 +508,12 @@ export class Scheduler {
         appId: i.appId,
         instanceId: i.taskId,
         version: i.version,
-        alive: status.healthy,
+        alive: isHealthy(app, i),
       });
       if (!status.healthy) {
         i.unhealthySince = this.clock.now();
-        this.events.emit('failed_health_check_event', { ...common, healthCheck: app?.healthChecks[0] ?? {} });
+        const hc = app ? app.healthChecks[agentCheckIndex(app)] : undefined;
+        this.events.emit('failed_health_check_event', { ...common, healthCheck: hc ?? {} });
       } else i.unhealthySince = undefined;
     }
     if (!isActive(i)) {
@@ -573,41 +583,38 @@ export class Scheduler {
     this.backoff.delete(appId);
   }
 
-  /** Time-driven work: unhealthy instances past maxConsecutiveFailures, unreachable ones, backoffs ending. */
-  /** Answers an HTTP GET with its status (Marathon runs readiness checks itself); injected in tests. */
-  probe: (url: string, timeoutMs: number) => Promise<number> = async (url, timeoutMs) =>
-    (await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })).status;
-  private readonly probing = new Set<string>();
-
-  /** Readiness checks of running, not yet ready instances of apps that have them (one probe in flight each). */
-  private checkReadiness(): void {
-    for (const i of this.instances.values()) {
-      if (i.ready || i.state !== 'TASK_RUNNING' || i.killing || this.probing.has(i.taskId)) continue;
-      const app = this.specs.get(i.appId);
-      const rc = app?.readinessChecks[0] as { timeoutSeconds?: number; httpStatusCodesForReady?: number[] } | undefined;
-      const url = app && rc ? readinessUrl(app, i) : undefined;
-      if (!rc || !url) continue;
-      this.probing.add(i.taskId);
-      this.probe(url, (rc.timeoutSeconds ?? 10) * 1000)
-        .then((status) => {
-          if ((rc.httpStatusCodesForReady ?? [200]).includes(status)) {
-            i.ready = true;
-            this.hooks.instancesChanged(i.appId);
-            this.requestConverge();
-          }
-        })
-        .catch(() => undefined)
-        .finally(() => this.probing.delete(i.taskId));
-    }
+  /** Answers an HTTP GET (Marathon's own health and readiness checks); injected in tests. */
+  probe: (url: string, timeoutMs: number) => Promise<ProbeAnswer> = async (url, timeoutMs) => {
+    const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await r.text()).slice(0, 1024);
+    return { status: r.status, contentType: r.headers.get('content-type') ?? '', body };
+  };
+  /** Connects to a TCP port (Marathon's TCP health checks); injected in tests. */
+  tcpProbe: (host: string, port: number, timeoutMs: number) => Promise<void> = tcpConnect;
+  private checksRunner?: CheckRunner;
+  private get checks(): CheckRunner {
+    this.checksRunner ??= new CheckRunner({
+      clock: this.clock,
+      events: this.events,
+      probe: (url, t) => this.probe(url, t),
+      tcpProbe: (h, p, t) => this.tcpProbe(h, p, t),
+      changed: (i) => {
+        this.hooks.instancesChanged(i.appId);
+        this.requestConverge();
+      },
+      kill: (i, why) => this.killInstance(i, why),
+    });
+    return this.checksRunner;
   }
 
+  /** Time-driven work: checks Marathon runs, unhealthy instances past maxConsecutiveFailures, unreachable ones, backoffs ending. */
   tick(): void {
-    this.checkReadiness();
+    this.checks.run(this.instances.values(), this.specs);
     this.reviveAfterBackoff();
     for (const i of this.instances.values()) {
       if (i.unhealthySince === undefined || i.killing || !isActive(i)) continue;
       const app = this.specs.get(i.appId);
-      const hc = app?.healthChecks[0];
+      const hc = app ? app.healthChecks[agentCheckIndex(app)] : undefined;
       if (!hc || hc.maxConsecutiveFailures <= 0) continue;
       // The agent kills at maxConsecutiveFailures; this is the safety net if its kill never comes.
       const limitMs = (hc.maxConsecutiveFailures + 1) * (hc.intervalSeconds + hc.timeoutSeconds) * 1000;

@@ -27,13 +27,23 @@ export function deploymentRoutes(ctx: MarathonHttpContext): AgoraPlugin {
   return async (app) => {
     app.get('/v2/deployments', { config: { action: READ } }, async () => {
       const s = ctx.service();
-      return s.scheduler.deployments.map((d) => deploymentJson(d, (a) => s.scheduler.waitingFor(a)));
+      return s.scheduler.deployments.map((d) =>
+        deploymentJson(
+          d,
+          (a) => s.scheduler.waitingFor(a),
+          (a) => s.scheduler.readinessOf(a),
+        ),
+      );
     });
     app.get('/v2/deployments/:id', { config: { action: READ }, schema: { params: IdParams } }, async (req) => {
       const s = ctx.service();
       const d = s.scheduler.deployments.find((x) => x.id === req.params.id);
       if (!d) throw new UnknownId(`DeploymentPlan ${req.params.id} does not exist`);
-      return deploymentJson(d, (a) => s.scheduler.waitingFor(a));
+      return deploymentJson(
+        d,
+        (a) => s.scheduler.waitingFor(a),
+        (a) => s.scheduler.readinessOf(a),
+      );
     });
     app.delete(
       '/v2/deployments/:id',
