@@ -1,6 +1,7 @@
 /** `/v2/deployments`, `/v2/tasks` (+ `POST /v2/tasks/delete`) and `/v2/queue` (+ `DELETE /v2/queue/{id}/delay`). */
+
+import type { AgoraPlugin } from 'agora/sdk';
 import { Type } from 'typebox';
-import type { AgoraPlugin } from '../../../sdk/http/index.js';
 import { deploymentJson } from '../core/deployments.js';
 import { findApp } from '../core/groups.js';
 import { isActive } from '../core/instances.js';

@@ -3,8 +3,9 @@
  * list, create (201, Location, Marathon-Deployment-Id), get, update (PUT), delete (202), status
  * (`{id}::status`, `::status` for all), versions, and killing one instance (`::instances/{id}`).
  */
+
+import type { AgoraPlugin } from 'agora/sdk';
 import { Type } from 'typebox';
-import type { AgoraPlugin } from '../../../sdk/http/index.js';
 import { updateGroup } from '../core/groups.js';
 import { type Instance, isActive } from '../core/instances.js';
 import { allPods, type PodDef } from '../core/pods.js';

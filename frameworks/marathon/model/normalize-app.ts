@@ -12,7 +12,7 @@
  *
  * Pure: no clock, no I/O. `version` is kept as given (the service stamps versions).
  */
-import { constraintProblem, parseConstraint } from '../../../sdk/placement/constraint.js';
+import { constraintProblem, parseConstraint } from 'agora/sdk';
 import { AppMessages, uniqueNames, validateContainer, validateNetworks, validUri } from './app-rules.js';
 import { canonicalPathId, parsePathId, pathIdProblems } from './path-id.js';
 import {
