@@ -5,6 +5,7 @@
  */
 import { allApps, findApp } from './groups.js';
 import { type Instance, isActive, isAvailable } from './instances.js';
+import { actionJson } from './planner.js';
 import { allPods, podShadow } from './pods.js';
 import type { StoredDeployment } from './repository.js';
 import type { AppDef, GroupDef } from './spec.js';
@@ -96,12 +97,11 @@ export function deploymentJson(
     version: d.version,
     affectedApps: d.affectedApps,
     affectedPods: d.affectedPods,
-    steps: d.steps.map((s) => ({ actions: s.actions.map((a) => ({ action: a.action, app: a.app })) })),
+    steps: d.steps.map((s) => ({ actions: s.actions.map(actionJson) })),
     currentActions: (step?.actions ?? []).map((a) => {
       const waiting = why(a.app);
       return {
-        action: a.action,
-        app: a.app,
+        ...actionJson(a),
         readinessCheckResults: readiness(a.app),
         ...(waiting ? { waitingFor: waiting } : {}),
       };
@@ -118,6 +118,6 @@ export function planJson(d: StoredDeployment): Record<string, unknown> {
     version: d.version,
     original: d.original,
     target: d.target,
-    steps: d.steps.map((s) => ({ actions: s.actions.map((a) => ({ action: a.action, app: a.app })) })),
+    steps: d.steps.map((s) => ({ actions: s.actions.map(actionJson) })),
   };
 }

@@ -23,6 +23,7 @@ import {
   taskIdsOf,
 } from './instances.js';
 import { ALL_REASONS, OfferPool, type PlacedInstance, place, Reason } from './placement.js';
+import { actionJson } from './planner.js';
 import { buildTaskGroup, groupState, type PodDef } from './pods.js';
 import type { StoredDeployment } from './repository.js';
 import type { AppDef, GroupDef } from './spec.js';
@@ -262,12 +263,18 @@ export class Scheduler {
         continue;
       any = true;
       if (step) {
-        this.events.emit('deployment_step_success', { plan: planJson(d), currentStep: { actions: step.actions } });
+        this.events.emit('deployment_step_success', {
+          plan: planJson(d),
+          currentStep: { actions: step.actions.map(actionJson) },
+        });
         d.done++;
       }
       const next = d.steps[d.done];
       if (next) {
-        this.events.emit('deployment_info', { plan: planJson(d), currentStep: { actions: next.actions } });
+        this.events.emit('deployment_info', {
+          plan: planJson(d),
+          currentStep: { actions: next.actions.map(actionJson) },
+        });
         this.hooks.deploymentChanged(d, false);
       } else {
         this.deployments = this.deployments.filter((x) => x !== d);
@@ -673,7 +680,10 @@ export class Scheduler {
   startDeployment(d: StoredDeployment): void {
     this.deployments.push(d);
     for (const a of d.affectedApps) this.resetDelay(a);
-    this.events.emit('deployment_info', { plan: planJson(d), currentStep: { actions: d.steps[0]?.actions ?? [] } });
+    this.events.emit('deployment_info', {
+      plan: planJson(d),
+      currentStep: { actions: (d.steps[0]?.actions ?? []).map(actionJson) },
+    });
     this.converge();
   }
 
@@ -685,7 +695,10 @@ export class Scheduler {
       this.events.emit('deployment_failed', { id: d.id, plan: planJson(d) });
       const step = d.steps[d.done];
       if (step)
-        this.events.emit('deployment_step_failure', { plan: planJson(d), currentStep: { actions: step.actions } });
+        this.events.emit('deployment_step_failure', {
+          plan: planJson(d),
+          currentStep: { actions: step.actions.map(actionJson) },
+        });
     }
     return d;
   }
