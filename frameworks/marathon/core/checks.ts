@@ -174,7 +174,12 @@ export class CheckRunner {
       nextAt: now,
     }));
     app.readinessChecks.forEach((raw, idx) => {
-      const rc = raw as { intervalSeconds?: number; timeoutSeconds?: number; httpStatusCodesForReady?: number[] };
+      const rc = raw as {
+        intervalSeconds?: number;
+        timeoutSeconds?: number;
+        httpStatusCodesForReady?: number[];
+        preserveLastResponse?: boolean;
+      };
       const r = i.readiness?.[idx];
       const key = `${i.taskId}#r${idx}`;
       if (!r || r.ready || this.inFlight.has(key) || now < r.nextAt) return;
@@ -190,7 +195,8 @@ export class CheckRunner {
             r.lastResponse = {
               status,
               contentType: typeof a === 'number' ? '' : (a.contentType ?? ''),
-              body: typeof a === 'number' ? '' : (a.body ?? ''),
+              // As Marathon: the body only with preserveLastResponse.
+              body: typeof a === 'number' || !rc.preserveLastResponse ? '' : (a.body ?? ''),
             };
             r.ready = (rc.httpStatusCodesForReady ?? [200]).includes(status);
           },
