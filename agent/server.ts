@@ -22,6 +22,9 @@ export interface AgentHttpStartOptions {
   bindCheck?: { missing: string[]; insecure: boolean };
   /** Serve TLS (sdk/tls). */
   tls?: ServerTls;
+  /** The host name the agent registered with, and its flags as given (shown by `/state`, `/flags`). */
+  hostname?: string;
+  flags?: Record<string, string>;
 }
 
 export async function startAgentHttp(
@@ -41,7 +44,12 @@ export async function startAgentHttp(
     });
     if (warn) logger.warn({ insecure: true, host }, warn);
   }
-  const http = buildAgentHttp(agent, { logger, authorizer: opts.authorizer });
+  const http = buildAgentHttp(agent, {
+    logger,
+    authorizer: opts.authorizer,
+    hostname: opts.hostname,
+    flags: opts.flags,
+  });
   if (opts.tls) secureServer(http.server, opts.tls, logger);
   await http.listen({ port, host });
   return http;

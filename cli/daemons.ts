@@ -1,6 +1,6 @@
 /** `agora master`, `agora agent` and `agora local`: starting the long-running parts. */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type pino from 'pino';
 import { Agent } from '../agent/agent.js';
 import { createContainerizers } from '../agent/containerizer/registry.js';
@@ -14,6 +14,7 @@ import { parseDuration } from '../sdk/util/duration.js';
 import { createLogger } from '../sdk/util/logger.js';
 import { followLeader } from '../sdk/zk/follow-leader.js';
 import { redactZkUrl } from '../sdk/zk/index.js';
+import { startLocalChronos } from './chronos.js';
 import { type CommandDef, type Flags, intFlag, UsageError } from './flags.js';
 import { marathonCommand, runMarathon } from './marathon.js';
 import {
@@ -93,6 +94,22 @@ export const masterCommand: CommandDef = {
       name: 'secrets_key_file',
       help: 'AES-256 key of the secret store (32 random bytes, raw, base64 or hex; mode 0600); without it secrets are off',
     },
+    // The v1 operator API's SUBSCRIBE stream (docs/mesos-operator-api.md).
+    {
+      name: 'operator_heartbeat_interval',
+      help: 'HEARTBEAT events to operator API subscribers this often',
+      default: '15secs',
+    },
+    {
+      name: 'operator_subscriber_buffer',
+      help: 'bytes an operator API subscriber may fall behind before it is disconnected',
+      default: '8388608',
+    },
+    { name: 'max_operator_subscribers', help: 'operator API SUBSCRIBE streams open at once', default: '2000' },
+    {
+      name: 'webui_dir',
+      help: "serve Mesos's web UI from this directory (its src/webui) at / (docs/mesos-operator-api.md)",
+    },
   ],
   examples: [
     'agora master --port 5050 --work_dir /var/lib/agora/master',
@@ -105,6 +122,8 @@ export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
   if (f.zk && !f.zk.startsWith('zk://'))
     throw new UsageError(`--zk must look like zk://host:2181/agora, got '${redactZkUrl(f.zk)}'`);
   if (f.quorum !== undefined && intFlag(f, 'quorum') < 1) throw new UsageError('--quorum must be at least 1');
+  if (f.webui_dir && !existsSync(join(f.webui_dir, 'index.html')))
+    throw new UsageError(`--webui_dir must hold Mesos's web UI (its src/webui, with index.html): ${f.webui_dir}`);
   return {
     workDir: resolve(f.work_dir ?? '.agora/master'),
     zk: f.zk,
@@ -123,6 +142,12 @@ export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
       .split('|')
       .filter(Boolean)
       .map((s) => Resources.parse(s)),
+    webuiDir: f.webui_dir ? resolve(f.webui_dir) : undefined,
+    operatorStream: {
+      heartbeatIntervalMs: parseDuration(f.operator_heartbeat_interval ?? '15secs'),
+      maxBufferedBytes: Math.max(1024, intFlag(f, 'operator_subscriber_buffer')),
+      maxSubscribers: Math.max(1, intFlag(f, 'max_operator_subscribers')),
+    },
     logger,
   };
 }
@@ -148,6 +173,7 @@ export async function runMaster(f: Flags): Promise<RunningMaster> {
   const { authorizer } = security;
   return startMaster({
     ...masterOptionsFromFlags(f, logger),
+    flags: Object.fromEntries(Object.entries(f).filter((e): e is [string, string] => e[1] !== undefined)), // shown by /master/state, /flags and GET_FLAGS (secrets redacted there)
     authorizer,
     tls: serverTlsFromFlags(f), // cli/secure.ts
     secretsKey,
@@ -294,6 +320,8 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     tls: serverTlsFromFlags(f),
     authorizer: sec.authorizer,
     bindCheck: { missing: sec.missing, insecure: f.insecure === 'true' },
+    flags: Object.fromEntries(Object.entries(f).filter((e): e is [string, string] => e[1] !== undefined)),
+    hostname: f.hostname,
   });
   await agent.start();
   logger.info({ port, workDir, resources: resources.toString() }, `agent listening on port ${port}`);
@@ -318,6 +346,7 @@ export const localCommand: CommandDef = {
     { name: 'agent_port', help: 'port of the first agent (the next ones count up)', default: '5051' },
     { name: 'work_dir', help: 'root for the master and agent work dirs', default: '.agora/local' },
     { name: 'resources', help: 'resources of each agent (default: detected, shared by all agents)' },
+    { name: 'chronos_port', help: 'port of the Chronos started beside the cluster (0: none)', default: '4400' },
     {
       name: 'secure',
       help: 'TLS and authentication on, with a CA, certificates and credentials made under --work_dir/secure',
@@ -361,6 +390,8 @@ export async function runLocal(f: Flags): Promise<() => Promise<void>> {
     };
     agents.push(await runAgent(agentFlags, createLogger(`agora-agent-${i + 1}`, logLevel)));
   }
+  // Chronos on 4400 (frameworks/chronos); its own hook, beside any other framework's.
+  const chronos = await startLocalChronos(f, root, master.port, logLevel, secure?.paths);
   // Marathon beside the master and agents (cli/marathon.ts), state under the work dir.
   const marathonPort = intFlag(f, 'marathon_port');
   const marathon =
@@ -394,8 +425,9 @@ export async function runLocal(f: Flags): Promise<() => Promise<void>> {
   master  ${scheme}://127.0.0.1:${master.port}   (state: ${scheme}://127.0.0.1:${master.port}/master/state)
 ${agents.map((a, i) => `  agent ${i + 1} ${scheme}://127.0.0.1:${a.port}   (work dir ${root}/agent-${i + 1})`).join('\n')}
 ${marathon ? `  marathon http://127.0.0.1:${marathon.port}   (POST Marathon JSON to /v2/apps or /v2/groups)\n` : ''}Try: ./bin/agora execute --master ${scheme === 'https' ? 'https://' : ''}127.0.0.1:${master.port}${how} --name hi --command 'echo hello' --resources 'cpus:0.1;mem:32'
-Ctrl-C stops the cluster.`);
+${chronos ? `  chronos http://127.0.0.1:${chronos.port}   (Chronos: /scheduler/jobs, Metronome: /v1/jobs)\n` : ''}Ctrl-C stops the cluster.`);
   return async () => {
+    await chronos?.close();
     await marathon?.close();
     await Promise.all(agents.map((a) => a.close(true)));
     await master.close();

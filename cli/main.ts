@@ -1,5 +1,6 @@
 /** `agora <command> [flags]`: the one entry point for every part of Agora. */
 import { AgoraError } from '../sdk/errors.js';
+import { chronosCommand, runChronos } from './chronos.js';
 import { agentCommand, localCommand, masterCommand, runAgent, runLocal, runMaster } from './daemons.js';
 import { executeCommand, runExecute } from './execute.js';
 import { type CommandDef, helpText, parseFlags, UsageError } from './flags.js';
@@ -12,6 +13,7 @@ const commands: { def: CommandDef; run: (flags: ReturnType<typeof parseFlags>) =
   { def: masterCommand, run: runMaster },
   { def: agentCommand, run: runAgent },
   { def: executeCommand, run: runExecute },
+  { def: chronosCommand, run: runChronos },
   { def: marathonCommand, run: runMarathon },
   { def: tokenCommand, run: runToken },
   { def: certsCommand, run: (f) => runCerts(f) },

@@ -44,3 +44,6 @@ export const TooManyConnections = defineError('AGORA_MASTER_TOO_MANY_CONNECTIONS
 export const ConnectionDeadline = defineError('AGORA_MASTER_CONNECTION_DEADLINE', 408, 'ConnectionDeadlineError');
 export const RegistrarUnavailable = defineError('AGORA_MASTER_REGISTRAR_UNAVAILABLE', 503, 'RegistrarUnavailableError');
 export const RateLimited = defineError('AGORA_MASTER_RATE_LIMITED', 429, 'RateLimitedError');
+// ---------------------------------------------------------------- v1 operator API (master/http/operator.ts)
+export const TooManySubscribers = defineError('AGORA_MASTER_TOO_MANY_SUBSCRIBERS', 503, 'TooManySubscribersError');
+export const ReservationRefused = defineError('AGORA_MASTER_RESERVATION_REFUSED', 409, 'ReservationRefusedError');

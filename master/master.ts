@@ -36,6 +36,7 @@ import {
   type ProtocolSecurity,
   rolesToRecord,
 } from './state/index.js';
+import { reservationProblem } from './state/operator-reservations.js';
 
 export type { Counters } from './state/index.js';
 
@@ -252,6 +253,25 @@ export class Master {
     return 'marked';
   }
 
+  /**
+   * An operator moves unreserved resources of an agent to roles (`reserve`, role-tagged) or
+   * reserved ones back to `*` (`unreserve`); resolves once durable. Refused with the reason, changing nothing.
+   */
+  async changeReservations(
+    agentId: string,
+    reserve: Resources,
+    unreserve: Resources,
+  ): Promise<{ ok: true } | { ok: false; unknown: boolean; reason: string }> {
+    const a = this.state.agents.get(agentId);
+    const why = reservationProblem(a, reserve, unreserve);
+    if (why) return { ok: false, unknown: why === 'unknown agent', reason: why };
+    const failed = (
+      await Promise.all(this.dispatch({ type: 'operatorReservation', agentId, reserve, unreserve }))
+    ).find((e) => e);
+    if (failed) throw failed;
+    return { ok: true };
+  }
+
   /** Runs an allocation cycle soon, batched with other requests. */
   requestAllocation(): void {
     this.dispatch({ type: 'allocationRequested' });
@@ -288,13 +308,20 @@ export class Master {
       .catch((e: Error) => this.log.warn({ agentId, err: e.message }, 'could not answer a secrets request'));
   }
 
-  onSchedulerConnect(peer: Peer<SchedulerEvent>) {
+  /**
+   * A scheduler peer: a WebSocket connection, or an HTTP event stream (master/http/v1-scheduler.ts).
+   * `callsRateLimited`: each of this peer's calls was already counted against its principal's
+   * `--rate_limits` budget where it came in (the HTTP door, sdk/auth, answering 429 over it), so the
+   * master must not count it a second time.
+   */
+  onSchedulerConnect(peer: Peer<SchedulerEvent>, opts: { callsRateLimited?: boolean } = {}) {
     if (!this.admit(peer)) return { onMessage: () => {}, onClose: () => {} };
     const conn = this.attach(peer, 's');
     this.dispatch({ type: 'schedulerConnected', conn, principal: principalOf(peer) });
+    const counted = opts.callsRateLimited === true;
     return {
       onMessage: (call: SchedulerCall) => {
-        if (call.type !== 'SUBSCRIBE' && !this.withinRate(conn, peer, call.framework_id)) return;
+        if (!counted && call.type !== 'SUBSCRIBE' && !this.withinRate(conn, peer, call.framework_id)) return;
         this.dispatch({ type: 'schedulerCall', conn, call });
       },
       onClose: () => this.detach(conn, { type: 'schedulerDisconnected', conn }),

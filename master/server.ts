@@ -12,9 +12,10 @@ import type { MasterInfo } from '../sdk/protocol/types.js';
 import { FileStore, type Store, ZkStore } from '../sdk/store/index.js';
 import { type ServerTls, secureServer } from '../sdk/tls/index.js';
 import { attachWebSocketServer } from '../sdk/transport/index.js';
+import { systemClock } from '../sdk/util/clock.js';
 import { joinPath, LeaderDetector, LeaderElection, redactZkUrl, ZkClient } from '../sdk/zk/index.js';
 import { allocate } from './allocator/index.js';
-import { buildMasterHttp } from './http/index.js';
+import { buildMasterHttp, OperatorEventStream } from './http/index.js';
 import { Master, type MasterOptions } from './master.js';
 import { Registrar } from './registrar.js';
 import { SecretStore, SecretsDelivery } from './secrets/index.js';
@@ -37,6 +38,12 @@ export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'r
   tls?: ServerTls;
   /** The AES-256 key of the secret store (`--secrets_key_file`); absent: secrets are disabled. */
   secretsKey?: Buffer;
+  /** The flags as given on the command line (shown by `/master/state`, `/flags`, GET_FLAGS). */
+  flags?: Record<string, string>;
+  /** The v1 operator event stream's bounds (master/http/operator-v1-stream.ts). */
+  operatorStream?: { heartbeatIntervalMs?: number; maxBufferedBytes?: number; maxSubscribers?: number };
+  /** Mesos's web UI files (its `src/webui`), served at `/` (Mesos's `--webui_dir`). */
+  webuiDir?: string;
 }
 
 export interface RunningMaster {
@@ -53,7 +60,16 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
   let master: Master | undefined;
   let leader: () => MasterInfo | undefined = () => undefined;
   let secretStore: SecretStore | undefined;
+  const events = new OperatorEventStream({
+    clock: opts.clock ?? systemClock,
+    master: () => master,
+    ...opts.operatorStream,
+    onSlowSubscriber: (i) => log.warn(i, 'operator API subscriber fell behind; disconnected'),
+  });
   const http = buildMasterHttp({
+    flags: opts.flags,
+    events,
+    webuiDir: opts.webuiDir,
     logger: log.child({ component: 'http' }),
     authorizer: opts.authorizer,
     current: () => master,
@@ -92,6 +108,10 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     allocate: opts.allocate ?? allocate,
     registrar,
     leaderInfo: () => leader(),
+    trace: (event, effects) => {
+      opts.trace?.(event, effects);
+      events.observe(event, effects);
+    },
   });
   master = m;
 
@@ -158,6 +178,7 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     http,
     port,
     async close() {
+      events.closeAll();
       m.stop();
       await election?.withdraw();
       await detector?.close();

@@ -19,7 +19,8 @@ function taskJson(t: TaskEntry) {
     id: t.task.task_id,
     name: t.task.name,
     framework_id: t.frameworkId,
-    executor_id: '',
+    // A command task's executor is named after the task (as Mesos's command executor; the agent agrees).
+    executor_id: t.task.task_id,
     slave_id: t.agentId,
     agent_id: t.agentId,
     state: t.state,
@@ -74,6 +75,9 @@ function frameworkJson(master: Master, f: FrameworkEntry) {
     suppressed_roles: [...f.suppressedRoles],
     capabilities: (f.info.capabilities ?? []).map((c) => c.type),
     failover_timeout: f.info.failover_timeout ?? 0,
+    checkpoint: f.info.checkpoint ?? false,
+    principal: f.info.principal ?? '',
+    webui_url: f.info.webui_url ?? '',
     active: f.active,
     connected: f.connected,
     registered_time: f.registeredAt,
@@ -82,7 +86,8 @@ function frameworkJson(master: Master, f: FrameworkEntry) {
     resources: resourcesObject(used.plus(offered)),
     used_resources: resourcesObject(used),
     offered_resources: resourcesObject(offered),
-    tasks: tasks.map(taskJson),
+    tasks: tasks.filter((t) => t.state !== TaskState.UNREACHABLE).map(taskJson),
+    unreachable_tasks: tasks.filter((t) => t.state === TaskState.UNREACHABLE).map(taskJson),
     completed_tasks: f.completedTasks.map(taskJson),
     offers: [...f.offers].flatMap((id) => {
       const o = master.offers.get(id);

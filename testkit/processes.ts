@@ -27,6 +27,34 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The first of `n` consecutive free loopback ports (for `agora local --agent_port P`, whose agents
+ * take P, P+1, ...). Looked for below the kernel's ephemeral range (32768 and up), where another
+ * process's outgoing connection cannot take P+1 between this check and the listen.
+ */
+export async function freePortRun(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    const held: ReturnType<typeof createServer>[] = [];
+    try {
+      for (let i = 0; i < n; i++) {
+        const s = createServer();
+        await new Promise<void>((res, rej) => {
+          s.once('error', rej);
+          s.listen(base + i, '127.0.0.1', () => res());
+        });
+        held.push(s);
+      }
+      return base;
+    } catch {
+      // taken: try another base
+    } finally {
+      await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+    }
+  }
+  throw new Error(`no run of ${n} free ports found`);
+}
+
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `agora-${prefix}-`));
 }
@@ -140,7 +168,11 @@ export interface DaemonOptions extends SpawnOptions {
   workDir?: string;
 }
 
-/** A master on a free port; resolves once it answers /health. */
+/**
+ * A master on a free port; resolves once it answers /health, and, without `--zk` (a standalone
+ * master leads at once after recovering its registry), once it says it is leading, so that a
+ * test's first call does not meet a master still recovering.
+ */
 export async function startMasterProc(extra: string[] = [], opts: DaemonOptions = {}): Promise<MasterProc> {
   const port = await freePort();
   const workDir = opts.workDir ?? tempDir('master');
@@ -151,9 +183,11 @@ export async function startMasterProc(extra: string[] = [], opts: DaemonOptions 
     opts,
   );
   const url = `http://127.0.0.1:${port}`;
+  const standalone = !extra.some((a) => a === '--zk' || a.startsWith('--zk='));
   await waitFor(`master on ${port} to answer /health (output: ${proc.text().slice(-500)})`, async () => {
     if (proc.exited) throw new Error(`master exited: ${proc.text().slice(-2000)}`);
-    return (await getJson(`${url}/health`)).healthy;
+    const h = await getJson(`${url}/health`);
+    return h.healthy && (standalone ? h.leading : true);
   });
   return { proc, port, url, address: `127.0.0.1:${port}` };
 }

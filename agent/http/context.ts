@@ -1,4 +1,5 @@
 /** What the agent's HTTP plugins read of the agent: its public state, nothing else. */
+import type { BuildInfo } from '../../sdk/http/build-info.js';
 import type { Agent } from '../agent.js';
 
 export type AgentView = Pick<
@@ -14,4 +15,11 @@ export type AgentView = Pick<
   | 'startedAt'
 > & { updates: Pick<Agent['updates'], 'pendingCount'> };
 
-export type AgentHttpOptions = { agent: AgentView };
+export type AgentHttpOptions = {
+  agent: AgentView;
+  /** The host name the agent registered with (default: this host's name). */
+  hostname?: string;
+  /** The flags as given (shown by `/state` and `/flags`, secrets redacted). */
+  flags?: Record<string, string>;
+  build?: BuildInfo;
+};

@@ -4,11 +4,12 @@
  * missing path inside is 404; neither answer names the work dir or a raw system error.
  */
 import { constants, promises as fs, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Type } from 'typebox';
 import { type AgoraPlugin, httpErrors, taskUser, viewer } from '../../sdk/http/index.js';
 import { BadRequest, FileForbidden, FileNotFound } from '../errors.js';
 import type { AgentHttpOptions } from './context.js';
+import { hostOwners, lsMode } from './ls.js';
 import { resolveSandboxPath } from './sandbox.js';
 
 /** Largest slice `/files/read` returns at once (Mesos pages logs the same way). */
@@ -32,6 +33,8 @@ const Entry = Type.Object({
   mtime: Type.Number(),
   mode: Type.String(),
   nlink: Type.Number(),
+  uid: Type.String(),
+  gid: Type.String(),
 });
 const ReadResponse = Type.Object({ data: Type.String(), offset: Type.Number() });
 
@@ -96,6 +99,7 @@ export const filesRoutes: AgoraPlugin<AgentHttpOptions> = async (app, { agent })
         throw e;
       }
       // Entries as they are (links not followed: a dangling or outside link is listed, not opened).
+      const owners = hostOwners();
       return names.flatMap((name) => {
         // Entries of the root and of framework directories: only those the caller may open.
         if (!allowed(join(dir, name))) return [];
@@ -105,9 +109,11 @@ export const filesRoutes: AgoraPlugin<AgentHttpOptions> = async (app, { agent })
             {
               path: join(dir, name),
               size: st.size,
-              mtime: st.mtimeMs / 1000,
-              mode: st.mode.toString(8),
+              mtime: Math.floor(st.mtimeMs / 1000),
+              mode: lsMode(st.mode),
               nlink: st.nlink,
+              uid: owners.user(st.uid),
+              gid: owners.group(st.gid),
             },
           ];
         } catch {
@@ -144,6 +150,37 @@ export const filesRoutes: AgoraPlugin<AgentHttpOptions> = async (app, { agent })
         if (isGoneError(e)) throw new FileNotFound(`no such file or directory in the task sandboxes: ${path}`);
         throw e;
       }
+    },
+  );
+
+  // Mesos's /files/download: the file itself, as an attachment, streamed.
+  app.get(
+    '/files/download',
+    { config: { action: 'access_sandboxes' }, schema: { querystring: BrowseQuery } },
+    async (req, reply) => {
+      const { path } = req.query;
+      const file = sandboxed(agent.workDir, path);
+      if (!viewer(app, req)('access_sandboxes', sandboxOwner(agent, file))) {
+        throw new httpErrors.Forbidden(`not allowed to access_sandboxes on ${path}`);
+      }
+      let fh: fs.FileHandle;
+      try {
+        fh = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+      } catch (e) {
+        if (isGoneError(e)) throw new FileNotFound(`no such file or directory in the task sandboxes: ${path}`);
+        throw e;
+      }
+      const st = await fh.stat();
+      if (!st.isFile()) {
+        await fh.close();
+        throw new BadRequest(`${path} is not a file`);
+      }
+      const name = basename(file).replace(/[^A-Za-z0-9._-]/g, '_');
+      return reply
+        .header('content-type', 'application/octet-stream')
+        .header('content-disposition', `attachment; filename="${name}"`)
+        .header('content-length', String(st.size))
+        .send(fh.createReadStream({ start: 0, end: Math.max(0, st.size - 1), autoClose: true }));
     },
   );
 };

@@ -4,8 +4,15 @@
  */
 
 import type pino from 'pino';
-import { type AgoraHttp, type Authorizer, createHttpServer, DEFAULT_BODY_LIMIT } from '../../sdk/http/index.js';
+import {
+  type AgoraHttp,
+  type Authorizer,
+  createHttpServer,
+  DEFAULT_BODY_LIMIT,
+  jsonpSupport,
+} from '../../sdk/http/index.js';
 import { Internal } from '../errors.js';
+import { classicRoutes } from './classic.js';
 import type { MasterHttpOptions } from './context.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
@@ -15,8 +22,10 @@ import { rolesRoutes } from './roles.js';
 import { type SecretsHttpOptions, secretsRoutes } from './secrets.js';
 import { stateRoutes } from './state.js';
 import { v1SchedulerRoutes } from './v1-scheduler.js';
+import { webuiRoutes } from './webui.js';
 
 export type { MasterHttpOptions } from './context.js';
+export { OperatorEventStream, type OperatorStreamOptions } from './operator-v1-stream.js';
 export { LOCAL_PATHS } from './redirect.js';
 export { roleViews } from './role-views.js';
 export type { SecretsHttpOptions } from './secrets.js';
@@ -27,6 +36,12 @@ export interface MasterHttpServerOptions extends MasterHttpOptions {
   bodyLimit?: number;
   /** The secrets API; absent: disabled (503). */
   secrets?: SecretsHttpOptions;
+  /** The flags as given (shown by `/master/state`, `/flags`, GET_FLAGS; secrets redacted there). */
+  flags?: Record<string, string>;
+  /** The v1 operator event stream (SUBSCRIBE). */
+  events?: MasterHttpOptions['events'];
+  /** Mesos's web UI files (`--webui_dir`), served at `/`, `/app/*`, `/assets/*`. */
+  webuiDir?: string;
 }
 
 /** A master's HTTP server with every route declared (not listening yet; `inject` works at once). */
@@ -37,13 +52,16 @@ export function buildMasterHttp(opts: MasterHttpServerOptions): AgoraHttp {
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     internalError: Internal,
   });
-  const o: MasterHttpOptions = { current: opts.current, leader: opts.leader };
+  const o: MasterHttpOptions = { current: opts.current, leader: opts.leader, flags: opts.flags, events: opts.events };
+  void app.register(jsonpSupport);
   void app.register(redirectRoutes, o);
   void app.register(healthRoutes, o);
   void app.register(stateRoutes, o);
   void app.register(metricsRoutes, o);
   void app.register(rolesRoutes, o);
   void app.register(operatorRoutes, o);
+  void app.register(classicRoutes, o);
+  void app.register(webuiRoutes, { webuiDir: opts.webuiDir });
   void app.register(secretsRoutes, { ...o, secrets: opts.secrets });
   void app.register(v1SchedulerRoutes, { ...o, logger: opts.logger.child({ component: 'v1-scheduler' }) });
   return app;

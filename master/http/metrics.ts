@@ -12,6 +12,7 @@ export const metricsRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) =
     const m = ready(opts);
     const out = metricsSnapshot(m);
     for (const v of roleViews(m)) out[`allocator/mesos/roles/${v.name}/shares/dominant`] = v.dominantShare;
+    Object.assign(out, opts.events?.metrics() ?? {});
     return out;
   };
   for (const url of ['/metrics/snapshot', '/master/metrics/snapshot']) {

@@ -4,12 +4,14 @@
  * pure functions there; a change is made on a copy, made durable by `Master.changeRoles`, then
  * swapped in, one change at a time. A refused request changes nothing.
  */
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { type AgoraPlugin, viewer } from '../../sdk/http/index.js';
 import { resourcesObject } from '../../sdk/resources/resources.js';
 import type { AllocatorRole } from '../allocator/types.js';
 import { QuotaBody, WeightsBody, weightsView, withoutQuota, withQuota, withWeights } from '../roles.js';
 import { type MasterHttpOptions, ready } from './context.js';
+import { changeRolesSerially } from './role-changes.js';
 import { quotaJson, roleViews } from './role-views.js';
 
 const Amounts = Type.Record(Type.String(), Type.Number());
@@ -42,22 +44,12 @@ const Empty = Type.Object({});
 const QuotaParams = Type.Object({ '*': Type.String({ maxLength: 1024 }) });
 
 export const rolesRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) => {
-  let queue: Promise<unknown> = Promise.resolve();
   /** Computes the next roles from the current ones and makes them durable, one change at a time. */
   const change = <T>(
     fn: (roles: ReadonlyMap<string, AllocatorRole>) => { roles: Map<string, AllocatorRole>; out: T },
-  ) => {
-    const run = queue.then(async () => {
-      const master = ready(opts);
-      const { roles, out } = fn(master.roles);
-      await master.changeRoles(roles);
-      return out;
-    });
-    queue = run.catch(() => undefined);
-    return run;
-  };
+  ) => changeRolesSerially(ready(opts), fn);
 
-  app.get('/roles', { config: { action: 'view_roles' }, schema: { response: { 200: RolesResponse } } }, async (req) => {
+  const roles = async (req: FastifyRequest) => {
     const may = viewer(app, req);
     return {
       roles: roleViews(ready(opts))
@@ -74,7 +66,11 @@ export const rolesRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) => 
           ...(v.quota ? { quota: quotaJson(v.name, v.quota, v.allocated.plus(v.offered)) } : {}),
         })),
     };
-  });
+  };
+  // `/master/roles` is the name Mesos's web UI asks for.
+  for (const url of ['/roles', '/master/roles']) {
+    app.get(url, { config: { action: 'view_roles' }, schema: { response: { 200: RolesResponse } } }, roles);
+  }
 
   app.get(
     '/weights',

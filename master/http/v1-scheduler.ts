@@ -14,6 +14,7 @@ import type pino from 'pino';
 import { PrincipalMismatch } from '../../sdk/auth/errors.js';
 import { SCHEDULER_CONNECT } from '../../sdk/auth/index.js';
 import { CodecError } from '../../sdk/codec/index.js';
+import { AgoraError, type ErrorClass } from '../../sdk/errors.js';
 import type { AgoraPlugin } from '../../sdk/http/index.js';
 import { callFromMesos, type FromMesosCall } from '../../sdk/mesos/index.js';
 import { ProtocolErrorCode } from '../../sdk/protocol/validate.js';
@@ -28,6 +29,15 @@ import {
   UnsupportedMediaType,
 } from './v1-scheduler-errors.js';
 import { DEFAULT_STREAM_BUFFER_BYTES, HttpStreamPeer } from './v1-scheduler-stream.js';
+
+/**
+ * Mesos answers `400 Bad Request` where Agora's catalogue says 404 / 403 (an unknown or torn-down
+ * framework, a principal that is not the framework's: `Master::Http::scheduler` and the call
+ * validation in Mesos's master): the status is Mesos's, the stable code stays Agora's.
+ */
+function badRequest(cls: ErrorClass, message: string): AgoraError {
+  return new AgoraError(cls.code, message, 400);
+}
 
 export const V1_SCHEDULER_PATH = '/api/v1/scheduler';
 export const STREAM_ID_HEADER = 'mesos-stream-id';
@@ -118,12 +128,15 @@ export const v1SchedulerRoutes: AgoraPlugin<V1SchedulerOptions> = async (app, op
     const fw = master.frameworks.get(frameworkId);
     if (!fw) {
       if (master.completedFrameworks.some((f) => f.id === frameworkId)) {
-        throw new FrameworkRemoved(`framework ${frameworkId} has been torn down`);
+        throw badRequest(FrameworkRemoved, `framework ${frameworkId} cannot be found: it has been torn down`);
       }
-      throw new UnknownFramework(`framework ${frameworkId} cannot be found`);
+      throw badRequest(UnknownFramework, `framework ${frameworkId} cannot be found`);
     }
     if (principal !== undefined && fw.principal !== principal) {
-      throw new PrincipalMismatch(`the authenticated principal is not the principal of framework ${frameworkId}`);
+      throw badRequest(
+        PrincipalMismatch,
+        `the authenticated principal is not the principal of framework ${frameworkId}`,
+      );
     }
     if (!fw.connected) throw new NotSubscribedHttp(`framework ${frameworkId} is not subscribed`);
     const stream = byFramework.get(frameworkId);
@@ -160,16 +173,15 @@ export const v1SchedulerRoutes: AgoraPlugin<V1SchedulerOptions> = async (app, op
     const call = t.call as Extract<typeof t.call, { type: 'SUBSCRIBE' }>;
     const info = call.subscribe.framework_info;
     if (principal !== undefined && info.principal !== undefined && info.principal !== principal) {
-      throw new PrincipalMismatch(`SUBSCRIBE claims principal '${info.principal}' but authenticated as '${principal}'`);
+      throw badRequest(
+        PrincipalMismatch,
+        `SUBSCRIBE claims principal '${info.principal}' but authenticated as '${principal}'`,
+      );
     }
     // As Mesos: a framework that authenticated without naming a principal gets the authenticated one.
     if (principal !== undefined && info.principal === undefined) info.principal = principal;
-    if (info.id !== undefined && !master.frameworks.has(info.id)) {
-      if (master.completedFrameworks.some((f) => f.id === info.id)) {
-        throw new FrameworkRemoved(`framework ${info.id} has been torn down; subscribe without an id`);
-      }
-      throw new UnknownFramework(`framework ${info.id} is unknown to this cluster; subscribe without an id to get one`);
-    }
+    // A framework id that is torn down or was never issued is refused as Mesos refuses a subscription:
+    // 200, then an ERROR event (its message starts with the code) and the stream ends (master/state).
     // The stream id is the capability every later call shows (without authentication, the only
     // one): random, and never logged.
     const streamId = randomUUID();
@@ -199,7 +211,9 @@ export const v1SchedulerRoutes: AgoraPlugin<V1SchedulerOptions> = async (app, op
       },
       { agentAddress: (id) => agentAddress(master, id) },
     );
-    const handlers = master.onSchedulerConnect(peer);
+    // Every POST (this SUBSCRIBE and each later call) was counted once against `--rate_limits` at the
+    // HTTP door (sdk/auth answers 429 over budget): the master must not count the calls again.
+    const handlers = master.onSchedulerConnect(peer, { callsRateLimited: true });
     const stream: Stream = { peer, handlers, master };
     streams.set(streamId, stream);
     let gone = false;

@@ -4,9 +4,11 @@
  * or a test harness (master/testing/) turns the effects into sends, writes and timers, and feeds
  * their outcomes back as events.
  */
+
 import type { AgentMessage, MasterToAgentMessage, SchedulerCall, SchedulerEvent } from '../../sdk/protocol/messages.js';
 import type { MasterInfo } from '../../sdk/protocol/types.js';
 import type { RefusedOperation } from '../../sdk/protocol/validate.js';
+import type { Resources } from '../../sdk/resources/resources.js';
 import type { AllocationPlan, AllocatorRole } from '../allocator/types.js';
 import type { RecoveredState } from '../registrar.js';
 import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from '../registry.js';
@@ -33,7 +35,8 @@ import {
   teardown,
 } from './frameworks.js';
 import { agentWindowClosed, gainLeadership, loseLeadership } from './leadership.js';
-import { allocationCycle, allocationResult, offersNotSent, snapshot } from './offers.js';
+import { allocationCycle, allocationResult, allocationSoon, offersNotSent, snapshot } from './offers.js';
+import { applyOperatorReservation } from './operator-reservations.js';
 import {
   onReregisterConnClosed,
   onReregisterPart,
@@ -71,6 +74,8 @@ export type MasterEvent =
   | { type: 'leadershipLost'; reason: string }
   | { type: 'rolesChanged'; roles: Map<string, AllocatorRole> }
   | { type: 'markGone'; agentId: string }
+  /** An operator's RESERVE_RESOURCES / UNRESERVE_RESOURCES (master/state/operator-reservations.ts). */
+  | { type: 'operatorReservation'; agentId: string; reserve: Resources; unreserve: Resources }
   /** Run an allocation cycle soon (coalesced with other requests). */
   | { type: 'allocationRequested' }
   /** Run an allocation cycle now. */
@@ -208,6 +213,9 @@ export class MasterState {
         if (a && a.state !== 'gone') markGone(s, out, a);
         return;
       }
+      case 'operatorReservation':
+        applyOperatorReservation(s, out, e.agentId, e.reserve, e.unreserve);
+        return;
       case 'allocationRequested':
         s.requestAllocation(out);
         return;
@@ -225,7 +233,7 @@ export class MasterState {
     switch (name) {
       case Timers.allocateSoon:
         s.allocationPending = false;
-        allocationCycle(s, out);
+        allocationSoon(s, out);
         return;
       case Timers.allocation:
         allocationCycle(s, out);

@@ -50,6 +50,9 @@ const secretName = (r: AccessRequest) => `/${String((r.params as Record<string, 
 
 export const POLICIES: Record<string, Policy> = {
   view_health: { open: true },
+  // POST /api/v1 (Mesos's v1 operator API): the route only authenticates; each call is then
+  // authorized as the classic request that does the same thing (master/http/operator.ts).
+  operator_api: {},
   view_state: {},
   view_leader: {},
   view_roles: {},

@@ -26,3 +26,5 @@ export const Internal = defineError('AGORA_HTTP_INTERNAL', 500, 'InternalError')
 export const JsonTooManyValues = defineError('AGORA_HTTP_JSON_TOO_MANY_VALUES', 400, 'JsonTooManyValuesError');
 /** A caller over its rate limit (`--rate_limits`): the call was not carried out. */
 export const RateLimited = defineError('AGORA_HTTP_RATE_LIMITED', 429, 'RateLimitedError');
+/** A `?jsonp=` callback name that is not a plain (dotted) JavaScript identifier. */
+export const BadJsonpCallback = defineError('AGORA_HTTP_BAD_JSONP_CALLBACK', 400, 'BadJsonpCallbackError');

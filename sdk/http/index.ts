@@ -2,6 +2,7 @@
 export * from './auth.js';
 export * as httpErrors from './errors.js';
 export * from './json.js';
+export * from './jsonp.js';
 export * from './reply.js';
 export * from './routes.js';
 export * from './server.js';

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import * as agentErrors from '../../agent/errors.js';
+import * as chronosErrors from '../../frameworks/chronos/errors.js';
 import * as marathonErrors from '../../frameworks/marathon/errors.js';
 import * as masterErrors from '../../master/errors.js';
 import * as v1SchedulerErrors from '../../master/http/v1-scheduler-errors.js';
@@ -26,6 +27,7 @@ const CATALOGUES: Record<string, Record<string, unknown>> = {
   'sdk/secrets/errors.ts': secretsErrors,
   'master/errors.ts': masterErrors,
   'agent/errors.ts': agentErrors,
+  'frameworks/chronos/errors.ts': chronosErrors,
   'frameworks/marathon/errors.ts': marathonErrors,
   'sdk/mesos/errors.ts': mesosErrors,
   'master/http/v1-scheduler-errors.ts': v1SchedulerErrors,

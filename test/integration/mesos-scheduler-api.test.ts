@@ -236,7 +236,7 @@ describe('Mesos v1 scheduler HTTP API on real processes @integration', function 
       s.close();
     });
 
-    it('error statuses: 415 protobuf, 400 bad JSON and stream ids, 404 unknown framework, 403 not subscribed', async () => {
+    it('error statuses: 415 protobuf, 400 bad JSON, stream ids and unknown framework (as Mesos), 403 not subscribed', async () => {
       const pb = await post(api(master), 'x', { 'content-type': 'application/x-protobuf' });
       expect(pb.status).to.equal(415);
       expect(pb.json?.message).to.match(/application\/json/);
@@ -258,7 +258,7 @@ describe('Mesos v1 scheduler HTTP API on real processes @integration', function 
             { 'mesos-stream-id': s.streamId },
           )
         ).status,
-      ).to.equal(404);
+      ).to.equal(400);
       s.close();
       await s.closed();
       await waitFor('the framework to be disconnected', async () => {
@@ -270,7 +270,7 @@ describe('Mesos v1 scheduler HTTP API on real processes @integration', function 
     });
   });
 
-  it("authentication: 401 without credentials, 403 for a principal other than the framework's, 200 with them", async () => {
+  it("authentication: 401 without credentials, 400 for a principal other than the framework's (as Mesos), 200 with them", async () => {
     const dir = tempDir('mesos-api-auth');
     const creds = join(dir, 'credentials');
     writeFileSync(creds, 'alice a-secret\nbob b-secret\n', { mode: 0o600 });
@@ -283,13 +283,16 @@ describe('Mesos v1 scheduler HTTP API on real processes @integration', function 
     });
     expect((await post(api(master), sub())).status).to.equal(401);
     expect((await post(api(master), sub(), basic('alice:wrong'))).status).to.equal(401);
-    expect((await post(api(master), sub({ principal: 'bob' }), basic('alice:a-secret'))).status).to.equal(403);
+    const claim = await post(api(master), sub({ principal: 'bob' }), basic('alice:a-secret'));
+    expect(claim.status).to.equal(400);
+    expect(claim.json?.code).to.equal('AGORA_AUTH_PRINCIPAL_MISMATCH');
     const s = await MesosStream.open(api(master), sub(), basic('alice:a-secret'));
     expect(s.status, s.body).to.equal(200);
     await s.next('SUBSCRIBED');
     // Another principal may not act for alice's framework.
     const bob = await call(master, s, { type: 'REVIVE' }, basic('bob:b-secret'));
-    expect(bob.status).to.equal(403);
+    expect(bob.status).to.equal(400);
+    expect(bob.json?.code).to.equal('AGORA_AUTH_PRINCIPAL_MISMATCH');
     const alice = await call(master, s, { type: 'REVIVE' }, basic('alice:a-secret'));
     expect(alice.status, alice.body).to.equal(202);
     s.close();

@@ -58,10 +58,19 @@ describe('agent HTTP routes (inject, temp work dir)', () => {
   });
 
   it('browses a sandbox directory', async () => {
-    const r = await app.inject({ url: `/files/browse?path=${q(dir)}&jsonp=ignored` });
+    const r = await app.inject({ url: `/files/browse?path=${q(dir)}` });
     expect(r.statusCode).to.equal(200);
     const [e] = r.json();
-    expect(e).to.include({ path: join(dir, 'stdout'), size: 6, nlink: 1 });
+    expect(e).to.include({ path: join(dir, 'stdout'), size: 6, nlink: 1, mode: '-rw-r--r--' });
+    expect(e.uid).to.be.a('string').and.not.equal('');
+    expect(e.gid).to.be.a('string').and.not.equal('');
+    // Mesos's web UI loads it as JSONP.
+    const p = await app.inject({ url: `/files/browse?path=${q(dir)}&jsonp=angular.callbacks._0` });
+    expect(p.headers['content-type']).to.match(/^application\/javascript/);
+    expect(p.body.startsWith('angular.callbacks._0([{') && p.body.endsWith('}]);')).to.equal(true);
+    const bad = await app.inject({ url: `/files/browse?path=${q(dir)}&jsonp=alert(1)//` });
+    expect(bad.statusCode).to.equal(400);
+    expect(bad.json().code).to.equal('AGORA_HTTP_BAD_JSONP_CALLBACK');
   });
 
   type Case = [string, InjectOptions, number, string];

@@ -9,7 +9,15 @@ import { buildMasterHttp } from '../../../master/http/index.js';
 import { redirectRoutes } from '../../../master/http/redirect.js';
 import { v1SchedulerRoutes } from '../../../master/http/v1-scheduler.js';
 import { type FakeAgent, MasterHarness } from '../../../master/testing/index.js';
+import {
+  basicAuthorization,
+  parseCredentials,
+  parseRateLimits,
+  RateLimiter,
+  SecurityAuthorizer,
+} from '../../../sdk/auth/index.js';
 import { type AgoraHttp, createHttpServer } from '../../../sdk/http/index.js';
+import { VirtualClock } from '../../../sdk/util/clock.js';
 import { type Json, MesosStream, post } from '../../support/mesos-http.js';
 
 const silent = pino({ level: 'silent' });
@@ -22,8 +30,21 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(opts: { maxStreamBufferBytes?: number } = {}): Promise<Rig> {
-  const h = await MasterHarness.start({ allocationIntervalMs: 3_600_000 });
+interface RigOptions {
+  maxStreamBufferBytes?: number;
+  /** The door of `agora master --credentials ... --rate_limits ...`: one limiter for the HTTP door and the master. */
+  security?: { credentials: string; rateLimits?: string };
+}
+
+async function rig(opts: RigOptions = {}): Promise<Rig> {
+  const clock = new VirtualClock(1_700_000_000_000);
+  const rateLimiter = opts.security?.rateLimits
+    ? new RateLimiter(parseRateLimits(opts.security.rateLimits), clock)
+    : undefined;
+  const authorizer = opts.security
+    ? new SecurityAuthorizer({ credentials: parseCredentials(opts.security.credentials), rateLimiter, clock })
+    : undefined;
+  const h = await MasterHarness.start({ allocationIntervalMs: 3_600_000, clock, rateLimiter });
   const agent = await h.addAgent({
     hostname: 'a1',
     resources: 'cpus:4;mem:4096;disk:1000;ports:[31000-31010]',
@@ -36,7 +57,7 @@ async function rig(opts: { maxStreamBufferBytes?: number } = {}): Promise<Rig> {
     void app.register(redirectRoutes, o);
     void app.register(v1SchedulerRoutes, { ...o, logger: silent, maxStreamBufferBytes: opts.maxStreamBufferBytes });
   } else {
-    app = buildMasterHttp({ logger: silent, current: () => h.master, leader: () => h.master.info });
+    app = buildMasterHttp({ logger: silent, authorizer, current: () => h.master, leader: () => h.master.info });
   }
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
@@ -440,10 +461,18 @@ describe('master v1 scheduler HTTP API (harness)', function () {
     await r.h.settle();
     expect(r.h.master.frameworks.has(id)).to.equal(false);
     await s.closed();
-    // Torn down: later calls are refused.
+    // Torn down: later calls are refused (400 "Framework cannot be found", as Mesos), with Agora's code.
     const again = await call(r, s, { type: 'REVIVE' });
-    expect(again.status).to.equal(403);
+    expect(again.status).to.equal(400);
     expect(again.json?.code).to.equal('AGORA_MASTER_FRAMEWORK_REMOVED');
+    // A SUBSCRIBE with its id is refused as Mesos refuses a subscription: 200, an ERROR event, the end.
+    const back = await MesosStream.open(r.url, SUBSCRIBE({ id: { value: id } }));
+    expect(back.status, back.body).to.equal(200);
+    await r.h.settle();
+    const err = await back.next('ERROR');
+    expect(err.error.message).to.match(/^AGORA_MASTER_FRAMEWORK_REMOVED/);
+    await back.closed();
+    expect(r.h.master.frameworks.has(id)).to.equal(false);
   });
 
   it('a re-SUBSCRIBE with the framework id takes over: the old stream ends, its stream id is refused, the new one works', async () => {
@@ -601,17 +630,21 @@ describe('master v1 scheduler HTTP API (harness)', function () {
       s.close();
     });
 
-    it('404 for an unknown framework (a call, or a SUBSCRIBE with an id this cluster never issued)', async () => {
+    it('400 for an unknown framework (as Mesos); a SUBSCRIBE with an id never issued gets 200, ERROR, the end', async () => {
       r = await rig();
       const c = await post(
         r.url,
         { type: 'REVIVE', framework_id: { value: 'never-issued' } },
         { 'mesos-stream-id': 'x' },
       );
-      expect(c.status).to.equal(404);
+      expect(c.status).to.equal(400);
       expect(c.json?.code).to.equal('AGORA_MASTER_UNKNOWN_FRAMEWORK');
-      const sub = await post(r.url, SUBSCRIBE({ id: { value: 'never-issued' } }));
-      expect(sub.status).to.equal(404);
+      const sub = await MesosStream.open(r.url, SUBSCRIBE({ id: { value: 'never-issued' } }));
+      expect(sub.status, sub.body).to.equal(200);
+      await r.h.settle();
+      const err = await sub.next('ERROR');
+      expect(err.error.message).to.match(/^AGORA_MASTER_UNKNOWN_FRAMEWORK/);
+      await sub.closed();
       expect(r.h.master.frameworks.size).to.equal(0);
     });
 
@@ -630,6 +663,54 @@ describe('master v1 scheduler HTTP API (harness)', function () {
       r = await rig();
       const s = await MesosStream.open(r.url, SUBSCRIBE(), { accept: 'application/x-protobuf' });
       expect(s.status).to.equal(406);
+    });
+  });
+
+  describe('principals and rate limits', () => {
+    const credentials = JSON.stringify({
+      credentials: [
+        { principal: 'alice', secret: 'alice-Secret-1' },
+        { principal: 'bob', secret: 'bob-Secret-2' },
+      ],
+    });
+    const alice = { authorization: basicAuthorization('alice', 'alice-Secret-1') };
+    const bob = { authorization: basicAuthorization('bob', 'bob-Secret-2') };
+
+    it("400 (as Mesos) for a principal that is not the framework's, on SUBSCRIBE and on a call; nothing changes", async () => {
+      r = await rig({ security: { credentials } });
+      const claim = await post(r.url, SUBSCRIBE({ principal: 'bob' }), alice);
+      expect(claim.status, claim.body).to.equal(400);
+      expect(claim.json?.code).to.equal('AGORA_AUTH_PRINCIPAL_MISMATCH');
+      expect(r.h.master.frameworks.size).to.equal(0);
+      const s = await subscribed(r, {}, alice);
+      await call(r, s, { type: 'SUPPRESS' }, alice);
+      await r.h.settle();
+      const other = await call(r, s, { type: 'REVIVE' }, bob);
+      expect(other.status, other.body).to.equal(400);
+      expect(other.json?.code).to.equal('AGORA_AUTH_PRINCIPAL_MISMATCH');
+      await r.h.settle();
+      expect(r.h.master.frameworks.get(s.frameworkId!)?.suppressedRoles.size, 'still suppressed').to.equal(1);
+      s.close();
+    });
+
+    it('--rate_limits counts each HTTP call once: a budget of N POSTs is SUBSCRIBE + N-1 calls answered 202, then 429', async () => {
+      const N = 6;
+      // qps so low that no token comes back during the test (the virtual clock does not move anyway).
+      const rateLimits = JSON.stringify({ limits: [{ principal: 'alice', qps: 0.0001, capacity: N }] });
+      r = await rig({ security: { credentials, rateLimits } });
+      const s = await subscribed(r, {}, alice);
+      const statuses: number[] = [];
+      for (let i = 0; i < N + 2; i++) {
+        statuses.push((await call(r, s, { type: i % 2 === 0 ? 'SUPPRESS' : 'REVIVE' }, alice)).status);
+        await r.h.settle();
+      }
+      expect(statuses).to.deep.equal([...Array(N - 1).fill(202), 429, 429, 429]);
+      // The calls let in were carried out: the master refused none of them a second time.
+      expect(r.h.master.counters.frameworkCallsRateLimited).to.equal(0);
+      expect(s.events.filter((e) => e.type === 'ERROR')).to.deep.equal([]);
+      // The fifth call (a SUPPRESS, index 4) was the last one in: the framework is suppressed.
+      expect(r.h.master.frameworks.get(s.frameworkId!)?.suppressedRoles.size).to.equal(1);
+      s.close();
     });
   });
 });

@@ -1,0 +1,232 @@
+/**
+ * The Chronos engine on agora/sdk/testing: the real master logic, simulated agents, a virtual clock.
+ * Exactly once per due time across a leader change, reconciliation before launching, missed-run
+ * policy, concurrency FORBID, retries, a dependent chain of three, maxCompletionTime, kill.
+ */
+import type { SchedulerDriver, Store } from 'agora/sdk';
+import { MemoryStore, type SimAgent, TestCluster } from 'agora/sdk/testing';
+import { expect } from 'chai';
+import { pino } from 'pino';
+import { Engine } from '../../../frameworks/chronos/engine/engine.js';
+import type { Run } from '../../../frameworks/chronos/engine/records.js';
+import { ENGINE_DRIVER_OPTIONS, storedFrameworkId, wireEngine } from '../../../frameworks/chronos/engine/wire.js';
+import { jobFromChronos } from '../../../frameworks/chronos/model/index.js';
+
+const log = pino({ level: 'silent' });
+const START = Date.UTC(2026, 0, 1, 0, 0, 0);
+
+interface Leader {
+  engine: Engine;
+  driver: SchedulerDriver;
+}
+
+async function lead(cluster: TestCluster, store: Store): Promise<Leader> {
+  const engine = new Engine({ store, clock: cluster.clock, logger: log, tickMs: 100 });
+  await engine.load();
+  const driver = cluster.driver({
+    framework: { name: 'chronos', id: await storedFrameworkId(store), failover_timeout: 3600, roles: ['*'] },
+    ...ENGINE_DRIVER_OPTIONS,
+  });
+  wireEngine(engine, driver, store, log);
+  driver.start();
+  return { engine, driver };
+}
+
+async function stopLeading(l: Leader): Promise<void> {
+  l.engine.detach();
+  await l.driver.stop();
+}
+
+function job(body: Record<string, unknown>, now: number) {
+  const c = jobFromChronos({ cpus: 0.1, mem: 32, disk: 0, command: 'true', ...body }, { now, route: 'any' });
+  if (!c.ok) throw new Error(JSON.stringify(c.problems));
+  return c.value;
+}
+
+/** Every task launched so far, on every agent: task id → agent. */
+function launched(cluster: TestCluster): Map<string, SimAgent> {
+  const out = new Map<string, SimAgent>();
+  for (const a of cluster.agents) for (const id of a.tasks.keys()) out.set(id, a);
+  return out;
+}
+
+/** Finishes every running task (exit 0). */
+function finishAll(cluster: TestCluster): void {
+  for (const { taskId, agent } of cluster.running()) agent.finish(taskId);
+}
+
+async function runFor(cluster: TestCluster, ms: number, each?: () => void): Promise<void> {
+  const end = cluster.clock.now() + ms;
+  while (cluster.clock.now() < end) {
+    await cluster.advance(250);
+    each?.();
+  }
+  await cluster.settle();
+}
+
+async function allRuns(engine: Engine, name: string): Promise<Run[]> {
+  return [...(await engine.history(name)), ...engine.activeRuns(name)];
+}
+
+/** The due time in a Chronos task id `ct:<due>:<attempt>:<job>:<run>`. */
+const dueOf = (taskId: string) => Number(taskId.split(':')[1]);
+
+describe('Chronos engine (agora/sdk/testing, virtual clock)', () => {
+  let cluster: TestCluster;
+  let store: MemoryStore;
+
+  beforeEach(async () => {
+    cluster = await TestCluster.start({ agents: 2, startMs: START });
+    store = new MemoryStore();
+  });
+  afterEach(async () => {
+    await cluster.stop();
+  });
+
+  it('launches each due time of a repeating job exactly once, at its due time', async () => {
+    const l = await lead(cluster, store);
+    await l.engine.upsert(
+      job({ name: 'every10', schedule: `R/${new Date(START + 10_000).toISOString()}/PT10S` }, START),
+    );
+    await runFor(cluster, 65_000, () => finishAll(cluster));
+    const tasks = [...launched(cluster).keys()];
+    const dues = tasks.map(dueOf).sort((a, b) => a - b);
+    expect(dues).to.deep.equal([1, 2, 3, 4, 5, 6].map((k) => START + k * 10_000));
+    const runs = await allRuns(l.engine, 'every10');
+    expect(runs.filter((r) => r.state === 'SUCCESS')).to.have.length(6);
+    for (const r of runs) expect((r.launched as number) - r.due).to.be.lessThan(1500);
+    await stopLeading(l);
+  });
+
+  it('a new leader reconciles first and neither loses nor doubles a run launched by the old one', async () => {
+    const a = await lead(cluster, store);
+    await a.engine.upsert(job({ name: 'j', schedule: `R/${new Date(START + 5_000).toISOString()}/PT20S` }, START));
+    await runFor(cluster, 6_000); // the run due at +5 s is launched and running
+    const first = [...launched(cluster).keys()];
+    expect(first).to.have.length(1);
+    await stopLeading(a); // the leader dies with the task running
+    const running = cluster.running()[0];
+    running?.agent.finish(running.taskId); // finishes while no leader runs
+    const b = await lead(cluster, store);
+    await runFor(cluster, 30_000, () => finishAll(cluster)); // +36 s: the +25 s run too
+    const tasks = [...launched(cluster).keys()];
+    expect(tasks.map(dueOf).sort()).to.deep.equal([START + 5_000, START + 25_000]);
+    const runs = await allRuns(b.engine, 'j');
+    const byDue = runs.filter((r) => r.state === 'SUCCESS').map((r) => r.due);
+    expect(byDue.sort()).to.deep.equal([START + 5_000, START + 25_000]);
+    await stopLeading(b);
+  });
+
+  it('a run recorded as launched whose task never reached the master is launched again, once', async () => {
+    const a = await lead(cluster, store);
+    await runFor(cluster, 1_000);
+    // The old leader records the launch, then dies before its ACCEPT leaves.
+    a.driver.launch = () => true;
+    await a.engine.upsert(
+      job({ name: 'lostlaunch', schedule: `R/${new Date(START + 3_000).toISOString()}/PT1H` }, START),
+    );
+    await runFor(cluster, 3_000);
+    const rec = a.engine.get('lostlaunch');
+    expect(rec?.state.runs.map((r) => r.state)).to.deep.equal(['LAUNCHED']);
+    expect(launched(cluster).size).to.equal(0);
+    await stopLeading(a);
+    const b = await lead(cluster, store);
+    await runFor(cluster, 10_000, () => finishAll(cluster));
+    const tasks = [...launched(cluster).keys()];
+    expect(tasks).to.have.length(1);
+    expect(tasks[0]).to.match(/^ct:\d+:2:/); // attempt 2 of the same run
+    const runs = await allRuns(b.engine, 'lostlaunch');
+    expect(runs.map((r) => r.state)).to.deep.equal(['SUCCESS']);
+    await stopLeading(b);
+  });
+
+  it('records due times missed while no leader ran: SKIP skips them all, RUN_ONCE runs the latest', async () => {
+    const a = await lead(cluster, store);
+    const at = new Date(START + 10_000).toISOString();
+    await a.engine.upsert(
+      job({ name: 'skip', schedule: `R/${at}/PT10S`, epsilon: 'PT2S', missedRunPolicy: 'SKIP' }, START),
+    );
+    await a.engine.upsert(job({ name: 'once', schedule: `R/${at}/PT10S`, epsilon: 'PT2S' }, START));
+    await stopLeading(a);
+    await cluster.advance(45_000); // down across +10, +20, +30, +40
+    const b = await lead(cluster, store);
+    await runFor(cluster, 1_000, () => finishAll(cluster));
+    const skip = await allRuns(b.engine, 'skip');
+    expect(skip.map((r) => [r.due - START, r.state])).to.deep.equal([
+      [10_000, 'SKIPPED'],
+      [20_000, 'SKIPPED'],
+      [30_000, 'SKIPPED'],
+      [40_000, 'SKIPPED'],
+    ]);
+    for (const r of skip) expect(r.reason).to.match(/MISSED/);
+    const once = (await allRuns(b.engine, 'once')).sort((x, y) => x.due - y.due);
+    expect(once.map((r) => [r.due - START, r.state === 'SKIPPED' ? 'SKIPPED' : 'RUN'])).to.deep.equal([
+      [10_000, 'SKIPPED'],
+      [20_000, 'SKIPPED'],
+      [30_000, 'SKIPPED'],
+      [40_000, 'RUN'],
+    ]);
+    await stopLeading(b);
+  });
+
+  it('concurrency FORBID records the next due time as skipped while a run is still active', async () => {
+    const l = await lead(cluster, store);
+    await l.engine.upsert(job({ name: 'slow', schedule: `R/${new Date(START + 5_000).toISOString()}/PT10S` }, START));
+    await runFor(cluster, 17_000); // +5 launched and still running at +15
+    const runs = await allRuns(l.engine, 'slow');
+    expect(runs.map((r) => [r.due - START, r.state])).to.deep.include.members([
+      [5_000, 'LAUNCHED'],
+      [15_000, 'SKIPPED'],
+    ]);
+    expect(launched(cluster).size).to.equal(1);
+    await stopLeading(l);
+  });
+
+  it('retries a failed run after the delay, then records it FAILED when the retries are spent', async () => {
+    cluster.onLaunch = 'TASK_FAILED';
+    const l = await lead(cluster, store);
+    await l.engine.upsert(
+      job({ name: 'flaky', schedule: `R1/${new Date(START + 2_000).toISOString()}/PT1H`, retries: 2 }, START),
+    );
+    await runFor(cluster, 200_000);
+    const tasks = [...launched(cluster).keys()].sort();
+    expect(tasks.map((t) => t.split(':')[2])).to.deep.equal(['1', '2', '3']);
+    const runs = await allRuns(l.engine, 'flaky');
+    expect(runs.filter((r) => r.state === 'FAILED')).to.have.length(3);
+    expect(l.engine.get('flaky')?.job.counters.errorCount).to.equal(1);
+    await stopLeading(l);
+  });
+
+  it('runs a dependent chain of three jobs in order, once per parent success', async () => {
+    const l = await lead(cluster, store);
+    await l.engine.upsert(job({ name: 'a', schedule: `R2/${new Date(START + 2_000).toISOString()}/PT30S` }, START));
+    await l.engine.upsert(job({ name: 'b', parents: ['a'] }, START));
+    await l.engine.upsert(job({ name: 'c', parents: ['b'] }, START));
+    await runFor(cluster, 70_000, () => finishAll(cluster));
+    const rank = (t: string) => dueOf(t) * 10 + ['a', 'b', 'c'].indexOf(t.split(':')[3] as string);
+    const order = [...launched(cluster).keys()].sort((x, y) => rank(x) - rank(y)).map((t) => t.split(':')[3]);
+    expect(order).to.deep.equal(['a', 'b', 'c', 'a', 'b', 'c']);
+    for (const n of ['a', 'b', 'c']) expect(l.engine.get(n)?.job.counters.successCount).to.equal(2);
+    await stopLeading(l);
+  });
+
+  it('kills a run past maxCompletionTime, and kills on request', async () => {
+    const l = await lead(cluster, store);
+    await l.engine.upsert(
+      job({ name: 'long', schedule: `R1/${new Date(START + 1_000).toISOString()}/PT1H`, maxCompletionTime: 5 }, START),
+    );
+    await l.engine.upsert(job({ name: 'manual', schedule: '', parents: ['long'] }, START));
+    await runFor(cluster, 10_000);
+    const long = await allRuns(l.engine, 'long');
+    expect(long.map((r) => r.state)).to.deep.equal(['FAILED']);
+    expect(long[0]?.reason).to.match(/maxCompletionTime/);
+    await l.engine.runNow('manual', ['x', 'y']);
+    await runFor(cluster, 1_000);
+    expect(cluster.running()).to.have.length(1);
+    await l.engine.kill('manual');
+    await runFor(cluster, 1_000);
+    expect(cluster.running()).to.have.length(0);
+    expect((await allRuns(l.engine, 'manual')).map((r) => r.state)).to.deep.equal(['KILLED']);
+    await stopLeading(l);
+  });
+});
