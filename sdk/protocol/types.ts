@@ -255,10 +255,14 @@ export const FrameworkInfoSchema = Obj({ id: Opt(IdSchema), ...frameworkFields }
 export const FrameworkInfoWithIdSchema = Obj({ id: IdSchema, ...frameworkFields });
 export type FrameworkInfo = Static<typeof FrameworkInfoSchema>;
 
-/** Agent attributes: at most MAX_ATTRIBUTES, keys and values at most MAX_NAME_LENGTH. */
+/**
+ * Agent attributes: at most MAX_ATTRIBUTES, keys and values at most MAX_NAME_LENGTH. A key
+ * `__proto__` (or `__proto_`, msgpackr's rename of it) is refused here as the codec refuses it on
+ * the wire, so that an agent learns at validation, not from a master that cannot decode its frame.
+ */
 export const AttributesSchema = Type.Record(Type.String(), Str(MAX_NAME_LENGTH), {
   maxProperties: MAX_ATTRIBUTES,
-  propertyNames: { maxLength: MAX_NAME_LENGTH },
+  propertyNames: { maxLength: MAX_NAME_LENGTH, pattern: '^(?!__proto__?$)' },
 });
 
 /** `allocation_role` is the role these resources are allocated to. */

@@ -243,7 +243,12 @@ describe('protocol schemas', () => {
         port: fc.integer({ min: 0, max: 65_535 }),
         // One entry per name, so that no name appears with two types.
         resources: fc.uniqueArray(resource, { selector: (r) => `${r.name}/${r.role ?? '*'}`, maxLength: 6 }),
-        attributes: fc.dictionary(fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 }), { maxKeys: 5 }),
+        // `__proto__` (and msgpackr's rename `__proto_`) are refused keys: the next test.
+        attributes: fc.dictionary(
+          fc.string({ maxLength: 20 }).filter((k) => k !== '__proto__' && k !== '__proto_'),
+          fc.string({ maxLength: 20 }),
+          { maxKeys: 5 },
+        ),
       }),
       version: fc.string({ maxLength: 20 }),
     });
@@ -255,6 +260,23 @@ describe('protocol schemas', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('refuses an attribute named __proto__ (or __proto_) at validation, as the codec refuses it on the wire', () => {
+    for (const key of ['__proto__', '__proto_']) {
+      const m = JSON.parse(
+        `{"type":"REGISTER","agent":{"hostname":"h","port":1,"resources":[],"attributes":{"${key}":"x"}},"version":"v"}`,
+      );
+      expect(() => validateMessage('agent_to_master', m))
+        .to.throw(/attributes/)
+        .with.property('code', 'AGORA_PROTOCOL_INVALID_MESSAGE');
+    }
+    const ok = {
+      type: 'REGISTER',
+      agent: { hostname: 'h', port: 1, resources: [], attributes: { __proto: 'y' } },
+      version: 'v',
+    };
+    expect(validateMessage('agent_to_master', ok as AgentMessage)).to.equal(ok);
   });
 
   it('fails junk only with the catalogue codes (random values, and valid messages with one field replaced)', () => {
