@@ -26,6 +26,9 @@ export function eventRoutes(ctx: MarathonHttpContext, maxBufferedBytes = DEFAULT
       if (!accept.includes('text/event-stream') && !accept.includes('*/*') && accept !== '') {
         throw new BadRequest('Accept: text/event-stream is required for /v2/events');
       }
+      // HEAD (added by Fastify beside GET) answers the stream's headers and ends: it has no body
+      // to wait for (it used to hang open, as a GET stream does).
+      if (req.method === 'HEAD') return reply.header('content-type', 'text/event-stream').code(200).send();
       const s = ctx.service();
       const types = new Set(
         Array.isArray(req.query.event_type) ? req.query.event_type : req.query.event_type ? [req.query.event_type] : [],

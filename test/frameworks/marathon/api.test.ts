@@ -243,6 +243,25 @@ describe('marathon REST API v2 (in process, fake driver)', () => {
     expect(got).to.deep.equal(['event_stream_attached', 'status_update_event', 'deployment_success']);
   });
 
+  it('HEAD /v2/events answers the stream headers and ends (no body to wait for)', async () => {
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request(`${base}/v2/events`, { method: 'HEAD', timeout: 5000 }, resolve);
+      req.on('timeout', () => req.destroy(new Error('HEAD /v2/events did not answer within 5 s')));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(res.statusCode).to.equal(200);
+    expect(res.headers['content-type']).to.equal('text/event-stream');
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('HEAD /v2/events did not end within 5 s')), 5000);
+      res.on('end', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      res.resume();
+    });
+  });
+
   it('/v2/pods: a pod instance is one task group (LAUNCH_GROUP), its status follows its tasks, DELETE kills them', async () => {
     const pod = {
       id: '/pp',
