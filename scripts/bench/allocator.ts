@@ -456,6 +456,16 @@ function pad(s: string, n: number, right = false): string {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(
+      [
+        'Usage: npm run bench:allocator -- [--json] [--only CASE] [--runs N] [--compare OTHER/dist/master/allocator/index.js]',
+        `Mesos's DeclineOffers and LargeAndSmallQuota shapes; cases: ${CASES.map((c) => c.name).join(', ')}.`,
+        'Prints the whole master cycle and allocate() alone per round (docs/benchmarks.md).',
+      ].join('\n'),
+    );
+    return;
+  }
   const json = args.includes('--json');
   const value = (flag: string) => {
     const i = args.indexOf(flag);

@@ -138,6 +138,12 @@ function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(
+    'Usage: npm run bench:codec -- [--json] [--runs N] [--ms M]\nEncode/decode throughput and frame size of three realistic messages.',
+  );
+  process.exit(0);
+}
 const asJson = process.argv.includes('--json');
 const RUNS = arg('--runs', 5);
 const RUN_MS = arg('--ms', 200);

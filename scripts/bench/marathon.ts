@@ -21,6 +21,16 @@ import {
 import { MinimalFramework, type TaskShape } from './marathon-minimal.js';
 
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(
+    [
+      'Usage: npm run bench:marathon -- [--agents N] [--sizes 1,10,100,1000] [--json]',
+      'Seconds from POST to every instance running (one app of each size, a 100-app group, a rolling',
+      'restart of 100), each beside the same tasks launched by a minimal SDK framework in the same run.',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 const arg = (name: string, def: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : def;
