@@ -83,7 +83,7 @@ async function openBenchStore(kind: string, dir: string): Promise<Store> {
   if (kind === 'file') return FileStore.open(dir, { logger: log });
   // ZooKeeper (--store zk=HOST:PORT): the store of a highly available Chronos; its log group-commits
   // concurrent writes, where the FileStore fsyncs each.
-  const root = `/agora-bench-chronos-${process.pid}-${Date.now()}`;
+  const root = `/agora-chronos-2-bench-${process.pid}-${Date.now()}`;
   return ZkStore.connect(`zk://${kind.slice(3)}${root}`, { root: `${root}/state`, logger: log });
 }
 

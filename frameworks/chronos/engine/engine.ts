@@ -1,7 +1,8 @@
 /**
  * The Chronos engine: due times → runs → tasks, exactly once.
  *
- * - Every decision about a job is one compare-and-set of its Store key (records.ts): a due time
+ * - Every decision about a job is one new record of the job (records.ts), made durable through the
+ *   group-committed journal (journal.ts: one Store write for every change of a pass): a due time
  *   becomes a run with a deterministic id (`<job>.<schedule>.<due>`) in the same write that moves
  *   the job's schedule cursor past it, and a run is marked LAUNCHED with its task id durably BEFORE
  *   the task is sent to the master. A new leader therefore never creates a second run for a due
@@ -45,6 +46,7 @@ import {
   planDueTimes,
   retryDecision,
 } from '../model/index.js';
+import { Journal } from './journal.js';
 import { checkConstraints, taskInfoFor } from './launch.js';
 import { emptyState, FINAL_RUN_STATES, isActive, type JobRecord, KEYS, type Run, taskIdOf } from './records.js';
 
@@ -91,7 +93,6 @@ interface Placed {
 
 interface Entry {
   rec: JobRecord;
-  version: number | undefined;
   /** The next due time (ms), null when none (no schedule, or it has ended). */
   next: number | null;
 }
@@ -140,7 +141,26 @@ export class Engine {
 
   constructor(private readonly opts: EngineOptions) {
     this.log = opts.logger ?? makePino({ level: 'silent' });
+    this.journal = new Journal(opts.store, this.log, { onAdopt: (records) => this.adopt(records) });
   }
+
+  /** Records another (stale) leader wrote in the journal: they are the truth about those jobs now. */
+  private adopt(records: [string, JobRecord | null][]): void {
+    for (const [name, rec] of records) {
+      const before = this.jobs.get(name);
+      if (!rec) {
+        this.jobs.delete(name);
+        this.children = undefined;
+        continue;
+      }
+      const e: Entry = { rec, next: null };
+      this.jobs.set(name, e);
+      this.index(e, before?.rec);
+    }
+  }
+
+  /** The durable path: group-committed journal entries, checkpointed to the job keys (journal.ts). */
+  readonly journal: Journal;
 
   private get now(): number {
     return this.opts.clock.now();
@@ -152,11 +172,9 @@ export class Engine {
   async load(): Promise<void> {
     this.jobs.clear();
     this.byTask.clear();
-    for (const key of await this.opts.store.list(KEYS.jobs)) {
-      const v = await this.opts.store.get<JobRecord>(key);
-      if (!v) continue;
-      const e: Entry = { rec: v.value, version: v.version, next: null };
-      this.jobs.set(v.value.job.name, e);
+    for (const [name, rec] of await this.journal.load()) {
+      const e: Entry = { rec, next: null };
+      this.jobs.set(name, e);
       this.index(e);
     }
     for (const [name, e] of this.jobs) {
@@ -178,13 +196,15 @@ export class Engine {
     this.flushTimers.clear();
     this.driver = undefined;
     this.held.clear();
+    this.journal.stop();
   }
 
   /** One line on what the runner is doing (for logs and benchmarks). */
   describe(): string {
     let queued = 0;
     for (const e of this.jobs.values()) for (const r of e.rec.state.runs) if (r.state === 'QUEUED') queued++;
-    return `held offers ${this.held.size}, queued ${queued}, placing ${this.placing.size}, reconciled ${this.reconciled}, suppressed ${this.suppressed}`;
+    const j = this.journal.stats;
+    return `held offers ${this.held.size}, queued ${queued}, placing ${this.placing.size}, reconciled ${this.reconciled}, suppressed ${this.suppressed}; journal ${j.entries} entries / ${j.records} records, ${j.checkpoints} checkpointed, backlog ${this.journal.backlog}`;
   }
 
   get reconciled(): boolean {
@@ -254,7 +274,7 @@ export class Engine {
       const next = fn(structuredClone(e.rec));
       if (!next) return e.rec;
       try {
-        e.version = await this.opts.store.put(KEYS.job(name), next, e.version);
+        await this.journal.commit(name, next);
       } catch (err) {
         if (isConflict(err))
           this.log.error({ job: name }, 'job record changed under us: another leader? not acting on it');
@@ -289,8 +309,8 @@ export class Engine {
       if (!sameSchedule) state.lastDue = job.schedule ? this.firstWatermark(job) : null;
       if (e) job.counters = e.rec.job.counters;
       const rec: JobRecord = { job, state };
-      const version = await this.opts.store.put(KEYS.job(job.name), rec, e?.version);
-      const entry: Entry = { rec, version, next: null };
+      await this.journal.commit(job.name, rec);
+      const entry: Entry = { rec, next: null };
       this.jobs.set(job.name, entry);
       this.index(entry);
       return rec;
@@ -330,7 +350,7 @@ export class Engine {
       });
     }
     await this.mutex.run(name, async () => {
-      await this.opts.store.delete(KEYS.job(name));
+      await this.journal.commit(name, null);
       await this.opts.store.delete(KEYS.history(name));
       this.jobs.delete(name);
       this.children = undefined;
