@@ -137,6 +137,7 @@ export class Engine {
     skipped: 0,
     retried: 0,
     lostRelaunched: 0,
+    lostReclaimed: 0,
   };
 
   constructor(private readonly opts: EngineOptions) {
@@ -218,9 +219,13 @@ export class Engine {
     // have sent one): assume suppressed, so the first need of offers revives.
     this.suppressed = true;
     this.reconciling.clear();
-    for (const e of this.jobs.values())
-      for (const r of e.rec.state.runs)
+    for (const e of this.jobs.values()) {
+      for (const r of e.rec.state.runs) {
         if (r.state === 'LAUNCHED' && r.taskId) this.reconciling.set(r.taskId, r.agentId);
+        // An earlier attempt reported lost may be alive after all: asked about too before anything launches.
+        if (isActive(r) && r.lostTaskId) this.reconciling.set(r.lostTaskId, r.lostAgentId);
+      }
+    }
     this.reconcileTimer?.cancel();
     this.reconcileTimer = undefined;
     if (this.reconciling.size === 0) return;
@@ -256,8 +261,10 @@ export class Engine {
 
   private index(e: Entry, before?: JobRecord): void {
     if (!before || before.job.parents.join('\0') !== e.rec.job.parents.join('\0')) this.children = undefined;
-    for (const r of e.rec.state.runs)
+    for (const r of e.rec.state.runs) {
       if (r.taskId && r.state === 'LAUNCHED') this.byTask.set(r.taskId, { job: e.rec.job.name, runId: r.id });
+      if (r.lostTaskId && isActive(r)) this.byTask.set(r.lostTaskId, { job: e.rec.job.name, runId: r.id });
+    }
     this.recompute(e);
   }
 
@@ -785,6 +792,11 @@ export class Engine {
       this.driver?.acknowledge(status);
       return;
     }
+    const current = this.jobs.get(ref.job)?.rec.state.runs.find((x) => x.id === ref.runId);
+    if (current?.lostTaskId === status.task_id && current.taskId !== status.task_id) {
+      await this.onLostAttemptUpdate(ref, status);
+      return;
+    }
     if (!TERMINAL.has(status.state)) {
       if (status.state === 'TASK_RUNNING' && !this.started.has(status.task_id))
         this.started.set(status.task_id, Math.round(status.timestamp * 1000) || this.now);
@@ -816,6 +828,8 @@ export class Engine {
           Object.assign(r, {
             state: 'QUEUED',
             attempt: r.attempt + 1,
+            lostTaskId: r.taskId,
+            lostAgentId: r.agentId,
             taskId: undefined,
             agentId: undefined,
             ended: undefined,
@@ -866,12 +880,69 @@ export class Engine {
     }
     // Acknowledged only now that the outcome is durable.
     this.driver?.acknowledge(status);
-    this.byTask.delete(status.task_id);
+    if (outcome?.lostTaskId !== status.task_id) this.byTask.delete(status.task_id);
     this.started.delete(status.task_id);
     if (outcome?.state === 'SUCCESS') this.metrics.succeeded++;
     if (outcome?.state === 'FAILED') this.metrics.failed++;
     if (retried) this.wake();
     else this.scheduleFinalize(ref.job);
+  }
+
+  /**
+   * News of an attempt that was reported lost before it was seen running. Alive: the run takes it
+   * back if it has not launched again (the reconciliation a new leader runs before launching
+   * anything asks about these), or, if a new attempt is out already, the old task is killed. Over:
+   * forgotten (a finish counts as the run's success when no new attempt is out).
+   */
+  private async onLostAttemptUpdate(ref: { job: string; runId: string }, status: TaskStatus): Promise<void> {
+    const alive = !TERMINAL.has(status.state);
+    let kill = false;
+    let reclaimed = false;
+    try {
+      await this.mutate(ref.job, (rec) => {
+        const r = rec.state.runs.find((x) => x.id === ref.runId);
+        if (!r || r.lostTaskId !== status.task_id) return undefined;
+        const attempt = Number(status.task_id.split(':')[2]);
+        if (alive && r.state === 'QUEUED') {
+          Object.assign(r, {
+            state: 'LAUNCHED',
+            taskId: status.task_id,
+            agentId: status.agent_id ?? r.lostAgentId,
+            attempt: Number.isSafeInteger(attempt) && attempt > 0 ? attempt : r.attempt - 1,
+            launched: r.launched ?? this.now,
+            lostTaskId: undefined,
+            lostAgentId: undefined,
+          });
+          reclaimed = true;
+          return rec;
+        }
+        if (alive) {
+          kill = true; // a newer attempt is out: the old one must not run beside it
+          return undefined;
+        }
+        if (status.state === 'TASK_FINISHED' && r.state === 'QUEUED') {
+          Object.assign(r, { state: 'SUCCESS', taskId: status.task_id, ended: this.now, taskState: status.state });
+          this.count(rec, true);
+        }
+        Object.assign(r, { lostTaskId: undefined, lostAgentId: undefined });
+        return rec;
+      });
+    } catch (err) {
+      this.log.warn({ err, task: status.task_id }, 'could not record a status update; it will come again');
+      return;
+    }
+    if (kill) this.driver?.kill(status.task_id, status.agent_id);
+    if (alive && status.state === 'TASK_RUNNING' && !this.started.has(status.task_id))
+      this.started.set(status.task_id, Math.round(status.timestamp * 1000) || this.now);
+    this.driver?.acknowledge(status);
+    if (reclaimed) {
+      this.metrics.lostReclaimed++;
+      this.log.warn({ task: status.task_id }, 'a task reported lost is running after all: its run takes it back');
+    }
+    if (!alive) {
+      this.byTask.delete(status.task_id);
+      this.scheduleFinalize(ref.job);
+    }
   }
 
   // ---- after a run ends: children, history ------------------------------------------------------
