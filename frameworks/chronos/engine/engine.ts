@@ -142,7 +142,10 @@ export class Engine {
 
   constructor(private readonly opts: EngineOptions) {
     this.log = opts.logger ?? makePino({ level: 'silent' });
-    this.journal = new Journal(opts.store, this.log, { onAdopt: (records) => this.adopt(records) });
+    this.journal = new Journal(opts.store, this.log, {
+      onAdopt: (records) => this.adopt(records),
+      current: () => new Map([...this.jobs].map(([name, e]) => [name, e.rec])),
+    });
   }
 
   /** Records another (stale) leader wrote in the journal: they are the truth about those jobs now. */
@@ -281,7 +284,9 @@ export class Engine {
       const next = fn(structuredClone(e.rec));
       if (!next) return e.rec;
       try {
-        await this.journal.commit(name, next);
+        // Most changes leave the job itself as it was: the journal then holds the state alone.
+        const jobChanged = JSON.stringify(next.job) !== JSON.stringify(e.rec.job);
+        await this.journal.commit(name, next, jobChanged);
       } catch (err) {
         if (isConflict(err))
           this.log.error({ job: name }, 'job record changed under us: another leader? not acting on it');

@@ -32,26 +32,52 @@ export const JOURNAL_KEYS = {
   entry: (seq: number) => `chronos/journal/${String(seq).padStart(12, '0')}`,
 };
 
-/** A journal entry: the records (null: the job was deleted) changed since the previous entry. */
+/**
+ * A journal entry: the records changed since the previous entry. A record is the job's whole
+ * record, null when the job was deleted, or `{state}` alone when the job itself did not change
+ * (most changes: a run created, launched or ended), which keeps entries small.
+ */
 export interface JournalEntry {
   epoch: number;
-  records: [string, JobRecord | null][];
+  records: [string, JobRecord | null | { state: JobRecord['state'] }][];
+}
+
+/** The records of `entry` applied over `out` (a partial record needs the job's earlier one). */
+export function applyEntry(out: Map<string, JobRecord>, entry: JournalEntry): [string, JobRecord | null][] {
+  const applied: [string, JobRecord | null][] = [];
+  for (const [name, r] of entry.records) {
+    if (r === null) {
+      out.delete(name);
+      applied.push([name, null]);
+      continue;
+    }
+    const prev = out.get(name);
+    const rec = 'job' in r ? r : prev ? { job: prev.job, state: r.state } : undefined;
+    if (!rec) continue; // a state for a job never seen: cannot happen unless the entries were trimmed wrongly
+    out.set(name, rec);
+    applied.push([name, rec]);
+  }
+  return applied;
 }
 
 interface Waiter {
   name: string;
   rec: JobRecord | null;
+  /** The job itself (not only its state) changed. */
+  jobChanged: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
 export interface JournalOptions {
-  /** Records per entry at most (default 256). */
+  /** Records per entry at most (default 2,048). */
   maxBatch?: number;
-  /** Checkpoints are not held back behind commits once this many records wait (default 4,000). */
+  /** Checkpoints are not held back behind commits once this many jobs wait for one (default 50,000). */
   checkpointForce?: number;
   /** Told about records adopted from another writer's entry (a stale leader's). */
   onAdopt?: (records: [string, JobRecord | null][]) => void;
+  /** The records the caller holds now (to complete a stale leader's partial records). */
+  current?: () => Map<string, JobRecord>;
 }
 
 export class Journal {
@@ -60,8 +86,12 @@ export class Journal {
   private queue: Waiter[] = [];
   private flushing?: Promise<void>;
   private flushScheduled = false;
-  /** Records committed to the journal, not yet copied to their job key: name → entry seq and record. */
-  private readonly pending = new Map<string, { seq: number; rec: JobRecord | null }>();
+  /**
+   * Jobs whose latest record is in the journal and not yet in their key: the latest record, the
+   * entry holding it (`last`), and the oldest entry since the last checkpoint holding any of its
+   * changes (`first`; entries from there on are kept, as a partial record needs the whole one).
+   */
+  private readonly pending = new Map<string, { first: number; last: number; rec: JobRecord | null }>();
   /** Versions of the job keys as last read or written (absent: the key does not exist). */
   private readonly keyVersions = new Map<string, number>();
   /** Journal entries in the Store, oldest first. */
@@ -109,11 +139,7 @@ export class Journal {
       if (!v) continue;
       this.live.push(seq);
       max = Math.max(max, seq);
-      for (const [name, rec] of v.value.records) {
-        if (rec) out.set(name, rec);
-        else out.delete(name);
-        this.pending.set(name, { seq, rec });
-      }
+      for (const [name, rec] of applyEntry(out, v.value)) this.note(name, seq, rec);
     }
     this.live.sort((a, b) => a - b);
     this.nextSeq = max + 1;
@@ -130,11 +156,7 @@ export class Journal {
         const theirs = await this.store.get<JournalEntry>(JOURNAL_KEYS.entry(seq));
         if (!theirs || theirs.value.epoch >= this.epoch) throw err;
         this.live.push(seq);
-        for (const [name, rec] of theirs.value.records) {
-          if (rec) out.set(name, rec);
-          else out.delete(name);
-          this.pending.set(name, { seq, rec });
-        }
+        for (const [name, rec] of applyEntry(out, theirs.value)) this.note(name, seq, rec);
       }
     }
     if (this.pending.size > 0) void this.checkpoint();
@@ -142,11 +164,11 @@ export class Journal {
   }
 
   /** Durably records `rec` as job `name`'s record (null: deleted); resolves once its entry is written. */
-  commit(name: string, rec: JobRecord | null): Promise<void> {
+  commit(name: string, rec: JobRecord | null, jobChanged = true): Promise<void> {
     if (this.stopped || this.fenced)
       return Promise.reject(new StoreConflictError(JOURNAL_KEYS.journal, undefined, undefined));
     return new Promise((resolve, reject) => {
-      this.queue.push({ name, rec, resolve, reject });
+      this.queue.push({ name, rec, jobChanged, resolve, reject });
       this.scheduleFlush();
     });
   }
@@ -182,13 +204,26 @@ export class Journal {
     });
   }
 
+  /** Job `name`'s record `rec` is in entry `seq`. */
+  private note(name: string, seq: number, rec: JobRecord | null): void {
+    const p = this.pending.get(name);
+    this.pending.set(name, { first: p?.first ?? seq, last: seq, rec });
+  }
+
   private async flush(): Promise<void> {
-    const batch = this.queue.splice(0, this.opts.maxBatch ?? 256);
+    const batch = this.queue.splice(0, this.opts.maxBatch ?? 2048);
     // A job changed twice in one batch: its last record is the one written (each mutation starts from the previous).
-    const records = new Map<string, JobRecord | null>();
-    for (const w of batch) records.set(w.name, w.rec);
+    const records = new Map<string, { rec: JobRecord | null; jobChanged: boolean }>();
+    for (const w of batch)
+      records.set(w.name, { rec: w.rec, jobChanged: w.jobChanged || (records.get(w.name)?.jobChanged ?? false) });
     const seq = this.nextSeq++;
-    const entry: JournalEntry = { epoch: this.epoch, records: [...records] };
+    const entry: JournalEntry = {
+      epoch: this.epoch,
+      records: [...records].map(([name, { rec, jobChanged }]) => [
+        name,
+        rec && !jobChanged ? { state: rec.state } : rec,
+      ]),
+    };
     try {
       if (this.stopped || this.fenced) throw new StoreConflictError(JOURNAL_KEYS.entry(seq), undefined, undefined);
       // A newer leader bumped the epoch: stop before writing (a read, much cheaper than a write).
@@ -202,7 +237,7 @@ export class Journal {
     this.live.push(seq);
     this.stats.entries++;
     this.stats.records += records.size;
-    for (const [name, rec] of records) this.pending.set(name, { seq, rec });
+    for (const [name, { rec }] of records) this.note(name, seq, rec);
     for (const w of batch) w.resolve();
     void this.checkpoint();
   }
@@ -218,8 +253,9 @@ export class Journal {
     this.log.warn({ seq, epoch: theirs.value.epoch }, 'adopting a stale leader’s journal entry');
     this.live.push(seq);
     this.live.sort((a, b) => a - b);
-    for (const [name, rec] of theirs.value.records) this.pending.set(name, { seq, rec });
-    this.opts.onAdopt?.(theirs.value.records);
+    const applied = applyEntry(this.opts.current?.() ?? new Map(), theirs.value);
+    for (const [name, rec] of applied) this.note(name, seq, rec);
+    this.opts.onAdopt?.(applied);
   }
 
   /** Copies journaled records to their job keys, one at a time, behind the commits; then trims. */
@@ -229,10 +265,10 @@ export class Journal {
     try {
       while (!this.stopped && !this.fenced && this.pending.size > 0) {
         // Commits first (they are what launches wait for), unless the backlog grows too long.
-        while (this.flushing && this.pending.size < (this.opts.checkpointForce ?? 4000)) await this.flushing;
+        while (this.flushing && this.pending.size < (this.opts.checkpointForce ?? 50_000)) await this.flushing;
         const first = this.pending.entries().next().value;
         if (!first) break;
-        const [name, { seq, rec }] = first;
+        const [name, { last: seq, rec }] = first;
         try {
           await this.writeKey(name, rec);
         } catch (err) {
@@ -247,14 +283,12 @@ export class Journal {
           continue;
         }
         this.stats.checkpoints++;
-        if (this.pending.get(name)?.seq === seq) this.pending.delete(name);
-        else {
-          // Changed again meanwhile: it goes to the back of the line with its newer record.
-          const again = this.pending.get(name);
-          if (again) {
-            this.pending.delete(name);
-            this.pending.set(name, again);
-          }
+        const again = this.pending.get(name);
+        if (again?.last === seq) this.pending.delete(name);
+        else if (again) {
+          // Changed again meanwhile: to the back of the line; what it still needs starts after `seq`.
+          this.pending.delete(name);
+          this.pending.set(name, { ...again, first: seq + 1 });
         }
         if (this.pending.size === 0 || this.trimmable() >= 16) void this.trim();
       }
@@ -286,7 +320,7 @@ export class Journal {
   /** Entries older than every record still waiting for its checkpoint. */
   private trimmable(): number {
     let min = this.nextSeq;
-    for (const p of this.pending.values()) min = Math.min(min, p.seq);
+    for (const p of this.pending.values()) min = Math.min(min, p.first);
     let n = 0;
     for (const s of this.live) if (s < min) n++;
     return n;
@@ -297,7 +331,7 @@ export class Journal {
     this.trimming = true;
     try {
       let min = this.nextSeq;
-      for (const p of this.pending.values()) min = Math.min(min, p.seq);
+      for (const p of this.pending.values()) min = Math.min(min, p.first);
       // The newest entry is kept: the next leader numbers its entries after it.
       while (!this.stopped && !this.fenced && this.live.length > 1 && (this.live[0] as number) < min) {
         const seq = this.live[0] as number;

@@ -45,17 +45,25 @@ describe('Chronos journal (group commit, replay, fencing)', () => {
     const b = new Journal(store, log);
     const seen = await b.load();
     expect(seen.size).to.equal(100);
+    // A state-only record over a job known from an earlier entry, read back by the next leader.
+    await b.commit('job3', rec('job3', 333), false);
+    b.stop();
+    const b2 = new Journal(store, log);
+    const early = await b2.load();
+    expect(early.get('job3')?.state.lastDue).to.equal(333);
+    expect(early.get('job3')?.job.command).to.equal('true');
     expect(seen.get('job42')?.state.lastDue).to.equal(42);
 
     // It changes one, deletes one; once checkpointed, the journal is trimmed and the keys hold it all.
-    await b.commit('job42', rec('job42', 4200));
-    await b.commit('job7', null);
-    await until(() => b.backlog === 0 && b.stats.trimmed > 0);
-    b.stop();
+    await b2.commit('job42', rec('job42', 4200), false); // the state alone: the entry holds no job
+    await b2.commit('job7', null);
+    await until(() => b2.backlog === 0 && b2.stats.trimmed > 0);
+    b2.stop();
     const c = new Journal(store, log);
     const final = await c.load();
     expect(final.size).to.equal(99);
     expect(final.get('job42')?.state.lastDue).to.equal(4200);
+    expect(final.get('job42')?.job.name).to.equal('job42');
     expect(final.has('job7')).to.equal(false);
     expect((await store.get<JobRecord>(KEYS.job('job42')))?.value.state.lastDue).to.equal(4200);
     expect(await store.get(KEYS.job('job7'))).to.equal(undefined);
