@@ -34,7 +34,7 @@ import {
 } from 'agora/sdk';
 import type pino from 'pino';
 import { pino as makePino } from 'pino';
-import { JobConflict, JobNotFound } from '../errors.js';
+import { JobConflict, JobInvalidError, JobNotFound } from '../errors.js';
 import {
   childrenAfterDelete,
   completionDeadline,
@@ -45,6 +45,7 @@ import {
   nextDue,
   planDueTimes,
   retryDecision,
+  withRunArguments,
 } from '../model/index.js';
 import { Journal } from './journal.js';
 import { checkConstraints, taskInfoFor } from './launch.js';
@@ -379,9 +380,20 @@ export class Engine {
     return this.children.get(name) ?? [];
   }
 
-  /** Starts a run now (Chronos PUT job/{name}, Metronome POST runs), with arguments if given. */
-  async runNow(name: string, args?: string[]): Promise<Run> {
-    if (!this.jobs.has(name)) throw new JobNotFound(`job '${name}' does not exist`);
+  /**
+   * Starts a run now (Chronos PUT job/{name}, Metronome POST runs). With `argText` (Chronos's
+   * `?arguments=`), as Chronos 3 does: appended to a shell command line as written; for a job
+   * without a shell, split on whitespace into extra argv (the model's withRunArguments).
+   */
+  async runNow(name: string, argText?: string): Promise<Run> {
+    const e = this.jobs.get(name);
+    if (!e) throw new JobNotFound(`job '${name}' does not exist`);
+    let line: { command?: string; arguments?: string[] } = {};
+    if (argText !== undefined && argText.trim() !== '') {
+      const w = withRunArguments(e.rec.job, argText);
+      if ('error' in w) throw new JobInvalidError(w.error);
+      line = e.rec.job.shell ? { command: w.command } : { arguments: w.arguments };
+    }
     let run: Run | undefined;
     await this.mutate(name, (rec) => {
       rec.state.seq++;
@@ -389,7 +401,7 @@ export class Engine {
         id: manualRunIdFor(this.now, rec.state.seq),
         trigger: 'manual',
         due: this.now,
-        arguments: args,
+        ...line,
         deadline: manualStartBy(rec.job, this.now),
       });
       rec.state.runs.push(run);

@@ -20,7 +20,10 @@ export interface Run {
   /** Attempt number, from 1. */
   attempt: number;
   state: RunState;
+  /** A manual run's argv (a job without a shell, `?arguments=` added); the job's otherwise. */
   arguments?: string[];
+  /** A manual run's command line (a shell job, `?arguments=` appended); the job's otherwise. */
+  command?: string;
   /** Not launched before this (a retry's delay). */
   notBefore?: number;
   /** Skipped when not launched by this (epsilon / startingDeadlineSeconds / maxLaunchDelay). */

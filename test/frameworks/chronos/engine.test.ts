@@ -267,7 +267,7 @@ describe('Chronos engine (agora/sdk/testing, virtual clock)', () => {
     const long = await allRuns(l.engine, 'long');
     expect(long.map((r) => r.state)).to.deep.equal(['FAILED']);
     expect(long[0]?.reason).to.match(/maxCompletionTime/);
-    await l.engine.runNow('manual', ['x', 'y']);
+    await l.engine.runNow('manual', 'x y');
     await runFor(cluster, 1_000);
     expect(cluster.running()).to.have.length(1);
     await l.engine.kill('manual');
