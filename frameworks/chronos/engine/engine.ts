@@ -754,6 +754,15 @@ export class Engine {
         if (picks.length > 0) batches.push({ offer, picks });
       }
       for (const b of batches) this.held.delete(b.offer.id);
+      // Offers none of the waiting runs fits (what is left of an agent: memory without CPUs, say)
+      // go back at once: held, they would count towards this role's share and keep them from the
+      // other roles' frameworks (services beside a burst of jobs).
+      const used = new Set(batches.map((b) => b.offer.id));
+      const misfit = [...this.held.keys()].filter((id) => !used.has(id));
+      if (misfit.length > 0) {
+        for (const id of misfit) this.held.delete(id);
+        this.driver.decline(misfit, { refuse_seconds: 1 });
+      }
       for (const key of picked) {
         this.placing.add(key);
         mine.push(key);
