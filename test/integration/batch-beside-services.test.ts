@@ -118,7 +118,8 @@ describe('Batch beside services: Marathon and a Chronos burst under weights 2:1 
       if (s.batch > 0) batchEverRan = true;
       // Both want more: Marathon short of 12, Chronos with runs not yet started (lines < JOBS).
       if (n < 12 && s.batch > 0) samples.push(s);
-      if (process.env.AGORA_TEST_VERBOSE) console.log(`    t=${Date.now()} running ${n} shares ${JSON.stringify(s)} lines ${lines().length}`);
+      if (process.env.AGORA_TEST_VERBOSE)
+        console.log(`    t=${Date.now()} running ${n} shares ${JSON.stringify(s)} lines ${lines().length}`);
       await sleep(500);
     }
 
