@@ -260,6 +260,9 @@ async function runCase(spec: string, storeKind: string): Promise<CaseResult> {
     }
     const c = await chronosPhase(addr, n, command, storeKind);
     const simDoubled = kind === 'sim' ? (await agentsReport(agents)).doubled : 0;
+    // The two sources of "doubled", apart: a due time the engine launched twice, and a task id the
+    // agents were sent twice (the master re-delivering one launch; the agents run it once).
+    console.error(`  doubled: ${c.doubled} due times launched twice by the engine, ${simDoubled} task ids delivered twice to agents`);
     const rate = await baseline(addr, n, command);
     return {
       case: `${kind === 'sim' ? 'simulated agents' : 'real posix agent'}, ${n} jobs/min, ${storeKind === 'file' ? 'FileStore' : 'ZkStore'}`,
