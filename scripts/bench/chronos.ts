@@ -83,7 +83,7 @@ async function openBenchStore(kind: string, dir: string): Promise<Store> {
   if (kind === 'file') return FileStore.open(dir, { logger: log });
   // ZooKeeper (--store zk=HOST:PORT): the store of a highly available Chronos; its log group-commits
   // concurrent writes, where the FileStore fsyncs each.
-  const root = `/agora-bench-chronos-${process.pid}-${Date.now()}`;
+  const root = `/agora-chronos-2-bench-${process.pid}-${Date.now()}`;
   return ZkStore.connect(`zk://${kind.slice(3)}${root}`, { root: `${root}/state`, logger: log });
 }
 
@@ -260,6 +260,9 @@ async function runCase(spec: string, storeKind: string): Promise<CaseResult> {
     }
     const c = await chronosPhase(addr, n, command, storeKind);
     const simDoubled = kind === 'sim' ? (await agentsReport(agents)).doubled : 0;
+    // The two sources of "doubled", apart: a due time the engine launched twice, and a task id the
+    // agents were sent twice (the master re-delivering one launch; the agents run it once).
+    console.error(`  doubled: ${c.doubled} due times launched twice by the engine, ${simDoubled} task ids delivered twice to agents`);
     const rate = await baseline(addr, n, command);
     return {
       case: `${kind === 'sim' ? 'simulated agents' : 'real posix agent'}, ${n} jobs/min, ${storeKind === 'file' ? 'FileStore' : 'ZkStore'}`,

@@ -1,7 +1,8 @@
 /**
  * The Chronos engine: due times → runs → tasks, exactly once.
  *
- * - Every decision about a job is one compare-and-set of its Store key (records.ts): a due time
+ * - Every decision about a job is one new record of the job (records.ts), made durable through the
+ *   group-committed journal (journal.ts: one Store write for every change of a pass): a due time
  *   becomes a run with a deterministic id (`<job>.<schedule>.<due>`) in the same write that moves
  *   the job's schedule cursor past it, and a run is marked LAUNCHED with its task id durably BEFORE
  *   the task is sent to the master. A new leader therefore never creates a second run for a due
@@ -33,7 +34,7 @@ import {
 } from 'agora/sdk';
 import type pino from 'pino';
 import { pino as makePino } from 'pino';
-import { JobConflict, JobNotFound } from '../errors.js';
+import { JobConflict, JobInvalidError, JobNotFound } from '../errors.js';
 import {
   childrenAfterDelete,
   completionDeadline,
@@ -44,7 +45,9 @@ import {
   nextDue,
   planDueTimes,
   retryDecision,
+  withRunArguments,
 } from '../model/index.js';
+import { Journal } from './journal.js';
 import { checkConstraints, taskInfoFor } from './launch.js';
 import { emptyState, FINAL_RUN_STATES, isActive, type JobRecord, KEYS, type Run, taskIdOf } from './records.js';
 
@@ -91,7 +94,6 @@ interface Placed {
 
 interface Entry {
   rec: JobRecord;
-  version: number | undefined;
   /** The next due time (ms), null when none (no schedule, or it has ended). */
   next: number | null;
 }
@@ -136,11 +138,34 @@ export class Engine {
     skipped: 0,
     retried: 0,
     lostRelaunched: 0,
+    lostReclaimed: 0,
   };
 
   constructor(private readonly opts: EngineOptions) {
     this.log = opts.logger ?? makePino({ level: 'silent' });
+    this.journal = new Journal(opts.store, this.log, {
+      onAdopt: (records) => this.adopt(records),
+      current: () => new Map([...this.jobs].map(([name, e]) => [name, e.rec])),
+    });
   }
+
+  /** Records another (stale) leader wrote in the journal: they are the truth about those jobs now. */
+  private adopt(records: [string, JobRecord | null][]): void {
+    for (const [name, rec] of records) {
+      const before = this.jobs.get(name);
+      if (!rec) {
+        this.jobs.delete(name);
+        this.children = undefined;
+        continue;
+      }
+      const e: Entry = { rec, next: null };
+      this.jobs.set(name, e);
+      this.index(e, before?.rec);
+    }
+  }
+
+  /** The durable path: group-committed journal entries, checkpointed to the job keys (journal.ts). */
+  readonly journal: Journal;
 
   private get now(): number {
     return this.opts.clock.now();
@@ -152,11 +177,9 @@ export class Engine {
   async load(): Promise<void> {
     this.jobs.clear();
     this.byTask.clear();
-    for (const key of await this.opts.store.list(KEYS.jobs)) {
-      const v = await this.opts.store.get<JobRecord>(key);
-      if (!v) continue;
-      const e: Entry = { rec: v.value, version: v.version, next: null };
-      this.jobs.set(v.value.job.name, e);
+    for (const [name, rec] of await this.journal.load()) {
+      const e: Entry = { rec, next: null };
+      this.jobs.set(name, e);
       this.index(e);
     }
     for (const [name, e] of this.jobs) {
@@ -178,13 +201,15 @@ export class Engine {
     this.flushTimers.clear();
     this.driver = undefined;
     this.held.clear();
+    this.journal.stop();
   }
 
   /** One line on what the runner is doing (for logs and benchmarks). */
   describe(): string {
     let queued = 0;
     for (const e of this.jobs.values()) for (const r of e.rec.state.runs) if (r.state === 'QUEUED') queued++;
-    return `held offers ${this.held.size}, queued ${queued}, placing ${this.placing.size}, reconciled ${this.reconciled}, suppressed ${this.suppressed}`;
+    const j = this.journal.stats;
+    return `held offers ${this.held.size}, queued ${queued}, placing ${this.placing.size}, reconciled ${this.reconciled}, suppressed ${this.suppressed}; journal ${j.entries} entries / ${j.records} records, ${j.checkpoints} checkpointed, backlog ${this.journal.backlog}`;
   }
 
   get reconciled(): boolean {
@@ -198,9 +223,13 @@ export class Engine {
     // have sent one): assume suppressed, so the first need of offers revives.
     this.suppressed = true;
     this.reconciling.clear();
-    for (const e of this.jobs.values())
-      for (const r of e.rec.state.runs)
+    for (const e of this.jobs.values()) {
+      for (const r of e.rec.state.runs) {
         if (r.state === 'LAUNCHED' && r.taskId) this.reconciling.set(r.taskId, r.agentId);
+        // An earlier attempt reported lost may be alive after all: asked about too before anything launches.
+        if (isActive(r) && r.lostTaskId) this.reconciling.set(r.lostTaskId, r.lostAgentId);
+      }
+    }
     this.reconcileTimer?.cancel();
     this.reconcileTimer = undefined;
     if (this.reconciling.size === 0) return;
@@ -236,8 +265,10 @@ export class Engine {
 
   private index(e: Entry, before?: JobRecord): void {
     if (!before || before.job.parents.join('\0') !== e.rec.job.parents.join('\0')) this.children = undefined;
-    for (const r of e.rec.state.runs)
+    for (const r of e.rec.state.runs) {
       if (r.taskId && r.state === 'LAUNCHED') this.byTask.set(r.taskId, { job: e.rec.job.name, runId: r.id });
+      if (r.lostTaskId && isActive(r)) this.byTask.set(r.lostTaskId, { job: e.rec.job.name, runId: r.id });
+    }
     this.recompute(e);
   }
 
@@ -254,7 +285,9 @@ export class Engine {
       const next = fn(structuredClone(e.rec));
       if (!next) return e.rec;
       try {
-        e.version = await this.opts.store.put(KEYS.job(name), next, e.version);
+        // Most changes leave the job itself as it was: the journal then holds the state alone.
+        const jobChanged = JSON.stringify(next.job) !== JSON.stringify(e.rec.job);
+        await this.journal.commit(name, next, jobChanged);
       } catch (err) {
         if (isConflict(err))
           this.log.error({ job: name }, 'job record changed under us: another leader? not acting on it');
@@ -289,8 +322,8 @@ export class Engine {
       if (!sameSchedule) state.lastDue = job.schedule ? this.firstWatermark(job) : null;
       if (e) job.counters = e.rec.job.counters;
       const rec: JobRecord = { job, state };
-      const version = await this.opts.store.put(KEYS.job(job.name), rec, e?.version);
-      const entry: Entry = { rec, version, next: null };
+      await this.journal.commit(job.name, rec);
+      const entry: Entry = { rec, next: null };
       this.jobs.set(job.name, entry);
       this.index(entry);
       return rec;
@@ -330,7 +363,7 @@ export class Engine {
       });
     }
     await this.mutex.run(name, async () => {
-      await this.opts.store.delete(KEYS.job(name));
+      await this.journal.commit(name, null);
       await this.opts.store.delete(KEYS.history(name));
       this.jobs.delete(name);
       this.children = undefined;
@@ -347,9 +380,20 @@ export class Engine {
     return this.children.get(name) ?? [];
   }
 
-  /** Starts a run now (Chronos PUT job/{name}, Metronome POST runs), with arguments if given. */
-  async runNow(name: string, args?: string[]): Promise<Run> {
-    if (!this.jobs.has(name)) throw new JobNotFound(`job '${name}' does not exist`);
+  /**
+   * Starts a run now (Chronos PUT job/{name}, Metronome POST runs). With `argText` (Chronos's
+   * `?arguments=`), as Chronos 3 does: appended to a shell command line as written; for a job
+   * without a shell, split on whitespace into extra argv (the model's withRunArguments).
+   */
+  async runNow(name: string, argText?: string): Promise<Run> {
+    const e = this.jobs.get(name);
+    if (!e) throw new JobNotFound(`job '${name}' does not exist`);
+    let line: { command?: string; arguments?: string[] } = {};
+    if (argText !== undefined && argText.trim() !== '') {
+      const w = withRunArguments(e.rec.job, argText);
+      if ('error' in w) throw new JobInvalidError(w.error);
+      line = e.rec.job.shell ? { command: w.command } : { arguments: w.arguments };
+    }
     let run: Run | undefined;
     await this.mutate(name, (rec) => {
       rec.state.seq++;
@@ -357,7 +401,7 @@ export class Engine {
         id: manualRunIdFor(this.now, rec.state.seq),
         trigger: 'manual',
         due: this.now,
-        arguments: args,
+        ...line,
         deadline: manualStartBy(rec.job, this.now),
       });
       rec.state.runs.push(run);
@@ -710,6 +754,15 @@ export class Engine {
         if (picks.length > 0) batches.push({ offer, picks });
       }
       for (const b of batches) this.held.delete(b.offer.id);
+      // Offers none of the waiting runs fits (what is left of an agent: memory without CPUs, say)
+      // go back at once: held, they would count towards this role's share and keep them from the
+      // other roles' frameworks (services beside a burst of jobs).
+      const used = new Set(batches.map((b) => b.offer.id));
+      const misfit = [...this.held.keys()].filter((id) => !used.has(id));
+      if (misfit.length > 0) {
+        for (const id of misfit) this.held.delete(id);
+        this.driver.decline(misfit, { refuse_seconds: 1 });
+      }
       for (const key of picked) {
         this.placing.add(key);
         mine.push(key);
@@ -765,6 +818,11 @@ export class Engine {
       this.driver?.acknowledge(status);
       return;
     }
+    const current = this.jobs.get(ref.job)?.rec.state.runs.find((x) => x.id === ref.runId);
+    if (current?.lostTaskId === status.task_id && current.taskId !== status.task_id) {
+      await this.onLostAttemptUpdate(ref, status);
+      return;
+    }
     if (!TERMINAL.has(status.state)) {
       if (status.state === 'TASK_RUNNING' && !this.started.has(status.task_id))
         this.started.set(status.task_id, Math.round(status.timestamp * 1000) || this.now);
@@ -796,6 +854,8 @@ export class Engine {
           Object.assign(r, {
             state: 'QUEUED',
             attempt: r.attempt + 1,
+            lostTaskId: r.taskId,
+            lostAgentId: r.agentId,
             taskId: undefined,
             agentId: undefined,
             ended: undefined,
@@ -846,12 +906,69 @@ export class Engine {
     }
     // Acknowledged only now that the outcome is durable.
     this.driver?.acknowledge(status);
-    this.byTask.delete(status.task_id);
+    if (outcome?.lostTaskId !== status.task_id) this.byTask.delete(status.task_id);
     this.started.delete(status.task_id);
     if (outcome?.state === 'SUCCESS') this.metrics.succeeded++;
     if (outcome?.state === 'FAILED') this.metrics.failed++;
     if (retried) this.wake();
     else this.scheduleFinalize(ref.job);
+  }
+
+  /**
+   * News of an attempt that was reported lost before it was seen running. Alive: the run takes it
+   * back if it has not launched again (the reconciliation a new leader runs before launching
+   * anything asks about these), or, if a new attempt is out already, the old task is killed. Over:
+   * forgotten (a finish counts as the run's success when no new attempt is out).
+   */
+  private async onLostAttemptUpdate(ref: { job: string; runId: string }, status: TaskStatus): Promise<void> {
+    const alive = !TERMINAL.has(status.state);
+    let kill = false;
+    let reclaimed = false;
+    try {
+      await this.mutate(ref.job, (rec) => {
+        const r = rec.state.runs.find((x) => x.id === ref.runId);
+        if (!r || r.lostTaskId !== status.task_id) return undefined;
+        const attempt = Number(status.task_id.split(':')[2]);
+        if (alive && r.state === 'QUEUED') {
+          Object.assign(r, {
+            state: 'LAUNCHED',
+            taskId: status.task_id,
+            agentId: status.agent_id ?? r.lostAgentId,
+            attempt: Number.isSafeInteger(attempt) && attempt > 0 ? attempt : r.attempt - 1,
+            launched: r.launched ?? this.now,
+            lostTaskId: undefined,
+            lostAgentId: undefined,
+          });
+          reclaimed = true;
+          return rec;
+        }
+        if (alive) {
+          kill = true; // a newer attempt is out: the old one must not run beside it
+          return undefined;
+        }
+        if (status.state === 'TASK_FINISHED' && r.state === 'QUEUED') {
+          Object.assign(r, { state: 'SUCCESS', taskId: status.task_id, ended: this.now, taskState: status.state });
+          this.count(rec, true);
+        }
+        Object.assign(r, { lostTaskId: undefined, lostAgentId: undefined });
+        return rec;
+      });
+    } catch (err) {
+      this.log.warn({ err, task: status.task_id }, 'could not record a status update; it will come again');
+      return;
+    }
+    if (kill) this.driver?.kill(status.task_id, status.agent_id);
+    if (alive && status.state === 'TASK_RUNNING' && !this.started.has(status.task_id))
+      this.started.set(status.task_id, Math.round(status.timestamp * 1000) || this.now);
+    this.driver?.acknowledge(status);
+    if (reclaimed) {
+      this.metrics.lostReclaimed++;
+      this.log.warn({ task: status.task_id }, 'a task reported lost is running after all: its run takes it back');
+    }
+    if (!alive) {
+      this.byTask.delete(status.task_id);
+      this.scheduleFinalize(ref.job);
+    }
   }
 
   // ---- after a run ends: children, history ------------------------------------------------------

@@ -33,13 +33,9 @@ function anchored(pattern: string): RegExp {
   }
 }
 
-/** Quote for /bin/sh. */
-function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The TaskInfo of a run's attempt on `offer`, booking `resources` (what the SDK's take() chose there). */
 export function taskInfoFor(job: Job, run: Run, offer: Offer, resources: Resource[], defaultUser?: string): TaskInfo {
+  const command = run.command ?? job.command;
   const args = run.arguments ?? job.arguments;
   const env: EnvironmentVariable[] = Object.entries(job.env).map(([name, v]) =>
     'secret' in v
@@ -59,8 +55,9 @@ export function taskInfoFor(job: Job, run: Run, offer: Offer, resources: Resourc
     { name: 'CHRONOS_DUE', value: String(run.due) },
     { name: 'CHRONOS_ATTEMPT', value: String(run.attempt) },
   );
-  // With a shell the arguments are appended to the command line (quoted); without, they are argv.
-  const value = job.shell ? [job.command, ...args.map(shq)].filter(Boolean).join(' ') : job.command;
+  // As Chronos 3 (through Mesos's CommandInfo): with a shell the command line runs as written and
+  // the job's `arguments` are not used; without, `arguments` are the argv after the command.
+  const value = command;
   const user = job.user || defaultUser;
   const task: TaskInfo = {
     name: `ChronosTask:${job.name}`.slice(0, 200),
@@ -70,7 +67,7 @@ export function taskInfoFor(job: Job, run: Run, offer: Offer, resources: Resourc
     command: {
       ...(value ? { value } : {}),
       shell: job.shell,
-      ...(job.shell ? {} : { arguments: [job.command, ...args].filter(Boolean) }),
+      ...(job.shell ? {} : { arguments: [command, ...args].filter(Boolean) }),
       environment: { variables: env },
       ...(job.fetch.length > 0
         ? {

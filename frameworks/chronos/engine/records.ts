@@ -20,7 +20,10 @@ export interface Run {
   /** Attempt number, from 1. */
   attempt: number;
   state: RunState;
+  /** A manual run's argv (a job without a shell, `?arguments=` added); the job's otherwise. */
   arguments?: string[];
+  /** A manual run's command line (a shell job, `?arguments=` appended); the job's otherwise. */
+  command?: string;
   /** Not launched before this (a retry's delay). */
   notBefore?: number;
   /** Skipped when not launched by this (epsilon / startingDeadlineSeconds / maxLaunchDelay). */
@@ -37,6 +40,14 @@ export interface Run {
   reason?: string;
   /** A kill was asked for (by a user, REPLACE or maxCompletionTime): no retry follows. */
   killRequested?: string;
+  /**
+   * The task of an earlier attempt reported lost before it was seen running (the run was queued
+   * again). If the master reports that task alive after all (its agent came back, or the report came
+   * from a leader that had not seen it start), the run takes it back instead of launching again, or,
+   * when the new attempt is already out, the old task is killed: never two tasks for one run.
+   */
+  lostTaskId?: string;
+  lostAgentId?: string;
   /** Set once the children of a final run have been told (dependency bookkeeping). */
   childrenNotified?: boolean;
 }

@@ -134,9 +134,7 @@ export const chronosRoutes: AgoraPlugin<ChronosHttpOptions & { base: string }> =
     `${p}/job/:name`,
     { config: WRITE, schema: { params: NameParams, querystring: RunQuery } },
     async (req, reply) => {
-      const args =
-        req.query.arguments === undefined ? undefined : req.query.arguments.split(',').filter((a) => a !== '');
-      await ready(opts).runNow(req.params.name, args);
+      await ready(opts).runNow(req.params.name, req.query.arguments);
       return reply.status(204).send();
     },
   );

@@ -8,7 +8,8 @@ import { MemoryStore, type SimAgent, TestCluster } from 'agora/sdk/testing';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { Engine } from '../../../frameworks/chronos/engine/engine.js';
-import type { Run } from '../../../frameworks/chronos/engine/records.js';
+import { Journal } from '../../../frameworks/chronos/engine/journal.js';
+import type { JobRecord, Run } from '../../../frameworks/chronos/engine/records.js';
 import { ENGINE_DRIVER_OPTIONS, storedFrameworkId, wireEngine } from '../../../frameworks/chronos/engine/wire.js';
 import { jobFromChronos } from '../../../frameworks/chronos/model/index.js';
 
@@ -20,7 +21,7 @@ interface Leader {
   driver: SchedulerDriver;
 }
 
-async function lead(cluster: TestCluster, store: Store): Promise<Leader> {
+async function lead(cluster: TestCluster, store: Store, tweak?: (d: SchedulerDriver) => void): Promise<Leader> {
   const engine = new Engine({ store, clock: cluster.clock, logger: log, tickMs: 100 });
   await engine.load();
   const driver = cluster.driver({
@@ -28,6 +29,7 @@ async function lead(cluster: TestCluster, store: Store): Promise<Leader> {
     ...ENGINE_DRIVER_OPTIONS,
   });
   wireEngine(engine, driver, store, log);
+  tweak?.(driver);
   driver.start();
   return { engine, driver };
 }
@@ -140,6 +142,51 @@ describe('Chronos engine (agora/sdk/testing, virtual clock)', () => {
     await stopLeading(b);
   });
 
+  it('a new leader reconciles before launching: a run queued again after a lost report whose task is running is taken back, not doubled', async () => {
+    const a = await lead(cluster, store);
+    await a.engine.upsert(job({ name: 'back', schedule: `R/${new Date(START + 3_000).toISOString()}/PT1H` }, START));
+    await runFor(cluster, 5_000); // launched and running
+    const first = [...launched(cluster).keys()];
+    expect(first).to.have.length(1);
+    const t1 = first[0] as string;
+    await stopLeading(a);
+    // What the old leader wrote just before it died: the master had reported the task lost before
+    // it was seen running (its agent unreachable for a moment), so the run was queued again as
+    // attempt 2. The agent is back and the task runs.
+    const j = new Journal(store, log);
+    const recs = await j.load();
+    const rec = recs.get('back') as JobRecord;
+    const run = rec.state.runs[0] as Run;
+    Object.assign(run, {
+      state: 'QUEUED',
+      attempt: 2,
+      lostTaskId: run.taskId,
+      lostAgentId: run.agentId,
+      taskId: undefined,
+      agentId: undefined,
+      launched: undefined,
+    });
+    await j.commit('back', rec);
+    j.stop();
+    // The new leader holds offers at once; launching attempt 2 before the master answers about t1
+    // would run the same due time twice. The master's first answer is slow (the question is lost;
+    // the engine asks again 3 s later), so offers come first.
+    const b = await lead(cluster, store, (d) => {
+      const reconcile = d.reconcile.bind(d);
+      let asked = 0;
+      d.reconcile = (tasks) => (asked++ === 0 ? true : reconcile(tasks));
+    });
+    await runFor(cluster, 5_000);
+    expect([...launched(cluster).keys()]).to.deep.equal([t1]);
+    expect(b.engine.metrics.lostReclaimed).to.equal(1);
+    finishAll(cluster);
+    await runFor(cluster, 2_000);
+    const runs = await allRuns(b.engine, 'back');
+    expect(runs.map((r) => [r.state, r.taskId])).to.deep.equal([['SUCCESS', t1]]);
+    expect([...launched(cluster).keys()]).to.deep.equal([t1]);
+    await stopLeading(b);
+  });
+
   it('records due times missed while no leader ran: SKIP skips them all, RUN_ONCE runs the latest', async () => {
     const a = await lead(cluster, store);
     const at = new Date(START + 10_000).toISOString();
@@ -220,7 +267,7 @@ describe('Chronos engine (agora/sdk/testing, virtual clock)', () => {
     const long = await allRuns(l.engine, 'long');
     expect(long.map((r) => r.state)).to.deep.equal(['FAILED']);
     expect(long[0]?.reason).to.match(/maxCompletionTime/);
-    await l.engine.runNow('manual', ['x', 'y']);
+    await l.engine.runNow('manual', 'x y');
     await runFor(cluster, 1_000);
     expect(cluster.running()).to.have.length(1);
     await l.engine.kill('manual');

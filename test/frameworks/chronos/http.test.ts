@@ -116,10 +116,13 @@ describe('Chronos HTTP API (Chronos 3 and Metronome faces)', () => {
       disk: 0,
     });
     await post('/scheduler/dependency', { name: 'q', command: 'true', parents: ['p'] });
-    expect((await app.inject({ method: 'PUT', url: '/scheduler/job/p?arguments=one,two' })).statusCode).to.equal(204);
+    expect(
+      (await app.inject({ method: 'PUT', url: '/scheduler/job/p?arguments=one%20%22two%20three%22' })).statusCode,
+    ).to.equal(204);
     await cluster.until(() => cluster.running().length === 1, { what: 'the manual run to be launched' });
     const [task] = [...(cluster.agents[0]?.tasks.values() ?? [])];
-    expect(task?.task.command?.value).to.equal("echo 'one' 'two'");
+    // Appended as written, as Chronos 3 does (the shell splits it).
+    expect(task?.task.command?.value).to.equal('echo one "two three"');
     expect((await app.inject({ method: 'DELETE', url: '/scheduler/task/kill/p' })).statusCode).to.equal(204);
     await cluster.until(() => cluster.running().length === 0, { what: 'the kill' });
     expect((await app.inject({ method: 'PUT', url: '/scheduler/job/success/p' })).statusCode).to.equal(204);
