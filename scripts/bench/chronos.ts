@@ -70,6 +70,16 @@ function pct(sorted: number[], p: number): number {
 
 function args(): { cases: string[]; json: boolean; store: string } {
   const a = process.argv.slice(2);
+  if (a.includes('--help') || a.includes('-h')) {
+    console.log(
+      [
+        'Usage: npm run bench:chronos -- [--cases sim:1000,sim:10000,real:1000] [--store file|zk=HOST:PORT] [--json]',
+        'Lateness (start minus due: median, p99, max), skipped and doubled runs for N jobs due in the same',
+        'minute, on simulated agents (sim) or real posix agents (real), beside a minimal framework.',
+      ].join('\n'),
+    );
+    process.exit(0);
+  }
   const i = a.indexOf('--cases');
   const st = a.indexOf('--store');
   return {
@@ -262,7 +272,9 @@ async function runCase(spec: string, storeKind: string): Promise<CaseResult> {
     const simDoubled = kind === 'sim' ? (await agentsReport(agents)).doubled : 0;
     // The two sources of "doubled", apart: a due time the engine launched twice, and a task id the
     // agents were sent twice (the master re-delivering one launch; the agents run it once).
-    console.error(`  doubled: ${c.doubled} due times launched twice by the engine, ${simDoubled} task ids delivered twice to agents`);
+    console.error(
+      `  doubled: ${c.doubled} due times launched twice by the engine, ${simDoubled} task ids delivered twice to agents`,
+    );
     const rate = await baseline(addr, n, command);
     return {
       case: `${kind === 'sim' ? 'simulated agents' : 'real posix agent'}, ${n} jobs/min, ${storeKind === 'file' ? 'FileStore' : 'ZkStore'}`,
