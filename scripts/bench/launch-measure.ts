@@ -2,6 +2,7 @@
 import type Docker from 'dockerode';
 import { LinuxContainerizer } from '../../agent/containerizer/linux.js';
 import { agoraRound, type BenchFramework, type RoundProfile } from './launch-agora.js';
+import type { MarkerMeter, MarkerStats } from './launch-markers.js';
 import { type CpuMeter, log, median } from './launch-meter.js';
 import type { Cz, Options } from './launch-options.js';
 import type { Timed } from './launch-raw.js';
@@ -54,6 +55,16 @@ export interface CzResult {
   profiles: RoundProfile[];
   /** Agora rounds that failed and were run again, with why. */
   retried: string[];
+  /** Rounds where a marker was missing or came more than once (there should be none). */
+  markerFaults?: string[];
+}
+
+/** Every task's marker once, nothing doubled: anything else is noted in the result. */
+export function checkMarkers(res: CzResult, what: string, n: number, m: MarkerStats): void {
+  if (m.seen === n && m.doubled.length === 0) return;
+  const why = `${what}: ${m.seen} of ${n} markers seen, ${m.doubled.length} doubled`;
+  res.markerFaults = [...(res.markerFaults ?? []), why];
+  log(`  MARKER FAULT ${why}`);
 }
 
 export function rateStats(rates: number[]) {
@@ -69,6 +80,7 @@ export async function measure(
   cz: Cz,
   n: number,
   fw: BenchFramework,
+  markers: MarkerMeter,
   baselines: Method[],
   cpu: CpuMeter,
 ): Promise<CzResult> {
@@ -88,7 +100,16 @@ export async function measure(
       // removing every container labelled agora.task_id): retry it, twice at most per containerizer.
       for (let attempt = 0; ; attempt++) {
         try {
-          const { seconds, profile } = await agoraRound(fw, o, cz, n, attempt ? `${tag}a${attempt}` : tag, cpu);
+          const { seconds, profile } = await agoraRound(
+            fw,
+            markers,
+            o,
+            cz,
+            n,
+            attempt ? `${tag}a${attempt}` : tag,
+            cpu,
+          );
+          checkMarkers(res, `${tag} agora`, n, profile.markers);
           if (!warm) {
             agora.rates.push(n / seconds);
             agora.cpu.push(profile.cpuMs);
@@ -109,7 +130,8 @@ export async function measure(
     const baseSteps = base.map(({ m, r }) => async () => {
       if (r.error) return;
       try {
-        const { seconds, cpuMs } = await m.round(tag, cpu);
+        const { seconds, cpuMs, markers: ms } = await m.round(tag, cpu);
+        if (ms) checkMarkers(res, `${tag} ${m.key}`, n, ms);
         if (!warm) {
           r.rates.push(n / seconds);
           r.cpu.push(cpuMs);

@@ -54,10 +54,11 @@ import { waitFor } from '../../testkit/processes.js';
 import { BenchFramework } from './launch-agora.js';
 import { cleanup, live } from './launch-cleanup.js';
 import { startCluster } from './launch-cluster.js';
+import { MarkerMeter } from './launch-markers.js';
 import { type CzResult, type Method, measure, probe } from './launch-measure.js';
 import { CpuMeter, execFileP, launcherPids, log, pidsByComm } from './launch-meter.js';
 import { COMMAND, CONTAINERIZERS, parseOptions, TASK_RESOURCES } from './launch-options.js';
-import { ByHandLinux, rawDockerApiRound, rawDockerCliRound, rawSpawnRound } from './launch-raw.js';
+import { ByHandLinux, RawSpawner, rawDockerApiRound, rawDockerCliRound, rawSpawnRound } from './launch-raw.js';
 import { jsonLine, table } from './launch-report.js';
 
 /** Set on Ctrl-C (or SIGTERM): the run stops after cleaning up, and still exits 0. */
@@ -103,6 +104,9 @@ async function main(): Promise<void> {
     if (usable.length > 0) {
       log(`starting a master and an agent (--containerizers ${usable.join(',')})...`);
       const cluster = await startCluster(o, usable);
+      const markers = new MarkerMeter();
+      const spawner = new RawSpawner();
+      await markers.ready;
       const fw = new BenchFramework(cluster.master);
       live.driver = fw.driver;
       fw.driver.start();
@@ -116,6 +120,7 @@ async function main(): Promise<void> {
         launcher: launcherPids(cluster.agent.child.pid),
         master: [cluster.masterProc.child.pid ?? 0],
         bench: [],
+        spawner: [spawner.child.pid ?? 0],
         ...dockerPids,
       }));
       for (const cz of usable) {
@@ -127,14 +132,14 @@ async function main(): Promise<void> {
             key: 'api',
             label: `dockerode createContainer + start, ${n} concurrently, --network host (the engine API Agora uses)`,
             primary: true,
-            round: (tag, c) => rawDockerApiRound(docker, o.image, n, tag, c),
+            round: (tag, c) => rawDockerApiRound(markers, docker, o.image, n, tag, c),
           });
           if (o.cli && !cliWhy) {
             methods.push({
               key: 'cli',
               label: `docker run -d --network host ${o.image} /bin/sh -c '${COMMAND}', ${n} concurrently (CLI)`,
               primary: false,
-              round: (tag, c) => rawDockerCliRound(docker, o.image, n, tag, c),
+              round: (tag, c) => rawDockerCliRound(markers, docker, o.image, n, tag, c),
             });
           }
         } else {
@@ -142,7 +147,7 @@ async function main(): Promise<void> {
             key: 'spawn',
             label: `child_process.spawn('/bin/sh', ['-c', '${COMMAND}'], {detached: true}) × ${n}, until every 'spawn' event`,
             primary: true,
-            round: (_tag, c) => rawSpawnRound(n, c),
+            round: (tag, c) => rawSpawnRound(spawner, markers, n, `raw-${cz}-${tag}`, c),
           });
           if (cz === 'linux' && byHand) {
             const bh = byHand;
@@ -151,7 +156,7 @@ async function main(): Promise<void> {
               label:
                 'by hand: memory+cpu+cpuacct cgroups with limits, sh joins them, then unshare --pid --fork --mount-proc --mount --uts --ipc',
               primary: false,
-              round: (tag, c) => bh.round(n, tag, c),
+              round: (tag, c) => bh.round(markers, n, tag, c),
             });
           }
         }
@@ -160,7 +165,7 @@ async function main(): Promise<void> {
         );
         let r: CzResult;
         try {
-          r = await measure(o, cz, n, fw, methods, cpu);
+          r = await measure(o, cz, n, fw, markers, methods, cpu);
         } catch (e) {
           r = { containerizer: cz, tasks: n, error: (e as Error).message, baselines: [], profiles: [], retried: [] };
           log(`${cz}: FAILED: ${r.error}`);
