@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 /** The launch benchmark's plan: which containerizers can run, and the interleaved rounds per method. */
 import type Docker from 'dockerode';
 import { LinuxContainerizer } from '../../agent/containerizer/linux.js';
@@ -57,10 +58,15 @@ export interface CzResult {
   retried: string[];
   /** Rounds where a marker was missing or came more than once (there should be none). */
   markerFaults?: string[];
+  /** Rounds (every method, warm-ups too) whose markers were checked. */
+  markerChecks?: number;
+  /** The host's 1-minute load average when this containerizer's rounds began and ended. */
+  load?: [number, number];
 }
 
 /** Every task's marker once, nothing doubled: anything else is noted in the result. */
 export function checkMarkers(res: CzResult, what: string, n: number, m: MarkerStats): void {
+  res.markerChecks = (res.markerChecks ?? 0) + 1;
   if (m.seen === n && m.doubled.length === 0) return;
   const why = `${what}: ${m.seen} of ${n} markers seen, ${m.doubled.length} doubled`;
   res.markerFaults = [...(res.markerFaults ?? []), why];
@@ -85,6 +91,7 @@ export async function measure(
   cpu: CpuMeter,
 ): Promise<CzResult> {
   const res: CzResult = { containerizer: cz, tasks: n, baselines: [], profiles: [], retried: [] };
+  const load0 = loadavg()[0];
   const agora: MethodResult = { key: 'agora', label: `Agora (${cz})`, rates: [], cpu: [] };
   const base = baselines.map((m) => ({ m, r: { key: m.key, label: m.label, rates: [], cpu: [] } as MethodResult }));
   res.agora = agora;
@@ -147,5 +154,6 @@ export async function measure(
     const steps = round % 2 === 0 ? [...baseSteps, agoraStep] : [agoraStep, ...baseSteps.reverse()];
     for (const s of steps) await s();
   }
+  res.load = [Math.round(load0 * 10) / 10, Math.round(loadavg()[0] * 10) / 10];
   return res;
 }
