@@ -154,11 +154,12 @@ export function table(results: CzResult[], o: Options): string {
   out.push(
     `Medians over ${o.rounds} interleaved round(s) after ${o.warmup} warm-up; ratio = median Agora / median raw`,
   );
+  out.push('(its spread: the per-round Agora/raw pairs).');
   out.push(
     "Window, every side: start (Agora: the first launch call; raw: the spawner's start stamp) → the last task's own",
   );
   out.push("marker (each task's command first writes its id into a FIFO stamped on CLOCK_MONOTONIC by a tiny reader).");
-  out.push('(its spread: the per-round Agora/raw pairs). Baselines:');
+  out.push('Baselines:');
   for (const r of results.filter((x) => !x.skipped)) {
     for (const b of r.baselines) out.push(`  ${r.containerizer.padEnd(7)} ${b.key.padEnd(6)} ${b.label}`);
   }
