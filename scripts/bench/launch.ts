@@ -1,6 +1,5 @@
 /**
- * Launch-throughput benchmark (not a test): tasks launched per second END TO END — from the
- * framework's first LAUNCH call to the N-th TASK_RUNNING the framework receives — through one real
+ * Launch-throughput benchmark (not a test): tasks launched per second END TO END through one real
  * agent, for each containerizer (posix, linux, docker), beside the raw rate of the same work without
  * Agora, measured in the same run and interleaved round by round (the machine is shared and noisy).
  *
@@ -18,33 +17,31 @@
  *   --log-level L      master and agent log level (info, as shipped)
  *   --no-cli           skip the `docker run -d` (CLI) baseline
  *   --cpu-prof DIR     run the master and the agent under `node --cpu-prof` (profiles written into DIR at the end)
- *   --work-dir DIR     put the agent's work dir (sandboxes, checkpoint) under DIR (default: the temp dir),
- *                      e.g. /dev/shm to see the launch without the disk's file-system costs
+ *   --work-dir DIR     put the agent's work dir (sandboxes, checkpoint) under DIR (default: the temp dir)
  *   --json
  *
- * What one round is, per method (the timed part ends when the N-th task runs; killing them is not timed):
- *   agora     one master (--allocation_interval 100ms) + one agent (--containerizers posix,linux,docker,
- *             cpus:64;mem:65536), real processes through bin/agora started once; this process is the
- *             framework (SDK SchedulerDriver). A round starts when the whole agent is on offer (the last
- *             round's tasks are gone); all N tasks (`sleep 600`, cpus:0.1;mem:32, pinned to the
- *             containerizer) go out in one ACCEPT on the offers held (or --batch K per ACCEPT, the rest
- *             re-offered at once: refuse_seconds 0); time = first launch call → N-th TASK_RUNNING
- *             received. Offers left over are held, not declined: declining with refuse_seconds 0
- *             makes the master re-offer at once, a busy loop between master and framework.
- *   raw       posix and linux: `child_process.spawn('/bin/sh', ['-c', 'sleep 600'], {detached: true})`
- *             N times, time until all N 'spawn' events. docker: dockerode createContainer + start of the
- *             same image and command (host network, as Agora's default), N concurrently, time until
- *             all started. The ratio in the table is against these.
- *   by hand   (linux, extra) the isolation work without Agora: per task, memory/cpu/cpuacct cgroups
- *             with limits, then `sh` joins them, says so on fd 3 and execs `unshare --pid --fork
- *             --mount-proc --mount --uts --ipc --kill-child -- /bin/sh -c 'sleep 600'`; time until
- *             all N said so (the same point at which Agora's linux containerizer reports RUNNING).
- *   cli       (docker, extra) `docker run -d --network host IMAGE /bin/sh -c 'sleep 600'`, N concurrently.
+ * The measured window, the same on every side: from the start (Agora: the framework's first launch
+ * call; raw: the start stamp of a tiny separate spawner process) to the LAST TASK'S OWN MARKER: every
+ * task's command is `echo ID > FIFO; exec sleep 600`, and a tiny reader process stamps each line on
+ * CLOCK_MONOTONIC as it arrives (launch-markers.ts). So the linux side includes its namespaces and
+ * shell, as the baseline includes its shell. The master runs with its default allocation interval;
+ * the wait for offers before a round (the last round's resources coming back) is reported apart, not
+ * in the window. Each round also checks that every task's marker came exactly once.
  *
- * Besides the table it prints, for Agora, where the time goes (agent STARTING/RUNNING stamps
- * against the launch call) and, for every method, the CPU per task of the agent, the master, this
- * process, the agent's launcher process and (docker) dockerd and containerd, read from /proc: CPU is less at the mercy of other
- * tenants than wall time. `--cpu-prof DIR` adds V8 profiles of the master and the agent.
+ *   agora     master + agent (bin/agora, started once); this process is the framework (SDK
+ *             SchedulerDriver); all N tasks (cpus:0.1;mem:32, pinned to the containerizer) in one
+ *             ACCEPT on the offers held (or --batch K per ACCEPT). Offers left over are held.
+ *   spawn     (raw, posix and linux) spawn('/bin/sh', ['-c', CMD], {detached: true}) × N from the tiny
+ *             spawner (launch-spawner.ts): the benchmark process is large, and forking it is slower.
+ *   byhand    (linux, extra) per task memory/cpu/cpuacct cgroups with limits, `sh` joins them and execs
+ *             `unshare --pid --fork --mount-proc --mount --uts --ipc --kill-child -- /bin/sh -c CMD`.
+ *   api       (raw, docker) dockerode createContainer + start, host network, N concurrently.
+ *   cli       (docker, extra) `docker run -d --network host ...`, N concurrently.
+ *
+ * It also prints where Agora's time goes (offer wait, agent STARTING/RUNNING stamps, last marker) and
+ * the CPU per task of the agent, its launcher, the master, this process and the spawner (and dockerd,
+ * containerd), from /proc: CPU is less at the mercy of other tenants than wall time; and the load
+ * average at the start and end of each containerizer's rounds.
  *
  * Everything this starts (daemons, tasks, processes, containers, cgroups) is removed at the end,
  * also on Ctrl-C (exit status 0 either way).
