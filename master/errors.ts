@@ -47,3 +47,4 @@ export const RateLimited = defineError('AGORA_MASTER_RATE_LIMITED', 429, 'RateLi
 // ---------------------------------------------------------------- v1 operator API (master/http/operator.ts)
 export const TooManySubscribers = defineError('AGORA_MASTER_TOO_MANY_SUBSCRIBERS', 503, 'TooManySubscribersError');
 export const ReservationRefused = defineError('AGORA_MASTER_RESERVATION_REFUSED', 409, 'ReservationRefusedError');
+export const NoSuchFile = defineError('AGORA_MASTER_NO_SUCH_FILE', 404, 'NoSuchFileError');

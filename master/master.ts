@@ -197,6 +197,10 @@ export class Master {
   get electedAt(): number | undefined {
     return this.state.electedAt;
   }
+  /** The live task groups, each with its executor (state endpoints). */
+  get groups(): MasterState['groups'] {
+    return this.state.groups;
+  }
   get leading(): boolean {
     return this.state.leading;
   }
@@ -251,6 +255,14 @@ export class Master {
     const failed = (await Promise.all(this.dispatch({ type: 'markGone', agentId }))).find((e) => e);
     if (failed) throw failed;
     return 'marked';
+  }
+
+  /** An operator tears a framework down (authorized by the caller); resolves once durable. */
+  async teardownFramework(frameworkId: string): Promise<'torn down' | 'unknown'> {
+    if (!this.state.frameworks.has(frameworkId)) return 'unknown';
+    const failed = (await Promise.all(this.dispatch({ type: 'operatorTeardown', frameworkId }))).find((e) => e);
+    if (failed) throw failed;
+    return 'torn down';
   }
 
   /**

@@ -4,10 +4,14 @@
  */
 
 export * from './errors.js';
+// The platform's HTTP layer: createHttpServer, the authorization hook, JSON caps, error answers (docs/architecture.md).
+export * from './http/index.js';
 // The offer helpers: fit, take, TaskInfo builders, the task-state model (docs/sdk-offers.md).
 export * from './offers/index.js';
 // Both the wire protocol and the offer helpers have it (the same rule): the helpers' one.
 export { isTerminal } from './offers/index.js';
+// Placement shared by Marathon and Chronos: constraints and the checker pipeline (docs/placement.md).
+export * from './placement/index.js';
 export * from './protocol/index.js';
 export * from './resources/index.js';
 export * from './scheduler/index.js';

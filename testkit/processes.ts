@@ -27,6 +27,34 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The first of `n` consecutive free loopback ports (for `agora local --agent_port P`, whose agents
+ * take P, P+1, ...). Looked for below the kernel's ephemeral range (32768 and up), where another
+ * process's outgoing connection cannot take P+1 between this check and the listen.
+ */
+export async function freePortRun(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    const held: ReturnType<typeof createServer>[] = [];
+    try {
+      for (let i = 0; i < n; i++) {
+        const s = createServer();
+        await new Promise<void>((res, rej) => {
+          s.once('error', rej);
+          s.listen(base + i, '127.0.0.1', () => res());
+        });
+        held.push(s);
+      }
+      return base;
+    } catch {
+      // taken: try another base
+    } finally {
+      await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+    }
+  }
+  throw new Error(`no run of ${n} free ports found`);
+}
+
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `agora-${prefix}-`));
 }

@@ -1,12 +1,15 @@
 /**
  * `GET /state` (also `/slave(1)/state`, `/state.json`): Mesos 1.11's agent state shape, as its web
- * UI reads it. Every task runs under Mesos's command executor model: one executor per task, whose
- * id is the task's id (the master's `/master/state` says the same `executor_id`), its directory the
- * task's sandbox. A task stays under its executor (in `completed_tasks` once over) until its last
+ * UI reads it. A task launched alone runs under Mesos's command executor model: one executor per
+ * task, whose id is the task's id (the master's `/master/state` says the same `executor_id`), its
+ * directory the task's sandbox. The tasks of a group (LAUNCH_GROUP) run under their group's one
+ * DEFAULT executor: its id, its resources (its own plus its live tasks', as Mesos counts them),
+ * its directory the group's. A task stays under its executor (in `completed_tasks` once over) until its last
  * update is acknowledged. Agora's own fields (`sandbox`, `containerizer`, `container`,
  * `unacknowledged_updates`, `pending_status_updates`) stay beside Mesos's.
  */
 import { hostname as osHostname } from 'node:os';
+import { dirname } from 'node:path';
 import { Type } from 'typebox';
 import { type AgoraPlugin, taskUser, viewer } from '../../sdk/http/index.js';
 import { DEFAULT_ROLE, Resources, resourcesObject } from '../../sdk/resources/resources.js';
@@ -93,7 +96,7 @@ function taskJson(t: AgentTask, agentId: string | undefined, role: string) {
     id: t.task.task_id,
     name: t.task.name,
     framework_id: t.framework.id,
-    executor_id: t.task.task_id,
+    executor_id: t.group?.executor.executor_id ?? t.task.task_id,
     slave_id: agentId ?? '',
     state: t.state,
     role,
@@ -128,6 +131,52 @@ function executorJson(t: AgentTask, agentId: string | undefined, role: string) {
   };
 }
 
+type TaskJson = ReturnType<typeof taskJson>;
+type ExecutorJson = Omit<ReturnType<typeof executorJson>, 'type' | 'resources'> & {
+  type: string;
+  resources: Record<string, number | string>;
+};
+
+/** A task group's DEFAULT executor, holding the group's tasks (built up as they are met). */
+class GroupExecutor {
+  private resources: Resources;
+  readonly tasks: TaskJson[] = [];
+  readonly completed: TaskJson[] = [];
+  constructor(
+    private readonly first: AgentTask,
+    private readonly role: string,
+  ) {
+    this.resources = Resources.from(first.group?.executor.resources ?? []);
+  }
+
+  add(t: AgentTask, json: TaskJson): void {
+    if (TERMINAL.has(t.state)) this.completed.push(json);
+    else {
+      this.tasks.push(json);
+      this.resources = this.resources.plus(Resources.from(t.task.resources));
+    }
+  }
+
+  json(): ExecutorJson {
+    const g = this.first.group;
+    const live = this.tasks.length > 0;
+    return {
+      id: g?.executor.executor_id ?? '',
+      name: g?.executor.name ?? '',
+      source: '',
+      framework_id: this.first.framework.id,
+      type: 'DEFAULT',
+      role: this.role,
+      container: this.first.handle?.id ?? '',
+      directory: g ? dirname(g.sharedDir) : this.first.sandbox,
+      resources: resourcesObject(live ? this.resources : Resources.empty()),
+      tasks: this.tasks,
+      queued_tasks: [],
+      completed_tasks: this.completed,
+    };
+  }
+}
+
 export function agentState(
   agent: AgentView,
   may: StateViewer = () => true,
@@ -135,13 +184,17 @@ export function agentState(
   flags: Record<string, string> = {},
   build: BuildInfoLike = { build_date: '', build_time: 0, build_user: '' },
 ) {
-  type Fw = { info: AgentTask['framework']; executors: ReturnType<typeof executorJson>[] };
+  type Fw = {
+    info: AgentTask['framework'];
+    executors: (ExecutorJson | GroupExecutor)[];
+    groups: Map<string, GroupExecutor>;
+  };
   const frameworks = new Map<string, Fw>();
   for (const t of agent.tasks.values()) {
     if (!may('view_frameworks', t.framework.user || undefined)) continue;
     let f = frameworks.get(t.framework.id);
     if (!f) {
-      f = { info: t.framework, executors: [] };
+      f = { info: t.framework, executors: [], groups: new Map() };
       frameworks.set(t.framework.id, f);
     }
     if (!may('view_tasks', taskUser(t.task.command, t.framework.user))) continue;
@@ -151,7 +204,16 @@ export function agentState(
         .find((r) => r !== DEFAULT_ROLE) ??
       t.framework.roles?.[0] ??
       DEFAULT_ROLE;
-    f.executors.push(executorJson(t, agent.agentId, role));
+    if (t.group) {
+      const eid = t.group.executor.executor_id;
+      let g = f.groups.get(eid);
+      if (!g) {
+        g = new GroupExecutor(t, role);
+        f.groups.set(eid, g);
+        f.executors.push(g);
+      }
+      g.add(t, taskJson(t, agent.agentId, role));
+    } else f.executors.push(executorJson(t, agent.agentId, role));
   }
   const host = where?.hostname ?? osHostname();
   const masterInfo = agent.masterInfo as { pid?: string; hostname?: string } | undefined;
@@ -183,7 +245,7 @@ export function agentState(
       checkpoint: f.info.checkpoint ?? false,
       capabilities: (f.info.capabilities ?? []).map((c) => c.type),
       principal: f.info.principal ?? '',
-      executors: f.executors,
+      executors: f.executors.map((e) => (e instanceof GroupExecutor ? e.json() : e)),
       completed_executors: [],
     })),
     // Agora forgets a framework's tasks on the agent once their last update is acknowledged.

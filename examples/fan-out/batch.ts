@@ -100,8 +100,17 @@ if (process.argv[1]?.endsWith('batch.js')) {
       master: { type: 'string', default: '127.0.0.1:5050' },
       command: { type: 'string', default: 'echo $ITEM' },
       attempts: { type: 'string', default: '3' },
+      help: { type: 'boolean', default: false },
     },
   });
+  if (values.help) {
+    console.log(
+      'Usage: node dist/examples/fan-out/batch.js [--master 127.0.0.1:5050] [--command "echo $ITEM"] [--attempts 3] ITEM...\n' +
+        'One task per ITEM ($ITEM in its environment), each failure retried up to --attempts; prints one JSON\n' +
+        'result; exits 0 when every item succeeded, 1 otherwise (docs/sdk.md, "Examples").',
+    );
+    process.exit(0);
+  }
   const driver = new SchedulerDriver({ master: values.master as string, framework: { name: 'fan-out' } });
   const items = positionals.length > 0 ? positionals : ['1', '2', '3'];
   void runBatch(driver, { items, command: values.command as string, maxAttempts: Number(values.attempts) }).then(

@@ -5,10 +5,9 @@
  * process contends again. `DELETE /v2/leader` abdicates the same way. Without ZooKeeper it leads alone.
  */
 import { hostname as osHostname } from 'node:os';
-import type { Store } from 'agora/sdk';
+import type { AgoraHttp, Authorizer, Store } from 'agora/sdk';
 import { type Clock, Leadership, systemClock, type ZkClient } from 'agora/sdk';
 import type pino from 'pino';
-import type { AgoraHttp, Authorizer } from '../../sdk/http/index.js';
 import { MarathonService, type ServiceDriver } from './core/service.js';
 import { NoLeader } from './errors.js';
 import { createMarathonHttp } from './http/index.js';

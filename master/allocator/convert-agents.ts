@@ -13,18 +13,20 @@ export function convertAgents(cy: Cycle): void {
   const nA = agents.length;
   cy.nA = nA;
   const space = cy.space;
-  // A read-only walk over stored entries (returning false keeps nothing): each scalar name a dimension.
+  // A read-only walk over stored entries: each scalar name a dimension.
   const dims = (r: Resource) => {
     if (r.type === 'SCALAR') space.dim(r.name);
     return false;
   };
-  for (const alt of cy.s.minAllocatable) alt.filter(dims);
+  for (const alt of cy.s.minAllocatable) alt.forEachEntry(dims);
+  const given = cy.s.clusterTotals;
+  if (given) for (const name in given) space.dim(name);
   for (const role of cy.s.roles) {
-    role.quota?.guarantee?.filter(dims);
-    role.quota?.limit?.filter(dims);
+    role.quota?.guarantee?.forEachEntry(dims);
+    role.quota?.limit?.forEachEntry(dims);
   }
   // The first agent's names give the usual dimensions; a name seen later widens the rows (restride).
-  if (nA > 0) agents[0].total.filter(dims);
+  if (nA > 0) agents[0].total.forEachEntry(dims);
   cy.D = space.size;
   cy.freeU = new Float64Array(nA * cy.D);
   cy.clusterTotal = new Array(cy.D).fill(0);
@@ -39,14 +41,13 @@ export function convertAgents(cy: Cycle): void {
     cy.agentActive[a] = agent.active ? 1 : 0;
     cy.cvAgent = a;
     cy.cvParts = null;
-    // `filter` hands each stored entry to the predicate without copying it; returning false keeps
-    // nothing, so this is a read-only walk over the entries (a clone per entry would cost more
-    // than the whole allocation decision for the agent).
+    // `forEachEntry` hands each stored entry over without copying it and allocates nothing (a
+    // clone per entry, or a map per walk, would cost more than the allocation decision itself).
     cy.cvSign = 1;
-    agent.total.filter(entry);
+    agent.total.forEachEntry(entry);
     if (!agent.allocated.isEmpty()) {
       cy.cvSign = -1;
-      agent.allocated.filter(entry);
+      agent.allocated.forEachEntry(entry);
     }
     const D = cy.D;
     const base = a * D;
@@ -76,6 +77,10 @@ export function convertAgents(cy: Cycle): void {
     for (let d = 0; d < D; d++) cy.availableHeadroom[d] += cy.freeU[base + d];
   }
   const clusterTotal = new Float64Array(D);
+  if (given) {
+    // Only some agents are in the snapshot: the shares are of the whole cluster.
+    for (let d = 0; d < D; d++) cy.clusterTotal[d] = given[space.names[d]] ?? cy.clusterTotal[d];
+  }
   for (let d = 0; d < D; d++) {
     clusterTotal[d] = fixed(cy.clusterTotal[d]);
     cy.availableHeadroom[d] = fixed(cy.availableHeadroom[d]);

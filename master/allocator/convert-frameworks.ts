@@ -85,8 +85,8 @@ export function buildRoles(cy: Cycle): void {
       if (held && !held.isEmpty()) {
         const vec = new Float64Array(D);
         const unreserved = new Float64Array(D);
-        // A read-only walk over the stored entries (returning false keeps nothing).
-        held.filter((r) => {
+        // A read-only walk over the stored entries, allocating nothing.
+        held.forEachEntry((r) => {
           if (r.type !== 'SCALAR') return false;
           const d = cy.space.find(r.name);
           if (d < 0) return false;

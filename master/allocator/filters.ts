@@ -15,8 +15,8 @@ function formOf(cy: Cycle, resources: Resources): FilterForm {
   if (form) return form;
   const D = cy.D;
   const made: FilterForm = { unreserved: new Float64Array(D), reserved: null, other: null };
-  // A read-only walk over the stored entries (returning false keeps nothing).
-  resources.filter((r) => {
+  // A read-only walk over the stored entries, allocating nothing.
+  resources.forEachEntry((r) => {
     const role = r.role ?? DEFAULT_ROLE;
     if (r.type === 'SCALAR') {
       const d = cy.space.find(r.name);

@@ -78,8 +78,8 @@ export function buildQuota(cy: Cycle): void {
 /** Scalar totals over every role as a vector; dimensions `r` does not name hold `absent`. */
 export function vectorOf(cy: Cycle, r: Resources, absent = 0): Float64Array {
   const out = new Float64Array(cy.D).fill(absent);
-  // A read-only walk over the stored entries (returning false keeps nothing).
-  r.filter((e) => {
+  // A read-only walk over the stored entries, allocating nothing.
+  r.forEachEntry((e) => {
     if (e.type !== 'SCALAR') return false;
     const d = cy.space.find(e.name);
     if (d < 0) return false;

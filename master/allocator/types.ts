@@ -65,6 +65,12 @@ export interface AllocatorSnapshot {
    * (Mesos's `--min_allocatable_resources`, default `cpus:0.01|mem:32`).
    */
   minAllocatable: readonly Resources[];
+  /**
+   * Scalar totals of every agent of the cluster, given when `agents` holds only some of them (an
+   * event's allocation of just the agents it changed): DRF shares are then computed against the
+   * whole cluster, as a full cycle would. Absent: the totals of `agents`.
+   */
+  clusterTotals?: Readonly<Record<string, number>>;
 }
 
 /** One offer to make: these resources on this agent, to this framework, for this role. */

@@ -1,14 +1,17 @@
 /**
  * Mesos's smaller classic master endpoints, as its web UI and scrapers read them: `/flags`
  * (`/master/flags`), `/version`, `/master/frameworks` (`/frameworks`), `/master/slaves`
- * (`/slaves`), `/master/maintenance/schedule` (Agora has no maintenance: an empty schedule).
+ * (`/slaves`), `/master/maintenance/schedule` (Agora has no maintenance: an empty schedule), and
+ * `POST /master/teardown` (form `frameworkId=...`, under the `teardown_frameworks` ACL).
  */
 import { Type } from 'typebox';
 import { type AgoraPlugin, viewer } from '../../sdk/http/index.js';
+import { InvalidOperatorCall } from '../errors.js';
 import { masterState } from '../state-json.js';
 import { BUILD_INFO } from './build-info.js';
 import { type MasterHttpOptions, ready } from './context.js';
 import { publicFlags } from './flags.js';
+import { teardownFor } from './operator-admin.js';
 import { visibleFrameworks } from './state.js';
 
 const List = Type.Array(Type.Unknown());
@@ -68,4 +71,30 @@ export const classicRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) =
     draining_machines: [],
     down_machines: [],
   }));
+
+  // Mesos's classic teardown takes a form; JSON works too. Only this plugin parses forms.
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 4096 },
+    (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+  app.post(
+    '/master/teardown',
+    {
+      // Authenticated as the v1 operator API; authorized on the framework's principal in the handler.
+      config: { action: 'operator_api' },
+      schema: {
+        body: Type.Object(
+          { frameworkId: Type.String({ minLength: 1, maxLength: 256 }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req, reply) => {
+      const { frameworkId } = req.body as { frameworkId?: string };
+      if (!frameworkId) throw new InvalidOperatorCall('POST /master/teardown needs frameworkId');
+      await teardownFor(app, ready(opts), req.access?.principal, frameworkId);
+      return reply.code(200).send();
+    },
+  );
 };

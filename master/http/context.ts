@@ -13,6 +13,8 @@ export type MasterHttpOptions = {
   flags?: Record<string, string>;
   /** The v1 operator API's event stream (SUBSCRIBE); absent: SUBSCRIBE answers 503. */
   events?: OperatorEventStream;
+  /** The master's logger's level, as GET_LOGGING_LEVEL answers it. */
+  loggingLevel?: () => string;
 };
 
 /** The Master, or 503 while it is being built. */

@@ -52,7 +52,13 @@ export function buildMasterHttp(opts: MasterHttpServerOptions): AgoraHttp {
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     internalError: Internal,
   });
-  const o: MasterHttpOptions = { current: opts.current, leader: opts.leader, flags: opts.flags, events: opts.events };
+  const o: MasterHttpOptions = {
+    current: opts.current,
+    leader: opts.leader,
+    flags: opts.flags,
+    events: opts.events,
+    loggingLevel: () => opts.logger.level,
+  };
   void app.register(jsonpSupport);
   void app.register(redirectRoutes, o);
   void app.register(healthRoutes, o);

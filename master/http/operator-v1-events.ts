@@ -6,6 +6,7 @@
  * looks at its task; a registration at the agents), so deriving costs little per event, and
  * nothing at all while nobody subscribes (the shadow is dropped and rebuilt on the next subscribe).
  */
+import { taskUser } from '../../sdk/http/index.js';
 import type { TaskState } from '../../sdk/protocol/types.js';
 import { type FrameworkEntry, type TaskEntry, taskKey } from '../registry.js';
 import type { Effect, MasterEvent } from '../state/index.js';
@@ -22,6 +23,31 @@ import {
 import { holdings, type MasterView } from './operator-v1-views.js';
 
 export type { MasterView } from './operator-v1-views.js';
+
+/**
+ * Who may see an event: every check (a view ACL action and its object, the OS user) must allow
+ * the subscriber's principal, as for the SUBSCRIBED snapshot. None: every subscriber.
+ */
+export type EventView = readonly (readonly [action: string, object: string | undefined])[];
+/** One derived operator event and who may see it. */
+export interface Derived {
+  event: Json;
+  view?: EventView;
+}
+
+/** A framework's events: view_frameworks of its user. */
+export function frameworkView(f: FrameworkEntry | undefined): EventView {
+  return [['view_frameworks', f?.info.user || undefined]];
+}
+
+/** A task's events: its framework's view and view_tasks of the task's user (as GET_TASKS filters). */
+export function taskView(f: FrameworkEntry | undefined, t: TaskEntry): EventView {
+  const fwUser = f?.info.user || undefined;
+  return [
+    ['view_frameworks', fwUser],
+    ['view_tasks', taskUser(t.task.command, fwUser)],
+  ];
+}
 
 const TERMINAL: ReadonlySet<TaskState> = new Set([
   'TASK_FINISHED',
@@ -47,6 +73,7 @@ const AGENT_EVENTS = new Set([
 ]);
 /** Master events after which frameworks may have come, changed or gone. */
 const FRAMEWORK_EVENTS = new Set([
+  'operatorTeardown',
   'schedulerDisconnected',
   'schedulerSendFailed',
   'schedulerProtocolError',
@@ -58,6 +85,8 @@ const FRAMEWORK_EVENTS = new Set([
 
 /** Scheduler calls that may change a framework (not ACCEPT, DECLINE, ACKNOWLEDGE, RECONCILE: the busy ones). */
 const FRAMEWORK_CALLS = new Set(['SUBSCRIBE', 'TEARDOWN', 'SUPPRESS', 'REVIVE', 'UPDATE_FRAMEWORK']);
+
+type Ctx = { m: MasterView; out: Derived[] };
 
 const present = (state: string) => state === 'active' || state === 'disconnected';
 
@@ -97,10 +126,10 @@ export class OperatorEventDeriver {
   }
 
   /** The operator events one applied master event caused, in order. */
-  observe(event: MasterEvent, effects: readonly Effect[]): Json[] {
+  observe(event: MasterEvent, effects: readonly Effect[]): Derived[] {
     const m = this.master();
     if (!this.primed || !m) return [];
-    const out: Json[] = [];
+    const out: Derived[] = [];
     const ctx = { m, out };
     if ((event.type === 'schedulerCall' && FRAMEWORK_CALLS.has(event.call.type)) || FRAMEWORK_EVENTS.has(event.type))
       this.diffFrameworks(ctx);
@@ -141,6 +170,10 @@ export class OperatorEventDeriver {
     return out;
   }
 
+  private frameworkOf(m: MasterView, fid: string): FrameworkEntry | undefined {
+    return m.frameworks.get(fid) ?? m.completedFrameworks.find((c) => c.id === fid);
+  }
+
   private lookup(m: MasterView, key: string): TaskEntry | undefined {
     const live = m.tasks.get(key);
     if (live) return live;
@@ -148,7 +181,7 @@ export class OperatorEventDeriver {
     return fw?.completedByKey.get(key);
   }
 
-  private checkTask(ctx: { m: MasterView; out: Json[] }, key: string): void {
+  private checkTask(ctx: Ctx, key: string): void {
     const t = this.lookup(ctx.m, key);
     const prev = this.tasks.get(key);
     if (!t) {
@@ -157,39 +190,39 @@ export class OperatorEventDeriver {
     }
     if (prev === undefined) {
       if (TERMINAL.has(t.state)) return; // never told, already over (or told and finished before)
-      ctx.out.push({ type: 'TASK_ADDED', task_added: { task: v1Task(t) } });
+      ctx.out.push({
+        event: { type: 'TASK_ADDED', task_added: { task: v1Task(t) } },
+        view: taskView(this.frameworkOf(ctx.m, t.frameworkId), t),
+      });
       this.tasks.set(key, t.state);
       return;
     }
     if (prev === t.state) return;
-    ctx.out.push({
-      type: 'TASK_UPDATED',
-      task_updated: { framework_id: id(t.frameworkId), status: v1Status(latestStatus(t), t.agentId), state: t.state },
-    });
+    ctx.out.push(this.updated(ctx.m, t));
     if (TERMINAL.has(t.state)) this.tasks.delete(key);
     else this.tasks.set(key, t.state);
   }
 
   /** The tasks of the agent on this connection (after it re-registered with them). */
-  private checkAgentTasks(ctx: { m: MasterView; out: Json[] }, conn: string): void {
+  private checkAgentTasks(ctx: Ctx, conn: string): void {
     for (const a of ctx.m.agents.values()) {
       if (a.peer?.id !== conn) continue;
       for (const k of a.tasks) this.checkTask(ctx, k);
     }
   }
 
-  private diffAgents(ctx: { m: MasterView; out: Json[] }): void {
+  private diffAgents(ctx: Ctx): void {
     const { m, out } = ctx;
     for (const a of m.agents.values()) {
       if (!present(a.state) || this.agents.has(a.id)) continue;
       this.agents.add(a.id);
-      out.push({ type: 'AGENT_ADDED', agent_added: { agent: v1Agent(a) } });
+      out.push({ event: { type: 'AGENT_ADDED', agent_added: { agent: v1Agent(a) } } });
     }
     for (const aid of [...this.agents]) {
       const a = m.agents.get(aid);
       if (a && present(a.state)) continue;
       this.agents.delete(aid);
-      out.push({ type: 'AGENT_REMOVED', agent_removed: { agent_id: id(aid) } });
+      out.push({ event: { type: 'AGENT_REMOVED', agent_removed: { agent_id: id(aid) } } });
       // Its tasks became unreachable, lost or gone: tell what they are now.
       if (a) for (const k of a.tasks) this.checkTask(ctx, k);
       for (const [k] of this.tasks) {
@@ -199,7 +232,7 @@ export class OperatorEventDeriver {
     }
   }
 
-  private diffFrameworks(ctx: { m: MasterView; out: Json[] }): void {
+  private diffFrameworks(ctx: Ctx): void {
     const { m, out } = ctx;
     const host = (agentId: string) => m.agents.get(agentId)?.info.hostname;
     for (const f of m.frameworks.values()) {
@@ -208,11 +241,13 @@ export class OperatorEventDeriver {
       if (prev === sig) continue;
       this.frameworks.set(f.id, sig);
       const framework = v1Framework(f, holdings(m, f), host);
-      out.push(
-        prev === undefined
-          ? { type: 'FRAMEWORK_ADDED', framework_added: { framework } }
-          : { type: 'FRAMEWORK_UPDATED', framework_updated: { framework } },
-      );
+      out.push({
+        event:
+          prev === undefined
+            ? { type: 'FRAMEWORK_ADDED', framework_added: { framework } }
+            : { type: 'FRAMEWORK_UPDATED', framework_updated: { framework } },
+        view: frameworkView(f),
+      });
     }
     for (const fid of [...this.frameworks.keys()]) {
       if (m.frameworks.has(fid)) continue;
@@ -223,13 +258,16 @@ export class OperatorEventDeriver {
         for (const [k] of this.tasks) if (k.startsWith(`${fid}\u0000`)) this.checkTaskIn(ctx, done, k);
       }
       out.push({
-        type: 'FRAMEWORK_REMOVED',
-        framework_removed: { framework_info: done ? v1FrameworkInfo(done.info, done.roles) : { id: id(fid) } },
+        event: {
+          type: 'FRAMEWORK_REMOVED',
+          framework_removed: { framework_info: done ? v1FrameworkInfo(done.info, done.roles) : { id: id(fid) } },
+        },
+        view: frameworkView(done),
       });
     }
   }
 
-  private checkTaskIn(ctx: { m: MasterView; out: Json[] }, f: FrameworkEntry, key: string): void {
+  private checkTaskIn(ctx: Ctx, f: FrameworkEntry, key: string): void {
     const t = ctx.m.tasks.get(key) ?? f.completedByKey.get(key);
     if (!t) {
       this.tasks.delete(key);
@@ -237,11 +275,18 @@ export class OperatorEventDeriver {
     }
     const prev = this.tasks.get(key);
     if (prev === t.state) return;
-    ctx.out.push({
-      type: 'TASK_UPDATED',
-      task_updated: { framework_id: id(t.frameworkId), status: v1Status(latestStatus(t), t.agentId), state: t.state },
-    });
+    ctx.out.push(this.updated(ctx.m, t));
     if (TERMINAL.has(t.state)) this.tasks.delete(key);
     else this.tasks.set(key, t.state);
+  }
+
+  private updated(m: MasterView, t: TaskEntry): Derived {
+    return {
+      event: {
+        type: 'TASK_UPDATED',
+        task_updated: { framework_id: id(t.frameworkId), status: v1Status(latestStatus(t), t.agentId), state: t.state },
+      },
+      view: taskView(this.frameworkOf(m, t.frameworkId), t),
+    };
   }
 }

@@ -6,11 +6,12 @@
  * grows its memory. HEARTBEAT every `heartbeatIntervalMs` on the injected Clock. When the master
  * stops leading, every subscriber is closed: clients reconnect and are sent to the new leader.
  */
+
+import { encodeJsonRecord as recordIoJson } from '../../sdk/mesos/recordio.js';
 import type { Clock, Timer } from '../../sdk/util/clock.js';
 import type { Effect, MasterEvent } from '../state/index.js';
-import { type MasterView, OperatorEventDeriver } from './operator-v1-events.js';
+import { type EventView, type MasterView, OperatorEventDeriver } from './operator-v1-events.js';
 import type { Json } from './operator-v1-json.js';
-import { encodeJsonRecord as recordIoJson } from '../../sdk/mesos/recordio.js';
 
 /** Where one subscriber's records go: a Node response or socket. */
 export interface EventSink {
@@ -20,6 +21,17 @@ export interface EventSink {
   end(): void;
   destroy(): void;
   once(event: 'close', fn: () => void): unknown;
+}
+
+/** Who a subscriber is: its principal, and what the view ACLs let it see (absent: everything). */
+export interface Audience {
+  principal?: string;
+  may?: (action: string, object: string | undefined) => boolean;
+}
+
+interface Pending {
+  record: Buffer;
+  view?: EventView;
 }
 
 export interface OperatorStreamOptions {
@@ -46,6 +58,7 @@ class Subscriber {
     readonly sink: EventSink,
     private readonly onGone: (s: Subscriber, slow: boolean) => void,
     private readonly max: number,
+    readonly audience: Audience = {},
   ) {
     sink.once('close', () => this.close(false));
   }
@@ -73,7 +86,7 @@ export class OperatorEventStream {
   readonly deriver: OperatorEventDeriver;
   private readonly subs = new Set<Subscriber>();
   private heartbeat?: Timer;
-  private pending: Buffer[] = [];
+  private pending: Pending[] = [];
   private readonly schedule: (fn: () => void) => void;
   private readonly heartbeatMs: number;
   private readonly maxBuffered: number;
@@ -111,34 +124,55 @@ export class OperatorEventStream {
       this.closeAll();
       return;
     }
-    for (const e of this.deriver.observe(event, effects)) this.publish(e);
+    for (const d of this.deriver.observe(event, effects)) this.publish(d.event, d.view);
   }
 
-  /** Sends one event to every subscriber (encoded once). */
-  publish(event: Json): void {
+  /** Sends one event to every subscriber that may see it (`view`; none: everyone), encoded once. */
+  publish(event: Json, view?: EventView): void {
     if (this.subs.size === 0) return;
     this.stats.eventsPublished++;
-    this.pending.push(recordIoJson(event));
+    this.pending.push({ record: recordIoJson(event), view });
     if (this.pending.length === 1) this.schedule(() => this.flush());
   }
 
   /**
    * Writes the records published since the last flush, as one buffer, to every subscriber. Runs
    * after the master's event loop turn (not inside it), so a burst of events costs the master one
-   * append each, and each subscriber one write per turn.
+   * append each, and each subscriber one write per turn. Records with a view go only to the
+   * subscribers whose principal may see them: each distinct check (action and object) is decided
+   * once per principal per flush, and the filtered buffer is built once per principal.
    */
   flush(): void {
     if (this.pending.length === 0) return;
-    const chunk = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
+    const pending = this.pending;
     this.pending = [];
-    for (const s of this.subs) s.send(chunk);
+    const all = () => (pending.length === 1 ? pending[0].record : Buffer.concat(pending.map((p) => p.record)));
+    if (pending.every((p) => !p.view)) {
+      const chunk = all();
+      for (const s of this.subs) s.send(chunk);
+      return;
+    }
+    let everything: Buffer | undefined;
+    const byPrincipal = new Map<string, Buffer | undefined>();
+    for (const s of this.subs) {
+      const may = s.audience.may;
+      if (!may) {
+        everything ??= all();
+        s.send(everything);
+        continue;
+      }
+      const who = s.audience.principal ?? '';
+      if (!byPrincipal.has(who)) byPrincipal.set(who, filtered(pending, may));
+      const chunk = byPrincipal.get(who);
+      if (chunk) s.send(chunk);
+    }
   }
 
   /**
    * Adds a subscriber: `snapshot` (the SUBSCRIBED event, built now from the same state the
    * deriver starts from) is its first record, then a HEARTBEAT. False when over the cap.
    */
-  subscribe(sink: EventSink, snapshot: () => Json): boolean {
+  subscribe(sink: EventSink, snapshot: () => Json, audience: Audience = {}): boolean {
     if (this.subs.size >= this.maxSubscribers) {
       this.stats.refused++;
       return false;
@@ -146,7 +180,7 @@ export class OperatorEventStream {
     // Events derived before this snapshot go to the others only: the snapshot already holds them.
     this.flush();
     if (this.subs.size === 0) this.deriver.prime();
-    const s = new Subscriber(sink, (gone, slow) => this.gone(gone, slow), this.maxBuffered);
+    const s = new Subscriber(sink, (gone, slow) => this.gone(gone, slow), this.maxBuffered, audience);
     this.subs.add(s);
     this.stats.subscribedTotal++;
     // The snapshot may be larger than the bound; it is written whole, the bound applies after it.
@@ -185,4 +219,22 @@ export class OperatorEventStream {
       'master/operator_api/subscribers_refused': this.stats.refused,
     };
   }
+}
+
+/** The records one principal may see, as one buffer (undefined: none); each check decided once. */
+function filtered(pending: readonly Pending[], may: (action: string, object: string | undefined) => boolean) {
+  const decided = new Map<string, boolean>();
+  const allows = (view: EventView) =>
+    view.every(([action, object]) => {
+      const k = `${action}\u0000${object ?? ''}\u0000${object === undefined ? 'u' : 's'}`;
+      let ok = decided.get(k);
+      if (ok === undefined) {
+        ok = may(action, object);
+        decided.set(k, ok);
+      }
+      return ok;
+    });
+  const seen = pending.filter((p) => !p.view || allows(p.view)).map((p) => p.record);
+  if (seen.length === 0) return undefined;
+  return seen.length === 1 ? seen[0] : Buffer.concat(seen);
 }

@@ -9,6 +9,7 @@ import { Resources } from '../../sdk/resources/resources.js';
 import type { Master } from '../master.js';
 import type { FrameworkEntry, OfferEntry, TaskEntry } from '../registry.js';
 import { BUILD_INFO } from './build-info.js';
+import { getExecutors, groupsByTask } from './operator-executors.js';
 import {
   type FrameworkHoldings,
   type Json,
@@ -77,13 +78,18 @@ export function getAgents(master: Master): Json {
 
 export function getTasks(master: Master, may: May = everything): Json {
   const { active, completed } = visibleFrameworks(master, may);
+  const groups = groupsByTask(master);
+  const task = (t: TaskEntry) => {
+    const g = groups.get(t.key);
+    return g ? { ...v1Task(t), executor_id: { value: g.executor.executor_id } } : v1Task(t);
+  };
   const out = { tasks: [] as Json[], unreachable_tasks: [] as Json[], completed_tasks: [] as Json[] };
   for (const f of [...active, ...completed]) {
     const seen = (t: TaskEntry) => may('view_tasks', taskUser(t.task.command, f.info.user));
     const s = splitTasks(liveTasks(master, f).filter(seen), f.completedTasks.filter(seen));
-    out.tasks.push(...s.tasks.map(v1Task));
-    out.unreachable_tasks.push(...s.unreachable.map(v1Task));
-    out.completed_tasks.push(...s.completed.map(v1Task));
+    out.tasks.push(...s.tasks.map(task));
+    out.unreachable_tasks.push(...s.unreachable.map(task));
+    out.completed_tasks.push(...s.completed.map(task));
   }
   return out;
 }
@@ -91,7 +97,7 @@ export function getTasks(master: Master, may: May = everything): Json {
 export function getState(master: Master, may: May = everything): Json {
   return {
     get_tasks: getTasks(master, may),
-    get_executors: { executors: [] },
+    get_executors: getExecutors(master, may),
     get_frameworks: getFrameworks(master, may),
     get_agents: getAgents(master),
   };

@@ -14,7 +14,10 @@ import { InvalidOperatorCall, NoLeader, ReservationRefused, TooManySubscribers, 
 import { type QuotaBody, withoutQuota, withQuota, withWeights } from '../roles.js';
 import { metricsSnapshot } from '../state-json.js';
 import { type MasterHttpOptions, ready } from './context.js';
+import { loggingLevel, maintenanceSchedule, maintenanceStatus, noMasterFile, teardownFor } from './operator-admin.js';
+import { getExecutors } from './operator-executors.js';
 import { fromV1Resources, v1Flags, v1Metrics } from './operator-v1-json.js';
+import type { Audience } from './operator-v1-stream.js';
 import { getAgents, getFrameworks, getMaster, getRoles, getState, getTasks, getVersion } from './operator-v1-views.js';
 import { changeRolesSerially } from './role-changes.js';
 import { roleViews } from './role-views.js';
@@ -39,6 +42,12 @@ export const SUPPORTED_CALLS = [
   'MARK_AGENT_GONE',
   'RESERVE_RESOURCES',
   'UNRESERVE_RESOURCES',
+  'TEARDOWN',
+  'GET_MAINTENANCE_SCHEDULE',
+  'GET_MAINTENANCE_STATUS',
+  'GET_LOGGING_LEVEL',
+  'LIST_FILES',
+  'READ_FILE',
 ] as const;
 export type SupportedCall = (typeof SUPPORTED_CALLS)[number];
 
@@ -50,6 +59,7 @@ const ScalarMap = Type.Record(Type.String({ maxLength: 64 }), Scalar, { maxPrope
 const V1ResourceList = Type.Array(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 16 }), {
   maxItems: 1024,
 });
+const FilePath = Type.String({ minLength: 1, maxLength: 4096 });
 const Duration = Type.Object({ nanoseconds: Type.Integer({ minimum: 0, maximum: 3.6e12 }) });
 
 export const OperatorCall = Type.Object(
@@ -105,6 +115,18 @@ export const OperatorCall = Type.Object(
     ),
     unreserve_resources: Type.Optional(
       Type.Object({ agent_id: AgentId, resources: V1ResourceList }, { additionalProperties: false }),
+    ),
+    teardown: Type.Optional(Type.Object({ framework_id: AgentId }, { additionalProperties: false })),
+    list_files: Type.Optional(Type.Object({ path: FilePath }, { additionalProperties: false })),
+    read_file: Type.Optional(
+      Type.Object(
+        {
+          path: FilePath,
+          offset: Type.Integer({ minimum: 0, maximum: 2 ** 53 - 1 }),
+          length: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 53 - 1 })),
+        },
+        { additionalProperties: false },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -186,6 +208,17 @@ function accessOf(
       return [{ action: 'view_roles', method: 'GET', url: '/roles' }];
     case 'GET_QUOTA':
       return [{ action: 'view_quota', method: 'GET', url: '/quota' }];
+    case 'GET_LOGGING_LEVEL':
+      return [{ action: 'view_flags', method: 'GET', url: '/logging/toggle' }];
+    case 'LIST_FILES':
+    case 'READ_FILE':
+      return [{ action: 'view_state', method: 'GET', url: '/files/browse' }];
+    case 'GET_MAINTENANCE_SCHEDULE':
+    case 'GET_MAINTENANCE_STATUS':
+      return [{ action: 'view_state', method: 'GET', url: '/master/maintenance/schedule' }];
+    case 'TEARDOWN':
+      // Decided on the framework's principal (teardown_frameworks) in the handler.
+      return [{ action: 'view_state', method: 'POST', url: '/api/v1' }];
     case 'GET_EXECUTORS':
     case 'GET_STATE':
     case 'GET_AGENTS':
@@ -242,6 +275,11 @@ export const operatorRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) 
     const call = req.body;
     const type = callType(call);
     if (type === 'MARK_AGENT_GONE') markGoneTarget(call);
+    if (type === 'TEARDOWN' && !call.teardown)
+      throw new InvalidOperatorCall('TEARDOWN needs teardown.framework_id.value');
+    if (type === 'LIST_FILES' && !call.list_files) throw new InvalidOperatorCall('LIST_FILES needs list_files.path');
+    if (type === 'READ_FILE' && !call.read_file)
+      throw new InvalidOperatorCall('READ_FILE needs read_file.path and read_file.offset');
     await authorize(req, reply, call, type);
     const may = viewer(app, req);
     switch (type) {
@@ -280,8 +318,8 @@ export const operatorRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) 
       case 'GET_MASTER':
         return { type, get_master: getMaster(ready(opts)) };
       case 'GET_EXECUTORS':
-        // Agora runs tasks without executors of their own (as Mesos's command executor, which GET_EXECUTORS does not list).
-        return { type, get_executors: { executors: [] } };
+        // Task groups' DEFAULT executors; single tasks run under command executors, which Mesos does not list either.
+        return { type, get_executors: getExecutors(ready(opts), may) };
       case 'GET_QUOTA': {
         const scalars = (r?: Resources) =>
           Object.fromEntries(Object.entries(r?.scalarTotals() ?? {}).map(([k, v]) => [k, { value: v }]));
@@ -291,7 +329,11 @@ export const operatorRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) 
         return { type, get_quota: { status: { configs } } };
       }
       case 'SUBSCRIBE': {
-        subscribe(opts, req, reply, may);
+        // Without ACLs everyone sees everything: the same bytes go to every subscriber.
+        subscribe(opts, reply, may, {
+          principal: req.access?.principal,
+          may: app.authorizer.permits ? may : undefined,
+        });
         // The answer is hijacked (a stream): the audit log is told here, as the hook would have.
         app.authorizer.answered?.({
           principal: req.access?.principal,
@@ -344,6 +386,19 @@ export const operatorRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) 
         }
         return reply.code(202).send();
       }
+      case 'TEARDOWN':
+        await teardownFor(app, ready(opts), req.access?.principal, call.teardown?.framework_id.value ?? '');
+        return reply.code(200).send();
+      case 'GET_MAINTENANCE_SCHEDULE':
+        return { type, get_maintenance_schedule: maintenanceSchedule() };
+      case 'GET_MAINTENANCE_STATUS':
+        return { type, get_maintenance_status: maintenanceStatus() };
+      case 'GET_LOGGING_LEVEL':
+        return { type, get_logging_level: loggingLevel(opts.loggingLevel?.() ?? 'info') };
+      case 'LIST_FILES':
+        return noMasterFile(call.list_files?.path ?? '');
+      case 'READ_FILE':
+        return noMasterFile(call.read_file?.path ?? '');
       case 'MARK_AGENT_GONE': {
         const id = markGoneTarget(call);
         const outcome = await ready(opts).markGone(id);
@@ -357,9 +412,9 @@ export const operatorRoutes: AgoraPlugin<MasterHttpOptions> = async (app, opts) 
 /** SUBSCRIBE: 200, then the RecordIO stream on the raw response until either side closes. */
 function subscribe(
   opts: MasterHttpOptions,
-  req: FastifyRequest,
   reply: FastifyReply,
   may: (action: string, object: string | undefined) => boolean,
+  audience: Audience,
 ) {
   const master = ready(opts);
   const events = opts.events;
@@ -369,12 +424,17 @@ function subscribe(
   reply.hijack();
   raw.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
   raw.socket?.setNoDelay(true);
-  const ok = events.subscribe(raw, () => ({
-    type: 'SUBSCRIBED',
-    subscribed: { get_state: getState(master, may), heartbeat_interval_seconds: events.heartbeatIntervalSeconds },
-  }));
+  const ok = events.subscribe(
+    raw,
+    () => ({
+      type: 'SUBSCRIBED',
+      subscribed: { get_state: getState(master, may), heartbeat_interval_seconds: events.heartbeatIntervalSeconds },
+    }),
+    // Each event is filtered by the same view ACLs as the snapshot.
+    audience,
+  );
   if (!ok) raw.end();
-  req.raw.once('close', () => {
+  reply.request.raw.once('close', () => {
     if (!raw.writableEnded) raw.end();
   });
 }

@@ -11,6 +11,7 @@ import { masterState } from '../state-json.js';
 import { BUILD_INFO } from './build-info.js';
 import { type MasterHttpOptions, ready } from './context.js';
 import { publicFlags } from './flags.js';
+import { classicExecutor, groupsByTask, groupsOf } from './operator-executors.js';
 
 const List = Type.Array(Type.Unknown());
 /** The top level; entries of the lists are as state-json.ts builds them. */
@@ -40,9 +41,10 @@ export const MasterStateResponse = Type.Object({
   unregistered_frameworks: List,
 });
 
-type TaskJson = { id: string };
+type TaskJson = { id: string; executor_id?: string };
 type FrameworkJson = {
   id: string;
+  executors?: unknown[];
   user?: string;
   tasks: TaskJson[];
   unreachable_tasks: TaskJson[];
@@ -51,6 +53,7 @@ type FrameworkJson = {
 
 /** The frameworks (and their tasks) of a state answer that the caller may see. */
 export function visibleFrameworks(master: Master, may: (action: string, object: string | undefined) => boolean) {
+  const groups = groupsByTask(master);
   return (list: unknown[]) =>
     (list as FrameworkJson[])
       .filter((f) => may('view_frameworks', f.user || undefined))
@@ -60,10 +63,17 @@ export function visibleFrameworks(master: Master, may: (action: string, object: 
         const user = (id: string) =>
           taskUser((master.tasks.get(taskKey(f.id, id)) ?? done.get(id))?.task.command, f.user);
         const seen = (t: TaskJson) => may('view_tasks', user(t.id));
+        // A task of a group runs under the group's DEFAULT executor, listed once under `executors`.
+        const executorOf = (t: TaskJson): TaskJson => {
+          const g = groups.get(taskKey(f.id, t.id));
+          return g ? { ...t, executor_id: g.executor.executor_id } : t;
+        };
+        const executors = may('view_executors', f.user || undefined) ? groupsOf(master, f.id).map(classicExecutor) : [];
         return {
           ...f,
-          tasks: f.tasks.filter(seen),
-          unreachable_tasks: f.unreachable_tasks.filter(seen),
+          executors,
+          tasks: f.tasks.filter(seen).map(executorOf),
+          unreachable_tasks: f.unreachable_tasks.filter(seen).map(executorOf),
           completed_tasks: f.completed_tasks.filter(seen),
         };
       });

@@ -94,7 +94,7 @@ export function onAdmitted(s: Core, out: Effects, conn: string): void {
     resources: entry.total.toString(),
   });
   out.toAgent(conn, { type: 'REGISTERED', agent_id: entry.id, master_info: s.cfg.info });
-  s.requestAllocation(out);
+  s.requestAllocation(out, entry.id);
 }
 
 export function onAdmissionFailed(s: Core, out: Effects, conn: string, message: string): void {
@@ -167,7 +167,7 @@ export function onReregister(
   for (const rec of m.tasks) recoverTask(s, out, entry, conn, rec, wasUnreachable);
   out.log('info', 'agent re-registered', { agentId: id, tasks: m.tasks.length, wasUnreachable });
   out.toAgent(conn, { type: 'REREGISTERED', agent_id: id, master_info: s.cfg.info });
-  s.requestAllocation(out);
+  s.requestAllocation(out, id);
 }
 
 /** One task an agent reports on re-registration, checked before it is charged to anyone. */

@@ -16,7 +16,7 @@ import type { Effects } from './effects.js';
 import { onFrameworkMessage, onShutdownExecutor, onUpdateFramework } from './framework-calls.js';
 import { teardown } from './frameworks.js';
 import { executorInUse, joinGroup } from './groups.js';
-import { addFilter, removeOffer } from './offers.js';
+import { addFilter, declineOffers, removeOffer } from './offers.js';
 import { authorizeOperations } from './security.js';
 import { acknowledge, addTask, applyState, bumpState, latest, masterStatus, sendUpdate } from './tasks.js';
 
@@ -41,14 +41,7 @@ export function onCall(
       return;
     }
     case 'DECLINE':
-      for (const id of call.decline.offer_ids) {
-        const o = s.offers.get(id);
-        if (!o || o.frameworkId !== fw.id) continue; // already gone: nothing to do (Mesos ignores it too)
-        removeOffer(s, out, id, false);
-        fw.stats.offersDeclined++;
-        s.counters.offersDeclined++;
-        addFilter(s, fw, o.agentId, o.resources, call.decline.filters?.refuse_seconds);
-      }
+      declineOffers(s, out, fw, call.decline.offer_ids, call.decline.filters?.refuse_seconds);
       return;
     case 'REVIVE': {
       const roles = ownRoles(out, fw, call.revive?.roles, 'REVIVE');
@@ -218,7 +211,7 @@ function accept(
     });
   }
   if (!plan.remaining.isEmpty()) addFilter(s, fw, agent.id, plan.remaining, refuseSeconds);
-  s.requestAllocation(out);
+  s.requestAllocation(out, agent.id);
 }
 
 /** A RUN_TASK that could not be sent: the task is lost (its agent is not reachable on that connection). */

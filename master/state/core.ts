@@ -127,6 +127,14 @@ export class Core {
   electedAt?: number;
   /** An "allocate soon" timer is armed. */
   allocationPending = false;
+  /**
+   * What the armed "allocate soon" cycle must look at: every agent (`all`: something about the
+   * frameworks or roles changed), only the agents in `dirtyAgents` (`agents`: a task ended, an
+   * agent joined, an offer came back: Mesos allocates just the affected agent), or nothing left
+   * (`none`: a full cycle ran since).
+   */
+  allocationScope: 'none' | 'agents' | 'all' = 'none';
+  readonly dirtyAgents = new Set<string>();
   /** When the last cycle started (clock ms) and what it cost, snapshot to booked offers (ms). */
   lastCycleAt = Number.NEGATIVE_INFINITY;
   lastCycleCostMs = 0;
@@ -166,9 +174,16 @@ export class Core {
    * Batches allocation requests into one cycle soon after. Cycles that events ask for are spaced
    * by CYCLE_SPACING times what the last one cost, so a stream of events (5,000 agents registering)
    * shares cycles instead of running one full cycle per event: allocation then takes a bounded
-   * share of the master's time however many agents there are.
+   * share of the master's time however many agents there are. With `agentId`, only that agent
+   * changed: unless something else asks for every agent before the cycle runs, it looks at the
+   * changed agents only.
    */
-  requestAllocation(out: Effects): void {
+  requestAllocation(out: Effects, agentId?: string): void {
+    if (agentId === undefined) this.allocationScope = 'all';
+    else if (this.allocationScope !== 'all') {
+      this.allocationScope = 'agents';
+      this.dirtyAgents.add(agentId);
+    }
     if (this.allocationPending) return;
     this.allocationPending = true;
     const due = this.lastCycleAt + CYCLE_SPACING * this.lastCycleCostMs;

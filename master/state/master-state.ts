@@ -34,8 +34,9 @@ import {
   onSubscribe,
   teardown,
 } from './frameworks.js';
+import { type GroupEntry, liveGroups } from './groups.js';
 import { agentWindowClosed, gainLeadership, loseLeadership } from './leadership.js';
-import { allocationCycle, allocationResult, offersNotSent, snapshot } from './offers.js';
+import { allocationCycle, allocationResult, allocationSoon, offersNotSent, snapshot } from './offers.js';
 import { applyOperatorReservation } from './operator-reservations.js';
 import {
   onReregisterConnClosed,
@@ -74,6 +75,8 @@ export type MasterEvent =
   | { type: 'leadershipLost'; reason: string }
   | { type: 'rolesChanged'; roles: Map<string, AllocatorRole> }
   | { type: 'markGone'; agentId: string }
+  /** An operator tears a framework down (v1 TEARDOWN, POST /master/teardown), already authorized. */
+  | { type: 'operatorTeardown'; frameworkId: string }
   /** An operator's RESERVE_RESOURCES / UNRESERVE_RESOURCES (master/state/operator-reservations.ts). */
   | { type: 'operatorReservation'; agentId: string; reserve: Resources; unreserve: Resources }
   /** Run an allocation cycle soon (coalesced with other requests). */
@@ -126,6 +129,10 @@ export class MasterState {
   }
   get electedAt(): number | undefined {
     return this.s.electedAt;
+  }
+  /** The live task groups (LAUNCH_GROUP): each executor, its agent and its live tasks (state views). */
+  get groups(): readonly GroupEntry[] {
+    return liveGroups(this.s);
   }
   /** The allocator's input as it would be now. */
   snapshot() {
@@ -213,6 +220,11 @@ export class MasterState {
         if (a && a.state !== 'gone') markGone(s, out, a);
         return;
       }
+      case 'operatorTeardown': {
+        const fw = s.frameworks.get(e.frameworkId);
+        if (fw) teardown(s, out, fw);
+        return;
+      }
       case 'operatorReservation':
         applyOperatorReservation(s, out, e.agentId, e.reserve, e.unreserve);
         return;
@@ -233,7 +245,7 @@ export class MasterState {
     switch (name) {
       case Timers.allocateSoon:
         s.allocationPending = false;
-        allocationCycle(s, out);
+        allocationSoon(s, out);
         return;
       case Timers.allocation:
         allocationCycle(s, out);

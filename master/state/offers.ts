@@ -6,7 +6,7 @@
 import { encode } from '../../sdk/codec/index.js';
 import type { SchedulerEvent } from '../../sdk/protocol/messages.js';
 import type { Offer } from '../../sdk/protocol/types.js';
-import type { Resources } from '../../sdk/resources/resources.js';
+import { fixed, type Resource, type Resources, Resources as ResourcesValue } from '../../sdk/resources/resources.js';
 import type { AllocationPlan, AllocatorAgent, AllocatorSnapshot } from '../allocator/types.js';
 import {
   type AgentEntry,
@@ -58,10 +58,39 @@ function agentView(a: AgentEntry, active: boolean): AllocatorAgent {
   return view;
 }
 
-export function snapshot(s: Core): AllocatorSnapshot {
+/** Each agent total's scalar sums, kept while the total is the same value (Resources are values). */
+const totalsOf = new WeakMap<Resources, Record<string, number>>();
+
+/** Scalar totals over every agent the master knows (what a full snapshot's agents add up to). */
+function clusterTotals(s: Core): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const a of s.agents.values()) {
+    let t = totalsOf.get(a.total);
+    if (t === undefined) {
+      t = a.total.scalarTotals();
+      totalsOf.set(a.total, t);
+    }
+    for (const k in t) sum[k] = (sum[k] ?? 0) + t[k];
+  }
+  for (const k in sum) sum[k] = fixed(sum[k]);
+  return sum;
+}
+
+/**
+ * The allocator's view of the master. With `only`, just those agents (the ones an event changed),
+ * with the whole cluster's totals so that shares are what a full cycle would see.
+ */
+export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot {
   const now = s.nowMs();
   const agents: AllocatorAgent[] = [];
-  for (const a of s.agents.values()) agents.push(agentView(a, a.state === 'active' && s.leading));
+  if (only) {
+    for (const id of only) {
+      const a = s.agents.get(id);
+      if (a) agents.push(agentView(a, a.state === 'active' && s.leading));
+    }
+  } else {
+    for (const a of s.agents.values()) agents.push(agentView(a, a.state === 'active' && s.leading));
+  }
   const frameworks = [...s.frameworks.values()].map((f) => ({
     id: f.id,
     roles: f.roles,
@@ -70,17 +99,52 @@ export function snapshot(s: Core): AllocatorSnapshot {
     filters: f.filters.filter((x) => x.expiresAt > now),
     active: f.active && f.connected && f.peer !== undefined,
   }));
-  return { now, agents, frameworks, roles: [...s.roles.values()], minAllocatable: s.cfg.minAllocatable };
+  const snap: AllocatorSnapshot = {
+    now,
+    agents,
+    frameworks,
+    roles: [...s.roles.values()],
+    minAllocatable: s.cfg.minAllocatable,
+  };
+  if (only) snap.clusterTotals = clusterTotals(s);
+  return snap;
 }
 
-/** One allocation cycle: expire offers and filters, then ask for the allocator's plan over a snapshot. */
-export function allocationCycle(s: Core, out: Effects): void {
+/** One allocation cycle over every agent: expire offers and filters, then ask for the allocator's plan over a snapshot. */
+export function allocationCycle(s: Core, out: Effects, only?: ReadonlySet<string>): void {
   if (!s.leading) return;
   expireOffers(s, out);
   const now = s.nowMs();
   s.lastCycleAt = now;
   for (const fw of s.frameworks.values()) fw.filters = fw.filters.filter((f) => f.expiresAt > now);
-  out.allocate(snapshot(s));
+  if (!only) {
+    // A full cycle covers whatever events asked for so far.
+    s.allocationScope = 'none';
+    s.dirtyAgents.clear();
+  }
+  out.allocate(snapshot(s, only));
+}
+
+/**
+ * The cycle events asked for: only the agents they changed, when that is all they changed and no
+ * role has a quota (a guarantee's headroom is judged over the whole cluster); otherwise a full one.
+ */
+export function allocationSoon(s: Core, out: Effects): void {
+  const scope = s.allocationScope;
+  if (scope === 'none') return;
+  if (scope === 'agents' && !anyQuota(s)) {
+    const only = new Set(s.dirtyAgents);
+    s.allocationScope = 'none';
+    s.dirtyAgents.clear();
+    allocationCycle(s, out, only);
+    return;
+  }
+  allocationCycle(s, out);
+}
+
+function anyQuota(s: Core): boolean {
+  for (const r of s.roles.values()) if (r.quota?.guarantee || r.quota?.limit) return true;
+  return false;
 }
 
 /**
@@ -103,7 +167,17 @@ export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, du
 
 function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): void {
   for (const fw of s.frameworks.values()) fw.stats.lastSkipped = plan.skipped[fw.id] ?? {};
-  const byFramework = new Map<string, Offer[]>();
+  const byFramework = new Map<FrameworkEntry, Offer[]>();
+  // A bound on each framework's OFFERS message, summed offer by offer from bounds kept per shared
+  // part (a resource list, an agent's attributes), so deciding on splitting walks nothing twice.
+  const sizes = new Map<FrameworkEntry, number>();
+  const listBounds = new Map<Resource[], number>();
+  // The allocator hands identical offers one shared (immutable) Resources value: its wire list
+  // and its size bound are made once per value, not once per offer.
+  const wire = new Map<Resources, Resource[]>();
+  // What each framework gains per role this cycle, as counts of each distinct value, summed once at
+  // the end (adding offer by offer would copy the framework's whole allocation for every offer).
+  const gained = new Map<FrameworkEntry, Map<string, Map<Resources, number>>>();
   for (const p of plan.offers) {
     const fw = s.frameworks.get(p.frameworkId);
     const agent = s.agents.get(p.agentId);
@@ -119,39 +193,118 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
     s.offers.set(offer.id, offer);
     fw.offers.add(offer.id);
     agent.offerIds.add(offer.id);
-    agent.offered = agent.offered.plus(p.resources);
-    addAllocation(fw, p.role, p.resources);
-    const list = byFramework.get(fw.id) ?? [];
-    list.push({
+    agent.offered = agent.offered.isEmpty() ? p.resources : agent.offered.plus(p.resources);
+    let list = wire.get(p.resources);
+    if (list === undefined) {
+      list = p.resources.toList();
+      wire.set(p.resources, list);
+    }
+    let roles = gained.get(fw);
+    if (roles === undefined) {
+      roles = new Map();
+      gained.set(fw, roles);
+    }
+    let counts = roles.get(p.role);
+    if (counts === undefined) {
+      counts = new Map();
+      roles.set(p.role, counts);
+    }
+    counts.set(p.resources, (counts.get(p.resources) ?? 0) + 1);
+    let offers = byFramework.get(fw);
+    if (offers === undefined) {
+      offers = [];
+      byFramework.set(fw, offers);
+    }
+    const wireOffer: Offer = {
       id: offer.id,
       framework_id: fw.id,
       agent_id: agent.id,
       hostname: agent.info.hostname,
-      resources: p.resources.toList(),
+      resources: list,
       attributes: agent.info.attributes,
       allocation_role: p.role,
-    });
-    byFramework.set(fw.id, list);
+    };
+    offers.push(wireOffer);
+    let lb = listBounds.get(list);
+    if (lb === undefined) {
+      lb = bound(list, Number.POSITIVE_INFINITY);
+      listBounds.set(list, lb);
+    }
+    sizes.set(fw, (sizes.get(fw) ?? 0) + offerBound(wireOffer, lb));
   }
-  for (const [fid, offers] of byFramework) {
-    const fw = s.frameworks.get(fid);
-    if (!fw) continue;
+  for (const [fw, roles] of gained) {
+    for (const [role, counts] of roles) addAllocation(fw, role, sumOf(counts, wire));
+  }
+  for (const [fw, offers] of byFramework) {
     fw.stats.offersSent += offers.length;
     s.counters.offersSent += offers.length;
-    for (const chunk of splitUnder(offers, s.cfg.maxFrameBytes)) {
+    for (const chunk of splitUnder(offers, s.cfg.maxFrameBytes, 64 + 5 + (sizes.get(fw) ?? 0))) {
       out.toScheduler(fw.peer?.id, { type: 'OFFERS', offers: { offers: chunk } });
     }
   }
 }
 
+/** Each agent's attributes' size bound, kept while they are the same object. */
+const attributeBounds = new WeakMap<object, number>();
+
+/** An upper bound on one wire offer's MessagePack size, as booking sums it (exported for tests). */
+export function offerEncodedBound(o: Offer): number {
+  return offerBound(o, bound(o.resources, Number.POSITIVE_INFINITY));
+}
+
+/** `bound` of one wire offer (its map and keys included), its resource list's bound given. */
+function offerBound(o: Offer, listBound: number): number {
+  let attrs = 1;
+  if (o.attributes) {
+    const known = attributeBounds.get(o.attributes);
+    if (known === undefined) {
+      attrs = bound(o.attributes, Number.POSITIVE_INFINITY);
+      attributeBounds.set(o.attributes, attrs);
+    } else {
+      attrs = known;
+    }
+  }
+  // The map header, the seven keys (at most 15 UTF-16 units each) and the string values.
+  return (
+    5 +
+    7 * (5 + 3 * 15) +
+    bound(o.id, 0) +
+    bound(o.framework_id, 0) +
+    bound(o.agent_id, 0) +
+    bound(o.hostname, 0) +
+    bound(o.allocation_role, 0) +
+    listBound +
+    attrs
+  );
+}
+
+/**
+ * The sum of each value times its count: scalars multiplied (both are on Mesos's three-decimal
+ * grid, so this equals adding them one by one), ranges and sets taken once (adding is a union).
+ */
+function sumOf(counts: Map<Resources, number>, wire: Map<Resources, Resource[]>): Resources {
+  if (counts.size === 1) {
+    const [[r, k]] = counts;
+    if (k === 1) return r;
+  }
+  const list: Resource[] = [];
+  for (const [r, k] of counts) {
+    for (const e of wire.get(r) ?? r.toList()) {
+      list.push(e.type === 'SCALAR' && e.scalar ? { ...e, scalar: { value: fixed(e.scalar.value * k) } } : e);
+    }
+  }
+  return ResourcesValue.from(list);
+}
+
 /**
  * Splits `items` into runs whose message stays under `maxBytes` once encoded, estimated from each
  * item's own encoding (plus a margin for the envelope). An item too large on its own travels alone.
+ * `knownBound`: an upper bound on the encoded size of `items` the caller already has.
  */
-export function splitUnder<T>(items: T[], maxBytes: number): T[][] {
+export function splitUnder<T>(items: T[], maxBytes: number, knownBound?: number): T[][] {
   const budget = Math.max(1, maxBytes - FRAME_MARGIN_BYTES);
-  // Most batches fit in one frame: one encoding of the whole list says so.
-  if (encode({ type: 'HEARTBEAT', items } as unknown as SchedulerEvent).byteLength <= budget) return [items];
+  // Most batches fit in one frame: a bound on the encoded size, computed without encoding, says so.
+  if ((knownBound ?? encodedBound(items, budget)) <= budget) return [items];
   const out: T[][] = [];
   let run: T[] = [];
   let used = 0;
@@ -169,6 +322,43 @@ export function splitUnder<T>(items: T[], maxBytes: number): T[][] {
   return out;
 }
 
+/**
+ * An upper bound on the MessagePack size of `v` (a map/array header at most 5 bytes, a number 9, a
+ * string 5 plus 3 per UTF-16 unit), with the envelope of one message around it. Stops counting
+ * once past `limit`. Values shared between items (an offer's resource list) are counted each time.
+ */
+export function encodedBound(v: unknown, limit = Number.POSITIVE_INFINITY): number {
+  return 64 + bound(v, limit);
+}
+
+function bound(v: unknown, limit: number): number {
+  switch (typeof v) {
+    case 'string':
+      return 5 + 3 * v.length;
+    case 'number':
+      return 9;
+    case 'boolean':
+    case 'undefined':
+      return 1;
+    case 'object': {
+      if (v === null) return 1;
+      let n = 5;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length && n <= limit; i++) n += bound(v[i], limit);
+        return n;
+      }
+      for (const k in v) {
+        n += 5 + 3 * k.length + bound((v as Record<string, unknown>)[k], limit);
+        if (n > limit) return n;
+      }
+      return n;
+    }
+    default:
+      // bigint, function, symbol: never in our messages; count them as too large to be safe.
+      return Number.POSITIVE_INFINITY;
+  }
+}
+
 /** Takes an offer out, returning its resources to the pool (and telling the framework if `rescind`). */
 export function removeOffer(
   s: Core,
@@ -183,7 +373,8 @@ export function removeOffer(
   const fw = s.frameworks.get(offer.frameworkId);
   const agent = s.agents.get(offer.agentId);
   if (agent) {
-    agent.offered = agent.offered.minus(offer.resources);
+    // The usual case: the agent's only offer goes back, and its value is the offer's own.
+    agent.offered = agent.offered === offer.resources ? ResourcesValue.empty() : agent.offered.minus(offer.resources);
     agent.offerIds.delete(offerId);
   }
   if (fw) {
@@ -195,8 +386,47 @@ export function removeOffer(
       out.toScheduler(fw.peer?.id, { type: 'RESCIND', rescind: { offer_id: offerId } });
     }
   }
-  if (reallocate) s.requestAllocation(out);
+  if (reallocate) s.requestAllocation(out, offer.agentId);
   return offer;
+}
+
+/**
+ * A DECLINE: each of the framework's offers named goes back with a refusal filter for its
+ * resources on its agent (ids already gone, or another framework's, are ignored, as Mesos does).
+ * What the framework held in those offers is taken off its allocation once per role, not once per
+ * offer (each subtraction copies the whole allocation).
+ */
+export function declineOffers(
+  s: Core,
+  out: Effects,
+  fw: FrameworkEntry,
+  offerIds: readonly string[],
+  refuseSeconds?: number,
+): void {
+  const back = new Map<string, Map<Resources, number>>();
+  const wire = new Map<Resources, Resource[]>();
+  for (const id of offerIds) {
+    const o = s.offers.get(id);
+    if (!o || o.frameworkId !== fw.id) continue; // already gone: nothing to do (Mesos ignores it too)
+    s.offers.delete(id);
+    fw.offers.delete(id);
+    const agent = s.agents.get(o.agentId);
+    if (agent) {
+      agent.offered = agent.offered === o.resources ? ResourcesValue.empty() : agent.offered.minus(o.resources);
+      agent.offerIds.delete(id);
+    }
+    let counts = back.get(o.role);
+    if (counts === undefined) {
+      counts = new Map();
+      back.set(o.role, counts);
+    }
+    counts.set(o.resources, (counts.get(o.resources) ?? 0) + 1);
+    fw.stats.offersDeclined++;
+    s.counters.offersDeclined++;
+    addFilter(s, fw, o.agentId, o.resources, refuseSeconds);
+    s.requestAllocation(out, o.agentId);
+  }
+  for (const [role, counts] of back) subtractAllocation(fw, role, sumOf(counts, wire));
 }
 
 /** Rescinds every outstanding offer of one agent (it left, became unreachable or was marked gone). */

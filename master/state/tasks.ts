@@ -91,7 +91,7 @@ export function applyState(s: Core, out: Effects, t: TaskEntry, status: TaskStat
     }
     leaveGroup(s, t);
     s.tasks.delete(t.key);
-    s.requestAllocation(out);
+    s.requestAllocation(out, t.agentId);
   }
 }
 

@@ -18,7 +18,9 @@
  *   node dist/scripts/bench/allocator.js --only DeclineOffers-1000x100 --runs 3
  *   node dist/scripts/bench/allocator.js --compare /path/to/other/dist/master/allocator/index.js
  *
- * Only `allocate()` is timed (`allocate_ms`); building the snapshot is not. Each case runs in a
+ * Two figures per round: `allocate()` alone (`allocate_ms`, `cpu_ms`; building the benchmark's own
+ * snapshot is not timed) and the whole cycle of a real MasterState (`whole_cycle_ms`,
+ * `whole_cycle_cpu_ms`, `snapshot_ms`, `apply_ms`, `apply_cpu_ms`). Each case runs in a
  * child process of its own; a warm-up sequence runs first, then `runs` sequences, and each round's
  * figure is the median over the sequences. With `--compare`, every case is also run with the
  * allocator module given (for example a build of an earlier commit) in the same invocation.
@@ -257,8 +259,10 @@ interface RoundResult {
   filters: number;
   /** The whole cycle a master runs (snapshot, allocate, booking, messages), per run. */
   whole: number[];
+  wholeCpu: number[];
   snapshot: number[];
   apply: number[];
+  applyCpu: number[];
   wholeOffers: number;
 }
 
@@ -315,18 +319,49 @@ const REFUSE_SECONDS = 365 * 24 * 3600;
  * messages. DeclineOffers: every offer declined with a filter between rounds; LargeAndSmallQuota:
  * offers kept outstanding, so the second cycle has nothing left to offer.
  */
-function wholeSequence(c: Case, allocate: AllocateFn, seed: number): CycleTiming[] {
+interface WholeKit {
+  WholeCycle: typeof WholeCycle;
+  DeclineOffersShape: typeof DeclineOffersShape;
+  LargeAndSmallQuotaShape: typeof LargeAndSmallQuotaShape;
+}
+
+const THIS_KIT: WholeKit = { WholeCycle, DeclineOffersShape, LargeAndSmallQuotaShape };
+
+function wholeSequence(c: Case, allocate: AllocateFn, seed: number, kit: WholeKit = THIS_KIT): CycleTiming[] {
   const snapshot =
     c.kind === 'DeclineOffers'
-      ? new DeclineOffersShape(c.agents, c.frameworks).snapshot()
-      : new LargeAndSmallQuotaShape(c.quota ?? { small: 0, large: 0 }).snapshot();
-  const cycle = WholeCycle.fromSnapshot(snapshot);
+      ? new kit.DeclineOffersShape(c.agents, c.frameworks).snapshot()
+      : new kit.LargeAndSmallQuotaShape(c.quota ?? { small: 0, large: 0 }).snapshot();
+  const cycle = kit.WholeCycle.fromSnapshot(snapshot);
   const out: CycleTiming[] = [];
   for (let r = 0; r < c.rounds; r++) {
     out.push(cycle.run(allocate, seededRng(seed + r)));
     if (c.kind === 'DeclineOffers') cycle.declineAll(REFUSE_SECONDS);
   }
   return out;
+}
+
+/**
+ * With `--compare <dist>/master/allocator/index.js`, the whole cycle of that build too: its
+ * MasterState, its shapes (built with its own Resources class) and its allocator.
+ */
+async function kitOf(modulePath: string | undefined): Promise<WholeKit | undefined> {
+  if (modulePath === undefined) return THIS_KIT;
+  const tail = 'master/allocator/index.js';
+  if (!modulePath.endsWith(tail)) return undefined;
+  const root = modulePath.slice(0, -tail.length);
+  try {
+    const bench = (await import(pathToFileURL(`${root}scripts/bench/allocator.js`).href)) as Partial<WholeKit>;
+    const sim = (await import(pathToFileURL(`${root}scripts/bench/sim/whole-cycle.js`).href)) as Partial<WholeKit>;
+    if (!sim.WholeCycle || !bench.DeclineOffersShape || !bench.LargeAndSmallQuotaShape) return undefined;
+    return {
+      WholeCycle: sim.WholeCycle,
+      DeclineOffersShape: bench.DeclineOffersShape,
+      LargeAndSmallQuotaShape: bench.LargeAndSmallQuotaShape,
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 function median(xs: number[]): number {
@@ -343,18 +378,20 @@ async function child(c: Case, runs: number, modulePath: string | undefined): Pro
   const mod = (await import(
     modulePath ? pathToFileURL(modulePath).href : new URL('../../master/allocator/index.js', import.meta.url).href
   )) as { allocate: AllocateFn };
-  // The whole cycle runs this build's MasterState: only with this build's allocator.
-  const whole = modulePath === undefined;
+  // The whole cycle runs the MasterState of the build the allocator comes from.
+  const kit = await kitOf(modulePath);
   sequence(c, mod.allocate, 1); // warm-up
-  if (whole) wholeSequence(c, mod.allocate, 1);
+  if (kit) wholeSequence(c, mod.allocate, 1, kit);
   const rounds: RoundResult[] = Array.from({ length: c.rounds }, () => ({
     ms: [],
     cpu: [],
     offers: 0,
     filters: 0,
     whole: [],
+    wholeCpu: [],
     snapshot: [],
     apply: [],
+    applyCpu: [],
     wholeOffers: 0,
   }));
   for (let i = 0; i < runs; i++) {
@@ -365,9 +402,12 @@ async function child(c: Case, runs: number, modulePath: string | undefined): Pro
       rounds[k].offers = r.offers;
       rounds[k].filters = r.filters;
     });
-    if (whole) {
-      wholeSequence(c, mod.allocate, 100 + 10 * i).forEach((t, k) => {
+    if (kit) {
+      wholeSequence(c, mod.allocate, 100 + 10 * i, kit).forEach((t, k) => {
         rounds[k].whole.push(t.whole_cycle_ms);
+        // Builds from before the CPU figures were added report none.
+        if (t.whole_cycle_cpu_ms !== undefined) rounds[k].wholeCpu.push(t.whole_cycle_cpu_ms);
+        if (t.apply_cpu_ms !== undefined) rounds[k].applyCpu.push(t.apply_cpu_ms);
         rounds[k].snapshot.push(t.snapshot_ms);
         rounds[k].apply.push(t.apply_ms);
         rounds[k].wholeOffers = t.offers;
@@ -383,8 +423,10 @@ async function child(c: Case, runs: number, modulePath: string | undefined): Pro
         ...(c.kind === 'DeclineOffers' ? { frameworks: c.frameworks } : { roles: c.roles, frameworks: c.frameworks }),
         round: k,
         whole_cycle_ms: r.whole.length > 0 ? round2(median(r.whole)) : null,
+        whole_cycle_cpu_ms: r.wholeCpu.length > 0 ? round2(median(r.wholeCpu)) : null,
         snapshot_ms: r.snapshot.length > 0 ? round2(median(r.snapshot)) : null,
         apply_ms: r.apply.length > 0 ? round2(median(r.apply)) : null,
+        apply_cpu_ms: r.applyCpu.length > 0 ? round2(median(r.applyCpu)) : null,
         whole_cycle_offers: r.whole.length > 0 ? r.wholeOffers : null,
         allocate_ms: round2(median(r.ms)),
         min_ms: round2(Math.min(...r.ms)),
@@ -402,6 +444,10 @@ async function child(c: Case, runs: number, modulePath: string | undefined): Pro
 
 function round2(v: number): number {
   return Math.round(v * 100) / 100;
+}
+
+function fmt(v: number | string | null | undefined): string {
+  return typeof v === 'number' ? v.toFixed(1) : '-';
 }
 
 function pad(s: string, n: number, right = false): string {
@@ -440,9 +486,11 @@ async function main(): Promise<void> {
         pad('filters', 8),
         pad('offers', 7),
         pad('whole ms', 9),
+        pad('whole cpu', 9),
+        pad('apply cpu', 9),
         pad('allocate ms', 12),
         pad('cpu ms', 7),
-        ...(compare ? [pad('compare ms', 11), pad('cmp cpu', 8), pad('speed-up', 9)] : []),
+        ...(compare ? [pad('cmp whole cpu', 13), pad('cmp apply cpu', 13), pad('cmp cpu', 8), pad('speed-up', 9)] : []),
         pad('Mesos ms', 9),
       ].join('  '),
     );
@@ -490,12 +538,15 @@ async function main(): Promise<void> {
           pad(String(r.round), 5),
           pad(String(r.filters), 8),
           pad(String(r.offers), 7),
-          pad(r.whole_cycle_ms === null ? '-' : (r.whole_cycle_ms as number).toFixed(1), 9),
+          pad(fmt(r.whole_cycle_ms), 9),
+          pad(fmt(r.whole_cycle_cpu_ms), 9),
+          pad(fmt(r.apply_cpu_ms), 9),
           pad((r.allocate_ms as number).toFixed(1), 12),
           pad((r.cpu_ms as number).toFixed(1), 7),
           ...(compare && b
             ? [
-                pad((b.allocate_ms as number).toFixed(1), 11),
+                pad(fmt(b.whole_cycle_cpu_ms), 13),
+                pad(fmt(b.apply_cpu_ms), 13),
                 pad((b.cpu_ms as number).toFixed(1), 8),
                 pad(`${((b.cpu_ms as number) / Math.max(0.01, r.cpu_ms as number)).toFixed(1)}x`, 9),
               ]
@@ -508,10 +559,10 @@ async function main(): Promise<void> {
   if (!json) {
     if (compare)
       console.log(
-        `compare: the same cases with ${compare}, run in this invocation; speed-up: compare cpu / cpu (CPU time is steadier than wall time on a shared machine)`,
+        `compare: the same cases with ${compare} (and, when it is a build's dist/master/allocator/index.js, that build's whole cycle), run in this invocation; speed-up: allocate() compare cpu / cpu (CPU time is steadier than wall time on a shared machine)`,
       );
     console.log(
-      'whole ms: median wall time of the whole cycle a master runs (MasterState: expiry and snapshot, allocate(), booking the offers, encoding the OFFERS messages; declines carry a filter between rounds). allocate ms: median wall time of allocate() alone on the same shape; cpu ms: median CPU time of the process during it (GC threads included).',
+      'whole ms / whole cpu: median wall / CPU time of the whole cycle a master runs (MasterState: expiry and snapshot, allocate(), booking the offers, encoding the OFFERS messages; declines carry a filter between rounds); apply cpu: the booking and messages part of it. allocate ms: median wall time of allocate() alone on the same shape; cpu ms: median CPU time of the process during it (GC threads included).',
     );
     console.log('Mesos figures (no Mesos figure is published for DeclineOffers at 1,000 x 100):');
     for (const s of sources) console.log(`  ${s}`);

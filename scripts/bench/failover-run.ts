@@ -71,7 +71,9 @@ async function leading(port: number): Promise<boolean> {
 export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
   const zk = `${o.zk.replace(/\/$/, '')}/agora-perf-bench-${randomBytes(4).toString('hex')}`;
   const [p1, p2] = [await freePort(), await freePort()];
-  const flags = ['--zk', zk, '--zk_session_timeout', o.zkSessionTimeout];
+  // Every simulated peer connects from 127.0.0.1: lift the per-address cap (default 1,000) above them.
+  const cap = ['--max_connections_per_ip', String(o.agents + o.frameworks + 100)];
+  const flags = ['--zk', zk, '--zk_session_timeout', o.zkSessionTimeout, ...cap];
   const masters: MasterProc[] = [];
   const agentProcs: AgentsProc[] = [];
   let fwProc: FrameworksProc | undefined;

@@ -75,7 +75,10 @@ export interface CaseResult {
 
 export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult> {
   const port = await freePort();
-  const master: MasterProc = o.target === 'agora' ? await startAgoraMaster(port) : await startStub(port);
+  // Every simulated agent and framework connects from 127.0.0.1: lift the master's per-address cap
+  // (default 1,000, meant for one host's worth of peers) above the whole simulated cluster.
+  const capFlags = ['--max_connections_per_ip', String(o.agents + o.frameworks + 100)];
+  const master: MasterProc = o.target === 'agora' ? await startAgoraMaster(port, capFlags) : await startStub(port);
   const agentProcs: AgentsProc[] = [];
   const phases: PhaseResult[] = [];
   const mpid = master.child.pid ?? 0;

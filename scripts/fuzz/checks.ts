@@ -79,7 +79,13 @@ export function checkHttp(input: HttpInput, a: HttpAnswer): Problem[] {
       observed: `${a.status} ${a.body.slice(0, 300)}`,
     });
   }
-  if (a.status >= 400 && input.method !== 'HEAD' && (!code || typeof body?.message !== 'string')) {
+  // Marathon's routes answer in Marathon's shape: a stable `message` (and `details`) is the contract there.
+  const coded =
+    // Chronos's too (400 with a message); Agora adds a `code` beside it, not required there.
+    input.surface === 'marathon' || input.surface === 'chronos'
+      ? typeof body?.message === 'string'
+      : !!code && typeof body?.message === 'string';
+  if (a.status >= 400 && input.method !== 'HEAD' && !coded) {
     const msg = text(body?.message ?? '');
     const cause = /^Route .* not found$/.test(msg)
       ? 'unknown route or method'
@@ -112,6 +118,29 @@ export function checkHttp(input: HttpInput, a: HttpAnswer): Problem[] {
       observed: `${input.method} ${exact} -> ${a.status} ${a.body.slice(0, 200)}`,
     });
   }
+  // JSONP: a 200 echoes only a plain (dotted) identifier as the callback, never caller-chosen script.
+  const jsonp = jsonpOf(input.target);
+  if (jsonp !== undefined && a.status === 200 && input.method === 'GET') {
+    const m = /^([^(]*)\(/.exec(a.body);
+    const echoed = m?.[1];
+    if (echoed !== undefined && !/^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$/.test(echoed))
+      out.push({
+        kind: 'expectation',
+        signature: `JSONP echoes a callback that is not a plain name: ${input.surface}`,
+        observed: `${input.target.slice(0, 120)} -> ${a.body.slice(0, 120)}`,
+      });
+    // Master and agent refuse a bad name (400); Marathon has no JSONP and ignores the parameter.
+    if (
+      (input.surface === 'master' || input.surface === 'agent') &&
+      jsonp.length === 1 &&
+      !/^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$/.test(jsonp[0])
+    )
+      out.push({
+        kind: 'expectation',
+        signature: `a bad JSONP callback name is accepted (200): ${input.surface}`,
+        observed: `${JSON.stringify(jsonp[0]).slice(0, 80)} -> ${a.body.slice(0, 80)}`,
+      });
+  }
   // Quantities beyond any machine are refused at the edge.
   if (a.status < 300 && input.route === 'POST master/quota' && input.body && hugeQuantity(input)) {
     out.push({
@@ -121,6 +150,18 @@ export function checkHttp(input: HttpInput, a: HttpAnswer): Problem[] {
     });
   }
   return out;
+}
+
+/** The `jsonp` values of a request target, as the server decodes them (undefined when none or undecodable). */
+export function jsonpOf(target: string): string[] | undefined {
+  const q = target.indexOf('?');
+  if (q < 0) return undefined;
+  try {
+    const all = new URLSearchParams(target.slice(q + 1)).getAll('jsonp');
+    return all.length > 0 ? all : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function hugeQuantity(input: HttpInput): boolean {

@@ -64,7 +64,7 @@ function spawnDaemon(name: string, args: string[], port: number, workDir: string
   return d;
 }
 
-async function waitUntil(what: string, fn: () => Promise<boolean>, d: Daemon, timeoutMs = 20_000): Promise<void> {
+async function waitUntil(what: string, fn: () => Promise<boolean>, d: Daemon, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (d.exited) throw new Error(`${d.name} exited ${JSON.stringify(d.exited)}: ${d.tail.slice(-20).join('\n')}`);
@@ -86,6 +86,14 @@ async function json(url: string): Promise<Record<string, unknown>> {
 export class Cluster {
   master!: Daemon;
   agent!: Daemon;
+  /** Marathon (`bin/agora marathon`) against this master, when the Marathon surface is fuzzed. */
+  marathon?: Daemon;
+  /** Chronos (`bin/agora chronos`) against this master, when the Chronos/Metronome surface is fuzzed. */
+  chronos?: Daemon;
+  constructor(
+    readonly withMarathon = false,
+    readonly withChronos = false,
+  ) {}
   /** The throwaway root holding `master/` and `agent/`. */
   root = '';
   agentId = '';
@@ -126,6 +134,66 @@ export class Cluster {
       this.agent,
     );
     this.agentId = String((await json(`${this.agent.url}/state`)).id);
+    if (this.withMarathon) await this.startMarathon();
+    if (this.withChronos) await this.startChronos();
+  }
+
+  async startChronos(): Promise<void> {
+    const dir = join(this.root, 'chronos');
+    mkdirSync(dir, { recursive: true });
+    const port = await freePort();
+    this.chronos = spawnDaemon(
+      'chronos',
+      [
+        'chronos',
+        '--master',
+        `127.0.0.1:${this.master.port}`,
+        '--http_port',
+        String(port),
+        '--work_dir',
+        dir,
+        '--framework_name',
+        'fuzz-chronos',
+      ],
+      port,
+      dir,
+    );
+    await waitUntil(
+      'Chronos to answer',
+      async () => (await fetch(`${this.chronos!.url}/v1/jobs`)).ok,
+      this.chronos,
+      30_000,
+    );
+  }
+
+  async startMarathon(): Promise<void> {
+    const dir = join(this.root, 'marathon');
+    mkdirSync(dir, { recursive: true });
+    const port = await freePort();
+    this.marathon = spawnDaemon(
+      'marathon',
+      [
+        'marathon',
+        '--master',
+        `127.0.0.1:${this.master.port}`,
+        '--http_port',
+        String(port),
+        '--work_dir',
+        dir,
+        '--framework_name',
+        'fuzz-marathon',
+        '--mesos_user',
+        process.env.USER ?? 'root',
+      ],
+      port,
+      dir,
+    );
+    await waitUntil(
+      'Marathon to answer',
+      async () => (await fetch(`${this.marathon!.url}/v2/info`)).ok,
+      this.marathon,
+      30_000,
+    );
   }
 
   /** Starts a master on `workDir` (fresh, or an existing one to test recovery). */
@@ -170,7 +238,7 @@ export class Cluster {
   }
 
   alive(): boolean {
-    return !this.master.exited && !this.agent.exited;
+    return !this.master.exited && !this.agent.exited && !this.marathon?.exited && !this.chronos?.exited;
   }
 
   /** Top-level names of the agent's work dir once the cluster is up (sandboxes, meta, ...). */
@@ -187,7 +255,7 @@ export class Cluster {
    */
   strayEntries(): string[] {
     const out = safeList(this.root)
-      .filter((n) => n !== 'master' && n !== 'agent')
+      .filter((n) => !['master', 'agent', 'marathon', 'chronos'].includes(n))
       .map((n) => join(this.root, n));
     for (const n of safeList(this.agent.workDir)) {
       if (n === 'sandboxes') continue;
@@ -199,7 +267,14 @@ export class Cluster {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([stopDaemon(this.agent), stopDaemon(this.master)]);
+    await Promise.all([
+      stopDaemon(this.chronos),
+      stopDaemon(this.marathon),
+      stopDaemon(this.agent),
+      stopDaemon(this.master),
+    ]);
+    this.marathon = undefined;
+    this.chronos = undefined;
     // The agent's launchers outlive it by design: end the tasks (and so the launchers) it started.
     if (this.root) killSandboxTasks([this.root]);
   }

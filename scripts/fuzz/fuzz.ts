@@ -6,9 +6,10 @@
  */
 import fc from 'fast-check';
 import { KIND_ORDER, learnRoutes, type ProblemKind } from './checks.js';
-import { httpInput } from './http-gen.js';
+import { httpInput, httpInputFor } from './http-gen.js';
+import { mesosInput } from './mesos-gen.js';
 import { minimiseAll } from './minimise.js';
-import { ROUTES, routeName } from './routes.js';
+import { CHRONOS_ROUTES, MARATHON_ROUTES, ROUTES, type Route, routeName } from './routes.js';
 import { type Finding, type FuzzOptions, type Input, Runner, runLane, type Shared } from './runner.js';
 import { closeAllHttp } from './send.js';
 import { wsInput } from './ws-gen.js';
@@ -28,6 +29,7 @@ export const DEFAULTS: FuzzOptions = {
   wsShare: 0.35,
   restartEvery: 2500,
   lanes: 1,
+  surfaces: ['classic', 'mesos'],
   log: () => {},
 };
 
@@ -59,19 +61,49 @@ export interface FuzzResult {
   findings: Finding[];
 }
 
-export function inputArbitrary(wsShare: number): fc.Arbitrary<Input> {
+/** All surfaces the fuzzer knows. */
+export const SURFACES = ['classic', 'mesos', 'marathon', 'chronos'] as const;
+
+/** The HTTP routes of the chosen surfaces. */
+export function routesOf(surfaces: readonly string[]): Route[] {
+  return [
+    ...(surfaces.includes('classic') ? ROUTES : []),
+    ...(surfaces.includes('marathon') ? MARATHON_ROUTES : []),
+    ...(surfaces.includes('chronos') ? CHRONOS_ROUTES : []),
+  ];
+}
+
+export function inputArbitrary(wsShare: number, surfaces: readonly string[] = SURFACES): fc.Arbitrary<Input> {
   const w = Math.round(wsShare * 100);
-  return fc.oneof(
-    { weight: 100 - w, arbitrary: httpInput as fc.Arbitrary<Input> },
-    { weight: w, arbitrary: wsInput as fc.Arbitrary<Input> },
-  );
+  const parts: { weight: number; arbitrary: fc.Arbitrary<Input> }[] = [];
+  if (surfaces.includes('classic'))
+    parts.push(
+      { weight: 100 - w, arbitrary: httpInput as fc.Arbitrary<Input> },
+      { weight: w, arbitrary: wsInput as fc.Arbitrary<Input> },
+    );
+  // Mesos's v1 scheduler API: as much as the classic surface together when both are fuzzed.
+  if (surfaces.includes('mesos')) parts.push({ weight: 100, arbitrary: mesosInput as fc.Arbitrary<Input> });
+  if (surfaces.includes('marathon'))
+    parts.push({ weight: 100, arbitrary: httpInputFor(MARATHON_ROUTES) as fc.Arbitrary<Input> });
+  if (surfaces.includes('chronos'))
+    parts.push({ weight: 100, arbitrary: httpInputFor(CHRONOS_ROUTES) as fc.Arbitrary<Input> });
+  if (parts.length === 0) throw new Error(`no surface to fuzz among ${surfaces.join(', ')}`);
+  return fc.oneof(...parts.filter((p) => p.weight > 0));
 }
 
 /** Routes of the table that answer 404 to their own method: moved, so say so rather than fuzz nothing. */
-async function staleRoutes(r: Runner): Promise<string[]> {
+async function staleRoutes(r: Runner, routes: Route[]): Promise<string[]> {
   const out: string[] = [];
-  for (const route of ROUTES) {
-    const base = route.surface === 'master' ? r.cluster.master.url : r.cluster.agent.url;
+  for (const route of routes) {
+    if (route.path === '/v2/events') continue; // a stream that never ends; its sends show whether it is there
+    const base =
+      route.surface === 'master'
+        ? r.cluster.master.url
+        : route.surface === 'marathon'
+          ? (r.cluster.marathon?.url ?? '')
+          : route.surface === 'chronos'
+            ? (r.cluster.chronos?.url ?? '')
+            : r.cluster.agent.url;
     const res = await fetch(base + route.path.replace('*', 'fuzz-probe'), {
       method: route.method,
       redirect: 'manual',
@@ -79,14 +111,14 @@ async function staleRoutes(r: Runner): Promise<string[]> {
     }).catch(() => undefined);
     const body = (await res?.text().catch(() => '')) ?? '';
     // DELETE /quota/fuzz-probe may answer 404 with an Agora code: the route is there.
-    if (!res || (res.status === 404 && !body.includes('AGORA_'))) out.push(routeName(route));
+    if (!res || (res.status === 404 && !/AGORA_|MARATHON_|CHRONOS_/.test(body))) out.push(routeName(route));
   }
   return out;
 }
 
 export async function runFuzz(partial: Partial<FuzzOptions> = {}): Promise<FuzzResult> {
   const opts: FuzzOptions = { ...DEFAULTS, ...partial };
-  learnRoutes(ROUTES);
+  learnRoutes(routesOf(opts.surfaces));
   const shared: Shared = {
     findings: new Map(),
     byKind: {},
@@ -100,7 +132,7 @@ export async function runFuzz(partial: Partial<FuzzOptions> = {}): Promise<FuzzR
     timeMs: {},
   };
   const lanes = Array.from({ length: Math.max(1, opts.lanes) }, (_, i) => new Runner(opts, shared, opts.seed + i));
-  const arb = inputArbitrary(opts.wsShare);
+  const arb = inputArbitrary(opts.wsShare, opts.surfaces);
   let stoppedBy: 'count' | 'time' = 'count';
   let stale: string[] = [];
   // A socket the server resets mid-write can surface as an unhandled 'error' in a client library;
@@ -113,7 +145,7 @@ export async function runFuzz(partial: Partial<FuzzOptions> = {}): Promise<FuzzR
   process.on('uncaughtException', onSocketError);
   try {
     await Promise.all(lanes.map((r) => r.startCluster()));
-    stale = await staleRoutes(lanes[0]);
+    stale = await staleRoutes(lanes[0], routesOf(opts.surfaces));
     for (const r of lanes) r.health.start();
     const share = (i: number) => Math.floor(opts.inputs / lanes.length) + (i < opts.inputs % lanes.length ? 1 : 0);
     const interrupted = await Promise.all(lanes.map((r, i) => runLane(r, share(i), arb)));
@@ -129,6 +161,7 @@ export async function runFuzz(partial: Partial<FuzzOptions> = {}): Promise<FuzzR
     for (const r of lanes) {
       await r.health.stop();
       await r.fixture?.close();
+      r.mfix?.close();
       await r.cluster.dispose();
     }
     closeAllHttp();

@@ -16,7 +16,7 @@ export interface HttpInput {
   kind: 'http';
   /** Which part of the request was made hostile: the summary counts inputs by it. */
   label: 'http-body' | 'http-query' | 'http-path' | 'http-header' | 'http-method' | 'http-raw';
-  surface: 'master' | 'agent';
+  surface: 'master' | 'agent' | 'marathon' | 'chronos';
   /** The route the request was built from (its name), for signatures. */
   route: string;
   mutating: boolean;
@@ -77,6 +77,60 @@ const quotaBody = fc.oneof(
   jsonish,
 );
 
+const agentRef = fc.record({ value: fc.oneof(nastyString, fc.constantFrom('$FAKE_AGENT', '$AGENT')) });
+
+/** The operator calls of `POST /api/v1` (docs/mesos-operator-api.md), reads and writes, with hostile fields. */
+const OPERATOR_READS = [
+  'GET_HEALTH',
+  'GET_VERSION',
+  'GET_FLAGS',
+  'GET_METRICS',
+  'GET_STATE',
+  'GET_AGENTS',
+  'GET_FRAMEWORKS',
+  'GET_TASKS',
+  'GET_ROLES',
+  'GET_WEIGHTS',
+  'GET_MASTER',
+  'GET_QUOTA',
+  'GET_EXECUTORS',
+  'SUBSCRIBE',
+  'TEARDOWN',
+  'GET_MAINTENANCE_STATUS',
+  'START_MAINTENANCE',
+];
+
+const mesosResources = fc.array(
+  fc.record(
+    {
+      name: fc.oneof(fc.constantFrom('cpus', 'mem', 'disk', 'ports'), nastyString),
+      type: fc.oneof(fc.constantFrom('SCALAR', 'RANGES'), nastyString),
+      scalar: fc.record({ value: quantity }),
+      ranges: fc.record({ range: fc.array(fc.record({ begin: quantity, end: quantity }), { maxLength: 3 }) }),
+      role: roleName,
+      reservations: fc.array(
+        fc.record({ type: fc.oneof(fc.constantFrom('DYNAMIC', 'STATIC'), nastyString), role: roleName }),
+        { maxLength: 3 },
+      ),
+    },
+    { requiredKeys: ['name'] },
+  ),
+  { maxLength: 4 },
+);
+
+const quotaConfig = fc.record(
+  {
+    role: roleName,
+    guarantees: fc.dictionary(fc.oneof(fc.constantFrom('cpus', 'mem'), nastyString), fc.record({ value: quantity }), {
+      maxKeys: 3,
+    }),
+    limits: fc.dictionary(fc.oneof(fc.constantFrom('cpus', 'mem'), nastyString), fc.record({ value: quantity }), {
+      maxKeys: 3,
+    }),
+  },
+  { requiredKeys: [] },
+);
+
 const operatorBody = fc.oneof(
   fc.record(
     {
@@ -85,10 +139,265 @@ const operatorBody = fc.oneof(
     },
     { requiredKeys: [] },
   ),
+  fc.tuple(fc.constantFrom(...OPERATOR_READS), fc.option(jsonish)).map(([type, extra]) => ({
+    type,
+    ...(extra !== null ? { [type.toLowerCase()]: extra } : {}),
+  })),
+  fc
+    .record({ role: roleName, weight: quantity }, { requiredKeys: [] })
+    .map((w) => ({ type: 'UPDATE_WEIGHTS', update_weights: { weight_infos: [w] } })),
+  fc
+    .tuple(fc.array(quotaConfig, { maxLength: 3 }), fc.option(fc.boolean()))
+    .map(([configs, force]) => ({ type: 'UPDATE_QUOTA', update_quota: { force, quota_configs: configs } })),
+  fc
+    .tuple(fc.constantFrom('RESERVE_RESOURCES', 'UNRESERVE_RESOURCES'), agentRef, mesosResources)
+    .map(([type, agent, res]) => ({ type, [type.toLowerCase()]: { agent_id: agent, resources: res } })),
   jsonish,
 );
 
+/** Marathon app ids: absolute paths, and the ones that must be refused. */
+const appId = fc.oneof(
+  fc.constantFrom('/fuzz/a', '/fuzz/b', 'fuzz-c', '/fuzz/g/d'),
+  fc.constantFrom('/', '//', '/..', '/fuzz/../..', '/UPPER', '/a b', '/a_b', '/-a', '/a.', `/${'x'.repeat(300)}`),
+  nastyString,
+);
+
+/**
+ * A Marathon app that, when accepted, runs only `sleep 2` (the fuzzer never runs generated shell
+ * text): hostile ids, numbers, instances, constraints, labels, env, ports, health checks.
+ */
+const marathonApp = fc
+  .record(
+    {
+      id: appId,
+      cpus: quantity,
+      mem: quantity,
+      instances: fc.oneof(fc.constantFrom(0, 1), nastyNumber),
+      constraints: fc.array(
+        fc.array(fc.oneof(fc.constantFrom('hostname', 'UNIQUE', 'CLUSTER', 'LIKE'), nastyString), { maxLength: 4 }),
+        { maxLength: 3 },
+      ),
+      labels: fc.dictionary(nastyString, fc.oneof(nastyString, nastyNumber.map(String)), { maxKeys: 3 }),
+      env: fc.dictionary(nastyString, fc.oneof(nastyString, fc.record({ secret: nastyString })), { maxKeys: 3 }),
+      portDefinitions: fc.array(
+        fc.record({ port: fc.oneof(fc.constantFrom(0, 80), nastyNumber), name: nastyString }, { requiredKeys: [] }),
+        { maxLength: 3 },
+      ),
+      healthChecks: fc.array(
+        fc.record(
+          {
+            protocol: fc.oneof(fc.constantFrom('HTTP', 'TCP', 'COMMAND', 'MESOS_HTTP'), nastyString),
+            path: nastyString,
+            gracePeriodSeconds: nastyNumber,
+            intervalSeconds: nastyNumber,
+          },
+          { requiredKeys: [] },
+        ),
+        { maxLength: 2 },
+      ),
+      upgradeStrategy: fc.record(
+        { minimumHealthCapacity: nastyNumber, maximumOverCapacity: nastyNumber },
+        { requiredKeys: [] },
+      ),
+      dependencies: fc.array(appId, { maxLength: 3 }),
+      role: roleName,
+      container: fc.oneof(fc.constant({ type: 'DOCKER', docker: { image: 'agora/busybox:latest' } }), jsonish),
+      extra: jsonish,
+    },
+    { requiredKeys: ['id'] },
+  )
+  // Only ever `sleep 2`, whatever else the app says.
+  .map((app) => ({ ...app, cmd: 'sleep 2' }));
+
+const marathonGroup = fc.letrec((tie) => ({
+  group: fc.record(
+    {
+      id: appId,
+      apps: fc.array(marathonApp, { maxLength: 2 }),
+      groups: fc.oneof({ depthSize: 'small' }, fc.constant([]), fc.array(tie('group'), { maxLength: 2 })),
+      dependencies: fc.array(appId, { maxLength: 2 }),
+    },
+    { requiredKeys: ['id'] },
+  ),
+})).group;
+
+const marathonPod = fc
+  .record(
+    {
+      id: appId,
+      scaling: fc.record({ kind: fc.constant('fixed'), instances: fc.oneof(fc.constant(1), nastyNumber) }),
+      containers: fc.array(
+        fc.record({
+          name: fc.oneof(fc.constant('c1'), nastyString),
+          resources: fc.record({ cpus: quantity, mem: quantity }, { requiredKeys: [] }),
+        }),
+        { maxLength: 3 },
+      ),
+      networks: fc.array(jsonish, { maxLength: 2 }),
+    },
+    { requiredKeys: ['id', 'containers'] },
+  )
+  // Containers run `sleep 2` only.
+  .map((p) => ({ ...p, containers: p.containers.map((c) => ({ ...c, exec: { command: { shell: 'sleep 2' } } })) }));
+
+/** Chronos job names and Metronome job ids, fine and hostile. */
+const jobName = fc.oneof(fc.constantFrom('fuzz-job', 'fuzz-2', 'fuzz.child'), nastyString);
+
+/** Chronos schedules: ISO 8601 repeats, and what a parser must survive. */
+const schedule = fc.oneof(
+  fc.constantFrom(
+    'R/2030-01-01T00:00:00Z/PT1H',
+    'R1//PT1M',
+    'R/2026-11-30T00:00:00Z/P1D',
+    'R0/2030-01-01T00:00:00Z/PT1S',
+  ),
+  fc.constantFrom(
+    'R-1//PT1M',
+    'R/9999-99-99T00:00:00Z/PT1M',
+    'R//PT0S',
+    'R/2030-01-01T00:00:00Z/P99999999999Y',
+    'R/x/y',
+    '*/1 * * * *',
+    '',
+  ),
+  nastyString,
+);
+
+/** A Chronos job that, when it runs, runs only `sleep 2`. */
+const chronosJob = fc
+  .record(
+    {
+      name: jobName,
+      schedule,
+      scheduleTimeZone: fc.oneof(fc.constantFrom('UTC', 'Europe/Paris', 'Mars/Olympus'), nastyString),
+      parents: fc.array(jobName, { maxLength: 3 }),
+      epsilon: fc.oneof(fc.constantFrom('PT30S', 'P1Y'), nastyString),
+      cpus: quantity,
+      mem: quantity,
+      disk: quantity,
+      retries: nastyNumber,
+      owner: nastyString,
+      disabled: fc.boolean(),
+      concurrent: fc.boolean(),
+      constraints: fc.array(fc.array(nastyString, { maxLength: 3 }), { maxLength: 2 }),
+      environmentVariables: fc.array(fc.record({ name: nastyString, value: nastyString }), { maxLength: 2 }),
+      extra: jsonish,
+    },
+    { requiredKeys: ['name'] },
+  )
+  .map((j) => ({ ...j, command: 'sleep 2', shell: true }));
+
+const cron = fc.oneof(
+  fc.constantFrom('*/5 * * * *', '0 0 * * *', '0 0 31 2 *', '* * * * * * *', '60 25 * * *', ''),
+  nastyString,
+);
+
+const metronomeSchedule = fc.record(
+  {
+    id: jobName,
+    cron,
+    timezone: fc.oneof(fc.constantFrom('UTC', 'America/New_York', 'Nowhere/City'), nastyString),
+    startingDeadlineSeconds: nastyNumber,
+    concurrencyPolicy: fc.oneof(fc.constant('ALLOW'), nastyString),
+    enabled: fc.boolean(),
+  },
+  { requiredKeys: ['id'] },
+);
+
+/** A Metronome job whose run is only `sleep 2`. */
+const metronomeJob = fc
+  .record(
+    {
+      id: jobName,
+      description: nastyString,
+      labels: fc.dictionary(nastyString, nastyString, { maxKeys: 3 }),
+      run: fc.record(
+        {
+          cpus: quantity,
+          mem: quantity,
+          disk: quantity,
+          maxLaunchDelay: nastyNumber,
+          restart: fc.record(
+            {
+              policy: fc.oneof(fc.constantFrom('NEVER', 'ON_FAILURE'), nastyString),
+              activeDeadlineSeconds: nastyNumber,
+            },
+            { requiredKeys: [] },
+          ),
+          env: fc.dictionary(nastyString, nastyString, { maxKeys: 2 }),
+          placement: fc.record({ constraints: fc.array(jsonish, { maxLength: 2 }) }),
+        },
+        { requiredKeys: [] },
+      ),
+      schedules: fc.array(metronomeSchedule, { maxLength: 2 }),
+    },
+    { requiredKeys: ['id'] },
+  )
+  .map((j) => ({ ...j, run: { ...j.run, cmd: 'sleep 2' } }));
+
 function bodyFor(r: Route): fc.Arbitrary<Body> {
+  if (r.body === 'chronos-job' || r.body === 'metronome-job' || r.body === 'metronome-schedule') {
+    const v: fc.Arbitrary<unknown> =
+      r.body === 'chronos-job' ? chronosJob : r.body === 'metronome-job' ? metronomeJob : metronomeSchedule;
+    return fc.oneof(
+      { weight: 6, arbitrary: v.map((value): Body => ({ t: 'json', value })) },
+      { weight: 1, arbitrary: jsonish.map((value): Body => ({ t: 'json', value })) },
+      { weight: 1, arbitrary: bulk.map((b): Body => ({ t: 'bulk', bulk: b })) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(
+            fc.constantFrom(
+              '{',
+              '{"name":"fuzz-job","command":"sleep 2","schedule":"R/2030-01-01T00:00:00Z/PT1H","cpus":1e999}',
+              '{"name":"fuzz-job","command":"sleep 2","parents":["fuzz-job"]}',
+              '{"id":"fuzz-job","run":{"cmd":"sleep 2","cpus":-0,"mem":1e308,"disk":0}}',
+              '{"__proto__":{"name":"p"},"name":"fuzz-p","command":"sleep 2","schedule":"R1//PT1M"}',
+            ),
+            fc.constantFrom('application/json', 'text/plain', 'application/json; charset=utf-16'),
+          )
+          .map(([text, contentType]): Body => ({ t: 'text', text, contentType })),
+      },
+    );
+  }
+  if (r.body === 'marathon-app' || r.body === 'marathon-group' || r.body === 'marathon-pod') {
+    const v =
+      r.body === 'marathon-app'
+        ? r.path === '/v2/apps' && r.method !== 'POST'
+          ? fc.array(marathonApp, { maxLength: 3 })
+          : marathonApp
+        : r.body === 'marathon-group'
+          ? marathonGroup
+          : marathonPod;
+    return fc.oneof(
+      { weight: 6, arbitrary: (v as fc.Arbitrary<unknown>).map((value): Body => ({ t: 'json', value })) },
+      { weight: 1, arbitrary: jsonish.map((value): Body => ({ t: 'json', value })) },
+      { weight: 1, arbitrary: bulk.map((b): Body => ({ t: 'bulk', bulk: b })) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(
+            fc.constantFrom(
+              '{',
+              '[',
+              '{"id":',
+              '{"id":"/a","cpus":1e999,"cmd":"sleep 2"}',
+              '{"id":"/a","instances":-0,"cmd":"sleep 2"}',
+              '{"id":"/a","instances":9007199254740993,"cmd":"sleep 2"}',
+              '{"__proto__":{"id":"/p"},"id":"/fuzz/p","cmd":"sleep 2"}',
+              '{"id":"/fuzz/dup","id":"/other","cmd":"sleep 2"}',
+            ),
+            fc.constantFrom(
+              'application/json',
+              'text/plain',
+              'application/x-www-form-urlencoded',
+              'application/json; charset=utf-16',
+            ),
+          )
+          .map(([text, contentType]): Body => ({ t: 'text', text, contentType })),
+      },
+    );
+  }
   const valid =
     r.body === 'weights'
       ? weightsBody
@@ -202,8 +511,30 @@ const queryValue = fc.oneof(
   ),
 );
 
+/** `?jsonp=` callback names: plain and dotted identifiers, and names that would inject script if echoed. */
+export const jsonpName = fc.oneof(
+  fc.constantFrom('cb', 'angular.callbacks._0', '$x', '_', 'a'.repeat(128), 'a'.repeat(129)),
+  fc.constantFrom(
+    'alert(1)',
+    'cb;alert(1)//',
+    '</script><script>alert(1)</script>',
+    'a.b.',
+    '.a',
+    'a..b',
+    '1abc',
+    'cb\u2028',
+    'cb\u2028',
+    'a-b',
+    '',
+    'constructor',
+    '__proto__',
+    'a\nb',
+  ),
+  nastyString,
+);
+
 function queryFor(r: Route): fc.Arbitrary<string> {
-  const keys = r.query ?? [];
+  const keys = r.method === 'GET' ? [...(r.query ?? []), 'jsonp'] : (r.query ?? []);
   const pair = fc
     .tuple(
       fc.oneof(...(keys.length > 0 ? [fc.constantFrom(...keys)] : []), nastyString),
@@ -213,6 +544,13 @@ function queryFor(r: Route): fc.Arbitrary<string> {
     .map(([k, v, enc]) => `${pct(k)}=${enc ? pct(v) : pctUnsafe(v)}`);
   return fc.oneof(
     fc.array(pair, { minLength: 1, maxLength: 5 }).map((ps) => `?${ps.join('&')}`),
+    ...(r.method === 'GET'
+      ? [
+          fc
+            .tuple(jsonpName, fc.boolean(), fc.boolean())
+            .map(([n, enc, twice]) => `?jsonp=${enc ? pct(n) : pctUnsafe(n)}${twice ? '&jsonp=cb' : ''}`),
+        ]
+      : []),
     fc.constantFrom('?', '?&&&', '?a', '?a[b]=1', '?path', '?path=', '?path=%', '?a=1&a=2&a=3', '?%=%'),
     fc.integer({ min: 1000, max: 2000 }).map((n) => `?path=${'a'.repeat(n * 10)}`),
     fc.integer({ min: 100, max: 3000 }).map((n) => `?${Array.from({ length: n }, (_, i) => `k${i}=${i}`).join('&')}`),
@@ -344,7 +682,9 @@ function inputFor(r: Route): fc.Arbitrary<HttpInput> {
   return fc.oneof(...variants.map((arbitrary, i) => ({ weight: i === 0 && (hasBody || r.query) ? 4 : 1, arbitrary })));
 }
 
-/** One generated request for any route, mutating routes and routes with inputs weighted up. */
-export const httpInput: fc.Arbitrary<HttpInput> = fc.oneof(
-  ...ROUTES.map((r) => ({ weight: r.mutating || r.query ? 4 : 1, arbitrary: inputFor(r) })),
-);
+/** One generated request for any route of `routes`, mutating routes and routes with inputs weighted up. */
+export function httpInputFor(routes: Route[]): fc.Arbitrary<HttpInput> {
+  return fc.oneof(...routes.map((r) => ({ weight: r.mutating || r.query ? 4 : 1, arbitrary: inputFor(r) })));
+}
+
+export const httpInput: fc.Arbitrary<HttpInput> = httpInputFor(ROUTES);

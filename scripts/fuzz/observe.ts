@@ -56,7 +56,13 @@ function countFiles(dir: string): number {
  * and tasks (any state: timers move them between lists but never add or drop one), weights, quota,
  * the agent's id and tasks, and the registrar's record count. Not counters, not times, not states.
  */
-export async function snapshot(masterUrl: string, agentUrl: string, masterWorkDir: string): Promise<Snapshot> {
+export async function snapshot(
+  masterUrl: string,
+  agentUrl: string,
+  masterWorkDir: string,
+  marathonUrl?: string,
+  chronosUrl?: string,
+): Promise<Snapshot> {
   const [master, roles, weights, quota, agent] = await Promise.all([
     getJson(`${masterUrl}/master/state`),
     getJson(`${masterUrl}/roles`),
@@ -96,6 +102,39 @@ export async function snapshot(masterUrl: string, agentUrl: string, masterWorkDi
       .sort(),
     'registrar records': countFiles(join(masterWorkDir, 'store')),
   };
+  if (marathonUrl) {
+    // Marathon: the app, pod and group ids it holds (deployments finish on their own: not compared).
+    const [apps, pods, groups] = await Promise.all([
+      getJson(`${marathonUrl}/v2/apps`),
+      getJson(`${marathonUrl}/v2/pods`),
+      getJson(`${marathonUrl}/v2/groups`),
+    ]);
+    const groupIds = (g: Json, out: string[] = []): string[] => {
+      out.push(text(g?.id));
+      for (const c of g?.groups ?? []) groupIds(c, out);
+      return out;
+    };
+    Object.assign(view, {
+      'marathon apps': (apps.apps ?? []).map((a: Json) => text(a.id)).sort(),
+      'marathon pods': (Array.isArray(pods) ? pods : []).map((p: Json) => text(p.id)).sort(),
+      'marathon groups': groupIds(groups).sort(),
+    });
+  }
+  if (chronosUrl) {
+    // Chronos/Metronome: the job names and ids it holds, with their schedules and parents.
+    const [chronos, metronome] = await Promise.all([
+      getJson(`${chronosUrl}/v1/scheduler/jobs`),
+      getJson(`${chronosUrl}/v1/jobs?embed=schedules`),
+    ]);
+    Object.assign(view, {
+      'chronos jobs': (Array.isArray(chronos) ? chronos : [])
+        .map((j: Json) => `${text(j.name)} ${text(j.schedule ?? '')} ${JSON.stringify(j.parents ?? [])}`)
+        .sort(),
+      'metronome jobs': (Array.isArray(metronome) ? metronome : [])
+        .map((j: Json) => `${text(j.id)} ${JSON.stringify(j.schedules ?? [])}`)
+        .sort(),
+    });
+  }
   return { view, master, agent };
 }
 
@@ -217,6 +256,8 @@ export class HealthProbe {
   slowestWhile = '';
   samples = 0;
   failures = 0;
+  /** Marathon's and Chronos's URLs, probed at `/ping` (they have no `/health`). */
+  pingUrls?: () => (string | undefined)[];
   private stopped = false;
   private loop?: Promise<void>;
   /** Set by the runner: a description of the input being sent right now. */
@@ -240,7 +281,9 @@ export class HealthProbe {
     const started = performance.now();
     const what = this.current;
     try {
-      const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(30_000) });
+      const r = await fetch(`${url}${this.pingUrls?.().includes(url) ? '/ping' : '/health'}`, {
+        signal: AbortSignal.timeout(30_000),
+      });
       await r.text();
       if (!r.ok) this.failures++;
     } catch {

@@ -8,11 +8,14 @@ import { checkHttp, checkWs, type Problem, type ProblemKind, type WsMemory, wsAc
 import { Cluster } from './cluster.js';
 import { type RunningFixture, startFixture } from './fixture.js';
 import type { HttpInput } from './http-gen.js';
+import { checkMesos, mesosAccepted, mesosMaybeAccepting } from './mesos-checks.js';
+import type { MesosInput } from './mesos-gen.js';
+import { MesosStream, sendMesos, subscribeBody } from './mesos-send.js';
 import { HealthProbe, invariants, refusalChanges, type Snapshot, snapshot } from './observe.js';
 import { sendHttp, sendWs, type Target } from './send.js';
 import type { WsInput } from './ws-gen.js';
 
-export type Input = HttpInput | WsInput;
+export type Input = HttpInput | WsInput | MesosInput;
 
 export interface FuzzOptions {
   inputs: number;
@@ -35,6 +38,8 @@ export interface FuzzOptions {
   restartEvery: number;
   /** Independent clusters fuzzed side by side (each with its own seed: seed, seed+1, ...). */
   lanes: number;
+  /** Which surfaces to fuzz: `classic` (master and agent routes, WebSocket), `mesos` (v1 scheduler HTTP API). */
+  surfaces: string[];
   log: (line: string) => void;
 }
 
@@ -81,6 +86,13 @@ export async function timed<T>(shared: Shared, what: string, fn: () => Promise<T
 export function describe(input: Input): string {
   if (input.kind === 'http')
     return `${input.label} ${input.method} ${input.surface} ${input.target.slice(0, 80)}${input.body ? ` body=${JSON.stringify(input.body).slice(0, 80)}` : ''}`;
+  if (input.kind === 'mesos')
+    return `${input.label}${input.subscribe ? ' (subscribed)' : ''} ${input.calls
+      .map(
+        (c) =>
+          `[${c.type} fw=${c.fw} stream=${c.stream}${c.contentType === 'application/json' ? '' : ` ct=${JSON.stringify(c.contentType)?.slice(0, 30)}`}${c.chunked ? ' chunked' : ''} ${JSON.stringify(c.body).slice(0, 120)}]`,
+      )
+      .join(' ')}`;
   return `${input.label} ${input.endpoint} ${JSON.stringify(input.frames).slice(0, 160)}`;
 }
 
@@ -91,8 +103,11 @@ export interface Outcome {
 }
 
 export class Runner {
-  cluster = new Cluster();
+  cluster: Cluster;
   fixture?: RunningFixture;
+  /** A framework subscribed through Mesos's v1 scheduler HTTP API, holding its stream all along. */
+  mfix?: MesosStream;
+  private mfixErrors = 0;
   health: HealthProbe;
   mem: WsMemory = { issuedAgentIds: new Set(), chosenFrameworkIds: new Set(), realAgentId: '' };
   seenIds = new Set<string>();
@@ -105,9 +120,17 @@ export class Runner {
     readonly shared: Shared,
     readonly seed: number,
   ) {
+    this.cluster = new Cluster(opts.surfaces.includes('marathon'), opts.surfaces.includes('chronos'));
     this.health = new HealthProbe(
-      () => [this.cluster.master?.url, this.cluster.agent?.url].filter(Boolean) as string[],
+      () =>
+        [
+          this.cluster.master?.url,
+          this.cluster.agent?.url,
+          this.cluster.marathon?.url,
+          this.cluster.chronos?.url,
+        ].filter(Boolean) as string[],
     );
+    this.health.pingUrls = () => [this.cluster.marathon?.url, this.cluster.chronos?.url];
   }
 
   target(): Target {
@@ -119,6 +142,8 @@ export class Runner {
       agentUrl: c.agent.url,
       masterPort: c.master.port,
       agentPort: c.agent.port,
+      marathonPort: c.marathon?.port,
+      chronosPort: c.chronos?.port,
       agentWorkDir: c.agent.workDir,
       masterWorkDir: c.master.workDir,
       ids: {
@@ -142,6 +167,8 @@ export class Runner {
   async startCluster(): Promise<void> {
     await this.fixture?.close();
     this.fixture = undefined;
+    this.mfix?.close();
+    this.mfix = undefined;
     if (this.cluster.master) await this.cluster.restart();
     else await this.cluster.start();
     this.mem.realAgentId = this.cluster.agentId;
@@ -149,6 +176,12 @@ export class Runner {
     this.mem.chosenFrameworkIds = new Set();
     this.seenIds = new Set();
     this.fixture = await startFixture(this.cluster.master.port, this.cluster.agentId, this.cluster.agent.port);
+    if (this.opts.surfaces.includes('mesos')) {
+      this.mfix = await MesosStream.open(this.cluster.master.port, subscribeBody('fuzz-mesos-fixture'));
+      if (!this.mfix.frameworkId)
+        throw new Error(`the Mesos HTTP fixture did not subscribe: ${this.mfix.status} ${this.mfix.refusal}`);
+      this.mfixErrors = 0;
+    }
     this.cluster.markLayout();
   }
 
@@ -158,6 +191,10 @@ export class Runner {
     if (input.kind === 'http') {
       const a = await sendHttp(input, t);
       return { problems: checkHttp(input, a), accepted: input.mutating && a.status > 0 && a.status < 400 };
+    }
+    if (input.kind === 'mesos') {
+      const o = await sendMesos(input, t, this.mfix);
+      return { problems: checkMesos(input, o), accepted: mesosAccepted(o) };
     }
     const o = await sendWs(input, t);
     return { problems: checkWs(input, o, this.mem), accepted: wsAccepted(o) };
@@ -191,7 +228,13 @@ export class Runner {
 
   private async healthyOnce(): Promise<string | undefined> {
     if (!this.cluster.alive()) {
-      const dead = this.cluster.master.exited ? this.cluster.master : this.cluster.agent;
+      const dead = this.cluster.master.exited
+        ? this.cluster.master
+        : this.cluster.marathon?.exited
+          ? this.cluster.marathon
+          : this.cluster.chronos?.exited
+            ? this.cluster.chronos
+            : this.cluster.agent;
       // The error line and the frame that threw, not the last lines of the stack.
       let at = -1;
       for (let i = dead.tail.length - 1; i >= 0 && at < 0; i--)
@@ -199,9 +242,12 @@ export class Runner {
       const why = (at >= 0 ? dead.tail.slice(at, at + 2) : dead.tail.slice(-3)).map((l) => l.trim()).join(' | ');
       return `${dead.name} exited ${JSON.stringify(dead.exited)}: ${why.slice(0, 400)}`;
     }
-    for (const d of [this.cluster.master, this.cluster.agent]) {
+    for (const d of [this.cluster.master, this.cluster.agent, this.cluster.marathon, this.cluster.chronos]) {
+      if (!d) continue;
       try {
-        const r = await fetch(`${d.url}/health`, { signal: AbortSignal.timeout(20_000) });
+        const r = await fetch(`${d.url}${d.name === 'marathon' || d.name === 'chronos' ? '/ping' : '/health'}`, {
+          signal: AbortSignal.timeout(20_000),
+        });
         if (!r.ok) return `${d.name} /health answered ${r.status}`;
       } catch (e) {
         return `${d.name} /health did not answer: ${(e as Error).message}`;
@@ -227,7 +273,13 @@ export class Runner {
   async snap(): Promise<Snapshot | undefined> {
     try {
       return await timed(this.shared, 'snapshot', () =>
-        snapshot(this.cluster.master.url, this.cluster.agent.url, this.cluster.master.workDir),
+        snapshot(
+          this.cluster.master.url,
+          this.cluster.agent.url,
+          this.cluster.master.workDir,
+          this.cluster.marathon?.url,
+          this.cluster.chronos?.url,
+        ),
       );
     } catch {
       return undefined;
@@ -242,6 +294,40 @@ export class Runner {
       observed: v.detail,
       needle: v.needle,
     }));
+    if (this.mfix) {
+      if (this.mfix.endedByServer && !this.seenIds.has('mfix:ended')) {
+        this.seenIds.add('mfix:ended');
+        out.push({
+          kind: 'invariant',
+          signature: "another framework's Mesos HTTP event stream ended",
+          observed: `the fixture's stream ended; its last events: ${this.mfix.events
+            .slice(-3)
+            .map((e) => JSON.stringify(e).slice(0, 200))
+            .join(' ')}`,
+          needle: '$MFIX_FW',
+        });
+      }
+      const errors = this.mfix.errors();
+      if (errors.length > this.mfixErrors) {
+        out.push({
+          kind: 'invariant',
+          signature: "another framework's Mesos HTTP event stream received an ERROR",
+          observed: errors.slice(this.mfixErrors).join(' | ').slice(0, 400),
+          needle: '$MFIX_FW',
+        });
+        this.mfixErrors = errors.length;
+      }
+      const fw = (s.master.frameworks ?? []).find((f: { id?: string }) => f.id === this.mfix?.frameworkId);
+      if (!fw?.connected && !this.seenIds.has('mfix:gone')) {
+        this.seenIds.add('mfix:gone');
+        out.push({
+          kind: 'invariant',
+          signature: 'the Mesos HTTP fixture framework is no longer connected in /master/state',
+          observed: JSON.stringify(fw ?? 'absent').slice(0, 300),
+          needle: '$MFIX_FW',
+        });
+      }
+    }
     const stray = this.cluster.strayEntries();
     if (stray.length > 0 && !this.seenIds.has(`stray:${stray.join()}`)) {
       this.seenIds.add(`stray:${stray.join()}`);
@@ -414,6 +500,7 @@ export function crashSignature(why: string): string {
 /** Could this input be accepted (and so legitimately change state)? Decided from its shape alone. */
 function maybeAccepting(input: Input): boolean {
   if (input.kind === 'http') return input.mutating;
+  if (input.kind === 'mesos') return mesosMaybeAccepting(input);
   return input.frames.some(
     (f) =>
       f.t === 'msg' &&
@@ -451,7 +538,7 @@ async function attribute(r: Runner, batch: { index: number; input: Input }[]): P
       r.record(
         {
           kind: 'state-change',
-          signature: `refused input changed ${changes.map((c) => c.split(':')[0]).join(', ')}: ${input.kind === 'http' ? input.route : `ws ${input.endpoint}`}`,
+          signature: `refused input changed ${changes.map((c) => c.split(':')[0]).join(', ')}: ${input.kind === 'http' ? input.route : input.kind === 'mesos' ? `mesos ${input.calls.map((c) => c.type).join(',')}` : `ws ${input.endpoint}`}`,
           observed: changes.join('; '),
         },
         index,

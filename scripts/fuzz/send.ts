@@ -18,6 +18,10 @@ export interface Target {
   agentUrl: string;
   masterPort: number;
   agentPort: number;
+  /** Marathon's REST API port, when the lane runs one. */
+  marathonPort?: number;
+  /** Chronos/Metronome's REST API port, when the lane runs one. */
+  chronosPort?: number;
   agentWorkDir: string;
   masterWorkDir: string;
   /** Placeholder values; a muted placeholder resolves to an id that exists nowhere. */
@@ -67,7 +71,14 @@ async function sendHttpOnce(
   timeoutMs: number,
   agent: http.Agent | false,
 ): Promise<HttpAnswer> {
-  const port = input.surface === 'master' ? t.masterPort : t.agentPort;
+  const port =
+    input.surface === 'master'
+      ? t.masterPort
+      : input.surface === 'marathon'
+        ? (t.marathonPort ?? 1)
+        : input.surface === 'chronos'
+          ? (t.chronosPort ?? 1)
+          : t.agentPort;
   const target = fill(input.target, t);
   const { bytes, contentType } = bodyBytes(input, t);
   const started = performance.now();
@@ -91,9 +102,23 @@ async function sendHttpOnce(
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
+      // A 200 that streams (the operator API's SUBSCRIBE): its first record is enough; abandon the stream.
+      const streaming =
+        res.statusCode === 200 &&
+        res.headers['content-length'] === undefined &&
+        (input.route.endsWith('/api/v1') || input.route.endsWith('/v2/events'));
       res.on('data', (c: Buffer) => {
         if (size < 4096) chunks.push(c);
         size += c.length;
+        if (streaming && Buffer.concat(chunks).includes(10)) {
+          clearTimeout(timer);
+          req.destroy();
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ms: performance.now() - started,
+          });
+        }
       });
       res.on('end', () => {
         clearTimeout(timer);

@@ -57,7 +57,8 @@ export function mapError(err: unknown, internal: ErrorClass = Internal): MappedE
   if (err instanceof AgoraError) {
     const status = err.statusCode;
     const message = status >= 500 ? err.message.replace(HOST_PATH, '<path>') : err.message;
-    return { status, body: { code: err.code, message }, internal: status >= 500 };
+    // A 503 is a state the caller can wait out (no leader yet, a feature not configured), not a fault.
+    return { status, body: { code: err.code, message }, internal: status >= 500 && status !== 503 };
   }
   const e = (err ?? {}) as FastifyLikeError;
   if (Array.isArray(e.validation)) {

@@ -86,6 +86,7 @@ export function createHttpServer(opts: HttpServerOptions): AgoraHttp {
     const reply = r as FastifyReply;
     const m = mapError(err, internal);
     if (m.internal) log.error({ err, url }, 'HTTP request failed');
+    else if (m.status === 503) log.debug({ code: m.body.code, url }, 'HTTP request answered 503');
     return reply.status(m.status).send(m.body);
   };
   const app = Fastify({

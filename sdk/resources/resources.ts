@@ -185,6 +185,14 @@ export class Resources {
     return [...new Set([...this.byKey.values()].map(roleOf))];
   }
 
+  /**
+   * Hands each stored entry to `fn`, allocating nothing (the allocator's read-only walk: `fn` must
+   * not change the entry).
+   */
+  forEachEntry(fn: (r: Readonly<Resource>) => unknown): void {
+    for (const r of this.byKey.values()) fn(r);
+  }
+
   /** Only the entries that pass `pred`. */
   filter(pred: (r: Resource) => boolean): Resources {
     const m = new Map<string, Resource>();

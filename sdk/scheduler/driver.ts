@@ -34,7 +34,7 @@ import type { Store } from '../store/store.js';
 import { backoffDelayMs, type ClientSecurity } from '../transport/index.js';
 import { type Clock, systemClock, type Timer } from '../util/clock.js';
 import { type Rng, seededRng } from '../util/random.js';
-import { DriverStoreFailed } from './errors.js';
+import { DriverMasterUnreachable, DriverStoreFailed } from './errors.js';
 import { type DriverEvent, EventStream, type SchedulerDriverEvents } from './events.js';
 import { Reconciler, type TaskRef } from './reconciler.js';
 import { type SchedulerTransport, schedulerUrl, type TransportFactory, webSocketTransport } from './transport.js';
@@ -116,6 +116,7 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
   /** Offers received on this subscription and not yet used, declined or rescinded. */
   private readonly unused = new Map<string, Offer>();
   private subscribedOnce = false;
+  private warnedUnreachable = false;
   private subscribedNow = false;
   private heartbeatMs = DEFAULT_HEARTBEAT_SECONDS * 1000;
   /** Re-subscription attempts since the last healthy heartbeat. */
@@ -151,6 +152,7 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
             message: `the master refused the connection: ${message ?? `HTTP ${status}`}`,
           }),
         onLeaderChange: () => this.resubscribeLater('the leading master changed'),
+        onUnreachable: (reason, failures) => this.unreachable(reason, failures),
       },
       {
         clock: this.clock,
@@ -331,6 +333,22 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
     this.report({ code, message });
     void this.forgetFrameworkId();
     void this.stop();
+  }
+
+  /**
+   * Connection attempts fail: said through the `error` event at the first failure and every tenth,
+   * and, when nobody listens for errors and no logger was given, once on stderr, so that a
+   * framework pointed at the wrong address does not wait in silence.
+   */
+  private unreachable(reason: string, failures: number): void {
+    if (failures !== 1 && failures % 10 !== 0) return;
+    const message = `cannot connect to the master (${failures} failed attempt${failures === 1 ? '' : 's'}: ${reason}); retrying with backoff`;
+    this.log.warn({ failures, reason }, 'cannot connect to the master; retrying');
+    if (this.listenerCount('error') === 0 && this.opts.logger === undefined && !this.warnedUnreachable) {
+      this.warnedUnreachable = true;
+      process.stderr.write(`agora/sdk: ${message} (listen for 'error' or pass a logger to see more)\n`);
+    }
+    this.report({ code: DriverMasterUnreachable.code, message });
   }
 
   private report(error: { code?: string; message: string }): void {

@@ -22,6 +22,8 @@ export interface TransportHandlers {
   onRefused(status: number, code: string | undefined, message: string | undefined): void;
   /** The leading master changed (a new election result): the driver reconnects, with backoff. */
   onLeaderChange(): void;
+  /** A connection attempt failed before it opened: why, and how many in a row have failed. */
+  onUnreachable?(reason: string, failures: number): void;
 }
 
 export interface SchedulerTransport {
@@ -92,6 +94,7 @@ export function webSocketTransport(
       onMessage: (e) => handlers.onMessage(e),
       onClose: (code, reason) => handlers.onClose(code, reason),
       onRefused: (status, code, message) => handlers.onRefused(status, code, message),
+      onAttemptFailed: (reason, failures) => handlers.onUnreachable?.(reason, failures),
       logger: ctx.logger.child({ component: 'transport' }),
       clock: ctx.clock,
       rng: ctx.rng,

@@ -63,6 +63,11 @@ export interface ClientOptions<In extends Direction, Out> extends TransportOptio
    * the `code` of its `{code, message}` body when there is one); the client retries after backoff.
    */
   onRefused?(status: number, code: string | undefined, message: string | undefined): void;
+  /**
+   * An attempt failed before the connection opened (refused, unreachable, TLS not verified,
+   * timed out): why, and how many attempts in a row have failed, this one included.
+   */
+  onAttemptFailed?(reason: string, failures: number): void;
   /** Defaults 200, 10_000; exponential x2 with full jitter from rng; reset after a successful open. */
   backoff?: { initialMs?: number; maxMs?: number };
   rng?: Rng;
@@ -263,6 +268,14 @@ export class ReconnectingClient<In extends Direction, Out> {
     ws.on('pong', () => peer.touch());
     ws.on('ping', () => peer.touch());
     ws.on('error', (err) => {
+      if (!conn.opened && isCurrent()) {
+        const code = (err as NodeJS.ErrnoException).code;
+        try {
+          this.opts.onAttemptFailed?.(code ? `${code}: ${err.message}` : err.message, this.failures + 1);
+        } catch (e) {
+          log.error({ err: e }, 'onAttemptFailed handler threw');
+        }
+      }
       if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test((err as NodeJS.ErrnoException).code ?? '')) {
         log.warn({ err: err.message }, 'TLS: the server could not be verified; check --ca_file');
         return;

@@ -1,5 +1,5 @@
 /** The fan-out batch example (examples/fan-out/batch.ts): on the test kit, then on real processes. */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TestCluster } from 'agora/sdk/testing';
 import { expect } from 'chai';
@@ -7,6 +7,14 @@ import { runBatch } from '../../examples/fan-out/batch.js';
 import { Proc, REPO_ROOT, startAgentProc, startMasterProc, stopAll, waitFor } from '../../testkit/processes.js';
 
 describe('the fan-out batch example', () => {
+  it('answers --help with its usage and exit 0, not a stack trace', () => {
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist/examples/fan-out/batch.js'), '--help'], {
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^Usage: .*--attempts 3\] ITEM\.\.\./);
+  });
+
   it('runs one task per item, retries failures up to the limit, and reports the result (test kit)', async () => {
     // Item "bad" always fails; item "flaky" fails on its first attempt only.
     const cluster = await TestCluster.start({ agents: 2, onLaunch: 'none' });

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestCluster } from 'agora/sdk/testing';
+import { type SimAgent, TestCluster } from 'agora/sdk/testing';
 import { expect } from 'chai';
 import { runJob } from '../../examples/tutorial/framework.js';
 import { Proc, REPO_ROOT, startAgentProc, startMasterProc, stopAll, waitFor } from '../../testkit/processes.js';
@@ -14,6 +14,7 @@ describe('the tutorial framework', () => {
     expect(lines.length).to.be.below(60);
   });
 
+  // <tutorial-test>
   it('launches N tasks, relaunches a failed one, and exits 0 when all finished (test kit)', async () => {
     const cluster = await TestCluster.start({ agents: 2, onLaunch: 'TASK_RUNNING' });
     const driver = cluster.driver({ framework: { name: 'tutorial' } });
@@ -26,6 +27,22 @@ describe('the tutorial framework', () => {
     expect(await result).to.equal(0);
     expect(cluster.master.state.frameworks.size).to.equal(0); // torn down
   });
+  // </tutorial-test>
+
+  // docs/sdk.md shows this test verbatim (between the markers), as the issue asks.
+  // <agent-lost>
+  it('when the agent running task X is lost, relaunches X elsewhere within one offer cycle', async () => {
+    const cluster = await TestCluster.start({ agents: 2 });
+    const driver = cluster.driver({ framework: { name: 'tutorial' } });
+    void runJob(driver, { tasks: 3, command: 'sleep 600' });
+    await cluster.until(() => cluster.running().length === 3, { what: 'three tasks running' });
+    const lost = cluster.agentOf('task-1') as SimAgent;
+    await cluster.loseAgent(lost); // time passes until the master gives up on it: task-1 is LOST
+    await cluster.until(() => cluster.agentOf('task-1') !== undefined, { what: 'task-1 again', withinMs: 1_000 });
+    expect(cluster.agentOf('task-1')).to.not.equal(lost);
+    await cluster.stop();
+  });
+  // </agent-lost>
 
   it('gives up with 1 after more failures than allowed', async () => {
     const cluster = await TestCluster.start({ agents: 1 });
@@ -64,4 +81,13 @@ describe('docs/sdk.md', () => {
     const code = readFileSync(join(REPO_ROOT, 'examples/tutorial/framework.ts'), 'utf8');
     expect(doc).to.contain(code);
   });
+
+  for (const marker of ['tutorial-test', 'agent-lost']) {
+    it(`shows the ${marker} test of this file verbatim`, () => {
+      const doc = readFileSync(join(REPO_ROOT, 'docs/sdk.md'), 'utf8');
+      const self = readFileSync(join(REPO_ROOT, 'test/examples/tutorial.test.ts'), 'utf8');
+      const block = self.split(`// <${marker}>\n`)[1].split(`  // </${marker}>`)[0];
+      expect(doc).to.contain(block.replace(/^ {2}/gm, ''));
+    });
+  }
 });

@@ -15,6 +15,7 @@ import {
   agora,
   dumpProcessLogs,
   freePort,
+  freePortRun,
   getJson,
   type MasterProc,
   REPO_ROOT,
@@ -362,9 +363,11 @@ describe('cluster operations through running processes @integration', function (
     }
   });
 
-  it('`agora local` runs a cluster that `agora execute` uses; SIGINT stops it all, tasks included, leaving no process', async () => {
+  it('`agora local` runs a cluster (with Marathon and Chronos) that `agora execute` uses; SIGINT stops it all, tasks included, leaving no process', async () => {
     const port = await freePort();
-    const agentPort = await freePort();
+    const agentPort = await freePortRun(2);
+    const marathonPort = await freePort();
+    const chronosPort = await freePort();
     const root = tempDir('local');
     const local = agora('agora-local', [
       'local',
@@ -374,6 +377,10 @@ describe('cluster operations through running processes @integration', function (
       String(port),
       '--agent_port',
       String(agentPort),
+      '--marathon_port',
+      String(marathonPort),
+      '--chronos_port',
+      String(chronosPort),
       '--work_dir',
       root,
       '--resources',
@@ -388,6 +395,19 @@ describe('cluster operations through running processes @integration', function (
       },
       60_000,
     );
+    // Marathon and Chronos came up beside it, registered with the master as frameworks.
+    await waitFor(
+      'Marathon and Chronos registered with the local master',
+      async () => {
+        const names = ((await getJson(`${masterUrl}/master/state`)).frameworks as { name: string }[]).map(
+          (f) => f.name,
+        );
+        return names.some((n) => /marathon/i.test(n)) && names.some((n) => /chronos/i.test(n));
+      },
+      60_000,
+    );
+    expect((await getJson(`http://127.0.0.1:${marathonPort}/v2/info`)).name).to.match(/marathon/i);
+    expect(await getJson(`http://127.0.0.1:${chronosPort}/v1/scheduler/jobs`)).to.deep.equal([]);
     const dir = tempDir('local-tasks');
     const run = spawn(
       process.execPath,

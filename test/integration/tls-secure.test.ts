@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { OpensslCertificateMaker, securePaths } from '../../sdk/tls/index.js';
-import { AGORA_BIN, freePort, REPO_ROOT, tempDir, waitFor } from '../support/cluster.js';
+import { AGORA_BIN, freePort, freePortRun, REPO_ROOT, tempDir, waitFor } from '../support/cluster.js';
 
 function run(args: string[], timeoutMs = 60_000): { status: number | null; out: string } {
   const r = spawnSync(process.execPath, [AGORA_BIN, ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: timeoutMs });
@@ -30,7 +30,7 @@ describe('agora local --secure @integration', function () {
   before(async () => {
     dir = tempDir('tls-local');
     port = await freePort();
-    agentPort = await freePort();
+    agentPort = await freePortRun(1);
     local = spawn(
       process.execPath,
       [

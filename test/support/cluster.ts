@@ -9,6 +9,7 @@ export {
   type DaemonOptions,
   dumpProcessLogs,
   freePort,
+  freePortRun,
   getJson,
   killProcessesMentioning,
   killTasksUnder,

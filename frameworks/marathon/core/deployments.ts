@@ -5,6 +5,7 @@
  */
 import { allApps, findApp } from './groups.js';
 import { type Instance, isActive, isAvailable } from './instances.js';
+import { actionJson } from './planner.js';
 import { allPods, podShadow } from './pods.js';
 import type { StoredDeployment } from './repository.js';
 import type { AppDef, GroupDef } from './spec.js';
@@ -85,17 +86,25 @@ export function actionState(
 }
 
 /** The deployment as `/v2/deployments` shows it. */
-export function deploymentJson(d: StoredDeployment, why: (app: string) => string | undefined): Record<string, unknown> {
+export function deploymentJson(
+  d: StoredDeployment,
+  why: (app: string) => string | undefined,
+  readiness: (app: string) => Record<string, unknown>[] = () => [],
+): Record<string, unknown> {
   const step = d.steps[d.done];
   return {
     id: d.id,
     version: d.version,
     affectedApps: d.affectedApps,
     affectedPods: d.affectedPods,
-    steps: d.steps.map((s) => ({ actions: s.actions.map((a) => ({ action: a.action, app: a.app })) })),
+    steps: d.steps.map((s) => ({ actions: s.actions.map(actionJson) })),
     currentActions: (step?.actions ?? []).map((a) => {
       const waiting = why(a.app);
-      return { action: a.action, app: a.app, readinessCheckResults: [], ...(waiting ? { waitingFor: waiting } : {}) };
+      return {
+        ...actionJson(a),
+        readinessCheckResults: readiness(a.app),
+        ...(waiting ? { waitingFor: waiting } : {}),
+      };
     }),
     currentStep: Math.min(d.done + 1, d.steps.length),
     totalSteps: d.steps.length,
@@ -109,6 +118,6 @@ export function planJson(d: StoredDeployment): Record<string, unknown> {
     version: d.version,
     original: d.original,
     target: d.target,
-    steps: d.steps.map((s) => ({ actions: s.actions.map((a) => ({ action: a.action, app: a.app })) })),
+    steps: d.steps.map((s) => ({ actions: s.actions.map(actionJson) })),
   };
 }

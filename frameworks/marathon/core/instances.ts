@@ -1,7 +1,7 @@
 /**
  * Instances (one Mesos task each) and the TaskInfo built for one: command or Docker container,
- * resources taken by placement, Marathon's environment, the first health check mapped to the
- * agent's check. Pure, given the ids it is handed.
+ * resources taken by placement, Marathon's environment, the app's Mesos health check (or its
+ * first) mapped to the agent's check (the others Marathon runs: core/checks.ts). Pure, given the ids it is handed.
  */
 import type { HealthCheck, Offer, Resource, TaskInfo } from 'agora/sdk';
 import type { AppDef, HealthCheckDef } from './spec.js';
@@ -59,11 +59,32 @@ export function isActive(i: Instance): boolean {
   ].includes(i.state);
 }
 
-/** Running and, when the app has health checks, reported healthy. */
+const MESOS_CHECKS = new Set(['COMMAND', 'MESOS_HTTP', 'MESOS_HTTPS', 'MESOS_TCP']);
+
+/** The check the agent runs (one per task): the app's Mesos check, else its first; -1 without checks. */
+export function agentCheckIndex(app: AppDef): number {
+  if (app.healthChecks.length === 0) return -1;
+  const m = app.healthChecks.findIndex((h) => MESOS_CHECKS.has(h.protocol));
+  return Math.max(m, 0);
+}
+
+/** The checks Marathon probes itself (core/checks.ts): every HTTP/HTTPS/TCP check but the agent's. */
+export function marathonCheckIndexes(app: AppDef): number[] {
+  const agent = agentCheckIndex(app);
+  const out: number[] = [];
+  app.healthChecks.forEach((h, idx) => {
+    if (idx !== agent && !MESOS_CHECKS.has(h.protocol)) out.push(idx);
+  });
+  return out;
+}
+
+/** Running and, when the app has health checks, passing all of them (the agent's and Marathon's). */
 export function isHealthy(app: AppDef | undefined, i: Instance): boolean {
   if (i.state !== 'TASK_RUNNING' || i.killing) return false;
   if (!app || app.healthChecks.length === 0) return true;
-  return i.healthy === true;
+  if (i.healthy !== true) return false;
+  for (const idx of marathonCheckIndexes(app)) if (i.checks?.[idx]?.alive !== true) return false;
+  return true;
 }
 
 /** Healthy and, when the app has readiness checks, ready: what deployments and upgrades wait for. */
@@ -72,9 +93,9 @@ export function isAvailable(app: AppDef | undefined, i: Instance): boolean {
   return !app || app.readinessChecks.length === 0 || i.ready === true;
 }
 
-/** The URL of an instance's (first) readiness check, or undefined when its port is unknown. */
-export function readinessUrl(app: AppDef, i: Instance): string | undefined {
-  const rc = app.readinessChecks[0] as { protocol?: string; path?: string; portName?: string } | undefined;
+/** The URL of an instance's readiness check `index`, or undefined when its port is unknown. */
+export function readinessUrl(app: AppDef, i: Instance, index = 0): string | undefined {
+  const rc = app.readinessChecks[index] as { protocol?: string; path?: string; portName?: string } | undefined;
   if (!rc) return undefined;
   const names =
     app.portDefinitions.length > 0
@@ -207,7 +228,8 @@ export function buildTaskInfo(
       },
     };
   }
-  const hc = app.healthChecks.length > 0 ? mapHealthCheck(app.healthChecks[0], ports, app) : undefined;
+  const agentCheck = agentCheckIndex(app);
+  const hc = agentCheck >= 0 ? mapHealthCheck(app.healthChecks[agentCheck], ports, app) : undefined;
   if (hc) task.health_check = hc;
   if (app.taskKillGracePeriodSeconds !== undefined)
     task.kill_policy = { grace_period_seconds: app.taskKillGracePeriodSeconds };

@@ -7,7 +7,7 @@
  */
 
 import type { Offer, Resource } from 'agora/sdk';
-import { meetsConstraint, parseConstraint } from '../../../sdk/placement/index.js';
+import { meetsConstraint, parseConstraint } from 'agora/sdk';
 import type { AppDef } from './spec.js';
 
 export const Reason = {

@@ -15,6 +15,17 @@ export type ActionKind = 'StartApplication' | 'ScaleApplication' | 'RestartAppli
 export interface PlanAction {
   action: ActionKind;
   app: string;
+  /** A pod's action: run like its shadow app's, shown as Marathon names it (StartPod, `pod`). */
+  pod?: true;
+}
+
+/** An action as Marathon shows it: `{action, app}`, or `{action: 'StartPod', pod}` for a pod. */
+export function actionJson(a: { action: string; app: string; pod?: boolean }): {
+  action: string;
+  app?: string;
+  pod?: string;
+} {
+  return a.pod ? { action: a.action.replace('Application', 'Pod'), pod: a.app } : { action: a.action, app: a.app };
 }
 export interface PlanStep {
   actions: PlanAction[];
@@ -79,10 +90,10 @@ export function plan(current: GroupDef, target: GroupDef, restartIds: ReadonlySe
   const steps: PlanStep[] = [];
   for (const s of r.plan.steps) {
     const actions: PlanAction[] = [];
-    // Pods run as their shadow apps: their actions take the app names (StartPod → StartApplication).
+    // Pods run as their shadow apps (StartPod → StartApplication inside), shown by their own names.
     for (const a of s.actions) {
       if ('app' in a) actions.push({ action: a.action, app: a.app });
-      else actions.push({ action: a.action.replace('Pod', 'Application') as ActionKind, app: a.pod });
+      else actions.push({ action: a.action.replace('Pod', 'Application') as ActionKind, app: a.pod, pod: true });
     }
     if (actions.length > 0) steps.push({ actions });
   }

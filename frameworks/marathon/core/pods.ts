@@ -109,7 +109,9 @@ export function buildTaskGroup(
       { name: 'MARATHON_APP_VERSION', value: version },
       { name: 'MESOS_TASK_ID', value: `${instanceId}.${c.name}` },
     ];
-    const shell = (c.exec as { command?: { shell?: string } } | undefined)?.command?.shell;
+    const cmd = (c.exec as { command?: { shell?: string } } | undefined)?.command?.shell;
+    const mounts = volumeLinks(pod, c);
+    const shell = cmd && mounts ? `${mounts} && ${cmd}` : cmd;
     const image = c.image as { kind?: string; id?: string } | undefined;
     const task: TaskInfo = {
       name: c.name,
@@ -160,6 +162,32 @@ export function buildTaskGroup(
     ],
   };
   return { executor, group: { tasks }, taskIds: tasks.map((t) => t.task_id) };
+}
+
+/** Quotes a word for sh. */
+function q(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A container's volume mounts as shell steps run before its command: an ephemeral pod volume
+ * (no `host`, `secret` or `persistent`) is a directory in the task group's shared directory
+ * (`$MESOS_SANDBOX/shared`, the same for every task of the group: docs/task-groups.md), a `host`
+ * volume that host path; each is linked at the mount path (relative paths in the sandbox).
+ * Undefined when the container mounts nothing.
+ */
+export function volumeLinks(pod: PodDef, c: PodDef['containers'][number]): string | undefined {
+  const volumes = (pod.volumes ?? []) as { name: string; host?: string; secret?: string; persistent?: object }[];
+  const steps: string[] = [];
+  for (const m of (c.volumeMounts ?? []) as { name: string; mountPath: string }[]) {
+    const v = volumes.find((x) => x.name === m.name);
+    if (!v || v.secret !== undefined || v.persistent !== undefined) continue;
+    const source = v.host !== undefined ? q(v.host) : `"$MESOS_SANDBOX/shared/"${q(v.name)}`;
+    const target = m.mountPath.startsWith('/') ? q(m.mountPath) : `"$MESOS_SANDBOX/"${q(m.mountPath)}`;
+    if (v.host === undefined) steps.push(`mkdir -p ${source}`);
+    steps.push(`mkdir -p "$(dirname ${target})"`, `ln -sfn ${source} ${target}`);
+  }
+  return steps.length > 0 ? steps.join(' && ') : undefined;
 }
 
 /** An instance's state from its tasks': a terminal one ends it; all running: running. */

@@ -9,18 +9,21 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, Filters, Offer, Operation, TaskInfo, TaskStatus } from 'agora/sdk';
 import type pino from 'pino';
+import { CheckRunner, type ProbeAnswer, readinessJson, tcpConnect } from './checks.js';
 import { actionState, configVersion, effectiveApps, planJson } from './deployments.js';
 import type { EventBus } from './events.js';
 import {
+  agentCheckIndex,
   buildTaskInfo,
   type Instance,
   isActive,
   isAvailable,
-  readinessUrl,
+  isHealthy,
   taskIdFor,
   taskIdsOf,
 } from './instances.js';
 import { ALL_REASONS, OfferPool, type PlacedInstance, place, Reason } from './placement.js';
+import { actionJson } from './planner.js';
 import { buildTaskGroup, groupState, type PodDef } from './pods.js';
 import type { StoredDeployment } from './repository.js';
 import type { AppDef, GroupDef } from './spec.js';
@@ -49,6 +52,8 @@ export interface OfferStats {
 interface Backoff {
   delayMs: number;
   until: number;
+  /** Offers were revived when it ended (offers declined meanwhile carry a 5 s filter). */
+  revived?: boolean;
 }
 
 export interface SchedulerHooks {
@@ -258,12 +263,18 @@ export class Scheduler {
         continue;
       any = true;
       if (step) {
-        this.events.emit('deployment_step_success', { plan: planJson(d), currentStep: { actions: step.actions } });
+        this.events.emit('deployment_step_success', {
+          plan: planJson(d),
+          currentStep: { actions: step.actions.map(actionJson) },
+        });
         d.done++;
       }
       const next = d.steps[d.done];
       if (next) {
-        this.events.emit('deployment_info', { plan: planJson(d), currentStep: { actions: next.actions } });
+        this.events.emit('deployment_info', {
+          plan: planJson(d),
+          currentStep: { actions: next.actions.map(actionJson) },
+        });
         this.hooks.deploymentChanged(d, false);
       } else {
         this.deployments = this.deployments.filter((x) => x !== d);
@@ -300,6 +311,13 @@ export class Scheduler {
     const f = this.lastFailure.get(appId);
     if (f) parts.push(`last task failure: ${f.state} ${f.message ?? ''}`.trim());
     return parts.filter(Boolean).join('; ');
+  }
+
+  /** Readiness results of an app's instances not yet ready (what its deployment waits on). */
+  readinessOf(appId: string): Record<string, unknown>[] {
+    return this.instancesOf(appId)
+      .filter((i) => isActive(i) && !i.ready)
+      .flatMap(readinessJson);
   }
 
   // ---- offers ------------------------------------------------------------------------------
@@ -446,8 +464,11 @@ export class Scheduler {
       }
     }
     if (!i) {
-      // A task we do not know (launched before a failover and never stored): kill it.
-      if (isActive({ state: status.state } as Instance)) this.driver.kill(status.task_id, status.agent_id);
+      // A task we do not know (launched before a failover and never stored, or expunged): kill it.
+      // Not while it is unreachable: the master can only answer the kill with another
+      // TASK_UNREACHABLE (a loop); it is killed if it comes back running.
+      const reachable = status.state !== 'TASK_UNREACHABLE' && status.state !== 'TASK_UNKNOWN';
+      if (reachable && isActive({ state: status.state } as Instance)) this.driver.kill(status.task_id, status.agent_id);
       return;
     }
     const app = this.specs.get(i.appId);
@@ -494,11 +515,12 @@ export class Scheduler {
         appId: i.appId,
         instanceId: i.taskId,
         version: i.version,
-        alive: status.healthy,
+        alive: isHealthy(app, i),
       });
       if (!status.healthy) {
         i.unhealthySince = this.clock.now();
-        this.events.emit('failed_health_check_event', { ...common, healthCheck: app?.healthChecks[0] ?? {} });
+        const hc = app ? app.healthChecks[agentCheckIndex(app)] : undefined;
+        this.events.emit('failed_health_check_event', { ...common, healthCheck: hc ?? {} });
       } else i.unhealthySince = undefined;
     }
     if (!isActive(i)) {
@@ -568,40 +590,38 @@ export class Scheduler {
     this.backoff.delete(appId);
   }
 
-  /** Time-driven work: unhealthy instances past maxConsecutiveFailures, unreachable ones, backoffs ending. */
-  /** Answers an HTTP GET with its status (Marathon runs readiness checks itself); injected in tests. */
-  probe: (url: string, timeoutMs: number) => Promise<number> = async (url, timeoutMs) =>
-    (await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })).status;
-  private readonly probing = new Set<string>();
-
-  /** Readiness checks of running, not yet ready instances of apps that have them (one probe in flight each). */
-  private checkReadiness(): void {
-    for (const i of this.instances.values()) {
-      if (i.ready || i.state !== 'TASK_RUNNING' || i.killing || this.probing.has(i.taskId)) continue;
-      const app = this.specs.get(i.appId);
-      const rc = app?.readinessChecks[0] as { timeoutSeconds?: number; httpStatusCodesForReady?: number[] } | undefined;
-      const url = app && rc ? readinessUrl(app, i) : undefined;
-      if (!rc || !url) continue;
-      this.probing.add(i.taskId);
-      this.probe(url, (rc.timeoutSeconds ?? 10) * 1000)
-        .then((status) => {
-          if ((rc.httpStatusCodesForReady ?? [200]).includes(status)) {
-            i.ready = true;
-            this.hooks.instancesChanged(i.appId);
-            this.requestConverge();
-          }
-        })
-        .catch(() => undefined)
-        .finally(() => this.probing.delete(i.taskId));
-    }
+  /** Answers an HTTP GET (Marathon's own health and readiness checks); injected in tests. */
+  probe: (url: string, timeoutMs: number) => Promise<ProbeAnswer> = async (url, timeoutMs) => {
+    const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await r.text()).slice(0, 1024);
+    return { status: r.status, contentType: r.headers.get('content-type') ?? '', body };
+  };
+  /** Connects to a TCP port (Marathon's TCP health checks); injected in tests. */
+  tcpProbe: (host: string, port: number, timeoutMs: number) => Promise<void> = tcpConnect;
+  private checksRunner?: CheckRunner;
+  private get checks(): CheckRunner {
+    this.checksRunner ??= new CheckRunner({
+      clock: this.clock,
+      events: this.events,
+      probe: (url, t) => this.probe(url, t),
+      tcpProbe: (h, p, t) => this.tcpProbe(h, p, t),
+      changed: (i) => {
+        this.hooks.instancesChanged(i.appId);
+        this.requestConverge();
+      },
+      kill: (i, why) => this.killInstance(i, why),
+    });
+    return this.checksRunner;
   }
 
+  /** Time-driven work: checks Marathon runs, unhealthy instances past maxConsecutiveFailures, unreachable ones, backoffs ending. */
   tick(): void {
-    this.checkReadiness();
+    this.checks.run(this.instances.values(), this.specs);
+    this.reviveAfterBackoff();
     for (const i of this.instances.values()) {
       if (i.unhealthySince === undefined || i.killing || !isActive(i)) continue;
       const app = this.specs.get(i.appId);
-      const hc = app?.healthChecks[0];
+      const hc = app ? app.healthChecks[agentCheckIndex(app)] : undefined;
       if (!hc || hc.maxConsecutiveFailures <= 0) continue;
       // The agent kills at maxConsecutiveFailures; this is the safety net if its kill never comes.
       const limitMs = (hc.maxConsecutiveFailures + 1) * (hc.intervalSeconds + hc.timeoutSeconds) * 1000;
@@ -619,6 +639,24 @@ export class Scheduler {
       }
     }
     this.converge();
+  }
+
+  /**
+   * A launch delay ended for an app still waiting: revive, so that the offers declined (with a
+   * filter) during the delay come back now rather than when their filter expires.
+   */
+  private reviveAfterBackoff(): void {
+    const now = this.clock.now();
+    let revive = false;
+    for (const [appId, b] of this.backoff) {
+      if (b.revived || b.until > now) continue;
+      b.revived = true;
+      if (this.demand.has(appId)) revive = true;
+    }
+    if (revive && this.subscribed) {
+      this.suppressed = false;
+      this.driver.revive();
+    }
   }
 
   onSubscribed(): void {
@@ -642,7 +680,10 @@ export class Scheduler {
   startDeployment(d: StoredDeployment): void {
     this.deployments.push(d);
     for (const a of d.affectedApps) this.resetDelay(a);
-    this.events.emit('deployment_info', { plan: planJson(d), currentStep: { actions: d.steps[0]?.actions ?? [] } });
+    this.events.emit('deployment_info', {
+      plan: planJson(d),
+      currentStep: { actions: (d.steps[0]?.actions ?? []).map(actionJson) },
+    });
     this.converge();
   }
 
@@ -654,7 +695,10 @@ export class Scheduler {
       this.events.emit('deployment_failed', { id: d.id, plan: planJson(d) });
       const step = d.steps[d.done];
       if (step)
-        this.events.emit('deployment_step_failure', { plan: planJson(d), currentStep: { actions: step.actions } });
+        this.events.emit('deployment_step_failure', {
+          plan: planJson(d),
+          currentStep: { actions: step.actions.map(actionJson) },
+        });
     }
     return d;
   }

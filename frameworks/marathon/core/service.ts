@@ -270,6 +270,9 @@ export class MarathonService {
     this.persist(async () => {
       await this.repo.saveGroupVersion(current);
       for (const a of allApps(stamped)) if (a.version === version) await this.repo.saveAppVersion(a);
+      // Pods keep their versions the same way (`/v2/pods/{id}::versions`).
+      for (const p of allPods(stamped))
+        if (p.version === version) await this.repo.saveAppVersion(p as unknown as AppDef);
     });
     this.scheduler.root = stamped;
     if (steps.length > 0) this.scheduler.startDeployment(d);

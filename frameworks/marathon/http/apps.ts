@@ -1,6 +1,7 @@
 /** `/v2/apps`: list, create, update (PUT partial by default, PATCH), delete, restart, tasks, versions. */
+
+import type { AgoraPlugin } from 'agora/sdk';
 import { Type } from 'typebox';
-import type { AgoraPlugin } from '../../../sdk/http/index.js';
 import { allApps, putApp, removeApp } from '../core/groups.js';
 import { isActive } from '../core/instances.js';
 import type { MarathonService } from '../core/service.js';

@@ -1,6 +1,7 @@
 /** `/v2/deployments`, `/v2/tasks` (+ `POST /v2/tasks/delete`) and `/v2/queue` (+ `DELETE /v2/queue/{id}/delay`). */
+
+import type { AgoraPlugin } from 'agora/sdk';
 import { Type } from 'typebox';
-import type { AgoraPlugin } from '../../../sdk/http/index.js';
 import { deploymentJson } from '../core/deployments.js';
 import { findApp } from '../core/groups.js';
 import { isActive } from '../core/instances.js';
@@ -27,13 +28,23 @@ export function deploymentRoutes(ctx: MarathonHttpContext): AgoraPlugin {
   return async (app) => {
     app.get('/v2/deployments', { config: { action: READ } }, async () => {
       const s = ctx.service();
-      return s.scheduler.deployments.map((d) => deploymentJson(d, (a) => s.scheduler.waitingFor(a)));
+      return s.scheduler.deployments.map((d) =>
+        deploymentJson(
+          d,
+          (a) => s.scheduler.waitingFor(a),
+          (a) => s.scheduler.readinessOf(a),
+        ),
+      );
     });
     app.get('/v2/deployments/:id', { config: { action: READ }, schema: { params: IdParams } }, async (req) => {
       const s = ctx.service();
       const d = s.scheduler.deployments.find((x) => x.id === req.params.id);
       if (!d) throw new UnknownId(`DeploymentPlan ${req.params.id} does not exist`);
-      return deploymentJson(d, (a) => s.scheduler.waitingFor(a));
+      return deploymentJson(
+        d,
+        (a) => s.scheduler.waitingFor(a),
+        (a) => s.scheduler.readinessOf(a),
+      );
     });
     app.delete(
       '/v2/deployments/:id',

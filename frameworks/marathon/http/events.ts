@@ -4,8 +4,9 @@
  * bounded queue: one that holds more than `maxBufferedBytes` unsent is dropped, so a slow reader
  * never slows the scheduler.
  */
+
+import type { AgoraPlugin } from 'agora/sdk';
 import { Type } from 'typebox';
-import type { AgoraPlugin } from '../../../sdk/http/index.js';
 import { BadRequest } from '../errors.js';
 import { type MarathonHttpContext, READ } from './context.js';
 

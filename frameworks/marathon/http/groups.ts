@@ -1,6 +1,7 @@
 /** `/v2/groups`: nested groups with dependencies; PUT with `scaleBy`, with `version` to roll back, `dryRun`. */
+
+import type { AgoraPlugin } from 'agora/sdk';
 import { Type } from 'typebox';
-import type { AgoraPlugin } from '../../../sdk/http/index.js';
 import { allApps, findGroup, removeGroup, updateGroup } from '../core/groups.js';
 import { absoluteId, type GroupDef, type Json, normaliseGroup, parentOf, SpecError } from '../core/spec.js';
 import { AlreadyExists, UnknownId } from '../errors.js';

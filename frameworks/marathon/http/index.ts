@@ -4,8 +4,8 @@
  * the leader, as Marathon does.
  */
 import http from 'node:http';
+import { type AgoraHttp, type Authorizer, createHttpServer } from 'agora/sdk';
 import type pino from 'pino';
-import { type AgoraHttp, type Authorizer, createHttpServer } from '../../../sdk/http/index.js';
 import { Internal, NoLeader } from '../errors.js';
 import { appRoutes } from './apps.js';
 import type { MarathonHttpContext } from './context.js';

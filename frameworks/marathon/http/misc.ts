@@ -1,5 +1,5 @@
 /** `/ping`, `/v2/info`, `/v2/leader` (GET, DELETE to abdicate), `/metrics`. */
-import type { AgoraPlugin } from '../../../sdk/http/index.js';
+import type { AgoraPlugin } from 'agora/sdk';
 import { allApps } from '../core/groups.js';
 import { isActive } from '../core/instances.js';
 import { UnknownId } from '../errors.js';

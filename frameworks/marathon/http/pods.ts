@@ -3,8 +3,9 @@
  * list, create (201, Location, Marathon-Deployment-Id), get, update (PUT), delete (202), status
  * (`{id}::status`, `::status` for all), versions, and killing one instance (`::instances/{id}`).
  */
+
+import type { AgoraPlugin } from 'agora/sdk';
 import { Type } from 'typebox';
-import type { AgoraPlugin } from '../../../sdk/http/index.js';
 import { updateGroup } from '../core/groups.js';
 import { type Instance, isActive } from '../core/instances.js';
 import { allPods, type PodDef } from '../core/pods.js';
@@ -101,11 +102,20 @@ export function podRoutes(ctx: MarathonHttpContext): AgoraPlugin {
     );
     app.get('/v2/pods/*', { config: { action: READ }, schema: { params: Params } }, async (req) => {
       const s = ctx.service();
-      const { id, sub } = parse(req.params['*']);
+      const { id, sub, arg } = parse(req.params['*']);
       if (sub === 'status' && id === '/') return allPods(s.root).map((p) => podStatus(s, p));
       const pod = find(s, id);
       if (sub === 'status') return podStatus(s, pod);
-      if (sub === 'versions') return [pod.version];
+      if (sub === 'versions' && arg) {
+        const v = arg === pod.version ? pod : await s.repo.loadAppVersion(id, arg);
+        if (!v) throw new UnknownId(`Pod '${id}' does not exist in version ${arg}`);
+        return v;
+      }
+      if (sub === 'versions') {
+        await s.flush();
+        const kept = await s.repo.appVersions(id);
+        return [...new Set([...kept, pod.version])].sort().reverse();
+      }
       return pod;
     });
     app.put(

@@ -4,9 +4,8 @@
  * 404 for unknown ids; anything else through the common mapping.
  */
 
-import { AgoraError } from 'agora/sdk';
+import { AgoraError, mapError } from 'agora/sdk';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { mapError } from '../../../sdk/http/index.js';
 import { LockedError } from '../core/service.js';
 import { SpecError } from '../core/spec.js';
 import { Internal, InvalidJson, InvalidObject } from '../errors.js';

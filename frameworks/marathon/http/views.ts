@@ -1,6 +1,8 @@
 /** How apps, tasks, groups and queue entries look in Marathon 1.10's JSON. */
+
+import { readinessJson } from '../core/checks.js';
 import { configVersion } from '../core/deployments.js';
-import { type Instance, isActive, isHealthy } from '../core/instances.js';
+import { agentCheckIndex, type Instance, isActive, isHealthy } from '../core/instances.js';
 import type { OfferStats, Scheduler } from '../core/scheduler.js';
 import type { AppDef, GroupDef } from '../core/spec.js';
 
@@ -19,22 +21,42 @@ export function taskJson(i: Instance, app: AppDef | undefined): Record<string, u
     version: i.version,
     ipAddresses: [],
     localVolumes: [],
-    ...(checks > 0
-      ? {
-          healthCheckResults:
-            i.healthy === undefined
-              ? []
-              : [
-                  {
-                    alive: i.healthy,
-                    consecutiveFailures: i.healthy ? 0 : 1,
-                    instanceId: i.taskId,
-                    lastFailureCause: i.healthy ? null : (i.lastMessage ?? null),
-                  },
-                ],
-        }
-      : {}),
+    ...(checks > 0 && app ? { healthCheckResults: healthResults(i, app) } : {}),
+    ...(i.readiness ? { readinessCheckResults: readinessJson(i) } : {}),
   };
+}
+
+/** One result per check that has reported: the agent's, then those Marathon runs. */
+function healthResults(i: Instance, app: AppDef): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const agent = agentCheckIndex(app);
+  app.healthChecks.forEach((_, idx) => {
+    if (idx === agent) {
+      if (i.healthy === undefined) return;
+      out.push({
+        alive: i.healthy,
+        consecutiveFailures: i.healthy ? 0 : 1,
+        firstSuccess: null,
+        lastFailure: null,
+        lastSuccess: null,
+        lastFailureCause: i.healthy ? null : (i.lastMessage ?? null),
+        instanceId: i.taskId,
+      });
+      return;
+    }
+    const st = i.checks?.[idx];
+    if (!st || st.alive === undefined) return;
+    out.push({
+      alive: st.alive,
+      consecutiveFailures: st.consecutiveFailures,
+      firstSuccess: st.firstSuccess ?? null,
+      lastFailure: st.lastFailure ?? null,
+      lastSuccess: st.lastSuccess ?? null,
+      lastFailureCause: st.lastFailureCause ?? null,
+      instanceId: i.taskId,
+    });
+  });
+  return out;
 }
 
 export interface Embed {
@@ -81,7 +103,7 @@ export function appJson(app: AppDef, s: Scheduler, embed: Embed): Record<string,
     if (f) out.lastTaskFailure = f;
   }
   if (embed.taskStats) out.taskStats = taskStats(app, instances);
-  if (embed.readiness) out.readinessCheckResults = [];
+  if (embed.readiness) out.readinessCheckResults = instances.filter(isActive).flatMap(readinessJson);
   return out;
 }
 

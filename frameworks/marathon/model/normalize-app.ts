@@ -12,7 +12,7 @@
  *
  * Pure: no clock, no I/O. `version` is kept as given (the service stamps versions).
  */
-import { constraintProblem, parseConstraint } from '../../../sdk/placement/constraint.js';
+import { constraintProblem, parseConstraint } from 'agora/sdk';
 import { AppMessages, uniqueNames, validateContainer, validateNetworks, validUri } from './app-rules.js';
 import { canonicalPathId, parsePathId, pathIdProblems } from './path-id.js';
 import {
@@ -333,7 +333,7 @@ export function normalizeApp(raw: unknown, opts: NormalizeOptions = {}): Normali
       if (why) v.add(P(`/constraints(${i})`), why);
     }
   });
-  if (app.cmd !== undefined && app.cmd.length <= 1) v.add(P('/'), AppMessages.emptyCmd);
+  if (app.cmd !== undefined && app.cmd.length === 0) v.add(P('/'), AppMessages.emptyCmd);
   if (networks.some((n) => n.mode === 'host') && (container?.portMappings?.length ?? 0) > 0)
     v.add(P('/'), AppMessages.mappingsHost);
   if (nonHost(networks) && (portDefinitions?.length ?? 0) > 0) v.add(P('/'), AppMessages.definitionsNonHost);

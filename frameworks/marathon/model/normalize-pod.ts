@@ -2,7 +2,7 @@
  * Pod definitions: read (422 "Invalid JSON" in Play's words), validate (422 "Object is not valid"
  * with Marathon's pod messages), fill in Marathon's defaults.
  */
-import { constraintProblem, parseConstraint } from '../../../sdk/placement/constraint.js';
+import { constraintProblem, parseConstraint } from 'agora/sdk';
 import { canonicalPathId, parsePathId, pathIdProblems } from './path-id.js';
 import { type Pod, type PodInput, PodSchema } from './schema-pod.js';
 import { coerceNumbers, INVALID_JSON, type Normalized, readsViolations, Violations } from './violations.js';

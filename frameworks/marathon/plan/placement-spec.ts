@@ -7,7 +7,7 @@
  * A pod asks for its containers' resources plus its executor's, and one host port per endpoint
  * with a `hostPort`.
  */
-import { type Constraint, type PlacementSpec, parseConstraint } from '../../../sdk/placement/index.js';
+import { type Constraint, type PlacementSpec, parseConstraint } from 'agora/sdk';
 import { fixed } from '../../../sdk/resources/index.js';
 import type { App, Pod } from '../model/index.js';
 

@@ -10,7 +10,7 @@
  * 3. the rest by `killSelection` (YOUNGEST_FIRST: the latest started first; OLDEST_FIRST: the
  *    earliest), which also orders the candidates within steps 1 and 2.
  */
-import { type Constraint, fieldValue, type PlacedInstance } from '../../../sdk/placement/index.js';
+import { type Constraint, fieldValue, type PlacedInstance } from 'agora/sdk';
 import type { KillSelection } from '../model/index.js';
 
 export interface RunningInstance extends PlacedInstance {

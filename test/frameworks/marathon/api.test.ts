@@ -277,6 +277,36 @@ describe('marathon REST API v2 (in process, fake driver)', () => {
     expect(driver.killed.sort()).to.deep.equal(driver.groups.flatMap((g) => g.tasks.map((t) => t.task_id)).sort());
   });
 
+  it('/v2/pods: deployment actions named as Marathon names them (StartPod, ScalePod, `pod`), every version kept and readable', async () => {
+    const pod = {
+      id: '/pv',
+      scaling: { kind: 'fixed', instances: 1 },
+      containers: [{ name: 'a', resources: { cpus: 0.1, mem: 16 }, exec: { command: { shell: 'sleep 100' } } }],
+      networks: [{ mode: 'host' }],
+    };
+    const created = await call('POST', '/v2/pods', pod);
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    const deps = (await call('GET', '/v2/deployments')).body;
+    const actions = deps[0].steps.flatMap((st: { actions: unknown[] }) => st.actions);
+    expect(actions).to.deep.include({ action: 'ScalePod', pod: '/pv' });
+    expect(actions.every((a: { action: string }) => a.action.endsWith('Pod'))).to.equal(true);
+    expect(deps[0].currentActions[0].pod).to.equal('/pv');
+    const v1 = created.body.version;
+    driver.emit('offers', [offer()]);
+    for (const g of driver.groups)
+      for (const t of g.tasks)
+        driver.emit('update', { task_id: t.task_id, state: 'TASK_RUNNING', timestamp: 1, agent_id: 'a1' });
+    const put = await call('PUT', '/v2/pods/pv', { ...pod, scaling: { kind: 'fixed', instances: 2 } });
+    expect(put.status, JSON.stringify(put.body)).to.equal(200);
+    const versions = (await call('GET', '/v2/pods/pv::versions')).body;
+    expect(versions).to.have.length(2);
+    expect(versions).to.include(v1);
+    const old = await call('GET', `/v2/pods/pv::versions/${encodeURIComponent(v1)}`);
+    expect(old.status).to.equal(200);
+    expect(old.body.scaling.instances).to.equal(1);
+    expect((await call('GET', '/v2/pods/pv::versions/2001-01-01T00:00:00.000Z')).status).to.equal(404);
+  });
+
   it('PUT /v2/groups/{id} with a version rolls the group back; DELETE /v2/deployments/{id}?force=true only cancels (202)', async () => {
     await call('POST', '/v2/groups', { id: '/g', apps: [{ id: 'a', cmd: 'sleep 1', cpus: 0.1, mem: 16 }] });
     driver.emit('offers', [offer()]);

@@ -244,9 +244,116 @@ describe('marathon scheduler (virtual clock, fake driver)', () => {
     expect(h.service.scheduler.deployments).to.have.length(1);
     expect(h.service.scheduler.waitingFor('/rd')).to.match(/0 of 2 instance\(s\) running and ready/);
     ready = true;
-    h.clock.advance(1_000);
+    h.clock.advance(2_000);
     await flush();
     h.service.scheduler.converge();
     expect(h.service.scheduler.deployments).to.have.length(0);
+  });
+
+  it('runs every health check: the Mesos one on the agent, HTTP and TCP ones itself; healthy only when all pass, killed when one fails past maxConsecutiveFailures', async () => {
+    const h = await new Harness().start();
+    const s = h.service.scheduler;
+    const urls: string[] = [];
+    let tcpUp = true;
+    s.probe = async (url) => {
+      urls.push(url);
+      return 200;
+    };
+    s.tcpProbe = async () => {
+      if (!tcpUp) throw new Error('connection refused');
+    };
+    const check = { intervalSeconds: 2, timeoutSeconds: 1, maxConsecutiveFailures: 3, gracePeriodSeconds: 0 };
+    await post(h, {
+      id: '/hc',
+      cmd: 'serve',
+      cpus: 0.1,
+      mem: 16,
+      portDefinitions: [{ port: 0 }],
+      healthChecks: [
+        { protocol: 'HTTP', path: '/http', portIndex: 0, ...check },
+        { protocol: 'MESOS_HTTP', path: '/mesos', portIndex: 0, ...check },
+        { protocol: 'TCP', portIndex: 0, ...check },
+      ],
+    });
+    h.driver.emit('offers', [offer()]);
+    const task = h.driver.tasks()[0];
+    expect(task.health_check?.http?.path, 'the agent runs the Mesos check').to.equal('/mesos');
+    h.runAll(true);
+    const i = s.instances.get(task.task_id);
+    expect(isHealthy(s.specs.get('/hc'), i as never), 'the agent check alone is not enough').to.equal(false);
+    expect(s.deployments).to.have.length(1);
+    const flush = () => new Promise((r) => setImmediate(r));
+    h.clock.advance(1_000);
+    await flush();
+    expect(urls).to.have.length(1);
+    expect(urls[0]).to.match(/\/http$/);
+    expect(isHealthy(s.specs.get('/hc'), i as never)).to.equal(true);
+    s.converge();
+    expect(s.deployments).to.have.length(0);
+    tcpUp = false;
+    for (let n = 0; n < 3; n++) {
+      h.clock.advance(2_000);
+      await flush();
+      if (n === 0) expect(isHealthy(s.specs.get('/hc'), i as never), 'one check failing').to.equal(false);
+      if (n < 2) expect(h.driver.killed).to.have.length(0);
+    }
+    expect(h.driver.killed).to.deep.equal([task.task_id]);
+    expect(h.types()).to.include('unhealthy_instance_kill_event');
+    expect(h.types()).to.include('failed_health_check_event');
+  });
+
+  it('runs every readiness check, shows their results, waits for all, and does not check a ready instance again', async () => {
+    const h = await new Harness().start();
+    const s = h.service.scheduler;
+    const probed: string[] = [];
+    let bReady = false;
+    s.probe = async (url) => {
+      probed.push(url);
+      return url.endsWith('/b') && !bReady ? { status: 503, contentType: 'text/plain', body: 'warming up' } : 200;
+    };
+    const rc = { protocol: 'HTTP', portName: 'http', intervalSeconds: 2, timeoutSeconds: 1 };
+    const app = normaliseApp(
+      {
+        id: '/rr',
+        cmd: 'serve',
+        cpus: 0.1,
+        mem: 16,
+        portDefinitions: [{ port: 0, name: 'http' }],
+        readinessChecks: [{ name: 'a', path: '/a', ...rc }],
+      },
+      '/',
+      h.service.nowIso(),
+    );
+    // Marathon 1.10 accepts one readiness check per app; the runner takes any number (as pods need).
+    app.readinessChecks.push({ ...app.readinessChecks[0], name: 'b', path: '/b' });
+    await h.service.deploy(putApp(h.service.root, app, h.service.nowIso()));
+    h.driver.emit('offers', [offer()]);
+    h.runAll();
+    const flush = () => new Promise((r) => setImmediate(r));
+    h.clock.advance(1_000);
+    await flush();
+    expect(probed.map((u) => u.replace(/.*\//, ''))).to.deep.equal(['a', 'b']);
+    const results = s.readinessOf('/rr') as { name: string; ready: boolean; lastResponse: { status: number } }[];
+    expect(results.map((r) => [r.name, r.ready, r.lastResponse.status])).to.deep.equal([
+      ['a', true, 200],
+      ['b', false, 503],
+    ]);
+    s.converge();
+    expect(s.deployments, 'waits for every readiness check').to.have.length(1);
+    h.clock.advance(2_000);
+    await flush();
+    expect(
+      probed.map((u) => u.replace(/.*\//, '')),
+      'a ready check is not probed again',
+    ).to.deep.equal(['a', 'b', 'b']);
+    bReady = true;
+    h.clock.advance(2_000);
+    await flush();
+    s.converge();
+    expect(s.deployments).to.have.length(0);
+    const count = probed.length;
+    h.clock.advance(10_000);
+    await flush();
+    expect(probed.length, 'a ready instance is not checked again').to.equal(count);
   });
 });

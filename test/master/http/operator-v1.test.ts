@@ -14,12 +14,13 @@ import {
   v1Resource,
   v1Resources,
 } from '../../../master/http/operator-v1-json.js';
-import { RecordIoDecoder } from '../../../sdk/mesos/recordio.js';
 import { type EventSink, OperatorEventStream } from '../../../master/http/operator-v1-stream.js';
 import { ipAsUint32 } from '../../../master/http/operator-v1-views.js';
 import { reservationProblem } from '../../../master/state/operator-reservations.js';
 import { MasterHarness } from '../../../master/testing/index.js';
+import { type AclAction, aclAllows, parseAcls } from '../../../sdk/auth/acls.js';
 import { jsonpCallback, wrapJsonp } from '../../../sdk/http/jsonp.js';
+import { RecordIoDecoder } from '../../../sdk/mesos/recordio.js';
 import { Resources } from '../../../sdk/resources/resources.js';
 import { VirtualClock } from '../../../sdk/util/clock.js';
 
@@ -62,7 +63,7 @@ describe('v1 operator JSON (pure)', () => {
   });
 
   it('refuses calls Agora does not implement; reads UPDATE_QUOTA as quota bodies (both sides empty: remove)', () => {
-    expect(() => callType({ type: 'TEARDOWN' } as OperatorCall)).to.throw(/unsupported operator call/);
+    expect(() => callType({ type: 'SET_LOGGING_LEVEL' } as OperatorCall)).to.throw(/unsupported operator call/);
     expect(callType({ type: 'GET_STATE' })).to.equal('GET_STATE');
     const bodies = quotaBodies({
       type: 'UPDATE_QUOTA',
@@ -381,6 +382,102 @@ describe('operator events derived from the real master logic (MasterHarness)', (
       (e) => e.type === 'TASK_UPDATED',
     );
     expect(updated.map((e) => e.task_updated?.state)).to.deep.equal(['TASK_RUNNING']);
+    h.master.stop();
+  });
+
+  it("filters each event per subscriber by the view ACLs: a restricted principal never gets the other framework's task", async () => {
+    const acls = parseAcls(
+      JSON.stringify({
+        permissive: false,
+        view_frameworks: [
+          { principals: { values: ['ops'] }, users: { type: 'ANY' } },
+          { principals: { values: ['alice'] }, users: { values: ['alice'] } },
+        ],
+        view_tasks: [
+          { principals: { values: ['ops'] }, users: { type: 'ANY' } },
+          { principals: { values: ['alice'] }, users: { values: ['alice'] } },
+        ],
+      }),
+    );
+    const asked: string[] = [];
+    const mayFor = (principal: string) => (action: string, object: string | undefined) => {
+      asked.push(`${principal}:${action}:${object}`);
+      return aclAllows(acls, action as AclAction, principal, object);
+    };
+    const h = await MasterHarness.start();
+    const s = new OperatorEventStream({ schedule: (fn) => fn(), clock: h.clock, master: () => h.master });
+    const feed = () => {
+      for (const t of h.trace.splice(0)) s.observe(t.event, t.effects);
+    };
+    const agent = await h.addAgent({ resources: 'cpus:8;mem:4096' });
+    const alice = await h.subscribe({ user: 'alice', name: 'alice-fw' });
+    const bob = await h.subscribe({ user: 'bob', name: 'bob-fw' });
+    h.trace.length = 0;
+    const restricted = new FakeSink();
+    const restricted2 = new FakeSink();
+    const ops = new FakeSink();
+    s.subscribe(restricted, snapshot, { principal: 'alice', may: mayFor('alice') });
+    s.subscribe(restricted2, snapshot, { principal: 'alice', may: mayFor('alice') });
+    s.subscribe(ops, snapshot, { principal: 'ops', may: mayFor('ops') });
+    await h.advance(1000);
+    feed();
+    for (const [f, id] of [
+      [alice, 'alice-task'],
+      [bob, 'bob-task'],
+    ] as const) {
+      const [offer] = f.offers();
+      f.launch(offer, [{ task_id: id, resources: 'cpus:1;mem:32' }]);
+      await h.settle();
+      feed();
+      agent.update(f.frameworkId as string, { task_id: id, state: 'TASK_RUNNING' });
+      await h.settle();
+      feed();
+    }
+    const bytes = (k: FakeSink) => Buffer.concat(k.chunks).toString('utf8');
+    // The unrestricted principal sees both tasks, added and updated.
+    expect(bytes(ops)).to.include('"bob-task"').and.include('"alice-task"');
+    expect(ops.events().filter((e) => e.type === 'TASK_ADDED')).to.have.length(2);
+    expect(ops.events().filter((e) => e.type === 'TASK_UPDATED')).to.have.length(2);
+    // The restricted one: its own framework's task only; not a byte of bob's.
+    for (const k of [restricted, restricted2]) {
+      expect(bytes(k)).to.include('"alice-task"');
+      expect(bytes(k)).to.not.include('bob-task');
+      expect(bytes(k)).to.not.include(bob.frameworkId as string);
+      expect(k.events().filter((e) => e.type === 'TASK_ADDED')).to.have.length(1);
+      expect(k.events().filter((e) => e.type === 'TASK_UPDATED')).to.have.length(1);
+    }
+    // Decided once per principal and check per flush, not once per subscriber.
+    const aliceAsks = asked.filter((a) => a === 'alice:view_frameworks:bob');
+    expect(aliceAsks.length).to.be.greaterThan(0);
+    expect(aliceAsks.length).to.equal(asked.filter((a) => a === 'ops:view_frameworks:bob').length);
+    h.master.stop();
+  });
+
+  it('an operator TEARDOWN shows as FRAMEWORK_REMOVED, with its task killed', async () => {
+    const h = await MasterHarness.start();
+    const s = new OperatorEventStream({ schedule: (fn) => fn(), clock: h.clock, master: () => h.master });
+    const sink = new FakeSink();
+    const agent = await h.addAgent();
+    const sched = await h.subscribe();
+    await h.advance(1000);
+    const [offer] = sched.offers();
+    sched.launch(offer, [{ task_id: 't1', resources: 'cpus:1;mem:32' }]);
+    await h.settle();
+    agent.update(sched.frameworkId as string, { task_id: 't1', state: 'TASK_RUNNING' });
+    await h.settle();
+    h.trace.length = 0;
+    s.subscribe(sink, snapshot);
+    expect(await h.master.teardownFramework(sched.frameworkId as string)).to.equal('torn down');
+    await h.settle();
+    for (const t of h.trace.splice(0)) s.observe(t.event, t.effects);
+    // biome-ignore lint/suspicious/noExplicitAny: operator events are loosely typed JSON
+    const events = sink.events() as Record<string, any>[];
+    expect(events.filter((e) => e.type !== 'HEARTBEAT').map((e) => e.type)).to.deep.equal([
+      'SUBSCRIBED',
+      'TASK_UPDATED',
+      'FRAMEWORK_REMOVED',
+    ]);
+    expect(events.find((e) => e.type === 'TASK_UPDATED')?.task_updated.state).to.equal('TASK_KILLED');
     h.master.stop();
   });
 

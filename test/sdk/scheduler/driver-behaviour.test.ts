@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { MemoryStore } from '../../../master/testing/memory-store.js';
 import { buildLaunchGroup, buildTaskInfo } from '../../../sdk/offers/index.js';
-import type { Offer, TaskInfo } from '../../../sdk/protocol/types.js';
+import type { Offer, TaskInfo, TaskStatus } from '../../../sdk/protocol/types.js';
 import { Resources } from '../../../sdk/resources/index.js';
 import type { DriverEvent, SchedulerDriver } from '../../../sdk/scheduler/index.js';
 import { TestCluster } from '../../../sdk/testing/index.js';
@@ -309,5 +309,72 @@ describe('SchedulerDriver on agora/sdk/testing', () => {
       .at(-1);
     expect(sub?.type === 'SUBSCRIBE' && sub.subscribe.framework_info.name).to.equal('after');
     expect(driver.message(cluster.agents[0].id, 'nobody', 'hi')).to.equal(true);
+  });
+
+  it('with implicitAcknowledgements false, acknowledges nothing until the framework calls acknowledge()', async () => {
+    cluster = await TestCluster.start({ agents: 1 });
+    const driver = cluster.driver({ framework: { name: 'manual' }, implicitAcknowledgements: false });
+    const updates: TaskStatus[] = [];
+    driver.on('update', (s) => updates.push(s));
+    launchOnce(driver, ['m']);
+    driver.start();
+    await cluster.until(() => updates.some((u) => u.state === 'TASK_RUNNING'), { what: 'm running' });
+    await cluster.advance(5_000);
+    const acks = () => cluster.link(driver).calls.filter((c) => c.type === 'ACKNOWLEDGE');
+    expect(acks()).to.have.length(0);
+    const running = updates.find((u) => u.state === 'TASK_RUNNING' && u.uuid) as TaskStatus;
+    expect(driver.acknowledge(running)).to.equal(true);
+    await cluster.settle();
+    expect(acks().map((c) => c.type === 'ACKNOWLEDGE' && c.acknowledge.uuid)).to.deep.equal([running.uuid]);
+  });
+
+  it('kill() and shutdown() end a task: the master tells the agent and the framework hears TASK_KILLED', async () => {
+    cluster = await TestCluster.start({ agents: 1 });
+    const driver = cluster.driver({ framework: { name: 'killer' } });
+    const ended: string[] = [];
+    driver.on('update', (s) => {
+      if (s.state === 'TASK_KILLED') ended.push(s.task_id);
+    });
+    launchOnce(driver, ['k1', 'k2']);
+    driver.start();
+    await cluster.until(() => cluster.running().length === 2, { what: 'both running' });
+    expect(driver.kill('k1')).to.equal(true);
+    // A command task's executor id is its task id.
+    expect(driver.shutdown('k2', cluster.agents[0].id)).to.equal(true);
+    await cluster.until(() => ended.length === 2, { what: 'both killed', withinMs: 1_000 });
+    expect(ended.sort()).to.deep.equal(['k1', 'k2']);
+    expect(cluster.running()).to.have.length(0);
+  });
+
+  it('with suppressWhenIdle false, idle() sends no SUPPRESS: offers keep coming (and are declined)', async () => {
+    cluster = await TestCluster.start({ agents: 1 });
+    const driver = cluster.driver({
+      framework: { name: 'awake' },
+      suppressWhenIdle: false,
+      declineUnused: { refuseSeconds: 1 },
+    });
+    let offered = 0;
+    driver.on('offers', () => offered++);
+    driver.start();
+    await cluster.until(() => offered === 1);
+    driver.idle();
+    expect(driver.idling).to.equal(true);
+    await cluster.advance(10_000);
+    expect(offered).to.be.at.least(3);
+    expect(cluster.link(driver).calls.filter((c) => c.type === 'SUPPRESS')).to.have.length(0);
+  });
+
+  it('accept() with operations and filters: the task runs and the offer is not declined as unused', async () => {
+    cluster = await TestCluster.start({ agents: 1 });
+    const driver = cluster.driver({ framework: { name: 'acceptor' } });
+    driver.once('offers', ([o]) => {
+      driver.accept([o.id], [{ type: 'LAUNCH', launch: { task_infos: [task(o, 'acc')] } }], { refuse_seconds: 7 });
+    });
+    driver.start();
+    await cluster.until(() => cluster.agentOf('acc') !== undefined, { what: 'acc running', withinMs: 2_000 });
+    const calls = cluster.link(driver).calls;
+    const accept = calls.find((c) => c.type === 'ACCEPT');
+    expect(accept?.type === 'ACCEPT' && accept.accept.filters).to.deep.equal({ refuse_seconds: 7 });
+    expect(calls.filter((c) => c.type === 'DECLINE')).to.have.length(0);
   });
 });

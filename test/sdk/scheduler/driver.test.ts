@@ -2,7 +2,8 @@
 import { expect } from 'chai';
 import { ProtocolError } from '../../../sdk/protocol/index.js';
 import { SchedulerDriver } from '../../../sdk/scheduler/driver.js';
-import { VirtualClock } from '../../../sdk/util/clock.js';
+import { systemClock, VirtualClock } from '../../../sdk/util/clock.js';
+import { freePort } from '../../support/cluster.js';
 import { offer, taskInfo } from '../codec/fixtures.js';
 
 function driver(clock = new VirtualClock()): SchedulerDriver {
@@ -19,6 +20,17 @@ describe('SchedulerDriver', () => {
     expect(() => d.kill('a\nb')).to.throw(ProtocolError, /kill\.task_id/);
     expect(() => d.decline(['o-1'], { refuse_seconds: -1 })).to.throw(ProtocolError, /refuse_seconds/);
     expect(() => d.suppress(['../etc'])).to.throw(ProtocolError, /suppress\.roles\[0\]/);
+  });
+
+  it('says through its error event that the master cannot be reached (nothing listens on the port)', async () => {
+    const port = await freePort(); // free: connections to it are refused
+    const d = new SchedulerDriver({ master: `127.0.0.1:${port}`, framework: { name: 'test' }, clock: systemClock });
+    const error = new Promise<{ code?: string; message: string }>((r) => d.once('error', r));
+    d.start();
+    const e = await error;
+    await d.stop();
+    expect(e.code).to.equal('AGORA_DRIVER_MASTER_UNREACHABLE');
+    expect(e.message).to.match(/ECONNREFUSED/);
   });
 
   it('answers false for a valid call while not subscribed', () => {

@@ -1,0 +1,94 @@
+/**
+ * An event allocates only what it changed (as Mesos allocates just the affected agent): a task
+ * that ends asks for a cycle over its agent alone, with the whole cluster's totals for the shares;
+ * a framework event still asks for every agent. And the allocator, given the cluster's totals,
+ * orders frameworks on a partial snapshot as it would on the full one.
+ */
+import { expect } from 'chai';
+import { allocate } from '../../../master/allocator/index.js';
+import type { AllocatorSnapshot } from '../../../master/allocator/types.js';
+import { type Effect, Timers } from '../../../master/state/index.js';
+import { DeclineOffersShape } from '../../../scripts/bench/allocator.js';
+import { WholeCycle } from '../../../scripts/bench/sim/whole-cycle.js';
+import { TaskState } from '../../../sdk/protocol/types.js';
+import { Resources } from '../../../sdk/resources/resources.js';
+import { seededRng } from '../../../sdk/util/random.js';
+
+function allocateEffect(effects: Effect[]): Extract<Effect, { kind: 'allocate' }> | undefined {
+  return effects.find((e): e is Extract<Effect, { kind: 'allocate' }> => e.kind === 'allocate');
+}
+
+describe('event allocation (master/state/offers.ts allocationSoon)', () => {
+  it('allocates only the agent a task ended on, against the whole cluster', () => {
+    const w = WholeCycle.fromSnapshot(new DeclineOffersShape(8, 2).snapshot());
+    w.run(allocate, seededRng(1)); // the full cycle: covers the registrations
+    const task = [...w.state.tasks.values()][0];
+    const agentIndex = [...w.state.agents.keys()].indexOf(task.agentId);
+    w.state.apply({
+      type: 'agentMessage',
+      conn: `a${agentIndex}`,
+      message: {
+        type: 'STATUS_UPDATE',
+        update: {
+          framework_id: task.frameworkId,
+          status: { task_id: task.task.task_id, state: TaskState.FINISHED, timestamp: 1, uuid: 'u1' },
+        },
+      },
+    });
+    const asked = allocateEffect(w.state.apply({ type: 'timerFired', timer: Timers.allocateSoon }));
+    expect(asked, 'a cycle runs').to.not.equal(undefined);
+    expect(asked?.snapshot.agents.map((a) => a.id)).to.deep.equal([task.agentId]);
+    expect(asked?.snapshot.clusterTotals?.cpus).to.equal(8 * 24);
+    // Nothing asked since: the next "soon" timer runs no cycle.
+    expect(allocateEffect(w.state.apply({ type: 'timerFired', timer: Timers.allocateSoon }))).to.equal(undefined);
+  });
+
+  it('allocates every agent when a framework event asked for it', () => {
+    const w = WholeCycle.fromSnapshot(new DeclineOffersShape(8, 2).snapshot());
+    w.run(allocate, seededRng(1));
+    w.state.apply({ type: 'allocationRequested' });
+    const asked = allocateEffect(w.state.apply({ type: 'timerFired', timer: Timers.allocateSoon }));
+    expect(asked?.snapshot.agents).to.have.length(8);
+    expect(asked?.snapshot.clusterTotals).to.equal(undefined);
+  });
+});
+
+describe('allocator: clusterTotals on a partial snapshot', () => {
+  // Agent 0 has most of the memory, the others the cpus. A holds cpus:10 (0.1 of the cluster's
+  // cpus), B mem:20 (0.2 of its memory): A is the poorer and gets agent 0. On agent 0's totals
+  // alone A would hold all its cpus (share 1) and B would come first.
+  const fws = [
+    ['A', 'cpus:10'],
+    ['B', 'mem:20'],
+  ] as const;
+  const snap = (withTotals: boolean): AllocatorSnapshot => ({
+    now: 0,
+    agents: [
+      {
+        id: 'S0',
+        hostname: 'h0',
+        total: Resources.parse('cpus:10;mem:100'),
+        allocated: Resources.empty(),
+        attributes: {},
+        active: true,
+      },
+    ],
+    frameworks: fws.map(([id, held]) => ({
+      id,
+      roles: ['*'],
+      suppressedRoles: [],
+      allocated: { '*': Resources.parse(held) },
+      filters: [],
+      active: true,
+    })),
+    roles: [],
+    minAllocatable: [Resources.parse('cpus:0.01'), Resources.parse('mem:32')],
+    ...(withTotals ? { clusterTotals: { cpus: 100, mem: 100 } } : {}),
+  });
+
+  it("offers the agent to the framework poorest in the whole cluster's terms", () => {
+    expect(allocate(snap(true), seededRng(1)).offers.map((o) => o.frameworkId)).to.deep.equal(['A']);
+    // Without them, the shares are of agent 0 alone (the reason the totals are passed).
+    expect(allocate(snap(false), seededRng(1)).offers.map((o) => o.frameworkId)).to.deep.equal(['B']);
+  });
+});
