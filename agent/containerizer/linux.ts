@@ -19,7 +19,7 @@
  */
 
 import { execFile } from 'node:child_process';
-import { existsSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { type Logger, pino } from 'pino';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
@@ -55,6 +55,14 @@ const INIT = [
   'if [ "$lo" = 1 ]; then ip link set lo up 2>/dev/null; fi',
   'exec "$@"',
 ].join('\n');
+
+/** The cpu controller's limit files (v1 `cpu.shares`, `cpu.cfs_*`; v2 `cpu.weight`, `cpu.max`). */
+function isCpuWeight(file: string): boolean {
+  return path.basename(file).startsWith('cpu.');
+}
+
+/** The launcher's own cgroup under the agora root (v1), see LinuxContainerizer.launcherHome. */
+const LAUNCHER_HOME = '+launcher';
 
 export interface LinuxContainerizerOptions {
   logger?: Logger;
@@ -191,6 +199,8 @@ export class LinuxContainerizer implements Containerizer {
   readonly clock: Clock;
   private readonly launcher: Launcher;
   private unsharePath: string | undefined;
+  /** v1: controller → the launcher's home `tasks` file (see launcherHome); null: not available. */
+  private homeFiles: Map<string, string> | null | undefined;
 
   constructor(opts: LinuxContainerizerOptions = {}) {
     this.opts = opts;
@@ -330,11 +340,13 @@ export class LinuxContainerizer implements Containerizer {
         stdout: path.join(sandbox, 'stdout'),
         stderr: path.join(sandbox, 'stderr'),
         statusFile,
-        cgroups: { join: this.cgroups.joinFiles(set), leave: this.cgroups.ownJoinFiles(set) },
+        cgroups: { join: this.cgroups.joinFiles(set), leave: this.launcherHome(set) },
+        // The cpu limits once the child has exec'd (see LaunchRequest.afterSpawn).
+        afterSpawn: plan.write.filter((w) => isCpuWeight(w.file)),
         prepare: {
           mkdir: [sandbox, ...plan.mkdir],
           unlink: [statusFile],
-          write: plan.write,
+          write: plan.write.filter((w) => !isCpuWeight(w.file)),
           ...(user ? { chown: { path: sandbox, uid: user.uid, gid: user.gid, mode: SANDBOX_MODE } } : {}),
         },
       });
@@ -457,6 +469,40 @@ export class LinuxContainerizer implements Containerizer {
       exit.message = `Memory limit exceeded: the task hit its memory limit of ${data.memMb} MB${used} and the kernel killed it`;
     }
     return exit;
+  }
+
+  /**
+   * Where the launcher's spawning thread goes back to after starting a task inside the task's
+   * cgroups. On v1 that is `<agora root>/+launcher` in each hierarchy, not the agent's own cgroup:
+   * moving a thread into or out of a root cpu cgroup (where an agent usually runs) costs about 5 ms
+   * of kernel time per move here, between two non-root cpu cgroups about 1 ms, and the spawning
+   * thread does it for every task. `+` is a character task cgroup names never contain (cgroupName),
+   * so the directory cannot be a task's. It is created once and stays (empty when the agent stops).
+   * v2, or a failure to create it: the agent's own cgroups, as before.
+   */
+  private launcherHome(set: CgroupSet): string[] {
+    if (set.version !== 1) return this.cgroups.ownJoinFiles(set);
+    if (this.homeFiles === undefined) {
+      try {
+        const dirs = [...new Set(Object.values(this.cgroups.bases()))].map((b) => path.join(b, LAUNCHER_HOME));
+        for (const d of dirs) mkdirSync(d, { recursive: true });
+        this.homeFiles = new Map(
+          Object.entries(this.cgroups.bases()).map(([c, b]) => [c, path.join(b, LAUNCHER_HOME, 'tasks')]),
+        );
+      } catch (err) {
+        this.logger.warn({ err }, "no cgroup of its own for the launcher; it returns to the agent's cgroups");
+        this.homeFiles = null;
+      }
+    }
+    if (this.homeFiles === null) return this.cgroups.ownJoinFiles(set);
+    const home = this.homeFiles;
+    return [
+      ...new Set(
+        Object.keys(set.paths)
+          .map((c) => home.get(c))
+          .filter((f): f is string => f !== undefined),
+      ),
+    ];
   }
 
   private cgroupPaths(taskId: string): CgroupSet | undefined {

@@ -123,6 +123,7 @@ function start(req: LaunchRequest, fds: [number, number]): void {
       return;
     }
     if (req.cgroups) moveTo(req.cgroups.leave);
+    if (req.afterSpawn && !writeAfterSpawn(req, child)) return;
   } catch (err) {
     // Stuck in a task's cgroups: this launcher must not start anything more. The child goes, the
     // launch fails, and the agent starts a new launcher for the next one.
@@ -157,6 +158,32 @@ function start(req: LaunchRequest, fds: [number, number]): void {
       exitIfDone();
     });
   });
+}
+
+/** The request's post-spawn writes; on a failed one the child is killed, the launch fails (false). */
+function writeAfterSpawn(req: LaunchRequest, child: ChildProcess): boolean {
+  for (const w of req.afterSpawn ?? []) {
+    try {
+      writeFileSync(w.file, w.value);
+    } catch (err) {
+      if (w.optional) continue;
+      if (child.pid) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      emit({
+        id: req.id,
+        ev: 'failed',
+        stage: 'prepare',
+        message: `could not write ${w.value} to ${w.file}: ${(err as Error).message}`,
+      });
+      return false;
+    }
+  }
+  return true;
 }
 
 /**

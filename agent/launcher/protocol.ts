@@ -44,6 +44,13 @@ export interface LaunchRequest {
   statusFile?: string;
   prepare?: PrepareSteps;
   /**
+   * Values written right after the spawn (and the way back out of `cgroups`), in order: the cpu
+   * weight of the task's cgroup. Written before the spawn, a low weight would slow the forked
+   * child until its exec, and the spawning thread waits for that exec. An `optional` write that
+   * fails is skipped; any other kills the child and fails the launch.
+   */
+  afterSpawn?: { file: string; value: string; optional?: boolean }[];
+  /**
    * Run the child as this user and primary group (Node's spawn `uid`/`gid`: the child's
    * supplementary groups are cleared). Absent: as the launcher's user.
    */

@@ -3,7 +3,8 @@ import { isTerminal, type Offer, type TaskInfo, TaskState, type TaskStatus } fro
 import { Resources } from '../../sdk/resources/resources.js';
 import { SchedulerDriver } from '../../sdk/scheduler/driver.js';
 import { waitFor } from '../../testkit/processes.js';
-import { type CpuMeter, log, median, nowMs } from './launch-meter.js';
+import { CONTAINER_MARKER_DIR, type MarkerMeter, type MarkerStats, monoMs } from './launch-markers.js';
+import { type CpuMeter, log, median, nowMs, withTimeout } from './launch-meter.js';
 import { AGENT_RESOURCES, COMMAND, type Cz, type Options, TASK_RESOURCES } from './launch-options.js';
 
 export interface Track {
@@ -16,7 +17,13 @@ export interface Track {
 }
 
 export interface RoundProfile {
-  /** All in ms from the first launch call. */
+  /** Before the window: ms from the round's start (last round's tasks gone) until the whole agent was on offer. */
+  offerWait: number;
+  /** Ms from the first launch call to the last task's marker (the measured window). */
+  lastMarker: number;
+  /** The round's markers. */
+  markers: MarkerStats;
+  /** The rest in ms from the first launch call. */
   firstStarting: number;
   lastStarting: number;
   lastRunningStamped: number;
@@ -73,18 +80,23 @@ export class BenchFramework {
   }
 }
 
-export function taskInfo(cz: Cz, id: string, agentId: string, image: string): TaskInfo {
+export function taskInfo(cz: Cz, id: string, agentId: string, image: string, markers: MarkerMeter): TaskInfo {
   const t: TaskInfo = {
     name: id,
     task_id: id,
     agent_id: agentId,
     resources: Resources.parse(TASK_RESOURCES).toList(),
-    command: { value: COMMAND },
+    command: { value: markers.command(id, COMMAND, cz === 'docker') },
     kill_policy: { grace_period_seconds: 0 },
   };
   t.container =
     cz === 'docker'
-      ? { type: 'DOCKER', docker: { image, network: 'HOST' }, containerizer: 'docker' }
+      ? {
+          type: 'DOCKER',
+          docker: { image, network: 'HOST' },
+          containerizer: 'docker',
+          volumes: [{ container_path: CONTAINER_MARKER_DIR, host_path: markers.dir, mode: 'RW' }],
+        }
       : { type: 'MESOS', containerizer: cz };
   return t;
 }
@@ -92,6 +104,7 @@ export function taskInfo(cz: Cz, id: string, agentId: string, image: string): Ta
 /** One Agora round: launch n tasks as fast as offers allow, time to the n-th RUNNING; then kill them (untimed). */
 export async function agoraRound(
   fw: BenchFramework,
+  markers: MarkerMeter,
   o: Options,
   cz: Cz,
   n: number,
@@ -100,10 +113,13 @@ export async function agoraRound(
 ): Promise<{ seconds: number; profile: RoundProfile }> {
   const per = Resources.parse(TASK_RESOURCES);
   const agentCpus = Resources.parse(AGENT_RESOURCES).scalar('cpus');
-  // Quiet start: the whole agent is back in offers (everything of the last round is gone).
+  // Quiet start: the whole agent is back in offers (everything of the last round is gone). Not in
+  // the window: the master's allocation interval (its default) decides this wait; reported apart.
+  const waitFrom = monoMs();
   await waitFor('the whole agent to be offered', () => fw.offered().scalar('cpus') >= agentCpus, 60_000, 20).catch(() =>
     log(`  (warning: only ${fw.offered().scalar('cpus')} of ${agentCpus} cpus offered; starting anyway)`),
   );
+  const offerWait = monoMs() - waitFrom;
   const first = [...fw.offers.values()][0];
   if (!first) throw new Error('no offer from the agent within 60 s');
   const agentId = first.agent_id;
@@ -138,7 +154,7 @@ export async function agoraRound(
     }
   }, 50);
   const timeout = setTimeout(() => {
-    fail ??= `timed out: ${running} of ${n} tasks running after 300 s`;
+    fail ??= `timed out: ${running} of ${n} tasks running, ${markers.stats(ids).seen} markers after 300 s`;
     finish();
   }, 300_000);
   const pump = () => {
@@ -147,7 +163,7 @@ export async function agoraRound(
     let avail = fw.offered();
     const batch: TaskInfo[] = [];
     while (next < n && batch.length < maxBatch && avail.contains(per)) {
-      batch.push(taskInfo(cz, ids[next++], agentId, o.image));
+      batch.push(taskInfo(cz, ids[next++], agentId, o.image, markers));
       avail = avail.minus(per);
     }
     if (batch.length === 0) return; // hold the offers until more comes back
@@ -158,9 +174,21 @@ export async function agoraRound(
   };
   cpu.start();
   const t0 = nowMs();
+  const t0Mono = monoMs();
+  const markersDone = markers.expect(ids);
   fw.onOffers = pump;
   pump();
+  // The window ends on the last task's own marker; RUNNING (all of them) is waited for too.
+  let lastMarker = 0;
   await done;
+  if (!fail) {
+    lastMarker = await withTimeout(markersDone, 60_000, () => `${markers.stats(ids).seen} of ${n} markers`).catch(
+      (e: Error) => {
+        fail = `all ${n} tasks RUNNING but not all markers came: ${e.message}`;
+        return 0;
+      },
+    );
+  }
   const cpuMs = cpu.stop();
   clearInterval(check);
   clearTimeout(timeout);
@@ -184,8 +212,11 @@ export async function agoraRound(
   const launches = tr.filter((t) => t.startingAt && t.runningAt).map((t) => (t.runningAt ?? 0) - (t.startingAt ?? 0));
   const deliveries = tr.map((t) => (t.runningRecv ?? 0) - (t.runningAt ?? 0));
   return {
-    seconds: (t1 - t0) / 1000,
+    seconds: (lastMarker - t0Mono) / 1000,
     profile: {
+      offerWait: Math.round(offerWait),
+      lastMarker: Math.round(lastMarker - t0Mono),
+      markers: markers.stats(ids),
       firstStarting: rel(Math.min(...starting)),
       lastStarting: rel(Math.max(...starting)),
       lastRunningStamped: rel(Math.max(...tr.map((t) => t.runningAt ?? 0))),

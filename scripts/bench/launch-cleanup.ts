@@ -15,6 +15,10 @@ import { BENCH_LABEL } from './launch-options.js';
 /** Everything started, so that the end (or Ctrl-C) can remove it. */
 export const live = {
   children: new Set<ChildProcess>(),
+  /** The marker reader and the raw spawner (alive for the whole run). */
+  helpers: new Set<ChildProcess>(),
+  /** Raw tasks started by the spawner: their process groups. */
+  groups: new Set<number>(),
   cgroupDirs: new Set<string>(),
   cgroupBases: new Set<string>(),
   dirs: [] as string[],
@@ -57,6 +61,28 @@ export async function killChildren(): Promise<void> {
         }),
     ),
   );
+}
+
+/** SIGKILL to each process group the raw spawner started, then waits (5 s at most) until they are gone. */
+export async function killGroups(): Promise<void> {
+  const all = [...live.groups];
+  live.groups.clear();
+  for (const g of all) {
+    try {
+      process.kill(-g, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  const until = Date.now() + 5000;
+  const alive = (pid: number) => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  while (Date.now() < until && all.some(alive)) await sleep(20);
 }
 
 export async function removeCgroupDirs(dirs: Iterable<string>): Promise<void> {
@@ -121,6 +147,9 @@ export function cleanup(): Promise<void> {
     }
     // 2. Raw processes and hand-made cgroups.
     await killChildren();
+    await killGroups();
+    for (const h of live.helpers) h.kill('SIGKILL');
+    live.helpers.clear();
     await removeCgroupDirs([...live.cgroupDirs]);
     // 3. The daemons.
     await stopAll();

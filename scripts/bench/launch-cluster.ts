@@ -20,7 +20,7 @@ export async function startCluster(
   live.dirs.push(masterDir, agentDir);
   live.agentWorkDir = agentDir;
   // The daemons are stopped by testkit's stopAll() in cleanup, also when one fails to start.
-  const master = await startMasterProc(['--allocation_interval', '100ms', '--log_level', o.logLevel], {
+  const master = await startMasterProc(['--log_level', o.logLevel], {
     ...daemonOptions('master', o.cpuProf),
     workDir: masterDir,
   });

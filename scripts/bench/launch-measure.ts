@@ -1,7 +1,9 @@
+import { loadavg } from 'node:os';
 /** The launch benchmark's plan: which containerizers can run, and the interleaved rounds per method. */
 import type Docker from 'dockerode';
 import { LinuxContainerizer } from '../../agent/containerizer/linux.js';
 import { agoraRound, type BenchFramework, type RoundProfile } from './launch-agora.js';
+import type { MarkerMeter, MarkerStats } from './launch-markers.js';
 import { type CpuMeter, log, median } from './launch-meter.js';
 import type { Cz, Options } from './launch-options.js';
 import type { Timed } from './launch-raw.js';
@@ -54,6 +56,21 @@ export interface CzResult {
   profiles: RoundProfile[];
   /** Agora rounds that failed and were run again, with why. */
   retried: string[];
+  /** Rounds where a marker was missing or came more than once (there should be none). */
+  markerFaults?: string[];
+  /** Rounds (every method, warm-ups too) whose markers were checked. */
+  markerChecks?: number;
+  /** The host's 1-minute load average when this containerizer's rounds began and ended. */
+  load?: [number, number];
+}
+
+/** Every task's marker once, nothing doubled: anything else is noted in the result. */
+export function checkMarkers(res: CzResult, what: string, n: number, m: MarkerStats): void {
+  res.markerChecks = (res.markerChecks ?? 0) + 1;
+  if (m.seen === n && m.doubled.length === 0) return;
+  const why = `${what}: ${m.seen} of ${n} markers seen, ${m.doubled.length} doubled`;
+  res.markerFaults = [...(res.markerFaults ?? []), why];
+  log(`  MARKER FAULT ${why}`);
 }
 
 export function rateStats(rates: number[]) {
@@ -69,10 +86,12 @@ export async function measure(
   cz: Cz,
   n: number,
   fw: BenchFramework,
+  markers: MarkerMeter,
   baselines: Method[],
   cpu: CpuMeter,
 ): Promise<CzResult> {
   const res: CzResult = { containerizer: cz, tasks: n, baselines: [], profiles: [], retried: [] };
+  const load0 = loadavg()[0];
   const agora: MethodResult = { key: 'agora', label: `Agora (${cz})`, rates: [], cpu: [] };
   const base = baselines.map((m) => ({ m, r: { key: m.key, label: m.label, rates: [], cpu: [] } as MethodResult }));
   res.agora = agora;
@@ -88,7 +107,16 @@ export async function measure(
       // removing every container labelled agora.task_id): retry it, twice at most per containerizer.
       for (let attempt = 0; ; attempt++) {
         try {
-          const { seconds, profile } = await agoraRound(fw, o, cz, n, attempt ? `${tag}a${attempt}` : tag, cpu);
+          const { seconds, profile } = await agoraRound(
+            fw,
+            markers,
+            o,
+            cz,
+            n,
+            attempt ? `${tag}a${attempt}` : tag,
+            cpu,
+          );
+          checkMarkers(res, `${tag} agora`, n, profile.markers);
           if (!warm) {
             agora.rates.push(n / seconds);
             agora.cpu.push(profile.cpuMs);
@@ -109,7 +137,8 @@ export async function measure(
     const baseSteps = base.map(({ m, r }) => async () => {
       if (r.error) return;
       try {
-        const { seconds, cpuMs } = await m.round(tag, cpu);
+        const { seconds, cpuMs, markers: ms } = await m.round(tag, cpu);
+        if (ms) checkMarkers(res, `${tag} ${m.key}`, n, ms);
         if (!warm) {
           r.rates.push(n / seconds);
           r.cpu.push(cpuMs);
@@ -125,5 +154,6 @@ export async function measure(
     const steps = round % 2 === 0 ? [...baseSteps, agoraStep] : [agoraStep, ...baseSteps.reverse()];
     for (const s of steps) await s();
   }
+  res.load = [Math.round(load0 * 10) / 10, Math.round(loadavg()[0] * 10) / 10];
   return res;
 }

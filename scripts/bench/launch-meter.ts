@@ -75,3 +75,13 @@ export class CpuMeter {
     return m;
   }
 }
+
+export function withTimeout<T>(p: Promise<T>, ms: number, why: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s: ${why()}`)), ms);
+    }),
+  ]);
+}

@@ -53,6 +53,11 @@ export function jsonLine(r: CzResult): string {
       const x = ratioOf(r.agora, b);
       return { ...stat(b), ratio: x ? round2(x.ratio) : null };
     }),
+    window: "first launch call (raw: the spawner's start stamp) → the last task's own marker",
+    offer_wait_ms: r.profiles.length ? median(r.profiles.map((p) => p.offerWait)) : null,
+    load_avg: r.load,
+    marker_faults: r.markerFaults ?? [],
+    marker_rounds_checked: r.markerChecks ?? 0,
     profile_ms: medianProfile(r.profiles),
     retried: r.retried.length ? r.retried : undefined,
     error: r.error,
@@ -62,6 +67,8 @@ export function jsonLine(r: CzResult): string {
 export function medianProfile(ps: RoundProfile[]): Record<string, number> | undefined {
   if (!ps.length) return undefined;
   const keys = [
+    'offerWait',
+    'lastMarker',
     'firstStarting',
     'lastStarting',
     'lastRunningStamped',
@@ -114,6 +121,8 @@ export function table(results: CzResult[], o: Options): string {
       continue;
     }
     if (r.error) notes.push(`${r.containerizer}: ${r.error}`);
+    for (const x of r.markerFaults ?? []) notes.push(`${r.containerizer}: MARKER FAULT ${x}`);
+    if (r.load) notes.push(`${r.containerizer}: load average ${r.load[0]} at the start, ${r.load[1]} at the end`);
     for (const x of r.retried) notes.push(`${r.containerizer}: Agora round ${x} (run again)`);
     const [primary, ...others] = r.baselines;
     const ratio = ratioOf(r.agora, primary);
@@ -145,7 +154,12 @@ export function table(results: CzResult[], o: Options): string {
   out.push(
     `Medians over ${o.rounds} interleaved round(s) after ${o.warmup} warm-up; ratio = median Agora / median raw`,
   );
-  out.push('(its spread: the per-round Agora/raw pairs). Baselines:');
+  out.push('(its spread: the per-round Agora/raw pairs).');
+  out.push(
+    "Window, every side: start (Agora: the first launch call; raw: the spawner's start stamp) → the last task's own",
+  );
+  out.push("marker (each task's command first writes its id into a FIFO stamped on CLOCK_MONOTONIC by a tiny reader).");
+  out.push('Baselines:');
   for (const r of results.filter((x) => !x.skipped)) {
     for (const b of r.baselines) out.push(`  ${r.containerizer.padEnd(7)} ${b.key.padEnd(6)} ${b.label}`);
   }
@@ -154,9 +168,16 @@ export function table(results: CzResult[], o: Options): string {
   if (profiled.length) {
     out.push('');
     out.push('Where Agora spends the time (medians over the rounds; ms from the first launch call; STARTING and');
-    out.push("RUNNING as stamped by the agent, on this host's clock):");
+    out.push(
+      "RUNNING as stamped by the agent, on this host's clock). 'offer wait': before the window, from the round's",
+    );
+    out.push(
+      "start (the last round gone) until the whole agent was on offer, at the master's default allocation interval:",
+    );
     const head2 = [
       'containerizer',
+      'offer wait',
+      'last marker',
       'ACCEPTs',
       '1st STARTING',
       'last STARTING',
@@ -169,6 +190,8 @@ export function table(results: CzResult[], o: Options): string {
       const p = medianProfile(r.profiles) as Record<string, number>;
       return [
         r.containerizer,
+        String(p.offerWait),
+        String(p.lastMarker),
         String(p.accepts),
         String(p.firstStarting),
         String(p.lastStarting),

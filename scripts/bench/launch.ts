@@ -1,6 +1,5 @@
 /**
- * Launch-throughput benchmark (not a test): tasks launched per second END TO END — from the
- * framework's first LAUNCH call to the N-th TASK_RUNNING the framework receives — through one real
+ * Launch-throughput benchmark (not a test): tasks launched per second END TO END through one real
  * agent, for each containerizer (posix, linux, docker), beside the raw rate of the same work without
  * Agora, measured in the same run and interleaved round by round (the machine is shared and noisy).
  *
@@ -18,33 +17,31 @@
  *   --log-level L      master and agent log level (info, as shipped)
  *   --no-cli           skip the `docker run -d` (CLI) baseline
  *   --cpu-prof DIR     run the master and the agent under `node --cpu-prof` (profiles written into DIR at the end)
- *   --work-dir DIR     put the agent's work dir (sandboxes, checkpoint) under DIR (default: the temp dir),
- *                      e.g. /dev/shm to see the launch without the disk's file-system costs
+ *   --work-dir DIR     put the agent's work dir (sandboxes, checkpoint) under DIR (default: the temp dir)
  *   --json
  *
- * What one round is, per method (the timed part ends when the N-th task runs; killing them is not timed):
- *   agora     one master (--allocation_interval 100ms) + one agent (--containerizers posix,linux,docker,
- *             cpus:64;mem:65536), real processes through bin/agora started once; this process is the
- *             framework (SDK SchedulerDriver). A round starts when the whole agent is on offer (the last
- *             round's tasks are gone); all N tasks (`sleep 600`, cpus:0.1;mem:32, pinned to the
- *             containerizer) go out in one ACCEPT on the offers held (or --batch K per ACCEPT, the rest
- *             re-offered at once: refuse_seconds 0); time = first launch call → N-th TASK_RUNNING
- *             received. Offers left over are held, not declined: declining with refuse_seconds 0
- *             makes the master re-offer at once, a busy loop between master and framework.
- *   raw       posix and linux: `child_process.spawn('/bin/sh', ['-c', 'sleep 600'], {detached: true})`
- *             N times, time until all N 'spawn' events. docker: dockerode createContainer + start of the
- *             same image and command (host network, as Agora's default), N concurrently, time until
- *             all started. The ratio in the table is against these.
- *   by hand   (linux, extra) the isolation work without Agora: per task, memory/cpu/cpuacct cgroups
- *             with limits, then `sh` joins them, says so on fd 3 and execs `unshare --pid --fork
- *             --mount-proc --mount --uts --ipc --kill-child -- /bin/sh -c 'sleep 600'`; time until
- *             all N said so (the same point at which Agora's linux containerizer reports RUNNING).
- *   cli       (docker, extra) `docker run -d --network host IMAGE /bin/sh -c 'sleep 600'`, N concurrently.
+ * The measured window, the same on every side: from the start (Agora: the framework's first launch
+ * call; raw: the start stamp of a tiny separate spawner process) to the LAST TASK'S OWN MARKER: every
+ * task's command is `echo ID > FIFO; exec sleep 600`, and a tiny reader process stamps each line on
+ * CLOCK_MONOTONIC as it arrives (launch-markers.ts). So the linux side includes its namespaces and
+ * shell, as the baseline includes its shell. The master runs with its default allocation interval;
+ * the wait for offers before a round (the last round's resources coming back) is reported apart, not
+ * in the window. Each round also checks that every task's marker came exactly once.
  *
- * Besides the table it prints, for Agora, where the time goes (agent STARTING/RUNNING stamps
- * against the launch call) and, for every method, the CPU per task of the agent, the master, this
- * process, the agent's launcher process and (docker) dockerd and containerd, read from /proc: CPU is less at the mercy of other
- * tenants than wall time. `--cpu-prof DIR` adds V8 profiles of the master and the agent.
+ *   agora     master + agent (bin/agora, started once); this process is the framework (SDK
+ *             SchedulerDriver); all N tasks (cpus:0.1;mem:32, pinned to the containerizer) in one
+ *             ACCEPT on the offers held (or --batch K per ACCEPT). Offers left over are held.
+ *   spawn     (raw, posix and linux) spawn('/bin/sh', ['-c', CMD], {detached: true}) × N from the tiny
+ *             spawner (launch-spawner.ts): the benchmark process is large, and forking it is slower.
+ *   byhand    (linux, extra) per task memory/cpu/cpuacct cgroups with limits, `sh` joins them and execs
+ *             `unshare --pid --fork --mount-proc --mount --uts --ipc --kill-child -- /bin/sh -c CMD`.
+ *   api       (raw, docker) dockerode createContainer + start, host network, N concurrently.
+ *   cli       (docker, extra) `docker run -d --network host ...`, N concurrently.
+ *
+ * It also prints where Agora's time goes (offer wait, agent STARTING/RUNNING stamps, last marker) and
+ * the CPU per task of the agent, its launcher, the master, this process and the spawner (and dockerd,
+ * containerd), from /proc: CPU is less at the mercy of other tenants than wall time; and the load
+ * average at the start and end of each containerizer's rounds.
  *
  * Everything this starts (daemons, tasks, processes, containers, cgroups) is removed at the end,
  * also on Ctrl-C (exit status 0 either way).
@@ -54,10 +51,11 @@ import { waitFor } from '../../testkit/processes.js';
 import { BenchFramework } from './launch-agora.js';
 import { cleanup, live } from './launch-cleanup.js';
 import { startCluster } from './launch-cluster.js';
+import { MarkerMeter } from './launch-markers.js';
 import { type CzResult, type Method, measure, probe } from './launch-measure.js';
 import { CpuMeter, execFileP, launcherPids, log, pidsByComm } from './launch-meter.js';
 import { COMMAND, CONTAINERIZERS, parseOptions, TASK_RESOURCES } from './launch-options.js';
-import { ByHandLinux, rawDockerApiRound, rawDockerCliRound, rawSpawnRound } from './launch-raw.js';
+import { ByHandLinux, RawSpawner, rawDockerApiRound, rawDockerCliRound, rawSpawnRound } from './launch-raw.js';
 import { jsonLine, table } from './launch-report.js';
 
 /** Set on Ctrl-C (or SIGTERM): the run stops after cleaning up, and still exits 0. */
@@ -103,6 +101,9 @@ async function main(): Promise<void> {
     if (usable.length > 0) {
       log(`starting a master and an agent (--containerizers ${usable.join(',')})...`);
       const cluster = await startCluster(o, usable);
+      const markers = new MarkerMeter();
+      const spawner = new RawSpawner();
+      await markers.ready;
       const fw = new BenchFramework(cluster.master);
       live.driver = fw.driver;
       fw.driver.start();
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
         launcher: launcherPids(cluster.agent.child.pid),
         master: [cluster.masterProc.child.pid ?? 0],
         bench: [],
+        spawner: [spawner.child.pid ?? 0],
         ...dockerPids,
       }));
       for (const cz of usable) {
@@ -127,22 +129,22 @@ async function main(): Promise<void> {
             key: 'api',
             label: `dockerode createContainer + start, ${n} concurrently, --network host (the engine API Agora uses)`,
             primary: true,
-            round: (tag, c) => rawDockerApiRound(docker, o.image, n, tag, c),
+            round: (tag, c) => rawDockerApiRound(markers, docker, o.image, n, tag, c),
           });
           if (o.cli && !cliWhy) {
             methods.push({
               key: 'cli',
               label: `docker run -d --network host ${o.image} /bin/sh -c '${COMMAND}', ${n} concurrently (CLI)`,
               primary: false,
-              round: (tag, c) => rawDockerCliRound(docker, o.image, n, tag, c),
+              round: (tag, c) => rawDockerCliRound(markers, docker, o.image, n, tag, c),
             });
           }
         } else {
           methods.push({
             key: 'spawn',
-            label: `child_process.spawn('/bin/sh', ['-c', '${COMMAND}'], {detached: true}) × ${n}, until every 'spawn' event`,
+            label: `spawn('/bin/sh', ['-c', 'echo ID > FIFO; exec ${COMMAND}'], {detached: true}) × ${n} from a tiny spawner process, until every marker`,
             primary: true,
-            round: (_tag, c) => rawSpawnRound(n, c),
+            round: (tag, c) => rawSpawnRound(spawner, markers, n, `raw-${cz}-${tag}`, c),
           });
           if (cz === 'linux' && byHand) {
             const bh = byHand;
@@ -151,7 +153,7 @@ async function main(): Promise<void> {
               label:
                 'by hand: memory+cpu+cpuacct cgroups with limits, sh joins them, then unshare --pid --fork --mount-proc --mount --uts --ipc',
               primary: false,
-              round: (tag, c) => bh.round(n, tag, c),
+              round: (tag, c) => bh.round(markers, n, tag, c),
             });
           }
         }
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
         );
         let r: CzResult;
         try {
-          r = await measure(o, cz, n, fw, methods, cpu);
+          r = await measure(o, cz, n, fw, markers, methods, cpu);
         } catch (e) {
           r = { containerizer: cz, tasks: n, error: (e as Error).message, baselines: [], profiles: [], retried: [] };
           log(`${cz}: FAILED: ${r.error}`);
@@ -187,7 +189,7 @@ async function main(): Promise<void> {
   if (!o.json) {
     console.log('');
     console.log(
-      `Launch throughput, end to end (framework LAUNCH → TASK_RUNNING), one agent, '${COMMAND}' (${TASK_RESOURCES}), log level ${o.logLevel}`,
+      `Launch throughput, end to end (framework LAUNCH → every task's own marker), one agent, 'echo ID > FIFO; exec ${COMMAND}' (${TASK_RESOURCES}), log level ${o.logLevel}`,
     );
     console.log(table(results, o));
   }

@@ -118,6 +118,28 @@ describe('Launcher (a real launcher process starting real processes)', function 
     expect(await p.exited).to.deep.equal({ code: 0, signal: null });
   });
 
+  it('writes the after-spawn values once the child runs; a failed one kills the child and fails the launch', async () => {
+    const ok = await launch(
+      req('a', 'sleep 30', {
+        afterSpawn: [
+          { file: path.join(dir, 'a', 'after'), value: 'x' },
+          { file: path.join(dir, 'missing', 'optional'), value: '1', optional: true },
+        ],
+      }),
+    );
+    expect(isAlive(ok.pid)).to.equal(true);
+    expect(readFileSync(path.join(dir, 'a', 'after'), 'utf8')).to.equal('x');
+    const cwd = path.join(dir, 'b');
+    const err = await launcher
+      .launch(req('b', 'sleep 30', { afterSpawn: [{ file: path.join(cwd, 'missing', 'limit'), value: '1' }] }))
+      .catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(LaunchError);
+    expect((err as LaunchError).stage).to.equal('prepare');
+    expect((err as Error).message).to.match(/could not write 1 to .*missing\/limit/);
+    // The child that was started is gone (killed), not left running outside its limits.
+    await until('the child to be gone', () => (pidsWithCwd(cwd).length === 0 ? true : undefined));
+  });
+
   it('fails a launch of a program that does not exist, or whose output file cannot be opened', async () => {
     const noFile = await launcher.launch(req('e', '', { file: '/no/such/program', args: [] })).catch((e) => e);
     expect(noFile).to.be.instanceOf(LaunchError);

@@ -287,7 +287,8 @@ describe('containerizers through a real agent @integration', function () {
     const before = await getJson(`${agent.url}/state`);
     const pidsBefore = new Map<string, number>();
     for (const t of before.frameworks.flatMap(
-      (x: { executors: { tasks: { id: string; container?: { pid?: number } }[] }[] }) => x.executors[0].tasks,
+      (x: { executors: { tasks: { id: string; container?: { pid?: number } }[] }[] }) =>
+        x.executors.flatMap((e) => e.tasks),
     )) {
       if (t.container?.pid) pidsBefore.set(t.id, t.container.pid);
     }
@@ -325,9 +326,8 @@ describe('containerizers through a real agent @integration', function () {
     );
     const after = await getJson(`${agent.url}/state`);
     const running = after.frameworks
-      .flatMap(
-        (x: { executors: { tasks: { id: string; state: string; container?: { pid?: number } }[] }[] }) =>
-          x.executors[0].tasks,
+      .flatMap((x: { executors: { tasks: { id: string; state: string; container?: { pid?: number } }[] }[] }) =>
+        x.executors.flatMap((e) => e.tasks),
       )
       .filter((t: { id: string }) => ids.includes(t.id));
     expect(running.map((t: { state: string }) => t.state)).to.deep.equal(Array(30).fill('TASK_RUNNING'));
