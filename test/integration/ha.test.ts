@@ -222,14 +222,16 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
           .map((u) => `${u.state}/${u.source ?? ''}/${u.reason ?? ''}/${u.message ?? ''}`)
           .join(' | ');
       for (const id of [...shortIds, ...longIds]) expect(counts.get(id), `${id}: ${history(id)}`).to.equal(1);
-      // Each short task produced exactly one terminal update (redeliveries carry the same uuid).
+      // No short task produced two terminal updates (redeliveries carry the same uuid).
       // Answers to this test's own reconciliation of stale tasks repeat the state without a uuid
       // (REASON_RECONCILIATION, as Mesos): they are the master's word, not a second update.
       for (const id of shortIds) {
         const terminal = f.updates.filter(
           (u) => u.task_id === id && u.state === 'TASK_FINISHED' && u.reason !== 'REASON_RECONCILIATION',
         );
-        expect(new Set(terminal.map((u) => u.uuid)).size, id).to.equal(1);
+        // At most one: the agent's own update may still be on its way when the reconciliation answer
+        // (which the driver now asks for after every re-subscription) already told of the end.
+        expect(new Set(terminal.map((u) => u.uuid)).size, id).to.be.at.most(1);
       }
       // The standby masters redirect to the leader; the leader's MasterInfo is in ZooKeeper.
       const standby = rest.find((m) => m !== next) as MasterProc;
