@@ -5,6 +5,8 @@
  */
 import { Packr } from 'msgpackr';
 import WebSocket from 'ws';
+import { decode } from '../../sdk/codec/index.js';
+import { Direction, type SchedulerEvent } from '../../sdk/protocol/messages.js';
 import type { Fixture } from './observe.js';
 import { WS_PATHS } from './routes.js';
 
@@ -35,8 +37,13 @@ export async function startFixture(masterPort: number, agentId: string, agentPor
   // A master that dies under the fuzz resets this connection: that is reported as a crash elsewhere.
   ws.on('error', () => {});
   ws.on('message', (data: Buffer) => {
-    // biome-ignore lint/suspicious/noExplicitAny: events are read loosely
-    const ev = packr.unpack(data) as any;
+    // Decoded and validated as the SDK does: a typed scheduler event (an undecodable frame is dropped).
+    let ev: SchedulerEvent;
+    try {
+      ev = decode(Direction.MasterToScheduler, data);
+    } catch {
+      return;
+    }
     if (ev.type === 'SUBSCRIBED') frameworkId = ev.subscribed.framework_id;
     else if (ev.type === 'OFFERS') {
       for (const o of ev.offers.offers) {
