@@ -41,6 +41,18 @@ function scalar(list: readonly Resource[], name: string): number {
   return v;
 }
 
+function lostUpdate(taskId: string, agentId: string): SchedulerEvent {
+  const status = {
+    task_id: taskId,
+    state: TaskState.LOST,
+    source: 'SOURCE_MASTER' as const,
+    agent_id: agentId,
+    reason: 'REASON_AGENT_DISCONNECTED',
+    timestamp: Date.now() / 1000,
+  };
+  return { type: 'UPDATE', update: { status } };
+}
+
 export async function startStubMaster(port: number): Promise<{ port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     res.writeHead(req.url === '/health' ? 200 : 404, { 'content-type': 'application/json' });
@@ -121,10 +133,18 @@ export async function startStubMaster(port: number): Promise<{ port: number; clo
             if (known) {
               me = known;
               known.peer = peer;
-              if (m.type === 'REGISTER') {
-                // It never heard its id: it holds nothing, so its books start again.
-                known.cpus = scalar(m.agent.resources, 'cpus');
-                known.mem = scalar(m.agent.resources, 'mem');
+              // Launches it does not report went to the dead connection unread: they are lost (and
+              // their resources free again), or the framework would wait for them forever.
+              const held = new Set(
+                m.type === 'REREGISTER' ? m.tasks.map((t) => `${t.framework_id}/${t.task.task_id}`) : [],
+              );
+              for (const [key, t] of tasks) {
+                if (t.agent !== known || held.has(key)) continue;
+                tasks.delete(key);
+                known.cpus += t.cpus;
+                known.mem += t.mem;
+                const slash = key.indexOf('/');
+                byId.get(key.slice(0, slash))?.peer.send(lostUpdate(key.slice(slash + 1), known.id));
               }
               peer.send({
                 type: m.type === 'REGISTER' ? 'REGISTERED' : 'REREGISTERED',
@@ -202,19 +222,7 @@ export async function startStubMaster(port: number): Promise<{ port: number; clo
                   for (const t of op.launch.task_infos) {
                     if (!a.peer.open) {
                       // The agent's connection dropped: the launch is lost (the framework queues it again).
-                      self.peer.send({
-                        type: 'UPDATE',
-                        update: {
-                          status: {
-                            task_id: t.task_id,
-                            state: TaskState.LOST,
-                            source: 'SOURCE_MASTER',
-                            agent_id: a.id,
-                            reason: 'REASON_AGENT_DISCONNECTED',
-                            timestamp: Date.now() / 1000,
-                          },
-                        },
-                      });
+                      self.peer.send(lostUpdate(t.task_id, a.id));
                       continue;
                     }
                     const cpus = scalar(t.resources, 'cpus');
