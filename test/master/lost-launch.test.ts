@@ -27,10 +27,9 @@ describe('a launch lost on a dropped agent connection (harness)', () => {
     await h.settle();
     a.drop();
     await h.settle();
-    const back = await h.connectAgent({ resources: 'cpus:2;mem:1024' }).reregister(
-      [{ task: kept, framework_id: f.frameworkId!, state: TaskState.RUNNING }],
-      a.id,
-    );
+    const back = await h
+      .connectAgent({ resources: 'cpus:2;mem:1024' })
+      .reregister([{ task: kept, framework_id: f.frameworkId!, state: TaskState.RUNNING }], a.id);
     expect(back.peer.last('REREGISTERED')?.agent_id).to.equal(a.id);
     const lost = f.updates().filter((u) => u.task_id === 'lost');
     expect(lost.map((u) => u.state)).to.deep.equal([TaskState.LOST]);
