@@ -249,18 +249,33 @@ export class WsPeer<Out> implements Peer<Out> {
  * One heartbeat round over `peers`: terminate the ones silent for more than two intervals, ping
  * the others. When the round itself runs late (the event loop was blocked, so pongs could not be
  * read either) nobody is terminated this time.
+ *
+ * A peer found silent is judged again only after the input that has already arrived has been
+ * read (setImmediate runs after the event loop's poll phase, and timers run before it): a busy
+ * process, whose timers fire before it reads the pongs and frames waiting in its sockets, must not
+ * drop live peers for its own delay (under load this dropped agents in the middle of a fill, and
+ * every launch written to them was lost).
  */
 export function heartbeatRound(peers: Iterable<WsPeer<unknown>>, intervalMs: number, late: boolean, now: number): void {
+  let suspects: WsPeer<unknown>[] | undefined;
   for (const peer of peers) {
     if (peer.ws.readyState !== WebSocket.OPEN && peer.ws.readyState !== WebSocket.CLOSING) continue;
     // The clock went back: count from now rather than wait for it to catch up.
     if (peer.lastSeen > now) peer.lastSeen = now;
     if (!late && now - peer.lastSeen > 2 * intervalMs) {
-      peer.terminate('heartbeat timeout');
+      (suspects ??= []).push(peer);
       continue;
     }
     if (peer.ws.readyState === WebSocket.OPEN) peer.ws.ping();
   }
+  if (!suspects) return;
+  const found = suspects;
+  setImmediate(() => {
+    for (const peer of found) {
+      if (now - peer.lastSeen > 2 * intervalMs) peer.terminate('heartbeat timeout');
+      else if (peer.ws.readyState === WebSocket.OPEN) peer.ws.ping();
+    }
+  });
 }
 
 /**
