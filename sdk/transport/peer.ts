@@ -257,21 +257,20 @@ export class WsPeer<Out> implements Peer<Out> {
  * every launch written to them was lost).
  */
 export function heartbeatRound(peers: Iterable<WsPeer<unknown>>, intervalMs: number, late: boolean, now: number): void {
-  let suspects: WsPeer<unknown>[] | undefined;
+  const suspects: WsPeer<unknown>[] = [];
   for (const peer of peers) {
     if (peer.ws.readyState !== WebSocket.OPEN && peer.ws.readyState !== WebSocket.CLOSING) continue;
     // The clock went back: count from now rather than wait for it to catch up.
     if (peer.lastSeen > now) peer.lastSeen = now;
     if (!late && now - peer.lastSeen > 2 * intervalMs) {
-      (suspects ??= []).push(peer);
+      suspects.push(peer);
       continue;
     }
     if (peer.ws.readyState === WebSocket.OPEN) peer.ws.ping();
   }
-  if (!suspects) return;
-  const found = suspects;
+  if (suspects.length === 0) return;
   setImmediate(() => {
-    for (const peer of found) {
+    for (const peer of suspects) {
       if (now - peer.lastSeen > 2 * intervalMs) peer.terminate('heartbeat timeout');
       else if (peer.ws.readyState === WebSocket.OPEN) peer.ws.ping();
     }
