@@ -119,6 +119,21 @@ describe('Chronos fault test: network partitions of the leader, exactly one run 
     await waitFor('the other Chronos to lead', () => chronosLeading(second.chronos), 30_000);
     // The cut-off leader stepped down: the service ends its process when leadership is lost.
     await waitFor('the cut-off leader to stop', async () => first.chronos.proc.exited !== undefined, 15_000);
+    const lastWords = first.chronos.proc
+      .text()
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .map((l) => {
+        try {
+          return (JSON.parse(l) as { msg?: string }).msg ?? l;
+        } catch {
+          return l;
+        }
+      });
+    console.log(
+      `      the cut-off leader exited ${JSON.stringify(first.chronos.proc.exited)}: ${lastWords.join(' | ')}`,
+    );
     await sleep(4_000);
     first.zkLink.heal();
     const restarted = await start('chronos-1b', first);
