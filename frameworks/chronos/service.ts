@@ -27,6 +27,9 @@ import { Engine } from './engine/engine.js';
 import { ENGINE_DRIVER_OPTIONS, storedFrameworkId, wireEngine } from './engine/wire.js';
 import { createChronosHttp } from './http/index.js';
 
+/** The master's error to a framework connection that another subscription of the same framework replaced. */
+const FRAMEWORK_FAILED_OVER = 'AGORA_MASTER_FRAMEWORK_FAILED_OVER';
+
 export interface ChronosOptions extends ClientSecurity {
   /** The master: host:port or zk://…/agora. */
   master: string;
@@ -127,6 +130,17 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
     engine = e;
     driver = d;
     wireEngine(e, d, store, log);
+    // Mesos's framework failover: the master gives the framework to the newest subscription and tells
+    // the one before "failed over". Here that means another instance leads (it subscribed with the
+    // shared framework id) while this one still believes it does (its ZooKeeper session not yet
+    // known lost). Re-subscribing would take the framework back and the two would alternate; the
+    // Mesos driver aborts instead, and so does this instance: it stops leading at once.
+    d.on('error', (err) => {
+      if (err.code !== FRAMEWORK_FAILED_OVER || d !== driver || !leading) return;
+      log.warn('the master handed this framework to another subscription: another instance leads; stop acting');
+      void stopLeading();
+      if (!closing) (o.onLeadershipLost ?? (() => process.exit(1)))();
+    });
     d.start();
   };
 
