@@ -39,10 +39,15 @@ export async function startChronosProc(
     ...extra,
   ]);
   const url = `http://127.0.0.1:${httpPort}`;
-  await waitFor(`${name} to answer /ping`, async () => {
-    if (proc.exited) throw new Error(`${name} exited: ${proc.text().slice(-2000)}`);
-    return (await fetch(`${url}/ping`)).ok;
-  });
+  // Generous: on a loaded machine a node process takes a while to load its modules and connect.
+  await waitFor(
+    `${name} to answer /ping`,
+    async () => {
+      if (proc.exited) throw new Error(`${name} exited: ${proc.text().slice(-2000)}`);
+      return (await fetch(`${url}/ping`)).ok;
+    },
+    45_000,
+  );
   return { proc, port: httpPort, url };
 }
 
