@@ -84,6 +84,8 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
   const advertise = o.advertiseIp ?? '127.0.0.1';
   const engineOf = () => (leading ? engine : undefined);
   let closing = false;
+  /** Bumped when leading starts or stops: a lead() still loading when leadership ends does not go on. */
+  let term = 0;
 
   const http = createChronosHttp({
     logger: log,
@@ -100,6 +102,7 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
   const self = `${advertise}:${port}`;
 
   const lead = async () => {
+    const mine = ++term;
     const e = new Engine({
       store,
       clock,
@@ -109,6 +112,13 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
     });
     await e.load();
     const fid = await storedFrameworkId(store);
+    if (mine !== term || !leading) {
+      // Leadership ended while the state loaded (possible when onLeadershipLost does not exit):
+      // starting a driver now would make a leader nobody elected.
+      log.warn('leadership ended while loading the state: not starting the engine');
+      e.detach();
+      return;
+    }
     log.info({ jobs: e.jobs.size, frameworkId: fid }, 'leading: state loaded');
     const d = new SchedulerDriver({
       master: o.master,
@@ -145,6 +155,7 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
   };
 
   const stopLeading = async () => {
+    term++;
     leading = false;
     engine?.detach();
     await driver?.stop().catch(() => undefined);
