@@ -28,7 +28,7 @@
  * the cluster can take, so the Chronos figures can be read against it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Engine } from '../../frameworks/chronos/engine/engine.js';
@@ -72,6 +72,10 @@ interface CaseResult {
   redelivered: number;
   notStarted: number;
   baselinePerSec: number;
+  /** CPU seconds of the Chronos (benchmark) process over wallSec, from job creation to the end. */
+  cpuSec: number;
+  wallSec: number;
+  loadAverage: number[];
   createSec: number;
 }
 
@@ -183,6 +187,7 @@ async function chronosPhase(masterAddr: string, n: number, command: string, stor
   await new Promise<void>((r) => driver.once('subscribed', () => r()));
 
   const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
   // Due times spread over one minute, from 20 s after creation ends (estimated: 3 ms a job).
   const first = Math.ceil((Date.now() + 20_000 + n * 3) / 1000) * 1000;
   const step = 60_000 / n;
@@ -247,6 +252,16 @@ async function chronosPhase(masterAddr: string, n: number, command: string, stor
   }
   figures = await collect();
   lateness.sort((a, b) => a - b);
+  // CPU of this process (the engine, its Store client and its driver) from job creation to the end,
+  // beside the wall time: on a shared machine the wall time says little on its own.
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSec = (cpu.user + cpu.system) / 1e6;
+  const wallSec = (Date.now() - t0) / 1000;
+  console.error(
+    `  chronos process: ${cpuSec.toFixed(1)} s CPU over ${wallSec.toFixed(1)} s wall; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   // Doubled: a due time for which two distinct tasks ran. A relaunch (a second attempt after the first
   // was reported lost) or a launch sent again is a retry, counted apart: it is not a double unless
   // both tasks ran.
@@ -267,6 +282,8 @@ async function chronosPhase(masterAddr: string, n: number, command: string, stor
     relaunched,
     resent,
     ranTasks: ran.size,
+    cpuSec,
+    wallSec,
     createSec,
   };
 }
@@ -368,6 +385,9 @@ async function runCase(spec: string, storeKind: string): Promise<CaseResult> {
       notStarted: n - c.started - c.skipped,
       baselinePerSec: rate,
       createSec: c.createSec,
+      cpuSec: c.cpuSec,
+      wallSec: c.wallSec,
+      loadAverage: loadavg(),
     };
   } finally {
     for (const a of agents) a.send({ cmd: 'stop' });
@@ -391,14 +411,14 @@ async function main(): Promise<void> {
   const f = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : '-');
   console.log('\nChronos: lateness of a run = its RUNNING time − its due time (N jobs due within one minute)\n');
   console.log(
-    'case                                              | runs   | median ms | p99 ms | max ms | skipped | doubled | retries (relaunched/re-sent/re-delivered) | not started | minimal framework tasks/s',
+    'case                                              | runs   | median ms | p99 ms | max ms | skipped | doubled | retries (relaunched/re-sent/re-delivered) | not started | minimal framework tasks/s | chronos CPU s / wall s | load average',
   );
   console.log(
-    '--------------------------------------------------|--------|-----------|--------|--------|---------|---------|-------------------------------------------|-------------|--------------------------',
+    '--------------------------------------------------|--------|-----------|--------|--------|---------|---------|-------------------------------------------|-------------|---------------------------|------------------------|-------------',
   );
   for (const r of results)
     console.log(
-      `${r.case.padEnd(50)}| ${String(r.runs).padEnd(7)}| ${f(r.medianMs).padEnd(10)}| ${f(r.p99Ms).padEnd(7)}| ${f(r.maxMs).padEnd(7)}| ${String(r.skipped).padEnd(8)}| ${String(r.doubled).padEnd(8)}| ${`${r.relaunched}/${r.resent}/${r.redelivered}`.padEnd(42)}| ${String(r.notStarted).padEnd(12)}| ${f(r.baselinePerSec)}`,
+      `${r.case.padEnd(50)}| ${String(r.runs).padEnd(7)}| ${f(r.medianMs).padEnd(10)}| ${f(r.p99Ms).padEnd(7)}| ${f(r.maxMs).padEnd(7)}| ${String(r.skipped).padEnd(8)}| ${String(r.doubled).padEnd(8)}| ${`${r.relaunched}/${r.resent}/${r.redelivered}`.padEnd(42)}| ${String(r.notStarted).padEnd(12)}| ${f(r.baselinePerSec).padEnd(26)}| ${`${r.cpuSec.toFixed(1)} / ${r.wallSec.toFixed(1)}`.padEnd(23)}| ${r.loadAverage.map((l) => l.toFixed(1)).join(' ')}`,
     );
   console.log('\nAim: p99 under 1,000 ms at 10,000 jobs a minute, none skipped, none doubled.');
 }
