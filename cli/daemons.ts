@@ -226,6 +226,16 @@ export const agentCommand: CommandDef = {
     { name: 'kill_grace_period', help: 'SIGTERM→SIGKILL grace when a task gives none', default: '3secs' },
     { name: 'checkpoint_fsync', help: 'fsync checkpoints (survive power loss, slower)', boolean: true },
     {
+      name: 'status_update_retry_interval_min',
+      help: 'first resend of a status update the framework has not acknowledged (then doubling); updates are also resent at once on every reconnection',
+      default: '10secs',
+    },
+    {
+      name: 'status_update_retry_interval_max',
+      help: 'longest wait between resends of an unacknowledged status update',
+      default: '10mins',
+    },
+    {
       name: 'switch_user',
       help: "when the agent runs as root, run each task as its command's user, else its framework's user (--switch_user=false: as the agent's user)",
       boolean: true,
@@ -248,6 +258,30 @@ export function booleanFlag(f: Flags, name: string, fallback: boolean): boolean 
   if (v === 'true') return true;
   if (v === 'false') return false;
   throw new UsageError(`--${name} must be true or false, got '${v}'`);
+}
+
+/** The two status-update resend flags, checked: 1 ms ≤ min ≤ max ≤ 1 day. */
+export function statusRetryFlags(f: Flags): { minMs: number; maxMs: number } {
+  const read = (name: string, fallback: string): number => {
+    let ms: number;
+    try {
+      ms = parseDuration(f[name] ?? fallback);
+    } catch (e) {
+      throw asUsageError(e);
+    }
+    if (!Number.isFinite(ms) || ms < 1 || ms > 86_400_000) {
+      throw new UsageError(`--${name} must be between 1ms and 1day, got '${f[name]}'`);
+    }
+    return ms;
+  };
+  const minMs = read('status_update_retry_interval_min', '10secs');
+  const maxMs = read('status_update_retry_interval_max', '10mins');
+  if (maxMs < minMs) {
+    throw new UsageError(
+      `--status_update_retry_interval_max (${f.status_update_retry_interval_max ?? '10mins'}) must not be shorter than --status_update_retry_interval_min (${f.status_update_retry_interval_min ?? '10secs'})`,
+    );
+  }
+  return { minMs, maxMs };
 }
 
 function checkMasterFlag(master: string): void {
@@ -285,6 +319,7 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
   } catch (e) {
     throw asUsageError(e);
   }
+  const retry = statusRetryFlags(f);
   const switchUser = booleanFlag(f, 'switch_user', true);
   if (switchUser && process.getuid?.() !== 0) {
     logger.warn("--switch_user is on but the agent is not root: every task runs as the agent's user");
@@ -310,6 +345,8 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     logger,
     killGracePeriodMs: parseDuration(f.kill_grace_period ?? '3secs'),
     checkpointFsync: f.checkpoint_fsync === 'true',
+    statusRetryInitialMs: retry.minMs,
+    statusRetryMaxMs: retry.maxMs,
     switchUser,
     credential: security.credential,
     tls: security.tls,
