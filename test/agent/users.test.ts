@@ -3,7 +3,7 @@
  * setpriv arguments and spawn options that put a process under that user. Pure, except the reader
  * test, which reads files it wrote.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -125,6 +125,31 @@ describe('task users', () => {
         UnknownUser,
         /cannot look up user 'alice'/,
       );
+    });
+
+    it("sees a change to either file at the next lookup (cached by the files' versions, not for a time)", () => {
+      const f = { passwd: join(dir, 'passwd2'), group: join(dir, 'group2') };
+      writeFileSync(f.passwd, PASSWD);
+      writeFileSync(f.group, GROUP);
+      expect(resolveUser('alice', f).uid).to.equal(1001);
+      // Same size, same second: only the content (and the inode's ctime/mtime) differ.
+      writeFileSync(f.passwd, PASSWD.replace('alice:x:1001:', 'alice:x:1002:'));
+      expect(resolveUser('alice', f).uid).to.equal(1002);
+      // Replaced by a new file (a new inode), as useradd does.
+      renameSync(f.passwd, `${f.passwd}.old`);
+      writeFileSync(f.passwd, PASSWD.replace('alice:x:1001:', 'alice:x:1003:'));
+      expect(resolveUser('alice', f).uid).to.equal(1003);
+      writeFileSync(f.group, GROUP.replace(/,?alice/g, ''));
+      expect(resolveUser('alice', f).groups).to.deep.equal([]);
+      rmSync(f.passwd);
+      expect(() => resolveUser('alice', f)).to.throw(UnknownUser, /cannot look up user 'alice'/);
+    });
+
+    it('hands out a copy: changing a returned user does not change the next answer', () => {
+      const a = resolveUser('alice', files());
+      a.groups.push(1);
+      a.uid = 0;
+      expect(resolveUser('alice', files())).to.deep.equal({ name: 'alice', uid: 1001, gid: 1001, groups: [29, 999] });
     });
   });
 
