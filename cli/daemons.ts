@@ -5,6 +5,7 @@ import type pino from 'pino';
 import { Agent } from '../agent/agent.js';
 import { createContainerizers } from '../agent/containerizer/registry.js';
 import { detectResources, parseAttributes } from '../agent/detect.js';
+import { MAX_LAUNCHER_PROCESSES } from '../agent/launcher/client.js';
 import { startAgentHttp } from '../agent/server.js';
 import { readSecretsKeyFile } from '../master/secrets/key-file.js';
 import { AGENT_WS_PATH, type RunningMaster, startMaster } from '../master/server.js';
@@ -223,6 +224,11 @@ export const agentCommand: CommandDef = {
       help: 'grace between docker stop and kill when a task gives none',
       default: '0secs',
     },
+    {
+      name: 'launcher_processes',
+      help: "launcher processes that start posix and linux tasks side by side (a spawn blocks its launcher until the task has exec'd); 1 to 16",
+      default: '2',
+    },
     { name: 'kill_grace_period', help: 'SIGTERM→SIGKILL grace when a task gives none', default: '3secs' },
     { name: 'checkpoint_fsync', help: 'fsync checkpoints (survive power loss, slower)', boolean: true },
     {
@@ -258,6 +264,17 @@ export function booleanFlag(f: Flags, name: string, fallback: boolean): boolean 
   if (v === 'true') return true;
   if (v === 'false') return false;
   throw new UsageError(`--${name} must be true or false, got '${v}'`);
+}
+
+/** `--launcher_processes`: 1 to MAX_LAUNCHER_PROCESSES (default 2). */
+export function launcherProcessesFlag(f: Flags): number {
+  const n = f.launcher_processes === undefined ? 2 : intFlag(f, 'launcher_processes');
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LAUNCHER_PROCESSES) {
+    throw new UsageError(
+      `--launcher_processes must be from 1 to ${MAX_LAUNCHER_PROCESSES}, got '${f.launcher_processes}'`,
+    );
+  }
+  return n;
 }
 
 /** The two status-update resend flags, checked: 1 ms ≤ min ≤ max ≤ 1 day. */
@@ -307,7 +324,12 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-    { logger, workDir, dockerStopTimeoutMs: parseDuration(f.docker_stop_timeout ?? '0secs') },
+    {
+      logger,
+      workDir,
+      dockerStopTimeoutMs: parseDuration(f.docker_stop_timeout ?? '0secs'),
+      launcherProcesses: launcherProcessesFlag(f),
+    },
   );
   const port = intFlag(f, 'port');
   // TLS and the credential towards the master (cli/secure.ts); `--master https://…` accepted.
