@@ -7,7 +7,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { runAs, setprivArgs } from '../../agent/containerizer/as-user.js';
+import { isOwnIdentity, runAs, setprivArgs } from '../../agent/containerizer/as-user.js';
 import { UnknownUser } from '../../agent/errors.js';
 import { resolveUser } from '../../agent/user-db.js';
 import { lookupUser, taskUserName, userNameProblem } from '../../agent/users.js';
@@ -150,6 +150,22 @@ describe('task users', () => {
       a.groups.push(1);
       a.uid = 0;
       expect(resolveUser('alice', files())).to.deep.equal({ name: 'alice', uid: 1001, gid: 1001, groups: [29, 999] });
+    });
+  });
+
+  describe('whether a user is who the agent already is (no switch needed)', () => {
+    const root = { name: 'root', uid: 0, gid: 0, groups: [] };
+    it('is when uid, primary gid and supplementary groups all match (the primary group listed or not)', () => {
+      expect(isOwnIdentity(root, { uid: 0, gid: 0, groups: [0] })).to.equal(true);
+      expect(isOwnIdentity(root, { uid: 0, gid: 0, groups: [] })).to.equal(true);
+      expect(isOwnIdentity({ ...root, groups: [29, 999] }, { uid: 0, gid: 0, groups: [999, 0, 29] })).to.equal(true);
+    });
+    it('is not when any of them differs, or the own ids are unknown', () => {
+      expect(isOwnIdentity({ ...root, uid: 1001 }, { uid: 0, gid: 0, groups: [] })).to.equal(false);
+      expect(isOwnIdentity({ ...root, gid: 1001 }, { uid: 0, gid: 0, groups: [] })).to.equal(false);
+      expect(isOwnIdentity({ ...root, groups: [29] }, { uid: 0, gid: 0, groups: [0] })).to.equal(false);
+      expect(isOwnIdentity(root, { uid: 0, gid: 0, groups: [0, 27] })).to.equal(false);
+      expect(isOwnIdentity(root, { uid: undefined, gid: undefined, groups: [] })).to.equal(false);
     });
   });
 
