@@ -132,7 +132,11 @@ describe('SchedulerDriver on agora/sdk/testing', () => {
     first.on('error', (e) => errors.push(String(e.code)));
     first.start();
     await cluster.until(() => first.subscribed, { what: 'the first subscription' });
+    let firstSubscriptions = 0;
+    first.on('subscribed', () => firstSubscriptions++);
     const second = cluster.driver({ framework, frameworkIdStore: store });
+    const secondErrors: string[] = [];
+    second.on('error', (e) => secondErrors.push(String(e.code)));
     second.start();
     await cluster.until(() => second.subscribed, { what: 'the take-over' });
     // Long enough for many re-subscription attempts, had the first driver kept trying.
@@ -140,6 +144,8 @@ describe('SchedulerDriver on agora/sdk/testing', () => {
     expect(errors).to.include('AGORA_MASTER_FRAMEWORK_FAILED_OVER');
     expect(first.subscribed).to.equal(false);
     expect(second.subscribed, 'the second instance keeps the framework').to.equal(true);
+    expect(firstSubscriptions, 'the first never takes it back').to.equal(0);
+    expect(secondErrors, 'the second is never failed over').to.deep.equal([]);
     expect(second.frameworkId).to.equal(first.frameworkId);
     const kept = await store.get<string>('frameworks/twice/framework-id');
     expect(kept?.value, 'the id is not forgotten').to.equal(second.frameworkId);
