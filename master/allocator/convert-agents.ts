@@ -4,9 +4,12 @@
  * reserved parts apart, non-scalar entries (ports, sets) kept as entries; the minimum allocatable
  * alternatives become vectors over the same dimensions.
  */
-import { DEFAULT_ROLE, fixed, type Resource } from '../../sdk/resources/resources.js';
+import { DEFAULT_ROLE, fixed, type Resource, type Resources } from '../../sdk/resources/resources.js';
 import { freeNonScalars } from './nonscalars.js';
-import { type Cycle, padTo, partFor, pushInto, type ReservedPart } from './state.js';
+import { type AgentMemo, type Cycle, padTo, partFor, pushInto, type ReservedPart } from './state.js';
+
+/** Keyed by the agent's total (the master keeps one value per agent until its total changes). */
+const agentMemos = new WeakMap<Resources, AgentMemo>();
 
 export function convertAgents(cy: Cycle): void {
   const agents = cy.s.agents;
@@ -35,10 +38,13 @@ export function convertAgents(cy: Cycle): void {
   cy.nsTotal = new Array(nA).fill(null);
   cy.nsUsed = new Array(nA).fill(null);
   cy.nsUnreservedGiven = new Uint8Array(nA);
+  cy.memos = new Array(nA).fill(null);
   const entry = (r: Resource) => convertEntry(cy, r);
   for (let a = 0; a < nA; a++) {
     const agent = agents[a];
     cy.agentActive[a] = agent.active ? 1 : 0;
+    const memo = agentMemos.get(agent.total);
+    if (memo !== undefined && memo.allocated === agent.allocated && fromMemo(cy, a, memo)) continue;
     cy.cvAgent = a;
     cy.cvParts = null;
     // `forEachEntry` hands each stored entry over without copying it and allocates nothing (a
@@ -64,6 +70,8 @@ export function convertAgents(cy: Cycle): void {
       }
       const kept = parts.filter((p) => p.nonScalars.length > 0 || p.vec.some((v) => v > 0));
       cy.reserved[a] = kept.length > 0 ? kept : null;
+    } else {
+      remember(cy, a, agent.total, agent.allocated);
     }
   }
   const D = cy.D;
@@ -99,6 +107,62 @@ export function convertAgents(cy: Cycle): void {
       vals.push(v);
     }
     cy.minAlts.push({ dims, vals });
+  }
+}
+
+/** Agent `a` from its memo; false (nothing changed) when a scalar name is not a dimension yet. */
+function fromMemo(cy: Cycle, a: number, memo: AgentMemo): boolean {
+  const names = memo.names;
+  const space = cy.space;
+  for (let i = 0; i < names.length; i++) if (space.find(names[i]) < 0) return false;
+  const base = a * cy.D;
+  for (let i = 0; i < names.length; i++) {
+    const d = space.find(names[i]);
+    cy.clusterTotal[d] += memo.totals[i];
+    cy.freeU[base + d] = memo.free[i];
+  }
+  cy.nsTotal[a] = memo.nsTotal;
+  cy.nsUsed[a] = memo.nsUsed;
+  if (memo.nsFreeU !== undefined) cy.nsFreeU[a] = memo.nsFreeU;
+  cy.memos[a] = memo;
+  return true;
+}
+
+/** Remembers agent `a`'s conversion (no reservations on it) for the next cycles. */
+function remember(cy: Cycle, a: number, total: Resources, allocated: Resources): void {
+  const names: string[] = [];
+  const totals: number[] = [];
+  let reserved = false;
+  total.forEachEntry((r) => {
+    if (r.role !== undefined && r.role !== DEFAULT_ROLE) reserved = true;
+    else if (r.type === 'SCALAR') {
+      names.push(r.name);
+      totals.push(r.scalar?.value ?? 0);
+    }
+    return false;
+  });
+  if (reserved) return;
+  const base = a * cy.D;
+  const free = names.map((n) => cy.freeU[base + cy.space.find(n)]);
+  const memo: AgentMemo = {
+    allocated,
+    names,
+    totals,
+    free,
+    nsTotal: cy.nsTotal[a],
+    nsUsed: cy.nsUsed[a],
+    nsFreeU: undefined,
+  };
+  agentMemos.set(total, memo);
+  cy.memos[a] = memo;
+}
+
+/** At the end of a cycle: the free non-scalar lists it computed, kept with the agents' memos. */
+export function keepMemos(cy: Cycle): void {
+  for (let a = 0; a < cy.nA; a++) {
+    const memo = cy.memos[a];
+    const free = cy.nsFreeU[a];
+    if (memo !== null && free !== undefined) memo.nsFreeU = free;
   }
 }
 

@@ -17,6 +17,24 @@ export interface AllocatorOptions {
   frameworkSorter?: 'drf' | 'random';
 }
 
+/**
+ * One agent's conversion, remembered between cycles for the same (immutable) `total` and
+ * `allocated` values: an agent nothing happened to since the last cycle is converted by copying a
+ * few numbers instead of walking its entries and subtracting its port ranges again. Only agents
+ * without reservations are remembered (their conversion is the same whatever the other agents are).
+ */
+export interface AgentMemo {
+  allocated: Resources;
+  /** The scalar names of the total, with their values (the cluster total's share) and what is free. */
+  names: string[];
+  totals: number[];
+  free: number[];
+  nsTotal: Resource[] | null;
+  nsUsed: Resource[] | null;
+  /** The free unreserved non-scalar entries, once a cycle has computed them (nonscalars.ts). */
+  nsFreeU: Resource[] | undefined;
+}
+
 /** Free resources on one agent reserved for one role. */
 export interface ReservedPart {
   role: string;
@@ -99,6 +117,8 @@ export class Cycle {
   nsUnreservedGiven = new Uint8Array(0);
   /** Free unreserved non-scalar entries per agent, once asked for (see nonscalars.ts). */
   nsFreeU: (Resource[] | undefined)[] = [];
+  /** Each agent's conversion memo, when it has one (convert-agents.ts). */
+  memos: (AgentMemo | null)[] = [];
 
   // Roles and frameworks.
   readonly roles: RoleInfo[] = [];
