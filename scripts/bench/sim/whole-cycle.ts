@@ -33,8 +33,10 @@ export interface CycleTiming {
   apply_ms: number;
   /** CPU time of the process over the whole cycle (GC helper threads included): steadier than wall time on a loaded machine. */
   whole_cycle_cpu_ms: number;
-  /** CPU time of the apply part alone. */
+  /** CPU time of the apply part alone (booking and encoding). */
   apply_cpu_ms: number;
+  /** CPU time of encoding the OFFERS messages (the shell's part of apply). */
+  encode_cpu_ms: number;
   offers: number;
   bytes: number;
 }
@@ -154,6 +156,7 @@ export class WholeCycle {
     const t2 = performance.now();
     const c2 = process.cpuUsage();
     const after = this.state.apply({ type: 'allocationResult', plan, durationMs: t2 - t1 });
+    const c3 = process.cpuUsage();
     let bytes = 0;
     let offers = 0;
     this.lastOffers.clear();
@@ -169,7 +172,9 @@ export class WholeCycle {
     const t3 = performance.now();
     const cAll = process.cpuUsage(c0);
     const cApply = process.cpuUsage(c2);
+    const cEncode = process.cpuUsage(c3);
     return {
+      encode_cpu_ms: (cEncode.user + cEncode.system) / 1000,
       whole_cycle_cpu_ms: (cAll.user + cAll.system) / 1000,
       apply_cpu_ms: (cApply.user + cApply.system) / 1000,
       whole_cycle_ms: t3 - t0,
