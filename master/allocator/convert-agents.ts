@@ -50,6 +50,9 @@ export function convertAgents(cy: Cycle): void {
     // `forEachEntry` hands each stored entry over without copying it and allocates nothing (a
     // clone per entry, or a map per walk, would cost more than the allocation decision itself).
     cy.cvSign = 1;
+    cy.cvNames = [];
+    cy.cvTotals = [];
+    cy.cvReservedTotal = false;
     agent.total.forEachEntry(entry);
     if (!agent.allocated.isEmpty()) {
       cy.cvSign = -1;
@@ -70,7 +73,7 @@ export function convertAgents(cy: Cycle): void {
       }
       const kept = parts.filter((p) => p.nonScalars.length > 0 || p.vec.some((v) => v > 0));
       cy.reserved[a] = kept.length > 0 ? kept : null;
-    } else {
+    } else if (!cy.cvReservedTotal) {
       remember(cy, a, agent.total, agent.allocated);
     }
   }
@@ -128,26 +131,16 @@ function fromMemo(cy: Cycle, a: number, memo: AgentMemo): boolean {
   return true;
 }
 
-/** Remembers agent `a`'s conversion (no reservations on it) for the next cycles. */
+/** Remembers agent `a`'s conversion (nothing reserved in its total) for the next cycles. */
 function remember(cy: Cycle, a: number, total: Resources, allocated: Resources): void {
-  const names: string[] = [];
-  const totals: number[] = [];
-  let reserved = false;
-  total.forEachEntry((r) => {
-    if (r.role !== undefined && r.role !== DEFAULT_ROLE) reserved = true;
-    else if (r.type === 'SCALAR') {
-      names.push(r.name);
-      totals.push(r.scalar?.value ?? 0);
-    }
-    return false;
-  });
-  if (reserved) return;
+  const names = cy.cvNames;
   const base = a * cy.D;
-  const free = names.map((n) => cy.freeU[base + cy.space.find(n)]);
+  const free = new Array<number>(names.length);
+  for (let i = 0; i < names.length; i++) free[i] = cy.freeU[base + cy.space.find(names[i])];
   const memo: AgentMemo = {
     allocated,
     names,
-    totals,
+    totals: cy.cvTotals,
     free,
     nsTotal: cy.nsTotal[a],
     nsUsed: cy.nsUsed[a],
@@ -178,10 +171,17 @@ export function convertEntry(cy: Cycle, r: Resource): boolean {
       restride(cy);
     }
     const v = r.scalar?.value ?? 0;
-    if (sign > 0) cy.clusterTotal[d] += v;
+    if (sign > 0) {
+      cy.clusterTotal[d] += v;
+      if (!reserved) {
+        cy.cvNames.push(r.name);
+        cy.cvTotals.push(v);
+      }
+    }
     if (!reserved) {
       cy.freeU[cy.cvAgent * cy.D + d] += sign * v;
     } else if (sign > 0) {
+      cy.cvReservedTotal = true;
       cy.cvParts ??= [];
       const p = partFor(cy.cvParts, role);
       padTo(p.vec, d + 1);
@@ -193,6 +193,7 @@ export function convertEntry(cy: Cycle, r: Resource): boolean {
     }
   } else if (sign > 0) {
     pushInto(cy.nsTotal, cy.cvAgent, r);
+    if (reserved) cy.cvReservedTotal = true;
     if (reserved) {
       cy.cvParts ??= [];
       partFor(cy.cvParts, role);

@@ -194,6 +194,11 @@ export class Cycle {
   cvAgent = 0;
   cvSign = 1;
   cvParts: ReservedPart[] | null = null;
+  /** The agent's unreserved scalar names and values, as its total is walked (for its memo). */
+  cvNames: string[] = [];
+  cvTotals: number[] = [];
+  /** The agent's total holds something reserved (it is then not remembered). */
+  cvReservedTotal = false;
   clusterTotal: number[] = [];
   /** Reserved scalars per reservation role, summed over the agents (quota consumption). */
   reservationsByRole = new Map<string, number[]>();
