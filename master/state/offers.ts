@@ -183,7 +183,9 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
   // and its size bound are made once per value, not once per offer.
   const wire = new Map<Resources, Resource[]>();
   const listBounds = new Map<Resources, number>();
-  const taken = (id: string) => s.offers.has(id);
+  // Offer ids come only from the master's own sequence (no caller brings one, none is recovered),
+  // which never repeats: no id made here can be taken, so none is looked up first.
+  const taken = () => false;
   // The framework and agent of the previous offer (plans come in runs of one framework or agent).
   let fw: FrameworkEntry | undefined;
   let b: Booked | undefined;
