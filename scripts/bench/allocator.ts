@@ -66,6 +66,8 @@ export class DeclineOffersShape {
   private readonly held: Resources[];
   /** Each agent's total, one value per agent kept across rounds (as the master keeps `total`). */
   private readonly totals: Resources[];
+  /** What each agent runs, one value per agent kept across rounds (as the master keeps `used`). */
+  private readonly used: Resources[];
 
   constructor(
     readonly agents: number,
@@ -77,9 +79,14 @@ export class DeclineOffersShape {
     // What each framework holds (scalars: the sorters' shares do not look at ports).
     this.held = n.map((k) => Resources.scalars({ cpus: 16 * k, mem: 2014 * k, disk: 1024 * k }));
     this.totals = Array.from({ length: agents }, () => Resources.parse(DECLINE_AGENT));
+    this.used = Array.from({ length: agents }, () => Resources.parse(DECLINE_USED));
   }
 
-  /** A snapshot as the master builds one: the agents' totals kept, their `allocated` built afresh. */
+  /**
+   * A snapshot as the master builds one: each agent's total and allocated values kept from one
+   * round to the next while nothing changed them (every offer was declined), as the master's
+   * snapshot keeps them (master/state/offers.ts agentView).
+   */
   snapshot(): AllocatorSnapshot {
     const agents: AllocatorAgent[] = [];
     for (let a = 0; a < this.agents; a++) {
@@ -87,7 +94,7 @@ export class DeclineOffersShape {
         id: `agent-${a}`,
         hostname: `agent-${a}`,
         total: this.totals[a],
-        allocated: Resources.parse(DECLINE_USED),
+        allocated: this.used[a],
         attributes: {},
         active: true,
       });
