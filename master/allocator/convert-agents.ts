@@ -31,6 +31,9 @@ export function convertAgents(cy: Cycle): void {
   // The first agent's names give the usual dimensions; a name seen later widens the rows (restride).
   if (nA > 0) agents[0].total.forEachEntry(dims);
   cy.D = space.size;
+  // The dimensions every agent starts from: a memo made under the same ones holds their indices.
+  cy.startDims = space.names.join('\u0000');
+  cy.startD = space.size;
   cy.freeU = new Float64Array(nA * cy.D);
   cy.clusterTotal = new Array(cy.D).fill(0);
   cy.agentActive = new Uint8Array(nA);
@@ -117,12 +120,21 @@ export function convertAgents(cy: Cycle): void {
 function fromMemo(cy: Cycle, a: number, memo: AgentMemo): boolean {
   const names = memo.names;
   const space = cy.space;
-  for (let i = 0; i < names.length; i++) if (space.find(names[i]) < 0) return false;
   const base = a * cy.D;
-  for (let i = 0; i < names.length; i++) {
-    const d = space.find(names[i]);
-    cy.clusterTotal[d] += memo.totals[i];
-    cy.freeU[base + d] = memo.free[i];
+  if (memo.dimsKey === cy.startDims) {
+    // Made under the same starting dimensions: its indices hold (no name looked up).
+    const dims = memo.dims;
+    for (let i = 0; i < dims.length; i++) {
+      cy.clusterTotal[dims[i]] += memo.totals[i];
+      cy.freeU[base + dims[i]] = memo.free[i];
+    }
+  } else {
+    for (let i = 0; i < names.length; i++) if (space.find(names[i]) < 0) return false;
+    for (let i = 0; i < names.length; i++) {
+      const d = space.find(names[i]);
+      cy.clusterTotal[d] += memo.totals[i];
+      cy.freeU[base + d] = memo.free[i];
+    }
   }
   cy.nsTotal[a] = memo.nsTotal;
   cy.nsUsed[a] = memo.nsUsed;
@@ -136,10 +148,21 @@ function remember(cy: Cycle, a: number, total: Resources, allocated: Resources):
   const names = cy.cvNames;
   const base = a * cy.D;
   const free = new Array<number>(names.length);
-  for (let i = 0; i < names.length; i++) free[i] = cy.freeU[base + cy.space.find(names[i])];
+  const dims = new Array<number>(names.length);
+  // The indices are kept only if they all lie among the cycle's starting dimensions (a name added
+  // later in this cycle may have another index, or none, in the next).
+  let within = true;
+  for (let i = 0; i < names.length; i++) {
+    const d = cy.space.find(names[i]);
+    dims[i] = d;
+    free[i] = cy.freeU[base + d];
+    if (d >= cy.startD) within = false;
+  }
   const memo: AgentMemo = {
     allocated,
     names,
+    dims,
+    dimsKey: within ? cy.startDims : null,
     totals: cy.cvTotals,
     free,
     nsTotal: cy.nsTotal[a],

@@ -27,6 +27,9 @@ export interface AgentMemo {
   allocated: Resources;
   /** The scalar names of the total, with their values (the cluster total's share) and what is free. */
   names: string[];
+  /** Their indices, valid in a cycle whose starting dimensions are `dimsKey` (null: look names up). */
+  dims: number[];
+  dimsKey: string | null;
   totals: number[];
   free: number[];
   nsTotal: Resource[] | null;
@@ -199,6 +202,9 @@ export class Cycle {
   cvTotals: number[] = [];
   /** The agent's total holds something reserved (it is then not remembered). */
   cvReservedTotal = false;
+  /** The scalar dimensions before the first agent is converted (names joined), and their count. */
+  startDims = '';
+  startD = 0;
   clusterTotal: number[] = [];
   /** Reserved scalars per reservation role, summed over the agents (quota consumption). */
   reservationsByRole = new Map<string, number[]>();
