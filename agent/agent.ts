@@ -73,7 +73,10 @@ export interface AgentOptions extends ClientSecurity {
   logger: pino.Logger;
   /** Default SIGTERM→SIGKILL grace when the task gives none (ms). */
   killGracePeriodMs?: number;
+  /** First resend of an unacknowledged status update (ms; default 10 s, as Mesos). */
   statusRetryInitialMs?: number;
+  /** Resends back off, doubling, up to this (ms; default 10 minutes, as Mesos). */
+  statusRetryMaxMs?: number;
   checkpointFsync?: boolean;
   /** Reads the time and arms every timer of the agent (default the system clock). */
   clock?: Clock;
@@ -124,6 +127,7 @@ export class Agent {
       },
       isTerminal: (s) => isTerminal(s.state),
       retryInitialMs: opts.statusRetryInitialMs,
+      retryMaxMs: opts.statusRetryMaxMs,
       clock: this.clock,
     });
   }

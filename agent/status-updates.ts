@@ -9,10 +9,16 @@ import type { TaskStatus } from '../sdk/protocol/types.js';
 import { type Clock, systemClock, type Timer } from '../sdk/util/clock.js';
 import { taskKey } from './task-key.js';
 
-/** First resend of an unacknowledged update after this long (ms). Mesos waits 10 s. */
-export const STATUS_RETRY_INITIAL_MS = 2_000;
-/** Resends back off, doubling, up to this (ms). Mesos caps at 10 minutes. */
-export const STATUS_RETRY_MAX_MS = 60_000;
+/**
+ * First resend of an unacknowledged update after this long (ms): 10 s, as Mesos's agent
+ * (STATUS_UPDATE_RETRY_INTERVAL_MIN). Shorter, the resend comes before the acknowledgement of a
+ * loaded cluster would (accept to running took more than 2 s under load) and only adds traffic;
+ * a lost update is also resent at once whenever the agent reconnects ({@link StatusUpdateManager.flush}).
+ * Agent flag `--status_update_retry_interval_min`.
+ */
+export const STATUS_RETRY_INITIAL_MS = 10_000;
+/** Resends back off, doubling, up to this (ms): 10 minutes, as Mesos. Agent flag `--status_update_retry_interval_max`. */
+export const STATUS_RETRY_MAX_MS = 600_000;
 
 export interface UpdateStream {
   frameworkId: string;

@@ -5,6 +5,7 @@ import type pino from 'pino';
 import { Agent } from '../agent/agent.js';
 import { createContainerizers } from '../agent/containerizer/registry.js';
 import { detectResources, parseAttributes } from '../agent/detect.js';
+import { MAX_LAUNCHER_PROCESSES } from '../agent/launcher/client.js';
 import { startAgentHttp } from '../agent/server.js';
 import { readSecretsKeyFile } from '../master/secrets/key-file.js';
 import { AGENT_WS_PATH, type RunningMaster, startMaster } from '../master/server.js';
@@ -223,8 +224,23 @@ export const agentCommand: CommandDef = {
       help: 'grace between docker stop and kill when a task gives none',
       default: '0secs',
     },
+    {
+      name: 'launcher_processes',
+      help: "launcher processes that start posix and linux tasks side by side (a spawn blocks its launcher until the task has exec'd); 1 to 16",
+      default: '2',
+    },
     { name: 'kill_grace_period', help: 'SIGTERM→SIGKILL grace when a task gives none', default: '3secs' },
     { name: 'checkpoint_fsync', help: 'fsync checkpoints (survive power loss, slower)', boolean: true },
+    {
+      name: 'status_update_retry_interval_min',
+      help: 'first resend of a status update the framework has not acknowledged (then doubling); updates are also resent at once on every reconnection',
+      default: '10secs',
+    },
+    {
+      name: 'status_update_retry_interval_max',
+      help: 'longest wait between resends of an unacknowledged status update',
+      default: '10mins',
+    },
     {
       name: 'switch_user',
       help: "when the agent runs as root, run each task as its command's user, else its framework's user (--switch_user=false: as the agent's user)",
@@ -250,6 +266,41 @@ export function booleanFlag(f: Flags, name: string, fallback: boolean): boolean 
   throw new UsageError(`--${name} must be true or false, got '${v}'`);
 }
 
+/** `--launcher_processes`: 1 to MAX_LAUNCHER_PROCESSES (default 2). */
+export function launcherProcessesFlag(f: Flags): number {
+  const n = f.launcher_processes === undefined ? 2 : intFlag(f, 'launcher_processes');
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LAUNCHER_PROCESSES) {
+    throw new UsageError(
+      `--launcher_processes must be from 1 to ${MAX_LAUNCHER_PROCESSES}, got '${f.launcher_processes}'`,
+    );
+  }
+  return n;
+}
+
+/** The two status-update resend flags, checked: 1 ms ≤ min ≤ max ≤ 1 day. */
+export function statusRetryFlags(f: Flags): { minMs: number; maxMs: number } {
+  const read = (name: string, fallback: string): number => {
+    let ms: number;
+    try {
+      ms = parseDuration(f[name] ?? fallback);
+    } catch (e) {
+      throw asUsageError(e);
+    }
+    if (!Number.isFinite(ms) || ms < 1 || ms > 86_400_000) {
+      throw new UsageError(`--${name} must be between 1ms and 1day, got '${f[name]}'`);
+    }
+    return ms;
+  };
+  const minMs = read('status_update_retry_interval_min', '10secs');
+  const maxMs = read('status_update_retry_interval_max', '10mins');
+  if (maxMs < minMs) {
+    throw new UsageError(
+      `--status_update_retry_interval_max (${f.status_update_retry_interval_max ?? '10mins'}) must not be shorter than --status_update_retry_interval_min (${f.status_update_retry_interval_min ?? '10secs'})`,
+    );
+  }
+  return { minMs, maxMs };
+}
+
 function checkMasterFlag(master: string): void {
   if (!/^[^:/\s]+:\d+$/.test(master) && !master.startsWith('zk://')) {
     throw new UsageError(
@@ -273,7 +324,12 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-    { logger, workDir, dockerStopTimeoutMs: parseDuration(f.docker_stop_timeout ?? '0secs') },
+    {
+      logger,
+      workDir,
+      dockerStopTimeoutMs: parseDuration(f.docker_stop_timeout ?? '0secs'),
+      launcherProcesses: launcherProcessesFlag(f),
+    },
   );
   const port = intFlag(f, 'port');
   // TLS and the credential towards the master (cli/secure.ts); `--master https://…` accepted.
@@ -285,6 +341,7 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
   } catch (e) {
     throw asUsageError(e);
   }
+  const retry = statusRetryFlags(f);
   const switchUser = booleanFlag(f, 'switch_user', true);
   if (switchUser && process.getuid?.() !== 0) {
     logger.warn("--switch_user is on but the agent is not root: every task runs as the agent's user");
@@ -310,6 +367,8 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     logger,
     killGracePeriodMs: parseDuration(f.kill_grace_period ?? '3secs'),
     checkpointFsync: f.checkpoint_fsync === 'true',
+    statusRetryInitialMs: retry.minMs,
+    statusRetryMaxMs: retry.maxMs,
     switchUser,
     credential: security.credential,
     tls: security.tls,

@@ -31,6 +31,31 @@ export function setprivArgs(user: TaskUser): string[] {
   ];
 }
 
+/** This process's identity: uid, primary gid and supplementary groups. */
+export interface OwnIdentity {
+  uid: number | undefined;
+  gid: number | undefined;
+  groups: number[];
+}
+
+export function ownIdentity(): OwnIdentity {
+  return { uid: process.getuid?.(), gid: process.getgid?.(), groups: process.getgroups?.() ?? [] };
+}
+
+/**
+ * Whether `user` is exactly who this process (and so its launcher and the tasks it starts) already
+ * is: same uid, same primary gid, same supplementary groups (the primary group left out on both
+ * sides, as `getgroups` may list it). Then there is nothing to switch: a linux task needs no
+ * `setpriv` exec in its chain (the common case of a framework whose user is the agent's).
+ */
+export function isOwnIdentity(user: TaskUser, own: OwnIdentity = ownIdentity()): boolean {
+  if (own.uid === undefined || own.gid === undefined) return false;
+  if (user.uid !== own.uid || user.gid !== own.gid) return false;
+  const mine = [...new Set(own.groups.filter((g) => g !== own.gid))].sort((a, b) => a - b);
+  const theirs = [...new Set(user.groups.filter((g) => g !== user.gid))].sort((a, b) => a - b);
+  return mine.length === theirs.length && mine.every((g, i) => g === theirs[i]);
+}
+
 /** A sandbox given to a task's user: theirs in full, readable by their group, closed to others. */
 export const SANDBOX_MODE = 0o750;
 

@@ -26,7 +26,7 @@ import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
 import { type Clock, systemClock, type Timer } from '../../sdk/util/clock.js';
 import { type LaunchedProcess, type Launcher, sharedLauncher } from '../launcher/client.js';
-import { findSetpriv, SANDBOX_MODE, setprivArgs } from './as-user.js';
+import { findSetpriv, isOwnIdentity, SANDBOX_MODE, setprivArgs } from './as-user.js';
 import { type CgroupSet, Cgroups, cgroupName } from './cgroups.js';
 import { awaitExitStatus, EXIT_STATUS_FILE } from './exit-status.js';
 import { isSameProcessAlive, shellStatus, signalOfStatus } from './proc.js';
@@ -306,15 +306,18 @@ export class LinuxContainerizer implements Containerizer {
     const namespaces = ['--pid', '--fork', '--mount-proc', '--mount', '--uts', '--ipc'];
     if (netIsolation) namespaces.push('--net');
     const user = spec.user;
-    // The namespaces need root: the switch to the task's user happens inside them, last, by setpriv.
-    const setpriv = user ? findSetpriv() : undefined;
-    if (user && !setpriv) {
+    // The namespaces need root: the switch to the task's user happens inside them, last, by
+    // setpriv; unless the user is who the launcher already is (then setpriv would change nothing
+    // and only cost an exec per task).
+    const switchTo = user && !isOwnIdentity(user) ? user : undefined;
+    const setpriv = switchTo ? findSetpriv() : undefined;
+    if (user && switchTo && !setpriv) {
       throw new ContainerLaunchError(
         `cannot run task ${task.task_id} as user '${user.name}': util-linux 'setpriv' was not found`,
       );
     }
     const command = [
-      ...(user && setpriv ? [setpriv, ...setprivArgs(user)] : []),
+      ...(switchTo && setpriv ? [setpriv, ...setprivArgs(switchTo)] : []),
       ...(cmd.shell === false ? [cmd.value, ...(cmd.arguments ?? [])] : ['/bin/sh', '-c', cmd.value]),
     ];
     const argv = [

@@ -1,5 +1,6 @@
 /** Small helpers over /proc and signals, shared by the process-based containerizers. */
 import { readdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { type Clock, systemClock } from '../../sdk/util/clock.js';
 
@@ -22,6 +23,25 @@ export function readProcStat(pid: number): ProcStat | undefined {
   } catch {
     return undefined;
   }
+  return parseProcStat(text);
+}
+
+/**
+ * readProcStat off the calling thread. Reading another process's `stat` can wait for that
+ * process's memory map lock (a container's first process right after its exec: 2–3 ms each in the
+ * agent's launch profile under load), which must not stall the agent's event loop.
+ */
+export async function readProcStatAsync(pid: number): Promise<ProcStat | undefined> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return parseProcStat(text);
+}
+
+function parseProcStat(text: string): ProcStat {
   // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
   // rest[0] is field 3 (state); field N is rest[N - 3].

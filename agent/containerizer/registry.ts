@@ -17,6 +17,8 @@ export interface ContainerizerConfig {
   dockerStopTimeoutMs?: number;
   /** Starts posix and linux tasks; one per agent, made on demand. */
   launcher?: Launcher;
+  /** How many launcher processes the agent's launcher keeps (default 1); ignored with `launcher`. */
+  launcherProcesses?: number;
   /** Arms the containerizers' timers (kill grace, polls; default the system clock). */
   clock?: Clock;
 }
@@ -35,7 +37,12 @@ export const CONTAINERIZER_NAMES = Object.keys(factories);
 /** Builds the named containerizers, refusing (with the reason) any that cannot run on this host. */
 export async function createContainerizers(names: string[], cfg: ContainerizerConfig): Promise<Containerizer[]> {
   const out: Containerizer[] = [];
-  cfg = { ...cfg, launcher: cfg.launcher ?? new Launcher({ logger: cfg.logger.child({ component: 'launcher' }) }) };
+  cfg = {
+    ...cfg,
+    launcher:
+      cfg.launcher ??
+      new Launcher({ logger: cfg.logger.child({ component: 'launcher' }), processes: cfg.launcherProcesses }),
+  };
   for (const name of names) {
     const make = factories[name];
     if (!make) {

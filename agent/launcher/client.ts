@@ -4,7 +4,13 @@
  * the agent exits, its launcher stays until the tasks it started have ended (recording their exit
  * statuses), then exits by itself.
  *
- * If the launcher dies (it should not), nothing is lost: children it had started keep running and
+ * With `processes` > 1 the agent keeps that many launcher processes and deals each turn's requests
+ * out among them in turn: a spawn blocks its launcher's thread until the child has exec'd (the fork
+ * and the child's set-up before exec), so one launcher starts tasks one after another; two start
+ * two at a time, one per core. Each launcher is the parent of the tasks it started and records
+ * their exit statuses, exactly as a single one does.
+ *
+ * If a launcher dies (it should not), nothing is lost: children it had started keep running and
  * are watched from here by pid and start time instead; requests it had not answered are failed, and
  * any process already started for one of them (found by its working directory, the sandbox) is
  * killed first, so the task is reported failed and nothing of it runs. The next launch starts a new
@@ -39,11 +45,15 @@ export class LaunchError extends Error {
 
 interface Pending {
   req: LaunchRequest;
+  /** The launcher process it was sent to (undefined while queued). */
+  slot?: number;
   resolve: (p: LaunchedProcess) => void;
   reject: (e: Error) => void;
 }
 
 interface Watched {
+  /** The launcher process that started it (and reports its end). */
+  slot: number;
   pid: number;
   startTime?: number;
   resolve: (e: LaunchedExit) => void;
@@ -60,10 +70,18 @@ export interface LauncherOptions {
   logger?: Logger;
   /** How often a process is checked once the launcher that started it is gone (ms; default 500). */
   pollIntervalMs?: number;
+  /** How many launcher processes start tasks side by side (default 1; at most {@link MAX_LAUNCHER_PROCESSES}). */
+  processes?: number;
 }
 
+/** The most launcher processes one agent keeps. */
+export const MAX_LAUNCHER_PROCESSES = 16;
+
 export class Launcher {
-  private child: ChildProcess | undefined;
+  /** The launcher processes, by slot; undefined until first used (or after one died). */
+  private readonly children: (ChildProcess | undefined)[];
+  /** The slot the next request goes to (round robin over every request, across turns). */
+  private nextSlot = 0;
   private nextId = 1;
   private queue: LaunchRequest[] = [];
   private flushScheduled = false;
@@ -75,11 +93,21 @@ export class Launcher {
 
   constructor(private readonly opts: LauncherOptions = {}) {
     this.log = opts.logger ?? pino({ level: 'silent' });
+    const n = opts.processes ?? 1;
+    if (!Number.isInteger(n) || n < 1 || n > MAX_LAUNCHER_PROCESSES) {
+      throw new RangeError(`launcher processes must be an integer from 1 to ${MAX_LAUNCHER_PROCESSES}, got ${n}`);
+    }
+    this.children = new Array(n).fill(undefined);
   }
 
-  /** The launcher's pid while it runs (for tests and diagnostics). */
+  /** The first launcher's pid while it runs (for tests and diagnostics). */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.children[0]?.pid;
+  }
+
+  /** The pids of the launcher processes running now. */
+  get pids(): number[] {
+    return this.children.flatMap((c) => (c?.pid === undefined ? [] : [c.pid]));
   }
 
   /** How many times a launcher process had to be started again after dying. */
@@ -105,28 +133,31 @@ export class Launcher {
   /** Stops the launcher process. Running tasks are not touched (they are detached). */
   close(): void {
     this.closed = true;
-    const child = this.child;
-    this.child = undefined;
-    if (child?.connected) child.disconnect();
+    for (let slot = 0; slot < this.children.length; slot++) {
+      const child = this.children[slot];
+      this.children[slot] = undefined;
+      if (child?.connected) child.disconnect();
+    }
     for (const p of this.pending.values()) p.reject(new LaunchError('the launcher was closed', 'launcher'));
     this.pending.clear();
     this.queue = [];
     for (const [id, w] of this.watched) this.pollExit(id, w);
   }
 
-  private ensureChild(): ChildProcess {
-    if (this.child) return this.child;
+  private ensureChild(slot: number): ChildProcess {
+    const running = this.children[slot];
+    if (running) return running;
     const child = fork(MAIN, [], {
       execArgv: [],
       serialization: 'json',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    this.child = child;
+    this.children[slot] = child;
     child.on('message', (m: FromLauncher) => this.onMessage(m));
-    child.on('error', (err) => this.log.error({ err }, 'launcher process error'));
+    child.on('error', (err) => this.log.error({ err, slot }, 'launcher process error'));
     // 'close' comes after the IPC channel has been drained, so no report of the dead launcher is missed.
-    child.once('close', (code, signal) => this.onChildExit(child, code, signal));
-    this.log.debug({ pid: child.pid }, 'launcher started');
+    child.once('close', (code, signal) => this.onChildExit(slot, child, code, signal));
+    this.log.debug({ pid: child.pid, slot }, 'launcher started');
     return child;
   }
 
@@ -135,13 +166,27 @@ export class Launcher {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
-    const msg: ToLauncher = { op: 'launch', batch };
-    try {
-      this.ensureChild().send(msg);
-      this.updateRef();
-    } catch (err) {
-      for (const r of batch) this.failPending(r.id, `could not reach the launcher: ${(err as Error).message}`);
+    // Dealt out in turn, so that consecutive tasks start in different launchers side by side.
+    const parts: LaunchRequest[][] = this.children.map(() => []);
+    for (const r of batch) {
+      parts[this.nextSlot].push(r);
+      this.nextSlot = (this.nextSlot + 1) % parts.length;
     }
+    for (let slot = 0; slot < parts.length; slot++) {
+      const part = parts[slot];
+      if (part.length === 0) continue;
+      for (const r of part) {
+        const p = this.pending.get(r.id);
+        if (p) p.slot = slot;
+      }
+      const msg: ToLauncher = { op: 'launch', batch: part };
+      try {
+        this.ensureChild(slot).send(msg);
+      } catch (err) {
+        for (const r of part) this.failPending(r.id, `could not reach the launcher: ${(err as Error).message}`);
+      }
+    }
+    this.updateRef();
   }
 
   private onMessage(m: FromLauncher): void {
@@ -167,25 +212,25 @@ export class Launcher {
     }
     let resolveExit!: (e: LaunchedExit) => void;
     const exited = new Promise<LaunchedExit>((r) => (resolveExit = r));
-    this.watched.set(ev.id, { pid: ev.pid, startTime: ev.startTime, resolve: resolveExit });
+    this.watched.set(ev.id, { slot: p.slot ?? 0, pid: ev.pid, startTime: ev.startTime, resolve: resolveExit });
     p.resolve({ pid: ev.pid, startTime: ev.startTime, exited });
   }
 
-  private onChildExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.child === child) this.child = undefined;
+  private onChildExit(slot: number, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.children[slot] === child) this.children[slot] = undefined;
     if (this.closed) return;
     this.restarts++;
     this.log.error(
-      { code, signal, pending: this.pending.size, watched: this.watched.size },
-      'the launcher process died; its running tasks are now watched by pid, and the next launch starts a new launcher',
+      { code, signal, slot, pending: this.pending.size, watched: this.watched.size },
+      'a launcher process died; its running tasks are now watched by pid, and the next launch starts a new launcher',
     );
-    for (const id of [...this.pending.keys()]) {
-      const req = this.pending.get(id)?.req;
+    for (const [id, p] of [...this.pending]) {
+      if (p.slot !== slot) continue;
       // A process the launcher started but never reported would run unaccounted for: kill it.
-      if (req) for (const pid of pidsWithCwd(req.cwd)) killGroup(pid, 'SIGKILL');
+      for (const pid of pidsWithCwd(p.req.cwd)) killGroup(pid, 'SIGKILL');
       this.failPending(id, 'the launcher process died before it reported the start');
     }
-    for (const [id, w] of this.watched) this.pollExit(id, w);
+    for (const [id, w] of [...this.watched]) if (w.slot === slot) this.pollExit(id, w);
     // Requests queued but not yet sent go to the next launcher.
     this.updateRef();
   }
@@ -212,16 +257,17 @@ export class Launcher {
    * live, and a test or tool that launched a task must not be held open by the launcher.
    */
   private updateRef(): void {
-    const child = this.child;
-    if (!child) return;
     const busy = this.pending.size > 0;
-    const channel = child.channel as { ref?: () => void; unref?: () => void } | undefined;
-    if (busy) {
-      child.ref();
-      channel?.ref?.();
-    } else {
-      child.unref();
-      channel?.unref?.();
+    for (const child of this.children) {
+      if (!child) continue;
+      const channel = child.channel as { ref?: () => void; unref?: () => void } | undefined;
+      if (busy) {
+        child.ref();
+        channel?.ref?.();
+      } else {
+        child.unref();
+        channel?.unref?.();
+      }
     }
   }
 }

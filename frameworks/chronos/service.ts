@@ -27,6 +27,9 @@ import { Engine } from './engine/engine.js';
 import { ENGINE_DRIVER_OPTIONS, storedFrameworkId, wireEngine } from './engine/wire.js';
 import { createChronosHttp } from './http/index.js';
 
+/** The master's error to a framework connection that another subscription of the same framework replaced. */
+const FRAMEWORK_FAILED_OVER = 'AGORA_MASTER_FRAMEWORK_FAILED_OVER';
+
 export interface ChronosOptions extends ClientSecurity {
   /** The master: host:port or zk://…/agora. */
   master: string;
@@ -81,6 +84,8 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
   const advertise = o.advertiseIp ?? '127.0.0.1';
   const engineOf = () => (leading ? engine : undefined);
   let closing = false;
+  /** Bumped when leading starts or stops: a lead() still loading when leadership ends does not go on. */
+  let term = 0;
 
   const http = createChronosHttp({
     logger: log,
@@ -97,6 +102,7 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
   const self = `${advertise}:${port}`;
 
   const lead = async () => {
+    const mine = ++term;
     const e = new Engine({
       store,
       clock,
@@ -106,6 +112,13 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
     });
     await e.load();
     const fid = await storedFrameworkId(store);
+    if (mine !== term || !leading) {
+      // Leadership ended while the state loaded (possible when onLeadershipLost does not exit):
+      // starting a driver now would make a leader nobody elected.
+      log.warn('leadership ended while loading the state: not starting the engine');
+      e.detach();
+      return;
+    }
     log.info({ jobs: e.jobs.size, frameworkId: fid }, 'leading: state loaded');
     const d = new SchedulerDriver({
       master: o.master,
@@ -127,10 +140,22 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
     engine = e;
     driver = d;
     wireEngine(e, d, store, log);
+    // Mesos's framework failover: the master gives the framework to the newest subscription and tells
+    // the one before "failed over". Here that means another instance leads (it subscribed with the
+    // shared framework id) while this one still believes it does (its ZooKeeper session not yet
+    // known lost). Re-subscribing would take the framework back and the two would alternate; the
+    // Mesos driver aborts instead, and so does this instance: it stops leading at once.
+    d.on('error', (err) => {
+      if (err.code !== FRAMEWORK_FAILED_OVER || d !== driver || !leading) return;
+      log.warn('the master handed this framework to another subscription: another instance leads; stop acting');
+      void stopLeading();
+      if (!closing) (o.onLeadershipLost ?? (() => process.exit(1)))();
+    });
     d.start();
   };
 
   const stopLeading = async () => {
+    term++;
     leading = false;
     engine?.detach();
     await driver?.stop().catch(() => undefined);

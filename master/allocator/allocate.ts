@@ -19,7 +19,7 @@
  * per-cycle state lives in state.ts.
  */
 import type { Rng } from '../../sdk/util/random.js';
-import { convertAgents } from './convert-agents.js';
+import { convertAgents, keepMemos } from './convert-agents.js';
 import { buildRoles } from './convert-frameworks.js';
 import { stage2 } from './fair-share-stage.js';
 import { buildOffers } from './offer-resources.js';
@@ -47,5 +47,7 @@ function runCycle(snapshot: AllocatorSnapshot, rng: Rng, options: AllocatorOptio
   if (cy.quotaSorter) stage1(cy);
   cy.quotaSorter = null;
   stage2(cy);
-  return { offers: buildOffers(cy), skipped: buildSkipped(cy) };
+  const offers = buildOffers(cy);
+  keepMemos(cy);
+  return { offers, skipped: buildSkipped(cy) };
 }

@@ -4,9 +4,12 @@
  * reserved parts apart, non-scalar entries (ports, sets) kept as entries; the minimum allocatable
  * alternatives become vectors over the same dimensions.
  */
-import { DEFAULT_ROLE, fixed, type Resource } from '../../sdk/resources/resources.js';
+import { DEFAULT_ROLE, fixed, type Resource, type Resources } from '../../sdk/resources/resources.js';
 import { freeNonScalars } from './nonscalars.js';
-import { type Cycle, padTo, partFor, pushInto, type ReservedPart } from './state.js';
+import { type AgentMemo, type Cycle, padTo, partFor, pushInto, type ReservedPart } from './state.js';
+
+/** Keyed by the agent's total (the master keeps one value per agent until its total changes). */
+const agentMemos = new WeakMap<Resources, AgentMemo>();
 
 export function convertAgents(cy: Cycle): void {
   const agents = cy.s.agents;
@@ -28,6 +31,9 @@ export function convertAgents(cy: Cycle): void {
   // The first agent's names give the usual dimensions; a name seen later widens the rows (restride).
   if (nA > 0) agents[0].total.forEachEntry(dims);
   cy.D = space.size;
+  // The dimensions every agent starts from: a memo made under the same ones holds their indices.
+  cy.startDims = space.names.join('\u0000');
+  cy.startD = space.size;
   cy.freeU = new Float64Array(nA * cy.D);
   cy.clusterTotal = new Array(cy.D).fill(0);
   cy.agentActive = new Uint8Array(nA);
@@ -35,15 +41,21 @@ export function convertAgents(cy: Cycle): void {
   cy.nsTotal = new Array(nA).fill(null);
   cy.nsUsed = new Array(nA).fill(null);
   cy.nsUnreservedGiven = new Uint8Array(nA);
+  cy.memos = new Array(nA).fill(null);
   const entry = (r: Resource) => convertEntry(cy, r);
   for (let a = 0; a < nA; a++) {
     const agent = agents[a];
     cy.agentActive[a] = agent.active ? 1 : 0;
+    const memo = agentMemos.get(agent.total);
+    if (memo !== undefined && memo.allocated === agent.allocated && fromMemo(cy, a, memo)) continue;
     cy.cvAgent = a;
     cy.cvParts = null;
     // `forEachEntry` hands each stored entry over without copying it and allocates nothing (a
     // clone per entry, or a map per walk, would cost more than the allocation decision itself).
     cy.cvSign = 1;
+    cy.cvNames = [];
+    cy.cvTotals = [];
+    cy.cvReservedTotal = false;
     agent.total.forEachEntry(entry);
     if (!agent.allocated.isEmpty()) {
       cy.cvSign = -1;
@@ -64,6 +76,8 @@ export function convertAgents(cy: Cycle): void {
       }
       const kept = parts.filter((p) => p.nonScalars.length > 0 || p.vec.some((v) => v > 0));
       cy.reserved[a] = kept.length > 0 ? kept : null;
+    } else if (!cy.cvReservedTotal) {
+      remember(cy, a, agent.total, agent.allocated);
     }
   }
   const D = cy.D;
@@ -102,6 +116,72 @@ export function convertAgents(cy: Cycle): void {
   }
 }
 
+/** Agent `a` from its memo; false (nothing changed) when a scalar name is not a dimension yet. */
+function fromMemo(cy: Cycle, a: number, memo: AgentMemo): boolean {
+  const names = memo.names;
+  const space = cy.space;
+  const base = a * cy.D;
+  if (memo.dimsKey === cy.startDims) {
+    // Made under the same starting dimensions: its indices hold (no name looked up).
+    const dims = memo.dims;
+    for (let i = 0; i < dims.length; i++) {
+      cy.clusterTotal[dims[i]] += memo.totals[i];
+      cy.freeU[base + dims[i]] = memo.free[i];
+    }
+  } else {
+    for (let i = 0; i < names.length; i++) if (space.find(names[i]) < 0) return false;
+    for (let i = 0; i < names.length; i++) {
+      const d = space.find(names[i]);
+      cy.clusterTotal[d] += memo.totals[i];
+      cy.freeU[base + d] = memo.free[i];
+    }
+  }
+  cy.nsTotal[a] = memo.nsTotal;
+  cy.nsUsed[a] = memo.nsUsed;
+  if (memo.nsFreeU !== undefined) cy.nsFreeU[a] = memo.nsFreeU;
+  cy.memos[a] = memo;
+  return true;
+}
+
+/** Remembers agent `a`'s conversion (nothing reserved in its total) for the next cycles. */
+function remember(cy: Cycle, a: number, total: Resources, allocated: Resources): void {
+  const names = cy.cvNames;
+  const base = a * cy.D;
+  const free = new Array<number>(names.length);
+  const dims = new Array<number>(names.length);
+  // The indices are kept only if they all lie among the cycle's starting dimensions (a name added
+  // later in this cycle may have another index, or none, in the next).
+  let within = true;
+  for (let i = 0; i < names.length; i++) {
+    const d = cy.space.find(names[i]);
+    dims[i] = d;
+    free[i] = cy.freeU[base + d];
+    if (d >= cy.startD) within = false;
+  }
+  const memo: AgentMemo = {
+    allocated,
+    names,
+    dims,
+    dimsKey: within ? cy.startDims : null,
+    totals: cy.cvTotals,
+    free,
+    nsTotal: cy.nsTotal[a],
+    nsUsed: cy.nsUsed[a],
+    nsFreeU: undefined,
+  };
+  agentMemos.set(total, memo);
+  cy.memos[a] = memo;
+}
+
+/** At the end of a cycle: the free non-scalar lists it computed, kept with the agents' memos. */
+export function keepMemos(cy: Cycle): void {
+  for (let a = 0; a < cy.nA; a++) {
+    const memo = cy.memos[a];
+    const free = cy.nsFreeU[a];
+    if (memo !== null && free !== undefined) memo.nsFreeU = free;
+  }
+}
+
 export function convertEntry(cy: Cycle, r: Resource): boolean {
   const sign = cy.cvSign;
   const role = r.role;
@@ -114,10 +194,17 @@ export function convertEntry(cy: Cycle, r: Resource): boolean {
       restride(cy);
     }
     const v = r.scalar?.value ?? 0;
-    if (sign > 0) cy.clusterTotal[d] += v;
+    if (sign > 0) {
+      cy.clusterTotal[d] += v;
+      if (!reserved) {
+        cy.cvNames.push(r.name);
+        cy.cvTotals.push(v);
+      }
+    }
     if (!reserved) {
       cy.freeU[cy.cvAgent * cy.D + d] += sign * v;
     } else if (sign > 0) {
+      cy.cvReservedTotal = true;
       cy.cvParts ??= [];
       const p = partFor(cy.cvParts, role);
       padTo(p.vec, d + 1);
@@ -129,6 +216,7 @@ export function convertEntry(cy: Cycle, r: Resource): boolean {
     }
   } else if (sign > 0) {
     pushInto(cy.nsTotal, cy.cvAgent, r);
+    if (reserved) cy.cvReservedTotal = true;
     if (reserved) {
       cy.cvParts ??= [];
       partFor(cy.cvParts, role);

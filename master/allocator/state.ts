@@ -17,6 +17,27 @@ export interface AllocatorOptions {
   frameworkSorter?: 'drf' | 'random';
 }
 
+/**
+ * One agent's conversion, remembered between cycles for the same (immutable) `total` and
+ * `allocated` values: an agent nothing happened to since the last cycle is converted by copying a
+ * few numbers instead of walking its entries and subtracting its port ranges again. Only agents
+ * without reservations are remembered (their conversion is the same whatever the other agents are).
+ */
+export interface AgentMemo {
+  allocated: Resources;
+  /** The scalar names of the total, with their values (the cluster total's share) and what is free. */
+  names: string[];
+  /** Their indices, valid in a cycle whose starting dimensions are `dimsKey` (null: look names up). */
+  dims: number[];
+  dimsKey: string | null;
+  totals: number[];
+  free: number[];
+  nsTotal: Resource[] | null;
+  nsUsed: Resource[] | null;
+  /** The free unreserved non-scalar entries, once a cycle has computed them (nonscalars.ts). */
+  nsFreeU: Resource[] | undefined;
+}
+
 /** Free resources on one agent reserved for one role. */
 export interface ReservedPart {
   role: string;
@@ -99,6 +120,8 @@ export class Cycle {
   nsUnreservedGiven = new Uint8Array(0);
   /** Free unreserved non-scalar entries per agent, once asked for (see nonscalars.ts). */
   nsFreeU: (Resource[] | undefined)[] = [];
+  /** Each agent's conversion memo, when it has one (convert-agents.ts). */
+  memos: (AgentMemo | null)[] = [];
 
   // Roles and frameworks.
   readonly roles: RoleInfo[] = [];
@@ -174,6 +197,14 @@ export class Cycle {
   cvAgent = 0;
   cvSign = 1;
   cvParts: ReservedPart[] | null = null;
+  /** The agent's unreserved scalar names and values, as its total is walked (for its memo). */
+  cvNames: string[] = [];
+  cvTotals: number[] = [];
+  /** The agent's total holds something reserved (it is then not remembered). */
+  cvReservedTotal = false;
+  /** The scalar dimensions before the first agent is converted (names joined), and their count. */
+  startDims = '';
+  startD = 0;
   clusterTotal: number[] = [];
   /** Reserved scalars per reservation role, summed over the agents (quota consumption). */
   reservationsByRole = new Map<string, number[]>();

@@ -165,9 +165,47 @@ export function onReregister(
   const record = agentRecord(entry);
   if (JSON.stringify(record) !== before) out.persistAgent(record);
   for (const rec of m.tasks) recoverTask(s, out, entry, conn, rec, wasUnreachable);
+  dropUnreported(s, out, entry, m.tasks);
   out.log('info', 'agent re-registered', { agentId: id, tasks: m.tasks.length, wasUnreachable });
   out.toAgent(conn, { type: 'REREGISTERED', agent_id: id, master_info: s.cfg.info });
   s.requestAllocation(out, id);
+}
+
+/**
+ * Tasks this master placed on the agent that the agent does not report: their RUN_TASK was written
+ * to a connection that died before the agent read it (the agent re-registers on a new connection,
+ * and nothing is sent to that one before this point). Nobody would ever report them, so their
+ * resources stayed booked and their frameworks waited forever for an update: they end now as
+ * TASK_DROPPED (partition-aware frameworks) or TASK_LOST, and the framework may launch them again.
+ */
+function dropUnreported(
+  s: Core,
+  out: Effects,
+  entry: AgentEntry,
+  reported: Extract<AgentMessage, { type: 'REREGISTER' }>['tasks'],
+): void {
+  if (entry.tasks.size === 0) return;
+  const seen = new Set<string>();
+  for (const rec of reported) seen.add(taskKey(rec.framework_id, rec.task.task_id));
+  for (const key of [...entry.tasks]) {
+    if (seen.has(key)) continue;
+    const t = s.tasks.get(key);
+    if (!t || t.agentId !== entry.id || isTerminal(t.state)) continue;
+    const fw = s.frameworks.get(t.frameworkId);
+    const status = masterStatus(
+      s,
+      t,
+      fw?.partitionAware ? TaskState.DROPPED : TaskState.LOST,
+      `agent ${entry.id} re-registered without this task: its launch never reached the agent`,
+      'REASON_AGENT_DISCONNECTED',
+    );
+    out.log('warn', 'agent re-registered without a task the master placed there; ending it', {
+      agentId: entry.id,
+      taskId: t.task.task_id,
+    });
+    applyState(s, out, t, status);
+    if (fw) sendUpdate(out, fw, status);
+  }
 }
 
 /** One task an agent reports on re-registration, checked before it is charged to anyone. */

@@ -40,7 +40,7 @@ function agentView(a: AgentEntry, active: boolean): AllocatorAgent {
     v &&
     v.total === a.total &&
     v.used === a.used &&
-    v.offered === a.offered &&
+    (v.offered === a.offered || (v.offered.isEmpty() && a.offered.isEmpty())) &&
     v.info === a.info &&
     v.active === active
   )
@@ -165,25 +165,39 @@ export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, du
   }
 }
 
+/** What one framework receives in a cycle: its wire offers, their size bound, its gains per role. */
+interface Booked {
+  offers: Offer[];
+  size: number;
+  /** Per role, each distinct value's count: summed once at the end (adding offer by offer would copy the framework's whole allocation for every offer). */
+  gained: Map<string, Map<Resources, number>>;
+}
+
 function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): void {
   for (const fw of s.frameworks.values()) fw.stats.lastSkipped = plan.skipped[fw.id] ?? {};
-  const byFramework = new Map<FrameworkEntry, Offer[]>();
-  // A bound on each framework's OFFERS message, summed offer by offer from bounds kept per shared
-  // part (a resource list, an agent's attributes), so deciding on splitting walks nothing twice.
-  const sizes = new Map<FrameworkEntry, number>();
-  const listBounds = new Map<Resource[], number>();
+  // Per framework: the wire offers and a bound on their OFFERS message, summed offer by offer from
+  // bounds kept per shared part (a resource list, an agent's attributes), so deciding on splitting
+  // walks nothing twice.
+  const booked = new Map<FrameworkEntry, Booked>();
   // The allocator hands identical offers one shared (immutable) Resources value: its wire list
   // and its size bound are made once per value, not once per offer.
   const wire = new Map<Resources, Resource[]>();
-  // What each framework gains per role this cycle, as counts of each distinct value, summed once at
-  // the end (adding offer by offer would copy the framework's whole allocation for every offer).
-  const gained = new Map<FrameworkEntry, Map<string, Map<Resources, number>>>();
+  const listBounds = new Map<Resources, number>();
+  // Offer ids come only from the master's own sequence (no caller brings one, none is recovered),
+  // which never repeats: no id made here can be taken, so none is looked up first.
+  const taken = () => false;
+  // The framework and agent of the previous offer (plans come in runs of one framework or agent).
+  let fw: FrameworkEntry | undefined;
+  let b: Booked | undefined;
   for (const p of plan.offers) {
-    const fw = s.frameworks.get(p.frameworkId);
+    if (fw === undefined || fw.id !== p.frameworkId) {
+      fw = s.frameworks.get(p.frameworkId);
+      b = fw === undefined ? undefined : booked.get(fw);
+    }
     const agent = s.agents.get(p.agentId);
     if (!fw?.peer || !agent) continue;
     const offer: OfferEntry = {
-      id: s.newId('O', (id) => s.offers.has(id)),
+      id: s.newId('O', taken),
       frameworkId: fw.id,
       agentId: agent.id,
       role: p.role,
@@ -195,26 +209,25 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
     agent.offerIds.add(offer.id);
     agent.offered = agent.offered.isEmpty() ? p.resources : agent.offered.plus(p.resources);
     let list = wire.get(p.resources);
+    let lb: number;
     if (list === undefined) {
       list = p.resources.toList();
       wire.set(p.resources, list);
+      lb = bound(list, Number.POSITIVE_INFINITY);
+      listBounds.set(p.resources, lb);
+    } else {
+      lb = listBounds.get(p.resources) as number;
     }
-    let roles = gained.get(fw);
-    if (roles === undefined) {
-      roles = new Map();
-      gained.set(fw, roles);
+    if (b === undefined) {
+      b = { offers: [], size: 0, gained: new Map() };
+      booked.set(fw, b);
     }
-    let counts = roles.get(p.role);
+    let counts = b.gained.get(p.role);
     if (counts === undefined) {
       counts = new Map();
-      roles.set(p.role, counts);
+      b.gained.set(p.role, counts);
     }
     counts.set(p.resources, (counts.get(p.resources) ?? 0) + 1);
-    let offers = byFramework.get(fw);
-    if (offers === undefined) {
-      offers = [];
-      byFramework.set(fw, offers);
-    }
     const wireOffer: Offer = {
       id: offer.id,
       framework_id: fw.id,
@@ -224,21 +237,16 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
       attributes: agent.info.attributes,
       allocation_role: p.role,
     };
-    offers.push(wireOffer);
-    let lb = listBounds.get(list);
-    if (lb === undefined) {
-      lb = bound(list, Number.POSITIVE_INFINITY);
-      listBounds.set(list, lb);
-    }
-    sizes.set(fw, (sizes.get(fw) ?? 0) + offerBound(wireOffer, lb));
+    b.offers.push(wireOffer);
+    b.size += offerBound(wireOffer, lb);
   }
-  for (const [fw, roles] of gained) {
-    for (const [role, counts] of roles) addAllocation(fw, role, sumOf(counts, wire));
+  for (const [fw, b] of booked) {
+    for (const [role, counts] of b.gained) addAllocation(fw, role, sumOf(counts, wire));
   }
-  for (const [fw, offers] of byFramework) {
+  for (const [fw, { offers, size }] of booked) {
     fw.stats.offersSent += offers.length;
     s.counters.offersSent += offers.length;
-    for (const chunk of splitUnder(offers, s.cfg.maxFrameBytes, 64 + 5 + (sizes.get(fw) ?? 0))) {
+    for (const chunk of splitUnder(offers, s.cfg.maxFrameBytes, 64 + 5 + size)) {
       out.toScheduler(fw.peer?.id, { type: 'OFFERS', offers: { offers: chunk } });
     }
   }

@@ -66,6 +66,8 @@ export class DeclineOffersShape {
   private readonly held: Resources[];
   /** Each agent's total, one value per agent kept across rounds (as the master keeps `total`). */
   private readonly totals: Resources[];
+  /** What each agent runs, one value per agent kept across rounds (as the master keeps `used`). */
+  private readonly used: Resources[];
 
   constructor(
     readonly agents: number,
@@ -77,9 +79,14 @@ export class DeclineOffersShape {
     // What each framework holds (scalars: the sorters' shares do not look at ports).
     this.held = n.map((k) => Resources.scalars({ cpus: 16 * k, mem: 2014 * k, disk: 1024 * k }));
     this.totals = Array.from({ length: agents }, () => Resources.parse(DECLINE_AGENT));
+    this.used = Array.from({ length: agents }, () => Resources.parse(DECLINE_USED));
   }
 
-  /** A snapshot as the master builds one: the agents' totals kept, their `allocated` built afresh. */
+  /**
+   * A snapshot as the master builds one: each agent's total and allocated values kept from one
+   * round to the next while nothing changed them (every offer was declined), as the master's
+   * snapshot keeps them (master/state/offers.ts agentView).
+   */
   snapshot(): AllocatorSnapshot {
     const agents: AllocatorAgent[] = [];
     for (let a = 0; a < this.agents; a++) {
@@ -87,7 +94,7 @@ export class DeclineOffersShape {
         id: `agent-${a}`,
         hostname: `agent-${a}`,
         total: this.totals[a],
-        allocated: Resources.parse(DECLINE_USED),
+        allocated: this.used[a],
         attributes: {},
         active: true,
       });
@@ -263,6 +270,7 @@ interface RoundResult {
   snapshot: number[];
   apply: number[];
   applyCpu: number[];
+  encodeCpu: number[];
   wholeOffers: number;
 }
 
@@ -392,6 +400,7 @@ async function child(c: Case, runs: number, modulePath: string | undefined): Pro
     snapshot: [],
     apply: [],
     applyCpu: [],
+    encodeCpu: [],
     wholeOffers: 0,
   }));
   for (let i = 0; i < runs; i++) {
@@ -408,6 +417,7 @@ async function child(c: Case, runs: number, modulePath: string | undefined): Pro
         // Builds from before the CPU figures were added report none.
         if (t.whole_cycle_cpu_ms !== undefined) rounds[k].wholeCpu.push(t.whole_cycle_cpu_ms);
         if (t.apply_cpu_ms !== undefined) rounds[k].applyCpu.push(t.apply_cpu_ms);
+        if (t.encode_cpu_ms !== undefined) rounds[k].encodeCpu.push(t.encode_cpu_ms);
         rounds[k].snapshot.push(t.snapshot_ms);
         rounds[k].apply.push(t.apply_ms);
         rounds[k].wholeOffers = t.offers;
@@ -427,6 +437,7 @@ async function child(c: Case, runs: number, modulePath: string | undefined): Pro
         snapshot_ms: r.snapshot.length > 0 ? round2(median(r.snapshot)) : null,
         apply_ms: r.apply.length > 0 ? round2(median(r.apply)) : null,
         apply_cpu_ms: r.applyCpu.length > 0 ? round2(median(r.applyCpu)) : null,
+        encode_cpu_ms: r.encodeCpu.length > 0 ? round2(median(r.encodeCpu)) : null,
         whole_cycle_offers: r.whole.length > 0 ? r.wholeOffers : null,
         allocate_ms: round2(median(r.ms)),
         min_ms: round2(Math.min(...r.ms)),
@@ -498,6 +509,7 @@ async function main(): Promise<void> {
         pad('whole ms', 9),
         pad('whole cpu', 9),
         pad('apply cpu', 9),
+        pad('encode cpu', 10),
         pad('allocate ms', 12),
         pad('cpu ms', 7),
         ...(compare ? [pad('cmp whole cpu', 13), pad('cmp apply cpu', 13), pad('cmp cpu', 8), pad('speed-up', 9)] : []),
@@ -551,6 +563,7 @@ async function main(): Promise<void> {
           pad(fmt(r.whole_cycle_ms), 9),
           pad(fmt(r.whole_cycle_cpu_ms), 9),
           pad(fmt(r.apply_cpu_ms), 9),
+          pad(fmt(r.encode_cpu_ms), 10),
           pad((r.allocate_ms as number).toFixed(1), 12),
           pad((r.cpu_ms as number).toFixed(1), 7),
           ...(compare && b
@@ -572,7 +585,7 @@ async function main(): Promise<void> {
         `compare: the same cases with ${compare} (and, when it is a build's dist/master/allocator/index.js, that build's whole cycle), run in this invocation; speed-up: allocate() compare cpu / cpu (CPU time is steadier than wall time on a shared machine)`,
       );
     console.log(
-      'whole ms / whole cpu: median wall / CPU time of the whole cycle a master runs (MasterState: expiry and snapshot, allocate(), booking the offers, encoding the OFFERS messages; declines carry a filter between rounds); apply cpu: the booking and messages part of it. allocate ms: median wall time of allocate() alone on the same shape; cpu ms: median CPU time of the process during it (GC threads included).',
+      'whole ms / whole cpu: median wall / CPU time of the whole cycle a master runs (MasterState: expiry and snapshot, allocate(), booking the offers, encoding the OFFERS messages; declines carry a filter between rounds); apply cpu: the booking and messages part of it; encode cpu: encoding the OFFERS messages, part of apply (what the shell pays to send). allocate ms: median wall time of allocate() alone on the same shape; cpu ms: median CPU time of the process during it (GC threads included).',
     );
     console.log('Mesos figures (no Mesos figure is published for DeclineOffers at 1,000 x 100):');
     for (const s of sources) console.log(`  ${s}`);

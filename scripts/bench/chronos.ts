@@ -5,7 +5,9 @@
  *
  *   npm run bench:chronos                           the three cases, then a table
  *   node dist/scripts/bench/chronos.js --cases sim:1000,sim:10000,real:1000 --json
- *   node dist/scripts/bench/chronos.js --store zk=127.0.0.1:2181      state in ZooKeeper instead of files
+ *   node dist/scripts/bench/chronos.js --zk 127.0.0.1:2181            state in ZooKeeper instead of files
+ *                                                                   (= --store zk=127.0.0.1:2181; its nodes
+ *                                                                   are deleted afterwards)
  *
  * A case `sim:N`: a real `agora master` (--allocation_interval 100ms) and 50 simulated agents
  * (scripts/bench/sim/agents: the real protocol, no processes forked; a task reports STARTING then
@@ -16,25 +18,28 @@
  * `real:N`: the same with one real agent process (posix containerizer, `true` as the command).
  *
  * Skipped: runs the engine recorded SKIPPED (a due time not started within epsilon, 60 s).
- * Doubled: due times with more than one task launched (from the task ids the agents were sent, and
- * the simulated agents' own count of a task sent twice).
+ * Doubled: due times for which two distinct tasks RAN (a RUNNING or FINISHED update reached the
+ * framework for each). Retries are counted apart and are not doubles: a due time relaunched under a
+ * new task id (the next attempt after a lost one), a launch re-sent under the same task id, a task id
+ * the master delivered twice to the simulated agents (they run each id once).
  *
  * The baseline: a minimal framework (SDK SchedulerDriver, held offers, one ACCEPT per offer) launches
  * the same N tasks at once on the same cluster; its rate (tasks/s to the N-th RUNNING) says what
  * the cluster can take, so the Chronos figures can be read against it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Engine } from '../../frameworks/chronos/engine/engine.js';
 import { ENGINE_DRIVER_OPTIONS, wireEngine } from '../../frameworks/chronos/engine/wire.js';
-import { jobFromChronos } from '../../frameworks/chronos/model/index.js';
+import { jobFromChronos, parseTaskId } from '../../frameworks/chronos/model/index.js';
 import type { Offer, TaskInfo } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
 import { SchedulerDriver } from '../../sdk/scheduler/driver.js';
 import { FileStore, type Store, ZkStore } from '../../sdk/store/index.js';
 import { systemClock } from '../../sdk/util/clock.js';
+import { ZkClient } from '../../sdk/zk/client.js';
 import { startAgentProc, stopAll } from '../../testkit/processes.js';
 import {
   type AgentsProc,
@@ -57,9 +62,20 @@ interface CaseResult {
   p99Ms: number;
   maxMs: number;
   skipped: number;
+  /** Due times for which two distinct tasks ran (reached RUNNING or FINISHED). */
   doubled: number;
+  /** Retries, not doubles: due times launched again under a new task id. */
+  relaunched: number;
+  /** Launches sent again under the same task id. */
+  resent: number;
+  /** Task ids the master delivered twice to the simulated agents (run once). */
+  redelivered: number;
   notStarted: number;
   baselinePerSec: number;
+  /** CPU seconds of the Chronos (benchmark) process over wallSec, from job creation to the end. */
+  cpuSec: number;
+  wallSec: number;
+  loadAverage: number[];
   createSec: number;
 }
 
@@ -73,33 +89,68 @@ function args(): { cases: string[]; json: boolean; store: string } {
   if (a.includes('--help') || a.includes('-h')) {
     console.log(
       [
-        'Usage: npm run bench:chronos -- [--cases sim:1000,sim:10000,real:1000] [--store file|zk=HOST:PORT] [--json]',
+        'Usage: npm run bench:chronos -- [--cases sim:1000,sim:10000,real:1000] [--store file|zk=HOST:PORT] [--zk HOST:PORT] [--json]',
         'Lateness (start minus due: median, p99, max), skipped and doubled runs for N jobs due in the same',
         'minute, on simulated agents (sim) or real posix agents (real), beside a minimal framework.',
+        '--zk HOST:PORT (= --store zk=HOST:PORT): the state in ZooKeeper under /agora-bench-chronos-<pid>-<time>,',
+        'deleted afterwards. Doubled = due times for which two distinct tasks ran; retries are printed apart.',
       ].join('\n'),
     );
     process.exit(0);
   }
   const i = a.indexOf('--cases');
   const st = a.indexOf('--store');
+  const zk = a.indexOf('--zk');
   return {
-    store: st >= 0 ? (a[st + 1] ?? 'file') : 'file',
+    store: zk >= 0 ? `zk=${a[zk + 1] ?? '127.0.0.1:2181'}` : st >= 0 ? (a[st + 1] ?? 'file') : 'file',
     cases: (i >= 0 ? (a[i + 1] ?? '') : 'sim:1000,sim:10000,real:1000').split(',').filter(Boolean),
     json: a.includes('--json'),
   };
 }
 
-async function openBenchStore(kind: string, dir: string): Promise<Store> {
-  if (kind === 'file') return FileStore.open(dir, { logger: log });
-  // ZooKeeper (--store zk=HOST:PORT): the store of a highly available Chronos; its log group-commits
-  // concurrent writes, where the FileStore fsyncs each.
-  const root = `/agora-chronos-2-bench-${process.pid}-${Date.now()}`;
-  return ZkStore.connect(`zk://${kind.slice(3)}${root}`, { root: `${root}/state`, logger: log });
+async function openBenchStore(kind: string, dir: string): Promise<{ store: Store; cleanup: () => Promise<void> }> {
+  if (kind === 'file') {
+    const store = await FileStore.open(dir, { logger: log });
+    return { store, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  // ZooKeeper (--zk HOST:PORT): the store of a highly available Chronos; its log group-commits
+  // concurrent writes, where the FileStore fsyncs each. A session timeout of 30 s, as a loaded
+  // machine may starve the client's pings for longer than the default 10 s.
+  const servers = kind.slice(3);
+  const root = `/agora-bench-chronos-${process.pid}-${Date.now()}`;
+  const store = await ZkStore.connect(`zk://${servers}${root}`, {
+    root: `${root}/state`,
+    logger: log,
+    sessionTimeoutMs: 30_000,
+  });
+  return { store, cleanup: () => deleteTree(servers, root) };
+}
+
+/** Deletes a ZooKeeper subtree (the benchmark's own root), children first, a few hundred at a time. */
+async function deleteTree(servers: string, root: string): Promise<void> {
+  const client = new ZkClient({ servers, sessionTimeoutMs: 30_000 });
+  await client.connect();
+  try {
+    const walk = async (path: string): Promise<void> => {
+      let children: string[] = [];
+      try {
+        children = await client.getChildren(path);
+      } catch {
+        return;
+      }
+      for (let i = 0; i < children.length; i += 200)
+        await Promise.all(children.slice(i, i + 200).map((c) => walk(`${path}/${c}`)));
+      await client.delete(path).catch(() => undefined);
+    };
+    await walk(root);
+  } finally {
+    await client.close();
+  }
 }
 
 async function chronosPhase(masterAddr: string, n: number, command: string, storeKind: string) {
   const dir = mkdtempSync(join(tmpdir(), 'agora-bench-chronos-'));
-  const store = await openBenchStore(storeKind, dir);
+  const { store, cleanup } = await openBenchStore(storeKind, dir);
   const engine = new Engine({ store, clock: systemClock, logger: log, historyLimit: 10 });
   await engine.load();
   const driver = new SchedulerDriver({
@@ -108,21 +159,35 @@ async function chronosPhase(masterAddr: string, n: number, command: string, stor
     logger: log,
     ...ENGINE_DRIVER_OPTIONS,
   });
-  const launchedDue = new Map<string, number>();
+  // Task ids launched, and task ids that ran (reached RUNNING or FINISHED), per (job, due time).
+  const launched = new Map<string, Set<string>>();
+  const ran = new Map<string, Set<string>>();
+  let launchCalls = 0;
+  const add = (m: Map<string, Set<string>>, taskId: string) => {
+    const t = parseTaskId(taskId);
+    if (!t) return;
+    const key = `${t.jobName} ${t.due}`;
+    const set = m.get(key) ?? new Set<string>();
+    set.add(taskId);
+    m.set(key, set);
+  };
   const origLaunch = driver.launch.bind(driver);
   driver.launch = (offer: Offer | Offer[], tasks: TaskInfo[], filters) => {
     for (const t of tasks) {
-      const [, due, , job] = t.task_id.split(':');
-      const key = `${job} ${due}`;
-      launchedDue.set(key, (launchedDue.get(key) ?? 0) + 1);
+      launchCalls++;
+      add(launched, t.task_id);
     }
     return origLaunch(offer, tasks, filters);
   };
+  driver.on('update', (s) => {
+    if (s.state === 'TASK_RUNNING' || s.state === 'TASK_FINISHED') add(ran, s.task_id);
+  });
   wireEngine(engine, driver, store, log);
   driver.start();
   await new Promise<void>((r) => driver.once('subscribed', () => r()));
 
   const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
   // Due times spread over one minute, from 20 s after creation ends (estimated: 3 ms a job).
   const first = Math.ceil((Date.now() + 20_000 + n * 3) / 1000) * 1000;
   const step = 60_000 / n;
@@ -187,12 +252,40 @@ async function chronosPhase(masterAddr: string, n: number, command: string, stor
   }
   figures = await collect();
   lateness.sort((a, b) => a - b);
-  const doubled = [...launchedDue.values()].filter((c) => c > 1).length;
+  // CPU of this process (the engine, its Store client and its driver) from job creation to the end,
+  // beside the wall time: on a shared machine the wall time says little on its own.
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSec = (cpu.user + cpu.system) / 1e6;
+  const wallSec = (Date.now() - t0) / 1000;
+  console.error(
+    `  chronos process: ${cpuSec.toFixed(1)} s CPU over ${wallSec.toFixed(1)} s wall; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  // Doubled: a due time for which two distinct tasks ran. A relaunch (a second attempt after the first
+  // was reported lost) or a launch sent again is a retry, counted apart: it is not a double unless
+  // both tasks ran.
+  const doubled = [...ran.values()].filter((ids) => ids.size > 1).length;
+  const relaunched = [...launched.values()].filter((ids) => ids.size > 1).length;
+  const distinctLaunched = [...launched.values()].reduce((a, ids) => a + ids.size, 0);
+  const resent = launchCalls - distinctLaunched;
   engine.detach();
   await driver.teardown().catch(() => undefined);
   await store.close();
+  await cleanup();
   rmSync(dir, { recursive: true, force: true });
-  return { lateness, skipped: figures.skipped, started: figures.startedRuns, doubled, createSec };
+  return {
+    lateness,
+    skipped: figures.skipped,
+    started: figures.startedRuns,
+    doubled,
+    relaunched,
+    resent,
+    ranTasks: ran.size,
+    cpuSec,
+    wallSec,
+    createSec,
+  };
 }
 
 /** The minimal framework: launches n tasks at once on held offers; tasks per second to the n-th RUNNING. */
@@ -269,11 +362,12 @@ async function runCase(spec: string, storeKind: string): Promise<CaseResult> {
       await startAgentProc(addr, ['--resources', 'cpus:64;mem:65536;disk:1000000', '--containerizers', 'posix']);
     }
     const c = await chronosPhase(addr, n, command, storeKind);
-    const simDoubled = kind === 'sim' ? (await agentsReport(agents)).doubled : 0;
-    // The two sources of "doubled", apart: a due time the engine launched twice, and a task id the
-    // agents were sent twice (the master re-delivering one launch; the agents run it once).
+    const redelivered = kind === 'sim' ? (await agentsReport(agents)).doubled : 0;
+    // Doubles are due times for which two distinct tasks RAN; retries are counted apart: due times
+    // launched again under a new task id (the next attempt), launches sent again under the same task
+    // id, and task ids the master delivered twice to the simulated agents (they run each id once).
     console.error(
-      `  doubled: ${c.doubled} due times launched twice by the engine, ${simDoubled} task ids delivered twice to agents`,
+      `  doubled: ${c.doubled} due times with two distinct tasks that ran (of ${c.ranTasks} due times that ran); retries: ${c.relaunched} due times relaunched under a new task id, ${c.resent} launches re-sent under the same id, ${redelivered} task ids delivered twice to agents`,
     );
     const rate = await baseline(addr, n, command);
     return {
@@ -284,10 +378,16 @@ async function runCase(spec: string, storeKind: string): Promise<CaseResult> {
       p99Ms: pct(c.lateness, 99),
       maxMs: c.lateness[c.lateness.length - 1] ?? Number.NaN,
       skipped: c.skipped,
-      doubled: c.doubled + simDoubled,
+      doubled: c.doubled,
+      relaunched: c.relaunched,
+      resent: c.resent,
+      redelivered,
       notStarted: n - c.started - c.skipped,
       baselinePerSec: rate,
       createSec: c.createSec,
+      cpuSec: c.cpuSec,
+      wallSec: c.wallSec,
+      loadAverage: loadavg(),
     };
   } finally {
     for (const a of agents) a.send({ cmd: 'stop' });
@@ -311,14 +411,14 @@ async function main(): Promise<void> {
   const f = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : '-');
   console.log('\nChronos: lateness of a run = its RUNNING time − its due time (N jobs due within one minute)\n');
   console.log(
-    'case                                              | runs   | median ms | p99 ms | max ms | skipped | doubled | not started | minimal framework tasks/s',
+    'case                                              | runs   | median ms | p99 ms | max ms | skipped | doubled | retries (relaunched/re-sent/re-delivered) | not started | minimal framework tasks/s | chronos CPU s / wall s | load average',
   );
   console.log(
-    '--------------------------------------------------|--------|-----------|--------|--------|---------|---------|-------------|--------------------------',
+    '--------------------------------------------------|--------|-----------|--------|--------|---------|---------|-------------------------------------------|-------------|---------------------------|------------------------|-------------',
   );
   for (const r of results)
     console.log(
-      `${r.case.padEnd(50)}| ${String(r.runs).padEnd(7)}| ${f(r.medianMs).padEnd(10)}| ${f(r.p99Ms).padEnd(7)}| ${f(r.maxMs).padEnd(7)}| ${String(r.skipped).padEnd(8)}| ${String(r.doubled).padEnd(8)}| ${String(r.notStarted).padEnd(12)}| ${f(r.baselinePerSec)}`,
+      `${r.case.padEnd(50)}| ${String(r.runs).padEnd(7)}| ${f(r.medianMs).padEnd(10)}| ${f(r.p99Ms).padEnd(7)}| ${f(r.maxMs).padEnd(7)}| ${String(r.skipped).padEnd(8)}| ${String(r.doubled).padEnd(8)}| ${`${r.relaunched}/${r.resent}/${r.redelivered}`.padEnd(42)}| ${String(r.notStarted).padEnd(12)}| ${f(r.baselinePerSec).padEnd(26)}| ${`${r.cpuSec.toFixed(1)} / ${r.wallSec.toFixed(1)}`.padEnd(23)}| ${r.loadAverage.map((l) => l.toFixed(1)).join(' ')}`,
     );
   console.log('\nAim: p99 under 1,000 ms at 10,000 jobs a minute, none skipped, none doubled.');
 }

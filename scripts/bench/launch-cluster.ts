@@ -26,7 +26,15 @@ export async function startCluster(
   });
   const agent = await startAgentProc(
     master.address,
-    ['--containerizers', containerizers.join(','), '--resources', AGENT_RESOURCES, '--log_level', o.logLevel],
+    [
+      '--containerizers',
+      containerizers.join(','),
+      '--resources',
+      AGENT_RESOURCES,
+      '--log_level',
+      o.logLevel,
+      ...(o.launcherProcesses === undefined ? [] : ['--launcher_processes', String(o.launcherProcesses)]),
+    ],
     agentDir,
     daemonOptions('agent', o.cpuProf),
   );

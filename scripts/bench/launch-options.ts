@@ -19,6 +19,8 @@ export interface Options {
   cpuProf?: string;
   /** Parent directory of the agent's work dir. */
   workDir?: string;
+  /** The agent's `--launcher_processes` (undefined: the agent's default). */
+  launcherProcesses?: number;
 }
 
 export const TARGET = 0.8;
@@ -95,6 +97,9 @@ export function parseOptions(argv: string[]): Options {
         o.workDir = d;
         break;
       }
+      case 'launcher-processes':
+        o.launcherProcesses = int(name, value(), 1);
+        break;
       case 'help':
         console.log(readFileSync(new URL('./launch.js', import.meta.url), 'utf8').split('*/')[0]);
         process.exit(0);

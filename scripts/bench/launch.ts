@@ -18,6 +18,7 @@
  *   --no-cli           skip the `docker run -d` (CLI) baseline
  *   --cpu-prof DIR     run the master and the agent under `node --cpu-prof` (profiles written into DIR at the end)
  *   --work-dir DIR     put the agent's work dir (sandboxes, checkpoint) under DIR (default: the temp dir)
+ *   --launcher-processes N   the agent's --launcher_processes (default: the agent's, 2)
  *   --json
  *
  * The measured window, the same on every side: from the start (Agora: the framework's first launch

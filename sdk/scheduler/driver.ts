@@ -201,6 +201,7 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.subscribedNow = false;
     this.watchdog?.cancel();
     this.retry?.cancel();
     this.reconciler?.stop();
@@ -492,6 +493,15 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
     }
     if (error.code === 'AGORA_MASTER_FRAMEWORK_REMOVED' || error.code === 'AGORA_MASTER_UNKNOWN_FRAMEWORK') {
       this.abort(error.code, `${error.message} (the driver stops; start again without a framework id)`);
+      return;
+    }
+    if (error.code === 'AGORA_MASTER_FRAMEWORK_FAILED_OVER') {
+      // Another instance subscribed with this framework's id and is the framework now: stop, as
+      // Mesos's driver aborts, rather than take it back by re-subscribing. The id is kept: it is
+      // the other instance's too.
+      this.log.info({ code: error.code }, 'another scheduler instance took this framework over; the driver stops');
+      this.report(error);
+      void this.stop();
       return;
     }
     this.log.warn({ error }, 'master reported an error');

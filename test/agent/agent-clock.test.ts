@@ -1,6 +1,8 @@
 /**
  * The agent's timers run on the Clock it is given: an unacknowledged status update is resent
- * when the virtual clock passes 2 s, then 4 s later (backing off), and not at all once acknowledged.
+ * when the virtual clock passes the agent's first resend delay (here 2 s through its option, the
+ * `--status_update_retry_interval_min` flag; the default is 10 s), then 4 s later (backing off),
+ * and not at all once acknowledged.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +11,7 @@ import { expect } from 'chai';
 import { pino } from 'pino';
 import { Agent } from '../../agent/agent.js';
 import type { Containerizer, RunningContainer } from '../../agent/containerizer/types.js';
+import { agentCommand, statusRetryFlags } from '../../cli/daemons.js';
 import type { AgentMessage } from '../../sdk/protocol/messages.js';
 import type { TaskStatus } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
@@ -18,7 +21,7 @@ describe('Agent on a VirtualClock', () => {
   let dir: string;
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('resends an unacknowledged update as the clock passes 2 s, then 4 s more, and stops once acknowledged', async () => {
+  it('resends an unacknowledged update as the clock passes the set 2 s, then 4 s more, and stops once acknowledged', async () => {
     dir = mkdtempSync(join(tmpdir(), 'agora-agent-clock-'));
     const clock = new VirtualClock(1_000_000);
     const idle: Containerizer = {
@@ -43,6 +46,7 @@ describe('Agent on a VirtualClock', () => {
       containerizers: [idle],
       logger: pino({ level: 'silent' }),
       clock,
+      statusRetryInitialMs: 2_000,
     });
     const sent: { at: number; status: TaskStatus }[] = [];
     const internals = agent as unknown as { sendToMaster(m: AgentMessage): boolean; onMessage(m: unknown): void };
@@ -73,5 +77,21 @@ describe('Agent on a VirtualClock', () => {
     expect(sent.slice(3).map((s) => s.status.state)).to.not.include('TASK_STARTING');
     expect(sent[3].status.state).to.equal('TASK_RUNNING');
     await agent.stop();
+  });
+});
+
+describe("the agent's status-update resend flags", () => {
+  it('default to 10 s and 10 min (as Mesos), and refuse a max below the min or a zero', () => {
+    expect(statusRetryFlags({})).to.deep.equal({ minMs: 10_000, maxMs: 600_000 });
+    expect(
+      statusRetryFlags({ status_update_retry_interval_min: '2secs', status_update_retry_interval_max: '1mins' }),
+    ).to.deep.equal({ minMs: 2_000, maxMs: 60_000 });
+    expect(() =>
+      statusRetryFlags({ status_update_retry_interval_min: '1mins', status_update_retry_interval_max: '10secs' }),
+    ).to.throw(/must not be shorter than --status_update_retry_interval_min/);
+    expect(() => statusRetryFlags({ status_update_retry_interval_min: '0secs' })).to.throw(/between 1ms and 1day/);
+    expect(() => statusRetryFlags({ status_update_retry_interval_min: 'soon' })).to.throw();
+    const help = agentCommand.flags.map((f) => f.name);
+    expect(help).to.include.members(['status_update_retry_interval_min', 'status_update_retry_interval_max']);
   });
 });

@@ -251,6 +251,56 @@ describe('Launcher (a real launcher process starting real processes)', function 
     expect(await q.exited).to.deep.equal({ code: 7, signal: null });
   });
 
+  describe('with two launcher processes', () => {
+    let two: Launcher;
+    beforeEach(() => {
+      two = new Launcher({ pollIntervalMs: 50, processes: 2 });
+    });
+    afterEach(() => two.close());
+
+    const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+
+    it('deals a burst out to both (each is the parent of half), each task once, and reports every exit', async () => {
+      const ps = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => two.launch(req(`two-${i}`, `echo ${i}; sleep 30`))),
+      );
+      started.push(...ps);
+      expect(two.pids).to.have.length(2);
+      const parents = ps.map((p) => parentOf(p.pid));
+      for (const lp of two.pids) expect(parents.filter((x) => x === lp)).to.have.length(10);
+      for (let i = 0; i < 20; i++) {
+        const out = await until(
+          `output of ${i}`,
+          () => readFileSync(path.join(dir, `two-${i}`, 'stdout'), 'utf8') || undefined,
+        );
+        expect(out).to.equal(`${i}\n`);
+      }
+      for (const p of ps) killGroup(p.pid, 'SIGTERM');
+      for (const p of ps) expect(await p.exited).to.deep.equal({ code: null, signal: 'SIGTERM' });
+    });
+
+    it("one launcher's death touches only its own tasks: the other's still report their exit codes", async () => {
+      const ps = await Promise.all(Array.from({ length: 4 }, (_, i) => two.launch(req(`d-${i}`, 'sleep 30'))));
+      started.push(...ps);
+      const [victim] = two.pids;
+      process.kill(victim, 'SIGKILL');
+      await until('the launcher to be seen dead', () => (two.restartCount === 1 ? true : undefined));
+      for (const p of ps) killGroup(p.pid, 'SIGKILL');
+      const ends = await Promise.all(ps.map((p) => p.exited));
+      const byParentGone = ends.filter((e) => e === undefined);
+      expect(byParentGone).to.have.length(2); // watched by pid: no code from a dead launcher
+      expect(ends.filter((e) => e?.signal === 'SIGKILL')).to.have.length(2);
+      const q = await two.launch(req('after', 'exit 7'));
+      expect(await q.exited).to.deep.equal({ code: 7, signal: null });
+      expect(two.pids).to.have.length(2);
+    });
+
+    it('refuses a count outside 1..16', () => {
+      expect(() => new Launcher({ processes: 0 })).to.throw(RangeError);
+      expect(() => new Launcher({ processes: 17 })).to.throw(RangeError);
+    });
+  });
+
   it('finds the processes whose working directory is a sandbox', async () => {
     const p = await launch(req('k', 'sleep 30'));
     expect(pidsWithCwd(path.join(dir, 'k'))).to.include(p.pid);

@@ -115,7 +115,7 @@ describe('StatusUpdateManager (at-least-once, in order)', () => {
     expect(clock.pending()).to.equal(0);
   });
 
-  it("backs off from 2 s doubling to a 60 s cap by default (Mesos's shape, sooner figures)", () => {
+  it("backs off from 10 s doubling to a 10 min cap by default (Mesos's STATUS_UPDATE_RETRY_INTERVAL_MIN/MAX)", () => {
     const times: number[] = [];
     const d = new StatusUpdateManager({
       send: () => {
@@ -126,13 +126,39 @@ describe('StatusUpdateManager (at-least-once, in order)', () => {
       isTerminal: (s) => isTerminal(s.state),
       clock,
     });
+    const start = clock.now();
     d.update('F', status('t', TaskState.RUNNING, 'u1'));
-    tick(300_000);
+    // Nothing is resent before 10 s (the 2 s of old would have sent 2 by now).
+    tick(9_999);
+    expect(times).to.have.length(1);
+    tick(3_000_000);
     const gaps = times.slice(1).map((t, i) => t - times[i]);
-    expect(STATUS_RETRY_INITIAL_MS).to.equal(2000);
-    expect(STATUS_RETRY_MAX_MS).to.equal(60_000);
-    expect(gaps.slice(0, 7)).to.deep.equal([2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000]);
+    expect(times[0]).to.equal(start);
+    expect(STATUS_RETRY_INITIAL_MS).to.equal(10_000);
+    expect(STATUS_RETRY_MAX_MS).to.equal(600_000);
+    expect(gaps.slice(0, 8)).to.deep.equal([10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 600_000, 600_000]);
     d.acknowledge('F', 't', 'u1');
+    expect(clock.pending()).to.equal(0);
+  });
+
+  it('a restarted agent resends a recovered head at once on flush, then backs off from the initial delay again', () => {
+    const times: number[] = [];
+    const d = new StatusUpdateManager({
+      send: () => {
+        times.push(clock.now());
+        return false;
+      },
+      persist: () => undefined,
+      isTerminal: (s) => isTerminal(s.state),
+      clock,
+    });
+    const t0 = clock.now();
+    d.recover({ frameworkId: 'F', taskId: 't', pending: [status('t', TaskState.FINISHED, 'u9')] });
+    expect(times).to.have.length(0);
+    d.flush();
+    tick(10_000 + 20_000);
+    expect(times.map((t) => t - t0)).to.deep.equal([0, 10_000, 30_000]);
+    expect(d.acknowledge('F', 't', 'u9')).to.equal(true);
     expect(clock.pending()).to.equal(0);
   });
 

@@ -3,11 +3,11 @@
  * setpriv arguments and spawn options that put a process under that user. Pure, except the reader
  * test, which reads files it wrote.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { runAs, setprivArgs } from '../../agent/containerizer/as-user.js';
+import { isOwnIdentity, runAs, setprivArgs } from '../../agent/containerizer/as-user.js';
 import { UnknownUser } from '../../agent/errors.js';
 import { resolveUser } from '../../agent/user-db.js';
 import { lookupUser, taskUserName, userNameProblem } from '../../agent/users.js';
@@ -125,6 +125,47 @@ describe('task users', () => {
         UnknownUser,
         /cannot look up user 'alice'/,
       );
+    });
+
+    it("sees a change to either file at the next lookup (cached by the files' versions, not for a time)", () => {
+      const f = { passwd: join(dir, 'passwd2'), group: join(dir, 'group2') };
+      writeFileSync(f.passwd, PASSWD);
+      writeFileSync(f.group, GROUP);
+      expect(resolveUser('alice', f).uid).to.equal(1001);
+      // Same size, same second: only the content (and the inode's ctime/mtime) differ.
+      writeFileSync(f.passwd, PASSWD.replace('alice:x:1001:', 'alice:x:1002:'));
+      expect(resolveUser('alice', f).uid).to.equal(1002);
+      // Replaced by a new file (a new inode), as useradd does.
+      renameSync(f.passwd, `${f.passwd}.old`);
+      writeFileSync(f.passwd, PASSWD.replace('alice:x:1001:', 'alice:x:1003:'));
+      expect(resolveUser('alice', f).uid).to.equal(1003);
+      writeFileSync(f.group, GROUP.replace(/,?alice/g, ''));
+      expect(resolveUser('alice', f).groups).to.deep.equal([]);
+      rmSync(f.passwd);
+      expect(() => resolveUser('alice', f)).to.throw(UnknownUser, /cannot look up user 'alice'/);
+    });
+
+    it('hands out a copy: changing a returned user does not change the next answer', () => {
+      const a = resolveUser('alice', files());
+      a.groups.push(1);
+      a.uid = 0;
+      expect(resolveUser('alice', files())).to.deep.equal({ name: 'alice', uid: 1001, gid: 1001, groups: [29, 999] });
+    });
+  });
+
+  describe('whether a user is who the agent already is (no switch needed)', () => {
+    const root = { name: 'root', uid: 0, gid: 0, groups: [] };
+    it('is when uid, primary gid and supplementary groups all match (the primary group listed or not)', () => {
+      expect(isOwnIdentity(root, { uid: 0, gid: 0, groups: [0] })).to.equal(true);
+      expect(isOwnIdentity(root, { uid: 0, gid: 0, groups: [] })).to.equal(true);
+      expect(isOwnIdentity({ ...root, groups: [29, 999] }, { uid: 0, gid: 0, groups: [999, 0, 29] })).to.equal(true);
+    });
+    it('is not when any of them differs, or the own ids are unknown', () => {
+      expect(isOwnIdentity({ ...root, uid: 1001 }, { uid: 0, gid: 0, groups: [] })).to.equal(false);
+      expect(isOwnIdentity({ ...root, gid: 1001 }, { uid: 0, gid: 0, groups: [] })).to.equal(false);
+      expect(isOwnIdentity({ ...root, groups: [29] }, { uid: 0, gid: 0, groups: [0] })).to.equal(false);
+      expect(isOwnIdentity(root, { uid: 0, gid: 0, groups: [0, 27] })).to.equal(false);
+      expect(isOwnIdentity(root, { uid: undefined, gid: undefined, groups: [] })).to.equal(false);
     });
   });
 

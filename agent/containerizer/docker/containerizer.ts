@@ -15,7 +15,7 @@ import { type Clock, systemClock } from '../../../sdk/util/clock.js';
 import type { CommandRunResult } from '../../health/index.js';
 import { chownTree } from '../../launcher/chown.js';
 import { SANDBOX_MODE } from '../as-user.js';
-import { processStartTime } from '../proc.js';
+import { readProcStatAsync } from '../proc.js';
 import {
   type ContainerHandle,
   type Containerizer,
@@ -142,7 +142,7 @@ export class DockerContainerizer implements Containerizer {
       const info = await container.inspect();
       if (info.State.Pid > 0) {
         handle.pid = info.State.Pid;
-        handle.startTime = processStartTime(info.State.Pid);
+        handle.startTime = (await readProcStatAsync(info.State.Pid))?.startTime;
       }
     } catch {
       // The container may already have exited; wait() reports it.

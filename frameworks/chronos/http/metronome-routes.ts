@@ -210,9 +210,12 @@ export const metronomeRoutes: AgoraPlugin<ChronosHttpOptions> = async (app, opts
       const engine = ready(opts);
       const rec = must(engine, req.params.id);
       const s = checked(scheduleFromMetronome(req.body));
+      // Metronome's answers, in its order: the same id twice, then any second schedule (409 both).
+      if (rec.job.schedule && rec.job.scheduleId === s.scheduleId)
+        throw new JobConflict(`A schedule with id ${s.scheduleId} already exists`);
       if (rec.job.schedule)
         throw new JobConflict(
-          `job '${req.params.id}' has schedule '${rec.job.scheduleId}' already (one schedule per job); PUT it instead`,
+          `Only one schedule supported at the moment (job '${req.params.id}' has schedule '${rec.job.scheduleId}'; PUT it, or DELETE it first)`,
         );
       if (rec.job.parents.length > 0)
         throw new JobInvalidError(`job '${req.params.id}' is a dependent job; it has no schedule`);

@@ -90,7 +90,12 @@ export function jobFromMetronome(body: unknown): Checked<Job> {
     add('/run/secrets', `secrets referenced but not defined: ${undefinedSecrets.slice(0, 10).join(', ')}`);
   if (unused.length > 0) add('/run/secrets', `secrets defined but not referenced: ${unused.slice(0, 10).join(', ')}`);
   for (const msg of networkProblems(r.networks ?? [], !!r.ucr, !!r.docker)) add('/run/networks', msg);
-  if ((b.schedules ?? []).length > 1) add('/schedules', 'at most one schedule per job is supported');
+  const nSchedules = (b.schedules ?? []).length;
+  if (nSchedules > 1)
+    add(
+      '/schedules',
+      `has size ${nSchedules}, expected 1 or less (only one schedule per job is supported, as in Metronome)`,
+    );
   const parents = [...new Set((b.dependencies ?? []).map((d) => d.id))];
   if (parents.includes(b.id)) add('/dependencies', 'a job cannot depend on itself');
   if (parents.length > 0 && (b.schedules ?? []).length > 0)

@@ -284,6 +284,33 @@ describe('allocate() properties', function () {
     );
   });
 
+  it('gives the same plan with agents remembered from an earlier cycle as with every agent converted afresh', () => {
+    // The conversion of an agent is remembered by its (immutable) total and allocated values
+    // (convert-agents.ts): an earlier cycle over the same values, some agents then with nothing
+    // allocated (a new value: converted again) and the agents in another order change nothing.
+    const show = (p: AllocationPlan) =>
+      JSON.stringify({
+        o: p.offers.map((o) => [o.frameworkId, o.agentId, o.role, o.resources.toString()]),
+        s: p.skipped,
+      });
+    const copy = (r: Resources) => Resources.from(r.toList());
+    fc.assert(
+      fc.property(clusterArb, fc.nat(), fc.boolean(), (c, changedMask, reversed) => {
+        const s = build(c);
+        allocate(s, seededRng(c.seed + 1));
+        const agents = s.agents.map((a, i) => ((changedMask >> i) & 1 ? { ...a, allocated: Resources.empty() } : a));
+        if (reversed) agents.reverse();
+        const remembered = allocate({ ...s, agents }, seededRng(c.seed));
+        const fresh = allocate(
+          { ...s, agents: agents.map((a) => ({ ...a, total: copy(a.total), allocated: copy(a.allocated) })) },
+          seededRng(c.seed),
+        );
+        expect(show(remembered)).to.equal(show(fresh));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('respects DRF order within a cycle (one role, no filters, reservations or quota)', () => {
     const simple = fc.record({
       agents: fc.array(

@@ -123,6 +123,34 @@ describe('SchedulerDriver on agora/sdk/testing', () => {
     expect(cluster.master.state.frameworks.size).to.equal(1);
   });
 
+  it('stops when another instance takes its framework over, keeping the id the other instance now uses', async () => {
+    cluster = await TestCluster.start({ agents: 1 });
+    const store = new MemoryStore();
+    const framework = { name: 'twice', failover_timeout: 3600 };
+    const first = cluster.driver({ framework, frameworkIdStore: store });
+    const errors: string[] = [];
+    first.on('error', (e) => errors.push(String(e.code)));
+    first.start();
+    await cluster.until(() => first.subscribed, { what: 'the first subscription' });
+    let firstSubscriptions = 0;
+    first.on('subscribed', () => firstSubscriptions++);
+    const second = cluster.driver({ framework, frameworkIdStore: store });
+    const secondErrors: string[] = [];
+    second.on('error', (e) => secondErrors.push(String(e.code)));
+    second.start();
+    await cluster.until(() => second.subscribed, { what: 'the take-over' });
+    // Long enough for many re-subscription attempts, had the first driver kept trying.
+    await cluster.advance(120_000);
+    expect(errors).to.include('AGORA_MASTER_FRAMEWORK_FAILED_OVER');
+    expect(first.subscribed).to.equal(false);
+    expect(second.subscribed, 'the second instance keeps the framework').to.equal(true);
+    expect(firstSubscriptions, 'the first never takes it back').to.equal(0);
+    expect(secondErrors, 'the second is never failed over').to.deep.equal([]);
+    expect(second.frameworkId).to.equal(first.frameworkId);
+    const kept = await store.get<string>('frameworks/twice/framework-id');
+    expect(kept?.value, 'the id is not forgotten').to.equal(second.frameworkId);
+  });
+
   it('declines offers the handlers left unused, with the configured filter', async () => {
     cluster = await TestCluster.start({ agents: 1 });
     const driver = cluster.driver({ framework: { name: 'picky' }, declineUnused: { refuseSeconds: 30 } });

@@ -424,7 +424,7 @@ describe('chronos model: jobs through both faces', () => {
               { id: 'b', cron: '* * * * *' },
             ],
           }),
-        'at most one schedule',
+        'has size 2, expected 1 or less',
       ],
       [
         'Metronome: seven-field cron',
