@@ -122,6 +122,11 @@ export class Registrar {
   private readonly chains = new Map<string, Promise<unknown>>();
   /** Records skipped by the last recovery because they could not be read. */
   skipped = 0;
+  /**
+   * Keys recovery could not read: their version is unknown, so a write would look like another
+   * master's and fence this one. They are left as they are (an operator can inspect them).
+   */
+  private readonly unreadable = new Set<string>();
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
 
@@ -137,6 +142,7 @@ export class Registrar {
    */
   async recover(): Promise<RecoveredState> {
     this.skipped = 0;
+    this.unreadable.clear();
     const out: RecoveredState = { agents: [], frameworks: [] };
     // Reads go out RECOVERY_READS at a time: one at a time, 5,000 agents cost 5,000 round trips
     // to ZooKeeper before the new leader could take a single re-registration.
@@ -199,6 +205,7 @@ export class Registrar {
     } catch (e) {
       if ((e as { code?: string }).code !== 'AGORA_STORE_CORRUPT') throw e;
       this.skipped++;
+      this.unreadable.add(key);
       this.log.error({ key, err: (e as Error).message }, 'registrar record unreadable; skipped');
       return undefined;
     }
@@ -221,7 +228,7 @@ export class Registrar {
   }
 
   private write(key: string, value: unknown, problem: (v: unknown) => string | undefined): Promise<void> {
-    const why = problem(value);
+    const why = this.unreadable.has(key) ? 'the record there could not be read at recovery' : problem(value);
     if (why) {
       return Promise.reject(new UnreadableRecord(`refusing to write registrar key ${key}: ${why}`));
     }

@@ -120,6 +120,11 @@ export class Core {
   readonly recovering = new Set<string>();
   /** Frameworks remembered from the registrar that have not re-subscribed yet (within the window). */
   readonly recoveringFrameworks = new Set<string>();
+  /**
+   * The re-subscribe window after a failover is open: frameworks adopted from re-registering
+   * agents wait for it to close, as remembered ones do, before their failover timeouts start.
+   */
+  frameworkWindowOpen = false;
   readonly agentConns = new Map<string, AgentConn>();
   readonly schedulerConns = new Map<string, SchedulerConn>();
   readonly counters: Counters = newCounters();

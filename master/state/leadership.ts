@@ -35,7 +35,11 @@ export function gainLeadership(s: Core, out: Effects, rec: RecoveredState): void
   s.leading = true;
   s.electedAt = s.nowMs();
   if (s.recovering.size > 0) out.arm(Timers.agentReregister, s.cfg.agentReregisterTimeoutMs);
-  if (s.recoveringFrameworks.size > 0) out.arm(Timers.frameworkResubscribe, s.cfg.frameworkResubscribeTimeoutMs);
+  // Armed too when only agents are awaited: they may report frameworks to adopt (frameworks.ts).
+  if (s.recoveringFrameworks.size > 0 || s.recovering.size > 0) {
+    s.frameworkWindowOpen = true;
+    out.arm(Timers.frameworkResubscribe, s.cfg.frameworkResubscribeTimeoutMs);
+  }
   out.log('info', 'elected leader; waiting for agents to re-register and frameworks to re-subscribe', {
     agents: rec.agents.length,
     frameworks: s.frameworks.size,
@@ -84,6 +88,7 @@ export function loseLeadership(s: Core, out: Effects, reason: string): void {
   s.tasks.clear();
   s.recovering.clear();
   s.recoveringFrameworks.clear();
+  s.frameworkWindowOpen = false;
   s.roles = new Map();
 }
 
