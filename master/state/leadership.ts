@@ -35,6 +35,7 @@ export function gainLeadership(s: Core, out: Effects, rec: RecoveredState): void
   s.leading = true;
   s.electedAt = s.nowMs();
   if (s.recovering.size > 0) out.arm(Timers.agentReregister, s.cfg.agentReregisterTimeoutMs);
+  if (s.allocationHeld()) out.arm(Timers.allocationHold, s.cfg.allocationHoldMs ?? 0);
   // Armed too when only agents are awaited: they may report frameworks to adopt (frameworks.ts).
   if (s.recoveringFrameworks.size > 0 || s.recovering.size > 0) {
     s.frameworkWindowOpen = true;
@@ -65,6 +66,7 @@ export function loseLeadership(s: Core, out: Effects, reason: string): void {
   out.log('error', 'no longer the leader; dropping all connections and state', { reason });
   out.cancel(Timers.agentReregister);
   out.cancel(Timers.frameworkResubscribe);
+  out.cancel(Timers.allocationHold);
   const leader = { master_info: s.cfg.leaderInfo() };
   for (const conn of s.agentConns.keys()) {
     out.toAgent(conn, { type: 'LEADER', leader });

@@ -199,6 +199,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
   } finally {
     await fwProc?.stop();
     await Promise.all(agentProcs.map((p) => p.stop()));
-    for (const m of masters) await m.kill('SIGKILL');
+    // SIGTERM (SIGKILL after 5 s): a master run with --cpu-prof writes its profile on a clean exit.
+    for (const m of masters) await m.kill('SIGTERM');
   }
 }
