@@ -161,6 +161,22 @@ export interface MasterProc {
   address: string;
 }
 
+/** The master among `masters` that says it leads (waits up to 30 s for one to). */
+export async function leaderOf(masters: MasterProc[]): Promise<MasterProc> {
+  return waitFor(
+    'a leading master',
+    async () => {
+      for (const m of masters) {
+        if (m.proc.exited) continue;
+        const h = await getJson(`${m.url}/health`).catch(() => undefined);
+        if (h?.leading) return m;
+      }
+      return undefined;
+    },
+    30_000,
+  );
+}
+
 export interface DaemonOptions extends SpawnOptions {
   /** The process's name in logs (default `master:<port>` / `agent:<port>`). */
   name?: string;

@@ -139,61 +139,30 @@ export class Cluster {
   }
 
   async startChronos(): Promise<void> {
-    const dir = join(this.root, 'chronos');
-    mkdirSync(dir, { recursive: true });
-    const port = await freePort();
-    this.chronos = spawnDaemon(
-      'chronos',
-      [
-        'chronos',
-        '--master',
-        `127.0.0.1:${this.master.port}`,
-        '--http_port',
-        String(port),
-        '--work_dir',
-        dir,
-        '--framework_name',
-        'fuzz-chronos',
-      ],
-      port,
-      dir,
-    );
-    await waitUntil(
-      'Chronos to answer',
-      async () => (await fetch(`${this.chronos!.url}/v1/jobs`)).ok,
-      this.chronos,
-      30_000,
-    );
+    this.chronos = await this.startFramework('chronos', 'fuzz-chronos', [], '/v1/jobs', 'Chronos');
   }
 
   async startMarathon(): Promise<void> {
-    const dir = join(this.root, 'marathon');
+    const user = ['--mesos_user', process.env.USER ?? 'root'];
+    this.marathon = await this.startFramework('marathon', 'fuzz-marathon', user, '/v2/info', 'Marathon');
+  }
+
+  /** Starts `agora <command>` against the master, in a directory of its own, and waits for `probe` to answer. */
+  private async startFramework(
+    command: 'chronos' | 'marathon',
+    name: string,
+    extra: string[],
+    probe: string,
+    label: string,
+  ): Promise<Daemon> {
+    const dir = join(this.root, command);
     mkdirSync(dir, { recursive: true });
     const port = await freePort();
-    this.marathon = spawnDaemon(
-      'marathon',
-      [
-        'marathon',
-        '--master',
-        `127.0.0.1:${this.master.port}`,
-        '--http_port',
-        String(port),
-        '--work_dir',
-        dir,
-        '--framework_name',
-        'fuzz-marathon',
-        '--mesos_user',
-        process.env.USER ?? 'root',
-      ],
-      port,
-      dir,
-    );
-    await waitUntil(
-      'Marathon to answer',
-      async () => (await fetch(`${this.marathon!.url}/v2/info`)).ok,
-      this.marathon,
-      30_000,
-    );
+    const master = `127.0.0.1:${this.master.port}`;
+    const args = [command, '--master', master, '--http_port', String(port), '--work_dir', dir];
+    const daemon = spawnDaemon(command, [...args, '--framework_name', name, ...extra], port, dir);
+    await waitUntil(`${label} to answer`, async () => (await fetch(`${daemon.url}${probe}`)).ok, daemon, 30_000);
+    return daemon;
   }
 
   /** Starts a master on `workDir` (fresh, or an existing one to test recovery). */

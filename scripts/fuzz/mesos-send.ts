@@ -5,9 +5,9 @@
  * what the stream saw.
  */
 import http from 'node:http';
-import net from 'node:net';
 import type { Body } from './http-gen.js';
 import type { MesosCall, MesosInput } from './mesos-gen.js';
+import { rawExchange } from './raw-http.js';
 import type { Target } from './send.js';
 import { bulkJson, expand, isBulk } from './values.js';
 
@@ -326,61 +326,28 @@ export function sendCall(
 }
 
 /** A call whose body is hand-written `Transfer-Encoding: chunked` (garbage sizes, no final chunk). */
-function sendChunked(
+async function sendChunked(
   port: number,
   call: MesosCall,
   headers: [string, string][],
   timeoutMs: number,
   started: number,
 ): Promise<MesosAnswer> {
-  return new Promise((resolveAnswer) => {
-    const sock = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    let done = false;
-    const finish = (error?: string) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      const text = Buffer.concat(chunks).toString('utf8');
-      const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
-      const sep = text.indexOf('\r\n\r\n');
-      let body = sep >= 0 ? text.slice(sep + 4) : '';
-      if (/transfer-encoding:\s*chunked/i.test(text.slice(0, sep)))
-        body = body.replace(/^[0-9a-f]+\r\n/i, '').replace(/\r\n0\r\n\r\n$/, '');
-      resolveAnswer({
-        call,
-        sentStream: 'none',
-        bodyBytes: 0,
-        status: m ? Number(m[1]) : 0,
-        body: body.slice(0, 4096),
-        ms: performance.now() - started,
-        error: m ? undefined : (error ?? 'no HTTP answer'),
-      });
-    };
-    // A body that never ends may rightly get no answer: stop waiting after a while.
-    const timer = setTimeout(() => finish('incomplete body: no answer (expected)'), Math.min(timeoutMs, 500));
-    sock.on('data', (c) => {
-      chunks.push(c);
-      const text = Buffer.concat(chunks).toString('latin1');
-      const sep = text.indexOf('\r\n\r\n');
-      if (sep < 0) return;
-      const len = /content-length:\s*(\d+)/i.exec(text.slice(0, sep));
-      if (len && text.length - sep - 4 >= Number(len[1])) finish();
-    });
-    sock.on('end', () => finish());
-    sock.on('close', () => finish());
-    sock.on('error', (e) => finish(e.message));
-    const lines = [
-      `POST ${SCHEDULER_PATH} HTTP/1.1`,
-      `Host: 127.0.0.1:${port}`,
-      'Connection: close',
-      'Transfer-Encoding: chunked',
-    ];
-    for (const [k, v] of headers) lines.push(`${k}: ${v}`);
-    sock.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'));
-    for (const c of call.chunked ?? []) sock.write(Buffer.from(c, 'latin1'));
+  const lines = [
+    `POST ${SCHEDULER_PATH} HTTP/1.1`,
+    `Host: 127.0.0.1:${port}`,
+    'Connection: close',
+    'Transfer-Encoding: chunked',
+  ];
+  for (const [k, v] of headers) lines.push(`${k}: ${v}`);
+  // A body that never ends may rightly get no answer: stop waiting after a while.
+  const a = await rawExchange(port, {
+    lines,
+    body: (call.chunked ?? []).map((c) => Buffer.from(c, 'latin1')),
+    timeoutMs: Math.min(timeoutMs, 500),
+    timeoutError: 'incomplete body: no answer (expected)',
   });
+  return { call, sentStream: 'none', bodyBytes: 0, ...a, ms: performance.now() - started };
 }
 
 /** The SUBSCRIBE a session opens its own stream with. */

@@ -3,10 +3,10 @@
  * body, time) or what a WebSocket session saw (events, errors, close code and reason).
  */
 import http from 'node:http';
-import net from 'node:net';
 import { Packr } from 'msgpackr';
 import WebSocket from 'ws';
 import type { HttpInput } from './http-gen.js';
+import { rawExchange } from './raw-http.js';
 import { WS_PATHS } from './routes.js';
 import { bulkJson, expand, isBulk, text } from './values.js';
 import type { Frame, WsInput } from './ws-gen.js';
@@ -142,7 +142,7 @@ async function sendHttpOnce(
 }
 
 /** Writes the request by hand (any bytes in the target) and reads the answer until the server closes. */
-function sendRaw(
+async function sendRaw(
   port: number,
   method: string,
   target: string,
@@ -152,62 +152,17 @@ function sendRaw(
   started: number,
   timeoutMs: number,
 ): Promise<HttpAnswer> {
-  return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    let done = false;
-    const finish = (error?: string) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      const text = Buffer.concat(chunks).toString('latin1');
-      const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
-      const sep = text.indexOf('\r\n\r\n');
-      const head = sep >= 0 ? text.slice(0, sep) : text;
-      let body = sep >= 0 ? text.slice(sep + 4) : '';
-      if (/transfer-encoding:\s*chunked/i.test(head)) body = dechunk(body);
-      resolve({
-        status: m ? Number(m[1]) : 0,
-        body: Buffer.from(body, 'latin1').toString('utf8').slice(0, 4096),
-        ms: performance.now() - started,
-        error: m ? undefined : (error ?? 'no HTTP answer'),
-      });
-    };
-    const timer = setTimeout(() => finish(`no answer within ${timeoutMs} ms`), timeoutMs);
-    sock.on('data', (c) => {
-      chunks.push(c);
-      // One answer is enough: stop once a full body has arrived.
-      const text = Buffer.concat(chunks).toString('latin1');
-      const sep = text.indexOf('\r\n\r\n');
-      if (sep < 0) return;
-      const len = /content-length:\s*(\d+)/i.exec(text.slice(0, sep));
-      if (len && text.length - sep - 4 >= Number(len[1])) finish();
-      else if (/\r\n0\r\n\r\n$/.test(text)) finish();
-    });
-    sock.on('end', () => finish());
-    sock.on('close', () => finish());
-    sock.on('error', (e) => finish(e.message));
-    const lines = [`${method} ${target} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'Connection: close'];
-    for (const [k, v] of extra) lines.push(`${k}: ${v}`);
-    if (bytes) lines.push(`Content-Type: ${contentType ?? 'application/json'}`, `Content-Length: ${bytes.length}`);
-    sock.write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'));
-    if (bytes) sock.write(bytes);
+  const lines = [`${method} ${target} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'Connection: close'];
+  for (const [k, v] of extra) lines.push(`${k}: ${v}`);
+  if (bytes) lines.push(`Content-Type: ${contentType ?? 'application/json'}`, `Content-Length: ${bytes.length}`);
+  const a = await rawExchange(port, {
+    lines,
+    body: bytes ? [bytes] : [],
+    timeoutMs,
+    timeoutError: `no answer within ${timeoutMs} ms`,
+    stopAtLastChunk: true,
   });
-}
-
-function dechunk(s: string): string {
-  let out = '';
-  let i = 0;
-  while (i < s.length) {
-    const nl = s.indexOf('\r\n', i);
-    if (nl < 0) break;
-    const n = Number.parseInt(s.slice(i, nl), 16);
-    if (!Number.isFinite(n) || n === 0) break;
-    out += s.slice(nl + 2, nl + 2 + n);
-    i = nl + 2 + n + 2;
-  }
-  return out;
+  return { ...a, ms: performance.now() - started };
 }
 
 // ------------------------------------------------------------------ WebSocket sessions

@@ -11,6 +11,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   type RawServerDefault,
 } from 'fastify';
 import type pino from 'pino';
@@ -190,7 +191,7 @@ export function createHttpServer(opts: HttpServerOptions): AgoraHttp {
     });
   }
 
-  app.setNotFoundHandler((req, reply) => {
+  const noRoute = (req: FastifyRequest, reply: FastifyReply) => {
     const path = req.url.split('?')[0];
     const allowed = routes.allowed(path);
     if (allowed.length > 0 && !allowed.includes(req.method)) {
@@ -202,7 +203,14 @@ export function createHttpServer(opts: HttpServerOptions): AgoraHttp {
       );
     }
     return send(new NotFound(`no route for ${req.method} ${path}`), reply, req.url);
-  });
-  app.setErrorHandler((err, req, reply) => send(err, reply, req.url));
+  };
+  app.setNotFoundHandler(noRoute);
+  // A request with no route is answered 404/405 even when its body cannot be read: the body of a
+  // request that cannot be served is not what the caller must fix first.
+  app.setErrorHandler((err, req, reply) =>
+    req.is404 && String((err as { code?: unknown }).code).startsWith('FST_ERR_CTP_')
+      ? noRoute(req, reply)
+      : send(err, reply, req.url),
+  );
   return app;
 }

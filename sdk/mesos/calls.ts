@@ -93,6 +93,9 @@ export function callFromMesos(raw: unknown): FromMesosCall {
   let refused: RefusedOperation[] = [];
   let candidate: Record<string, unknown>;
   let suppressedRoles: string[] | undefined;
+  /** Agora's call of this framework: `{type, framework_id, [key]: body}`. */
+  const ofFramework = (type: string, key?: string, value?: unknown): Record<string, unknown> =>
+    key === undefined ? { type, framework_id: fw } : { type, framework_id: fw, [key]: value };
   switch (c.type) {
     case 'SUBSCRIBE': {
       const info = c.subscribe?.framework_info as MesosFrameworkInfo;
@@ -105,33 +108,21 @@ export function callFromMesos(raw: unknown): FromMesosCall {
       break;
     }
     case 'TEARDOWN':
-      candidate = { type: 'TEARDOWN', framework_id: fw };
+      candidate = ofFramework('TEARDOWN');
       break;
     case 'ACCEPT': {
       const a = c.accept as NonNullable<MesosCall['accept']>;
       const ops = operationsFromMesos(a.operations ?? []);
       refused = ops.refused;
-      candidate = {
-        type: 'ACCEPT',
-        framework_id: fw,
-        accept: compact({
-          offer_ids: a.offer_ids.map((o) => o.value),
-          operations: ops.operations,
-          filters: a.filters ? compact({ refuse_seconds: a.filters.refuse_seconds }) : undefined,
-        }),
-      };
+      candidate = ofFramework('ACCEPT', 'accept', {
+        ...offersAndFilters(a),
+        ...(ops.operations !== undefined ? { operations: ops.operations } : {}),
+      });
       break;
     }
     case 'DECLINE': {
       const d = c.decline as NonNullable<MesosCall['decline']>;
-      candidate = {
-        type: 'DECLINE',
-        framework_id: fw,
-        decline: compact({
-          offer_ids: d.offer_ids.map((o) => o.value),
-          filters: d.filters ? compact({ refuse_seconds: d.filters.refuse_seconds }) : undefined,
-        }),
-      };
+      candidate = ofFramework('DECLINE', 'decline', offersAndFilters(d));
       break;
     }
     case 'REVIVE':
@@ -139,56 +130,42 @@ export function callFromMesos(raw: unknown): FromMesosCall {
       const body = c.type === 'REVIVE' ? c.revive : c.suppress;
       const roles = body?.roles ?? (body?.role !== undefined ? [body.role] : undefined);
       const key = c.type === 'REVIVE' ? 'revive' : 'suppress';
-      candidate = { type: c.type, framework_id: fw, ...(roles ? { [key]: { roles } } : {}) };
+      candidate = roles ? ofFramework(c.type, key, { roles }) : ofFramework(c.type);
       break;
     }
     case 'KILL': {
       const k = c.kill as NonNullable<MesosCall['kill']>;
-      candidate = {
-        type: 'KILL',
-        framework_id: fw,
-        kill: compact({ task_id: k.task_id.value, agent_id: k.agent_id?.value }),
-      };
+      candidate = ofFramework('KILL', 'kill', compact({ task_id: k.task_id.value, agent_id: k.agent_id?.value }));
       break;
     }
     case 'ACKNOWLEDGE': {
       const k = c.acknowledge as NonNullable<MesosCall['acknowledge']>;
       if (!isBase64(k.uuid))
         throw new InvalidMesosCall("call.acknowledge.uuid: must be base64 (the bytes of the update's uuid)");
-      candidate = {
-        type: 'ACKNOWLEDGE',
-        framework_id: fw,
-        acknowledge: { agent_id: k.agent_id.value, task_id: k.task_id.value, uuid: uuidFromBase64(k.uuid) },
-      };
+      const uuid = uuidFromBase64(k.uuid);
+      candidate = ofFramework('ACKNOWLEDGE', 'acknowledge', {
+        agent_id: k.agent_id.value,
+        task_id: k.task_id.value,
+        uuid,
+      });
       break;
     }
     case 'RECONCILE':
-      candidate = {
-        type: 'RECONCILE',
-        framework_id: fw,
-        reconcile: {
-          tasks: (c.reconcile?.tasks ?? []).map((t) =>
-            compact({ task_id: t.task_id.value, agent_id: t.agent_id?.value }),
-          ),
-        },
-      };
+      candidate = ofFramework('RECONCILE', 'reconcile', {
+        tasks: (c.reconcile?.tasks ?? []).map((t) =>
+          compact({ task_id: t.task_id.value, agent_id: t.agent_id?.value }),
+        ),
+      });
       break;
     case 'MESSAGE': {
       const m = c.message as NonNullable<MesosCall['message']>;
-      candidate = {
-        type: 'MESSAGE',
-        framework_id: fw,
-        message: { agent_id: m.agent_id.value, executor_id: m.executor_id.value, data: m.data },
-      };
+      const to = { agent_id: m.agent_id.value, executor_id: m.executor_id.value };
+      candidate = ofFramework('MESSAGE', 'message', { ...to, data: m.data });
       break;
     }
     case 'SHUTDOWN': {
       const m = c.shutdown as NonNullable<MesosCall['shutdown']>;
-      candidate = {
-        type: 'SHUTDOWN',
-        framework_id: fw,
-        shutdown: { executor_id: m.executor_id.value, agent_id: m.agent_id.value },
-      };
+      candidate = ofFramework('SHUTDOWN', 'shutdown', { executor_id: m.executor_id.value, agent_id: m.agent_id.value });
       break;
     }
     case 'UPDATE_FRAMEWORK': {
@@ -197,11 +174,8 @@ export function callFromMesos(raw: unknown): FromMesosCall {
       if (info.id !== undefined && info.id !== fw) {
         throw new InvalidMesosCall('call.update_framework.framework_info.id: differs from call.framework_id');
       }
-      candidate = {
-        type: 'UPDATE_FRAMEWORK',
-        framework_id: fw,
-        update_framework: compact({ framework_info: { ...info, id: fw }, suppressed_roles: u.suppressed_roles }),
-      };
+      const update = compact({ framework_info: { ...info, id: fw }, suppressed_roles: u.suppressed_roles });
+      candidate = ofFramework('UPDATE_FRAMEWORK', 'update_framework', update);
       break;
     }
     case 'REQUEST': {
@@ -209,16 +183,12 @@ export function callFromMesos(raw: unknown): FromMesosCall {
       // own example gives them as an object), only which agents were named.
       const body = (c.request ?? {}) as { requests?: unknown };
       const list = Array.isArray(body.requests) ? body.requests : Array.isArray(c.requests) ? c.requests : [];
-      candidate = {
-        type: 'REQUEST',
-        framework_id: fw,
-        request: {
-          requests: list.slice(0, 1000).map((r: unknown) => {
-            const a = (r as { agent_id?: { value?: unknown } } | null)?.agent_id?.value;
-            return typeof a === 'string' ? { agent_id: a } : {};
-          }),
-        },
-      };
+      candidate = ofFramework('REQUEST', 'request', {
+        requests: list.slice(0, 1000).map((r: unknown) => {
+          const a = (r as { agent_id?: { value?: unknown } } | null)?.agent_id?.value;
+          return typeof a === 'string' ? { agent_id: a } : {};
+        }),
+      });
       break;
     }
     default:
@@ -478,4 +448,15 @@ export function callToMesos(call: SchedulerCall): Record<string, unknown> {
         },
       };
   }
+}
+
+/** ACCEPT's and DECLINE's common part: the offers by id, and the filter when one was given. */
+function offersAndFilters(x: {
+  offer_ids: { value: string }[];
+  filters?: { refuse_seconds?: number };
+}): Record<string, unknown> {
+  return compact({
+    offer_ids: x.offer_ids.map((o) => o.value),
+    filters: x.filters ? compact({ refuse_seconds: x.filters.refuse_seconds }) : undefined,
+  });
 }

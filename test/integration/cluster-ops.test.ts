@@ -17,6 +17,7 @@ import {
   freePort,
   freePortRun,
   getJson,
+  leaderOf,
   type MasterProc,
   REPO_ROOT,
   sleep,
@@ -37,21 +38,6 @@ async function send(url: string, method: string, body: unknown): Promise<{ statu
   const r = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const text = await r.text();
   return { status: r.status, json: text ? JSON.parse(text) : undefined };
-}
-
-async function leaderOf(masters: MasterProc[]): Promise<MasterProc> {
-  return waitFor(
-    'a leading master',
-    async () => {
-      for (const m of masters) {
-        if (m.proc.exited) continue;
-        const h = await getJson(`${m.url}/health`).catch(() => undefined);
-        if (h?.leading) return m;
-      }
-      return undefined;
-    },
-    30_000,
-  );
 }
 
 /** Every descendant of `pid`, from the ppid fields in /proc. */

@@ -15,6 +15,7 @@ import {
   type AgentProc,
   dumpProcessLogs,
   getJson,
+  leaderOf,
   type MasterProc,
   REPO_ROOT,
   sleep,
@@ -36,21 +37,6 @@ const RETRY_STATES: ReadonlySet<TaskState> = new Set([
   'TASK_DROPPED',
   'TASK_ERROR',
 ]);
-
-async function leaderOf(masters: MasterProc[]): Promise<MasterProc> {
-  return waitFor(
-    'a leading master',
-    async () => {
-      for (const m of masters) {
-        if (m.proc.exited) continue;
-        const h = await getJson(`${m.url}/health`).catch(() => undefined);
-        if (h?.leading) return m;
-      }
-      return undefined;
-    },
-    30_000,
-  );
-}
 
 /** The leader according to ZooKeeper itself: the first election node's MasterInfo and owning session. */
 async function zkLeader(servers: string, url: string): Promise<{ info: MasterInfo; session?: string } | undefined> {

@@ -13,6 +13,7 @@ export {
   getJson,
   killProcessesMentioning,
   killTasksUnder,
+  leaderOf,
   type MasterProc,
   Proc,
   REPO_ROOT,

@@ -103,6 +103,18 @@ describe('master HTTP routes (inject, real Master)', () => {
     ['POST /health', { method: 'POST', url: '/health' }, 405, 'AGORA_HTTP_METHOD_NOT_ALLOWED'],
     ['DELETE /weights', { method: 'DELETE', url: '/weights' }, 405, 'AGORA_HTTP_METHOD_NOT_ALLOWED'],
     [
+      'DELETE /weights with a malformed body',
+      { method: 'DELETE', url: '/weights', payload: 'i,A$O', headers: json },
+      405,
+      'AGORA_HTTP_METHOD_NOT_ALLOWED',
+    ],
+    [
+      'POST /nowhere with a malformed body',
+      { method: 'POST', url: '/nowhere', payload: '{', headers: json },
+      404,
+      'AGORA_HTTP_NOT_FOUND',
+    ],
+    [
       'PUT /quota',
       { method: 'PUT', url: '/quota', payload: '{}', headers: json },
       405,

@@ -97,6 +97,25 @@ function call(r: Rig, s: MesosStream, body: Json, headers: Record<string, string
   );
 }
 
+/** ACCEPT of one offer with one LAUNCH of these Mesos TaskInfos (and, when given, a filter). */
+function launch(r: Rig, s: MesosStream, o: Json, tasks: Json[], filters?: Json) {
+  const operations = [{ type: 'LAUNCH', launch: { task_infos: tasks } }];
+  return call(r, s, { type: 'ACCEPT', accept: { offer_ids: [o.id], operations, ...(filters ? { filters } : {}) } });
+}
+
+/** A Mesos TaskInfo on the offer's agent: one cpu and `sleep 100` unless `extra` says otherwise. */
+function taskInfo(o: Json, id: string, extra: Json = {}): Json {
+  const cpus = { name: 'cpus', type: 'SCALAR', scalar: { value: 1 } };
+  return {
+    name: id,
+    task_id: { value: id },
+    agent_id: o.agent_id,
+    resources: [cpus],
+    command: { value: 'sleep 100' },
+    ...extra,
+  };
+}
+
 /** Waits (polling, bounded) until the master has seen the framework's stream go. */
 async function disconnected(r: Rig, id: string): Promise<void> {
   for (let i = 0; i < 200 && r.h.master.frameworks.get(id)?.connected; i++)
@@ -142,37 +161,27 @@ describe('master v1 scheduler HTTP API (harness)', function () {
     const ports = o.resources.find((x: Json) => x.name === 'ports');
     expect(ports.ranges.range).to.deep.equal([{ begin: 31000, end: 31010 }]);
 
-    const a = await call(r, s, {
-      type: 'ACCEPT',
-      accept: {
-        offer_ids: [o.id],
-        operations: [
-          {
-            type: 'LAUNCH',
-            launch: {
-              task_infos: [
-                {
-                  name: 'My Task',
-                  task_id: { value: 'my-task' },
-                  agent_id: o.agent_id,
-                  resources: [
-                    { allocation_info: { role: '*' }, name: 'cpus', role: '*', type: 'SCALAR', scalar: { value: 1 } },
-                    { allocation_info: { role: '*' }, name: 'mem', role: '*', type: 'SCALAR', scalar: { value: 128 } },
-                  ],
-                  command: {
-                    shell: true,
-                    value: 'sleep 1000',
-                    environment: { variables: [{ name: 'A', value: '1' }] },
-                  },
-                  discovery: { visibility: 'FRAMEWORK', name: 'x' },
-                },
-              ],
-            },
+    const a = await launch(
+      r,
+      s,
+      o,
+      [
+        taskInfo(o, 'my-task', {
+          name: 'My Task',
+          resources: [
+            { allocation_info: { role: '*' }, name: 'cpus', role: '*', type: 'SCALAR', scalar: { value: 1 } },
+            { allocation_info: { role: '*' }, name: 'mem', role: '*', type: 'SCALAR', scalar: { value: 128 } },
+          ],
+          command: {
+            shell: true,
+            value: 'sleep 1000',
+            environment: { variables: [{ name: 'A', value: '1' }] },
           },
-        ],
-        filters: { refuse_seconds: 5 },
-      },
-    });
+          discovery: { visibility: 'FRAMEWORK', name: 'x' },
+        }),
+      ],
+      { refuse_seconds: 5 },
+    );
     expect(a.status, a.body).to.equal(202);
     await r.h.settle();
     const [run] = r.agent.runTasks();
@@ -263,28 +272,7 @@ describe('master v1 scheduler HTTP API (harness)', function () {
     r = await rig();
     const s = await subscribed(r);
     const [o] = await offers(r, s);
-    await call(r, s, {
-      type: 'ACCEPT',
-      accept: {
-        offer_ids: [o.id],
-        operations: [
-          {
-            type: 'LAUNCH',
-            launch: {
-              task_infos: [
-                {
-                  name: 't',
-                  task_id: { value: 't1' },
-                  agent_id: o.agent_id,
-                  resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 } }],
-                  command: { value: 'sleep 100' },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    });
+    await launch(r, s, o, [taskInfo(o, 't1', { name: 't' })]);
     await r.h.settle();
     let from = s.events.length;
     const rc = await call(r, s, {
@@ -321,35 +309,11 @@ describe('master v1 scheduler HTTP API (harness)', function () {
     const s = await subscribed(r);
     const [o] = await offers(r, s);
     const from = s.events.length;
-    const a = await call(r, s, {
-      type: 'ACCEPT',
-      accept: {
-        offer_ids: [o.id],
-        operations: [
-          {
-            type: 'LAUNCH',
-            launch: {
-              task_infos: [
-                {
-                  name: 'custom',
-                  task_id: { value: 'with-executor' },
-                  agent_id: o.agent_id,
-                  executor: { executor_id: { value: 'e' }, command: { value: 'sleep 1' } },
-                  resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 } }],
-                },
-                {
-                  name: 'ok',
-                  task_id: { value: 'fine' },
-                  agent_id: o.agent_id,
-                  resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 } }],
-                  command: { value: 'true' },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    });
+    const executor = { executor_id: { value: 'e' }, command: { value: 'sleep 1' } };
+    const a = await launch(r, s, o, [
+      taskInfo(o, 'with-executor', { name: 'custom', executor, command: undefined }),
+      taskInfo(o, 'fine', { name: 'ok', command: { value: 'true' } }),
+    ]);
     expect(a.status, a.body).to.equal(202);
     await r.h.settle();
     const u = (await s.next('UPDATE', from)).update.status;
@@ -364,28 +328,8 @@ describe('master v1 scheduler HTTP API (harness)', function () {
     r = await rig();
     const s = await subscribed(r, { roles: ['a'], capabilities: [{ type: 'MULTI_ROLE' }] });
     const [o] = await offers(r, s);
-    await call(r, s, {
-      type: 'ACCEPT',
-      accept: {
-        offer_ids: [o.id],
-        operations: [
-          {
-            type: 'LAUNCH',
-            launch: {
-              task_infos: [
-                {
-                  name: 't',
-                  task_id: { value: 'e1' },
-                  agent_id: o.agent_id,
-                  resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 }, allocation_info: { role: 'a' } }],
-                  command: { value: 'sleep 100' },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    });
+    const resources = [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 }, allocation_info: { role: 'a' } }];
+    await launch(r, s, o, [taskInfo(o, 'e1', { name: 't', resources })]);
     await r.h.settle();
     const sh = await call(r, s, { type: 'SHUTDOWN', shutdown: { executor_id: { value: 'e1' }, agent_id: o.agent_id } });
     expect(sh.status, sh.body).to.equal(202);
@@ -497,28 +441,7 @@ describe('master v1 scheduler HTTP API (harness)', function () {
     const s1 = await subscribed(r, { failover_timeout: 600 });
     const id = s1.frameworkId!;
     const [o] = await offers(r, s1);
-    await call(r, s1, {
-      type: 'ACCEPT',
-      accept: {
-        offer_ids: [o.id],
-        operations: [
-          {
-            type: 'LAUNCH',
-            launch: {
-              task_infos: [
-                {
-                  name: 'kept',
-                  task_id: { value: 'kept' },
-                  agent_id: o.agent_id,
-                  resources: [{ name: 'cpus', type: 'SCALAR', scalar: { value: 1 } }],
-                  command: { value: 'sleep 100' },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    });
+    await launch(r, s1, o, [taskInfo(o, 'kept')]);
     await r.h.settle();
     s1.close();
     await s1.closed();
