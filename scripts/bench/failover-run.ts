@@ -56,6 +56,8 @@ export interface FailoverResult {
   doubled: number;
   reconcile_not_running: number;
   complete: boolean;
+  /** How the new leader's process ended during the run, if it did (exit code or signal); null if alive. */
+  new_leader_exited: string | null;
   load: string;
 }
 
@@ -194,6 +196,10 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       doubled: a.doubled,
       reconcile_not_running: f.reconcileLost,
       complete: back && reconciled,
+      new_leader_exited:
+        newLeader.child.exitCode !== null || newLeader.child.signalCode !== null
+          ? String(newLeader.child.exitCode ?? newLeader.child.signalCode)
+          : null,
       load: loadAverage(),
     };
   } finally {
