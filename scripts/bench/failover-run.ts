@@ -137,7 +137,13 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       throw new Error(`only ${f.live} of ${o.tasks} tasks running before the failover: ${JSON.stringify(f)}`);
     await sleep(2000); // acknowledgements settle
 
-    // The failover.
+    // The failover. The first master must still lead: under load a leader that lost its ZooKeeper
+    // connection during the fill has already handed over, and killing the standby measures nothing.
+    if (!(await leading(p1)) || (await leading(p2))) {
+      throw new Error(
+        'leadership moved during the fill (a ZooKeeper connection was lost); no clean failover to measure',
+      );
+    }
     for (const p of agentProcs) p.send({ cmd: 'mark' });
     fws.send({ cmd: 'mark' });
     const newLeader = masters[1];
