@@ -7,10 +7,11 @@
 import type { AgentMessage } from '../../sdk/protocol/messages.js';
 import { isTerminal, TaskState } from '../../sdk/protocol/types.js';
 import { DEFAULT_ROLE, type Resource, Resources } from '../../sdk/resources/resources.js';
-import type { AgentRecord } from '../registrar.js';
+import { type AgentRecord, frameworkRecordProblem } from '../registrar.js';
 import { type AgentEntry, type AgentState, newAgentEntry, taskKey } from '../registry.js';
 import type { Core } from './core.js';
 import type { Effects } from './effects.js';
+import { adoptFramework } from './frameworks.js';
 import { executorInUse, joinGroup } from './groups.js';
 import { rescindAgentOffers } from './offers.js';
 import { unreadableReason } from './records.js';
@@ -159,7 +160,9 @@ export function onReregister(
   entry.reregisteredAt = s.nowSecs();
   entry.unreachableAt = undefined;
   entry.principal ??= c.principal; // an id not yet bound (older record) binds to its first principal
-  s.recovering.delete(id);
+  // Its first re-registration with a new leader: frameworks it reports that this leader does not
+  // know are adopted rather than shut down (frameworks.ts adoptFramework).
+  if (s.recovering.delete(id)) adoptReportedFrameworks(s, out, m);
   // The registrar already holds this record unless something in it changed (a failover of
   // thousands of agents should not cost thousands of writes).
   const record = agentRecord(entry);
@@ -205,6 +208,25 @@ function dropUnreported(
     });
     applyState(s, out, t, status);
     if (fw) sendUpdate(out, fw, status);
+  }
+}
+
+/** Frameworks with live tasks on a re-registering agent that this leader neither knows nor tore down. */
+function adoptReportedFrameworks(s: Core, out: Effects, m: Extract<AgentMessage, { type: 'REREGISTER' }>): void {
+  const unknown = new Set<string>();
+  for (const t of m.tasks) {
+    if (isTerminal(t.state) || s.frameworks.has(t.framework_id) || unknown.has(t.framework_id)) continue;
+    if (!s.isCompletedFramework(t.framework_id)) unknown.add(t.framework_id);
+  }
+  for (const id of unknown) {
+    const reported = m.frameworks.find((f) => f.id === id);
+    const info = { ...(reported ?? { name: '' }), id };
+    const why = frameworkRecordProblem({ info, completed: false });
+    if (why) {
+      out.log('warn', 'a reported framework cannot be recorded; not adopted', { frameworkId: id, why });
+      continue;
+    }
+    adoptFramework(s, out, info);
   }
 }
 
