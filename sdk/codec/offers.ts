@@ -10,7 +10,9 @@
  * the same rules (a field set to `undefined` is left out, `undefined` in an array is nil, integers
  * of 32 bits or less as integers, any other number as a float64), plain data only. Anything else
  * (a bigint, a class instance, a Buffer) makes {@link encodeOffers} return undefined, and the
- * caller falls back to the generic encoder.
+ * caller falls back to the generic encoder. One difference, in text that is not well-formed: a lone
+ * UTF-16 surrogate is written as U+FFFD (valid UTF-8, as Buffer writes it), where msgpackr writes
+ * the surrogate's own three bytes (invalid UTF-8) in strings under 64 units.
  *
  * Objects and arrays held by an offer are treated as immutable once encoded (the master builds a
  * fresh list per cycle and replaces, never edits, an agent's attributes): their bytes are kept by
