@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
+import { offerEncodedBound } from '../../../master/state/offers.js';
 import {
   decode,
   encode,
@@ -145,6 +146,18 @@ describe('OFFERS encoder (sdk/codec/offers.ts)', () => {
         expect(reader.unpack(frame)).to.deep.equal(reader.unpack(generic));
         // encode() routes OFFERS here.
         expect(encode(m as AnyMessage).equals(frame)).to.equal(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("stays under the bound booking sums to split batches under the frame limit (64 + 5 + each offer's)", () => {
+    fc.assert(
+      fc.property(offersMessage, (m) => {
+        const offers = (m as Extract<SchedulerEvent, { type: 'OFFERS' }>).offers.offers;
+        let bound = 64 + 5;
+        for (const o of offers) bound += offerEncodedBound(o);
+        expect(fast(m).byteLength).to.be.at.most(bound);
       }),
       { numRuns: 300 },
     );
