@@ -163,7 +163,8 @@ function lowerBound(list: Node[], n: Node): number {
 
 export class DrfSorter implements Sorter {
   readonly kind = 'drf' as const;
-  readonly space: ScalarSpace;
+  /** The cycle's space; `rebind` moves a sorter kept from an earlier cycle onto the next one's. */
+  space: ScalarSpace;
   private readonly hierarchical: boolean;
   private readonly root: Node;
   private readonly slots = new ClientSlots<Node>();
@@ -300,6 +301,51 @@ export class DrfSorter implements Sorter {
     const leaf = this.slots.items[index];
     if (!leaf) throw new Error(`sorter has no client at index ${index}`);
     this.addAlong(leaf, vector, 1);
+  }
+
+  /**
+   * Sets a client's allocation and allocation count to exactly `vector` (null: nothing) and
+   * `count`, moving it and its ancestors by the difference: how a sorter kept from an earlier
+   * cycle is brought to this cycle's start (sorter-keep.ts). Values are Mesos's three-decimal
+   * fixed point, so the ancestors' sums come out as a fresh build's do.
+   */
+  setAllocationAt(index: number, vector: ArrayLike<number> | null, count: number): void {
+    this.assertNotVisiting();
+    this.refreshIfStale();
+    const leaf = this.slots.items[index];
+    if (!leaf) throw new Error(`sorter has no client at index ${index}`);
+    const alloc = leaf.alloc;
+    const n = Math.max(alloc.length, vector ? vector.length : 0);
+    let delta: number[] | null = null;
+    for (let d = 0; d < n; d++) {
+      const want = vector !== null && d < vector.length ? vector[d] : 0;
+      const have = d < alloc.length ? alloc[d] : 0;
+      if (want !== have) {
+        delta ??= new Array<number>(n).fill(0);
+        delta[d] = want - have;
+      }
+    }
+    if (delta === null && leaf.count === count) return;
+    this.addAlong(leaf, delta ?? NO_DELTA, count - leaf.count);
+  }
+
+  /** Hot-path form of `activate`/`deactivate`. */
+  setActiveAt(index: number, active: boolean): void {
+    this.assertNotVisiting();
+    const leaf = this.slots.items[index];
+    if (!leaf) throw new Error(`sorter has no client at index ${index}`);
+    this.setActive(leaf, active);
+  }
+
+  /**
+   * Moves the sorter onto another space with the same dimension names (the next cycle's): the
+   * shares are recomputed and each level sorted again only if the pool totals differ.
+   */
+  rebind(space: ScalarSpace): void {
+    const old = this.space;
+    const fresh = this.spaceVersion === old.version && sameNumbers(old.totals, space.totals);
+    this.space = space;
+    this.spaceVersion = fresh ? space.version : -1;
   }
 
   allocation(client: string): Record<string, number> {
@@ -450,6 +496,14 @@ export class DrfSorter implements Sorter {
   private assertNotVisiting(): void {
     if (this.visiting) throw new Error('a sorter must not be changed during visit()');
   }
+}
+
+const NO_DELTA: number[] = [];
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function walk(node: Node, visitor: SortVisitor): boolean {

@@ -6,7 +6,9 @@
  */
 import { fixed, type Resources } from '../../sdk/resources/resources.js';
 import { ensureRole, makeSorter } from './convert-frameworks.js';
-import { isValidWeight } from './sorter.js';
+import { DrfSorter } from './drf-sorter.js';
+import type { Sorter } from './sorter.js';
+import { reweigh, sameClients, snapshotWeights } from './sorter-keep.js';
 import { addVec, type Cycle, fixedVec, type RoleInfo } from './state.js';
 
 export function buildQuota(cy: Cycle): void {
@@ -53,25 +55,51 @@ export function buildQuota(cy: Cycle): void {
   cy.headroomOn = cy.requiredHeadroom.some((v) => v > 0);
 
   // The stage-1 sorter: same tree and allocations, only roles with unsatisfied guarantees active.
+  // One kept from an earlier cycle (sorter-keep.ts) is reused when it has the same clients in the
+  // same order as the role sorter (both were built with them in that order: the same indices).
   const withGuarantee = cy.roles.some((r) => r.guarantee && r.client >= 0 && r.active && unsatisfied(cy, r));
-  if (!withGuarantee) return;
-  const qs = makeSorter(cy, cy.options.roleSorter, { hierarchical: true, space: cy.space });
-  for (const r of cy.s.roles) if (isValidWeight(r.weight) && r.weight !== 1) qs.updateWeight(r.name, r.weight);
+  const names: string[] = [];
+  for (const role of cy.roles) if (role.client >= 0) names.push(role.name);
+  const keptQuota = cy.kept !== null && sameClients(cy.kept.quota, names) ? cy.kept.quota : null;
+  if (!withGuarantee) {
+    // Nothing to serve in stage 1: a kept stage-1 sorter stays kept for a later cycle.
+    if (cy.keepOut && keptQuota) cy.keepOut.quota = keptQuota;
+    return;
+  }
+  const weights = cy.keepOut?.roles?.weights ?? snapshotWeights(cy.s);
+  let qs: Sorter;
+  if (keptQuota) {
+    const drf = keptQuota.sorter;
+    drf.rebind(cy.space);
+    reweigh(keptQuota, weights);
+    qs = drf;
+  } else {
+    qs = makeSorter(cy, cy.options.roleSorter, { hierarchical: true, space: cy.space });
+    for (const [path, w] of weights) qs.updateWeight(path, w);
+  }
   cy.unsatisfiedRoles = new Int32Array(D);
   for (let x = 0; x < cy.roles.length; x++) {
     const role = cy.roles[x];
     if (role.client < 0) continue;
-    const c = qs.add(role.name);
-    if (c !== role.client) throw new Error('role sorters out of step');
     const held = cy.roleAlloc.get(x);
-    if (held) qs.allocatedAt(c, held);
-    if (role.guarantee && role.active && unsatisfied(cy, role)) {
+    const on = role.guarantee !== null && role.active && unsatisfied(cy, role);
+    if (keptQuota) {
+      const drf = keptQuota.sorter;
+      if (drf.indexOf(role.name) !== role.client) throw new Error('role sorters out of step');
+      drf.setActiveAt(role.client, on);
+      drf.setAllocationAt(role.client, held ?? null, held ? 1 : 0);
+    } else {
+      const c = qs.add(role.name);
+      if (c !== role.client) throw new Error('role sorters out of step');
+      if (held) qs.allocatedAt(c, held);
+      if (!on) qs.deactivate(role.name);
+    }
+    if (on) {
       role.inQuotaSorter = true;
       countUnsatisfied(cy, role, 1);
-    } else {
-      qs.deactivate(role.name);
     }
   }
+  if (cy.keepOut && qs instanceof DrfSorter) cy.keepOut.quota = { clients: names, sorter: qs, weights };
   cy.quotaSorter = qs;
 }
 
