@@ -8,7 +8,7 @@ import { DrfSorter } from './drf-sorter.js';
 import { RandomSorter } from './random-sorter.js';
 import { N_REASONS } from './skips.js';
 import type { Sorter, SorterOptions } from './sorter.js';
-import { reweigh, sameClients, snapshotWeights } from './sorter-keep.js';
+import { reweigh, StartState, sameClients, snapshotWeights } from './sorter-keep.js';
 import { type Cycle, fixedVec } from './state.js';
 
 export function ensureRole(cy: Cycle, name: string): number {
@@ -125,6 +125,7 @@ export function buildRoles(cy: Cycle): void {
   const kept = cy.kept;
   const keptRoles = cy.options.roleSorter !== 'random' && kept !== null ? kept.roles : null;
   const reuseRoles = sameClients(keptRoles, roleNames);
+  const roleStart = reuseRoles ? new StartState(roleNames.length) : null;
   if (reuseRoles) {
     (keptRoles.sorter as DrfSorter).rebind(cy.space);
     reweigh(keptRoles, weights);
@@ -139,8 +140,8 @@ export function buildRoles(cy: Cycle): void {
   }
   const keepFrameworks = cy.options.frameworkSorter !== 'random';
   const flat: SorterOptions = { hierarchical: false, space: cy.space };
-  /** Roles whose framework sorter was kept → which of its clients hold something. */
-  const reusedFw = new Map<number, Uint8Array>();
+  /** Roles whose framework sorter was kept → its clients as this cycle starts them. */
+  const reusedFw = new Map<number, StartState>();
   for (let x = 0; x < cy.roles.length; x++) {
     const role = cy.roles[x];
     if (role.members.length === 0) continue;
@@ -157,18 +158,19 @@ export function buildRoles(cy: Cycle): void {
       const ids = role.members.map((f) => fws[f].id);
       const keptFw = keepFrameworks && kept !== null ? kept.frameworks.get(role.name) : undefined;
       if (sameClients(keptFw, ids)) {
-        // Kept: activity now; allocations once they are known (below).
+        // Kept: activity now, allocations once they are known (below), then brought to the start.
         const sorter = keptFw.sorter as DrfSorter;
         sorter.rebind(cy.space);
         role.sorter = sorter;
-        reusedFw.set(x, new Uint8Array(ids.length));
+        const start = new StartState(ids.length);
+        reusedFw.set(x, start);
         for (let c = 0; c < ids.length; c++) {
           const f = role.members[c];
           role.fwOfClient[c] = f;
           cy.fwClient[f].set(x, c);
           const on = eligible(f);
           if (on) role.active = true;
-          sorter.setActiveAt(c, on);
+          start.active[c] = on;
         }
         keepOut?.frameworks.set(role.name, keptFw);
       } else {
@@ -188,11 +190,10 @@ export function buildRoles(cy: Cycle): void {
     }
     const ra = roleAlloc.get(x);
     if (ra) fixedVec(ra);
-    if (reuseRoles) {
-      const sorter = cy.roleSorter as DrfSorter;
-      role.client = sorter.indexOf(role.name);
-      sorter.setActiveAt(role.client, role.active);
-      sorter.setAllocationAt(role.client, ra ?? null, ra ? 1 : 0);
+    if (roleStart !== null) {
+      role.client = cy.roleSorter.indexOf(role.name);
+      roleStart.active[role.client] = role.active;
+      if (ra) roleStart.held(role.client, ra);
     } else {
       role.client = cy.roleSorter.add(role.name);
       if (!role.active) cy.roleSorter.deactivate(role.name);
@@ -200,25 +201,22 @@ export function buildRoles(cy: Cycle): void {
     }
     cy.roleOfClient[role.client] = x;
   }
-  // Allocations in the framework sorters; in a kept one, every client not holding anything is
-  // set back to nothing (it may have been offered something in the last cycle).
+  if (roleStart !== null) roleStart.applyTo(cy.roleSorter as DrfSorter);
+  // Allocations in the framework sorters (a kept one is set to them, and to nothing elsewhere: it
+  // may have been offered something in the last cycle).
   for (const al of allocs) {
     const role = cy.roles[al.role];
     const c = cy.fwClient[al.fw].get(al.role);
     if (!role.sorter || c === undefined) continue;
     fixedVec(al.vec);
-    const seen = reusedFw.get(al.role);
-    if (seen !== undefined) {
-      (role.sorter as DrfSorter).setAllocationAt(c, al.vec, 1);
-      seen[c] = 1;
+    const start = reusedFw.get(al.role);
+    if (start !== undefined) {
+      start.held(c, al.vec);
     } else {
       role.sorter.allocatedAt(c, al.vec);
     }
   }
-  for (const [x, seen] of reusedFw) {
-    const sorter = cy.roles[x].sorter as DrfSorter;
-    for (let c = 0; c < seen.length; c++) if (seen[c] === 0) sorter.setAllocationAt(c, null, 0);
-  }
+  for (const [x, start] of reusedFw) start.applyTo(cy.roles[x].sorter as DrfSorter);
   cy.allocs = allocs;
   cy.roleAlloc = roleAlloc;
 }

@@ -75,6 +75,10 @@ function before(a: Node, b: Node): boolean {
   return a.key < b.key;
 }
 
+function compare(a: Node, b: Node): number {
+  return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+}
+
 const BLOCK = 64;
 
 /**
@@ -128,10 +132,15 @@ class OrderedList {
 
   /** Sorts again from scratch (after every key changed). */
   resort(): void {
-    const all = this.blocks.flat();
-    all.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    this.setAll(this.blocks.flat());
+  }
+
+  /** Holds exactly `nodes` (taken over), sorted. */
+  setAll(nodes: Node[]): void {
+    nodes.sort(compare);
     this.blocks = [];
-    for (let i = 0; i < all.length; i += BLOCK) this.blocks.push(all.slice(i, i + BLOCK));
+    this.size = nodes.length;
+    for (let i = 0; i < nodes.length; i += BLOCK) this.blocks.push(nodes.slice(i, i + BLOCK));
   }
 
   /** The first block whose last node does not come before `n` (blocks.length if none). */
@@ -329,6 +338,48 @@ export class DrfSorter implements Sorter {
     this.addAlong(leaf, delta ?? NO_DELTA, count - leaf.count);
   }
 
+  /**
+   * Sets every client's activity, allocation (null: nothing) and allocation count at once, by
+   * client index: how a sorter kept from an earlier cycle is brought to this cycle's start. When
+   * few clients differ, each of them is moved as `setAllocationAt` does; otherwise every node's
+   * sums and share are recomputed and each level sorted once (cheaper than moving most of them one
+   * at a time). Either way the sorter ends as a fresh build with these inputs would.
+   */
+  reset(active: ArrayLike<boolean>, vectors: readonly (ArrayLike<number> | null)[], counts: ArrayLike<number>): void {
+    this.assertNotVisiting();
+    const items = this.slots.items;
+    let changed = 0;
+    let clients = 0;
+    for (let c = 0; c < items.length; c++) {
+      const leaf = items[c];
+      if (!leaf) continue;
+      clients++;
+      if (leaf.active !== active[c] || leaf.count !== counts[c] || !sameAlloc(leaf.alloc, vectors[c])) changed++;
+    }
+    if (changed === 0 && this.spaceVersion === this.space.version) return;
+    if (changed * 8 <= clients) {
+      for (let c = 0; c < items.length; c++) {
+        if (!items[c]) continue;
+        this.setActiveAt(c, active[c]);
+        this.setAllocationAt(c, vectors[c], counts[c]);
+      }
+      return;
+    }
+    for (let c = 0; c < items.length; c++) {
+      const leaf = items[c];
+      if (!leaf) continue;
+      leaf.active = active[c];
+      leaf.activeLeaves = active[c] ? 1 : 0;
+      leaf.count = counts[c];
+      const v = vectors[c];
+      const alloc = leaf.alloc;
+      alloc.length = 0;
+      if (v !== null) for (let d = 0; d < v.length; d++) alloc.push(v[d]);
+    }
+    this.spaceVersion = this.space.version;
+    this.recompute(this.root);
+  }
+
   /** Hot-path form of `activate`/`deactivate`. */
   setActiveAt(index: number, active: boolean): void {
     this.assertNotVisiting();
@@ -478,6 +529,31 @@ export class DrfSorter implements Sorter {
     return s / n.weight;
   }
 
+  /** Sums, counts, active leaves and shares of `node`'s subtree from its leaves; each level sorted once. */
+  private recompute(node: Node): void {
+    const children = node.children;
+    if (!children) {
+      node.share = this.computeShare(node);
+      return;
+    }
+    const alloc = node.alloc;
+    alloc.length = 0;
+    let count = 0;
+    let activeLeaves = 0;
+    const on: Node[] = [];
+    for (const c of children.values()) {
+      this.recompute(c);
+      addInto(alloc, c.alloc);
+      count += c.count;
+      activeLeaves += c.activeLeaves;
+      if (c.activeLeaves > 0) on.push(c);
+    }
+    node.count = count;
+    node.activeLeaves = activeLeaves;
+    node.share = node === this.root ? 0 : this.computeShare(node);
+    node.ordered.setAll(on);
+  }
+
   /** The pool totals changed: every share did; recompute them and sort each level once. */
   private refreshIfStale(): void {
     if (this.spaceVersion === this.space.version) return;
@@ -499,6 +575,16 @@ export class DrfSorter implements Sorter {
 }
 
 const NO_DELTA: number[] = [];
+
+/** Whether a node's allocation equals `v` (null: nothing; missing dimensions count as 0). */
+function sameAlloc(alloc: readonly number[], v: ArrayLike<number> | null): boolean {
+  const n = Math.max(alloc.length, v === null ? 0 : v.length);
+  for (let d = 0; d < n; d++) {
+    const want = v !== null && d < v.length ? v[d] : 0;
+    if ((d < alloc.length ? alloc[d] : 0) !== want) return false;
+  }
+  return true;
+}
 
 function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;

@@ -8,7 +8,7 @@ import { fixed, type Resources } from '../../sdk/resources/resources.js';
 import { ensureRole, makeSorter } from './convert-frameworks.js';
 import { DrfSorter } from './drf-sorter.js';
 import type { Sorter } from './sorter.js';
-import { reweigh, sameClients, snapshotWeights } from './sorter-keep.js';
+import { reweigh, StartState, sameClients, snapshotWeights } from './sorter-keep.js';
 import { addVec, type Cycle, fixedVec, type RoleInfo } from './state.js';
 
 export function buildQuota(cy: Cycle): void {
@@ -78,16 +78,15 @@ export function buildQuota(cy: Cycle): void {
     for (const [path, w] of weights) qs.updateWeight(path, w);
   }
   cy.unsatisfiedRoles = new Int32Array(D);
+  const start = keptQuota ? new StartState(names.length) : null;
   for (let x = 0; x < cy.roles.length; x++) {
     const role = cy.roles[x];
     if (role.client < 0) continue;
     const held = cy.roleAlloc.get(x);
     const on = role.guarantee !== null && role.active && unsatisfied(cy, role);
-    if (keptQuota) {
-      const drf = keptQuota.sorter;
-      if (drf.indexOf(role.name) !== role.client) throw new Error('role sorters out of step');
-      drf.setActiveAt(role.client, on);
-      drf.setAllocationAt(role.client, held ?? null, held ? 1 : 0);
+    if (start !== null) {
+      start.active[role.client] = on;
+      if (held) start.held(role.client, held);
     } else {
       const c = qs.add(role.name);
       if (c !== role.client) throw new Error('role sorters out of step');
@@ -99,6 +98,7 @@ export function buildQuota(cy: Cycle): void {
       countUnsatisfied(cy, role, 1);
     }
   }
+  if (keptQuota && start !== null) start.applyTo(keptQuota.sorter);
   if (cy.keepOut && qs instanceof DrfSorter) cy.keepOut.quota = { clients: names, sorter: qs, weights };
   cy.quotaSorter = qs;
 }

@@ -61,3 +61,26 @@ export function reweigh(kept: KeptSorter, weights: Map<string, number>): void {
   for (const path of kept.weights.keys()) if (!weights.has(path)) kept.sorter.updateWeight(path, 1);
   kept.weights = weights;
 }
+
+/** A kept sorter's clients as this cycle starts them, by client index (what `DrfSorter.reset` takes). */
+export class StartState {
+  readonly active: boolean[];
+  readonly vectors: (ArrayLike<number> | null)[];
+  readonly counts: number[];
+
+  constructor(n: number) {
+    this.active = new Array<boolean>(n).fill(false);
+    this.vectors = new Array<ArrayLike<number> | null>(n).fill(null);
+    this.counts = new Array<number>(n).fill(0);
+  }
+
+  /** The client holds `vector` at the start (one allocation, as a fresh build records it). */
+  held(c: number, vector: ArrayLike<number>): void {
+    this.vectors[c] = vector;
+    this.counts[c] = 1;
+  }
+
+  applyTo(sorter: DrfSorter): void {
+    sorter.reset(this.active, this.vectors, this.counts);
+  }
+}
