@@ -118,7 +118,8 @@ export function buildRoles(cy: Cycle): void {
 
   // One framework sorter per role with members; the role sorter holds every such role. DRF
   // sorters kept from the last cycle are brought to this cycle's start when their clients are the
-  // same (sorter-keep.ts); otherwise they are built afresh (and kept for the next cycle).
+  // same (sorter-keep.ts; client indices are then the kept ones); otherwise they are built afresh
+  // (and kept for the next cycle).
   const weights = snapshotWeights(cy.s);
   const roleNames: string[] = [];
   for (const role of cy.roles) if (role.members.length > 0) roleNames.push(role.name);
@@ -136,7 +137,7 @@ export function buildRoles(cy: Cycle): void {
   }
   const keepOut = cy.keepOut;
   if (keepOut && cy.roleSorter instanceof DrfSorter) {
-    keepOut.roles = { clients: roleNames, sorter: cy.roleSorter, weights };
+    keepOut.roles = { sorter: cy.roleSorter, weights };
   }
   const keepFrameworks = cy.options.frameworkSorter !== 'random';
   const flat: SorterOptions = { hierarchical: false, space: cy.space };
@@ -164,8 +165,9 @@ export function buildRoles(cy: Cycle): void {
         role.sorter = sorter;
         const start = new StartState(ids.length);
         reusedFw.set(x, start);
-        for (let c = 0; c < ids.length; c++) {
-          const f = role.members[c];
+        for (let k = 0; k < ids.length; k++) {
+          const f = role.members[k];
+          const c = sorter.indexOf(ids[k]);
           role.fwOfClient[c] = f;
           cy.fwClient[f].set(x, c);
           const on = eligible(f);
@@ -184,7 +186,7 @@ export function buildRoles(cy: Cycle): void {
           else sorter.deactivate(fws[f].id);
         }
         if (keepOut && sorter instanceof DrfSorter) {
-          keepOut.frameworks.set(role.name, { clients: ids, sorter, weights: NO_WEIGHTS });
+          keepOut.frameworks.set(role.name, { sorter, weights: NO_WEIGHTS });
         }
       }
     }

@@ -8,7 +8,7 @@ import { fixed, type Resources } from '../../sdk/resources/resources.js';
 import { ensureRole, makeSorter } from './convert-frameworks.js';
 import { DrfSorter } from './drf-sorter.js';
 import type { Sorter } from './sorter.js';
-import { reweigh, StartState, sameClients, snapshotWeights } from './sorter-keep.js';
+import { reweigh, StartState, snapshotWeights } from './sorter-keep.js';
 import { addVec, type Cycle, fixedVec, type RoleInfo } from './state.js';
 
 export function buildQuota(cy: Cycle): void {
@@ -55,12 +55,15 @@ export function buildQuota(cy: Cycle): void {
   cy.headroomOn = cy.requiredHeadroom.some((v) => v > 0);
 
   // The stage-1 sorter: same tree and allocations, only roles with unsatisfied guarantees active.
-  // One kept from an earlier cycle (sorter-keep.ts) is reused when it has the same clients in the
-  // same order as the role sorter (both were built with them in that order: the same indices).
+  // One kept from an earlier cycle (sorter-keep.ts) is reused when it has the role sorter's
+  // clients at the role sorter's indices; a new one is given them in the order of those indices.
   const withGuarantee = cy.roles.some((r) => r.guarantee && r.client >= 0 && r.active && unsatisfied(cy, r));
-  const names: string[] = [];
-  for (const role of cy.roles) if (role.client >= 0) names.push(role.name);
-  const keptQuota = cy.kept !== null && sameClients(cy.kept.quota, names) ? cy.kept.quota : null;
+  const n = cy.roleSorter.count();
+  let keptQuota = cy.kept !== null ? cy.kept.quota : null;
+  if (keptQuota !== null && keptQuota.sorter.count() !== n) keptQuota = null;
+  for (let c = 0; c < n && keptQuota !== null; c++) {
+    if (keptQuota.sorter.indexOf(cy.roles[cy.roleOfClient[c]].name) !== c) keptQuota = null;
+  }
   if (!withGuarantee) {
     // Nothing to serve in stage 1: a kept stage-1 sorter stays kept for a later cycle.
     if (cy.keepOut && keptQuota) cy.keepOut.quota = keptQuota;
@@ -78,18 +81,17 @@ export function buildQuota(cy: Cycle): void {
     for (const [path, w] of weights) qs.updateWeight(path, w);
   }
   cy.unsatisfiedRoles = new Int32Array(D);
-  const start = keptQuota ? new StartState(names.length) : null;
-  for (let x = 0; x < cy.roles.length; x++) {
+  const start = keptQuota ? new StartState(n) : null;
+  for (let c = 0; c < n; c++) {
+    const x = cy.roleOfClient[c];
     const role = cy.roles[x];
-    if (role.client < 0) continue;
     const held = cy.roleAlloc.get(x);
     const on = role.guarantee !== null && role.active && unsatisfied(cy, role);
     if (start !== null) {
       start.active[role.client] = on;
       if (held) start.held(role.client, held);
     } else {
-      const c = qs.add(role.name);
-      if (c !== role.client) throw new Error('role sorters out of step');
+      if (qs.add(role.name) !== c) throw new Error('role sorters out of step');
       if (held) qs.allocatedAt(c, held);
       if (!on) qs.deactivate(role.name);
     }
@@ -99,7 +101,7 @@ export function buildQuota(cy: Cycle): void {
     }
   }
   if (keptQuota && start !== null) start.applyTo(keptQuota.sorter);
-  if (cy.keepOut && qs instanceof DrfSorter) cy.keepOut.quota = { clients: names, sorter: qs, weights };
+  if (cy.keepOut && qs instanceof DrfSorter) cy.keepOut.quota = { sorter: qs, weights };
   cy.quotaSorter = qs;
 }
 

@@ -3,7 +3,7 @@
  * framework, each put in order one at a time, then moved again when its allocation is recorded)
  * costs milliseconds at thousands of roles; most of it is the same work as in the cycle before.
  * So an allocator made by `createAllocate` keeps the DRF sorters of its last cycle, and the next
- * cycle, when it has the same clients in the same order and the same scalar dimensions, brings them
+ * cycle, when it has the same clients (in any order) and the same scalar dimensions, brings them
  * to its start instead of building new ones: each client is set to the allocation, allocation count,
  * activity and weight a fresh build would give it, and only those that differ move.
  *
@@ -19,8 +19,6 @@ import type { AllocatorSnapshot } from './types.js';
 
 /** A role's or framework sorter as a cycle left it, with what a reuse must match. */
 export interface KeptSorter {
-  /** Client names in the order they were added (indices 0, 1, …). */
-  clients: string[];
   sorter: DrfSorter;
   /** The weights set on it (paths with a weight other than 1). */
   weights: Map<string, number>;
@@ -31,7 +29,7 @@ export interface KeptSorters {
   /** The cycle's scalar dimension names, joined: a kept sorter's vectors mean the same only with these. */
   dims: string;
   roles: KeptSorter | null;
-  /** The stage-1 sorter, over the same clients as `roles` (null when the last cycles had none). */
+  /** The stage-1 sorter, over the same clients as `roles`, at the same indices (null when the last cycles had none). */
   quota: KeptSorter | null;
   /** Framework sorters by role name (roles with more than one framework). */
   frameworks: Map<string, KeptSorter>;
@@ -48,10 +46,13 @@ export function snapshotWeights(s: AllocatorSnapshot): Map<string, number> {
   return out;
 }
 
-/** Whether a kept sorter has exactly these clients, in this order. */
+/**
+ * Whether a kept sorter has exactly these clients (distinct names), in whatever order it was given
+ * them: DRF's order does not depend on the client indices, only on names, shares and counts.
+ */
 export function sameClients(kept: KeptSorter | null | undefined, clients: readonly string[]): kept is KeptSorter {
-  if (!kept || kept.clients.length !== clients.length) return false;
-  for (let i = 0; i < clients.length; i++) if (kept.clients[i] !== clients[i]) return false;
+  if (!kept || kept.sorter.count() !== clients.length) return false;
+  for (const name of clients) if (!kept.sorter.contains(name)) return false;
   return true;
 }
 

@@ -10,7 +10,7 @@
  *   count, then name), decide much of the order;
  * - `allocate` keeping its sorters gives, cycle after cycle (offers kept outstanding, allocations,
  *   activity, suppression, weights and quota changing, frameworks and roles sometimes coming and
- *   going), the same plans as with `keepSorters: false`.
+ *   going, listed in another order), the same plans as with `keepSorters: false`.
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
@@ -201,6 +201,8 @@ const clusterCycleArb = fc.record({
   ),
   /** The offers made stay outstanding into the next cycle (held by their frameworks and agents). */
   keepOffers: fc.boolean(),
+  /** Frameworks and roles listed in reverse (kept sorters are reused whatever the order of their clients). */
+  reversed: fc.boolean(),
 });
 
 type ClusterCycle = typeof clusterCycleArb extends fc.Arbitrary<infer T> ? T : never;
@@ -244,6 +246,10 @@ function clusterSnapshot(c: ClusterCycle, outstanding: AllocationPlan | null): A
       ...(r.limit !== null ? { limit: Resources.scalars({ cpus: r.limit }) } : {}),
     },
   }));
+  if (c.reversed) {
+    frameworks.reverse();
+    roles.reverse();
+  }
   return { now: 1000, agents, frameworks, roles, minAllocatable: MIN };
 }
 
