@@ -26,6 +26,8 @@ export const InvalidFrameworkUpdate = defineError(
   400,
   'InvalidFrameworkUpdateError',
 );
+/** A framework id a new leader does not know yet while agents that may report it still re-register. */
+export const FrameworkRecovering = defineError('AGORA_MASTER_FRAMEWORK_RECOVERING', 503, 'FrameworkRecoveringError');
 
 // ---------------------------------------------------------------- the operator HTTP API
 export const InvalidRoleRequest = defineError('AGORA_MASTER_INVALID_ROLE_REQUEST', 400, 'InvalidRoleRequestError');

@@ -66,6 +66,11 @@ export interface MasterOptions {
   agentReregisterTimeoutMs?: number;
   /** How long a new leader waits for remembered frameworks to re-subscribe before their failover timeouts run (default: as agents). */
   frameworkResubscribeTimeoutMs?: number;
+  /**
+   * After a failover, allocation waits while remembered agents re-register, up to this long after
+   * the election (default 5 s; 0: no wait). See MasterConfig.allocationHoldMs.
+   */
+  allocationHoldMs?: number;
   /** Largest frame peers accept; outgoing messages are split under it. */
   maxFrameBytes?: number;
   /** The current leader, as detected (for LEADER replies and redirects when not leading). */
@@ -156,6 +161,7 @@ export class Master {
       schedulerHeartbeatSeconds: opts.schedulerHeartbeatSeconds ?? 15,
       agentReregisterTimeoutMs,
       frameworkResubscribeTimeoutMs: opts.frameworkResubscribeTimeoutMs ?? agentReregisterTimeoutMs,
+      allocationHoldMs: opts.allocationHoldMs ?? 5000,
       maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       leaderInfo: opts.leaderInfo ?? (() => (this.state.leading ? this.info : undefined)),
       security: {

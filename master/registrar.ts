@@ -13,6 +13,7 @@ import type { AgentInfo, FrameworkInfo } from '../sdk/protocol/types.js';
 import { type Resource, Resources } from '../sdk/resources/resources.js';
 import { isConflict, type Store } from '../sdk/store/index.js';
 import { RegistrarFenced, UnreadableRecord } from './errors.js';
+import { AGENT_BATCHES, AgentBatches, type AgentBatchValue, agentBatchProblem } from './registrar-batches.js';
 import { MAX_COMPLETED_FRAMEWORKS } from './registry.js';
 import { unreadableReason } from './state/records.js';
 
@@ -122,8 +123,16 @@ export class Registrar {
   private readonly chains = new Map<string, Promise<unknown>>();
   /** Records skipped by the last recovery because they could not be read. */
   skipped = 0;
+  /**
+   * Keys recovery could not read: their version is unknown, so a write would look like another
+   * master's and fence this one. They are left as they are (an operator can inspect them).
+   */
+  private readonly unreadable = new Set<string>();
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
+  /** Agents' records many to a key (registrar-batches.ts); agents recovered from a key of their own stay there. */
+  private readonly agentBatches = new AgentBatches((key, take) => this.writeTaken(key, take));
+  private readonly singleKeyAgents = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -137,13 +146,35 @@ export class Registrar {
    */
   async recover(): Promise<RecoveredState> {
     this.skipped = 0;
+    this.unreadable.clear();
     const out: RecoveredState = { agents: [], frameworks: [] };
     // Reads go out RECOVERY_READS at a time: one at a time, 5,000 agents cost 5,000 round trips
     // to ZooKeeper before the new leader could take a single re-registration.
-    for (const v of await this.readAll(await this.store.list(AGENTS), agentRecordProblem)) {
-      out.agents.push(v as AgentRecord);
+    this.agentBatches.clear();
+    this.singleKeyAgents.clear();
+    for (const [, v] of await this.readAll(await this.store.list(AGENTS), agentRecordProblem)) {
+      const rec = v as AgentRecord;
+      this.singleKeyAgents.add(rec.info.id);
+      out.agents.push(rec);
     }
-    for (const v of await this.readAll(await this.store.list(FRAMEWORKS), frameworkRecordProblem)) {
+    for (const [key, v] of await this.readAll(await this.store.list(AGENT_BATCHES), agentBatchProblem)) {
+      const good: AgentRecord[] = [];
+      for (const rec of (v as AgentBatchValue).agents) {
+        const why = agentRecordProblem(rec);
+        if (why || this.singleKeyAgents.has(rec.info.id)) {
+          this.skipped++;
+          this.log.error(
+            { key, why: why ?? 'agent also has a key of its own' },
+            'registrar record unreadable; skipped',
+          );
+          continue;
+        }
+        good.push(rec);
+      }
+      this.agentBatches.recovered(key, good);
+      out.agents.push(...good);
+    }
+    for (const [, v] of await this.readAll(await this.store.list(FRAMEWORKS), frameworkRecordProblem)) {
       out.frameworks.push(v as FrameworkRecord);
     }
     const roles = await this.read(ROLES, rolesRecordProblem);
@@ -181,15 +212,19 @@ export class Registrar {
     });
   }
 
-  /** Reads `keys` with a bounded number in flight; results in key order, unreadable ones left out. */
-  private async readAll(keys: string[], problem: (v: unknown) => string | undefined): Promise<unknown[]> {
+  /** Reads `keys` with a bounded number in flight; [key, value] in key order, unreadable ones left out. */
+  private async readAll(keys: string[], problem: (v: unknown) => string | undefined): Promise<[string, unknown][]> {
     const values: unknown[] = new Array(keys.length);
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < keys.length; i = next++) values[i] = await this.read(keys[i], problem);
     };
     await Promise.all(Array.from({ length: Math.min(RECOVERY_READS, keys.length) }, worker));
-    return values.filter((v) => v !== undefined);
+    const out: [string, unknown][] = [];
+    keys.forEach((k, i) => {
+      if (values[i] !== undefined) out.push([k, values[i]]);
+    });
+    return out;
   }
 
   private async read(key: string, problem: (v: unknown) => string | undefined): Promise<unknown> {
@@ -199,6 +234,7 @@ export class Registrar {
     } catch (e) {
       if ((e as { code?: string }).code !== 'AGORA_STORE_CORRUPT') throw e;
       this.skipped++;
+      this.unreadable.add(key);
       this.log.error({ key, err: (e as Error).message }, 'registrar record unreadable; skipped');
       return undefined;
     }
@@ -221,7 +257,7 @@ export class Registrar {
   }
 
   private write(key: string, value: unknown, problem: (v: unknown) => string | undefined): Promise<void> {
-    const why = problem(value);
+    const why = this.unreadable.has(key) ? 'the record there could not be read at recovery' : problem(value);
     if (why) {
       return Promise.reject(new UnreadableRecord(`refusing to write registrar key ${key}: ${why}`));
     }
@@ -237,7 +273,30 @@ export class Registrar {
   }
 
   saveAgent(rec: AgentRecord): Promise<void> {
-    return this.write(AGENTS + keySegment(rec.info.id), rec, agentRecordProblem);
+    if (this.singleKeyAgents.has(rec.info.id))
+      return this.write(AGENTS + keySegment(rec.info.id), rec, agentRecordProblem);
+    const why = agentRecordProblem(rec);
+    if (why)
+      return Promise.reject(new UnreadableRecord(`refusing to write the record of agent ${rec.info.id}: ${why}`));
+    return this.agentBatches.save(rec);
+  }
+
+  /** A batch write: the value is taken when the write starts (undefined: an earlier write took every change). */
+  private writeTaken(key: string, take: () => AgentBatchValue | undefined): Promise<void> {
+    if (this.unreadable.has(key)) {
+      return Promise.reject(new UnreadableRecord(`refusing to write registrar key ${key}: unreadable at recovery`));
+    }
+    return this.enqueue(key, async () => {
+      const value = take();
+      if (!value) return;
+      try {
+        const version = await this.store.put(key, value, this.versions.get(key));
+        this.versions.set(key, version);
+      } catch (e) {
+        if (isConflict(e)) throw new RegistrarFencedError(`registrar key ${key} was written by another master`);
+        throw e;
+      }
+    });
   }
 
   saveFramework(rec: FrameworkRecord): Promise<void> {

@@ -7,10 +7,11 @@
 import type { AgentMessage } from '../../sdk/protocol/messages.js';
 import { isTerminal, TaskState } from '../../sdk/protocol/types.js';
 import { DEFAULT_ROLE, type Resource, Resources } from '../../sdk/resources/resources.js';
-import type { AgentRecord } from '../registrar.js';
+import { type AgentRecord, frameworkRecordProblem } from '../registrar.js';
 import { type AgentEntry, type AgentState, newAgentEntry, taskKey } from '../registry.js';
 import type { Core } from './core.js';
 import type { Effects } from './effects.js';
+import { adoptFramework } from './frameworks.js';
 import { executorInUse, joinGroup } from './groups.js';
 import { rescindAgentOffers } from './offers.js';
 import { unreadableReason } from './records.js';
@@ -159,15 +160,74 @@ export function onReregister(
   entry.reregisteredAt = s.nowSecs();
   entry.unreachableAt = undefined;
   entry.principal ??= c.principal; // an id not yet bound (older record) binds to its first principal
-  s.recovering.delete(id);
+  // Its first re-registration with a new leader: frameworks it reports that this leader does not
+  // know are adopted rather than shut down (frameworks.ts adoptFramework).
+  if (s.recovering.delete(id)) adoptReportedFrameworks(s, out, m);
   // The registrar already holds this record unless something in it changed (a failover of
   // thousands of agents should not cost thousands of writes).
   const record = agentRecord(entry);
   if (JSON.stringify(record) !== before) out.persistAgent(record);
   for (const rec of m.tasks) recoverTask(s, out, entry, conn, rec, wasUnreachable);
+  dropUnreported(s, out, entry, m.tasks);
   out.log('info', 'agent re-registered', { agentId: id, tasks: m.tasks.length, wasUnreachable });
   out.toAgent(conn, { type: 'REREGISTERED', agent_id: id, master_info: s.cfg.info });
   s.requestAllocation(out, id);
+}
+
+/**
+ * Tasks this master placed on the agent that the agent does not report: their RUN_TASK was written
+ * to a connection that died before the agent read it (the agent re-registers on a new connection,
+ * and nothing is sent to that one before this point). Nobody would ever report them, so their
+ * resources stayed booked and their frameworks waited forever for an update: they end now as
+ * TASK_DROPPED (partition-aware frameworks) or TASK_LOST, and the framework may launch them again.
+ */
+function dropUnreported(
+  s: Core,
+  out: Effects,
+  entry: AgentEntry,
+  reported: Extract<AgentMessage, { type: 'REREGISTER' }>['tasks'],
+): void {
+  if (entry.tasks.size === 0) return;
+  const seen = new Set<string>();
+  for (const rec of reported) seen.add(taskKey(rec.framework_id, rec.task.task_id));
+  for (const key of [...entry.tasks]) {
+    if (seen.has(key)) continue;
+    const t = s.tasks.get(key);
+    if (!t || t.agentId !== entry.id || isTerminal(t.state)) continue;
+    const fw = s.frameworks.get(t.frameworkId);
+    const status = masterStatus(
+      s,
+      t,
+      fw?.partitionAware ? TaskState.DROPPED : TaskState.LOST,
+      `agent ${entry.id} re-registered without this task: its launch never reached the agent`,
+      'REASON_AGENT_DISCONNECTED',
+    );
+    out.log('warn', 'agent re-registered without a task the master placed there; ending it', {
+      agentId: entry.id,
+      taskId: t.task.task_id,
+    });
+    applyState(s, out, t, status);
+    if (fw) sendUpdate(out, fw, status);
+  }
+}
+
+/** Frameworks with live tasks on a re-registering agent that this leader neither knows nor tore down. */
+function adoptReportedFrameworks(s: Core, out: Effects, m: Extract<AgentMessage, { type: 'REREGISTER' }>): void {
+  const unknown = new Set<string>();
+  for (const t of m.tasks) {
+    if (isTerminal(t.state) || s.frameworks.has(t.framework_id) || unknown.has(t.framework_id)) continue;
+    if (!s.isCompletedFramework(t.framework_id)) unknown.add(t.framework_id);
+  }
+  for (const id of unknown) {
+    const reported = m.frameworks.find((f) => f.id === id);
+    const info = { ...(reported ?? { name: '' }), id };
+    const why = frameworkRecordProblem({ info, completed: false });
+    if (why) {
+      out.log('warn', 'a reported framework cannot be recorded; not adopted', { frameworkId: id, why });
+      continue;
+    }
+    adoptFramework(s, out, info);
+  }
 }
 
 /** One task an agent reports on re-registration, checked before it is charged to anyone. */

@@ -26,6 +26,14 @@ export interface MasterConfig {
   agentReregisterTimeoutMs: number;
   /** How long a new leader waits for remembered frameworks to re-subscribe before their failover timeouts start. */
   frameworkResubscribeTimeoutMs: number;
+  /**
+   * After a failover, allocation waits while remembered agents are still re-registering, for at
+   * most this long after the election (0: no wait). Offers made on a partial view would be
+   * declined and made again, and every cycle in the burst of re-registrations costs the new
+   * leader time it needs to take the agents back (Mesos's allocator likewise holds off during
+   * recovery, there only when quota is set).
+   */
+  allocationHoldMs?: number;
   /** Largest frame a peer accepts: outgoing messages are split below it. */
   maxFrameBytes: number;
   /** The current leader as detected (for LEADER replies when not leading). */
@@ -120,6 +128,11 @@ export class Core {
   readonly recovering = new Set<string>();
   /** Frameworks remembered from the registrar that have not re-subscribed yet (within the window). */
   readonly recoveringFrameworks = new Set<string>();
+  /**
+   * The re-subscribe window after a failover is open: frameworks adopted from re-registering
+   * agents wait for it to close, as remembered ones do, before their failover timeouts start.
+   */
+  frameworkWindowOpen = false;
   readonly agentConns = new Map<string, AgentConn>();
   readonly schedulerConns = new Map<string, SchedulerConn>();
   readonly counters: Counters = newCounters();
@@ -171,6 +184,21 @@ export class Core {
   }
 
   /**
+   * A new leader holds allocation while agents it remembers are still re-registering, up to
+   * `allocationHoldMs` after its election; what was asked for meanwhile runs as one cycle after.
+   */
+  allocationHeld(): boolean {
+    const hold = this.cfg.allocationHoldMs ?? 0;
+    return (
+      hold > 0 &&
+      this.leading &&
+      this.recovering.size > 0 &&
+      this.electedAt !== undefined &&
+      this.nowMs() < this.electedAt + hold
+    );
+  }
+
+  /**
    * Batches allocation requests into one cycle soon after. Cycles that events ask for are spaced
    * by CYCLE_SPACING times what the last one cost, so a stream of events (5,000 agents registering)
    * shares cycles instead of running one full cycle per event: allocation then takes a bounded
@@ -184,7 +212,7 @@ export class Core {
       this.allocationScope = 'agents';
       this.dirtyAgents.add(agentId);
     }
-    if (this.allocationPending) return;
+    if (this.allocationPending || this.allocationHeld()) return;
     this.allocationPending = true;
     const due = this.lastCycleAt + CYCLE_SPACING * this.lastCycleCostMs;
     out.arm(Timers.allocateSoon, Number.isFinite(due) ? Math.max(0, due - this.nowMs()) : 0);

@@ -35,6 +35,8 @@ export type Effect =
 export const Timers = {
   allocation: 'allocation',
   allocateSoon: 'allocate-soon',
+  /** The allocation hold after a failover ends (core.ts allocationHeld). */
+  allocationHold: 'allocation-hold',
   ping: 'agent-ping',
   heartbeat: 'scheduler-heartbeat',
   agentReregister: 'agent-reregister-window',

@@ -50,6 +50,21 @@ export function onSubscribe(s: Core, out: Effects, conn: string, info: Framework
     return;
   }
   const fw = info.id ? s.frameworks.get(info.id) : undefined;
+  if (info.id && !fw && s.recovering.size > 0) {
+    // A new leader still waiting for agents: one of them may report this framework (its record
+    // lost or unreadable), and then it is adopted. Not fatal: the scheduler tries again.
+    out.log('warn', 'SUBSCRIBE with a framework id not known yet while agents re-register; retry asked', {
+      frameworkId: info.id,
+      awaitingAgents: s.recovering.size,
+    });
+    out.schedulerError(
+      conn,
+      'AGORA_MASTER_FRAMEWORK_RECOVERING',
+      `framework id ${info.id} is not known yet: the master is still recovering from a failover; retry`,
+    );
+    out.close(conn, 1013, 'recovering; retry');
+    return;
+  }
   if (info.id && !fw) {
     out.log('warn', 'SUBSCRIBE with a framework id this cluster never issued; refused', { frameworkId: info.id });
     out.schedulerError(
@@ -102,6 +117,28 @@ export function onSubscribe(s: Core, out: Effects, conn: string, info: Framework
     return;
   }
   admit(s, out, conn, fw);
+}
+
+/**
+ * A framework a re-registering agent reports that this (new) leader does not know: its record was
+ * lost or unreadable, or never became durable. As Mesos recovers frameworks from agents'
+ * re-registrations, it is kept, disconnected, with the info the agent holds (which the master sent
+ * it with each task), and recorded durably again; it is torn down only if it does not re-subscribe
+ * within the re-subscribe window and then its failover timeout, like a remembered one.
+ */
+export function adoptFramework(s: Core, out: Effects, info: FrameworkInfo & { id: string }): FrameworkEntry {
+  const fw = newFrameworkEntry(info, s.nowSecs());
+  if (info.principal !== undefined) fw.principal = info.principal;
+  fw.disconnectedAt = s.nowSecs();
+  s.frameworks.set(fw.id, fw);
+  if (s.frameworkWindowOpen) s.recoveringFrameworks.add(fw.id);
+  else startFailoverTimer(out, fw);
+  out.persistFramework(frameworkRecord(fw, false));
+  out.log('warn', 'adopted a framework a re-registering agent reports (its record was missing)', {
+    frameworkId: fw.id,
+    name: info.name,
+  });
+  return fw;
 }
 
 /** The ack a new framework's durable write carries (agents' acks are their connection ids). */
@@ -177,6 +214,7 @@ export function onFailoverTimeout(s: Core, out: Effects, frameworkId: string): v
 
 /** The re-subscribe window after a failover closed: the failover timeouts of the absent frameworks start. */
 export function onResubscribeWindowClosed(s: Core, out: Effects): void {
+  s.frameworkWindowOpen = false;
   for (const id of [...s.recoveringFrameworks]) {
     s.recoveringFrameworks.delete(id);
     const fw = s.frameworks.get(id);

@@ -35,7 +35,12 @@ export function gainLeadership(s: Core, out: Effects, rec: RecoveredState): void
   s.leading = true;
   s.electedAt = s.nowMs();
   if (s.recovering.size > 0) out.arm(Timers.agentReregister, s.cfg.agentReregisterTimeoutMs);
-  if (s.recoveringFrameworks.size > 0) out.arm(Timers.frameworkResubscribe, s.cfg.frameworkResubscribeTimeoutMs);
+  if (s.allocationHeld()) out.arm(Timers.allocationHold, s.cfg.allocationHoldMs ?? 0);
+  // Armed too when only agents are awaited: they may report frameworks to adopt (frameworks.ts).
+  if (s.recoveringFrameworks.size > 0 || s.recovering.size > 0) {
+    s.frameworkWindowOpen = true;
+    out.arm(Timers.frameworkResubscribe, s.cfg.frameworkResubscribeTimeoutMs);
+  }
   out.log('info', 'elected leader; waiting for agents to re-register and frameworks to re-subscribe', {
     agents: rec.agents.length,
     frameworks: s.frameworks.size,
@@ -61,6 +66,7 @@ export function loseLeadership(s: Core, out: Effects, reason: string): void {
   out.log('error', 'no longer the leader; dropping all connections and state', { reason });
   out.cancel(Timers.agentReregister);
   out.cancel(Timers.frameworkResubscribe);
+  out.cancel(Timers.allocationHold);
   const leader = { master_info: s.cfg.leaderInfo() };
   for (const conn of s.agentConns.keys()) {
     out.toAgent(conn, { type: 'LEADER', leader });
@@ -84,6 +90,7 @@ export function loseLeadership(s: Core, out: Effects, reason: string): void {
   s.tasks.clear();
   s.recovering.clear();
   s.recoveringFrameworks.clear();
+  s.frameworkWindowOpen = false;
   s.roles = new Map();
 }
 

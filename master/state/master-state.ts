@@ -248,7 +248,11 @@ export class MasterState {
         allocationSoon(s, out);
         return;
       case Timers.allocation:
+        if (s.allocationHeld()) return;
         allocationCycle(s, out);
+        return;
+      case Timers.allocationHold:
+        if (s.leading) s.requestAllocation(out);
         return;
       case Timers.ping:
         pingRound(s, out);

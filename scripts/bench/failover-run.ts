@@ -56,6 +56,8 @@ export interface FailoverResult {
   doubled: number;
   reconcile_not_running: number;
   complete: boolean;
+  /** How the new leader's process ended during the run, if it did (exit code or signal); null if alive. */
+  new_leader_exited: string | null;
   load: string;
 }
 
@@ -135,7 +137,13 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       throw new Error(`only ${f.live} of ${o.tasks} tasks running before the failover: ${JSON.stringify(f)}`);
     await sleep(2000); // acknowledgements settle
 
-    // The failover.
+    // The failover. The first master must still lead: under load a leader that lost its ZooKeeper
+    // connection during the fill has already handed over, and killing the standby measures nothing.
+    if (!(await leading(p1)) || (await leading(p2))) {
+      throw new Error(
+        'leadership moved during the fill (a ZooKeeper connection was lost); no clean failover to measure',
+      );
+    }
     for (const p of agentProcs) p.send({ cmd: 'mark' });
     fws.send({ cmd: 'mark' });
     const newLeader = masters[1];
@@ -194,11 +202,16 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       doubled: a.doubled,
       reconcile_not_running: f.reconcileLost,
       complete: back && reconciled,
+      new_leader_exited:
+        newLeader.child.exitCode !== null || newLeader.child.signalCode !== null
+          ? String(newLeader.child.exitCode ?? newLeader.child.signalCode)
+          : null,
       load: loadAverage(),
     };
   } finally {
     await fwProc?.stop();
     await Promise.all(agentProcs.map((p) => p.stop()));
-    for (const m of masters) await m.kill('SIGKILL');
+    // SIGTERM (SIGKILL after 5 s): a master run with --cpu-prof writes its profile on a clean exit.
+    for (const m of masters) await m.kill('SIGTERM');
   }
 }

@@ -74,6 +74,7 @@ async function main(): Promise<void> {
       `${r.lost} / ${r.killed} / ${r.doubled} / ${r.reconcile_not_running}`,
     ],
     ['complete', String(r.complete)],
+    ['new leader process ended during the run', r.new_leader_exited ?? 'no'],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);

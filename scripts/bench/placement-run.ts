@@ -59,6 +59,9 @@ export interface PhaseResult {
   offers: number;
   accepts: number;
   declines: number;
+  /** Offers received and accepts sent by the frameworks during this phase alone (waste: offers per accept). */
+  phase_offers: number;
+  phase_accepts: number;
   complete: boolean;
   load: string;
   /** Register phase: seconds each quarter of the agents took (equal quarters = cost that does not grow). */
@@ -97,6 +100,7 @@ export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult>
     const pids = () => [mpid, fwProc.pid, ...agentProcs.map((p) => p.pid)];
     const cpu = new CpuWindow(pids);
     const base = { target: o.target, agents: o.agents, frameworks: o.frameworks };
+    const before = { offers: 0, accepts: 0 };
     const finish = async (
       phase: PhaseResult['phase'],
       start: number,
@@ -113,6 +117,10 @@ export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult>
       const masterMs = used.get(mpid)?.ms ?? 0;
       let harness = 0;
       for (const [pid, u] of used) if (pid !== mpid) harness = Math.max(harness, u.share);
+      const phaseOffers = f.offers - before.offers;
+      const phaseAccepts = f.accepts - before.accepts;
+      before.offers = f.offers;
+      before.accepts = f.accepts;
       return {
         phase,
         ...base,
@@ -131,6 +139,8 @@ export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult>
         offers: f.offers,
         accepts: f.accepts,
         declines: f.declines,
+        phase_offers: phaseOffers,
+        phase_accepts: phaseAccepts,
         complete,
         load: loadAverage(),
       };

@@ -114,6 +114,7 @@ async function main(): Promise<void> {
     'health ms',
     'harness',
     'offers',
+    'offers/acc',
     'ratio',
   ];
   const table: string[][] = [head];
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
       fmt(p.slowest_health_ms),
       `${fmt(p.harness_cpu_share * 100)}%${p.harness_cpu_share >= 0.9 ? ' (bottleneck)' : ''}`,
       p.phase === 'register' ? '' : fmt(p.offers),
+      p.phase === 'register' || p.phase_accepts === 0 ? '' : fmt(p.phase_offers / p.phase_accepts, 1),
       ratio,
     ]);
   }
@@ -151,7 +153,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write(
     `rate = RUN_TASK received by agents per second (registrations/s for 'register'); '!' = phase stalled; ` +
-      `harness = busiest harness process's share of one core; ratio = agora / stub. load average at end: ${loadAverage()}\n`,
+      `harness = busiest harness process's share of one core; offers = offers received so far; offers/acc = offers per ACCEPT in the phase; ratio = agora / stub. load average at end: ${loadAverage()}\n`,
   );
   if (failures.length > 0) {
     process.stdout.write(`CORRECTNESS FAILURES:\n${failures.join('\n')}\n`);

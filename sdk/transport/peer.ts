@@ -249,18 +249,32 @@ export class WsPeer<Out> implements Peer<Out> {
  * One heartbeat round over `peers`: terminate the ones silent for more than two intervals, ping
  * the others. When the round itself runs late (the event loop was blocked, so pongs could not be
  * read either) nobody is terminated this time.
+ *
+ * A peer found silent is judged again only after the input that has already arrived has been
+ * read (setImmediate runs after the event loop's poll phase, and timers run before it): a busy
+ * process, whose timers fire before it reads the pongs and frames waiting in its sockets, must not
+ * drop live peers for its own delay (under load this dropped agents in the middle of a fill, and
+ * every launch written to them was lost).
  */
 export function heartbeatRound(peers: Iterable<WsPeer<unknown>>, intervalMs: number, late: boolean, now: number): void {
+  const suspects: WsPeer<unknown>[] = [];
   for (const peer of peers) {
     if (peer.ws.readyState !== WebSocket.OPEN && peer.ws.readyState !== WebSocket.CLOSING) continue;
     // The clock went back: count from now rather than wait for it to catch up.
     if (peer.lastSeen > now) peer.lastSeen = now;
     if (!late && now - peer.lastSeen > 2 * intervalMs) {
-      peer.terminate('heartbeat timeout');
+      suspects.push(peer);
       continue;
     }
     if (peer.ws.readyState === WebSocket.OPEN) peer.ws.ping();
   }
+  if (suspects.length === 0) return;
+  setImmediate(() => {
+    for (const peer of suspects) {
+      if (now - peer.lastSeen > 2 * intervalMs) peer.terminate('heartbeat timeout');
+      else if (peer.ws.readyState === WebSocket.OPEN) peer.ws.ping();
+    }
+  });
 }
 
 /**

@@ -50,6 +50,7 @@ describe('failover benchmark, tiny (real masters, ZooKeeper, SIGKILL) @integrati
       killed: 0,
       doubled: 0,
       reconcile_not_running: 0,
+      new_leader_exited: null,
     });
   });
 });

@@ -42,7 +42,9 @@ describe('Batch beside services: Marathon and a Chronos burst under weights 2:1 
   it('shares settle near the weights, neither starves, services keep their capacity, every run happens', async () => {
     master = await startMasterProc(['--allocation_interval', '200ms']);
     // 4 CPUs in all: at 2:1 the services' fair share is 2.67 CPUs (10.7 tasks of 0.25), batch's 1.33 (5.3).
-    for (let i = 0; i < 2; i++) await startAgentProc(master.address, ['--resources', 'cpus:2;mem:2048;disk:2048']);
+    // Memory and disk in proportion (8 tasks of 32 MB each per agent), so that a dominant share counts
+    // slots: with idle gigabytes, whoever holds an offer counts an agent's idle memory as its share.
+    for (let i = 0; i < 2; i++) await startAgentProc(master.address, ['--resources', 'cpus:2;mem:256;disk:256']);
     const w = await send(master.url, 'PUT', '/weights', [
       { role: 'services', weight: 2 },
       { role: 'batch', weight: 1 },
@@ -69,7 +71,7 @@ describe('Batch beside services: Marathon and a Chronos burst under weights 2:1 
     });
 
     // The services first: 4 instances (1 CPU), the capacity they must keep through the burst.
-    const app = { id: '/web', cmd: 'sleep 100000', cpus: 0.25, mem: 32, instances: 4 };
+    const app = { id: '/web', cmd: 'sleep 100000', cpus: 0.25, mem: 32, disk: 32, instances: 4 };
     expect((await send(marathon.url, 'POST', '/v2/apps', app)).status).to.equal(201);
     const running = async () => ((await getJson(`${marathon.url}/v2/apps/web`)).app.tasksRunning as number) ?? 0;
     await waitFor('4 service instances running', async () => (await running()) === 4, 40_000);
@@ -80,12 +82,14 @@ describe('Batch beside services: Marathon and a Chronos burst under weights 2:1 
     for (let i = 0; i < JOBS; i++) {
       const r = await send(chronosUrl, 'POST', '/scheduler/iso8601', {
         name: `burst-${i}`,
-        command: `echo "$CHRONOS_JOB_NAME $CHRONOS_DUE" >> ${log}; sleep ${JOB_SECONDS}`,
+        // Each run ends on the next multiple of JOB_SECONDS of the clock: runs launched together end
+        // together, as a burst of equal jobs does on a quiet machine (the case that broke the weights).
+        command: `echo "$CHRONOS_JOB_NAME $CHRONOS_DUE" >> ${log}; sleep $(awk -v t=$(date +%s.%N) 'BEGIN { print ${JOB_SECONDS} - t % ${JOB_SECONDS} }')`,
         schedule: `R1/${due}/PT1H`,
         epsilon: 'PT5M',
         cpus: 0.25,
         mem: 32,
-        disk: 1, // 0 would mean Chronos's default of 256 MB
+        disk: 32,
       });
       expect(r.status, JSON.stringify(r.body)).to.equal(204);
     }
@@ -116,8 +120,10 @@ describe('Batch beside services: Marathon and a Chronos burst under weights 2:1 
         (roles.roles as { name: string; dominant_share: number }[]).find((r) => r.name === name)?.dominant_share ?? 0;
       const s = { services: share('services'), batch: share('batch') };
       if (s.batch > 0) batchEverRan = true;
-      // Both want more: Marathon short of 12, Chronos with runs not yet started (lines < JOBS).
-      if (n < 12 && s.batch > 0) samples.push(s);
+      // Both want more: Chronos with runs not yet started (lines < JOBS), and the services, whose 12
+      // instances are more than their share (10.67 slots), until they have them: at 12 while the burst
+      // waits, they passed their share (12:4, 3.0), which the median must catch too.
+      if (s.batch > 0) samples.push(s);
       if (process.env.AGORA_TEST_VERBOSE)
         console.log(`    t=${Date.now()} running ${n} shares ${JSON.stringify(s)} lines ${lines().length}`);
       await sleep(500);
@@ -143,11 +149,11 @@ describe('Batch beside services: Marathon and a Chronos burst under weights 2:1 
     console.log(
       `    shares while both wanted more (services/batch): median ${median.toFixed(2)} over the last ${settled.length} of ${samples.length} samples; last ${JSON.stringify(samples.at(-1))}`,
     );
-    // The weights' target is 2. Runs on the 2-core machine settled between 1.29 and 2.20 (the cause of
-    // the low ones is not found: see docs/chronos.md), so what is asserted is the direction the
-    // weights set — the services ahead of the burst, never the burst ahead — not the ratio itself.
-    // (Before Chronos declined the offers it could not use, batch held everything: ratio below 1.)
-    expect(median, 'services/batch dominant-share ratio').to.be.at.least(1.15);
-    expect(median).to.be.at.most(2.9);
+    // The weights' target is 2: 10.67 of the 16 slots for the services, 5.33 for the burst. With
+    // whole slots the shares settle at 10:6 (1.67) or 11:5 (2.2), the two points beside it (which
+    // one depends on how the ends fall; ties go to the role with fewer allocations). Before each
+    // framework took at most half of an offer, runs ending together settled at 8:8 or 9:7 (1.0 or
+    // 1.29) and, when Chronos held offers long under load, at 12:4 (3.0). docs/chronos.md.
+    expect(median, 'services/batch dominant-share ratio').to.be.within(1.6, 2.5);
   });
 });

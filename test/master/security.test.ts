@@ -185,8 +185,10 @@ describe('master protocol security (harness)', () => {
     it('keeps the agent binding across a failover; an older agent record without one loads and binds on re-registration', async () => {
       const h = await MasterHarness.start();
       const agent = await h.addAgent({ hostname: 'a1' }, { principal: 'agent-a1' });
-      const raw = await h.store!.get<{ principal?: string }>(`registrar/agents/${agent.id}`);
-      expect(raw?.value.principal).to.equal('agent-a1');
+      // Agents' records are kept many to a key (master/registrar-batches.ts).
+      const [batch] = await h.store!.list('registrar/agent-batches/');
+      const raw = await h.store!.get<{ agents: { info: { id: string }; principal?: string }[] }>(batch);
+      expect(raw?.value.agents.find((r) => r.info.id === agent.id)?.principal).to.equal('agent-a1');
       await h.store!.put('registrar/agents/S-old', {
         info: { id: 'S-old', hostname: 'old', port: 5051, resources: [], attributes: {} },
         total: [],

@@ -50,6 +50,7 @@ import {
 import { Journal } from './journal.js';
 import { checkConstraints, taskInfoFor } from './launch.js';
 import { emptyState, FINAL_RUN_STATES, isActive, type JobRecord, KEYS, type Run, taskIdOf } from './records.js';
+import { OfferSlice } from './slice.js';
 
 export interface EngineDriver {
   launch(offer: Offer, tasks: TaskInfo[], filters?: Filters): boolean;
@@ -81,6 +82,8 @@ export interface EngineOptions {
 interface PoolSlot {
   offer: Offer;
   left: Resources;
+  /** At most half of the offer is taken (see slice.ts). */
+  slice: OfferSlice;
   tasks: TaskInfo[];
 }
 type OfferPool = PoolSlot[];
@@ -526,7 +529,12 @@ export class Engine {
   private async dueBatch(names: string[]): Promise<void> {
     const pool: OfferPool | undefined =
       this.driver && this.reconciled && this.held.size > 0
-        ? [...this.held.values()].map((offer) => ({ offer, left: Resources.from(offer.resources), tasks: [] }))
+        ? [...this.held.values()].map((offer) => ({
+            offer,
+            left: Resources.from(offer.resources),
+            slice: new OfferSlice(offer.resources),
+            tasks: [],
+          }))
         : undefined;
     if (pool) this.held.clear();
     await Promise.allSettled(
@@ -558,12 +566,14 @@ export class Engine {
     const need: TaskNeed = { cpus: job.cpus, mem: job.mem, disk: job.disk, gpus: job.gpus };
     for (const slot of pool) {
       if (this.rescinded.has(slot.offer.id) || !checkConstraints(job.constraints, slot.offer)) continue;
+      if (!slot.slice.admits(need)) continue;
       const r = take(
         { resources: slot.left, allocation_role: slot.offer.allocation_role, attributes: slot.offer.attributes },
         need,
       );
       if (!r.ok) continue;
       slot.left = r.left;
+      slot.slice.add(need);
       Object.assign(run, {
         state: 'LAUNCHED',
         agentId: slot.offer.agent_id,
@@ -725,6 +735,7 @@ export class Engine {
       for (const offer of this.held.values()) {
         // What is left of the offer as tasks are placed on it (the SDK's fit/take: roles, reservations).
         let left: Resources = Resources.from(offer.resources);
+        const slice = new OfferSlice(offer.resources);
         const picks: Placed[] = [];
         // Needs that did not fit what is left of this offer: the same need is not tried again on it
         // (thousands of queued runs × dozens of offers would otherwise hold the event loop).
@@ -739,6 +750,8 @@ export class Engine {
             continue;
           }
           const need: TaskNeed = { cpus: q.job.cpus, mem: q.job.mem, disk: q.job.disk, gpus: q.job.gpus };
+          // At most half of the offer: the rest goes back for the allocator to decide again.
+          if (!slice.admits(need)) break;
           const r = take(
             { resources: left, allocation_role: offer.allocation_role, attributes: offer.attributes },
             need,
@@ -748,6 +761,7 @@ export class Engine {
             continue;
           }
           left = r.left;
+          slice.add(need);
           picks.push({ ...q, resources: r.taken.toList() });
           picked.add(key);
         }

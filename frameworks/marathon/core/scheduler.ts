@@ -22,6 +22,7 @@ import {
   taskIdFor,
   taskIdsOf,
 } from './instances.js';
+import { OfferSlice } from './offer-slice.js';
 import { ALL_REASONS, OfferPool, type PlacedInstance, place, Reason } from './placement.js';
 import { actionJson } from './planner.js';
 import { buildTaskGroup, groupState, type PodDef } from './pods.js';
@@ -376,6 +377,9 @@ export class Scheduler {
     const placedCache = new Map<string, PlacedInstance[]>();
     for (const offer of offers) {
       const pool = new OfferPool(offer);
+      // At most half of the offer: the rest goes back for the allocator to decide again (offer-slice.ts).
+      const slice = new OfferSlice(offer.resources);
+      let sliced = false;
       const tasks: TaskInfo[] = [];
       const groups: Operation[] = [];
       for (const [appId, want] of this.demand) {
@@ -396,13 +400,19 @@ export class Scheduler {
         }
         let left = want;
         let first = true;
+        const need = { cpus: app.cpus, mem: app.mem, disk: app.disk, gpus: app.gpus };
         while (left > 0) {
+          if (!slice.admits(need)) {
+            sliced = true;
+            break;
+          }
           const fit = place(app, pool, placed);
           if (!fit.ok) {
             if (first) this.rejected(appId, offer, fit.reason, fit.constraint);
             break;
           }
           first = false;
+          slice.add(need);
           const taskId = taskIdFor(appId, randomUUID());
           const pod = (app as { pod?: PodDef }).pod;
           let groupTasks: Record<string, string> | undefined;
@@ -436,14 +446,16 @@ export class Scheduler {
         if (left > 0) this.demand.set(appId, left);
         else this.demand.delete(appId);
       }
+      // What the slice left is wanted: it comes back without a refusal filter.
+      const hold = { refuse_seconds: sliced ? 0 : HOLD_SECONDS };
       if (groups.length > 0) {
         this.launchedTotal += tasks.length + groups.length;
         const ops: Operation[] =
           tasks.length > 0 ? [{ type: 'LAUNCH', launch: { task_infos: tasks } }, ...groups] : groups;
-        this.driver.accept([offer.id], ops, { refuse_seconds: HOLD_SECONDS });
+        this.driver.accept([offer.id], ops, hold);
       } else if (tasks.length > 0) {
         this.launchedTotal += tasks.length;
-        this.driver.launch(offer, tasks, { refuse_seconds: HOLD_SECONDS });
+        this.driver.launch(offer, tasks, hold);
       } else unused.push(offer.id);
     }
     if (unused.length > 0) this.driver.decline(unused, { refuse_seconds: DECLINE_SECONDS });

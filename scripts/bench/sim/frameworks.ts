@@ -139,9 +139,22 @@ class SimFramework {
         }
         return;
       }
-      case 'OFFERS':
-        for (const o of e.offers.offers) this.offer(o);
+      case 'OFFERS': {
+        // Like the project's own frameworks (Marathon, Chronos), decline what one OFFERS event
+        // brought and could not be used in one DECLINE, not one call per offer.
+        const unused: string[] = [];
+        for (const o of e.offers.offers) if (!this.offer(o)) unused.push(o.id);
+        if (unused.length > 0) {
+          this.sim.declines += unused.length;
+          this.declined = true;
+          this.call({
+            type: 'DECLINE',
+            framework_id: this.id as string,
+            decline: { offer_ids: unused, filters: { refuse_seconds: this.sim.cfg.declineSeconds } },
+          });
+        }
         return;
+      }
       case 'UPDATE':
         this.update(e.update.status);
         return;
@@ -150,7 +163,8 @@ class SimFramework {
     }
   }
 
-  private offer(o: Offer): void {
+  /** Packs backlog tasks into the offer and accepts it; false when nothing fits (the caller declines it). */
+  private offer(o: Offer): boolean {
     const id = this.id as string;
     this.sim.offers++;
     let cpus = scalar(o.resources, 'cpus');
@@ -169,16 +183,7 @@ class SimFramework {
       cpus -= t.cpus;
       mem -= t.mem;
     }
-    if (infos.length === 0) {
-      this.sim.declines++;
-      this.declined = true;
-      this.call({
-        type: 'DECLINE',
-        framework_id: id,
-        decline: { offer_ids: [o.id], filters: { refuse_seconds: this.sim.cfg.declineSeconds } },
-      });
-      return;
-    }
+    if (infos.length === 0) return false;
     const now = Date.now();
     for (const ti of infos) this.acceptedAt.set(ti.task_id, now);
     this.sim.accepts++;
@@ -192,6 +197,7 @@ class SimFramework {
         filters: { refuse_seconds: 0 },
       },
     });
+    return true;
   }
 
   private update(st: { task_id: string; state: TaskState; uuid?: string; agent_id?: string; reason?: string }): void {

@@ -13,7 +13,7 @@ import {
   type SchedulerCall,
   type SchedulerEvent,
 } from '../../../sdk/protocol/messages.js';
-import { isTerminal, type MasterInfo } from '../../../sdk/protocol/types.js';
+import { isTerminal, type MasterInfo, TaskState } from '../../../sdk/protocol/types.js';
 import type { Resource } from '../../../sdk/resources/resources.js';
 import { attachWebSocketServer, type Peer } from '../../../sdk/transport/index.js';
 
@@ -41,6 +41,18 @@ function scalar(list: readonly Resource[], name: string): number {
   return v;
 }
 
+function lostUpdate(taskId: string, agentId: string): SchedulerEvent {
+  const status = {
+    task_id: taskId,
+    state: TaskState.LOST,
+    source: 'SOURCE_MASTER' as const,
+    agent_id: agentId,
+    reason: 'REASON_AGENT_DISCONNECTED',
+    timestamp: Date.now() / 1000,
+  };
+  return { type: 'UPDATE', update: { status } };
+}
+
 export async function startStubMaster(port: number): Promise<{ port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     res.writeHead(req.url === '/health' ? 200 : 404, { 'content-type': 'application/json' });
@@ -55,6 +67,7 @@ export async function startStubMaster(port: number): Promise<{ port: number; clo
     version: 'stub',
   };
   const agents = new Map<string, StubAgent>();
+  const byHost = new Map<string, StubAgent>();
   const agentList: StubAgent[] = [];
   const frameworks: StubFramework[] = [];
   const byId = new Map<string, StubFramework>();
@@ -62,10 +75,22 @@ export async function startStubMaster(port: number): Promise<{ port: number; clo
   /** Where each task runs and what it holds (to give it back when it ends). */
   const tasks = new Map<string, { agent: StubAgent; cpus: number; mem: number }>();
   let n = 0;
+  const dbg = { reg: 0, rereg: 0, closes: 0, deadRun: 0, decl: 0, revive: 0 };
+  if (process.env.AGORA_STUB_DEBUG) {
+    setInterval(() => {
+      const idle = frameworks.map((f) => f.idle.size).join(',');
+      process.stderr.write(
+        `stub ${JSON.stringify(dbg)} agents=${agentList.length} offers=${offers.size} tasks=${tasks.size} idle=${idle}\n`,
+      );
+    }, 2000).unref();
+  }
+
+  /** The framework agent `a` is offered to: agent i to framework i mod F, F as it is now. */
+  const ownerOf = (a: StubAgent): StubFramework | undefined => frameworks[a.framework % Math.max(1, frameworks.length)];
 
   const offer = (a: StubAgent) => {
-    const fw = frameworks[a.framework % Math.max(1, frameworks.length)];
-    if (!fw || a.offered || a.cpus < 0.01 || a.mem < 32) return;
+    const fw = ownerOf(a);
+    if (!fw || a.offered || !a.peer.open || a.cpus < 0.01 || a.mem < 32) return;
     a.offered = true;
     fw.idle.delete(a);
     const id = `O${n++}`;
@@ -100,6 +125,35 @@ export async function startStubMaster(port: number): Promise<{ port: number; clo
       return {
         onMessage: (m: AgentMessage) => {
           if (m.type === 'REGISTER' || m.type === 'REREGISTER') {
+            if (m.type === 'REGISTER') dbg.reg++;
+            else dbg.rereg++;
+            // A known agent coming back (a dropped connection) keeps its record and its books: a
+            // second record would strand the first one's offers and tasks on a dead connection.
+            const known = m.type === 'REREGISTER' ? agents.get(m.agent.id) : byHost.get(m.agent.hostname);
+            if (known) {
+              me = known;
+              known.peer = peer;
+              // Launches it does not report went to the dead connection unread: they are lost (and
+              // their resources free again), or the framework would wait for them forever.
+              const held = new Set(
+                m.type === 'REREGISTER' ? m.tasks.map((t) => `${t.framework_id}/${t.task.task_id}`) : [],
+              );
+              for (const [key, t] of tasks) {
+                if (t.agent !== known || held.has(key)) continue;
+                tasks.delete(key);
+                known.cpus += t.cpus;
+                known.mem += t.mem;
+                const slash = key.indexOf('/');
+                byId.get(key.slice(0, slash))?.peer.send(lostUpdate(key.slice(slash + 1), known.id));
+              }
+              peer.send({
+                type: m.type === 'REGISTER' ? 'REGISTERED' : 'REREGISTERED',
+                agent_id: known.id,
+                master_info: info,
+              });
+              offer(known);
+              return;
+            }
             const id = m.type === 'REREGISTER' ? m.agent.id : `S${agentList.length}`;
             me = {
               id,
@@ -111,6 +165,7 @@ export async function startStubMaster(port: number): Promise<{ port: number; clo
               framework: agentList.length,
             };
             agents.set(id, me);
+            byHost.set(me.hostname, me);
             agentList.push(me);
             peer.send({ type: m.type === 'REGISTER' ? 'REGISTERED' : 'REREGISTERED', agent_id: id, master_info: info });
             offer(me);
@@ -128,7 +183,9 @@ export async function startStubMaster(port: number): Promise<{ port: number; clo
             }
           }
         },
-        onClose: () => undefined,
+        onClose: () => {
+          dbg.closes++;
+        },
       };
     },
   };
@@ -163,11 +220,17 @@ export async function startStubMaster(port: number): Promise<{ port: number; clo
                 for (const op of c.accept.operations) {
                   if (op.type !== 'LAUNCH') continue;
                   for (const t of op.launch.task_infos) {
+                    if (!a.peer.open) {
+                      // The agent's connection dropped: the launch is lost (the framework queues it again).
+                      self.peer.send(lostUpdate(t.task_id, a.id));
+                      continue;
+                    }
                     const cpus = scalar(t.resources, 'cpus');
                     const mem = scalar(t.resources, 'mem');
                     a.cpus -= cpus;
                     a.mem -= mem;
                     tasks.set(`${self.id}/${t.task_id}`, { agent: a, cpus, mem });
+                    if (!a.peer.open) dbg.deadRun++;
                     a.peer.send({ type: 'RUN_TASK', framework: { id: self.id, name: self.name }, task: t });
                   }
                 }
@@ -175,15 +238,21 @@ export async function startStubMaster(port: number): Promise<{ port: number; clo
               }
               return;
             case 'DECLINE':
+              dbg.decl++;
               for (const oid of c.decline.offer_ids) {
                 const a = offers.get(oid);
                 if (!a) continue;
                 offers.delete(oid);
                 a.offered = false;
-                self.idle.add(a);
+                // Offered while the framework list was still growing (agent i went to framework
+                // i mod the F of then): hand it to its owner now instead of stranding it with a
+                // framework that has no work for it and will never revive for it.
+                if (ownerOf(a) === self) self.idle.add(a);
+                else offer(a);
               }
               return;
             case 'REVIVE':
+              dbg.revive++;
               for (const a of [...self.idle]) offer(a);
               return;
             case 'ACKNOWLEDGE': {
