@@ -165,6 +165,44 @@ describe('sorters kept between cycles', function () {
       { numRuns: 300 },
     );
   });
+
+  it('does not reuse a stage-1 sorter kept for other roles, even as many', () => {
+    // Cycle 1: roles a, b, c, each below its guarantee. Cycle 2: a, a/x, c (as many roles; the
+    // role sorter is built afresh, at the same indices). Reusing the stage-1 sorter of a, b, c
+    // would put a/x's allocation under the name b, at the top level: a (holding nothing) would
+    // come first, where a's subtree (a/x holding 3 CPUs) comes after c (2 CPUs).
+    const g = { guarantee: Resources.scalars({ cpus: 10 }) };
+    const fw = (id: string, role: string, cpus: number): AllocatorFramework => ({
+      id,
+      roles: [role],
+      suppressedRoles: [],
+      allocated: cpus > 0 ? { [role]: Resources.scalars({ cpus }) } : {},
+      filters: [],
+      active: true,
+    });
+    const cycle = (roles: string[], frameworks: AllocatorFramework[]): AllocatorSnapshot => ({
+      now: 1000,
+      agents: [
+        {
+          id: 'agent-0',
+          hostname: 'h0',
+          total: Resources.parse('cpus:1;mem:1024'),
+          allocated: Resources.empty(),
+          attributes: {},
+          active: true,
+        },
+      ],
+      frameworks,
+      roles: roles.map((name) => ({ name, weight: 1, quota: g })),
+      minAllocatable: MIN,
+    });
+    const keeping = createAllocate();
+    keeping(cycle(['a', 'b', 'c'], [fw('fw-a', 'a', 0), fw('fw-b', 'b', 0), fw('fw-c', 'c', 0)]), seededRng(1));
+    const second = cycle(['a', 'a/x', 'c'], [fw('fw-a', 'a', 0), fw('fw-ax', 'a/x', 3), fw('fw-c', 'c', 2)]);
+    const plan = keeping(second, seededRng(2));
+    expect(plan.offers.map((o) => o.frameworkId)).to.deep.equal(['fw-c']);
+    expect(show(plan)).to.equal(show(createAllocate({ keepSorters: false })(second, seededRng(2))));
+  });
 });
 
 // ---------------------------------------------------------------- random clusters, cycle after cycle
@@ -177,7 +215,7 @@ const clusterCycleArb = fc.record({
   extraFramework: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
   frameworks: fc.array(
     fc.record({
-      roles: fc.subarray(ROLES, { minLength: 1 }),
+      roles: fc.subarray(ROLES, { minLength: 1, maxLength: 2 }),
       suppressMask: fc.integer({ min: 0, max: 31 }).map((m) => (m < 16 ? 0 : m)),
       held: fc.option(
         fc.record({
