@@ -26,6 +26,7 @@ import { buildOffers } from './offer-resources.js';
 import { buildQuota } from './quota.js';
 import { stage1 } from './quota-stage.js';
 import { buildSkipped } from './skips.js';
+import { emptyKept, type KeptSorters } from './sorter-keep.js';
 import { type AllocatorOptions, Cycle } from './state.js';
 import type { AllocateFn, AllocationPlan, AllocatorSnapshot } from './types.js';
 
@@ -33,15 +34,35 @@ export type { AllocatorOptions } from './state.js';
 
 /** An `AllocateFn` with the given sorters. */
 export function createAllocate(options: AllocatorOptions = {}): AllocateFn {
-  return (snapshot, rng) => runCycle(snapshot, rng, options);
+  if (options.keepSorters === false) return (snapshot, rng) => runCycle(snapshot, rng, options, null).plan;
+  // The DRF sorters of the last call (sorter-keep.ts): taken out for a call, put back when it completes.
+  let kept: KeptSorters | null = null;
+  return (snapshot, rng) => {
+    const from = kept;
+    kept = null;
+    const { plan, keep } = runCycle(snapshot, rng, options, from ?? emptyKept(''));
+    kept = keep;
+    return plan;
+  };
 }
 
 /** The default allocator: DRF over roles and over the frameworks of each role. */
 export const allocate: AllocateFn = createAllocate();
 
-function runCycle(snapshot: AllocatorSnapshot, rng: Rng, options: AllocatorOptions): AllocationPlan {
+function runCycle(
+  snapshot: AllocatorSnapshot,
+  rng: Rng,
+  options: AllocatorOptions,
+  kept: KeptSorters | null,
+): { plan: AllocationPlan; keep: KeptSorters | null } {
   const cy = new Cycle(snapshot, rng, options);
   convertAgents(cy);
+  if (kept !== null) {
+    // Kept sorters' vectors mean the same only over the same scalar dimensions.
+    const dims = cy.space.names.join('\n');
+    cy.kept = kept.dims === dims ? kept : null;
+    cy.keepOut = emptyKept(dims);
+  }
   buildRoles(cy);
   buildQuota(cy);
   if (cy.quotaSorter) stage1(cy);
@@ -49,5 +70,5 @@ function runCycle(snapshot: AllocatorSnapshot, rng: Rng, options: AllocatorOptio
   stage2(cy);
   const offers = buildOffers(cy);
   keepMemos(cy);
-  return { offers, skipped: buildSkipped(cy) };
+  return { plan: { offers, skipped: buildSkipped(cy) }, keep: cy.keepOut };
 }

@@ -7,7 +7,8 @@ import { DEFAULT_ROLE } from '../../sdk/resources/resources.js';
 import { DrfSorter } from './drf-sorter.js';
 import { RandomSorter } from './random-sorter.js';
 import { N_REASONS } from './skips.js';
-import { isValidWeight, type Sorter, type SorterOptions } from './sorter.js';
+import type { Sorter, SorterOptions } from './sorter.js';
+import { reweigh, StartState, sameClients, snapshotWeights } from './sorter-keep.js';
 import { type Cycle, fixedVec } from './state.js';
 
 export function ensureRole(cy: Cycle, name: string): number {
@@ -55,12 +56,7 @@ export function buildRoles(cy: Cycle): void {
   cy.skips = new Float64Array(nF * N_REASONS);
   cy.fwSuppressed = new Array(nF);
   cy.fwClient = new Array(nF);
-  const hierarchical: SorterOptions = { hierarchical: true, space: cy.space };
-  cy.roleSorter = makeSorter(cy, cy.options.roleSorter, hierarchical);
-  for (const r of cy.s.roles) {
-    ensureRole(cy, r.name);
-    if (isValidWeight(r.weight) && r.weight !== 1) cy.roleSorter.updateWeight(r.name, r.weight);
-  }
+  for (const r of cy.s.roles) ensureRole(cy, r.name);
   for (const role of cy.reservationsByRole.keys()) ensureRole(cy, role);
 
   // Memberships and allocations.
@@ -120,8 +116,33 @@ export function buildRoles(cy: Cycle): void {
     }
   }
 
-  // One framework sorter per role with members; the role sorter holds every such role.
+  // One framework sorter per role with members; the role sorter holds every such role. DRF
+  // sorters kept from the last cycle are brought to this cycle's start when their clients are the
+  // same (sorter-keep.ts; client indices are then the kept ones); otherwise they are built afresh
+  // (and kept for the next cycle).
+  const weights = snapshotWeights(cy.s);
+  const roleNames: string[] = [];
+  for (const role of cy.roles) if (role.members.length > 0) roleNames.push(role.name);
+  const kept = cy.kept;
+  const keptRoles = cy.options.roleSorter !== 'random' && kept !== null ? kept.roles : null;
+  const reuseRoles = sameClients(keptRoles, roleNames);
+  const roleStart = reuseRoles ? new StartState(roleNames.length) : null;
+  if (reuseRoles) {
+    (keptRoles.sorter as DrfSorter).rebind(cy.space);
+    reweigh(keptRoles, weights);
+    cy.roleSorter = keptRoles.sorter;
+  } else {
+    cy.roleSorter = makeSorter(cy, cy.options.roleSorter, { hierarchical: true, space: cy.space });
+    for (const [path, w] of weights) cy.roleSorter.updateWeight(path, w);
+  }
+  const keepOut = cy.keepOut;
+  if (keepOut && cy.roleSorter instanceof DrfSorter) {
+    keepOut.roles = { sorter: cy.roleSorter, weights };
+  }
+  const keepFrameworks = cy.options.frameworkSorter !== 'random';
   const flat: SorterOptions = { hierarchical: false, space: cy.space };
+  /** Roles whose framework sorter was kept → its clients as this cycle starts them. */
+  const reusedFw = new Map<number, StartState>();
   for (let x = 0; x < cy.roles.length; x++) {
     const role = cy.roles[x];
     if (role.members.length === 0) continue;
@@ -135,30 +156,74 @@ export function buildRoles(cy: Cycle): void {
       role.single = true;
       role.active = eligible(f);
     } else {
-      const sorter = makeSorter(cy, cy.options.frameworkSorter, flat);
-      role.sorter = sorter;
-      for (const f of role.members) {
-        const c = sorter.add(fws[f].id);
-        role.fwOfClient[c] = f;
-        cy.fwClient[f].set(x, c);
-        if (eligible(f)) role.active = true;
-        else sorter.deactivate(fws[f].id);
+      const ids = role.members.map((f) => fws[f].id);
+      const keptFw = keepFrameworks && kept !== null ? kept.frameworks.get(role.name) : undefined;
+      if (sameClients(keptFw, ids)) {
+        // Kept: activity now, allocations once they are known (below), then brought to the start.
+        const sorter = keptFw.sorter as DrfSorter;
+        sorter.rebind(cy.space);
+        role.sorter = sorter;
+        const start = new StartState(ids.length);
+        reusedFw.set(x, start);
+        for (let k = 0; k < ids.length; k++) {
+          const f = role.members[k];
+          const c = sorter.indexOf(ids[k]);
+          role.fwOfClient[c] = f;
+          cy.fwClient[f].set(x, c);
+          const on = eligible(f);
+          if (on) role.active = true;
+          start.active[c] = on;
+        }
+        keepOut?.frameworks.set(role.name, keptFw);
+      } else {
+        const sorter = makeSorter(cy, cy.options.frameworkSorter, flat);
+        role.sorter = sorter;
+        for (const f of role.members) {
+          const c = sorter.add(fws[f].id);
+          role.fwOfClient[c] = f;
+          cy.fwClient[f].set(x, c);
+          if (eligible(f)) role.active = true;
+          else sorter.deactivate(fws[f].id);
+        }
+        if (keepOut && sorter instanceof DrfSorter) {
+          keepOut.frameworks.set(role.name, { sorter, weights: NO_WEIGHTS });
+        }
       }
     }
-    role.client = cy.roleSorter.add(role.name);
-    cy.roleOfClient[role.client] = x;
-    if (!role.active) cy.roleSorter.deactivate(role.name);
     const ra = roleAlloc.get(x);
-    if (ra) cy.roleSorter.allocatedAt(role.client, fixedVec(ra));
+    if (ra) fixedVec(ra);
+    if (roleStart !== null) {
+      role.client = cy.roleSorter.indexOf(role.name);
+      roleStart.active[role.client] = role.active;
+      if (ra) roleStart.held(role.client, ra);
+    } else {
+      role.client = cy.roleSorter.add(role.name);
+      if (!role.active) cy.roleSorter.deactivate(role.name);
+      if (ra) cy.roleSorter.allocatedAt(role.client, ra);
+    }
+    cy.roleOfClient[role.client] = x;
   }
+  if (roleStart !== null) roleStart.applyTo(cy.roleSorter as DrfSorter);
+  // Allocations in the framework sorters (a kept one is set to them, and to nothing elsewhere: it
+  // may have been offered something in the last cycle).
   for (const al of allocs) {
     const role = cy.roles[al.role];
     const c = cy.fwClient[al.fw].get(al.role);
-    if (role.sorter && c !== undefined) role.sorter.allocatedAt(c, fixedVec(al.vec));
+    if (!role.sorter || c === undefined) continue;
+    fixedVec(al.vec);
+    const start = reusedFw.get(al.role);
+    if (start !== undefined) {
+      start.held(c, al.vec);
+    } else {
+      role.sorter.allocatedAt(c, al.vec);
+    }
   }
+  for (const [x, start] of reusedFw) start.applyTo(cy.roles[x].sorter as DrfSorter);
   cy.allocs = allocs;
   cy.roleAlloc = roleAlloc;
 }
+
+const NO_WEIGHTS = new Map<string, number>();
 
 /** Agent id → index in the snapshot. */
 function indexAgents(cy: Cycle): Map<string, number> {

@@ -75,6 +75,10 @@ function before(a: Node, b: Node): boolean {
   return a.key < b.key;
 }
 
+function compare(a: Node, b: Node): number {
+  return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+}
+
 const BLOCK = 64;
 
 /**
@@ -128,10 +132,15 @@ class OrderedList {
 
   /** Sorts again from scratch (after every key changed). */
   resort(): void {
-    const all = this.blocks.flat();
-    all.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    this.setAll(this.blocks.flat());
+  }
+
+  /** Holds exactly `nodes` (taken over), sorted. */
+  setAll(nodes: Node[]): void {
+    nodes.sort(compare);
     this.blocks = [];
-    for (let i = 0; i < all.length; i += BLOCK) this.blocks.push(all.slice(i, i + BLOCK));
+    this.size = nodes.length;
+    for (let i = 0; i < nodes.length; i += BLOCK) this.blocks.push(nodes.slice(i, i + BLOCK));
   }
 
   /** The first block whose last node does not come before `n` (blocks.length if none). */
@@ -163,7 +172,8 @@ function lowerBound(list: Node[], n: Node): number {
 
 export class DrfSorter implements Sorter {
   readonly kind = 'drf' as const;
-  readonly space: ScalarSpace;
+  /** The cycle's space; `rebind` moves a sorter kept from an earlier cycle onto the next one's. */
+  space: ScalarSpace;
   private readonly hierarchical: boolean;
   private readonly root: Node;
   private readonly slots = new ClientSlots<Node>();
@@ -302,6 +312,93 @@ export class DrfSorter implements Sorter {
     this.addAlong(leaf, vector, 1);
   }
 
+  /**
+   * Sets a client's allocation and allocation count to exactly `vector` (null: nothing) and
+   * `count`, moving it and its ancestors by the difference: how a sorter kept from an earlier
+   * cycle is brought to this cycle's start (sorter-keep.ts). Values are Mesos's three-decimal
+   * fixed point, so the ancestors' sums come out as a fresh build's do.
+   */
+  setAllocationAt(index: number, vector: ArrayLike<number> | null, count: number): void {
+    this.assertNotVisiting();
+    this.refreshIfStale();
+    const leaf = this.slots.items[index];
+    if (!leaf) throw new Error(`sorter has no client at index ${index}`);
+    const alloc = leaf.alloc;
+    const n = Math.max(alloc.length, vector ? vector.length : 0);
+    let delta: number[] | null = null;
+    for (let d = 0; d < n; d++) {
+      const want = vector !== null && d < vector.length ? vector[d] : 0;
+      const have = d < alloc.length ? alloc[d] : 0;
+      if (want !== have) {
+        delta ??= new Array<number>(n).fill(0);
+        delta[d] = want - have;
+      }
+    }
+    if (delta === null && leaf.count === count) return;
+    this.addAlong(leaf, delta ?? NO_DELTA, count - leaf.count);
+  }
+
+  /**
+   * Sets every client's activity, allocation (null: nothing) and allocation count at once, by
+   * client index: how a sorter kept from an earlier cycle is brought to this cycle's start. When
+   * few clients differ, each of them is moved as `setAllocationAt` does; otherwise every node's
+   * sums and share are recomputed and each level sorted once (cheaper than moving most of them one
+   * at a time). Either way the sorter ends as a fresh build with these inputs would.
+   */
+  reset(active: ArrayLike<boolean>, vectors: readonly (ArrayLike<number> | null)[], counts: ArrayLike<number>): void {
+    this.assertNotVisiting();
+    const items = this.slots.items;
+    let changed = 0;
+    let clients = 0;
+    for (let c = 0; c < items.length; c++) {
+      const leaf = items[c];
+      if (!leaf) continue;
+      clients++;
+      if (leaf.active !== active[c] || leaf.count !== counts[c] || !sameAlloc(leaf.alloc, vectors[c])) changed++;
+    }
+    if (changed === 0 && this.spaceVersion === this.space.version) return;
+    if (changed * 8 <= clients) {
+      for (let c = 0; c < items.length; c++) {
+        if (!items[c]) continue;
+        this.setActiveAt(c, active[c]);
+        this.setAllocationAt(c, vectors[c], counts[c]);
+      }
+      return;
+    }
+    for (let c = 0; c < items.length; c++) {
+      const leaf = items[c];
+      if (!leaf) continue;
+      leaf.active = active[c];
+      leaf.activeLeaves = active[c] ? 1 : 0;
+      leaf.count = counts[c];
+      const v = vectors[c];
+      const alloc = leaf.alloc;
+      alloc.length = 0;
+      if (v !== null) for (let d = 0; d < v.length; d++) alloc.push(v[d]);
+    }
+    this.spaceVersion = this.space.version;
+    this.recompute(this.root);
+  }
+
+  /** Hot-path form of `activate`/`deactivate`. */
+  setActiveAt(index: number, active: boolean): void {
+    this.assertNotVisiting();
+    const leaf = this.slots.items[index];
+    if (!leaf) throw new Error(`sorter has no client at index ${index}`);
+    this.setActive(leaf, active);
+  }
+
+  /**
+   * Moves the sorter onto another space with the same dimension names (the next cycle's): the
+   * shares are recomputed and each level sorted again only if the pool totals differ.
+   */
+  rebind(space: ScalarSpace): void {
+    const old = this.space;
+    const fresh = this.spaceVersion === old.version && sameNumbers(old.totals, space.totals);
+    this.space = space;
+    this.spaceVersion = fresh ? space.version : -1;
+  }
+
   allocation(client: string): Record<string, number> {
     return this.space.record(this.leaf(client).alloc);
   }
@@ -432,6 +529,31 @@ export class DrfSorter implements Sorter {
     return s / n.weight;
   }
 
+  /** Sums, counts, active leaves and shares of `node`'s subtree from its leaves; each level sorted once. */
+  private recompute(node: Node): void {
+    const children = node.children;
+    if (!children) {
+      node.share = this.computeShare(node);
+      return;
+    }
+    const alloc = node.alloc;
+    alloc.length = 0;
+    let count = 0;
+    let activeLeaves = 0;
+    const on: Node[] = [];
+    for (const c of children.values()) {
+      this.recompute(c);
+      addInto(alloc, c.alloc);
+      count += c.count;
+      activeLeaves += c.activeLeaves;
+      if (c.activeLeaves > 0) on.push(c);
+    }
+    node.count = count;
+    node.activeLeaves = activeLeaves;
+    node.share = node === this.root ? 0 : this.computeShare(node);
+    node.ordered.setAll(on);
+  }
+
   /** The pool totals changed: every share did; recompute them and sort each level once. */
   private refreshIfStale(): void {
     if (this.spaceVersion === this.space.version) return;
@@ -450,6 +572,24 @@ export class DrfSorter implements Sorter {
   private assertNotVisiting(): void {
     if (this.visiting) throw new Error('a sorter must not be changed during visit()');
   }
+}
+
+const NO_DELTA: number[] = [];
+
+/** Whether a node's allocation equals `v` (null: nothing; missing dimensions count as 0). */
+function sameAlloc(alloc: readonly number[], v: ArrayLike<number> | null): boolean {
+  const n = Math.max(alloc.length, v === null ? 0 : v.length);
+  for (let d = 0; d < n; d++) {
+    const want = v !== null && d < v.length ? v[d] : 0;
+    if ((d < alloc.length ? alloc[d] : 0) !== want) return false;
+  }
+  return true;
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function walk(node: Node, visitor: SortVisitor): boolean {

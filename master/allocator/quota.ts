@@ -6,7 +6,9 @@
  */
 import { fixed, type Resources } from '../../sdk/resources/resources.js';
 import { ensureRole, makeSorter } from './convert-frameworks.js';
-import { isValidWeight } from './sorter.js';
+import { DrfSorter } from './drf-sorter.js';
+import type { Sorter } from './sorter.js';
+import { reweigh, StartState, snapshotWeights } from './sorter-keep.js';
 import { addVec, type Cycle, fixedVec, type RoleInfo } from './state.js';
 
 export function buildQuota(cy: Cycle): void {
@@ -53,25 +55,53 @@ export function buildQuota(cy: Cycle): void {
   cy.headroomOn = cy.requiredHeadroom.some((v) => v > 0);
 
   // The stage-1 sorter: same tree and allocations, only roles with unsatisfied guarantees active.
+  // One kept from an earlier cycle (sorter-keep.ts) is reused when it has the role sorter's
+  // clients at the role sorter's indices; a new one is given them in the order of those indices.
   const withGuarantee = cy.roles.some((r) => r.guarantee && r.client >= 0 && r.active && unsatisfied(cy, r));
-  if (!withGuarantee) return;
-  const qs = makeSorter(cy, cy.options.roleSorter, { hierarchical: true, space: cy.space });
-  for (const r of cy.s.roles) if (isValidWeight(r.weight) && r.weight !== 1) qs.updateWeight(r.name, r.weight);
+  const n = cy.roleSorter.count();
+  let keptQuota = cy.kept !== null ? cy.kept.quota : null;
+  if (keptQuota !== null && keptQuota.sorter.count() !== n) keptQuota = null;
+  for (let c = 0; c < n && keptQuota !== null; c++) {
+    if (keptQuota.sorter.indexOf(cy.roles[cy.roleOfClient[c]].name) !== c) keptQuota = null;
+  }
+  if (!withGuarantee) {
+    // Nothing to serve in stage 1: a kept stage-1 sorter stays kept for a later cycle.
+    if (cy.keepOut && keptQuota) cy.keepOut.quota = keptQuota;
+    return;
+  }
+  const weights = cy.keepOut?.roles?.weights ?? snapshotWeights(cy.s);
+  let qs: Sorter;
+  if (keptQuota) {
+    const drf = keptQuota.sorter;
+    drf.rebind(cy.space);
+    reweigh(keptQuota, weights);
+    qs = drf;
+  } else {
+    qs = makeSorter(cy, cy.options.roleSorter, { hierarchical: true, space: cy.space });
+    for (const [path, w] of weights) qs.updateWeight(path, w);
+  }
   cy.unsatisfiedRoles = new Int32Array(D);
-  for (let x = 0; x < cy.roles.length; x++) {
+  const start = keptQuota ? new StartState(n) : null;
+  for (let c = 0; c < n; c++) {
+    const x = cy.roleOfClient[c];
     const role = cy.roles[x];
-    if (role.client < 0) continue;
-    const c = qs.add(role.name);
-    if (c !== role.client) throw new Error('role sorters out of step');
     const held = cy.roleAlloc.get(x);
-    if (held) qs.allocatedAt(c, held);
-    if (role.guarantee && role.active && unsatisfied(cy, role)) {
+    const on = role.guarantee !== null && role.active && unsatisfied(cy, role);
+    if (start !== null) {
+      start.active[role.client] = on;
+      if (held) start.held(role.client, held);
+    } else {
+      if (qs.add(role.name) !== c) throw new Error('role sorters out of step');
+      if (held) qs.allocatedAt(c, held);
+      if (!on) qs.deactivate(role.name);
+    }
+    if (on) {
       role.inQuotaSorter = true;
       countUnsatisfied(cy, role, 1);
-    } else {
-      qs.deactivate(role.name);
     }
   }
+  if (keptQuota && start !== null) start.applyTo(keptQuota.sorter);
+  if (cy.keepOut && qs instanceof DrfSorter) cy.keepOut.quota = { sorter: qs, weights };
   cy.quotaSorter = qs;
 }
 

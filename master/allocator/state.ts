@@ -8,6 +8,7 @@ import type { Range, Resource, Resources } from '../../sdk/resources/resources.j
 import { fixed } from '../../sdk/resources/resources.js';
 import type { Rng } from '../../sdk/util/random.js';
 import { ScalarSpace, type Sorter } from './sorter.js';
+import type { KeptSorters } from './sorter-keep.js';
 import type { AllocatorSnapshot, RefusalFilter } from './types.js';
 
 export interface AllocatorOptions {
@@ -15,6 +16,11 @@ export interface AllocatorOptions {
   roleSorter?: 'drf' | 'random';
   /** Sorter over the frameworks of a role: `drf` (default) or `random` (`--framework_sorter`). */
   frameworkSorter?: 'drf' | 'random';
+  /**
+   * Keep the DRF sorters between the calls of one `createAllocate` function (default true); the
+   * plans are the same either way (sorter-keep.ts).
+   */
+  keepSorters?: boolean;
 }
 
 /**
@@ -129,6 +135,10 @@ export class Cycle {
   roleOfClient: number[] = [];
   roleSorter!: Sorter;
   quotaSorter: Sorter | null = null;
+  /** The sorters the last cycle left (sorter-keep.ts), or null. */
+  kept: KeptSorters | null = null;
+  /** What this cycle leaves for the next, or null when sorters are not kept. */
+  keepOut: KeptSorters | null = null;
   fwSuppressed: ReadonlySet<string>[] = [];
   /** The roles each framework subscribed with (`*` when it gave none). */
   fwRoles: string[][] = [];

@@ -382,10 +382,12 @@ function defaultRuns(c: Case): number {
   return c.agents >= 3000 ? 3 : 7;
 }
 
-async function child(c: Case, runs: number, modulePath: string | undefined): Promise<void> {
-  const mod = (await import(
+async function child(c: Case, runs: number, modulePath: string | undefined, rebuild: boolean): Promise<void> {
+  const loaded = (await import(
     modulePath ? pathToFileURL(modulePath).href : new URL('../../master/allocator/index.js', import.meta.url).href
-  )) as { allocate: AllocateFn };
+  )) as { allocate: AllocateFn; createAllocate?: (o: { keepSorters?: boolean }) => AllocateFn };
+  // --rebuild-sorters: this build's allocator without the sorters kept between cycles (sorter-keep.ts).
+  const mod = rebuild && loaded.createAllocate ? { allocate: loaded.createAllocate({ keepSorters: false }) } : loaded;
   // The whole cycle runs the MasterState of the build the allocator comes from.
   const kit = await kitOf(modulePath);
   sequence(c, mod.allocate, 1); // warm-up
@@ -470,9 +472,10 @@ async function main(): Promise<void> {
   if (args.includes('--help') || args.includes('-h')) {
     console.log(
       [
-        'Usage: npm run bench:allocator -- [--json] [--only CASE] [--runs N] [--compare OTHER/dist/master/allocator/index.js]',
+        'Usage: npm run bench:allocator -- [--json] [--only CASE] [--runs N] [--compare OTHER/dist/master/allocator/index.js] [--rebuild-sorters]',
         `Mesos's DeclineOffers and LargeAndSmallQuota shapes; cases: ${CASES.map((c) => c.name).join(', ')}.`,
         'Prints the whole master cycle and allocate() alone per round (docs/benchmarks.md).',
+        '--rebuild-sorters: this build rebuilds its sorters every cycle instead of keeping them (docs/allocator.md).',
       ].join('\n'),
     );
     return;
@@ -490,7 +493,7 @@ async function main(): Promise<void> {
   if (cases.length === 0) throw new Error(`no case named ${only}; cases: ${CASES.map((c) => c.name).join(', ')}`);
 
   if (args.includes('--child')) {
-    for (const c of cases) await child(c, runsGiven ?? defaultRuns(c), modulePath);
+    for (const c of cases) await child(c, runsGiven ?? defaultRuns(c), modulePath, args.includes('--rebuild-sorters'));
     return;
   }
   if (!json) {
@@ -529,6 +532,7 @@ async function main(): Promise<void> {
         '--runs',
         String(runs),
         ...(mod ? ['--module', mod] : []),
+        ...(!mod && args.includes('--rebuild-sorters') ? ['--rebuild-sorters'] : []),
       ],
       { encoding: 'utf8', maxBuffer: 1 << 22 },
     );
