@@ -69,7 +69,10 @@ class ThreadLink {
     if (this.worker) return this.worker;
     const here = import.meta.url;
     const file = new URL(here.endsWith('.ts') ? './thread-worker.ts' : './thread-worker.js', here);
-    const worker = new Worker(file, { name: 'agora-zookeeper' });
+    // Not the process's own flags (--input-type, preloaded --import probes): the worker runs one
+    // compiled file. From sources (.ts), it needs the same loader as the process.
+    const execArgv = here.endsWith('.ts') ? process.execArgv : [];
+    const worker = new Worker(file, { name: 'agora-zookeeper', execArgv });
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (err) => this.onWorkerGone(`the ZooKeeper thread failed: ${String(err)}`));
     worker.on('exit', (code) => this.onWorkerGone(`the ZooKeeper thread exited (code ${code})`));
