@@ -97,7 +97,8 @@ describe('sdk/zk: the session in its own thread @integration', function () {
   before(async function () {
     requireReal(this, 'ZooKeeper', zookeeperAvailability());
     server = await TestZkServer.start();
-    observer = new ZkClient({ servers: server.servers, thread: 'main' });
+    // The default thread: this process shares the addon with the other suites' clients (one thread only).
+    observer = new ZkClient({ servers: server.servers });
     await observer.connect();
     await observer.create('/held', '', CreateMode.PERSISTENT);
   });
