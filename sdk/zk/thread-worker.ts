@@ -33,7 +33,8 @@ function forwardingLogger(client: number, levels: Set<LogLevel>, bindings: Recor
     info: at('info'),
     warn: at('warn'),
     error: at('error'),
-    child: (more: Record<string, unknown>) => forwardingLogger(client, levels, { ...bindings, ...more }),
+    // The main side's logger already has the client's bindings ({component: 'zk-client'}).
+    child: () => forwardingLogger(client, levels, bindings),
   };
   return logger as unknown as Logger;
 }
