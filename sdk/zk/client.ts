@@ -19,6 +19,7 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { type Logger, pino } from 'pino';
 import { aclPolicy, OPEN_ACL, sameAcl, worldPerms, type ZkAcl, type ZkAclPolicy, ZkPerm } from './acl.js';
+import { type LogLevel, type ThreadLink, threadLink } from './thread-link.js';
 import { parseZkUrl, redact, type ZkCredentials } from './url.js';
 
 // ---- errors ----------------------------------------------------------------------------------
@@ -250,7 +251,26 @@ export interface ZkClientOptions {
   logger?: Logger;
   /** The C client's own stderr logging (0 = off, 1 = errors ... 4 = debug). Default 0. */
   nativeLogLevel?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * Where the native session runs. 'worker': in the process's ZooKeeper thread (one shared
+   * worker_threads Worker), so that a busy event loop cannot delay its pings and cost it the session;
+   * this object forwards calls and replays events. 'main': on this thread's event loop. Default:
+   * `DEFAULT_ZK_THREAD` (docs/zookeeper.md, "The session's own thread").
+   */
+  thread?: ZkThread;
 }
+
+export type ZkThread = 'worker' | 'main';
+/** The default `thread` of ZkClientOptions; the environment variable AGORA_ZK_THREAD overrides it. */
+export const DEFAULT_ZK_THREAD: ZkThread = 'worker';
+
+function chooseThread(option: ZkThread | undefined): ZkThread {
+  if (option) return option;
+  const env = process.env.AGORA_ZK_THREAD;
+  return env === 'main' || env === 'worker' ? env : DEFAULT_ZK_THREAD;
+}
+
+const LOG_LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 export interface ConnectedEvent {
   sessionId: string;
@@ -313,6 +333,11 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
   private everConnected = false;
   private waiters: Waiter[] = [];
   private expireTimer?: NodeJS.Timeout;
+  /** Set when the session runs in the ZooKeeper thread: the link and this client's id there. */
+  private readonly remote?: { link: ThreadLink; id: number };
+  private remotePassword?: string;
+  private remoteTimeoutMs?: number;
+  private remoteClosedEmitted = false;
 
   constructor(options: ZkClientOptions) {
     super();
@@ -327,6 +352,16 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
     this.attach = options.session;
     this.log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'zk-client' });
     this.nativeLogLevel = options.nativeLogLevel ?? 0;
+    if (chooseThread(options.thread) === 'worker') {
+      const { logger: _logger, thread: _thread, ...plain } = options;
+      const levels = LOG_LEVELS.filter((l) => this.log.isLevelEnabled(l));
+      const link = threadLink();
+      const id = link.open(plain as Record<string, unknown>, levels, {
+        event: (m) => this.onRemoteEvent(m),
+        log: (level, obj, msg) => this.log[level](obj, msg),
+      });
+      this.remote = { link, id };
+    }
   }
 
   /** A client for a `zk://` URL, and the URL's path. */
@@ -358,10 +393,12 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
   }
   /** The current session's password (hex); with sessionId it lets another client attach to the session. */
   get sessionPassword(): string | undefined {
+    if (this.remote) return this.remotePassword;
     return this.handle && this.everConnected ? this.handle.zk.client_password : undefined;
   }
   /** The session timeout the server granted (the requested one until connected). */
   get negotiatedSessionTimeoutMs(): number {
+    if (this.remote) return this.remoteTimeoutMs || this.sessionTimeoutMs;
     return this.handle && this.everConnected ? this.handle.zk.timeout : this.sessionTimeoutMs;
   }
 
@@ -369,6 +406,7 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
   connect(): Promise<void> {
     if (this._state === 'closed') return Promise.reject(this.closedError('connect'));
     if (this._state === 'connected') return Promise.resolve();
+    if (this.remote) return this.remoteConnect(this.remote);
     if (!this.handle) this.openSession();
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
@@ -393,6 +431,7 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
   /** Ends the session (its ephemeral nodes go at once) and releases the native handle and timers. */
   async close(): Promise<void> {
     if (this._state === 'closed') return;
+    if (this.remote) return this.remoteClose(this.remote);
     this._state = 'closed';
     this.clearExpireTimer();
     this.dropHandle('closed');
@@ -417,6 +456,7 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
     mode: CreateMode = CreateMode.PERSISTENT,
     acl: ZkAcl = this.acls.private,
   ): Promise<string> {
+    if (this.remote) return this.forward('create', path, [path, data, mode, acl]);
     if (sameAcl(acl, OPEN_ACL)) return this.createOpen(path, toBuffer(data), mode);
     return (await this.createNode(path, data, mode, acl)).path;
   }
@@ -435,6 +475,7 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
     mode: CreateMode = CreateMode.PERSISTENT,
     acl: ZkAcl = this.acls.private,
   ): Promise<{ path: string; stat: ZkStat }> {
+    if (this.remote) return this.forward('createNode', path, [path, data, mode, acl]);
     const bytes = toBuffer(data);
     if (sameAcl(acl, OPEN_ACL)) {
       const created = await this.createOpen(path, bytes, mode);
@@ -468,6 +509,7 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
    * it first (our ACL version check fails but the ACL is `acl`), that is fine. Resolves with its stat.
    */
   async seal(path: string, acl: ZkAcl): Promise<ZkStat> {
+    if (this.remote) return this.forward('seal', path, [path, acl]);
     let ours = true;
     try {
       await this.setAcl(path, acl, 0);
@@ -510,6 +552,7 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
    * this; it is for tools and tests, on nodes known to exist and be readable.
    */
   getAcl(path: string): Promise<{ acl: ZkAcl; stat: ZkStat }> {
+    if (this.remote) return this.forward('getAcl', path, [path]);
     return this.call('getAcl', path, (zk, done) =>
       zk.a_get_acl(path, (rc, _e, acl, stat) =>
         done(
@@ -525,6 +568,7 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
   /** Replaces the node's ACL if its ACL version is `aversion` (-1: any); BAD_VERSION otherwise. */
   setAcl(path: string, acl: ZkAcl, aversion = -1): Promise<void> {
     if (acl.length === 0) return Promise.reject(new ZkError(ZkErrorCode.INVALID_ACL, 'an empty ACL', undefined, path));
+    if (this.remote) return this.forward('setAcl', path, [path, acl, aversion]);
     const native = acl.map((e) => ({ perm: e.perms, perms: e.perms, scheme: e.scheme, auth: e.id }));
     return this.call<void>('setAcl', path, (zk, done) =>
       zk.a_set_acl(path, aversion, native, (rc) => done(rc, undefined)),
@@ -533,6 +577,11 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
 
   /** The node's data and stat; rejects with NO_NODE if absent. `watcher` fires once on change/deletion. */
   get(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: ZkStat }> {
+    if (this.remote)
+      return this.forward<{ data: Uint8Array; stat: ZkStat }>('get', path, [path], watcher).then((r) => ({
+        data: toNodeBuffer(r.data),
+        stat: r.stat,
+      }));
     return this.call('get', path, (zk, done) => {
       const cb = (rc: number, _e: string, stat: NativeStat, data: Buffer | null) =>
         done(rc, rc === 0 ? { data: data ?? Buffer.alloc(0), stat: toStat(stat) } : undefined);
@@ -542,6 +591,7 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
 
   /** Sets the data if the node's version is `version` (-1: any); resolves with the new stat; BAD_VERSION otherwise. */
   set(path: string, data: Buffer | string, version = -1): Promise<ZkStat> {
+    if (this.remote) return this.forward('set', path, [path, data, version]);
     return this.call('set', path, (zk, done) =>
       zk.a_set(path, toBuffer(data), version, (rc, _e, stat) => done(rc, rc === 0 ? toStat(stat) : undefined)),
     );
@@ -549,6 +599,7 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
 
   /** The node's stat, or undefined if absent. `watcher` fires once on creation, change or deletion. */
   exists(path: string, watcher?: Watcher): Promise<ZkStat | undefined> {
+    if (this.remote) return this.forward('exists', path, [path], watcher);
     return this.call('exists', path, (zk, done) => {
       const cb = (rc: number, _e: string, stat: NativeStat) => {
         if (rc === -101) done(0, undefined);
@@ -560,6 +611,7 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
 
   /** The names (not paths) of the node's children. `watcher` fires once when they change or the node goes. */
   getChildren(path: string, watcher?: Watcher): Promise<string[]> {
+    if (this.remote) return this.forward('getChildren', path, [path], watcher);
     return this.call('getChildren', path, (zk, done) => {
       const cb = (rc: number, _e: string, children: string[]) => done(rc, rc === 0 ? (children ?? []) : undefined);
       return watcher ? zk.aw_get_children(path, this.wrapWatcher(watcher), cb) : zk.a_get_children(path, false, cb);
@@ -568,11 +620,13 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
 
   /** Deletes the node if its version is `version` (-1: any). */
   delete(path: string, version = -1): Promise<void> {
+    if (this.remote) return this.forward('delete', path, [path, version]);
     return this.call<void>('delete', path, (zk, done) => zk.a_delete_(path, version, (rc) => done(rc, undefined)));
   }
 
   /** Creates the node and any missing ancestors (persistent, empty, with `acl`); fine if they exist. */
   async mkdirp(path: string, acl: ZkAcl = this.acls.private): Promise<void> {
+    if (this.remote) return this.forward('mkdirp', path, [path, acl]);
     assertPath(path);
     if (path === '/') return;
     if (await this.exists(path)) return;
@@ -585,6 +639,97 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
       } catch (err) {
         if (!isZkError(err, ZkErrorCode.NODE_EXISTS)) throw err;
       }
+    }
+  }
+
+  // ---- the session in the ZooKeeper thread ---------------------------------------------------
+
+  private async remoteConnect(remote: { link: ThreadLink; id: number }): Promise<void> {
+    remote.link.hold(remote.id, true);
+    if (this._state === 'idle') this._state = 'connecting';
+    try {
+      await this.forward<void>('connect', undefined, []);
+    } catch (err) {
+      // Never connected (the worker dropped the attempt): nothing left to keep the process alive for.
+      if (!this.everConnected && this._state !== 'closed') {
+        this._state = 'idle';
+        remote.link.hold(remote.id, false);
+      }
+      throw err;
+    }
+  }
+
+  private async remoteClose(remote: { link: ThreadLink; id: number }): Promise<void> {
+    // Closed at once, as the in-thread client is; 'closed' is emitted when the worker has closed it.
+    this._state = 'closed';
+    try {
+      await this.forward<void>('close', undefined, []);
+    } catch (err) {
+      this.log.debug({ err }, 'closing the client in the ZooKeeper thread failed');
+    }
+    // The worker's 'closed' event came first (and was replayed); if the worker was gone, say it here.
+    if (!this.remoteClosedEmitted) {
+      this.remoteClosedEmitted = true;
+      this.emit('closed');
+    }
+    remote.link.forget(remote.id);
+  }
+
+  /** Replays a session event of the client in the ZooKeeper thread, in the order it happened there. */
+  private onRemoteEvent(m: {
+    name: 'connected' | 'disconnected' | 'expired' | 'closed';
+    data?: unknown;
+    state: string;
+    sessionId?: string;
+    sessionPassword?: string;
+    negotiatedSessionTimeoutMs: number;
+  }): void {
+    if (this._state === 'closed' && m.name !== 'closed') return;
+    this._state = m.state as ZkClientState;
+    if (m.sessionId !== undefined) this.lastSessionId = m.sessionId;
+    this.remotePassword = m.sessionPassword;
+    if (m.negotiatedSessionTimeoutMs) this.remoteTimeoutMs = m.negotiatedSessionTimeoutMs;
+    switch (m.name) {
+      case 'connected':
+        this.everConnected = true;
+        this.emit('connected', m.data as ConnectedEvent);
+        return;
+      case 'disconnected':
+        this.emit('disconnected');
+        return;
+      case 'expired':
+        this.emit('expired', m.data as ExpiredEvent);
+        return;
+      case 'closed':
+        this._state = 'closed';
+        if (!this.remoteClosedEmitted) {
+          this.remoteClosedEmitted = true;
+          this.emit('closed');
+        }
+        return;
+    }
+  }
+
+  /** Runs `op` on the client in the ZooKeeper thread; its failures come back as the same ZkErrors. */
+  private async forward<T>(op: string, path: string | undefined, args: unknown[], watcher?: Watcher): Promise<T> {
+    const remote = this.remote;
+    if (!remote) throw new Error('ZkClient.forward without a ZooKeeper thread');
+    if (this._state === 'closed' && op !== 'close') throw this.closedError(op, path);
+    const onWatch = watcher
+      ? (e: { type: string; path: string }) => {
+          try {
+            watcher({ type: e.type as WatchEventType, path: e.path });
+          } catch (err) {
+            this.log.error({ err, path: e.path }, 'a ZooKeeper watcher threw');
+          }
+        }
+      : undefined;
+    try {
+      return (await remote.link.call(remote.id, op, args, onWatch)) as T;
+    } catch (err) {
+      const e = err as { code?: string; message?: string; rc?: number; path?: string };
+      const code = (e.code && e.code in ZkErrorCode ? e.code : ZkErrorCode.UNKNOWN) as ZkErrorCode;
+      throw new ZkError(code, e.message ?? String(err), e.rc, e.path);
     }
   }
 
@@ -784,6 +929,10 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
 
 function toBuffer(data: Buffer | string): Buffer {
   return typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+}
+
+function toNodeBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 function toMillis(t: Date | number): number {

@@ -47,6 +47,7 @@ const NOT_CODES = new Set([
   'AGORA_LOG_LEVEL',
   'AGORA_TASK_ID',
   'AGORA_ZK',
+  'AGORA_ZK_THREAD',
   'AGORA_TEST_LOG_LEVEL',
   'AGORA_X_NOT_FOUND',
 ]);
