@@ -74,6 +74,9 @@ export interface CaseResult {
   /** Launches that ended before running (the framework queued them again), and the last reason. */
   lostBeforeRunning: number;
   lastReason: string;
+  /** Framework connections closed during the case (a framework dropped and re-subscribed), and the last close. */
+  frameworkCloses: number;
+  lastFrameworkClose: string;
 }
 
 export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult> {
@@ -256,7 +259,14 @@ export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult>
       notRunningOnce,
       ok: a.overcommitted === 0 && a.doubled === 0 && f.runningTwice === 0 && notRunningOnce === 0,
     };
-    return { phases, correct, lostBeforeRunning: f.lostBeforeRunning, lastReason: f.lastReason };
+    return {
+      phases,
+      correct,
+      lostBeforeRunning: f.lostBeforeRunning,
+      lastReason: f.lastReason,
+      frameworkCloses: f.closes,
+      lastFrameworkClose: f.lastClose,
+    };
   } finally {
     await Promise.all(agentProcs.map((p) => p.stop()));
     await master.kill();

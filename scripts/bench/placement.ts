@@ -93,7 +93,8 @@ async function main(): Promise<void> {
         }
         process.stderr.write(
           `done ${target} ${agents} agents ${frameworks} frameworks: ${JSON.stringify(r.correct)}; ` +
-            `launches ended before running (queued again): ${r.lostBeforeRunning} ${r.lastReason}\n`,
+            `launches ended before running (queued again): ${r.lostBeforeRunning} ${r.lastReason}; ` +
+            `framework connections closed: ${r.frameworkCloses} ${r.lastFrameworkClose}\n`,
         );
       }
     }

@@ -11,6 +11,7 @@ import {
   asCodecError,
   CloseCode,
   closeCodeFor,
+  DEFAULT_CLIENT_MAX_BUFFERED_BYTES,
   decodeFrame,
   heartbeatRound,
   isTooLargeWsError,
@@ -108,7 +109,7 @@ export class ReconnectingClient<In extends Direction, Out> {
   private readonly live = new Set<WebSocket>();
 
   constructor(private readonly opts: ClientOptions<In, Out>) {
-    this.options = resolveOptions(opts);
+    this.options = resolveOptions(opts, DEFAULT_CLIENT_MAX_BUFFERED_BYTES);
     this.initialMs = opts.backoff?.initialMs ?? 200;
     this.maxMs = opts.backoff?.maxMs ?? 10_000;
     if (!(this.initialMs > 0) || !(this.maxMs >= this.initialMs)) {

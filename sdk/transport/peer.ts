@@ -37,7 +37,11 @@ export interface TransportOptions {
    * 2 intervals is terminated.
    */
   heartbeatIntervalMs?: number;
-  /** Default 8 MiB. */
+  /**
+   * Bytes that may wait unsent, counted from earlier turns of the event loop only (default 8 MiB
+   * on the server, DEFAULT_CLIENT_MAX_BUFFERED_BYTES on a client). What one turn sends is not held
+   * against the peer: it has had no chance to read it yet.
+   */
   maxBufferedBytes?: number;
   logger?: pino.Logger;
   /** Arms the heartbeat and reconnection timers and tells the time; default `systemClock`. */
@@ -46,6 +50,13 @@ export interface TransportOptions {
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
 export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/**
+ * A client's bound (a framework or an agent writing to its master). What it buffers is its own
+ * output, waiting for a master that is busy, not a stranger that stopped reading: closing its own
+ * connection for it only throws away the calls buffered (a framework ACCEPTing one OFFERS event of
+ * 10,000 offers wrote 12 MiB in one turn and cut itself off at 8 MiB).
+ */
+export const DEFAULT_CLIENT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
 
 /** Close codes used by the transport (RFC 6455 §7.4.1 and the IANA registry). */
 export const CloseCode = {
@@ -74,13 +85,16 @@ export interface ResolvedOptions {
 
 let silentLogger: pino.Logger | undefined;
 
-export function resolveOptions(opts: TransportOptions = {}): ResolvedOptions {
+export function resolveOptions(
+  opts: TransportOptions = {},
+  defaultMaxBufferedBytes = DEFAULT_MAX_BUFFERED_BYTES,
+): ResolvedOptions {
   const heartbeatIntervalMs = positive(opts.heartbeatIntervalMs, DEFAULT_HEARTBEAT_INTERVAL_MS, 'heartbeatIntervalMs');
   silentLogger ??= pino({ level: 'silent' });
   return {
     maxFrameBytes: positive(opts.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 'maxFrameBytes'),
     heartbeatIntervalMs,
-    maxBufferedBytes: positive(opts.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 'maxBufferedBytes'),
+    maxBufferedBytes: positive(opts.maxBufferedBytes, defaultMaxBufferedBytes, 'maxBufferedBytes'),
     // A peer that does not finish the closing handshake is as dead as one that misses two pings.
     closeTimeoutMs: Math.max(1000, 2 * heartbeatIntervalMs),
     logger: opts.logger ?? silentLogger,
@@ -174,7 +188,10 @@ export class WsPeer<Out> implements Peer<Out> {
     }
     // The receiver refuses a frame of too many values or too deep; refuse to send it instead.
     checkShape(frame, `outgoing ${(message as AnyMessage).type}`);
-    const buffered = this.ws.bufferedAmount;
+    // Only bytes left from earlier turns count: those the peer could have read and did not. A burst
+    // written in one turn (an OFFERS event split in several frames, the ACCEPTs answering one) goes
+    // out whole; the peer is judged by what it has not taken by the next turn.
+    const buffered = Math.max(0, this.ws.bufferedAmount - this.turnBytes);
     // A frame is always allowed onto an empty buffer, so a limit below one frame cannot wedge a peer.
     if (buffered > 0 && buffered + frame.byteLength > this.opts.maxBufferedBytes) {
       this.log.warn(
@@ -191,16 +208,27 @@ export class WsPeer<Out> implements Peer<Out> {
     }
     this.cork();
     this.ws.send(frame, { binary: true });
+    this.turnBytes += frame.byteLength;
     return true;
   }
 
   private corked = false;
+  /** Bytes sent in this turn of the event loop (reset on the next tick). */
+  private turnBytes = 0;
+  private turnArmed = false;
 
   /**
    * Frames sent in one turn of the event loop leave in one socket write (a master sending a
    * burst of RUN_TASKs, an agent its status updates): cork now, uncork on the next tick.
    */
   private cork(): void {
+    if (!this.turnArmed) {
+      this.turnArmed = true;
+      process.nextTick(() => {
+        this.turnArmed = false;
+        this.turnBytes = 0;
+      });
+    }
     if (this.corked) return;
     const socket = (this.ws as unknown as { _socket?: import('node:net').Socket })._socket;
     if (!socket) return;

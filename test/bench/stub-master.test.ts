@@ -16,7 +16,7 @@ import { type Peer, ReconnectingClient } from '../../sdk/transport/index.js';
 /** A framework driven by hand: subscribes, records its offers, answers only when told. */
 function manualFramework(url: string, name: string) {
   const offers: Offer[] = [];
-  const subscribed: { id?: string } = {};
+  const subscribed: { id?: string; count?: number } = {};
   let peer: Peer<SchedulerCall> | undefined;
   const client = new ReconnectingClient({
     url: () => url,
@@ -24,10 +24,15 @@ function manualFramework(url: string, name: string) {
     backoff: { initialMs: 50, maxMs: 200 },
     onOpen: (p) => {
       peer = p;
-      p.send({ type: 'SUBSCRIBE', subscribe: { framework_info: { name } } });
+      // Coming back, it subscribes with the id it was given (a failover, or a drop as too slow).
+      const info = { name, ...(subscribed.id ? { id: subscribed.id } : {}) };
+      p.send({ type: 'SUBSCRIBE', subscribe: { framework_info: info } });
     },
     onMessage: (e: SchedulerEvent) => {
-      if (e.type === 'SUBSCRIBED') subscribed.id = e.subscribed.framework_id;
+      if (e.type === 'SUBSCRIBED') {
+        subscribed.id = e.subscribed.framework_id;
+        subscribed.count = (subscribed.count ?? 0) + 1;
+      }
       if (e.type === 'OFFERS') offers.push(...e.offers.offers);
     },
     onClose: () => {
@@ -82,6 +87,32 @@ describe('placement benchmark stub master', function () {
       expect([...owned].sort()).to.deep.equal(['S1', 'S3']);
     } finally {
       await Promise.all(fws.map((f) => f.client.stop()));
+      await agents.stop();
+      await stub.close();
+    }
+  });
+
+  it('keeps a re-subscribing framework its id and offers its agents again (the old offers died with the connection)', async () => {
+    const port = await freePort();
+    const stub = await startStubMaster(port);
+    const agents = new SimAgents({
+      url: `ws://127.0.0.1:${port}/api/v1/agent`,
+      count: 3,
+      offset: 0,
+      resources: 'cpus:1;mem:1024',
+    });
+    const fw = manualFramework(`ws://127.0.0.1:${port}/api/v1/scheduler/ws`, 'only');
+    try {
+      agents.start();
+      await until('3 offers', () => fw.offers.length === 3);
+      const id = fw.subscribed.id;
+      fw.client.reconnectNow();
+      await until('subscribed again', () => fw.subscribed.count === 2);
+      expect(fw.subscribed.id).to.equal(id);
+      await until('3 offers again', () => fw.offers.length === 6);
+      expect(new Set(fw.offers.slice(3).map((o) => o.agent_id))).to.deep.equal(new Set(['S0', 'S1', 'S2']));
+    } finally {
+      await fw.client.stop();
       await agents.stop();
       await stub.close();
     }

@@ -75,13 +75,15 @@ interface SimAgent {
   usedMem: number;
   tasks: Map<string, Held>;
   /** Updates sent and not acknowledged, by uuid: sent again after a re-registration (as agents do). */
-  unacked: Map<string, { frameworkId: string; status: TaskStatus }>;
+  unacked: Map<string, { frameworkId: string; status: TaskStatus; sentAt: number }>;
   registered: boolean;
   /** Connection attempts since the last open (a failed one moves to the next master). */
   tries: number;
 }
 
 const EPS = 1e-9;
+/** Unacknowledged status updates are sent again after this long. */
+const STATUS_RETRY_MS = 5000;
 
 function scalar(list: readonly Resource[], name: string): number {
   let v = 0;
@@ -135,11 +137,31 @@ export class SimAgents {
     }
   }
 
+  private retryTimer: NodeJS.Timeout | undefined;
+
   start(): void {
     for (const a of this.agents) a.client.start();
+    // Like a real agent (agent/status-updates.ts), send an update again until it is acknowledged:
+    // one sent while its framework was disconnected (dropped as too slow, failing over) reaches
+    // it only this way.
+    this.retryTimer = setInterval(() => this.retry(), STATUS_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  private retry(): void {
+    const due = Date.now() - STATUS_RETRY_MS;
+    for (const a of this.agents) {
+      if (!a.registered || a.unacked.size === 0) continue;
+      for (const u of a.unacked.values()) {
+        if (u.sentAt > due) continue;
+        u.sentAt = Date.now();
+        a.peer?.send({ type: 'STATUS_UPDATE', update: { framework_id: u.frameworkId, status: u.status } });
+      }
+    }
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.retryTimer);
     await Promise.all(this.agents.map((a) => a.client.stop()));
   }
 
@@ -308,7 +330,7 @@ export class SimAgents {
 
   private update(a: SimAgent, h: Held): void {
     const uuid = h.status.uuid as string;
-    a.unacked.set(uuid, { frameworkId: h.frameworkId, status: h.status });
+    a.unacked.set(uuid, { frameworkId: h.frameworkId, status: h.status, sentAt: Date.now() });
     a.peer?.send({ type: 'STATUS_UPDATE', update: { framework_id: h.frameworkId, status: h.status } });
   }
 }

@@ -58,6 +58,9 @@ export interface FrameworksReport {
   resubscribed: number;
   lastSubscribedAt: number;
   lastReconciledAt: number;
+  /** Connections closed (ever), and the last close's code and reason. */
+  closes: number;
+  lastClose: string;
 }
 
 function scalar(list: readonly Resource[], name: string): number {
@@ -103,15 +106,18 @@ class SimFramework {
         peer.send({ type: 'SUBSCRIBE', subscribe: { framework_info: info } });
       },
       onMessage: (e) => this.event(e),
-      onClose: () => {
+      onClose: (code, reason) => {
+        this.sim.closes++;
+        this.sim.lastClose = `${code} ${reason}`;
         this.peer = undefined;
         this.subscribed = false;
       },
     });
   }
 
-  call(c: SchedulerCall): void {
-    this.peer?.send(c);
+  /** False when the call was not sent (the connection is closed or closing). */
+  call(c: SchedulerCall): boolean {
+    return this.peer?.send(c) ?? false;
   }
 
   add(n: number): void {
@@ -184,11 +190,7 @@ class SimFramework {
       mem -= t.mem;
     }
     if (infos.length === 0) return false;
-    const now = Date.now();
-    for (const ti of infos) this.acceptedAt.set(ti.task_id, now);
-    this.sim.accepts++;
-    this.sim.launched += infos.length;
-    this.call({
+    const sent = this.call({
       type: 'ACCEPT',
       framework_id: id,
       accept: {
@@ -197,6 +199,15 @@ class SimFramework {
         filters: { refuse_seconds: 0 },
       },
     });
+    if (!sent) {
+      // The connection is going: the offer dies with it, the tasks wait for the next one.
+      this.backlog.unshift(...infos.map((ti) => ti.task_id));
+      return true;
+    }
+    const now = Date.now();
+    for (const ti of infos) this.acceptedAt.set(ti.task_id, now);
+    this.sim.accepts++;
+    this.sim.launched += infos.length;
     return true;
   }
 
@@ -275,6 +286,8 @@ export class SimFrameworks {
   lastSubscribedAt = 0;
   lastReason = '';
   lastReconciledAt = 0;
+  closes = 0;
+  lastClose = '';
 
   constructor(readonly cfg: FrameworksConfig) {
     const list = Resources.parse(cfg.task).toList();
@@ -355,6 +368,8 @@ export class SimFrameworks {
       reconciled: this.reconciled,
       reconcileLost: this.reconcileLost,
       lastReconciledAt: this.lastReconciledAt,
+      closes: this.closes,
+      lastClose: this.lastClose,
     };
   }
 }

@@ -198,6 +198,25 @@ export async function startStubMaster(port: number): Promise<{ port: number; clo
       return {
         onMessage: (c: SchedulerCall) => {
           if (c.type === 'SUBSCRIBE') {
+            const known = byId.get(c.subscribe.framework_info.id ?? '');
+            if (known) {
+              // A framework coming back (its connection dropped, e.g. closed as too slow) keeps its
+              // id and its tasks; the offers it held died with the old connection: offer again.
+              fw = known;
+              known.peer = peer;
+              known.idle.clear();
+              for (const [oid, a] of offers) {
+                if (ownerOf(a) !== known) continue;
+                offers.delete(oid);
+                a.offered = false;
+              }
+              peer.send({
+                type: 'SUBSCRIBED',
+                subscribed: { framework_id: known.id, heartbeat_interval_seconds: 15, master_info: info },
+              });
+              for (const a of agentList) if (ownerOf(a) === known) offer(a);
+              return;
+            }
             fw = { id: `F${frameworks.length}`, name: c.subscribe.framework_info.name, peer, idle: new Set() };
             frameworks.push(fw);
             byId.set(fw.id, fw);

@@ -15,6 +15,7 @@ import type { SchedulerCall, SchedulerEvent } from '../../../sdk/protocol/messag
 import {
   attachWebSocketServer,
   backoffDelayMs,
+  DEFAULT_MAX_BUFFERED_BYTES,
   type Peer,
   ReconnectingClient,
   type TransportOptions,
@@ -554,6 +555,53 @@ describe('transport (real sockets)', function () {
     expect(received * frameBytes).to.equal(sentBytes);
     await until(() => rec.closes.length === 1);
     expect(rec.closes[0]).to.deep.equal({ code: 1013, reason: 'peer too slow' });
+  });
+
+  it('sends a burst larger than the buffer bound in one turn whole (the peer is judged by the next turn)', async () => {
+    const maxBufferedBytes = 64 * 1024;
+    const { route, rec } = recordingRoute();
+    const server = await listen([route], { maxBufferedBytes });
+    const ws = await rawClient(server.url());
+    await until(() => rec.peers.length === 1);
+    let received = 0;
+    ws.on('message', () => received++);
+    const offers = { type: 'OFFERS', offers: { offers: Array.from({ length: 100 }, (_, i) => offer(i)) } } as const;
+    const frameBytes = encode(offers).byteLength;
+    // One OFFERS event split in frames, written in one synchronous turn: four times the bound.
+    const frames = Math.ceil((4 * maxBufferedBytes) / frameBytes);
+    const sent: boolean[] = [];
+    for (let i = 0; i < frames; i++) sent.push(rec.peers[0].send(offers));
+    expect(sent.every(Boolean)).to.equal(true);
+    await until(() => received === frames);
+    expect(rec.peers[0].open).to.equal(true);
+    expect(rec.closes).to.deep.equal([]);
+  });
+
+  it('a client does not cut itself off while its master is slow to read what it wrote (default bound)', async () => {
+    const { route, rec } = recordingRoute();
+    const server = await listen([route]);
+    const sockets: import('node:net').Socket[] = [];
+    server.http.on('connection', (s) => sockets.push(s));
+    const { client, rec: crec } = schedulerClient(() => server.url());
+    client.start();
+    await until(() => rec.peers.length === 1 && client.connected);
+    // The master stops reading (busy); the framework goes on writing ACCEPTs, turn after turn,
+    // three times the server's own 8 MiB bound in all.
+    for (const s of sockets) s.pause();
+    const accept = schedulerCalls.ACCEPT;
+    const callBytes = encode(accept).byteLength;
+    const calls = Math.ceil((3 * DEFAULT_MAX_BUFFERED_BYTES) / callBytes);
+    let refused = 0;
+    for (let i = 0; i < calls; i++) {
+      if (!client.send(accept)) refused++;
+      if (i % 2000 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await new Promise((r) => setImmediate(r));
+    expect(refused).to.equal(0);
+    expect(client.connected).to.equal(true);
+    for (const s of sockets) s.resume();
+    await until(() => rec.messages.length === calls);
+    expect(crec.closes).to.deep.equal([]);
   });
 
   it('refuses to send a message larger than the frame limit', async () => {
