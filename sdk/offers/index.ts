@@ -17,6 +17,7 @@ export {
   whyNot,
 } from './fit.js';
 export { buildLaunchGroup, type TaskGroupSpec } from './group.js';
+export { OfferSlice } from './slice.js';
 export {
   assertValid,
   buildTaskInfo,

@@ -23,6 +23,7 @@ import {
   isConflict,
   KeyedMutex,
   type Offer,
+  OfferSlice,
   type Resource,
   Resources,
   type Store,
@@ -50,7 +51,6 @@ import {
 import { Journal } from './journal.js';
 import { checkConstraints, taskInfoFor } from './launch.js';
 import { emptyState, FINAL_RUN_STATES, isActive, type JobRecord, KEYS, type Run, taskIdOf } from './records.js';
-import { OfferSlice } from './slice.js';
 
 export interface EngineDriver {
   launch(offer: Offer, tasks: TaskInfo[], filters?: Filters): boolean;

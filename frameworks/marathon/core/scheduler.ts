@@ -7,7 +7,15 @@
  * arrives, and moves deployments forward step by step. Time comes from the injected Clock.
  */
 import { randomUUID } from 'node:crypto';
-import type { Clock, Filters, Offer, Operation, TaskInfo, TaskStatus } from 'agora/sdk';
+import {
+  type Clock,
+  type Filters,
+  type Offer,
+  OfferSlice,
+  type Operation,
+  type TaskInfo,
+  type TaskStatus,
+} from 'agora/sdk';
 import type pino from 'pino';
 import { CheckRunner, type ProbeAnswer, readinessJson, tcpConnect } from './checks.js';
 import { actionState, configVersion, effectiveApps, planJson } from './deployments.js';
@@ -22,7 +30,6 @@ import {
   taskIdFor,
   taskIdsOf,
 } from './instances.js';
-import { OfferSlice } from './offer-slice.js';
 import { ALL_REASONS, OfferPool, type PlacedInstance, place, Reason } from './placement.js';
 import { actionJson } from './planner.js';
 import { buildTaskGroup, groupState, type PodDef } from './pods.js';
@@ -377,7 +384,7 @@ export class Scheduler {
     const placedCache = new Map<string, PlacedInstance[]>();
     for (const offer of offers) {
       const pool = new OfferPool(offer);
-      // At most half of the offer: the rest goes back for the allocator to decide again (offer-slice.ts).
+      // At most half of the offer: the rest goes back for the allocator to decide again (sdk/offers/slice.ts).
       const slice = new OfferSlice(offer.resources);
       let sliced = false;
       const tasks: TaskInfo[] = [];

@@ -1,6 +1,6 @@
 /**
- * Taking at most half of an offer (frameworks/chronos/engine/slice.ts, and Marathon's copy in
- * frameworks/marathon/core/offer-slice.ts): the rule alone, then why it is there, on the real
+ * Taking at most half of an offer (sdk/offers/slice.ts, used by Chronos's engine and Marathon's
+ * scheduler): the rule alone, then why it is there, on the real
  * master logic (MasterHarness, virtual clock): two roles weighted 2:1 on two agents of 2 CPUs,
  * services wanting 12 instances of 0.25 CPU, batch an endless queue of 3-second tasks of 0.25 CPU
  * that end together when they were launched together (a burst). Taking whole offers, the batch
@@ -11,9 +11,8 @@
  */
 import type { Offer, Resource } from 'agora/sdk';
 import { expect } from 'chai';
-import { OfferSlice } from '../../../frameworks/chronos/engine/slice.js';
-import { OfferSlice as MarathonSlice } from '../../../frameworks/marathon/core/offer-slice.js';
 import { MasterHarness } from '../../../master/testing/harness.js';
+import { OfferSlice } from '../../../sdk/offers/index.js';
 import { Resources } from '../../../sdk/resources/resources.js';
 
 const scalar = (o: Offer, name: string) =>
@@ -21,11 +20,9 @@ const scalar = (o: Offer, name: string) =>
 
 describe('OfferSlice: at most half of an offer per pass, at least one task', () => {
   const offer = (text: string): Resource[] => Resources.parse(text).toList();
-  for (const [name, Slice] of [
-    ['chronos', OfferSlice],
-    ['marathon', MarathonSlice],
-  ] as const) {
-    it(`${name}: half of each scalar, the first task always`, () => {
+  {
+    const Slice = OfferSlice;
+    it('half of each scalar, the first task always', () => {
       const s = new Slice(offer('cpus:2;mem:2048;disk:100'));
       const need = { cpus: 0.25, mem: 32, disk: 1 };
       let n = 0;
@@ -69,7 +66,7 @@ async function burst(halves: boolean): Promise<{ services: number; batch: number
   for (let t = 0; t < 60_000; t += 10) {
     if (t === 2_000) want = 12; // scaled up as the burst runs
     for (const o of svc.offers()) {
-      const slice = new MarathonSlice(o.resources);
+      const slice = new OfferSlice(o.resources);
       let k = 0;
       while (services + k < want && (!halves || slice.admits(need)) && (k + 1) * 0.25 <= scalar(o, 'cpus') + 1e-9) {
         slice.add(need);

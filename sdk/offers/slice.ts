@@ -1,17 +1,20 @@
 /**
- * How much of one offer a pass takes: at most half of each of its scalars (cpus, mem, disk,
- * gpus), and always at least one task. The rest goes back with the ACCEPT (no refusal filter),
- * so the master's allocator decides again who gets it, now counting what this framework just took.
+ * How much of one offer a pass takes: at most half of each of its scalars (cpus, mem, disk, gpus,
+ * others), and always at least one task. The rest goes back with the ACCEPT (no refusal filter), so
+ * the master's allocator decides again who gets it, now counting what this framework just took.
  *
  * Why: the allocator offers a whole agent's free resources to the role that is poorest at that
- * instant. A burst of jobs launched together ends together, so at the moment its tasks end the
- * batch role holds almost nothing, is offered the whole agent back, and would take all of it: the
- * other roles (services, weighted above it) never climb past where the burst left them (a 2:1
- * weighting settled at 1:1 when the ends were close together). Taking half per offer is DRF's
- * progressive filling in halves: each return trip re-sorts the roles, and a role that passed
- * another's weighted share stops being offered what is left.
+ * instant (as Mesos's does). A burst of batch jobs launched together ends together, so at that
+ * moment the batch role holds almost nothing, is offered whole agents back and would take all of
+ * them: roles weighted above it never climb past where the burst left them. The other way round, a
+ * services role offered a whole agent while poorest takes all it lacks at once and can pass its
+ * weighted share for good (nothing takes a long-running instance back). Taking half per offer is
+ * DRF's progressive filling in halves: each return trip re-sorts the roles, and a role that passed
+ * another's weighted share stops being offered what is left. Marathon and Chronos both take offers
+ * this way (docs/chronos.md, "Batch beside services").
  */
-import type { Resource, TaskNeed } from 'agora/sdk';
+import type { Resource } from '../resources/resources.js';
+import type { TaskNeed } from './fit.js';
 
 export class OfferSlice {
   private readonly cap = new Map<string, number>();
