@@ -6,14 +6,14 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MemoryStore, TestCluster } from 'agora/sdk/testing';
+import type { TestCluster } from 'agora/sdk/testing';
 import { expect } from 'chai';
 import { pino } from 'pino';
-import { Engine } from '../../../frameworks/chronos/engine/engine.js';
-import { ENGINE_DRIVER_OPTIONS, wireEngine } from '../../../frameworks/chronos/engine/wire.js';
+import type { Engine } from '../../../frameworks/chronos/engine/engine.js';
 import { createChronosHttp } from '../../../frameworks/chronos/http/index.js';
 import type { AgoraHttp } from '../../../sdk/http/index.js';
 import { REPO_ROOT } from '../../support/cluster.js';
+import { type ChronosRig, startChronosRig } from './http-rig.js';
 
 const log = pino({ level: 'silent' });
 const START = Date.UTC(2026, 2, 1, 12, 0, 0);
@@ -23,28 +23,13 @@ describe('Chronos HTTP API (Chronos 3 and Metronome faces)', () => {
   let engine: Engine;
   let app: AgoraHttp;
 
+  let rig: ChronosRig;
+
   beforeEach(async () => {
-    cluster = await TestCluster.start({ agents: 1, startMs: START });
-    engine = new Engine({ store: new MemoryStore(), clock: cluster.clock, logger: log });
-    await engine.load();
-    const driver = cluster.driver({ framework: { name: 'chronos', roles: ['*'] }, ...ENGINE_DRIVER_OPTIONS });
-    wireEngine(engine, driver, new MemoryStore(), log);
-    driver.start();
-    app = createChronosHttp({
-      logger: log,
-      clock: cluster.clock,
-      engine: () => engine,
-      leader: () => '127.0.0.1:4400',
-      leading: () => true,
-      metrics: () => ({ ...engine.metrics }),
-    });
-    await app.ready();
+    rig = await startChronosRig(START);
+    ({ cluster, engine, app } = rig);
   });
-  afterEach(async () => {
-    engine.detach();
-    await app.close();
-    await cluster.stop();
-  });
+  afterEach(async () => rig.stop());
 
   const post = (url: string, payload: unknown) => app.inject({ method: 'POST', url, payload: payload as object });
 

@@ -4,47 +4,25 @@
  * size <= 1"; POST schedules: 409 "A schedule with id … already exists", then 409 "Only one schedule
  * supported at the moment"). Agora answers the same, with its stable code, and changes nothing.
  */
-import { MemoryStore, TestCluster } from 'agora/sdk/testing';
 import { expect } from 'chai';
-import { pino } from 'pino';
-import { Engine } from '../../../../frameworks/chronos/engine/engine.js';
-import { ENGINE_DRIVER_OPTIONS, wireEngine } from '../../../../frameworks/chronos/engine/wire.js';
-import { createChronosHttp } from '../../../../frameworks/chronos/http/index.js';
 import type { AgoraHttp } from '../../../../sdk/http/index.js';
+import { type ChronosRig, startChronosRig } from '../http-rig.js';
 
-const log = pino({ level: 'silent' });
 const START = Date.UTC(2026, 2, 1, 12, 0, 0);
 const JOB = { id: 'etl.daily', run: { cmd: 'echo etl', cpus: 0.1, mem: 32, disk: 0 } };
 const NIGHTLY = { id: 'nightly', cron: '30 2 * * *', timezone: 'UTC' };
 const HOURLY = { id: 'hourly', cron: '0 * * * *', timezone: 'UTC' };
 
 describe('Metronome schedules: one per job, as Metronome', () => {
-  let cluster: TestCluster;
-  let engine: Engine;
   let app: AgoraHttp;
 
+  let rig: ChronosRig;
+
   beforeEach(async () => {
-    cluster = await TestCluster.start({ agents: 1, startMs: START });
-    engine = new Engine({ store: new MemoryStore(), clock: cluster.clock, logger: log });
-    await engine.load();
-    const driver = cluster.driver({ framework: { name: 'chronos', roles: ['*'] }, ...ENGINE_DRIVER_OPTIONS });
-    wireEngine(engine, driver, new MemoryStore(), log);
-    driver.start();
-    app = createChronosHttp({
-      logger: log,
-      clock: cluster.clock,
-      engine: () => engine,
-      leader: () => '127.0.0.1:4400',
-      leading: () => true,
-      metrics: () => ({ ...engine.metrics }),
-    });
-    await app.ready();
+    rig = await startChronosRig(START);
+    ({ app } = rig);
   });
-  afterEach(async () => {
-    engine.detach();
-    await app.close();
-    await cluster.stop();
-  });
+  afterEach(async () => rig.stop());
 
   const send = (method: 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) =>
     app.inject({ method, url, payload: payload as object });
