@@ -212,7 +212,6 @@ export class WsPeer<Out> implements Peer<Out> {
     return true;
   }
 
-  private corked = false;
   /** Bytes sent in this turn of the event loop (reset on the next tick). */
   private turnBytes = 0;
   private turnArmed = false;
@@ -222,21 +221,15 @@ export class WsPeer<Out> implements Peer<Out> {
    * burst of RUN_TASKs, an agent its status updates): cork now, uncork on the next tick.
    */
   private cork(): void {
-    if (!this.turnArmed) {
-      this.turnArmed = true;
-      process.nextTick(() => {
-        this.turnArmed = false;
-        this.turnBytes = 0;
-      });
-    }
-    if (this.corked) return;
+    if (this.turnArmed) return;
+    this.turnArmed = true;
     const socket = (this.ws as unknown as { _socket?: import('node:net').Socket })._socket;
-    if (!socket) return;
-    this.corked = true;
-    socket.cork();
+    socket?.cork();
+    // One tick ends the turn: its frames leave in one write and its bytes stop counting as its own.
     process.nextTick(() => {
-      this.corked = false;
-      socket.uncork();
+      this.turnArmed = false;
+      this.turnBytes = 0;
+      socket?.uncork();
     });
   }
 
