@@ -21,7 +21,8 @@ describe('transport timers on the injected Clock', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  it('heartbeats on virtual time: a silent peer is dropped only when the clock passes two intervals', async () => {
+  /** A server on a free port whose heartbeat runs on a virtual clock (100 ms interval); closes recorded. */
+  async function virtualServer() {
     const clock = new VirtualClock(1_000_000);
     const http = createServer();
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
@@ -42,7 +43,11 @@ describe('transport timers on the injected Clock', () => {
       http.closeAllConnections();
       await new Promise<void>((r) => http.close(() => r()));
     });
-    const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws`;
+    return { clock, closes, handle, url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws` };
+  }
+
+  it('heartbeats on virtual time: a silent peer is dropped only when the clock passes two intervals', async () => {
+    const { clock, closes, handle, url } = await virtualServer();
     const healthy = new WebSocket(url);
     const silent = new WebSocket(url, { autoPong: false });
     cleanups.push(() => {
@@ -106,5 +111,30 @@ describe('transport timers on the injected Clock', () => {
     expect(clock.pending()).to.equal(1);
     await client.stop();
     expect(clock.pending()).to.equal(0);
+  });
+
+  // A busy process runs its timers before it reads the sockets that became readable meanwhile: the
+  // heartbeat must read what has already arrived before it calls a peer silent (issue 14: under load
+  // the master dropped live agents in the middle of the placement benchmark's fill, and the launches
+  // written to them were lost).
+  it('does not drop a peer whose frame arrived before the round but was not read yet', async () => {
+    const { clock, closes, url } = await virtualServer();
+    const ws = new WebSocket(url, { autoPong: false });
+    cleanups.push(() => ws.terminate());
+    await once(ws, 'open');
+    await io();
+    // The peer speaks (a ping of its own); in the same turn, before the server has read it, the
+    // process falls three intervals behind and runs the rounds it owes.
+    ws.ping();
+    clock.advance(300);
+    await io(100);
+    expect(closes, 'the peer that spoke is still connected').to.deep.equal([]);
+    expect(ws.readyState).to.equal(WebSocket.OPEN);
+    // A peer that stays silent is still dropped once two more intervals pass.
+    clock.advance(300);
+    const [code] = (await once(ws, 'close')) as [number];
+    expect(code).to.equal(1006);
+    while (closes.length === 0) await io(5);
+    expect(closes).to.deep.equal([{ code: 1006, reason: 'heartbeat timeout' }]);
   });
 });
