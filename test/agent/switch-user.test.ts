@@ -52,6 +52,15 @@ function procIds(pid: number): { uid: number[]; gid: number[]; groups: number[] 
   return { uid: line('Uid'), gid: line('Gid'), groups: line('Groups') };
 }
 
+/**
+ * The pid once it runs `sleep`: setpriv sets the user's groups, gid and uid, then execs the command
+ * in the same pid, so ids read before the exec are root's (seen on a loaded CI machine).
+ */
+async function execed(pid: number): Promise<number> {
+  await until(`pid ${pid} to exec sleep`, () => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep');
+  return pid;
+}
+
 /** The children of a process (for linux: the task under unshare). */
 function childrenOf(pid: number): number[] {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -212,7 +221,7 @@ describe('tasks run as their user (--switch_user) @integration', function () {
       linuxOk ? [new PosixContainerizer({ launcher }), linux] : [new PosixContainerizer({ launcher })],
     );
     run(agent, {}, { task_id: 'posix-groups', command: { value: 'exec sleep 300', user: user?.name } });
-    const pid = await running(agent, 'posix-groups');
+    const pid = await execed(await running(agent, 'posix-groups'));
     expect(procIds(pid).groups, 'posix Groups line').to.include.members(user?.groups ?? []);
     if (!linuxOk) return;
     run(
@@ -225,7 +234,7 @@ describe('tasks run as their user (--switch_user) @integration', function () {
       },
     );
     const top = await running(agent, 'linux-groups');
-    const task = await until('the task under unshare', () => childrenOf(top)[0]);
+    const task = await execed(await until('the task under unshare', () => childrenOf(top)[0]));
     expect(procIds(task).groups, 'linux Groups line').to.include.members(user?.groups ?? []);
   });
 
@@ -246,7 +255,7 @@ describe('tasks run as their user (--switch_user) @integration', function () {
     const sandbox = sandboxOf('linux-nobody');
     await until('the task wrote in its sandbox', () => existsSync(join(sandbox, 'made-by-task')));
     // unshare (the top process) stays root to make the namespaces; the task below it is nobody.
-    const task = await until('the task under unshare', () => childrenOf(top)[0]);
+    const task = await execed(await until('the task under unshare', () => childrenOf(top)[0]));
     expect(procIds(task).uid, 'Uid line').to.deep.equal([65534, 65534, 65534, 65534]);
     expect(procIds(task).gid, 'Gid line').to.deep.equal([NOBODY?.gid, NOBODY?.gid, NOBODY?.gid, NOBODY?.gid]);
     expect(procIds(task).groups).to.deep.equal([]);

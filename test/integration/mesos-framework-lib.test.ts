@@ -141,7 +141,12 @@ describe('an unmodified third-party Mesos framework library (npm mesos-framework
       // The task ran: it wrote its file (evidence from outside Agora).
       expect(readFileSync(join(dir, 'ran'), 'utf8').trim()).to.equal('ran-by-mesos-framework');
       // Every update with a uuid was acknowledged through the API: the agent has nothing left to retry.
-      expect(events.filter((e) => e.event === 'sent_acknowledge').length).to.be.at.least(3);
+      // (The library reports an acknowledgement once its POST is answered: after TASK_FINISHED is seen.)
+      await waitFor(
+        'three acknowledgements sent',
+        async () => events.filter((e) => e.event === 'sent_acknowledge').length >= 3,
+        15_000,
+      );
       const state = await getJson(`${master.url}/master/state`);
       const fw = state.frameworks.find((f: { id: string }) => f.id === sub.frameworkId);
       expect(fw?.name).to.equal('mesos-framework-lib');
