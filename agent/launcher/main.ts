@@ -85,10 +85,6 @@ function exitIfDone(): void {
   if (agentGone && running === 0 && preparing.size === 0) process.exit(0);
 }
 
-function sameFiles(a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every((f, i) => f === b[i]);
-}
-
 /** Moves the calling thread (v1 `tasks`) or this process (v2 `cgroup.procs`) through these files. */
 function moveTo(files: string[]): void {
   for (const f of files) {
@@ -100,58 +96,13 @@ function moveTo(files: string[]): void {
   }
 }
 
-/**
- * The way home (`leave` files) while the spawning thread is still in the cgroups of the task it
- * started last; undefined when it is home. After a spawn inside a task's cgroups the thread goes
- * home at the end of the event-loop turn, not at once: when the worker has several sandboxes
- * ready, the next task's spawn moves it straight from one task's cgroups into the next one's, one
- * move per hierarchy instead of two (under load each move can wait for the CPU: the thread then
- * belongs to a task's cpu cgroup). Only for v1 thread moves (`tasks` files: the worker thread and
- * the rest of the process stay home); v2 moves the whole process, and goes home at once.
- * Nothing is spawned from a task's cgroups but that task: a spawn without cgroups, or with others
- * on a different way home, goes home first.
- */
-let away: string[] | undefined;
-let homeScheduled = false;
-
-function isThreadMove(files: string[]): boolean {
-  return files.length > 0 && files.every((f) => f.endsWith('/tasks'));
-}
-
-function goHome(): void {
-  homeScheduled = false;
-  const files = away;
-  if (!files) return;
-  away = undefined;
-  try {
-    moveTo(files);
-  } catch (err) {
-    // Stuck in a task's cgroups: this launcher must not start anything more (see start()).
-    process.stderr.write(`agora launcher: ${(err as Error).message}; exiting\n`);
-    for (const id of preparing.keys())
-      emit({ id, ev: 'failed', stage: 'prepare', message: 'launcher: could not leave a task cgroup' });
-    flush();
-    process.exit(1);
-  }
-}
-
-function leaveAfterTurn(leave: string[]): void {
-  away = leave;
-  if (homeScheduled) return;
-  homeScheduled = true;
-  setImmediate(goHome);
-}
-
 function start(req: LaunchRequest, fds: [number, number]): void {
   let child: ChildProcess | undefined;
   try {
-    const chain = req.cgroups && away && isThreadMove(req.cgroups.join) && sameFiles(away, req.cgroups.leave);
-    if (away && !chain) goHome();
     if (req.cgroups) {
       try {
         moveTo(req.cgroups.join);
       } catch (err) {
-        away = undefined;
         moveTo(req.cgroups.leave);
         emit({ id: req.id, ev: 'failed', stage: 'prepare', message: (err as Error).message });
         return;
@@ -167,17 +118,11 @@ function start(req: LaunchRequest, fds: [number, number]): void {
         ...as,
       });
     } catch (err) {
-      if (req.cgroups) {
-        away = undefined;
-        moveTo(req.cgroups.leave);
-      }
+      if (req.cgroups) moveTo(req.cgroups.leave);
       emit({ id: req.id, ev: 'failed', stage: 'spawn', message: (err as Error).message });
       return;
     }
-    if (req.cgroups) {
-      if (isThreadMove(req.cgroups.join)) leaveAfterTurn(req.cgroups.leave);
-      else moveTo(req.cgroups.leave);
-    }
+    if (req.cgroups) moveTo(req.cgroups.leave);
     if (req.afterSpawn && !writeAfterSpawn(req, child)) return;
   } catch (err) {
     // Stuck in a task's cgroups: this launcher must not start anything more. The child goes, the

@@ -211,36 +211,6 @@ describe('Launcher (a real launcher process starting real processes)', function 
       await p.exited;
     });
 
-    it('a burst moves from one task cgroup to the next, yet every child starts in its own (none in a cgroup when it has none) and the launcher ends at home', async () => {
-      const before = memoryCgroupOf(process.pid);
-      const prefix = before === '/' ? '' : before;
-      const a = mine();
-      const b = mine();
-      const c = mine();
-      const cgs = (cg: { tasks: string; own: string }) => ({ cgroups: { join: [cg.tasks], leave: [cg.own] } });
-      // One batch: the launcher has these ready together, so it goes a → b → (home for the plain
-      // one) → c without passing home in between where it may.
-      const ps = await Promise.all([
-        launch(req('ch-a', 'sleep 30', cgs(a))),
-        launch(req('ch-b', 'sleep 30', cgs(b))),
-        launch(req('ch-plain', 'sleep 30')),
-        launch(req('ch-c', 'sleep 30', cgs(c))),
-      ]);
-      const where = ps.map((p) => memoryCgroupOf(p.pid));
-      expect(where).to.deep.equal([
-        `${prefix}/${path.basename(a.dir)}`,
-        `${prefix}/${path.basename(b.dir)}`,
-        before,
-        `${prefix}/${path.basename(c.dir)}`,
-      ]);
-      expect(memoryCgroupOf(launcher.pid as number)).to.equal(before);
-      for (const cg of [a, b, c]) {
-        expect(readFileSync(cg.tasks, 'utf8').trim().split('\n').map(Number)).to.not.include(launcher.pid);
-      }
-      for (const p of ps) killGroup(p.pid, 'SIGKILL');
-      await Promise.all(ps.map((p) => p.exited));
-    });
-
     it('fails a launch whose cgroup cannot be joined, starts nothing, and stays where it was', async () => {
       const cg = mine();
       const err = await launcher
