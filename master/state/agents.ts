@@ -276,10 +276,12 @@ function recoverTask(
   }
   const res = Resources.from(rec.task.resources);
   const role = roleOfTask(fw, res);
+  // Built once here, kept by addTask (each re-registration of a failover adds thousands).
+  const usedAfter = entry.used.plus(res);
   const why =
     role !== DEFAULT_ROLE && !fw.roles.includes(role)
       ? `uses resources of role '${role}', which the framework does not hold`
-      : !entry.total.contains(entry.used.plus(res))
+      : !entry.total.contains(usedAfter)
         ? `needs ${res}, more than the agent has left`
         : undefined;
   if (why) {
@@ -305,7 +307,8 @@ function recoverTask(
       return;
     }
   }
-  const t = addTask(s, entry, fw, rec.task, role, rec.state);
+  // A group's executor, when booked with this task, is added to the agent's use by joinGroup.
+  const t = addTask(s, entry, fw, rec.task, role, rec.state, { resources: res, usedAfter });
   if (rec.group) joinGroup(s, fw, t, rec.group.executor, rec.group.kill_group_on_task_failure !== false);
   if (rec.status) t.status = rec.status;
   if (wasUnreachable && fw.partitionAware) {
