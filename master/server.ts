@@ -22,6 +22,9 @@ import { SecretStore, SecretsDelivery } from './secrets/index.js';
 
 export { AGENT_WS_PATH, SCHEDULER_WS_PATH } from '../sdk/protocol/messages.js';
 
+/** Pending connections the kernel may queue before the master accepts them. */
+export const LISTEN_BACKLOG = 65_535;
+
 export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'registrar' | 'leaderInfo'> {
   host?: string;
   allocate?: MasterOptions['allocate'];
@@ -77,7 +80,10 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     secrets: { enabled: !!opts.secretsKey, store: () => secretStore },
   });
   if (opts.tls) secureServer(http.server, opts.tls, log);
-  await http.listen({ port: opts.port, host: opts.host ?? '0.0.0.0' });
+  // After a failover every agent reconnects the moment ZooKeeper names this master: Node's default
+  // accept backlog (511) overflowed at 5,000 agents, and each connection dropped there waited for
+  // TCP's SYN retransmission (1 s, 3 s, 7 s ...). The kernel caps it at net.core.somaxconn.
+  await http.listen({ port: opts.port, host: opts.host ?? '0.0.0.0', backlog: LISTEN_BACKLOG });
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
 

@@ -4,10 +4,16 @@
  * update and records ACCEPT→RUNNING. In churn mode every task that starts running replaces an old
  * one (KILL the oldest, queue a new task), which holds the cluster's occupancy steady.
  */
-import { Direction, type SchedulerCall, type SchedulerEvent } from '../../../sdk/protocol/messages.js';
-import { type Offer, type TaskInfo, TaskState } from '../../../sdk/protocol/types.js';
+import {
+  Direction,
+  SCHEDULER_WS_PATH,
+  type SchedulerCall,
+  type SchedulerEvent,
+} from '../../../sdk/protocol/messages.js';
+import { type MasterInfo, type Offer, type TaskInfo, TaskState } from '../../../sdk/protocol/types.js';
 import { type Resource, Resources } from '../../../sdk/resources/resources.js';
-import { type Peer, ReconnectingClient } from '../../../sdk/transport/index.js';
+import { backoffDelayMs, type Peer, ReconnectingClient } from '../../../sdk/transport/index.js';
+import { createDetector, type MasterDetector, sameMaster } from '../../../sdk/zk/detector.js';
 
 export interface FrameworksConfig {
   /** ws://host:port of the master. */
@@ -19,6 +25,19 @@ export interface FrameworksConfig {
   /** Other masters to try in turn when a connection closes (failover). */
   others?: string[];
   backoffMaxMs?: number;
+  /**
+   * `zk://host:2181/path`: follow the election as the SDK's driver does (sdk/scheduler/transport.ts
+   * and driver.ts): a change of leader re-subscribes after the driver's backoff (full jitter in
+   * [0, 500 ms)), a master's LEADER hint is tried at once, failed attempts back off 200 ms doubling
+   * to 10 s. `url` and `others` are then unused. One detector serves every framework of the process.
+   */
+  zk?: string;
+  /**
+   * As the driver's Reconciler (sdk/scheduler/reconciler.ts): after every re-subscription, ask the
+   * master explicitly about every task believed running, and ask again for those still unanswered
+   * after 1 s, doubling up to 60 s. The report's reconciliation counters then count since the last mark.
+   */
+  reconcileOnSubscribe?: boolean;
 }
 
 export type FrameworksCommand =
@@ -58,6 +77,11 @@ export interface FrameworksReport {
   resubscribed: number;
   lastSubscribedAt: number;
   lastReconciledAt: number;
+  /** Reconciliation rounds sent since the last mark, and when the first went out. */
+  reconcileCalls: number;
+  reconcileSentAt: number;
+  /** zk mode: when ZooKeeper first named a new leader since the last mark. */
+  leaderDetectedAt: number;
   /** Connections closed (ever), and the last close's code and reason. */
   closes: number;
   lastClose: string;
@@ -88,6 +112,10 @@ class SimFramework {
   subscribed = false;
   private tries = 0;
   private next = 0;
+  /** zk mode: a LEADER hint tried on the next attempt only, and the pending re-subscription. */
+  private hinted?: MasterInfo;
+  private resubscribeTimer?: NodeJS.Timeout;
+  private reconcileTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly sim: SimFrameworks,
@@ -95,10 +123,14 @@ class SimFramework {
     private url: string,
   ) {
     const all = [url, ...(sim.cfg.others ?? [])];
+    const zk = sim.detector !== undefined;
     this.client = new ReconnectingClient({
-      url: () => (this.tries++ === 0 ? this.url : all[(all.indexOf(this.url) + this.tries) % all.length]),
+      url: () =>
+        zk ? this.zkUrl() : this.tries++ === 0 ? this.url : all[(all.indexOf(this.url) + this.tries) % all.length],
       inbound: Direction.MasterToScheduler,
-      backoff: { initialMs: 50, maxMs: sim.cfg.backoffMaxMs ?? 2000 },
+      backoff: zk
+        ? { initialMs: 200, maxMs: sim.cfg.backoffMaxMs ?? 10_000 }
+        : { initialMs: 50, maxMs: sim.cfg.backoffMaxMs ?? 2000 },
       onOpen: (peer) => {
         this.peer = peer;
         this.tries = 0;
@@ -113,6 +145,52 @@ class SimFramework {
         this.subscribed = false;
       },
     });
+  }
+
+  private zkUrl(): string | undefined {
+    const m = this.hinted ?? this.sim.detector?.current();
+    this.hinted = undefined;
+    return m ? `ws://${m.address.ip}:${m.address.port}${SCHEDULER_WS_PATH}` : undefined;
+  }
+
+  /** zk mode, the leader changed: re-subscribe after the driver's backoff (attempts 0: [0, 500 ms)). */
+  leaderChanged(): void {
+    if (this.resubscribeTimer) return;
+    clearTimeout(this.reconcileTimer);
+    const delay = backoffDelayMs(0, 500, 30_000, { next: () => Math.random() });
+    this.resubscribeTimer = setTimeout(() => {
+      this.resubscribeTimer = undefined;
+      this.client.reconnectNow();
+    }, delay);
+  }
+
+  stopTimers(): void {
+    clearTimeout(this.resubscribeTimer);
+    clearTimeout(this.reconcileTimer);
+  }
+
+  /**
+   * Explicit reconciliation of the tasks believed running. `retryMs`: as the driver's rounds, ask
+   * again after that long for the tasks still unanswered (`again`), doubling up to 60 s.
+   */
+  reconcile(retryMs?: number, again = false): void {
+    clearTimeout(this.reconcileTimer);
+    const tasks: { task_id: string; agent_id: string }[] = [];
+    for (const [task_id, agent_id] of this.live) {
+      if (!again) this.sim.reconciling.add(task_id);
+      else if (!this.sim.reconciling.has(task_id)) continue;
+      tasks.push({ task_id, agent_id });
+    }
+    if (tasks.length === 0) return;
+    this.sim.reconcileCalls++;
+    if (this.sim.reconcileSentAt === 0) this.sim.reconcileSentAt = Date.now();
+    for (let i = 0; i < tasks.length; i += 1000) {
+      this.call({ type: 'RECONCILE', framework_id: this.id as string, reconcile: { tasks: tasks.slice(i, i + 1000) } });
+    }
+    if (retryMs !== undefined) {
+      this.reconcileTimer = setTimeout(() => this.reconcile(Math.min(retryMs * 2, 60_000), true), retryMs);
+      this.reconcileTimer.unref();
+    }
   }
 
   /** False when the call was not sent (the connection is closed or closing). */
@@ -130,16 +208,27 @@ class SimFramework {
 
   private event(e: SchedulerEvent): void {
     switch (e.type) {
-      case 'SUBSCRIBED':
-        if (this.id) {
+      case 'SUBSCRIBED': {
+        const again = this.id !== undefined;
+        if (again) {
           this.sim.resubscribed++;
           this.sim.lastSubscribedAt = Date.now();
         }
         this.id = e.subscribed.framework_id;
         this.subscribed = true;
+        if (again && this.sim.cfg.reconcileOnSubscribe) this.reconcile(1000);
         return;
+      }
       case 'LEADER': {
         const mi = e.leader.master_info;
+        if (this.sim.detector) {
+          // As the driver: a hint naming another master is tried at once, else the transport's backoff.
+          if (mi && !sameMaster(mi, this.sim.detector.current())) {
+            this.hinted = mi;
+            this.client.reconnectNow();
+          }
+          return;
+        }
         if (mi) {
           this.url = `ws://${mi.address.ip}:${mi.address.port}/api/v1/scheduler/ws`;
         }
@@ -286,12 +375,29 @@ export class SimFrameworks {
   lastSubscribedAt = 0;
   lastReason = '';
   lastReconciledAt = 0;
+  /** RECONCILE rounds sent (a framework's calls for one round count once) and when the first went out. */
+  reconcileCalls = 0;
+  reconcileSentAt = 0;
   closes = 0;
   lastClose = '';
+  readonly detector?: MasterDetector;
+  leaderDetectedAt = 0;
 
   constructor(readonly cfg: FrameworksConfig) {
     const list = Resources.parse(cfg.task).toList();
     this.taskShape = { cpus: scalar(list, 'cpus'), mem: scalar(list, 'mem'), list };
+    if (cfg.zk) {
+      this.detector = createDetector(cfg.zk);
+      let last: MasterInfo | undefined;
+      this.detector.on('leader', (leader) => {
+        if (!leader || sameMaster(leader, last)) return;
+        const first = last === undefined;
+        last = leader;
+        this.leaderDetectedAt = Date.now();
+        // The detector names its first leader too: only a different one is a change.
+        if (!first) for (const f of this.fws) f.leaderChanged();
+      });
+    }
     for (let i = 0; i < cfg.count; i++) this.fws.push(new SimFramework(this, i, cfg.url));
   }
 
@@ -300,7 +406,9 @@ export class SimFrameworks {
   }
 
   async stop(): Promise<void> {
+    for (const f of this.fws) f.stopTimers();
     await Promise.all(this.fws.map((f) => f.client.stop()));
+    await this.detector?.close();
   }
 
   /** Spreads `n` new tasks over the frameworks' backlogs. */
@@ -328,16 +436,18 @@ export class SimFrameworks {
     this.reconciled = 0;
     this.reconcileLost = 0;
     this.lastReconciledAt = 0;
-    for (const f of this.fws) {
-      const tasks = [...f.live].map(([task_id, agent_id]) => ({ task_id, agent_id }));
-      for (const t of tasks) this.reconciling.add(t.task_id);
-      for (let i = 0; i < tasks.length; i += 1000) {
-        f.call({ type: 'RECONCILE', framework_id: f.id as string, reconcile: { tasks: tasks.slice(i, i + 1000) } });
-      }
-    }
+    this.reconcileSentAt = 0;
+    for (const f of this.fws) f.reconcile();
   }
 
   mark(): void {
+    this.reconciled = 0;
+    this.reconcileLost = 0;
+    this.lastReconciledAt = 0;
+    this.reconcileCalls = 0;
+    this.reconcileSentAt = 0;
+    this.leaderDetectedAt = 0;
+    this.reconciling.clear();
     this.resubscribed = 0;
     this.lastSubscribedAt = 0;
     this.running = 0;
@@ -368,6 +478,9 @@ export class SimFrameworks {
       reconciled: this.reconciled,
       reconcileLost: this.reconcileLost,
       lastReconciledAt: this.lastReconciledAt,
+      reconcileCalls: this.reconcileCalls,
+      reconcileSentAt: this.reconcileSentAt,
+      leaderDetectedAt: this.leaderDetectedAt,
       closes: this.closes,
       lastClose: this.lastClose,
     };
