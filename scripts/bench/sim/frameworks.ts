@@ -26,7 +26,7 @@ export interface FrameworksConfig {
   /** Other masters to try in turn when a connection closes (failover). */
   others?: string[];
   backoffMaxMs?: number;
-  /** REVIVE when starved this long, at most once per this long (default 1000). */
+  /** REVIVE when starved this long, at most once per this long (default 2000: the master offers at least every allocation interval, 1 s, and a loaded master later). */
   reviveAfterMs?: number;
   /**
    * SUPPRESS once the backlog has stayed empty this long (default 5000): a framework whose launches
@@ -370,7 +370,7 @@ export class SimFrameworks {
   readonly suppressAfterMs: number;
 
   constructor(readonly cfg: FrameworksConfig) {
-    this.reviveAfterMs = cfg.reviveAfterMs ?? 1000;
+    this.reviveAfterMs = cfg.reviveAfterMs ?? 2000;
     this.suppressAfterMs = cfg.suppressAfterMs ?? 5000;
     const list = Resources.parse(cfg.task).toList();
     this.taskShape = { cpus: scalar(list, 'cpus'), mem: scalar(list, 'mem'), list };
