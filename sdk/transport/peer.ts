@@ -213,8 +213,9 @@ export class WsPeer<Out> implements Peer<Out> {
     const bp = this.bp;
     if (!bp) return;
     const backlog = this.backlog();
+    // Pings the heartbeat writes are buffered too but not counted in sentBytes: only a rise counts.
     const taken = this.sentBytes - this.ws.bufferedAmount;
-    if (taken !== this.takenMark) {
+    if (taken > this.takenMark) {
       this.takenMark = taken;
       this.progressAt = this.opts.clock.now();
     }
