@@ -390,6 +390,10 @@ export class Master {
         this.dispatch({ type: 'schedulerCall', conn, call });
       },
       onClose: () => this.detach(conn, { type: 'schedulerDisconnected', conn }),
+      // Only while the connection is the master's (a late report from a closed one changes nothing).
+      onBackpressure: (congested: boolean) => {
+        if (this.peers.has(conn)) this.dispatch({ type: 'schedulerBackpressure', conn, congested });
+      },
     };
   }
 

@@ -47,7 +47,21 @@ export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'r
   operatorStream?: { heartbeatIntervalMs?: number; maxBufferedBytes?: number; maxSubscribers?: number };
   /** Mesos's web UI files (its `src/webui`), served at `/` (Mesos's `--webui_dir`). */
   webuiDir?: string;
+  /**
+   * Backpressure on scheduler WebSocket connections (docs/protocol.md): past `highWaterBytes`
+   * unread (default 1 MiB) no new offers go to the framework until it has read its backlog; it is
+   * dropped only past `maxBufferedBytes` (default 64 MiB) or when it takes no byte for
+   * `stallTimeoutMs` (default 60 s) while congested.
+   */
+  schedulerBackpressure?: { highWaterBytes?: number; maxBufferedBytes?: number; stallTimeoutMs?: number };
 }
+
+/** Defaults of `schedulerBackpressure`. */
+export const SCHEDULER_BACKPRESSURE = {
+  highWaterBytes: 1024 * 1024,
+  maxBufferedBytes: 64 * 1024 * 1024,
+  stallTimeoutMs: 60_000,
+};
 
 export interface RunningMaster {
   master: Master;
@@ -141,6 +155,8 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
         // An invalid call is answered (ERROR, or TASK_ERROR for its bad tasks); only a frame that
         // does not decode closes the connection (issue 9, D11).
         keepOpenOnInvalidMessage: true,
+        // A framework slow to read is held back from offers, not dropped (status updates still go).
+        backpressure: { ...SCHEDULER_BACKPRESSURE, ...opts.schedulerBackpressure },
       },
     ] as Parameters<typeof attachWebSocketServer>[1],
     {

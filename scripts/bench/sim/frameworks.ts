@@ -3,6 +3,13 @@
  * first-fit into the offers it gets, declines what it cannot use with a filter, acknowledges every
  * update and records ACCEPT→RUNNING. In churn mode every task that starts running replaces an old
  * one (KILL the oldest, queue a new task), which holds the cluster's occupancy steady.
+ *
+ * Offers are handled as Mesos's framework development guide asks of a well-behaved scheduler
+ * (docs/app-framework-development-guide.md, "offer management"): SUPPRESS whenever the backlog is
+ * empty (here: empty for `suppressAfterMs`), decline unusable offers with a long filter, REVIVE when
+ * work waits while suppressed, or when starved (work waiting, filters set and no offer for
+ * `reviveAfterMs`), and never more than once per `reviveAfterMs` (a REVIVE clears every filter, so
+ * reviving on every new task, as this harness did before, is declining with no filter at all).
  */
 import {
   Direction,
@@ -38,6 +45,13 @@ export interface FrameworksConfig {
    * after 1 s, doubling up to 60 s. The report's reconciliation counters then count since the last mark.
    */
   reconcileOnSubscribe?: boolean;
+  /** REVIVE when starved this long, at most once per this long (default 2000: the master offers at least every allocation interval, 1 s, and a loaded master later). */
+  reviveAfterMs?: number;
+  /**
+   * SUPPRESS once the backlog has stayed empty this long (default 5000): a framework whose launches
+   * are in flight gets work again soon, and each SUPPRESS costs a REVIVE, which clears every filter.
+   */
+  suppressAfterMs?: number;
 }
 
 export type FrameworksCommand =
@@ -63,8 +77,13 @@ export interface FrameworksReport {
   backlog: number;
   launched: number;
   offers: number;
+  /** OFFERS events received (one event carries many offers). */
+  offerEvents: number;
   accepts: number;
   declines: number;
+  /** REVIVE and SUPPRESS calls sent. */
+  revives: number;
+  suppresses: number;
   p50: number;
   p99: number;
   /** Since the last reconcile: tasks the master's answers accounted for, and those it said were lost/unknown. */
@@ -109,6 +128,14 @@ class SimFramework {
   /** Tasks seen RUNNING, with the uuid of that update (a resent update carries the same uuid). */
   readonly runningSeen = new Map<string, string | undefined>();
   declined = false;
+  /** SUPPRESS sent (offers off) and not revived since. */
+  suppressed = false;
+  lastOfferAt = 0;
+  lastReviveAt = 0;
+  /** When the backlog was last seen empty (0: it is not). */
+  emptySince = 0;
+  /** Offers since the last debug line (AGORA_SIM_DEBUG). */
+  offersSeen = 0;
   subscribed = false;
   private tries = 0;
   private next = 0;
@@ -200,9 +227,50 @@ class SimFramework {
 
   add(n: number): void {
     for (let i = 0; i < n; i++) this.backlog.push(`f${this.index}-t${this.next++}`);
-    if (n > 0 && this.declined && this.id) {
+    if (n > 0) {
+      this.emptySince = 0;
+      this.reviveIfNeeded(Date.now(), this.sim.reviveAfterMs);
+    }
+  }
+
+  /**
+   * Work waits and offers are off (suppressed), or filters are set and no offer came for `after`
+   * (starved): REVIVE, at most once per `after`. A framework that still gets offers (resources
+   * freed by its kills are bigger than what it declined there, so no filter covers them) does not
+   * revive: its filters keep the rest of the cluster away from it.
+   */
+  private reviveIfNeeded(now: number, after: number): void {
+    if (this.backlog.length === 0 || now - this.lastReviveAt < after) return;
+    if (this.suppressed || (this.declined && now - this.lastOfferAt >= after)) this.revive();
+  }
+
+  revive(): void {
+    if (!this.id || !this.subscribed) return;
+    if (this.call({ type: 'REVIVE', framework_id: this.id })) {
+      this.sim.revives++;
+      this.suppressed = false;
       this.declined = false;
-      this.call({ type: 'REVIVE', framework_id: this.id });
+      this.lastReviveAt = Date.now();
+    }
+  }
+
+  /** Every quarter of `after`: SUPPRESS once the backlog has stayed empty for `suppressAfterMs`, or REVIVE if needed. */
+  tick(now: number, after: number): void {
+    if (!this.id || !this.subscribed) return;
+    if (this.backlog.length > 0) {
+      this.emptySince = 0;
+      this.reviveIfNeeded(now, after);
+      return;
+    }
+    // A backlog that empties between two RUNNING updates of a steady stream is not idle.
+    if (this.emptySince === 0) this.emptySince = now;
+    if (
+      !this.suppressed &&
+      now - this.emptySince >= this.sim.suppressAfterMs &&
+      this.call({ type: 'SUPPRESS', framework_id: this.id })
+    ) {
+      this.sim.suppresses++;
+      this.suppressed = true;
     }
   }
 
@@ -217,6 +285,9 @@ class SimFramework {
         this.id = e.subscribed.framework_id;
         this.subscribed = true;
         if (again && this.sim.cfg.reconcileOnSubscribe) this.reconcile(1000);
+        // A SUBSCRIBE without suppressed_roles leaves every role unsuppressed.
+        this.suppressed = false;
+        this.lastOfferAt = Date.now();
         return;
       }
       case 'LEADER': {
@@ -238,6 +309,9 @@ class SimFramework {
         // Like the project's own frameworks (Marathon, Chronos), decline what one OFFERS event
         // brought and could not be used in one DECLINE, not one call per offer.
         const unused: string[] = [];
+        this.sim.offerEvents++;
+        this.offersSeen += e.offers.offers.length;
+        this.lastOfferAt = Date.now();
         for (const o of e.offers.offers) if (!this.offer(o)) unused.push(o.id);
         if (unused.length > 0) {
           this.sim.declines += unused.length;
@@ -362,8 +436,11 @@ export class SimFrameworks {
   readonly reconciling = new Set<string>();
   churn = false;
   offers = 0;
+  offerEvents = 0;
   accepts = 0;
   declines = 0;
+  revives = 0;
+  suppresses = 0;
   launched = 0;
   running = 0;
   runningTwice = 0;
@@ -383,7 +460,12 @@ export class SimFrameworks {
   readonly detector?: MasterDetector;
   leaderDetectedAt = 0;
 
+  readonly reviveAfterMs: number;
+  readonly suppressAfterMs: number;
+
   constructor(readonly cfg: FrameworksConfig) {
+    this.reviveAfterMs = cfg.reviveAfterMs ?? 2000;
+    this.suppressAfterMs = cfg.suppressAfterMs ?? 5000;
     const list = Resources.parse(cfg.task).toList();
     this.taskShape = { cpus: scalar(list, 'cpus'), mem: scalar(list, 'mem'), list };
     if (cfg.zk) {
@@ -401,12 +483,30 @@ export class SimFrameworks {
     for (let i = 0; i < cfg.count; i++) this.fws.push(new SimFramework(this, i, cfg.url));
   }
 
+  private starveTimer?: NodeJS.Timeout;
+
   start(): void {
     for (const f of this.fws) f.client.start();
+    const after = this.reviveAfterMs;
+    this.starveTimer = setInterval(() => {
+      const now = Date.now();
+      for (const f of this.fws) f.tick(now, after);
+    }, after / 4);
+    this.starveTimer.unref();
+    if (process.env.AGORA_SIM_DEBUG) {
+      setInterval(() => {
+        const rows = this.fws.map(
+          (f) => `${f.backlog.length}/${f.live.size}/${f.offersSeen}${f.suppressed ? 's' : ''}${f.declined ? 'd' : ''}`,
+        );
+        process.stderr.write(`fws backlog/live/offers: ${rows.join(' ')}\n`);
+        for (const f of this.fws) f.offersSeen = 0;
+      }, 1000).unref();
+    }
   }
 
   async stop(): Promise<void> {
     for (const f of this.fws) f.stopTimers();
+    if (this.starveTimer) clearInterval(this.starveTimer);
     await Promise.all(this.fws.map((f) => f.client.stop()));
     await this.detector?.close();
   }
@@ -467,8 +567,11 @@ export class SimFrameworks {
       backlog: this.fws.reduce((n, f) => n + f.backlog.length, 0),
       launched: this.launched,
       offers: this.offers,
+      offerEvents: this.offerEvents,
       accepts: this.accepts,
       declines: this.declines,
+      revives: this.revives,
+      suppresses: this.suppresses,
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
       lostBeforeRunning: this.lostBeforeRunning,
