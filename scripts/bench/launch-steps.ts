@@ -1,0 +1,166 @@
+/**
+ * Where a linux launch's CPU goes beyond a posix one, step by step, without Agora:
+ * `node dist/scripts/bench/launch-steps.js [--n 300] [--json]`.
+ *
+ * Each step runs N times one after another (spawnSync from this process); the figure is the CPU
+ * of the children (user + system, from this process's `cutime`/`cstime` in /proc/self/stat, which
+ * count every waited-for descendant) per run, and the wall time per run. The rows differ by one
+ * thing each, so their differences are the cost of that thing:
+ *
+ * - `sh`: `/bin/sh -c true`, the programs of a raw task;
+ * - `exec layer`: `/usr/bin/env /bin/sh -c true`, one more program exec'd before the shell;
+ * - `unshare, no namespaces`: util-linux `unshare -- /bin/sh -c true`;
+ * - `unshare, the linux containerizer's`: `unshare --pid --fork --mount-proc --mount --uts --ipc
+ *   --kill-child -- /bin/sh -c true`, what every linux task runs;
+ * - `cgroups` (root, cgroup v1 or v2): making, filling and removing one task's cgroup
+ *   directories as the linux containerizer plans them, timed in this process.
+ *
+ * A benchmark, not a test: it prints and exits 0. Root is needed for the namespaces and cgroups
+ * (the rows that cannot run say why).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { Cgroups } from '../../agent/containerizer/cgroups.js';
+
+const USER_HZ = 100;
+
+interface Row {
+  step: string;
+  command: string;
+  cpu_ms?: number;
+  wall_ms?: number;
+  skipped?: string;
+}
+
+function childrenCpuMs(): number {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  // After the comm: field 14 (cutime) and 15 (cstime) of proc(5) are at 13 and 14 here.
+  return ((Number(f[13]) + Number(f[14])) * 1000) / USER_HZ;
+}
+
+function runSteps(n: number, file: string, args: string[]): { cpu: number; wall: number } | string {
+  const c0 = childrenCpuMs();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const r = spawnSync(file, args, { stdio: 'ignore' });
+    if (r.error) return r.error.message;
+    if (r.status !== 0) return `${file} exited ${r.status ?? r.signal}`;
+  }
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6 / n;
+  return { cpu: (childrenCpuMs() - c0) / n, wall };
+}
+
+function cgroupSteps(n: number): { cpu: number; wall: number } | string {
+  if (process.getuid?.() !== 0) return 'needs root';
+  const cg = new Cgroups({ root: 'agora-bench-steps' });
+  let made: string[] = [];
+  try {
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      const plan = cg.plan(`steps-${process.pid}-${i}`, { memBytes: 32 * 1024 * 1024, cpus: 0.1 });
+      made = plan.mkdir;
+      for (const d of plan.mkdir) mkdirSync(d, { recursive: true });
+      for (const w of plan.write) {
+        try {
+          writeFileSync(w.file, w.value);
+        } catch (err) {
+          if (!w.optional) throw err;
+        }
+      }
+      for (const d of plan.mkdir) rmdirSync(d);
+      made = [];
+    }
+    const c = process.cpuUsage(c0);
+    return { cpu: (c.user + c.system) / 1000 / n, wall: Number(process.hrtime.bigint() - t0) / 1e6 / n };
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    for (const d of made) {
+      try {
+        rmdirSync(d);
+      } catch {
+        // not made
+      }
+    }
+    for (const base of new Set(Object.values(safeBases(cg)))) {
+      try {
+        rmdirSync(base);
+      } catch {
+        // in use or never made
+      }
+    }
+  }
+}
+
+function safeBases(cg: Cgroups): Record<string, string> {
+  try {
+    return cg.bases();
+  } catch {
+    return {};
+  }
+}
+
+function main(): void {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help')) {
+    console.log(readFileSync(new URL(import.meta.url), 'utf8').split('*/')[0]);
+    return;
+  }
+  const ni = argv.indexOf('--n');
+  const n = ni >= 0 ? Number(argv[ni + 1]) : 300;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--n needs a whole number >= 1, got '${argv[ni + 1]}'`);
+  const json = argv.includes('--json');
+  const sh = ['/bin/sh', '-c', 'true'];
+  const ns = ['--pid', '--fork', '--mount-proc', '--mount', '--uts', '--ipc', '--kill-child', '--'];
+  const steps: [string, string, string[]][] = [
+    ['sh', sh[0], sh.slice(1)],
+    ['exec layer', '/usr/bin/env', sh],
+    ['unshare, no namespaces', 'unshare', ['--', ...sh]],
+    ["unshare, the linux containerizer's", 'unshare', [...ns, ...sh]],
+  ];
+  const load = [loadavg()[0]];
+  const rows: Row[] = [];
+  for (const [step, file, args] of steps) {
+    const r = runSteps(n, file, args);
+    const command = [file, ...args].join(' ');
+    rows.push(
+      typeof r === 'string' ? { step, command, skipped: r } : { step, command, cpu_ms: r.cpu, wall_ms: r.wall },
+    );
+  }
+  const c = cgroupSteps(n);
+  const cgCommand = 'mkdir + limits + rmdir of one task cgroup set (this process)';
+  rows.push(
+    typeof c === 'string'
+      ? { step: 'cgroups', command: cgCommand, skipped: c }
+      : { step: 'cgroups', command: cgCommand, cpu_ms: c.cpu, wall_ms: c.wall },
+  );
+  load.push(loadavg()[0]);
+  if (json) {
+    for (const r of rows) console.log(JSON.stringify({ ...r, n, load_avg: load }));
+    return;
+  }
+  console.log(
+    `Launch steps, ${n} runs each, one after another; load average ${load[0].toFixed(1)} → ${load[1].toFixed(1)}`,
+  );
+  console.log('step                                 CPU ms/run  wall ms/run  command');
+  for (const r of rows) {
+    const cpu = r.cpu_ms === undefined ? '-' : r.cpu_ms.toFixed(2);
+    const wall = r.wall_ms === undefined ? '-' : r.wall_ms.toFixed(2);
+    console.log(
+      `${r.step.padEnd(36)} ${cpu.padStart(10)}  ${wall.padStart(11)}  ${r.skipped ? `skipped: ${r.skipped}` : r.command}`,
+    );
+  }
+  const by = (s: string) => rows.find((r) => r.step === s)?.cpu_ms;
+  const base = by('sh');
+  const full = by("unshare, the linux containerizer's");
+  const bare = by('unshare, no namespaces');
+  if (base !== undefined && full !== undefined && bare !== undefined) {
+    console.log(
+      `unshare's program (exec + its start): ${(bare - base).toFixed(2)} ms; the namespaces, --fork and /proc: ${(full - bare).toFixed(2)} ms; together ${(full - base).toFixed(2)} ms of CPU per linux task beyond a raw one`,
+    );
+  }
+}
+
+main();
