@@ -240,8 +240,14 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
     b.offers.push(wireOffer);
     b.size += offerBound(wireOffer, lb);
   }
+  const extras = new Map<Resources, Map<number, Resources>>();
   for (const [fw, b] of booked) {
-    for (const [role, counts] of b.gained) addAllocation(fw, role, sumOf(counts, wire));
+    for (const [role, counts] of b.gained) {
+      for (const [r, k] of counts) {
+        addAllocation(fw, role, r);
+        if (k > 1) addAllocation(fw, role, scalarsTimes(extras, r, k - 1));
+      }
+    }
   }
   for (const [fw, { offers, size }] of booked) {
     fw.stats.offersSent += offers.length;
@@ -287,22 +293,35 @@ function offerBound(o: Offer, listBound: number): number {
 }
 
 /**
- * The sum of each value times its count: scalars multiplied (both are on Mesos's three-decimal
- * grid, so this equals adding them one by one), ranges and sets taken once (adding is a union).
+ * The scalars of `r` times `k`, made once per value and count in a cycle. A value held k + 1 times
+ * is added (or taken off) as `r` once, for its ranges and sets (adding them again is a union that
+ * changes nothing), then these: scalars multiplied on Mesos's three-decimal grid equal adding them
+ * one by one. Summing the copies into one value first copied and sorted each offer's ports again.
  */
-function sumOf(counts: Map<Resources, number>, wire: Map<Resources, Resource[]>): Resources {
-  if (counts.size === 1) {
-    const [[r, k]] = counts;
-    if (k === 1) return r;
+function scalarsTimes(made: Map<Resources, Map<number, Resources>>, r: Resources, k: number): Resources {
+  let byCount = made.get(r);
+  if (byCount === undefined) {
+    byCount = new Map();
+    made.set(r, byCount);
   }
-  const list: Resource[] = [];
-  for (const [r, k] of counts) {
-    for (const e of wire.get(r) ?? r.toList()) {
-      list.push(e.type === 'SCALAR' && e.scalar ? { ...e, scalar: { value: fixed(e.scalar.value * k) } } : e);
-    }
+  let out = byCount.get(k);
+  if (out === undefined) {
+    const list: Resource[] = [];
+    r.forEachEntry((e) => {
+      if (e.type !== 'SCALAR' || !e.scalar) return false;
+      const scaled: Resource = { name: e.name, type: 'SCALAR', scalar: { value: fixed(e.scalar.value * k) } };
+      if (e.role !== undefined) scaled.role = e.role;
+      list.push(scaled);
+      return false;
+    });
+    out = ResourcesValue.from(list);
+    byCount.set(k, out);
   }
-  return ResourcesValue.from(list);
+  return out;
 }
+
+/** What an agent has on offer once its offers are all back (one shared immutable value). */
+const NOTHING_OFFERED = ResourcesValue.empty();
 
 /**
  * Splits `items` into runs whose message stays under `maxBytes` once encoded, estimated from each
@@ -382,7 +401,7 @@ export function removeOffer(
   const agent = s.agents.get(offer.agentId);
   if (agent) {
     // The usual case: the agent's only offer goes back, and its value is the offer's own.
-    agent.offered = agent.offered === offer.resources ? ResourcesValue.empty() : agent.offered.minus(offer.resources);
+    agent.offered = agent.offered === offer.resources ? NOTHING_OFFERED : agent.offered.minus(offer.resources);
     agent.offerIds.delete(offerId);
   }
   if (fw) {
@@ -401,8 +420,8 @@ export function removeOffer(
 /**
  * A DECLINE: each of the framework's offers named goes back with a refusal filter for its
  * resources on its agent (ids already gone, or another framework's, are ignored, as Mesos does).
- * What the framework held in those offers is taken off its allocation once per role, not once per
- * offer (each subtraction copies the whole allocation).
+ * What the framework held in those offers is taken off its allocation once per role and distinct
+ * value (plus once for the scalars of the copies, `scalarsTimes`), not once per offer.
  */
 export function declineOffers(
   s: Core,
@@ -412,7 +431,6 @@ export function declineOffers(
   refuseSeconds?: number,
 ): void {
   const back = new Map<string, Map<Resources, number>>();
-  const wire = new Map<Resources, Resource[]>();
   for (const id of offerIds) {
     const o = s.offers.get(id);
     if (!o || o.frameworkId !== fw.id) continue; // already gone: nothing to do (Mesos ignores it too)
@@ -420,7 +438,7 @@ export function declineOffers(
     fw.offers.delete(id);
     const agent = s.agents.get(o.agentId);
     if (agent) {
-      agent.offered = agent.offered === o.resources ? ResourcesValue.empty() : agent.offered.minus(o.resources);
+      agent.offered = agent.offered === o.resources ? NOTHING_OFFERED : agent.offered.minus(o.resources);
       agent.offerIds.delete(id);
     }
     let counts = back.get(o.role);
@@ -434,7 +452,13 @@ export function declineOffers(
     addFilter(s, fw, o.agentId, o.resources, refuseSeconds);
     s.requestAllocation(out, o.agentId);
   }
-  for (const [role, counts] of back) subtractAllocation(fw, role, sumOf(counts, wire));
+  const extras = new Map<Resources, Map<number, Resources>>();
+  for (const [role, counts] of back) {
+    for (const [r, k] of counts) {
+      subtractAllocation(fw, role, r);
+      if (k > 1) subtractAllocation(fw, role, scalarsTimes(extras, r, k - 1));
+    }
+  }
 }
 
 /** Rescinds every outstanding offer of one agent (it left, became unreachable or was marked gone). */
