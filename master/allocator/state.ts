@@ -175,6 +175,8 @@ export class Cycle {
   /** Role updates held back during a role visit: role, satisfied flag, and D numbers each. */
   pendingRoles: number[] = [];
   pendingSatisfied: boolean[] = [];
+  /** How many of `pendingRoles` / `pendingSatisfied` are held back now (the arrays are reused). */
+  pendingCount = 0;
   pendingV = new Float64Array(0);
   /** Offer contents seen this cycle: identical offers share one (immutable) Resources value. */
   readonly interned = new Map<number, Interned[]>();
