@@ -228,12 +228,12 @@ export class Resources {
    * ranges again cost a master booking 10,000 offers about a third of its garbage.
    */
   plus(other: Resources | readonly Resource[]): Resources {
-    const acc = new Map<string, Resource>(this.byKey);
-    for (const [key, r] of Resources.from(other).byKey) {
-      if (isEmptyResource(r)) continue;
+    const acc = copyOf(this.byKey);
+    Resources.from(other).byKey.forEach((r, key) => {
+      if (isEmptyResource(r)) return;
       const have = acc.get(key);
       acc.set(key, have === undefined ? r : joined(have, r));
-    }
+    });
     return new Resources(acc);
   }
 
@@ -243,10 +243,10 @@ export class Resources {
    */
   minus(other: Resources | readonly Resource[]): Resources {
     // As in `plus`: entries the subtraction does not touch are shared, ranges cut in one pass.
-    const acc = new Map<string, Resource>(this.byKey);
-    for (const [key, r] of Resources.from(other).byKey) {
+    const acc = copyOf(this.byKey);
+    Resources.from(other).byKey.forEach((r, key) => {
       const have = acc.get(key);
-      if (!have) continue;
+      if (!have) return;
       const c = derived(have);
       if (have.type === 'SCALAR') {
         c.scalar = { value: fixed((have.scalar?.value ?? 0) - (r.scalar?.value ?? 0)) };
@@ -258,7 +258,7 @@ export class Resources {
       }
       if (isEmptyResource(c)) acc.delete(key);
       else acc.set(key, c);
-    }
+    });
     return new Resources(acc);
   }
 
@@ -294,6 +294,18 @@ export class Resources {
     );
     return entries.map(formatResource).join(';');
   }
+}
+
+/**
+ * A copy of an entry map, by `forEach`: `new Map(map)` walks the iterator protocol, an array per
+ * entry (about 1 MB per 10,000-offer booking).
+ */
+function copyOf(byKey: ReadonlyMap<string, Resource>): Map<string, Resource> {
+  const acc = new Map<string, Resource>();
+  byKey.forEach((r, key) => {
+    acc.set(key, r);
+  });
+  return acc;
 }
 
 /**
