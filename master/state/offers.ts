@@ -116,7 +116,16 @@ export function allocationCycle(s: Core, out: Effects, only?: ReadonlySet<string
   expireOffers(s, out);
   const now = s.nowMs();
   s.lastCycleAt = now;
-  for (const fw of s.frameworks.values()) fw.filters = fw.filters.filter((f) => f.expiresAt > now);
+  for (const fw of s.frameworks.values()) {
+    // A new list only when some filter expired (most cycles none did: 1,000 copies of 30,000 filters).
+    const filters = fw.filters;
+    for (let i = 0; i < filters.length; i++) {
+      if (!(filters[i].expiresAt > now)) {
+        fw.filters = filters.filter((f) => f.expiresAt > now);
+        break;
+      }
+    }
+  }
   if (!only) {
     // A full cycle covers whatever events asked for so far.
     s.allocationScope = 'none';
