@@ -30,6 +30,8 @@ export interface AllocatorOptions {
  * without reservations are remembered (their conversion is the same whatever the other agents are).
  */
 export interface AgentMemo {
+  /** The total it was made for (the key it is kept under). */
+  total: Resources;
   allocated: Resources;
   /** The scalar names of the total, with their values (the cluster total's share) and what is free. */
   names: string[];
