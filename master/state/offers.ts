@@ -33,9 +33,16 @@ interface AgentView {
   view: AllocatorAgent;
 }
 const agentViews = new WeakMap<AgentEntry, AgentView>();
+/**
+ * The agents of the last full snapshot and their views, by position: the master lists its agents in
+ * the same order each cycle, so an agent's view is found at its index (one comparison) instead of
+ * by a WeakMap lookup (an identity hash and a probe, cache misses on 10,000 scattered agents).
+ */
+const lastEntries: AgentEntry[] = [];
+const lastViews: AgentView[] = [];
 
-function agentView(a: AgentEntry, active: boolean): AllocatorAgent {
-  const v = agentViews.get(a);
+function agentView(a: AgentEntry, active: boolean, known: AgentView | undefined = agentViews.get(a)): AgentView {
+  const v = known;
   if (
     v &&
     v.total === a.total &&
@@ -44,7 +51,7 @@ function agentView(a: AgentEntry, active: boolean): AllocatorAgent {
     v.info === a.info &&
     v.active === active
   )
-    return v.view;
+    return v;
   const allocated = a.offered.isEmpty() ? a.used : a.used.isEmpty() ? a.offered : a.used.plus(a.offered);
   const view = {
     id: a.id,
@@ -54,8 +61,9 @@ function agentView(a: AgentEntry, active: boolean): AllocatorAgent {
     attributes: a.info.attributes,
     active,
   };
-  agentViews.set(a, { total: a.total, used: a.used, offered: a.offered, info: a.info, active, view });
-  return view;
+  const made = { total: a.total, used: a.used, offered: a.offered, info: a.info, active, view };
+  agentViews.set(a, made);
+  return made;
 }
 
 /** Each agent total's scalar sums, kept while the total is the same value (Resources are values). */
@@ -86,10 +94,19 @@ export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot
   if (only) {
     for (const id of only) {
       const a = s.agents.get(id);
-      if (a) agents.push(agentView(a, a.state === 'active' && s.leading));
+      if (a) agents.push(agentView(a, a.state === 'active' && s.leading).view);
     }
   } else {
-    for (const a of s.agents.values()) agents.push(agentView(a, a.state === 'active' && s.leading));
+    let i = 0;
+    for (const a of s.agents.values()) {
+      const v = agentView(a, a.state === 'active' && s.leading, lastEntries[i] === a ? lastViews[i] : undefined);
+      lastEntries[i] = a;
+      lastViews[i] = v;
+      agents.push(v.view);
+      i++;
+    }
+    lastEntries.length = i;
+    lastViews.length = i;
   }
   const frameworks = [...s.frameworks.values()].map((f) => ({
     id: f.id,
@@ -198,6 +215,9 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
   // The framework and agent of the previous offer (plans come in runs of one framework or agent).
   let fw: FrameworkEntry | undefined;
   let b: Booked | undefined;
+  let lastValue: Resources | undefined;
+  let lastList: Resource[] | undefined;
+  let lastBound = 0;
   for (const p of plan.offers) {
     if (fw === undefined || fw.id !== p.frameworkId) {
       fw = s.frameworks.get(p.frameworkId);
@@ -217,7 +237,8 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
     fw.offers.add(offer.id);
     agent.offerIds.add(offer.id);
     agent.offered = agent.offered.isEmpty() ? p.resources : agent.offered.plus(p.resources);
-    let list = wire.get(p.resources);
+    // Consecutive offers usually share their value: the last one's list and bound first.
+    let list = p.resources === lastValue ? lastList : wire.get(p.resources);
     let lb: number;
     if (list === undefined) {
       list = p.resources.toList();
@@ -225,8 +246,11 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
       lb = bound(list, Number.POSITIVE_INFINITY);
       listBounds.set(p.resources, lb);
     } else {
-      lb = listBounds.get(p.resources) as number;
+      lb = p.resources === lastValue ? lastBound : (listBounds.get(p.resources) as number);
     }
+    lastValue = p.resources;
+    lastList = list;
+    lastBound = lb;
     if (b === undefined) {
       b = { offers: [], size: 0, gained: new Map() };
       booked.set(fw, b);
