@@ -13,8 +13,9 @@ import { addVec, type Cycle, NO_PARTS } from './state.js';
 /** Sums the still-free reservations on agent `a` usable by `roleName` into sR / sParts. */
 export function collectReserved(cy: Cycle, a: number, roleName: string): number {
   const sR = cy.sR;
-  sR.fill(0);
-  cy.sParts.length = 0;
+  for (let d = 0; d < sR.length; d++) sR[d] = 0;
+  // Setting the length is a runtime call even on an empty array (once per role visit): only when needed.
+  if (cy.sParts.length > 0) cy.sParts.length = 0;
   const parts = cy.reserved[a];
   if (!parts) return 0;
   for (const p of parts) {
