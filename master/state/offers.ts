@@ -276,22 +276,22 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
     b.offers.push(wireOffer);
     b.size += offerBound(wireOffer, lb);
   }
-  const extras = new Map<Resources, Map<number, Resources>>();
-  for (const [fw, b] of booked) {
-    for (const [role, counts] of b.gained) {
-      for (const [r, k] of counts) {
+  // forEach, not for…of over entries: an unoptimised walk makes an array per entry (3,000 per cycle).
+  booked.forEach((b, fw) => {
+    b.gained.forEach((counts, role) => {
+      counts.forEach((k, r) => {
         addAllocation(fw, role, r);
-        if (k > 1) addAllocation(fw, role, scalarsTimes(extras, r, k - 1));
-      }
-    }
-  }
-  for (const [fw, { offers, size }] of booked) {
+        if (k > 1) addAllocation(fw, role, scalarsTimes(r, k - 1));
+      });
+    });
+  });
+  booked.forEach(({ offers, size }, fw) => {
     fw.stats.offersSent += offers.length;
     s.counters.offersSent += offers.length;
     for (const chunk of splitUnder(offers, s.cfg.maxFrameBytes, 64 + 5 + size)) {
       out.toScheduler(fw.peer?.id, { type: 'OFFERS', offers: { offers: chunk } });
     }
-  }
+  });
 }
 
 /** Each agent's attributes' size bound, kept while they are the same object. */
@@ -329,25 +329,26 @@ function offerBound(o: Offer, listBound: number): number {
 }
 
 /**
- * The scalars of `r` times `k`, made once per value and count in a cycle. A value held k + 1 times
+ * The scalars of `r` times `k`, made once per value and count (kept while the value lives: every
+ * framework declining its offers of one value shares them). A value held k + 1 times
  * is added (or taken off) as `r` once, for its ranges and sets (adding them again is a union that
  * changes nothing), then these: scalars multiplied on Mesos's three-decimal grid equal adding them
  * one by one. Summing the copies into one value first copied and sorted each offer's ports again.
  */
-function scalarsTimes(made: Map<Resources, Map<number, Resources>>, r: Resources, k: number): Resources {
-  let byCount = made.get(r);
+function scalarsTimes(r: Resources, k: number): Resources {
+  let byCount = scaled.get(r);
   if (byCount === undefined) {
     byCount = new Map();
-    made.set(r, byCount);
+    scaled.set(r, byCount);
   }
   let out = byCount.get(k);
   if (out === undefined) {
     const list: Resource[] = [];
     r.forEachEntry((e) => {
       if (e.type !== 'SCALAR' || !e.scalar) return false;
-      const scaled: Resource = { name: e.name, type: 'SCALAR', scalar: { value: fixed(e.scalar.value * k) } };
-      if (e.role !== undefined) scaled.role = e.role;
-      list.push(scaled);
+      const times: Resource = { name: e.name, type: 'SCALAR', scalar: { value: fixed(e.scalar.value * k) } };
+      if (e.role !== undefined) times.role = e.role;
+      list.push(times);
       return false;
     });
     out = ResourcesValue.from(list);
@@ -355,6 +356,8 @@ function scalarsTimes(made: Map<Resources, Map<number, Resources>>, r: Resources
   }
   return out;
 }
+
+const scaled = new WeakMap<Resources, Map<number, Resources>>();
 
 /** What an agent has on offer once its offers are all back (one shared immutable value). */
 const NOTHING_OFFERED = ResourcesValue.empty();
@@ -488,13 +491,12 @@ export function declineOffers(
     addFilter(s, fw, o.agentId, o.resources, refuseSeconds);
     s.requestAllocation(out, o.agentId);
   }
-  const extras = new Map<Resources, Map<number, Resources>>();
-  for (const [role, counts] of back) {
-    for (const [r, k] of counts) {
+  back.forEach((counts, role) => {
+    counts.forEach((k, r) => {
       subtractAllocation(fw, role, r);
-      if (k > 1) subtractAllocation(fw, role, scalarsTimes(extras, r, k - 1));
-    }
-  }
+      if (k > 1) subtractAllocation(fw, role, scalarsTimes(r, k - 1));
+    });
+  });
 }
 
 /** Rescinds every outstanding offer of one agent (it left, became unreachable or was marked gone). */
