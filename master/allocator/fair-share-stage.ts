@@ -118,7 +118,8 @@ function retireCapped(cy: Cycle, capped: number[]): void {
     cy.roleSorter.deactivate(role.name);
     capped.push(x);
   }
-  cy.cappedPending.length = 0;
+  // Setting the length is a runtime call even on an empty array (once per agent): only when needed.
+  if (cy.cappedPending.length > 0) cy.cappedPending.length = 0;
 }
 
 export function visitStage2(cy: Cycle, client: number): boolean {

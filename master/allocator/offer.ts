@@ -13,8 +13,9 @@ import { addVec, type Cycle, NO_PARTS } from './state.js';
 /** Sums the still-free reservations on agent `a` usable by `roleName` into sR / sParts. */
 export function collectReserved(cy: Cycle, a: number, roleName: string): number {
   const sR = cy.sR;
-  sR.fill(0);
-  cy.sParts.length = 0;
+  for (let d = 0; d < sR.length; d++) sR[d] = 0;
+  // Setting the length is a runtime call even on an empty array (once per role visit): only when needed.
+  if (cy.sParts.length > 0) cy.sParts.length = 0;
   const parts = cy.reserved[a];
   if (!parts) return 0;
   for (const p of parts) {
@@ -176,21 +177,22 @@ export function give(cy: Cycle, x: number, f: number, client: number): void {
       }
     }
   }
-  const n = cy.pendingRoles.length;
+  const n = cy.pendingCount;
   if ((n + 1) * D > cy.pendingV.length) {
     const bigger = new Float64Array(Math.max(4 * D, 2 * cy.pendingV.length));
     bigger.set(cy.pendingV);
     cy.pendingV = bigger;
   }
   cy.pendingV.set(sV, n * D);
-  cy.pendingRoles.push(x);
-  cy.pendingSatisfied.push(satisfied);
+  cy.pendingRoles[n] = x;
+  cy.pendingSatisfied[n] = satisfied;
+  cy.pendingCount = n + 1;
 }
 
 /** Role-level sorter updates, held back while a role visit is under way (Mesos sorts once per agent). */
 export function applyPending(cy: Cycle): void {
   const D = cy.D;
-  for (let i = 0; i < cy.pendingRoles.length; i++) {
+  for (let i = 0; i < cy.pendingCount; i++) {
     const role = cy.roles[cy.pendingRoles[i]];
     const vec = cy.sV;
     for (let d = 0; d < D; d++) vec[d] = cy.pendingV[i * D + d];
@@ -203,6 +205,6 @@ export function applyPending(cy: Cycle): void {
       }
     }
   }
-  cy.pendingRoles.length = 0;
-  cy.pendingSatisfied.length = 0;
+  // A count, not `length = 0`: emptying an array drops its store, and the next agent's offer made a new one.
+  cy.pendingCount = 0;
 }

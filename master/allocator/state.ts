@@ -30,6 +30,8 @@ export interface AllocatorOptions {
  * without reservations are remembered (their conversion is the same whatever the other agents are).
  */
 export interface AgentMemo {
+  /** The total it was made for (the key it is kept under). */
+  total: Resources;
   allocated: Resources;
   /** The scalar names of the total, with their values (the cluster total's share) and what is free. */
   names: string[];
@@ -175,6 +177,8 @@ export class Cycle {
   /** Role updates held back during a role visit: role, satisfied flag, and D numbers each. */
   pendingRoles: number[] = [];
   pendingSatisfied: boolean[] = [];
+  /** How many of `pendingRoles` / `pendingSatisfied` are held back now (the arrays are reused). */
+  pendingCount = 0;
   pendingV = new Float64Array(0);
   /** Offer contents seen this cycle: identical offers share one (immutable) Resources value. */
   readonly interned = new Map<number, Interned[]>();
