@@ -76,7 +76,7 @@ describe('Resources plus/minus against a port-by-port model (fast-check)', () =>
         for (const p of portsOf(rb)) want.delete(p);
         expect(stored(diff)).to.deep.equal(normalised(want));
         const cpus = Math.round((ca - cb) * 1000) / 1000;
-        expect(diff.scalar('cpus')).to.equal(cpus > 0 ? cpus : 0);
+        expect(diff.scalar('cpus')).to.equal(Math.max(cpus, 0));
         expect(diff.scalar('mem', 'web'), 'an entry the cut does not touch is kept').to.equal(64);
         expect(a.ranges('ports')).to.deep.equal(normalised(portsOf(ra)));
       }),
