@@ -93,10 +93,19 @@ export async function getJson<T = any>(url: string): Promise<T> {
   return (await r.json()) as T;
 }
 
-/** A child process with the last of its output kept. */
+/**
+ * A child process with the last of its output kept. `exited` is set once the process has exited
+ * AND its stdout and stderr have ended, so that a test which waits for `exited` and then reads
+ * `text()` sees the last lines too: node emits 'exit' before it has read what the process wrote
+ * just before exiting (seen on a loaded machine). A grandchild that keeps the pipes open (a task
+ * of a SIGKILLed agent) cannot hold `exited` back for more than STDIO_GRACE_MS.
+ */
 export class Proc {
+  static readonly STDIO_GRACE_MS = 5000;
   readonly output: string[] = [];
   exited?: { code: number | null; signal: NodeJS.Signals | null };
+  /** Resolves once `exited` is set. */
+  private readonly ended: Promise<void>;
 
   constructor(
     readonly name: string,
@@ -108,25 +117,47 @@ export class Proc {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    child.on('exit', (code, signal) => {
-      this.exited = { code, signal };
+    let grace: NodeJS.Timeout | undefined;
+    let end = () => {};
+    this.ended = new Promise((r) => {
+      end = r;
     });
+    const settle = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(grace);
+      this.exited ??= { code, signal };
+      end();
+    };
+    child.on('exit', (code, signal) => {
+      grace = setTimeout(() => settle(code, signal), Proc.STDIO_GRACE_MS);
+      grace.unref();
+    });
+    child.on('close', settle);
+  }
+
+  /** The process has exited (its output may still be arriving: see `exited`). */
+  private gone(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
   }
 
   text(): string {
     return this.output.join('');
   }
 
-  /** Sends `signal`, then SIGKILL when the process has not exited after 10 s. */
+  /**
+   * Sends `signal`, then SIGKILL when the process has not exited after 10 s; resolves once
+   * `exited` is set.
+   */
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (this.exited) return;
-    const done = new Promise((r) => this.child.once('exit', r));
-    this.child.kill(signal);
-    await Promise.race([done, sleep(10_000)]);
-    if (!this.exited) {
-      this.child.kill('SIGKILL');
-      await done;
+    if (!this.gone()) {
+      const done = new Promise((r) => this.child.once('exit', r));
+      this.child.kill(signal);
+      await Promise.race([done, sleep(10_000)]);
+      if (!this.gone()) {
+        this.child.kill('SIGKILL');
+        await done;
+      }
     }
+    await this.ended;
   }
 }
 
