@@ -106,9 +106,16 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     await f.waitState('ends-while-down', 'TASK_RUNNING');
     const pid = (await taskPid(agent.url, 'keeps-running')) as number;
     pids.push(pid);
+    const endingPid = (await taskPid(agent.url, 'ends-while-down')) as number;
     await agent.proc.kill('SIGKILL');
     expect(pidAlive(pid), 'the task survives its agent').to.equal(true);
-    await new Promise((r) => setTimeout(r, 3000)); // 'ends-while-down' exits meanwhile
+    // 'ends-while-down' exits meanwhile: waited for by its pid, not a fixed sleep (the shell may
+    // start its `sleep 2` late on a loaded machine, and then it would still run at the restart).
+    await waitFor(
+      `'ends-while-down' (pid ${endingPid}) to exit while the agent is down`,
+      () => !pidAlive(endingPid),
+      30_000,
+    );
     const before = f.updates.length;
     const again = agora('agent-again', [
       'agent',
@@ -142,7 +149,7 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     // It can still be killed through the master.
     f.driver.kill('keeps-running');
     await f.waitState('keeps-running', 'TASK_KILLED');
-    await waitFor('the killed task process to be gone', () => !pidAlive(pid), 5000);
+    await waitFor('the killed task process to be gone', () => !pidAlive(pid), 20_000);
     await again.kill();
   });
 
