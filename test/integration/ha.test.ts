@@ -321,10 +321,11 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
 
   it('an agent killed and not restarted: its tasks are reported lost after the ping timeouts, and the state says so', async () => {
     const { url, leader, agents } = await cluster(2, 1, [
+      // 5 pings of 500 ms: not so tight that a live agent starved of CPU is marked unreachable.
       '--agent_ping_timeout',
-      '300ms',
+      '500ms',
       '--max_agent_ping_timeouts',
-      '3',
+      '5',
     ]);
     const f = await new TestFramework(url, 'agent-dies').start();
     frameworks.push(f);
