@@ -19,6 +19,7 @@ import {
   waitFor,
 } from '../support/cluster.js';
 import { type Json, MesosStream, post } from '../support/mesos-http.js';
+import { pidWritten } from '../support/proc-stat.js';
 import { requireReal } from '../support/require-real.js';
 import { TestZkServer, zookeeperAvailability } from '../support/zookeeper.js';
 
@@ -143,8 +144,8 @@ describe('Mesos v1 scheduler HTTP API on real processes @integration', function 
       expect(a.status, a.body).to.equal(202);
       const acked = new Set<string>();
       await reach(master, s, acked, 'long', 'TASK_RUNNING');
-      await waitFor('the task wrote its pid', async () => existsSync(join(evidence, 'long.pid')));
-      const pid = Number(readFileSync(join(evidence, 'long.pid'), 'utf8'));
+      // Once written, not once created: `echo $$ >` creates the file empty, then writes.
+      const pid = await pidWritten(join(evidence, 'long.pid'));
       expect(existsSync(`/proc/${pid}`), 'the task process runs').to.equal(true);
 
       // Acknowledged: the agent has nothing left to retry for it (its state shows no pending update).
