@@ -63,11 +63,21 @@ export async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-/** Polls `fn` until it returns a truthy value, or fails with `what` after `timeoutMs`. */
+/**
+ * How long a test waits for a process it started to answer: starting node and loading bin/agora
+ * took over 20 s on this 2-core machine at load 25 (a master that printed nothing in 20 s), and a
+ * CI machine may be slower still.
+ */
+export const PROCESS_START_MS = 60_000;
+
+/**
+ * Polls `fn` until it returns a truthy value, or fails with `what` after `timeoutMs`. `what` may be
+ * a function, called when the wait times out, to say what was seen by then (e.g. a process's output).
+ */
 export async function waitFor<T>(
-  what: string,
+  what: string | (() => string),
   fn: () => T | Promise<T>,
-  timeoutMs = 20_000,
+  timeoutMs = 30_000,
   everyMs = 100,
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
@@ -81,8 +91,9 @@ export async function waitFor<T>(
     }
     await sleep(everyMs);
   }
+  const said = typeof what === 'function' ? what() : what;
   throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+    `timed out after ${timeoutMs} ms waiting for ${said}${last ? ` (last error: ${(last as Error).message})` : ''}`,
   );
 }
 
@@ -192,7 +203,7 @@ export interface MasterProc {
   address: string;
 }
 
-/** The master among `masters` that says it leads (waits up to 30 s for one to). */
+/** The master among `masters` that says it leads (waits up to 60 s for one to). */
 export async function leaderOf(masters: MasterProc[]): Promise<MasterProc> {
   return waitFor(
     'a leading master',
@@ -204,7 +215,7 @@ export async function leaderOf(masters: MasterProc[]): Promise<MasterProc> {
       }
       return undefined;
     },
-    30_000,
+    60_000,
   );
 }
 
@@ -231,11 +242,15 @@ export async function startMasterProc(extra: string[] = [], opts: DaemonOptions 
   );
   const url = `http://127.0.0.1:${port}`;
   const standalone = !extra.some((a) => a === '--zk' || a.startsWith('--zk='));
-  await waitFor(`master on ${port} to answer /health (output: ${proc.text().slice(-500)})`, async () => {
-    if (proc.exited) throw new Error(`master exited: ${proc.text().slice(-2000)}`);
-    const h = await getJson(`${url}/health`);
-    return h.healthy && (standalone ? h.leading : true);
-  });
+  await waitFor(
+    () => `master on ${port} to answer /health${standalone ? ' and lead' : ''} (output: ${proc.text().slice(-500)})`,
+    async () => {
+      if (proc.exited) throw new Error(`master exited: ${proc.text().slice(-2000)}`);
+      const h = await getJson(`${url}/health`);
+      return h.healthy && (standalone ? h.leading : true);
+    },
+    PROCESS_START_MS,
+  );
   return { proc, port, url, address: `127.0.0.1:${port}` };
 }
 
@@ -265,10 +280,14 @@ export async function startAgentProc(
     opts,
   );
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`agent on ${port} to register`, async () => {
-    if (proc.exited) throw new Error(`agent exited: ${proc.text().slice(-2000)}`);
-    return (await getJson(`${url}/state`)).registered;
-  });
+  await waitFor(
+    () => `agent on ${port} to register (output: ${proc.text().slice(-500)})`,
+    async () => {
+      if (proc.exited) throw new Error(`agent exited: ${proc.text().slice(-2000)}`);
+      return (await getJson(`${url}/state`)).registered;
+    },
+    PROCESS_START_MS,
+  );
   return { proc, port, url, workDir };
 }
 

@@ -12,6 +12,7 @@ import {
   freePort,
   getJson,
   type MasterProc,
+  PROCESS_START_MS,
   startAgentProc,
   startMasterProc,
   stopAll,
@@ -130,8 +131,9 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
       ...args,
     ]);
     await waitFor(
-      'restarted agent to register',
+      () => `restarted agent to register (output: ${again.text().slice(-500)})`,
       async () => (await getJson(`http://127.0.0.1:${port}/state`)).registered,
+      PROCESS_START_MS,
     );
     const failed = await f.waitState('ends-while-down', 'TASK_FAILED');
     expect(failed.exit_status).to.equal(7);
@@ -160,7 +162,7 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     const masterArgs = ['master', '--port', String(port), '--work_dir', tempDir('m')];
     let m = agora('master-1', masterArgs);
     const master: MasterProc = { proc: m, port, url: `http://127.0.0.1:${port}`, address: `127.0.0.1:${port}` };
-    await waitFor('master', async () => (await getJson(`${master.url}/health`)).healthy);
+    await waitFor('master', async () => (await getJson(`${master.url}/health`)).healthy, PROCESS_START_MS);
     const agent = await startAgentProc(master.address, ['--resources', 'cpus:2;mem:1024']);
     const f = await new TestFramework(master.address, 'returning').start();
     frameworks.push(f);
@@ -174,6 +176,7 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     await waitFor(
       'new master with the agent re-registered',
       async () => (await getJson(`${master.url}/master/state`)).activated_slaves === 1,
+      PROCESS_START_MS,
     );
     await waitFor('framework re-subscribed', () => f.driver.subscribed);
     expect(f.driver.frameworkId).to.equal(fid);
@@ -215,7 +218,7 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
       workDir,
       ...args,
     ]);
-    const failed = await f.waitState('pre-reboot', 'TASK_FAILED');
+    const failed = await f.waitState('pre-reboot', 'TASK_FAILED', PROCESS_START_MS);
     expect(failed.reason).to.equal('REASON_AGENT_RESTARTED');
     expect(failed.message).to.match(/rebooted/);
     expect(f.statesOf('pre-reboot').filter((st) => st === 'TASK_RUNNING')).to.have.length(1);
@@ -226,7 +229,7 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     const masterArgs = ['master', '--port', String(port), '--work_dir', tempDir('m-gone')];
     let m = agora('master-gone-1', masterArgs);
     const url = `http://127.0.0.1:${port}`;
-    await waitFor('master', async () => (await getJson(`${url}/health`)).healthy);
+    await waitFor('master', async () => (await getJson(`${url}/health`)).healthy, PROCESS_START_MS);
     const workDir = tempDir('agent-gone');
     const agent = await startAgentProc(`127.0.0.1:${port}`, ['--resources', 'cpus:2;mem:1024'], workDir);
     const f = await new TestFramework(`127.0.0.1:${port}`, 'gone', {
@@ -265,7 +268,7 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     // The master restarts: the registrar still says gone, and the agent's id is refused.
     await m.kill('SIGKILL');
     m = agora('master-gone-2', masterArgs);
-    await waitFor('master again', async () => (await getJson(`${url}/health`)).healthy);
+    await waitFor('master again', async () => (await getJson(`${url}/health`)).healthy, PROCESS_START_MS);
     const again = agora('agent-gone-again', [
       'agent',
       '--master',
@@ -275,7 +278,7 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
       '--work_dir',
       workDir,
     ]);
-    await waitFor('the gone agent to be refused and exit', () => again.exited !== undefined, 30_000);
+    await waitFor('the gone agent to be refused and exit', () => again.exited !== undefined, PROCESS_START_MS);
     expect(again.text()).to.match(/marked gone/);
     expect((await getJson(`${url}/master/state`)).gone_agents).to.deep.equal([o.agent_id]);
   });

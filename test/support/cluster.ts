@@ -15,6 +15,7 @@ export {
   killTasksUnder,
   leaderOf,
   type MasterProc,
+  PROCESS_START_MS,
   Proc,
   REPO_ROOT,
   type SpawnOptions,
