@@ -17,6 +17,7 @@ import {
   freePort,
   getJson,
   type MasterProc,
+  PROCESS_START_MS,
   sleep,
   startAgentProc,
   startMasterProc,
@@ -65,10 +66,14 @@ describe('Batch beside services: Marathon and a Chronos burst under weights 2:1 
       'batch',
     ]);
     const chronosUrl = `http://127.0.0.1:${chronosPort}`;
-    await waitFor('chronos to lead', async () => {
-      if (chronos.exited) throw new Error(`chronos exited: ${chronos.text().slice(-2000)}`);
-      return (await getJson(`${chronosUrl}/metrics`)).leading === 1;
-    });
+    await waitFor(
+      () => `chronos to lead (output: ${chronos.text().slice(-500)})`,
+      async () => {
+        if (chronos.exited) throw new Error(`chronos exited: ${chronos.text().slice(-2000)}`);
+        return (await getJson(`${chronosUrl}/metrics`)).leading === 1;
+      },
+      PROCESS_START_MS,
+    );
 
     // The services first: 4 instances (1 CPU), the capacity they must keep through the burst.
     const app = { id: '/web', cmd: 'sleep 100000', cpus: 0.25, mem: 32, disk: 32, instances: 4 };

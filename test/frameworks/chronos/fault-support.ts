@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { agora, freePort, getJson, type Proc, tempDir, waitFor } from '../../support/cluster.js';
+import { agora, freePort, getJson, PROCESS_START_MS, type Proc, tempDir, waitFor } from '../../support/cluster.js';
 
 export interface ChronosProc {
   proc: Proc;
@@ -41,12 +41,12 @@ export async function startChronosProc(
   const url = `http://127.0.0.1:${httpPort}`;
   // Generous: on a loaded machine a node process takes a while to load its modules and connect.
   await waitFor(
-    `${name} to answer /ping`,
+    () => `${name} to answer /ping (output: ${proc.text().slice(-500)})`,
     async () => {
       if (proc.exited) throw new Error(`${name} exited: ${proc.text().slice(-2000)}`);
       return (await fetch(`${url}/ping`)).ok;
     },
-    45_000,
+    PROCESS_START_MS,
   );
   return { proc, port: httpPort, url };
 }
