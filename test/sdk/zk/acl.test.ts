@@ -33,8 +33,13 @@ function info(n: number) {
   };
 }
 
-async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await cond())) await new Promise((r) => setTimeout(r, 20));
+async function until(cond: () => boolean | Promise<boolean>, what = `${cond}`, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    // Its own message (by default the condition's source), not mocha's bare test timeout.
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** Resolves with the ZooKeeper error code the call failed with ('OK' if it did not). */
@@ -256,8 +261,14 @@ describe('sdk/zk credentials and ACLs @integration', function () {
     // The server expires the session it cannot hear; the client opens a new one on healing.
     const oldSession = owner.sessionId;
     const expired = once(owner, 'expired');
+    // Seen from a client of its own: the server has expired the owner's session once the owner's
+    // ephemeral election node is gone (waited for, not a fixed 4.5 s that a loaded server may outlast).
+    const observer = await connected({ credentials: ALICE });
     proxy.partition();
-    await new Promise((r) => setTimeout(r, 4500));
+    await until(
+      async () => sortedMembers(await observer.getChildren(base)).length === 0,
+      "the server to expire the partitioned owner's session (its election node gone)",
+    );
     proxy.heal();
     const [e] = await expired;
     expect(e.reason).to.equal('server');
