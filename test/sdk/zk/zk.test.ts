@@ -87,9 +87,14 @@ function masterInfo(n: number): MasterInfo {
   };
 }
 
-/** Resolves when `cond()` holds (checked every 20 ms; the test timeout bounds the wait). */
-async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await cond())) await new Promise((r) => setTimeout(r, 20));
+/** Resolves when `cond()` holds (checked every 20 ms), or fails after `ms` saying what it waited for. */
+async function until(cond: () => boolean | Promise<boolean>, what = `${cond}`, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    // Its own message (by default the condition's source), not mocha's bare test timeout.
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 describe('sdk/zk against a real ZooKeeper @integration', function () {
