@@ -112,7 +112,7 @@ export async function getJson<T = any>(url: string): Promise<T> {
  * of a SIGKILLed agent) cannot hold `exited` back for more than STDIO_GRACE_MS.
  */
 export class Proc {
-  static readonly STDIO_GRACE_MS = 5000;
+  static readonly STDIO_GRACE_MS = 2000;
   readonly output: string[] = [];
   exited?: { code: number | null; signal: NodeJS.Signals | null };
   /** Resolves once `exited` is set. */
