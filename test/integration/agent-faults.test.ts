@@ -42,7 +42,7 @@ async function taskPid(agentUrl: string, taskId: string): Promise<number | undef
 }
 
 describe('agent faults (real processes, SIGKILL) @integration', function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   const frameworks: TestFramework[] = [];
   const pids: number[] = [];
 

@@ -32,7 +32,7 @@ const JOBS = 32;
 const JOB_SECONDS = 3;
 
 describe('Batch beside services: Marathon and a Chronos burst under weights 2:1 @integration', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
   let master: MasterProc;
 
   afterEach(async function () {

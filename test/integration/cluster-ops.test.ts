@@ -66,7 +66,7 @@ function descendants(pid: number): number[] {
 }
 
 describe('cluster operations through running processes @integration', function () {
-  this.timeout(180_000);
+  this.timeout(240_000);
   const frameworks: TestFramework[] = [];
   let zk: TestZkServer | undefined;
 

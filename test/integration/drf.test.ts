@@ -49,7 +49,7 @@ async function send(url: string, method: string, body: unknown): Promise<{ statu
 }
 
 describe('DRF, weights and quota through the real master @integration', function () {
-  this.timeout(120_000);
+  this.timeout(180_000);
   let master: MasterProc;
   const frameworks: TestFramework[] = [];
 

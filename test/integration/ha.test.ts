@@ -71,7 +71,7 @@ async function pidOf(dir: string, id: string): Promise<number> {
 }
 
 describe('high availability on a real ZooKeeper (SIGKILL) @integration', function () {
-  this.timeout(240_000);
+  this.timeout(360_000);
   let zk: TestZkServer;
   let n = 0;
   const frameworks: TestFramework[] = [];

@@ -106,7 +106,7 @@ function stateOf(s: MesosStream, taskId: string): string | undefined {
 }
 
 describe('Mesos v1 scheduler HTTP API on real processes @integration', function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   afterEach(async function () {
     if (this.currentTest?.state === 'failed') dumpProcessLogs();
     await stopAll();

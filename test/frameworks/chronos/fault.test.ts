@@ -46,7 +46,7 @@ async function masterLeading(m: MasterProc): Promise<boolean> {
 }
 
 describe('Chronos fault test: leader kills, exactly one run per due time (@integration)', function () {
-  this.timeout(180_000);
+  this.timeout(300_000);
   let zk: TestZkServer | undefined;
 
   before(async function () {

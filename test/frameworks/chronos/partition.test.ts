@@ -50,7 +50,7 @@ interface Instance {
 }
 
 describe('Chronos fault test: network partitions of the leader, exactly one run per due time (@integration)', function () {
-  this.timeout(180_000);
+  this.timeout(360_000);
   let zk: TestZkServer | undefined;
   const links: TcpRelay[] = [];
 
