@@ -97,6 +97,19 @@ export async function waitFor<T>(
   );
 }
 
+/** `p`, or a failure saying what was waited for after `timeoutMs` (an event awaited with `once`). */
+export async function within<T>(p: Promise<T>, what: string, timeoutMs = 30_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: tests read loosely typed JSON from the HTTP APIs
 export async function getJson<T = any>(url: string): Promise<T> {
   const r = await fetch(url);

@@ -25,4 +25,5 @@ export {
   stopAll,
   tempDir,
   waitFor,
+  within,
 } from '../../testkit/processes.js';

@@ -17,6 +17,7 @@ import { CreateMode, isZkError, ZkClient, type ZkClientOptions, ZkErrorCode } fr
 import { createDetector, LeaderDetector } from '../../../sdk/zk/detector.js';
 import { LeaderElection, MASTER_INFO_LABEL, sortedMembers } from '../../../sdk/zk/election.js';
 import { parseZkUrl } from '../../../sdk/zk/url.js';
+import { within } from '../../support/cluster.js';
 import { requireReal } from '../../support/require-real.js';
 import { TestZkServer, zookeeperAvailability } from '../../support/zookeeper.js';
 
@@ -140,7 +141,7 @@ describe('sdk/zk credentials and ACLs @integration', function () {
     closers.push(() => election.withdraw());
     const elected = once(election, 'elected');
     await election.start();
-    await elected;
+    await within(elected, "'elected' from election");
     // Small limits so that a value is chunked, as a big registrar is.
     const store = await ZkStore.open({
       client: owner,
@@ -270,7 +271,7 @@ describe('sdk/zk credentials and ACLs @integration', function () {
       "the server to expire the partitioned owner's session (its election node gone)",
     );
     proxy.heal();
-    const [e] = await expired;
+    const [e] = await within(expired, "'expired' from owner");
     expect(e.reason).to.equal('server');
     await until(() => owner.connected && owner.sessionId !== oldSession);
     expect((await store.get<{ n: number }>('k'))?.value).to.deep.equal({ n: 1 });
