@@ -17,6 +17,7 @@ import { followLeader } from '../sdk/zk/follow-leader.js';
 import { redactZkUrl } from '../sdk/zk/index.js';
 import { startLocalChronos } from './chronos.js';
 import { type CommandDef, type Flags, intFlag, UsageError } from './flags.js';
+import { localAgentResources } from './local-ports.js';
 import { marathonCommand, runMarathon } from './marathon.js';
 import {
   clientSecurityFromFlags,
@@ -404,7 +405,10 @@ export const localCommand: CommandDef = {
     { name: 'port', help: 'master port', default: '5050' },
     { name: 'agent_port', help: 'port of the first agent (the next ones count up)', default: '5051' },
     { name: 'work_dir', help: 'root for the master and agent work dirs', default: '.agora/local' },
-    { name: 'resources', help: 'resources of each agent (default: detected, shared by all agents)' },
+    {
+      name: 'resources',
+      help: 'resources of each agent (default: detected; without ports, each agent gets its own slice of 31000-32000)',
+    },
     { name: 'chronos_port', help: 'port of the Chronos started beside the cluster (0: none)', default: '4400' },
     {
       name: 'secure',
@@ -445,7 +449,7 @@ export async function runLocal(f: Flags): Promise<() => Promise<void>> {
       port: String(firstAgentPort + i),
       work_dir: `${root}/agent-${i + 1}`,
       log_level: logLevel,
-      ...(f.resources ? { resources: f.resources } : {}),
+      resources: localAgentResources(f.resources, i, n),
     };
     agents.push(await runAgent(agentFlags, createLogger(`agora-agent-${i + 1}`, logLevel)));
   }

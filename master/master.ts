@@ -98,6 +98,21 @@ export interface MasterOptions {
 
 type AnyPeer = Peer<MasterToAgentMessage> | Peer<SchedulerEvent>;
 
+/** Events from peers, held between the election and the registrar's recovery. */
+const HELD_KINDS: ReadonlySet<MasterEvent['type']> = new Set([
+  'agentConnected',
+  'agentMessage',
+  'agentDisconnected',
+  'agentProtocolError',
+  'schedulerConnected',
+  'schedulerCall',
+  'schedulerDisconnected',
+  'schedulerProtocolError',
+]);
+/** Held events at most; past it they are refused at once, as before an election. */
+export const MAX_HELD_EVENTS = 200_000;
+const HELD_EVENTS_PER_TURN = 256;
+
 export class Master {
   readonly info: MasterInfo;
   /** The bookkeeping; read it through the views below. */
@@ -117,6 +132,11 @@ export class Master {
   private nextConn = 0;
   /** After stop(), no timer is armed again (a late registrar write cannot restart the cycles). */
   private stopped = false;
+  /**
+   * From the election until the registrar is recovered and what arrived meanwhile is applied: the
+   * peers' events wait here in order (bounded by MAX_HELD_EVENTS) instead of being refused.
+   */
+  private held: MasterEvent[] | undefined;
   private readonly trace?: MasterOptions['trace'];
   private readonly allocate: AllocateFn;
   private readonly rng: Rng;
@@ -225,11 +245,38 @@ export class Master {
     this.timers.clear();
   }
 
-  /** Takes over as leader: reads the registrar, then lets agents and frameworks come back. */
+  /**
+   * Takes over as leader: reads the registrar, then lets agents and frameworks come back. Agents
+   * and frameworks follow the election in ZooKeeper and connect the moment it names this master,
+   * before the registrar is read: what they send meanwhile is held and applied right after
+   * (refused, they would retry after a backoff and send it all again). If the recovery fails, the
+   * held events are refused as they would have been.
+   */
   async becomeLeader(): Promise<void> {
-    const recovered = this.registrar ? await this.registrar.recover() : { agents: [], frameworks: [] };
-    this.state.counters.registrarBadRecords += recovered.skipped ?? 0;
-    this.dispatch({ type: 'leadershipGained', recovered });
+    this.held ??= [];
+    try {
+      const recovered = this.registrar ? await this.registrar.recover() : { agents: [], frameworks: [] };
+      this.state.counters.registrarBadRecords += recovered.skipped ?? 0;
+      this.dispatch({ type: 'leadershipGained', recovered });
+    } finally {
+      await this.releaseHeld();
+    }
+  }
+
+  /** Applies the held events in order, a slice per turn (the HTTP server answers in between). */
+  private async releaseHeld(): Promise<void> {
+    const held = this.held;
+    if (!held) return;
+    for (let i = 0; i < held.length; ) {
+      const end = Math.min(held.length, i + HELD_EVENTS_PER_TURN);
+      const slice = held.slice(i, end);
+      this.held = undefined; // dispatch them for real
+      for (const e of slice) this.dispatch(e);
+      this.held = held;
+      i = end;
+      if (i < held.length) await new Promise<void>((r) => setImmediate(r));
+    }
+    this.held = undefined;
   }
 
   /** Stops acting as leader at once: every connection is told where the leader is and closed, all state dropped. */
@@ -343,6 +390,10 @@ export class Master {
         this.dispatch({ type: 'schedulerCall', conn, call });
       },
       onClose: () => this.detach(conn, { type: 'schedulerDisconnected', conn }),
+      // Only while the connection is the master's (a late report from a closed one changes nothing).
+      onBackpressure: (congested: boolean) => {
+        if (this.peers.has(conn)) this.dispatch({ type: 'schedulerBackpressure', conn, congested });
+      },
     };
   }
 
@@ -431,6 +482,10 @@ export class Master {
    * applied in turn. Returns the registrar writes started, for callers that wait for durability.
    */
   private dispatch(e: MasterEvent): Promise<Error | undefined>[] {
+    if (this.held && HELD_KINDS.has(e.type) && this.held.length < MAX_HELD_EVENTS) {
+      this.held.push(e);
+      return [];
+    }
     this.queue.push(e);
     const writes: Promise<Error | undefined>[] = [];
     if (this.draining) return writes;

@@ -22,6 +22,9 @@ import { SecretStore, SecretsDelivery } from './secrets/index.js';
 
 export { AGENT_WS_PATH, SCHEDULER_WS_PATH } from '../sdk/protocol/messages.js';
 
+/** Pending connections the kernel may queue before the master accepts them. */
+export const LISTEN_BACKLOG = 65_535;
+
 export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'registrar' | 'leaderInfo'> {
   host?: string;
   allocate?: MasterOptions['allocate'];
@@ -44,7 +47,21 @@ export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'r
   operatorStream?: { heartbeatIntervalMs?: number; maxBufferedBytes?: number; maxSubscribers?: number };
   /** Mesos's web UI files (its `src/webui`), served at `/` (Mesos's `--webui_dir`). */
   webuiDir?: string;
+  /**
+   * Backpressure on scheduler WebSocket connections (docs/protocol.md): past `highWaterBytes`
+   * unread (default 1 MiB) no new offers go to the framework until it has read its backlog; it is
+   * dropped only past `maxBufferedBytes` (default 64 MiB) or when it takes no byte for
+   * `stallTimeoutMs` (default 60 s) while congested.
+   */
+  schedulerBackpressure?: { highWaterBytes?: number; maxBufferedBytes?: number; stallTimeoutMs?: number };
 }
+
+/** Defaults of `schedulerBackpressure`. */
+export const SCHEDULER_BACKPRESSURE = {
+  highWaterBytes: 1024 * 1024,
+  maxBufferedBytes: 64 * 1024 * 1024,
+  stallTimeoutMs: 60_000,
+};
 
 export interface RunningMaster {
   master: Master;
@@ -77,7 +94,10 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     secrets: { enabled: !!opts.secretsKey, store: () => secretStore },
   });
   if (opts.tls) secureServer(http.server, opts.tls, log);
-  await http.listen({ port: opts.port, host: opts.host ?? '0.0.0.0' });
+  // After a failover every agent reconnects the moment ZooKeeper names this master: Node's default
+  // accept backlog (511) overflowed at 5,000 agents, and each connection dropped there waited for
+  // TCP's SYN retransmission (1 s, 3 s, 7 s ...). The kernel caps it at net.core.somaxconn.
+  await http.listen({ port: opts.port, host: opts.host ?? '0.0.0.0', backlog: LISTEN_BACKLOG });
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
 
@@ -135,6 +155,8 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
         // An invalid call is answered (ERROR, or TASK_ERROR for its bad tasks); only a frame that
         // does not decode closes the connection (issue 9, D11).
         keepOpenOnInvalidMessage: true,
+        // A framework slow to read is held back from offers, not dropped (status updates still go).
+        backpressure: { ...SCHEDULER_BACKPRESSURE, ...opts.schedulerBackpressure },
       },
     ] as Parameters<typeof attachWebSocketServer>[1],
     {

@@ -183,6 +183,7 @@ export function metricsSnapshot(master: Master): Record<string, number> {
     'master/connections_over_address_cap': master.counters.connectionsOverAddressCap,
     'master/connections_idle_closed': master.counters.connectionsIdleClosed,
     'master/framework_calls_rate_limited': master.counters.frameworkCallsRateLimited,
+    'master/framework_connections_congested': master.counters.schedulerCongestions,
     'allocator/mesos/allocation_runs': master.counters.allocationRuns,
     'allocator/mesos/allocation_run_ms': master.counters.lastAllocationMs,
   };

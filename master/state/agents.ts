@@ -14,6 +14,7 @@ import type { Effects } from './effects.js';
 import { adoptFramework } from './frameworks.js';
 import { executorInUse, joinGroup } from './groups.js';
 import { rescindAgentOffers } from './offers.js';
+import { agentSettled } from './reconcile.js';
 import { unreadableReason } from './records.js';
 import {
   addTask,
@@ -162,13 +163,18 @@ export function onReregister(
   entry.principal ??= c.principal; // an id not yet bound (older record) binds to its first principal
   // Its first re-registration with a new leader: frameworks it reports that this leader does not
   // know are adopted rather than shut down (frameworks.ts adoptFramework).
-  if (s.recovering.delete(id)) adoptReportedFrameworks(s, out, m);
+  const settling = s.recovering.delete(id);
+  if (settling) adoptReportedFrameworks(s, out, m);
   // The registrar already holds this record unless something in it changed (a failover of
   // thousands of agents should not cost thousands of writes).
   const record = agentRecord(entry);
   if (JSON.stringify(record) !== before) out.persistAgent(record);
+  // Only tasks this master placed before the re-registration can be missing from its report (an
+  // agent awaited after a failover has none yet: nothing to compare).
+  const placedBefore = entry.tasks.size > 0;
   for (const rec of m.tasks) recoverTask(s, out, entry, conn, rec, wasUnreachable);
-  dropUnreported(s, out, entry, m.tasks);
+  if (placedBefore) dropUnreported(s, out, entry, m.tasks);
+  if (settling) agentSettled(s, out, id);
   out.log('info', 'agent re-registered', { agentId: id, tasks: m.tasks.length, wasUnreachable });
   out.toAgent(conn, { type: 'REREGISTERED', agent_id: id, master_info: s.cfg.info });
   s.requestAllocation(out, id);
@@ -270,10 +276,12 @@ function recoverTask(
   }
   const res = Resources.from(rec.task.resources);
   const role = roleOfTask(fw, res);
+  // Built once here, kept by addTask (each re-registration of a failover adds thousands).
+  const usedAfter = entry.used.plus(res);
   const why =
     role !== DEFAULT_ROLE && !fw.roles.includes(role)
       ? `uses resources of role '${role}', which the framework does not hold`
-      : !entry.total.contains(entry.used.plus(res))
+      : !entry.total.contains(usedAfter)
         ? `needs ${res}, more than the agent has left`
         : undefined;
   if (why) {
@@ -299,7 +307,8 @@ function recoverTask(
       return;
     }
   }
-  const t = addTask(s, entry, fw, rec.task, role, rec.state);
+  // A group's executor, when booked with this task, is added to the agent's use by joinGroup.
+  const t = addTask(s, entry, fw, rec.task, role, rec.state, { resources: res, usedAfter });
   if (rec.group) joinGroup(s, fw, t, rec.group.executor, rec.group.kill_group_on_task_failure !== false);
   if (rec.status) t.status = rec.status;
   if (wasUnreachable && fw.partitionAware) {
@@ -364,8 +373,9 @@ export function markGone(s: Core, out: Effects, a: AgentEntry): void {
   out.toAgent(a.peer?.id, { type: 'SHUTDOWN', message: `agent ${a.id} was marked gone by an operator` });
   out.close(a.peer?.id, 1000, 'agent is gone');
   a.peer = undefined;
-  s.recovering.delete(a.id);
+  const settling = s.recovering.delete(a.id);
   endAgentTasks(s, out, a, 'gone');
+  if (settling) agentSettled(s, out, a.id);
 }
 
 function endAgentTasks(s: Core, out: Effects, a: AgentEntry, why: 'unreachable' | 'gone'): void {

@@ -17,8 +17,9 @@ import { onFrameworkMessage, onShutdownExecutor, onUpdateFramework } from './fra
 import { teardown } from './frameworks.js';
 import { executorInUse, joinGroup } from './groups.js';
 import { addFilter, declineOffers, removeOffer } from './offers.js';
+import { reconcile } from './reconcile.js';
 import { authorizeOperations } from './security.js';
-import { acknowledge, addTask, applyState, bumpState, latest, masterStatus, sendUpdate } from './tasks.js';
+import { acknowledge, addTask, applyState, bumpState, masterStatus, sendUpdate } from './tasks.js';
 
 export type FrameworkCall = Exclude<SchedulerCall, { type: 'SUBSCRIBE' }>;
 
@@ -243,41 +244,4 @@ function kill(s: Core, out: Effects, fw: FrameworkEntry, taskId: string): void {
     task_id: taskId,
     grace_period_seconds: t.task.kill_policy?.grace_period_seconds,
   });
-}
-
-function reconcile(s: Core, out: Effects, fw: FrameworkEntry, tasks: { task_id: string; agent_id?: string }[]): void {
-  const now = s.nowSecs();
-  if (tasks.length === 0) {
-    for (const key of fw.tasks) {
-      const t = s.tasks.get(key);
-      if (t) sendUpdate(out, fw, { ...latest(s, t), reason: 'REASON_RECONCILIATION', uuid: undefined, timestamp: now });
-    }
-    return;
-  }
-  for (const q of tasks) {
-    const t = s.tasks.get(taskKey(fw.id, q.task_id));
-    const known = t ?? fw.completedByKey.get(taskKey(fw.id, q.task_id));
-    if (known) {
-      sendUpdate(out, fw, { ...latest(s, known), reason: 'REASON_RECONCILIATION', uuid: undefined, timestamp: now });
-      continue;
-    }
-    const agent = q.agent_id ? s.agents.get(q.agent_id) : undefined;
-    // Its agent may still re-register with it: no answer yet (Mesos does the same); ask again
-    // later. Without an agent id, any agent still re-registering could be the one holding it.
-    if (q.agent_id ? s.recovering.has(q.agent_id) : s.recovering.size > 0) continue;
-    let state: TaskState;
-    if (agent?.state === 'gone') state = fw.partitionAware ? TaskState.GONE_BY_OPERATOR : TaskState.LOST;
-    else if (agent?.state === 'unreachable') state = fw.partitionAware ? TaskState.UNREACHABLE : TaskState.LOST;
-    else if (agent) state = fw.partitionAware ? TaskState.GONE : TaskState.LOST;
-    else state = fw.partitionAware ? TaskState.UNKNOWN : TaskState.LOST;
-    sendUpdate(out, fw, {
-      task_id: q.task_id,
-      agent_id: q.agent_id,
-      state,
-      message: 'reconciliation: task unknown to the master',
-      reason: 'REASON_RECONCILIATION',
-      source: 'SOURCE_MASTER',
-      timestamp: now,
-    });
-  }
 }

@@ -69,6 +69,8 @@ export interface Counters {
   connectionsIdleClosed: number;
   /** Framework calls refused by `--rate_limits`. */
   frameworkCallsRateLimited: number;
+  /** Times a framework connection became congested (offers held back until it read its backlog). */
+  schedulerCongestions: number;
 }
 
 export function newCounters(): Counters {
@@ -91,6 +93,7 @@ export function newCounters(): Counters {
     connectionsOverAddressCap: 0,
     connectionsIdleClosed: 0,
     frameworkCallsRateLimited: 0,
+    schedulerCongestions: 0,
   };
 }
 
@@ -112,6 +115,8 @@ export interface SchedulerConn {
   pending?: FrameworkEntry;
   /** The principal the connection authenticated as at the upgrade. */
   principal?: string;
+  /** Its unread backlog is over the high water: the allocator leaves the framework out until it reads. */
+  congested?: boolean;
 }
 
 /** Event-driven cycles start at most once per this many times the last cycle's cost. */

@@ -11,6 +11,7 @@ import { recoveredAgent } from './agents.js';
 import type { Core } from './core.js';
 import { type Effects, failoverTimer, Timers } from './effects.js';
 import { addCompleted } from './frameworks.js';
+import { agentSettled, clearReconcileHold } from './reconcile.js';
 
 export function gainLeadership(s: Core, out: Effects, rec: RecoveredState): void {
   for (const a of rec.agents) s.agents.set(a.info.id, recoveredAgent(s, a));
@@ -56,6 +57,7 @@ export function agentWindowClosed(s: Core, out: Effects, markUnreachable: (id: s
     s.recovering.delete(id);
     const a = s.agents.get(id);
     if (a && a.state !== 'active') markUnreachable(id);
+    agentSettled(s, out, id);
   }
   out.log('info', 'agent re-register window closed');
 }
@@ -90,6 +92,7 @@ export function loseLeadership(s: Core, out: Effects, reason: string): void {
   s.tasks.clear();
   s.recovering.clear();
   s.recoveringFrameworks.clear();
+  clearReconcileHold(s);
   s.frameworkWindowOpen = false;
   s.roles = new Map();
 }

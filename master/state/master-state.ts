@@ -64,6 +64,11 @@ export type MasterEvent =
   | { type: 'schedulerCall'; conn: string; call: SchedulerCall; refused?: RefusedOperation[] }
   | { type: 'schedulerDisconnected'; conn: string }
   | { type: 'schedulerProtocolError'; conn: string; code: string; message: string }
+  /**
+   * The scheduler connection's unread backlog passed its high water (congested: no new offers go
+   * to it, everything else still does) or came back down (offers resume).
+   */
+  | { type: 'schedulerBackpressure'; conn: string; congested: boolean }
   /** A message the state asked to send could not be sent (connection closed, too slow, too large). */
   | { type: 'agentSendFailed'; conn: string; message: MasterToAgentMessage }
   | { type: 'schedulerSendFailed'; conn: string; message: SchedulerEvent }
@@ -179,6 +184,17 @@ export class MasterState {
         s.counters.invalidFrames++;
         out.log('warn', 'invalid frame from an agent; disconnecting it', { code: e.code, err: e.message });
         return;
+      case 'schedulerBackpressure': {
+        const c = s.schedulerConns.get(e.conn);
+        if (!c) return;
+        c.congested = e.congested;
+        if (e.congested) s.counters.schedulerCongestions++;
+        else s.requestAllocation(out);
+        out.log('info', e.congested ? 'framework connection congested: offers held back' : 'framework caught up', {
+          frameworkId: c.frameworkId,
+        });
+        return;
+      }
       case 'schedulerProtocolError':
         s.counters.invalidFrames++;
         out.log('warn', 'invalid frame from a scheduler; refused', { code: e.code, err: e.message });

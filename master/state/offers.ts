@@ -97,7 +97,10 @@ export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot
     suppressedRoles: [...f.suppressedRoles],
     allocated: Object.fromEntries(f.allocated),
     filters: f.filters.filter((x) => x.expiresAt > now),
-    active: f.active && f.connected && f.peer !== undefined,
+    // A framework whose connection is congested (unread backlog over the high water) gets no new
+    // offers until it has read: offers are optional, and what it would not read in time is better
+    // offered to others (master/state/master-state.ts, schedulerBackpressure).
+    active: f.active && f.connected && f.peer !== undefined && s.schedulerConns.get(f.peer.id)?.congested !== true,
   }));
   const snap: AllocatorSnapshot = {
     now,

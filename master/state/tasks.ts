@@ -40,9 +40,11 @@ export function addTask(
   task: TaskEntry['task'],
   role: string,
   state: TaskState,
+  /** Already built by the caller: the task's resources, and the agent's use with them added. */
+  known?: { resources: Resources; usedAfter: Resources },
 ): TaskEntry {
   const key = taskKey(fw.id, task.task_id);
-  const resources = Resources.from(task.resources);
+  const resources = known?.resources ?? Resources.from(task.resources);
   const entry: TaskEntry = {
     key,
     task,
@@ -56,7 +58,7 @@ export function addTask(
   s.tasks.set(key, entry);
   agent.tasks.add(key);
   fw.tasks.add(key);
-  agent.used = agent.used.plus(resources);
+  agent.used = known?.usedAfter ?? agent.used.plus(resources);
   addAllocation(fw, role, resources);
   bumpState(s, undefined, state);
   return entry;

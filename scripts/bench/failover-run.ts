@@ -5,6 +5,8 @@
  * accounted for every task, and whether any task was lost or doubled (from the agents' own books).
  */
 import { randomBytes } from 'node:crypto';
+import type { MasterInfo } from '../../sdk/protocol/types.js';
+import { createDetector } from '../../sdk/zk/detector.js';
 import {
   type AgentsProc,
   agentsReport,
@@ -19,7 +21,7 @@ import {
   waitFor,
   waitHealthy,
 } from './sim/cluster.js';
-import { CpuWindow, loadAverage, peakRssMiB } from './sim/proc.js';
+import { CpuWindow, cpuMs, loadAverage, peakRssMiB } from './sim/proc.js';
 
 export interface FailoverOptions {
   agents: number;
@@ -31,6 +33,13 @@ export interface FailoverOptions {
   agentProcs: number;
   zkSessionTimeout: string;
   stallMs: number;
+  /**
+   * How the simulated agents and frameworks find the new leader. `zk` (default): as the real agent
+   * and the SDK's driver, through ZooKeeper, and the frameworks reconcile at re-subscription as the
+   * driver does. `poll`: the first harness (try each master in turn with backoff up to 500 ms;
+   * reconciliation sent by the harness once every agent and framework is back).
+   */
+  follow?: 'zk' | 'poll';
 }
 
 export interface FailoverResult {
@@ -43,7 +52,23 @@ export interface FailoverResult {
   elected_to_frameworks_s: number;
   /** Election to the last reconciliation answer: the headline. */
   elected_to_reconciled_s: number;
+  /** The clock started at the ZooKeeper election (the harness's own detector names the new master), zk mode. */
+  zk_elected_to_leading_s: number;
+  zk_elected_to_agents_s: number;
+  zk_elected_to_frameworks_s: number;
+  zk_elected_to_reconciled_s: number;
+  /** Re-registrations acknowledged, from the ZooKeeper election: 10th, 50th, 90th percentile (s). */
+  agents_p10_s: number;
+  agents_p50_s: number;
+  agents_p90_s: number;
+  /** From the ZooKeeper election: the agents' and frameworks' detectors naming the new leader, the first RECONCILE sent. */
+  agents_detected_s: number;
+  frameworks_detected_s: number;
+  reconcile_sent_s: number;
+  reconcile_rounds: number;
   new_leader_cpu_ms: number;
+  /** The same from the kill (the registrar's recovery included). */
+  new_leader_cpu_from_kill_ms: number;
   new_leader_peak_rss_mib: number;
   slowest_health_ms: number;
   harness_cpu_share: number;
@@ -90,7 +115,8 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     masters.push(await startAgoraMaster(p2, flags));
     await waitHealthy(p2);
     const url = (p: number, path: string) => `ws://127.0.0.1:${p}${path}`;
-    const extra = { others: [url(p2, '/api/v1/agent')], backoffMaxMs: 500 };
+    const zkMode = (o.follow ?? 'zk') === 'zk';
+    const extra = zkMode ? { zk } : { others: [url(p2, '/api/v1/agent')], backoffMaxMs: 500 };
     agentProcs.push(...forkAgentProcs(url(p1, '/api/v1/agent'), o.agents, o.agentProcs, o.agentResources, extra));
     await Promise.all(agentProcs.map((p) => p.ready));
     for (const p of agentProcs) p.send({ cmd: 'start' });
@@ -106,8 +132,9 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     if (!registered) throw new Error(`only ${a.registered} of ${o.agents} agents registered`);
     const fws = forkFrameworks({
       url: url(p1, '/api/v1/scheduler/ws'),
-      others: [url(p2, '/api/v1/scheduler/ws')],
-      backoffMaxMs: 500,
+      ...(zkMode
+        ? { zk, reconcileOnSubscribe: true }
+        : { others: [url(p2, '/api/v1/scheduler/ws')], backoffMaxMs: 500 }),
       count: o.frameworks,
       task: o.task,
       declineSeconds: 3600,
@@ -149,14 +176,26 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     const newLeader = masters[1];
     const npid = newLeader.child.pid ?? 0;
     const cpu = new CpuWindow(() => [npid, fws.pid, ...agentProcs.map((p) => p.pid)]);
+    // The harness's own view of the election: the moment ZooKeeper names the standby (its
+    // candidate node became the first), which is also when the standby learns it won.
+    const detector = createDetector(zk);
+    let zkElectedAt = 0;
+    const standby = `master@127.0.0.1:${p2}`;
+    detector.on('leader', (m: MasterInfo | undefined) => {
+      if (m?.pid === standby && zkElectedAt === 0) zkElectedAt = Date.now();
+    });
+    await detector.next();
     const killedAt = Date.now();
     await masters[0].kill('SIGKILL');
+    // CPU from the kill too: the standby recovers the registrar before it says it leads.
+    const cpuAtKill = cpuMs(npid) ?? 0;
     while (!(await leading(p2))) {
       if (Date.now() - killedAt > 120_000) throw new Error('no new leader within 120 s');
       await sleep(20);
     }
     const electedAt = Date.now();
     cpu.start();
+    void detector.close();
     const probe = new HealthProbe(p2);
     const back = await waitFor(
       async () => {
@@ -167,7 +206,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       () => a.reregistered + f.resubscribed,
       { stallMs: o.stallMs, everyMs: 50 },
     );
-    fws.send({ cmd: 'reconcile' });
+    if (!zkMode) fws.send({ cmd: 'reconcile' });
     const reconciled = await waitFor(
       async () => {
         f = await fws.report();
@@ -177,11 +216,17 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       { stallMs: o.stallMs, everyMs: 50 },
     );
     const used = cpu.read();
+    const cpuFromKill = (cpuMs(npid) ?? 0) - cpuAtKill;
     await probe.stop();
     a = await agentsReport(agentProcs);
     let harness = 0;
     for (const [pid, u] of used) if (pid !== npid) harness = Math.max(harness, u.share);
     const secs = (t: number) => Math.max(0, (t - electedAt) / 1000);
+    const z = zkElectedAt || electedAt;
+    const zsecs = (t: number) => (t > 0 ? (t - z) / 1000 : Number.NaN);
+    const times = a.registeredTimes;
+    const pct = (q: number) => zsecs(times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0);
+    const reconciledAt = Math.max(f.lastReconciledAt, a.lastRegisteredAt, f.lastSubscribedAt);
     return {
       agents: o.agents,
       frameworks: o.frameworks,
@@ -189,8 +234,20 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       kill_to_elected_s: (electedAt - killedAt) / 1000,
       elected_to_agents_s: secs(a.lastRegisteredAt),
       elected_to_frameworks_s: secs(f.lastSubscribedAt),
-      elected_to_reconciled_s: secs(Math.max(f.lastReconciledAt, a.lastRegisteredAt, f.lastSubscribedAt)),
+      elected_to_reconciled_s: secs(reconciledAt),
+      zk_elected_to_leading_s: zsecs(electedAt),
+      zk_elected_to_agents_s: zsecs(a.lastRegisteredAt),
+      zk_elected_to_frameworks_s: zsecs(f.lastSubscribedAt),
+      zk_elected_to_reconciled_s: zsecs(reconciledAt),
+      agents_p10_s: pct(0.1),
+      agents_p50_s: pct(0.5),
+      agents_p90_s: pct(0.9),
+      agents_detected_s: zsecs(a.leaderDetectedAt),
+      frameworks_detected_s: zsecs(f.leaderDetectedAt),
+      reconcile_sent_s: zsecs(f.reconcileSentAt),
+      reconcile_rounds: f.reconcileCalls,
       new_leader_cpu_ms: used.get(npid)?.ms ?? 0,
+      new_leader_cpu_from_kill_ms: cpuFromKill,
       new_leader_peak_rss_mib: peakRssMiB(npid) ?? 0,
       slowest_health_ms: probe.slowestMs,
       harness_cpu_share: harness,

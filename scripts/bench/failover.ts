@@ -21,6 +21,10 @@ Options:
   --zk URL               ZooKeeper (default zk://127.0.0.1:2181; a unique path is added)
   --zk-session-timeout D the masters' ZooKeeper session timeout (default 10secs)
   --agent-procs N        processes holding the agents (default 1 up to 5,000 agents, else 2)
+  --follow zk|poll       how agents and frameworks find the new leader: zk (default) as the real
+                         agent and the SDK driver (ZooKeeper detector; frameworks reconcile at
+                         re-subscription); poll: the first harness (masters tried in turn, the
+                         harness sends reconciliation once everything is back)
   --json                 also print the result as one JSON line
   --help                 this text
 `;
@@ -36,6 +40,7 @@ async function main(): Promise<void> {
       zk: { type: 'string' },
       'zk-session-timeout': { type: 'string' },
       'agent-procs': { type: 'string' },
+      follow: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -45,6 +50,8 @@ async function main(): Promise<void> {
     return;
   }
   const agents = Number(values.agents ?? 5000);
+  const follow = values.follow ?? 'zk';
+  if (follow !== 'zk' && follow !== 'poll') throw new Error(`--follow must be zk or poll, got '${follow}'`);
   process.stdout.write(`load average at start: ${loadAverage()} (2 cores shared)\n`);
   const r = await runFailover({
     agents,
@@ -56,6 +63,7 @@ async function main(): Promise<void> {
     zkSessionTimeout: values['zk-session-timeout'] ?? '10secs',
     agentProcs: Number(values['agent-procs'] ?? (agents > 5000 ? 2 : 1)),
     stallMs: 60_000,
+    follow,
   });
   if (values.json) process.stdout.write(`${JSON.stringify({ bench: 'failover', ...r })}\n`);
   const rows: [string, string][] = [
@@ -64,7 +72,21 @@ async function main(): Promise<void> {
     ['elected → every agent re-registered (s)', r.elected_to_agents_s.toFixed(2)],
     ['elected → every framework re-subscribed (s)', r.elected_to_frameworks_s.toFixed(2)],
     ['elected → reconciliation accounted for every task (s)', r.elected_to_reconciled_s.toFixed(2)],
+    ['ZooKeeper election → leading (registrar recovered) (s)', r.zk_elected_to_leading_s.toFixed(2)],
+    ['ZooKeeper election → every agent re-registered (s)', r.zk_elected_to_agents_s.toFixed(2)],
+    [
+      '  re-registered p10 / p50 / p90 (s)',
+      [r.agents_p10_s, r.agents_p50_s, r.agents_p90_s].map((x) => x.toFixed(2)).join(' / '),
+    ],
+    [
+      '  agents / frameworks detected the new leader (s)',
+      `${r.agents_detected_s.toFixed(2)} / ${r.frameworks_detected_s.toFixed(2)}`,
+    ],
+    ['ZooKeeper election → every framework re-subscribed (s)', r.zk_elected_to_frameworks_s.toFixed(2)],
+    ['  first RECONCILE sent / rounds (s)', `${r.reconcile_sent_s.toFixed(2)} / ${r.reconcile_rounds}`],
+    ['ZooKeeper election → reconciliation accounted for every task (s)', r.zk_elected_to_reconciled_s.toFixed(2)],
     ['new leader CPU during recovery (ms)', r.new_leader_cpu_ms.toFixed(0)],
+    ['new leader CPU from the kill (ms)', r.new_leader_cpu_from_kill_ms.toFixed(0)],
     ['new leader peak RSS (MiB)', r.new_leader_peak_rss_mib.toFixed(0)],
     ['slowest /health during recovery (ms)', r.slowest_health_ms.toFixed(0)],
     ['busiest harness process (share of a core)', `${(r.harness_cpu_share * 100).toFixed(0)}%`],

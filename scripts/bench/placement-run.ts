@@ -62,6 +62,10 @@ export interface PhaseResult {
   /** Offers received and accepts sent by the frameworks during this phase alone (waste: offers per accept). */
   phase_offers: number;
   phase_accepts: number;
+  /** REVIVE and SUPPRESS calls the frameworks sent in this phase, and OFFERS events they got. */
+  phase_revives: number;
+  phase_suppresses: number;
+  phase_offer_events: number;
   complete: boolean;
   load: string;
   /** Register phase: seconds each quarter of the agents took (equal quarters = cost that does not grow). */
@@ -103,7 +107,7 @@ export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult>
     const pids = () => [mpid, fwProc.pid, ...agentProcs.map((p) => p.pid)];
     const cpu = new CpuWindow(pids);
     const base = { target: o.target, agents: o.agents, frameworks: o.frameworks };
-    const before = { offers: 0, accepts: 0 };
+    const before = { offers: 0, accepts: 0, revives: 0, suppresses: 0, offerEvents: 0 };
     const finish = async (
       phase: PhaseResult['phase'],
       start: number,
@@ -122,8 +126,14 @@ export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult>
       for (const [pid, u] of used) if (pid !== mpid) harness = Math.max(harness, u.share);
       const phaseOffers = f.offers - before.offers;
       const phaseAccepts = f.accepts - before.accepts;
+      const phaseRevives = f.revives - before.revives;
+      const phaseSuppresses = f.suppresses - before.suppresses;
+      const phaseOfferEvents = f.offerEvents - before.offerEvents;
       before.offers = f.offers;
       before.accepts = f.accepts;
+      before.revives = f.revives;
+      before.suppresses = f.suppresses;
+      before.offerEvents = f.offerEvents;
       return {
         phase,
         ...base,
@@ -144,6 +154,9 @@ export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult>
         declines: f.declines,
         phase_offers: phaseOffers,
         phase_accepts: phaseAccepts,
+        phase_revives: phaseRevives,
+        phase_suppresses: phaseSuppresses,
+        phase_offer_events: phaseOfferEvents,
         complete,
         load: loadAverage(),
       };

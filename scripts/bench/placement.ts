@@ -86,6 +86,13 @@ async function main(): Promise<void> {
           stallMs: Number(values['stall-seconds'] ?? 30) * 1000,
         });
         rows.push(...r.phases);
+        for (const p of r.phases) {
+          if (p.phase !== 'register')
+            process.stderr.write(
+              `${target} ${agents}x${frameworks} ${p.phase}: ${p.phase_offers} offers in ${p.phase_offer_events} OFFERS events, ` +
+                `${p.phase_accepts} accepts, ${p.phase_revives} REVIVE, ${p.phase_suppresses} SUPPRESS\n`,
+            );
+        }
         if (!r.correct.ok) failures.push(`${target} ${agents}x${frameworks}: ${JSON.stringify(r.correct)}`);
         for (const p of r.phases) {
           if (values.json)

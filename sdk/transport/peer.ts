@@ -27,7 +27,30 @@ export interface Peer<Out> {
    */
   send(message: Out): boolean;
   close(code?: number, reason?: string): void;
+  /**
+   * Bytes sent in earlier turns of the event loop and not yet taken by the socket (what the peer
+   * could have read and has not). Absent on peers that do not track it.
+   */
+  backlog?(): number;
 }
+
+/**
+ * Backpressure instead of a drop (a route opts in, e.g. the master's scheduler connections): a
+ * peer whose backlog passes `highWaterBytes` is reported congested (so the sender can hold back
+ * what is optional, such as offers) and clear again once its backlog is down to a quarter of
+ * that; messages still go. It is closed (1013) only when its backlog passes `maxBufferedBytes`,
+ * or when, congested, its socket took no byte for `stallTimeoutMs`.
+ */
+export interface BackpressureOptions {
+  highWaterBytes: number;
+  maxBufferedBytes: number;
+  stallTimeoutMs: number;
+  /** Told when the peer becomes congested (true) and when it has caught up (false). */
+  onChange?(congested: boolean): void;
+}
+
+export const DEFAULT_BACKPRESSURE_HIGH_WATER_BYTES = 1024 * 1024;
+export const DEFAULT_BACKPRESSURE_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
 
 export interface TransportOptions {
   /** Default DEFAULT_MAX_FRAME_BYTES, also passed to ws maxPayload. */
@@ -163,6 +186,14 @@ export class WsPeer<Out> implements Peer<Out> {
   lastSeen: number;
   principal?: string;
   private localClose: { code: number; reason: string } | undefined;
+  /** Backpressure: on when the route asked for it (set by the server before any send). */
+  bp: BackpressureOptions | undefined;
+  congested = false;
+  /** Bytes handed to ws.send, ever; minus ws.bufferedAmount, what the socket has taken. */
+  private sentBytes = 0;
+  private takenMark = 0;
+  /** clock.now() when the socket last took a byte (counted from when the peer became congested). */
+  private progressAt = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -171,6 +202,69 @@ export class WsPeer<Out> implements Peer<Out> {
     private readonly log: pino.Logger,
   ) {
     this.lastSeen = opts.clock.now();
+  }
+
+  backlog(): number {
+    return Math.max(0, this.ws.bufferedAmount - this.turnBytes);
+  }
+
+  /** Re-judges congestion (after a send, a drain, a heartbeat): set above the high water, cleared at a quarter of it. */
+  checkBackpressure(): void {
+    const bp = this.bp;
+    if (!bp) return;
+    const backlog = this.backlog();
+    // Pings the heartbeat writes are buffered too but not counted in sentBytes: only a rise counts.
+    const taken = this.sentBytes - this.ws.bufferedAmount;
+    if (taken > this.takenMark) {
+      this.takenMark = taken;
+      this.progressAt = this.opts.clock.now();
+    }
+    if (!this.congested && backlog > bp.highWaterBytes) {
+      this.congested = true;
+      this.progressAt = this.opts.clock.now();
+      this.log.info(
+        { peer: this.id, remote: this.remoteAddress, backlog, highWater: bp.highWaterBytes },
+        'peer congested: holding back what can wait',
+      );
+      this.notify(true);
+      this.watchDrain();
+    } else if (this.congested && backlog <= bp.highWaterBytes / 4) {
+      this.congested = false;
+      this.log.info({ peer: this.id, remote: this.remoteAddress, backlog }, 'peer caught up');
+      this.notify(false);
+    }
+  }
+
+  /** Whether a congested peer's socket has taken nothing for the stall timeout (checked each heartbeat). */
+  stalled(now: number): boolean {
+    if (!this.bp || !this.congested) return false;
+    this.checkBackpressure();
+    if (!this.congested || now - this.progressAt <= this.bp.stallTimeoutMs) return false;
+    this.log.warn(
+      { peer: this.id, remote: this.remoteAddress, backlog: this.backlog(), stallTimeoutMs: this.bp.stallTimeoutMs },
+      'peer blocked: congested and took nothing for the stall timeout; closing',
+    );
+    return true;
+  }
+
+  private notify(congested: boolean): void {
+    try {
+      this.bp?.onChange?.(congested);
+    } catch (err) {
+      this.log.error({ err, peer: this.id }, 'backpressure handler threw');
+    }
+  }
+
+  /** While congested, every time the socket empties its buffer, judge again. */
+  private watchDrain(): void {
+    const socket = (this.ws as unknown as { _socket?: import('node:net').Socket })._socket;
+    if (!socket) return;
+    const onDrain = () => {
+      if (!this.open) return;
+      this.checkBackpressure();
+      if (this.congested) socket.once('drain', onDrain);
+    };
+    socket.once('drain', onDrain);
   }
 
   get open(): boolean {
@@ -192,14 +286,15 @@ export class WsPeer<Out> implements Peer<Out> {
     // written in one turn (an OFFERS event split in several frames, the ACCEPTs answering one) goes
     // out whole; the peer is judged by what it has not taken by the next turn.
     const buffered = Math.max(0, this.ws.bufferedAmount - this.turnBytes);
+    const limit = this.bp?.maxBufferedBytes ?? this.opts.maxBufferedBytes;
     // A frame is always allowed onto an empty buffer, so a limit below one frame cannot wedge a peer.
-    if (buffered > 0 && buffered + frame.byteLength > this.opts.maxBufferedBytes) {
+    if (buffered > 0 && buffered + frame.byteLength > limit) {
       this.log.warn(
         {
           peer: this.id,
           remote: this.remoteAddress,
           buffered: this.ws.bufferedAmount,
-          limit: this.opts.maxBufferedBytes,
+          limit,
         },
         'peer too slow: closing instead of buffering more',
       );
@@ -209,6 +304,9 @@ export class WsPeer<Out> implements Peer<Out> {
     this.cork();
     this.ws.send(frame, { binary: true });
     this.turnBytes += frame.byteLength;
+    this.sentBytes += frame.byteLength;
+    // Only earlier turns' bytes count, and those do not change within a turn: judge once per turn.
+    if (this.bp && this.turnBytes === frame.byteLength) this.checkBackpressure();
     return true;
   }
 
@@ -285,6 +383,10 @@ export function heartbeatRound(peers: Iterable<WsPeer<unknown>>, intervalMs: num
     if (peer.lastSeen > now) peer.lastSeen = now;
     if (!late && now - peer.lastSeen > 2 * intervalMs) {
       suspects.push(peer);
+      continue;
+    }
+    if (!late && peer.stalled(now)) {
+      peer.close(CloseCode.TRY_AGAIN_LATER, 'peer blocked: took nothing while congested');
       continue;
     }
     if (peer.ws.readyState === WebSocket.OPEN) peer.ws.ping();

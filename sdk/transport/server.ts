@@ -12,6 +12,7 @@ import type { Direction, MessageOf } from '../protocol/messages.js';
 import { TlsClientCertRequired } from '../tls/errors.js';
 import {
   asCodecError,
+  type BackpressureOptions,
   CloseCode,
   closeCodeFor,
   decodeFrame,
@@ -27,6 +28,8 @@ import {
 export interface ConnectionHandlers<In extends Direction> {
   onMessage(message: MessageOf<In>): void;
   onClose(code: number, reason: string): void;
+  /** On a route with `backpressure`: the peer became congested (true) or caught up (false). */
+  onBackpressure?(congested: boolean): void;
 }
 
 export interface WsRoute<In extends Direction, Out> {
@@ -57,6 +60,11 @@ export interface WsRoute<In extends Direction, Out> {
    * open; only frames that cannot be decoded close it. Default false: any refused frame closes it.
    */
   keepOpenOnInvalidMessage?: boolean;
+  /**
+   * Backpressure instead of the drop at `maxBufferedBytes` (peer.ts `BackpressureOptions`): the
+   * handlers' `onBackpressure` hears when a peer is congested and when it has caught up.
+   */
+  backpressure?: Omit<BackpressureOptions, 'onChange'>;
 }
 
 export interface WebSocketServerOptions extends TransportOptions {
@@ -172,6 +180,9 @@ export function attachWebSocketServer(
     const remoteAddress = req.socket.remoteAddress ?? 'unknown';
     const peer = new WsPeer<unknown>(ws, remoteAddress, options, log);
     peer.principal = principal;
+    if (route.backpressure) {
+      peer.bp = { ...route.backpressure, onChange: (congested) => handlers?.onBackpressure?.(congested) };
+    }
     const plog = log.child({ peer: peer.id, remote: remoteAddress, path: route.path, principal });
     peers.add(peer);
     let handlers: ConnectionHandlers<Direction> | undefined;

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { DockerContainerizer } from '../../agent/containerizer/docker.js';
 import {
   dumpProcessLogs,
+  freePortRun,
   getJson,
   type MasterProc,
   startAgentProc,
@@ -44,11 +45,13 @@ describe('marathon: a group of Docker apps with BRIDGE port mappings and depende
       reason: 'run scripts/docker.sh image',
     });
     master = await startMasterProc(['--allocation_interval', '200ms']);
+    // Ports no other test run on this host is handed at the same time (a fixed range was shared).
+    const ports = await freePortRun(64);
     const agent = await startAgentProc(master.address, [
       '--containerizers',
       'docker,posix',
       '--resources',
-      'cpus:4;mem:4096;ports:[35000-35099]',
+      `cpus:4;mem:4096;ports:[${ports}-${ports + 63}]`,
     ]);
     agentId = (await getJson(`${agent.url}/state`)).id;
     marathon = await startMarathonProc(master.address);

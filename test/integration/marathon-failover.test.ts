@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
   dumpProcessLogs,
+  freePortRun,
   getJson,
   type MasterProc,
   startAgentProc,
@@ -22,7 +23,9 @@ describe('marathon leader failover in the middle of a deployment @integration', 
     requireReal(this, 'ZooKeeper', zookeeperAvailability());
     zk = await TestZkServer.start();
     master = await startMasterProc(['--allocation_interval', '200ms']);
-    await startAgentProc(master.address, ['--resources', 'cpus:4;mem:4096;ports:[34000-34999]']);
+    // Ports no other test run on this host is handed at the same time (a fixed range was shared).
+    const ports = await freePortRun(64);
+    await startAgentProc(master.address, ['--resources', `cpus:4;mem:4096;ports:[${ports}-${ports + 63}]`]);
     const flags = ['--zk', zk.url('/marathon'), '--zk_session_timeout', '3secs'];
     marathons.push(await startMarathonProc(master.address, flags, false));
     marathons.push(await startMarathonProc(master.address, flags, false));

@@ -7,6 +7,7 @@ import http from 'node:http';
 import { expect } from 'chai';
 import {
   dumpProcessLogs,
+  freePortRun,
   getJson,
   type MasterProc,
   startAgentProc,
@@ -23,7 +24,9 @@ describe('marathon /v2/queue, /v2/deployments and /v2/events through a real clus
 
   before(async () => {
     master = await startMasterProc(['--allocation_interval', '200ms']);
-    await startAgentProc(master.address, ['--resources', 'cpus:2;mem:1024;ports:[34000-34099]']);
+    // Ports no other test run on this host is handed at the same time (a fixed range was shared).
+    const ports = await freePortRun(64);
+    await startAgentProc(master.address, ['--resources', `cpus:2;mem:1024;ports:[${ports}-${ports + 63}]`]);
     marathon = await startMarathonProc(master.address);
   });
   afterEach(function () {

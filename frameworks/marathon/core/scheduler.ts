@@ -17,6 +17,7 @@ import {
   type TaskStatus,
 } from 'agora/sdk';
 import type pino from 'pino';
+import { replaceStep } from '../plan/index.js';
 import { CheckRunner, type ProbeAnswer, readinessJson, tcpConnect } from './checks.js';
 import { actionState, configVersion, effectiveApps, planJson } from './deployments.js';
 import type { EventBus } from './events.js';
@@ -231,31 +232,46 @@ export class Scheduler {
         for (const i of current.sort(order).slice(0, current.length - n)) this.killInstance(i, 'scale down');
       return Math.max(0, n - current.length);
     }
-    // Rolling replacement within the health-capacity bounds.
-    const minHealthy = Math.ceil(n * app.upgradeStrategy.minimumHealthCapacity);
-    const maxCapacity = Math.max(n, Math.floor(n * (1 + app.upgradeStrategy.maximumOverCapacity)));
-    const oldAlive = old.filter((i) => !i.killing);
-    let healthy =
-      current.filter((i) => isAvailable(app, i)).length + oldAlive.filter((i) => isAvailable(app, i)).length;
-    let killedNow = 0;
-    for (const i of oldAlive.sort((a, b) => Number(isAvailable(app, a)) - Number(isAvailable(app, b)) || order(a, b))) {
-      const h = isAvailable(app, i);
-      if (!h || healthy - 1 >= minHealthy) {
-        this.killInstance(i, 'replaced by a new version');
-        killedNow++;
-        if (h) healthy--;
-      }
+    // Rolling replacement: the pure planner (plan/rolling.ts) decides, so the invariant its property
+    // test holds (no kill takes the healthy count below the minimum, never over the cap) is what runs.
+    const rank = new Map([...old].sort(order).map((i, k) => [i.taskId, k]));
+    const d = replaceStep({
+      instances: n,
+      upgradeStrategy: app.upgradeStrategy,
+      old: [
+        ...old.map((i) => ({
+          id: i.taskId,
+          healthy: isAvailable(app, i),
+          killing: i.killing === true,
+          killRank: rank.get(i.taskId),
+        })),
+        // Current-version instances being killed still hold capacity until they end.
+        ...live
+          .filter((i) => i.version === cv && i.killing)
+          .map((i) => ({ id: i.taskId, healthy: false, killing: true })),
+      ],
+      new: current.map((i) => ({ id: i.taskId, healthy: isHealthy(app, i), ready: isAvailable(app, i) })),
+    });
+    if (d.kill.length > 0 || d.launch !== this.demand.get(id)) {
+      this.log.debug(
+        {
+          appId: id,
+          old: old.length,
+          new: current.length,
+          healthy: live.filter((i) => isAvailable(app, i)).length,
+          minHealthy: d.minHealthy,
+          maxCapacity: d.maxCapacity,
+          kill: d.kill,
+          launch: d.launch,
+        },
+        'rolling replace decision',
+      );
     }
-    const occupied = live.length;
-    let launch = Math.max(0, Math.min(n - current.length, maxCapacity - occupied));
-    // Neither a kill nor a launch possible (e.g. minimumHealthCapacity 1 with no over-capacity): kill one anyway.
-    const pending = current.some((i) => !isAvailable(app, i));
-    if (launch === 0 && killedNow === 0 && !pending && current.length < n && old.every((i) => !i.killing)) {
-      const victim = oldAlive.sort(order)[0];
-      if (victim) this.killInstance(victim, 'no room to replace within the upgrade strategy');
+    for (const taskId of d.kill) {
+      const i = this.instances.get(taskId);
+      if (i) this.killInstance(i, 'replaced by a new version');
     }
-    if (current.length >= n) launch = 0;
-    return launch;
+    return d.launch;
   }
 
   private isInRoot(id: string): boolean {
@@ -471,6 +487,16 @@ export class Scheduler {
   // ---- status updates ----------------------------------------------------------------------
 
   onUpdate(status: TaskStatus): void {
+    this.log.debug(
+      {
+        taskId: status.task_id,
+        state: status.state,
+        healthy: status.healthy,
+        reason: status.reason,
+        source: status.source,
+      },
+      'status update',
+    );
     let i = this.instances.get(status.task_id);
     if (!i) {
       // A task of a pod instance: `<instance id>.<container>`.

@@ -24,6 +24,8 @@ export interface InstanceState {
   killing?: boolean;
   /** For the kill order among old instances (older first is Marathon's default here). */
   startedAtMs?: number;
+  /** Position in the app's kill order (`killSelection`), lower first; before `startedAtMs` when given. */
+  killRank?: number;
 }
 
 export interface ReplaceSnapshot {
@@ -88,7 +90,10 @@ export function replaceStep(snap: ReplaceSnapshot): ReplaceDecision {
   // Kill as Marathon does: up to `healthy − minHealthy` old instances, unhealthy ones first (those do
   // not lower the healthy count), then the oldest.
   const order = [...activeOld].sort(
-    (a, b) => Number(a.healthy) - Number(b.healthy) || (a.startedAtMs ?? 0) - (b.startedAtMs ?? 0),
+    (a, b) =>
+      Number(a.healthy) - Number(b.healthy) ||
+      (a.killRank ?? 0) - (b.killRank ?? 0) ||
+      (a.startedAtMs ?? 0) - (b.startedAtMs ?? 0),
   );
   const budget = Math.max(0, healthyNow - (minHealthy - belowMinimumAllowed));
   const kill = order.slice(0, budget).map((i) => i.id);

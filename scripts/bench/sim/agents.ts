@@ -9,18 +9,34 @@
  */
 
 import type { AgentMessage } from '../../../sdk/protocol/messages.js';
-import { Direction, type MasterToAgentMessage } from '../../../sdk/protocol/messages.js';
-import { type TaskInfo, type TaskRecord, TaskState, type TaskStatus } from '../../../sdk/protocol/types.js';
+import { AGENT_WS_PATH, Direction, type MasterToAgentMessage } from '../../../sdk/protocol/messages.js';
+import {
+  type MasterInfo,
+  type TaskInfo,
+  type TaskRecord,
+  TaskState,
+  type TaskStatus,
+} from '../../../sdk/protocol/types.js';
 import { type Resource, Resources } from '../../../sdk/resources/resources.js';
 import { type Peer, ReconnectingClient } from '../../../sdk/transport/index.js';
+import { createDetector, type MasterDetector, sameMaster } from '../../../sdk/zk/detector.js';
 
 export interface AgentsConfig {
   /** ws://host:port of the master to start with. */
   url: string;
   /** Other masters to try in turn when a connection closes (failover); a LEADER answer points the way too. */
   others?: string[];
-  /** Reconnection backoff ceiling (ms); default 2,000. */
+  /** Reconnection backoff ceiling (ms); default 2,000 (10,000 with `zk`, as the real agent). */
   backoffMaxMs?: number;
+  /**
+   * `zk://host:2181/path`: follow the election as the real agent does (cli/daemons.ts runAgent with
+   * sdk/zk/follow-leader.ts): connect to the leader ZooKeeper names, reconnect at once when it
+   * changes, try a master's LEADER hint once, otherwise the real agent's backoff (200 ms doubling to
+   * 10 s, full jitter). `url` and `others` are then unused. One detector (one ZooKeeper session)
+   * serves every agent of the process, where real agents hold one session each; ZooKeeper delivers
+   * the same watch event to each session.
+   */
+  zk?: string;
   count: number;
   /** Index of the first agent (hostnames are unique across processes). */
   offset: number;
@@ -53,6 +69,8 @@ export interface AgentsReport {
   lastRegisteredAt: number;
   /** When each (re-)registration since the last mark was acknowledged (ms since the epoch). */
   registeredTimes: number[];
+  /** zk mode: when ZooKeeper first named a leader since the last mark (ms since the epoch; 0 if not). */
+  leaderDetectedAt: number;
 }
 
 interface Held {
@@ -79,6 +97,8 @@ interface SimAgent {
   registered: boolean;
   /** Connection attempts since the last open (a failed one moves to the next master). */
   tries: number;
+  /** A LEADER hint to try on the next attempt only (zk mode). */
+  hinted?: MasterInfo;
 }
 
 const EPS = 1e-9;
@@ -99,6 +119,7 @@ export class SimAgents {
   private lastRunTaskAt = 0;
   private lastRegisteredAt = 0;
   private registeredTimes: number[] = [];
+  private leaderDetectedAt = 0;
   private doubled = 0;
   private overcommitted = 0;
   private registered = 0;
@@ -106,8 +127,23 @@ export class SimAgents {
   private seq = 0;
   private killed = 0;
 
+  private readonly detector?: MasterDetector;
+
   constructor(private readonly cfg: AgentsConfig) {
     this.url = cfg.url;
+    if (cfg.zk) {
+      this.detector = createDetector(cfg.zk);
+      // As runAgent: every change of leader (none included) reconnects at once.
+      this.detector.on('leader', (leader) => {
+        if (leader && this.leaderDetectedAt === 0) this.leaderDetectedAt = Date.now();
+        for (const a of this.agents) {
+          a.hinted = undefined;
+          a.registered = false;
+          a.client.reconnectNow();
+        }
+      });
+    }
+    const zk = cfg.zk !== undefined;
     const total = Resources.parse(cfg.resources).toList();
     for (let i = 0; i < cfg.count; i++) {
       const index = cfg.offset + i;
@@ -122,9 +158,11 @@ export class SimAgents {
         registered: false,
         tries: 0,
         client: new ReconnectingClient({
-          url: () => this.urlFor(a),
+          url: () => (zk ? this.zkUrlFor(a) : this.urlFor(a)),
           inbound: Direction.MasterToAgent,
-          backoff: { initialMs: 50, maxMs: cfg.backoffMaxMs ?? 2000 },
+          backoff: zk
+            ? { initialMs: 200, maxMs: cfg.backoffMaxMs ?? 10_000 }
+            : { initialMs: 50, maxMs: cfg.backoffMaxMs ?? 2000 },
           onOpen: (peer) => this.open(a, peer, total),
           onMessage: (m) => this.message(a, m),
           onClose: () => {
@@ -163,6 +201,7 @@ export class SimAgents {
   async stop(): Promise<void> {
     clearInterval(this.retryTimer);
     await Promise.all(this.agents.map((a) => a.client.stop()));
+    await this.detector?.close();
   }
 
   mark(): void {
@@ -172,6 +211,7 @@ export class SimAgents {
     this.reregistered = 0;
     this.lastRegisteredAt = 0;
     this.registeredTimes = [];
+    this.leaderDetectedAt = 0;
   }
 
   report(): AgentsReport {
@@ -197,6 +237,7 @@ export class SimAgents {
       distinctTasks: this.everSent.size,
       lastRegisteredAt: this.lastRegisteredAt,
       registeredTimes: this.registeredTimes,
+      leaderDetectedAt: this.leaderDetectedAt,
     };
   }
 
@@ -206,6 +247,13 @@ export class SimAgents {
     const n = a.tries++;
     if (n === 0 || all.length < 2) return this.url;
     return all[(all.indexOf(this.url) + n) % all.length];
+  }
+
+  /** zk mode: a hint once, else the leader ZooKeeper names (undefined while none: retry after backoff). */
+  private zkUrlFor(a: SimAgent): string | undefined {
+    const m = a.hinted ?? this.detector?.current();
+    a.hinted = undefined;
+    return m ? `ws://${m.address.ip}:${m.address.port}${AGENT_WS_PATH}` : undefined;
   }
 
   private open(a: SimAgent, peer: Peer<AgentMessage>, total: Resource[]): void {
@@ -267,6 +315,15 @@ export class SimAgents {
         return;
       case 'LEADER': {
         const mi = m.leader.master_info;
+        if (this.detector) {
+          // As the real agent: reconnect at once only to a leader other than the one ZooKeeper names.
+          a.registered = false;
+          if (mi && !sameMaster(mi, this.detector.current())) {
+            a.hinted = mi;
+            a.client.reconnectNow();
+          }
+          return;
+        }
         if (mi) {
           this.url = `ws://${mi.address.ip}:${mi.address.port}/api/v1/agent`;
         }

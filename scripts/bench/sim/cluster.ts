@@ -89,8 +89,9 @@ export function forkFrameworks(cfg: FrameworksConfig): FrameworksProc {
 /** Sums the agents' reports (several processes). */
 export async function agentsReport(procs: AgentsProc[]): Promise<AgentsReport> {
   const all = await Promise.all(procs.map((p) => p.report()));
-  const sum = (k: Exclude<keyof AgentsReport, 'registeredTimes'>) => all.reduce((n, r) => n + r[k], 0);
-  const max = (k: Exclude<keyof AgentsReport, 'registeredTimes'>) => Math.max(0, ...all.map((r) => r[k]));
+  type Num = Exclude<keyof AgentsReport, 'registeredTimes'>;
+  const sum = (k: Num) => all.reduce((n, r) => n + r[k], 0);
+  const max = (k: Num) => Math.max(0, ...all.map((r) => r[k]));
   return {
     registered: sum('registered'),
     reregistered: sum('reregistered'),
@@ -105,6 +106,7 @@ export async function agentsReport(procs: AgentsProc[]): Promise<AgentsReport> {
     distinctTasks: sum('distinctTasks'),
     lastRegisteredAt: max('lastRegisteredAt'),
     registeredTimes: all.flatMap((r) => r.registeredTimes).sort((x, y) => x - y),
+    leaderDetectedAt: max('leaderDetectedAt'),
   };
 }
 
@@ -114,7 +116,7 @@ export function forkAgentProcs(
   total: number,
   procs: number,
   resources: string,
-  extra: { others?: string[]; backoffMaxMs?: number } = {},
+  extra: { others?: string[]; backoffMaxMs?: number; zk?: string } = {},
 ): AgentsProc[] {
   const out: AgentsProc[] = [];
   const per = Math.ceil(total / procs);

@@ -3,11 +3,24 @@
  * first-fit into the offers it gets, declines what it cannot use with a filter, acknowledges every
  * update and records ACCEPT→RUNNING. In churn mode every task that starts running replaces an old
  * one (KILL the oldest, queue a new task), which holds the cluster's occupancy steady.
+ *
+ * Offers are handled as Mesos's framework development guide asks of a well-behaved scheduler
+ * (docs/app-framework-development-guide.md, "offer management"): SUPPRESS whenever the backlog is
+ * empty (here: empty for `suppressAfterMs`), decline unusable offers with a long filter, REVIVE when
+ * work waits while suppressed, or when starved (work waiting, filters set and no offer for
+ * `reviveAfterMs`), and never more than once per `reviveAfterMs` (a REVIVE clears every filter, so
+ * reviving on every new task, as this harness did before, is declining with no filter at all).
  */
-import { Direction, type SchedulerCall, type SchedulerEvent } from '../../../sdk/protocol/messages.js';
-import { type Offer, type TaskInfo, TaskState } from '../../../sdk/protocol/types.js';
+import {
+  Direction,
+  SCHEDULER_WS_PATH,
+  type SchedulerCall,
+  type SchedulerEvent,
+} from '../../../sdk/protocol/messages.js';
+import { type MasterInfo, type Offer, type TaskInfo, TaskState } from '../../../sdk/protocol/types.js';
 import { type Resource, Resources } from '../../../sdk/resources/resources.js';
-import { type Peer, ReconnectingClient } from '../../../sdk/transport/index.js';
+import { backoffDelayMs, type Peer, ReconnectingClient } from '../../../sdk/transport/index.js';
+import { createDetector, type MasterDetector, sameMaster } from '../../../sdk/zk/detector.js';
 
 export interface FrameworksConfig {
   /** ws://host:port of the master. */
@@ -19,6 +32,26 @@ export interface FrameworksConfig {
   /** Other masters to try in turn when a connection closes (failover). */
   others?: string[];
   backoffMaxMs?: number;
+  /**
+   * `zk://host:2181/path`: follow the election as the SDK's driver does (sdk/scheduler/transport.ts
+   * and driver.ts): a change of leader re-subscribes after the driver's backoff (full jitter in
+   * [0, 500 ms)), a master's LEADER hint is tried at once, failed attempts back off 200 ms doubling
+   * to 10 s. `url` and `others` are then unused. One detector serves every framework of the process.
+   */
+  zk?: string;
+  /**
+   * As the driver's Reconciler (sdk/scheduler/reconciler.ts): after every re-subscription, ask the
+   * master explicitly about every task believed running, and ask again for those still unanswered
+   * after 1 s, doubling up to 60 s. The report's reconciliation counters then count since the last mark.
+   */
+  reconcileOnSubscribe?: boolean;
+  /** REVIVE when starved this long, at most once per this long (default 2000: the master offers at least every allocation interval, 1 s, and a loaded master later). */
+  reviveAfterMs?: number;
+  /**
+   * SUPPRESS once the backlog has stayed empty this long (default 5000): a framework whose launches
+   * are in flight gets work again soon, and each SUPPRESS costs a REVIVE, which clears every filter.
+   */
+  suppressAfterMs?: number;
 }
 
 export type FrameworksCommand =
@@ -44,8 +77,13 @@ export interface FrameworksReport {
   backlog: number;
   launched: number;
   offers: number;
+  /** OFFERS events received (one event carries many offers). */
+  offerEvents: number;
   accepts: number;
   declines: number;
+  /** REVIVE and SUPPRESS calls sent. */
+  revives: number;
+  suppresses: number;
   p50: number;
   p99: number;
   /** Since the last reconcile: tasks the master's answers accounted for, and those it said were lost/unknown. */
@@ -58,6 +96,11 @@ export interface FrameworksReport {
   resubscribed: number;
   lastSubscribedAt: number;
   lastReconciledAt: number;
+  /** Reconciliation rounds sent since the last mark, and when the first went out. */
+  reconcileCalls: number;
+  reconcileSentAt: number;
+  /** zk mode: when ZooKeeper first named a new leader since the last mark. */
+  leaderDetectedAt: number;
   /** Connections closed (ever), and the last close's code and reason. */
   closes: number;
   lastClose: string;
@@ -85,9 +128,21 @@ class SimFramework {
   /** Tasks seen RUNNING, with the uuid of that update (a resent update carries the same uuid). */
   readonly runningSeen = new Map<string, string | undefined>();
   declined = false;
+  /** SUPPRESS sent (offers off) and not revived since. */
+  suppressed = false;
+  lastOfferAt = 0;
+  lastReviveAt = 0;
+  /** When the backlog was last seen empty (0: it is not). */
+  emptySince = 0;
+  /** Offers since the last debug line (AGORA_SIM_DEBUG). */
+  offersSeen = 0;
   subscribed = false;
   private tries = 0;
   private next = 0;
+  /** zk mode: a LEADER hint tried on the next attempt only, and the pending re-subscription. */
+  private hinted?: MasterInfo;
+  private resubscribeTimer?: NodeJS.Timeout;
+  private reconcileTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly sim: SimFrameworks,
@@ -95,10 +150,14 @@ class SimFramework {
     private url: string,
   ) {
     const all = [url, ...(sim.cfg.others ?? [])];
+    const zk = sim.detector !== undefined;
     this.client = new ReconnectingClient({
-      url: () => (this.tries++ === 0 ? this.url : all[(all.indexOf(this.url) + this.tries) % all.length]),
+      url: () =>
+        zk ? this.zkUrl() : this.tries++ === 0 ? this.url : all[(all.indexOf(this.url) + this.tries) % all.length],
       inbound: Direction.MasterToScheduler,
-      backoff: { initialMs: 50, maxMs: sim.cfg.backoffMaxMs ?? 2000 },
+      backoff: zk
+        ? { initialMs: 200, maxMs: sim.cfg.backoffMaxMs ?? 10_000 }
+        : { initialMs: 50, maxMs: sim.cfg.backoffMaxMs ?? 2000 },
       onOpen: (peer) => {
         this.peer = peer;
         this.tries = 0;
@@ -115,6 +174,52 @@ class SimFramework {
     });
   }
 
+  private zkUrl(): string | undefined {
+    const m = this.hinted ?? this.sim.detector?.current();
+    this.hinted = undefined;
+    return m ? `ws://${m.address.ip}:${m.address.port}${SCHEDULER_WS_PATH}` : undefined;
+  }
+
+  /** zk mode, the leader changed: re-subscribe after the driver's backoff (attempts 0: [0, 500 ms)). */
+  leaderChanged(): void {
+    if (this.resubscribeTimer) return;
+    clearTimeout(this.reconcileTimer);
+    const delay = backoffDelayMs(0, 500, 30_000, { next: () => Math.random() });
+    this.resubscribeTimer = setTimeout(() => {
+      this.resubscribeTimer = undefined;
+      this.client.reconnectNow();
+    }, delay);
+  }
+
+  stopTimers(): void {
+    clearTimeout(this.resubscribeTimer);
+    clearTimeout(this.reconcileTimer);
+  }
+
+  /**
+   * Explicit reconciliation of the tasks believed running. `retryMs`: as the driver's rounds, ask
+   * again after that long for the tasks still unanswered (`again`), doubling up to 60 s.
+   */
+  reconcile(retryMs?: number, again = false): void {
+    clearTimeout(this.reconcileTimer);
+    const tasks: { task_id: string; agent_id: string }[] = [];
+    for (const [task_id, agent_id] of this.live) {
+      if (!again) this.sim.reconciling.add(task_id);
+      else if (!this.sim.reconciling.has(task_id)) continue;
+      tasks.push({ task_id, agent_id });
+    }
+    if (tasks.length === 0) return;
+    this.sim.reconcileCalls++;
+    if (this.sim.reconcileSentAt === 0) this.sim.reconcileSentAt = Date.now();
+    for (let i = 0; i < tasks.length; i += 1000) {
+      this.call({ type: 'RECONCILE', framework_id: this.id as string, reconcile: { tasks: tasks.slice(i, i + 1000) } });
+    }
+    if (retryMs !== undefined) {
+      this.reconcileTimer = setTimeout(() => this.reconcile(Math.min(retryMs * 2, 60_000), true), retryMs);
+      this.reconcileTimer.unref();
+    }
+  }
+
   /** False when the call was not sent (the connection is closed or closing). */
   call(c: SchedulerCall): boolean {
     return this.peer?.send(c) ?? false;
@@ -122,24 +227,79 @@ class SimFramework {
 
   add(n: number): void {
     for (let i = 0; i < n; i++) this.backlog.push(`f${this.index}-t${this.next++}`);
-    if (n > 0 && this.declined && this.id) {
+    if (n > 0) {
+      this.emptySince = 0;
+      this.reviveIfNeeded(Date.now(), this.sim.reviveAfterMs);
+    }
+  }
+
+  /**
+   * Work waits and offers are off (suppressed), or filters are set and no offer came for `after`
+   * (starved): REVIVE, at most once per `after`. A framework that still gets offers (resources
+   * freed by its kills are bigger than what it declined there, so no filter covers them) does not
+   * revive: its filters keep the rest of the cluster away from it.
+   */
+  private reviveIfNeeded(now: number, after: number): void {
+    if (this.backlog.length === 0 || now - this.lastReviveAt < after) return;
+    if (this.suppressed || (this.declined && now - this.lastOfferAt >= after)) this.revive();
+  }
+
+  revive(): void {
+    if (!this.id || !this.subscribed) return;
+    if (this.call({ type: 'REVIVE', framework_id: this.id })) {
+      this.sim.revives++;
+      this.suppressed = false;
       this.declined = false;
-      this.call({ type: 'REVIVE', framework_id: this.id });
+      this.lastReviveAt = Date.now();
+    }
+  }
+
+  /** Every quarter of `after`: SUPPRESS once the backlog has stayed empty for `suppressAfterMs`, or REVIVE if needed. */
+  tick(now: number, after: number): void {
+    if (!this.id || !this.subscribed) return;
+    if (this.backlog.length > 0) {
+      this.emptySince = 0;
+      this.reviveIfNeeded(now, after);
+      return;
+    }
+    // A backlog that empties between two RUNNING updates of a steady stream is not idle.
+    if (this.emptySince === 0) this.emptySince = now;
+    if (
+      !this.suppressed &&
+      now - this.emptySince >= this.sim.suppressAfterMs &&
+      this.call({ type: 'SUPPRESS', framework_id: this.id })
+    ) {
+      this.sim.suppresses++;
+      this.suppressed = true;
     }
   }
 
   private event(e: SchedulerEvent): void {
     switch (e.type) {
-      case 'SUBSCRIBED':
-        if (this.id) {
+      case 'SUBSCRIBED': {
+        const again = this.id !== undefined;
+        if (again) {
           this.sim.resubscribed++;
           this.sim.lastSubscribedAt = Date.now();
         }
         this.id = e.subscribed.framework_id;
         this.subscribed = true;
+        if (again && this.sim.cfg.reconcileOnSubscribe) this.reconcile(1000);
+        // A SUBSCRIBE without suppressed_roles leaves every role unsuppressed.
+        this.suppressed = false;
+        this.lastOfferAt = Date.now();
         return;
+      }
       case 'LEADER': {
         const mi = e.leader.master_info;
+        if (this.sim.detector) {
+          // As the driver: a hint naming another master is tried at once, else the transport's backoff.
+          if (mi && !sameMaster(mi, this.sim.detector.current())) {
+            this.hinted = mi;
+            this.client.reconnectNow();
+          }
+          return;
+        }
         if (mi) {
           this.url = `ws://${mi.address.ip}:${mi.address.port}/api/v1/scheduler/ws`;
         }
@@ -149,6 +309,9 @@ class SimFramework {
         // Like the project's own frameworks (Marathon, Chronos), decline what one OFFERS event
         // brought and could not be used in one DECLINE, not one call per offer.
         const unused: string[] = [];
+        this.sim.offerEvents++;
+        this.offersSeen += e.offers.offers.length;
+        this.lastOfferAt = Date.now();
         for (const o of e.offers.offers) if (!this.offer(o)) unused.push(o.id);
         if (unused.length > 0) {
           this.sim.declines += unused.length;
@@ -273,8 +436,11 @@ export class SimFrameworks {
   readonly reconciling = new Set<string>();
   churn = false;
   offers = 0;
+  offerEvents = 0;
   accepts = 0;
   declines = 0;
+  revives = 0;
+  suppresses = 0;
   launched = 0;
   running = 0;
   runningTwice = 0;
@@ -286,21 +452,63 @@ export class SimFrameworks {
   lastSubscribedAt = 0;
   lastReason = '';
   lastReconciledAt = 0;
+  /** RECONCILE rounds sent (a framework's calls for one round count once) and when the first went out. */
+  reconcileCalls = 0;
+  reconcileSentAt = 0;
   closes = 0;
   lastClose = '';
+  readonly detector?: MasterDetector;
+  leaderDetectedAt = 0;
+
+  readonly reviveAfterMs: number;
+  readonly suppressAfterMs: number;
 
   constructor(readonly cfg: FrameworksConfig) {
+    this.reviveAfterMs = cfg.reviveAfterMs ?? 2000;
+    this.suppressAfterMs = cfg.suppressAfterMs ?? 5000;
     const list = Resources.parse(cfg.task).toList();
     this.taskShape = { cpus: scalar(list, 'cpus'), mem: scalar(list, 'mem'), list };
+    if (cfg.zk) {
+      this.detector = createDetector(cfg.zk);
+      let last: MasterInfo | undefined;
+      this.detector.on('leader', (leader) => {
+        if (!leader || sameMaster(leader, last)) return;
+        const first = last === undefined;
+        last = leader;
+        this.leaderDetectedAt = Date.now();
+        // The detector names its first leader too: only a different one is a change.
+        if (!first) for (const f of this.fws) f.leaderChanged();
+      });
+    }
     for (let i = 0; i < cfg.count; i++) this.fws.push(new SimFramework(this, i, cfg.url));
   }
 
+  private starveTimer?: NodeJS.Timeout;
+
   start(): void {
     for (const f of this.fws) f.client.start();
+    const after = this.reviveAfterMs;
+    this.starveTimer = setInterval(() => {
+      const now = Date.now();
+      for (const f of this.fws) f.tick(now, after);
+    }, after / 4);
+    this.starveTimer.unref();
+    if (process.env.AGORA_SIM_DEBUG) {
+      setInterval(() => {
+        const rows = this.fws.map(
+          (f) => `${f.backlog.length}/${f.live.size}/${f.offersSeen}${f.suppressed ? 's' : ''}${f.declined ? 'd' : ''}`,
+        );
+        process.stderr.write(`fws backlog/live/offers: ${rows.join(' ')}\n`);
+        for (const f of this.fws) f.offersSeen = 0;
+      }, 1000).unref();
+    }
   }
 
   async stop(): Promise<void> {
+    for (const f of this.fws) f.stopTimers();
+    if (this.starveTimer) clearInterval(this.starveTimer);
     await Promise.all(this.fws.map((f) => f.client.stop()));
+    await this.detector?.close();
   }
 
   /** Spreads `n` new tasks over the frameworks' backlogs. */
@@ -328,16 +536,18 @@ export class SimFrameworks {
     this.reconciled = 0;
     this.reconcileLost = 0;
     this.lastReconciledAt = 0;
-    for (const f of this.fws) {
-      const tasks = [...f.live].map(([task_id, agent_id]) => ({ task_id, agent_id }));
-      for (const t of tasks) this.reconciling.add(t.task_id);
-      for (let i = 0; i < tasks.length; i += 1000) {
-        f.call({ type: 'RECONCILE', framework_id: f.id as string, reconcile: { tasks: tasks.slice(i, i + 1000) } });
-      }
-    }
+    this.reconcileSentAt = 0;
+    for (const f of this.fws) f.reconcile();
   }
 
   mark(): void {
+    this.reconciled = 0;
+    this.reconcileLost = 0;
+    this.lastReconciledAt = 0;
+    this.reconcileCalls = 0;
+    this.reconcileSentAt = 0;
+    this.leaderDetectedAt = 0;
+    this.reconciling.clear();
     this.resubscribed = 0;
     this.lastSubscribedAt = 0;
     this.running = 0;
@@ -357,8 +567,11 @@ export class SimFrameworks {
       backlog: this.fws.reduce((n, f) => n + f.backlog.length, 0),
       launched: this.launched,
       offers: this.offers,
+      offerEvents: this.offerEvents,
       accepts: this.accepts,
       declines: this.declines,
+      revives: this.revives,
+      suppresses: this.suppresses,
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
       lostBeforeRunning: this.lostBeforeRunning,
@@ -368,6 +581,9 @@ export class SimFrameworks {
       reconciled: this.reconciled,
       reconcileLost: this.reconcileLost,
       lastReconciledAt: this.lastReconciledAt,
+      reconcileCalls: this.reconcileCalls,
+      reconcileSentAt: this.reconcileSentAt,
+      leaderDetectedAt: this.leaderDetectedAt,
       closes: this.closes,
       lastClose: this.lastClose,
     };

@@ -2,7 +2,8 @@
  * The message-passing ceiling for the placement benchmark: a stub master on the same transport and
  * codec that registers agents, subscribes frameworks, offers each agent's free resources to one
  * framework (agent i to framework i mod F) with no allocator and no interval, and relays ACCEPT →
- * RUN_TASK, updates, acknowledgements and kills. No registrar, no validation, no bookkeeping beyond
+ * RUN_TASK, updates, acknowledgements and kills; a suppressed framework's agents wait until it
+ * revives (SUPPRESS/REVIVE as Mesos honours them). No registrar, no validation, no bookkeeping beyond
  * each agent's free cpus and mem.
  */
 import { createServer } from 'node:http';
@@ -33,6 +34,8 @@ interface StubFramework {
   name: string;
   peer: Peer<SchedulerEvent>;
   idle: Set<StubAgent>;
+  /** Sent SUPPRESS and not REVIVE since: its agents wait in `idle`. */
+  suppressed: boolean;
 }
 
 function scalar(list: readonly Resource[], name: string): number {
@@ -91,6 +94,10 @@ export async function startStubMaster(port: number): Promise<{ port: number; clo
   const offer = (a: StubAgent) => {
     const fw = ownerOf(a);
     if (!fw || a.offered || !a.peer.open || a.cpus < 0.01 || a.mem < 32) return;
+    if (fw.suppressed) {
+      fw.idle.add(a);
+      return;
+    }
     a.offered = true;
     fw.idle.delete(a);
     const id = `O${n++}`;
@@ -205,6 +212,7 @@ export async function startStubMaster(port: number): Promise<{ port: number; clo
               fw = known;
               known.peer = peer;
               known.idle.clear();
+              known.suppressed = false;
               for (const [oid, a] of offers) {
                 if (ownerOf(a) !== known) continue;
                 offers.delete(oid);
@@ -217,7 +225,13 @@ export async function startStubMaster(port: number): Promise<{ port: number; clo
               for (const a of agentList) if (ownerOf(a) === known) offer(a);
               return;
             }
-            fw = { id: `F${frameworks.length}`, name: c.subscribe.framework_info.name, peer, idle: new Set() };
+            fw = {
+              id: `F${frameworks.length}`,
+              name: c.subscribe.framework_info.name,
+              peer,
+              idle: new Set(),
+              suppressed: false,
+            };
             frameworks.push(fw);
             byId.set(fw.id, fw);
             peer.send({
@@ -272,7 +286,11 @@ export async function startStubMaster(port: number): Promise<{ port: number; clo
               return;
             case 'REVIVE':
               dbg.revive++;
+              self.suppressed = false;
               for (const a of [...self.idle]) offer(a);
+              return;
+            case 'SUPPRESS':
+              self.suppressed = true;
               return;
             case 'ACKNOWLEDGE': {
               const a = agents.get(c.acknowledge.agent_id);

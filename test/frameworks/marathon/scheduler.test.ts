@@ -178,6 +178,36 @@ describe('marathon scheduler (virtual clock, fake driver)', () => {
     );
   });
 
+  it('minimumHealthCapacity 1 with no over-capacity: launches one extra instance rather than killing a healthy one (the pure planner decides)', async () => {
+    const h = await new Harness().start();
+    const app = {
+      id: '/r1',
+      cmd: 'v1',
+      cpus: 0.1,
+      mem: 16,
+      instances: 2,
+      upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 0 },
+    };
+    await post(h, app);
+    h.driver.emit('offers', [offer()]);
+    h.runAll();
+    await post(h, { ...app, cmd: 'v2' });
+    const s = h.service.scheduler;
+    let minHealthy = 2;
+    let maxAlive = 0;
+    for (let round = 0; round < 20 && s.deployments.length > 0; round++) {
+      const live = s.instancesOf('/r1').filter((i) => !i.killing && i.state !== 'TASK_KILLED');
+      maxAlive = Math.max(maxAlive, s.instancesOf('/r1').length);
+      minHealthy = Math.min(minHealthy, live.filter((i) => isHealthy(s.specs.get('/r1'), i)).length);
+      for (const id of [...h.driver.killed]) if (s.instances.has(id)) h.status(id, 'TASK_KILLED');
+      h.driver.emit('offers', [offer()]);
+      h.runAll();
+    }
+    expect(s.deployments).to.have.length(0);
+    expect(minHealthy).to.equal(2);
+    expect(maxAlive).to.equal(3);
+  });
+
   it('resumes a deployment found in storage after a failover, and reconciles what it knew', async () => {
     const h = await new Harness().start();
     await post(h, { id: '/f', cmd: 'sleep 100', cpus: 0.1, mem: 16, instances: 2 });

@@ -1,0 +1,149 @@
+/**
+ * Explicit and implicit reconciliation (RECONCILE), and the questions held after a failover.
+ *
+ * A task the master knows is answered at once with its latest state. A task it does not know, on
+ * an agent that has not re-registered with this leader yet, may still come back with that agent:
+ * Mesos sends no answer then, and the framework asks again after a backoff (the SDK's driver waits
+ * 1 s, then 2 s, ...), so a framework that reconciles at re-subscription, as it should, learns of
+ * its tasks only at its next round after their agents are back. Here such a question is held
+ * instead and answered the moment the question can be: when the agent re-registers (with the state
+ * it reported), is marked unreachable or gone (with that), or, for a task named without an agent,
+ * when no remembered agent is still awaited. Asking again is harmless: a held question is held
+ * once. Held questions are bounded; past the bound a question is left unanswered, as in Mesos.
+ */
+import { type TaskState as State, TaskState } from '../../sdk/protocol/types.js';
+import { type FrameworkEntry, taskKey } from '../registry.js';
+import type { Core } from './core.js';
+import type { Effects } from './effects.js';
+import { latest, sendUpdate } from './tasks.js';
+
+/** Questions held at once, over every framework and agent. */
+export const MAX_HELD_RECONCILE = 500_000;
+
+export interface TaskRef {
+  task_id: string;
+  agent_id?: string;
+}
+
+interface Held {
+  /** Agent id → framework id → task ids asked about. */
+  byAgent: Map<string, Map<string, Set<string>>>;
+  /** Framework id → task ids asked about without an agent id. */
+  anyAgent: Map<string, Set<string>>;
+  count: number;
+}
+
+const heldByCore = new WeakMap<Core, Held>();
+
+function heldOf(s: Core): Held {
+  let h = heldByCore.get(s);
+  if (!h) {
+    h = { byAgent: new Map(), anyAgent: new Map(), count: 0 };
+    heldByCore.set(s, h);
+  }
+  return h;
+}
+
+/** Questions held now (tests, metrics). */
+export function heldReconcileQuestions(s: Core): number {
+  return heldByCore.get(s)?.count ?? 0;
+}
+
+/** Leadership lost: nothing held is answered by this master any more. */
+export function clearReconcileHold(s: Core): void {
+  heldByCore.delete(s);
+}
+
+function hold(h: Held, into: Map<string, Set<string>>, frameworkId: string, taskId: string): void {
+  let set = into.get(frameworkId);
+  if (!set) {
+    set = new Set();
+    into.set(frameworkId, set);
+  }
+  if (set.has(taskId) || h.count >= MAX_HELD_RECONCILE) return;
+  set.add(taskId);
+  h.count++;
+}
+
+export function reconcile(s: Core, out: Effects, fw: FrameworkEntry, tasks: TaskRef[]): void {
+  const now = s.nowSecs();
+  if (tasks.length === 0) {
+    for (const key of fw.tasks) {
+      const t = s.tasks.get(key);
+      if (t) sendUpdate(out, fw, { ...latest(s, t), reason: 'REASON_RECONCILIATION', uuid: undefined, timestamp: now });
+    }
+    return;
+  }
+  for (const q of tasks) {
+    const key = taskKey(fw.id, q.task_id);
+    const known = s.tasks.get(key) ?? fw.completedByKey.get(key);
+    if (known) {
+      sendUpdate(out, fw, { ...latest(s, known), reason: 'REASON_RECONCILIATION', uuid: undefined, timestamp: now });
+      continue;
+    }
+    // Its agent may still re-register with it: answered when that is settled (see above).
+    // Without an agent id, any agent still re-registering could be the one holding it.
+    if (q.agent_id ? s.recovering.has(q.agent_id) : s.recovering.size > 0) {
+      const h = heldOf(s);
+      if (q.agent_id) {
+        let byFw = h.byAgent.get(q.agent_id);
+        if (!byFw) {
+          byFw = new Map();
+          h.byAgent.set(q.agent_id, byFw);
+        }
+        hold(h, byFw, fw.id, q.task_id);
+      } else hold(h, h.anyAgent, fw.id, q.task_id);
+      continue;
+    }
+    unknownTask(s, out, fw, q, now);
+  }
+}
+
+function unknownTask(s: Core, out: Effects, fw: FrameworkEntry, q: TaskRef, now: number): void {
+  const agent = q.agent_id ? s.agents.get(q.agent_id) : undefined;
+  let state: State;
+  if (agent?.state === 'gone') state = fw.partitionAware ? TaskState.GONE_BY_OPERATOR : TaskState.LOST;
+  else if (agent?.state === 'unreachable') state = fw.partitionAware ? TaskState.UNREACHABLE : TaskState.LOST;
+  else if (agent) state = fw.partitionAware ? TaskState.GONE : TaskState.LOST;
+  else state = fw.partitionAware ? TaskState.UNKNOWN : TaskState.LOST;
+  sendUpdate(out, fw, {
+    task_id: q.task_id,
+    agent_id: q.agent_id,
+    state,
+    message: 'reconciliation: task unknown to the master',
+    reason: 'REASON_RECONCILIATION',
+    source: 'SOURCE_MASTER',
+    timestamp: now,
+  });
+}
+
+/**
+ * The agent is no longer awaited (it re-registered with its tasks, or was marked unreachable or
+ * gone): the questions held for it are answered now, and those held without an agent once no
+ * remembered agent is awaited any more.
+ */
+export function agentSettled(s: Core, out: Effects, agentId: string): void {
+  const h = heldByCore.get(s);
+  if (!h) return;
+  const byFw = h.byAgent.get(agentId);
+  if (byFw) {
+    h.byAgent.delete(agentId);
+    answer(s, out, h, byFw, agentId);
+  }
+  if (s.recovering.size === 0 && h.anyAgent.size > 0) {
+    const any = h.anyAgent;
+    h.anyAgent = new Map();
+    answer(s, out, h, any, undefined);
+  }
+}
+
+function answer(s: Core, out: Effects, h: Held, byFw: Map<string, Set<string>>, agentId: string | undefined): void {
+  for (const [frameworkId, ids] of byFw) {
+    h.count -= ids.size;
+    const fw = s.frameworks.get(frameworkId);
+    if (!fw) continue; // gone meanwhile (torn down): nobody to answer
+    const refs: TaskRef[] = [];
+    for (const task_id of ids) refs.push(agentId ? { task_id, agent_id: agentId } : { task_id });
+    reconcile(s, out, fw, refs);
+  }
+}
