@@ -63,11 +63,21 @@ export async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-/** Polls `fn` until it returns a truthy value, or fails with `what` after `timeoutMs`. */
+/**
+ * How long a test waits for a process it started to answer: starting node and loading bin/agora
+ * took over 20 s on this 2-core machine at load 25 (a master that printed nothing in 20 s), and a
+ * CI machine may be slower still.
+ */
+export const PROCESS_START_MS = 60_000;
+
+/**
+ * Polls `fn` until it returns a truthy value, or fails with `what` after `timeoutMs`. `what` may be
+ * a function, called when the wait times out, to say what was seen by then (e.g. a process's output).
+ */
 export async function waitFor<T>(
-  what: string,
+  what: string | (() => string),
   fn: () => T | Promise<T>,
-  timeoutMs = 20_000,
+  timeoutMs = 30_000,
   everyMs = 100,
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
@@ -81,9 +91,23 @@ export async function waitFor<T>(
     }
     await sleep(everyMs);
   }
+  const said = typeof what === 'function' ? what() : what;
   throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`,
+    `timed out after ${timeoutMs} ms waiting for ${said}${last ? ` (last error: ${(last as Error).message})` : ''}`,
   );
+}
+
+/** `p`, or a failure saying what was waited for after `timeoutMs` (an event awaited with `once`). */
+export async function within<T>(p: Promise<T>, what: string, timeoutMs = 30_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read loosely typed JSON from the HTTP APIs
@@ -93,10 +117,19 @@ export async function getJson<T = any>(url: string): Promise<T> {
   return (await r.json()) as T;
 }
 
-/** A child process with the last of its output kept. */
+/**
+ * A child process with the last of its output kept. `exited` is set once the process has exited
+ * AND its stdout and stderr have ended, so that a test which waits for `exited` and then reads
+ * `text()` sees the last lines too: node emits 'exit' before it has read what the process wrote
+ * just before exiting (seen on a loaded machine). A grandchild that keeps the pipes open (a task
+ * of a SIGKILLed agent) cannot hold `exited` back for more than STDIO_GRACE_MS.
+ */
 export class Proc {
+  static readonly STDIO_GRACE_MS = 2000;
   readonly output: string[] = [];
   exited?: { code: number | null; signal: NodeJS.Signals | null };
+  /** Resolves once `exited` is set. */
+  private readonly ended: Promise<void>;
 
   constructor(
     readonly name: string,
@@ -108,25 +141,47 @@ export class Proc {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    child.on('exit', (code, signal) => {
-      this.exited = { code, signal };
+    let grace: NodeJS.Timeout | undefined;
+    let end = () => {};
+    this.ended = new Promise((r) => {
+      end = r;
     });
+    const settle = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(grace);
+      this.exited ??= { code, signal };
+      end();
+    };
+    child.on('exit', (code, signal) => {
+      grace = setTimeout(() => settle(code, signal), Proc.STDIO_GRACE_MS);
+      grace.unref();
+    });
+    child.on('close', settle);
+  }
+
+  /** The process has exited (its output may still be arriving: see `exited`). */
+  private gone(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
   }
 
   text(): string {
     return this.output.join('');
   }
 
-  /** Sends `signal`, then SIGKILL when the process has not exited after 10 s. */
+  /**
+   * Sends `signal`, then SIGKILL when the process has not exited after 10 s; resolves once
+   * `exited` is set.
+   */
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (this.exited) return;
-    const done = new Promise((r) => this.child.once('exit', r));
-    this.child.kill(signal);
-    await Promise.race([done, sleep(10_000)]);
-    if (!this.exited) {
-      this.child.kill('SIGKILL');
-      await done;
+    if (!this.gone()) {
+      const done = new Promise((r) => this.child.once('exit', r));
+      this.child.kill(signal);
+      await Promise.race([done, sleep(10_000)]);
+      if (!this.gone()) {
+        this.child.kill('SIGKILL');
+        await done;
+      }
     }
+    await this.ended;
   }
 }
 
@@ -161,7 +216,7 @@ export interface MasterProc {
   address: string;
 }
 
-/** The master among `masters` that says it leads (waits up to 30 s for one to). */
+/** The master among `masters` that says it leads (waits up to 60 s for one to). */
 export async function leaderOf(masters: MasterProc[]): Promise<MasterProc> {
   return waitFor(
     'a leading master',
@@ -173,7 +228,7 @@ export async function leaderOf(masters: MasterProc[]): Promise<MasterProc> {
       }
       return undefined;
     },
-    30_000,
+    60_000,
   );
 }
 
@@ -200,11 +255,15 @@ export async function startMasterProc(extra: string[] = [], opts: DaemonOptions 
   );
   const url = `http://127.0.0.1:${port}`;
   const standalone = !extra.some((a) => a === '--zk' || a.startsWith('--zk='));
-  await waitFor(`master on ${port} to answer /health (output: ${proc.text().slice(-500)})`, async () => {
-    if (proc.exited) throw new Error(`master exited: ${proc.text().slice(-2000)}`);
-    const h = await getJson(`${url}/health`);
-    return h.healthy && (standalone ? h.leading : true);
-  });
+  await waitFor(
+    () => `master on ${port} to answer /health${standalone ? ' and lead' : ''} (output: ${proc.text().slice(-500)})`,
+    async () => {
+      if (proc.exited) throw new Error(`master exited: ${proc.text().slice(-2000)}`);
+      const h = await getJson(`${url}/health`);
+      return h.healthy && (standalone ? h.leading : true);
+    },
+    PROCESS_START_MS,
+  );
   return { proc, port, url, address: `127.0.0.1:${port}` };
 }
 
@@ -234,10 +293,14 @@ export async function startAgentProc(
     opts,
   );
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`agent on ${port} to register`, async () => {
-    if (proc.exited) throw new Error(`agent exited: ${proc.text().slice(-2000)}`);
-    return (await getJson(`${url}/state`)).registered;
-  });
+  await waitFor(
+    () => `agent on ${port} to register (output: ${proc.text().slice(-500)})`,
+    async () => {
+      if (proc.exited) throw new Error(`agent exited: ${proc.text().slice(-2000)}`);
+      return (await getJson(`${url}/state`)).registered;
+    },
+    PROCESS_START_MS,
+  );
   return { proc, port, url, workDir };
 }
 

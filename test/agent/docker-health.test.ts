@@ -72,7 +72,7 @@ describe('docker-exec health checks through a real agent @integration', function
         command: { value: `test -f ${flag}` },
         delay_seconds: 0,
         interval_seconds: 0.3,
-        timeout_seconds: 10,
+        timeout_seconds: 30, // a `docker exec` takes seconds on a loaded machine: not a timeout there
         grace_period_seconds: 0,
         consecutive_failures: 0, // report only, never kill
       },
@@ -89,13 +89,21 @@ describe('docker-exec health checks through a real agent @integration', function
     });
     expect(healthy.reason).to.equal('REASON_TASK_HEALTH_CHECK_STATUS_UPDATED');
 
-    // From outside the system under test: remove the file inside the container.
+    // From outside the system under test: remove the file inside the container. Only updates from
+    // then on count: with no grace period, a check run before the task's `touch` may have reported
+    // an unhealthy update already, before the healthy one.
+    const mark = ours().length;
     execFileSync('docker', ['exec', containerName(id), 'rm', flag]);
     const unhealthy = await waitFor(
       'an unhealthy update after the file was removed in the container',
-      () => ours().find((u) => u.state === 'TASK_RUNNING' && u.healthy === false),
+      () =>
+        ours()
+          .slice(mark)
+          .find((u) => u.state === 'TASK_RUNNING' && u.healthy === false),
       60_000,
-    );
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}; updates seen: ${seen()}`);
+    });
     expect(unhealthy.message).to.match(new RegExp(`test -f ${flag}' exited with status 1`));
     expect(
       ours().map((u) => u.state),

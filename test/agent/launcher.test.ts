@@ -12,17 +12,19 @@ import { requireReal } from '../support/require-real.js';
 
 const PARENT = fileURLToPath(new URL('../support/launcher-parent.js', import.meta.url));
 
-async function until<T>(what: string, probe: () => T | undefined, tries = 200): Promise<T> {
-  for (let i = 0; i < tries; i++) {
+/** Polls `probe` for up to `ms` (by the clock: 200 tries of 50 ms took far longer than 10 s under load). */
+async function until<T>(what: string, probe: () => T | undefined, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
     const v = probe();
     if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`gave up after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`gave up waiting for ${what}`);
 }
 
 describe('Launcher (a real launcher process starting real processes)', function () {
-  this.timeout(30_000);
+  this.timeout(90_000);
   let dir: string;
   let launcher: Launcher;
   const started: LaunchedProcess[] = [];

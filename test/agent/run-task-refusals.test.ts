@@ -4,7 +4,7 @@
  * into the agent's parent directory, task `meta` into the checkpoint directory); and health checks
  * that cannot run. Evidence comes from the file system around the work dir.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -94,7 +94,19 @@ describe('refused RUN_TASKs: unsafe ids (defect 5, agent side) and checks that c
         framework: framework(fw),
         task: task(t, extra),
       });
-    const settle = () => new Promise((r) => setTimeout(r, 50));
+    const statuses = () => sent.flatMap((m) => (m.type === 'STATUS_UPDATE' ? [m.update.status] : []));
+    /**
+     * Waits until `cond` holds (the agent's handling of RUN_TASK is asynchronous: it resolves the
+     * user, checkpoints and launches), instead of a fixed 50 ms that a loaded machine outlasts.
+     */
+    const until = async (what: string, cond: () => boolean, ms = 10_000) => {
+      const deadline = Date.now() + ms;
+      while (!cond()) {
+        if (Date.now() > deadline)
+          throw new Error(`timed out after ${ms} ms waiting for ${what}; statuses: ${JSON.stringify(statuses())}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
 
     beforeEach(() => {
       parent = mkdtempSync(join(tmpdir(), 'agora-sandbox-test-'));
@@ -122,7 +134,7 @@ describe('refused RUN_TASKs: unsafe ids (defect 5, agent side) and checks that c
     it('refuses framework .. with task .. with TASK_ERROR, launches nothing, writes nothing beside the work dir', async () => {
       expect(() => agent.sandboxOf('..', '..')).to.throw(InvalidId);
       run('..', '..');
-      await settle();
+      await until('the refusal', () => statuses().some((st) => st.task_id === '..'));
       expect(launched).to.deep.equal([]);
       expect(readdirSync(parent), 'the parent of the work dir').to.deep.equal(['work']);
       expect(agent.tasks.size).to.equal(0);
@@ -138,7 +150,14 @@ describe('refused RUN_TASKs: unsafe ids (defect 5, agent side) and checks that c
       const metaBefore = readdirSync(join(workDir, 'meta')).sort();
       run('..', 'meta');
       run('fw', 'meta');
-      await settle();
+      await until(
+        "the refusal of framework .., and fw's task launched and checkpointed",
+        () =>
+          statuses().some((st) => st.task_id === 'meta' && st.state === 'TASK_ERROR') &&
+          launched.length === 1 &&
+          existsSync(join(workDir, 'sandboxes', 'fw', 'meta', 'stdout')) &&
+          existsSync(join(workDir, 'meta', 'tasks.journal')), // checkpointed once launched
+      );
       expect(launched.map((s) => s.sandbox)).to.deep.equal([join(workDir, 'sandboxes', 'fw', 'meta')]);
       expect(readdirSync(join(workDir, 'meta')).sort(), 'the checkpoint dir holds no task output').to.deep.equal(
         metaBefore.concat(metaBefore.includes('tasks.journal') ? [] : ['tasks.journal']).sort(),
@@ -155,14 +174,13 @@ describe('refused RUN_TASKs: unsafe ids (defect 5, agent side) and checks that c
         ['a fractional failure count', { type: 'TCP', tcp: { port: 80 }, consecutive_failures: 1.5 }],
       ];
       for (const [i, [, check]] of bad.entries()) run('fw', `bad-check-${i}`, { health_check: check });
-      await settle();
+      await until(`${bad.length} refusals`, () => statuses().length >= bad.length);
       expect(launched).to.deep.equal([]);
       expect(agent.tasks.size).to.equal(0);
-      const statuses = sent.flatMap((m) => (m.type === 'STATUS_UPDATE' ? [m.update.status] : []));
-      expect(statuses.map((s) => [s.task_id, s.state, s.reason])).to.deep.equal(
+      expect(statuses().map((s) => [s.task_id, s.state, s.reason])).to.deep.equal(
         bad.map((_, i) => [`bad-check-${i}`, 'TASK_ERROR', 'REASON_TASK_INVALID']),
       );
-      for (const s of statuses) expect(s.message).to.match(/^invalid health check: /);
+      for (const s of statuses()) expect(s.message).to.match(/^invalid health check: /);
     });
   });
 });

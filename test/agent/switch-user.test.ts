@@ -204,7 +204,8 @@ describe('tasks run as their user (--switch_user) @integration', function () {
   it("posix: the framework's user when the command names none", async () => {
     const agent = startAgent([new PosixContainerizer({ launcher })]);
     run(agent, { user: 'nobody' }, { task_id: 'posix-fw-user', command: { value: 'exec sleep 300' } });
-    const pid = await running(agent, 'posix-fw-user');
+    // Read once it runs `sleep`: before setpriv has switched and exec'd, the pid is still root's.
+    const pid = await execed(await running(agent, 'posix-fw-user'));
     expect(procIds(pid).uid).to.deep.equal([65534, 65534, 65534, 65534]);
   });
 
@@ -398,7 +399,8 @@ describe('tasks run as their user (--switch_user) @integration', function () {
     try {
       capture(ra.agent);
       run(ra.agent, { user: 'nobody' }, { task_id: 'no-switch', command: { value: 'exec sleep 300', user: 'nobody' } });
-      const pid = await running(ra.agent, 'no-switch');
+      // Read once it runs `sleep`: read before any exec, root's ids would pass even if it had switched.
+      const pid = await execed(await running(ra.agent, 'no-switch'));
       expect(procIds(pid).uid).to.deep.equal([0, 0, 0, 0]);
       expect(statSync(sandboxOf('no-switch')).uid).to.equal(0);
     } finally {

@@ -19,7 +19,7 @@ function zkReachable(): Promise<Availability> {
       s.destroy();
       resolve(a);
     };
-    s.setTimeout(2000, () => done({ ok: false, reason: `no answer from ${host}:${port}` }));
+    s.setTimeout(10_000, () => done({ ok: false, reason: `no answer from ${host}:${port} in 10 s` }));
     s.once('connect', () => done({ ok: true }));
     s.once('error', (e) => done({ ok: false, reason: e.message }));
   });

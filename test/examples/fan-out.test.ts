@@ -49,7 +49,7 @@ describe('the fan-out batch example', () => {
 });
 
 describe('the fan-out batch example on a real master and agent @integration', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   after(stopAll);
 
   it('retries the failing item on real agents and reports it failed, the others succeeded', async () => {
@@ -70,7 +70,11 @@ describe('the fan-out batch example on a real master and agent @integration', fu
       '4',
     ];
     const p = new Proc('fan-out', spawn(process.execPath, args));
-    const exited = await waitFor('the batch to exit', () => p.exited, 50_000);
+    const exited = await waitFor(
+      () => `the batch to exit (output: ${p.text().slice(-500)})`,
+      () => p.exited,
+      120_000,
+    );
     expect(exited.code, p.text()).to.equal(1);
     const line = p
       .text()

@@ -58,7 +58,7 @@ describe('the tutorial framework', () => {
 });
 
 describe('the tutorial framework on a real master and agent @integration', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   after(stopAll);
 
   it('runs as `node dist/examples/tutorial/framework.js` and exits 0 with every task finished', async () => {
@@ -66,7 +66,11 @@ describe('the tutorial framework on a real master and agent @integration', funct
     await startAgentProc(master.address, ['--resources', 'cpus:2;mem:512;disk:1000']);
     const script = join(REPO_ROOT, 'dist/examples/tutorial/framework.js');
     const p = new Proc('tutorial', spawn(process.execPath, [script, '--master', master.address, '--tasks', '3']));
-    const exited = await waitFor('the framework to exit', () => p.exited, 50_000);
+    const exited = await waitFor(
+      () => `the framework to exit (output: ${p.text().slice(-500)})`,
+      () => p.exited,
+      120_000,
+    );
     expect(exited.code, p.text()).to.equal(0);
     for (const id of ['task-0', 'task-1', 'task-2']) expect(p.text()).to.contain(`${id}: TASK_FINISHED`);
     const state = await (await fetch(`${master.url}/master/state`)).json();

@@ -11,7 +11,7 @@ const INPUTS = Number(process.env.AGORA_FUZZ_SMOKE_INPUTS ?? 60);
 
 for (const surface of ['mesos', 'marathon', 'chronos']) {
   describe(`fuzz smoke: ${surface} surface @integration @fuzz`, function () {
-    this.timeout(5 * 60_000);
+    this.timeout(10 * 60_000);
 
     it(`${INPUTS} inputs: no crash, every refusal coded, no 5xx, no state change after refusal`, async () => {
       const r = await runFuzz({ inputs: INPUTS, seed: 20261130, lanes: 1, minimise: false, surfaces: [surface] });

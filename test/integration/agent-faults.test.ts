@@ -12,6 +12,7 @@ import {
   freePort,
   getJson,
   type MasterProc,
+  PROCESS_START_MS,
   startAgentProc,
   startMasterProc,
   stopAll,
@@ -20,11 +21,13 @@ import {
 } from '../support/cluster.js';
 import { commandTask, TestFramework } from '../support/framework.js';
 
+// An agent silent for 5 pings of 500 ms is unreachable: fast, yet not so tight (it was 3 of
+// 200 ms) that an agent starved of CPU for a moment on a loaded CI machine is marked unreachable.
 const FAST_PINGS = [
   '--agent_ping_timeout',
-  '200ms',
+  '500ms',
   '--max_agent_ping_timeouts',
-  '3',
+  '5',
   '--allocation_interval',
   '200ms',
 ];
@@ -39,7 +42,7 @@ async function taskPid(agentUrl: string, taskId: string): Promise<number | undef
 }
 
 describe('agent faults (real processes, SIGKILL) @integration', function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   const frameworks: TestFramework[] = [];
   const pids: number[] = [];
 
@@ -106,9 +109,16 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     await f.waitState('ends-while-down', 'TASK_RUNNING');
     const pid = (await taskPid(agent.url, 'keeps-running')) as number;
     pids.push(pid);
+    const endingPid = (await taskPid(agent.url, 'ends-while-down')) as number;
     await agent.proc.kill('SIGKILL');
     expect(pidAlive(pid), 'the task survives its agent').to.equal(true);
-    await new Promise((r) => setTimeout(r, 3000)); // 'ends-while-down' exits meanwhile
+    // 'ends-while-down' exits meanwhile: waited for by its pid, not a fixed sleep (the shell may
+    // start its `sleep 2` late on a loaded machine, and then it would still run at the restart).
+    await waitFor(
+      `'ends-while-down' (pid ${endingPid}) to exit while the agent is down`,
+      () => !pidAlive(endingPid),
+      30_000,
+    );
     const before = f.updates.length;
     const again = agora('agent-again', [
       'agent',
@@ -121,8 +131,9 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
       ...args,
     ]);
     await waitFor(
-      'restarted agent to register',
+      () => `restarted agent to register (output: ${again.text().slice(-500)})`,
       async () => (await getJson(`http://127.0.0.1:${port}/state`)).registered,
+      PROCESS_START_MS,
     );
     const failed = await f.waitState('ends-while-down', 'TASK_FAILED');
     expect(failed.exit_status).to.equal(7);
@@ -142,7 +153,7 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     // It can still be killed through the master.
     f.driver.kill('keeps-running');
     await f.waitState('keeps-running', 'TASK_KILLED');
-    await waitFor('the killed task process to be gone', () => !pidAlive(pid), 5000);
+    await waitFor('the killed task process to be gone', () => !pidAlive(pid), 20_000);
     await again.kill();
   });
 
@@ -151,7 +162,7 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     const masterArgs = ['master', '--port', String(port), '--work_dir', tempDir('m')];
     let m = agora('master-1', masterArgs);
     const master: MasterProc = { proc: m, port, url: `http://127.0.0.1:${port}`, address: `127.0.0.1:${port}` };
-    await waitFor('master', async () => (await getJson(`${master.url}/health`)).healthy);
+    await waitFor('master', async () => (await getJson(`${master.url}/health`)).healthy, PROCESS_START_MS);
     const agent = await startAgentProc(master.address, ['--resources', 'cpus:2;mem:1024']);
     const f = await new TestFramework(master.address, 'returning').start();
     frameworks.push(f);
@@ -165,6 +176,7 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     await waitFor(
       'new master with the agent re-registered',
       async () => (await getJson(`${master.url}/master/state`)).activated_slaves === 1,
+      PROCESS_START_MS,
     );
     await waitFor('framework re-subscribed', () => f.driver.subscribed);
     expect(f.driver.frameworkId).to.equal(fid);
@@ -206,7 +218,7 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
       workDir,
       ...args,
     ]);
-    const failed = await f.waitState('pre-reboot', 'TASK_FAILED');
+    const failed = await f.waitState('pre-reboot', 'TASK_FAILED', PROCESS_START_MS);
     expect(failed.reason).to.equal('REASON_AGENT_RESTARTED');
     expect(failed.message).to.match(/rebooted/);
     expect(f.statesOf('pre-reboot').filter((st) => st === 'TASK_RUNNING')).to.have.length(1);
@@ -217,7 +229,7 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     const masterArgs = ['master', '--port', String(port), '--work_dir', tempDir('m-gone')];
     let m = agora('master-gone-1', masterArgs);
     const url = `http://127.0.0.1:${port}`;
-    await waitFor('master', async () => (await getJson(`${url}/health`)).healthy);
+    await waitFor('master', async () => (await getJson(`${url}/health`)).healthy, PROCESS_START_MS);
     const workDir = tempDir('agent-gone');
     const agent = await startAgentProc(`127.0.0.1:${port}`, ['--resources', 'cpus:2;mem:1024'], workDir);
     const f = await new TestFramework(`127.0.0.1:${port}`, 'gone', {
@@ -256,7 +268,7 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     // The master restarts: the registrar still says gone, and the agent's id is refused.
     await m.kill('SIGKILL');
     m = agora('master-gone-2', masterArgs);
-    await waitFor('master again', async () => (await getJson(`${url}/health`)).healthy);
+    await waitFor('master again', async () => (await getJson(`${url}/health`)).healthy, PROCESS_START_MS);
     const again = agora('agent-gone-again', [
       'agent',
       '--master',
@@ -266,7 +278,7 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
       '--work_dir',
       workDir,
     ]);
-    await waitFor('the gone agent to be refused and exit', () => again.exited !== undefined, 30_000);
+    await waitFor('the gone agent to be refused and exit', () => again.exited !== undefined, PROCESS_START_MS);
     expect(again.text()).to.match(/marked gone/);
     expect((await getJson(`${url}/master/state`)).gone_agents).to.deep.equal([o.agent_id]);
   });

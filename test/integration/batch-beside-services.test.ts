@@ -17,6 +17,7 @@ import {
   freePort,
   getJson,
   type MasterProc,
+  PROCESS_START_MS,
   sleep,
   startAgentProc,
   startMasterProc,
@@ -31,7 +32,7 @@ const JOBS = 32;
 const JOB_SECONDS = 3;
 
 describe('Batch beside services: Marathon and a Chronos burst under weights 2:1 @integration', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
   let master: MasterProc;
 
   afterEach(async function () {
@@ -65,10 +66,14 @@ describe('Batch beside services: Marathon and a Chronos burst under weights 2:1 
       'batch',
     ]);
     const chronosUrl = `http://127.0.0.1:${chronosPort}`;
-    await waitFor('chronos to lead', async () => {
-      if (chronos.exited) throw new Error(`chronos exited: ${chronos.text().slice(-2000)}`);
-      return (await getJson(`${chronosUrl}/metrics`)).leading === 1;
-    });
+    await waitFor(
+      () => `chronos to lead (output: ${chronos.text().slice(-500)})`,
+      async () => {
+        if (chronos.exited) throw new Error(`chronos exited: ${chronos.text().slice(-2000)}`);
+        return (await getJson(`${chronosUrl}/metrics`)).leading === 1;
+      },
+      PROCESS_START_MS,
+    );
 
     // The services first: 4 instances (1 CPU), the capacity they must keep through the burst.
     const app = { id: '/web', cmd: 'sleep 100000', cpus: 0.25, mem: 32, disk: 32, instances: 4 };
@@ -129,7 +134,13 @@ describe('Batch beside services: Marathon and a Chronos burst under weights 2:1 
       await sleep(500);
     }
 
-    // Every run due in the burst happened, exactly once (the jobs' own log).
+    // Every run due in the burst happened, exactly once (the jobs' own log): on a slow machine the
+    // last runs may end after the sampling window, so they are waited for, not read at its end.
+    await waitFor(
+      () => `all ${JOBS} runs in the log (${lines().length} so far)`,
+      () => lines().length >= JOBS,
+      60_000,
+    );
     const got = lines()
       .map((l) => l.split(' ')[0])
       .sort();

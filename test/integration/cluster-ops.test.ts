@@ -28,7 +28,7 @@ import {
   waitFor,
 } from '../support/cluster.js';
 import { commandTask, TestFramework } from '../support/framework.js';
-import { pidRunning } from '../support/proc-stat.js';
+import { pidRunning, pidWritten } from '../support/proc-stat.js';
 import { requireReal } from '../support/require-real.js';
 import { TestZkServer, zookeeperAvailability } from '../support/zookeeper.js';
 
@@ -66,7 +66,7 @@ function descendants(pid: number): number[] {
 }
 
 describe('cluster operations through running processes @integration', function () {
-  this.timeout(180_000);
+  this.timeout(240_000);
   const frameworks: TestFramework[] = [];
   let zk: TestZkServer | undefined;
 
@@ -408,7 +408,7 @@ describe('cluster operations through running processes @integration', function (
     const [o] = await f.takeOffers();
     f.driver.launch(o, [commandTask(o, 'long', `echo $$ > ${dir}/long.pid; exec sleep 600`)]);
     await f.waitState('long', 'TASK_RUNNING');
-    const taskPid = Number(readFileSync(join(dir, 'long.pid'), 'utf8').trim());
+    const taskPid = await pidWritten(join(dir, 'long.pid'));
     const localPid = local.child.pid as number;
     const tree = descendants(localPid);
     expect(tree, 'the task is a descendant of agora local').to.include(taskPid);
@@ -419,7 +419,7 @@ describe('cluster operations through running processes @integration', function (
     await waitFor(
       'no process of the local cluster left',
       () => [localPid, ...tree].every((p) => !pidRunning(p)),
-      10_000,
+      30_000,
     ).catch(() => {
       throw new Error(`left running: ${[localPid, ...tree].filter(pidRunning).join(', ')}`);
     });

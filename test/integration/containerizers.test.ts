@@ -205,10 +205,14 @@ describe('containerizers through a real agent @integration', function () {
     const f = await framework('health');
     const [o] = await f.takeOffers();
     const fast = { delay_seconds: 0, interval_seconds: 0.2, timeout_seconds: 2, grace_period_seconds: 0 };
+    // The healthy task's checks may start before its shell has run `touch ok` (on a loaded machine,
+    // more than 3 checks of 0.2 s before): a grace period until its first success, and room for a
+    // check slowed by the load, so that only the sick task can be killed.
+    const tolerant = { ...fast, timeout_seconds: 20, grace_period_seconds: 120 };
     f.driver.launch(o, [
       {
         ...posixTask(o, 'healthy', 'touch ok; sleep 300'),
-        health_check: { type: 'COMMAND', command: { value: 'test -f ok' }, ...fast, consecutive_failures: 3 },
+        health_check: { type: 'COMMAND', command: { value: 'test -f ok' }, ...tolerant, consecutive_failures: 3 },
       },
       {
         ...posixTask(o, 'sick', 'sleep 300'),
@@ -226,12 +230,21 @@ describe('containerizers through a real agent @integration', function () {
     const f = await framework('docker-health');
     const [o] = await f.takeOffers();
     const fast = { delay_seconds: 0, interval_seconds: 0.5, timeout_seconds: 5, grace_period_seconds: 0 };
+    // The healthy container's checks may start before it has run `touch` and a `docker exec` takes
+    // seconds on a loaded machine: a grace period until the first success and a longer timeout, so
+    // that only the sick task can be killed.
+    const tolerant = { ...fast, timeout_seconds: 30, grace_period_seconds: 120 };
     // The file exists only inside the container: a check run on the host would fail.
     const marker = `/tmp/agora-health-${process.pid}`;
     f.driver.launch(o, [
       {
         ...dockerTask(o, 'd-healthy', `touch ${marker}; sleep 300`),
-        health_check: { type: 'COMMAND', command: { value: `test -f ${marker}` }, ...fast, consecutive_failures: 3 },
+        health_check: {
+          type: 'COMMAND',
+          command: { value: `test -f ${marker}` },
+          ...tolerant,
+          consecutive_failures: 3,
+        },
       },
       {
         ...dockerTask(o, 'd-sick', 'sleep 300'),

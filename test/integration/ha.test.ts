@@ -58,12 +58,20 @@ function selfReporting(dir: string, id: string, then: string): string {
   return `echo ${id} >> ${dir}/launches.log; echo $$ > ${dir}/${id}.pid; ${then}`;
 }
 
-function pidOf(dir: string, id: string): number {
-  return Number(readFileSync(join(dir, `${id}.pid`), 'utf8').trim());
+/**
+ * The pid the task wrote, once it has written it: TASK_RUNNING comes when the agent has started
+ * the shell, which may not have run its `echo $$` yet on a loaded machine (the file is then
+ * missing, or created and still empty).
+ */
+async function pidOf(dir: string, id: string): Promise<number> {
+  return waitFor(`task ${id} to write its pid in ${dir}/${id}.pid`, () => {
+    const m = /^(\d+)\n$/.exec(readFileSync(join(dir, `${id}.pid`), 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  });
 }
 
 describe('high availability on a real ZooKeeper (SIGKILL) @integration', function () {
-  this.timeout(240_000);
+  this.timeout(360_000);
   let zk: TestZkServer;
   let n = 0;
   const frameworks: TestFramework[] = [];
@@ -115,7 +123,7 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
   }
 
   it('kills the leading master mid-flight: a new leader, everything reconnects, 20 long tasks still RUNNING, 200 short ones each ended once, none launched twice', async () => {
-    const { url, masters, leader } = await cluster(3, 2);
+    const { url, masters } = await cluster(3, 2);
     const launches = join(tempDir('launches'), 'launches.log');
     writeFileSync(launches, '');
     const f = new TestFramework(url, 'ha-workload');
@@ -169,8 +177,9 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
       await f.start();
       const fid = f.driver.frameworkId;
       await waitFor('40 short tasks finished', () => finished.size >= 40, 60_000);
-      // The one killed is the leader, by ZooKeeper's word and its own, right before the kill.
-      const victim = leader;
+      // The one killed is the leader, by ZooKeeper's word and its own, right before the kill (asked
+      // now, not at the start: a loaded machine may have let a 2 s session lapse and re-elected).
+      const victim = await leaderOf(masters);
       expect((await zkLeader(zk.servers, url))?.info.port, 'ZooKeeper names the victim leader').to.equal(victim.port);
       expect((await getJson(`${victim.url}/health`)).leading, 'the victim says it leads').to.equal(true);
       await victim.proc.kill('SIGKILL');
@@ -256,7 +265,7 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
     ]);
     await f.waitState('keeper-1', 'TASK_RUNNING');
     await f.waitState('keeper-2', 'TASK_RUNNING');
-    const pids = ['keeper-1', 'keeper-2'].map((id) => pidOf(dir, id));
+    const pids = [await pidOf(dir, 'keeper-1'), await pidOf(dir, 'keeper-2')];
     const before = await zkLeader(zk.servers, url);
     expect(before?.session, 'the leader holds an ephemeral election node').to.be.a('string');
     await zk.stop();
@@ -312,10 +321,11 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
 
   it('an agent killed and not restarted: its tasks are reported lost after the ping timeouts, and the state says so', async () => {
     const { url, leader, agents } = await cluster(2, 1, [
+      // 5 pings of 500 ms: not so tight that a live agent starved of CPU is marked unreachable.
       '--agent_ping_timeout',
-      '300ms',
+      '500ms',
       '--max_agent_ping_timeouts',
-      '3',
+      '5',
     ]);
     const f = await new TestFramework(url, 'agent-dies').start();
     frameworks.push(f);
@@ -365,7 +375,7 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
     const [o] = await f.takeOffers();
     f.driver.launch(o, [commandTask(o, 'orphaned', selfReporting(dir, 'orphaned', 'exec sleep 600'))]);
     await f.waitState('orphaned', 'TASK_RUNNING');
-    const pid = pidOf(dir, 'orphaned');
+    const pid = await pidOf(dir, 'orphaned');
     expect(pidRunning(pid), 'the task runs before the teardown').to.equal(true);
     const fid = f.driver.frameworkId as string;
     await f.driver.stop();

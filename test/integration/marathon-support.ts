@@ -1,5 +1,5 @@
 /** Real Marathon processes (`agora marathon`) for the integration tests. */
-import { agora, freePort, getJson, type Proc, tempDir, waitFor } from '../support/cluster.js';
+import { agora, freePort, getJson, PROCESS_START_MS, type Proc, tempDir, waitFor } from '../support/cluster.js';
 
 export interface MarathonProc {
   proc: Proc;
@@ -23,10 +23,14 @@ export async function startMarathonProc(
     ...extra,
   ]);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`marathon on ${port} to answer /ping`, async () => {
-    if (proc.exited) throw new Error(`marathon exited: ${proc.text().slice(-2000)}`);
-    return (await fetch(`${url}/ping`)).ok;
-  });
+  await waitFor(
+    () => `marathon on ${port} to answer /ping (output: ${proc.text().slice(-500)})`,
+    async () => {
+      if (proc.exited) throw new Error(`marathon exited: ${proc.text().slice(-2000)}`);
+      return (await fetch(`${url}/ping`)).ok;
+    },
+    PROCESS_START_MS,
+  );
   if (waitLeader)
     await waitFor('marathon to subscribe', async () => (await getJson(`${url}/v2/info`)).frameworkId !== null, 30_000);
   return { proc, port, url };

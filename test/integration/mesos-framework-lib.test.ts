@@ -117,10 +117,13 @@ describe('an unmodified third-party Mesos framework library (npm mesos-framework
       stderr += c.toString();
     });
     try {
-      const sub = await waitFor(
-        `SUBSCRIBED (stderr: ${stderr.slice(-500)})`,
-        async () => events.find((e) => e.event === 'subscribed'),
-        30_000,
+      // (The stderr goes into the message when it times out, not when the wait begins, when it is empty.)
+      const sub = await waitFor('SUBSCRIBED', async () => events.find((e) => e.event === 'subscribed'), 30_000).catch(
+        (e: Error) => {
+          throw new Error(
+            `${e.message}; events: ${JSON.stringify(events).slice(0, 1500)}; stderr: ${stderr.slice(-500)}`,
+          );
+        },
       );
       expect(sub.streamId).to.have.length.above(0);
       await waitFor(
@@ -145,8 +148,10 @@ describe('an unmodified third-party Mesos framework library (npm mesos-framework
       await waitFor(
         'three acknowledgements sent',
         async () => events.filter((e) => e.event === 'sent_acknowledge').length >= 3,
-        15_000,
-      );
+        30_000,
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}; events: ${JSON.stringify(events).slice(0, 1500)}`);
+      });
       const state = await getJson(`${master.url}/master/state`);
       const fw = state.frameworks.find((f: { id: string }) => f.id === sub.frameworkId);
       expect(fw?.name).to.equal('mesos-framework-lib');

@@ -24,7 +24,7 @@ import { call } from '../support/operator-client.js';
 type AnyJson = Record<string, any>;
 
 describe('task groups in the state endpoints on real processes @integration', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let master: MasterProc;
   let agent: AgentProc;
   let f: TestFramework;

@@ -160,8 +160,17 @@ describe('Mesos v1 operator stream under load and faults @integration', function
       await startAgentProc(url, ['--resources', 'cpus:2;mem:1024']);
       const fw = await new TestFramework(url, 'failover-fw').start();
       try {
-        // Subscribed through either master: a non-leader answers 307 to the leader.
-        const first = await Subscription.open(masters[1].url);
+        // Subscribed through either master: a non-leader answers 307 to the leader, once it has seen
+        // the election (the framework found the leader through ZooKeeper; this master may lag behind).
+        let refused = '';
+        const first = await waitFor(
+          () => `a subscription through ${masters[1].url} (last refusal: ${refused})`,
+          () =>
+            Subscription.open(masters[1].url).catch((e: Error) => {
+              refused = e.message;
+              return undefined;
+            }),
+        );
         const [offer] = await fw.takeOffers();
         fw.driver.launch(offer, [commandTask(offer, 'survivor', 'sleep 300')]);
         await first.waitFor('TASK_UPDATED', (e) => e.task_updated.state === 'TASK_RUNNING');

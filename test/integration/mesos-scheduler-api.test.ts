@@ -19,6 +19,7 @@ import {
   waitFor,
 } from '../support/cluster.js';
 import { type Json, MesosStream, post } from '../support/mesos-http.js';
+import { pidWritten } from '../support/proc-stat.js';
 import { requireReal } from '../support/require-real.js';
 import { TestZkServer, zookeeperAvailability } from '../support/zookeeper.js';
 
@@ -105,7 +106,7 @@ function stateOf(s: MesosStream, taskId: string): string | undefined {
 }
 
 describe('Mesos v1 scheduler HTTP API on real processes @integration', function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   afterEach(async function () {
     if (this.currentTest?.state === 'failed') dumpProcessLogs();
     await stopAll();
@@ -143,8 +144,8 @@ describe('Mesos v1 scheduler HTTP API on real processes @integration', function 
       expect(a.status, a.body).to.equal(202);
       const acked = new Set<string>();
       await reach(master, s, acked, 'long', 'TASK_RUNNING');
-      await waitFor('the task wrote its pid', async () => existsSync(join(evidence, 'long.pid')));
-      const pid = Number(readFileSync(join(evidence, 'long.pid'), 'utf8'));
+      // Once written, not once created: `echo $$ >` creates the file empty, then writes.
+      const pid = await pidWritten(join(evidence, 'long.pid'));
       expect(existsSync(`/proc/${pid}`), 'the task process runs').to.equal(true);
 
       // Acknowledged: the agent has nothing left to retry for it (its state shows no pending update).

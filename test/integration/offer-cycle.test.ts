@@ -151,7 +151,7 @@ describe('offer cycle (real master and agents) @integration', function () {
     expect(pid, 'agent reports the pid').to.be.a('number');
     f.driver.kill('sleeper');
     await f.waitState('sleeper', 'TASK_KILLED');
-    await waitFor('the killed task process to be gone', () => !isAlive(pid!), 5000);
+    await waitFor('the killed task process to be gone', () => !isAlive(pid!), 20_000);
     const state = await getJson(`${master.url}/master/state`);
     expect(state.slaves.every((s: { used_resources: { cpus: number } }) => s.used_resources.cpus === 0)).to.equal(true);
     expect(agent).to.not.equal(undefined);

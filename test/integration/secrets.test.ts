@@ -21,6 +21,7 @@ import {
   dumpProcessLogs,
   getJson,
   type MasterProc,
+  PROCESS_START_MS,
   startAgentProc,
   startMasterProc,
   stopAll,
@@ -220,7 +221,7 @@ describe('secrets end to end @integration', function () {
         '--secrets_key_file',
         p,
       ]);
-      await waitFor(`master with ${name} key to exit`, () => proc.exited, 20_000);
+      await waitFor(`master with ${name} key to exit`, () => proc.exited, PROCESS_START_MS);
       expect(proc.exited?.code).to.equal(64);
       expect(proc.text()).to.include('AGORA_SECRETS_BAD_KEY_FILE');
     }

@@ -75,7 +75,7 @@ function netnsInode(pid: number | 'self'): number {
 }
 
 describe('task groups on real agents @integration', function () {
-  this.timeout(120_000);
+  this.timeout(180_000);
   let master: MasterProc;
   const frameworks: TestFramework[] = [];
 

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { OpensslCertificateMaker, securePaths } from '../../sdk/tls/index.js';
-import { AGORA_BIN, freePort, freePortRun, REPO_ROOT, tempDir, waitFor } from '../support/cluster.js';
+import { AGORA_BIN, freePort, freePortRun, PROCESS_START_MS, REPO_ROOT, tempDir, waitFor } from '../support/cluster.js';
 
 function run(args: string[], timeoutMs = 60_000): { status: number | null; out: string } {
   const r = spawnSync(process.execPath, [AGORA_BIN, ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: timeoutMs });
@@ -17,7 +17,7 @@ function run(args: string[], timeoutMs = 60_000): { status: number | null; out: 
 }
 
 describe('agora local --secure @integration', function () {
-  this.timeout(120_000);
+  this.timeout(180_000);
   let dir: string;
   let local: ChildProcess;
   let out = '';
@@ -56,7 +56,11 @@ describe('agora local --secure @integration', function () {
     local.stderr?.on('data', (d) => {
       out += d;
     });
-    await waitFor('the secure local cluster', () => out.includes('cluster is up') || undefined, 60_000);
+    await waitFor(
+      () => `the secure local cluster (output: ${out.slice(-500)})`,
+      () => out.includes('cluster is up') || undefined,
+      PROCESS_START_MS + 30_000,
+    );
     master = `https://127.0.0.1:${port}`;
   });
 
@@ -226,8 +230,17 @@ describe('agora local --secure @integration', function () {
     agent.stderr?.on('data', (d) => {
       agentOut += d;
     });
-    await waitFor('the refusal', () => agentOut.includes('AGORA_TLS_CLIENT_CERT_REQUIRED') || undefined, 30_000);
-    expect(out).to.include('without a verified client certificate');
+    await waitFor(
+      () => `the agent to be refused (agent output: ${agentOut.slice(-500)})`,
+      () => agentOut.includes('AGORA_TLS_CLIENT_CERT_REQUIRED') || undefined,
+      PROCESS_START_MS,
+    );
+    // The master's log line reaches this process through another pipe than the agent's: waited for,
+    // not expected the moment the agent has printed its refusal.
+    await waitFor(
+      () => `the master to log the refusal (last output: ${out.slice(-500)})`,
+      () => out.includes('without a verified client certificate') || undefined,
+    );
     const state = spawnSync('curl', ['-s', '-m', '5', '--cacert', p().caCert, '-K', '-', `${master}/master/state`], {
       encoding: 'utf8',
       input: (() => {

@@ -5,7 +5,6 @@
  * and not overwrite what the new leader wrote (registrar fencing). The cut is a TCP relay between
  * that master and ZooKeeper that stops moving bytes without closing anything, as a dropped link.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { MasterInfo } from '../../sdk/protocol/types.js';
@@ -23,7 +22,7 @@ import {
   waitFor,
 } from '../support/cluster.js';
 import { commandTask, TestFramework } from '../support/framework.js';
-import { pidRunning } from '../support/proc-stat.js';
+import { pidRunning, pidWritten } from '../support/proc-stat.js';
 import { requireReal } from '../support/require-real.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { TestZkServer, zookeeperAvailability } from '../support/zookeeper.js';
@@ -90,7 +89,7 @@ describe('a leader cut off from ZooKeeper but reachable by agents @integration',
     const [o] = await f.takeOffers();
     f.driver.launch(o, [commandTask(o, 'kept', `echo $$ > ${dir}/kept.pid; exec sleep 600`)]);
     await f.waitState('kept', 'TASK_RUNNING');
-    const pid = Number(readFileSync(join(dir, 'kept.pid'), 'utf8').trim());
+    const pid = await pidWritten(join(dir, 'kept.pid'));
     expect(await zkLeaderPort(zk.servers, path)).to.equal(cutOff.port);
 
     relay.cut();

@@ -10,6 +10,7 @@ import {
   dumpProcessLogs,
   freePort,
   getJson,
+  PROCESS_START_MS,
   sleep,
   startAgentProc,
   startMasterProc,
@@ -60,10 +61,14 @@ describe('ZooKeeper outage: no busy loop while no server is reachable @integrati
       '--work_dir',
       tempDir('agent-never'),
     ]);
-    await waitFor('the unconnected agent to serve /state', async () => {
-      if (never.exited) throw new Error(`it exited: ${never.text().slice(-1000)}`);
-      return (await getJson(`http://127.0.0.1:${neverPort}/state`)).registered === false;
-    });
+    await waitFor(
+      () => `the unconnected agent to serve /state (output: ${never.text().slice(-500)})`,
+      async () => {
+        if (never.exited) throw new Error(`it exited: ${never.text().slice(-1000)}`);
+        return (await getJson(`http://127.0.0.1:${neverPort}/state`)).registered === false;
+      },
+      PROCESS_START_MS,
+    );
 
     await zk.stop();
     // The session is over (2 s timeout): the master no longer leads.

@@ -19,27 +19,35 @@ describe('agora execute: master errors', () => {
 });
 
 describe('agora execute against a master that forgot its framework @integration', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   after(async () => {
     const { stopAll } = await import('../support/cluster.js');
     await stopAll();
   });
 
   it('exits non-zero once, with a message, instead of printing the error forever', async () => {
-    const { agora, getJson, startMasterProc, tempDir, waitFor } = await import('../support/cluster.js');
+    const { agora, getJson, PROCESS_START_MS, startMasterProc, tempDir, waitFor } = await import(
+      '../support/cluster.js'
+    );
     const m = await startMasterProc();
     const exec = agora('execute', ['execute', '--master', m.address, '--name', 'forgotten', '--command', 'true'], {
       AGORA_LOG_LEVEL: 'error',
     });
     await waitFor(
-      'the framework to subscribe',
+      () => `agora execute's framework to subscribe (output: ${exec.text().slice(-500)})`,
       async () => (await getJson(`${m.url}/master/state`)).frameworks.length === 1,
+      PROCESS_START_MS,
     );
     // The master dies and one with an empty registrar takes its place on the same address.
     m.proc.child.kill('SIGKILL');
     await waitFor('the old master to exit', () => m.proc.exited);
     agora('master2', ['master', '--port', String(m.port), '--work_dir', tempDir('master2')]);
-    const exited = await waitFor('agora execute to exit', () => exec.exited, 40_000);
+    // A new master process starts, then execute meets it: both take long on a loaded machine.
+    const exited = await waitFor(
+      () => `agora execute to exit (output: ${exec.text().slice(-500)})`,
+      () => exec.exited,
+      PROCESS_START_MS + 30_000,
+    );
     expect(exited.code).to.equal(EXIT_FRAMEWORK_REMOVED);
     const text = exec.text();
     expect(text).to.match(/does not know this framework/);
@@ -48,16 +56,15 @@ describe('agora execute against a master that forgot its framework @integration'
 });
 
 describe('agora execute across a master failover (failover_timeout 0) @integration', function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
 
   it('keeps the task running and the framework registered when the leading master is killed', async function () {
     const { existsSync, readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { requireReal } = await import('../support/require-real.js');
     const { TestZkServer, zookeeperAvailability } = await import('../support/zookeeper.js');
-    const { agora, getJson, startAgentProc, startMasterProc, stopAll, tempDir, waitFor } = await import(
-      '../support/cluster.js'
-    );
+    const { agora, getJson, PROCESS_START_MS, startAgentProc, startMasterProc, stopAll, tempDir, waitFor } =
+      await import('../support/cluster.js');
     requireReal(this, 'ZooKeeper', zookeeperAvailability());
     const zk = await TestZkServer.start();
     try {
@@ -81,7 +88,7 @@ describe('agora execute across a master failover (failover_timeout 0) @integrati
         }
         return undefined;
       };
-      const first = await waitFor('a leader', leading, 30_000);
+      const first = await waitFor('a leader', leading, 60_000);
       await startAgentProc(url, ['--resources', 'cpus:2;mem:1024']);
       const pidFile = join(tempDir('execute'), 'pid');
       const exec = agora('execute', [
@@ -93,7 +100,11 @@ describe('agora execute across a master failover (failover_timeout 0) @integrati
         '--command',
         `echo $$ > ${pidFile}; exec sleep 60`,
       ]);
-      await waitFor('the task to write its pid', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim());
+      await waitFor(
+        () => `the task of agora execute to write its pid (output: ${exec.text().slice(-500)})`,
+        () => existsSync(pidFile) && /^\d+\n$/.test(readFileSync(pidFile, 'utf8')),
+        PROCESS_START_MS,
+      );
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
       const fid = (await getJson(`${first.url}/master/state`)).frameworks[0].id as string;
       first.proc.child.kill('SIGKILL');
@@ -103,7 +114,7 @@ describe('agora execute across a master failover (failover_timeout 0) @integrati
           const m = await leading();
           return m && m !== first ? m : undefined;
         },
-        30_000,
+        60_000,
       );
       await waitFor(
         'the framework to re-subscribe with its task running',

@@ -15,6 +15,7 @@ export {
   killTasksUnder,
   leaderOf,
   type MasterProc,
+  PROCESS_START_MS,
   Proc,
   REPO_ROOT,
   type SpawnOptions,
@@ -24,4 +25,5 @@ export {
   stopAll,
   tempDir,
   waitFor,
+  within,
 } from '../../testkit/processes.js';

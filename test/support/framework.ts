@@ -50,7 +50,7 @@ export class TestFramework {
   }
 
   /** Takes (removes) the outstanding offers, waiting until there is at least `min`. */
-  async takeOffers(min = 1, timeoutMs = 20_000): Promise<Offer[]> {
+  async takeOffers(min = 1, timeoutMs = 30_000): Promise<Offer[]> {
     await waitFor(`${min} offer(s)`, () => this.offers.length >= min, timeoutMs);
     return this.offers.splice(0);
   }
@@ -64,9 +64,9 @@ export class TestFramework {
     return all[all.length - 1];
   }
 
-  async waitState(taskId: string, state: TaskState, timeoutMs = 20_000): Promise<TaskStatus> {
+  async waitState(taskId: string, state: TaskState, timeoutMs = 30_000): Promise<TaskStatus> {
     return waitFor(
-      `task ${taskId} to reach ${state} (seen: ${this.statesOf(taskId).join(', ') || 'nothing'})`,
+      () => `task ${taskId} to reach ${state} (seen: ${this.statesOf(taskId).join(', ') || 'nothing'})`,
       () => this.updates.find((u) => u.task_id === taskId && u.state === state),
       timeoutMs,
     );

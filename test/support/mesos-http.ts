@@ -112,8 +112,8 @@ export class MesosStream {
     for (const f of w) f();
   }
 
-  /** Waits until `pred` holds over the events (or the stream ends: then throws). */
-  async until<T>(pred: (events: Json[]) => T | undefined, what = 'an event', timeoutMs = 8_000): Promise<T> {
+  /** Waits until `pred` holds over the events (or the stream ends: then throws); 30 s by default, room for a task to start on a loaded CI machine. */
+  async until<T>(pred: (events: Json[]) => T | undefined, what = 'an event', timeoutMs = 30_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = pred(this.events);

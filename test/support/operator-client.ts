@@ -124,7 +124,7 @@ export class Subscription {
   /** The first event of this type (matching `pred`) seen since the subscription opened. */
   async waitFor(type: string, pred: (e: Event) => boolean = () => true, timeoutMs = 30_000): Promise<Event> {
     return waitFor(
-      `${type} on the operator stream (seen: ${[...new Set(this.events.map((e) => e.type))].join(', ')})`,
+      () => `${type} on the operator stream (seen: ${[...new Set(this.events.map((e) => e.type))].join(', ')})`,
       () => this.events.find((e) => e.type === type && pred(e)),
       timeoutMs,
       50,

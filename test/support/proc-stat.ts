@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { waitFor } from './cluster.js';
 
 let ticks: number | undefined;
 /** Clock ticks per second (USER_HZ), as /proc/<pid>/stat counts them. */
@@ -39,4 +40,20 @@ export function procState(pid: number): string | undefined {
 export function pidRunning(pid: number): boolean {
   const s = procState(pid);
   return s !== undefined && s !== 'Z' && s !== 'X';
+}
+
+/**
+ * The pid a task wrote to `path` (`echo $$ > path`), once it has written it. TASK_RUNNING comes
+ * when the agent has started the task's shell, which may not have run its `echo` yet on a loaded
+ * machine: the file is then missing, or created and still empty.
+ */
+export async function pidWritten(path: string, timeoutMs = 30_000): Promise<number> {
+  return waitFor(
+    `a task to write its pid to ${path}`,
+    () => {
+      const m = /^(\d+)\n$/.exec(readFileSync(path, 'utf8'));
+      return m ? Number(m[1]) : undefined;
+    },
+    timeoutMs,
+  );
 }

@@ -153,9 +153,12 @@ describe('DockerContainerizer (real Docker engine) @integration', function () {
       labels: { labels: [{ key: 'owner', value: 'tests' }] },
     });
     const { c, sandbox } = await launch(task, { GREETING: 'hi' });
-    expect(await until('env.txt', () => read(sandbox, 'env.txt'))).to.equal(
-      'hi /mnt/mesos/sandbox /mnt/mesos/sandbox\n',
-    );
+    // Its whole line: the shell's `>` creates the file empty before `echo` writes it.
+    const whole = async () => {
+      const t = await read(sandbox, 'env.txt');
+      return t.endsWith('\n') ? t : undefined;
+    };
+    expect(await until('env.txt written', whole)).to.equal('hi /mnt/mesos/sandbox /mnt/mesos/sandbox\n');
     const info = await docker.getContainer(c.handle.id).inspect();
     expect(info.Config.Labels).to.include({
       owner: 'tests',

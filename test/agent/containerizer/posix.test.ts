@@ -13,7 +13,7 @@ import { Launcher } from '../../../agent/launcher/client.js';
 import { VirtualClock } from '../../../sdk/util/clock.js';
 
 describe('PosixContainerizer: kill grace on the Clock', function () {
-  this.timeout(30_000);
+  this.timeout(90_000);
   let dir: string;
   let launcher: Launcher;
   let running: RunningContainer | undefined;
@@ -50,8 +50,13 @@ describe('PosixContainerizer: kill grace on the Clock', function () {
     expect(isAlive(pid)).to.equal(true);
     // The trap is in place once the task has printed `ready`; a SIGTERM before that would end it.
     const stdout = path.join(sandbox, 'stdout');
-    for (let i = 0; i < 100 && !(existsSync(stdout) && readFileSync(stdout, 'utf8').includes('ready')); i++)
+    // Waited for up to 30 s by the clock (100 tries of 50 ms, 5 s, could end before a loaded machine
+    // started the shell, and the test went on to SIGTERM a task without its trap).
+    const readyBy = Date.now() + 30_000;
+    while (!(existsSync(stdout) && readFileSync(stdout, 'utf8').includes('ready'))) {
+      if (Date.now() > readyBy) throw new Error('timed out after 30 s waiting for the task to print ready');
       await new Promise((r) => setTimeout(r, 50));
+    }
     const killed = running.kill(10_000);
     // SIGTERM is ignored; nothing else happens while the clock stands still.
     await new Promise((r) => setTimeout(r, 300));
@@ -62,7 +67,7 @@ describe('PosixContainerizer: kill grace on the Clock', function () {
     clock.advance(1);
     const exit = await Promise.race([
       running.wait(),
-      new Promise<'still running'>((r) => setTimeout(() => r('still running'), 10_000)),
+      new Promise<'still running'>((r) => setTimeout(() => r('still running'), 30_000)),
     ]);
     await killed;
     expect(exit).to.not.equal('still running');

@@ -27,6 +27,7 @@ import {
 } from '../../../sdk/store/index.js';
 import { ZkClient } from '../../../sdk/zk/client.js';
 import type { ZkCredentials } from '../../../sdk/zk/url.js';
+import { within } from '../../support/cluster.js';
 import { requireReal } from '../../support/require-real.js';
 import { TestZkServer, zookeeperAvailability } from '../../support/zookeeper.js';
 
@@ -342,7 +343,7 @@ describe('sdk/store', function () {
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
       try {
-        await once(child.stdout!, 'data');
+        await within(once(child.stdout!, 'data'), 'the other process to open the store and print ready');
         const locked = await caught(FileStore.open(dir));
         expect(locked).to.be.instanceOf(StoreLockedError);
         expect(locked).to.have.property('holderPid', child.pid);

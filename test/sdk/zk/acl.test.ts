@@ -17,6 +17,7 @@ import { CreateMode, isZkError, ZkClient, type ZkClientOptions, ZkErrorCode } fr
 import { createDetector, LeaderDetector } from '../../../sdk/zk/detector.js';
 import { LeaderElection, MASTER_INFO_LABEL, sortedMembers } from '../../../sdk/zk/election.js';
 import { parseZkUrl } from '../../../sdk/zk/url.js';
+import { within } from '../../support/cluster.js';
 import { requireReal } from '../../support/require-real.js';
 import { TestZkServer, zookeeperAvailability } from '../../support/zookeeper.js';
 
@@ -33,8 +34,13 @@ function info(n: number) {
   };
 }
 
-async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await cond())) await new Promise((r) => setTimeout(r, 20));
+async function until(cond: () => boolean | Promise<boolean>, what = `${cond}`, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    // Its own message (by default the condition's source), not mocha's bare test timeout.
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** Resolves with the ZooKeeper error code the call failed with ('OK' if it did not). */
@@ -135,7 +141,7 @@ describe('sdk/zk credentials and ACLs @integration', function () {
     closers.push(() => election.withdraw());
     const elected = once(election, 'elected');
     await election.start();
-    await elected;
+    await within(elected, "'elected' from election");
     // Small limits so that a value is chunked, as a big registrar is.
     const store = await ZkStore.open({
       client: owner,
@@ -256,10 +262,16 @@ describe('sdk/zk credentials and ACLs @integration', function () {
     // The server expires the session it cannot hear; the client opens a new one on healing.
     const oldSession = owner.sessionId;
     const expired = once(owner, 'expired');
+    // Seen from a client of its own: the server has expired the owner's session once the owner's
+    // ephemeral election node is gone (waited for, not a fixed 4.5 s that a loaded server may outlast).
+    const observer = await connected({ credentials: ALICE });
     proxy.partition();
-    await new Promise((r) => setTimeout(r, 4500));
+    await until(
+      async () => sortedMembers(await observer.getChildren(base)).length === 0,
+      "the server to expire the partitioned owner's session (its election node gone)",
+    );
     proxy.heal();
-    const [e] = await expired;
+    const [e] = await within(expired, "'expired' from owner");
     expect(e.reason).to.equal('server');
     await until(() => owner.connected && owner.sessionId !== oldSession);
     expect((await store.get<{ n: number }>('k'))?.value).to.deep.equal({ n: 1 });

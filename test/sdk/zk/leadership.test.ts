@@ -67,6 +67,8 @@ describe('framework leader election (Leadership) on a real ZooKeeper @integratio
     await until(() => instances[1].l.isLeader, 'instance 1 to lead');
     expect(instances[2].l.isLeader).to.equal(false);
     await until(() => instances[2].l.leader()?.port === 8081, 'instance 2 to follow the new leader');
+    // Its own view of the leader is read from ZooKeeper too, on its own schedule: waited for, as below.
+    await until(() => instances[1].l.leader()?.port === 8081, 'instance 1 to see itself as the leader');
     expect(instances[1].l.leader()).to.deep.equal(endpoints[1]);
     expect(overlaps).to.deep.equal([]);
 

@@ -18,7 +18,7 @@ import {
   sameMaster,
 } from '../../../sdk/zk/detector.js';
 import { LeaderElection, type LostReason, MASTER_INFO_LABEL, sortedMembers } from '../../../sdk/zk/election.js';
-import { freePort } from '../../support/cluster.js';
+import { freePort, within } from '../../support/cluster.js';
 import { requireReal } from '../../support/require-real.js';
 import { TestZkServer as TestServer, zookeeperAvailability } from '../../support/zookeeper.js';
 
@@ -87,9 +87,14 @@ function masterInfo(n: number): MasterInfo {
   };
 }
 
-/** Resolves when `cond()` holds (checked every 20 ms; the test timeout bounds the wait). */
-async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await cond())) await new Promise((r) => setTimeout(r, 20));
+/** Resolves when `cond()` holds (checked every 20 ms), or fails after `ms` saying what it waited for. */
+async function until(cond: () => boolean | Promise<boolean>, what = `${cond}`, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    // Its own message (by default the condition's source), not mocha's bare test timeout.
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 describe('sdk/zk against a real ZooKeeper @integration', function () {
@@ -181,7 +186,7 @@ describe('sdk/zk against a real ZooKeeper @integration', function () {
       expect(isZkError(trailing, ZkErrorCode.BAD_ARGUMENTS)).to.equal(true);
       const closed = once(zk, 'closed');
       await zk.close();
-      await closed;
+      await within(closed, "'closed' from zk");
       const after = await zk.get('/').catch((e: unknown) => e);
       expect(isZkError(after, ZkErrorCode.CLOSED)).to.equal(true);
       const reconnect = await zk.connect().catch((e: unknown) => e);
@@ -253,14 +258,14 @@ describe('sdk/zk against a real ZooKeeper @integration', function () {
       // Kill the leader's session: the next in line (and only it) takes over.
       const elected1 = once(elections[1], 'elected');
       await zks[0].close();
-      await elected1;
+      await within(elected1, "'elected' from elections[1]");
       expect(elections.map((e) => e.isLeader)).to.deep.equal([false, true, false]);
       expect(await readLowest()).to.deep.equal(infos[1]);
 
       // A leader that withdraws hands over too.
       const elected2 = once(elections[2], 'elected');
       await elections[1].withdraw();
-      await elected2;
+      await within(elected2, "'elected' from elections[2]");
       expect(elections.map((e) => e.isLeader)).to.deep.equal([false, false, true]);
       expect(await readLowest()).to.deep.equal(infos[2]);
 
@@ -295,15 +300,15 @@ describe('sdk/zk against a real ZooKeeper @integration', function () {
       const lost = once(ex, 'lost');
       const yElected = once(ey, 'elected');
       proxy.partition();
-      expect(await lost).to.deep.equal(['disconnected']);
+      expect(await within(lost, "'lost' from ex")).to.deep.equal(['disconnected']);
       expect(ex.isLeader).to.equal(false);
       // ZooKeeper expires X's session (it cannot hear X), deletes X's node, and Y takes over.
-      await yElected;
+      await within(yElected, "'elected' from ey");
       expect(ey.isLeader).to.equal(true);
 
       const expired = once(zx, 'expired');
       proxy.heal();
-      const [expiry] = await expired;
+      const [expiry] = await within(expired, "'expired' from zx");
       expect(expiry).to.deep.equal({ sessionId: oldSession, reason: 'server' });
       // X comes back with a new session and a new node, behind Y.
       await until(() => ex.nodePath !== undefined && ex.nodePath !== oldNode);
@@ -326,7 +331,7 @@ describe('sdk/zk against a real ZooKeeper @integration', function () {
       closers.push(() => election.withdraw());
       const elected = once(election, 'elected');
       await election.start();
-      await elected;
+      await within(elected, "'elected' from election");
       const oldSession = zk.sessionId;
 
       const reasons: LostReason[] = [];
@@ -334,16 +339,16 @@ describe('sdk/zk against a real ZooKeeper @integration', function () {
       const disconnected = once(zk, 'disconnected');
       const expired = once(zk, 'expired');
       await server!.stop();
-      await disconnected;
+      await within(disconnected, "'disconnected' from zk");
       // 'lost' came with the disconnection, before any reconnection.
       expect(election.isLeader).to.equal(false);
       expect(reasons).to.deep.equal(['disconnected']);
-      const [expiry] = await expired;
+      const [expiry] = await within(expired, "'expired' from zk");
       expect(expiry.reason).to.equal('local');
 
       const reelected = once(election, 'elected');
       await server!.start();
-      await reelected;
+      await within(reelected, "'elected' from election");
       expect(zk.sessionId).to.not.equal(oldSession);
       expect(election.isLeader).to.equal(true);
     });
@@ -384,7 +389,7 @@ describe('sdk/zk against a real ZooKeeper @integration', function () {
 
       const none = once(detector, 'leader');
       await eb.withdraw();
-      expect(await none).to.deep.equal([undefined]);
+      expect(await within(none, "'leader' from detector")).to.deep.equal([undefined]);
       expect(seen).to.deep.equal([a.id, b.id, undefined]);
     });
 
@@ -446,7 +451,7 @@ describe('sdk/zk against a real ZooKeeper @integration', function () {
       await server!.start();
       const events = await Promise.all(reconnected);
       expect(events.map(([e]) => (e as { newSession: boolean }).newSession)).to.deep.equal([false, false, false]);
-      await regained;
+      await within(regained, "'elected' from elections[0]");
       expect(zks.map((z) => z.sessionId)).to.deep.equal(sessions);
       expect(elections.map((e) => e.isLeader)).to.deep.equal([true, false]);
       expect(detector.current()).to.deep.equal(infos[0]);
