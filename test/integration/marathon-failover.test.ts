@@ -14,7 +14,7 @@ import { TestZkServer, zookeeperAvailability } from '../support/zookeeper.js';
 import { httpApp, type MarathonProc, send, startMarathonProc } from './marathon-support.js';
 
 describe('marathon leader failover in the middle of a deployment @integration', function () {
-  this.timeout(90_000);
+  this.timeout(300_000);
   let zk: TestZkServer | undefined;
   let master: MasterProc;
   const marathons: MarathonProc[] = [];

@@ -18,7 +18,7 @@ import {
 import { type MarathonProc, send, startMarathonProc } from './marathon-support.js';
 
 describe('marathon /v2/queue, /v2/deployments and /v2/events through a real cluster @integration', function () {
-  this.timeout(60_000);
+  this.timeout(180_000);
   let master: MasterProc;
   let marathon: MarathonProc;
 
