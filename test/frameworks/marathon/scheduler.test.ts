@@ -144,32 +144,40 @@ describe('marathon scheduler (virtual clock, fake driver)', () => {
     });
   }
 
-  it('keeps a rolling upgrade within ceil(n × minimumHealthCapacity) healthy and floor(n × (1 + maximumOverCapacity)) instances', async () => {
+  /**
+   * Deploys `app`, starts it, upgrades it (cmd v2) and plays the rounds out: the master confirms
+   * the kills, then offers, and new tasks start. The fewest healthy live instances and the most
+   * instances seen in any round.
+   */
+  async function rollingRun(app: { id: string; instances: number } & Record<string, unknown>) {
     const h = await new Harness().start();
-    const app = {
+    await post(h, app);
+    h.driver.emit('offers', [offer()]);
+    h.runAll();
+    await post(h, { ...app, cmd: 'v2' });
+    const s = h.service.scheduler;
+    let minHealthy = app.instances;
+    let maxAlive = 0;
+    for (let round = 0; round < 20 && s.deployments.length > 0; round++) {
+      const live = s.instancesOf(app.id).filter((i) => !i.killing && i.state !== 'TASK_KILLED');
+      maxAlive = Math.max(maxAlive, s.instancesOf(app.id).length);
+      minHealthy = Math.min(minHealthy, live.filter((i) => isHealthy(s.specs.get(app.id), i)).length);
+      for (const id of [...h.driver.killed]) if (s.instances.has(id)) h.status(id, 'TASK_KILLED');
+      h.driver.emit('offers', [offer()]);
+      h.runAll();
+    }
+    return { s, minHealthy, maxAlive };
+  }
+
+  it('keeps a rolling upgrade within ceil(n × minimumHealthCapacity) healthy and floor(n × (1 + maximumOverCapacity)) instances', async () => {
+    const { s, minHealthy, maxAlive } = await rollingRun({
       id: '/r',
       cmd: 'v1',
       cpus: 0.1,
       mem: 16,
       instances: 4,
       upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0.25 },
-    };
-    await post(h, app);
-    h.driver.emit('offers', [offer()]);
-    h.runAll();
-    await post(h, { ...app, cmd: 'v2' });
-    const s = h.service.scheduler;
-    let minHealthy = 4;
-    let maxAlive = 0;
-    for (let round = 0; round < 20 && s.deployments.length > 0; round++) {
-      const live = s.instancesOf('/r').filter((i) => !i.killing && i.state !== 'TASK_KILLED');
-      maxAlive = Math.max(maxAlive, s.instancesOf('/r').length);
-      minHealthy = Math.min(minHealthy, live.filter((i) => isHealthy(s.specs.get('/r'), i)).length);
-      // The master confirms the kills, then offers; new tasks start.
-      for (const id of [...h.driver.killed]) if (s.instances.has(id)) h.status(id, 'TASK_KILLED');
-      h.driver.emit('offers', [offer()]);
-      h.runAll();
-    }
+    });
     expect(s.deployments).to.have.length(0);
     expect(minHealthy).to.be.at.least(2);
     expect(maxAlive).to.be.at.most(5);
@@ -179,30 +187,14 @@ describe('marathon scheduler (virtual clock, fake driver)', () => {
   });
 
   it('minimumHealthCapacity 1 with no over-capacity: launches one extra instance rather than killing a healthy one (the pure planner decides)', async () => {
-    const h = await new Harness().start();
-    const app = {
+    const { s, minHealthy, maxAlive } = await rollingRun({
       id: '/r1',
       cmd: 'v1',
       cpus: 0.1,
       mem: 16,
       instances: 2,
       upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 0 },
-    };
-    await post(h, app);
-    h.driver.emit('offers', [offer()]);
-    h.runAll();
-    await post(h, { ...app, cmd: 'v2' });
-    const s = h.service.scheduler;
-    let minHealthy = 2;
-    let maxAlive = 0;
-    for (let round = 0; round < 20 && s.deployments.length > 0; round++) {
-      const live = s.instancesOf('/r1').filter((i) => !i.killing && i.state !== 'TASK_KILLED');
-      maxAlive = Math.max(maxAlive, s.instancesOf('/r1').length);
-      minHealthy = Math.min(minHealthy, live.filter((i) => isHealthy(s.specs.get('/r1'), i)).length);
-      for (const id of [...h.driver.killed]) if (s.instances.has(id)) h.status(id, 'TASK_KILLED');
-      h.driver.emit('offers', [offer()]);
-      h.runAll();
-    }
+    });
     expect(s.deployments).to.have.length(0);
     expect(minHealthy).to.equal(2);
     expect(maxAlive).to.equal(3);
