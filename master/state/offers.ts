@@ -11,9 +11,12 @@ import type { AllocationPlan, AllocatorAgent, AllocatorSnapshot } from '../alloc
 import {
   type AgentEntry,
   addAllocation,
+  agentOfferIds,
   type FrameworkEntry,
+  linkAgentOffer,
   type OfferEntry,
   subtractAllocation,
+  unlinkAgentOffer,
 } from '../registry.js';
 import type { Core } from './core.js';
 import type { Effects } from './effects.js';
@@ -235,10 +238,13 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
       role: p.role,
       resources: p.resources,
       createdAt: now,
+      onAgent: undefined,
+      prevOnAgent: undefined,
+      nextOnAgent: undefined,
     };
     s.offers.set(offer.id, offer);
     fw.offers.add(offer.id);
-    agent.offerIds.add(offer.id);
+    linkAgentOffer(agent, offer);
     agent.offered = agent.offered.isEmpty() ? p.resources : agent.offered.plus(p.resources);
     // Consecutive offers usually share their value: the last one's list and bound first.
     let list = p.resources === lastValue ? lastList : wire.get(p.resources);
@@ -441,7 +447,7 @@ export function removeOffer(
   if (agent) {
     // The usual case: the agent's only offer goes back, and its value is the offer's own.
     agent.offered = agent.offered === offer.resources ? NOTHING_OFFERED : agent.offered.minus(offer.resources);
-    agent.offerIds.delete(offerId);
+    unlinkAgentOffer(agent, offer);
   }
   if (fw) {
     fw.offers.delete(offerId);
@@ -478,7 +484,7 @@ export function declineOffers(
     const agent = s.agents.get(o.agentId);
     if (agent) {
       agent.offered = agent.offered === o.resources ? NOTHING_OFFERED : agent.offered.minus(o.resources);
-      agent.offerIds.delete(id);
+      unlinkAgentOffer(agent, o);
     }
     let counts = back.get(o.role);
     if (counts === undefined) {
@@ -503,7 +509,7 @@ export function declineOffers(
 export function rescindAgentOffers(s: Core, out: Effects, agentId: string): void {
   const agent = s.agents.get(agentId);
   if (!agent) return;
-  for (const id of [...agent.offerIds]) removeOffer(s, out, id, true);
+  for (const id of agentOfferIds(agent)) removeOffer(s, out, id, true);
 }
 
 /** Drops a framework's offers without telling it (its connection is gone or replaced). */
