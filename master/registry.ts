@@ -64,7 +64,8 @@ export interface FrameworkEntry {
   roles: string[];
   suppressedRoles: Set<string>;
   filters: RefusalFilter[];
-  offers: Set<string>;
+  /** Its outstanding offers, oldest first; iterating gives their ids (keys into Master.offers). */
+  offers: FrameworkOffers;
   tasks: Set<string>; // keys into Master.tasks (live ones)
   completedTasks: TaskEntry[];
   /** The same completed tasks by key (a lookup per acknowledgement must not scan the list). */
@@ -109,6 +110,62 @@ export interface OfferEntry {
   onAgent: AgentEntry | undefined;
   prevOnAgent: OfferEntry | undefined;
   nextOnAgent: OfferEntry | undefined;
+  /** The framework list that holds this offer (undefined once it is taken out), and its neighbours there. */
+  onFramework: FrameworkOffers | undefined;
+  prevOnFramework: OfferEntry | undefined;
+  nextOnFramework: OfferEntry | undefined;
+}
+
+/**
+ * One framework's outstanding offers, oldest first, as a list threaded through the offers
+ * themselves: booking or returning an offer allocates nothing (a Set per framework was rebuilt
+ * every cycle on DeclineOffers, growing twice while booked and shrinking while declined).
+ * Iterating gives the offers' ids, in the order they were made, as the Set did.
+ */
+export class FrameworkOffers implements Iterable<string> {
+  first: OfferEntry | undefined = undefined;
+  last: OfferEntry | undefined = undefined;
+  size = 0;
+
+  add(o: OfferEntry): void {
+    o.onFramework = this;
+    o.prevOnFramework = this.last;
+    o.nextOnFramework = undefined;
+    if (this.last === undefined) this.first = o;
+    else this.last.nextOnFramework = o;
+    this.last = o;
+    this.size++;
+  }
+
+  /** Takes the offer off this list; nothing when it is not on it. */
+  remove(o: OfferEntry): void {
+    if (o.onFramework !== this) return;
+    const prev = o.prevOnFramework;
+    const next = o.nextOnFramework;
+    if (prev === undefined) this.first = next;
+    else prev.nextOnFramework = next;
+    if (next === undefined) this.last = prev;
+    else next.prevOnFramework = prev;
+    o.onFramework = undefined;
+    o.prevOnFramework = undefined;
+    o.nextOnFramework = undefined;
+    this.size--;
+  }
+
+  /** The ids, oldest first, as an array (to take the offers back while walking them). */
+  ids(): string[] {
+    const out: string[] = [];
+    for (let o = this.first; o !== undefined; o = o.nextOnFramework) out.push(o.id);
+    return out;
+  }
+
+  *[Symbol.iterator](): Iterator<string> {
+    for (let o = this.first; o !== undefined; ) {
+      const next = o.nextOnFramework;
+      yield o.id;
+      o = next;
+    }
+  }
 }
 
 /** Appends an offer to its agent's list (an offer is on one list at most). */
@@ -180,7 +237,7 @@ export function newFrameworkEntry(info: FrameworkInfo & { id: string }, now: num
     roles,
     suppressedRoles: new Set(),
     filters: [],
-    offers: new Set(),
+    offers: new FrameworkOffers(),
     tasks: new Set(),
     completedTasks: [],
     completedByKey: new Map(),

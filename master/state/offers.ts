@@ -241,9 +241,12 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
       onAgent: undefined,
       prevOnAgent: undefined,
       nextOnAgent: undefined,
+      onFramework: undefined,
+      prevOnFramework: undefined,
+      nextOnFramework: undefined,
     };
     s.offers.set(offer.id, offer);
-    fw.offers.add(offer.id);
+    fw.offers.add(offer);
     linkAgentOffer(agent, offer);
     agent.offered = agent.offered.isEmpty() ? p.resources : agent.offered.plus(p.resources);
     // Consecutive offers usually share their value: the last one's list and bound first.
@@ -450,7 +453,7 @@ export function removeOffer(
     unlinkAgentOffer(agent, offer);
   }
   if (fw) {
-    fw.offers.delete(offerId);
+    fw.offers.remove(offer);
     subtractAllocation(fw, offer.role, offer.resources);
     if (rescind) {
       fw.stats.offersRescinded++;
@@ -480,7 +483,7 @@ export function declineOffers(
     const o = s.offers.get(id);
     if (!o || o.frameworkId !== fw.id) continue; // already gone: nothing to do (Mesos ignores it too)
     s.offers.delete(id);
-    fw.offers.delete(id);
+    fw.offers.remove(o);
     const agent = s.agents.get(o.agentId);
     if (agent) {
       agent.offered = agent.offered === o.resources ? NOTHING_OFFERED : agent.offered.minus(o.resources);
@@ -514,7 +517,7 @@ export function rescindAgentOffers(s: Core, out: Effects, agentId: string): void
 
 /** Drops a framework's offers without telling it (its connection is gone or replaced). */
 export function dropFrameworkOffers(s: Core, out: Effects, fw: FrameworkEntry, reallocate = true): void {
-  for (const o of [...fw.offers]) removeOffer(s, out, o, false, reallocate);
+  for (const o of fw.offers.ids()) removeOffer(s, out, o, false, reallocate);
 }
 
 /** Offers whose OFFERS frame could not be sent are taken back, without asking for another cycle at once. */
