@@ -44,6 +44,16 @@ export interface AgentEntry {
    */
   firstOffer: OfferEntry | undefined;
   lastOffer: OfferEntry | undefined;
+  /**
+   * Booking's copy of what every offer on this agent carries, taken from `offerInfo`, the `info`
+   * it was read from (kept while `info` is that object: it is replaced, never changed in place):
+   * reading the hostname and attributes through `info`, and the attributes' size bound through a
+   * `WeakMap`, were three cache misses per offer.
+   */
+  offerInfo: AgentInfo | undefined;
+  offerHostname: string;
+  offerAttributes: AgentInfo['attributes'];
+  offerAttributesBound: number;
   version: string;
   /** The principal that registered it: no other may re-register this id (undefined: unauthenticated). */
   principal?: string;
@@ -225,6 +235,10 @@ export function newAgentEntry(
     tasks: new Set(),
     firstOffer: undefined,
     lastOffer: undefined,
+    offerInfo: undefined,
+    offerHostname: '',
+    offerAttributes: {},
+    offerAttributesBound: 0,
     version,
   };
 }

@@ -273,17 +273,23 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
       b.gained.set(p.role, counts);
     }
     counts.set(p.resources, (counts.get(p.resources) ?? 0) + 1);
+    if (agent.offerInfo !== agent.info) {
+      agent.offerInfo = agent.info;
+      agent.offerHostname = agent.info.hostname;
+      agent.offerAttributes = agent.info.attributes;
+      agent.offerAttributesBound = attributesBound(agent.info.attributes);
+    }
     const wireOffer: Offer = {
       id: offer.id,
       framework_id: fw.id,
       agent_id: agent.id,
-      hostname: agent.info.hostname,
+      hostname: agent.offerHostname,
       resources: list,
-      attributes: agent.info.attributes,
+      attributes: agent.offerAttributes,
       allocation_role: p.role,
     };
     b.offers.push(wireOffer);
-    b.size += offerBound(wireOffer, lb);
+    b.size += offerBound(wireOffer, lb, agent.offerAttributesBound);
   }
   // forEach, not for…of over entries: an unoptimised walk makes an array per entry (3,000 per cycle).
   booked.forEach((b, fw) => {
@@ -308,21 +314,22 @@ const attributeBounds = new WeakMap<object, number>();
 
 /** An upper bound on one wire offer's MessagePack size, as booking sums it (exported for tests). */
 export function offerEncodedBound(o: Offer): number {
-  return offerBound(o, bound(o.resources, Number.POSITIVE_INFINITY));
+  return offerBound(o, bound(o.resources, Number.POSITIVE_INFINITY), attributesBound(o.attributes));
 }
 
-/** `bound` of one wire offer (its map and keys included), its resource list's bound given. */
-function offerBound(o: Offer, listBound: number): number {
-  let attrs = 1;
-  if (o.attributes) {
-    const known = attributeBounds.get(o.attributes);
-    if (known === undefined) {
-      attrs = bound(o.attributes, Number.POSITIVE_INFINITY);
-      attributeBounds.set(o.attributes, attrs);
-    } else {
-      attrs = known;
-    }
+/** `bound` of an offer's attributes (1 when there are none). */
+function attributesBound(attributes: Offer['attributes']): number {
+  if (!attributes) return 1;
+  let known = attributeBounds.get(attributes);
+  if (known === undefined) {
+    known = bound(attributes, Number.POSITIVE_INFINITY);
+    attributeBounds.set(attributes, known);
   }
+  return known;
+}
+
+/** `bound` of one wire offer (its map and keys included), its resource list's and attributes' bounds given. */
+function offerBound(o: Offer, listBound: number, attrs: number): number {
   // The map header, the seven keys (at most 15 UTF-16 units each) and the string values.
   return (
     5 +
