@@ -11,9 +11,12 @@ import type { AllocationPlan, AllocatorAgent, AllocatorSnapshot } from '../alloc
 import {
   type AgentEntry,
   addAllocation,
+  agentOfferIds,
   type FrameworkEntry,
+  linkAgentOffer,
   type OfferEntry,
   subtractAllocation,
+  unlinkAgentOffer,
 } from '../registry.js';
 import type { Core } from './core.js';
 import type { Effects } from './effects.js';
@@ -235,10 +238,16 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
       role: p.role,
       resources: p.resources,
       createdAt: now,
+      onAgent: undefined,
+      prevOnAgent: undefined,
+      nextOnAgent: undefined,
+      onFramework: undefined,
+      prevOnFramework: undefined,
+      nextOnFramework: undefined,
     };
     s.offers.set(offer.id, offer);
-    fw.offers.add(offer.id);
-    agent.offerIds.add(offer.id);
+    fw.offers.add(offer);
+    linkAgentOffer(agent, offer);
     agent.offered = agent.offered.isEmpty() ? p.resources : agent.offered.plus(p.resources);
     // Consecutive offers usually share their value: the last one's list and bound first.
     let list = p.resources === lastValue ? lastList : wire.get(p.resources);
@@ -264,17 +273,23 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
       b.gained.set(p.role, counts);
     }
     counts.set(p.resources, (counts.get(p.resources) ?? 0) + 1);
+    if (agent.offerInfo !== agent.info) {
+      agent.offerInfo = agent.info;
+      agent.offerHostname = agent.info.hostname;
+      agent.offerAttributes = agent.info.attributes;
+      agent.offerAttributesBound = attributesBound(agent.info.attributes);
+    }
     const wireOffer: Offer = {
       id: offer.id,
       framework_id: fw.id,
       agent_id: agent.id,
-      hostname: agent.info.hostname,
+      hostname: agent.offerHostname,
       resources: list,
-      attributes: agent.info.attributes,
+      attributes: agent.offerAttributes,
       allocation_role: p.role,
     };
     b.offers.push(wireOffer);
-    b.size += offerBound(wireOffer, lb);
+    b.size += offerBound(wireOffer, lb, agent.offerAttributesBound);
   }
   // forEach, not for…of over entries: an unoptimised walk makes an array per entry (3,000 per cycle).
   booked.forEach((b, fw) => {
@@ -299,21 +314,22 @@ const attributeBounds = new WeakMap<object, number>();
 
 /** An upper bound on one wire offer's MessagePack size, as booking sums it (exported for tests). */
 export function offerEncodedBound(o: Offer): number {
-  return offerBound(o, bound(o.resources, Number.POSITIVE_INFINITY));
+  return offerBound(o, bound(o.resources, Number.POSITIVE_INFINITY), attributesBound(o.attributes));
 }
 
-/** `bound` of one wire offer (its map and keys included), its resource list's bound given. */
-function offerBound(o: Offer, listBound: number): number {
-  let attrs = 1;
-  if (o.attributes) {
-    const known = attributeBounds.get(o.attributes);
-    if (known === undefined) {
-      attrs = bound(o.attributes, Number.POSITIVE_INFINITY);
-      attributeBounds.set(o.attributes, attrs);
-    } else {
-      attrs = known;
-    }
+/** `bound` of an offer's attributes (1 when there are none). */
+function attributesBound(attributes: Offer['attributes']): number {
+  if (!attributes) return 1;
+  let known = attributeBounds.get(attributes);
+  if (known === undefined) {
+    known = bound(attributes, Number.POSITIVE_INFINITY);
+    attributeBounds.set(attributes, known);
   }
+  return known;
+}
+
+/** `bound` of one wire offer (its map and keys included), its resource list's and attributes' bounds given. */
+function offerBound(o: Offer, listBound: number, attrs: number): number {
   // The map header, the seven keys (at most 15 UTF-16 units each) and the string values.
   return (
     5 +
@@ -441,10 +457,10 @@ export function removeOffer(
   if (agent) {
     // The usual case: the agent's only offer goes back, and its value is the offer's own.
     agent.offered = agent.offered === offer.resources ? NOTHING_OFFERED : agent.offered.minus(offer.resources);
-    agent.offerIds.delete(offerId);
+    unlinkAgentOffer(agent, offer);
   }
   if (fw) {
-    fw.offers.delete(offerId);
+    fw.offers.remove(offer);
     subtractAllocation(fw, offer.role, offer.resources);
     if (rescind) {
       fw.stats.offersRescinded++;
@@ -474,11 +490,11 @@ export function declineOffers(
     const o = s.offers.get(id);
     if (!o || o.frameworkId !== fw.id) continue; // already gone: nothing to do (Mesos ignores it too)
     s.offers.delete(id);
-    fw.offers.delete(id);
+    fw.offers.remove(o);
     const agent = s.agents.get(o.agentId);
     if (agent) {
       agent.offered = agent.offered === o.resources ? NOTHING_OFFERED : agent.offered.minus(o.resources);
-      agent.offerIds.delete(id);
+      unlinkAgentOffer(agent, o);
     }
     let counts = back.get(o.role);
     if (counts === undefined) {
@@ -503,12 +519,12 @@ export function declineOffers(
 export function rescindAgentOffers(s: Core, out: Effects, agentId: string): void {
   const agent = s.agents.get(agentId);
   if (!agent) return;
-  for (const id of [...agent.offerIds]) removeOffer(s, out, id, true);
+  for (const id of agentOfferIds(agent)) removeOffer(s, out, id, true);
 }
 
 /** Drops a framework's offers without telling it (its connection is gone or replaced). */
 export function dropFrameworkOffers(s: Core, out: Effects, fw: FrameworkEntry, reallocate = true): void {
-  for (const o of [...fw.offers]) removeOffer(s, out, o, false, reallocate);
+  for (const o of fw.offers.ids()) removeOffer(s, out, o, false, reallocate);
 }
 
 /** Offers whose OFFERS frame could not be sent are taken back, without asking for another cycle at once. */
