@@ -19,7 +19,10 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { type Logger, pino } from 'pino';
 import { aclPolicy, OPEN_ACL, sameAcl, worldPerms, type ZkAcl, type ZkAclPolicy, ZkPerm } from './acl.js';
-import { type LogLevel, type ThreadLink, threadLink } from './thread-link.js';
+import { type FromWorker, type LogLevel, type ThreadLink, threadLink } from './thread-link.js';
+
+/** A session event of a client in the ZooKeeper thread, as the worker reports it. */
+type SessionEventFromWorker = Extract<FromWorker, { t: 'event' }>;
 import { parseZkUrl, redact, type ZkCredentials } from './url.js';
 
 // ---- errors ----------------------------------------------------------------------------------
@@ -676,14 +679,7 @@ export class ZkClient extends EventEmitter<ZkClientEvents> {
   }
 
   /** Replays a session event of the client in the ZooKeeper thread, in the order it happened there. */
-  private onRemoteEvent(m: {
-    name: 'connected' | 'disconnected' | 'expired' | 'closed';
-    data?: unknown;
-    state: string;
-    sessionId?: string;
-    sessionPassword?: string;
-    negotiatedSessionTimeoutMs: number;
-  }): void {
+  private onRemoteEvent(m: SessionEventFromWorker): void {
     if (this._state === 'closed' && m.name !== 'closed') return;
     this._state = m.state as ZkClientState;
     if (m.sessionId !== undefined) this.lastSessionId = m.sessionId;
