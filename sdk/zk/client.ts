@@ -20,10 +20,10 @@ import { createRequire } from 'node:module';
 import { type Logger, pino } from 'pino';
 import { aclPolicy, OPEN_ACL, sameAcl, worldPerms, type ZkAcl, type ZkAclPolicy, ZkPerm } from './acl.js';
 import { type FromWorker, type LogLevel, type ThreadLink, threadLink } from './thread-link.js';
+import { parseZkUrl, redact, type ZkCredentials } from './url.js';
 
 /** A session event of a client in the ZooKeeper thread, as the worker reports it. */
 type SessionEventFromWorker = Extract<FromWorker, { t: 'event' }>;
-import { parseZkUrl, redact, type ZkCredentials } from './url.js';
 
 // ---- errors ----------------------------------------------------------------------------------
 
