@@ -54,6 +54,8 @@ export interface AgentEntry {
   offerHostname: string;
   offerAttributes: AgentInfo['attributes'];
   offerAttributesBound: number;
+  /** The size bound of what every offer on this agent carries of it: its id, hostname and attributes. */
+  offerAgentBound: number;
   version: string;
   /** The principal that registered it: no other may re-register this id (undefined: unauthenticated). */
   principal?: string;
@@ -239,6 +241,7 @@ export function newAgentEntry(
     offerHostname: '',
     offerAttributes: {},
     offerAttributesBound: 0,
+    offerAgentBound: 0,
     version,
   };
 }

@@ -44,6 +44,36 @@ const agentViews = new WeakMap<AgentEntry, AgentView>();
 const lastEntries: AgentEntry[] = [];
 const lastViews: AgentView[] = [];
 
+/**
+ * Per master, the agents of its last snapshot in the snapshot's order, and how many agents it knew
+ * then: booking finds an offer's agent at the plan's `agentIndex` (checked against the id) instead
+ * of by a lookup by id in the agents map (a hash and a probe per offer, cache misses at 10,000).
+ * Agents are only ever added to the map, or all cleared when leadership is lost: while the first
+ * of these entries is still the map's and the map is no smaller, every entry here still is.
+ */
+interface SnapshotAgents {
+  entries: AgentEntry[];
+  known: number;
+}
+const snapshotAgents = new WeakMap<Core, SnapshotAgents>();
+
+function snapshotAgentsOf(s: Core): SnapshotAgents {
+  let known = snapshotAgents.get(s);
+  if (known === undefined) {
+    known = { entries: [], known: 0 };
+    snapshotAgents.set(s, known);
+  }
+  return known;
+}
+
+/** The entries of the last snapshot, when they are all still the map's (see SnapshotAgents). */
+function entriesStillKnown(s: Core): AgentEntry[] | undefined {
+  const known = snapshotAgents.get(s);
+  if (known === undefined || known.entries.length === 0 || s.agents.size < known.known) return undefined;
+  const first = known.entries[0];
+  return s.agents.get(first.id) === first ? known.entries : undefined;
+}
+
 function agentView(a: AgentEntry, active: boolean, known: AgentView | undefined = agentViews.get(a)): AgentView {
   const v = known;
   if (
@@ -94,23 +124,32 @@ function clusterTotals(s: Core): Record<string, number> {
 export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot {
   const now = s.nowMs();
   const agents: AllocatorAgent[] = [];
+  const known = snapshotAgentsOf(s);
+  const entries = known.entries;
   if (only) {
     for (const id of only) {
       const a = s.agents.get(id);
-      if (a) agents.push(agentView(a, a.state === 'active' && s.leading).view);
+      if (a) {
+        entries[agents.length] = a;
+        agents.push(agentView(a, a.state === 'active' && s.leading).view);
+      }
     }
+    entries.length = agents.length;
   } else {
     let i = 0;
     for (const a of s.agents.values()) {
       const v = agentView(a, a.state === 'active' && s.leading, lastEntries[i] === a ? lastViews[i] : undefined);
       lastEntries[i] = a;
       lastViews[i] = v;
+      entries[i] = a;
       agents.push(v.view);
       i++;
     }
     lastEntries.length = i;
     lastViews.length = i;
+    entries.length = i;
   }
+  known.known = s.agents.size;
   const frameworks = [...s.frameworks.values()].map((f) => ({
     id: f.id,
     roles: f.roles,
@@ -203,6 +242,24 @@ interface Booked {
   size: number;
   /** Per role, each distinct value's count: summed once at the end (adding offer by offer would copy the framework's whole allocation for every offer). */
   gained: Map<string, Map<Resources, number>>;
+  /** The run of offers of one value and role being counted (not yet in `gained`). */
+  runRole: string;
+  runValue: Resources | undefined;
+  runCount: number;
+}
+
+/** Adds the run being counted to `gained`. */
+function endRun(b: Booked): void {
+  const value = b.runValue;
+  if (value === undefined) return;
+  let counts = b.gained.get(b.runRole);
+  if (counts === undefined) {
+    counts = new Map();
+    b.gained.set(b.runRole, counts);
+  }
+  counts.set(value, (counts.get(value) ?? 0) + b.runCount);
+  b.runValue = undefined;
+  b.runCount = 0;
 }
 
 function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): void {
@@ -224,12 +281,15 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
   let lastValue: Resources | undefined;
   let lastList: Resource[] | undefined;
   let lastBound = 0;
+  const byIndex = entriesStillKnown(s);
   for (const p of plan.offers) {
     if (fw === undefined || fw.id !== p.frameworkId) {
       fw = s.frameworks.get(p.frameworkId);
       b = fw === undefined ? undefined : booked.get(fw);
     }
-    const agent = s.agents.get(p.agentId);
+    const i = p.agentIndex;
+    let agent = byIndex !== undefined && i !== undefined ? byIndex[i] : undefined;
+    if (agent === undefined || agent.id !== p.agentId) agent = s.agents.get(p.agentId);
     if (!fw?.peer || !agent) continue;
     const offer: OfferEntry = {
       id: s.newId('O', taken),
@@ -264,20 +324,24 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
     lastList = list;
     lastBound = lb;
     if (b === undefined) {
-      b = { offers: [], size: 0, gained: new Map() };
+      b = { offers: [], size: 0, gained: new Map(), runRole: '', runValue: undefined, runCount: 0 };
       booked.set(fw, b);
     }
-    let counts = b.gained.get(p.role);
-    if (counts === undefined) {
-      counts = new Map();
-      b.gained.set(p.role, counts);
+    // A framework's offers mostly share one value and role: counted in a run, into the maps when it ends.
+    if (b.runValue === p.resources && b.runRole === p.role) {
+      b.runCount++;
+    } else {
+      endRun(b);
+      b.runRole = p.role;
+      b.runValue = p.resources;
+      b.runCount = 1;
     }
-    counts.set(p.resources, (counts.get(p.resources) ?? 0) + 1);
     if (agent.offerInfo !== agent.info) {
       agent.offerInfo = agent.info;
       agent.offerHostname = agent.info.hostname;
       agent.offerAttributes = agent.info.attributes;
       agent.offerAttributesBound = attributesBound(agent.info.attributes);
+      agent.offerAgentBound = bound(agent.id, 0) + bound(agent.offerHostname, 0) + agent.offerAttributesBound;
     }
     const wireOffer: Offer = {
       id: offer.id,
@@ -289,10 +353,12 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
       allocation_role: p.role,
     };
     b.offers.push(wireOffer);
-    b.size += offerBound(wireOffer, lb, agent.offerAttributesBound);
+    // offerBound, its agent's part kept on the agent.
+    b.size += OFFER_KEYS_BOUND + 15 + 3 * (offer.id.length + fw.id.length + p.role.length) + lb + agent.offerAgentBound;
   }
   // forEach, not for…of over entries: an unoptimised walk makes an array per entry (3,000 per cycle).
   booked.forEach((b, fw) => {
+    endRun(b);
     b.gained.forEach((counts, role) => {
       counts.forEach((k, r) => {
         addAllocation(fw, role, r);
@@ -328,12 +394,14 @@ function attributesBound(attributes: Offer['attributes']): number {
   return known;
 }
 
+/** The map header and the seven keys (at most 15 UTF-16 units each) of one wire offer. */
+const OFFER_KEYS_BOUND = 5 + 7 * (5 + 3 * 15);
+
 /** `bound` of one wire offer (its map and keys included), its resource list's and attributes' bounds given. */
 function offerBound(o: Offer, listBound: number, attrs: number): number {
-  // The map header, the seven keys (at most 15 UTF-16 units each) and the string values.
+  // The map header, the seven keys and the string values.
   return (
-    5 +
-    7 * (5 + 3 * 15) +
+    OFFER_KEYS_BOUND +
     bound(o.id, 0) +
     bound(o.framework_id, 0) +
     bound(o.agent_id, 0) +
