@@ -6,12 +6,22 @@
 
 import type { AgentInfo, FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../sdk/protocol/types.js';
 import { DEFAULT_ROLE, Resources } from '../sdk/resources/resources.js';
-import type { RefusalFilter, SkipReason } from './allocator/types.js';
+import type { AllocatorAgent, RefusalFilter, SkipReason } from './allocator/types.js';
 
 /** `gone`: an operator said the agent will never come back (Mesos MARK_AGENT_GONE); its id is refused. */
 /** A connection as the state knows it: an opaque id the shell maps to a socket. */
 export interface ConnRef {
   readonly id: string;
+}
+
+/** The allocator's view of an agent (`AgentEntry.snapshotView`) and the values it was made from. */
+export interface AgentSnapshotView {
+  total: Resources;
+  used: Resources;
+  offered: Resources;
+  info: AgentInfo;
+  active: boolean;
+  view: AllocatorAgent;
 }
 
 export type AgentState = 'active' | 'disconnected' | 'unreachable' | 'gone';
@@ -56,6 +66,12 @@ export interface AgentEntry {
   offerAttributesBound: number;
   /** The size bound of what every offer on this agent carries of it: its id, hostname and attributes. */
   offerAgentBound: number;
+  /**
+   * The allocator's view of this agent in the last snapshot, and what it was made from: kept while
+   * those are the same values (master/state/offers.ts). On the entry, not in a WeakMap keyed by it,
+   * so that a master's first snapshot of 10,000 agents does not insert 10,000 ephemerons.
+   */
+  snapshotView: AgentSnapshotView | undefined;
   version: string;
   /** The principal that registered it: no other may re-register this id (undefined: unauthenticated). */
   principal?: string;
@@ -76,6 +92,11 @@ export interface FrameworkEntry {
   roles: string[];
   suppressedRoles: Set<string>;
   filters: RefusalFilter[];
+  /**
+   * `filters` was handed to a snapshot as it is (no filter had expired): it is copied before the
+   * next filter is added, so that a snapshot never changes under the allocator (offers.ts).
+   */
+  filtersShared: boolean;
   /** Its outstanding offers, oldest first; iterating gives their ids (keys into Master.offers). */
   offers: FrameworkOffers;
   tasks: Set<string>; // keys into Master.tasks (live ones)
@@ -242,6 +263,7 @@ export function newAgentEntry(
     offerAttributes: {},
     offerAttributesBound: 0,
     offerAgentBound: 0,
+    snapshotView: undefined,
     version,
   };
 }
@@ -254,6 +276,7 @@ export function newFrameworkEntry(info: FrameworkInfo & { id: string }, now: num
     roles,
     suppressedRoles: new Set(),
     filters: [],
+    filtersShared: false,
     offers: new FrameworkOffers(),
     tasks: new Set(),
     completedTasks: [],

@@ -7,7 +7,7 @@ import { encode } from '../../sdk/codec/index.js';
 import type { SchedulerEvent } from '../../sdk/protocol/messages.js';
 import type { Offer } from '../../sdk/protocol/types.js';
 import { fixed, type Resource, type Resources, Resources as ResourcesValue } from '../../sdk/resources/resources.js';
-import type { AllocationPlan, AllocatorAgent, AllocatorSnapshot } from '../allocator/types.js';
+import type { AllocationPlan, AllocatorAgent, AllocatorSnapshot, RefusalFilter } from '../allocator/types.js';
 import {
   type AgentEntry,
   addAllocation,
@@ -26,23 +26,34 @@ const MAX_REFUSE_SECONDS = 365 * 24 * 3600;
 /** Room kept free in every frame for the envelope around the items. */
 const FRAME_MARGIN_BYTES = 1024;
 
-/** The allocator's view of each agent, kept while nothing it is built from changed (Resources are values). */
-interface AgentView {
-  total: Resources;
-  used: Resources;
-  offered: Resources;
-  info: AgentEntry['info'];
-  active: boolean;
-  view: AllocatorAgent;
-}
-const agentViews = new WeakMap<AgentEntry, AgentView>();
 /**
- * The agents of the last full snapshot and their views, by position: the master lists its agents in
- * the same order each cycle, so an agent's view is found at its index (one comparison) instead of
- * by a WeakMap lookup (an identity hash and a probe, cache misses on 10,000 scattered agents).
+ * The allocator's view of an agent, kept on its entry while nothing it is built from changed
+ * (Resources are values), so that its `total` and `allocated` stay the same values from one
+ * snapshot to the next and the allocator's memos of them hold.
  */
-const lastEntries: AgentEntry[] = [];
-const lastViews: AgentView[] = [];
+function agentView(a: AgentEntry, active: boolean): AllocatorAgent {
+  const v = a.snapshotView;
+  if (
+    v !== undefined &&
+    v.total === a.total &&
+    v.used === a.used &&
+    (v.offered === a.offered || (v.offered.isEmpty() && a.offered.isEmpty())) &&
+    v.info === a.info &&
+    v.active === active
+  )
+    return v.view;
+  const allocated = a.offered.isEmpty() ? a.used : a.used.isEmpty() ? a.offered : a.used.plus(a.offered);
+  const view = {
+    id: a.id,
+    hostname: a.info.hostname,
+    total: a.total,
+    allocated,
+    attributes: a.info.attributes,
+    active,
+  };
+  a.snapshotView = { total: a.total, used: a.used, offered: a.offered, info: a.info, active, view };
+  return view;
+}
 
 /**
  * Per master, the agents of its last snapshot in the snapshot's order, and how many agents it knew
@@ -72,31 +83,6 @@ function entriesStillKnown(s: Core): AgentEntry[] | undefined {
   if (known === undefined || known.entries.length === 0 || s.agents.size < known.known) return undefined;
   const first = known.entries[0];
   return s.agents.get(first.id) === first ? known.entries : undefined;
-}
-
-function agentView(a: AgentEntry, active: boolean, known: AgentView | undefined = agentViews.get(a)): AgentView {
-  const v = known;
-  if (
-    v &&
-    v.total === a.total &&
-    v.used === a.used &&
-    (v.offered === a.offered || (v.offered.isEmpty() && a.offered.isEmpty())) &&
-    v.info === a.info &&
-    v.active === active
-  )
-    return v;
-  const allocated = a.offered.isEmpty() ? a.used : a.used.isEmpty() ? a.offered : a.used.plus(a.offered);
-  const view = {
-    id: a.id,
-    hostname: a.info.hostname,
-    total: a.total,
-    allocated,
-    attributes: a.info.attributes,
-    active,
-  };
-  const made = { total: a.total, used: a.used, offered: a.offered, info: a.info, active, view };
-  agentViews.set(a, made);
-  return made;
 }
 
 /** Each agent total's scalar sums, kept while the total is the same value (Resources are values). */
@@ -131,22 +117,16 @@ export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot
       const a = s.agents.get(id);
       if (a) {
         entries[agents.length] = a;
-        agents.push(agentView(a, a.state === 'active' && s.leading).view);
+        agents.push(agentView(a, a.state === 'active' && s.leading));
       }
     }
     entries.length = agents.length;
   } else {
     let i = 0;
     for (const a of s.agents.values()) {
-      const v = agentView(a, a.state === 'active' && s.leading, lastEntries[i] === a ? lastViews[i] : undefined);
-      lastEntries[i] = a;
-      lastViews[i] = v;
-      entries[i] = a;
-      agents.push(v.view);
-      i++;
+      entries[i++] = a;
+      agents.push(agentView(a, a.state === 'active' && s.leading));
     }
-    lastEntries.length = i;
-    lastViews.length = i;
     entries.length = i;
   }
   known.known = s.agents.size;
@@ -155,7 +135,7 @@ export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot
     roles: f.roles,
     suppressedRoles: [...f.suppressedRoles],
     allocated: Object.fromEntries(f.allocated),
-    filters: f.filters.filter((x) => x.expiresAt > now),
+    filters: liveFilters(f, now),
     // A framework whose connection is congested (unread backlog over the high water) gets no new
     // offers until it has read: offers are optional, and what it would not read in time is better
     // offered to others (master/state/master-state.ts, schedulerBackpressure).
@@ -172,6 +152,19 @@ export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot
   return snap;
 }
 
+/**
+ * The framework's filters still in force at `now`: its own list, shared with the snapshot, when
+ * none has expired (the cycle has just dropped the expired ones; copying 30,000 filters a cycle
+ * was for nothing), a copy without them otherwise.
+ */
+function liveFilters(f: FrameworkEntry, now: number): RefusalFilter[] {
+  const filters = f.filters;
+  for (let i = 0; i < filters.length; i++)
+    if (!(filters[i].expiresAt > now)) return filters.filter((x) => x.expiresAt > now);
+  f.filtersShared = true;
+  return filters;
+}
+
 /** One allocation cycle over every agent: expire offers and filters, then ask for the allocator's plan over a snapshot. */
 export function allocationCycle(s: Core, out: Effects, only?: ReadonlySet<string>): void {
   if (!s.leading) return;
@@ -184,6 +177,7 @@ export function allocationCycle(s: Core, out: Effects, only?: ReadonlySet<string
     for (let i = 0; i < filters.length; i++) {
       if (!(filters[i].expiresAt > now)) {
         fw.filters = filters.filter((f) => f.expiresAt > now);
+        fw.filtersShared = false;
         break;
       }
     }
@@ -386,6 +380,12 @@ export function offerEncodedBound(o: Offer): number {
 /** `bound` of an offer's attributes (1 when there are none). */
 function attributesBound(attributes: Offer['attributes']): number {
   if (!attributes) return 1;
+  let empty = true;
+  for (const _ in attributes) {
+    empty = false;
+    break;
+  }
+  if (empty) return 5; // an empty map's bound, without a WeakMap lookup per agent's own `{}`
   let known = attributeBounds.get(attributes);
   if (known === undefined) {
     known = bound(attributes, Number.POSITIVE_INFINITY);
@@ -616,5 +616,10 @@ export function addFilter(
 ): void {
   const secs = Math.min(refuseSeconds ?? DEFAULT_REFUSE_SECONDS, MAX_REFUSE_SECONDS);
   if (!(secs > 0)) return;
+  if (fw.filtersShared) {
+    // The list is a snapshot's too: copied once, then added to.
+    fw.filters = fw.filters.slice();
+    fw.filtersShared = false;
+  }
   fw.filters.push({ agentId, resources, expiresAt: s.nowMs() + secs * 1000 });
 }
