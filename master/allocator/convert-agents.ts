@@ -8,13 +8,19 @@ import { DEFAULT_ROLE, fixed, type Resource, type Resources } from '../../sdk/re
 import { freeNonScalars, sameEntry } from './nonscalars.js';
 import { type AgentMemo, type Cycle, padTo, partFor, pushInto, type ReservedPart } from './state.js';
 
-/** Keyed by the agent's total (the master keeps one value per agent until its total changes). */
+/**
+ * Keyed by the agent's total (the master keeps one value per agent until its total changes): the
+ * memos made in cycles over some agents only (an event's), which the next full cycle would not
+ * find at their index. A full cycle's memos are found at their index (`lastMemos`) and are not put
+ * here: 10,000 WeakMap insertions in a master's first cycle cost more than converting twins.
+ */
 const agentMemos = new WeakMap<Resources, AgentMemo>();
 
 /**
- * The memos of the last cycle by agent index: the master lists its agents in the same order each
- * cycle, so the memo at the same index, when made for the same total, is found without a WeakMap
- * lookup (an identity hash and a probe per agent, two cache misses on 10,000 scattered values).
+ * The memos of the last full cycle by agent index: the master lists its agents in the same order
+ * each cycle, so the memo at the same index, when made for the same total, is found without a
+ * WeakMap lookup (an identity hash and a probe per agent, two cache misses on 10,000 scattered
+ * values). A cycle over some agents only (the snapshot gives `clusterTotals`) leaves it as it is.
  */
 let lastMemos: (AgentMemo | null)[] = [];
 
@@ -52,6 +58,7 @@ export function convertAgents(cy: Cycle): void {
   const entry = (r: Resource) => convertEntry(cy, r);
   // The last memo this cycle used or made: a neighbour with the same contents is its twin.
   let twin: AgentMemo | null = null;
+  const full = cy.s.clusterTotals === undefined;
   for (let a = 0; a < nA; a++) {
     const agent = agents[a];
     cy.agentActive[a] = agent.active ? 1 : 0;
@@ -66,7 +73,7 @@ export function convertAgents(cy: Cycle): void {
       // contents as the last agent's: its conversion, shared lists and all, under this agent's values.
       const made: AgentMemo = { ...twin, total: agent.total, allocated: agent.allocated };
       if (fromMemo(cy, a, made)) {
-        agentMemos.set(agent.total, made);
+        if (!full) agentMemos.set(agent.total, made);
         twin = made;
         continue;
       }
@@ -198,7 +205,7 @@ function remember(cy: Cycle, a: number, total: Resources, allocated: Resources):
     usedVals: cy.cvUsedVals,
     nsFreeU: undefined,
   };
-  agentMemos.set(total, memo);
+  if (cy.s.clusterTotals !== undefined) agentMemos.set(total, memo);
   cy.memos[a] = memo;
 }
 
@@ -261,7 +268,7 @@ function sameAsTwin(twin: AgentMemo, total: Resources, allocated: Resources): bo
 
 /** At the end of a cycle: the free non-scalar lists it computed, kept with the agents' memos. */
 export function keepMemos(cy: Cycle): void {
-  lastMemos = cy.memos;
+  if (cy.s.clusterTotals === undefined) lastMemos = cy.memos;
   for (let a = 0; a < cy.nA; a++) {
     const memo = cy.memos[a];
     const free = cy.nsFreeU[a];
