@@ -71,7 +71,21 @@ export function convertAgents(cy: Cycle): void {
     if (twin !== null && sameAsTwin(twin, agent.total, agent.allocated)) {
       // Values never seen (a master just started, an agent just re-registered) but the same
       // contents as the last agent's: its conversion, shared lists and all, under this agent's values.
-      const made: AgentMemo = { ...twin, total: agent.total, allocated: agent.allocated };
+      // A literal of remember()'s shape (a spread may give the memos another hidden class).
+      const made: AgentMemo = {
+        total: agent.total,
+        allocated: agent.allocated,
+        names: twin.names,
+        dims: twin.dims,
+        dimsKey: twin.dimsKey,
+        totals: twin.totals,
+        free: twin.free,
+        nsTotal: twin.nsTotal,
+        nsUsed: twin.nsUsed,
+        usedNames: twin.usedNames,
+        usedVals: twin.usedVals,
+        nsFreeU: twin.nsFreeU,
+      };
       if (fromMemo(cy, a, made)) {
         if (!full) agentMemos.set(agent.total, made);
         twin = made;
