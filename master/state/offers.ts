@@ -7,7 +7,13 @@ import { encode } from '../../sdk/codec/index.js';
 import type { SchedulerEvent } from '../../sdk/protocol/messages.js';
 import type { Offer } from '../../sdk/protocol/types.js';
 import { fixed, type Resource, type Resources, Resources as ResourcesValue } from '../../sdk/resources/resources.js';
-import type { AllocationPlan, AllocatorAgent, AllocatorSnapshot, RefusalFilter } from '../allocator/types.js';
+import type {
+  AllocationPlan,
+  AllocatorAgent,
+  AllocatorSnapshot,
+  RefusalFilter,
+  SkipReason,
+} from '../allocator/types.js';
 import {
   type AgentEntry,
   addAllocation,
@@ -230,6 +236,9 @@ export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, du
   }
 }
 
+/** A framework passed over for nothing in the last cycle (one shared value, read only: 1,000 `{}` a cycle before). */
+const NOTHING_SKIPPED: Readonly<Partial<Record<SkipReason, number>>> = Object.freeze({});
+
 /** What one framework receives in a cycle: its wire offers, their size bound, its gains per role. */
 interface Booked {
   offers: Offer[];
@@ -257,7 +266,7 @@ function endRun(b: Booked): void {
 }
 
 function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): void {
-  for (const fw of s.frameworks.values()) fw.stats.lastSkipped = plan.skipped[fw.id] ?? {};
+  for (const fw of s.frameworks.values()) fw.stats.lastSkipped = plan.skipped[fw.id] ?? NOTHING_SKIPPED;
   // Per framework: the wire offers and a bound on their OFFERS message, summed offer by offer from
   // bounds kept per shared part (a resource list, an agent's attributes), so deciding on splitting
   // walks nothing twice.
