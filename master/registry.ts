@@ -244,26 +244,28 @@ export function newAgentEntry(
   registeredAt: number,
   version: string,
 ): AgentEntry {
+  // What booking reads and writes for every offer first, together (the object's fields are laid
+  // out in this order: a cache line or two per agent rather than three or four).
   return {
     id: info.id,
     info,
+    offered: Resources.empty(),
+    firstOffer: undefined,
+    lastOffer: undefined,
+    offerInfo: undefined,
+    offerHostname: '',
+    offerAttributes: {},
+    offerAgentBound: 0,
+    offerAttributesBound: 0,
     total,
     used: Resources.empty(),
-    offered: Resources.empty(),
+    snapshotView: undefined,
     state,
     registeredAt,
     missedPings: 0,
     lastPingSeq: 0,
     pongSeq: 0,
     tasks: new Set(),
-    firstOffer: undefined,
-    lastOffer: undefined,
-    offerInfo: undefined,
-    offerHostname: '',
-    offerAttributes: {},
-    offerAttributesBound: 0,
-    offerAgentBound: 0,
-    snapshotView: undefined,
     version,
   };
 }
