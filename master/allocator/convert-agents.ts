@@ -129,7 +129,13 @@ export function convertAgents(cy: Cycle): void {
   }
   const D = cy.D;
   // Vectors made before the last restride are padded to the final width.
-  for (const parts of cy.reserved) if (parts) for (const p of parts) padTo(p.vec, D);
+  // Indexed: this runs once per cycle, often unoptimised, where a for…of over 10,000 agents makes
+  // an iterator result per agent.
+  const reserved = cy.reserved;
+  for (let a = 0; a < reserved.length; a++) {
+    const parts = reserved[a];
+    if (parts !== null) for (const p of parts) padTo(p.vec, D);
+  }
   for (const vec of cy.reservationsByRole.values()) padTo(vec, D);
   cy.availableHeadroom = new Float64Array(D);
   for (let a = 0; a < nA; a++) {

@@ -364,8 +364,7 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
     endRun(b);
     b.gained.forEach((counts, role) => {
       counts.forEach((k, r) => {
-        addAllocation(fw, role, r);
-        if (k > 1) addAllocation(fw, role, scalarsTimes(r, k - 1));
+        addAllocation(fw, role, timesCount(r, k));
       });
     });
   });
@@ -451,6 +450,29 @@ function scalarsTimes(r: Resources, k: number): Resources {
 }
 
 const scaled = new WeakMap<Resources, Map<number, Resources>>();
+
+/**
+ * What `k` offers of the value `r` add up to in a framework's allocation: `r` once (its ranges and
+ * sets; adding them again changes nothing) and its scalars `k − 1` times more (`scalarsTimes`),
+ * made once per value and count (every framework of a DeclineOffers round shares them), so that
+ * the framework's allocation is copied once, not twice.
+ */
+function timesCount(r: Resources, k: number): Resources {
+  if (k === 1) return r;
+  let byCount = summed.get(r);
+  if (byCount === undefined) {
+    byCount = new Map();
+    summed.set(r, byCount);
+  }
+  let out = byCount.get(k);
+  if (out === undefined) {
+    out = r.plus(scalarsTimes(r, k - 1));
+    byCount.set(k, out);
+  }
+  return out;
+}
+
+const summed = new WeakMap<Resources, Map<number, Resources>>();
 
 /** What an agent has on offer once its offers are all back (one shared immutable value). */
 const NOTHING_OFFERED = ResourcesValue.empty();
@@ -586,8 +608,7 @@ export function declineOffers(
   }
   back.forEach((counts, role) => {
     counts.forEach((k, r) => {
-      subtractAllocation(fw, role, r);
-      if (k > 1) subtractAllocation(fw, role, scalarsTimes(r, k - 1));
+      subtractAllocation(fw, role, timesCount(r, k));
     });
   });
 }
