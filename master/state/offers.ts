@@ -11,6 +11,7 @@ import type {
   AllocationPlan,
   AllocatorAgent,
   AllocatorSnapshot,
+  PlannedOffer,
   RefusalFilter,
   SkipReason,
 } from '../allocator/types.js';
@@ -285,7 +286,10 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
   let lastList: Resource[] | undefined;
   let lastBound = 0;
   const byIndex = entriesStillKnown(s);
-  for (const p of plan.offers) {
+  const planned = plan.offers;
+  const order = byIndex === undefined ? undefined : agentOrder(planned, byIndex.length);
+  for (let n = 0; n < planned.length; n++) {
+    const p = planned[order === undefined ? n : order[n]];
     if (fw === undefined || fw.id !== p.frameworkId) {
       fw = s.frameworks.get(p.frameworkId);
       b = fw === undefined ? undefined : booked.get(fw);
@@ -375,6 +379,26 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
       out.toScheduler(fw.peer?.id, { type: 'OFFERS', offers: { offers: chunk } });
     }
   });
+}
+
+/**
+ * The plan's offers in the order of their agents in the snapshot (stable), when every offer says
+ * where its agent is: the plan follows the allocator's shuffled agents, and booking in that order
+ * jumped between 10,000 agent entries at random (a cache miss or two each); in the order the
+ * master listed them it walks them mostly in memory order. Undefined: book in the plan's order.
+ */
+function agentOrder(offers: readonly PlannedOffer[], nA: number): Int32Array | undefined {
+  if (offers.length < 64) return undefined;
+  const start = new Int32Array(nA + 1);
+  for (let i = 0; i < offers.length; i++) {
+    const a = offers[i].agentIndex;
+    if (a === undefined || !(a >= 0 && a < nA)) return undefined;
+    start[a + 1]++;
+  }
+  for (let a = 0; a < nA; a++) start[a + 1] += start[a];
+  const order = new Int32Array(offers.length);
+  for (let i = 0; i < offers.length; i++) order[start[offers[i].agentIndex as number]++] = i;
+  return order;
 }
 
 /** Each agent's attributes' size bound, kept while they are the same object. */
