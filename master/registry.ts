@@ -14,16 +14,6 @@ export interface ConnRef {
   readonly id: string;
 }
 
-/** The allocator's view of an agent (`AgentEntry.snapshotView`) and the values it was made from. */
-export interface AgentSnapshotView {
-  total: Resources;
-  used: Resources;
-  offered: Resources;
-  info: AgentInfo;
-  active: boolean;
-  view: AllocatorAgent;
-}
-
 export type AgentState = 'active' | 'disconnected' | 'unreachable' | 'gone';
 
 export interface AgentEntry {
@@ -67,11 +57,17 @@ export interface AgentEntry {
   /** The size bound of what every offer on this agent carries of it: its id, hostname and attributes. */
   offerAgentBound: number;
   /**
-   * The allocator's view of this agent in the last snapshot, and what it was made from: kept while
-   * those are the same values (master/state/offers.ts). On the entry, not in a WeakMap keyed by it,
-   * so that a master's first snapshot of 10,000 agents does not insert 10,000 ephemerons.
+   * The allocator's view of this agent in the last snapshot, and the values it was made from
+   * (`view*`): kept while those are the same (master/state/offers.ts). On the entry itself, not in
+   * a WeakMap keyed by it nor in an object of its own, so that a snapshot reads each agent in one
+   * place and a master's first snapshot of 10,000 agents inserts no ephemerons.
    */
-  snapshotView: AgentSnapshotView | undefined;
+  view: AllocatorAgent | undefined;
+  viewTotal: Resources | undefined;
+  viewUsed: Resources | undefined;
+  viewOffered: Resources | undefined;
+  viewInfo: AgentInfo | undefined;
+  viewActive: boolean;
   version: string;
   /** The principal that registered it: no other may re-register this id (undefined: unauthenticated). */
   principal?: string;
@@ -259,7 +255,12 @@ export function newAgentEntry(
     offerAttributesBound: 0,
     total,
     used: Resources.empty(),
-    snapshotView: undefined,
+    view: undefined,
+    viewTotal: undefined,
+    viewUsed: undefined,
+    viewOffered: undefined,
+    viewInfo: undefined,
+    viewActive: false,
     state,
     registeredAt,
     missedPings: 0,

@@ -39,16 +39,16 @@ const FRAME_MARGIN_BYTES = 1024;
  * snapshot to the next and the allocator's memos of them hold.
  */
 function agentView(a: AgentEntry, active: boolean): AllocatorAgent {
-  const v = a.snapshotView;
+  const v = a.view;
   if (
     v !== undefined &&
-    v.total === a.total &&
-    v.used === a.used &&
-    (v.offered === a.offered || (v.offered.isEmpty() && a.offered.isEmpty())) &&
-    v.info === a.info &&
-    v.active === active
+    a.viewTotal === a.total &&
+    a.viewUsed === a.used &&
+    (a.viewOffered === a.offered || (a.viewOffered?.isEmpty() === true && a.offered.isEmpty())) &&
+    a.viewInfo === a.info &&
+    a.viewActive === active
   )
-    return v.view;
+    return v;
   const allocated = a.offered.isEmpty() ? a.used : a.used.isEmpty() ? a.offered : a.used.plus(a.offered);
   const view = {
     id: a.id,
@@ -58,7 +58,12 @@ function agentView(a: AgentEntry, active: boolean): AllocatorAgent {
     attributes: a.info.attributes,
     active,
   };
-  a.snapshotView = { total: a.total, used: a.used, offered: a.offered, info: a.info, active, view };
+  a.view = view;
+  a.viewTotal = a.total;
+  a.viewUsed = a.used;
+  a.viewOffered = a.offered;
+  a.viewInfo = a.info;
+  a.viewActive = active;
   return view;
 }
 
