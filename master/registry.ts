@@ -93,6 +93,11 @@ export interface FrameworkEntry {
    * next filter is added, so that a snapshot never changes under the allocator (offers.ts).
    */
   filtersShared: boolean;
+  /**
+   * No filter of `filters` expires before this time (ms; a lower bound: it may be earlier than
+   * the true earliest, never later): cycles before it skip looking at each filter (offers.ts).
+   */
+  filtersExpireFrom: number;
   /** Its outstanding offers, oldest first; iterating gives their ids (keys into Master.offers). */
   offers: FrameworkOffers;
   tasks: Set<string>; // keys into Master.tasks (live ones)
@@ -280,6 +285,7 @@ export function newFrameworkEntry(info: FrameworkInfo & { id: string }, now: num
     suppressedRoles: new Set(),
     filters: [],
     filtersShared: false,
+    filtersExpireFrom: Number.POSITIVE_INFINITY,
     offers: new FrameworkOffers(),
     tasks: new Set(),
     completedTasks: [],

@@ -63,6 +63,51 @@ describe('what a cycle shares with the allocator (master/state/offers.ts)', () =
     ]);
   });
 
+  it('drops each filter when it expires, the earliest first, whatever order they were added in', () => {
+    let clock = 1_000_000;
+    const w = WholeCycle.fromSnapshot(new DeclineOffersShape(4, 1).snapshot(), { now: () => clock });
+    const fw = [...w.state.frameworks.keys()][0];
+    const agents = [...w.state.agents.keys()];
+    const declineFor = (agentId: string, seconds: number) => {
+      const [offer] = offersIn(
+        w.state.apply({
+          type: 'allocationResult',
+          plan: { offers: [{ frameworkId: fw, agentId, role: '*', resources: r }], skipped: {} },
+          durationMs: 0,
+        }),
+      );
+      w.state.apply({
+        type: 'schedulerCall',
+        conn: w.frameworkConn.get(fw) as string,
+        call: {
+          type: 'DECLINE',
+          framework_id: fw,
+          decline: { offer_ids: [offer.id], filters: { refuse_seconds: seconds } },
+        },
+      });
+    };
+    declineFor(agents[0], 30);
+    declineFor(agents[1], 10);
+    declineFor(agents[2], 20);
+    const held = () => w.state.frameworks.get(fw)?.filters.map((f) => f.agentId);
+    const given = () =>
+      snapshotOf(w.state.apply({ type: 'allocateNow' }))
+        .frameworks.find((f) => f.id === fw)
+        ?.filters.map((f) => f.agentId);
+    expect(given()).to.deep.equal([agents[0], agents[1], agents[2]]);
+    clock += 15_000;
+    expect(given()).to.deep.equal([agents[0], agents[2]]);
+    expect(held()).to.deep.equal([agents[0], agents[2]]);
+    clock += 10_000;
+    expect(given()).to.deep.equal([agents[0]]);
+    declineFor(agents[3], 1);
+    clock += 2_000;
+    expect(given()).to.deep.equal([agents[0]]);
+    clock += 10_000;
+    expect(given()).to.deep.equal([]);
+    expect(held()).to.deep.equal([]);
+  });
+
   it('books an offer on the agent it names, whatever agentIndex says', () => {
     const w = WholeCycle.fromSnapshot(new DeclineOffersShape(4, 2).snapshot());
     const snap = snapshotOf(w.state.apply({ type: 'allocateNow' }));
