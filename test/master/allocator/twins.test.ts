@@ -20,7 +20,14 @@ const TOTALS = [
   'cpus:4;mem:1024;zones:{a,b}',
   'cpus:4;mem:1024;cpus(r):1;ports:[1000-1010]',
 ];
-const USED = ['', 'cpus:1', 'cpus:1;ports:[1000-1000]', 'cpus:1;ports:[1001-1001]', 'cpus:2;ports:[1000-1000]', 'mem:1'];
+const USED = [
+  '',
+  'cpus:1',
+  'cpus:1;ports:[1000-1000]',
+  'cpus:1;ports:[1001-1001]',
+  'cpus:2;ports:[1000-1000]',
+  'mem:1',
+];
 
 describe('allocator twins (agents converted like the last one)', () => {
   it('offers every agent exactly its own free resources, however alike its neighbours are', () => {
