@@ -84,25 +84,53 @@ static void emit(const char *fmt, ...) {
 
 /* ---- the tasks it is the parent of ---- */
 
+/*
+ * A task is `pending` from its clone until its error pipe closes (it has exec'd, or reported why
+ * not): the helper does not wait for one child's exec before cloning the next, so the children's
+ * set-up (mounts, stdio, user switch, exec) runs beside the next clone. Then it is running until
+ * reaped. A pending child may already have ended (reaped with its status kept) by the time its
+ * pipe is read.
+ */
 struct task {
   pid_t pid;
   char *id;
   char *statusFile; /* NULL: none */
+  char *file;       /* the program, for a failure message */
+  char **after;     /* the post-exec writes: file, value, optional; NULL-terminated */
+  unsigned long long start;
+  int errfd;   /* >= 0 while pending */
+  int ended;   /* reaped while pending */
+  int status;  /* its wait status, when ended */
+  char msg[1024];
+  size_t got;
 };
 
 static struct task *tasks;
 static size_t ntasks, captasks;
 
-static void track(pid_t pid, const char *id, const char *statusFile) {
+static struct task *track(pid_t pid) {
   if (ntasks == captasks) {
     captasks = captasks ? captasks * 2 : 64;
     tasks = realloc(tasks, captasks * sizeof *tasks);
     if (!tasks) abort();
   }
-  tasks[ntasks].pid = pid;
-  tasks[ntasks].id = strdup(id);
-  tasks[ntasks].statusFile = statusFile[0] ? strdup(statusFile) : NULL;
-  ntasks++;
+  struct task *t = &tasks[ntasks++];
+  memset(t, 0, sizeof *t);
+  t->pid = pid;
+  t->errfd = -1;
+  return t;
+}
+
+static void untrack(size_t i) {
+  struct task *t = &tasks[i];
+  free(t->id);
+  free(t->statusFile);
+  free(t->file);
+  if (t->after)
+    for (char **a = t->after; *a; a++) free(*a);
+  free(t->after);
+  if (t->errfd >= 0) close(t->errfd);
+  tasks[i] = tasks[--ntasks];
 }
 
 /*
@@ -123,6 +151,21 @@ static void recordStatus(const char *file, int status) {
   close(fd);
 }
 
+/* A running task ended with wait status st: record, report, forget. */
+static void ended(size_t i, int st) {
+  int code = -1, sig = 0, shell;
+  if (WIFSIGNALED(st)) {
+    sig = WTERMSIG(st);
+    shell = 128 + sig;
+  } else {
+    code = WEXITSTATUS(st);
+    shell = code;
+  }
+  if (tasks[i].statusFile) recordStatus(tasks[i].statusFile, shell);
+  emit("X %s %d %d\n", tasks[i].id, code, sig);
+  untrack(i);
+}
+
 static void reap(void) {
   for (;;) {
     int st;
@@ -130,22 +173,73 @@ static void reap(void) {
     if (pid <= 0) return;
     for (size_t i = 0; i < ntasks; i++) {
       if (tasks[i].pid != pid) continue;
-      int code = -1, sig = 0, shell;
-      if (WIFSIGNALED(st)) {
-        sig = WTERMSIG(st);
-        shell = 128 + sig;
+      if (tasks[i].errfd >= 0) {
+        tasks[i].ended = 1;
+        tasks[i].status = st;
       } else {
-        code = WEXITSTATUS(st);
-        shell = code;
+        ended(i, st);
       }
-      if (tasks[i].statusFile) recordStatus(tasks[i].statusFile, shell);
-      emit("X %s %d %d\n", tasks[i].id, code, sig);
-      free(tasks[i].id);
-      free(tasks[i].statusFile);
-      tasks[i] = tasks[--ntasks];
       break;
     }
   }
+}
+
+/* Writes value into file (as Node's writeFileSync: created, truncated); 0 or -1 with errno. */
+static int writeFile(const char *file, const char *value) {
+  int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) return -1;
+  size_t n = strlen(value);
+  ssize_t w = write(fd, value, n);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return w == (ssize_t)n ? 0 : -1;
+}
+
+/* Reads a pending task's error pipe; once it closes, the task runs (or failed). */
+static void settle(size_t i) {
+  struct task *t = &tasks[i];
+  for (;;) {
+    ssize_t n = read(t->errfd, t->msg + t->got, sizeof t->msg - 1 - t->got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return; /* more to come */
+    if (n > 0) {
+      t->got += (size_t)n;
+      if (t->got < sizeof t->msg - 1) continue;
+    }
+    break;
+  }
+  close(t->errfd);
+  t->errfd = -1;
+  if (t->got > 0) {
+    t->msg[t->got] = '\0';
+    if (!t->ended) waitpid(t->pid, NULL, 0);
+    char *tab = strchr(t->msg, '\t');
+    const char *stage = "spawn";
+    const char *text = t->msg;
+    if (tab) {
+      *tab = '\0';
+      stage = strcmp(t->msg, "prepare") == 0 ? "prepare" : "spawn";
+      text = tab + 1;
+    }
+    emit("F %s %s could not start %s: %s\n", t->id, stage, t->file, text);
+    untrack(i);
+    return;
+  }
+  /* The cpu weight once the child has exec'd (a low weight would slow it before its exec). */
+  if (!t->ended && t->after) {
+    for (char **a = t->after; a[0] && a[1] && a[2]; a += 3) {
+      if (writeFile(a[0], a[1]) == 0 || a[2][0] == '1') continue;
+      int err = errno;
+      kill(t->pid, SIGKILL);
+      waitpid(t->pid, NULL, 0);
+      emit("F %s prepare could not write %s to %s: %s\n", t->id, a[1], a[0], strerror(err));
+      untrack(i);
+      return;
+    }
+  }
+  emit("S %s %d %llu\n", t->id, (int)t->pid, t->start);
+  if (t->ended) ended(i, t->status);
 }
 
 /* ---- one launch ---- */
@@ -237,18 +331,6 @@ static void freeRequest(struct request *r) {
   free(r->leave);
   free(r->after);
   free(r->groups);
-}
-
-/* Writes value into file (as Node's writeFileSync: created, truncated); 0 or -1 with errno. */
-static int writeFile(const char *file, const char *value) {
-  int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0) return -1;
-  size_t n = strlen(value);
-  ssize_t w = write(fd, value, n);
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  return w == (ssize_t)n ? 0 : -1;
 }
 
 /* In the child: reports why it cannot exec on the error pipe, then exits. */
@@ -405,43 +487,18 @@ static void launch(const struct request *r) {
     emit("F %s prepare could not leave the task's cgroups\n", r->id);
     goto stuck;
   }
-  /* The child's report: empty once it has exec'd (the pipe is close-on-exec). */
-  char msg[1024];
-  size_t got = 0;
-  for (;;) {
-    ssize_t n = read(pipefd[0], msg + got, sizeof msg - 1 - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += (size_t)n;
-    if (got >= sizeof msg - 1) break;
-  }
-  close(pipefd[0]);
-  if (got > 0) {
-    msg[got] = '\0';
-    waitpid(pid, NULL, 0);
-    char *tab = strchr(msg, '\t');
-    const char *stage = "spawn";
-    const char *text = msg;
-    if (tab) {
-      *tab = '\0';
-      stage = strcmp(msg, "prepare") == 0 ? "prepare" : "spawn";
-      text = tab + 1;
-    }
-    emit("F %s %s could not start %s: %s\n", r->id, stage, r->file, text);
-    return;
-  }
-  /* The cpu weight once the child has exec'd (a low weight would slow it before its exec). */
-  for (int i = 0; i < r->nafter; i++) {
-    const char *file = r->after[3 * i], *value = r->after[3 * i + 1], *optional = r->after[3 * i + 2];
-    if (writeFile(file, value) == 0 || optional[0] == '1') continue;
-    int err = errno;
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    emit("F %s prepare could not write %s to %s: %s\n", r->id, value, file, strerror(err));
-    return;
-  }
-  emit("S %s %d %llu\n", r->id, (int)pid, startTime(pid));
-  track(pid, r->id, r->status);
+  /* The child's report comes on the pipe (empty once it has exec'd: it is close-on-exec). */
+  struct task *t = track(pid);
+  t->start = startTime(pid);
+  t->id = strdup(r->id);
+  t->statusFile = r->status[0] ? strdup(r->status) : NULL;
+  t->file = strdup(r->file);
+  t->after = calloc((size_t)r->nafter * 3 + 1, sizeof *t->after);
+  if (!t->id || !t->file || !t->after || (r->status[0] && !t->statusFile)) abort();
+  for (int i = 0; i < r->nafter * 3; i++)
+    if (!(t->after[i] = strdup(r->after[i]))) abort();
+  fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+  t->errfd = pipefd[0];
   return;
 stuck:
   /* Stuck in a task's cgroups: start nothing more; the launcher starts a new helper. */
@@ -468,10 +525,21 @@ int main(void) {
   char *buf = malloc(cap);
   if (!buf) return 2;
   int inOpen = 1;
+  struct pollfd *p = NULL;
+  size_t cappoll = 0;
   for (;;) {
     if (!inOpen && ntasks == 0) break;
-    struct pollfd p[2] = {{sfd, POLLIN, 0}, {inOpen ? 0 : -1, POLLIN, 0}};
-    if (poll(p, 2, -1) < 0) {
+    if (cappoll < ntasks + 2) {
+      cappoll = (ntasks + 2) * 2;
+      p = realloc(p, cappoll * sizeof *p);
+      if (!p) return 2;
+    }
+    p[0] = (struct pollfd){sfd, POLLIN, 0};
+    p[1] = (struct pollfd){inOpen ? 0 : -1, POLLIN, 0};
+    size_t np = 2;
+    for (size_t i = 0; i < ntasks; i++)
+      if (tasks[i].errfd >= 0) p[np++] = (struct pollfd){tasks[i].errfd, POLLIN, 0};
+    if (poll(p, np, -1) < 0) {
       if (errno == EINTR) continue;
       return 2;
     }
@@ -481,6 +549,15 @@ int main(void) {
       }
     }
     reap();
+    /* Pending tasks whose pipe has something (or closed); by fd, as settle() reorders the table. */
+    for (size_t k = 2; k < np; k++) {
+      if (!p[k].revents) continue;
+      for (size_t i = 0; i < ntasks; i++) {
+        if (tasks[i].errfd != p[k].fd) continue;
+        settle(i);
+        break;
+      }
+    }
     if (p[1].revents) {
       if (cap - len < 4096) {
         cap *= 2;
