@@ -3,7 +3,13 @@
  * mount, uts and ipc namespaces (and network namespace on request), inside cgroups that cap memory
  * and share CPU, in the spirit of Mesos's linux launcher with the cgroups isolators.
  *
- * Process tree of one task:
+ * Process tree of one task, with the launcher's spawn helper (agent/launcher/spawn-helper.c):
+ *
+ *   the agent's launcher ── agora-spawn (its spawn helper: clones, records the exit status)
+ *    └─ the task's command: pid 1 of its own pid namespace, in the task's cgroups (host pid =
+ *       handle.pid), switched to the task's user right before its exec
+ *
+ * and without it (no C compiler on the agent):
  *
  *   the agent's launcher (outside the task's cgroups; records the exit status)
  *    └─ unshare --pid --fork --mount-proc --mount --uts --ipc [--net] --kill-child
@@ -11,11 +17,11 @@
  *        └─ the task's command, pid 1 of its own pid namespace (through setpriv, which execs
  *           it as the task's user, when the task has one)
  *
- * The launcher's spawning thread joins the task's cgroups for the spawn, so U is born inside them
- * and every process of the task is accounted from its first instruction. U exits as its child did
- * (the same code, or the same signal); the launcher records that in `<sandbox>/.agora-exit-status`,
- * so the status survives an agent that died meanwhile (the launcher outlives the agent until its
- * tasks have ended).
+ * Either way the spawner joins the task's cgroups for the clone, so the task is born inside them
+ * and every process of the task is accounted from its first instruction. The top process exits as
+ * the task did (unshare passes its child's end on); the spawner records that in
+ * `<sandbox>/.agora-exit-status`, so the status survives an agent that died meanwhile (the
+ * launcher and its helper outlive the agent until their tasks have ended).
  */
 
 import { execFile } from 'node:child_process';
