@@ -169,6 +169,7 @@ export class Launcher {
     const running = this.children[slot];
     if (running) return running;
     const h = spawnHelper();
+    void this.nativeSpawn; // says once in the log when there is no helper
     const child = fork(MAIN, [], {
       execArgv: [],
       env: { ...process.env, [HELPER_ENV]: 'path' in h ? h.path : 'off' },
