@@ -73,7 +73,11 @@ static void emit(const char *fmt, ...) {
   int n = vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
   if (n < 0) return;
-  if ((size_t)n >= sizeof line) n = sizeof line - 1;
+  if ((size_t)n >= sizeof line) {
+    /* cut: keep the event's end of line, or the next event would be read as part of this one */
+    n = sizeof line - 1;
+    line[n - 1] = '\n';
+  }
   /* one event per line: no newline inside a message */
   for (int i = 0; i < n - 1; i++)
     if (line[i] == '\n') line[i] = ' ';
