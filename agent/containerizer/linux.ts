@@ -3,7 +3,13 @@
  * mount, uts and ipc namespaces (and network namespace on request), inside cgroups that cap memory
  * and share CPU, in the spirit of Mesos's linux launcher with the cgroups isolators.
  *
- * Process tree of one task:
+ * Process tree of one task, with the launcher's spawn helper (agent/launcher/spawn-helper.c):
+ *
+ *   the agent's launcher ── agora-spawn (its spawn helper: clones, records the exit status)
+ *    └─ the task's command: pid 1 of its own pid namespace, in the task's cgroups (host pid =
+ *       handle.pid), switched to the task's user right before its exec
+ *
+ * and without it (no C compiler on the agent):
  *
  *   the agent's launcher (outside the task's cgroups; records the exit status)
  *    └─ unshare --pid --fork --mount-proc --mount --uts --ipc [--net] --kill-child
@@ -11,11 +17,11 @@
  *        └─ the task's command, pid 1 of its own pid namespace (through setpriv, which execs
  *           it as the task's user, when the task has one)
  *
- * The launcher's spawning thread joins the task's cgroups for the spawn, so U is born inside them
- * and every process of the task is accounted from its first instruction. U exits as its child did
- * (the same code, or the same signal); the launcher records that in `<sandbox>/.agora-exit-status`,
- * so the status survives an agent that died meanwhile (the launcher outlives the agent until its
- * tasks have ended).
+ * Either way the spawner joins the task's cgroups for the clone, so the task is born inside them
+ * and every process of the task is accounted from its first instruction. The top process exits as
+ * the task did (unshare passes its child's end on); the spawner records that in
+ * `<sandbox>/.agora-exit-status`, so the status survives an agent that died meanwhile (the
+ * launcher and its helper outlive the agent until their tasks have ended).
  */
 
 import { execFile } from 'node:child_process';
@@ -26,6 +32,7 @@ import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
 import { type Clock, systemClock, type Timer } from '../../sdk/util/clock.js';
 import { type LaunchedProcess, type Launcher, sharedLauncher } from '../launcher/client.js';
+import type { LaunchRequest } from '../launcher/protocol.js';
 import { findSetpriv, isOwnIdentity, SANDBOX_MODE, setprivArgs } from './as-user.js';
 import { type CgroupSet, Cgroups, cgroupName } from './cgroups.js';
 import { awaitExitStatus, EXIT_STATUS_FILE } from './exit-status.js';
@@ -90,6 +97,8 @@ interface LinuxHandleData {
   sandbox: string;
   cpus: number;
   memMb: number;
+  /** The top process is the task's own, pid 1 of its namespace (spawn helper), not unshare. */
+  direct?: boolean;
 }
 
 function pidNamespace(pid: number): string | undefined {
@@ -163,12 +172,14 @@ class LinuxContainer implements RunningContainer {
     const top = this.handle.pid as number;
     const cg = this.owner.cgroups;
     const set = this.data.cgroups;
-    // SIGTERM to every process inside the task's pid namespace (unshare lives outside
-    // it). The namespace's init only gets it if it handles SIGTERM, like pid 1 in a docker container.
-    const hostNs = pidNamespace(top) ?? pidNamespace(process.pid);
+    // SIGTERM to every process inside the task's pid namespace (unshare, when there is one, lives
+    // outside it). The namespace's init only gets it if it handles SIGTERM, like pid 1 in a docker
+    // container.
+    const direct = this.data.direct === true;
+    const hostNs = direct ? pidNamespace(process.pid) : (pidNamespace(top) ?? pidNamespace(process.pid));
     for (const pid of await cg.pids(set)) {
       const ns = pidNamespace(pid);
-      if (pid !== top && ns !== undefined && ns !== hostNs) signal(pid, 'SIGTERM');
+      if ((direct || pid !== top) && ns !== undefined && ns !== hostNs) signal(pid, 'SIGTERM');
     }
     if (grace > 0) await this.owner.exitOrTimeout(this.exited, grace);
     // Then SIGKILL everything, unshare too: it passes most signals on as its own end, but not
@@ -244,8 +255,11 @@ export class LinuxContainerizer implements Containerizer {
       return { ok: false, reason: 'the linux containerizer needs root (it creates namespaces and cgroups)' };
     }
     const unshare = this.unshare;
-    if (!unshare)
+    if (!unshare) {
+      // The spawn helper makes the namespaces itself; without it, unshare is the way.
+      if (this.launcher.nativeSpawn) return this.cgroups.check();
       return { ok: false, reason: "util-linux 'unshare' was not found on PATH (apt-get install util-linux)" };
+    }
     const ns = await run(unshare, [
       '--pid',
       '--fork',
@@ -303,63 +317,84 @@ export class LinuxContainerizer implements Containerizer {
     const joinNetns = group?.netnsPath;
     const netIsolation = !joinNetns && (task.container?.network_isolation === true || group?.newNetns === true);
     const hostname = task.container?.hostname;
-    const namespaces = ['--pid', '--fork', '--mount-proc', '--mount', '--uts', '--ipc'];
-    if (netIsolation) namespaces.push('--net');
     const user = spec.user;
     // The namespaces need root: the switch to the task's user happens inside them, last, by
     // setpriv; unless the user is who the launcher already is (then setpriv would change nothing
     // and only cost an exec per task).
     const switchTo = user && !isOwnIdentity(user) ? user : undefined;
-    const setpriv = switchTo ? findSetpriv() : undefined;
-    if (user && switchTo && !setpriv) {
-      throw new ContainerLaunchError(
-        `cannot run task ${task.task_id} as user '${user.name}': util-linux 'setpriv' was not found`,
-      );
-    }
-    const command = [
-      ...(switchTo && setpriv ? [setpriv, ...setprivArgs(switchTo)] : []),
-      ...(cmd.shell === false ? [cmd.value, ...(cmd.arguments ?? [])] : ['/bin/sh', '-c', cmd.value]),
-    ];
-    const argv = [
-      ...namespaces,
-      '--kill-child',
-      '--',
-      ...(hostname || netIsolation
-        ? ['/bin/sh', '-c', INIT, 'agora-init', hostname ?? '', netIsolation ? '1' : '0']
-        : []),
-      ...command,
-    ];
     const env: Record<string, string> = { PATH: DEFAULT_PATH, ...spec.env, MESOS_SANDBOX: sandbox };
-
-    // The launcher makes the sandbox and the cgroups, then starts unshare from inside the cgroups
-    // (its spawning thread joins them for the spawn), and records the exit status.
-    let child: LaunchedProcess;
-    try {
-      child = await this.launcher.launch({
+    const taskCommand = cmd.shell === false ? [cmd.value, ...(cmd.arguments ?? [])] : ['/bin/sh', '-c', cmd.value];
+    const common = {
+      cwd: sandbox,
+      env,
+      stdout: path.join(sandbox, 'stdout'),
+      stderr: path.join(sandbox, 'stderr'),
+      statusFile,
+      cgroups: { join: this.cgroups.joinFiles(set), leave: this.launcherHome(set) },
+      // The cpu limits once the child has exec'd (see LaunchRequest.afterSpawn).
+      afterSpawn: plan.write.filter((w) => isCpuWeight(w.file)),
+      prepare: {
+        mkdir: [sandbox, ...plan.mkdir],
+        unlink: [statusFile],
+        write: plan.write.filter((w) => !isCpuWeight(w.file)),
+        ...(user ? { chown: { path: sandbox, uid: user.uid, gid: user.gid, mode: SANDBOX_MODE } } : {}),
+      },
+    };
+    // With the spawn helper the task's own process is cloned straight into its namespaces (pid 1
+    // of its pid namespace) and switched to its user there: no unshare, setpriv or init shell.
+    const direct = this.launcher.nativeSpawn;
+    let request: Omit<LaunchRequest, 'id'>;
+    if (direct) {
+      request = {
+        ...common,
+        file: taskCommand[0],
+        args: taskCommand.slice(1),
+        ...(switchTo ? { user: { uid: switchTo.uid, gid: switchTo.gid, groups: switchTo.groups } } : {}),
+        isolate: {
+          namespaces: ['pid', 'mount', 'uts', 'ipc', ...(netIsolation ? (['net'] as const) : [])],
+          ...(hostname ? { hostname } : {}),
+          ...(netIsolation ? { loUp: true } : {}),
+          ...(joinNetns ? { joinNet: joinNetns } : {}),
+        },
+      };
+    } else {
+      const setpriv = switchTo ? findSetpriv() : undefined;
+      if (user && switchTo && !setpriv) {
+        throw new ContainerLaunchError(
+          `cannot run task ${task.task_id} as user '${user.name}': util-linux 'setpriv' was not found`,
+        );
+      }
+      const command = [...(switchTo && setpriv ? [setpriv, ...setprivArgs(switchTo)] : []), ...taskCommand];
+      const namespaces = ['--pid', '--fork', '--mount-proc', '--mount', '--uts', '--ipc'];
+      if (netIsolation) namespaces.push('--net');
+      const argv = [
+        ...namespaces,
+        '--kill-child',
+        '--',
+        ...(hostname || netIsolation
+          ? ['/bin/sh', '-c', INIT, 'agora-init', hostname ?? '', netIsolation ? '1' : '0']
+          : []),
+        ...command,
+      ];
+      request = {
+        ...common,
         file: joinNetns ? this.nsenter() : (this.unshare as string),
         args: joinNetns ? [`--net=${joinNetns}`, '--', this.unshare as string, ...argv] : argv,
-        cwd: sandbox,
-        env,
-        stdout: path.join(sandbox, 'stdout'),
-        stderr: path.join(sandbox, 'stderr'),
-        statusFile,
-        cgroups: { join: this.cgroups.joinFiles(set), leave: this.launcherHome(set) },
-        // The cpu limits once the child has exec'd (see LaunchRequest.afterSpawn).
-        afterSpawn: plan.write.filter((w) => isCpuWeight(w.file)),
-        prepare: {
-          mkdir: [sandbox, ...plan.mkdir],
-          unlink: [statusFile],
-          write: plan.write.filter((w) => !isCpuWeight(w.file)),
-          ...(user ? { chown: { path: sandbox, uid: user.uid, gid: user.gid, mode: SANDBOX_MODE } } : {}),
-        },
-      });
+      };
+    }
+
+    // The launcher makes the sandbox and the cgroups, then starts the task from inside the cgroups
+    // (its spawner joins them for the clone), and records the exit status.
+    let child: LaunchedProcess;
+    try {
+      child = await this.launcher.launch(request);
     } catch (err) {
       await this.cgroups.destroy(set).catch(() => undefined);
       const what = (err as { stage?: string }).stage === 'prepare' ? 'could not create cgroups for' : 'could not start';
       throw new ContainerLaunchError(`${what} task ${task.task_id}: ${(err as Error).message}`);
     }
 
-    const data: LinuxHandleData = { cgroups: set, sandbox, cpus, memMb };
+    const data: LinuxHandleData = { cgroups: set, sandbox, cpus, memMb, ...(direct ? { direct: true } : {}) };
     const handle: ContainerHandle = {
       containerizer: this.name,
       id: task.task_id,
@@ -379,6 +414,7 @@ export class LinuxContainerizer implements Containerizer {
       sandbox: prior.sandbox ?? spec.sandbox,
       cpus: prior.cpus ?? res.scalar('cpus'),
       memMb: prior.memMb ?? res.scalar('mem'),
+      ...(prior.direct ? { direct: true } : {}),
     };
     const recovered: ContainerHandle = { ...handle, data: { ...data } };
     if (handle.pid && isSameProcessAlive(handle.pid, handle.startTime)) {

@@ -98,7 +98,11 @@ export class PosixContainerizer implements Containerizer {
     const { task, sandbox, user } = spec;
     const command = commandLine(task);
     const statusFile = join(sandbox, EXIT_STATUS_FILE);
-    const { file, args, as } = runAs(command, user);
+    // The spawn helper sets a user's supplementary groups itself; Node's spawn needs setpriv for them.
+    const { file, args, as } =
+      user && this.launcher.nativeSpawn
+        ? { ...command, as: { uid: user.uid, gid: user.gid, groups: user.groups } }
+        : runAs(command, user);
     let started: Awaited<ReturnType<Launcher['launch']>>;
     try {
       started = await this.launcher.launch({

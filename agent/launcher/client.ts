@@ -23,6 +23,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { isSameProcessAlive, killGroup, pidsWhere, waitForPidExit } from '../containerizer/proc.js';
 import type { FromLauncher, LaunchEvent, LaunchRequest, ToLauncher } from './protocol.js';
+import { HELPER_ENV, spawnHelper } from './spawn-helper.js';
 
 /** How a launched process ended: from the launcher, or `undefined` when it was only seen gone by pid. */
 export type LaunchedExit = { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -60,6 +61,9 @@ interface Watched {
 }
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+/** Whether this process has said (once) that it runs without the spawn helper. */
+let saidNoHelper = false;
 
 /** Pids whose working directory is `dir` (used only after a launcher died mid-request). */
 export function pidsWithCwd(dir: string): number[] {
@@ -110,6 +114,23 @@ export class Launcher {
     return this.children.flatMap((c) => (c?.pid === undefined ? [] : [c.pid]));
   }
 
+  /**
+   * Whether the launchers start tasks through the spawn helper (`agora-spawn`, spawn-helper.c):
+   * then a request may ask for namespaces (`isolate`) and a user's supplementary groups. Looked up
+   * (and built, when a C compiler is there) on first use; without it, said once in the log.
+   */
+  get nativeSpawn(): boolean {
+    const h = spawnHelper();
+    if ('reason' in h && !saidNoHelper) {
+      saidNoHelper = true;
+      this.log.warn(
+        { reason: h.reason },
+        "no spawn helper: tasks are started with Node's spawn, linux tasks through util-linux unshare (slower launches)",
+      );
+    }
+    return 'path' in h;
+  }
+
   /** How many times a launcher process had to be started again after dying. */
   get restartCount(): number {
     return this.restarts;
@@ -147,8 +168,11 @@ export class Launcher {
   private ensureChild(slot: number): ChildProcess {
     const running = this.children[slot];
     if (running) return running;
+    const h = spawnHelper();
+    void this.nativeSpawn; // says once in the log when there is no helper
     const child = fork(MAIN, [], {
       execArgv: [],
+      env: { ...process.env, [HELPER_ENV]: 'path' in h ? h.path : 'off' },
       serialization: 'json',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

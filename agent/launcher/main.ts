@@ -15,6 +15,12 @@
  * are detached (their own sessions and process groups). SIGINT and SIGTERM are ignored so that a
  * Ctrl-C meant for the agent's terminal does not cut launches short.
  *
+ * With the spawn helper (`agora-spawn`, see spawn-helper.c; the agent passes its path in
+ * AGORA_SPAWN_HELPER) the launcher does not fork at all: it hands each prepared request to the
+ * helper, a small C process that clones the task (into its namespaces and cgroups for a linux
+ * task), is its parent and records its exit status; the launcher relays the helper's reports.
+ * Without it, tasks are started with `child_process.spawn` as before.
+ *
  * This module imports only Node built-ins and the /proc helpers: it must stay small.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -24,6 +30,7 @@ import { Worker } from 'node:worker_threads';
 import { processStartTime, shellStatus } from '../containerizer/proc.js';
 import type { PrepareJob, PrepareResult, ToWorker } from './prepare-worker.js';
 import type { FromLauncher, LaunchEvent, LaunchRequest, ToLauncher } from './protocol.js';
+import { encodeRequest, HELPER_ENV, type HelperEvent, parseEvent } from './spawn-helper.js';
 
 let outbox: LaunchEvent[] = [];
 let flushScheduled = false;
@@ -53,7 +60,16 @@ worker.on('message', (r: PrepareResult) => {
   if (!req) return;
   preparing.delete(r.id);
   if (!r.ok) emit({ id: r.id, ev: 'failed', stage: r.stage, message: r.message });
-  else start(req, r.fds);
+  else if (helperPath) startWithHelper(req, r.fds);
+  else if (req.isolate) {
+    closeLater(r.fds);
+    emit({
+      id: r.id,
+      ev: 'failed',
+      stage: 'spawn',
+      message: 'launcher: namespaces asked for without the spawn helper',
+    });
+  } else start(req, r.fds);
   exitIfDone();
 });
 worker.on('error', (err) => {
@@ -82,7 +98,80 @@ let running = 0;
 let agentGone = false;
 
 function exitIfDone(): void {
-  if (agentGone && running === 0 && preparing.size === 0) process.exit(0);
+  if (agentGone && running === 0 && preparing.size === 0 && withHelper.size === 0) process.exit(0);
+}
+
+// ---- the spawn helper ----
+
+const helperEnv = process.env[HELPER_ENV];
+const helperPath = helperEnv && helperEnv !== 'off' && helperEnv !== '0' ? helperEnv : undefined;
+let helper: ChildProcess | undefined;
+/** Requests handed to the helper and not yet answered, by id. */
+const withHelper = new Map<number, LaunchRequest>();
+
+function helperProcess(): ChildProcess {
+  if (helper) return helper;
+  const h = spawn(helperPath as string, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  helper = h;
+  let partial = '';
+  h.stdout?.setEncoding('utf8');
+  h.stdout?.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const ev = parseEvent(line);
+      if (ev) onHelperEvent(ev);
+    }
+  });
+  h.stdin?.on('error', () => undefined);
+  h.on('error', (err) => helperGone(`could not run the spawn helper ${helperPath}: ${err.message}`));
+  // 'close': after its last report has been read.
+  h.on('close', (code, signal) => helperGone(`the spawn helper exited (${signal ?? code})`));
+  return h;
+}
+
+/**
+ * Without its helper the launcher cannot report its tasks' ends: it fails what waits and exits,
+ * so that the agent watches the running tasks by pid and starts a new launcher for what comes next
+ * (as for a launcher that died). The tasks go on; their statuses are not recorded.
+ */
+function helperGone(why: string): void {
+  for (const id of withHelper.keys()) emit({ id, ev: 'failed', stage: 'spawn', message: `launcher: ${why}` });
+  withHelper.clear();
+  flush();
+  process.exit(1);
+}
+
+function startWithHelper(req: LaunchRequest, fds: [number, number]): void {
+  // The helper opens the task's stdout and stderr itself (by path, with the same checks).
+  closeLater(fds);
+  let msg: Buffer;
+  try {
+    msg = encodeRequest(req);
+  } catch (err) {
+    emit({ id: req.id, ev: 'failed', stage: 'spawn', message: (err as Error).message });
+    return;
+  }
+  withHelper.set(req.id, req);
+  helperProcess().stdin?.write(msg);
+}
+
+function onHelperEvent(ev: HelperEvent): void {
+  if (ev.ev === 'started') {
+    if (!withHelper.delete(ev.id)) return;
+    running++;
+    emit({ id: ev.id, ev: 'started', pid: ev.pid, ...(ev.startTime !== undefined ? { startTime: ev.startTime } : {}) });
+  } else if (ev.ev === 'failed') {
+    if (!withHelper.delete(ev.id)) return;
+    emit({ id: ev.id, ev: 'failed', stage: ev.stage, message: ev.message });
+    exitIfDone();
+  } else {
+    // The helper recorded the status in the sandbox before it reported the exit.
+    emit({ id: ev.id, ev: 'exit', code: ev.code, signal: ev.signal });
+    running--;
+    flush();
+    exitIfDone();
+  }
 }
 
 /** Moves the calling thread (v1 `tasks`) or this process (v2 `cgroup.procs`) through these files. */

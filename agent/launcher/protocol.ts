@@ -52,9 +52,22 @@ export interface LaunchRequest {
   afterSpawn?: { file: string; value: string; optional?: boolean }[];
   /**
    * Run the child as this user and primary group (Node's spawn `uid`/`gid`: the child's
-   * supplementary groups are cleared). Absent: as the launcher's user.
+   * supplementary groups are cleared). Absent: as the launcher's user. `groups`: the supplementary
+   * groups (spawn helper only; without the helper they are cleared).
    */
-  user?: { uid: number; gid: number };
+  user?: { uid: number; gid: number; groups?: number[] };
+  /**
+   * Start the child straight in new namespaces (spawn helper only, see spawn-helper.c): it is pid
+   * 1 of its pid namespace, with `/proc` mounted for it (a new mount namespace is made private
+   * first), `hostname` set in its uts namespace, `lo` up in a new network namespace when `loUp`,
+   * or the network namespace at `joinNet` entered.
+   */
+  isolate?: {
+    namespaces: ('pid' | 'mount' | 'uts' | 'ipc' | 'net')[];
+    hostname?: string;
+    loUp?: boolean;
+    joinNet?: string;
+  };
 }
 
 export type LaunchEvent =

@@ -37,13 +37,22 @@ export function pidsByComm(names: string[]): number[] {
   return pidsWhere((pid) => names.includes(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()));
 }
 
-/** The agent's launcher process (`agent/launcher/main.js`, a child of the agent), if it runs. */
+/**
+ * The agent's launcher processes (`agent/launcher/main.js`, children of the agent) and their spawn
+ * helpers (`agora-spawn`, children of the launchers), if they run: the launcher column counts both.
+ */
 export function launcherPids(agentPid: number | undefined): number[] {
   if (!agentPid) return [];
-  return pidsWhere(
+  const launchers = pidsWhere(
     (pid) =>
       readProcStat(pid)?.ppid === agentPid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('launcher/main.js'),
   );
+  const helpers = pidsWhere(
+    (pid) =>
+      launchers.includes(readProcStat(pid)?.ppid ?? -1) &&
+      readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'agora-spawn',
+  );
+  return [...launchers, ...helpers];
 }
 
 /** CPU seconds used by a set of processes between `start()` and `stop()`. */

@@ -206,6 +206,9 @@ describe('Launcher (a real launcher process starting real processes)', function 
       expect(memoryCgroupOf(p.pid)).to.equal(`${before === '/' ? '' : before}/${path.basename(cg.dir)}`);
       const lp = launcher.pid as number;
       expect(memoryCgroupOf(lp)).to.equal(before);
+      // With the spawn helper it is the helper (the child's parent) that moved: it is back too.
+      const spawner = Number(readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      expect(memoryCgroupOf(spawner)).to.equal(before);
       // The shell and the sleep it started: everything of the child is inside.
       const inside = readFileSync(path.join(cg.dir, 'cgroup.procs'), 'utf8').trim().split('\n').map(Number);
       expect(inside).to.include(p.pid);
@@ -253,6 +256,24 @@ describe('Launcher (a real launcher process starting real processes)', function 
     expect(await q.exited).to.deep.equal({ code: 7, signal: null });
   });
 
+  it('with the spawn helper, a task that ends after its launcher was killed still has its status recorded @integration', async function () {
+    requireReal(this, 'the spawn helper (a C compiler to build it)', {
+      ok: launcher.nativeSpawn,
+      reason: 'no spawn helper could be built (apt-get install gcc libc6-dev)',
+    });
+    const cwd = path.join(dir, 'k');
+    const statusFile = path.join(cwd, '.agora-exit-status');
+    const p = await launch(req('k', 'while [ ! -f go ]; do sleep 0.05; done; exit 6', { statusFile }));
+    process.kill(launcher.pid as number, 'SIGKILL');
+    await until('the launcher to be seen dead', () => (launcher.restartCount === 1 ? true : undefined));
+    writeFileSync(path.join(cwd, 'go'), '');
+    expect(await p.exited).to.equal(undefined); // seen gone by pid
+    // The helper outlived its launcher and recorded the status (Node's spawn path cannot).
+    expect(
+      await until('the status file', () => (existsSync(statusFile) ? readFileSync(statusFile, 'utf8') : undefined)),
+    ).to.equal('6\n');
+  });
+
   describe('with two launcher processes', () => {
     let two: Launcher;
     beforeEach(() => {
@@ -261,6 +282,11 @@ describe('Launcher (a real launcher process starting real processes)', function 
     afterEach(() => two.close());
 
     const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+    /** The launcher process that started a task: its parent, or its spawn helper's parent. */
+    const launcherOf = (pid: number) => {
+      const p = parentOf(pid);
+      return two.pids.includes(p) ? p : parentOf(p);
+    };
 
     it('deals a burst out to both (each is the parent of half), each task once, and reports every exit', async () => {
       const ps = await Promise.all(
@@ -268,7 +294,7 @@ describe('Launcher (a real launcher process starting real processes)', function 
       );
       started.push(...ps);
       expect(two.pids).to.have.length(2);
-      const parents = ps.map((p) => parentOf(p.pid));
+      const parents = ps.map((p) => launcherOf(p.pid));
       for (const lp of two.pids) expect(parents.filter((x) => x === lp)).to.have.length(10);
       for (let i = 0; i < 20; i++) {
         const out = await until(

@@ -66,6 +66,14 @@ function childrenOf(pid: number): number[] {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
+/**
+ * A linux task's own process: the top process itself when the spawn helper cloned it straight into
+ * its namespaces, the child of util-linux `unshare` without the helper.
+ */
+function linuxTaskOf(top: number): number | undefined {
+  return readFileSync(`/proc/${top}/comm`, 'utf8').trim() === 'unshare' ? childrenOf(top)[0] : top;
+}
+
 async function until<T>(what: string, probe: () => T | undefined, ms = 30_000): Promise<T> {
   for (const end = Date.now() + ms; Date.now() < end; ) {
     let v: T | undefined;
@@ -235,7 +243,7 @@ describe('tasks run as their user (--switch_user) @integration', function () {
       },
     );
     const top = await running(agent, 'linux-groups');
-    const task = await execed(await until('the task under unshare', () => childrenOf(top)[0]));
+    const task = await execed(await until('the task process', () => linuxTaskOf(top)));
     expect(procIds(task).groups, 'linux Groups line').to.include.members(user?.groups ?? []);
   });
 
@@ -255,8 +263,8 @@ describe('tasks run as their user (--switch_user) @integration', function () {
     const top = await running(agent, 'linux-nobody');
     const sandbox = sandboxOf('linux-nobody');
     await until('the task wrote in its sandbox', () => existsSync(join(sandbox, 'made-by-task')));
-    // unshare (the top process) stays root to make the namespaces; the task below it is nobody.
-    const task = await execed(await until('the task under unshare', () => childrenOf(top)[0]));
+    // The task's own process is nobody (without the helper: the one under unshare, which stays root).
+    const task = await execed(await until('the task process', () => linuxTaskOf(top)));
     expect(procIds(task).uid, 'Uid line').to.deep.equal([65534, 65534, 65534, 65534]);
     expect(procIds(task).gid, 'Gid line').to.deep.equal([NOBODY?.gid, NOBODY?.gid, NOBODY?.gid, NOBODY?.gid]);
     expect(procIds(task).groups).to.deep.equal([]);

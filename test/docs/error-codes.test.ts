@@ -45,6 +45,7 @@ function entries(catalogue: Record<string, unknown>): ErrorClass[] {
 /** Environment variables share the prefix but are not error codes. */
 const NOT_CODES = new Set([
   'AGORA_LOG_LEVEL',
+  'AGORA_SPAWN_HELPER',
   'AGORA_TASK_ID',
   'AGORA_ZK',
   'AGORA_ZK_THREAD',

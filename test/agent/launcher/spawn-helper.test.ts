@@ -1,0 +1,156 @@
+/**
+ * The launcher's side of the spawn helper's pipe protocol (pure), and the helper itself fed by
+ * hand (a real agora-spawn process, no launcher): a request's fields arrive in order, events parse
+ * back, a failure before the exec is reported and nothing runs.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import type { LaunchRequest } from '../../../agent/launcher/protocol.js';
+import { encodeRequest, parseEvent, spawnHelper } from '../../../agent/launcher/spawn-helper.js';
+import { requireReal } from '../../support/require-real.js';
+
+function request(extra: Partial<LaunchRequest> = {}): LaunchRequest {
+  return {
+    id: 7,
+    file: '/bin/sh',
+    args: ['-c', 'echo "$A $#" "$0"; pwd'],
+    cwd: '/tmp',
+    env: { A: 'x y', PATH: '/usr/bin:/bin' },
+    stdout: '/tmp/out',
+    stderr: '/tmp/err',
+    ...extra,
+  };
+}
+
+describe('spawn helper protocol', () => {
+  it('encodes a request as a byte count and NUL-terminated fields, in the order the helper reads them', () => {
+    const buf = encodeRequest(
+      request({
+        statusFile: '/tmp/s',
+        cgroups: { join: ['/cg/a/tasks'], leave: ['/cg/home/tasks'] },
+        afterSpawn: [{ file: '/cg/a/cpu.shares', value: '102', optional: true }],
+        user: { uid: 65534, gid: 65534, groups: [4, 27] },
+        isolate: { namespaces: ['pid', 'mount', 'uts', 'ipc', 'net'], hostname: 'web-1', loUp: true },
+      }),
+    );
+    const text = buf.toString();
+    const nl = text.indexOf('\n');
+    const body = text.slice(nl + 1);
+    expect(Number(text.slice(0, nl))).to.equal(Buffer.byteLength(body));
+    expect(body.endsWith('\0')).to.equal(true);
+    expect(body.slice(0, -1).split('\0')).to.deep.equal([
+      '7',
+      '/bin/sh',
+      '2',
+      '-c',
+      'echo "$A $#" "$0"; pwd',
+      '2',
+      'A=x y',
+      'PATH=/usr/bin:/bin',
+      '/tmp',
+      '/tmp/out',
+      '/tmp/err',
+      '/tmp/s',
+      '1',
+      '/cg/a/tasks',
+      '1',
+      '/cg/home/tasks',
+      '1',
+      '/cg/a/cpu.shares',
+      '102',
+      '1',
+      '65534',
+      '65534',
+      '2',
+      '4',
+      '27',
+      'pmuin',
+      'web-1',
+      '1',
+      '',
+    ]);
+  });
+
+  it('refuses a field holding a NUL byte (it would shift every later field)', () => {
+    expect(() => encodeRequest(request({ args: ['-c', 'a\0b'] }))).to.throw(/NUL/);
+  });
+
+  it('parses started, failed and exit lines, and ignores anything else', () => {
+    expect(parseEvent('S 3 1234 98765')).to.deep.equal({ ev: 'started', id: 3, pid: 1234, startTime: 98765 });
+    expect(parseEvent('S 3 1234 0')).to.deep.equal({ ev: 'started', id: 3, pid: 1234 });
+    expect(parseEvent('F 4 prepare could not join cgroup /x: No such file')).to.deep.equal({
+      ev: 'failed',
+      id: 4,
+      stage: 'prepare',
+      message: 'could not join cgroup /x: No such file',
+    });
+    expect(parseEvent('X 5 3 0')).to.deep.equal({ ev: 'exit', id: 5, code: 3, signal: null });
+    expect(parseEvent('X 5 -1 15')).to.deep.equal({ ev: 'exit', id: 5, code: null, signal: 'SIGTERM' });
+    expect(parseEvent('hello')).to.equal(undefined);
+    expect(parseEvent('Q 1 2')).to.equal(undefined);
+  });
+});
+
+describe('agora-spawn, fed by hand @integration', function () {
+  this.timeout(30_000);
+  let dir: string;
+
+  before(function () {
+    const h = spawnHelper();
+    requireReal(this, 'the spawn helper (a C compiler to build it)', {
+      ok: 'path' in h,
+      reason: 'reason' in h ? h.reason : '',
+    });
+  });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'agora-spawn-test-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Feeds the requests to a fresh helper, closes its input, and returns its event lines once it exits. */
+  function run(reqs: LaunchRequest[]): Promise<string[]> {
+    const h = spawnHelper() as { path: string };
+    const p = spawn(h.path, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.setEncoding('utf8');
+    p.stdout.on('data', (d: string) => {
+      out += d;
+    });
+    for (const r of reqs) p.stdin.write(encodeRequest(r));
+    p.stdin.end();
+    return new Promise((resolve) => p.on('close', () => resolve(out.trim().split('\n'))));
+  }
+
+  it('runs a task with its arguments, environment and directory, records its status, and exits after it', async () => {
+    const statusFile = path.join(dir, 'status');
+    const events = await run([
+      request({ cwd: dir, stdout: path.join(dir, 'out'), stderr: path.join(dir, 'err'), statusFile }),
+      request({
+        id: 8,
+        args: ['-c', 'exit 3'],
+        cwd: dir,
+        stdout: path.join(dir, 'out8'),
+        stderr: path.join(dir, 'err8'),
+      }),
+    ]);
+    const parsed = events.map(parseEvent);
+    expect(parsed.filter((e) => e?.ev === 'started').map((e) => e?.id)).to.have.members([7, 8]);
+    expect(parsed).to.deep.include({ ev: 'exit', id: 7, code: 0, signal: null });
+    expect(parsed).to.deep.include({ ev: 'exit', id: 8, code: 3, signal: null });
+    expect(readFileSync(path.join(dir, 'out'), 'utf8')).to.equal(`x y 0 /bin/sh\n${dir}\n`);
+    expect(readFileSync(statusFile, 'utf8')).to.equal('0\n');
+  });
+
+  it('reports a program that cannot be run as a failed launch, without start or exit', async () => {
+    const events = await run([
+      request({ file: '/no/such/program', cwd: dir, stdout: path.join(dir, 'o'), stderr: path.join(dir, 'e') }),
+    ]);
+    expect(events).to.have.length(1);
+    const ev = parseEvent(events[0]);
+    expect(ev).to.include({ ev: 'failed', id: 7, stage: 'spawn' });
+    expect((ev as { message: string }).message).to.match(/\/no\/such\/program.*No such file/);
+  });
+});
