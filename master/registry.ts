@@ -6,7 +6,7 @@
 
 import type { AgentInfo, FrameworkInfo, TaskInfo, TaskState, TaskStatus } from '../sdk/protocol/types.js';
 import { DEFAULT_ROLE, Resources } from '../sdk/resources/resources.js';
-import type { RefusalFilter, SkipReason } from './allocator/types.js';
+import type { AllocatorAgent, RefusalFilter, SkipReason } from './allocator/types.js';
 
 /** `gone`: an operator said the agent will never come back (Mesos MARK_AGENT_GONE); its id is refused. */
 /** A connection as the state knows it: an opaque id the shell maps to a socket. */
@@ -54,6 +54,20 @@ export interface AgentEntry {
   offerHostname: string;
   offerAttributes: AgentInfo['attributes'];
   offerAttributesBound: number;
+  /** The size bound of what every offer on this agent carries of it: its id, hostname and attributes. */
+  offerAgentBound: number;
+  /**
+   * The allocator's view of this agent in the last snapshot, and the values it was made from
+   * (`view*`): kept while those are the same (master/state/offers.ts). On the entry itself, not in
+   * a WeakMap keyed by it nor in an object of its own, so that a snapshot reads each agent in one
+   * place and a master's first snapshot of 10,000 agents inserts no ephemerons.
+   */
+  view: AllocatorAgent | undefined;
+  viewTotal: Resources | undefined;
+  viewUsed: Resources | undefined;
+  viewOffered: Resources | undefined;
+  viewInfo: AgentInfo | undefined;
+  viewActive: boolean;
   version: string;
   /** The principal that registered it: no other may re-register this id (undefined: unauthenticated). */
   principal?: string;
@@ -74,6 +88,16 @@ export interface FrameworkEntry {
   roles: string[];
   suppressedRoles: Set<string>;
   filters: RefusalFilter[];
+  /**
+   * `filters` was handed to a snapshot as it is (no filter had expired): it is copied before the
+   * next filter is added, so that a snapshot never changes under the allocator (offers.ts).
+   */
+  filtersShared: boolean;
+  /**
+   * No filter of `filters` expires before this time (ms; a lower bound: it may be earlier than
+   * the true earliest, never later): cycles before it skip looking at each filter (offers.ts).
+   */
+  filtersExpireFrom: number;
   /** Its outstanding offers, oldest first; iterating gives their ids (keys into Master.offers). */
   offers: FrameworkOffers;
   tasks: Set<string>; // keys into Master.tasks (live ones)
@@ -221,24 +245,33 @@ export function newAgentEntry(
   registeredAt: number,
   version: string,
 ): AgentEntry {
+  // What booking reads and writes for every offer first, together (the object's fields are laid
+  // out in this order: a cache line or two per agent rather than three or four).
   return {
     id: info.id,
     info,
+    offered: Resources.empty(),
+    firstOffer: undefined,
+    lastOffer: undefined,
+    offerInfo: undefined,
+    offerHostname: '',
+    offerAttributes: {},
+    offerAgentBound: 0,
+    offerAttributesBound: 0,
     total,
     used: Resources.empty(),
-    offered: Resources.empty(),
+    view: undefined,
+    viewTotal: undefined,
+    viewUsed: undefined,
+    viewOffered: undefined,
+    viewInfo: undefined,
+    viewActive: false,
     state,
     registeredAt,
     missedPings: 0,
     lastPingSeq: 0,
     pongSeq: 0,
     tasks: new Set(),
-    firstOffer: undefined,
-    lastOffer: undefined,
-    offerInfo: undefined,
-    offerHostname: '',
-    offerAttributes: {},
-    offerAttributesBound: 0,
     version,
   };
 }
@@ -251,6 +284,8 @@ export function newFrameworkEntry(info: FrameworkInfo & { id: string }, now: num
     roles,
     suppressedRoles: new Set(),
     filters: [],
+    filtersShared: false,
+    filtersExpireFrom: Number.POSITIVE_INFINITY,
     offers: new FrameworkOffers(),
     tasks: new Set(),
     completedTasks: [],

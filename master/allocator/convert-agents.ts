@@ -5,16 +5,22 @@
  * alternatives become vectors over the same dimensions.
  */
 import { DEFAULT_ROLE, fixed, type Resource, type Resources } from '../../sdk/resources/resources.js';
-import { freeNonScalars } from './nonscalars.js';
+import { freeNonScalars, sameEntry } from './nonscalars.js';
 import { type AgentMemo, type Cycle, padTo, partFor, pushInto, type ReservedPart } from './state.js';
 
-/** Keyed by the agent's total (the master keeps one value per agent until its total changes). */
+/**
+ * Keyed by the agent's total (the master keeps one value per agent until its total changes): the
+ * memos made in cycles over some agents only (an event's), which the next full cycle would not
+ * find at their index. A full cycle's memos are found at their index (`lastMemos`) and are not put
+ * here: 10,000 WeakMap insertions in a master's first cycle cost more than converting twins.
+ */
 const agentMemos = new WeakMap<Resources, AgentMemo>();
 
 /**
- * The memos of the last cycle by agent index: the master lists its agents in the same order each
- * cycle, so the memo at the same index, when made for the same total, is found without a WeakMap
- * lookup (an identity hash and a probe per agent, two cache misses on 10,000 scattered values).
+ * The memos of the last full cycle by agent index: the master lists its agents in the same order
+ * each cycle, so the memo at the same index, when made for the same total, is found without a
+ * WeakMap lookup (an identity hash and a probe per agent, two cache misses on 10,000 scattered
+ * values). A cycle over some agents only (the snapshot gives `clusterTotals`) leaves it as it is.
  */
 let lastMemos: (AgentMemo | null)[] = [];
 
@@ -50,12 +56,42 @@ export function convertAgents(cy: Cycle): void {
   cy.nsUnreservedGiven = new Uint8Array(nA);
   cy.memos = new Array(nA).fill(null);
   const entry = (r: Resource) => convertEntry(cy, r);
+  // The last memo this cycle used or made: a neighbour with the same contents is its twin.
+  let twin: AgentMemo | null = null;
+  const full = cy.s.clusterTotals === undefined;
   for (let a = 0; a < nA; a++) {
     const agent = agents[a];
     cy.agentActive[a] = agent.active ? 1 : 0;
     let memo = a < lastMemos.length ? lastMemos[a] : null;
     if (memo === null || memo.total !== agent.total) memo = agentMemos.get(agent.total) ?? null;
-    if (memo !== null && memo.allocated === agent.allocated && fromMemo(cy, a, memo)) continue;
+    if (memo !== null && memo.allocated === agent.allocated && fromMemo(cy, a, memo)) {
+      twin = memo;
+      continue;
+    }
+    if (twin !== null && sameAsTwin(twin, agent.total, agent.allocated)) {
+      // Values never seen (a master just started, an agent just re-registered) but the same
+      // contents as the last agent's: its conversion, shared lists and all, under this agent's values.
+      // A literal of remember()'s shape (a spread may give the memos another hidden class).
+      const made: AgentMemo = {
+        total: agent.total,
+        allocated: agent.allocated,
+        names: twin.names,
+        dims: twin.dims,
+        dimsKey: twin.dimsKey,
+        totals: twin.totals,
+        free: twin.free,
+        nsTotal: twin.nsTotal,
+        nsUsed: twin.nsUsed,
+        usedNames: twin.usedNames,
+        usedVals: twin.usedVals,
+        nsFreeU: twin.nsFreeU,
+      };
+      if (fromMemo(cy, a, made)) {
+        if (!full) agentMemos.set(agent.total, made);
+        twin = made;
+        continue;
+      }
+    }
     cy.cvAgent = a;
     cy.cvParts = null;
     // `forEachEntry` hands each stored entry over without copying it and allocates nothing (a
@@ -63,6 +99,8 @@ export function convertAgents(cy: Cycle): void {
     cy.cvSign = 1;
     cy.cvNames = [];
     cy.cvTotals = [];
+    cy.cvUsedNames = [];
+    cy.cvUsedVals = [];
     cy.cvReservedTotal = false;
     agent.total.forEachEntry(entry);
     if (!agent.allocated.isEmpty()) {
@@ -86,11 +124,18 @@ export function convertAgents(cy: Cycle): void {
       cy.reserved[a] = kept.length > 0 ? kept : null;
     } else if (!cy.cvReservedTotal) {
       remember(cy, a, agent.total, agent.allocated);
+      twin = cy.memos[a];
     }
   }
   const D = cy.D;
   // Vectors made before the last restride are padded to the final width.
-  for (const parts of cy.reserved) if (parts) for (const p of parts) padTo(p.vec, D);
+  // Indexed: this runs once per cycle, often unoptimised, where a for…of over 10,000 agents makes
+  // an iterator result per agent.
+  const reserved = cy.reserved;
+  for (let a = 0; a < reserved.length; a++) {
+    const parts = reserved[a];
+    if (parts !== null) for (const p of parts) padTo(p.vec, D);
+  }
   for (const vec of cy.reservationsByRole.values()) padTo(vec, D);
   cy.availableHeadroom = new Float64Array(D);
   for (let a = 0; a < nA; a++) {
@@ -176,15 +221,74 @@ function remember(cy: Cycle, a: number, total: Resources, allocated: Resources):
     free,
     nsTotal: cy.nsTotal[a],
     nsUsed: cy.nsUsed[a],
+    usedNames: cy.cvUsedNames,
+    usedVals: cy.cvUsedVals,
     nsFreeU: undefined,
   };
-  agentMemos.set(total, memo);
+  if (cy.s.clusterTotals !== undefined) agentMemos.set(total, memo);
   cy.memos[a] = memo;
+}
+
+// The twin comparison's state (module fields, so that the entry visitors are made once).
+let tw: AgentMemo;
+/** Scalars and non-scalar entries matched so far; false once something differs. */
+let twScalars = 0;
+let twEntries = 0;
+let twSame = true;
+
+function twinTotalEntry(r: Readonly<Resource>): boolean {
+  if (!twSame) return false;
+  if (r.role !== undefined && r.role !== DEFAULT_ROLE) twSame = false;
+  else if (r.type === 'SCALAR') {
+    const i = twScalars++;
+    twSame = i < tw.names.length && tw.names[i] === r.name && tw.totals[i] === (r.scalar?.value ?? 0);
+  } else {
+    const list = tw.nsTotal;
+    const k = twEntries++;
+    twSame = list !== null && k < list.length && sameEntry(list[k], r);
+  }
+  return false;
+}
+
+function twinUsedEntry(r: Readonly<Resource>): boolean {
+  if (!twSame) return false;
+  if (r.type === 'SCALAR') {
+    if (r.role !== undefined && r.role !== DEFAULT_ROLE) {
+      twSame = false;
+      return false;
+    }
+    const i = twScalars++;
+    twSame = i < tw.usedNames.length && tw.usedNames[i] === r.name && tw.usedVals[i] === (r.scalar?.value ?? 0);
+  } else {
+    const list = tw.nsUsed;
+    const k = twEntries++;
+    twSame = list !== null && k < list.length && sameEntry(list[k], r);
+  }
+  return false;
+}
+
+/**
+ * Whether an agent's `total` and `allocated` hold what the twin's did, entry by entry in the order
+ * walked (nothing reserved): then their conversions are the same. One walk of the agent's entries,
+ * compared with the twin's (in cache), where converting walks them, builds lists and subtracts
+ * the port ranges (a homogeneous cluster's first cycle converted 10,000 agents that way).
+ */
+function sameAsTwin(twin: AgentMemo, total: Resources, allocated: Resources): boolean {
+  tw = twin;
+  twSame = true;
+  twScalars = 0;
+  twEntries = 0;
+  total.forEachEntry(twinTotalEntry);
+  if (!twSame || twScalars !== twin.names.length || twEntries !== (twin.nsTotal?.length ?? 0)) return false;
+  twScalars = 0;
+  twEntries = 0;
+  allocated.forEachEntry(twinUsedEntry);
+  return twSame && twScalars === twin.usedNames.length && twEntries === (twin.nsUsed?.length ?? 0);
 }
 
 /** At the end of a cycle: the free non-scalar lists it computed, kept with the agents' memos. */
 export function keepMemos(cy: Cycle): void {
-  lastMemos = cy.memos;
+  if (cy.s.clusterTotals === undefined) lastMemos = cy.memos;
   for (let a = 0; a < cy.nA; a++) {
     const memo = cy.memos[a];
     const free = cy.nsFreeU[a];
@@ -197,6 +301,10 @@ export function convertEntry(cy: Cycle, r: Resource): boolean {
   const role = r.role;
   const reserved = role !== undefined && role !== DEFAULT_ROLE;
   if (r.type === 'SCALAR') {
+    if (sign < 0 && !reserved) {
+      cy.cvUsedNames.push(r.name);
+      cy.cvUsedVals.push(r.scalar?.value ?? 0);
+    }
     let d = cy.space.find(r.name);
     if (d < 0) {
       if (sign < 0) return false; // allocated but never in a total: nothing to subtract from

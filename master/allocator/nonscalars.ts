@@ -64,19 +64,22 @@ export function listHash(cy: Cycle, list: readonly Resource[]): number {
 export function sameNonScalars(a: readonly Resource[], b: readonly Resource[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x.name !== y.name || x.type !== y.type || (x.role ?? DEFAULT_ROLE) !== (y.role ?? DEFAULT_ROLE)) return false;
-    const xr = x.ranges?.range ?? NO_RANGES;
-    const yr = y.ranges?.range ?? NO_RANGES;
-    if (xr.length !== yr.length) return false;
-    for (let k = 0; k < xr.length; k++) if (xr[k].begin !== yr[k].begin || xr[k].end !== yr[k].end) return false;
-    const xs = x.set?.item ?? NO_ITEMS;
-    const ys = y.set?.item ?? NO_ITEMS;
-    if (xs.length !== ys.length) return false;
-    for (let k = 0; k < xs.length; k++) if (xs[k] !== ys[k]) return false;
-  }
+  for (let i = 0; i < a.length; i++) if (!sameEntry(a[i], b[i])) return false;
+  return true;
+}
+
+/** One non-scalar entry equal to another: name, type, role, ranges and items (in order). */
+export function sameEntry(x: Readonly<Resource>, y: Readonly<Resource>): boolean {
+  if (x === y) return true;
+  if (x.name !== y.name || x.type !== y.type || (x.role ?? DEFAULT_ROLE) !== (y.role ?? DEFAULT_ROLE)) return false;
+  const xr = x.ranges?.range ?? NO_RANGES;
+  const yr = y.ranges?.range ?? NO_RANGES;
+  if (xr.length !== yr.length) return false;
+  for (let k = 0; k < xr.length; k++) if (xr[k].begin !== yr[k].begin || xr[k].end !== yr[k].end) return false;
+  const xs = x.set?.item ?? NO_ITEMS;
+  const ys = y.set?.item ?? NO_ITEMS;
+  if (xs.length !== ys.length) return false;
+  for (let k = 0; k < xs.length; k++) if (xs[k] !== ys[k]) return false;
   return true;
 }
 

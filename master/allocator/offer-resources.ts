@@ -75,6 +75,7 @@ export function buildOffers(cy: Cycle): PlannedOffer[] {
       agentId: agents[o.agent].id,
       role: cy.roles[o.role].name,
       resources: resourcesOf(cy, o.agent, cy.offerU, o.at, o.parts, o.withUnreservedNonScalars),
+      agentIndex: o.agent,
     };
   }
   return out;

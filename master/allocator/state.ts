@@ -42,6 +42,13 @@ export interface AgentMemo {
   free: number[];
   nsTotal: Resource[] | null;
   nsUsed: Resource[] | null;
+  /**
+   * The unreserved scalars of `allocated`, in the order walked (names and values): with `names`,
+   * `totals`, `nsTotal` and `nsUsed`, what another agent's values must hold to be converted the
+   * same way (a twin: convert-agents.ts).
+   */
+  usedNames: string[];
+  usedVals: number[];
   /** The free unreserved non-scalar entries, once a cycle has computed them (nonscalars.ts). */
   nsFreeU: Resource[] | undefined;
 }
@@ -214,6 +221,9 @@ export class Cycle {
   /** The agent's unreserved scalar names and values, as its total is walked (for its memo). */
   cvNames: string[] = [];
   cvTotals: number[] = [];
+  /** The unreserved scalar names and values of the agent's allocated resources, as walked. */
+  cvUsedNames: string[] = [];
+  cvUsedVals: number[] = [];
   /** The agent's total holds something reserved (it is then not remembered). */
   cvReservedTotal = false;
   /** The scalar dimensions before the first agent is converted (names joined), and their count. */

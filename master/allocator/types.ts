@@ -79,6 +79,11 @@ export interface PlannedOffer {
   agentId: string;
   role: string;
   resources: Resources;
+  /**
+   * The agent's index in the snapshot's `agents`: the master finds its entry by position in the
+   * list it built the snapshot from (checked against `agentId`) instead of by a lookup by id.
+   */
+  agentIndex?: number;
 }
 
 export const SkipReason = {

@@ -7,7 +7,14 @@ import { encode } from '../../sdk/codec/index.js';
 import type { SchedulerEvent } from '../../sdk/protocol/messages.js';
 import type { Offer } from '../../sdk/protocol/types.js';
 import { fixed, type Resource, type Resources, Resources as ResourcesValue } from '../../sdk/resources/resources.js';
-import type { AllocationPlan, AllocatorAgent, AllocatorSnapshot } from '../allocator/types.js';
+import type {
+  AllocationPlan,
+  AllocatorAgent,
+  AllocatorSnapshot,
+  PlannedOffer,
+  RefusalFilter,
+  SkipReason,
+} from '../allocator/types.js';
 import {
   type AgentEntry,
   addAllocation,
@@ -26,33 +33,20 @@ const MAX_REFUSE_SECONDS = 365 * 24 * 3600;
 /** Room kept free in every frame for the envelope around the items. */
 const FRAME_MARGIN_BYTES = 1024;
 
-/** The allocator's view of each agent, kept while nothing it is built from changed (Resources are values). */
-interface AgentView {
-  total: Resources;
-  used: Resources;
-  offered: Resources;
-  info: AgentEntry['info'];
-  active: boolean;
-  view: AllocatorAgent;
-}
-const agentViews = new WeakMap<AgentEntry, AgentView>();
 /**
- * The agents of the last full snapshot and their views, by position: the master lists its agents in
- * the same order each cycle, so an agent's view is found at its index (one comparison) instead of
- * by a WeakMap lookup (an identity hash and a probe, cache misses on 10,000 scattered agents).
+ * The allocator's view of an agent, kept on its entry while nothing it is built from changed
+ * (Resources are values), so that its `total` and `allocated` stay the same values from one
+ * snapshot to the next and the allocator's memos of them hold.
  */
-const lastEntries: AgentEntry[] = [];
-const lastViews: AgentView[] = [];
-
-function agentView(a: AgentEntry, active: boolean, known: AgentView | undefined = agentViews.get(a)): AgentView {
-  const v = known;
+function agentView(a: AgentEntry, active: boolean): AllocatorAgent {
+  const v = a.view;
   if (
-    v &&
-    v.total === a.total &&
-    v.used === a.used &&
-    (v.offered === a.offered || (v.offered.isEmpty() && a.offered.isEmpty())) &&
-    v.info === a.info &&
-    v.active === active
+    v !== undefined &&
+    a.viewTotal === a.total &&
+    a.viewUsed === a.used &&
+    (a.viewOffered === a.offered || (a.viewOffered?.isEmpty() === true && a.offered.isEmpty())) &&
+    a.viewInfo === a.info &&
+    a.viewActive === active
   )
     return v;
   const allocated = a.offered.isEmpty() ? a.used : a.used.isEmpty() ? a.offered : a.used.plus(a.offered);
@@ -64,9 +58,43 @@ function agentView(a: AgentEntry, active: boolean, known: AgentView | undefined 
     attributes: a.info.attributes,
     active,
   };
-  const made = { total: a.total, used: a.used, offered: a.offered, info: a.info, active, view };
-  agentViews.set(a, made);
-  return made;
+  a.view = view;
+  a.viewTotal = a.total;
+  a.viewUsed = a.used;
+  a.viewOffered = a.offered;
+  a.viewInfo = a.info;
+  a.viewActive = active;
+  return view;
+}
+
+/**
+ * Per master, the agents of its last snapshot in the snapshot's order, and how many agents it knew
+ * then: booking finds an offer's agent at the plan's `agentIndex` (checked against the id) instead
+ * of by a lookup by id in the agents map (a hash and a probe per offer, cache misses at 10,000).
+ * Agents are only ever added to the map, or all cleared when leadership is lost: while the first
+ * of these entries is still the map's and the map is no smaller, every entry here still is.
+ */
+interface SnapshotAgents {
+  entries: AgentEntry[];
+  known: number;
+}
+const snapshotAgents = new WeakMap<Core, SnapshotAgents>();
+
+function snapshotAgentsOf(s: Core): SnapshotAgents {
+  let known = snapshotAgents.get(s);
+  if (known === undefined) {
+    known = { entries: [], known: 0 };
+    snapshotAgents.set(s, known);
+  }
+  return known;
+}
+
+/** The entries of the last snapshot, when they are all still the map's (see SnapshotAgents). */
+function entriesStillKnown(s: Core): AgentEntry[] | undefined {
+  const known = snapshotAgents.get(s);
+  if (known === undefined || known.entries.length === 0 || s.agents.size < known.known) return undefined;
+  const first = known.entries[0];
+  return s.agents.get(first.id) === first ? known.entries : undefined;
 }
 
 /** Each agent total's scalar sums, kept while the total is the same value (Resources are values). */
@@ -94,29 +122,32 @@ function clusterTotals(s: Core): Record<string, number> {
 export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot {
   const now = s.nowMs();
   const agents: AllocatorAgent[] = [];
+  const known = snapshotAgentsOf(s);
+  const entries = known.entries;
   if (only) {
     for (const id of only) {
       const a = s.agents.get(id);
-      if (a) agents.push(agentView(a, a.state === 'active' && s.leading).view);
+      if (a) {
+        entries[agents.length] = a;
+        agents.push(agentView(a, a.state === 'active' && s.leading));
+      }
     }
+    entries.length = agents.length;
   } else {
     let i = 0;
     for (const a of s.agents.values()) {
-      const v = agentView(a, a.state === 'active' && s.leading, lastEntries[i] === a ? lastViews[i] : undefined);
-      lastEntries[i] = a;
-      lastViews[i] = v;
-      agents.push(v.view);
-      i++;
+      entries[i++] = a;
+      agents.push(agentView(a, a.state === 'active' && s.leading));
     }
-    lastEntries.length = i;
-    lastViews.length = i;
+    entries.length = i;
   }
+  known.known = s.agents.size;
   const frameworks = [...s.frameworks.values()].map((f) => ({
     id: f.id,
     roles: f.roles,
     suppressedRoles: [...f.suppressedRoles],
     allocated: Object.fromEntries(f.allocated),
-    filters: f.filters.filter((x) => x.expiresAt > now),
+    filters: liveFilters(f, now),
     // A framework whose connection is congested (unread backlog over the high water) gets no new
     // offers until it has read: offers are optional, and what it would not read in time is better
     // offered to others (master/state/master-state.ts, schedulerBackpressure).
@@ -133,6 +164,20 @@ export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot
   return snap;
 }
 
+/**
+ * The framework's filters still in force at `now`: its own list, shared with the snapshot, when
+ * none has expired (the cycle has just dropped the expired ones; copying 30,000 filters a cycle
+ * was for nothing), a copy without them otherwise.
+ */
+function liveFilters(f: FrameworkEntry, now: number): RefusalFilter[] {
+  const filters = f.filters;
+  if (!(f.filtersExpireFrom > now))
+    for (let i = 0; i < filters.length; i++)
+      if (!(filters[i].expiresAt > now)) return filters.filter((x) => x.expiresAt > now);
+  f.filtersShared = true;
+  return filters;
+}
+
 /** One allocation cycle over every agent: expire offers and filters, then ask for the allocator's plan over a snapshot. */
 export function allocationCycle(s: Core, out: Effects, only?: ReadonlySet<string>): void {
   if (!s.leading) return;
@@ -140,14 +185,22 @@ export function allocationCycle(s: Core, out: Effects, only?: ReadonlySet<string
   const now = s.nowMs();
   s.lastCycleAt = now;
   for (const fw of s.frameworks.values()) {
+    // Nothing to look at before the earliest expiry (30,000 filters read every cycle before).
+    if (fw.filtersExpireFrom > now) continue;
     // A new list only when some filter expired (most cycles none did: 1,000 copies of 30,000 filters).
     const filters = fw.filters;
+    let from = Number.POSITIVE_INFINITY;
+    let expired = false;
     for (let i = 0; i < filters.length; i++) {
-      if (!(filters[i].expiresAt > now)) {
-        fw.filters = filters.filter((f) => f.expiresAt > now);
-        break;
-      }
+      const at = filters[i].expiresAt;
+      if (!(at > now)) expired = true;
+      else if (at < from) from = at;
     }
+    if (expired) {
+      fw.filters = filters.filter((f) => f.expiresAt > now);
+      fw.filtersShared = false;
+    }
+    fw.filtersExpireFrom = from;
   }
   if (!only) {
     // A full cycle covers whatever events asked for so far.
@@ -197,16 +250,37 @@ export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, du
   }
 }
 
+/** A framework passed over for nothing in the last cycle (one shared value, read only: 1,000 `{}` a cycle before). */
+const NOTHING_SKIPPED: Readonly<Partial<Record<SkipReason, number>>> = Object.freeze({});
+
 /** What one framework receives in a cycle: its wire offers, their size bound, its gains per role. */
 interface Booked {
   offers: Offer[];
   size: number;
   /** Per role, each distinct value's count: summed once at the end (adding offer by offer would copy the framework's whole allocation for every offer). */
   gained: Map<string, Map<Resources, number>>;
+  /** The run of offers of one value and role being counted (not yet in `gained`). */
+  runRole: string;
+  runValue: Resources | undefined;
+  runCount: number;
+}
+
+/** Adds the run being counted to `gained`. */
+function endRun(b: Booked): void {
+  const value = b.runValue;
+  if (value === undefined) return;
+  let counts = b.gained.get(b.runRole);
+  if (counts === undefined) {
+    counts = new Map();
+    b.gained.set(b.runRole, counts);
+  }
+  counts.set(value, (counts.get(value) ?? 0) + b.runCount);
+  b.runValue = undefined;
+  b.runCount = 0;
 }
 
 function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): void {
-  for (const fw of s.frameworks.values()) fw.stats.lastSkipped = plan.skipped[fw.id] ?? {};
+  for (const fw of s.frameworks.values()) fw.stats.lastSkipped = plan.skipped[fw.id] ?? NOTHING_SKIPPED;
   // Per framework: the wire offers and a bound on their OFFERS message, summed offer by offer from
   // bounds kept per shared part (a resource list, an agent's attributes), so deciding on splitting
   // walks nothing twice.
@@ -224,12 +298,18 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
   let lastValue: Resources | undefined;
   let lastList: Resource[] | undefined;
   let lastBound = 0;
-  for (const p of plan.offers) {
+  const byIndex = entriesStillKnown(s);
+  const planned = plan.offers;
+  const order = byIndex === undefined ? undefined : agentOrder(planned, byIndex.length);
+  for (let n = 0; n < planned.length; n++) {
+    const p = planned[order === undefined ? n : order[n]];
     if (fw === undefined || fw.id !== p.frameworkId) {
       fw = s.frameworks.get(p.frameworkId);
       b = fw === undefined ? undefined : booked.get(fw);
     }
-    const agent = s.agents.get(p.agentId);
+    const i = p.agentIndex;
+    let agent = byIndex !== undefined && i !== undefined ? byIndex[i] : undefined;
+    if (agent === undefined || agent.id !== p.agentId) agent = s.agents.get(p.agentId);
     if (!fw?.peer || !agent) continue;
     const offer: OfferEntry = {
       id: s.newId('O', taken),
@@ -264,20 +344,24 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
     lastList = list;
     lastBound = lb;
     if (b === undefined) {
-      b = { offers: [], size: 0, gained: new Map() };
+      b = { offers: [], size: 0, gained: new Map(), runRole: '', runValue: undefined, runCount: 0 };
       booked.set(fw, b);
     }
-    let counts = b.gained.get(p.role);
-    if (counts === undefined) {
-      counts = new Map();
-      b.gained.set(p.role, counts);
+    // A framework's offers mostly share one value and role: counted in a run, into the maps when it ends.
+    if (b.runValue === p.resources && b.runRole === p.role) {
+      b.runCount++;
+    } else {
+      endRun(b);
+      b.runRole = p.role;
+      b.runValue = p.resources;
+      b.runCount = 1;
     }
-    counts.set(p.resources, (counts.get(p.resources) ?? 0) + 1);
     if (agent.offerInfo !== agent.info) {
       agent.offerInfo = agent.info;
       agent.offerHostname = agent.info.hostname;
       agent.offerAttributes = agent.info.attributes;
       agent.offerAttributesBound = attributesBound(agent.info.attributes);
+      agent.offerAgentBound = bound(agent.id, 0) + bound(agent.offerHostname, 0) + agent.offerAttributesBound;
     }
     const wireOffer: Offer = {
       id: offer.id,
@@ -289,14 +373,15 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
       allocation_role: p.role,
     };
     b.offers.push(wireOffer);
-    b.size += offerBound(wireOffer, lb, agent.offerAttributesBound);
+    // offerBound, its agent's part kept on the agent.
+    b.size += OFFER_KEYS_BOUND + 15 + 3 * (offer.id.length + fw.id.length + p.role.length) + lb + agent.offerAgentBound;
   }
   // forEach, not for…of over entries: an unoptimised walk makes an array per entry (3,000 per cycle).
   booked.forEach((b, fw) => {
+    endRun(b);
     b.gained.forEach((counts, role) => {
       counts.forEach((k, r) => {
-        addAllocation(fw, role, r);
-        if (k > 1) addAllocation(fw, role, scalarsTimes(r, k - 1));
+        addAllocation(fw, role, timesCount(r, k));
       });
     });
   });
@@ -307,6 +392,26 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
       out.toScheduler(fw.peer?.id, { type: 'OFFERS', offers: { offers: chunk } });
     }
   });
+}
+
+/**
+ * The plan's offers in the order of their agents in the snapshot (stable), when every offer says
+ * where its agent is: the plan follows the allocator's shuffled agents, and booking in that order
+ * jumped between 10,000 agent entries at random (a cache miss or two each); in the order the
+ * master listed them it walks them mostly in memory order. Undefined: book in the plan's order.
+ */
+function agentOrder(offers: readonly PlannedOffer[], nA: number): Int32Array | undefined {
+  if (offers.length < 64) return undefined;
+  const start = new Int32Array(nA + 1);
+  for (let i = 0; i < offers.length; i++) {
+    const a = offers[i].agentIndex;
+    if (a === undefined || !(a >= 0 && a < nA)) return undefined;
+    start[a + 1]++;
+  }
+  for (let a = 0; a < nA; a++) start[a + 1] += start[a];
+  const order = new Int32Array(offers.length);
+  for (let i = 0; i < offers.length; i++) order[start[offers[i].agentIndex as number]++] = i;
+  return order;
 }
 
 /** Each agent's attributes' size bound, kept while they are the same object. */
@@ -320,6 +425,12 @@ export function offerEncodedBound(o: Offer): number {
 /** `bound` of an offer's attributes (1 when there are none). */
 function attributesBound(attributes: Offer['attributes']): number {
   if (!attributes) return 1;
+  let empty = true;
+  for (const _ in attributes) {
+    empty = false;
+    break;
+  }
+  if (empty) return 5; // an empty map's bound, without a WeakMap lookup per agent's own `{}`
   let known = attributeBounds.get(attributes);
   if (known === undefined) {
     known = bound(attributes, Number.POSITIVE_INFINITY);
@@ -328,12 +439,14 @@ function attributesBound(attributes: Offer['attributes']): number {
   return known;
 }
 
+/** The map header and the seven keys (at most 15 UTF-16 units each) of one wire offer. */
+const OFFER_KEYS_BOUND = 5 + 7 * (5 + 3 * 15);
+
 /** `bound` of one wire offer (its map and keys included), its resource list's and attributes' bounds given. */
 function offerBound(o: Offer, listBound: number, attrs: number): number {
-  // The map header, the seven keys (at most 15 UTF-16 units each) and the string values.
+  // The map header, the seven keys and the string values.
   return (
-    5 +
-    7 * (5 + 3 * 15) +
+    OFFER_KEYS_BOUND +
     bound(o.id, 0) +
     bound(o.framework_id, 0) +
     bound(o.agent_id, 0) +
@@ -374,6 +487,29 @@ function scalarsTimes(r: Resources, k: number): Resources {
 }
 
 const scaled = new WeakMap<Resources, Map<number, Resources>>();
+
+/**
+ * What `k` offers of the value `r` add up to in a framework's allocation: `r` once (its ranges and
+ * sets; adding them again changes nothing) and its scalars `k − 1` times more (`scalarsTimes`),
+ * made once per value and count (every framework of a DeclineOffers round shares them), so that
+ * the framework's allocation is copied once, not twice.
+ */
+function timesCount(r: Resources, k: number): Resources {
+  if (k === 1) return r;
+  let byCount = summed.get(r);
+  if (byCount === undefined) {
+    byCount = new Map();
+    summed.set(r, byCount);
+  }
+  let out = byCount.get(k);
+  if (out === undefined) {
+    out = r.plus(scalarsTimes(r, k - 1));
+    byCount.set(k, out);
+  }
+  return out;
+}
+
+const summed = new WeakMap<Resources, Map<number, Resources>>();
 
 /** What an agent has on offer once its offers are all back (one shared immutable value). */
 const NOTHING_OFFERED = ResourcesValue.empty();
@@ -509,8 +645,7 @@ export function declineOffers(
   }
   back.forEach((counts, role) => {
     counts.forEach((k, r) => {
-      subtractAllocation(fw, role, r);
-      if (k > 1) subtractAllocation(fw, role, scalarsTimes(r, k - 1));
+      subtractAllocation(fw, role, timesCount(r, k));
     });
   });
 }
@@ -548,5 +683,12 @@ export function addFilter(
 ): void {
   const secs = Math.min(refuseSeconds ?? DEFAULT_REFUSE_SECONDS, MAX_REFUSE_SECONDS);
   if (!(secs > 0)) return;
-  fw.filters.push({ agentId, resources, expiresAt: s.nowMs() + secs * 1000 });
+  if (fw.filtersShared) {
+    // The list is a snapshot's too: copied once, then added to.
+    fw.filters = fw.filters.slice();
+    fw.filtersShared = false;
+  }
+  const expiresAt = s.nowMs() + secs * 1000;
+  fw.filters.push({ agentId, resources, expiresAt });
+  if (expiresAt < fw.filtersExpireFrom) fw.filtersExpireFrom = expiresAt;
 }
