@@ -104,12 +104,15 @@ export function decode<D extends Direction>(
     throw new CodecError(`malformed frame: ${describeUnpackError(e)}`, CodecErrorCode.MALFORMED, { cause: e });
   }
 
+  // One walk finds what is not plain data and notes whether any value is bad (below).
+  badValueSeen = false;
   const problem = plainDataProblem(value, false);
   if (problem !== undefined) throw new CodecError(`malformed frame: ${problem}`, CodecErrorCode.MALFORMED);
   // A non-finite number (NaN, ±Infinity) or an integer beyond ±2^53 decodes: the frame is a message
   // with a bad value, refused by its schema at that value's path (bounded numbers, no NaN), so an
-  // ACCEPT bad only in one task refuses only that task and the connection stays.
-  const badNumber = plainDataProblem(value, true);
+  // ACCEPT bad only in one task refuses only that task and the connection stays. Its path is found
+  // by a second walk, only when the first saw one.
+  const badNumber = badValueSeen ? plainDataProblem(value, true) : undefined;
 
   try {
     const message = validateMessage(direction, value);
@@ -163,20 +166,33 @@ interface Problem {
   path: string[];
 }
 
-/** With `numbers`, finds only bad values (numbers, undefined); without, everything else that is not plain data. */
+/**
+ * Set by a walk without `numbers` that passed a value the walk with `numbers` would refuse (reset
+ * by the caller before the walk; decoding is synchronous).
+ */
+let badValueSeen = false;
+
+/**
+ * With `numbers`, finds only bad values (numbers, undefined); without, everything else that is not
+ * plain data, noting in `badValueSeen` whether it passed a bad value.
+ */
 function check(v: unknown, depth: number, numbers: boolean): Problem | undefined {
   switch (typeof v) {
     case 'string':
     case 'boolean':
       return undefined;
     case 'number':
-      return !numbers || Number.isFinite(v) ? undefined : { what: 'non-finite number', path: [] };
+      if (Number.isFinite(v)) return undefined;
+      badValueSeen = true;
+      return numbers ? { what: 'non-finite number', path: [] } : undefined;
     case 'object':
       break;
     case 'bigint':
+      badValueSeen = true;
       return numbers ? { what: 'integer beyond ±2^53', path: [] } : undefined;
     case 'undefined':
       // msgpackr decodes its own `undefined` marker: absent in a map (as nil), a bad value in an array.
+      badValueSeen = true;
       return numbers ? { what: 'undefined value', path: [] } : undefined;
     default:
       if (numbers) return undefined;
