@@ -16,6 +16,7 @@ import { executorInUse, joinGroup } from './groups.js';
 import { rescindAgentOffers } from './offers.js';
 import { agentSettled } from './reconcile.js';
 import { unreadableReason } from './records.js';
+import { taskResources } from './task-resources.js';
 import {
   addTask,
   applyState,
@@ -315,7 +316,7 @@ function recoverTask(
     out.toAgent(conn, { type: 'KILL_TASK', framework_id: fw.id, task_id: rec.task.task_id });
     return;
   }
-  const res = Resources.from(rec.task.resources);
+  const res = taskResources(rec.task.resources);
   const role = roleOfTask(fw, res);
   // Built once here, kept by addTask; not at all when the whole report fits (see fitsWhole).
   const usedAfter = batch ? undefined : entry.used.plus(res);
