@@ -393,7 +393,7 @@ function endTurn(): void {
 
 /**
  * One heartbeat round over `peers`: terminate the ones silent for more than two intervals, ping
- * the others. When the round itself runs late (the event loop was blocked, so pongs could not be
+ * the others not heard from for an interval or more. When the round itself runs late (the event loop was blocked, so pongs could not be
  * read either) nobody is terminated this time.
  *
  * A peer found silent is judged again only after the input that has already arrived has been
@@ -416,6 +416,11 @@ export function heartbeatRound(peers: Iterable<WsPeer<unknown>>, intervalMs: num
       peer.close(CloseCode.TRY_AGAIN_LATER, 'peer blocked: took nothing while congested');
       continue;
     }
+    // Heard from within the last interval (a frame, a pong, or its own ping): nothing to ask. Both
+    // ends of a connection heartbeat, so without this each pinged the other every interval; and
+    // a new leader taking 5,000 agents back wrote a ping to every one of them in the middle of
+    // the burst (the agents' pings, answered with a pong each, were a tenth of its time).
+    if (now - peer.lastSeen < intervalMs) continue;
     if (peer.ws.readyState === WebSocket.OPEN) peer.ws.ping();
   }
   if (suspects.length === 0) return;
