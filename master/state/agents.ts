@@ -178,7 +178,17 @@ export function onReregister(
   if (batch && batch.length > 0) entry.used = entry.used.plus(batch);
   if (placedBefore) dropUnreported(s, out, entry, m.tasks);
   if (settling) agentSettled(s, out, id);
-  out.log('info', 'agent re-registered', { agentId: id, tasks: m.tasks.length, wasUnreachable });
+  // After a failover every remembered agent comes back at once: one line each at debug, and one
+  // at info when the last is back (5,000 synchronous lines on stderr cost the new leader more than
+  // taking the agents back). An agent coming back on its own is worth a line.
+  out.log(settling ? 'debug' : 'info', 'agent re-registered', { agentId: id, tasks: m.tasks.length, wasUnreachable });
+  if (settling && s.recovering.size === 0) {
+    out.log('info', 'every agent remembered at the election has re-registered or been settled', {
+      agents: s.agents.size,
+      tasks: s.tasks.size,
+      secondsSinceElection: s.electedAt === undefined ? undefined : (s.nowMs() - s.electedAt) / 1000,
+    });
+  }
   out.toAgent(conn, { type: 'REREGISTERED', agent_id: id, master_info: s.cfg.info });
   s.requestAllocation(out, id);
 }
