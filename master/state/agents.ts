@@ -15,8 +15,7 @@ import { adoptFramework } from './frameworks.js';
 import { executorInUse, joinGroup } from './groups.js';
 import { rescindAgentOffers } from './offers.js';
 import { agentSettled } from './reconcile.js';
-import { unreadableReason } from './records.js';
-import { taskResources } from './task-resources.js';
+import { taskResources, unreadableResources } from './task-resources.js';
 import {
   addTask,
   applyState,
@@ -52,8 +51,8 @@ function agentResources(s: Core, out: Effects, conn: string, list: Resource[]): 
   let total: Resources;
   let why: string | undefined;
   try {
-    total = Resources.from(list);
-    why = unreadableReason(total.toList(), 'resources');
+    total = taskResources(list);
+    why = unreadableResources(total);
   } catch (e) {
     why = (e as Error).message;
   }
@@ -151,7 +150,8 @@ export function onReregister(
   const before = agentRecord(entry);
   const reported = agentResources(s, out, conn, m.agent.resources);
   if (!reported) return;
-  if (!Resources.from(entry.info.resources).equals(reported)) entry.total = reported; // its static resources changed
+  const known = taskResources(entry.info.resources);
+  if (known !== reported && !known.equals(reported)) entry.total = reported; // its static resources changed
   entry.info = { ...m.agent };
   entry.version = m.version;
   entry.peer = { id: conn };
