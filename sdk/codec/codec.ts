@@ -12,7 +12,7 @@ import { type Options, Packr } from 'msgpackr';
 import { AgoraError, statusOf } from '../errors.js';
 import type { AnyMessage, Direction, MessageOf } from '../protocol/messages.js';
 import { type PartialAccept, ProtocolError, validateMessage } from '../protocol/validate.js';
-import { encodeOffers } from './offers.js';
+import { encodeOffers, encodePlain } from './offers.js';
 import { MAX_DEPTH, scanFrame } from './scan.js';
 
 /** Largest frame accepted (and sent) by default: 4 MiB. */
@@ -60,16 +60,14 @@ const packrOptions: Omit<Options, 'int64AsType'> & {
 const packr = new Packr(packrOptions as Options);
 
 /**
- * Encodes one message as one MessagePack map. Fields set to `undefined` are left out. OFFERS, the
- * bulk of what a master sends, goes through a hand-written encoder (sdk/codec/offers.ts: the same
- * value, several times cheaper, each shared resource list encoded once); everything else, and an
- * OFFERS holding anything but plain data, through msgpackr.
+ * Encodes one message as one MessagePack map. Fields set to `undefined` are left out. Messages go
+ * through a hand-written encoder (sdk/codec/offers.ts: the same value, several times cheaper; for
+ * OFFERS, the bulk of what a master sends, each shared resource list encoded once); a message
+ * holding anything but plain data through msgpackr.
  */
 export function encode(message: AnyMessage): Buffer {
-  if (message.type === 'OFFERS') {
-    const frame = encodeOffers(message);
-    if (frame !== undefined) return frame;
-  }
+  const frame = message.type === 'OFFERS' ? encodeOffers(message) : encodePlain(message);
+  if (frame !== undefined) return frame;
   return packr.pack(message);
 }
 
