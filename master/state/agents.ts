@@ -462,7 +462,7 @@ function endAgentTasks(s: Core, out: Effects, a: AgentEntry, why: 'unreachable' 
 export function recoveredAgent(s: Core, a: AgentRecord): AgentEntry {
   if (a.state === 'admitted') s.recovering.add(a.info.id);
   const state: AgentState = a.state === 'admitted' ? 'disconnected' : a.state;
-  const entry = newAgentEntry(a.info, Resources.from(a.total), state, s.nowSecs(), '');
+  const entry = newAgentEntry(a.info, taskResources(a.total), state, s.nowSecs(), '');
   entry.unreachableAt = a.unreachable_time;
   entry.principal = a.principal;
   return entry;
