@@ -108,6 +108,22 @@ export const masterCommand: CommandDef = {
       default: '8388608',
     },
     { name: 'max_operator_subscribers', help: 'operator API SUBSCRIBE streams open at once', default: '2000' },
+    // Framework connections (WebSocket and v1 HTTP event stream) that read slowly (docs/protocol.md).
+    {
+      name: 'framework_backlog_high_water',
+      help: 'unread bytes past which a framework connection gets no new offers until it reads',
+      default: '1048576',
+    },
+    {
+      name: 'framework_backlog_max',
+      help: 'unread bytes past which a framework connection is dropped',
+      default: '67108864',
+    },
+    {
+      name: 'framework_stall_timeout',
+      help: 'drop a framework connection that is over the high water and takes nothing for this long',
+      default: '60secs',
+    },
     {
       name: 'webui_dir',
       help: "serve Mesos's web UI from this directory (its src/webui) at / (docs/mesos-operator-api.md)",
@@ -119,6 +135,17 @@ export const masterCommand: CommandDef = {
     'agora master --zk zk://10.0.0.1:2181,10.0.0.2:2181,10.0.0.3:2181/agora --quorum 2 --work_dir /var/lib/agora/master',
   ],
 };
+
+function backpressureFromFlags(f: Flags) {
+  const highWaterBytes = intFlag(f, 'framework_backlog_high_water');
+  const maxBufferedBytes = intFlag(f, 'framework_backlog_max');
+  const stallTimeoutMs = parseDuration(f.framework_stall_timeout ?? '60secs');
+  if (highWaterBytes < 1024) throw new UsageError('--framework_backlog_high_water must be at least 1024 bytes');
+  if (maxBufferedBytes <= highWaterBytes)
+    throw new UsageError('--framework_backlog_max must be above --framework_backlog_high_water');
+  if (stallTimeoutMs < 1000) throw new UsageError('--framework_stall_timeout must be at least 1secs');
+  return { highWaterBytes, maxBufferedBytes, stallTimeoutMs };
+}
 
 export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
   if (f.zk && !f.zk.startsWith('zk://'))
@@ -150,6 +177,7 @@ export function masterOptionsFromFlags(f: Flags, logger: pino.Logger) {
       maxBufferedBytes: Math.max(1024, intFlag(f, 'operator_subscriber_buffer')),
       maxSubscribers: Math.max(1, intFlag(f, 'max_operator_subscribers')),
     },
+    schedulerBackpressure: backpressureFromFlags(f),
     logger,
   };
 }

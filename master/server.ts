@@ -15,7 +15,7 @@ import { attachWebSocketServer } from '../sdk/transport/index.js';
 import { systemClock } from '../sdk/util/clock.js';
 import { joinPath, LeaderDetector, LeaderElection, redactZkUrl, ZkClient } from '../sdk/zk/index.js';
 import { allocate } from './allocator/index.js';
-import { buildMasterHttp, OperatorEventStream } from './http/index.js';
+import { buildMasterHttp, OperatorEventStream, SCHEDULER_BACKPRESSURE } from './http/index.js';
 import { Master, type MasterOptions } from './master.js';
 import { Registrar } from './registrar.js';
 import { SecretStore, SecretsDelivery } from './secrets/index.js';
@@ -48,7 +48,7 @@ export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'r
   /** Mesos's web UI files (its `src/webui`), served at `/` (Mesos's `--webui_dir`). */
   webuiDir?: string;
   /**
-   * Backpressure on scheduler WebSocket connections (docs/protocol.md): past `highWaterBytes`
+   * Backpressure on scheduler connections, WebSocket and v1 HTTP event stream (docs/protocol.md): past `highWaterBytes`
    * unread (default 1 MiB) no new offers go to the framework until it has read its backlog; it is
    * dropped only past `maxBufferedBytes` (default 64 MiB) or when it takes no byte for
    * `stallTimeoutMs` (default 60 s) while congested.
@@ -56,12 +56,7 @@ export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'r
   schedulerBackpressure?: { highWaterBytes?: number; maxBufferedBytes?: number; stallTimeoutMs?: number };
 }
 
-/** Defaults of `schedulerBackpressure`. */
-export const SCHEDULER_BACKPRESSURE = {
-  highWaterBytes: 1024 * 1024,
-  maxBufferedBytes: 64 * 1024 * 1024,
-  stallTimeoutMs: 60_000,
-};
+export { SCHEDULER_BACKPRESSURE };
 
 export interface RunningMaster {
   master: Master;
@@ -87,6 +82,7 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     flags: opts.flags,
     events,
     webuiDir: opts.webuiDir,
+    schedulerBackpressure: opts.schedulerBackpressure,
     logger: log.child({ component: 'http' }),
     authorizer: opts.authorizer,
     current: () => master,

@@ -22,6 +22,7 @@ import { rolesRoutes } from './roles.js';
 import { type SecretsHttpOptions, secretsRoutes } from './secrets.js';
 import { stateRoutes } from './state.js';
 import { v1SchedulerRoutes } from './v1-scheduler.js';
+import type { SchedulerBackpressure } from './v1-scheduler-stream.js';
 import { webuiRoutes } from './webui.js';
 
 export type { MasterHttpOptions } from './context.js';
@@ -29,6 +30,7 @@ export { OperatorEventStream, type OperatorStreamOptions } from './operator-v1-s
 export { LOCAL_PATHS } from './redirect.js';
 export { roleViews } from './role-views.js';
 export type { SecretsHttpOptions } from './secrets.js';
+export { SCHEDULER_BACKPRESSURE, type SchedulerBackpressure } from './v1-scheduler-stream.js';
 
 export interface MasterHttpServerOptions extends MasterHttpOptions {
   logger: pino.Logger;
@@ -42,6 +44,8 @@ export interface MasterHttpServerOptions extends MasterHttpOptions {
   events?: MasterHttpOptions['events'];
   /** Mesos's web UI files (`--webui_dir`), served at `/`, `/app/*`, `/assets/*`. */
   webuiDir?: string;
+  /** Backpressure on the v1 scheduler API's event streams (as on scheduler WebSockets). */
+  schedulerBackpressure?: Partial<SchedulerBackpressure>;
 }
 
 /** A master's HTTP server with every route declared (not listening yet; `inject` works at once). */
@@ -69,6 +73,10 @@ export function buildMasterHttp(opts: MasterHttpServerOptions): AgoraHttp {
   void app.register(classicRoutes, o);
   void app.register(webuiRoutes, { webuiDir: opts.webuiDir });
   void app.register(secretsRoutes, { ...o, secrets: opts.secrets });
-  void app.register(v1SchedulerRoutes, { ...o, logger: opts.logger.child({ component: 'v1-scheduler' }) });
+  void app.register(v1SchedulerRoutes, {
+    ...o,
+    logger: opts.logger.child({ component: 'v1-scheduler' }),
+    backpressure: opts.schedulerBackpressure,
+  });
   return app;
 }

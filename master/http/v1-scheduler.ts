@@ -28,7 +28,7 @@ import {
   NotSubscribedHttp,
   UnsupportedMediaType,
 } from './v1-scheduler-errors.js';
-import { DEFAULT_STREAM_BUFFER_BYTES, HttpStreamPeer } from './v1-scheduler-stream.js';
+import { HttpStreamPeer, SCHEDULER_BACKPRESSURE, type SchedulerBackpressure } from './v1-scheduler-stream.js';
 
 /**
  * Mesos answers `400 Bad Request` where Agora's catalogue says 404 / 403 (an unknown or torn-down
@@ -44,8 +44,8 @@ export const STREAM_ID_HEADER = 'mesos-stream-id';
 
 export type V1SchedulerOptions = MasterHttpOptions & {
   logger: pino.Logger;
-  /** Bound of what may wait unsent on one event stream (default 8 MiB); a slower reader is dropped. */
-  maxStreamBufferBytes?: number;
+  /** Backpressure on each event stream (defaults: SCHEDULER_BACKPRESSURE, as the WebSocket's). */
+  backpressure?: Partial<SchedulerBackpressure>;
 };
 
 type Handlers = ReturnType<Master['onSchedulerConnect']>;
@@ -80,7 +80,7 @@ function agentAddress(master: Master, agentId: string): { hostname: string; ip: 
 
 export const v1SchedulerRoutes: AgoraPlugin<V1SchedulerOptions> = async (app, opts) => {
   const log = opts.logger;
-  const maxBuffered = opts.maxStreamBufferBytes ?? DEFAULT_STREAM_BUFFER_BYTES;
+  const bp: SchedulerBackpressure = { ...SCHEDULER_BACKPRESSURE, ...opts.backpressure };
   const streams = new Map<string, Stream>();
   /** The open stream that carries each framework (the last SUBSCRIBED wins: a failover takes over). */
   const byFramework = new Map<string, Stream>();
@@ -199,7 +199,7 @@ export const v1SchedulerRoutes: AgoraPlugin<V1SchedulerOptions> = async (app, op
       res,
       req.ip,
       principal,
-      maxBuffered,
+      bp,
       log,
       (p, frameworkId) => {
         const s = streams.get(p.id);
@@ -214,6 +214,8 @@ export const v1SchedulerRoutes: AgoraPlugin<V1SchedulerOptions> = async (app, op
     // Every POST (this SUBSCRIBE and each later call) was counted once against `--rate_limits` at the
     // HTTP door (sdk/auth answers 429 over budget): the master must not count the calls again.
     const handlers = master.onSchedulerConnect(peer, { callsRateLimited: true });
+    // A congested stream gets no new offers until it has read its backlog (as a WebSocket).
+    peer.onBackpressure = 'onBackpressure' in handlers ? handlers.onBackpressure : undefined;
     const stream: Stream = { peer, handlers, master };
     streams.set(streamId, stream);
     let gone = false;

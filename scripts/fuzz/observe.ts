@@ -5,6 +5,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { keySegment } from '../../master/registrar.js';
 import { text, validId, validRoleName } from './values.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the fuzzer reads loosely typed JSON from the HTTP APIs
@@ -22,6 +23,8 @@ export interface Snapshot {
   /** The raw master state, for invariants. */
   master: Json;
   agent: Json;
+  /** Set when the registrar's framework records never matched the master's frameworks while snapshotting. */
+  registrarDisagrees?: string;
 }
 
 function taskKeys(fws: Json[]): string[] {
@@ -31,30 +34,45 @@ function taskKeys(fws: Json[]): string[] {
   return out.sort();
 }
 
-function countFiles(dir: string): number {
-  let n = 0;
+const VALUE_FILE = '@value.json';
+const FRAMEWORK_KEYS = 'registrar/frameworks/';
+
+/** The Store's keys under `dir` (a key is a directory holding a value file), as `a/b/c`. */
+function storeKeys(dir: string, prefix = '', out: string[] = []): string[] {
   let entries: string[] = [];
   try {
     entries = readdirSync(dir);
   } catch {
-    return 0;
+    return out;
   }
   for (const e of entries) {
-    if (e.endsWith('.lock') || e.startsWith('.tmp') || e.includes('.tmp-')) continue;
-    const p = join(dir, e);
+    if (e === VALUE_FILE) {
+      if (prefix) out.push(prefix);
+      continue;
+    }
+    if (e.startsWith('.')) continue;
     try {
-      n += statSync(p).isDirectory() ? countFiles(p) : 1;
+      if (statSync(join(dir, e)).isDirectory()) storeKeys(join(dir, e), prefix ? `${prefix}/${e}` : e, out);
     } catch {
       // removed meanwhile
     }
   }
-  return n;
+  return out;
 }
+
+/** How long a snapshot waits for the registrar's framework records to match the master's frameworks. */
+const REGISTRAR_SETTLE_MS = 5_000;
 
 /**
  * State that refused input must not change. Only what input can change: ids of agents, frameworks
- * and tasks (any state: timers move them between lists but never add or drop one), weights, quota,
- * the agent's id and tasks, and the registrar's record count. Not counters, not times, not states.
+ * and tasks (any state: timers move them between lists, and drop completed frameworks beyond the
+ * cap, but never add one), weights, quota, the agent's id and tasks, and the registrar's keys. Not
+ * counters, not times, not states.
+ *
+ * The registrar lags the master's memory by a write: a framework torn down by its failover timer
+ * leaves memory at once and its record a moment later. So a snapshot is taken when the framework
+ * records and the frameworks the master lists agree (waiting up to REGISTRAR_SETTLE_MS); one that
+ * never agrees is reported by `invariants` (`registrarDisagrees`).
  */
 export async function snapshot(
   masterUrl: string,
@@ -62,14 +80,42 @@ export async function snapshot(
   masterWorkDir: string,
   marathonUrl?: string,
   chronosUrl?: string,
+  settleMs = REGISTRAR_SETTLE_MS,
 ): Promise<Snapshot> {
-  const [master, roles, weights, quota, agent] = await Promise.all([
-    getJson(`${masterUrl}/master/state`),
-    getJson(`${masterUrl}/roles`),
-    getJson(`${masterUrl}/weights`),
-    getJson(`${masterUrl}/quota`),
-    getJson(`${agentUrl}/state`),
-  ]);
+  const storeDir = join(masterWorkDir, 'store');
+  const settleBy = Date.now() + settleMs;
+  let master: Json;
+  let roles: Json;
+  let weights: Json;
+  let quota: Json;
+  let agent: Json;
+  let keys: string[];
+  let registrarDisagrees: string | undefined;
+  for (;;) {
+    [master, roles, weights, quota, agent] = await Promise.all([
+      getJson(`${masterUrl}/master/state`),
+      getJson(`${masterUrl}/roles`),
+      getJson(`${masterUrl}/weights`),
+      getJson(`${masterUrl}/quota`),
+      getJson(`${agentUrl}/state`),
+    ]);
+    keys = storeKeys(storeDir).sort();
+    const held = new Set(
+      [...(master.frameworks ?? []), ...(master.completed_frameworks ?? [])].map(
+        (f: Json) => `${FRAMEWORK_KEYS}${keySegment(text(f.id))}`,
+      ),
+    );
+    const recorded = keys.filter((k) => k.startsWith(FRAMEWORK_KEYS));
+    const extra = recorded.filter((k) => !held.has(k));
+    const missing = [...held].filter((k) => !recorded.includes(k));
+    if (extra.length === 0 && missing.length === 0) {
+      registrarDisagrees = undefined;
+      break;
+    }
+    registrarDisagrees = `after ${settleMs} ms, records without a framework: ${JSON.stringify(extra.slice(0, 3))}; frameworks without a record: ${JSON.stringify(missing.slice(0, 3))}`;
+    if (Date.now() > settleBy) break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
   const agentIds = [
     ...(master.slaves ?? []).map((a: Json) => a.id),
     ...(master.unreachable_agents ?? []).map((a: Json) => a.id),
@@ -100,7 +146,10 @@ export async function snapshot(
         ),
       )
       .sort(),
-    'registrar records': countFiles(join(masterWorkDir, 'store')),
+    // Framework records come and go with the frameworks above (checked to agree): additions count.
+    'registrar framework records': keys.filter((k) => k.startsWith(FRAMEWORK_KEYS)),
+    // Agents, roles, secrets: nothing but accepted input adds or removes one.
+    'registrar other records': JSON.stringify(keys.filter((k) => !k.startsWith(FRAMEWORK_KEYS))),
   };
   if (marathonUrl) {
     // Marathon: the app, pod and group ids it holds (deployments finish on their own: not compared).
@@ -135,7 +184,7 @@ export async function snapshot(
         .sort(),
     });
   }
-  return { view, master, agent };
+  return { view, master, agent, registrarDisagrees };
 }
 
 export interface Violation {
@@ -162,6 +211,13 @@ export function invariants(s: Snapshot, fx: Fixture | undefined, allIdsSeen: Set
   const m = s.master;
   const fws = [...(m.frameworks ?? []), ...(m.completed_frameworks ?? [])];
   const agents = [...(m.slaves ?? []), ...(m.unreachable_agents ?? [])];
+  if (s.registrarDisagrees !== undefined && !allIdsSeen.has(`registrar:${s.registrarDisagrees}`)) {
+    allIdsSeen.add(`registrar:${s.registrarDisagrees}`);
+    out.push({
+      invariant: "the registrar's framework records disagree with the master's frameworks",
+      detail: s.registrarDisagrees,
+    });
+  }
   for (const f of fws) {
     if (!allIdsSeen.has(`fw:${f.id}`) && !validId(f.id)) {
       allIdsSeen.add(`fw:${f.id}`);

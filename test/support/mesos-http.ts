@@ -57,6 +57,8 @@ export class MesosStream {
   body = '';
   private waiters: (() => void)[] = [];
   private destroy: () => void = () => {};
+  /** Reads again after `open(..., pause = true)`. */
+  resume: () => void = () => {};
 
   get streamId(): string {
     return String(this.headers['mesos-stream-id'] ?? '');
@@ -81,6 +83,7 @@ export class MesosStream {
           s.status = res.statusCode ?? 0;
           s.headers = res.headers;
           s.destroy = () => res.destroy();
+          s.resume = () => res.resume();
           const decoder = new RecordIoDecoder();
           if (pause) res.pause();
           res.on('data', (c: Buffer) => {

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { buildMasterHttp } from '../../../master/http/index.js';
 import { redirectRoutes } from '../../../master/http/redirect.js';
 import { v1SchedulerRoutes } from '../../../master/http/v1-scheduler.js';
+import type { SchedulerBackpressure } from '../../../master/http/v1-scheduler-stream.js';
 import { type FakeAgent, MasterHarness } from '../../../master/testing/index.js';
 import {
   basicAuthorization,
@@ -31,7 +32,8 @@ interface Rig {
 }
 
 interface RigOptions {
-  maxStreamBufferBytes?: number;
+  /** The event streams' backpressure (master/http/v1-scheduler-stream.ts). */
+  backpressure?: Partial<SchedulerBackpressure>;
   /** The door of `agora master --credentials ... --rate_limits ...`: one limiter for the HTTP door and the master. */
   security?: { credentials: string; rateLimits?: string };
 }
@@ -51,11 +53,11 @@ async function rig(opts: RigOptions = {}): Promise<Rig> {
     attributes: { rack: 'r1' },
   });
   let app: AgoraHttp;
-  if (opts.maxStreamBufferBytes !== undefined) {
+  if (opts.backpressure !== undefined) {
     app = createHttpServer({ logger: silent });
     const o = { current: () => h.master, leader: () => h.master.info };
     void app.register(redirectRoutes, o);
-    void app.register(v1SchedulerRoutes, { ...o, logger: silent, maxStreamBufferBytes: opts.maxStreamBufferBytes });
+    void app.register(v1SchedulerRoutes, { ...o, logger: silent, backpressure: opts.backpressure });
   } else {
     app = buildMasterHttp({ logger: silent, authorizer, current: () => h.master, leader: () => h.master.info });
   }
@@ -458,19 +460,69 @@ describe('master v1 scheduler HTTP API (harness)', function () {
     s2.close();
   });
 
-  it('a stream whose reader does not read is dropped at its buffer bound, like a lost framework', async () => {
-    r = await rig({ maxStreamBufferBytes: 64 * 1024 });
+  /** Offers of agents with 200 kB of attributes until `done` (each cycle offers the new agent). */
+  async function offerBig(r: Rig, done: () => boolean, max = 300): Promise<void> {
+    const big = Object.fromEntries(Array.from({ length: 200 }, (_, k) => [`k${k}`, 'y'.repeat(1000)]));
+    for (let i = 0; i < max && !done(); i++) {
+      await r.h.addAgent({ hostname: `x${r.h.master.agents.size}`, attributes: big });
+      await r.h.allocate();
+      await new Promise((res) => setImmediate(res));
+    }
+  }
+  const heldBy = (r: Rig, id: string) => [...r.h.master.offers.values()].filter((o) => o.frameworkId === id).length;
+
+  it('a stream whose reader stops reading gets no new offers (congested), and offers again once it reads', async () => {
+    r = await rig({ backpressure: { highWaterBytes: 256 * 1024 } });
+    const s = await MesosStream.open(r.url, SUBSCRIBE({ failover_timeout: 600 }), {}, true);
+    await r.h.settle();
+    const id = [...r.h.master.frameworks.keys()][0];
+    const rig0 = r;
+    await offerBig(rig0, () => rig0.h.master.counters.schedulerCongestions > 0);
+    expect(r.h.master.counters.schedulerCongestions, 'the paused stream became congested').to.equal(1);
+    // Congested: agents that join are not offered to it, however many cycles run; it stays subscribed.
+    const held = heldBy(r, id);
+    for (let i = 0; i < 5; i++) {
+      await r.h.addAgent({ hostname: `later${i}` });
+      await r.h.allocate();
+    }
+    expect(heldBy(r, id), 'offers while congested').to.equal(held);
+    expect(r.h.master.frameworks.get(id)?.connected).to.equal(true);
+    // It reads its backlog: clear again, and the agents that joined meanwhile are offered to it.
+    s.resume();
+    await s.next('OFFERS', 0);
+    for (let i = 0; i < 200 && heldBy(r, id) === held; i++) {
+      await new Promise((res) => setTimeout(res, 20));
+      await r.h.allocate();
+    }
+    expect(heldBy(r, id), 'offers once it read').to.be.greaterThan(held);
+    const offered = s.events.filter((e) => e.type === 'OFFERS').flatMap((e) => e.offers.offers);
+    expect(offered.map((o: Json) => o.hostname)).to.include('later0');
+    s.close();
+  });
+
+  it('a congested stream that reads nothing for the stall timeout is dropped, like a lost framework', async () => {
+    r = await rig({ backpressure: { highWaterBytes: 256 * 1024, stallTimeoutMs: 300 } });
+    const s = await MesosStream.open(r.url, SUBSCRIBE({ failover_timeout: 600 }), {}, true);
+    await r.h.settle();
+    const id = [...r.h.master.frameworks.keys()][0];
+    const rig0 = r;
+    await offerBig(rig0, () => rig0.h.master.counters.schedulerCongestions > 0);
+    expect(r.h.master.counters.schedulerCongestions).to.equal(1);
+    for (let i = 0; i < 200 && r.h.master.frameworks.get(id)?.connected; i++)
+      await new Promise((res) => setTimeout(res, 25));
+    expect(r.h.master.frameworks.get(id)?.connected, 'the stalled stream was dropped').to.equal(false);
+    s.close();
+  });
+
+  it('a stream past its buffer bound is dropped, like a lost framework; the master carries on', async () => {
+    // A high water above the bound: the bound is reached first.
+    r = await rig({ backpressure: { highWaterBytes: 1024 * 1024 * 1024, maxBufferedBytes: 64 * 1024 } });
     const s = await MesosStream.open(r.url, SUBSCRIBE({ failover_timeout: 600 }), {}, true);
     await r.h.settle();
     const id = [...r.h.master.frameworks.keys()][0];
     expect(r.h.master.frameworks.get(id)?.connected).to.equal(true);
-    // Many offers, never read: the socket buffers fill, then the stream's bound is reached.
-    const big = Object.fromEntries(Array.from({ length: 200 }, (_, k) => [`k${k}`, 'y'.repeat(1000)]));
-    for (let i = 0; i < 200 && r.h.master.frameworks.get(id)?.connected; i++) {
-      await r.h.addAgent({ hostname: `x${i}`, attributes: big });
-      await r.h.allocate();
-      await new Promise((res) => setImmediate(res));
-    }
+    const rig0 = r;
+    await offerBig(rig0, () => rig0.h.master.frameworks.get(id)?.connected !== true, 200);
     expect(r.h.master.frameworks.get(id)?.connected, 'the slow stream was dropped').to.equal(false);
     // The master carries on: another framework subscribes and gets offers.
     const other = await subscribed(r, { name: 'other' });
