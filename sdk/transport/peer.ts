@@ -211,7 +211,7 @@ export class WsPeer<Out> implements Peer<Out> {
   }
 
   backlog(): number {
-    return Math.max(0, this.ws.bufferedAmount - this.turnBytes);
+    return Math.max(0, this.ws.bufferedAmount - this.bytesThisTurn());
   }
 
   /** Re-judges congestion (after a send, a drain, a heartbeat): set above the high water, cleared at a quarter of it. */
@@ -291,7 +291,7 @@ export class WsPeer<Out> implements Peer<Out> {
     // Only bytes left from earlier turns count: those the peer could have read and did not. A burst
     // written in one turn (an OFFERS event split in several frames, the ACCEPTs answering one) goes
     // out whole; the peer is judged by what it has not taken by the next turn.
-    const buffered = Math.max(0, this.ws.bufferedAmount - this.turnBytes);
+    const buffered = Math.max(0, this.ws.bufferedAmount - this.bytesThisTurn());
     const limit = this.bp?.maxBufferedBytes ?? this.opts.maxBufferedBytes;
     // A frame is always allowed onto an empty buffer, so a limit below one frame cannot wedge a peer.
     if (buffered > 0 && buffered + frame.byteLength > limit) {
@@ -309,16 +309,25 @@ export class WsPeer<Out> implements Peer<Out> {
     }
     this.cork();
     this.ws.send(frame, { binary: true });
-    this.turnBytes += frame.byteLength;
+    this.turnBytes = this.bytesThisTurn() + frame.byteLength;
+    this.turnOf = turn;
     this.sentBytes += frame.byteLength;
     // Only earlier turns' bytes count, and those do not change within a turn: judge once per turn.
     if (this.bp && this.turnBytes === frame.byteLength) this.checkBackpressure();
+    // A long pass of the loop (thousands of sockets read in one poll phase) must not hold every
+    // answer until it ends: what is corked leaves after at most MAX_CORK_MS.
+    if (performance.now() - corkedSince > MAX_CORK_MS) flushCorked();
     return true;
   }
 
-  /** Bytes sent in this turn of the event loop (reset when the turn ends, see `cork`). */
+  /** Bytes sent in this turn of the event loop (none yet if the last send was in an earlier turn). */
+  private bytesThisTurn(): number {
+    return this.turnOf === turn ? this.turnBytes : 0;
+  }
+
+  /** Bytes sent in turn `turnOf` of the event loop (see `turn`). */
   private turnBytes = 0;
-  private turnArmed = false;
+  private turnOf = -1;
   private corkedSocket: import('node:net').Socket | undefined;
 
   /**
@@ -327,26 +336,29 @@ export class WsPeer<Out> implements Peer<Out> {
    * that had input), then its check phase, where the uncork runs (`setImmediate`). Ending it at the
    * next tick instead (after each callback) cost a master one write per framework per agent message
    * in a failover: 5,000 re-registrations, each answering reconciliation for ten frameworks, made
-   * 55,000 small writes; per pass of the loop they are a few hundred.
+   * 55,000 small writes. A poll phase can last long under a burst (libuv reads up to 48 × 1,024
+   * ready sockets before it moves on): corked bytes also leave once corked for MAX_CORK_MS.
    */
   private cork(): void {
-    if (this.turnArmed) return;
-    this.turnArmed = true;
+    if (this.corkedSocket !== undefined) return;
     const socket = (this.ws as unknown as { _socket?: import('node:net').Socket })._socket;
-    socket?.cork();
+    if (!socket) return;
+    socket.cork();
     this.corkedSocket = socket;
+    if (corked.length === 0) corkedSince = performance.now();
     corked.push(this);
-    if (corked.length === 1) setImmediate(endTurn);
+    if (!endArmed) {
+      endArmed = true;
+      setImmediate(endTurn);
+    }
   }
 
-  /** The turn is over: its frames leave in one write and its bytes stop counting as its own. */
+  /** Lets what is corked leave now (the turn's byte count is kept until the turn ends). */
   uncork(): void {
-    if (!this.turnArmed) return;
-    this.turnArmed = false;
-    this.turnBytes = 0;
     const socket = this.corkedSocket;
+    if (socket === undefined) return;
     this.corkedSocket = undefined;
-    socket?.uncork();
+    socket.uncork();
   }
 
   close(code: number = CloseCode.NORMAL, reason = ''): void {
@@ -382,13 +394,27 @@ export class WsPeer<Out> implements Peer<Out> {
   }
 }
 
-/** Peers corked in this turn of the event loop, uncorked together when it ends. */
+/** Longest time a frame waits corked in a long pass of the event loop. */
+const MAX_CORK_MS = 5;
+/** The pass of the event loop: counted up in each check phase (bytes of earlier turns are a peer's backlog). */
+let turn = 0;
+/** Peers corked now, uncorked together at the end of the turn or after MAX_CORK_MS. */
 let corked: WsPeer<unknown>[] = [];
+/** When the first of `corked` was corked (performance.now()). */
+let corkedSince = Number.POSITIVE_INFINITY;
+let endArmed = false;
 
-function endTurn(): void {
+function flushCorked(): void {
   const peers = corked;
   corked = [];
+  corkedSince = Number.POSITIVE_INFINITY;
   for (const peer of peers) peer.uncork();
+}
+
+function endTurn(): void {
+  endArmed = false;
+  turn++;
+  flushCorked();
 }
 
 /**
