@@ -10,12 +10,13 @@
  */
 import type pino from 'pino';
 import type { AgentInfo, FrameworkInfo } from '../sdk/protocol/types.js';
-import { type Resource, Resources } from '../sdk/resources/resources.js';
+import type { Resource } from '../sdk/resources/resources.js';
 import { isConflict, type Store } from '../sdk/store/index.js';
 import { RegistrarFenced, UnreadableRecord } from './errors.js';
 import { AGENT_BATCHES, AgentBatches, type AgentBatchValue, agentBatchProblem } from './registrar-batches.js';
 import { MAX_COMPLETED_FRAMEWORKS } from './registry.js';
 import { unreadableReason } from './state/records.js';
+import { taskResources, unreadableResources } from './state/task-resources.js';
 
 export { unreadableReason };
 
@@ -71,8 +72,9 @@ export class RegistrarFencedError extends RegistrarFenced {}
 function resourcesOk(list: unknown): boolean {
   if (!Array.isArray(list)) return false;
   try {
-    const r = Resources.from(list as Resource[]);
-    return r.toList().every((x) => unreadableReason(x) === undefined);
+    // Shared by shape and checked once per shape: a new leader reads 5,000 agent records of a few
+    // shapes before it may lead.
+    return unreadableResources(taskResources(list as Resource[])) === undefined;
   } catch {
     return false;
   }

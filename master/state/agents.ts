@@ -15,7 +15,7 @@ import { adoptFramework } from './frameworks.js';
 import { executorInUse, joinGroup } from './groups.js';
 import { rescindAgentOffers } from './offers.js';
 import { agentSettled } from './reconcile.js';
-import { unreadableReason } from './records.js';
+import { taskResources, unreadableResources } from './task-resources.js';
 import {
   addTask,
   applyState,
@@ -51,8 +51,8 @@ function agentResources(s: Core, out: Effects, conn: string, list: Resource[]): 
   let total: Resources;
   let why: string | undefined;
   try {
-    total = Resources.from(list);
-    why = unreadableReason(total.toList(), 'resources');
+    total = taskResources(list);
+    why = unreadableResources(total);
   } catch (e) {
     why = (e as Error).message;
   }
@@ -147,10 +147,11 @@ export function onReregister(
     return;
   }
   const wasUnreachable = entry.state === 'unreachable';
-  const before = JSON.stringify(agentRecord(entry));
+  const before = agentRecord(entry);
   const reported = agentResources(s, out, conn, m.agent.resources);
   if (!reported) return;
-  if (!Resources.from(entry.info.resources).equals(reported)) entry.total = reported; // its static resources changed
+  const known = taskResources(entry.info.resources);
+  if (known !== reported && !known.equals(reported)) entry.total = reported; // its static resources changed
   entry.info = { ...m.agent };
   entry.version = m.version;
   entry.peer = { id: conn };
@@ -168,14 +169,26 @@ export function onReregister(
   // The registrar already holds this record unless something in it changed (a failover of
   // thousands of agents should not cost thousands of writes).
   const record = agentRecord(entry);
-  if (JSON.stringify(record) !== before) out.persistAgent(record);
+  if (!sameJson(record, before)) out.persistAgent(record);
   // Only tasks this master placed before the re-registration can be missing from its report (an
   // agent awaited after a failover has none yet: nothing to compare).
   const placedBefore = entry.tasks.size > 0;
-  for (const rec of m.tasks) recoverTask(s, out, entry, conn, rec, wasUnreachable);
+  const batch = fitsWhole(entry, m.tasks) ? [] : undefined;
+  for (const rec of m.tasks) recoverTask(s, out, entry, conn, rec, wasUnreachable, batch);
+  if (batch && batch.length > 0) entry.used = entry.used.plus(batch);
   if (placedBefore) dropUnreported(s, out, entry, m.tasks);
   if (settling) agentSettled(s, out, id);
-  out.log('info', 'agent re-registered', { agentId: id, tasks: m.tasks.length, wasUnreachable });
+  // After a failover every remembered agent comes back at once: one line each at debug, and one
+  // at info when the last is back (5,000 synchronous lines on stderr cost the new leader more than
+  // taking the agents back). An agent coming back on its own is worth a line.
+  out.log(settling ? 'debug' : 'info', 'agent re-registered', { agentId: id, tasks: m.tasks.length, wasUnreachable });
+  if (settling && s.recovering.size === 0) {
+    out.log('info', 'every agent remembered at the election has re-registered or been settled', {
+      agents: s.agents.size,
+      tasks: s.tasks.size,
+      secondsSinceElection: s.electedAt === undefined ? undefined : (s.nowMs() - s.electedAt) / 1000,
+    });
+  }
   out.toAgent(conn, { type: 'REREGISTERED', agent_id: id, master_info: s.cfg.info });
   s.requestAllocation(out, id);
 }
@@ -236,7 +249,45 @@ function adoptReportedFrameworks(s: Core, out: Effects, m: Extract<AgentMessage,
   }
 }
 
-/** One task an agent reports on re-registration, checked before it is charged to anyone. */
+/**
+ * Whether everything the agent reports running fits in what it has left, all together (the usual
+ * case: a master booked those tasks there). Then each task need not be checked against the agent's
+ * capacity one by one, building the agent's use again for every task: its use grows once, by the
+ * sum of those recovered. Task groups (whose executor is booked with the first of their tasks)
+ * always take the task-by-task path.
+ */
+function fitsWhole(entry: AgentEntry, tasks: Extract<AgentMessage, { type: 'REREGISTER' }>['tasks']): boolean {
+  const all: Resource[] = [];
+  for (const rec of tasks) {
+    if (rec.group) return false;
+    if (!isTerminal(rec.state)) for (const r of rec.task.resources) all.push(r);
+  }
+  try {
+    return entry.total.contains(entry.used.plus(all));
+  } catch {
+    return false; // an entry that does not add up: the task-by-task path refuses it with its reason
+  }
+}
+
+/** Two plain JSON values (a record before and after) hold the same data. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ak = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const bk = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ak.length !== bk.length) return false;
+  for (const k of ak) {
+    if (!sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+/**
+ * One task an agent reports on re-registration, checked before it is charged to anyone. With
+ * `batch` (everything reported fits the agent: `fitsWhole`), its resources are added to `batch`
+ * for the caller to add to the agent's use once, instead of the agent's use being built anew here.
+ */
 function recoverTask(
   s: Core,
   out: Effects,
@@ -244,6 +295,7 @@ function recoverTask(
   conn: string,
   rec: Extract<AgentMessage, { type: 'REREGISTER' }>['tasks'][number],
   wasUnreachable: boolean,
+  batch: Resource[] | undefined,
 ): void {
   const key = taskKey(rec.framework_id, rec.task.task_id);
   const held = s.tasks.get(key);
@@ -274,14 +326,14 @@ function recoverTask(
     out.toAgent(conn, { type: 'KILL_TASK', framework_id: fw.id, task_id: rec.task.task_id });
     return;
   }
-  const res = Resources.from(rec.task.resources);
+  const res = taskResources(rec.task.resources);
   const role = roleOfTask(fw, res);
-  // Built once here, kept by addTask (each re-registration of a failover adds thousands).
-  const usedAfter = entry.used.plus(res);
+  // Built once here, kept by addTask; not at all when the whole report fits (see fitsWhole).
+  const usedAfter = batch ? undefined : entry.used.plus(res);
   const why =
     role !== DEFAULT_ROLE && !fw.roles.includes(role)
       ? `uses resources of role '${role}', which the framework does not hold`
-      : !entry.total.contains(usedAfter)
+      : usedAfter && !entry.total.contains(usedAfter)
         ? `needs ${res}, more than the agent has left`
         : undefined;
   if (why) {
@@ -309,6 +361,7 @@ function recoverTask(
   }
   // A group's executor, when booked with this task, is added to the agent's use by joinGroup.
   const t = addTask(s, entry, fw, rec.task, role, rec.state, { resources: res, usedAfter });
+  if (batch) for (const r of rec.task.resources) batch.push(r);
   if (rec.group) joinGroup(s, fw, t, rec.group.executor, rec.group.kill_group_on_task_failure !== false);
   if (rec.status) t.status = rec.status;
   if (wasUnreachable && fw.partitionAware) {
@@ -409,7 +462,7 @@ function endAgentTasks(s: Core, out: Effects, a: AgentEntry, why: 'unreachable' 
 export function recoveredAgent(s: Core, a: AgentRecord): AgentEntry {
   if (a.state === 'admitted') s.recovering.add(a.info.id);
   const state: AgentState = a.state === 'admitted' ? 'disconnected' : a.state;
-  const entry = newAgentEntry(a.info, Resources.from(a.total), state, s.nowSecs(), '');
+  const entry = newAgentEntry(a.info, taskResources(a.total), state, s.nowSecs(), '');
   entry.unreachableAt = a.unreachable_time;
   entry.principal = a.principal;
   return entry;

@@ -11,8 +11,8 @@
  * when no remembered agent is still awaited. Asking again is harmless: a held question is held
  * once. Held questions are bounded; past the bound a question is left unanswered, as in Mesos.
  */
-import { type TaskState as State, TaskState } from '../../sdk/protocol/types.js';
-import { type FrameworkEntry, taskKey } from '../registry.js';
+import { type TaskState as State, TaskState, type TaskStatus } from '../../sdk/protocol/types.js';
+import { type FrameworkEntry, type TaskEntry, taskKey } from '../registry.js';
 import type { Core } from './core.js';
 import type { Effects } from './effects.js';
 import { latest, sendUpdate } from './tasks.js';
@@ -70,33 +70,61 @@ export function reconcile(s: Core, out: Effects, fw: FrameworkEntry, tasks: Task
   if (tasks.length === 0) {
     for (const key of fw.tasks) {
       const t = s.tasks.get(key);
-      if (t) sendUpdate(out, fw, { ...latest(s, t), reason: 'REASON_RECONCILIATION', uuid: undefined, timestamp: now });
+      if (t) answerKnown(s, out, fw, t, now);
     }
     return;
   }
-  for (const q of tasks) {
-    const key = taskKey(fw.id, q.task_id);
-    const known = s.tasks.get(key) ?? fw.completedByKey.get(key);
-    if (known) {
-      sendUpdate(out, fw, { ...latest(s, known), reason: 'REASON_RECONCILIATION', uuid: undefined, timestamp: now });
-      continue;
-    }
-    // Its agent may still re-register with it: answered when that is settled (see above).
-    // Without an agent id, any agent still re-registering could be the one holding it.
-    if (q.agent_id ? s.recovering.has(q.agent_id) : s.recovering.size > 0) {
-      const h = heldOf(s);
-      if (q.agent_id) {
-        let byFw = h.byAgent.get(q.agent_id);
-        if (!byFw) {
-          byFw = new Map();
-          h.byAgent.set(q.agent_id, byFw);
-        }
-        hold(h, byFw, fw.id, q.task_id);
-      } else hold(h, h.anyAgent, fw.id, q.task_id);
-      continue;
-    }
-    unknownTask(s, out, fw, q, now);
+  for (const q of tasks) ask(s, out, fw, q.task_id, q.agent_id, now);
+}
+
+/** One question: answered now, held until its agent is settled, or answered as unknown. */
+function ask(
+  s: Core,
+  out: Effects,
+  fw: FrameworkEntry,
+  taskId: string,
+  agentId: string | undefined,
+  now: number,
+): void {
+  const key = taskKey(fw.id, taskId);
+  const known = s.tasks.get(key) ?? fw.completedByKey.get(key);
+  if (known) {
+    answerKnown(s, out, fw, known, now);
+    return;
   }
+  // Its agent may still re-register with it: answered when that is settled (see above).
+  // Without an agent id, any agent still re-registering could be the one holding it.
+  if (agentId ? s.recovering.has(agentId) : s.recovering.size > 0) {
+    const h = heldOf(s);
+    if (agentId) {
+      let byFw = h.byAgent.get(agentId);
+      if (!byFw) {
+        byFw = new Map();
+        h.byAgent.set(agentId, byFw);
+      }
+      hold(h, byFw, fw.id, taskId);
+    } else hold(h, h.anyAgent, fw.id, taskId);
+    return;
+  }
+  unknownTask(s, out, fw, agentId === undefined ? { task_id: taskId } : { task_id: taskId, agent_id: agentId }, now);
+}
+
+/**
+ * The task's latest status, as a reconciliation answer: no uuid (nothing to acknowledge), reason
+ * REASON_RECONCILIATION, the time now. Built in one copy without undefined fields (a failover
+ * answers 50,000 of these in a burst: a spread and then a second copy to drop the undefined ones
+ * were a tenth of the new leader's own work).
+ */
+function answerKnown(s: Core, out: Effects, fw: FrameworkEntry, t: TaskEntry, now: number): void {
+  const from = latest(s, t) as unknown as Record<string, unknown>;
+  const status: Record<string, unknown> = {};
+  for (const k in from) {
+    const v = from[k];
+    if (v !== undefined && k !== 'uuid' && Object.hasOwn(from, k)) status[k] = v;
+  }
+  status.reason = 'REASON_RECONCILIATION';
+  status.timestamp = now;
+  out.toScheduler(fw.peer?.id, { type: 'UPDATE', update: { status: status as unknown as TaskStatus } });
 }
 
 function unknownTask(s: Core, out: Effects, fw: FrameworkEntry, q: TaskRef, now: number): void {
@@ -138,12 +166,11 @@ export function agentSettled(s: Core, out: Effects, agentId: string): void {
 }
 
 function answer(s: Core, out: Effects, h: Held, byFw: Map<string, Set<string>>, agentId: string | undefined): void {
+  const now = s.nowSecs();
   for (const [frameworkId, ids] of byFw) {
     h.count -= ids.size;
     const fw = s.frameworks.get(frameworkId);
     if (!fw) continue; // gone meanwhile (torn down): nobody to answer
-    const refs: TaskRef[] = [];
-    for (const task_id of ids) refs.push(agentId ? { task_id, agent_id: agentId } : { task_id });
-    reconcile(s, out, fw, refs);
+    for (const taskId of ids) ask(s, out, fw, taskId, agentId, now);
   }
 }

@@ -40,8 +40,11 @@ export function addTask(
   task: TaskEntry['task'],
   role: string,
   state: TaskState,
-  /** Already built by the caller: the task's resources, and the agent's use with them added. */
-  known?: { resources: Resources; usedAfter: Resources },
+  /**
+   * Already built by the caller: the task's resources, and the agent's use with them added
+   * (`usedAfter` undefined: the caller adds the task to the agent's use itself, once for many).
+   */
+  known?: { resources: Resources; usedAfter: Resources | undefined },
 ): TaskEntry {
   const key = taskKey(fw.id, task.task_id);
   const resources = known?.resources ?? Resources.from(task.resources);
@@ -58,7 +61,8 @@ export function addTask(
   s.tasks.set(key, entry);
   agent.tasks.add(key);
   fw.tasks.add(key);
-  agent.used = known?.usedAfter ?? agent.used.plus(resources);
+  if (!known) agent.used = agent.used.plus(resources);
+  else if (known.usedAfter) agent.used = known.usedAfter;
   addAllocation(fw, role, resources);
   bumpState(s, undefined, state);
   return entry;
@@ -215,7 +219,11 @@ export function acknowledge(
 
 /** The role a task is charged to: its reserved role if any, else the framework's first role. */
 export function roleOfTask(fw: FrameworkEntry, resources: Resources): string {
-  const reserved = resources.roles().find((r) => r !== DEFAULT_ROLE);
+  // The first reserved entry's role, found without building the list of roles.
+  let reserved: string | undefined;
+  resources.forEachEntry((r) => {
+    if (reserved === undefined && r.role !== undefined && r.role !== DEFAULT_ROLE) reserved = r.role;
+  });
   return reserved ?? fw.roles[0] ?? DEFAULT_ROLE;
 }
 
@@ -236,7 +244,13 @@ export function completedEntry(s: Core, agent: AgentEntry, fw: FrameworkEntry, r
 }
 
 export function stripUndefined<T extends object>(o: T): T {
-  const out = {} as T;
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
+  // for...in rather than Object.entries: no array per field (status updates are the bulk of what a
+  // master sends). Only own fields: these are plain objects built from decoded frames or literals.
+  const out = {} as Record<string, unknown>;
+  const from = o as Record<string, unknown>;
+  for (const k in from) {
+    const v = from[k];
+    if (v !== undefined && Object.hasOwn(from, k)) out[k] = v;
+  }
+  return out as T;
 }

@@ -84,6 +84,16 @@ export interface FailoverResult {
   /** How the new leader's process ended during the run, if it did (exit code or signal); null if alive. */
   new_leader_exited: string | null;
   load: string;
+  /**
+   * The measured window on the monotonic clock in µs (what a V8 `.cpuprofile`'s timestamps use):
+   * ZooKeeper election, leading, reconciled. For `scripts/bench/cpuprofile.ts --from-us/--to-us`.
+   */
+  window_mono_us: [number, number, number];
+}
+
+/** A Date.now() time on the monotonic clock, in µs (the clock of V8's CPU profiles). */
+function monoUs(t: number): number {
+  return Math.round(Number(process.hrtime.bigint() / 1000n) - (Date.now() - t) * 1000);
 }
 
 async function leading(port: number): Promise<boolean> {
@@ -264,6 +274,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
           ? String(newLeader.child.exitCode ?? newLeader.child.signalCode)
           : null,
       load: loadAverage(),
+      window_mono_us: [monoUs(z), monoUs(electedAt), monoUs(reconciledAt)],
     };
   } finally {
     await fwProc?.stop();

@@ -101,6 +101,10 @@ async function main(): Promise<void> {
   const w = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
   process.stdout.write(`load average at end: ${r.load}\n`);
+  const [zkAt, leadAt, doneAt] = r.window_mono_us;
+  process.stdout.write(
+    `window on the monotonic clock (µs; for a --cpu-prof profile): ZooKeeper election ${zkAt}, leading ${leadAt}, reconciled ${doneAt}\n`,
+  );
   const ok = r.complete && r.lost === 0 && r.killed === 0 && r.doubled === 0 && r.reconcile_not_running === 0;
   if (!ok) process.exitCode = 1;
 }

@@ -12,7 +12,7 @@ import { type Options, Packr } from 'msgpackr';
 import { AgoraError, statusOf } from '../errors.js';
 import type { AnyMessage, Direction, MessageOf } from '../protocol/messages.js';
 import { type PartialAccept, ProtocolError, validateMessage } from '../protocol/validate.js';
-import { encodeOffers } from './offers.js';
+import { encodeOffers, encodePlain } from './offers.js';
 import { MAX_DEPTH, scanFrame } from './scan.js';
 
 /** Largest frame accepted (and sent) by default: 4 MiB. */
@@ -60,16 +60,14 @@ const packrOptions: Omit<Options, 'int64AsType'> & {
 const packr = new Packr(packrOptions as Options);
 
 /**
- * Encodes one message as one MessagePack map. Fields set to `undefined` are left out. OFFERS, the
- * bulk of what a master sends, goes through a hand-written encoder (sdk/codec/offers.ts: the same
- * value, several times cheaper, each shared resource list encoded once); everything else, and an
- * OFFERS holding anything but plain data, through msgpackr.
+ * Encodes one message as one MessagePack map. Fields set to `undefined` are left out. Messages go
+ * through a hand-written encoder (sdk/codec/offers.ts: the same value, several times cheaper; for
+ * OFFERS, the bulk of what a master sends, each shared resource list encoded once); a message
+ * holding anything but plain data through msgpackr.
  */
 export function encode(message: AnyMessage): Buffer {
-  if (message.type === 'OFFERS') {
-    const frame = encodeOffers(message);
-    if (frame !== undefined) return frame;
-  }
+  const frame = message.type === 'OFFERS' ? encodeOffers(message) : encodePlain(message);
+  if (frame !== undefined) return frame;
   return packr.pack(message);
 }
 
@@ -104,12 +102,15 @@ export function decode<D extends Direction>(
     throw new CodecError(`malformed frame: ${describeUnpackError(e)}`, CodecErrorCode.MALFORMED, { cause: e });
   }
 
+  // One walk finds what is not plain data and notes whether any value is bad (below).
+  badValueSeen = false;
   const problem = plainDataProblem(value, false);
   if (problem !== undefined) throw new CodecError(`malformed frame: ${problem}`, CodecErrorCode.MALFORMED);
   // A non-finite number (NaN, ±Infinity) or an integer beyond ±2^53 decodes: the frame is a message
   // with a bad value, refused by its schema at that value's path (bounded numbers, no NaN), so an
-  // ACCEPT bad only in one task refuses only that task and the connection stays.
-  const badNumber = plainDataProblem(value, true);
+  // ACCEPT bad only in one task refuses only that task and the connection stays. Its path is found
+  // by a second walk, only when the first saw one.
+  const badNumber = badValueSeen ? plainDataProblem(value, true) : undefined;
 
   try {
     const message = validateMessage(direction, value);
@@ -163,20 +164,33 @@ interface Problem {
   path: string[];
 }
 
-/** With `numbers`, finds only bad values (numbers, undefined); without, everything else that is not plain data. */
+/**
+ * Set by a walk without `numbers` that passed a value the walk with `numbers` would refuse (reset
+ * by the caller before the walk; decoding is synchronous).
+ */
+let badValueSeen = false;
+
+/**
+ * With `numbers`, finds only bad values (numbers, undefined); without, everything else that is not
+ * plain data, noting in `badValueSeen` whether it passed a bad value.
+ */
 function check(v: unknown, depth: number, numbers: boolean): Problem | undefined {
   switch (typeof v) {
     case 'string':
     case 'boolean':
       return undefined;
     case 'number':
-      return !numbers || Number.isFinite(v) ? undefined : { what: 'non-finite number', path: [] };
+      if (Number.isFinite(v)) return undefined;
+      badValueSeen = true;
+      return numbers ? { what: 'non-finite number', path: [] } : undefined;
     case 'object':
       break;
     case 'bigint':
+      badValueSeen = true;
       return numbers ? { what: 'integer beyond ±2^53', path: [] } : undefined;
     case 'undefined':
       // msgpackr decodes its own `undefined` marker: absent in a map (as nil), a bad value in an array.
+      badValueSeen = true;
       return numbers ? { what: 'undefined value', path: [] } : undefined;
     default:
       if (numbers) return undefined;

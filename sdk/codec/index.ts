@@ -9,5 +9,5 @@ export {
   MAX_DEPTH,
   MAX_ELEMENTS,
 } from './codec.js';
-export { encodeOffers, offersEncoderStats, resetOffersEncoder } from './offers.js';
+export { encodeOffers, encodePlain, offersEncoderStats, resetOffersEncoder } from './offers.js';
 export { DEFAULT_SCAN_LIMITS, MAX_CONTAINERS, type ScanLimits, type ScanProblem, scanFrame } from './scan.js';

@@ -80,6 +80,30 @@ export function encodeOffers(message: object): Buffer | undefined {
   return frame;
 }
 
+/**
+ * Any message as MessagePack by the same hand-written rules (no splicing), or undefined when it
+ * holds something other than plain data. The status updates a master sends in bursts (a failover
+ * answers 50,000 reconciliation questions) are small maps the generic encoder takes its slow path
+ * for (`skipValues` builds a key array per object).
+ */
+export function encodePlain(message: object): Buffer | undefined {
+  if (buf.length - pos < 4096) {
+    buf = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    pos = 0;
+  }
+  start = pos;
+  try {
+    writeValue(message);
+  } catch (e) {
+    pos = start;
+    if (e === NOT_PLAIN) return undefined;
+    throw e;
+  }
+  const frame = buf.subarray(start, pos);
+  start = pos;
+  return frame;
+}
+
 function isPlainObject(v: object): boolean {
   const p = Object.getPrototypeOf(v);
   return p === Object.prototype || p === null;

@@ -179,9 +179,15 @@ export function asCodecError(e: unknown): CodecError {
   });
 }
 
+// Reading the system's random source for every connection cost a new leader, taking 5,000 agents
+// back at once, a few percent of its time: one read per process, then a count.
+const PEER_ID_PREFIX = `${randomBytes(4).toString('hex')}-`;
+let nextPeer = 0;
+
 /** The Peer over one ws socket, with the bookkeeping the server and the client need. */
 export class WsPeer<Out> implements Peer<Out> {
-  readonly id = randomBytes(8).toString('hex');
+  /** Unique in the process (a random prefix and a count): a name for logs, not a secret. */
+  readonly id = `${PEER_ID_PREFIX}${(nextPeer++).toString(16)}`;
   /** clock.now() of the last sign of life (open, pong, ping or any frame). */
   lastSeen: number;
   principal?: string;
@@ -205,7 +211,7 @@ export class WsPeer<Out> implements Peer<Out> {
   }
 
   backlog(): number {
-    return Math.max(0, this.ws.bufferedAmount - this.turnBytes);
+    return Math.max(0, this.ws.bufferedAmount - this.bytesThisTurn());
   }
 
   /** Re-judges congestion (after a send, a drain, a heartbeat): set above the high water, cleared at a quarter of it. */
@@ -285,7 +291,7 @@ export class WsPeer<Out> implements Peer<Out> {
     // Only bytes left from earlier turns count: those the peer could have read and did not. A burst
     // written in one turn (an OFFERS event split in several frames, the ACCEPTs answering one) goes
     // out whole; the peer is judged by what it has not taken by the next turn.
-    const buffered = Math.max(0, this.ws.bufferedAmount - this.turnBytes);
+    const buffered = Math.max(0, this.ws.bufferedAmount - this.bytesThisTurn());
     const limit = this.bp?.maxBufferedBytes ?? this.opts.maxBufferedBytes;
     // A frame is always allowed onto an empty buffer, so a limit below one frame cannot wedge a peer.
     if (buffered > 0 && buffered + frame.byteLength > limit) {
@@ -303,32 +309,56 @@ export class WsPeer<Out> implements Peer<Out> {
     }
     this.cork();
     this.ws.send(frame, { binary: true });
-    this.turnBytes += frame.byteLength;
+    this.turnBytes = this.bytesThisTurn() + frame.byteLength;
+    this.turnOf = turn;
     this.sentBytes += frame.byteLength;
     // Only earlier turns' bytes count, and those do not change within a turn: judge once per turn.
     if (this.bp && this.turnBytes === frame.byteLength) this.checkBackpressure();
+    // A long pass of the loop (thousands of sockets read in one poll phase) must not hold every
+    // answer until it ends: what is corked leaves after at most MAX_CORK_MS.
+    if (performance.now() - corkedSince > MAX_CORK_MS) flushCorked();
     return true;
   }
 
-  /** Bytes sent in this turn of the event loop (reset on the next tick). */
+  /** Bytes sent in this turn of the event loop (none yet if the last send was in an earlier turn). */
+  private bytesThisTurn(): number {
+    return this.turnOf === turn ? this.turnBytes : 0;
+  }
+
+  /** Bytes sent in turn `turnOf` of the event loop (see `turn`). */
   private turnBytes = 0;
-  private turnArmed = false;
+  private turnOf = -1;
+  private corkedSocket: import('node:net').Socket | undefined;
 
   /**
-   * Frames sent in one turn of the event loop leave in one socket write (a master sending a
-   * burst of RUN_TASKs, an agent its status updates): cork now, uncork on the next tick.
+   * Frames sent in one turn of the event loop leave in one socket write: cork now, uncork when the
+   * turn ends. A turn is one pass of the event loop: every callback of its poll phase (each socket
+   * that had input), then its check phase, where the uncork runs (`setImmediate`). Ending it at the
+   * next tick instead (after each callback) cost a master one write per framework per agent message
+   * in a failover: 5,000 re-registrations, each answering reconciliation for ten frameworks, made
+   * 55,000 small writes. A poll phase can last long under a burst (libuv reads up to 48 × 1,024
+   * ready sockets before it moves on): corked bytes also leave once corked for MAX_CORK_MS.
    */
   private cork(): void {
-    if (this.turnArmed) return;
-    this.turnArmed = true;
+    if (this.corkedSocket !== undefined) return;
     const socket = (this.ws as unknown as { _socket?: import('node:net').Socket })._socket;
-    socket?.cork();
-    // One tick ends the turn: its frames leave in one write and its bytes stop counting as its own.
-    process.nextTick(() => {
-      this.turnArmed = false;
-      this.turnBytes = 0;
-      socket?.uncork();
-    });
+    if (!socket) return;
+    socket.cork();
+    this.corkedSocket = socket;
+    if (corked.length === 0) corkedSince = performance.now();
+    corked.push(this);
+    if (!endArmed) {
+      endArmed = true;
+      setImmediate(endTurn);
+    }
+  }
+
+  /** Lets what is corked leave now (the turn's byte count is kept until the turn ends). */
+  uncork(): void {
+    const socket = this.corkedSocket;
+    if (socket === undefined) return;
+    this.corkedSocket = undefined;
+    socket.uncork();
   }
 
   close(code: number = CloseCode.NORMAL, reason = ''): void {
@@ -364,9 +394,32 @@ export class WsPeer<Out> implements Peer<Out> {
   }
 }
 
+/** Longest time a frame waits corked in a long pass of the event loop. */
+const MAX_CORK_MS = 5;
+/** The pass of the event loop: counted up in each check phase (bytes of earlier turns are a peer's backlog). */
+let turn = 0;
+/** Peers corked now, uncorked together at the end of the turn or after MAX_CORK_MS. */
+let corked: WsPeer<unknown>[] = [];
+/** When the first of `corked` was corked (performance.now()). */
+let corkedSince = Number.POSITIVE_INFINITY;
+let endArmed = false;
+
+function flushCorked(): void {
+  const peers = corked;
+  corked = [];
+  corkedSince = Number.POSITIVE_INFINITY;
+  for (const peer of peers) peer.uncork();
+}
+
+function endTurn(): void {
+  endArmed = false;
+  turn++;
+  flushCorked();
+}
+
 /**
  * One heartbeat round over `peers`: terminate the ones silent for more than two intervals, ping
- * the others. When the round itself runs late (the event loop was blocked, so pongs could not be
+ * the others not heard from for an interval or more. When the round itself runs late (the event loop was blocked, so pongs could not be
  * read either) nobody is terminated this time.
  *
  * A peer found silent is judged again only after the input that has already arrived has been
@@ -389,6 +442,11 @@ export function heartbeatRound(peers: Iterable<WsPeer<unknown>>, intervalMs: num
       peer.close(CloseCode.TRY_AGAIN_LATER, 'peer blocked: took nothing while congested');
       continue;
     }
+    // Heard from within the last interval (a frame, a pong, or its own ping): nothing to ask. Both
+    // ends of a connection heartbeat, so without this each pinged the other every interval; and
+    // a new leader taking 5,000 agents back wrote a ping to every one of them in the middle of
+    // the burst (the agents' pings, answered with a pong each, were a tenth of its time).
+    if (now - peer.lastSeen < intervalMs) continue;
     if (peer.ws.readyState === WebSocket.OPEN) peer.ws.ping();
   }
   if (suspects.length === 0) return;

@@ -13,6 +13,7 @@ import {
   encode,
   encodeGeneric,
   encodeOffers,
+  encodePlain,
   offersEncoderStats,
   resetOffersEncoder,
 } from '../../../sdk/codec/index.js';
@@ -273,5 +274,43 @@ describe('OFFERS encoder (sdk/codec/offers.ts)', () => {
       frames.push([fast(msg), encodeGeneric(msg)]);
     }
     for (const [frame, generic] of frames) expect(reader.unpack(frame)).to.deep.equal(reader.unpack(generic));
+  });
+});
+
+describe('the hand-written encoder for every other message (sdk/codec/offers.ts encodePlain)', () => {
+  it('writes any plain message as the generic encoder does, and encode() routes messages through it', () => {
+    const value = fc.anything({
+      maxDepth: 4,
+      withBoxedValues: false,
+      withMap: false,
+      withSet: false,
+      withObjectString: false,
+      withNullPrototype: true,
+      withBigInt: false,
+      withDate: false,
+      withTypedArray: false,
+      withSparseArray: false,
+    });
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), value, { maxKeys: 20 }), (body) => {
+        const m = { ...body, type: 'UPDATE' } as unknown as AnyMessage;
+        const plain = encodePlain(m);
+        if (plain === undefined) expect.fail('refused plain data');
+        expect(reader.unpack(plain)).to.deep.equal(reader.unpack(encodeGeneric(m)));
+        expect(encode(m).equals(plain)).to.equal(true);
+      }),
+      { numRuns: 300 },
+    );
+    const update = {
+      type: 'UPDATE',
+      update: { status: { task_id: 't1', state: 'TASK_RUNNING', timestamp: 1796000000.123, reason: undefined } },
+    } as unknown as AnyMessage;
+    expect(decode(DIR, encode(update))).to.deep.equal(decode(DIR, encodeGeneric(update)));
+  });
+
+  it('falls back to the generic encoder for anything but plain data', () => {
+    const m = { type: 'UPDATE', update: { when: new Date(0), bytes: Buffer.from('x') } } as unknown as AnyMessage;
+    expect(encodePlain(m)).to.equal(undefined);
+    expect(encode(m).equals(encodeGeneric(m))).to.equal(true);
   });
 });

@@ -80,6 +80,31 @@ describe('transport timers on the injected Clock', () => {
     expect(healthy.readyState).to.equal(WebSocket.OPEN);
   });
 
+  it('pings only a peer it has not heard from for an interval (a peer that pings it is not pinged back)', async () => {
+    const { clock, handle, url } = await virtualServer();
+    const chatty = new WebSocket(url);
+    const quiet = new WebSocket(url);
+    cleanups.push(() => {
+      chatty.terminate();
+      quiet.terminate();
+    });
+    await Promise.all([once(chatty, 'open'), once(quiet, 'open')]);
+    const pings = { chatty: 0, quiet: 0 };
+    chatty.on('ping', () => pings.chatty++);
+    quiet.on('ping', () => pings.quiet++);
+    for (let i = 0; i < 4; i++) {
+      clock.advance(60);
+      chatty.ping(); // its own heartbeat, more often than the server's
+      await io();
+      clock.advance(40);
+      await io();
+    }
+    // The quiet one answered every round's ping; the chatty one was heard from within every interval.
+    expect(pings.quiet).to.equal(4);
+    expect(pings.chatty).to.equal(0);
+    expect(handle.connections()).to.equal(2);
+  });
+
   it('backs off on virtual time: the next attempt waits for the clock', async () => {
     const clock = new VirtualClock(0);
     let attempts = 0;

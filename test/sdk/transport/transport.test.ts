@@ -208,7 +208,7 @@ describe('transport (real sockets)', function () {
     expect(rec.messages[0]).to.deep.equal(schedulerCalls.SUBSCRIBE);
     expect(rec.requests[0].url).to.equal(`${SCHEDULER_PATH}?framework=marathon`);
     expect(rec.peers[0].remoteAddress).to.equal('127.0.0.1');
-    expect(rec.peers[0].id).to.match(/^[0-9a-f]{16}$/);
+    expect(rec.peers[0].id).to.match(/^[0-9a-f]{8}-[0-9a-f]+$/);
     expect(rec.peers[0].open).to.equal(true);
     expect(server.handle.connections()).to.equal(1);
 
