@@ -5,8 +5,9 @@
  * parent, so without a weight of its own that parent competes as one default share (v1 cpu.shares
  * 1024, v2 cpu.weight 100) against every other cgroup beside it, however many CPUs the agent offers.
  * Like Kubernetes' kubepods cgroup (weighted by the node's allocatable CPUs), the agent gives the
- * parent `cpus × 1024` shares (the linear equivalent on v2), so its tasks together compete like the
- * CPUs they were offered; `--cgroups_parent_cpu_shares` sets another value or leaves it alone.
+ * parent `cpus × 1024` shares (the linear equivalent on v2; the cpus at most the host's), so its
+ * tasks together compete like the CPUs they were offered; `--cgroups_parent_cpu_shares` sets another
+ * value or leaves it alone.
  *
  * An operator's own weight is not overwritten: the agent writes only when it has just created the
  * parent, when the parent still has the kernel default, when the value there is the one this agent

@@ -20,7 +20,7 @@
  *   --work-dir DIR     put the agent's work dir (sandboxes, checkpoint) under DIR (default: the temp dir)
  *   --launcher-processes N   the agent's --launcher_processes (default: the agent's, 2)
  *   --parent-cpu-shares S    the agent's --cgroups_parent_cpu_shares: resources (the agent's default,
- *                      cpus × 1024 = 65536 for its cpus:64), none, or shares (1024: the kernel default)
+ *                      min(its cpus:64, the host's CPUs) × 1024), none, or shares (1024: the kernel default)
  *   --json
  *
  * The measured window, the same on every side: from the start (Agora: the framework's first launch
