@@ -2,7 +2,7 @@ import { existsSync, promises as fs, mkdirSync, readFileSync, rmdirSync, writeFi
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { clampShares, detectLayout, sharesToWeightLinear } from '../../../agent/containerizer/cgroups.js';
+import { Cgroups, clampShares, detectLayout, sharesToWeightLinear } from '../../../agent/containerizer/cgroups.js';
 import { LinuxContainerizer } from '../../../agent/containerizer/linux.js';
 import { decideParentWeight, type ParentWeightFacts } from '../../../agent/containerizer/parent-weight.js';
 import { parentCpuSharesFlag } from '../../../cli/daemons.js';
@@ -19,6 +19,13 @@ describe("the linux tasks' parent cgroup weight", () => {
     expect(sharesToWeightLinear(262_144)).to.equal(10_000);
     expect(clampShares(1)).to.equal(2);
     expect(clampShares(10 ** 9)).to.equal(262_144);
+  });
+
+  it('names the parent weight file and value per cgroup version (v2: cpu.weight, linear)', () => {
+    const v2 = new Cgroups({ layout: { version: 2, own: { unified: '/cg/svc' } } });
+    expect(v2.rootCpuWeight(2048)).to.deep.equal({ file: '/cg/svc/agora/cpu.weight', value: 200, defaultValue: 100 });
+    const v1 = new Cgroups({ root: 'r', layout: { version: 1, own: { cpu: '/cg/cpu/svc', memory: '/cg/mem/svc' } } });
+    expect(v1.rootCpuWeight(2048)).to.deep.equal({ file: '/cg/cpu/svc/r/cpu.shares', value: 2048, defaultValue: 1024 });
   });
 
   it('reads --cgroups_parent_cpu_shares: by resources (default), a number, none; refuses the rest', () => {
