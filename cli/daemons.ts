@@ -1,8 +1,10 @@
 /** `agora master`, `agora agent` and `agora local`: starting the long-running parts. */
 import { existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type pino from 'pino';
 import { Agent } from '../agent/agent.js';
+import type { ParentCpuShares } from '../agent/containerizer/parent-weight.js';
 import { createContainerizers } from '../agent/containerizer/registry.js';
 import { detectResources, parseAttributes } from '../agent/detect.js';
 import { MAX_LAUNCHER_PROCESSES } from '../agent/launcher/client.js';
@@ -258,6 +260,11 @@ export const agentCommand: CommandDef = {
       help: "launcher processes that start posix and linux tasks side by side (a spawn blocks its launcher until the task has exec'd); 1 to 16",
       default: '2',
     },
+    {
+      name: 'cgroups_parent_cpu_shares',
+      help: "cpu weight of the cgroup holding the linux tasks: 'resources' (the agent's cpus, at most the host's, × 1024 shares, so the tasks together compete like the CPUs offered; an operator's own weight there is kept), a number of shares (2 to 262144; the linear cpu.weight on cgroup v2), or 'none' (left as it is)",
+      default: 'resources',
+    },
     { name: 'kill_grace_period', help: 'SIGTERM→SIGKILL grace when a task gives none', default: '3secs' },
     { name: 'checkpoint_fsync', help: 'fsync checkpoints (survive power loss, slower)', boolean: true },
     {
@@ -293,6 +300,25 @@ export function booleanFlag(f: Flags, name: string, fallback: boolean): boolean 
   if (v === 'true') return true;
   if (v === 'false') return false;
   throw new UsageError(`--${name} must be true or false, got '${v}'`);
+}
+
+/**
+ * `--cgroups_parent_cpu_shares`: `resources` (default: the agent's cpus × 1024, the cpus capped at
+ * the host's, as Kubernetes' allocatable never exceeds capacity: an agent that offers more CPUs than
+ * the host has must not outweigh its system services by that much), 2 to 262144, or `none`.
+ */
+export function parentCpuSharesFlag(f: Flags, cpus: number, hostCpus = availableParallelism()): ParentCpuShares {
+  const v = f.cgroups_parent_cpu_shares ?? 'resources';
+  if (v === 'none' || (v === 'resources' && !(cpus > 0))) return { mode: 'none' };
+  if (v === 'resources') {
+    const n = Math.min(cpus, Math.max(1, hostCpus));
+    return { mode: 'resources', shares: Math.max(2, Math.min(262_144, Math.round(n * 1024))) };
+  }
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 2 || n > 262_144) {
+    throw new UsageError(`--cgroups_parent_cpu_shares must be 'resources', 'none' or 2 to 262144, got '${v}'`);
+  }
+  return { mode: 'explicit', shares: n };
 }
 
 /** `--launcher_processes`: 1 to MAX_LAUNCHER_PROCESSES (default 2). */
@@ -358,6 +384,7 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
       workDir,
       dockerStopTimeoutMs: parseDuration(f.docker_stop_timeout ?? '0secs'),
       launcherProcesses: launcherProcessesFlag(f),
+      cgroupsParentCpuShares: parentCpuSharesFlag(f, resources.scalar('cpus')),
     },
   );
   const port = intFlag(f, 'port');

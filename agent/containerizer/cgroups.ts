@@ -160,6 +160,25 @@ export function sharesToWeight(shares: number): number {
   return Math.max(1, Math.min(10_000, 1 + Math.floor(((shares - 2) * 9999) / 262_142)));
 }
 
+/** The kernel's default weights: v1 `cpu.shares` 1024, v2 `cpu.weight` 100 (the same share). */
+export const DEFAULT_CPU_SHARES = 1024;
+export const DEFAULT_CPU_WEIGHT = 100;
+
+/**
+ * v1 cpu.shares → v2 cpu.weight as the kernel equates them (weight 100 ↔ shares 1024, linear, as
+ * systemd converts CPUShares= to CPUWeight=), clamped to 1..10000. Used for the parent cgroup, whose
+ * siblings are other services at the default weight: there the ratio to the default must hold
+ * (runc's affine `sharesToWeight` maps 2 CPUs' 2048 shares to 79, below the default 100).
+ */
+export function sharesToWeightLinear(shares: number): number {
+  return Math.max(1, Math.min(10_000, Math.round((shares * DEFAULT_CPU_WEIGHT) / DEFAULT_CPU_SHARES)));
+}
+
+/** v1 accepts cpu.shares from 2 to 262144. */
+export function clampShares(shares: number): number {
+  return Math.max(2, Math.min(262_144, Math.round(shares)));
+}
+
 /** Makes a name safe as one cgroup directory. */
 export function cgroupName(id: string): string {
   const s = id.replace(/[^a-zA-Z0-9_.-]/g, '_');
@@ -200,6 +219,28 @@ export class Cgroups {
     return out;
   }
 
+  /**
+   * The parent cgroup's cpu weight file (`<own>/<root>/cpu.shares` on v1, `cpu.weight` on v2) and
+   * the value that gives it `shares` (v1 shares; converted linearly on v2), with the kernel default.
+   */
+  rootCpuWeight(shares: number): { file: string; value: number; defaultValue: number } {
+    const layout = this.layout();
+    if (layout.version === 2)
+      return {
+        file: path.join(layout.own.unified, this.rootName, 'cpu.weight'),
+        value: sharesToWeightLinear(shares),
+        defaultValue: DEFAULT_CPU_WEIGHT,
+      };
+    return {
+      file: path.join(this.bases().cpu, 'cpu.shares'),
+      value: clampShares(shares),
+      defaultValue: DEFAULT_CPU_SHARES,
+    };
+  }
+
+  /** Whether the parent cgroup (`<own>/<root>`) existed before `check()` made it (undefined: not checked yet). */
+  rootPreexisted: boolean | undefined;
+
   /** Whether cgroups can be created here; the reason says what is missing. */
   async check(): Promise<{ ok: true } | { ok: false; reason: string }> {
     let layout: CgroupLayout;
@@ -214,9 +255,11 @@ export class Cgroups {
         const have = ((await readText(path.join(UNIFIED_ROOT, 'cgroup.controllers'))) ?? '').split(/\s+/);
         const missing = ['memory', 'cpu'].filter((c) => !have.includes(c));
         if (missing.length) return { ok: false, reason: `cgroup v2 controllers not available: ${missing.join(', ')}` };
+        this.rootPreexisted ??= existsSync(path.join(own, this.rootName));
         await fs.mkdir(path.join(own, this.rootName), { recursive: true });
         await this.enableV2Controllers();
       } else {
+        this.rootPreexisted ??= existsSync(this.bases().cpu);
         for (const base of new Set(Object.values(this.bases()))) {
           await fs.mkdir(base, { recursive: true });
           await fs.access(base, fs.constants.W_OK);

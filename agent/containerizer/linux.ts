@@ -36,6 +36,7 @@ import type { LaunchRequest } from '../launcher/protocol.js';
 import { findSetpriv, isOwnIdentity, SANDBOX_MODE, setprivArgs } from './as-user.js';
 import { type CgroupSet, Cgroups, cgroupName } from './cgroups.js';
 import { awaitExitStatus, EXIT_STATUS_FILE } from './exit-status.js';
+import { applyParentWeight, type ParentCpuShares } from './parent-weight.js';
 import { isSameProcessAlive, shellStatus, signalOfStatus } from './proc.js';
 import {
   type ContainerExit,
@@ -89,6 +90,10 @@ export interface LinuxContainerizerOptions {
   launcher?: Launcher;
   /** Arms the kill grace and recovery poll timers (default the system clock). */
   clock?: Clock;
+  /** The cpu weight of the tasks' parent cgroup (see parent-weight.ts; default: left as it is). */
+  parentCpuShares?: ParentCpuShares;
+  /** The agent's work dir, where the parent weight it set is recorded (see parent-weight.ts). */
+  workDir?: string;
 }
 
 /** What the linux containerizer keeps in `ContainerHandle.data`. */
@@ -257,7 +262,7 @@ export class LinuxContainerizer implements Containerizer {
     const unshare = this.unshare;
     if (!unshare) {
       // The spawn helper makes the namespaces itself; without it, unshare is the way.
-      if (this.launcher.nativeSpawn) return this.cgroups.check();
+      if (this.launcher.nativeSpawn) return this.prepareCgroups();
       return { ok: false, reason: "util-linux 'unshare' was not found on PATH (apt-get install util-linux)" };
     }
     const ns = await run(unshare, [
@@ -276,8 +281,18 @@ export class LinuxContainerizer implements Containerizer {
     if (ns.code !== 0) {
       return { ok: false, reason: `${unshare} could not create pid/mount/uts/ipc namespaces: ${ns.stderr}` };
     }
+    return this.prepareCgroups();
+  }
+
+  /** Checks (and makes) the parent cgroup, then gives it its cpu weight; a weight not set is only logged. */
+  private async prepareCgroups(): Promise<{ ok: true } | { ok: false; reason: string }> {
     const cg = await this.cgroups.check();
     if (!cg.ok) return cg;
+    if (this.opts.parentCpuShares) {
+      await applyParentWeight(this.cgroups, this.opts.parentCpuShares, this.opts.workDir, this.logger).catch(
+        (err: unknown) => this.logger.warn({ err }, "could not set the cpu weight of the tasks' parent cgroup"),
+      );
+    }
     return { ok: true };
   }
 

@@ -8,6 +8,7 @@ import { ContainerizerUnavailable } from '../errors.js';
 import { Launcher } from '../launcher/client.js';
 import { DockerContainerizer } from './docker/index.js';
 import { LinuxContainerizer } from './linux.js';
+import type { ParentCpuShares } from './parent-weight.js';
 import { PosixContainerizer } from './posix.js';
 import type { Containerizer } from './types.js';
 
@@ -21,6 +22,8 @@ export interface ContainerizerConfig {
   launcherProcesses?: number;
   /** Arms the containerizers' timers (kill grace, polls; default the system clock). */
   clock?: Clock;
+  /** The cpu weight of the linux tasks' parent cgroup (`--cgroups_parent_cpu_shares`; default: left alone). */
+  cgroupsParentCpuShares?: ParentCpuShares;
 }
 
 type Factory = (cfg: ContainerizerConfig) => Promise<Containerizer>;
@@ -28,7 +31,14 @@ type Factory = (cfg: ContainerizerConfig) => Promise<Containerizer>;
 const factories: Record<string, Factory> = {
   docker: async (cfg) =>
     new DockerContainerizer({ logger: cfg.logger, stopTimeoutMs: cfg.dockerStopTimeoutMs, clock: cfg.clock }),
-  linux: async (cfg) => new LinuxContainerizer({ logger: cfg.logger, launcher: cfg.launcher, clock: cfg.clock }),
+  linux: async (cfg) =>
+    new LinuxContainerizer({
+      logger: cfg.logger,
+      launcher: cfg.launcher,
+      clock: cfg.clock,
+      parentCpuShares: cfg.cgroupsParentCpuShares,
+      workDir: cfg.workDir,
+    }),
   posix: async (cfg) => new PosixContainerizer({ launcher: cfg.launcher, clock: cfg.clock }),
 };
 

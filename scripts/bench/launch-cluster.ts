@@ -34,6 +34,7 @@ export async function startCluster(
       '--log_level',
       o.logLevel,
       ...(o.launcherProcesses === undefined ? [] : ['--launcher_processes', String(o.launcherProcesses)]),
+      ...(o.parentCpuShares === undefined ? [] : ['--cgroups_parent_cpu_shares', o.parentCpuShares]),
     ],
     agentDir,
     daemonOptions('agent', o.cpuProf),

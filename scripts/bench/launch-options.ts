@@ -21,6 +21,8 @@ export interface Options {
   workDir?: string;
   /** The agent's `--launcher_processes` (undefined: the agent's default). */
   launcherProcesses?: number;
+  /** The agent's `--cgroups_parent_cpu_shares` (undefined: the agent's default, by resources). */
+  parentCpuShares?: string;
 }
 
 export const TARGET = 0.8;
@@ -100,6 +102,13 @@ export function parseOptions(argv: string[]): Options {
       case 'launcher-processes':
         o.launcherProcesses = int(name, value(), 1);
         break;
+      case 'parent-cpu-shares': {
+        const v = value() ?? '';
+        if (!/^(resources|none|\d+)$/.test(v))
+          throw new Error(`--parent-cpu-shares takes resources, none or a number of shares; got '${v}'`);
+        o.parentCpuShares = v;
+        break;
+      }
       case 'help':
         console.log(readFileSync(new URL('./launch.js', import.meta.url), 'utf8').split('*/')[0]);
         process.exit(0);

@@ -19,6 +19,8 @@
  *   --cpu-prof DIR     run the master and the agent under `node --cpu-prof` (profiles written into DIR at the end)
  *   --work-dir DIR     put the agent's work dir (sandboxes, checkpoint) under DIR (default: the temp dir)
  *   --launcher-processes N   the agent's --launcher_processes (default: the agent's, 2)
+ *   --parent-cpu-shares S    the agent's --cgroups_parent_cpu_shares: resources (the agent's default,
+ *                      min(its cpus:64, the host's CPUs) × 1024), none, or shares (1024: the kernel default)
  *   --json
  *
  * The measured window, the same on every side: from the start (Agora: the framework's first launch
@@ -190,7 +192,7 @@ async function main(): Promise<void> {
   if (!o.json) {
     console.log('');
     console.log(
-      `Launch throughput, end to end (framework LAUNCH → every task's own marker), one agent, 'echo ID > FIFO; exec ${COMMAND}' (${TASK_RESOURCES}), log level ${o.logLevel}`,
+      `Launch throughput, end to end (framework LAUNCH → every task's own marker), one agent, 'echo ID > FIFO; exec ${COMMAND}' (${TASK_RESOURCES}), log level ${o.logLevel}, agent --cgroups_parent_cpu_shares ${o.parentCpuShares ?? 'resources (default)'}`,
     );
     console.log(table(results, o));
   }
