@@ -27,8 +27,8 @@ interface KeptChains {
   ids: string[];
   active: boolean[];
   read: number[];
-  /** The filters read, framework after framework, each framework's in its list's order. */
-  seen: RefusalFilter[];
+  /** Per framework, the filters of its list read so far, in order. */
+  seen: RefusalFilter[][];
   head: Int32Array<ArrayBuffer>;
   next: Int32Array<ArrayBuffer>;
   fw: Int32Array<ArrayBuffer>;
@@ -83,7 +83,7 @@ function rebuild(cy: Cycle, agentIndex: Map<string, number>, now: number): void 
     ids: new Array(nF),
     active: new Array(nF),
     read: new Array(nF),
-    seen: [],
+    seen: new Array(nF),
     head: new Int32Array(cy.nA).fill(-1),
     next: new Int32Array(n),
     fw: new Int32Array(n),
@@ -95,6 +95,7 @@ function rebuild(cy: Cycle, agentIndex: Map<string, number>, now: number): void 
     k.ids[f] = fw.id;
     k.active[f] = fw.active;
     k.read[f] = 0;
+    k.seen[f] = [];
     if (fw.active) readFrom(k, f, fw.filters, 0, agentIndex, now);
   }
   kept = k;
@@ -107,28 +108,20 @@ function extend(cy: Cycle, k: KeptChains, agentIndex: Map<string, number>, now: 
   const nF = fws.length;
   if (k.index !== agentIndex || k.nA !== cy.nA || k.ids.length !== nF) return false;
   if (!(now >= k.now) || !(now < k.minExpiry)) return false;
-  const seen = k.seen;
-  let at = 0;
   for (let f = 0; f < nF; f++) {
     const fw = fws[f];
     if (fw.id !== k.ids[f] || fw.active !== k.active[f]) return false;
     const r = k.read[f];
     const list = fw.filters;
     if (list.length < r) return false;
-    for (let i = 0; i < r; i++) if (list[i] !== seen[at + i]) return false;
-    at += r;
+    const seen = k.seen[f];
+    for (let i = 0; i < r; i++) if (list[i] !== seen[i]) return false;
   }
-  // They hold: read each framework's new filters, and lay out `seen` again in framework order.
-  const old = k.seen;
-  k.seen = [];
+  // They hold: read each framework's new filters.
   k.now = now;
-  at = 0;
   for (let f = 0; f < nF; f++) {
-    const r = k.read[f];
-    for (let i = 0; i < r; i++) k.seen.push(old[at + i]);
-    at += r;
     const list = fws[f].filters;
-    if (list.length > r && k.active[f]) readFrom(k, f, list, r, agentIndex, now);
+    if (list.length > k.read[f] && k.active[f]) readFrom(k, f, list, k.read[f], agentIndex, now);
   }
   install(cy, k);
   return true;
@@ -144,11 +137,12 @@ function readFrom(
   now: number,
 ): void {
   const n = filters.length;
+  const seen = k.seen[f];
   if (k.count + (n - from) > k.next.length) grow(k, k.count + (n - from));
   // Indexed: an unoptimised for…of makes an iterator result per filter.
   for (let i = from; i < n; i++) {
     const filter = filters[i];
-    k.seen.push(filter);
+    seen.push(filter);
     if (!(filter.expiresAt > now)) continue;
     const a = agentOf(f, i, filter.agentId, agentIndex);
     if (a === undefined) continue;
