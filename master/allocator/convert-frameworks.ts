@@ -5,6 +5,7 @@
  */
 import { DEFAULT_ROLE } from '../../sdk/resources/resources.js';
 import { DrfSorter } from './drf-sorter.js';
+import { buildFilterChains, indexAgents } from './filter-chains.js';
 import { RandomSorter } from './random-sorter.js';
 import { N_REASONS } from './skips.js';
 import type { Sorter, SorterOptions } from './sorter.js';
@@ -62,7 +63,6 @@ export function buildRoles(cy: Cycle): void {
   // Memberships and allocations.
   const roleAlloc = new Map<number, Float64Array>();
   const allocs: { fw: number; role: number; vec: Float64Array; unreserved: Float64Array }[] = [];
-  let agentIndex: Map<string, number> | null = null;
   for (let f = 0; f < nF; f++) {
     const fw = fws[f];
     cy.fwSuppressed[f] = fw.suppressedRoles.length > 0 ? new Set(fw.suppressedRoles) : NO_ROLES;
@@ -99,26 +99,8 @@ export function buildRoles(cy: Cycle): void {
         for (let d = 0; d < D; d++) ra[d] += vec[d];
       }
     }
-    if (fw.active && fw.filters.length > 0) {
-      const filters = fw.filters;
-      // Indexed: this runs once per cycle, often before the optimising compiler has seen it, and an
-      // unoptimised for…of makes an iterator result per filter (30,000 per cycle in DeclineOffers).
-      for (let i = 0; i < filters.length; i++) {
-        const filter = filters[i];
-        if (!(filter.expiresAt > cy.s.now)) continue;
-        agentIndex ??= indexAgents(cy);
-        const a = agentOf(f, i, filter.agentId, agentIndex);
-        if (a === undefined) continue;
-        // Filters by agent: a chain through `filterNext` from the agent's head (no map, no key).
-        if (cy.filterHead.length !== cy.nA) allocateFilterChains(cy);
-        const k = cy.filterCount++;
-        cy.filterList[k] = filter;
-        cy.filterFw[k] = f;
-        cy.filterNext[k] = cy.filterHead[a];
-        cy.filterHead[a] = k;
-      }
-    }
   }
+  buildFilterChains(cy, () => indexAgents(cy));
 
   // One framework sorter per role with members; the role sorter holds every such role. DRF
   // sorters kept from the last cycle are brought to this cycle's start when their clients are the
@@ -229,73 +211,4 @@ export function buildRoles(cy: Cycle): void {
 
 const NO_WEIGHTS = new Map<string, number>();
 
-/**
- * The agent ids of the last cycle that needed them, and their index: the master lists its agents
- * in the same order from one cycle to the next, so a comparison of the ids (the same strings)
- * replaces building a map of 10,000 entries per cycle. Ids only: nothing else of a snapshot is kept.
- */
-let lastIds: string[] = [];
-let lastIndex = new Map<string, number>();
-/**
- * The agent ids of each framework's filters as the last cycle saw them (by position in its list,
- * under the agent index then current), with their agents' indices: a filter stays in its
- * framework's list, in order, until it expires, so most ids are found at the same position and
- * compared (the same string) instead of looked up (30,000 map lookups per cycle in DeclineOffers
- * round 3, each a cache miss or two).
- */
-let filterSeen: { index: Map<string, number>; ids: (string | undefined)[][]; agents: number[][] } = {
-  index: lastIndex,
-  ids: [],
-  agents: [],
-};
-
-/** The index of the agent of framework `f`'s filter at position `i` of its list (undefined: not in the snapshot). */
-function agentOf(f: number, i: number, agentId: string, index: Map<string, number>): number | undefined {
-  if (filterSeen.index !== index) filterSeen = { index, ids: [], agents: [] };
-  let ids = filterSeen.ids[f];
-  let agents = filterSeen.agents[f];
-  if (ids === undefined) {
-    ids = [];
-    agents = [];
-    filterSeen.ids[f] = ids;
-    filterSeen.agents[f] = agents;
-  }
-  if (i < ids.length && ids[i] === agentId) return agents[i] < 0 ? undefined : agents[i];
-  const a = index.get(agentId);
-  while (ids.length < i) {
-    ids.push(undefined);
-    agents.push(-1);
-  }
-  ids[i] = agentId;
-  agents[i] = a ?? -1;
-  return a;
-}
-
-/** Agent id → index in the snapshot. */
-function indexAgents(cy: Cycle): Map<string, number> {
-  const agents = cy.s.agents;
-  let same = agents.length === lastIds.length;
-  for (let i = 0; same && i < agents.length; i++) same = agents[i].id === lastIds[i];
-  if (same) return lastIndex;
-  const ids = new Array<string>(agents.length);
-  const out = new Map<string, number>();
-  for (let i = 0; i < agents.length; i++) {
-    ids[i] = agents[i].id;
-    out.set(ids[i], i);
-  }
-  lastIds = ids;
-  lastIndex = out;
-  return out;
-}
-
 const NO_ROLES: ReadonlySet<string> = new Set();
-
-/** Room for every filter of an active framework (an upper bound on the live ones), allocated once. */
-function allocateFilterChains(cy: Cycle): void {
-  let n = 0;
-  for (const fw of cy.s.frameworks) if (fw.active) n += fw.filters.length;
-  cy.filterHead = new Int32Array(cy.nA).fill(-1);
-  cy.filterNext = new Int32Array(n);
-  cy.filterFw = new Int32Array(n);
-  cy.filterList = new Array(n);
-}

@@ -255,6 +255,7 @@ const NOTHING_SKIPPED: Readonly<Partial<Record<SkipReason, number>>> = Object.fr
 
 /** What one framework receives in a cycle: its wire offers, their size bound, its gains per role. */
 interface Booked {
+  fw: FrameworkEntry;
   offers: Offer[];
   size: number;
   /** Per role, each distinct value's count: summed once at the end (adding offer by offer would copy the framework's whole allocation for every offer). */
@@ -295,6 +296,9 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
   // The framework and agent of the previous offer (plans come in runs of one framework or agent).
   let fw: FrameworkEntry | undefined;
   let b: Booked | undefined;
+  // Each framework's entry and booking record in one lookup by id (booking in agent order
+  // changes framework at almost every offer); null: no such framework.
+  const byId = new Map<string, Booked | null>();
   let lastValue: Resources | undefined;
   let lastList: Resource[] | undefined;
   let lastBound = 0;
@@ -304,13 +308,22 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
   for (let n = 0; n < planned.length; n++) {
     const p = planned[order === undefined ? n : order[n]];
     if (fw === undefined || fw.id !== p.frameworkId) {
-      fw = s.frameworks.get(p.frameworkId);
-      b = fw === undefined ? undefined : booked.get(fw);
+      let known = byId.get(p.frameworkId);
+      if (known === undefined) {
+        const entry = s.frameworks.get(p.frameworkId);
+        known =
+          entry === undefined
+            ? null
+            : { fw: entry, offers: [], size: 0, gained: new Map(), runRole: '', runValue: undefined, runCount: 0 };
+        byId.set(p.frameworkId, known);
+      }
+      fw = known === null ? undefined : known.fw;
+      b = known === null ? undefined : known;
     }
     const i = p.agentIndex;
     let agent = byIndex !== undefined && i !== undefined ? byIndex[i] : undefined;
     if (agent === undefined || agent.id !== p.agentId) agent = s.agents.get(p.agentId);
-    if (!fw?.peer || !agent) continue;
+    if (!fw?.peer || !agent || b === undefined) continue;
     const offer: OfferEntry = {
       id: s.newId('O', taken),
       frameworkId: fw.id,
@@ -343,10 +356,7 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
     lastValue = p.resources;
     lastList = list;
     lastBound = lb;
-    if (b === undefined) {
-      b = { offers: [], size: 0, gained: new Map(), runRole: '', runValue: undefined, runCount: 0 };
-      booked.set(fw, b);
-    }
+    if (b.offers.length === 0) booked.set(fw, b);
     // A framework's offers mostly share one value and role: counted in a run, into the maps when it ends.
     if (b.runValue === p.resources && b.runRole === p.role) {
       b.runCount++;

@@ -42,6 +42,8 @@ export const offersEncoderStats = { partsEncoded: 0, partsSpliced: 0 };
 /** For tests: forgets every kept part. */
 export function resetOffersEncoder(): void {
   chunks = new WeakMap();
+  lastPart = undefined;
+  lastPartBytes = undefined;
   offersEncoderStats.partsEncoded = 0;
   offersEncoderStats.partsSpliced = 0;
 }
@@ -138,29 +140,96 @@ function writeEnvelope(m: object): void {
   }
 }
 
-/** One offer: strings written directly, objects and arrays spliced from their kept bytes. */
+/**
+ * Keys of offers already met, with their MessagePack bytes: an offer's seven keys are the same
+ * strings in every offer (property names are interned), so each is found by identity (at its
+ * position in the last offer first) and its bytes copied, instead of being re-encoded unit by unit.
+ * Bounded: keys beyond the first {@link MAX_KEYS} distinct ones are written the ordinary way.
+ */
+const keyNames: string[] = [];
+const keyBytes: Uint8Array[] = [];
+const MAX_KEYS = 32;
+
+/** Writes an offer's key: its kept bytes when known (`hint` is the position to try first). */
+function writeKey(k: string, hint: number): void {
+  let j = hint < keyNames.length && keyNames[hint] === k ? hint : keyNames.indexOf(k);
+  if (j < 0) {
+    if (keyNames.length >= MAX_KEYS || k.length > 64) {
+      writeString(k);
+      return;
+    }
+    const from = pos - start; // from the frame's start: `ensure` may move the frame
+    writeString(k);
+    keyNames.push(k);
+    keyBytes.push(Uint8Array.prototype.slice.call(buf, start + from, pos));
+    return;
+  }
+  const b = keyBytes[j];
+  const n = b.length;
+  ensure(n);
+  for (j = 0; j < n; j++) buf[pos + j] = b[j];
+  pos += n;
+}
+
+/** The last part spliced and its bytes: consecutive offers of one value share their resource list. */
+let lastPart: object | undefined;
+let lastPartBytes: Buffer | undefined;
+
+/** One offer: keys copied from their kept bytes, strings written directly, objects and arrays spliced from their kept bytes. */
 function writeOffer(o: unknown): void {
   if (typeof o !== 'object' || o === null || Array.isArray(o) || !isPlainObject(o)) {
     writeValue(o);
     return;
   }
   const r = o as Record<string, unknown>;
-  writeMapHeader(definedKeys(r));
+  // One walk: the map header's byte is reserved and written once the fields are counted (moved
+  // out in the rare map of 16 fields or more).
+  ensure(1);
+  const header = pos - start; // from the frame's start: `ensure` may move the frame
+  pos++;
+  let n = 0;
   for (const k in r) {
     const v = r[k];
     if (v === undefined) continue;
-    writeString(k);
+    writeKey(k, n);
+    n++;
     if (typeof v === 'string') writeString(v);
     else if (typeof v === 'object' && v !== null) writePart(v);
     else writeValue(v);
   }
+  if (n < 16) {
+    buf[start + header] = 0x80 | n;
+    return;
+  }
+  // map16 or map32: the fields move out by two or four bytes.
+  const extra = n < 0x10000 ? 2 : 4;
+  ensure(extra);
+  const h = start + header;
+  buf.copyWithin(h + 1 + extra, h + 1, pos);
+  pos += extra;
+  if (extra === 2) {
+    buf[h] = 0xde;
+    buf[h + 1] = n >> 8;
+    buf[h + 2] = n & 0xff;
+  } else {
+    buf[h] = 0xdf;
+    buf.writeUInt32BE(n, h + 1);
+  }
+}
+
+/** True for a plain object with no enumerable key (an agent's empty attributes): written as one byte. */
+function isEmptyPlain(v: object): boolean {
+  for (const _ in v) return false;
+  return !Array.isArray(v) && isPlainObject(v);
 }
 
 /** An object or array an offer holds: its kept bytes, or encoded now (and kept when worth it). */
 function writePart(v: object): void {
-  const kept = chunks.get(v);
+  let kept = v === lastPart ? lastPartBytes : chunks.get(v);
   if (kept !== undefined) {
     offersEncoderStats.partsSpliced++;
+    lastPart = v;
+    lastPartBytes = kept;
     const n = kept.length;
     ensure(n);
     if (n < 64) {
@@ -172,11 +241,21 @@ function writePart(v: object): void {
     return;
   }
   offersEncoderStats.partsEncoded++;
+  if (isEmptyPlain(v)) {
+    ensure(1);
+    buf[pos++] = 0x80;
+    return;
+  }
   const from = pos - start;
   writeValue(v);
   // `ensure` may have moved the frame to a new slab: offsets are from the frame's start.
   const n = pos - start - from;
-  if (n >= MIN_CHUNK) chunks.set(v, Buffer.from(buf.subarray(start + from, pos)));
+  if (n >= MIN_CHUNK) {
+    kept = Buffer.from(buf.subarray(start + from, pos));
+    chunks.set(v, kept);
+    lastPart = v;
+    lastPartBytes = kept;
+  }
 }
 
 function definedKeys(r: Record<string, unknown>): number {

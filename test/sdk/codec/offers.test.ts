@@ -228,6 +228,35 @@ describe('OFFERS encoder (sdk/codec/offers.ts)', () => {
     expect(reader.unpack(fast(edge))).to.deep.equal(reader.unpack(encodeGeneric(edge as unknown as AnyMessage)));
   });
 
+  it('writes the same bytes as the plain encoder, keys copied from kept bytes (offers of 0 to 70,000 fields, 40 distinct keys)', () => {
+    // The offer path keeps each key's bytes and reserves the map header before counting the
+    // fields: its frames must be byte for byte those of encodePlain, which writes every key and
+    // counts first, including past the kept keys' bound (32) and for map16 and map32 headers.
+    const field = fc.constantFrom(...Array.from({ length: 40 }, (_, i) => `key${i}`), 'id', 'hostname', 'é');
+    const value = fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.constant(undefined),
+      fc.array(fc.nat(), { maxLength: 3 }),
+      fc.constant({}),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.dictionary(field, value, { maxKeys: 30 }), { maxLength: 6 }), (offers) => {
+        const m = { type: 'OFFERS', offers: { offers } };
+        const plain = Buffer.from(encodePlain(m) as Buffer);
+        expect(Buffer.from(fast(m)).equals(plain)).to.equal(true);
+      }),
+      { numRuns: 300 },
+    );
+    for (const n of [15, 16, 17, 65_535, 65_536, 70_000]) {
+      const o: Record<string, number | undefined> = { skipped: undefined };
+      for (let i = 0; i < n; i++) o[`f${i}`] = i;
+      const m = { type: 'OFFERS', offers: { offers: [o, { id: 'O1' }] } };
+      const plain = Buffer.from(encodePlain(m) as Buffer);
+      expect(Buffer.from(fast(m)).equals(plain), `${n} fields`).to.equal(true);
+    }
+  });
+
   it('encodes each shared resource list and attribute map once, across messages too', () => {
     const list: Resource[] = [
       { name: 'cpus', type: 'SCALAR', scalar: { value: 24 } },
