@@ -64,6 +64,11 @@ function ensure(n: number): void {
  * (the caller then uses the generic encoder).
  */
 export function encodeOffers(message: object): Buffer | undefined {
+  return encodeWith(writeEnvelope, message);
+}
+
+/** Writes one message into the slab with `write`; undefined (and nothing kept) when it is not plain data. */
+function encodeWith(write: (message: object) => void, message: object): Buffer | undefined {
   // Leave room for a frame's first bytes; a full slab is replaced rather than grown from a sliver.
   if (buf.length - pos < 4096) {
     buf = Buffer.allocUnsafeSlow(SLAB_BYTES);
@@ -71,7 +76,7 @@ export function encodeOffers(message: object): Buffer | undefined {
   }
   start = pos;
   try {
-    writeEnvelope(message);
+    write(message);
   } catch (e) {
     pos = start;
     if (e === NOT_PLAIN) return undefined;
@@ -89,21 +94,7 @@ export function encodeOffers(message: object): Buffer | undefined {
  * for (`skipValues` builds a key array per object).
  */
 export function encodePlain(message: object): Buffer | undefined {
-  if (buf.length - pos < 4096) {
-    buf = Buffer.allocUnsafeSlow(SLAB_BYTES);
-    pos = 0;
-  }
-  start = pos;
-  try {
-    writeValue(message);
-  } catch (e) {
-    pos = start;
-    if (e === NOT_PLAIN) return undefined;
-    throw e;
-  }
-  const frame = buf.subarray(start, pos);
-  start = pos;
-  return frame;
+  return encodeWith(writeValue, message);
 }
 
 function isPlainObject(v: object): boolean {
