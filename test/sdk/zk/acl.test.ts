@@ -279,13 +279,17 @@ describe('sdk/zk credentials and ACLs @integration', function () {
     await until(() => election.isLeader);
 
     // A server restart keeps the session; the C client sends the credentials again on reconnection.
-    const session = owner.sessionId;
+    // With a session of its own that outlasts a slow restart: the owner's 2 s one (short, to expire
+    // above) ran out in CI when the server took longer than that to come back under load.
+    const steady = await connected({ credentials: ALICE, sessionTimeoutMs: 20_000 });
+    const steadyStore = await ZkStore.open({ client: steady, root: `${base}/state` });
+    const session = steady.sessionId;
     await server!.stop();
     await server!.start();
-    await until(() => owner.connected);
-    expect(owner.sessionId).to.equal(session);
-    expect((await store.get<{ n: number }>('k'))?.value).to.deep.equal({ n: 2 });
-    await store.put('k2', { n: 3 });
+    await until(() => steady.connected);
+    expect(steady.sessionId, 'the session kept through the restart').to.equal(session);
+    expect((await steadyStore.get<{ n: number }>('k'))?.value).to.deep.equal({ n: 2 });
+    await steadyStore.put('k2', { n: 3 });
     // Close the client before its proxy: the addon must not be left reconnecting through a dead proxy.
     await election.withdraw();
     await owner.close();
