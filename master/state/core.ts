@@ -182,9 +182,17 @@ export class Core {
     return this.completedFrameworks.some((f) => f.id === id);
   }
 
+  /**
+   * New frameworks whose connection closed while their record was being written (connection id →
+   * framework id): the record is deleted once the write lands, so no later leader recovers a
+   * framework that was never admitted.
+   */
+  readonly abandonedFrameworks = new Map<string, string>();
+
   /** An id given to a new framework whose record is still being written. */
   isPendingFramework(id: string): boolean {
     for (const c of this.schedulerConns.values()) if (c.pending?.id === id) return true;
+    for (const x of this.abandonedFrameworks.values()) if (x === id) return true;
     return false;
   }
 

@@ -148,6 +148,15 @@ export function frameworkAck(conn: string): string {
 
 /** The durable write of a new framework finished: admit it if its connection is still there. */
 export function onFrameworkPersisted(s: Core, out: Effects, conn: string): void {
+  const abandoned = s.abandonedFrameworks.get(conn);
+  if (abandoned !== undefined) {
+    // Its scheduler left before it was told SUBSCRIBED: it never learnt the id, so nothing can
+    // come back for it. Its record goes, or the next leader would recover a framework never admitted.
+    s.abandonedFrameworks.delete(conn);
+    out.forgetFramework(abandoned);
+    out.log('info', 'a new framework left before it was admitted; its record is removed', { frameworkId: abandoned });
+    return;
+  }
   const c = s.schedulerConns.get(conn);
   const fw = c?.pending;
   if (!c || !fw) return;
@@ -160,6 +169,7 @@ export function onFrameworkPersisted(s: Core, out: Effects, conn: string): void 
 
 /** The durable write of a new framework failed: nothing was admitted; the scheduler retries. */
 export function onFrameworkPersistFailed(s: Core, out: Effects, conn: string, message: string): void {
+  if (s.abandonedFrameworks.delete(conn)) return;
   const c = s.schedulerConns.get(conn);
   if (!c?.pending) return;
   c.pending = undefined;
@@ -190,6 +200,7 @@ function admit(s: Core, out: Effects, conn: string, fw: FrameworkEntry): void {
 export function onSchedulerClosed(s: Core, out: Effects, conn: string): void {
   const c = s.schedulerConns.get(conn);
   s.schedulerConns.delete(conn);
+  if (c?.pending) s.abandonedFrameworks.set(conn, c.pending.id);
   const fw = c?.frameworkId ? s.frameworks.get(c.frameworkId) : undefined;
   if (!fw || fw.peer?.id !== conn) return;
   fw.peer = undefined;

@@ -42,4 +42,18 @@ describe('master: a new framework is admitted only once its record is durable', 
     const h2 = await h.failover();
     expect(h2.master.frameworks.has(f.frameworkId!)).to.equal(true);
   });
+
+  it('a scheduler that leaves before SUBSCRIBED leaves no record behind for a later leader to recover', async () => {
+    const h = await MasterHarness.start();
+    const f = h.connectScheduler();
+    f.peer.deliver({ type: 'SUBSCRIBE', subscribe: { framework_info: { name: 'gone', failover_timeout: 3600 } } });
+    f.peer.drop(); // before the record's write has landed
+    await h.settle();
+    const written = h.store!.writes.filter((k) => k.startsWith('registrar/frameworks/'));
+    expect(written, 'its record was written').to.have.length(1);
+    expect(h.store!.raw(written[0]), 'and removed once the write landed').to.equal(undefined);
+    expect(h.master.frameworks.size).to.equal(0);
+    const h2 = await h.failover();
+    expect(h2.master.frameworks.size, 'frameworks the next leader recovers').to.equal(0);
+  });
 });
