@@ -322,7 +322,10 @@ export async function sendWs(input: WsInput, t: Target, quietMs = 10): Promise<W
     await new Promise<void>((resolve) => ws.send(data, { binary: f.t !== 'text' }, () => resolve()));
     const type = f.t === 'msg' ? (value as { type?: unknown })?.type : undefined;
     const expectsAnswer = type === 'SUBSCRIBE' || type === 'REGISTER' || type === 'REREGISTER';
-    await waitFor(expectsAnswer ? 300 : f.t === 'msg' ? quietMs : 500, () => out.events.length > before);
+    // The answer to SUBSCRIBE or REGISTER comes once the registrar holds the record: wait for it
+    // (up to 10 s; a few ms normally), or a session that leaves first is counted as refused while
+    // the master may still be writing what it admits.
+    await waitFor(expectsAnswer ? 10_000 : f.t === 'msg' ? quietMs : 500, () => out.events.length > before);
   }
   if (!out.close) await waitFor(quietMs * 2, () => false);
   if (!out.close) {
