@@ -272,7 +272,8 @@ describe('cluster operations through running processes @integration', function (
     child.stderr.on('data', (d) => {
       out += d;
     });
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    // 'close', not 'exit': its last output lines may still be unread at 'exit' (docs/testing.md).
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
     try {
       const pid = await waitFor('the task to start', () => Number(readFileSync(join(dir, 'pid'), 'utf8').trim()));
       const fw = await waitFor('its framework on the leader', async () =>
@@ -322,7 +323,8 @@ describe('cluster operations through running processes @integration', function (
     child.stderr.on('data', (d) => {
       out += d;
     });
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    // 'close', not 'exit': its last output lines may still be unread at 'exit' (docs/testing.md).
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
     try {
       const pid = await waitFor('the task to start', () => Number(readFileSync(join(dir, 'pid'), 'utf8').trim()));
       child.kill('SIGSTOP');

@@ -238,7 +238,8 @@ describe('marathon REST API v2 (in process, fake driver)', () => {
     await call('POST', '/v2/apps', { id: '/e', cmd: 'sleep 1', cpus: 0.1, mem: 16 });
     driver.emit('offers', [offer()]);
     runAll();
-    for (let i = 0; i < 50 && !got.includes('deployment_success'); i++) await new Promise((r) => setTimeout(r, 20));
+    // A bound so that a broken run stops (10 s), not a timing assertion: 1 s was short on a loaded machine.
+    for (let i = 0; i < 500 && !got.includes('deployment_success'); i++) await new Promise((r) => setTimeout(r, 20));
     req.destroy();
     expect(got).to.deep.equal(['event_stream_attached', 'status_update_event', 'deployment_success']);
   });

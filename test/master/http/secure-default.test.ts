@@ -30,7 +30,8 @@ function runMaster(args: string[], until?: RegExp): Promise<Run> {
       if (until?.test(stderr)) child.kill('SIGTERM');
     });
     child.on('error', reject);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': the last stderr lines may still be unread at 'exit' (docs/testing.md).
+    child.on('close', (code) => {
       clearTimeout(guard);
       resolve({ code, stderr });
     });
