@@ -84,7 +84,12 @@ describe('the parent cgroup weight of a real agent (cgroup v1) @integration', fu
       await new LinuxContainerizer().available(),
     );
     const layout = detectLayout();
-    if (layout.version !== 1) this.skip(); // v2's conversion is unit-tested above
+    if (layout.version !== 1) {
+      // Not a missing part: this host has cgroup v2, whose file and conversion are unit-tested
+      // above; the real-agent check of v2 is not written yet (said in docs/containerizers.md).
+      console.warn('\n!! SKIPPING the real-agent parent weight test: it is written for cgroup v1; this host has v2\n');
+      this.skip();
+    }
     // One cgroup per v1 hierarchy the agent uses (cpu and cpuacct may be mounted apart).
     const roots = new Set<string>();
     for (const c of ['memory', 'cpu', 'cpuacct']) {
