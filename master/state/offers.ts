@@ -475,13 +475,7 @@ function offerBound(o: Offer, listBound: number, attrs: number): number {
  * one by one. Summing the copies into one value first copied and sorted each offer's ports again.
  */
 function scalarsTimes(r: Resources, k: number): Resources {
-  let byCount = scaled.get(r);
-  if (byCount === undefined) {
-    byCount = new Map();
-    scaled.set(r, byCount);
-  }
-  let out = byCount.get(k);
-  if (out === undefined) {
+  return perValueAndCount(scaled, r, k, () => {
     const list: Resource[] = [];
     r.forEachEntry((e) => {
       if (e.type !== 'SCALAR' || !e.scalar) return false;
@@ -490,13 +484,31 @@ function scalarsTimes(r: Resources, k: number): Resources {
       list.push(times);
       return false;
     });
-    out = ResourcesValue.from(list);
+    return ResourcesValue.from(list);
+  });
+}
+
+const scaled = new WeakMap<Resources, Map<number, Resources>>();
+
+/** `make()` for the value `r` and count `k`, made once and kept while `r` lives. */
+function perValueAndCount(
+  cache: WeakMap<Resources, Map<number, Resources>>,
+  r: Resources,
+  k: number,
+  make: () => Resources,
+): Resources {
+  let byCount = cache.get(r);
+  if (byCount === undefined) {
+    byCount = new Map();
+    cache.set(r, byCount);
+  }
+  let out = byCount.get(k);
+  if (out === undefined) {
+    out = make();
     byCount.set(k, out);
   }
   return out;
 }
-
-const scaled = new WeakMap<Resources, Map<number, Resources>>();
 
 /**
  * What `k` offers of the value `r` add up to in a framework's allocation: `r` once (its ranges and
@@ -506,17 +518,7 @@ const scaled = new WeakMap<Resources, Map<number, Resources>>();
  */
 function timesCount(r: Resources, k: number): Resources {
   if (k === 1) return r;
-  let byCount = summed.get(r);
-  if (byCount === undefined) {
-    byCount = new Map();
-    summed.set(r, byCount);
-  }
-  let out = byCount.get(k);
-  if (out === undefined) {
-    out = r.plus(scalarsTimes(r, k - 1));
-    byCount.set(k, out);
-  }
-  return out;
+  return perValueAndCount(summed, r, k, () => r.plus(scalarsTimes(r, k - 1)));
 }
 
 const summed = new WeakMap<Resources, Map<number, Resources>>();
