@@ -71,6 +71,7 @@ describe('master: a new agent that leaves before REGISTERED leaves no record beh
       'its record was written',
     ).to.equal(true);
     expect(await storedHostnames(store), 'and removed once the write landed').to.deep.equal(['kept']);
+    expect(h.effects('forgetAgent').map((e) => e.agentId)).to.have.length(1);
     expect([...h.master.agents.keys()]).to.deep.equal([kept.id]);
     // The agent comes back with no id: it registers anew, under a new id.
     const again = await h.addAgent({ hostname: 'gone' });
@@ -95,6 +96,7 @@ describe('master: a new agent that leaves before REGISTERED leaves no record beh
     await h.settle();
     store.failWrites = undefined;
     expect(await storedHostnames(store)).to.deep.equal(['kept']);
+    expect(h.effects('forgetAgent'), 'no removal of a record never written').to.have.length(0);
     expect(h.master.counters.agentRegistrationsRefused).to.equal(0);
     const h2 = await h.failover();
     expect([...h2.master.agents.keys()]).to.deep.equal([kept.id]);
