@@ -17,8 +17,11 @@
  *        └─ the task's command, pid 1 of its own pid namespace (through setpriv, which execs
  *           it as the task's user, when the task has one)
  *
- * Either way the spawner joins the task's cgroups for the clone, so the task is born inside them
- * and every process of the task is accounted from its first instruction. The top process exits as
+ * Either way the task's program starts inside its cgroups: the helper's child joins them itself
+ * right before its exec (after its namespaces and its stdout and stderr are set up, as Mesos's
+ * launcher places a cloned child before letting it exec); without the helper the launcher's
+ * spawning thread joins them for the clone. So every process of the task is accounted from its
+ * first instruction. The top process exits as
  * the task did (unshare passes its child's end on); the spawner records that in
  * `<sandbox>/.agora-exit-status`, so the status survives an agent that died meanwhile (the
  * launcher and its helper outlive the agent until their tasks have ended).

@@ -32,9 +32,10 @@ export interface LaunchRequest {
   stdout: string;
   stderr: string;
   /**
-   * Cgroups the child starts in. Right before the spawn the launcher's spawning thread moves itself
-   * into them (writes `0` into each `join` file: v1 `tasks`, v2 `cgroup.procs`), so the child is
-   * born inside; right after, it moves back through the `leave` files (its own cgroups).
+   * Cgroups the child's program starts in. With the spawn helper the child writes `0` into each
+   * `join` file (v1 `tasks`, v2 `cgroup.procs`) right before its exec. Without it, the launcher's
+   * spawning thread moves itself into them right before the spawn, so the child is born inside,
+   * and right after moves back through the `leave` files (its own cgroups).
    */
   cgroups?: { join: string[]; leave: string[] };
   /**
