@@ -34,13 +34,14 @@ import { type Logger, pino } from 'pino';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
 import { type Clock, systemClock, type Timer } from '../../sdk/util/clock.js';
+import { sweepPools } from '../launcher/cgroup-pool.js';
 import { type LaunchedProcess, type Launcher, sharedLauncher } from '../launcher/client.js';
 import type { LaunchRequest } from '../launcher/protocol.js';
 import { findSetpriv, isOwnIdentity, SANDBOX_MODE, setprivArgs } from './as-user.js';
 import { type CgroupSet, Cgroups, cgroupName } from './cgroups.js';
 import { awaitExitStatus, EXIT_STATUS_FILE } from './exit-status.js';
 import { applyParentWeight, type ParentCpuShares } from './parent-weight.js';
-import { isSameProcessAlive, shellStatus, signalOfStatus } from './proc.js';
+import { isAlive, isSameProcessAlive, shellStatus, signalOfStatus } from './proc.js';
 import {
   type ContainerExit,
   type ContainerHandle,
@@ -291,6 +292,10 @@ export class LinuxContainerizer implements Containerizer {
   private async prepareCgroups(): Promise<{ ok: true } | { ok: false; reason: string }> {
     const cg = await this.cgroups.check();
     if (!cg.ok) return cg;
+    // Pooled cgroups of launchers killed before they could remove them (empty ones only).
+    let swept = 0;
+    for (const base of new Set(Object.values(this.cgroups.bases()))) swept += sweepPools(base, isAlive);
+    if (swept > 0) this.logger.info({ swept }, 'removed empty pooled cgroups left by launchers that are gone');
     if (this.opts.parentCpuShares) {
       await applyParentWeight(this.cgroups, this.opts.parentCpuShares, this.opts.workDir, this.logger).catch(
         (err: unknown) => this.logger.warn({ err }, "could not set the cpu weight of the tasks' parent cgroup"),
@@ -352,7 +357,9 @@ export class LinuxContainerizer implements Containerizer {
       // The cpu limits once the child has exec'd (see LaunchRequest.afterSpawn).
       afterSpawn: plan.write.filter((w) => isCpuWeight(w.file)),
       prepare: {
-        mkdir: [sandbox, ...plan.mkdir],
+        mkdir: [sandbox],
+        // From the launcher's pool of empty cgroups made ahead when it has one (cgroup-pool.ts).
+        cgroups: plan.mkdir,
         unlink: [statusFile],
         write: plan.write.filter((w) => !isCpuWeight(w.file)),
         ...(user ? { chown: { path: sandbox, uid: user.uid, gid: user.gid, mode: SANDBOX_MODE } } : {}),

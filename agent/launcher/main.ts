@@ -26,9 +26,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants as fsConstants, writeFileSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { processStartTime, shellStatus } from '../containerizer/proc.js';
-import type { PrepareJob, PrepareResult, ToWorker } from './prepare-worker.js';
+import { CGROUP_POOL_ENV, removePools } from './cgroup-pool.js';
+import type { PrepareJob, PrepareResult, ToWorker, WorkerData } from './prepare-worker.js';
 import type { FromLauncher, LaunchEvent, LaunchRequest, ToLauncher } from './protocol.js';
 import { encodeRequest, HELPER_ENV, type HelperEvent, parseEvent } from './spawn-helper.js';
 
@@ -54,7 +56,20 @@ function flush(): void {
 
 /** Requests whose files are being prepared by the worker, by id. */
 const preparing = new Map<number, LaunchRequest>();
-const worker = new Worker(new URL('./prepare-worker.js', import.meta.url));
+/** Empty task cgroups made ahead by the worker (cgroup-pool.ts): sets kept per launcher. */
+const DEFAULT_CGROUP_POOL = 64;
+const poolEnv = Number(process.env[CGROUP_POOL_ENV]);
+const poolSize = Number.isInteger(poolEnv) && poolEnv >= 0 ? Math.min(poolEnv, 1024) : DEFAULT_CGROUP_POOL;
+const worker = new Worker(new URL('./prepare-worker.js', import.meta.url), {
+  workerData: { pool: { size: poolSize, idleMs: 100, owner: process.pid } } satisfies WorkerData,
+});
+/** The parents of the task cgroups asked for: where this launcher's pool lives. */
+const poolParents = new Set<string>();
+// The pooled cgroups go with the launcher (a launcher killed outright leaves them to the next
+// agent's sweep, see Cgroups.sweepPools).
+process.on('exit', () => {
+  for (const p of poolParents) removePools(p, process.pid);
+});
 worker.on('message', (r: PrepareResult) => {
   const req = preparing.get(r.id);
   if (!req) return;
@@ -307,6 +322,7 @@ process.on('message', (m: ToLauncher) => {
   const jobs: PrepareJob[] = [];
   for (const req of m.batch) {
     preparing.set(req.id, req);
+    for (const d of req.prepare?.cgroups ?? []) poolParents.add(dirname(d));
     // With the helper the child opens its stdout and stderr (creating them: on this kind of disk an
     // inode costs about 0.3 ms, here off the worker's one thread and side by side in the children).
     const open = helperPath === undefined || req.prepare?.chown !== undefined;

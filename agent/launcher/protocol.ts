@@ -11,6 +11,12 @@ import type { ChownStep } from './chown.js';
 export interface PrepareSteps {
   /** Directories to create (parents too; an existing one is fine). */
   mkdir?: string[];
+  /**
+   * The task's cgroup directories, one per hierarchy with the same name in each (made after
+   * `mkdir`): taken from the launcher's pool of empty cgroups made ahead (renamed into place) when
+   * it has one ready, else made (an existing one is fine). See cgroup-pool.ts.
+   */
+  cgroups?: string[];
   /** Files to remove when present (e.g. a stale exit status). */
   unlink?: string[];
   /** Values to write, in order; an `optional` write that fails is skipped, any other fails the launch. */
