@@ -21,8 +21,9 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { LinuxContainerizer } from '../../agent/containerizer/linux.js';
 import { PosixContainerizer } from '../../agent/containerizer/posix.js';
-import { pidsWhere, readProcStat } from '../../agent/containerizer/proc.js';
+import { isAlive, pidsWhere, readProcStat } from '../../agent/containerizer/proc.js';
 import type { Containerizer, RunningContainer } from '../../agent/containerizer/types.js';
+import { sweepPools } from '../../agent/launcher/cgroup-pool.js';
 import { Launcher } from '../../agent/launcher/client.js';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { live } from './launch-cleanup.js';
@@ -184,14 +185,19 @@ async function main(): Promise<void> {
   };
   console.log(json ? JSON.stringify({ summary }) : `median: ${JSON.stringify(summary)}`);
   markers.stop();
+  const pids = launcher.pids;
   launcher.close();
+  // The launchers exit once their (killed) tasks are gone, removing their pooled cgroups.
+  for (let i = 0; i < 100 && pids.some((p) => isAlive(p)); i++) await new Promise((r) => setTimeout(r, 50));
   if (cz instanceof LinuxContainerizer) {
     for (const base of new Set(Object.values(cz.cgroups.bases()))) {
-      try {
-        if (existsSync(path.join(base, '+launcher'))) rmdirSync(path.join(base, '+launcher'));
-        if (existsSync(base)) rmdirSync(base);
-      } catch {
-        // tasks' cgroups still there
+      sweepPools(base, isAlive);
+      for (const d of [path.join(base, '+launcher'), base]) {
+        try {
+          if (existsSync(d)) rmdirSync(d);
+        } catch {
+          // busy
+        }
       }
     }
   }
