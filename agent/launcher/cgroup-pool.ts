@@ -7,7 +7,8 @@
  * CPU per task and more under load, on the one thread that prepares every launch of its launcher
  * one after another. A rename of a directory made earlier costs a fifth of that. So the pool keeps
  * up to `size` sets of empty cgroups (the same name, `+pool-<launcher pid>-<n>`, in each
- * hierarchy's parent) and refills itself once the launches have paused for `idleMs`, one set per
+ * hierarchy's parent) and refills itself once the launches have paused for `idleMs` (1 s in the
+ * launcher), one set per
  * event-loop turn, so a launch that arrives meanwhile never waits for more than one set's `mkdir`s.
  *
  * A pooled cgroup is as new as a made one: nothing has run in it, it has the kernel's defaults, and

@@ -58,10 +58,15 @@ function flush(): void {
 const preparing = new Map<number, LaunchRequest>();
 /** Empty task cgroups made ahead by the worker (cgroup-pool.ts): sets kept per launcher. */
 const DEFAULT_CGROUP_POOL = 64;
+/**
+ * The pause in launches after which the pool is refilled: long enough that a burst's tasks have
+ * started before the refill's `mkdir`s compete with them (for the CPU and the kernel's cgroup lock).
+ */
+const POOL_IDLE_MS = 1000;
 const poolEnv = Number(process.env[CGROUP_POOL_ENV]);
 const poolSize = Number.isInteger(poolEnv) && poolEnv >= 0 ? Math.min(poolEnv, 1024) : DEFAULT_CGROUP_POOL;
 const worker = new Worker(new URL('./prepare-worker.js', import.meta.url), {
-  workerData: { pool: { size: poolSize, idleMs: 100, owner: process.pid } } satisfies WorkerData,
+  workerData: { pool: { size: poolSize, idleMs: POOL_IDLE_MS, owner: process.pid } } satisfies WorkerData,
 });
 /** The parents of the task cgroups asked for: where this launcher's pool lives. */
 const poolParents = new Set<string>();
