@@ -227,11 +227,18 @@ for (const mode of ['spawn helper', 'unshare'] as const) {
       // A launch, then a pause: the launcher fills its pool.
       const first = await launch(task('true'));
       await first.c.wait();
-      const ready = await until('a pooled set in every hierarchy', () => {
-        const names = readdirSync(bases.memory).filter(
+      // Ready once it has stopped growing (it is made one set at a time after a pause).
+      const pooled = () =>
+        readdirSync(bases.memory).filter(
           (n) => n.startsWith(POOL_PREFIX) && Object.values(bases).every((b) => existsSync(path.join(b, n))),
         );
-        return names.length > 0 ? names : undefined;
+      let seen = -1;
+      let still = 0;
+      const ready = await until('the pool to be made', () => {
+        const names = pooled();
+        still = names.length > 0 && names.length === seen ? still + 1 : 0;
+        seen = names.length;
+        return still >= 4 ? names : undefined;
       });
       const byInode = new Map(ready.map((n) => [statSync(path.join(bases.memory, n)).ino, n]));
       const t = task('cat /proc/self/cgroup > cg.txt; while [ ! -f go ]; do sleep 0.05; done', {
