@@ -18,7 +18,7 @@
  *           it as the task's user, when the task has one)
  *
  * Either way the task's program starts inside its cgroups: the helper's child joins them itself
- * right before its exec (after its namespaces and its stdout and stderr are set up, as Mesos's
+ * right before its exec (after its namespaces, stdout and stderr are set up, as Mesos's
  * launcher places a cloned child before letting it exec); without the helper the launcher's
  * spawning thread joins them for the clone. So every process of the task is accounted from its
  * first instruction. The top process exits as

@@ -89,7 +89,7 @@ worker.on('message', (r: PrepareResult) => {
       stage: 'spawn',
       message: 'launcher: namespaces asked for without the spawn helper',
     });
-  } else start(req, r.fds as [number, number]);
+  } else start(req, r.fds);
   exitIfDone();
 });
 worker.on('error', (err) => {
@@ -162,9 +162,9 @@ function helperGone(why: string): void {
   process.exit(1);
 }
 
-function startWithHelper(req: LaunchRequest, fds: number[]): void {
+function startWithHelper(req: LaunchRequest, fds: [number, number]): void {
   // The helper opens the task's stdout and stderr itself (by path, with the same checks).
-  if (fds.length > 0) closeLater(fds);
+  closeLater(fds);
   let msg: Buffer;
   try {
     msg = encodeRequest(req);
@@ -328,10 +328,7 @@ process.on('message', (m: ToLauncher) => {
   for (const req of m.batch) {
     preparing.set(req.id, req);
     for (const d of req.prepare?.cgroups ?? []) poolParents.add(dirname(d));
-    // With the helper the child opens its stdout and stderr (creating them: on this kind of disk an
-    // inode costs about 0.3 ms, here off the worker's one thread and side by side in the children).
-    const open = helperPath === undefined || req.prepare?.chown !== undefined;
-    jobs.push({ id: req.id, prepare: req.prepare, stdout: req.stdout, stderr: req.stderr, open });
+    jobs.push({ id: req.id, prepare: req.prepare, stdout: req.stdout, stderr: req.stderr });
   }
   worker.postMessage({ jobs } satisfies ToWorker);
 });

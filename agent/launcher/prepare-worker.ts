@@ -27,16 +27,10 @@ export interface PrepareJob {
   prepare?: PrepareSteps;
   stdout: string;
   stderr: string;
-  /**
-   * Whether to open (create) stdout and stderr here. The spawn helper's child opens them itself
-   * (with the same checks), so with the helper they are only made here when the sandbox is then
-   * given to the task's user (the files must exist to be chowned with it).
-   */
-  open: boolean;
 }
 
 export type PrepareResult =
-  | { id: number; ok: true; fds: [number, number] | [] }
+  | { id: number; ok: true; fds: [number, number] }
   | { id: number; ok: false; stage: 'prepare' | 'spawn'; message: string };
 
 function prepare(steps: PrepareSteps): void {
@@ -74,7 +68,6 @@ export function runJob(job: PrepareJob): PrepareResult {
   } catch (err) {
     return { id: job.id, ok: false, stage: 'prepare', message: (err as Error).message };
   }
-  if (!job.open) return { id: job.id, ok: true, fds: [] };
   let out: number | undefined;
   let fds: [number, number];
   try {

@@ -15,8 +15,8 @@
  *   uid ("" keep), gid, ngroups, groups[ngroups], namespaces (letters of "pmuin": pid, mount,
  *   uts, ipc, net; "" none), hostname ("" none), lo up ("0"/"1"), network namespace to join
  *   ("" none). The child writes `0` into each `join` file (the task's cgroups) right before its
- *   exec; the `leave` files are not used here (the helper never moves: they are the way back for
- *   the launcher's own spawn path).
+ *   exec; the helper moves itself once into the `leave` files (the launcher's home cgroups) the
+ *   first time a request names them, and stays there (see settleHome).
  * Events (stdout), one line each:
  *   S <id> <pid> <start time>       the task runs (it has exec'd); start time: /proc stat field 22
  *   F <id> <stage> <message>        nothing runs for this request; stage prepare or spawn
@@ -380,10 +380,10 @@ static void loUp(void) {
  * The child moves itself into the task's cgroups (`0`: the writing thread on v1, this
  * single-threaded process on v2) right before its exec, as Mesos's launcher puts a cloned child
  * in its cgroups before letting it exec: the task's program, and everything it starts, runs inside
- * them from its first instruction. What comes before (the namespaces' set-up, the task's stdout
- * and stderr made in its sandbox) is the launch's own work, not the task's. The helper itself
- * never leaves its own cgroups: the moves run in the children side by side, not one after another
- * on the helper's thread, and a move never has to be undone.
+ * them from its first instruction. What comes before (the namespaces' set-up, opening the task's
+ * stdout and stderr) is the launch's own work, not the task's. The helper itself
+ * does not move per task (see settleHome): the moves run in the children side by side, not one
+ * after another on the helper's thread, and never have to be undone.
  */
 static void joinCgroups(const struct request *r, int errfd) {
   for (int i = 0; i < r->njoin; i++) {
@@ -461,6 +461,23 @@ static unsigned long long startTime(pid_t pid) {
   return strtoull(p, NULL, 10);
 }
 
+/*
+ * The helper's own place: the first time a request names the launcher's home cgroups (`leave`:
+ * `<agora>/+launcher` on v1), the helper moves there once and stays, so that its clones and its
+ * children's set-up before their exec are weighed with the tasks' parent cgroup, as the tasks
+ * themselves are (measured: a child set up outside it and moved into its task's cgroup just before
+ * its exec starts its program later under load). Moved again only if the home changes. A move that
+ * fails is not fatal: the children still join their own cgroups.
+ */
+static char *homeAt;
+
+static void settleHome(const struct request *r) {
+  if (r->nleave == 0 || (homeAt && strcmp(homeAt, r->leave[0]) == 0)) return;
+  free(homeAt);
+  homeAt = strdup(r->leave[0]);
+  for (int i = 0; i < r->nleave; i++) (void)writeFile(r->leave[i], "0");
+}
+
 static void launch(const struct request *r) {
   int flags = 0;
   for (const char *p = r->ns; *p; p++) {
@@ -478,7 +495,8 @@ static void launch(const struct request *r) {
     emit("F %s spawn pipe: %s\n", r->id, strerror(errno));
     return;
   }
-  /* The child joins the task's cgroups itself, first thing (see child()). */
+  settleHome(r);
+  /* The child joins the task's cgroups itself, right before its exec (see child()). */
   pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid == 0) {
     close(pipefd[0]);
