@@ -17,11 +17,8 @@
  *        └─ the task's command, pid 1 of its own pid namespace (through setpriv, which execs
  *           it as the task's user, when the task has one)
  *
- * Either way the task's program starts inside its cgroups: the helper's child joins them itself
- * right before its exec (after its namespaces, stdout and stderr are set up, as Mesos's
- * launcher places a cloned child before letting it exec); without the helper the launcher's
- * spawning thread joins them for the clone. So every process of the task is accounted from its
- * first instruction. The top process exits as
+ * Either way the spawner joins the task's cgroups for the clone, so the task is born inside them
+ * and every process of the task is accounted from its first instruction. The top process exits as
  * the task did (unshare passes its child's end on); the spawner records that in
  * `<sandbox>/.agora-exit-status`, so the status survives an agent that died meanwhile (the
  * launcher and its helper outlive the agent until their tasks have ended).
@@ -34,14 +31,13 @@ import { type Logger, pino } from 'pino';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { Resources } from '../../sdk/resources/resources.js';
 import { type Clock, systemClock, type Timer } from '../../sdk/util/clock.js';
-import { sweepPools } from '../launcher/cgroup-pool.js';
 import { type LaunchedProcess, type Launcher, sharedLauncher } from '../launcher/client.js';
 import type { LaunchRequest } from '../launcher/protocol.js';
 import { findSetpriv, isOwnIdentity, SANDBOX_MODE, setprivArgs } from './as-user.js';
 import { type CgroupSet, Cgroups, cgroupName } from './cgroups.js';
 import { awaitExitStatus, EXIT_STATUS_FILE } from './exit-status.js';
 import { applyParentWeight, type ParentCpuShares } from './parent-weight.js';
-import { isAlive, isSameProcessAlive, shellStatus, signalOfStatus } from './proc.js';
+import { isSameProcessAlive, shellStatus, signalOfStatus } from './proc.js';
 import {
   type ContainerExit,
   type ContainerHandle,
@@ -292,10 +288,6 @@ export class LinuxContainerizer implements Containerizer {
   private async prepareCgroups(): Promise<{ ok: true } | { ok: false; reason: string }> {
     const cg = await this.cgroups.check();
     if (!cg.ok) return cg;
-    // Pooled cgroups of launchers killed before they could remove them (empty ones only).
-    let swept = 0;
-    for (const base of new Set(Object.values(this.cgroups.bases()))) swept += sweepPools(base, isAlive);
-    if (swept > 0) this.logger.info({ swept }, 'removed empty pooled cgroups left by launchers that are gone');
     if (this.opts.parentCpuShares) {
       await applyParentWeight(this.cgroups, this.opts.parentCpuShares, this.opts.workDir, this.logger).catch(
         (err: unknown) => this.logger.warn({ err }, "could not set the cpu weight of the tasks' parent cgroup"),
@@ -357,9 +349,7 @@ export class LinuxContainerizer implements Containerizer {
       // The cpu limits once the child has exec'd (see LaunchRequest.afterSpawn).
       afterSpawn: plan.write.filter((w) => isCpuWeight(w.file)),
       prepare: {
-        mkdir: [sandbox],
-        // From the launcher's pool of empty cgroups made ahead when it has one (cgroup-pool.ts).
-        cgroups: plan.mkdir,
+        mkdir: [sandbox, ...plan.mkdir],
         unlink: [statusFile],
         write: plan.write.filter((w) => !isCpuWeight(w.file)),
         ...(user ? { chown: { path: sandbox, uid: user.uid, gid: user.gid, mode: SANDBOX_MODE } } : {}),

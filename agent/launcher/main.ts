@@ -26,11 +26,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants as fsConstants, writeFileSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { processStartTime, shellStatus } from '../containerizer/proc.js';
-import { CGROUP_POOL_ENV, removePools } from './cgroup-pool.js';
-import type { PrepareJob, PrepareResult, ToWorker, WorkerData } from './prepare-worker.js';
+import type { PrepareJob, PrepareResult, ToWorker } from './prepare-worker.js';
 import type { FromLauncher, LaunchEvent, LaunchRequest, ToLauncher } from './protocol.js';
 import { encodeRequest, HELPER_ENV, type HelperEvent, parseEvent } from './spawn-helper.js';
 
@@ -56,25 +54,7 @@ function flush(): void {
 
 /** Requests whose files are being prepared by the worker, by id. */
 const preparing = new Map<number, LaunchRequest>();
-/** Empty task cgroups made ahead by the worker (cgroup-pool.ts): sets kept per launcher. */
-const DEFAULT_CGROUP_POOL = 64;
-/**
- * The pause in launches after which the pool is refilled: long enough that a burst's tasks have
- * started before the refill's `mkdir`s compete with them (for the CPU and the kernel's cgroup lock).
- */
-const POOL_IDLE_MS = 1000;
-const poolEnv = Number(process.env[CGROUP_POOL_ENV]);
-const poolSize = Number.isInteger(poolEnv) && poolEnv >= 0 ? Math.min(poolEnv, 1024) : DEFAULT_CGROUP_POOL;
-const worker = new Worker(new URL('./prepare-worker.js', import.meta.url), {
-  workerData: { pool: { size: poolSize, idleMs: POOL_IDLE_MS, owner: process.pid } } satisfies WorkerData,
-});
-/** The parents of the task cgroups asked for: where this launcher's pool lives. */
-const poolParents = new Set<string>();
-// The pooled cgroups go with the launcher (a launcher killed outright leaves them to the next
-// agent's sweep, see Cgroups.sweepPools).
-process.on('exit', () => {
-  for (const p of poolParents) removePools(p, process.pid);
-});
+const worker = new Worker(new URL('./prepare-worker.js', import.meta.url));
 worker.on('message', (r: PrepareResult) => {
   const req = preparing.get(r.id);
   if (!req) return;
@@ -327,7 +307,6 @@ process.on('message', (m: ToLauncher) => {
   const jobs: PrepareJob[] = [];
   for (const req of m.batch) {
     preparing.set(req.id, req);
-    for (const d of req.prepare?.cgroups ?? []) poolParents.add(dirname(d));
     jobs.push({ id: req.id, prepare: req.prepare, stdout: req.stdout, stderr: req.stderr });
   }
   worker.postMessage({ jobs } satisfies ToWorker);

@@ -10,17 +10,9 @@
  * contends in the kernel (on ext4 here it costs more CPU for no more throughput).
  */
 import { closeSync, constants, fstatSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
-import { CgroupPool, type CgroupPoolOptions } from './cgroup-pool.js';
+import { parentPort } from 'node:worker_threads';
 import { chownTree } from './chown.js';
 import type { PrepareSteps } from './protocol.js';
-
-/** What the launcher's main thread gives this thread when it starts it. */
-export interface WorkerData {
-  pool: CgroupPoolOptions;
-}
-
-const pool = new CgroupPool((workerData as WorkerData | undefined)?.pool ?? { size: 0, idleMs: 0, owner: process.pid });
 
 export interface PrepareJob {
   id: number;
@@ -35,7 +27,6 @@ export type PrepareResult =
 
 function prepare(steps: PrepareSteps): void {
   for (const dir of steps.mkdir ?? []) mkdirSync(dir, { recursive: true });
-  if (steps.cgroups?.length) pool.make(steps.cgroups);
   for (const file of steps.unlink ?? []) rmSync(file, { force: true });
   for (const w of steps.write ?? []) {
     try {

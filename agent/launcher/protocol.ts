@@ -11,12 +11,6 @@ import type { ChownStep } from './chown.js';
 export interface PrepareSteps {
   /** Directories to create (parents too; an existing one is fine). */
   mkdir?: string[];
-  /**
-   * The task's cgroup directories, one per hierarchy with the same name in each (made after
-   * `mkdir`): taken from the launcher's pool of empty cgroups made ahead (renamed into place) when
-   * it has one ready, else made (an existing one is fine). See cgroup-pool.ts.
-   */
-  cgroups?: string[];
   /** Files to remove when present (e.g. a stale exit status). */
   unlink?: string[];
   /** Values to write, in order; an `optional` write that fails is skipped, any other fails the launch. */
@@ -38,10 +32,9 @@ export interface LaunchRequest {
   stdout: string;
   stderr: string;
   /**
-   * Cgroups the child's program starts in. With the spawn helper the child writes `0` into each
-   * `join` file (v1 `tasks`, v2 `cgroup.procs`) right before its exec. Without it, the launcher's
-   * spawning thread moves itself into them right before the spawn, so the child is born inside,
-   * and right after moves back through the `leave` files (its own cgroups).
+   * Cgroups the child starts in. Right before the spawn the launcher's spawning thread moves itself
+   * into them (writes `0` into each `join` file: v1 `tasks`, v2 `cgroup.procs`), so the child is
+   * born inside; right after, it moves back through the `leave` files (its own cgroups).
    */
   cgroups?: { join: string[]; leave: string[] };
   /**

@@ -14,9 +14,7 @@
  *   ("" none), njoin, join[njoin], nleave, leave[nleave], nafter, (file, value, optional)[nafter],
  *   uid ("" keep), gid, ngroups, groups[ngroups], namespaces (letters of "pmuin": pid, mount,
  *   uts, ipc, net; "" none), hostname ("" none), lo up ("0"/"1"), network namespace to join
- *   ("" none). The child writes `0` into each `join` file (the task's cgroups) right before its
- *   exec; the helper moves itself once into the `leave` files (the launcher's home cgroups) the
- *   first time a request names them, and stays there (see settleHome).
+ *   ("" none).
  * Events (stdout), one line each:
  *   S <id> <pid> <start time>       the task runs (it has exec'd); start time: /proc stat field 22
  *   F <id> <stage> <message>        nothing runs for this request; stage prepare or spawn
@@ -228,9 +226,7 @@ static void settle(size_t i) {
       stage = strcmp(t->msg, "prepare") == 0 ? "prepare" : "spawn";
       text = tab + 1;
     }
-    /* prepare: the task's set-up (its cgroups), which says what failed itself */
-    if (strcmp(stage, "prepare") == 0) emit("F %s prepare %s\n", t->id, text);
-    else emit("F %s %s could not start %s: %s\n", t->id, stage, t->file, text);
+    emit("F %s %s could not start %s: %s\n", t->id, stage, t->file, text);
     untrack(i);
     return;
   }
@@ -376,25 +372,6 @@ static void loUp(void) {
   close(s);
 }
 
-/*
- * The child moves itself into the task's cgroups (`0`: the writing thread on v1, this
- * single-threaded process on v2) right before its exec, as Mesos's launcher puts a cloned child
- * in its cgroups before letting it exec: the task's program, and everything it starts, runs inside
- * them from its first instruction. What comes before (the namespaces' set-up, opening the task's
- * stdout and stderr) is the launch's own work, not the task's. The helper itself
- * does not move per task (see settleHome): the moves run in the children side by side, not one
- * after another on the helper's thread, and never have to be undone.
- */
-static void joinCgroups(const struct request *r, int errfd) {
-  for (int i = 0; i < r->njoin; i++) {
-    if (writeFile(r->join[i], "0") == 0) continue;
-    int err = errno;
-    char what[1024];
-    snprintf(what, sizeof what, "could not join cgroup %s", r->join[i]);
-    childFail(errfd, "prepare", what, err);
-  }
-}
-
 /* Everything between the clone and the exec, in the child. Never returns. */
 static void child(const struct request *r, int errfd, int pidns, int mountns) {
   sigset_t none;
@@ -426,8 +403,6 @@ static void child(const struct request *r, int errfd, int pidns, int mountns) {
   if (o > 2) close(o);
   if (e > 2) close(e);
   if (chdir(r->cwd) != 0) childFail(errfd, "spawn", r->cwd, errno);
-  /* Last while still root (writing the cgroup files needs it), right before the exec. */
-  joinCgroups(r, errfd);
   if (r->uid[0]) {
     gid_t gid = (gid_t)strtoul(r->gid, NULL, 10);
     uid_t uid = (uid_t)strtoul(r->uid, NULL, 10);
@@ -461,21 +436,11 @@ static unsigned long long startTime(pid_t pid) {
   return strtoull(p, NULL, 10);
 }
 
-/*
- * The helper's own place: the first time a request names the launcher's home cgroups (`leave`:
- * `<agora>/+launcher` on v1), the helper moves there once and stays, so that its clones and its
- * children's set-up before their exec are weighed with the tasks' parent cgroup, as the tasks
- * themselves are (measured: a child set up outside it and moved into its task's cgroup just before
- * its exec starts its program later under load). Moved again only if the home changes. A move that
- * fails is not fatal: the children still join their own cgroups.
- */
-static char *homeAt;
-
-static void settleHome(const struct request *r) {
-  if (r->nleave == 0 || (homeAt && strcmp(homeAt, r->leave[0]) == 0)) return;
-  free(homeAt);
-  homeAt = strdup(r->leave[0]);
-  for (int i = 0; i < r->nleave; i++) (void)writeFile(r->leave[i], "0");
+/* Moves this (single-threaded) process through the files; the failing file's index, or -1. */
+static int moveTo(char **files, int n) {
+  for (int i = 0; i < n; i++)
+    if (writeFile(files[i], "0") != 0) return i;
+  return -1;
 }
 
 static void launch(const struct request *r) {
@@ -495,8 +460,16 @@ static void launch(const struct request *r) {
     emit("F %s spawn pipe: %s\n", r->id, strerror(errno));
     return;
   }
-  settleHome(r);
-  /* The child joins the task's cgroups itself, right before its exec (see child()). */
+  /* Born inside the task's cgroups: this process joins them for the clone, then goes back. */
+  int bad = moveTo(r->join, r->njoin);
+  if (bad >= 0) {
+    int err = errno;
+    moveTo(r->leave, r->nleave);
+    emit("F %s prepare could not join cgroup %s: %s\n", r->id, r->join[bad], strerror(err));
+    close(pipefd[0]);
+    close(pipefd[1]);
+    return;
+  }
   pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid == 0) {
     close(pipefd[0]);
@@ -504,10 +477,19 @@ static void launch(const struct request *r) {
   }
   int cloneErr = errno;
   close(pipefd[1]);
+  bad = moveTo(r->leave, r->nleave);
   if (pid < 0) {
     close(pipefd[0]);
     emit("F %s spawn clone: %s\n", r->id, strerror(cloneErr));
+    if (bad >= 0) goto stuck;
     return;
+  }
+  if (bad >= 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(pipefd[0]);
+    emit("F %s prepare could not leave the task's cgroups\n", r->id);
+    goto stuck;
   }
   /* The child's report comes on the pipe (empty once it has exec'd: it is close-on-exec). */
   struct task *t = track(pid);
@@ -521,6 +503,11 @@ static void launch(const struct request *r) {
     if (!(t->after[i] = strdup(r->after[i]))) abort();
   fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
   t->errfd = pipefd[0];
+  return;
+stuck:
+  /* Stuck in a task's cgroups: start nothing more; the launcher starts a new helper. */
+  flushOut();
+  _exit(1);
 }
 
 /* ---- the loop ---- */

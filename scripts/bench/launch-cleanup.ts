@@ -7,8 +7,6 @@ import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { detectLayout } from '../../agent/containerizer/cgroups.js';
-import { isAlive } from '../../agent/containerizer/proc.js';
-import { sweepPools } from '../../agent/launcher/cgroup-pool.js';
 import type { SchedulerDriver } from '../../sdk/scheduler/driver.js';
 import { getJson, killProcessesMentioning, sleep, stopAll, waitFor } from '../../testkit/processes.js';
 import { log } from './launch-meter.js';
@@ -181,8 +179,6 @@ export function cleanup(): Promise<void> {
         log(`cleanup: removing ${ours.length} leftover task cgroup(s)`);
         await removeCgroupDirs(ours);
       }
-      // Empty pooled cgroups of launchers that were killed (see agent/launcher/cgroup-pool.ts).
-      for (const base of agora) sweepPools(base, isAlive);
     } catch {
       // no cgroups here
     }

@@ -23,7 +23,6 @@ import { LinuxContainerizer } from '../../agent/containerizer/linux.js';
 import { PosixContainerizer } from '../../agent/containerizer/posix.js';
 import { isAlive, pidsWhere, readProcStat } from '../../agent/containerizer/proc.js';
 import type { Containerizer, RunningContainer } from '../../agent/containerizer/types.js';
-import { sweepPools } from '../../agent/launcher/cgroup-pool.js';
 import { Launcher } from '../../agent/launcher/client.js';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { live } from './launch-cleanup.js';
@@ -187,11 +186,10 @@ async function main(): Promise<void> {
   markers.stop();
   const pids = launcher.pids;
   launcher.close();
-  // The launchers exit once their (killed) tasks are gone, removing their pooled cgroups.
+  // The launchers exit once their (killed) tasks are gone.
   for (let i = 0; i < 100 && pids.some((p) => isAlive(p)); i++) await new Promise((r) => setTimeout(r, 50));
   if (cz instanceof LinuxContainerizer) {
     for (const base of new Set(Object.values(cz.cgroups.bases()))) {
-      sweepPools(base, isAlive);
       for (const d of [path.join(base, '+launcher'), base]) {
         try {
           if (existsSync(d)) rmdirSync(d);

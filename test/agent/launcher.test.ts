@@ -152,7 +152,7 @@ describe('Launcher (a real launcher process starting real processes)', function 
       .launch(req('f', 'true', { stdout: path.join(dir, 'f', 'missing', 'stdout') }))
       .catch((e) => e);
     expect(noOut).to.be.instanceOf(LaunchError);
-    expect((noOut as Error).message).to.match(/ENOENT|No such file or directory/);
+    expect((noOut as Error).message).to.include('ENOENT');
   });
 
   it('records how the child ended (its code, or 128 + the signal) before reporting the exit', async () => {

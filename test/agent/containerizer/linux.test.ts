@@ -1,4 +1,4 @@
-import { existsSync, promises as fs, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -11,7 +11,6 @@ import {
   type RecoveredGone,
   type RunningContainer,
 } from '../../../agent/containerizer/types.js';
-import { POOL_PREFIX } from '../../../agent/launcher/cgroup-pool.js';
 import { Launcher } from '../../../agent/launcher/client.js';
 import { HELPER_ENV, resetSpawnHelper } from '../../../agent/launcher/spawn-helper.js';
 import type { TaskInfo } from '../../../sdk/protocol/types.js';
@@ -219,50 +218,6 @@ for (const mode of ['spawn helper', 'unshare'] as const) {
       await fs.writeFile(path.join(sandbox, 'go'), '');
       expect((await c.wait()).exitCode).to.equal(0);
       for (const d of dirs) expect(existsSync(d), d).to.equal(false);
-    });
-
-    it("takes the task's cgroups from the launcher's pool of empty ones made ahead, with the task's limits, and removes them after", async function () {
-      if (lz.cgroups.layout().version !== 1) this.skip(); // v2 cannot rename a cgroup: no pool there
-      const bases = lz.cgroups.bases();
-      // A launch, then a pause: the launcher fills its pool.
-      const first = await launch(task('true'));
-      await first.c.wait();
-      // Ready once it has stopped growing (it is made one set at a time after a pause).
-      const pooled = () =>
-        readdirSync(bases.memory).filter(
-          (n) => n.startsWith(POOL_PREFIX) && Object.values(bases).every((b) => existsSync(path.join(b, n))),
-        );
-      let seen = -1;
-      let still = 0;
-      const ready = await until('the pool to be made', () => {
-        const names = pooled();
-        still = names.length > 0 && names.length === seen ? still + 1 : 0;
-        seen = names.length;
-        return still >= 4 ? names : undefined;
-      });
-      const byInode = new Map(ready.map((n) => [statSync(path.join(bases.memory, n)).ino, n]));
-      const t = task('cat /proc/self/cgroup > cg.txt; while [ ! -f go ]; do sleep 0.05; done', {
-        resources: [scalar('cpus', 0.25), scalar('mem', 40)],
-      });
-      const { c, sandbox } = await launch(t);
-      const paths = (c.handle.data as { cgroups: { paths: Record<string, string> } }).cgroups.paths;
-      expect(path.basename(paths.memory), 'named after the task, as a made one').to.equal(cgroupName(t.task_id));
-      const was = byInode.get(statSync(paths.memory).ino);
-      expect(was, "the task's memory cgroup is a pooled one, renamed").to.be.a('string');
-      for (const b of Object.values(bases)) expect(existsSync(path.join(b, was as string))).to.equal(false);
-      expect(Number(readFileSync(path.join(paths.memory, 'memory.limit_in_bytes'), 'utf8'))).to.equal(40 * 1024 * 1024);
-      expect(Number(readFileSync(path.join(paths.cpu, 'cpu.shares'), 'utf8'))).to.equal(256);
-      const mine = await until('cg.txt', async () => {
-        const text = await read(sandbox, 'cg.txt');
-        return text.includes(`/agora/${t.task_id}`) ? text : undefined;
-      });
-      expect(mine).to.match(new RegExp(`memory:.*/agora/${t.task_id}`));
-      expect(mine).to.match(new RegExp(`:cpu(,[^:]*)?:.*/agora/${t.task_id}`));
-      await fs.writeFile(path.join(sandbox, 'go'), '');
-      expect((await c.wait()).exitCode).to.equal(0);
-      for (const d of Object.values(paths)) expect(existsSync(d), d).to.equal(false);
-      for (const b of Object.values(bases))
-        expect(existsSync(path.join(b, was as string)), 'never handed out again').to.equal(false);
     });
 
     it('reports REASON_CONTAINER_LIMITATION_MEMORY when the kernel kills the task at its limit', async () => {
