@@ -184,9 +184,9 @@ async function main(): Promise<void> {
   };
   console.log(json ? JSON.stringify({ summary }) : `median: ${JSON.stringify(summary)}`);
   markers.stop();
-  const pids = launcher.pids;
+  const pids = [...launcher.pids, ...childrenOf(launcher.pids, 'agora-spawn')];
   launcher.close();
-  // The launchers exit once their (killed) tasks are gone.
+  // The launchers and their helpers exit once their (killed) tasks are gone.
   for (let i = 0; i < 100 && pids.some((p) => isAlive(p)); i++) await new Promise((r) => setTimeout(r, 50));
   if (cz instanceof LinuxContainerizer) {
     for (const base of new Set(Object.values(cz.cgroups.bases()))) {
