@@ -19,6 +19,7 @@ import { type Logger, pino } from 'pino';
 import type { CommandUri } from '../sdk/protocol/types.js';
 import { runAs, SANDBOX_MODE } from './containerizer/as-user.js';
 import { FetchFailed } from './errors.js';
+import { withoutStrayDescriptors } from './inherited-fds.js';
 import { isInside } from './sandbox.js';
 import type { TaskUser } from './users.js';
 
@@ -111,7 +112,7 @@ function copyAsUser(file: string, tmp: string, user: TaskUser): Promise<void> {
   if (!cat) return Promise.reject(new Error("'cat' is not installed on this agent"));
   const fd = openSync(tmp, 'wx', 0o644);
   return new Promise<void>((resolve, reject) => {
-    const { file: bin, args, as } = runAs({ file: cat, args: ['--', file] }, user);
+    const { file: bin, args, as } = withoutStrayDescriptors(runAs({ file: cat, args: ['--', file] }, user));
     const child = spawn(bin, args, { stdio: ['ignore', fd, 'pipe'], ...(as ?? {}) });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
@@ -177,7 +178,7 @@ function which(tool: string): string | undefined {
 }
 
 function run(file: string, args: string[], user: TaskUser | undefined): Promise<void> {
-  const cmd = runAs({ file, args }, user);
+  const cmd = withoutStrayDescriptors(runAs({ file, args }, user));
   return new Promise((resolve, reject) => {
     execFile(cmd.file, cmd.args, { maxBuffer: 4 * 1024 * 1024, ...(cmd.as ?? {}) }, (err, _out, stderr) => {
       if (err) reject(new Error(String(stderr).trim() || err.message));

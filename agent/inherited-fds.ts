@@ -12,10 +12,12 @@
  * agent's ZooKeeper thread kept being woken for the old, dead socket and spun without ever
  * reconnecting (found by reproducing `ha.test.ts`'s ZooKeeper restart under load).
  *
- * A launcher therefore closes such descriptors first thing (`closeStrayDescriptors`). Linux only:
- * elsewhere, or without /proc, it does nothing.
+ * A launcher therefore closes such descriptors first thing (`closeStrayDescriptors`), and the commands
+ * the agent starts itself go through the spawn helper's `--exec`, which closes them before it execs
+ * (`withoutStrayDescriptors`). Linux only: elsewhere, or without /proc, this does nothing.
  */
-import { closeSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { helperBinaryPath, spawnHelper } from './launcher/spawn-helper.js';
 
 /** `O_CLOEXEC` as /proc/<pid>/fdinfo's octal `flags` shows it (Linux, every architecture Node runs on). */
 export const O_CLOEXEC = 0o2000000;
@@ -66,4 +68,27 @@ export function closeStrayDescriptors(keep: Iterable<number> = []): number[] {
     }
   }
   return closed;
+}
+
+let trampoline: string | null | undefined;
+
+/** The spawn helper binary, whose `--exec` mode closes every descriptor above stdio before it execs. */
+function execTrampoline(): string | null {
+  if (trampoline === undefined) {
+    const h = spawnHelper();
+    trampoline = 'path' in h ? h.path : existsSync(helperBinaryPath()) ? helperBinaryPath() : null;
+  }
+  return trampoline;
+}
+
+/**
+ * `command` as the agent should start it itself (a command health check, the fetcher's tools):
+ * through the spawn helper's `--exec`, so that it keeps none of the agent's stray descriptors.
+ * Without the helper (no C compiler at build time), as given: the command then inherits them while
+ * it runs (docs/zookeeper.md).
+ */
+export function withoutStrayDescriptors<C extends { file: string; args: string[] }>(command: C): C {
+  const via = execTrampoline();
+  if (!via) return command;
+  return { ...command, file: via, args: ['--exec', command.file, ...command.args] };
 }

@@ -19,6 +19,7 @@ import net from 'node:net';
 import { type Logger, pino } from 'pino';
 import type { CommandInfo, HealthCheck } from '../../sdk/protocol/types.js';
 import { type Clock, systemClock, type Timer } from '../../sdk/util/clock.js';
+import { withoutStrayDescriptors } from '../inherited-fds.js';
 
 export const HEALTH_CHECK_DEFAULTS = {
   delay_seconds: 15,
@@ -103,10 +104,14 @@ export const runShellCommand: RunCommand = (command, { env, cwd, timeoutMs, cloc
       stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
       ...(user ? { uid: user.uid, gid: user.gid } : {}),
     };
-    const child =
+    // Through the spawn helper's --exec: the check keeps none of the agent's stray descriptors
+    // (its ZooKeeper connection; agent/inherited-fds.ts).
+    const run = withoutStrayDescriptors(
       command.shell === false
-        ? spawn(value, command.arguments ?? [], options)
-        : spawn('/bin/sh', ['-c', value], options);
+        ? { file: value, args: command.arguments ?? [] }
+        : { file: '/bin/sh', args: ['-c', value] },
+    );
+    const child = spawn(run.file, run.args, options);
     let output = '';
     const collect = (d: Buffer) => {
       if (output.length < MAX_OUTPUT) output += d.toString().slice(0, MAX_OUTPUT - output.length);

@@ -24,6 +24,12 @@
  * statuses, and exits once the last has ended. SIGINT, SIGTERM and SIGPIPE are ignored (a Ctrl-C
  * meant for the agent's terminal must not cut tasks short); tasks start with every signal at its
  * default and none blocked.
+ *
+ * `agora-spawn --exec FILE [ARG...]` is another use of the same binary: it closes every descriptor
+ * above stdio and execs FILE (searched in PATH). The agent runs the commands it starts itself
+ * (command health checks, the fetcher's tools) through it, so that none of them inherits a
+ * descriptor a native addon opened without close-on-exec (the ZooKeeper client's connection; see
+ * agent/inherited-fds.ts).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +37,7 @@
 #include <grp.h>
 #include <net/if.h>
 #include <poll.h>
+#include <dirent.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -510,9 +517,45 @@ stuck:
   _exit(1);
 }
 
+/* ---- --exec: a command without the caller's stray descriptors ---- */
+
+static void closeAboveStdio(void) {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
+#endif
+  /* Older kernels: every descriptor /proc lists, collected first, then closed. */
+  int fds[4096];
+  size_t n = 0;
+  DIR *d = opendir("/proc/self/fd");
+  if (d) {
+    int own = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d)) && n < sizeof fds / sizeof fds[0]) {
+      int fd = atoi(e->d_name);
+      if (fd > 2 && fd != own) fds[n++] = fd;
+    }
+    closedir(d);
+    for (size_t i = 0; i < n; i++) close(fds[i]);
+  } else {
+    for (int fd = 3; fd < 65536; fd++) close(fd);
+  }
+}
+
+static int execClean(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: agora-spawn --exec FILE [ARG...]\n");
+    return 2;
+  }
+  closeAboveStdio();
+  execvp(argv[2], argv + 2);
+  fprintf(stderr, "agora-spawn: cannot run %s: %s\n", argv[2], strerror(errno));
+  return errno == ENOENT ? 127 : 126;
+}
+
 /* ---- the loop ---- */
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--exec") == 0) return execClean(argc, argv);
   signal(SIGPIPE, SIG_IGN);
   signal(SIGINT, SIG_IGN);
   signal(SIGTERM, SIG_IGN);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { killGroup } from '../../agent/containerizer/proc.js';
+import { runShellCommand } from '../../agent/health/checker.js';
 import { closesOnExec, strayDescriptors } from '../../agent/inherited-fds.js';
 import { type LaunchedProcess, Launcher } from '../../agent/launcher/client.js';
 import { ZkClient } from '../../sdk/zk/index.js';
@@ -83,6 +84,19 @@ describe('descriptors inherited by mistake (agent/inherited-fds.ts)', () => {
       }
       expect(strayDescriptors(new Set(), launcherPid), 'descriptors the launcher keeps by mistake').to.deep.equal([]);
       expect(strayDescriptors(new Set(), task.pid), 'descriptors the task got by mistake').to.deep.equal([]);
+    });
+
+    it("runs a command health check without the parent's ZooKeeper connection (the spawn helper's --exec)", async () => {
+      const parentSockets = [...links('self').values()].filter((l) => l.startsWith('socket:'));
+      expect(parentSockets, "this process's ZooKeeper connection, not close-on-exec").to.not.be.empty;
+      // The check lists its own descriptors (the shell's, after the helper's exec) by what they point at.
+      const r = await runShellCommand(
+        { value: 'ls -l /proc/$$/fd' },
+        { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: os.tmpdir(), timeoutMs: 20_000 },
+      );
+      expect(r.exitCode, r.output).to.equal(0);
+      expect(r.output, 'the check lists its stdio').to.include('0 -> /dev/null');
+      for (const s of parentSockets) expect(r.output, `the check holds the parent's ${s}`).to.not.include(s);
     });
   });
 });
