@@ -99,16 +99,11 @@ export class AgentBatches {
     const stamp = ++this.stamps;
     this.stampOf.set(rec, stamp);
     const batch = b;
-    let written: AgentRecord[] | undefined;
-    const take = (): AgentBatchValue | undefined => {
-      if (!batch.dirty) return undefined;
-      batch.dirty = false;
-      written = [...batch.members.values()];
-      return { agents: written };
-    };
+    const { take, written } = taker(batch);
     return this.writeKey(batch.key, take).then(
       () => {
-        if (written) landed(batch, written);
+        const w = written();
+        if (w) landed(batch, w);
         // Taken by an earlier write of this batch: durable if that write carried this record or a later one.
         const kept = batch.durable.get(id);
         if (!kept || (this.stampOf.get(kept) ?? 0) < stamp)
@@ -116,7 +111,7 @@ export class AgentBatches {
       },
       (e: unknown) => {
         // Agents never written before are not in the Store: take them out (they were not admitted).
-        for (const r of written ?? []) {
+        for (const r of written() ?? []) {
           const w = r.info.id;
           if (batch.durable.has(w) || batch.members.get(w) !== r) continue;
           batch.members.delete(w);
@@ -138,19 +133,29 @@ export class AgentBatches {
     batch.members.delete(id);
     this.batchOf.delete(id);
     batch.dirty = true;
-    let written: AgentRecord[] | undefined;
-    const take = (): AgentBatchValue | undefined => {
-      if (!batch.dirty) return undefined;
-      batch.dirty = false;
-      written = [...batch.members.values()];
-      return { agents: written };
-    };
+    const { take, written } = taker(batch);
     return this.writeKey(batch.key, take).then(() => {
-      if (written) landed(batch, written);
+      const w = written();
+      if (w) landed(batch, w);
       // Taken by an earlier write of this batch: gone from the Store if that write landed.
       if (batch.durable.has(id)) throw new Error(`agent ${id}: the batch write that removed it failed`);
     });
   }
+}
+
+/**
+ * What a write of `batch` takes when it runs (its members then; nothing when no change is pending,
+ * an earlier write having taken them), and, afterwards, what it took.
+ */
+function taker(batch: Batch): { take: () => AgentBatchValue | undefined; written: () => AgentRecord[] | undefined } {
+  let taken: AgentRecord[] | undefined;
+  const take = (): AgentBatchValue | undefined => {
+    if (!batch.dirty) return undefined;
+    batch.dirty = false;
+    taken = [...batch.members.values()];
+    return { agents: taken };
+  };
+  return { take, written: () => taken };
 }
 
 /** A write of the batch landed: the Store holds exactly these records. */
