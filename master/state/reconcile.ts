@@ -44,6 +44,21 @@ function heldOf(s: Core): Held {
   return h;
 }
 
+/**
+ * While agents are still awaited after a failover: the seconds until the last held question is
+ * answered at the latest (the agent re-register window closes, and every agent still awaited is
+ * marked unreachable). Told to a framework in SUBSCRIBED, so that its reconciler does not ask again
+ * what is held (a repeated question only finds it held: at 50,000 tasks, tens of thousands of
+ * questions decoded and looked up for nothing, in the middle of the failover's burst). A question
+ * past the bound on held questions is not held: the framework's next round after the hold asks it.
+ */
+export function reconcileHoldSeconds(s: Core): number | undefined {
+  if (s.recovering.size === 0 || s.electedAt === undefined) return undefined;
+  if (heldReconcileQuestions(s) >= MAX_HELD_RECONCILE) return undefined;
+  const left = s.electedAt + s.cfg.agentReregisterTimeoutMs - s.nowMs();
+  return left > 0 ? Math.ceil(left / 1000) : undefined;
+}
+
 /** Questions held now (tests, metrics). */
 export function heldReconcileQuestions(s: Core): number {
   return heldByCore.get(s)?.count ?? 0;

@@ -79,6 +79,24 @@ describe('master: reconciliation after a failover', () => {
     ]);
   });
 
+  it('tells a framework in SUBSCRIBED how long it holds questions, only while agents are still awaited', async () => {
+    const { h2, a, b, f2, task, status, frameworkId } = await runningTaskThenFailover({
+      agentReregisterTimeoutMs: 90_000,
+    });
+    const hold = (f: typeof f2) => f.peer.all('SUBSCRIBED').map((m) => m.subscribed.reconcile_hold_seconds);
+    expect(hold(f2), 'the whole re-register window is left').to.deep.equal([90]);
+    await h2.advance(30_500);
+    const again = await h2.connectScheduler().subscribe({ name: 'fw', id: frameworkId, failover_timeout: 3600 });
+    expect(hold(again), 'what is left of it, rounded up').to.deep.equal([60]);
+    await h2.connectAgent().reregister([{ task, framework_id: frameworkId, state: TaskState.RUNNING, status }], a.id);
+    await h2.connectAgent({ hostname: 'b' }).reregister([], b.id);
+    const last = await h2.connectScheduler().subscribe({ name: 'fw', id: frameworkId, failover_timeout: 3600 });
+    expect(hold(last), 'nothing held once every agent is back').to.deep.equal([undefined]);
+    const fresh = await MasterHarness.start();
+    const f = await fresh.subscribe({ name: 'new' });
+    expect(hold(f), 'nothing held by a master that awaits no agent').to.deep.equal([undefined]);
+  });
+
   it('applies what peers send between the election and the registrar recovery, in order, instead of refusing it', async () => {
     const h = await MasterHarness.start();
     const a = await h.addAgent();
