@@ -63,6 +63,35 @@ describe('master: reconciliation after a failover', () => {
     ]);
   });
 
+  it('holds a repeated question once, also among many held for one agent', async () => {
+    const { h2, a, b, f2, task, status, frameworkId } = await runningTaskThenFailover();
+    const ids = ['t1', ...Array.from({ length: 40 }, (_, i) => `never-ran-${i}`)];
+    const ask = (list: string[]) =>
+      f2.call({
+        type: 'RECONCILE',
+        framework_id: frameworkId,
+        reconcile: { tasks: list.map((task_id) => ({ task_id, agent_id: a.id })) },
+      });
+    ask(ids.slice(0, 5));
+    ask(ids.slice(0, 5)); // repeated while the list is short
+    ask(ids);
+    ask([...ids].reverse()); // and once it is long
+    await h2.settle();
+    await h2.connectAgent().reregister([{ task, framework_id: frameworkId, state: TaskState.RUNNING, status }], a.id);
+    expect(f2.updates().map((u) => u.task_id)).to.deep.equal(ids);
+    expect(f2.updates()[0].state).to.equal(TaskState.RUNNING);
+    expect(
+      new Set(
+        f2
+          .updates()
+          .slice(1)
+          .map((u) => u.state),
+      ),
+    ).to.deep.equal(new Set([TaskState.LOST]));
+    await h2.connectAgent({ hostname: 'b' }).reregister([], b.id);
+    expect(f2.updates()).to.have.length(ids.length);
+  });
+
   it('answers held questions when the re-registration window closes without the agent', async () => {
     const { h2, a, b, f2, frameworkId } = await runningTaskThenFailover({ agentReregisterTimeoutMs: 10_000 });
     await h2.connectAgent({ hostname: 'b' }).reregister([], b.id);
