@@ -549,6 +549,9 @@ export class Master {
       case 'forgetFramework':
         writes.push(this.persist('framework', this.registrar?.removeFramework(effect.frameworkId)));
         return;
+      case 'forgetAgent':
+        writes.push(this.persist('agent', this.registrar?.removeAgent(effect.agentId)));
+        return;
       case 'arm': {
         this.timers.get(effect.timer)?.cancel();
         if (this.stopped) return;

@@ -5,11 +5,12 @@
  * re-registration back; batched, the writes that arrive while one is in flight go out together in
  * the next, and recovery reads one key per BATCH_SIZE agents.
  *
- * Each agent stays in one batch for good: a later change of its record rewrites that batch (the
- * whole value, compare-and-set on its version like any registrar key). Writes of one batch are
- * applied in order and coalesce: a write that starts takes every change made to the batch until
- * then. Every record is checked before it joins (never persist what cannot be read back), and a new
- * agent whose batch write failed is taken out again (it was never admitted).
+ * Each agent stays in one batch for good (unless removed: a new agent that left before it was
+ * admitted, see `remove`): a later change of its record rewrites that batch (the whole value,
+ * compare-and-set on its version like any registrar key). Writes of one batch are applied in order
+ * and coalesce: a write that starts takes every change made to the batch until then. Every record
+ * is checked before it joins (never persist what cannot be read back), and a new agent whose batch
+ * write failed is taken out again (it was never admitted).
  */
 import { randomBytes } from 'node:crypto';
 import type { AgentRecord } from './registrar.js';
@@ -107,7 +108,7 @@ export class AgentBatches {
     };
     return this.writeKey(batch.key, take).then(
       () => {
-        for (const r of written ?? []) batch.durable.set(r.info.id, r);
+        if (written) landed(batch, written);
         // Taken by an earlier write of this batch: durable if that write carried this record or a later one.
         const kept = batch.durable.get(id);
         if (!kept || (this.stampOf.get(kept) ?? 0) < stamp)
@@ -125,4 +126,35 @@ export class AgentBatches {
       },
     );
   }
+
+  /**
+   * Takes an agent out of its batch and rewrites the batch without it (a new agent that left before
+   * it was admitted). Resolves once a write without it has landed; when that write fails, the next
+   * write of the batch leaves it out.
+   */
+  remove(id: string): Promise<void> {
+    const batch = this.batchOf.get(id);
+    if (!batch) return Promise.resolve();
+    batch.members.delete(id);
+    this.batchOf.delete(id);
+    batch.dirty = true;
+    let written: AgentRecord[] | undefined;
+    const take = (): AgentBatchValue | undefined => {
+      if (!batch.dirty) return undefined;
+      batch.dirty = false;
+      written = [...batch.members.values()];
+      return { agents: written };
+    };
+    return this.writeKey(batch.key, take).then(() => {
+      if (written) landed(batch, written);
+      // Taken by an earlier write of this batch: gone from the Store if that write landed.
+      if (batch.durable.has(id)) throw new Error(`agent ${id}: the batch write that removed it failed`);
+    });
+  }
+}
+
+/** A write of the batch landed: the Store holds exactly these records. */
+function landed(batch: Batch, written: AgentRecord[]): void {
+  batch.durable.clear();
+  for (const r of written) batch.durable.set(r.info.id, r);
 }

@@ -283,6 +283,11 @@ export class Registrar {
     return this.agentBatches.save(rec);
   }
 
+  /** Deletes the record of a new agent that left before it was admitted (new agents live in batches). */
+  removeAgent(id: string): Promise<void> {
+    return this.agentBatches.remove(id);
+  }
+
   /** A batch write: the value is taken when the write starts (undefined: an earlier write took every change). */
   private writeTaken(key: string, take: () => AgentBatchValue | undefined): Promise<void> {
     if (this.unreadable.has(key)) {

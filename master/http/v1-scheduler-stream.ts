@@ -13,7 +13,7 @@ import type { ServerResponse } from 'node:http';
 import type pino from 'pino';
 import { type EventContext, encodeJsonRecord, eventToMesos } from '../../sdk/mesos/index.js';
 import type { SchedulerEvent } from '../../sdk/protocol/messages.js';
-import type { Peer } from '../../sdk/transport/index.js';
+import { BacklogMeter, type Peer } from '../../sdk/transport/index.js';
 import { type Clock, systemClock, type Timer } from '../../sdk/util/clock.js';
 
 /** Bounds of a framework connection's unread backlog, WebSocket or HTTP stream. */
@@ -38,12 +38,11 @@ export class HttpStreamPeer implements Peer<SchedulerEvent> {
   frameworkId: string | undefined;
   /** Told when the stream becomes congested (true) and when it has caught up (false). */
   onBackpressure: ((congested: boolean) => void) | undefined;
-  congested = false;
   private closed = false;
   /** Bytes handed to the answer, ever; minus what it still buffers, what the socket has taken. */
   private written = 0;
-  private takenMark = 0;
-  private progressAt = 0;
+  /** Judges the backlog against the bounds (sdk/transport/backlog-meter.ts, as the WebSocket's). */
+  private readonly meter: BacklogMeter;
   private stallTimer: Timer | undefined;
 
   constructor(
@@ -58,8 +57,14 @@ export class HttpStreamPeer implements Peer<SchedulerEvent> {
     private readonly ctx: EventContext = {},
     private readonly clock: Clock = systemClock,
   ) {
+    this.meter = new BacklogMeter(bp, clock);
     res.on('drain', () => this.judge());
     res.once('close', () => this.stopWatch());
+  }
+
+  /** Its backlog is over the high water (and not yet down to a quarter of it). */
+  get congested(): boolean {
+    return this.meter.congested;
   }
 
   get open(): boolean {
@@ -82,7 +87,7 @@ export class HttpStreamPeer implements Peer<SchedulerEvent> {
     const record = encodeJsonRecord(json);
     const buffered = this.backlog();
     // A record is always allowed onto an empty buffer, so a bound below one record cannot wedge a stream.
-    if (buffered > 0 && buffered + record.byteLength > this.bp.maxBufferedBytes) {
+    if (this.meter.overBound(buffered, record.byteLength)) {
       this.drop('scheduler stream over its buffer bound: dropping it instead of buffering more', buffered);
       return false;
     }
@@ -107,22 +112,15 @@ export class HttpStreamPeer implements Peer<SchedulerEvent> {
   private judge(): void {
     if (this.closed) return;
     const backlog = this.backlog();
-    const taken = this.written - backlog;
-    if (taken > this.takenMark) {
-      this.takenMark = taken;
-      this.progressAt = this.clock.now();
-    }
-    if (!this.congested && backlog > this.bp.highWaterBytes) {
-      this.congested = true;
-      this.progressAt = this.clock.now();
+    const change = this.meter.judge(backlog, this.written - backlog);
+    if (change === 'congested') {
       this.log.info(
         { frameworkId: this.frameworkId, remote: this.remoteAddress, backlog, highWater: this.bp.highWaterBytes },
         'scheduler stream congested: holding back offers until it reads',
       );
       this.notify(true);
       this.watchStall();
-    } else if (this.congested && backlog <= this.bp.highWaterBytes / 4) {
-      this.congested = false;
+    } else if (change === 'clear') {
       this.stopWatch();
       this.log.info(
         { frameworkId: this.frameworkId, remote: this.remoteAddress, backlog },
@@ -140,7 +138,7 @@ export class HttpStreamPeer implements Peer<SchedulerEvent> {
       .setInterval(() => {
         this.judge();
         if (!this.congested || this.closed) return this.stopWatch();
-        if (this.clock.now() - this.progressAt > this.bp.stallTimeoutMs)
+        if (this.meter.stalled())
           this.drop('scheduler stream blocked: congested and took nothing for the stall timeout; dropping it');
       }, every)
       .unref();

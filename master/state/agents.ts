@@ -81,6 +81,15 @@ export function onRegister(s: Core, out: Effects, conn: string, m: Extract<Agent
 
 /** The durable write of a REGISTER finished: admit the agent if its connection is still there. */
 export function onAdmitted(s: Core, out: Effects, conn: string): void {
+  const abandoned = s.abandonedAgents.get(conn);
+  if (abandoned !== undefined) {
+    // Its connection closed before REGISTERED: the agent never learnt the id and will register
+    // anew. Its record goes, or the next leader would wait for an agent never admitted.
+    s.abandonedAgents.delete(conn);
+    out.forgetAgent(abandoned);
+    out.log('info', 'a new agent left before it was admitted; its record is removed', { agentId: abandoned });
+    return;
+  }
   const c = s.agentConns.get(conn);
   const entry = c?.pending;
   if (!c || !entry) return;
@@ -100,6 +109,7 @@ export function onAdmitted(s: Core, out: Effects, conn: string): void {
 }
 
 export function onAdmissionFailed(s: Core, out: Effects, conn: string, message: string): void {
+  if (s.abandonedAgents.delete(conn)) return;
   const c = s.agentConns.get(conn);
   if (!c?.pending) return;
   c.registering = false;
@@ -381,6 +391,7 @@ export function onPong(s: Core, conn: string, seq: number): void {
 export function onAgentClosed(s: Core, out: Effects, conn: string): void {
   const c = s.agentConns.get(conn);
   s.agentConns.delete(conn);
+  if (c?.pending) s.abandonedAgents.set(conn, c.pending.id);
   const a = c?.agentId ? s.agents.get(c.agentId) : undefined;
   if (!a || a.peer?.id !== conn) return;
   a.peer = undefined;

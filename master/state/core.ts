@@ -189,6 +189,13 @@ export class Core {
    */
   readonly abandonedFrameworks = new Map<string, string>();
 
+  /**
+   * New agents whose connection closed while their record was being written (connection id → agent
+   * id): the agent never learnt its id and registers anew, so the record is deleted once the write
+   * lands, and no later leader waits for an agent that was never admitted.
+   */
+  readonly abandonedAgents = new Map<string, string>();
+
   /** An id given to a new framework whose record is still being written. */
   isPendingFramework(id: string): boolean {
     for (const c of this.schedulerConns.values()) if (c.pending?.id === id) return true;

@@ -22,6 +22,8 @@ export type Effect =
   | { kind: 'persistAgent'; record: AgentRecord; ack?: string }
   | { kind: 'persistFramework'; record: FrameworkRecord; ack?: string }
   | { kind: 'forgetFramework'; frameworkId: string }
+  /** Delete an agent's record (a new agent that left before it was admitted). */
+  | { kind: 'forgetAgent'; agentId: string }
   /** Arm (or re-arm: an armed timer of that name is cancelled first) a named timer; `repeat` for intervals. */
   | { kind: 'arm'; timer: string; ms: number; repeat?: boolean }
   | { kind: 'cancel'; timer: string }
@@ -94,6 +96,10 @@ export class Effects {
 
   forgetFramework(frameworkId: string): void {
     this.list.push({ kind: 'forgetFramework', frameworkId });
+  }
+
+  forgetAgent(agentId: string): void {
+    this.list.push({ kind: 'forgetAgent', agentId });
   }
 
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {

@@ -1,3 +1,4 @@
+export { type BacklogBounds, type BacklogChange, BacklogMeter, overBound } from './backlog-meter.js';
 export {
   backoffDelayMs,
   basicAuthorization,

@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { CodecError, CodecErrorCode, checkShape, DEFAULT_MAX_FRAME_BYTES, decode, encode } from '../codec/codec.js';
 import type { AnyMessage, Direction, MessageOf } from '../protocol/messages.js';
 import { type Clock, systemClock, type Timer } from '../util/clock.js';
+import { BacklogMeter, overBound } from './backlog-meter.js';
 
 export interface Peer<Out> {
   /** Random id per connection. */
@@ -194,12 +195,10 @@ export class WsPeer<Out> implements Peer<Out> {
   private localClose: { code: number; reason: string } | undefined;
   /** Backpressure: on when the route asked for it (set by the server before any send). */
   bp: BackpressureOptions | undefined;
-  congested = false;
   /** Bytes handed to ws.send, ever; minus ws.bufferedAmount, what the socket has taken. */
   private sentBytes = 0;
-  private takenMark = 0;
-  /** clock.now() when the socket last took a byte (counted from when the peer became congested). */
-  private progressAt = 0;
+  /** Judges the backlog against `bp` (backlog-meter.ts); made at the first judgement. */
+  private meter: BacklogMeter | undefined;
 
   constructor(
     readonly ws: WebSocket,
@@ -214,28 +213,27 @@ export class WsPeer<Out> implements Peer<Out> {
     return Math.max(0, this.ws.bufferedAmount - this.bytesThisTurn());
   }
 
+  /** Its backlog is over the high water (and not yet down to a quarter of it). */
+  get congested(): boolean {
+    return this.meter?.congested ?? false;
+  }
+
   /** Re-judges congestion (after a send, a drain, a heartbeat): set above the high water, cleared at a quarter of it. */
   checkBackpressure(): void {
     const bp = this.bp;
     if (!bp) return;
+    this.meter ??= new BacklogMeter(bp, this.opts.clock);
     const backlog = this.backlog();
     // Pings the heartbeat writes are buffered too but not counted in sentBytes: only a rise counts.
-    const taken = this.sentBytes - this.ws.bufferedAmount;
-    if (taken > this.takenMark) {
-      this.takenMark = taken;
-      this.progressAt = this.opts.clock.now();
-    }
-    if (!this.congested && backlog > bp.highWaterBytes) {
-      this.congested = true;
-      this.progressAt = this.opts.clock.now();
+    const change = this.meter.judge(backlog, this.sentBytes - this.ws.bufferedAmount);
+    if (change === 'congested') {
       this.log.info(
         { peer: this.id, remote: this.remoteAddress, backlog, highWater: bp.highWaterBytes },
         'peer congested: holding back what can wait',
       );
       this.notify(true);
       this.watchDrain();
-    } else if (this.congested && backlog <= bp.highWaterBytes / 4) {
-      this.congested = false;
+    } else if (change === 'clear') {
       this.log.info({ peer: this.id, remote: this.remoteAddress, backlog }, 'peer caught up');
       this.notify(false);
     }
@@ -245,7 +243,7 @@ export class WsPeer<Out> implements Peer<Out> {
   stalled(now: number): boolean {
     if (!this.bp || !this.congested) return false;
     this.checkBackpressure();
-    if (!this.congested || now - this.progressAt <= this.bp.stallTimeoutMs) return false;
+    if (!this.meter?.stalled(now)) return false;
     this.log.warn(
       { peer: this.id, remote: this.remoteAddress, backlog: this.backlog(), stallTimeoutMs: this.bp.stallTimeoutMs },
       'peer blocked: congested and took nothing for the stall timeout; closing',
@@ -294,7 +292,7 @@ export class WsPeer<Out> implements Peer<Out> {
     const buffered = Math.max(0, this.ws.bufferedAmount - this.bytesThisTurn());
     const limit = this.bp?.maxBufferedBytes ?? this.opts.maxBufferedBytes;
     // A frame is always allowed onto an empty buffer, so a limit below one frame cannot wedge a peer.
-    if (buffered > 0 && buffered + frame.byteLength > limit) {
+    if (overBound(buffered, frame.byteLength, limit)) {
       this.log.warn(
         {
           peer: this.id,
