@@ -28,9 +28,14 @@ import { constants as fsConstants, writeFileSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { processStartTime, shellStatus } from '../containerizer/proc.js';
+import { closeStrayDescriptors } from '../inherited-fds.js';
 import type { PrepareJob, PrepareResult, ToWorker } from './prepare-worker.js';
 import type { FromLauncher, LaunchEvent, LaunchRequest, ToLauncher } from './protocol.js';
 import { encodeRequest, HELPER_ENV, type HelperEvent, parseEvent } from './spawn-helper.js';
+
+// First: whatever the agent held without close-on-exec (its ZooKeeper connection) must not live on
+// here for the launcher's life, nor reach the tasks (see inherited-fds.ts).
+closeStrayDescriptors();
 
 let outbox: LaunchEvent[] = [];
 let flushScheduled = false;

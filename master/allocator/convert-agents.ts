@@ -276,10 +276,15 @@ function twinUsedEntry(r: Readonly<Resource>): boolean {
 function sameAsTwin(twin: AgentMemo, total: Resources, allocated: Resources): boolean {
   tw = twin;
   twSame = true;
-  twScalars = 0;
-  twEntries = 0;
-  total.forEachEntry(twinTotalEntry);
-  if (!twSame || twScalars !== twin.names.length || twEntries !== (twin.nsTotal?.length ?? 0)) return false;
+  // The same value as the twin's (a master that shares equal values between agents: Resources
+  // are immutable) holds the same entries: nothing to walk.
+  if (total !== twin.total) {
+    twScalars = 0;
+    twEntries = 0;
+    total.forEachEntry(twinTotalEntry);
+    if (!twSame || twScalars !== twin.names.length || twEntries !== (twin.nsTotal?.length ?? 0)) return false;
+  }
+  if (allocated === twin.allocated) return true;
   twScalars = 0;
   twEntries = 0;
   allocated.forEachEntry(twinUsedEntry);

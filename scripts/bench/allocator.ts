@@ -344,7 +344,14 @@ interface WholeKit {
 
 const THIS_KIT: WholeKit = { WholeCycle, DeclineOffersShape, LargeAndSmallQuotaShape };
 
-function wholeSequence(c: Case, allocate: AllocateFn, seed: number, kit: WholeKit = THIS_KIT): CycleTiming[] {
+/** The rounds of one sequence, and what adding its agents cost (builds from before it was timed: undefined). */
+interface WholeRun {
+  rounds: CycleTiming[];
+  addAgentsMs?: number;
+  addAgentsCpuMs?: number;
+}
+
+function wholeSequence(c: Case, allocate: AllocateFn, seed: number, kit: WholeKit = THIS_KIT): WholeRun {
   const snapshot =
     c.kind === 'DeclineOffers'
       ? new kit.DeclineOffersShape(c.agents, c.frameworks).snapshot()
@@ -355,7 +362,8 @@ function wholeSequence(c: Case, allocate: AllocateFn, seed: number, kit: WholeKi
     out.push(cycle.run(allocate, seededRng(seed + r)));
     if (c.kind === 'DeclineOffers') cycle.declineAll(REFUSE_SECONDS);
   }
-  return out;
+  const timedAdd = cycle as { addAgentsMs?: number; addAgentsCpuMs?: number };
+  return { rounds: out, addAgentsMs: timedAdd.addAgentsMs, addAgentsCpuMs: timedAdd.addAgentsCpuMs };
 }
 
 /**
@@ -414,6 +422,8 @@ async function child(c: Case, runs: number, modulePath: string | undefined, rebu
     encodeCpu: [],
     wholeOffers: 0,
   }));
+  const addMs: number[] = [];
+  const addCpu: number[] = [];
   for (let i = 0; i < runs; i++) {
     const seq = sequence(c, mod.allocate, 100 + 10 * i);
     seq.forEach((r, k) => {
@@ -423,7 +433,10 @@ async function child(c: Case, runs: number, modulePath: string | undefined, rebu
       rounds[k].filters = r.filters;
     });
     if (kit) {
-      wholeSequence(c, mod.allocate, 100 + 10 * i, kit).forEach((t, k) => {
+      const run = wholeSequence(c, mod.allocate, 100 + 10 * i, kit);
+      if (run.addAgentsMs !== undefined) addMs.push(run.addAgentsMs);
+      if (run.addAgentsCpuMs !== undefined) addCpu.push(run.addAgentsCpuMs);
+      run.rounds.forEach((t, k) => {
         rounds[k].whole.push(t.whole_cycle_ms);
         // Builds from before the CPU figures were added report none.
         if (t.whole_cycle_cpu_ms !== undefined) rounds[k].wholeCpu.push(t.whole_cycle_cpu_ms);
@@ -450,6 +463,9 @@ async function child(c: Case, runs: number, modulePath: string | undefined, rebu
         apply_cpu_ms: r.applyCpu.length > 0 ? round2(median(r.applyCpu)) : null,
         encode_cpu_ms: r.encodeCpu.length > 0 ? round2(median(r.encodeCpu)) : null,
         whole_cycle_offers: r.whole.length > 0 ? r.wholeOffers : null,
+        // The same in every round's line: the master handling every agent's REREGISTER before round 0.
+        add_agents_ms: addMs.length > 0 ? round2(median(addMs)) : null,
+        add_agents_cpu_ms: addCpu.length > 0 ? round2(median(addCpu)) : null,
         allocate_ms: round2(median(r.ms)),
         min_ms: round2(Math.min(...r.ms)),
         cpu_ms: round2(median(r.cpu)),
@@ -598,6 +614,14 @@ async function main(): Promise<void> {
         ].join('  '),
       );
     });
+    const added = (r: Record<string, number | string | null> | undefined) =>
+      r && typeof r.add_agents_ms === 'number'
+        ? `${fmt(r.add_agents_ms)} ms wall, ${fmt(r.add_agents_cpu_ms)} ms CPU`
+        : 'not timed';
+    if (!json && mine.length > 0)
+      console.log(
+        `  ${c.kind} ${c.agents}: agents added before round 0 (every REREGISTER handled by the master, median): ${added(mine[0])}${compare ? `; compare: ${added(base[0])}` : ''}`,
+      );
   }
   if (!json) {
     if (compare)

@@ -97,13 +97,15 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     const workDir = tempDir('agent-restart');
     const port = await freePort();
     const args = ['--resources', 'cpus:2;mem:1024'];
+    const gate = tempDir('ends-while-down');
     const agent = await startAgentProc(master.address, args, workDir);
     const f = await new TestFramework(master.address, 'survivor').start();
     frameworks.push(f);
     const [o] = await f.takeOffers();
     f.driver.launch(o, [
       commandTask(o, 'keeps-running', 'sleep 300'),
-      commandTask(o, 'ends-while-down', 'sleep 2; exit 7'),
+      // Ends only once the agent is down (a `sleep 2` could run out before the kill on a loaded machine).
+      commandTask(o, 'ends-while-down', `while [ ! -f ${gate}/go ]; do sleep 0.1; done; exit 7`),
     ]);
     await f.waitState('keeps-running', 'TASK_RUNNING');
     await f.waitState('ends-while-down', 'TASK_RUNNING');
@@ -111,9 +113,9 @@ describe('agent faults (real processes, SIGKILL) @integration', function () {
     pids.push(pid);
     const endingPid = (await taskPid(agent.url, 'ends-while-down')) as number;
     await agent.proc.kill('SIGKILL');
+    writeFileSync(join(gate, 'go'), '');
     expect(pidAlive(pid), 'the task survives its agent').to.equal(true);
-    // 'ends-while-down' exits meanwhile: waited for by its pid, not a fixed sleep (the shell may
-    // start its `sleep 2` late on a loaded machine, and then it would still run at the restart).
+    // 'ends-while-down' exits now that its gate is open: waited for by its pid, not a fixed sleep.
     await waitFor(
       `'ends-while-down' (pid ${endingPid}) to exit while the agent is down`,
       () => !pidAlive(endingPid),

@@ -243,7 +243,7 @@ describe('secrets end to end @integration', function () {
     const { client, path } = ZkClient.fromUrl(url, { sessionTimeoutMs: 10_000 });
     const up = await Promise.race([
       client.connect().then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 5_000)),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 30_000)),
     ]).catch(() => false);
     if (!up) await client.close().catch(() => undefined);
     requireReal(this, 'ZooKeeper', { ok: up, reason: `nothing answers at ${base} (set AGORA_ZK)` });

@@ -98,7 +98,7 @@ describe('agora execute across a master failover (failover_timeout 0) @integrati
         '--name',
         'survivor',
         '--command',
-        `echo $$ > ${pidFile}; exec sleep 60`,
+        `echo $$ > ${pidFile}; exec sleep 600`,
       ]);
       await waitFor(
         () => `the task of agora execute to write its pid (output: ${exec.text().slice(-500)})`,

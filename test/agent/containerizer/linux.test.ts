@@ -115,7 +115,12 @@ for (const mode of ['spawn helper', 'unshare'] as const) {
       const { c, sandbox } = await launch(task('echo started; exec sleep 30'));
       await until('started', async () => ((await read(sandbox)).includes('started') ? true : undefined));
       const top = c.handle.pid as number;
-      const comm = readFileSync(`/proc/${top}/comm`, 'utf8').trim();
+      // `started` is echoed before the shell's `exec sleep`: the top process may still be `sh` when it
+      // shows (seen under load, 2 in 300 launches). Wait for the exec; `unshare` is there at once.
+      const comm = await until('the task to exec', async () => {
+        const name = readFileSync(`/proc/${top}/comm`, 'utf8').trim();
+        return name === 'sh' ? undefined : name;
+      });
       if (mode === 'spawn helper') {
         expect(comm).to.equal('sleep');
         expect(nsPids(top)).to.have.length(2);

@@ -33,14 +33,29 @@ describe('allocator twins (agents converted like the last one)', () => {
   it('offers every agent exactly its own free resources, however alike its neighbours are', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.nat(TOTALS.length - 1), fc.nat(USED.length - 1)), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.tuple(fc.nat(TOTALS.length - 1), fc.nat(USED.length - 1), fc.boolean(), fc.boolean()), {
+          minLength: 1,
+          maxLength: 12,
+        }),
         (layout) => {
-          const agents: AllocatorAgent[] = layout.map(([t, u], i) => ({
+          // Values shared between agents of one content (as a master that keeps one value per
+          // shape hands them over: the twin is then found by identity), or fresh.
+          const shared = new Map<string, Resources>();
+          const value = (text: string, share: boolean) => {
+            if (!share) return text === '' ? Resources.empty() : Resources.parse(text);
+            let v = shared.get(text);
+            if (v === undefined) {
+              v = text === '' ? Resources.empty() : Resources.parse(text);
+              shared.set(text, v);
+            }
+            return v;
+          };
+          const agents: AllocatorAgent[] = layout.map(([t, u, shareTotal, shareUsed], i) => ({
             id: `a${i}`,
             hostname: `a${i}`,
-            // Fresh values every time: no memo holds them, only a twin can save the conversion.
-            total: Resources.parse(TOTALS[t]),
-            allocated: USED[u] === '' ? Resources.empty() : Resources.parse(USED[u]),
+            // No memo holds these values (a new allocator): only a twin can save the conversion.
+            total: value(TOTALS[t], shareTotal),
+            allocated: value(USED[u], shareUsed),
             attributes: {},
             active: true,
           }));
