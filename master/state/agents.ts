@@ -15,7 +15,7 @@ import { adoptFramework } from './frameworks.js';
 import { executorInUse, joinGroup } from './groups.js';
 import { rescindAgentOffers } from './offers.js';
 import { agentSettled } from './reconcile.js';
-import { taskResources, unreadableResources } from './task-resources.js';
+import { shareRecovered, taskResources, unreadableResources } from './task-resources.js';
 import {
   addTask,
   applyState,
@@ -369,6 +369,7 @@ function recoverTask(
       return;
     }
   }
+  shareRecovered(entry.id, rec);
   // A group's executor, when booked with this task, is added to the agent's use by joinGroup.
   const t = addTask(s, entry, fw, rec.task, role, rec.state, { resources: res, usedAfter });
   if (batch) for (const r of rec.task.resources) batch.push(r);

@@ -14,6 +14,7 @@ import { roleNameProblem } from '../roles.js';
 import type { Core } from './core.js';
 import { type Effects, failoverTimer } from './effects.js';
 import { dropFrameworkOffers } from './offers.js';
+import { reconcileHoldSeconds } from './reconcile.js';
 import { applyState, masterStatus } from './tasks.js';
 
 export function frameworkRecord(fw: FrameworkEntry, completed: boolean): FrameworkRecord {
@@ -186,12 +187,14 @@ function admit(s: Core, out: Effects, conn: string, fw: FrameworkEntry): void {
   fw.active = true;
   fw.connected = true;
   fw.disconnectedAt = undefined;
+  const hold = reconcileHoldSeconds(s);
   out.toScheduler(conn, {
     type: 'SUBSCRIBED',
     subscribed: {
       framework_id: fw.id,
       heartbeat_interval_seconds: s.cfg.schedulerHeartbeatSeconds,
       master_info: s.cfg.info,
+      ...(hold === undefined ? {} : { reconcile_hold_seconds: hold }),
     },
   });
   s.requestAllocation(out);

@@ -25,9 +25,27 @@ export interface TaskRef {
   agent_id?: string;
 }
 
+/**
+ * The questions held for one awaited agent, in the order asked: the asking framework and the task
+ * key (framework id and task id, as the task map is keyed: the key hashed once when asked is the
+ * key looked up when answered). A failover holds one question per task (50,000), mostly a handful
+ * per agent: a map and a set per agent and framework were 55,000 collections made, promoted and
+ * dropped in the burst; two arrays per agent, searched for a repeat while short, are not.
+ */
+interface AgentQuestions {
+  frameworks: string[];
+  taskIds: string[];
+  keys: string[];
+  /** The keys, once the list is long enough that a linear search for a repeat would cost more. */
+  index?: Set<string>;
+}
+
+/** Questions per agent searched linearly for a repeat; past this, through a set. */
+const LINEAR_SEARCH_MAX = 32;
+
 interface Held {
-  /** Agent id → framework id → task ids asked about. */
-  byAgent: Map<string, Map<string, Set<string>>>;
+  /** Agent id → the questions about its tasks. */
+  byAgent: Map<string, AgentQuestions>;
   /** Framework id → task ids asked about without an agent id. */
   anyAgent: Map<string, Set<string>>;
   count: number;
@@ -44,6 +62,21 @@ function heldOf(s: Core): Held {
   return h;
 }
 
+/**
+ * While agents are still awaited after a failover: the seconds until the last held question is
+ * answered at the latest (the agent re-register window closes, and every agent still awaited is
+ * marked unreachable). Told to a framework in SUBSCRIBED, so that its reconciler does not ask again
+ * what is held (a repeated question only finds it held: at 50,000 tasks, tens of thousands of
+ * questions decoded and looked up for nothing, in the middle of the failover's burst). A question
+ * past the bound on held questions is not held: the framework's next round after the hold asks it.
+ */
+export function reconcileHoldSeconds(s: Core): number | undefined {
+  if (s.recovering.size === 0 || s.electedAt === undefined) return undefined;
+  if (heldReconcileQuestions(s) >= MAX_HELD_RECONCILE) return undefined;
+  const left = s.electedAt + s.cfg.agentReregisterTimeoutMs - s.nowMs();
+  return left > 0 ? Math.ceil(left / 1000) : undefined;
+}
+
 /** Questions held now (tests, metrics). */
 export function heldReconcileQuestions(s: Core): number {
   return heldByCore.get(s)?.count ?? 0;
@@ -52,6 +85,23 @@ export function heldReconcileQuestions(s: Core): number {
 /** Leadership lost: nothing held is answered by this master any more. */
 export function clearReconcileHold(s: Core): void {
   heldByCore.delete(s);
+}
+
+/** Holds a question about a task on an awaited agent, once (a repeated question is held already). */
+function holdForAgent(h: Held, agentId: string, frameworkId: string, taskId: string, key: string): void {
+  let q = h.byAgent.get(agentId);
+  if (!q) {
+    q = { frameworks: [], taskIds: [], keys: [] };
+    h.byAgent.set(agentId, q);
+  }
+  if (q.index ? q.index.has(key) : q.keys.includes(key)) return;
+  if (h.count >= MAX_HELD_RECONCILE) return;
+  q.frameworks.push(frameworkId);
+  q.taskIds.push(taskId);
+  q.keys.push(key);
+  if (q.index) q.index.add(key);
+  else if (q.keys.length > LINEAR_SEARCH_MAX) q.index = new Set(q.keys);
+  h.count++;
 }
 
 function hold(h: Held, into: Map<string, Set<string>>, frameworkId: string, taskId: string): void {
@@ -77,7 +127,6 @@ export function reconcile(s: Core, out: Effects, fw: FrameworkEntry, tasks: Task
   for (const q of tasks) ask(s, out, fw, q.task_id, q.agent_id, now);
 }
 
-/** One question: answered now, held until its agent is settled, or answered as unknown. */
 function ask(
   s: Core,
   out: Effects,
@@ -86,7 +135,19 @@ function ask(
   agentId: string | undefined,
   now: number,
 ): void {
-  const key = taskKey(fw.id, taskId);
+  askByKey(s, out, fw, taskId, taskKey(fw.id, taskId), agentId, now);
+}
+
+/** One question (`key`: the task's key), answered now, held until its agent is settled, or answered as unknown. */
+function askByKey(
+  s: Core,
+  out: Effects,
+  fw: FrameworkEntry,
+  taskId: string,
+  key: string,
+  agentId: string | undefined,
+  now: number,
+): void {
   const known = s.tasks.get(key) ?? fw.completedByKey.get(key);
   if (known) {
     answerKnown(s, out, fw, known, now);
@@ -96,14 +157,8 @@ function ask(
   // Without an agent id, any agent still re-registering could be the one holding it.
   if (agentId ? s.recovering.has(agentId) : s.recovering.size > 0) {
     const h = heldOf(s);
-    if (agentId) {
-      let byFw = h.byAgent.get(agentId);
-      if (!byFw) {
-        byFw = new Map();
-        h.byAgent.set(agentId, byFw);
-      }
-      hold(h, byFw, fw.id, taskId);
-    } else hold(h, h.anyAgent, fw.id, taskId);
+    if (agentId) holdForAgent(h, agentId, fw.id, taskId, key);
+    else hold(h, h.anyAgent, fw.id, taskId);
     return;
   }
   unknownTask(s, out, fw, agentId === undefined ? { task_id: taskId } : { task_id: taskId, agent_id: agentId }, now);
@@ -153,10 +208,18 @@ function unknownTask(s: Core, out: Effects, fw: FrameworkEntry, q: TaskRef, now:
 export function agentSettled(s: Core, out: Effects, agentId: string): void {
   const h = heldByCore.get(s);
   if (!h) return;
-  const byFw = h.byAgent.get(agentId);
-  if (byFw) {
+  const q = h.byAgent.get(agentId);
+  if (q) {
     h.byAgent.delete(agentId);
-    answer(s, out, h, byFw, agentId);
+    h.count -= q.keys.length;
+    const now = s.nowSecs();
+    let fw: FrameworkEntry | undefined;
+    for (let i = 0; i < q.keys.length; i++) {
+      const frameworkId = q.frameworks[i];
+      if (fw?.id !== frameworkId) fw = s.frameworks.get(frameworkId);
+      if (!fw) continue; // gone meanwhile (torn down): nobody to answer
+      askByKey(s, out, fw, q.taskIds[i], q.keys[i], agentId, now);
+    }
   }
   if (s.recovering.size === 0 && h.anyAgent.size > 0) {
     const any = h.anyAgent;

@@ -163,11 +163,22 @@ export const EventType = {
   MESSAGE: 'MESSAGE',
 } as const;
 
-/** The schema of every scheduler event, by type. MESSAGE: data an executor sent its framework (base64). LEADER: this master is not the leader; reconnect to `leader` (absent when none is known). */
+/**
+ * The schema of every scheduler event, by type. MESSAGE: data an executor sent its framework (base64). LEADER: this master is not the leader; reconnect to `leader` (absent when none is known).
+ * SUBSCRIBED `reconcile_hold_seconds`: only while a new leader still awaits agents after a failover:
+ * an explicit RECONCILE question about a task on such an agent is held and answered when the agent
+ * re-registers or is marked unreachable, at the latest after this many seconds; asking again
+ * before then only repeats a held question (the SDK's Reconciler waits that long before asking again).
+ */
 export const SchedulerEventSchemas = {
   SUBSCRIBED: Obj({
     type: Lit('SUBSCRIBED'),
-    subscribed: Obj({ framework_id: Id, heartbeat_interval_seconds: Seconds, master_info: MasterInfoSchema }),
+    subscribed: Obj({
+      framework_id: Id,
+      heartbeat_interval_seconds: Seconds,
+      master_info: MasterInfoSchema,
+      reconcile_hold_seconds: Opt(Seconds),
+    }),
   }),
   OFFERS: Obj({ type: Lit('OFFERS'), offers: Obj({ offers: Type.Array(OfferSchema, { maxItems: MAX_LARGE_BATCH }) }) }),
   RESCIND: Obj({ type: Lit('RESCIND'), rescind: Obj({ offer_id: Id }) }),

@@ -450,10 +450,11 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
     };
     this.dispatch({ type: 'subscribed', ...event }, () => this.emit('subscribed', event));
     if (this.isIdle && this.opts.suppressWhenIdle !== false) this.suppress();
-    void this.startReconciliation();
+    void this.startReconciliation((s.reconcile_hold_seconds ?? 0) * 1000);
   }
 
-  private async startReconciliation(): Promise<void> {
+  /** `holdMs`: how long the master holds questions it cannot answer yet (SUBSCRIBED, after a failover). */
+  private async startReconciliation(holdMs: number): Promise<void> {
     if (!this.reconciler) return;
     let given: TaskRef[] = [];
     try {
@@ -465,7 +466,7 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
     const all = new Map<string, TaskRef>();
     for (const t of this.tasks.values()) if (!isTerminal(t.state)) all.set(t.task_id, refOf(t));
     for (const t of given) all.set(t.task_id, refOf(t));
-    this.reconciler.start([...all.values()]);
+    this.reconciler.start([...all.values()], holdMs);
   }
 
   private onUpdate(status: TaskStatus): void {

@@ -5,6 +5,13 @@
  * for those still unanswered with exponential backoff; once every task has a state, send one
  * implicit reconciliation (the master then reports every task it has for the framework, so tasks
  * the framework had forgotten show up too).
+ *
+ * A new leader still awaiting agents after a failover holds the questions about their tasks and
+ * answers them when each agent is settled, at the latest after the hold its SUBSCRIBED names
+ * (`reconcile_hold_seconds`). Asking again before then only repeats held questions, so the first
+ * round waits for the hold (up to maxMs) before asking again what is still unanswered; the
+ * rounds after it back off as usual. Nothing goes unasked: a question the master did not hold
+ * (past its bound, or a master that holds nothing) is asked again at the next round.
  */
 import type { Clock, Timer } from '../util/clock.js';
 
@@ -43,13 +50,18 @@ export class Reconciler {
     return [...this.pending.keys()];
   }
 
-  /** Starts a run over these tasks (a previous run is abandoned). */
-  start(tasks: TaskRef[]): void {
+  /**
+   * Starts a run over these tasks (a previous run is abandoned). `holdMs`: the master holds
+   * unanswered questions this long at most (SUBSCRIBED's `reconcile_hold_seconds`): the first
+   * round waits that long, up to maxMs, before asking again.
+   */
+  start(tasks: TaskRef[], holdMs = 0): void {
     this.stop();
     this.running = true;
     this.rounds = 0;
     this.pending = new Map(tasks.map((t) => [t.task_id, t]));
-    this.delay = this.opts.initialMs ?? 1_000;
+    const initial = this.opts.initialMs ?? 1_000;
+    this.delay = Math.max(initial, Math.min(holdMs, this.opts.maxMs ?? 60_000));
     if (this.pending.size === 0) {
       this.finish();
       return;

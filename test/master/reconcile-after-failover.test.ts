@@ -63,6 +63,35 @@ describe('master: reconciliation after a failover', () => {
     ]);
   });
 
+  it('holds a repeated question once, also among many held for one agent', async () => {
+    const { h2, a, b, f2, task, status, frameworkId } = await runningTaskThenFailover();
+    const ids = ['t1', ...Array.from({ length: 40 }, (_, i) => `never-ran-${i}`)];
+    const ask = (list: string[]) =>
+      f2.call({
+        type: 'RECONCILE',
+        framework_id: frameworkId,
+        reconcile: { tasks: list.map((task_id) => ({ task_id, agent_id: a.id })) },
+      });
+    ask(ids.slice(0, 5));
+    ask(ids.slice(0, 5)); // repeated while the list is short
+    ask(ids);
+    ask([...ids].reverse()); // and once it is long
+    await h2.settle();
+    await h2.connectAgent().reregister([{ task, framework_id: frameworkId, state: TaskState.RUNNING, status }], a.id);
+    expect(f2.updates().map((u) => u.task_id)).to.deep.equal(ids);
+    expect(f2.updates()[0].state).to.equal(TaskState.RUNNING);
+    expect(
+      new Set(
+        f2
+          .updates()
+          .slice(1)
+          .map((u) => u.state),
+      ),
+    ).to.deep.equal(new Set([TaskState.LOST]));
+    await h2.connectAgent({ hostname: 'b' }).reregister([], b.id);
+    expect(f2.updates()).to.have.length(ids.length);
+  });
+
   it('answers held questions when the re-registration window closes without the agent', async () => {
     const { h2, a, b, f2, frameworkId } = await runningTaskThenFailover({ agentReregisterTimeoutMs: 10_000 });
     await h2.connectAgent({ hostname: 'b' }).reregister([], b.id);
@@ -77,6 +106,24 @@ describe('master: reconciliation after a failover', () => {
     expect(f2.updates().map((u) => [u.task_id, u.state, u.reason])).to.deep.equal([
       ['t1', TaskState.LOST, 'REASON_RECONCILIATION'],
     ]);
+  });
+
+  it('tells a framework in SUBSCRIBED how long it holds questions, only while agents are still awaited', async () => {
+    const { h2, a, b, f2, task, status, frameworkId } = await runningTaskThenFailover({
+      agentReregisterTimeoutMs: 90_000,
+    });
+    const hold = (f: typeof f2) => f.peer.all('SUBSCRIBED').map((m) => m.subscribed.reconcile_hold_seconds);
+    expect(hold(f2), 'the whole re-register window is left').to.deep.equal([90]);
+    await h2.advance(30_500);
+    const again = await h2.connectScheduler().subscribe({ name: 'fw', id: frameworkId, failover_timeout: 3600 });
+    expect(hold(again), 'what is left of it, rounded up').to.deep.equal([60]);
+    await h2.connectAgent().reregister([{ task, framework_id: frameworkId, state: TaskState.RUNNING, status }], a.id);
+    await h2.connectAgent({ hostname: 'b' }).reregister([], b.id);
+    const last = await h2.connectScheduler().subscribe({ name: 'fw', id: frameworkId, failover_timeout: 3600 });
+    expect(hold(last), 'nothing held once every agent is back').to.deep.equal([undefined]);
+    const fresh = await MasterHarness.start();
+    const f = await fresh.subscribe({ name: 'new' });
+    expect(hold(f), 'nothing held by a master that awaits no agent').to.deep.equal([undefined]);
   });
 
   it('applies what peers send between the election and the registrar recovery, in order, instead of refusing it', async () => {

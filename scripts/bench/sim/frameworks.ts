@@ -42,7 +42,7 @@ export interface FrameworksConfig {
   /**
    * As the driver's Reconciler (sdk/scheduler/reconciler.ts): after every re-subscription, ask the
    * master explicitly about every task believed running, and ask again for those still unanswered
-   * after 1 s, doubling up to 60 s. The report's reconciliation counters then count since the last mark.
+   * after 1 s (or the hold SUBSCRIBED names, up to 60 s), doubling up to 60 s. The report's reconciliation counters then count since the last mark.
    */
   reconcileOnSubscribe?: boolean;
   /** REVIVE when starved this long, at most once per this long (default 2000: the master offers at least every allocation interval, 1 s, and a loaded master later). */
@@ -284,7 +284,10 @@ class SimFramework {
         }
         this.id = e.subscribed.framework_id;
         this.subscribed = true;
-        if (again && this.sim.cfg.reconcileOnSubscribe) this.reconcile(1000);
+        // As the driver's Reconciler: the first round waits for the master's hold, if it holds questions.
+        if (again && this.sim.cfg.reconcileOnSubscribe) {
+          this.reconcile(Math.max(1000, Math.min((e.subscribed.reconcile_hold_seconds ?? 0) * 1000, 60_000)));
+        }
         // A SUBSCRIBE without suppressed_roles leaves every role unsuppressed.
         this.suppressed = false;
         this.lastOfferAt = Date.now();

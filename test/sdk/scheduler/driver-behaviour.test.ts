@@ -86,10 +86,11 @@ describe('SchedulerDriver on agora/sdk/testing', () => {
     await cluster.failover({ rejoin: false }); // the agent holding t1 has not re-registered yet
     const since = link.calls.length;
     await cluster.until(() => driver.subscribed, { what: 're-subscription' });
-    await cluster.advance(20_000);
+    await cluster.advance(30_000);
     const explicit = () =>
       link.calls.slice(since).filter((c) => c.type === 'RECONCILE' && c.reconcile.tasks.length > 0);
-    // The master cannot answer for t1 while its agent may still come back: asked again and again.
+    // The master holds the question for t1 while its agent may still come back (up to 120 s), and
+    // says so in SUBSCRIBED: asked again after maxMs (8 s) rather than 1 s, 2 s, ...
     expect(explicit().length).to.be.at.least(3);
     const first = explicit()[0];
     expect(first.type === 'RECONCILE' ? first.reconcile.tasks.map((t) => t.task_id) : []).to.deep.equal(['t1']);
@@ -102,6 +103,40 @@ describe('SchedulerDriver on agora/sdk/testing', () => {
     const rounds = explicit().length;
     await cluster.advance(60_000);
     expect(explicit().length).to.equal(rounds); // no more asking once answered
+  });
+
+  it('after a failover, does not ask again while the master holds its questions, and hears of a task whose agent never came back', async () => {
+    cluster = await TestCluster.start({ agents: 2, master: { agentReregisterTimeoutMs: 40_000 } });
+    const driver = cluster.driver({
+      framework: { name: 'hold', failover_timeout: 3600 },
+      reconcile: { initialMs: 1_000, maxMs: 60_000 },
+    });
+    launchOnce(driver, ['t1', 't2']);
+    let reconciled = 0;
+    driver.on('reconciled', () => reconciled++);
+    driver.start();
+    await cluster.until(() => cluster.running().length === 2);
+    const link = cluster.link(driver);
+    await cluster.failover({ rejoin: false });
+    const since = link.calls.length;
+    await cluster.until(() => driver.subscribed, { what: 're-subscription' });
+    const explicit = () =>
+      link.calls.slice(since).filter((c) => c.type === 'RECONCILE' && c.reconcile.tasks.length > 0);
+    await cluster.advance(20_000);
+    expect(explicit(), 'asked once; the master holds the questions').to.have.length(1);
+    const [back] = cluster.agents;
+    const stays = driver.tasks.get('t1')?.agent_id === back.id ? 't1' : 't2';
+    const lost = stays === 't1' ? 't2' : 't1';
+    await back.reconnect();
+    await cluster.until(() => driver.tasks.get(stays)?.state === 'TASK_RUNNING' && reconciled === 1, {
+      what: 'the held question answered when the agent came back',
+    });
+    expect(explicit()).to.have.length(1);
+    // The other agent never comes back: its window closes and the held question is answered.
+    await cluster.advance(25_000);
+    await cluster.until(() => reconciled === 2, { what: 'the last held question answered' });
+    expect(driver.tasks.has(lost), 'a task whose agent never came back is no longer running').to.equal(false);
+    expect(explicit(), 'still asked only once').to.have.length(1);
   });
 
   it('keeps its framework id in a Store, so that a restarted framework gets its tasks back', async () => {
