@@ -183,9 +183,13 @@ export function onReregister(
   // Only tasks this master placed before the re-registration can be missing from its report (an
   // agent awaited after a failover has none yet: nothing to compare).
   const placedBefore = entry.tasks.size > 0;
-  const batch = fitsWhole(entry, m.tasks) ? [] : undefined;
+  const batch: Batch | undefined = fitsWhole(entry, m.tasks) ? { entries: [], values: [] } : undefined;
   for (const rec of m.tasks) recoverTask(s, out, entry, conn, rec, wasUnreachable, batch);
-  if (batch && batch.length > 0) entry.used = entry.used.plus(batch);
+  // An agent with nothing booked yet that reports one task uses exactly that task's value (shared
+  // with every task of its shape): agents of one shape then hand the allocator one value, which it
+  // matches by identity instead of walking every agent's entries in its first cycle.
+  if (batch && batch.values.length === 1 && entry.used.isEmpty()) entry.used = batch.values[0];
+  else if (batch && batch.entries.length > 0) entry.used = entry.used.plus(batch.entries);
   if (placedBefore) dropUnreported(s, out, entry, m.tasks);
   if (settling) agentSettled(s, out, id);
   // After a failover every remembered agent comes back at once: one line each at debug, and one
@@ -298,6 +302,12 @@ function sameJson(a: unknown, b: unknown): boolean {
  * `batch` (everything reported fits the agent: `fitsWhole`), its resources are added to `batch`
  * for the caller to add to the agent's use once, instead of the agent's use being built anew here.
  */
+/** What a re-registration's tasks add to the agent's use when the whole report fits: their entries, and their values. */
+interface Batch {
+  entries: Resource[];
+  values: Resources[];
+}
+
 function recoverTask(
   s: Core,
   out: Effects,
@@ -305,7 +315,7 @@ function recoverTask(
   conn: string,
   rec: Extract<AgentMessage, { type: 'REREGISTER' }>['tasks'][number],
   wasUnreachable: boolean,
-  batch: Resource[] | undefined,
+  batch: Batch | undefined,
 ): void {
   const key = taskKey(rec.framework_id, rec.task.task_id);
   const held = s.tasks.get(key);
@@ -372,7 +382,10 @@ function recoverTask(
   shareRecovered(entry.id, rec);
   // A group's executor, when booked with this task, is added to the agent's use by joinGroup.
   const t = addTask(s, entry, fw, rec.task, role, rec.state, { resources: res, usedAfter });
-  if (batch) for (const r of rec.task.resources) batch.push(r);
+  if (batch) {
+    for (const r of rec.task.resources) batch.entries.push(r);
+    batch.values.push(res);
+  }
   if (rec.group) joinGroup(s, fw, t, rec.group.executor, rec.group.kill_group_on_task_failure !== false);
   if (rec.status) t.status = rec.status;
   if (wasUnreachable && fw.partitionAware) {

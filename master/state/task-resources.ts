@@ -2,9 +2,10 @@
  * One `Resources` value per distinct resource list of tasks (a cluster's tasks come in a few
  * shapes: the tasks of one app or job ask for the same), and of agents (a cluster's machines too). A new leader rebuilding 50,000 tasks from
  * re-registrations built, validated and kept 50,000 copies of a handful of values; `Resources` is
- * immutable, so tasks of one shape share one. Only lists of plain scalar entries are shared (the
- * key says everything such an entry holds); any other list is built as before. Bounded: the cache
- * starts over when full.
+ * immutable, so tasks of one shape share one. Lists of plain scalar and plain range entries are
+ * shared (the key says everything such an entry holds: agents with ports share their total, and
+ * the allocator matches agents of one shape by identity); lists with sets are built as before.
+ * Bounded: the cache starts over when full.
  */
 import { type TaskRecord, TaskState } from '../../sdk/protocol/types.js';
 import { DEFAULT_ROLE, type Resource, Resources } from '../../sdk/resources/resources.js';
@@ -12,6 +13,9 @@ import { unreadableReason } from './records.js';
 
 /** Distinct lists kept at once. */
 export const MAX_SHARED_TASK_RESOURCES = 4096;
+
+/** Ranges an entry may hold and still be shared (an agent's ports, a task's few). */
+const MAX_SHARED_RANGES = 64;
 
 const shared = new Map<string, Resources>();
 
@@ -41,18 +45,32 @@ export function unreadableResources(resources: Resources): string | undefined {
   return why;
 }
 
-/** A key naming the whole list when every entry is a plain scalar, else undefined. */
+/** A key naming the whole list when every entry is a plain scalar or plain ranges, else undefined. */
 function keyOf(list: readonly Resource[]): string | undefined {
   let key = '';
   for (const r of list) {
-    if (r.type !== 'SCALAR' || r.ranges !== undefined || r.set !== undefined) return undefined;
-    const value = r.scalar?.value;
-    if (typeof value !== 'number' || typeof r.name !== 'string') return undefined;
+    if (typeof r.name !== 'string' || r.set !== undefined) return undefined;
     const role = r.role ?? DEFAULT_ROLE;
     if (typeof role !== 'string') return undefined;
     // Length-prefixed: one key for one list whatever its names hold (an invalid list, refused by
     // Resources.from and never kept, cannot take the key of a valid one).
-    key += `${r.name.length}:${r.name}${role.length}:${role}${value};`;
+    key += `${r.name.length}:${r.name}${role.length}:${role}`;
+    if (r.type === 'SCALAR' && r.ranges === undefined) {
+      const value = r.scalar?.value;
+      if (typeof value !== 'number') return undefined;
+      key += `${value};`;
+    } else if (r.type === 'RANGES' && r.scalar === undefined) {
+      // Ports: an agent's total, and the ports its tasks hold (tasks of one shape placed alike).
+      // Long lists (unusual, and bounded only by the validation that follows) are built as before.
+      const range = r.ranges?.range;
+      if (!Array.isArray(range) || range.length > MAX_SHARED_RANGES) return undefined;
+      key += '[';
+      for (const x of range) {
+        if (typeof x?.begin !== 'number' || typeof x.end !== 'number') return undefined;
+        key += `${x.begin}-${x.end},`;
+      }
+      key += '];';
+    } else return undefined;
   }
   return key;
 }

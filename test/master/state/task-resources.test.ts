@@ -28,11 +28,24 @@ describe('master/state/task-resources: one Resources per distinct task resource 
     expect(() => taskResources([scalar('cpus\u0000*\u00000.1\u0001mem', 32)])).to.throw(ResourceError);
   });
 
-  it('builds lists with ranges or sets as before (not shared)', () => {
-    const ports: Resource = { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 31000, end: 31000 }] } };
-    const a = taskResources([scalar('cpus', 1), ports]);
-    expect(taskResources([scalar('cpus', 1), ports])).to.not.equal(a);
-    expect(a.toString()).to.equal('cpus:1;ports:[31000-31000]');
+  it('shares lists with ranges by every range, and builds lists with sets as before (not shared)', () => {
+    const ports = (...r: [number, number][]): Resource => ({
+      name: 'ports',
+      type: 'RANGES',
+      ranges: { range: r.map(([begin, end]) => ({ begin, end })) },
+    });
+    const a = taskResources([scalar('cpus', 1), ports([31000, 31000], [31002, 31010])]);
+    expect(taskResources([scalar('cpus', 1), ports([31000, 31000], [31002, 31010])])).to.equal(a);
+    expect(a.toString()).to.equal('cpus:1;ports:[31000-31000,31002-31010]');
+    expect(taskResources([scalar('cpus', 1), ports([31000, 31000], [31002, 31011])])).to.not.equal(a);
+    expect(taskResources([scalar('cpus', 1), ports([31000, 31000])])).to.not.equal(a);
+    expect(taskResources([scalar('cpus', 1), { ...ports([31000, 31000], [31002, 31010]), role: 'web' }])).to.not.equal(
+      a,
+    );
+    const many = ports(...Array.from({ length: 65 }, (_, i): [number, number] => [31000 + 2 * i, 31000 + 2 * i]));
+    expect(taskResources([many])).to.not.equal(taskResources([many]));
+    const zones: Resource = { name: 'zones', type: 'SET', set: { item: ['a'] } };
+    expect(taskResources([scalar('cpus', 1), zones])).to.not.equal(taskResources([scalar('cpus', 1), zones]));
   });
 });
 
