@@ -30,7 +30,7 @@ describe('spawn helper protocol', () => {
     const buf = encodeRequest(
       request({
         statusFile: '/tmp/s',
-        cgroups: { join: ['/cg/a/tasks'], leave: ['/cg/home/tasks'] },
+        cgroups: { join: ['/cg/a/tasks'], leave: ['/cg/agora/+launcher/tasks'], home: ['/cg/home/tasks'] },
         afterSpawn: [{ file: '/cg/a/cpu.shares', value: '102', optional: true }],
         user: { uid: 65534, gid: 65534, groups: [4, 27] },
         isolate: { namespaces: ['pid', 'mount', 'uts', 'ipc', 'net'], hostname: 'web-1', loUp: true },
@@ -56,6 +56,8 @@ describe('spawn helper protocol', () => {
       '/tmp/s',
       '1',
       '/cg/a/tasks',
+      '1',
+      '/cg/agora/+launcher/tasks',
       '1',
       '/cg/home/tasks',
       '1',
