@@ -345,7 +345,12 @@ export class LinuxContainerizer implements Containerizer {
       stdout: path.join(sandbox, 'stdout'),
       stderr: path.join(sandbox, 'stderr'),
       statusFile,
-      cgroups: { join: this.cgroups.joinFiles(set), leave: this.launcherHome(set) },
+      cgroups: {
+        join: this.cgroups.joinFiles(set),
+        leave: this.launcherHome(set),
+        // The launcher's own cgroups (it is this process's child): where its posix tasks start.
+        home: this.cgroups.ownJoinFiles(set),
+      },
       // The cpu limits once the child has exec'd (see LaunchRequest.afterSpawn).
       afterSpawn: plan.write.filter((w) => isCpuWeight(w.file)),
       prepare: {

@@ -190,14 +190,37 @@ function moveTo(files: string[]): void {
   }
 }
 
+/**
+ * The launcher's own cgroups' files while its spawning thread is away from them (a linux launch
+ * left it in `<agora root>/+launcher`, see LaunchRequest.cgroups); undefined while it is home.
+ */
+let awayFrom: string[] | undefined;
+
+function noteAway(cgroups: { leave: string[]; home?: string[] }): void {
+  const { leave, home } = cgroups;
+  awayFrom = home && home.length > 0 && home.join('\n') !== leave.join('\n') ? home : undefined;
+}
+
 function start(req: LaunchRequest, fds: [number, number]): void {
   let child: ChildProcess | undefined;
   try {
+    if (!req.cgroups && awayFrom) {
+      // A task without cgroups starts where the launcher was started, as it would had no linux
+      // task been launched before it: the thread goes home first (once, until the next linux launch).
+      try {
+        moveTo(awayFrom);
+        awayFrom = undefined;
+      } catch (err) {
+        emit({ id: req.id, ev: 'failed', stage: 'prepare', message: (err as Error).message });
+        return;
+      }
+    }
     if (req.cgroups) {
       try {
         moveTo(req.cgroups.join);
       } catch (err) {
         moveTo(req.cgroups.leave);
+        noteAway(req.cgroups);
         emit({ id: req.id, ev: 'failed', stage: 'prepare', message: (err as Error).message });
         return;
       }
@@ -212,11 +235,17 @@ function start(req: LaunchRequest, fds: [number, number]): void {
         ...as,
       });
     } catch (err) {
-      if (req.cgroups) moveTo(req.cgroups.leave);
+      if (req.cgroups) {
+        moveTo(req.cgroups.leave);
+        noteAway(req.cgroups);
+      }
       emit({ id: req.id, ev: 'failed', stage: 'spawn', message: (err as Error).message });
       return;
     }
-    if (req.cgroups) moveTo(req.cgroups.leave);
+    if (req.cgroups) {
+      moveTo(req.cgroups.leave);
+      noteAway(req.cgroups);
+    }
     if (req.afterSpawn && !writeAfterSpawn(req, child)) return;
   } catch (err) {
     // Stuck in a task's cgroups: this launcher must not start anything more. The child goes, the

@@ -34,9 +34,16 @@ export interface LaunchRequest {
   /**
    * Cgroups the child starts in. Right before the spawn the launcher's spawning thread moves itself
    * into them (writes `0` into each `join` file: v1 `tasks`, v2 `cgroup.procs`), so the child is
-   * born inside; right after, it moves back through the `leave` files (its own cgroups).
+   * born inside; right after, it moves back through the `leave` files (on v1 `<agora root>/+launcher`,
+   * cheaper to move through than the agent's root cgroups).
+   *
+   * `home`: the same files of the launcher's own cgroups (where it was started). When `leave` is
+   * not `home`, the spawner stays away from home after this launch, and a later request without
+   * `cgroups` (a posix task) must not start where it sits: with the spawn helper that child moves
+   * itself home before its exec; without it, the launcher's spawning thread goes home before the
+   * spawn. See docs/containerizers.md, "Where a posix task starts".
    */
-  cgroups?: { join: string[]; leave: string[] };
+  cgroups?: { join: string[]; leave: string[]; home?: string[] };
   /**
    * Where to record how the child ended (its exit code, or 128 + the signal number, as a shell
    * does) before reporting the exit, so that an agent that was down meanwhile still learns it.

@@ -11,7 +11,8 @@
  * Requests (stdin): "<decimal byte count>\n" followed by that many bytes of NUL-terminated
  * fields, in this order:
  *   id, file, argc, argv[1..argc], envc, env[envc] ("K=V"), cwd, stdout, stderr, status file
- *   ("" none), njoin, join[njoin], nleave, leave[nleave], nafter, (file, value, optional)[nafter],
+ *   ("" none), njoin, join[njoin], nleave, leave[nleave], nhome, home[nhome], nafter,
+ *   (file, value, optional)[nafter],
  *   uid ("" keep), gid, ngroups, groups[ngroups], namespaces (letters of "pmuin": pid, mount,
  *   uts, ipc, net; "" none), hostname ("" none), lo up ("0"/"1"), network namespace to join
  *   ("" none).
@@ -257,9 +258,9 @@ static void settle(size_t i) {
 
 struct request {
   const char *id, *file, *cwd, *out, *err, *status, *uid, *gid, *ns, *hostname, *lo, *joinNet;
-  char **argv, **env, **join, **leave, **after; /* after: triples */
+  char **argv, **env, **join, **leave, **home, **after; /* after: triples */
   gid_t *groups;
-  int argc, envc, njoin, nleave, nafter, ngroups;
+  int argc, envc, njoin, nleave, nhome, nafter, ngroups;
 };
 
 /* Splits a record into its fields; 0 on success. */
@@ -316,6 +317,7 @@ static int parse(char *buf, size_t len, struct request *r) {
   F(r->status);
   if (count(&c, &r->njoin) || !(r->join = fields(&c, r->njoin, 0))) return -1;
   if (count(&c, &r->nleave) || !(r->leave = fields(&c, r->nleave, 0))) return -1;
+  if (count(&c, &r->nhome) || !(r->home = fields(&c, r->nhome, 0))) return -1;
   if (count(&c, &r->nafter) || !(r->after = fields(&c, r->nafter * 3, 0))) return -1;
   F(r->uid);
   F(r->gid);
@@ -340,6 +342,7 @@ static void freeRequest(struct request *r) {
   free(r->env);
   free(r->join);
   free(r->leave);
+  free(r->home);
   free(r->after);
   free(r->groups);
 }
@@ -379,8 +382,24 @@ static void loUp(void) {
   close(s);
 }
 
+/*
+ * Where this helper sits while it is not in its home (the cgroups it was started in, see
+ * goHome): the home files of the hierarchies a linux launch moved it out of; NULL while it is home.
+ */
+static char **away;
+static int naway;
+
 /* Everything between the clone and the exec, in the child. Never returns. */
 static void child(const struct request *r, int errfd, int pidns, int mountns) {
+  /*
+   * A task without cgroups of its own starts in the helper's home, as it would had no linux task
+   * been launched before it: the child (single-threaded) moves itself back there, so the helper's
+   * loop does not pay the moves (see docs/containerizers.md, "Where a posix task starts").
+   */
+  if (r->njoin == 0 && naway > 0) {
+    for (int i = 0; i < naway; i++)
+      if (writeFile(away[i], "0") != 0) childFail(errfd, "prepare", away[i], errno);
+  }
   sigset_t none;
   sigemptyset(&none);
   for (int s = 1; s < NSIG; s++)
@@ -450,6 +469,34 @@ static int moveTo(char **files, int n) {
   return -1;
 }
 
+/* Same strings, same order. */
+static int sameList(char **a, int na, char **b, int nb) {
+  if (na != nb) return 0;
+  for (int i = 0; i < na; i++)
+    if (strcmp(a[i], b[i]) != 0) return 0;
+  return 1;
+}
+
+/*
+ * After a launch that moved this helper into a task's cgroups and out to its `leave` files:
+ * unless those are its home files, it is away from home until the next such launch, and a task
+ * without cgroups must go home itself (see child()). Kept across requests (the request's own
+ * fields are freed).
+ */
+static void noteAway(const struct request *r) {
+  if (r->njoin == 0) return;
+  for (int i = 0; i < naway; i++) free(away[i]);
+  free(away);
+  away = NULL;
+  naway = 0;
+  if (r->nhome == 0 || sameList(r->leave, r->nleave, r->home, r->nhome)) return;
+  away = calloc((size_t)r->nhome, sizeof *away);
+  if (!away) abort();
+  for (int i = 0; i < r->nhome; i++)
+    if (!(away[i] = strdup(r->home[i]))) abort();
+  naway = r->nhome;
+}
+
 static void launch(const struct request *r) {
   int flags = 0;
   for (const char *p = r->ns; *p; p++) {
@@ -471,7 +518,7 @@ static void launch(const struct request *r) {
   int bad = moveTo(r->join, r->njoin);
   if (bad >= 0) {
     int err = errno;
-    moveTo(r->leave, r->nleave);
+    if (moveTo(r->leave, r->nleave) < 0) noteAway(r);
     emit("F %s prepare could not join cgroup %s: %s\n", r->id, r->join[bad], strerror(err));
     close(pipefd[0]);
     close(pipefd[1]);
@@ -485,6 +532,7 @@ static void launch(const struct request *r) {
   int cloneErr = errno;
   close(pipefd[1]);
   bad = moveTo(r->leave, r->nleave);
+  if (bad < 0) noteAway(r);
   if (pid < 0) {
     close(pipefd[0]);
     emit("F %s spawn clone: %s\n", r->id, strerror(cloneErr));

@@ -105,7 +105,8 @@ export function encodeRequest(req: LaunchRequest): Buffer {
   f.push(String(env.length), ...env, req.cwd, req.stdout, req.stderr, req.statusFile ?? '');
   const join = req.cgroups?.join ?? [];
   const leave = req.cgroups?.leave ?? [];
-  f.push(String(join.length), ...join, String(leave.length), ...leave);
+  const home = req.cgroups?.home ?? [];
+  f.push(String(join.length), ...join, String(leave.length), ...leave, String(home.length), ...home);
   const after = req.afterSpawn ?? [];
   f.push(String(after.length));
   for (const w of after) f.push(w.file, w.value, w.optional ? '1' : '0');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { cgroupName, sharesToWeight } from '../../../agent/containerizer/cgroups.js';
 import { LinuxContainerizer } from '../../../agent/containerizer/linux.js';
+import { PosixContainerizer } from '../../../agent/containerizer/posix.js';
 import { pidsWhere, readProcStat } from '../../../agent/containerizer/proc.js';
 import {
   ContainerLaunchError,
@@ -223,6 +224,41 @@ for (const mode of ['spawn helper', 'unshare'] as const) {
       await fs.writeFile(path.join(sandbox, 'go'), '');
       expect((await c.wait()).exitCode).to.equal(0);
       for (const d of dirs) expect(existsSync(d), d).to.equal(false);
+    });
+
+    it("starts a posix task after a linux task in the launcher's own cgroups, not +launcher nor the task's", async () => {
+      // /proc/<pid>/cgroup lines "id:controllers:/path", by controllers (the systemd name= line aside).
+      const cgroupsOf = (pid: number | 'self') =>
+        new Map(
+          readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => l.split(':'))
+            .filter(([, ctl]) => ctl !== '' && !ctl.startsWith('name='))
+            .map(([, ctl, ...p]) => [ctl, p.join(':')] as const),
+        );
+      // The launcher's own cgroups: this process's, where it was started (its thread may sit elsewhere).
+      const home = cgroupsOf('self');
+      const lt = task('while [ ! -f go ]; do sleep 0.05; done');
+      const linux = await launch(lt);
+      const posix = new PosixContainerizer({ launcher });
+      const pt = task('while [ ! -f go ]; do sleep 0.05; done', { container: undefined });
+      const sandbox = path.join(root, pt.task_id);
+      await fs.mkdir(sandbox, { recursive: true });
+      const pc = await posix.launch({ frameworkId: 'fw', task: pt, sandbox, env: {}, agentId: 'agent-1' });
+      live.push(pc);
+      const pid = pc.handle.pid as number;
+      const mine = cgroupsOf(pid);
+      expect([...mine.keys()].sort()).to.deep.equal([...home.keys()].sort());
+      for (const [ctl, p] of mine) {
+        expect(p, ctl).to.equal(home.get(ctl));
+        expect(p, ctl).not.to.include('+launcher');
+        expect(p, ctl).not.to.include(lt.task_id);
+      }
+      await fs.writeFile(path.join(sandbox, 'go'), '');
+      await fs.writeFile(path.join(linux.sandbox, 'go'), '');
+      expect((await pc.wait()).exitCode).to.equal(0);
+      expect((await linux.c.wait()).exitCode).to.equal(0);
     });
 
     it('reports REASON_CONTAINER_LIMITATION_MEMORY when the kernel kills the task at its limit', async () => {

@@ -4,7 +4,7 @@
  * back, a failure before the exec is reported and nothing runs.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -30,7 +30,7 @@ describe('spawn helper protocol', () => {
     const buf = encodeRequest(
       request({
         statusFile: '/tmp/s',
-        cgroups: { join: ['/cg/a/tasks'], leave: ['/cg/home/tasks'] },
+        cgroups: { join: ['/cg/a/tasks'], leave: ['/cg/agora/+launcher/tasks'], home: ['/cg/home/tasks'] },
         afterSpawn: [{ file: '/cg/a/cpu.shares', value: '102', optional: true }],
         user: { uid: 65534, gid: 65534, groups: [4, 27] },
         isolate: { namespaces: ['pid', 'mount', 'uts', 'ipc', 'net'], hostname: 'web-1', loUp: true },
@@ -56,6 +56,8 @@ describe('spawn helper protocol', () => {
       '/tmp/s',
       '1',
       '/cg/a/tasks',
+      '1',
+      '/cg/agora/+launcher/tasks',
       '1',
       '/cg/home/tasks',
       '1',
@@ -142,6 +144,39 @@ describe('agora-spawn, fed by hand @integration', function () {
     expect(parsed).to.deep.include({ ev: 'exit', id: 8, code: 3, signal: null });
     expect(readFileSync(path.join(dir, 'out'), 'utf8')).to.equal(`x y 0 /bin/sh\n${dir}\n`);
     expect(readFileSync(statusFile, 'utf8')).to.equal('0\n');
+  });
+
+  // Plain files stand in for the cgroups' `tasks` files: a "move" is the write of 0 into each.
+  it('has a task without cgroups, cloned after a launch that left it away from home, write its way home', async () => {
+    const io = (id: number) => ({ id, cwd: dir, stdout: path.join(dir, `o${id}`), stderr: path.join(dir, `e${id}`) });
+    const [join, leave, home] = ['join', 'leave', 'home'].map((f) => path.join(dir, f));
+    const events = await run([
+      request({ ...io(1), args: ['-c', 'true'] }),
+      request({ ...io(2), args: ['-c', 'true'], cgroups: { join: [join], leave: [leave], home: [home] } }),
+    ]);
+    expect(events.map(parseEvent).filter((e) => e?.ev === 'started')).to.have.length(2);
+    // Neither the first posix task nor the helper itself goes home: nothing was written there yet.
+    expect(existsSync(home)).to.equal(false);
+    expect(readFileSync(leave, 'utf8')).to.equal('0');
+    const after = await run([
+      request({ ...io(3), args: ['-c', 'true'], cgroups: { join: [join], leave: [leave], home: [home] } }),
+      request({ ...io(4), args: ['-c', 'true'] }),
+    ]);
+    expect(after.map(parseEvent)).to.deep.include({ ev: 'exit', id: 4, code: 0, signal: null });
+    expect(readFileSync(home, 'utf8')).to.equal('0');
+  });
+
+  it('fails a task without cgroups that cannot go home, and starts nothing for it', async () => {
+    const io = (id: number) => ({ id, cwd: dir, stdout: path.join(dir, `o${id}`), stderr: path.join(dir, `e${id}`) });
+    const cgroups = { join: [path.join(dir, 'join')], leave: [path.join(dir, 'leave')], home: ['/no/such/dir/tasks'] };
+    const events = (await run([request({ ...io(1), cgroups }), request({ ...io(2), args: ['-c', 'touch ran'] })])).map(
+      parseEvent,
+    );
+    expect(events).to.deep.include({ ev: 'exit', id: 1, code: 0, signal: null });
+    const failed = events.find((e) => e?.id === 2);
+    expect(failed).to.include({ ev: 'failed', stage: 'prepare' });
+    expect((failed as { message: string }).message).to.match(/\/no\/such\/dir\/tasks.*No such file/);
+    expect(existsSync(path.join(dir, 'ran'))).to.equal(false);
   });
 
   it('reports a program that cannot be run as a failed launch, without start or exit', async () => {
