@@ -55,19 +55,22 @@ function formOf(cy: Cycle, resources: Resources): FilterForm {
 /** Chains longer than this get a map by framework when their agent is visited. */
 const LONG_CHAIN = 16;
 
-/** Whether a live filter of framework `f` on the current agent refuses the offer under consideration. */
-export function isFiltered(cy: Cycle, f: number): boolean {
+/**
+ * Whether a live filter of framework `f` on the current agent refuses the offer under consideration
+ * to role `role`: only the filters left by offers of that role (or of no recorded role) count.
+ */
+export function isFiltered(cy: Cycle, f: number, role: string): boolean {
   const a = cy.agent;
-  if (cy.filterMapAgent === a) return anyRefuses(cy, cy.filterMap.get(f));
+  if (cy.filterMapAgent === a) return anyRefuses(cy, cy.filterMap.get(f), role);
   let n = 0;
   for (let i = cy.filterHead[a]; i >= 0; i = cy.filterNext[i]) {
     if (++n > LONG_CHAIN) {
       indexAgent(cy, a);
-      return anyRefuses(cy, cy.filterMap.get(f));
+      return anyRefuses(cy, cy.filterMap.get(f), role);
     }
   }
   for (let i = cy.filterHead[a]; i >= 0; i = cy.filterNext[i]) {
-    if (cy.filterFw[i] === f && refuses(cy, cy.filterList[i])) return true;
+    if (cy.filterFw[i] === f && refuses(cy, cy.filterList[i], role)) return true;
   }
   return false;
 }
@@ -82,13 +85,18 @@ function indexAgent(cy: Cycle, a: number): void {
   }
 }
 
-function anyRefuses(cy: Cycle, list: number[] | undefined): boolean {
-  if (list) for (const i of list) if (refuses(cy, cy.filterList[i])) return true;
+function anyRefuses(cy: Cycle, list: number[] | undefined, role: string): boolean {
+  if (list) for (const i of list) if (refuses(cy, cy.filterList[i], role)) return true;
   return false;
 }
 
-/** A filter without resources refuses everything on its agent; one with resources, what they contain. */
-function refuses(cy: Cycle, filter: RefusalFilter): boolean {
+/**
+ * A filter of another role refuses nothing; one without resources refuses everything on its agent;
+ * one with resources, what they contain. (Role names are compared as strings: the master's are
+ * mostly the same string objects, so most comparisons are by identity.)
+ */
+function refuses(cy: Cycle, filter: RefusalFilter, role: string): boolean {
+  if (filter.role !== undefined && filter.role !== role) return false;
   return !filter.resources || offerWithin(cy, formOf(cy, filter.resources));
 }
 

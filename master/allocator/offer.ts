@@ -96,7 +96,7 @@ export function offerToFirstFramework(cy: Cycle, x: number): void {
 export function visitFramework(cy: Cycle, client: number): boolean {
   const role = cy.roles[cy.currentRole];
   const f = role.fwOfClient[client];
-  if (cy.filterHead.length > 0 && cy.filterHead[cy.agent] >= 0 && isFiltered(cy, f)) {
+  if (cy.filterHead.length > 0 && cy.filterHead[cy.agent] >= 0 && isFiltered(cy, f, role.name)) {
     if (cy.stage === 2) cy.skips[f * N_REASONS + R_FILTERED]++;
     return false;
   }

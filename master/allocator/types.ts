@@ -18,10 +18,18 @@ export interface AllocatorAgent {
   active: boolean;
 }
 
-/** A refusal filter: the framework declined resources on this agent until `expiresAt` (ms). */
+/**
+ * A refusal filter: the framework declined resources on this agent until `expiresAt` (ms), in an
+ * offer allocated to `role` (Mesos's `allocation_info.role`).
+ */
 export interface RefusalFilter {
   agentId: string;
   expiresAt: number;
+  /**
+   * The role of the declined offer: the filter only holds back offers to the framework in this
+   * role (a multi-role framework still gets the agent in its other roles). Absent: every role.
+   */
+  role?: string;
   /** When present, only offers whose resources are contained in these are filtered (Mesos semantics). */
   resources?: Resources;
 }

@@ -16,7 +16,7 @@ import type { Effects } from './effects.js';
 import { onFrameworkMessage, onShutdownExecutor, onUpdateFramework } from './framework-calls.js';
 import { teardown } from './frameworks.js';
 import { executorInUse, joinGroup } from './groups.js';
-import { addFilter, declineOffers, removeOffer } from './offers.js';
+import { addFilter, declineOffers, dropFilters, removeOffer } from './offers.js';
 import { reconcile } from './reconcile.js';
 import { authorizeOperations } from './security.js';
 import { acknowledge, addTask, applyState, bumpState, masterStatus, sendUpdate } from './tasks.js';
@@ -48,7 +48,8 @@ export function onCall(
       const roles = ownRoles(out, fw, call.revive?.roles, 'REVIVE');
       if (!roles) return;
       for (const r of roles) fw.suppressedRoles.delete(r);
-      fw.filters = [];
+      // Only the named roles' filters (Mesos reviveOffers(framework, roles)); none named: all of them.
+      dropFilters(fw, call.revive?.roles?.length ? roles : undefined);
       s.requestAllocation(out);
       return;
     }
@@ -211,7 +212,7 @@ function accept(
       },
     });
   }
-  if (!plan.remaining.isEmpty()) addFilter(s, fw, agent.id, plan.remaining, refuseSeconds);
+  if (!plan.remaining.isEmpty()) addFilter(s, fw, agent.id, role, plan.remaining, refuseSeconds);
   s.requestAllocation(out, agent.id);
 }
 

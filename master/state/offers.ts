@@ -652,7 +652,7 @@ export function declineOffers(
     counts.set(o.resources, (counts.get(o.resources) ?? 0) + 1);
     fw.stats.offersDeclined++;
     s.counters.offersDeclined++;
-    addFilter(s, fw, o.agentId, o.resources, refuseSeconds);
+    addFilter(s, fw, o.agentId, o.role, o.resources, refuseSeconds);
     s.requestAllocation(out, o.agentId);
   }
   back.forEach((counts, role) => {
@@ -686,10 +686,15 @@ function expireOffers(s: Core, out: Effects): void {
   for (const o of [...s.offers.values()]) if (o.createdAt <= cutoff) removeOffer(s, out, o.id, true);
 }
 
+/**
+ * A refusal filter for the framework on `agentId`, in `role` (the role of the offer declined or
+ * accepted in part): offers to the framework in its other roles are not held back by it.
+ */
 export function addFilter(
   s: Core,
   fw: FrameworkEntry,
   agentId: string,
+  role: string,
   resources: Resources,
   refuseSeconds?: number,
 ): void {
@@ -701,6 +706,26 @@ export function addFilter(
     fw.filtersShared = false;
   }
   const expiresAt = s.nowMs() + secs * 1000;
-  fw.filters.push({ agentId, resources, expiresAt });
+  fw.filters.push({ agentId, role, resources, expiresAt });
   if (expiresAt < fw.filtersExpireFrom) fw.filtersExpireFrom = expiresAt;
+}
+
+/**
+ * REVIVE's part on filters: those of `roles` are dropped (a new list: the old one may be a
+ * snapshot's, and the allocator's kept chains see a list that no longer starts as before and
+ * rebuild), the others stay in force. Without roles, every filter goes (Mesos: all the
+ * framework's roles). A filter of no recorded role applies to every role and goes too.
+ */
+export function dropFilters(fw: FrameworkEntry, roles?: readonly string[]): void {
+  if (roles === undefined) {
+    fw.filters = [];
+  } else {
+    const drop = new Set(roles);
+    const left = fw.filters.filter((f) => f.role !== undefined && !drop.has(f.role));
+    if (left.length === fw.filters.length) return;
+    fw.filters = left;
+  }
+  fw.filtersShared = false;
+  fw.filtersExpireFrom = Number.POSITIVE_INFINITY;
+  for (const f of fw.filters) if (f.expiresAt < fw.filtersExpireFrom) fw.filtersExpireFrom = f.expiresAt;
 }

@@ -158,6 +158,34 @@ const cases: Case[] = [
     skipped: { picky: { filtered: 1 } },
   },
   {
+    name: 'a filter left in one role does not hold back offers to the framework in its other roles',
+    snapshot: snapshot(
+      [agent('a1', 'cpus:4;mem:4096')],
+      [framework('multi', { roles: ['a', 'b'], filters: [{ agentId: 'a1', expiresAt: NOW + 5000, role: 'a' }] })],
+    ),
+    offers: ['multi@a1/b: cpus:4;mem:4096'],
+    skipped: { multi: { filtered: 1 } },
+  },
+  {
+    name: "a long chain of one role's filters on an agent (looked up by framework) leaves the other role offered",
+    snapshot: snapshot(
+      [agent('a1', 'cpus:4;mem:4096')],
+      [
+        framework('multi', {
+          roles: ['a', 'b'],
+          filters: Array.from({ length: 20 }, (_, i) => ({
+            agentId: 'a1',
+            expiresAt: NOW + 5000 + i,
+            role: 'a',
+            resources: R(`cpus:${4 + i};mem:8192`),
+          })),
+        }),
+      ],
+    ),
+    offers: ['multi@a1/b: cpus:4;mem:4096'],
+    skipped: { multi: { filtered: 1 } },
+  },
+  {
     name: 'offers nothing to a suppressed role, and counts why',
     snapshot: snapshot(
       [agent('a1', 'cpus:4;mem:4096'), agent('a2', 'cpus:4;mem:4096')],

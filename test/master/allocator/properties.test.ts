@@ -12,7 +12,7 @@
  *   the subtree, allocated or not, plus unreserved resources its frameworks hold);
  * - reserved resources go only to their role or its subroles;
  * - offers go only to active frameworks, in a role they subscribed with and did not suppress, on
- *   active agents they have no whole-agent filter for, and each holds a minimum allocatable
+ *   active agents they have no whole-agent filter for in that role (or in no recorded role), and each holds a minimum allocatable
  *   alternative (cpus:0.01 or mem:32);
  * - DRF order (one role, no filters, reservations or quota): replaying the plan's offers in order,
  *   each went to a framework whose dominant share — at the start of the cycle plus the offers
@@ -78,6 +78,8 @@ const frameworkArb = fc.record({
       agent: fc.nat(),
       expiresIn: fc.integer({ min: -3, max: 3 }),
       resources: fc.option(fc.constantFrom('cpus:100;mem:100000;ports:[31000-31200]', 'cpus:1')),
+      // The role of the declined offer (null: a filter of no recorded role, for every role).
+      role: fc.option(fc.constantFrom(...ROLES)),
     }),
     { maxLength: 3 },
   ),
@@ -143,6 +145,7 @@ function build(c: Cluster): AllocatorSnapshot {
         agentId: `agent-${x.agent % agents.length}`,
         expiresAt: NOW + x.expiresIn,
         ...(x.resources ? { resources: Resources.parse(x.resources) } : {}),
+        ...(x.role !== null ? { role: x.role } : {}),
       })),
       active: f.active,
     };
@@ -225,7 +228,10 @@ function checkRecipients(s: AllocatorSnapshot, plan: AllocationPlan): void {
     expect(f.active).to.equal(true);
     expect(f.roles).to.include(o.role);
     expect(f.suppressedRoles).to.not.include(o.role);
-    const blocked = f.filters.some((x) => x.agentId === o.agentId && x.expiresAt > s.now && !x.resources);
+    const blocked = f.filters.some(
+      (x) =>
+        x.agentId === o.agentId && x.expiresAt > s.now && !x.resources && (x.role === undefined || x.role === o.role),
+    );
     expect(blocked, `${o.frameworkId} filtered on ${o.agentId}`).to.equal(false);
     for (const q of o.resources.roles())
       if (q !== '*') expect(isAtOrBelow(o.role, q), `${q} reserved, offered to ${o.role}`).to.equal(true);

@@ -256,6 +256,50 @@ describe('master v1 scheduler HTTP API (harness)', function () {
     s.close();
   });
 
+  it('a multi-role framework: DECLINE filters only the offer role; REVIVE with roles clears only those', async () => {
+    r = await rig();
+    const s = await subscribed(r, { roles: ['a', 'b'], capabilities: [{ type: 'MULTI_ROLE' }] });
+    const decline = async (o: Json) => {
+      const d = await call(r!, s, {
+        type: 'DECLINE',
+        decline: { offer_ids: [o.id], filters: { refuse_seconds: 3600 } },
+      });
+      expect(d.status, d.body).to.equal(202);
+      await r!.h.settle();
+    };
+    const [o] = await offers(r, s);
+    const first = o.allocation_info.role;
+    const other = first === 'a' ? 'b' : 'a';
+    let from = s.events.length;
+    await decline(o);
+    // The agent comes back at once, in the other role.
+    await r.h.allocate();
+    // (A bound under mocha's 20 s, so a filter that holds back every role fails with the events shown.)
+    const second = (await s.next('OFFERS', from, 10_000)).offers.offers[0];
+    expect(second.allocation_info.role).to.equal(other);
+    await decline(second);
+    from = s.events.length;
+    await r.h.allocate();
+    expect(s.events.slice(from).filter((e) => e.type === 'OFFERS')).to.have.length(0);
+    // REVIVE{roles:[other]}: offered in that role only; the first role's filter still holds.
+    const rv = await call(r, s, { type: 'REVIVE', revive: { roles: [other] } });
+    expect(rv.status, rv.body).to.equal(202);
+    await r.h.allocate();
+    const third = (await s.next('OFFERS', from)).offers.offers[0];
+    expect(third.allocation_info.role).to.equal(other);
+    await decline(third);
+    from = s.events.length;
+    await r.h.allocate();
+    expect(s.events.slice(from).filter((e) => e.type === 'OFFERS')).to.have.length(0);
+    // REVIVE with Mesos's single `role`: the first role's filter goes.
+    const rv2 = await call(r, s, { type: 'REVIVE', revive: { role: first } });
+    expect(rv2.status, rv2.body).to.equal(202);
+    await r.h.allocate();
+    const fourth = (await s.next('OFFERS', from)).offers.offers[0];
+    expect(fourth.allocation_info.role).to.equal(first);
+    s.close();
+  });
+
   it('subscribe.suppressed_roles suppresses those roles from the start', async () => {
     r = await rig();
     const s = await MesosStream.open(r.url, {
