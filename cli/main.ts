@@ -1,5 +1,6 @@
 /** `agora <command> [flags]`: the one entry point for every part of Agora. */
 import { AgoraError } from '../sdk/errors.js';
+import { exitClosingZk } from '../sdk/zk/thread-link.js';
 import { chronosCommand, runChronos } from './chronos.js';
 import { agentCommand, localCommand, masterCommand, runAgent, runLocal, runMaster } from './daemons.js';
 import { executeCommand, runExecute } from './execute.js';
@@ -55,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     let stopping = false;
     const onSignal = (sig: string) => {
-      if (stopping) process.exit(130);
+      if (stopping) return void exitClosingZk(130);
       stopping = true;
       console.error(`\n${sig}: stopping...`);
       void Promise.resolve(stop?.()).finally(resolve);
@@ -66,29 +67,30 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+const exit = (code: number) => void exitClosingZk(code);
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exit(code),
   (err: Error) => {
     if (err instanceof UsageError) {
       console.error(`agora: ${err.message}`);
-      process.exit(64);
+      return exit(64);
     }
     if (err instanceof AgoraError && err.statusCode < 500) {
       console.error(`agora: ${err.code}: ${err.message}`);
-      process.exit(64);
+      return exit(64);
     }
     if (err instanceof AgoraError && err.code === 'AGORA_TLS_CERT_MAKING_FAILED') {
       console.error(`agora: ${err.code}: ${err.message}`);
-      process.exit(1);
+      return exit(1);
     }
     const code = (err as Error & { code?: string }).code;
     if (code === 'EADDRINUSE') {
       console.error(
         `agora: ${err.message}: is another Agora (or Mesos) already running? Stop it or pick another --port.`,
       );
-      process.exit(1);
+      return exit(1);
     }
     console.error(`agora: ${err.stack ?? err.message}`);
-    process.exit(1);
+    return exit(1);
   },
 );

@@ -23,6 +23,7 @@ import {
 } from 'agora/sdk';
 import type pino from 'pino';
 import type { Authorizer } from '../../sdk/http/index.js';
+import { exitClosingZk } from '../../sdk/zk/thread-link.js';
 import { Engine } from './engine/engine.js';
 import { ENGINE_DRIVER_OPTIONS, storedFrameworkId, wireEngine } from './engine/wire.js';
 import { createChronosHttp } from './http/index.js';
@@ -149,7 +150,7 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
       if (err.code !== FRAMEWORK_FAILED_OVER || d !== driver || !leading) return;
       log.warn('the master handed this framework to another subscription: another instance leads; stop acting');
       void stopLeading();
-      if (!closing) (o.onLeadershipLost ?? (() => process.exit(1)))();
+      if (!closing) (o.onLeadershipLost ?? (() => void exitClosingZk(1)))();
     });
     d.start();
   };
@@ -204,7 +205,7 @@ export async function startChronos(o: ChronosOptions): Promise<RunningChronos> {
       if (!leading) return;
       log.warn({ reason }, 'leadership lost: stop acting');
       void stopLeading();
-      if (!closing) (o.onLeadershipLost ?? (() => process.exit(1)))();
+      if (!closing) (o.onLeadershipLost ?? (() => void exitClosingZk(1)))();
     });
     await election.start();
   } else {

@@ -123,6 +123,15 @@ class ThreadLink {
     else this.worker.unref();
   }
 
+  /** Closes every client the worker still has (before the process exits), waiting `ms` at most. */
+  async closeAll(ms: number): Promise<void> {
+    if (!this.worker) return;
+    const closing = [...this.listeners.keys()].map((id) => this.call(id, 'close', []).catch(() => undefined));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closing), new Promise((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+  }
+
   forget(client: number): void {
     this.hold(client, false);
     this.listeners.delete(client);
@@ -183,6 +192,18 @@ class ThreadLink {
 }
 
 let link: ThreadLink | undefined;
+
+/**
+ * Closes every ZooKeeper session the process still holds, then `process.exit(code)`. The native
+ * client's uv handles live in the ZooKeeper thread; exiting with them open makes Node's worker
+ * teardown abort the whole process ("uv_loop_close() while having open handles": SIGABRT, status
+ * 134) instead of exiting with `code`. Bounded: a close that does not answer within `ms` is not awaited.
+ */
+export async function exitClosingZk(code: number, ms = 2_000): Promise<never> {
+  if (link) await link.closeAll(ms);
+  process.exit(code);
+}
+
 /** The process's link to its ZooKeeper thread (created, with the worker, on first use). */
 export function threadLink(): ThreadLink {
   link ??= new ThreadLink();
