@@ -110,16 +110,20 @@ export class AgentBatches {
           throw new Error(`agent ${id}: the batch write that carried it failed`);
       },
       (e: unknown) => {
-        // Agents never written before are not in the Store: take them out (they were not admitted).
-        for (const r of written() ?? []) {
-          const w = r.info.id;
-          if (batch.durable.has(w) || batch.members.get(w) !== r) continue;
-          batch.members.delete(w);
-          this.batchOf.delete(w);
-        }
+        this.dropUnwritten(batch, written());
         throw e;
       },
     );
+  }
+
+  /** A write of `batch` failed: agents it carried that were never written are not in the Store: take them out (they were not admitted). */
+  private dropUnwritten(batch: Batch, written: AgentRecord[] | undefined): void {
+    for (const r of written ?? []) {
+      const w = r.info.id;
+      if (batch.durable.has(w) || batch.members.get(w) !== r) continue;
+      batch.members.delete(w);
+      this.batchOf.delete(w);
+    }
   }
 
   /**
@@ -134,12 +138,19 @@ export class AgentBatches {
     this.batchOf.delete(id);
     batch.dirty = true;
     const { take, written } = taker(batch);
-    return this.writeKey(batch.key, take).then(() => {
-      const w = written();
-      if (w) landed(batch, w);
-      // Taken by an earlier write of this batch: gone from the Store if that write landed.
-      if (batch.durable.has(id)) throw new Error(`agent ${id}: the batch write that removed it failed`);
-    });
+    return this.writeKey(batch.key, take).then(
+      () => {
+        const w = written();
+        if (w) landed(batch, w);
+        // Taken by an earlier write of this batch: gone from the Store if that write landed.
+        if (batch.durable.has(id)) throw new Error(`agent ${id}: the batch write that removed it failed`);
+      },
+      (e: unknown) => {
+        // This write may have carried new agents (their own saves coalesced into it): as in save().
+        this.dropUnwritten(batch, written());
+        throw e;
+      },
+    );
   }
 }
 
