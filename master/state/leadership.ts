@@ -92,6 +92,11 @@ export function loseLeadership(s: Core, out: Effects, reason: string): void {
   s.tasks.clear();
   s.recovering.clear();
   s.recoveringFrameworks.clear();
+  // Writes still in flight for new agents/frameworks whose connection closed: no longer this
+  // master's to undo (a deposed master must not write to the registrar; the next leader's
+  // re-register window deals with a record nobody re-registers under).
+  s.abandonedAgents.clear();
+  s.abandonedFrameworks.clear();
   clearReconcileHold(s);
   s.frameworkWindowOpen = false;
   s.roles = new Map();

@@ -82,6 +82,22 @@ describe('master: a new agent that leaves before REGISTERED leaves no record beh
     );
   });
 
+  it('a master that stepped down before the held write landed writes no removal (the next leader decides)', async () => {
+    const store = new HeldStore();
+    const h = await MasterHarness.start({ store });
+    const gone = h.connectAgent({ hostname: 'gone' });
+    store.hold();
+    gone.peer.deliver({ type: 'REGISTER', agent: gone.info, version: 'fake' });
+    await h.settle();
+    gone.drop();
+    await h.settle();
+    h.master.stepDown('deposed in the test');
+    await h.settle();
+    store.release();
+    await h.settle();
+    expect(h.effects('forgetAgent'), 'a deposed master must not write to the registrar').to.have.length(0);
+  });
+
   it('a write that fails after the connection closed leaves nothing and removes nothing', async () => {
     const store = new HeldStore();
     const h = await MasterHarness.start({ store });
