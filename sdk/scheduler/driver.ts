@@ -453,16 +453,21 @@ export class SchedulerDriver extends EventEmitter<SchedulerDriverEvents> {
     void this.startReconciliation((s.reconcile_hold_seconds ?? 0) * 1000);
   }
 
+  /** Reconciliation runs started; a run that finds a later one started stops (a second SUBSCRIBED). */
+  private reconcileRuns = 0;
+
   /** `holdMs`: how long the master holds questions it cannot answer yet (SUBSCRIBED, after a failover). */
   private async startReconciliation(holdMs: number): Promise<void> {
     if (!this.reconciler) return;
+    const run = ++this.reconcileRuns;
     let given: TaskRef[] = [];
     try {
       given = (await this.opts.knownTasks?.()) ?? [];
     } catch (err) {
       this.log.error({ err }, 'knownTasks() threw; reconciling the tasks the driver tracks');
     }
-    if (!this.subscribedNow) return;
+    // Not subscribed any more, or a later SUBSCRIBED started its own run while knownTasks() ran.
+    if (!this.subscribedNow || run !== this.reconcileRuns) return;
     const all = new Map<string, TaskRef>();
     for (const t of this.tasks.values()) if (!isTerminal(t.state)) all.set(t.task_id, refOf(t));
     for (const t of given) all.set(t.task_id, refOf(t));
