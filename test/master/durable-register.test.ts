@@ -52,17 +52,23 @@ async function storedHostnames(store: MemoryStore): Promise<string[]> {
   return names.sort();
 }
 
+/** An agent that sends REGISTER while the store holds its writes, and whose connection then closes. */
+async function registerThenLeave(h: MasterHarness, store: HeldStore, hostname: string) {
+  const agent = h.connectAgent({ hostname });
+  store.hold();
+  agent.peer.deliver({ type: 'REGISTER', agent: agent.info, version: 'fake' });
+  await h.settle();
+  agent.drop(); // the write is still held: the connection closes before it lands
+  await h.settle();
+  return agent;
+}
+
 describe('master: a new agent that leaves before REGISTERED leaves no record behind', () => {
   it('its record, written after the connection closed, is removed once the write lands; no later leader recovers it', async () => {
     const store = new HeldStore();
     const h = await MasterHarness.start({ store });
     const kept = await h.addAgent({ hostname: 'kept' });
-    const gone = h.connectAgent({ hostname: 'gone' });
-    store.hold();
-    gone.peer.deliver({ type: 'REGISTER', agent: gone.info, version: 'fake' });
-    await h.settle();
-    gone.drop(); // the write is still held: the connection closes before it lands
-    await h.settle();
+    const gone = await registerThenLeave(h, store, 'gone');
     store.release();
     await h.settle();
     expect(gone.peer.all('REGISTERED'), 'the agent never learnt an id').to.have.length(0);
@@ -85,12 +91,7 @@ describe('master: a new agent that leaves before REGISTERED leaves no record beh
   it('a master that stepped down before the held write landed writes no removal (the next leader decides)', async () => {
     const store = new HeldStore();
     const h = await MasterHarness.start({ store });
-    const gone = h.connectAgent({ hostname: 'gone' });
-    store.hold();
-    gone.peer.deliver({ type: 'REGISTER', agent: gone.info, version: 'fake' });
-    await h.settle();
-    gone.drop();
-    await h.settle();
+    await registerThenLeave(h, store, 'gone');
     h.master.stepDown('deposed in the test');
     await h.settle();
     store.release();
@@ -102,11 +103,7 @@ describe('master: a new agent that leaves before REGISTERED leaves no record beh
     const store = new HeldStore();
     const h = await MasterHarness.start({ store });
     const kept = await h.addAgent({ hostname: 'kept' });
-    const gone = h.connectAgent({ hostname: 'gone' });
-    store.hold();
-    gone.peer.deliver({ type: 'REGISTER', agent: gone.info, version: 'fake' });
-    await h.settle();
-    gone.drop();
+    await registerThenLeave(h, store, 'gone');
     store.failWrites = new Error('ZooKeeper went away');
     store.release();
     await h.settle();
@@ -121,11 +118,7 @@ describe('master: a new agent that leaves before REGISTERED leaves no record beh
   it('when the write that removes it fails, the next write of its batch leaves it out', async () => {
     const store = new HeldStore();
     const h = await MasterHarness.start({ store });
-    const gone = h.connectAgent({ hostname: 'gone' });
-    store.hold();
-    gone.peer.deliver({ type: 'REGISTER', agent: gone.info, version: 'fake' });
-    await h.settle();
-    gone.drop();
+    await registerThenLeave(h, store, 'gone');
     store.afterPut = (_key, text) => {
       if (text.includes('"gone"')) store.failWrites = new Error('ZooKeeper went away');
     };
