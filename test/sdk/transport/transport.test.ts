@@ -462,7 +462,9 @@ describe('transport (real sockets)', function () {
 
   it('terminates a peer that stops answering pings (server heartbeat)', async () => {
     const { route, rec } = recordingRoute();
-    const server = await listen([route], { heartbeatIntervalMs: 100 });
+    // 500 ms, not 100: a round more than half an interval late judges nobody (peer.ts), and on a
+    // loaded machine 50 ms of slip made every round late, so the silent peer was never dropped.
+    const server = await listen([route], { heartbeatIntervalMs: 500 });
     const healthy = await rawClient(server.url());
     const silent = await rawClient(server.url(), { autoPong: false });
     const silentClosed = closeOf(silent);
