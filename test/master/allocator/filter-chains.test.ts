@@ -62,6 +62,18 @@ function summary(plan: AllocationPlan): unknown {
   };
 }
 
+/** An empty agent of the test's shape. */
+function agent(id: string): AllocatorAgent {
+  return {
+    id,
+    hostname: id,
+    total: Resources.parse(AGENT),
+    allocated: Resources.empty(),
+    attributes: {},
+    active: true,
+  };
+}
+
 describe('refusal filter chains kept between cycles (master/allocator/filter-chains.ts)', () => {
   it('give the plans of chains rebuilt every cycle, for any sequence of filter changes', () => {
     fc.assert(
@@ -69,14 +81,7 @@ describe('refusal filter chains kept between cycles (master/allocator/filter-cha
         forgetFilterChains();
         const kept = createAllocate({ keepSorters: false });
         const rebuilt = createAllocate({ keepSorters: false });
-        const agents: AllocatorAgent[] = AGENT_IDS.slice(0, 4).map((id) => ({
-          id,
-          hostname: id,
-          total: Resources.parse(AGENT),
-          allocated: Resources.empty(),
-          attributes: {},
-          active: true,
-        }));
+        const agents: AllocatorAgent[] = AGENT_IDS.slice(0, 4).map(agent);
         const lists: RefusalFilter[][] = Array.from({ length: FRAMEWORKS }, () => []);
         let now = 1000;
         const before = filterChainStats.extended;
@@ -113,14 +118,6 @@ describe('refusal filter chains kept between cycles (master/allocator/filter-cha
   it('extends the kept chains when filters were only appended, and rebuilds them when one expired', () => {
     forgetFilterChains();
     const allocate = createAllocate();
-    const agent = (id: string): AllocatorAgent => ({
-      id,
-      hostname: id,
-      total: Resources.parse(AGENT),
-      allocated: Resources.empty(),
-      attributes: {},
-      active: true,
-    });
     const agents = [agent('agent-0'), agent('agent-1')];
     const filters: RefusalFilter[] = [{ agentId: 'agent-0', expiresAt: 2000 }];
     const snap = (now: number, list: RefusalFilter[]): AllocatorSnapshot => ({
