@@ -17,7 +17,7 @@
  * (`withoutStrayDescriptors`). Linux only: elsewhere, or without /proc, this does nothing.
  */
 import { closeSync, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { helperBinaryPath, spawnHelper } from './launcher/spawn-helper.js';
+import { HELPER_ENV, helperBinaryPath } from './launcher/spawn-helper.js';
 
 /** `O_CLOEXEC` as /proc/<pid>/fdinfo's octal `flags` shows it (Linux, every architecture Node runs on). */
 export const O_CLOEXEC = 0o2000000;
@@ -70,14 +70,18 @@ export function closeStrayDescriptors(keep: Iterable<number> = []): number[] {
   return closed;
 }
 
-let trampoline: string | null | undefined;
+let trampoline: string | undefined;
 
-/** The spawn helper binary, whose `--exec` mode closes every descriptor above stdio before it execs. */
-function execTrampoline(): string | null {
-  if (trampoline === undefined) {
-    const h = spawnHelper();
-    trampoline = 'path' in h ? h.path : existsSync(helperBinaryPath()) ? helperBinaryPath() : null;
-  }
+/**
+ * The spawn helper binary, whose `--exec` mode closes every descriptor above stdio before it execs:
+ * the path AGORA_SPAWN_HELPER names, else the one `npm run build` makes. Only looked up here, never
+ * built (a health check must not wait for a compiler); once found, kept.
+ */
+function execTrampoline(): string | undefined {
+  if (trampoline) return trampoline;
+  const named = process.env[HELPER_ENV];
+  const candidate = named && named !== 'off' && named !== '0' ? named : helperBinaryPath();
+  if (existsSync(candidate)) trampoline = candidate;
   return trampoline;
 }
 
