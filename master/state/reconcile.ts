@@ -224,16 +224,17 @@ export function agentSettled(s: Core, out: Effects, agentId: string): void {
   if (s.recovering.size === 0 && h.anyAgent.size > 0) {
     const any = h.anyAgent;
     h.anyAgent = new Map();
-    answer(s, out, h, any, undefined);
+    answerAnyAgent(s, out, h, any);
   }
 }
 
-function answer(s: Core, out: Effects, h: Held, byFw: Map<string, Set<string>>, agentId: string | undefined): void {
+/** Asks again the questions held without an agent id, now that no agent is awaited any more. */
+function answerAnyAgent(s: Core, out: Effects, h: Held, byFw: Map<string, Set<string>>): void {
   const now = s.nowSecs();
   for (const [frameworkId, ids] of byFw) {
     h.count -= ids.size;
     const fw = s.frameworks.get(frameworkId);
     if (!fw) continue; // gone meanwhile (torn down): nobody to answer
-    for (const taskId of ids) ask(s, out, fw, taskId, agentId, now);
+    for (const taskId of ids) ask(s, out, fw, taskId, undefined, now);
   }
 }
