@@ -82,7 +82,7 @@ export function onRegister(s: Core, out: Effects, conn: string, m: Extract<Agent
 /** The durable write of a REGISTER finished: admit the agent if its connection is still there. */
 export function onAdmitted(s: Core, out: Effects, conn: string): void {
   const abandoned = s.abandonedAgents.get(conn);
-  if (abandoned !== undefined && s.leading) {
+  if (abandoned !== undefined) {
     // Its connection closed before REGISTERED: the agent never learnt the id and will register
     // anew. Its record goes, or the next leader would wait for an agent never admitted.
     s.abandonedAgents.delete(conn);
