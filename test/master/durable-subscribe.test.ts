@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { MasterHarness } from '../../master/testing/index.js';
+import { HeldStore } from '../support/held-store.js';
 
 describe('master: a new framework is admitted only once its record is durable', () => {
   it('sends SUBSCRIBED after the registrar holds the framework, and the record names it', async () => {
@@ -55,5 +56,25 @@ describe('master: a new framework is admitted only once its record is durable', 
     expect(h.master.frameworks.size).to.equal(0);
     const h2 = await h.failover();
     expect(h2.master.frameworks.size, 'frameworks the next leader recovers').to.equal(0);
+  });
+
+  it('a master that stepped down before the held write landed writes no removal (the next leader decides)', async () => {
+    const store = new HeldStore();
+    const h = await MasterHarness.start({ store });
+    const f = h.connectScheduler();
+    store.hold();
+    f.peer.deliver({ type: 'SUBSCRIBE', subscribe: { framework_info: { name: 'gone', failover_timeout: 3600 } } });
+    await h.settle();
+    f.peer.drop();
+    await h.settle();
+    h.master.stepDown('deposed in the test');
+    await h.settle();
+    store.release();
+    await h.settle();
+    expect(
+      store.values.some((v) => v.key.startsWith('registrar/frameworks/')),
+      'the record was written',
+    ).to.equal(true);
+    expect(h.effects('forgetFramework'), 'a deposed master must not write to the registrar').to.have.length(0);
   });
 });
