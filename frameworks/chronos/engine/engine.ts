@@ -197,6 +197,10 @@ export class Engine {
     this.tickTimer = this.opts.clock.setInterval(() => this.tick(), this.opts.tickMs ?? 100);
   }
 
+  get attached(): boolean {
+    return this.driver !== undefined;
+  }
+
   detach(): void {
     this.tickTimer?.cancel();
     this.reconcileTimer?.cancel();
@@ -216,11 +220,28 @@ export class Engine {
   }
 
   get reconciled(): boolean {
-    return this.driver !== undefined && this.reconciling.size === 0 && this.reconcileTimer === undefined;
+    return (
+      this.driver !== undefined && this.reconciling.size === 0 && this.reconcileTimer === undefined && !this.unready
+    );
   }
 
-  /** After SUBSCRIBED: held offers are void; ask the master about every launched task before launching. */
-  onSubscribed(): void {
+  /** The framework id of the current subscription is not durable yet: nothing is launched. */
+  private unready = false;
+  private subscriptions = 0;
+
+  /**
+   * After SUBSCRIBED: held offers are void; ask the master about every launched task before launching.
+   * `ready`: launches wait for it too (the framework id being made durable: a task launched under an
+   * id the next leader cannot read back belongs to a framework nobody will reconcile or kill).
+   */
+  onSubscribed(ready?: Promise<unknown>): void {
+    const sub = ++this.subscriptions;
+    this.unready = ready !== undefined;
+    ready?.then(() => {
+      if (sub !== this.subscriptions) return;
+      this.unready = false;
+      this.wake();
+    });
     this.held.clear();
     // The master keeps a framework's SUPPRESS across re-subscriptions (and a failed-over leader may
     // have sent one): assume suppressed, so the first need of offers revives.
@@ -235,6 +256,8 @@ export class Engine {
     }
     this.reconcileTimer?.cancel();
     this.reconcileTimer = undefined;
+    // Implicit reconciliation too: tasks of this framework that no record names (see onUpdate).
+    this.driver?.reconcile([]);
     if (this.reconciling.size === 0) return;
     const ask = () => {
       if (this.reconciling.size === 0) {
@@ -322,7 +345,12 @@ export class Engine {
       // A new schedule counts from now (a start in the past does not replay old due times; an empty start runs now).
       const sameSchedule = e && JSON.stringify(e.rec.job.schedule) === JSON.stringify(job.schedule);
       const state = e ? structuredClone(e.rec.state) : emptyState(null);
-      if (!sameSchedule) state.lastDue = job.schedule ? this.firstWatermark(job) : null;
+      // Never behind the due times already handled: a run id is its due time, and the runs of the
+      // old schedule have left the record for history (a start just past that already ran would run again).
+      if (!sameSchedule)
+        state.lastDue = job.schedule
+          ? Math.max(this.firstWatermark(job), state.lastDue ?? Number.NEGATIVE_INFINITY)
+          : null;
       if (e) job.counters = e.rec.job.counters;
       const rec: JobRecord = { job, state };
       await this.journal.commit(job.name, rec);
@@ -828,11 +856,14 @@ export class Engine {
   async onUpdate(status: TaskStatus): Promise<void> {
     const ref = this.byTask.get(status.task_id);
     this.reconciling.delete(status.task_id);
-    if (!ref) {
+    const current = ref ? this.jobs.get(ref.job)?.rec.state.runs.find((x) => x.id === ref.runId) : undefined;
+    if (!ref || !current) {
+      // A task no run owns (its job was deleted, its run is over) that still runs: its KILL was lost
+      // (with a leader or a master), so it would go on unseen. Killed now.
+      if (!TERMINAL.has(status.state)) this.driver?.kill(status.task_id, status.agent_id);
       this.driver?.acknowledge(status);
       return;
     }
-    const current = this.jobs.get(ref.job)?.rec.state.runs.find((x) => x.id === ref.runId);
     if (current?.lostTaskId === status.task_id && current.taskId !== status.task_id) {
       await this.onLostAttemptUpdate(ref, status);
       return;
@@ -840,6 +871,31 @@ export class Engine {
     if (!TERMINAL.has(status.state)) {
       if (status.state === 'TASK_RUNNING' && !this.started.has(status.task_id))
         this.started.set(status.task_id, Math.round(status.timestamp * 1000) || this.now);
+      // "Seen running" decides whether a lost task is relaunched as the same run (never started) or
+      // counts as a failure: it must outlive this leader, so it is recorded before the ack.
+      if (
+        status.state === 'TASK_RUNNING' &&
+        current?.state === 'LAUNCHED' &&
+        current.taskId === status.task_id &&
+        current.started === undefined
+      ) {
+        const at = this.started.get(status.task_id) as number;
+        try {
+          await this.mutate(ref.job, (rec) => {
+            const r = rec.state.runs.find((x) => x.id === ref.runId);
+            if (r?.state !== 'LAUNCHED' || r.taskId !== status.task_id || r.started !== undefined) return undefined;
+            r.started = at;
+            return rec;
+          });
+        } catch (err) {
+          this.log.warn({ err, task: status.task_id }, 'could not record a start; it will come again');
+          return;
+        }
+      }
+      // A kill was recorded but the task still runs (the KILL was lost with a leader or a master, or
+      // never left): ask again. The reconciliation after every subscription brings this answer.
+      if (current?.state === 'LAUNCHED' && current.taskId === status.task_id && current.killRequested)
+        this.driver?.kill(status.task_id, status.agent_id ?? current.agentId);
       this.driver?.acknowledge(status);
       return;
     }
@@ -851,7 +907,7 @@ export class Engine {
         const r = rec.state.runs.find((x) => x.id === ref.runId);
         if (r?.state !== 'LAUNCHED' || r.taskId !== status.task_id) return undefined;
         const now = this.now;
-        const started = this.started.get(status.task_id);
+        const started = this.started.get(status.task_id) ?? r.started;
         Object.assign(r, {
           started,
           ended: now,

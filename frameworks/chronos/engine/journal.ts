@@ -22,7 +22,7 @@
  * its records and refuses its own batch, which its callers compute again from the adopted state.
  * A checkpoint conflict is settled through the epoch key.
  */
-import { isConflict, type Store, StoreConflictError } from 'agora/sdk';
+import { isConflict, type Store, StoreConflictError, StoreError, StoreErrorCode } from 'agora/sdk';
 import type pino from 'pino';
 import { type JobRecord, KEYS } from './records.js';
 
@@ -228,7 +228,7 @@ export class Journal {
       if (this.stopped || this.fenced) throw new StoreConflictError(JOURNAL_KEYS.entry(seq), undefined, undefined);
       // A newer leader bumped the epoch: stop before writing (a read, much cheaper than a write).
       if (!(await this.stillLeading())) throw new StoreConflictError(JOURNAL_KEYS.epoch, this.epoch, undefined);
-      await this.store.put(JOURNAL_KEYS.entry(seq), entry);
+      await this.putEntry(seq, entry);
     } catch (err) {
       if (isConflict(err) && !this.stopped && !this.fenced) await this.collided(seq);
       for (const w of batch) w.reject(err);
@@ -240,6 +240,30 @@ export class Journal {
     for (const [name, { rec }] of records) this.note(name, seq, rec);
     for (const w of batch) w.resolve();
     void this.checkpoint();
+  }
+
+  /**
+   * Writes entry `seq`. A write the Store answered "unavailable" (ZooKeeper's connection loss) may
+   * have landed all the same: it is settled (written again, or found written by us) before any
+   * later entry goes out. Given up as failed, it would stay in the Store uncounted (never trimmed)
+   * and the next leader would replay it over the newer records of its jobs.
+   */
+  private async putEntry(seq: number, entry: JournalEntry): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.store.put(JOURNAL_KEYS.entry(seq), entry);
+        return;
+      } catch (err) {
+        if (attempt > 0 && isConflict(err)) {
+          const there = await this.store.get<JournalEntry>(JOURNAL_KEYS.entry(seq)).catch(() => undefined);
+          if (there?.value.epoch === this.epoch) return; // ours: the write whose answer was lost
+        }
+        const unknown = err instanceof StoreError && err.code === StoreErrorCode.UNAVAILABLE;
+        if (!unknown || this.stopped || this.fenced) throw err;
+        this.log.warn({ seq, attempt }, 'journal write outcome unknown (store unavailable); writing it again');
+        await new Promise((r) => setTimeout(r, Math.min(1000, 10 * 2 ** attempt)));
+      }
+    }
   }
 
   /** Someone else wrote entry `seq`: a newer leader (we stop) or a stale one (we adopt its records). */

@@ -4,6 +4,7 @@
  * dependency bookkeeping and its runs not yet moved to history. History has its own key per job,
  * trimmed to a configured length.
  */
+import { createHash } from 'node:crypto';
 import { type Job, RunState as ModelRunState, type RunRecord, taskIdFor } from '../model/index.js';
 
 export type RunState = 'QUEUED' | 'LAUNCHED' | 'SUCCESS' | 'FAILED' | 'SKIPPED' | 'KILLED';
@@ -73,14 +74,21 @@ export function emptyState(lastDue: number | null): JobState {
   return { lastDue, parentsDone: [], seenParentRuns: [], runs: [], seq: 0 };
 }
 
-/** A Store key segment for a job name (names may hold spaces and '#'). */
+/** Longest Store key segment (the Store's own limit; sdk/store/store.ts). */
+const MAX_KEY_SEGMENT = 200;
+
+/**
+ * A Store key segment for a job name (names may hold spaces and '#'). Names the APIs accept can
+ * encode to more than a segment may hold (200 characters, or a dotted Metronome id): those are
+ * named by a digest instead (the record holds the name; nothing reads a name back from a key).
+ */
 export function jobKey(name: string): string {
   let out = 'j';
   for (const ch of name) {
     if (/[A-Za-z0-9_-]/.test(ch)) out += ch;
     else out += `~${ch.codePointAt(0)?.toString(16)}~`;
   }
-  return out;
+  return out.length <= MAX_KEY_SEGMENT ? out : `h${createHash('sha256').update(name).digest('hex')}`;
 }
 
 export const KEYS = {

@@ -11,12 +11,22 @@ import { KEYS } from './records.js';
 
 export function wireEngine(engine: Engine, driver: SchedulerDriver, store: Store, log: pino.Logger): void {
   driver.on('subscribed', ({ frameworkId }) => {
-    void store
-      .get<string>(KEYS.frameworkId)
-      .then((v) => (v?.value === frameworkId ? undefined : store.put(KEYS.frameworkId, frameworkId, v?.version)))
-      .catch((err) => log.error({ err }, 'could not store the framework id'));
+    // Nothing is launched until the id is durable: a next leader that cannot read it subscribes as a
+    // new framework, and the tasks launched meanwhile would run on unreconciled, and their runs again.
+    const durable = (async () => {
+      for (let attempt = 0; engine.attached; attempt++) {
+        try {
+          const v = await store.get<string>(KEYS.frameworkId);
+          if (v?.value !== frameworkId) await store.put(KEYS.frameworkId, frameworkId, v?.version);
+          return;
+        } catch (err) {
+          log.error({ err }, 'could not store the framework id; launching nothing until it is stored');
+          await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** Math.min(attempt, 6))));
+        }
+      }
+    })();
     log.info({ frameworkId }, 'subscribed; reconciling before launching');
-    engine.onSubscribed();
+    engine.onSubscribed(durable);
   });
   driver.on('offers', (offers) => engine.onOffers(offers));
   driver.on('rescind', (id) => engine.onRescind(id));

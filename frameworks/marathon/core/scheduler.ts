@@ -579,7 +579,13 @@ export class Scheduler {
       if (healthKill) this.recordFailure(i, status);
       else if (!i.killing && status.state !== 'TASK_KILLED') this.failed(i, status);
       this.dropInstance(i);
-    } else this.hooks.instancesChanged(i.appId);
+    } else {
+      // Marked for a kill that has not happened: the KILL was lost (with a leader, or a master that
+      // failed over). The reconciliation after every subscription brings this update: ask again.
+      if (i.killing && status.state !== 'TASK_KILLING' && status.state !== 'TASK_UNREACHABLE')
+        for (const id of taskIdsOf(i)) this.driver.kill(id, i.agentId || undefined);
+      this.hooks.instancesChanged(i.appId);
+    }
     this.requestConverge();
   }
 
