@@ -15,7 +15,7 @@
  * For comparing versions of the launch path in the same minutes (A, B, A, B...), not against the
  * raw rate: that is launch.ts. A benchmark, not a test: it prints and exits 0; root for linux.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -24,6 +24,7 @@ import { PosixContainerizer } from '../../agent/containerizer/posix.js';
 import { isAlive, pidsWhere, readProcStat } from '../../agent/containerizer/proc.js';
 import type { Containerizer, RunningContainer } from '../../agent/containerizer/types.js';
 import { Launcher } from '../../agent/launcher/client.js';
+import { PREPARE_THREAD_NAME } from '../../agent/launcher/prepare-worker.js';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { live } from './launch-cleanup.js';
 import { MarkerMeter, monoMs } from './launch-markers.js';
@@ -59,6 +60,48 @@ function schedMs(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+/** A thread's CPU ms so far (/proc/<pid>/task/<tid>/schedstat, ns). */
+function threadMs(pid: number, tid: string): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU ms so far per kind of thread: of the launchers, their main thread (`launcher_main`), their
+ * file-system worker (`prepare`: the thread named agora-prepare) and the rest (`launcher_other`:
+ * V8's platform threads, GC, libuv's pool); of this process (the agent's part), its main thread
+ * and the rest; and the spawn helpers. Threads that ended meanwhile are not counted.
+ */
+function threadCpu(launchers: number[], helpers: number[]): Record<string, number> {
+  const out: Record<string, number> = { launcher_main: 0, prepare: 0, launcher_other: 0, self_main: 0, self_other: 0 };
+  const add = (pid: number, main: string, other: string, named?: Record<string, string>) => {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return;
+    }
+    for (const tid of tids) {
+      let key = tid === String(pid) ? main : other;
+      if (named) {
+        try {
+          key = named[readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()] ?? key;
+        } catch {
+          // gone
+        }
+      }
+      out[key] += threadMs(pid, tid);
+    }
+  };
+  for (const pid of launchers) add(pid, 'launcher_main', 'launcher_other', { [PREPARE_THREAD_NAME]: 'prepare' });
+  add(process.pid, 'self_main', 'self_other');
+  out.helpers = helpers.reduce((s, p) => s + schedMs(p), 0);
+  return out;
 }
 
 function selfCpuMs(): number {
@@ -124,6 +167,7 @@ async function main(): Promise<void> {
     const helpers = childrenOf(launchers, 'agora-spawn');
     const load = loadavg()[0];
     const c0 = { self: selfCpuMs(), launchers: sumCpuMs(launchers), helpers: sumCpuMs(helpers), tasks: cpuacctMs(cz) };
+    const th0 = threadCpu(launchers, helpers);
     const t0 = monoMs();
     const done = markers.expect(ids);
     const started = ids.map((id) => {
@@ -140,13 +184,16 @@ async function main(): Promise<void> {
     const tStarted = monoMs();
     const tLast = await done;
     const taskCpu = running.reduce((sum, c) => sum + schedMs(c.handle.pid), 0);
+    const th1 = threadCpu(launcher.pids, childrenOf(launcher.pids, 'agora-spawn'));
+    const threads: Record<string, number> = {};
+    for (const k of Object.keys(th1)) threads[`t_${k}`] = round2((th1[k] - (th0[k] ?? 0)) / tasks);
     const c1 = {
       self: selfCpuMs(),
       launchers: sumCpuMs(launcher.pids),
       helpers: sumCpuMs(childrenOf(launcher.pids, 'agora-spawn')),
       tasks: cpuacctMs(cz),
     };
-    const row = {
+    const row: Record<string, number> = {
       round: r,
       load: round2(load),
       started_ms: round2(tStarted - t0),
@@ -157,12 +204,13 @@ async function main(): Promise<void> {
       helper_ms: round2((c1.helpers - c0.helpers) / tasks),
       task_pids_ms: round2(taskCpu / tasks),
       tasks_ms: c0.tasks !== undefined && c1.tasks !== undefined ? round2((c1.tasks - c0.tasks) / tasks) : -1,
+      ...threads,
     };
     if (r > 0) rows.push(row);
     if (json) console.log(JSON.stringify({ containerizer: kind, ...row, warmup: r === 0 }));
     else
       console.log(
-        `${kind} r${r}${r === 0 ? ' (warm-up)' : ''}: load ${row.load}, started ${row.started_ms} ms, last marker ${row.marker_ms} ms (${row.rate}/s); CPU ms/task: agent-side ${row.self_ms}, launchers ${row.launcher_ms}, helpers ${row.helper_ms}, in task cgroups ${row.tasks_ms}, the task processes ${row.task_pids_ms}`,
+        `${kind} r${r}${r === 0 ? ' (warm-up)' : ''}: load ${row.load}, started ${row.started_ms} ms, last marker ${row.marker_ms} ms (${row.rate}/s); CPU ms/task: agent-side ${row.self_ms}, launchers ${row.launcher_ms}, helpers ${row.helper_ms}, in task cgroups ${row.tasks_ms}, the task processes ${row.task_pids_ms}; by thread (schedstat): launcher main ${row.t_launcher_main}, prepare ${row.t_prepare}, launcher other ${row.t_launcher_other}, helpers ${row.t_helpers}, agent-side main ${row.t_self_main}, other ${row.t_self_other}`,
       );
     await Promise.all(running.map((c) => c.kill(0)));
     await Promise.all(running.map((c) => c.wait()));
@@ -181,6 +229,12 @@ async function main(): Promise<void> {
     helper_ms: med('helper_ms'),
     tasks_ms: med('tasks_ms'),
     task_pids_ms: med('task_pids_ms'),
+    t_launcher_main: med('t_launcher_main'),
+    t_prepare: med('t_prepare'),
+    t_launcher_other: med('t_launcher_other'),
+    t_helpers: med('t_helpers'),
+    t_self_main: med('t_self_main'),
+    t_self_other: med('t_self_other'),
   };
   console.log(json ? JSON.stringify({ summary }) : `median: ${JSON.stringify(summary)}`);
   markers.stop();
