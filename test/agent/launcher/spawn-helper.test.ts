@@ -179,6 +179,29 @@ describe('agora-spawn, fed by hand @integration', function () {
     expect(existsSync(path.join(dir, 'ran'))).to.equal(false);
   });
 
+  // A signal ignored when the helper was started stays ignored across its exec, and so into the
+  // tasks, unless the child sets it back: the helper itself ignores SIGINT, SIGTERM and SIGPIPE,
+  // and here it is started with SIGHUP and SIGUSR1 ignored too (as a shell's `trap ''` leaves them).
+  it('starts a task with no signal ignored or blocked, also those ignored when the helper was started', async () => {
+    const h = spawnHelper() as { path: string };
+    const p = spawn('/bin/sh', ['-c', `trap '' HUP USR1; exec "$0"`, h.path], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const out = path.join(dir, 'out');
+    p.stdin.write(
+      encodeRequest(
+        request({
+          file: '/bin/grep',
+          args: ['-E', '^Sig(Ign|Blk)', '/proc/self/status'],
+          cwd: dir,
+          stdout: out,
+          stderr: path.join(dir, 'err'),
+        }),
+      ),
+    );
+    p.stdin.end();
+    await new Promise((resolve) => p.on('close', resolve));
+    expect(readFileSync(out, 'utf8')).to.equal('SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n');
+  });
+
   // A forked helper takes copy-on-write faults on its stack, heap and buffers after every clone
   // (about nine per launch here); one that lends its memory to the child until the exec (CLONE_VM
   // with CLONE_VFORK, as posix_spawn does) takes none: the count is the kernel's, not a timing.
