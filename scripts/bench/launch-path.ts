@@ -15,7 +15,7 @@
  * For comparing versions of the launch path in the same minutes (A, B, A, B...), not against the
  * raw rate: that is launch.ts. A benchmark, not a test: it prints and exits 0; root for linux.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -24,11 +24,10 @@ import { PosixContainerizer } from '../../agent/containerizer/posix.js';
 import { isAlive, pidsWhere, readProcStat } from '../../agent/containerizer/proc.js';
 import type { Containerizer, RunningContainer } from '../../agent/containerizer/types.js';
 import { Launcher } from '../../agent/launcher/client.js';
-import { PREPARE_THREAD_NAME } from '../../agent/launcher/prepare-worker.js';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { live } from './launch-cleanup.js';
 import { MarkerMeter, monoMs } from './launch-markers.js';
-import { cpuSecs, median, round2 } from './launch-meter.js';
+import { addThreadsMs, cpuSecs, launcherThreadsMs, median, round2 } from './launch-meter.js';
 
 function flag(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -62,45 +61,12 @@ function schedMs(pid: number | undefined): number {
   }
 }
 
-/** A thread's CPU ms so far (/proc/<pid>/task/<tid>/schedstat, ns). */
-function threadMs(pid: number, tid: string): number {
-  try {
-    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * CPU ms so far per kind of thread: of the launchers, their main thread (`launcher_main`), their
- * file-system worker (`prepare`: the thread named agora-prepare) and the rest (`launcher_other`:
- * V8's platform threads, GC, libuv's pool); of this process (the agent's part), its main thread
- * and the rest; and the spawn helpers. Threads that ended meanwhile are not counted.
- */
+/** CPU ms so far by kind of thread: the launchers' and helpers' (launcherThreadsMs), and this process's (the agent's part). */
 function threadCpu(launchers: number[], helpers: number[]): Record<string, number> {
-  const out: Record<string, number> = { launcher_main: 0, prepare: 0, launcher_other: 0, self_main: 0, self_other: 0 };
-  const add = (pid: number, main: string, other: string, named?: Record<string, string>) => {
-    let tids: string[] = [];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      return;
-    }
-    for (const tid of tids) {
-      let key = tid === String(pid) ? main : other;
-      if (named) {
-        try {
-          key = named[readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()] ?? key;
-        } catch {
-          // gone
-        }
-      }
-      out[key] += threadMs(pid, tid);
-    }
-  };
-  for (const pid of launchers) add(pid, 'launcher_main', 'launcher_other', { [PREPARE_THREAD_NAME]: 'prepare' });
-  add(process.pid, 'self_main', 'self_other');
-  out.helpers = helpers.reduce((s, p) => s + schedMs(p), 0);
+  const out = launcherThreadsMs(launchers, helpers);
+  out.self_main = 0;
+  out.self_other = 0;
+  addThreadsMs(out, process.pid, 'self_main', 'self_other');
   return out;
 }
 
@@ -210,7 +176,7 @@ async function main(): Promise<void> {
     if (json) console.log(JSON.stringify({ containerizer: kind, ...row, warmup: r === 0 }));
     else
       console.log(
-        `${kind} r${r}${r === 0 ? ' (warm-up)' : ''}: load ${row.load}, started ${row.started_ms} ms, last marker ${row.marker_ms} ms (${row.rate}/s); CPU ms/task: agent-side ${row.self_ms}, launchers ${row.launcher_ms}, helpers ${row.helper_ms}, in task cgroups ${row.tasks_ms}, the task processes ${row.task_pids_ms}; by thread (schedstat): launcher main ${row.t_launcher_main}, prepare ${row.t_prepare}, launcher other ${row.t_launcher_other}, helpers ${row.t_helpers}, agent-side main ${row.t_self_main}, other ${row.t_self_other}`,
+        `${kind} r${r}${r === 0 ? ' (warm-up)' : ''}: load ${row.load}, started ${row.started_ms} ms, last marker ${row.marker_ms} ms (${row.rate}/s); CPU ms/task: agent-side ${row.self_ms}, launchers ${row.launcher_ms}, helpers ${row.helper_ms}, in task cgroups ${row.tasks_ms}, the task processes ${row.task_pids_ms}; by thread (schedstat): launcher main ${row.t_launcher_main}, prepare ${row.t_prepare}, launcher other ${row.t_launcher_other}, helpers ${row.t_helper}, agent-side main ${row.t_self_main}, other ${row.t_self_other}`,
       );
     await Promise.all(running.map((c) => c.kill(0)));
     await Promise.all(running.map((c) => c.wait()));
@@ -232,7 +198,7 @@ async function main(): Promise<void> {
     t_launcher_main: med('t_launcher_main'),
     t_prepare: med('t_prepare'),
     t_launcher_other: med('t_launcher_other'),
-    t_helpers: med('t_helpers'),
+    t_helper: med('t_helper'),
     t_self_main: med('t_self_main'),
     t_self_other: med('t_self_other'),
   };
