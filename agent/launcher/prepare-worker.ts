@@ -10,9 +10,19 @@
  * contends in the kernel (on ext4 here it costs more CPU for no more throughput).
  */
 import { closeSync, constants, fstatSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import { chownTree } from './chown.js';
 import type { PrepareSteps } from './protocol.js';
+
+/** Named, so that `top -H`, `ps -L` and the launch benchmarks can tell this thread from Node's own. */
+export const PREPARE_THREAD_NAME = 'agora-prepare';
+if (!isMainThread) {
+  try {
+    writeFileSync('/proc/thread-self/comm', PREPARE_THREAD_NAME);
+  } catch {
+    // not Linux, or no /proc: only the name is missing
+  }
+}
 
 export interface PrepareJob {
   id: number;

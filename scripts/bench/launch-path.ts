@@ -27,7 +27,7 @@ import { Launcher } from '../../agent/launcher/client.js';
 import type { TaskInfo } from '../../sdk/protocol/types.js';
 import { live } from './launch-cleanup.js';
 import { MarkerMeter, monoMs } from './launch-markers.js';
-import { cpuSecs, median, round2 } from './launch-meter.js';
+import { addThreadsMs, cpuSecs, launcherThreadsMs, median, round2 } from './launch-meter.js';
 
 function flag(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -59,6 +59,15 @@ function schedMs(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+/** CPU ms so far by kind of thread: the launchers' and helpers' (launcherThreadsMs), and this process's (the agent's part). */
+function threadCpu(launchers: number[], helpers: number[]): Record<string, number> {
+  const out = launcherThreadsMs(launchers, helpers);
+  out.self_main = 0;
+  out.self_other = 0;
+  addThreadsMs(out, process.pid, 'self_main', 'self_other');
+  return out;
 }
 
 function selfCpuMs(): number {
@@ -124,6 +133,7 @@ async function main(): Promise<void> {
     const helpers = childrenOf(launchers, 'agora-spawn');
     const load = loadavg()[0];
     const c0 = { self: selfCpuMs(), launchers: sumCpuMs(launchers), helpers: sumCpuMs(helpers), tasks: cpuacctMs(cz) };
+    const th0 = threadCpu(launchers, helpers);
     const t0 = monoMs();
     const done = markers.expect(ids);
     const started = ids.map((id) => {
@@ -140,13 +150,16 @@ async function main(): Promise<void> {
     const tStarted = monoMs();
     const tLast = await done;
     const taskCpu = running.reduce((sum, c) => sum + schedMs(c.handle.pid), 0);
+    const th1 = threadCpu(launcher.pids, childrenOf(launcher.pids, 'agora-spawn'));
+    const threads: Record<string, number> = {};
+    for (const k of Object.keys(th1)) threads[`t_${k}`] = round2((th1[k] - (th0[k] ?? 0)) / tasks);
     const c1 = {
       self: selfCpuMs(),
       launchers: sumCpuMs(launcher.pids),
       helpers: sumCpuMs(childrenOf(launcher.pids, 'agora-spawn')),
       tasks: cpuacctMs(cz),
     };
-    const row = {
+    const row: Record<string, number> = {
       round: r,
       load: round2(load),
       started_ms: round2(tStarted - t0),
@@ -157,12 +170,13 @@ async function main(): Promise<void> {
       helper_ms: round2((c1.helpers - c0.helpers) / tasks),
       task_pids_ms: round2(taskCpu / tasks),
       tasks_ms: c0.tasks !== undefined && c1.tasks !== undefined ? round2((c1.tasks - c0.tasks) / tasks) : -1,
+      ...threads,
     };
     if (r > 0) rows.push(row);
     if (json) console.log(JSON.stringify({ containerizer: kind, ...row, warmup: r === 0 }));
     else
       console.log(
-        `${kind} r${r}${r === 0 ? ' (warm-up)' : ''}: load ${row.load}, started ${row.started_ms} ms, last marker ${row.marker_ms} ms (${row.rate}/s); CPU ms/task: agent-side ${row.self_ms}, launchers ${row.launcher_ms}, helpers ${row.helper_ms}, in task cgroups ${row.tasks_ms}, the task processes ${row.task_pids_ms}`,
+        `${kind} r${r}${r === 0 ? ' (warm-up)' : ''}: load ${row.load}, started ${row.started_ms} ms, last marker ${row.marker_ms} ms (${row.rate}/s); CPU ms/task: agent-side ${row.self_ms}, launchers ${row.launcher_ms}, helpers ${row.helper_ms}, in task cgroups ${row.tasks_ms}, the task processes ${row.task_pids_ms}; by thread (schedstat): launcher main ${row.t_launcher_main}, prepare ${row.t_prepare}, launcher other ${row.t_launcher_other}, helpers ${row.t_helper}, agent-side main ${row.t_self_main}, other ${row.t_self_other}`,
       );
     await Promise.all(running.map((c) => c.kill(0)));
     await Promise.all(running.map((c) => c.wait()));
@@ -181,6 +195,12 @@ async function main(): Promise<void> {
     helper_ms: med('helper_ms'),
     tasks_ms: med('tasks_ms'),
     task_pids_ms: med('task_pids_ms'),
+    t_launcher_main: med('t_launcher_main'),
+    t_prepare: med('t_prepare'),
+    t_launcher_other: med('t_launcher_other'),
+    t_helper: med('t_helper'),
+    t_self_main: med('t_self_main'),
+    t_self_other: med('t_self_other'),
   };
   console.log(json ? JSON.stringify({ summary }) : `median: ${JSON.stringify(summary)}`);
   markers.stop();

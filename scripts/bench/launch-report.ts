@@ -3,7 +3,7 @@
 import type { RoundProfile } from './launch-agora.js';
 import type { CzResult, MethodResult } from './launch-measure.js';
 import { rateStats } from './launch-measure.js';
-import { median, round2 } from './launch-meter.js';
+import { median, round2, THREAD_KEY } from './launch-meter.js';
 import { type Options, TARGET } from './launch-options.js';
 
 export function fmtRate(r: MethodResult | undefined): string {
@@ -35,6 +35,10 @@ export function jsonLine(r: CzResult): string {
       cpu_ms_per_task: m.cpu.length
         ? Object.fromEntries(Object.entries(cpuPerTask(m, r.tasks)).map(([k, v]) => [k, round2(v)]))
         : undefined,
+      cpu_ms_per_task_by_thread:
+        m.cpu.length && Object.keys(cpuPerTask(m, r.tasks, true)).length
+          ? Object.fromEntries(Object.entries(cpuPerTask(m, r.tasks, true)).map(([k, v]) => [k, round2(v)]))
+          : undefined,
       error: m.error,
     };
   return JSON.stringify({
@@ -85,10 +89,13 @@ export function medianProfile(ps: RoundProfile[]): Record<string, number> | unde
   return out;
 }
 
-/** CPU ms per task of each watched process: the median over the rounds. */
-export function cpuPerTask(m: MethodResult, tasks: number): Record<string, number> {
+/** CPU ms per task of each watched process: the median over the rounds (`threads`: the per-thread figures instead). */
+export function cpuPerTask(m: MethodResult, tasks: number, threads = false): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const k of Object.keys(m.cpu[0] ?? {})) out[k] = median(m.cpu.map((c) => c[k] ?? 0)) / tasks;
+  for (const k of Object.keys(m.cpu[0] ?? {})) {
+    if (k.startsWith(THREAD_KEY) !== threads) continue;
+    out[threads ? k.slice(THREAD_KEY.length) : k] = median(m.cpu.map((c) => c[k] ?? 0)) / tasks;
+  }
   return out;
 }
 
@@ -209,7 +216,9 @@ export function table(results: CzResult[], o: Options): string {
     out.push('CPU per launched task, ms (medians over the rounds, timed part only; less sensitive to other tenants');
     out.push("than wall time). 'bench' is this process: the spawner / API client in raw rounds, the framework in");
     out.push("Agora's; task processes themselves are not counted (the same work on both sides).");
-    const keys = [...new Set(withCpu.flatMap((r) => Object.keys(r.agora?.cpu[0] ?? {})))];
+    const keys = [
+      ...new Set(withCpu.flatMap((r) => Object.keys(r.agora?.cpu[0] ?? {}).filter((k) => !k.startsWith(THREAD_KEY)))),
+    ];
     const head3 = ['containerizer', 'method', ...keys, 'total'];
     const rows3: string[][] = [];
     for (const r of withCpu) {
@@ -227,6 +236,22 @@ export function table(results: CzResult[], o: Options): string {
       }
     }
     out.push(...grid(head3, rows3));
+    const threadRows = withCpu
+      .map((r) => [r.containerizer, cpuPerTask(r.agora as MethodResult, r.tasks, true)] as const)
+      .filter(([, per]) => Object.keys(per).length > 0);
+    if (threadRows.length) {
+      out.push('');
+      out.push("Agora's agent and launchers by thread, CPU ms per task (medians; /proc/<pid>/task/<tid>/schedstat).");
+      out.push("'prepare' is the launchers' file-system worker, 'helper' their spawn helpers (clones only: the");
+      out.push("children's time before their exec is the tasks'), '*_other' V8's and libuv's threads.");
+      const tk = [...new Set(threadRows.flatMap(([, per]) => Object.keys(per)))];
+      out.push(
+        ...grid(
+          ['containerizer', ...tk],
+          threadRows.map(([cz, per]) => [cz, ...tk.map((k) => (per[k] ?? 0).toFixed(2))]),
+        ),
+      );
+    }
   }
   return out.join('\n');
 }

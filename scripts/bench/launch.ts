@@ -56,7 +56,16 @@ import { cleanup, live } from './launch-cleanup.js';
 import { startCluster } from './launch-cluster.js';
 import { MarkerMeter } from './launch-markers.js';
 import { type CzResult, type Method, measure, probe } from './launch-measure.js';
-import { CpuMeter, execFileP, launcherPids, log, pidsByComm } from './launch-meter.js';
+import {
+  addThreadsMs,
+  CpuMeter,
+  execFileP,
+  launcherPids,
+  launchersOf,
+  launcherThreadsMs,
+  log,
+  pidsByComm,
+} from './launch-meter.js';
 import { COMMAND, CONTAINERIZERS, parseOptions, TASK_RESOURCES } from './launch-options.js';
 import { ByHandLinux, RawSpawner, rawDockerApiRound, rawDockerCliRound, rawSpawnRound } from './launch-raw.js';
 import { jsonLine, table } from './launch-report.js';
@@ -115,14 +124,26 @@ async function main(): Promise<void> {
       const dockerPids: Record<string, number[]> = usable.includes('docker')
         ? { dockerd: pidsByComm(['dockerd']), containerd: pidsByComm(['containerd']) }
         : {};
-      const cpu = new CpuMeter(() => ({
-        agent: [cluster.agent.child.pid ?? 0],
-        launcher: launcherPids(cluster.agent.child.pid),
-        master: [cluster.masterProc.child.pid ?? 0],
-        bench: [],
-        spawner: [spawner.child.pid ?? 0],
-        ...dockerPids,
-      }));
+      const cpu = new CpuMeter(
+        () => ({
+          agent: [cluster.agent.child.pid ?? 0],
+          launcher: launcherPids(cluster.agent.child.pid),
+          master: [cluster.masterProc.child.pid ?? 0],
+          bench: [],
+          spawner: [spawner.child.pid ?? 0],
+          ...dockerPids,
+        }),
+        () => {
+          // By thread, finer than the ticks above: where the agent's and its launchers' time goes.
+          const agentPid = cluster.agent.child.pid;
+          const { launchers, helpers } = launchersOf(agentPid);
+          const out = launcherThreadsMs(launchers, helpers);
+          out.agent_main = 0;
+          out.agent_other = 0;
+          if (agentPid) addThreadsMs(out, agentPid, 'agent_main', 'agent_other');
+          return out;
+        },
+      );
       for (const cz of usable) {
         if (interrupted) break;
         const n = cz === 'docker' ? o.dockerTasks : o.tasks;
