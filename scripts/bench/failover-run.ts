@@ -21,7 +21,7 @@ import {
   waitFor,
   waitHealthy,
 } from './sim/cluster.js';
-import { CpuWindow, cpuMs, loadAverage, peakRssMiB } from './sim/proc.js';
+import { CpuWindow, cpuMs, listenerPid, loadAverage, peakRssMiB, threadCpuMs } from './sim/proc.js';
 
 export interface FailoverOptions {
   agents: number;
@@ -40,6 +40,12 @@ export interface FailoverOptions {
    * reconciliation sent by the harness once every agent and framework is back).
    */
   follow?: 'zk' | 'poll';
+  /**
+   * The agents encode their REREGISTER before the kill (default true): real agents spend that on
+   * machines of their own, not on the cores of the new leader. false: encoded at reconnection
+   * (the harness of the first two rounds), for comparing with their figures.
+   */
+  preencode?: boolean;
 }
 
 export interface FailoverResult {
@@ -72,6 +78,20 @@ export interface FailoverResult {
   new_leader_peak_rss_mib: number;
   slowest_health_ms: number;
   harness_cpu_share: number;
+  /**
+   * CPU ms in the same window (leading → reconciled) by process: the new leader's main thread (its
+   * event loop: the critical path) and its other threads (V8's garbage-collector and compiler
+   * helpers, libuv's pool); the agents' processes together; the frameworks' process; this
+   * benchmark's own process; ZooKeeper (NaN when its process could not be found).
+   */
+  window_cpu_ms: {
+    leader_main: number;
+    leader_other_threads: number;
+    agents: number;
+    frameworks: number;
+    bench: number;
+    zookeeper: number;
+  };
   reregistered: number;
   resubscribed: number;
   reconciled: number;
@@ -181,11 +201,13 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
         'leadership moved during the fill (a ZooKeeper connection was lost); no clean failover to measure',
       );
     }
-    for (const p of agentProcs) p.send({ cmd: 'mark' });
+    for (const p of agentProcs) p.send({ cmd: 'mark', preencode: o.preencode ?? true });
     fws.send({ cmd: 'mark' });
     const newLeader = masters[1];
     const npid = newLeader.child.pid ?? 0;
-    const cpu = new CpuWindow(() => [npid, fws.pid, ...agentProcs.map((p) => p.pid)]);
+    const zkPort = Number(/^zk:\/\/[^/:,]+:(\d+)/.exec(o.zk)?.[1] ?? 2181);
+    const zkPid = listenerPid(zkPort);
+    const cpu = new CpuWindow(() => [npid, fws.pid, ...agentProcs.map((p) => p.pid), ...(zkPid ? [zkPid] : [])]);
     // The harness's own view of the election: the moment ZooKeeper names the standby (its
     // candidate node became the first), which is also when the standby learns it won.
     const detector = createDetector(zk);
@@ -205,11 +227,13 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     }
     const electedAt = Date.now();
     cpu.start();
+    const threadsAtStart = threadCpuMs(npid);
+    const benchAtStart = process.cpuUsage();
     void detector.close();
     const probe = new HealthProbe(p2);
     const back = await waitFor(
       async () => {
-        a = await agentsReport(agentProcs);
+        a = await agentsReport(agentProcs, { times: false });
         f = await fws.report();
         return a.reregistered >= o.agents && f.resubscribed >= o.frameworks;
       },
@@ -226,11 +250,13 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       { stallMs: o.stallMs, everyMs: 50 },
     );
     const used = cpu.read();
+    const threadsAtEnd = threadCpuMs(npid);
+    const benchUsed = process.cpuUsage(benchAtStart);
     const cpuFromKill = (cpuMs(npid) ?? 0) - cpuAtKill;
     await probe.stop();
     a = await agentsReport(agentProcs);
     let harness = 0;
-    for (const [pid, u] of used) if (pid !== npid) harness = Math.max(harness, u.share);
+    for (const [pid, u] of used) if (pid !== npid && pid !== zkPid) harness = Math.max(harness, u.share);
     const secs = (t: number) => Math.max(0, (t - electedAt) / 1000);
     const z = zkElectedAt || electedAt;
     const zsecs = (t: number) => (t > 0 ? (t - z) / 1000 : Number.NaN);
@@ -261,6 +287,14 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
       new_leader_peak_rss_mib: peakRssMiB(npid) ?? 0,
       slowest_health_ms: probe.slowestMs,
       harness_cpu_share: harness,
+      window_cpu_ms: {
+        leader_main: (threadsAtEnd?.main ?? Number.NaN) - (threadsAtStart?.main ?? Number.NaN),
+        leader_other_threads: (threadsAtEnd?.others ?? Number.NaN) - (threadsAtStart?.others ?? Number.NaN),
+        agents: agentProcs.reduce((n, p) => n + (used.get(p.pid)?.ms ?? 0), 0),
+        frameworks: used.get(fws.pid)?.ms ?? 0,
+        bench: (benchUsed.user + benchUsed.system) / 1000,
+        zookeeper: zkPid ? (used.get(zkPid)?.ms ?? 0) : Number.NaN,
+      },
       reregistered: a.reregistered,
       resubscribed: f.resubscribed,
       reconciled: f.reconciled,

@@ -25,6 +25,9 @@ Options:
                          agent and the SDK driver (ZooKeeper detector; frameworks reconcile at
                          re-subscription); poll: the first harness (masters tried in turn, the
                          harness sends reconciliation once everything is back)
+  --encode-at-reconnect  the agents encode their REREGISTER when they reconnect, inside the window
+                         (the harness of the first two rounds); default: encoded before the kill,
+                         as real agents on machines of their own would not spend the leader's cores
   --json                 also print the result as one JSON line
   --help                 this text
 `;
@@ -41,6 +44,7 @@ async function main(): Promise<void> {
       'zk-session-timeout': { type: 'string' },
       'agent-procs': { type: 'string' },
       follow: { type: 'string' },
+      'encode-at-reconnect': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -64,6 +68,7 @@ async function main(): Promise<void> {
     agentProcs: Number(values['agent-procs'] ?? (agents > 5000 ? 2 : 1)),
     stallMs: 60_000,
     follow,
+    preencode: !values['encode-at-reconnect'],
   });
   if (values.json) process.stdout.write(`${JSON.stringify({ bench: 'failover', ...r })}\n`);
   const rows: [string, string][] = [
@@ -90,6 +95,16 @@ async function main(): Promise<void> {
     ['new leader peak RSS (MiB)', r.new_leader_peak_rss_mib.toFixed(0)],
     ['slowest /health during recovery (ms)', r.slowest_health_ms.toFixed(0)],
     ['busiest harness process (share of a core)', `${(r.harness_cpu_share * 100).toFixed(0)}%`],
+    [
+      'CPU leading → reconciled (ms): leader main thread / its other threads',
+      `${r.window_cpu_ms.leader_main.toFixed(0)} / ${r.window_cpu_ms.leader_other_threads.toFixed(0)}`,
+    ],
+    [
+      '  agents / frameworks / bench / ZooKeeper',
+      [r.window_cpu_ms.agents, r.window_cpu_ms.frameworks, r.window_cpu_ms.bench, r.window_cpu_ms.zookeeper]
+        .map((x) => (Number.isNaN(x) ? 'n/a' : x.toFixed(0)))
+        .join(' / '),
+    ],
     ['re-registered / re-subscribed / reconciled', `${r.reregistered} / ${r.resubscribed} / ${r.reconciled}`],
     [
       'lost / killed / doubled / reconciled not RUNNING',

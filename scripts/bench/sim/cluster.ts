@@ -56,10 +56,10 @@ export class Driven<C extends { cmd: string }, R> {
     this.child.send(c);
   }
 
-  report(): Promise<R> {
+  report(extra: object = {}): Promise<R> {
     return new Promise((res) => {
       this.waiting.push(res);
-      this.child.send({ cmd: 'report' });
+      this.child.send({ cmd: 'report', ...extra });
     });
   }
 
@@ -76,7 +76,11 @@ export class Driven<C extends { cmd: string }, R> {
 export type AgentsProc = Driven<AgentsCommand, AgentsReport>;
 export type FrameworksProc = Driven<FrameworksCommand, FrameworksReport>;
 
-const childOpts = { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[] };
+const childOpts = {
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[],
+  // Extra node flags for the simulated agents' and frameworks' processes (e.g. --cpu-prof).
+  execArgv: [...process.execArgv, ...(process.env.AGORA_BENCH_SIM_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+};
 
 export function forkAgents(cfg: AgentsConfig): AgentsProc {
   return new Driven(fork(join(here, 'agents.js'), [JSON.stringify(cfg)], childOpts));
@@ -86,9 +90,9 @@ export function forkFrameworks(cfg: FrameworksConfig): FrameworksProc {
   return new Driven(fork(join(here, 'frameworks.js'), [JSON.stringify(cfg)], childOpts));
 }
 
-/** Sums the agents' reports (several processes). */
-export async function agentsReport(procs: AgentsProc[]): Promise<AgentsReport> {
-  const all = await Promise.all(procs.map((p) => p.report()));
+/** Sums the agents' reports (several processes); `times: false` leaves out `registeredTimes` (a poll). */
+export async function agentsReport(procs: AgentsProc[], opts: { times?: boolean } = {}): Promise<AgentsReport> {
+  const all = await Promise.all(procs.map((p) => p.report({ times: opts.times ?? true })));
   type Num = Exclude<keyof AgentsReport, 'registeredTimes'>;
   const sum = (k: Num) => all.reduce((n, r) => n + r[k], 0);
   const max = (k: Num) => Math.max(0, ...all.map((r) => r[k]));
