@@ -1,6 +1,7 @@
 /**
  * Refusal filters per role (Mesos: a DECLINE filters the framework in the role of the declined
- * offer only; REVIVE with roles clears those roles' filters only, without roles all of them),
+ * offer only; REVIVE with roles clears those roles' filters only, without roles all of them;
+ * UPDATE_FRAMEWORK dropping a role drops that role's filters),
  * through the harness: real master logic, a fake agent and a fake multi-role scheduler.
  */
 import { expect } from 'chai';
@@ -65,6 +66,36 @@ describe('refusal filters per role (harness)', () => {
     await h.settle();
     expect(fw.filters).to.have.length(0);
     expect(f.offers()).to.have.length(1);
+  });
+
+  it('UPDATE_FRAMEWORK without a role drops its filters: the role back again is offered at once', async () => {
+    const { h, f, first, other } = await declinedOnce();
+    // Both roles filtered for an hour: nothing offered.
+    f.decline([onlyOffer(f).id], HOUR);
+    await h.advance(10_000);
+    expect(f.offers()).to.have.length(0);
+    const id = f.frameworkId!;
+    const update = (roles: string[]) =>
+      f.call({
+        type: 'UPDATE_FRAMEWORK',
+        framework_id: id,
+        update_framework: {
+          framework_info: { id, name: 'two-roles', roles, capabilities: [{ type: 'MULTI_ROLE' }] },
+        },
+      });
+    update([other]);
+    await h.settle();
+    expect(f.errors()).to.deep.equal([]);
+    // Still nothing: the remaining role's filter holds.
+    await h.advance(10_000);
+    expect(f.offers()).to.have.length(0);
+    update([first, other]);
+    await h.settle();
+    await h.advance(1_000);
+    // Within the hour the first role's filter would have run, the agent is offered in that role.
+    expect(onlyOffer(f).allocation_role).to.equal(first);
+    const fw = h.master.frameworks.get(id)!;
+    expect(fw.filters.map((x) => x.role)).to.deep.equal([other]);
   });
 
   it('an ACCEPT with refuse_seconds filters what it left over in the offer role only', async () => {
