@@ -5,8 +5,8 @@
  * through the harness: real master logic, a fake agent and a fake multi-role scheduler.
  */
 import { expect } from 'chai';
-import { type FakeScheduler, type MasterHarness as Harness, MasterHarness } from '../../../master/testing/index.js';
 import { masterState } from '../../../master/state-json.js';
+import { type FakeScheduler, type MasterHarness as Harness, MasterHarness } from '../../../master/testing/index.js';
 import type { Offer } from '../../../sdk/protocol/types.js';
 
 const HOUR = 3600;
