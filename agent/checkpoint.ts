@@ -106,6 +106,8 @@ export class Checkpoint {
   private next: Batch | undefined;
   private writing: Promise<void> | undefined;
   private scheduled = false;
+  /** `close()` was called: the journal is not kept open between writes any more. */
+  private closed = false;
   /** Lines that did not parse when the journal was read (a torn last write after a crash). */
   readonly skippedLines: number;
 
@@ -168,8 +170,14 @@ export class Checkpoint {
     }
   }
 
-  /** Closes the journal (after `flush()`). */
+  /**
+   * Closes the journal (after `flush()`). A change written after this (a task that ended after its
+   * agent stopped) is still appended, but the journal is opened for that write only and closed
+   * again: kept open, its FileHandle was left to the garbage collector ("Closing file descriptor
+   * N on garbage collection").
+   */
   async close(): Promise<void> {
+    this.closed = true;
     await this.flush();
     await this.fh?.close();
     this.fh = undefined;
@@ -225,6 +233,11 @@ export class Checkpoint {
       } catch (err) {
         batch.reject(err as Error);
       }
+    }
+    if (this.closed && this.fh) {
+      const fh = this.fh;
+      this.fh = undefined;
+      await fh.close().catch(() => undefined);
     }
   }
 

@@ -56,6 +56,17 @@ function agentJson(a: AgentEntry) {
   };
 }
 
+/**
+ * The framework's refusal filters counted per role (filters are per role: a DECLINE holds back only
+ * the declined offer's role). A filter of no recorded role, which this master never makes, is in
+ * `active_filters` only. Built from a Map: a role name is never taken for an object's own key.
+ */
+function filtersByRole(f: FrameworkEntry): Record<string, number> {
+  const n = new Map<string, number>();
+  for (const x of f.filters) if (x.role !== undefined) n.set(x.role, (n.get(x.role) ?? 0) + 1);
+  return Object.fromEntries(n);
+}
+
 function frameworkJson(master: Master, f: FrameworkEntry) {
   const tasks = [...f.tasks].map((k) => master.tasks.get(k)).filter((t): t is TaskEntry => !!t);
   let used = Resources.empty();
@@ -103,6 +114,7 @@ function frameworkJson(master: Master, f: FrameworkEntry) {
       offers_rescinded: f.stats.offersRescinded,
       agents_skipped_last_cycle: f.stats.lastSkipped,
       active_filters: f.filters.length,
+      active_filters_by_role: filtersByRole(f),
     },
   };
 }

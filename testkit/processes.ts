@@ -10,31 +10,33 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { killGroup, pidsWhere } from '../agent/containerizer/proc.js';
+import { choosePortRun, readEphemeralRange } from './ports.js';
 
 /** The repository root (this file runs from `dist/testkit/`). */
 export const REPO_ROOT = resolve(new URL('../..', import.meta.url).pathname);
 export const AGORA_BIN = join(REPO_ROOT, 'bin', 'agora');
 
+/** Ports this process has handed out: never handed out twice, even once their daemon has stopped. */
+const handedOut = new Set<number>();
+
+/**
+ * A free loopback port for a daemon started later: outside the kernel's ephemeral range (see
+ * testkit/ports.ts: an outgoing connection could take a port from that range before the daemon
+ * binds it), checked free by binding it, and never the same twice in this process.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => res(port));
-    });
-  });
+  return freePortRun(1);
 }
 
 /**
  * The first of `n` consecutive free loopback ports (for `agora local --agent_port P`, whose agents
- * take P, P+1, ...). Looked for below the kernel's ephemeral range (32768 and up), where another
- * process's outgoing connection cannot take P+1 between this check and the listen.
+ * take P, P+1, ...), chosen as `freePort` chooses one.
  */
 export async function freePortRun(n: number): Promise<number> {
+  const ephemeral = readEphemeralRange();
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    const base = choosePortRun(ephemeral, n, handedOut, Math.random);
+    if (base === undefined) break;
     const held: ReturnType<typeof createServer>[] = [];
     try {
       for (let i = 0; i < n; i++) {
@@ -45,14 +47,15 @@ export async function freePortRun(n: number): Promise<number> {
         });
         held.push(s);
       }
+      for (let i = 0; i < n; i++) handedOut.add(base + i);
       return base;
     } catch {
-      // taken: try another base
+      // taken by another listener: try another base
     } finally {
       await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
     }
   }
-  throw new Error(`no run of ${n} free ports found`);
+  throw new Error(`no run of ${n} free ports found outside the ephemeral range`);
 }
 
 export function tempDir(prefix: string): string {

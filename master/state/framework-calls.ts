@@ -10,7 +10,8 @@
  *   id, so it kills that task (on the agent named). An unknown executor is ignored, as in Mesos.
  * - UPDATE_FRAMEWORK: the framework's new FrameworkInfo (same id, same principal, roles allowed by
  *   `register_frameworks`), and optionally which roles are suppressed. Offers outstanding are
- *   rescinded and offers are made again under the new info. `offer_constraints` is ignored.
+ *   rescinded and offers are made again under the new info. The refusal filters of roles it no
+ *   longer has are dropped (Mesos too). `offer_constraints` is ignored.
  * - REQUEST: accepted and ignored (Mesos's hierarchical allocator ignores resource requests).
  */
 import { effectivePrincipal } from '../../sdk/auth/protocol.js';
@@ -21,7 +22,7 @@ import { roleNameProblem } from '../roles.js';
 import type { Core } from './core.js';
 import type { Effects } from './effects.js';
 import { frameworkRecord } from './frameworks.js';
-import { dropFrameworkOffers } from './offers.js';
+import { dropFiltersOutside, dropFrameworkOffers } from './offers.js';
 import { ALLOW_ALL } from './security.js';
 
 type Call<T extends SchedulerCall['type']> = Extract<SchedulerCall, { type: T }>;
@@ -107,6 +108,7 @@ export function onUpdateFramework(s: Core, out: Effects, fw: FrameworkEntry, cal
   fw.info = { ...info, id: fw.id, roles };
   if (fw.principal !== undefined) fw.info.principal = fw.principal;
   fw.roles = roles;
+  dropFiltersOutside(fw, roles);
   if (suppressed_roles !== undefined) fw.suppressedRoles = new Set(suppressed);
   else for (const r of [...fw.suppressedRoles]) if (!roles.includes(r)) fw.suppressedRoles.delete(r);
   fw.partitionAware = (info.capabilities ?? []).some((x) => x.type === 'PARTITION_AWARE');

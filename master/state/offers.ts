@@ -725,6 +725,24 @@ export function dropFilters(fw: FrameworkEntry, roles?: readonly string[]): void
     if (left.length === fw.filters.length) return;
     fw.filters = left;
   }
+  filtersReplaced(fw);
+}
+
+/**
+ * UPDATE_FRAMEWORK's part on filters: those of roles the framework no longer has (not in `roles`)
+ * are dropped, as Mesos's allocator erases a removed role's offer filters; kept, they would refuse
+ * offers again if the role came back before they expired. A filter of no recorded role stays.
+ */
+export function dropFiltersOutside(fw: FrameworkEntry, roles: readonly string[]): void {
+  const keep = new Set(roles);
+  const left = fw.filters.filter((f) => f.role === undefined || keep.has(f.role));
+  if (left.length === fw.filters.length) return;
+  fw.filters = left;
+  filtersReplaced(fw);
+}
+
+/** After `fw.filters` became a new list: not a snapshot's, and its earliest expiry recomputed. */
+function filtersReplaced(fw: FrameworkEntry): void {
   fw.filtersShared = false;
   fw.filtersExpireFrom = Number.POSITIVE_INFINITY;
   for (const f of fw.filters) if (f.expiresAt < fw.filtersExpireFrom) fw.filtersExpireFrom = f.expiresAt;

@@ -1,4 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -13,6 +23,17 @@ function cp(taskId: string, state: TaskState = TaskState.STARTING, frameworkId =
     sandbox: `/sandboxes/${taskId}`,
     pending: [],
   };
+}
+
+/** This process's open file descriptors on `file` (read from /proc/self/fd). */
+function openFdsOn(file: string): string[] {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === file;
+    } catch {
+      return false; // closed since the listing (the listing's own fd among them)
+    }
+  });
 }
 
 function journalLines(dir: string): string[] {
@@ -155,6 +176,19 @@ describe('Checkpoint (task journal)', () => {
     expect(a.readMeta()).to.deep.equal({});
     a.writeMeta({ agent_id: 'agent-7', boot_id: 'boot-1' });
     expect(new Checkpoint(dir).readMeta()).to.deep.equal({ agent_id: 'agent-7', boot_id: 'boot-1' });
+  });
+
+  it('a change written after close() is appended, and the journal is closed again (no fd left to GC)', async () => {
+    const a = new Checkpoint(dir);
+    await a.writeTask(cp('t1', TaskState.RUNNING));
+    await a.close();
+    expect(openFdsOn(a.journalPath), 'fds on the journal after close()').to.deep.equal([]);
+    // A task that ends after its agent stopped (stop() without killing, or killing after close()).
+    await a.writeTask(cp('t1', TaskState.FINISHED));
+    expect(openFdsOn(a.journalPath), 'fds on the journal after a late write').to.deep.equal([]);
+    expect(new Checkpoint(dir).readTasks().map((t) => [t.task.task_id, t.state])).to.deep.equal([
+      ['t1', TaskState.FINISHED],
+    ]);
   });
 
   it('rejects the writes of a batch that could not be written, and keeps serving', async () => {

@@ -129,7 +129,11 @@ describe('refused RUN_TASKs: unsafe ids (defect 5, agent side) and checks that c
       };
     });
 
-    afterEach(() => rmSync(parent, { recursive: true, force: true }));
+    afterEach(async () => {
+      // Closes the checkpoint journal: left open, Node closed it on GC with a warning.
+      await agent.stop();
+      rmSync(parent, { recursive: true, force: true });
+    });
 
     it('refuses framework .. with task .. with TASK_ERROR, launches nothing, writes nothing beside the work dir', async () => {
       expect(() => agent.sandboxOf('..', '..')).to.throw(InvalidId);

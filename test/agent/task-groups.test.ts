@@ -142,7 +142,11 @@ describe('agent RUN_TASK_GROUP (scripted containerizer)', () => {
     };
   }
 
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    // Closes the checkpoint journal: left open, Node closed it on GC with a warning.
+    await agent?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('starts every task with the group spec, then reports RUNNING for each', async () => {
     start(['posix']);

@@ -6,10 +6,10 @@
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort as testkitFreePort } from '../../../testkit/processes.js';
 import type { AgentsCommand, AgentsConfig, AgentsReport } from './agents.js';
 import type { FrameworksCommand, FrameworksConfig, FrameworksReport } from './frameworks.js';
 
@@ -21,16 +21,9 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** A free loopback port outside the kernel's ephemeral range: testkit's (see testkit/ports.ts). */
 export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => res(port));
-    });
-  });
+  return testkitFreePort();
 }
 
 /** A child process driven over IPC: commands out, one report per `report` command back. */

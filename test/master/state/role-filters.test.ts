@@ -1,9 +1,11 @@
 /**
  * Refusal filters per role (Mesos: a DECLINE filters the framework in the role of the declined
- * offer only; REVIVE with roles clears those roles' filters only, without roles all of them),
+ * offer only; REVIVE with roles clears those roles' filters only, without roles all of them;
+ * UPDATE_FRAMEWORK dropping a role drops that role's filters; the state endpoint counts them per role),
  * through the harness: real master logic, a fake agent and a fake multi-role scheduler.
  */
 import { expect } from 'chai';
+import { masterState } from '../../../master/state-json.js';
 import { type FakeScheduler, type MasterHarness as Harness, MasterHarness } from '../../../master/testing/index.js';
 import type { Offer } from '../../../sdk/protocol/types.js';
 
@@ -65,6 +67,53 @@ describe('refusal filters per role (harness)', () => {
     await h.settle();
     expect(fw.filters).to.have.length(0);
     expect(f.offers()).to.have.length(1);
+  });
+
+  it('UPDATE_FRAMEWORK without a role drops its filters: the role back again is offered at once', async () => {
+    const { h, f, first, other } = await declinedOnce();
+    // Both roles filtered for an hour: nothing offered.
+    f.decline([onlyOffer(f).id], HOUR);
+    await h.advance(10_000);
+    expect(f.offers()).to.have.length(0);
+    const id = f.frameworkId!;
+    const update = (roles: string[]) =>
+      f.call({
+        type: 'UPDATE_FRAMEWORK',
+        framework_id: id,
+        update_framework: {
+          framework_info: { id, name: 'two-roles', roles, capabilities: [{ type: 'MULTI_ROLE' }] },
+        },
+      });
+    update([other]);
+    await h.settle();
+    expect(f.errors()).to.deep.equal([]);
+    // Still nothing: the remaining role's filter holds.
+    await h.advance(10_000);
+    expect(f.offers()).to.have.length(0);
+    update([first, other]);
+    await h.settle();
+    await h.advance(1_000);
+    // Within the hour the first role's filter would have run, the agent is offered in that role.
+    expect(onlyOffer(f).allocation_role).to.equal(first);
+    const fw = h.master.frameworks.get(id)!;
+    expect(fw.filters.map((x) => x.role)).to.deep.equal([other]);
+  });
+
+  it("the state's offer_stats: active_filters the total, active_filters_by_role split by role", async () => {
+    const { h, f, first, other } = await declinedOnce();
+    const stats = () => masterState(h.master).frameworks.find((x) => x.id === f.frameworkId)!.offer_stats;
+    expect(stats().active_filters).to.equal(1);
+    expect(stats().active_filters_by_role).to.deep.equal({ [first]: 1 });
+    f.decline([onlyOffer(f).id], HOUR);
+    await h.advance(10_000);
+    expect(stats().active_filters).to.equal(2);
+    expect(stats().active_filters_by_role).to.deep.equal({ [first]: 1, [other]: 1 });
+    f.call({ type: 'REVIVE', framework_id: '', revive: { roles: [other] } });
+    await h.settle();
+    expect(stats().active_filters).to.equal(1);
+    expect(stats().active_filters_by_role).to.deep.equal({ [first]: 1 });
+    // Over the wire as JSON: a plain object of counts.
+    expect(JSON.parse(JSON.stringify(stats())).active_filters_by_role).to.deep.equal({ [first]: 1 });
   });
 
   it('an ACCEPT with refuse_seconds filters what it left over in the offer role only', async () => {

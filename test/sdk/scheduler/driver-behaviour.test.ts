@@ -139,6 +139,47 @@ describe('SchedulerDriver on agora/sdk/testing', () => {
     expect(explicit(), 'still asked only once').to.have.length(1);
   });
 
+  it('a reconciliation run started before a second SUBSCRIBED stops once the later run has started (knownTasks answered late)', async () => {
+    cluster = await TestCluster.start({ agents: 1, master: { agentReregisterTimeoutMs: 120_000 } });
+    // knownTasks() answers at once until `held` is set; then each call waits until the test answers it.
+    let held = false;
+    const waiting: ((tasks: { task_id: string }[]) => void)[] = [];
+    const driver = cluster.driver({
+      framework: { name: 'runs', failover_timeout: 3600 },
+      reconcile: { initialMs: 1_000, maxMs: 60_000 },
+      knownTasks: () => (held ? new Promise((r) => waiting.push(r)) : []),
+    });
+    launchOnce(driver, ['t1']);
+    let reconciled = 0;
+    driver.on('reconciled', () => reconciled++);
+    driver.start();
+    await cluster.until(() => cluster.running().length === 1);
+    expect(reconciled).to.equal(1);
+    const link = cluster.link(driver);
+    held = true;
+    // Run A: the SUBSCRIBED after a failover whose master still awaits the agent (a long hold).
+    await cluster.failover({ rejoin: false });
+    await cluster.until(() => waiting.length === 1, { what: 'the first run to ask knownTasks()' });
+    const holdA = link.events.filter((e) => e.type === 'SUBSCRIBED').at(-1);
+    expect(holdA?.type === 'SUBSCRIBED' ? holdA.subscribed.reconcile_hold_seconds : 0).to.be.above(0);
+    // Run B: the agent is back, the link drops and the driver subscribes again.
+    await cluster.agents[0].reconnect();
+    link.reconnectNow();
+    await cluster.until(() => waiting.length === 2, { what: 'the second run to ask knownTasks()' });
+    const [answerA, answerB] = waiting;
+    // The later run answers first and finishes: t1 asked once, answered, then the implicit question.
+    answerB([{ task_id: 't1' }]);
+    await cluster.until(() => reconciled === 2, { what: 'the later run to finish' });
+    const reconciles = () => link.calls.filter((c) => c.type === 'RECONCILE').length;
+    const before = reconciles();
+    // The earlier run's knownTasks() answers now: that run must stop, not start the Reconciler
+    // again (with run A's stale hold) and ask everything once more.
+    answerA([{ task_id: 't1' }]);
+    await cluster.advance(120_000);
+    expect(reconciles(), 'RECONCILE calls after the stale run resumed').to.equal(before);
+    expect(reconciled).to.equal(2);
+  });
+
   it('keeps its framework id in a Store, so that a restarted framework gets its tasks back', async () => {
     cluster = await TestCluster.start({ agents: 1 });
     const store = new MemoryStore();
