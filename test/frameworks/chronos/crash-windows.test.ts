@@ -5,67 +5,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SchedulerDriver, Store } from 'agora/sdk';
 import { FileStore, StoreUnavailableError } from 'agora/sdk';
 import { MemoryStore, type SimAgent, TestCluster } from 'agora/sdk/testing';
 import { expect } from 'chai';
-import { pino } from 'pino';
-import { Engine } from '../../../frameworks/chronos/engine/engine.js';
 import { JOURNAL_KEYS } from '../../../frameworks/chronos/engine/journal.js';
 import { type JobRecord, KEYS, type Run } from '../../../frameworks/chronos/engine/records.js';
-import { ENGINE_DRIVER_OPTIONS, storedFrameworkId, wireEngine } from '../../../frameworks/chronos/engine/wire.js';
-import { jobFromChronos } from '../../../frameworks/chronos/model/index.js';
 
-const log = pino({ level: 'silent' });
-const START = Date.UTC(2026, 0, 1, 0, 0, 0);
-
-interface Leader {
-  engine: Engine;
-  driver: SchedulerDriver;
-}
-
-async function lead(cluster: TestCluster, store: Store, tweak?: (d: SchedulerDriver) => void): Promise<Leader> {
-  const engine = new Engine({ store, clock: cluster.clock, logger: log, tickMs: 100 });
-  await engine.load();
-  const driver = cluster.driver({
-    framework: { name: 'chronos', id: await storedFrameworkId(store), failover_timeout: 3600, roles: ['*'] },
-    ...ENGINE_DRIVER_OPTIONS,
-  });
-  wireEngine(engine, driver, store, log);
-  tweak?.(driver);
-  driver.start();
-  return { engine, driver };
-}
-
-async function stopLeading(l: Leader): Promise<void> {
-  l.engine.detach();
-  await l.driver.stop();
-}
-
-function job(body: Record<string, unknown>, now: number) {
-  const c = jobFromChronos({ cpus: 0.1, mem: 32, disk: 0, command: 'true', ...body }, { now, route: 'any' });
-  if (!c.ok) throw new Error(JSON.stringify(c.problems));
-  return c.value;
-}
-
-function finishAll(cluster: TestCluster): void {
-  for (const { taskId, agent } of cluster.running()) agent.finish(taskId);
-}
-
-async function runFor(cluster: TestCluster, ms: number, each?: () => void): Promise<void> {
-  const end = cluster.clock.now() + ms;
-  while (cluster.clock.now() < end) {
-    await cluster.advance(250);
-    each?.();
-  }
-  await cluster.settle();
-}
-
-async function allRuns(engine: Engine, name: string): Promise<Run[]> {
-  return [...(await engine.history(name)), ...engine.activeRuns(name)];
-}
-
-const dueOf = (taskId: string) => Number(taskId.split(':')[1]);
+import { allRuns, dueOf, finishAll, job, lead, runFor, START, stopLeading } from './engine-rig.js';
 
 describe('Chronos crash windows: a leader dying between a decision and its effect (agora/sdk/testing, virtual clock)', () => {
   let cluster: TestCluster;
@@ -237,10 +183,12 @@ describe('Chronos crash windows: a leader dying between a decision and its effec
       await l.engine.upsert(job({ name: 'short', schedule: `R/${new Date(START + 2_000).toISOString()}/PT5S` }, START));
       await runFor(cluster, 60_000, () => finishAll(cluster));
       // The checkpointer and the trimming run on real I/O: waited for (not timed), at most 10 s.
-      const drained = async () => l.engine.journal.backlog === 0 && (await files.list('chronos/journal/')).length === 1;
-      for (let i = 0; i < 100 && !(await drained()); i++) await new Promise((r) => setTimeout(r, 100));
+      // (Entries already checkpointed are deleted at the checkpointer's next pass, which the next
+      // commit starts: with the clock stopped a few may stay. What the defect did was keep the backlog
+      // above 0 for ever, every entry since the long name's first record kept.)
+      for (let i = 0; i < 100 && l.engine.journal.backlog !== 0; i++) await new Promise((r) => setTimeout(r, 100));
       expect(l.engine.journal.backlog).to.equal(0);
-      expect(await files.list('chronos/journal/')).to.have.length(1); // trimmed to the newest entry
+      expect((await files.list('chronos/journal/')).length).to.be.below(5); // 60 s of runs wrote dozens
       expect((await files.get<JobRecord>(KEYS.job(long)))?.value.job.name).to.equal(long);
       expect((await files.get<Run[]>(KEYS.history(long)))?.value.length).to.be.greaterThan(0);
       await stopLeading(l);

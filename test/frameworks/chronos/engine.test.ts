@@ -1,77 +1,9 @@
-/**
- * The Chronos engine on agora/sdk/testing: the real master logic, simulated agents, a virtual clock.
- * Exactly once per due time across a leader change, reconciliation before launching, missed-run
- * policy, concurrency FORBID, retries, a dependent chain of three, maxCompletionTime, kill.
- */
-import type { SchedulerDriver, Store } from 'agora/sdk';
-import { MemoryStore, type SimAgent, TestCluster } from 'agora/sdk/testing';
+import { MemoryStore, TestCluster } from 'agora/sdk/testing';
 import { expect } from 'chai';
-import { pino } from 'pino';
-import { Engine } from '../../../frameworks/chronos/engine/engine.js';
 import { Journal } from '../../../frameworks/chronos/engine/journal.js';
 import type { JobRecord, Run } from '../../../frameworks/chronos/engine/records.js';
-import { ENGINE_DRIVER_OPTIONS, storedFrameworkId, wireEngine } from '../../../frameworks/chronos/engine/wire.js';
-import { jobFromChronos } from '../../../frameworks/chronos/model/index.js';
 
-const log = pino({ level: 'silent' });
-const START = Date.UTC(2026, 0, 1, 0, 0, 0);
-
-interface Leader {
-  engine: Engine;
-  driver: SchedulerDriver;
-}
-
-async function lead(cluster: TestCluster, store: Store, tweak?: (d: SchedulerDriver) => void): Promise<Leader> {
-  const engine = new Engine({ store, clock: cluster.clock, logger: log, tickMs: 100 });
-  await engine.load();
-  const driver = cluster.driver({
-    framework: { name: 'chronos', id: await storedFrameworkId(store), failover_timeout: 3600, roles: ['*'] },
-    ...ENGINE_DRIVER_OPTIONS,
-  });
-  wireEngine(engine, driver, store, log);
-  tweak?.(driver);
-  driver.start();
-  return { engine, driver };
-}
-
-async function stopLeading(l: Leader): Promise<void> {
-  l.engine.detach();
-  await l.driver.stop();
-}
-
-function job(body: Record<string, unknown>, now: number) {
-  const c = jobFromChronos({ cpus: 0.1, mem: 32, disk: 0, command: 'true', ...body }, { now, route: 'any' });
-  if (!c.ok) throw new Error(JSON.stringify(c.problems));
-  return c.value;
-}
-
-/** Every task launched so far, on every agent: task id → agent. */
-function launched(cluster: TestCluster): Map<string, SimAgent> {
-  const out = new Map<string, SimAgent>();
-  for (const a of cluster.agents) for (const id of a.tasks.keys()) out.set(id, a);
-  return out;
-}
-
-/** Finishes every running task (exit 0). */
-function finishAll(cluster: TestCluster): void {
-  for (const { taskId, agent } of cluster.running()) agent.finish(taskId);
-}
-
-async function runFor(cluster: TestCluster, ms: number, each?: () => void): Promise<void> {
-  const end = cluster.clock.now() + ms;
-  while (cluster.clock.now() < end) {
-    await cluster.advance(250);
-    each?.();
-  }
-  await cluster.settle();
-}
-
-async function allRuns(engine: Engine, name: string): Promise<Run[]> {
-  return [...(await engine.history(name)), ...engine.activeRuns(name)];
-}
-
-/** The due time in a Chronos task id `ct:<due>:<attempt>:<job>:<run>`. */
-const dueOf = (taskId: string) => Number(taskId.split(':')[1]);
+import { allRuns, dueOf, finishAll, job, launched, lead, log, runFor, START, stopLeading } from './engine-rig.js';
 
 describe('Chronos engine (agora/sdk/testing, virtual clock)', () => {
   let cluster: TestCluster;
