@@ -207,10 +207,43 @@ export function createHttpServer(opts: HttpServerOptions): AgoraHttp {
   app.setNotFoundHandler(noRoute);
   // A request with no route is answered 404/405 even when its body cannot be read: the body of a
   // request that cannot be served is not what the caller must fix first.
-  app.setErrorHandler((err, req, reply) =>
-    req.is404 && String((err as { code?: unknown }).code).startsWith('FST_ERR_CTP_')
-      ? noRoute(req, reply)
-      : send(err, reply, req.url),
-  );
+  app.setErrorHandler(async (err, req, reply) => {
+    const code = String((err as { code?: unknown }).code);
+    if (req.is404 && code.startsWith('FST_ERR_CTP_')) return noRoute(req, reply);
+    // The 413 comes after what is left of the body has been read and dropped (bounded): answered
+    // at once, the connection closes while the client is still writing, and it sees a reset
+    // (EPIPE) instead of the coded answer.
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') await dropRestOfBody(req.raw);
+    return send(err, reply, req.url);
+  });
   return app;
+}
+
+/** The most of a refused body read and dropped before the 413, in bytes and in time. */
+const DROP_MAX_BYTES = 16 * 1024 * 1024;
+const DROP_MAX_MS = 5_000;
+
+/** Reads and drops the rest of a request body, up to DROP_MAX_BYTES / DROP_MAX_MS. */
+function dropRestOfBody(raw: IncomingMessage): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => {
+      clearTimeout(timer);
+      raw.off('data', onData);
+      raw.off('end', done);
+      raw.off('close', done);
+      raw.pause();
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > DROP_MAX_BYTES) done();
+    };
+    const timer = setTimeout(done, DROP_MAX_MS);
+    raw.on('data', onData);
+    raw.once('end', done);
+    raw.once('close', done);
+    raw.resume();
+  });
 }
