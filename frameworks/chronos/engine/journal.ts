@@ -98,6 +98,8 @@ export class Journal {
   private live: number[] = [];
   private checkpointing = false;
   private trimming = false;
+  /** A trim was asked for while one ran: it runs again once that one ends, with a newer bound. */
+  private trimAgain = false;
   private stopped = false;
   fenced = false;
   /** Counters for benchmarks and /metrics. */
@@ -351,22 +353,30 @@ export class Journal {
   }
 
   private async trim(): Promise<void> {
-    if (this.trimming) return;
+    if (this.trimming) {
+      // Not dropped: the running pass computed its bound before the checkpoints that asked again.
+      this.trimAgain = true;
+      return;
+    }
     this.trimming = true;
     try {
-      let min = this.nextSeq;
-      for (const p of this.pending.values()) min = Math.min(min, p.first);
-      // The newest entry is kept: the next leader numbers its entries after it.
-      while (!this.stopped && !this.fenced && this.live.length > 1 && (this.live[0] as number) < min) {
-        const seq = this.live[0] as number;
-        await this.store.delete(JOURNAL_KEYS.entry(seq));
-        this.live.shift();
-        this.stats.trimmed++;
-      }
+      do {
+        this.trimAgain = false;
+        let min = this.nextSeq;
+        for (const p of this.pending.values()) min = Math.min(min, p.first);
+        // The newest entry is kept: the next leader numbers its entries after it.
+        while (!this.stopped && !this.fenced && this.live.length > 1 && (this.live[0] as number) < min) {
+          const seq = this.live[0] as number;
+          await this.store.delete(JOURNAL_KEYS.entry(seq));
+          this.live.shift();
+          this.stats.trimmed++;
+        }
+      } while (this.trimAgain && !this.stopped && !this.fenced);
     } catch (err) {
       this.log.warn({ err }, 'trimming the journal failed; will retry');
     } finally {
       this.trimming = false;
+      this.trimAgain = false;
     }
   }
 }

@@ -69,6 +69,34 @@ describe('Chronos journal (group commit, replay, fencing)', () => {
     expect(await store.get(KEYS.job('job7'))).to.equal(undefined);
   });
 
+  it('a trim asked for while another runs is not dropped: the journal shrinks to its newest entry with no further commit', async () => {
+    const store = new MemoryStore();
+    const j = new Journal(store, log);
+    await j.load(); // entry 1: the leader's claim
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const del = store.delete.bind(store);
+    store.delete = async (key, version) => {
+      await gate; // the first trim pass is held inside its first delete
+      return del(key, version);
+    };
+    await j.commit('a', rec('a', 1)); // entry 2; checkpointed, then a trim starts and waits at the gate
+    await until(() => j.backlog === 0);
+    await j.commit('b', rec('b', 2)); // entry 3; its checkpoint asks for a trim while the first runs
+    await until(() => j.backlog === 0);
+    await j.commit('c', rec('c', 3)); // entry 4, the newest (always kept)
+    await until(() => j.backlog === 0);
+    open();
+    await until(() => j.stats.trimmed >= 3);
+    // Read from the Store, not the journal's own counters: only the newest entry is left.
+    expect(await store.list(JOURNAL_KEYS.journal)).to.deep.equal([JOURNAL_KEYS.entry(4)]);
+    j.stop();
+    const next = await new Journal(store, log).load();
+    expect([...next.keys()].sort()).to.deep.equal(['a', 'b', 'c']);
+  });
+
   it('an old leader that writes after a new one took over is refused and stops', async () => {
     const store = new MemoryStore();
     const old = new Journal(store, log);
