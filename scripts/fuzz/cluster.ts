@@ -5,9 +5,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+// Ports outside the kernel's ephemeral range: a port-0 probe's port can be taken by an outgoing
+// connection before the daemon binds it.
+import { freePort } from '../../testkit/processes.js';
 
 export const REPO_ROOT = resolve(new URL('../../..', import.meta.url).pathname);
 const AGORA_BIN = join(REPO_ROOT, 'bin', 'agora');
@@ -29,18 +31,6 @@ function safeList(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => res(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import {
 } from '../../../agent/containerizer/types.js';
 import type { TaskInfo } from '../../../sdk/protocol/types.js';
 import type { Resource } from '../../../sdk/resources/resources.js';
+import { freePort } from '../../../testkit/processes.js';
 import { requireReal } from '../../support/require-real.js';
 
 const IMAGE = 'agora/busybox:latest';
@@ -52,14 +52,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, tries
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`gave up waiting for ${what}`);
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 function httpGet(port: number): Promise<string | undefined> {
