@@ -77,7 +77,22 @@ export class MarathonService {
   }
 
   async start(): Promise<void> {
-    const root = (await this.repo.loadRoot()) ?? emptyRoot(this.nowIso());
+    let root = (await this.repo.loadRoot()) ?? emptyRoot(this.nowIso());
+    const deployments = await this.repo.loadDeployments();
+    // A deployment is stored before its root (`deploy`): one newer than the root means the last
+    // leader died between the two writes. Its target is the whole root it meant to store.
+    const newest = deployments.reduce<StoredDeployment | undefined>(
+      (m, d) => (m === undefined || d.version > m.version ? d : m),
+      undefined,
+    );
+    if (newest && newest.target.version > root.version) {
+      this.log.warn(
+        { deployment: newest.id, version: newest.target.version, stored: root.version },
+        'the stored root is older than a stored deployment (the last leader died between the two writes); rolling forward to its target',
+      );
+      root = newest.target;
+      await this.repo.saveRoot(root);
+    }
     this.scheduler = new Scheduler(
       {
         accept: (ids, ops, f) => this.driver.accept(ids, ops, f),
@@ -100,7 +115,7 @@ export class MarathonService {
       this.opts.batchUpdates ?? true,
     );
     for (const i of await this.repo.loadInstances()) this.scheduler.addInstance(i);
-    this.scheduler.deployments = await this.repo.loadDeployments();
+    this.scheduler.deployments = deployments;
     this.frameworkId = await this.repo.loadFrameworkId();
     this.log.info(
       {
@@ -262,11 +277,14 @@ export class MarathonService {
       this.scheduler.cancelDeployment(c.id);
       await this.repo.removeDeployment(c.id);
     }
-    // What a new leader needs to carry on is written before anything acts on it: the root and the
-    // deployment. The history (earlier root, app versions) follows in the background, in order.
+    // What a new leader needs to carry on is written before anything acts on it: the deployment,
+    // then the root. In that order a leader dying between the two leaves a deployment whose target
+    // is newer than the root, which the next leader rolls forward to (`start`); the other order left
+    // a new root with no plan, whose apps the next leader started all at once, dependencies ignored.
+    // The history (earlier root, app versions) follows in the background, in order.
     await this.writes;
-    await this.repo.saveRoot(stamped);
     if (steps.length > 0) await this.repo.saveDeployment(d);
+    await this.repo.saveRoot(stamped);
     this.persist(async () => {
       await this.repo.saveGroupVersion(current);
       for (const a of allApps(stamped)) if (a.version === version) await this.repo.saveAppVersion(a);

@@ -14,6 +14,7 @@ import { Harness, offer } from './harness.js';
 async function marathon(
   cluster: TestCluster,
   store: Store,
+  afterStart?: (s: MarathonService) => void,
 ): Promise<{ service: MarathonService; driver: () => SchedulerDriver }> {
   let driver: SchedulerDriver | undefined;
   const service = new MarathonService({
@@ -36,6 +37,7 @@ async function marathon(
     },
   });
   await service.start();
+  afterStart?.(service);
   await cluster.until(() => service.frameworkId !== undefined, { what: 'marathon to subscribe' });
   return {
     service,
@@ -135,6 +137,67 @@ describe('Marathon crash windows: a leader dying between a decision and its effe
     expect(now).to.have.length(3);
     // Not doubled; but the three healthy tasks of the first leader were killed and replaced.
     expect(now.filter((t) => first.includes(t))).to.deep.equal([]);
+    await b.service.stop();
+  });
+});
+
+describe('Marathon crash window: a leader dying between storing the root and storing its deployment', () => {
+  let cluster: TestCluster;
+  beforeEach(async () => {
+    cluster = await TestCluster.start({ agents: 2 });
+  });
+  afterEach(async () => {
+    await cluster.stop();
+  });
+
+  it('the next leader sees the root and its deployment together (rolled forward), never a new root with no deployment', async () => {
+    const store = new MemoryStore();
+    let dead = false;
+    let armed = false;
+    const put = store.put.bind(store);
+    // The leader dies right after the first of the two writes a deployment needs (whichever it is):
+    // from then on nothing it writes reaches the Store.
+    store.put = async (key, value, version) => {
+      if (dead) return new Promise<number>(() => {});
+      const v = await put(key, value, version);
+      if (armed && (key === 'marathon/root' || key.startsWith('marathon/deployments/'))) dead = true;
+      return v;
+    };
+    const a = await marathon(cluster, store);
+    const db = { id: '/shop/db', cmd: 'sleep 1000', cpus: 0.1, mem: 16, instances: 1 };
+    const web = { id: '/shop/web', cmd: 'sleep 1000', cpus: 0.1, mem: 16, instances: 2, dependencies: ['/shop/db'] };
+    const target = putApp(
+      putApp(a.service.root, normaliseApp(db, '/', a.service.nowIso()), a.service.nowIso()),
+      normaliseApp(web, '/', a.service.nowIso()),
+      a.service.nowIso(),
+    );
+    armed = true;
+    void a.service.deploy(target).catch(() => undefined); // its answer never comes: the leader is gone
+    await cluster.until(() => dead, { what: 'the first write of the deployment' });
+    await a.driver().stop();
+    const shared = new MemoryStore();
+    for (const k of await store.list('')) {
+      const v = await store.get(k);
+      if (v) await shared.put(k, v.value);
+    }
+    // What the next leader holds as it starts is consistent: a root that has the apps comes with the
+    // deployment that brings them up in order (db before web), not apps started with no plan.
+    let loaded: { web: boolean; deployments: string[]; root: string } | undefined;
+    const b = await marathon(cluster, shared, (s) => {
+      loaded = {
+        web: s.findApp('/shop/web') !== undefined,
+        deployments: s.scheduler.deployments.map((d) => d.target.version),
+        root: s.root.version,
+      };
+    });
+    expect(loaded?.web).to.equal(true, 'the deployment was stored, so the next leader carries it out');
+    expect(loaded?.deployments).to.deep.equal([loaded?.root]);
+    // Rolled forward or not started, the user's request is carried out once, or not at all; here the
+    // deployment was stored, so it is carried out.
+    await cluster.until(() => cluster.running().length === 3, { what: 'db and web running' });
+    await cluster.advance(30_000);
+    expect(cluster.running()).to.have.length(3);
+    expect(b.service.scheduler.deployments).to.deep.equal([]);
     await b.service.stop();
   });
 });
