@@ -395,7 +395,11 @@ class SimFramework {
     }
     if (st.state === TaskState.RUNNING) {
       if (this.runningSeen.has(st.task_id)) {
-        if (this.runningSeen.get(st.task_id) !== st.uuid) this.sim.runningTwice++;
+        // A second RUNNING from an agent (a new uuid) means a second launch; an answer to a
+        // reconciliation (no uuid), asked again after a re-subscription, is only the same news again.
+        const first = this.runningSeen.get(st.task_id);
+        if (st.uuid && first && first !== st.uuid) this.sim.runningTwice++;
+        else if (st.uuid && !first) this.runningSeen.set(st.task_id, st.uuid);
         return;
       }
       this.runningSeen.set(st.task_id, st.uuid);
