@@ -139,18 +139,8 @@ describe('Marathon crash windows: a leader dying between a decision and its effe
     expect(now.filter((t) => first.includes(t))).to.deep.equal([]);
     await b.service.stop();
   });
-});
 
-describe('Marathon crash window: a leader dying between storing the root and storing its deployment', () => {
-  let cluster: TestCluster;
-  beforeEach(async () => {
-    cluster = await TestCluster.start({ agents: 2 });
-  });
-  afterEach(async () => {
-    await cluster.stop();
-  });
-
-  it('the next leader sees the root and its deployment together (rolled forward), never a new root with no deployment', async () => {
+  it('a leader dying between storing the root and its deployment: the next leader sees both together (rolled forward), never a new root with no deployment', async () => {
     const store = new MemoryStore();
     let dead = false;
     let armed = false;
