@@ -39,6 +39,8 @@ interface RunResult {
   apply_ms: number;
   encode_ms: number;
   gc_ms: number;
+  /** Minor page faults of the process (every thread) over the same loop. */
+  minor_faults: number;
   us_per_agent: number;
   messages_out: number;
   updates_out: number;
@@ -146,6 +148,7 @@ async function run(n: number, o: { agents: number; perAgent: number; frameworks:
   let updates = 0;
   const started = performance.now();
   const cpu0 = process.cpuUsage();
+  const faults0 = process.resourceUsage().minorPageFault;
   for (let i = 0; i < frames.length; i++) {
     // As the real master, which reads a few sockets per turn of its event loop (and so that the
     // garbage collector's timings are delivered).
@@ -173,6 +176,7 @@ async function run(n: number, o: { agents: number; perAgent: number; frameworks:
   }
   const total = performance.now() - started;
   const cpu = process.cpuUsage(cpu0);
+  const faults = process.resourceUsage().minorPageFault - faults0;
   for (const e of obs.takeRecords()) gc += e.duration;
   obs.disconnect();
   const tasks = o.agents * o.perAgent;
@@ -188,6 +192,7 @@ async function run(n: number, o: { agents: number; perAgent: number; frameworks:
     apply_ms: applyMs,
     encode_ms: encodeMs,
     gc_ms: gc,
+    minor_faults: faults,
     us_per_agent: (total * 1000) / o.agents,
     messages_out: out,
     updates_out: updates,
@@ -215,13 +220,13 @@ async function main(): Promise<void> {
     frameworks: Number(values.frameworks ?? 10),
   };
   const runs = Number(values.runs ?? 3);
-  process.stdout.write('run  agents   tasks  total ms  cpu ms  decode  apply  encode  gc ms  µs/agent\n');
+  process.stdout.write('run  agents   tasks  total ms  cpu ms  decode  apply  encode  gc ms  µs/agent  faults\n');
   for (let n = 1; n <= runs; n++) {
     const r = await run(n, o);
     if (values.json) process.stdout.write(`${JSON.stringify({ bench: 'failover-inproc', ...r })}\n`);
     const f = (x: number, w: number) => x.toFixed(0).padStart(w);
     process.stdout.write(
-      `${f(n, 3)}  ${f(r.agents, 6)}  ${f(r.tasks, 6)}  ${f(r.total_ms, 8)}  ${f(r.cpu_ms, 6)}  ${f(r.decode_ms, 6)}  ${f(r.apply_ms, 5)}  ${f(r.encode_ms, 6)}  ${f(r.gc_ms, 5)}  ${f(r.us_per_agent, 8)}\n`,
+      `${f(n, 3)}  ${f(r.agents, 6)}  ${f(r.tasks, 6)}  ${f(r.total_ms, 8)}  ${f(r.cpu_ms, 6)}  ${f(r.decode_ms, 6)}  ${f(r.apply_ms, 5)}  ${f(r.encode_ms, 6)}  ${f(r.gc_ms, 5)}  ${f(r.us_per_agent, 8)}  ${f(r.minor_faults, 6)}\n`,
     );
   }
 }
