@@ -24,6 +24,8 @@ Options:
   --tasks-per-agent N   running tasks each reports (default 10)
   --frameworks N        frameworks, re-subscribed and reconciling every task first (default 10)
   --runs N              runs, each on a fresh state (default 3)
+  --packed              each agent's tasks belong to one framework (as the failover bench's
+                        frameworks launch many tasks on one offer); default: one task per framework
   --json                one JSON line per run
   --help                this text
 `;
@@ -46,7 +48,7 @@ interface RunResult {
   updates_out: number;
 }
 
-function setup(agents: number, perAgent: number, frameworks: number) {
+function setup(agents: number, perAgent: number, frameworks: number, packed: boolean) {
   const agentRes = parseResourceList(`cpus:${perAgent * 0.1 + 1};mem:${perAgent * 32 + 1024}`);
   const taskRes = parseResourceList('cpus:0.1;mem:32');
   const fwIds = Array.from({ length: frameworks }, (_, i) => `fw-${i}`);
@@ -60,7 +62,7 @@ function setup(agents: number, perAgent: number, frameworks: number) {
     const tasks: TaskRecord[] = [];
     const fws = new Set<string>();
     for (let j = 0; j < perAgent; j++) {
-      const fw = fwIds[(i * perAgent + j) % frameworks];
+      const fw = fwIds[packed ? i % frameworks : (i * perAgent + j) % frameworks];
       const taskId = `t-${i}-${j}`;
       fws.add(fw);
       byFw.get(fw)?.push({ task_id: taskId, agent_id: id });
@@ -94,8 +96,11 @@ function setup(agents: number, perAgent: number, frameworks: number) {
   return { agentRecords, fwRecords, frames, byFw, fwIds };
 }
 
-async function run(n: number, o: { agents: number; perAgent: number; frameworks: number }): Promise<RunResult> {
-  const { agentRecords, fwRecords, frames, byFw, fwIds } = setup(o.agents, o.perAgent, o.frameworks);
+async function run(
+  n: number,
+  o: { agents: number; perAgent: number; frameworks: number; packed: boolean },
+): Promise<RunResult> {
+  const { agentRecords, fwRecords, frames, byFw, fwIds } = setup(o.agents, o.perAgent, o.frameworks, o.packed);
   let clock = 1_796_000_000_000;
   const state = new MasterState({
     info: {
@@ -206,6 +211,7 @@ async function main(): Promise<void> {
       'tasks-per-agent': { type: 'string' },
       frameworks: { type: 'string' },
       runs: { type: 'string' },
+      packed: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -218,6 +224,7 @@ async function main(): Promise<void> {
     agents: Number(values.agents ?? 5000),
     perAgent: Number(values['tasks-per-agent'] ?? 10),
     frameworks: Number(values.frameworks ?? 10),
+    packed: values.packed === true,
   };
   const runs = Number(values.runs ?? 3);
   process.stdout.write('run  agents   tasks  total ms  cpu ms  decode  apply  encode  gc ms  µs/agent  faults\n');
