@@ -11,7 +11,7 @@
 import type pino from 'pino';
 import type { AgentInfo, FrameworkInfo } from '../sdk/protocol/types.js';
 import type { Resource } from '../sdk/resources/resources.js';
-import { isConflict, type Store } from '../sdk/store/index.js';
+import { isConflict, isStampedStore, type Store, type StoreStamp } from '../sdk/store/index.js';
 import { RegistrarFenced, UnreadableRecord } from './errors.js';
 import { AGENT_BATCHES, AgentBatches, type AgentBatchValue, agentBatchProblem } from './registrar-batches.js';
 import { MAX_COMPLETED_FRAMEWORKS } from './registry.js';
@@ -58,6 +58,7 @@ export function keySegment(id: string): string {
   return id.replace(/[^A-Za-z0-9_:@+=,-]/g, (c) => `~${c.codePointAt(0)?.toString(16).padStart(2, '0')}~`);
 }
 
+const REGISTRAR = 'registrar/';
 const AGENTS = 'registrar/agents/';
 const FRAMEWORKS = 'registrar/frameworks/';
 const ROLES = 'registrar/roles';
@@ -65,6 +66,37 @@ const ROLES = 'registrar/roles';
 const WRITES_IN_FLIGHT = 64;
 /** Registrar reads in flight at once during recovery. */
 const RECOVERY_READS = 64;
+
+/** A registrar value read ahead by a standby, with the stamp of the node it came from. */
+interface ReadAhead {
+  stamp: StoreStamp;
+  version: number;
+  value: unknown;
+}
+
+/** What the last recovery read from the Store, and what it took from the read-ahead instead. */
+export interface RecoveryReads {
+  read: number;
+  reused: number;
+}
+
+/** Runs `fn` over `items`, at most `limit` at once. */
+async function eachBounded<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) await fn(items[i], i);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** The record check of a registrar key, by where it is. */
+function problemOfKey(key: string): ((v: unknown) => string | undefined) | undefined {
+  if (key.startsWith(AGENTS)) return agentRecordProblem;
+  if (key.startsWith(AGENT_BATCHES)) return agentBatchProblem;
+  if (key.startsWith(FRAMEWORKS)) return frameworkRecordProblem;
+  if (key === ROLES) return rolesRecordProblem;
+  return undefined;
+}
 
 /** Raised when the Store says another master has written: this master has lost its leadership. */
 export class RegistrarFencedError extends RegistrarFenced {}
@@ -135,6 +167,24 @@ export class Registrar {
   /** Agents' records many to a key (registrar-batches.ts); agents recovered from a key of their own stay there. */
   private readonly agentBatches = new AgentBatches((key, take) => this.writeTaken(key, take));
   private readonly singleKeyAgents = new Set<string>();
+  /**
+   * Values a standby read ahead (`readAhead`), by key, each with its node's stamp: recovery takes a
+   * value from here when the key's stamp is still the same, and reads it again otherwise.
+   */
+  private readonly ahead = new Map<string, ReadAhead>();
+  /** Bumped by every recovery: a read-ahead pass that began before one writes nothing after it. */
+  private aheadGen = 0;
+  /**
+   * Record checks already run on values held in `ahead` (by value object; a check is a pure function
+   * of the value, and nothing changes a value while it waits here). Replaced at every recovery, once
+   * the values recovered belong to the master.
+   */
+  private checked = new Map<(v: unknown) => string | undefined, WeakMap<object, string | undefined>>();
+  private aheadTimer: NodeJS.Timeout | undefined;
+  private aheadStopped = true;
+  private aheadFailing = false;
+  /** What the last recovery read from the Store and what it took from the read-ahead. */
+  lastRecovery: RecoveryReads = { read: 0, reused: 0 };
 
   constructor(
     private readonly store: Store,
@@ -147,22 +197,41 @@ export class Registrar {
    * Completed frameworks beyond MAX_COMPLETED_FRAMEWORKS (oldest first) are pruned from the Store.
    */
   async recover(): Promise<RecoveredState> {
+    this.stopReadAhead();
+    this.aheadGen++;
+    try {
+      return await this.recoverRecords();
+    } finally {
+      // The values recovered are the master's now: nothing read ahead is kept for a later recovery.
+      this.ahead.clear();
+      this.checked = new Map();
+    }
+  }
+
+  private async recoverRecords(): Promise<RecoveredState> {
     this.skipped = 0;
     this.unreadable.clear();
+    this.lastRecovery = { read: 0, reused: 0 };
     const out: RecoveredState = { agents: [], frameworks: [] };
+    // With a Store that stamps its keys, one listing of every registrar key with its stamp: what a
+    // standby read ahead under the same stamp is taken as it is, the rest is read now.
+    const store = this.store;
+    const stamps = isStampedStore(store) ? new Map(await store.listStamped(REGISTRAR)) : undefined;
+    const keysUnder = async (prefix: string): Promise<string[]> =>
+      stamps ? [...stamps.keys()].filter((k) => k.startsWith(prefix)) : store.list(prefix);
     // Reads go out RECOVERY_READS at a time: one at a time, 5,000 agents cost 5,000 round trips
     // to ZooKeeper before the new leader could take a single re-registration.
     this.agentBatches.clear();
     this.singleKeyAgents.clear();
-    for (const [, v] of await this.readAll(await this.store.list(AGENTS), agentRecordProblem)) {
+    for (const [, v] of await this.readAll(await keysUnder(AGENTS), agentRecordProblem, stamps)) {
       const rec = v as AgentRecord;
       this.singleKeyAgents.add(rec.info.id);
       out.agents.push(rec);
     }
-    for (const [key, v] of await this.readAll(await this.store.list(AGENT_BATCHES), agentBatchProblem)) {
+    for (const [key, v] of await this.readAll(await keysUnder(AGENT_BATCHES), agentBatchProblem, stamps)) {
       const good: AgentRecord[] = [];
       for (const rec of (v as AgentBatchValue).agents) {
-        const why = agentRecordProblem(rec);
+        const why = this.checkOnce(agentRecordProblem, rec);
         if (why || this.singleKeyAgents.has(rec.info.id)) {
           this.skipped++;
           this.log.error(
@@ -176,10 +245,10 @@ export class Registrar {
       this.agentBatches.recovered(key, good);
       out.agents.push(...good);
     }
-    for (const [, v] of await this.readAll(await this.store.list(FRAMEWORKS), frameworkRecordProblem)) {
+    for (const [, v] of await this.readAll(await keysUnder(FRAMEWORKS), frameworkRecordProblem, stamps)) {
       out.frameworks.push(v as FrameworkRecord);
     }
-    const roles = await this.read(ROLES, rolesRecordProblem);
+    const roles = stamps && !stamps.has(ROLES) ? undefined : await this.read(ROLES, rolesRecordProblem, stamps);
     if (roles) out.roles = roles as RolesRecord;
     const completed = out.frameworks
       .filter((f) => f.completed)
@@ -193,10 +262,110 @@ export class Registrar {
     }
     out.skipped = this.skipped;
     this.log.info(
-      { agents: out.agents.length, frameworks: out.frameworks.length, skipped: this.skipped },
+      {
+        agents: out.agents.length,
+        frameworks: out.frameworks.length,
+        skipped: this.skipped,
+        keysRead: this.lastRecovery.read,
+        keysReadAhead: this.lastRecovery.reused,
+      },
       'registrar recovered',
     );
     return out;
+  }
+
+  /**
+   * One pass of a standby's read-ahead: lists every registrar key with its stamp, forgets what it
+   * holds of keys gone or changed, and reads the keys whose stamp it does not hold (checking each
+   * record as recovery would). At the election, recovery then reads only what changed since the
+   * last pass. Nothing here is trusted without its stamp: a key changed, deleted, or deleted and
+   * created again has another stamp (sdk/store/zk-store.ts). Does nothing with a Store without stamps.
+   */
+  async readAhead(): Promise<{ read: number; held: number }> {
+    const store = this.store;
+    if (!isStampedStore(store)) return { read: 0, held: 0 };
+    const gen = this.aheadGen;
+    const listed = await store.listStamped(REGISTRAR);
+    if (gen !== this.aheadGen) return { read: 0, held: this.ahead.size };
+    const live = new Set<string>();
+    const stale: string[] = [];
+    for (const [key, stamp] of listed) {
+      if (!problemOfKey(key)) continue;
+      live.add(key);
+      if (this.ahead.get(key)?.stamp !== stamp) {
+        this.ahead.delete(key);
+        stale.push(key);
+      }
+    }
+    for (const key of this.ahead.keys()) if (!live.has(key)) this.ahead.delete(key);
+    let read = 0;
+    await eachBounded(stale, RECOVERY_READS, async (key) => {
+      let got: { value: unknown; version: number; stamp: StoreStamp } | undefined;
+      try {
+        got = await store.getStamped<unknown>(key);
+      } catch (e) {
+        // An unreadable record is left to recovery, which reads, counts and logs it.
+        if ((e as { code?: string }).code === 'AGORA_STORE_CORRUPT') return;
+        throw e;
+      }
+      if (gen !== this.aheadGen || !got) return;
+      read++;
+      this.ahead.set(key, { stamp: got.stamp, version: got.version, value: got.value });
+      const problem = problemOfKey(key);
+      if (problem && this.checkOnce(problem, got.value) === undefined && problem === agentBatchProblem) {
+        for (const rec of (got.value as AgentBatchValue).agents) this.checkOnce(agentRecordProblem, rec);
+      }
+    });
+    return { read, held: this.ahead.size };
+  }
+
+  /**
+   * Reads ahead every `intervalMs` (the first pass at once) until `stopReadAhead` or a recovery.
+   * A failed pass (ZooKeeper away) is logged once and tried again at the next interval.
+   */
+  startReadAhead(intervalMs: number): void {
+    if (!this.aheadStopped || !(intervalMs > 0) || !isStampedStore(this.store)) return;
+    this.aheadStopped = false;
+    const pass = () => {
+      this.aheadTimer = undefined;
+      if (this.aheadStopped) return;
+      this.readAhead()
+        .then(
+          (r) => {
+            this.log.debug({ read: r.read, held: r.held }, 'registrar read ahead');
+            if (this.aheadFailing) this.log.info({ held: r.held }, 'registrar read-ahead works again');
+            this.aheadFailing = false;
+          },
+          (e: Error) => {
+            if (!this.aheadFailing) this.log.warn({ err: e.message }, 'registrar read-ahead failed; trying again');
+            this.aheadFailing = true;
+          },
+        )
+        .finally(() => {
+          if (!this.aheadStopped) this.aheadTimer = setTimeout(pass, intervalMs).unref();
+        });
+    };
+    pass();
+  }
+
+  stopReadAhead(): void {
+    this.aheadStopped = true;
+    if (this.aheadTimer) clearTimeout(this.aheadTimer);
+    this.aheadTimer = undefined;
+  }
+
+  /** `problem(v)`, run once per value object while it is held by the read-ahead. */
+  private checkOnce(problem: (v: unknown) => string | undefined, v: unknown): string | undefined {
+    if (typeof v !== 'object' || v === null) return problem(v);
+    let memo = this.checked.get(problem);
+    if (!memo) {
+      memo = new WeakMap();
+      this.checked.set(problem, memo);
+    }
+    if (memo.has(v)) return memo.get(v);
+    const why = problem(v);
+    memo.set(v, why);
+    return why;
   }
 
   /**
@@ -215,13 +384,15 @@ export class Registrar {
   }
 
   /** Reads `keys` with a bounded number in flight; [key, value] in key order, unreadable ones left out. */
-  private async readAll(keys: string[], problem: (v: unknown) => string | undefined): Promise<[string, unknown][]> {
+  private async readAll(
+    keys: string[],
+    problem: (v: unknown) => string | undefined,
+    stamps: ReadonlyMap<string, StoreStamp> | undefined,
+  ): Promise<[string, unknown][]> {
     const values: unknown[] = new Array(keys.length);
-    let next = 0;
-    const worker = async () => {
-      for (let i = next++; i < keys.length; i = next++) values[i] = await this.read(keys[i], problem);
-    };
-    await Promise.all(Array.from({ length: Math.min(RECOVERY_READS, keys.length) }, worker));
+    await eachBounded(keys, RECOVERY_READS, async (key, i) => {
+      values[i] = await this.read(key, problem, stamps);
+    });
     const out: [string, unknown][] = [];
     keys.forEach((k, i) => {
       if (values[i] !== undefined) out.push([k, values[i]]);
@@ -229,10 +400,25 @@ export class Registrar {
     return out;
   }
 
-  private async read(key: string, problem: (v: unknown) => string | undefined): Promise<unknown> {
+  /**
+   * Reads one key at recovery: from the read-ahead when it holds the key under the stamp the
+   * recovery's listing gave (the node has not changed since it was read), else from the Store.
+   */
+  private async read(
+    key: string,
+    problem: (v: unknown) => string | undefined,
+    stamps?: ReadonlyMap<string, StoreStamp>,
+  ): Promise<unknown> {
     let v: { value: unknown; version: number } | undefined;
+    const held = this.ahead.get(key);
     try {
-      v = await this.store.get<unknown>(key);
+      if (held !== undefined && stamps !== undefined && held.stamp === stamps.get(key)) {
+        v = held;
+        this.lastRecovery.reused++;
+      } else {
+        this.lastRecovery.read++;
+        v = await this.store.get<unknown>(key);
+      }
     } catch (e) {
       if ((e as { code?: string }).code !== 'AGORA_STORE_CORRUPT') throw e;
       this.skipped++;
@@ -242,7 +428,7 @@ export class Registrar {
     }
     if (!v) return undefined;
     this.versions.set(key, v.version);
-    const why = problem(v.value);
+    const why = this.checkOnce(problem, v.value);
     if (why) {
       this.skipped++;
       this.log.error({ key, why }, 'registrar record unreadable; skipped');
@@ -329,6 +515,7 @@ export class Registrar {
   }
 
   async close(): Promise<void> {
+    this.stopReadAhead();
     await Promise.allSettled([...this.chains.values()]);
     await this.store.close();
   }

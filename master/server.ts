@@ -54,6 +54,11 @@ export interface MasterServerOptions extends Omit<MasterOptions, 'allocate' | 'r
    * `stallTimeoutMs` (default 60 s) while congested.
    */
   schedulerBackpressure?: { highWaterBytes?: number; maxBufferedBytes?: number; stallTimeoutMs?: number };
+  /**
+   * With `zk`: while standing by, read the registrar ahead this often (ms; 0: not at all), so that
+   * at the election recovery reads only the keys changed since (master/registrar.ts). Default 1000.
+   */
+  registrarReadAheadMs?: number;
 }
 
 export { SCHEDULER_BACKPRESSURE };
@@ -173,14 +178,21 @@ export async function startMaster(opts: MasterServerOptions): Promise<RunningMas
     // not yet seen go (it may be the dead one).
     leader = () => (election?.isLeader ? m.info : d.current());
     election = new LeaderElection({ client: zkClient, path: zkPath, info: m.info, logger: log });
+    const readAheadMs = opts.registrarReadAheadMs ?? 1000;
     election.on('elected', () => {
+      registrar.stopReadAhead();
       m.becomeLeader().catch((e: Error) => {
         log.error({ err: e.message }, 'could not take over as leader; stepping down');
         m.stepDown(`recovery failed: ${e.message}`);
       });
     });
-    election.on('lost', (reason) => m.stepDown(`lost leadership in ZooKeeper (${reason})`));
+    election.on('lost', (reason) => {
+      m.stepDown(`lost leadership in ZooKeeper (${reason})`);
+      // Standing by again (unless withdrawn): read ahead for the next election.
+      if (reason !== 'withdrawn' && reason !== 'closed') registrar.startReadAhead(readAheadMs);
+    });
     await detector.start();
+    registrar.startReadAhead(readAheadMs);
     await election.start();
     log.info(
       { port, masterId: m.info.id },

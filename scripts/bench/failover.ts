@@ -105,6 +105,12 @@ async function main(): Promise<void> {
         .map((x) => (Number.isNaN(x) ? 'n/a' : x.toFixed(0)))
         .join(' / '),
     ],
+    [
+      'page faults leading → reconciled: leader main thread minor / process minor / major',
+      [r.window_faults.leader_main_minor, r.window_faults.leader_minor, r.window_faults.leader_major]
+        .map((x) => (Number.isNaN(x) ? 'n/a' : x.toFixed(0)))
+        .join(' / '),
+    ],
     ['re-registered / re-subscribed / reconciled', `${r.reregistered} / ${r.resubscribed} / ${r.reconciled}`],
     [
       'lost / killed / doubled / reconciled not RUNNING',

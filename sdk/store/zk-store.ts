@@ -76,7 +76,34 @@ interface Head {
   data: Buffer;
 }
 
-export class ZkStore implements Store {
+/**
+ * What a key's node was when it was read: `<czxid>:<mzxid>` (in hex). ZooKeeper gives every
+ * change of a node's data a new, ever-growing mzxid, and a node created again (after a delete) a new
+ * czxid, so two equal stamps of a key mean the same value: a reader that kept a value with its stamp
+ * need not read it again while the stamp stays. (A version does not say as much: a key deleted and
+ * created again starts again from version 0.) Sub-keys and a chunked value's chunks are child nodes
+ * and do not change the stamp; a chunked value is replaced by a write of its head, which does.
+ */
+export type StoreStamp = string;
+
+/** A Store that tells the stamp of what it lists and reads (ZkStore). */
+export interface StampedStore extends Store {
+  /** As `list`, each key with the stamp of its node when it was listed. */
+  listStamped(prefix: string): Promise<[key: string, stamp: StoreStamp][]>;
+  /** As `get`, with the stamp of the node the value was read from. */
+  getStamped<T>(key: string): Promise<(Versioned<T> & { stamp: StoreStamp }) | undefined>;
+}
+
+export function isStampedStore(store: Store): store is StampedStore {
+  const s = store as Partial<StampedStore>;
+  return typeof s.listStamped === 'function' && typeof s.getStamped === 'function';
+}
+
+function stampOf(stat: ZkStat): StoreStamp {
+  return `${stat.czxid.toString(16)}:${stat.mzxid.toString(16)}`;
+}
+
+export class ZkStore implements StampedStore {
   readonly root: string;
   private readonly client: ZkClient;
   private readonly log: Logger;
@@ -136,7 +163,12 @@ export class ZkStore implements Store {
     });
   }
 
-  get<T>(key: string): Promise<Versioned<T> | undefined> {
+  async get<T>(key: string): Promise<Versioned<T> | undefined> {
+    const got = await this.getStamped<T>(key);
+    return got && { value: got.value, version: got.version };
+  }
+
+  getStamped<T>(key: string): Promise<(Versioned<T> & { stamp: StoreStamp }) | undefined> {
     return this.guard('get', key, async () => {
       validateKey(key);
       const path = this.pathOf(key);
@@ -146,7 +178,8 @@ export class ZkStore implements Store {
         const text = await this.decode(key, path, head);
         if (text === undefined) continue; // chunks replaced under us: read the new head
         try {
-          return { value: JSON.parse(text) as T, version: head.stat.version };
+          // The stamp of the head the value came from (its data and stat are one read).
+          return { value: JSON.parse(text) as T, version: head.stat.version, stamp: stampOf(head.stat) };
         } catch (err) {
           throw new StoreCorruptError(key, `not JSON: ${(err as Error).message}`);
         }
@@ -179,13 +212,17 @@ export class ZkStore implements Store {
     });
   }
 
-  list(prefix: string): Promise<string[]> {
+  async list(prefix: string): Promise<string[]> {
+    return (await this.listStamped(prefix)).map(([key]) => key);
+  }
+
+  listStamped(prefix: string): Promise<[key: string, stamp: StoreStamp][]> {
     return this.guard('list', prefix, async () => {
       validatePrefix(prefix);
       const base = prefixDir(prefix);
-      const keys: string[] = [];
+      const keys: [string, StoreStamp][] = [];
       await this.walk(base, keys);
-      return keys.filter((k) => k.startsWith(prefix)).sort();
+      return keys.filter(([k]) => k.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     });
   }
 
@@ -491,7 +528,7 @@ export class ZkStore implements Store {
     };
   }
 
-  private async walk(relDir: string, out: string[]): Promise<void> {
+  private async walk(relDir: string, out: [string, StoreStamp][]): Promise<void> {
     const abs = relDir ? this.pathOf(relDir) : this.root;
     let children: string[];
     try {
@@ -507,7 +544,7 @@ export class ZkStore implements Store {
           const rel = relDir ? `${relDir}/${name}` : name;
           const stat = await this.client.exists(joinPath(abs, name));
           if (!stat) return;
-          if (stat.dataLength > 0) out.push(rel);
+          if (stat.dataLength > 0) out.push([rel, stampOf(stat)]);
           if (stat.numChildren > 0) await this.walk(rel, out);
         }),
     );

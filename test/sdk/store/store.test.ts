@@ -511,6 +511,56 @@ function zkSuite(credentials?: ZkCredentials): void {
       expect(chunkGens.size).to.equal(1);
     });
 
+    it('stamps each key: the same stamp while the node is unchanged, another after a write, a delete and create, or a chunked replacement', async () => {
+      const store = await ZkStore.open({ client: await newClient(), root });
+      const other = await ZkStore.open({ client: await newClient(), root });
+      const stampsOf = async () => new Map(await other.listStamped('r/'));
+      const v0 = await store.put('r/a', { n: 1 });
+      const vb = await store.put('r/b', { n: 2 });
+      await store.put('q/c', { n: 3 });
+      const s0 = await stampsOf();
+      expect([...s0.keys()]).to.deep.equal(['r/a', 'r/b']);
+      expect(await other.list('r/')).to.deep.equal(['r/a', 'r/b']);
+      // getStamped gives the stamp listStamped gives for the same node, with get's value and version.
+      const got = await other.getStamped('r/a');
+      expect(got).to.deep.equal({ value: { n: 1 }, version: v0, stamp: s0.get('r/a') });
+
+      // Unchanged by writes of other keys, and by a sub-key (a child node).
+      await store.put('r/b', { n: 22 }, vb);
+      await store.put('r/a/sub', { n: 4 });
+      const s1 = await stampsOf();
+      expect(s1.get('r/a')).to.equal(s0.get('r/a'));
+      expect(s1.get('r/b')).to.not.equal(s0.get('r/b'));
+
+      // Rewritten with the same value: another stamp.
+      await store.put('r/a', { n: 1 }, v0);
+      const s2 = await stampsOf();
+      expect(s2.get('r/a')).to.not.equal(s1.get('r/a'));
+      expect((await other.getStamped('r/a'))?.stamp).to.equal(s2.get('r/a'));
+
+      // Deleted and created again with the same value: the version starts again (the same number
+      // as before), the stamp does not.
+      await store.delete('r/b');
+      expect((await stampsOf()).has('r/b')).to.equal(false);
+      expect(await other.getStamped('r/b')).to.equal(undefined);
+      const c0 = await store.put('r/c', { n: 5 });
+      const sc0 = (await stampsOf()).get('r/c');
+      await store.delete('r/c');
+      const c1 = await store.put('r/c', { n: 5 });
+      expect(c1).to.equal(c0);
+      const sc1 = (await stampsOf()).get('r/c');
+      expect(sc1).to.be.a('string');
+      expect(sc1).to.not.equal(sc0);
+
+      // A chunked value replaced by another: its head is rewritten, so another stamp.
+      const big = bulkyValue(2 * 1024 * 1024);
+      const b0 = await store.put('r/big', big);
+      const sb0 = (await stampsOf()).get('r/big');
+      expect((await other.getStamped('r/big'))?.stamp).to.equal(sb0);
+      await store.put('r/big', bulkyValue(2 * 1024 * 1024), b0);
+      expect((await stampsOf()).get('r/big')).to.not.equal(sb0);
+    });
+
     it('is opened by openStore() from a zk:// URL, under <path>/state', async () => {
       const auth = credentials ? `${credentials.username}:${credentials.password}@` : '';
       const store = await openStore(`zk://${auth}127.0.0.1:${port}/agora-open`);
