@@ -65,17 +65,19 @@ export function resourcesOf(
 }
 
 export function buildOffers(cy: Cycle): PlannedOffer[] {
-  const out: PlannedOffer[] = new Array(cy.offers.length);
+  const n = cy.offerCount;
+  const out: PlannedOffer[] = new Array(n);
   const fws = cy.s.frameworks;
   const agents = cy.s.agents;
-  for (let i = 0; i < cy.offers.length; i++) {
-    const o = cy.offers[i];
+  const D = cy.D;
+  for (let i = 0; i < n; i++) {
+    const a = cy.offerAgent[i];
     out[i] = {
-      frameworkId: fws[o.fw].id,
-      agentId: agents[o.agent].id,
-      role: cy.roles[o.role].name,
-      resources: resourcesOf(cy, o.agent, cy.offerU, o.at, o.parts, o.withUnreservedNonScalars),
-      agentIndex: o.agent,
+      frameworkId: fws[cy.offerFw[i]].id,
+      agentId: agents[a].id,
+      role: cy.roles[cy.offerRole[i]].name,
+      resources: resourcesOf(cy, a, cy.offerU, i * D, cy.offerParts[i], cy.offerNs[i] === 1),
+      agentIndex: a,
     };
   }
   return out;
