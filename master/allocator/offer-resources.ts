@@ -64,7 +64,29 @@ export function resourcesOf(
   return made.resources;
 }
 
+/**
+ * The offer contents of the last cycles, kept for the next: a cycle whose offers hold what an
+ * earlier one's held (every round of DeclineOffers, most cycles of a steady cluster) hands out the
+ * very same Resources value, not a new equal one, so that what the master keeps per value (the
+ * wire list, a framework's allocation plus that value: master/state/offers.ts) is made once.
+ * Interned contents are numbers over the cycle's scalar dimensions: kept only while the dimensions
+ * are the same names in the same order, and at most MAX_KEPT_VALUES of them (then started afresh).
+ * Plans are equal either way: a value is reused only when its contents compare equal (sameOffer).
+ */
+let keptValues: { dims: string; table: Map<number, Interned[]>; count: number } | null = null;
+const MAX_KEPT_VALUES = 4096;
+
+/** For tests: forget the kept offer values (the next cycle builds its own). */
+export function forgetOfferValues(): void {
+  keptValues = null;
+}
+
 export function buildOffers(cy: Cycle): PlannedOffer[] {
+  const dims = cy.space.names.join('\u0000');
+  if (keptValues === null || keptValues.dims !== dims || keptValues.count > MAX_KEPT_VALUES)
+    keptValues = { dims, table: new Map(), count: 0 };
+  cy.interned = keptValues.table;
+  const kept = keptValues;
   const n = cy.offerCount;
   const out: PlannedOffer[] = new Array(n);
   const fws = cy.s.frameworks;
@@ -80,7 +102,16 @@ export function buildOffers(cy: Cycle): PlannedOffer[] {
       agentIndex: a,
     };
   }
+  kept.count = internedCount(kept.table);
   return out;
+}
+
+function internedCount(table: Map<number, Interned[]>): number {
+  let n = 0;
+  table.forEach((list) => {
+    n += list.length;
+  });
+  return n;
 }
 
 function sameOffer(

@@ -273,8 +273,11 @@ export class Cycle {
   /** How many of `pendingRoles` / `pendingSatisfied` are held back now (the arrays are reused). */
   pendingCount = 0;
   pendingV = new Float64Array(0);
-  /** Offer contents seen this cycle: identical offers share one (immutable) Resources value. */
-  readonly interned = new Map<number, Interned[]>();
+  /**
+   * Offer contents seen this cycle and the cycles before it (over the same dimensions; see
+   * offer-resources.ts): identical offers share one (immutable) Resources value.
+   */
+  interned = new Map<number, Interned[]>();
   /** The offer contents built or found last (consecutive offers are often identical). */
   lastInterned: Interned | null = null;
   sParts: ReservedPart[] = [];

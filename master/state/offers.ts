@@ -17,7 +17,6 @@ import type {
 } from '../allocator/types.js';
 import {
   type AgentEntry,
-  addAllocation,
   agentOfferIds,
   type FrameworkEntry,
   linkAgentOffer,
@@ -391,7 +390,7 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
     endRun(b);
     b.gained.forEach((counts, role) => {
       counts.forEach((k, r) => {
-        addAllocation(fw, role, timesCount(r, k));
+        addToAllocation(fw, role, timesCount(r, k));
       });
     });
   });
@@ -522,6 +521,93 @@ function timesCount(r: Resources, k: number): Resources {
 }
 
 const summed = new WeakMap<Resources, Map<number, Resources>>();
+
+/** A framework's allocation in a role it holds nothing in (one shared immutable value). */
+const NO_ALLOCATION = ResourcesValue.empty();
+
+/** Per allocation value, per value added to it: the sum (Resources are immutable values, so the sum of the same two is the same). */
+const sums = new WeakMap<Resources, Map<Resources, Resources>>();
+/** Per allocation value, per value taken off it: what is left. */
+const differences = new WeakMap<Resources, Map<Resources, Resources>>();
+/** Each sum made by `addToAllocation`: the allocation and the value it came from. */
+const sumOf = new WeakMap<Resources, { from: Resources; by: Resources }>();
+/** How many values one allocation value remembers per map (more are forgotten, all at once). */
+const MAX_REMEMBERED = 8;
+
+function remember(memo: WeakMap<Resources, Map<Resources, Resources>>, from: Resources, by: Resources, to: Resources) {
+  let m = memo.get(from);
+  if (m === undefined) {
+    m = new Map();
+    memo.set(from, m);
+  } else if (m.size >= MAX_REMEMBERED) {
+    m.clear();
+  }
+  m.set(by, to);
+}
+
+/**
+ * `addAllocation` (master/registry.ts), remembering the sum per (allocation, value) pair. With the
+ * allocator handing out the same value for the same offer contents from cycle to cycle
+ * (master/allocator/offer-resources.ts), a framework that declines its offers and is offered the
+ * same again goes through the same values every cycle: the sum and the difference are looked up,
+ * not built again (2,000 new allocation values a DeclineOffers round at 1,000 frameworks, each a
+ * copy of the framework's ports, before).
+ */
+function addToAllocation(fw: FrameworkEntry, role: string, r: Resources): void {
+  const have = fw.allocated.get(role) ?? NO_ALLOCATION;
+  let next = sums.get(have)?.get(r);
+  if (next === undefined) {
+    next = have.plus(r);
+    remember(sums, have, r, next);
+    if (!sumOf.has(next)) sumOf.set(next, { from: have, by: r });
+  }
+  fw.allocated.set(role, next);
+}
+
+/**
+ * `subtractAllocation` (master/registry.ts), remembering the difference. Taking back what a sum
+ * added gives the allocation the sum came from itself when it is that exactly, entry by entry
+ * (what was offered was not already held): the framework is back at the very value it had.
+ */
+function takeFromAllocation(fw: FrameworkEntry, role: string, r: Resources): void {
+  const have = fw.allocated.get(role) ?? NO_ALLOCATION;
+  let left = differences.get(have)?.get(r);
+  if (left === undefined) {
+    left = have.minus(r);
+    const origin = sumOf.get(have);
+    if (origin !== undefined && origin.by === r && sameEntries(left, origin.from)) left = origin.from;
+    remember(differences, have, r, left);
+  }
+  if (left.isEmpty()) fw.allocated.delete(role);
+  else fw.allocated.set(role, left);
+}
+
+/** The same entries in the same order, equal as data (so that either value reads, lists and encodes the same). */
+export function sameEntries(a: Resources, b: Resources): boolean {
+  if (a === b) return true;
+  const xs: Readonly<Resource>[] = [];
+  a.forEachEntry((e) => xs.push(e));
+  let i = 0;
+  let same = true;
+  b.forEachEntry((e) => {
+    if (same && !(i < xs.length && sameData(xs[i], e))) same = false;
+    i++;
+  });
+  return same && i === xs.length;
+}
+
+function sameData(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
+  if (Array.isArray(x) !== Array.isArray(y)) return false;
+  const xk = Object.keys(x);
+  if (xk.length !== Object.keys(y).length) return false;
+  for (const k of xk) {
+    if (!Object.hasOwn(y, k) || !sameData((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k]))
+      return false;
+  }
+  return true;
+}
 
 /** What an agent has on offer once its offers are all back (one shared immutable value). */
 const NOTHING_OFFERED = ResourcesValue.empty();
@@ -657,7 +743,7 @@ export function declineOffers(
   }
   back.forEach((counts, role) => {
     counts.forEach((k, r) => {
-      subtractAllocation(fw, role, timesCount(r, k));
+      takeFromAllocation(fw, role, timesCount(r, k));
     });
   });
 }
