@@ -10,6 +10,7 @@ import { fixed, type Resource, type Resources, Resources as ResourcesValue } fro
 import type {
   AllocationPlan,
   AllocatorAgent,
+  AllocatorFramework,
   AllocatorSnapshot,
   PlannedOffer,
   RefusalFilter,
@@ -76,13 +77,19 @@ function agentView(a: AgentEntry, active: boolean): AllocatorAgent {
 interface SnapshotAgents {
   entries: AgentEntry[];
   known: number;
+  /**
+   * The agents list of the last full snapshot: handed out again when every view in it is still the
+   * one the next full snapshot would list (nothing happened to any agent), instead of a new list of
+   * 10,000 equal entries (a snapshot is read-only, so two may share it).
+   */
+  views: AllocatorAgent[] | undefined;
 }
 const snapshotAgents = new WeakMap<Core, SnapshotAgents>();
 
 function snapshotAgentsOf(s: Core): SnapshotAgents {
   let known = snapshotAgents.get(s);
   if (known === undefined) {
-    known = { entries: [], known: 0 };
+    known = { entries: [], known: 0, views: undefined };
     snapshotAgents.set(s, known);
   }
   return known;
@@ -120,7 +127,7 @@ function clusterTotals(s: Core): Record<string, number> {
  */
 export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot {
   const now = s.nowMs();
-  const agents: AllocatorAgent[] = [];
+  let agents: AllocatorAgent[] = [];
   const known = snapshotAgentsOf(s);
   const entries = known.entries;
   if (only) {
@@ -133,25 +140,43 @@ export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot
     }
     entries.length = agents.length;
   } else {
+    // The last full snapshot's list while every view matches it; a copy of its prefix from the first that does not.
+    const last = known.views;
+    let list: AllocatorAgent[] | undefined;
     let i = 0;
     for (const a of s.agents.values()) {
-      entries[i++] = a;
-      agents.push(agentView(a, a.state === 'active' && s.leading));
+      entries[i] = a;
+      const view = agentView(a, a.state === 'active' && s.leading);
+      if (list === undefined) {
+        if (last !== undefined && i < last.length && last[i] === view) {
+          i++;
+          continue;
+        }
+        list = last === undefined ? [] : last.slice(0, i);
+      }
+      list.push(view);
+      i++;
     }
     entries.length = i;
+    if (list === undefined) list = last !== undefined && last.length === i ? last : (last ?? []).slice(0, i);
+    known.views = list;
+    agents = list;
   }
   known.known = s.agents.size;
-  const frameworks = [...s.frameworks.values()].map((f) => ({
-    id: f.id,
-    roles: f.roles,
-    suppressedRoles: [...f.suppressedRoles],
-    allocated: Object.fromEntries(f.allocated),
-    filters: liveFilters(f, now),
-    // A framework whose connection is congested (unread backlog over the high water) gets no new
-    // offers until it has read: offers are optional, and what it would not read in time is better
-    // offered to others (master/state/master-state.ts, schedulerBackpressure).
-    active: f.active && f.connected && f.peer !== undefined && s.schedulerConns.get(f.peer.id)?.congested !== true,
-  }));
+  const frameworks: AllocatorFramework[] = [];
+  for (const f of s.frameworks.values()) {
+    frameworks.push({
+      id: f.id,
+      roles: f.roles,
+      suppressedRoles: f.suppressedRoles.size === 0 ? NO_SUPPRESSED : [...f.suppressedRoles],
+      allocated: allocatedView(f),
+      filters: liveFilters(f, now),
+      // A framework whose connection is congested (unread backlog over the high water) gets no new
+      // offers until it has read: offers are optional, and what it would not read in time is better
+      // offered to others (master/state/master-state.ts, schedulerBackpressure).
+      active: f.active && f.connected && f.peer !== undefined && s.schedulerConns.get(f.peer.id)?.congested !== true,
+    });
+  }
   const snap: AllocatorSnapshot = {
     now,
     agents,
@@ -161,6 +186,36 @@ export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot
   };
   if (only) snap.clusterTotals = clusterTotals(s);
   return snap;
+}
+
+/** A framework that suppressed no role: one shared empty list (the allocator only reads it). */
+const NO_SUPPRESSED: string[] = [];
+
+/** The last `allocated` record each framework's snapshot held, handed out again while its values are the same. */
+const allocatedViews = new WeakMap<FrameworkEntry, Record<string, Resources>>();
+
+/**
+ * `Object.fromEntries(f.allocated)`, the same record as the last snapshot's when every role still
+ * holds the very same value (Resources are values: a framework that declined what it was offered
+ * holds again the value it held before, master/state/offers.ts takeFromAllocation).
+ */
+function allocatedView(f: FrameworkEntry): Record<string, Resources> {
+  const last = allocatedViews.get(f);
+  if (last !== undefined) {
+    let n = 0;
+    let same = true;
+    for (const k in last) {
+      n++;
+      if (f.allocated.get(k) !== last[k]) {
+        same = false;
+        break;
+      }
+    }
+    if (same && n === f.allocated.size) return last;
+  }
+  const view = Object.fromEntries(f.allocated);
+  allocatedViews.set(f, view);
+  return view;
 }
 
 /**
@@ -252,31 +307,81 @@ export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, du
 /** A framework passed over for nothing in the last cycle (one shared value, read only: 1,000 `{}` a cycle before). */
 const NOTHING_SKIPPED: Readonly<Partial<Record<SkipReason, number>>> = Object.freeze({});
 
+/**
+ * Offers of one framework counted per role and distinct value, so that its allocation changes once
+ * per (role, value), not once per offer (adding offer by offer would copy the framework's whole
+ * allocation for every offer). Offers come in runs of one role and value: the run being counted is
+ * held inline, and a map is made only for a framework with a second run (one run is the usual case:
+ * two maps per framework a cycle for one entry before).
+ */
+interface Runs {
+  role: string;
+  value: Resources | undefined;
+  count: number;
+  /** Per role, each distinct value's count, for the runs ended (null until a run ends). */
+  ended: Map<string, Map<Resources, number>> | null;
+}
+
+function newRuns(): Runs {
+  return { role: '', value: undefined, count: 0, ended: null };
+}
+
+/** Counts one offer of `value` in `role`. */
+function countRun(runs: Runs, role: string, value: Resources): void {
+  if (runs.value === value && runs.role === role) {
+    runs.count++;
+    return;
+  }
+  endRun(runs);
+  runs.role = role;
+  runs.value = value;
+  runs.count = 1;
+}
+
+/** Adds the run being counted to `ended`. */
+function endRun(runs: Runs): void {
+  const value = runs.value;
+  if (value === undefined) return;
+  runs.ended ??= new Map();
+  let counts = runs.ended.get(runs.role);
+  if (counts === undefined) {
+    counts = new Map();
+    runs.ended.set(runs.role, counts);
+  }
+  counts.set(value, (counts.get(value) ?? 0) + runs.count);
+  runs.value = undefined;
+  runs.count = 0;
+}
+
+type RunFn = (fw: FrameworkEntry, role: string, value: Resources, count: number) => void;
+
+/** `fn(fw, role, value, count)` for each (role, value) counted, roles and values in the order first seen. */
+function eachRun(runs: Runs, fw: FrameworkEntry, fn: RunFn): void {
+  if (runs.ended === null) {
+    if (runs.value !== undefined) fn(fw, runs.role, runs.value, runs.count);
+    return;
+  }
+  endRun(runs);
+  // forEach, not for…of over entries: an unoptimised walk makes an array per entry.
+  runs.ended.forEach((counts, role) => {
+    counts.forEach((k, r) => {
+      fn(fw, role, r, k);
+    });
+  });
+}
+
+/** `count` offers of `value` added to the framework's allocation in `role` (booking). */
+const addOffered: RunFn = (fw, role, value, count) => addToAllocation(fw, role, timesCount(value, count));
+/** `count` offers of `value` taken off the framework's allocation in `role` (DECLINE). */
+const takeDeclined: RunFn = (fw, role, value, count) => takeFromAllocation(fw, role, timesCount(value, count));
+
 /** What one framework receives in a cycle: its wire offers, their size bound, its gains per role. */
 interface Booked {
   fw: FrameworkEntry;
   offers: Offer[];
   size: number;
-  /** Per role, each distinct value's count: summed once at the end (adding offer by offer would copy the framework's whole allocation for every offer). */
-  gained: Map<string, Map<Resources, number>>;
-  /** The run of offers of one value and role being counted (not yet in `gained`). */
-  runRole: string;
-  runValue: Resources | undefined;
-  runCount: number;
-}
-
-/** Adds the run being counted to `gained`. */
-function endRun(b: Booked): void {
-  const value = b.runValue;
-  if (value === undefined) return;
-  let counts = b.gained.get(b.runRole);
-  if (counts === undefined) {
-    counts = new Map();
-    b.gained.set(b.runRole, counts);
-  }
-  counts.set(value, (counts.get(value) ?? 0) + b.runCount);
-  b.runValue = undefined;
-  b.runCount = 0;
+  /** Its offers per role and value: added to its allocation once at the end. */
+  gained: Runs;
 }
 
 function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): void {
@@ -310,10 +415,7 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
       let known = byId.get(p.frameworkId);
       if (known === undefined) {
         const entry = s.frameworks.get(p.frameworkId);
-        known =
-          entry === undefined
-            ? null
-            : { fw: entry, offers: [], size: 0, gained: new Map(), runRole: '', runValue: undefined, runCount: 0 };
+        known = entry === undefined ? null : { fw: entry, offers: [], size: 0, gained: newRuns() };
         byId.set(p.frameworkId, known);
       }
       fw = known === null ? undefined : known.fw;
@@ -356,15 +458,8 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
     lastList = list;
     lastBound = lb;
     if (b.offers.length === 0) booked.set(fw, b);
-    // A framework's offers mostly share one value and role: counted in a run, into the maps when it ends.
-    if (b.runValue === p.resources && b.runRole === p.role) {
-      b.runCount++;
-    } else {
-      endRun(b);
-      b.runRole = p.role;
-      b.runValue = p.resources;
-      b.runCount = 1;
-    }
+    // A framework's offers mostly share one value and role: counted in a run.
+    countRun(b.gained, p.role, p.resources);
     if (agent.offerInfo !== agent.info) {
       agent.offerInfo = agent.info;
       agent.offerHostname = agent.info.hostname;
@@ -387,12 +482,7 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
   }
   // forEach, not for…of over entries: an unoptimised walk makes an array per entry (3,000 per cycle).
   booked.forEach((b, fw) => {
-    endRun(b);
-    b.gained.forEach((counts, role) => {
-      counts.forEach((k, r) => {
-        addToAllocation(fw, role, timesCount(r, k));
-      });
-    });
+    eachRun(b.gained, fw, addOffered);
   });
   booked.forEach(({ offers, size }, fw) => {
     fw.stats.offersSent += offers.length;
@@ -719,7 +809,7 @@ export function declineOffers(
   offerIds: readonly string[],
   refuseSeconds?: number,
 ): void {
-  const back = new Map<string, Map<Resources, number>>();
+  const back = newRuns();
   for (const id of offerIds) {
     const o = s.offers.get(id);
     if (!o || o.frameworkId !== fw.id) continue; // already gone: nothing to do (Mesos ignores it too)
@@ -730,22 +820,13 @@ export function declineOffers(
       agent.offered = agent.offered === o.resources ? NOTHING_OFFERED : agent.offered.minus(o.resources);
       unlinkAgentOffer(agent, o);
     }
-    let counts = back.get(o.role);
-    if (counts === undefined) {
-      counts = new Map();
-      back.set(o.role, counts);
-    }
-    counts.set(o.resources, (counts.get(o.resources) ?? 0) + 1);
+    countRun(back, o.role, o.resources);
     fw.stats.offersDeclined++;
     s.counters.offersDeclined++;
     addFilter(s, fw, o.agentId, o.role, o.resources, refuseSeconds);
     s.requestAllocation(out, o.agentId);
   }
-  back.forEach((counts, role) => {
-    counts.forEach((k, r) => {
-      takeFromAllocation(fw, role, timesCount(r, k));
-    });
-  });
+  eachRun(back, fw, takeDeclined);
 }
 
 /** Rescinds every outstanding offer of one agent (it left, became unreachable or was marked gone). */

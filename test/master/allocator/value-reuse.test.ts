@@ -6,6 +6,8 @@
  * - a master whose frameworks decline their offers and are offered the same again goes back, after
  *   each DECLINE, to the very allocation value it had before the offers (master/state/offers.ts),
  *   and that value is equal, entry by entry, to what adding the tasks up gives;
+ * - the master's snapshot hands out the last full snapshot's agents list, and each framework's last
+ *   `allocated` record, again while nothing in them changed, and new ones once something did;
  * - the offer rows kept between cycles (master/allocator/state.ts) hold nothing of an earlier cycle
  *   that a later, smaller one could hand out.
  */
@@ -13,6 +15,7 @@ import { expect } from 'chai';
 import { createAllocate } from '../../../master/allocator/allocate.js';
 import { forgetOfferValues } from '../../../master/allocator/offer-resources.js';
 import type { AllocatorSnapshot } from '../../../master/allocator/types.js';
+import type { Effect } from '../../../master/state/index.js';
 import { sameEntries } from '../../../master/state/offers.js';
 import { DeclineOffersShape } from '../../../scripts/bench/allocator.js';
 import { WholeCycle } from '../../../scripts/bench/sim/whole-cycle.js';
@@ -103,5 +106,35 @@ describe('master/allocator and master/state/offers: values reused across cycles'
     const small = allocate({ ...snap(2), agents: plain.slice(0, 2) }, seededRng(2));
     expect(small.offers).to.have.length(2);
     for (const o of small.offers) expect(o.resources.scalar('cpus', 'r')).to.equal(0);
+  });
+
+  it("hands out the last snapshot's agents list and allocated records again only while nothing in them changed", () => {
+    const w = WholeCycle.fromSnapshot(new DeclineOffersShape(20, 3).snapshot());
+    const take = (): AllocatorSnapshot => {
+      const e = w.state
+        .apply({ type: 'allocateNow' })
+        .find((x): x is Extract<Effect, { kind: 'allocate' }> => x.kind === 'allocate');
+      if (!e) throw new Error('no allocation asked for');
+      return e.snapshot;
+    };
+    const first = take();
+    const second = take();
+    expect(second.agents).to.equal(first.agents);
+    second.frameworks.forEach((f, i) => expect(f.allocated).to.equal(first.frameworks[i].allocated));
+    // A cycle whose offers stay outstanding changes every agent offered and every framework's allocation.
+    const t = w.run(createAllocate(), seededRng(1));
+    expect(t.offers).to.equal(20);
+    const third = take();
+    expect(third.agents).to.not.equal(second.agents);
+    for (const a of third.agents) {
+      const entry = w.state.agents.get(a.id);
+      expect(a.allocated.equals((entry?.used as Resources).plus(entry?.offered as Resources)), a.id).to.equal(true);
+    }
+    for (const f of third.frameworks) {
+      const fw = w.state.frameworks.get(f.id);
+      expect(f.allocated, f.id).to.deep.equal(Object.fromEntries(fw?.allocated ?? []));
+      expect(f.allocated['*'], f.id).to.equal(fw?.allocated.get('*'));
+    }
+    third.frameworks.forEach((f, i) => expect(f.allocated).to.not.equal(second.frameworks[i].allocated));
   });
 });
