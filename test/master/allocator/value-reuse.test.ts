@@ -120,7 +120,9 @@ describe('master/allocator and master/state/offers: values reused across cycles'
     const first = take();
     const second = take();
     expect(second.agents).to.equal(first.agents);
-    second.frameworks.forEach((f, i) => expect(f.allocated).to.equal(first.frameworks[i].allocated));
+    second.frameworks.forEach((f, i) => {
+      expect(f.allocated).to.equal(first.frameworks[i].allocated);
+    });
     // A cycle whose offers stay outstanding changes every agent offered and every framework's allocation.
     const t = w.run(createAllocate(), seededRng(1));
     expect(t.offers).to.equal(20);
@@ -128,13 +130,16 @@ describe('master/allocator and master/state/offers: values reused across cycles'
     expect(third.agents).to.not.equal(second.agents);
     for (const a of third.agents) {
       const entry = w.state.agents.get(a.id);
-      expect(a.allocated.equals((entry?.used as Resources).plus(entry?.offered as Resources)), a.id).to.equal(true);
+      if (!entry) throw new Error(`no agent ${a.id}`);
+      expect(a.allocated.equals(entry.used.plus(entry.offered)), a.id).to.equal(true);
     }
     for (const f of third.frameworks) {
       const fw = w.state.frameworks.get(f.id);
       expect(f.allocated, f.id).to.deep.equal(Object.fromEntries(fw?.allocated ?? []));
       expect(f.allocated['*'], f.id).to.equal(fw?.allocated.get('*'));
     }
-    third.frameworks.forEach((f, i) => expect(f.allocated).to.not.equal(second.frameworks[i].allocated));
+    third.frameworks.forEach((f, i) => {
+      expect(f.allocated).to.not.equal(second.frameworks[i].allocated);
+    });
   });
 });
