@@ -321,7 +321,7 @@ export class Cycle {
   /** Reserved scalars per reservation role, summed over the agents (quota consumption). */
   reservationsByRole = new Map<string, number[]>();
   /** The frameworks' allocations by role, as vectors (quota consumption and the sorters). */
-  allocs: { fw: number; role: number; vec: Float64Array; unreserved: Float64Array }[] = [];
+  allocs: { fw: number; role: number; vec: Float64Array; fixed: Float64Array; unreserved: Float64Array }[] = [];
   /** What each role's frameworks hold at the start of the cycle, by role index (the sorters' start). */
   roleAlloc = new Map<number, Float64Array>();
   readonly textHashes = new Map<string, number>();

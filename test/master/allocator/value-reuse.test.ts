@@ -8,6 +8,7 @@
  *   and that value is equal, entry by entry, to what adding the tasks up gives;
  * - the master's snapshot hands out the last full snapshot's agents list, and each framework's last
  *   `allocated` record, again while nothing in them changed, and new ones once something did;
+ * - a framework's allocation value keeps its vectors between cycles only over the same dimensions;
  * - the offer rows kept between cycles (master/allocator/state.ts) hold nothing of an earlier cycle
  *   that a later, smaller one could hand out.
  */
@@ -141,5 +142,39 @@ describe('master/allocator and master/state/offers: values reused across cycles'
     third.frameworks.forEach((f, i) => {
       expect(f.allocated).to.not.equal(second.frameworks[i].allocated);
     });
+  });
+
+  it("reads a kept allocation value's vectors again when the dimensions come in another order", () => {
+    // F1 holds 4 of 8 cpus (share 0.5), F2 100 of 1,000 mem (0.1): DRF offers the agent to F2. Read
+    // over the other cycle's dimension order, F1's cpus would count as mem (0.004) and win it.
+    const held = Resources.parse('cpus:4');
+    const other = Resources.parse('mem:100');
+    const snap = (total: string): AllocatorSnapshot => ({
+      now: 0,
+      agents: [
+        {
+          id: 'a',
+          hostname: 'a',
+          total: Resources.parse(total),
+          allocated: Resources.empty(),
+          attributes: {},
+          active: true,
+        },
+      ],
+      frameworks: [
+        { id: 'f1', roles: ['*'], suppressedRoles: [], allocated: { '*': held }, filters: [], active: true },
+        { id: 'f2', roles: ['*'], suppressedRoles: [], allocated: { '*': other }, filters: [], active: true },
+      ],
+      roles: [],
+      minAllocatable: [],
+    });
+    const allocate = createAllocate();
+    for (const total of ['cpus:8;mem:1000', 'mem:1000;cpus:8', 'cpus:8;mem:1000']) {
+      const plan = allocate(snap(total), seededRng(1));
+      expect(
+        plan.offers.map((o) => o.frameworkId),
+        total,
+      ).to.deep.equal(['f2']);
+    }
   });
 });
