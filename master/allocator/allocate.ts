@@ -27,7 +27,7 @@ import { buildQuota } from './quota.js';
 import { stage1 } from './quota-stage.js';
 import { buildSkipped } from './skips.js';
 import { emptyKept, type KeptSorters } from './sorter-keep.js';
-import { type AllocatorOptions, Cycle } from './state.js';
+import { type AllocatorOptions, Cycle, releaseOffers } from './state.js';
 import type { AllocateFn, AllocationPlan, AllocatorSnapshot } from './types.js';
 
 export type { AllocatorOptions } from './state.js';
@@ -69,6 +69,7 @@ function runCycle(
   cy.quotaSorter = null;
   stage2(cy);
   const offers = buildOffers(cy);
+  releaseOffers(cy);
   keepMemos(cy);
   return { plan: { offers, skipped: buildSkipped(cy) }, keep: cy.keepOut };
 }

@@ -6,7 +6,16 @@
  */
 import { DEFAULT_ROLE, fixed, type Resource, type Resources } from '../../sdk/resources/resources.js';
 import { freeNonScalars, sameEntry } from './nonscalars.js';
-import { type AgentMemo, type Cycle, padTo, partFor, pushInto, type ReservedPart } from './state.js';
+import {
+  type AgentMemo,
+  type Cycle,
+  padTo,
+  partFor,
+  pushInto,
+  type ReservedPart,
+  startOffers,
+  zeroedFreeU,
+} from './state.js';
 
 /**
  * Keyed by the agent's total (the master keeps one value per agent until its total changes): the
@@ -47,7 +56,7 @@ export function convertAgents(cy: Cycle): void {
   // The dimensions every agent starts from: a memo made under the same ones holds their indices.
   cy.startDims = space.names.join('\u0000');
   cy.startD = space.size;
-  cy.freeU = new Float64Array(nA * cy.D);
+  cy.freeU = zeroedFreeU(nA * cy.D);
   cy.clusterTotal = new Array(cy.D).fill(0);
   cy.agentActive = new Uint8Array(nA);
   cy.reserved = new Array(nA).fill(null);
@@ -157,7 +166,7 @@ export function convertAgents(cy: Cycle): void {
   cy.sR = new Float64Array(D);
   cy.sV = new Float64Array(D);
   cy.zero = new Float64Array(D);
-  cy.offerU = new Float64Array(Math.max(16, nA) * D);
+  startOffers(cy, nA);
   for (const alt of cy.s.minAllocatable) {
     const dims: number[] = [];
     const vals: number[] = [];

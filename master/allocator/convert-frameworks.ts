@@ -3,7 +3,7 @@
  * memberships and allocations as vectors, refusal filters indexed by agent, and the sorters: one
  * hierarchical sorter over roles, one flat sorter per role over its frameworks.
  */
-import { DEFAULT_ROLE } from '../../sdk/resources/resources.js';
+import { DEFAULT_ROLE, type Resources } from '../../sdk/resources/resources.js';
 import { DrfSorter } from './drf-sorter.js';
 import { buildFilterChains, indexAgents } from './filter-chains.js';
 import { RandomSorter } from './random-sorter.js';
@@ -61,8 +61,9 @@ export function buildRoles(cy: Cycle): void {
   for (const role of cy.reservationsByRole.keys()) ensureRole(cy, role);
 
   // Memberships and allocations.
+  const dims = cy.space.names.join('\u0000');
   const roleAlloc = new Map<number, Float64Array>();
-  const allocs: { fw: number; role: number; vec: Float64Array; unreserved: Float64Array }[] = [];
+  const allocs: { fw: number; role: number; vec: Float64Array; fixed: Float64Array; unreserved: Float64Array }[] = [];
   for (let f = 0; f < nF; f++) {
     const fw = fws[f];
     cy.fwSuppressed[f] = fw.suppressedRoles.length > 0 ? new Set(fw.suppressedRoles) : NO_ROLES;
@@ -79,18 +80,8 @@ export function buildRoles(cy: Cycle): void {
       cy.roles[x].members.push(f);
       const held = Object.hasOwn(fw.allocated, name) ? fw.allocated[name] : undefined;
       if (held && !held.isEmpty()) {
-        const vec = new Float64Array(D);
-        const unreserved = new Float64Array(D);
-        // A read-only walk over the stored entries, allocating nothing.
-        held.forEachEntry((r) => {
-          if (r.type !== 'SCALAR') return false;
-          const d = cy.space.find(r.name);
-          if (d < 0) return false;
-          vec[d] += r.scalar?.value ?? 0;
-          if ((r.role ?? DEFAULT_ROLE) === DEFAULT_ROLE) unreserved[d] += r.scalar?.value ?? 0;
-          return false;
-        });
-        allocs.push({ fw: f, role: x, vec, unreserved });
+        const { vec, fixed, unreserved } = heldVectors(cy, held, dims);
+        allocs.push({ fw: f, role: x, vec, fixed, unreserved });
         let ra = roleAlloc.get(x);
         if (!ra) {
           ra = new Float64Array(D);
@@ -196,17 +187,55 @@ export function buildRoles(cy: Cycle): void {
     const role = cy.roles[al.role];
     const c = cy.fwClient[al.fw].get(al.role);
     if (!role.sorter || c === undefined) continue;
-    fixedVec(al.vec);
     const start = reusedFw.get(al.role);
     if (start !== undefined) {
-      start.held(c, al.vec);
+      start.held(c, al.fixed);
     } else {
-      role.sorter.allocatedAt(c, al.vec);
+      role.sorter.allocatedAt(c, al.fixed);
     }
   }
   for (const [x, start] of reusedFw) start.applyTo(cy.roles[x].sorter as DrfSorter);
   cy.allocs = allocs;
   cy.roleAlloc = roleAlloc;
+}
+
+/** A framework's allocation in one role as vectors over the cycle's dimensions (read only once made). */
+interface HeldVectors {
+  dims: string;
+  /** The scalar sums as added up, by dimension (what the role sums add up). */
+  vec: Float64Array;
+  /** The same on Mesos's three-decimal grid (what the sorters are given). */
+  fixed: Float64Array;
+  unreserved: Float64Array;
+}
+
+/**
+ * The vectors of each allocation value, kept while the value lives (Resources are values) for the
+ * dimensions they were made over: a framework holding the same value as in the last cycle (every
+ * DeclineOffers round, and any framework nothing happened to) is not walked again, and its
+ * vectors are not made again (2,000 small typed arrays a cycle at 1,000 frameworks before). They
+ * are only read once made (sums, sorters and quota copy from them).
+ */
+const heldVectorsOf = new WeakMap<Resources, HeldVectors>();
+
+function heldVectors(cy: Cycle, held: Resources, dims: string): HeldVectors {
+  const known = heldVectorsOf.get(held);
+  if (known !== undefined && known.dims === dims) return known;
+  const D = cy.D;
+  const vec = new Float64Array(D);
+  const unreserved = new Float64Array(D);
+  // A read-only walk over the stored entries, allocating nothing.
+  held.forEachEntry((r) => {
+    if (r.type !== 'SCALAR') return false;
+    const d = cy.space.find(r.name);
+    if (d < 0) return false;
+    vec[d] += r.scalar?.value ?? 0;
+    if ((r.role ?? DEFAULT_ROLE) === DEFAULT_ROLE) unreserved[d] += r.scalar?.value ?? 0;
+    return false;
+  });
+  const made = { dims, vec, fixed: fixedVec(Float64Array.from(vec)), unreserved };
+  heldVectorsOf.set(held, made);
+  return made;
 }
 
 const NO_WEIGHTS = new Map<string, number>();

@@ -64,21 +64,54 @@ export function resourcesOf(
   return made.resources;
 }
 
+/**
+ * The offer contents of the last cycles, kept for the next: a cycle whose offers hold what an
+ * earlier one's held (every round of DeclineOffers, most cycles of a steady cluster) hands out the
+ * very same Resources value, not a new equal one, so that what the master keeps per value (the
+ * wire list, a framework's allocation plus that value: master/state/offers.ts) is made once.
+ * Interned contents are numbers over the cycle's scalar dimensions: kept only while the dimensions
+ * are the same names in the same order, and at most MAX_KEPT_VALUES of them (then started afresh).
+ * Plans are equal either way: a value is reused only when its contents compare equal (sameOffer).
+ */
+let keptValues: { dims: string; table: Map<number, Interned[]>; count: number } | null = null;
+const MAX_KEPT_VALUES = 4096;
+
+/** For tests: forget the kept offer values (the next cycle builds its own). */
+export function forgetOfferValues(): void {
+  keptValues = null;
+}
+
 export function buildOffers(cy: Cycle): PlannedOffer[] {
-  const out: PlannedOffer[] = new Array(cy.offers.length);
+  const dims = cy.space.names.join('\u0000');
+  if (keptValues === null || keptValues.dims !== dims || keptValues.count > MAX_KEPT_VALUES)
+    keptValues = { dims, table: new Map(), count: 0 };
+  cy.interned = keptValues.table;
+  const kept = keptValues;
+  const n = cy.offerCount;
+  const out: PlannedOffer[] = new Array(n);
   const fws = cy.s.frameworks;
   const agents = cy.s.agents;
-  for (let i = 0; i < cy.offers.length; i++) {
-    const o = cy.offers[i];
+  const D = cy.D;
+  for (let i = 0; i < n; i++) {
+    const a = cy.offerAgent[i];
     out[i] = {
-      frameworkId: fws[o.fw].id,
-      agentId: agents[o.agent].id,
-      role: cy.roles[o.role].name,
-      resources: resourcesOf(cy, o.agent, cy.offerU, o.at, o.parts, o.withUnreservedNonScalars),
-      agentIndex: o.agent,
+      frameworkId: fws[cy.offerFw[i]].id,
+      agentId: agents[a].id,
+      role: cy.roles[cy.offerRole[i]].name,
+      resources: resourcesOf(cy, a, cy.offerU, i * D, cy.offerParts[i], cy.offerNs[i] === 1),
+      agentIndex: a,
     };
   }
+  kept.count = internedCount(kept.table);
   return out;
+}
+
+function internedCount(table: Map<number, Interned[]>): number {
+  let n = 0;
+  table.forEach((list) => {
+    n += list.length;
+  });
+  return n;
 }
 
 function sameOffer(

@@ -8,7 +8,7 @@ import { isFiltered } from './filters.js';
 import { countUnsatisfied, refreshHeadroomShare, unsatisfied } from './quota.js';
 import { N_REASONS, R_FILTERED } from './skips.js';
 import { isAtOrBelow } from './sorter.js';
-import { addVec, type Cycle, NO_PARTS } from './state.js';
+import { addVec, type Cycle, growOffers, NO_PARTS } from './state.js';
 
 /** Sums the still-free reservations on agent `a` usable by `roleName` into sR / sParts. */
 export function collectReserved(cy: Cycle, a: number, roleName: string): number {
@@ -129,28 +129,29 @@ export function give(cy: Cycle, x: number, f: number, client: number): void {
   const key = a * cy.roles.length + x;
   if (cy.stage === 2 && cy.stage1Offers.size > 0) {
     for (const i of cy.stage1Offers.get(key) ?? []) {
-      const o = cy.offers[i];
-      if (o.fw !== f) continue;
-      for (let d = 0; d < D; d++) cy.offerU[o.at + d] = fixed(cy.offerU[o.at + d] + sU[d]);
-      o.parts = o.parts.concat(parts);
-      o.withUnreservedNonScalars ||= ns;
+      if (cy.offerFw[i] !== f) continue;
+      const at = i * D;
+      for (let d = 0; d < D; d++) cy.offerU[at + d] = fixed(cy.offerU[at + d] + sU[d]);
+      cy.offerParts[i] = cy.offerParts[i].concat(parts);
+      if (ns) cy.offerNs[i] = 1;
       merged = true;
       break;
     }
   }
   if (!merged) {
-    const at = cy.offers.length * D;
-    if (at + D > cy.offerU.length) {
-      const bigger = new Float64Array(Math.max(2 * cy.offerU.length, at + D));
-      bigger.set(cy.offerU);
-      cy.offerU = bigger;
-    }
-    cy.offerU.set(sU, at);
-    cy.offers.push({ fw: f, agent: a, role: x, at, parts, withUnreservedNonScalars: ns });
+    growOffers(cy);
+    const i = cy.offerCount;
+    cy.offerU.set(sU, i * D);
+    cy.offerFw[i] = f;
+    cy.offerAgent[i] = a;
+    cy.offerRole[i] = x;
+    cy.offerNs[i] = ns ? 1 : 0;
+    cy.offerParts[i] = parts;
+    cy.offerCount = i + 1;
     if (cy.stage === 1) {
       const list = cy.stage1Offers.get(key);
-      if (list) list.push(cy.offers.length - 1);
-      else cy.stage1Offers.set(key, [cy.offers.length - 1]);
+      if (list) list.push(i);
+      else cy.stage1Offers.set(key, [i]);
     }
   }
 

@@ -106,17 +106,92 @@ export interface RoleInfo {
   cappedSince: number;
 }
 
-export interface OfferRecord {
-  fw: number;
-  agent: number;
-  role: number;
-  /** Offset of the unreserved scalars in the cycle's offer pool (`offerU`). */
-  at: number;
-  parts: ReservedPart[];
-  withUnreservedNonScalars: boolean;
+export const NO_PARTS: ReservedPart[] = [];
+const NO_INTS = new Int32Array(0);
+const NO_BYTES = new Uint8Array(0);
+const NO_DOUBLES = new Float64Array(0);
+
+/**
+ * The offer rows' arrays, kept from one cycle to the next: `allocate()` runs to its end before
+ * another call starts, and no cycle keeps them once its plan is built (buildOffers copies what it
+ * needs). A new set of arrays every cycle was fresh memory (pages touched for the first time)
+ * every cycle, and on a paravirtual host each fresh page is a costly fault.
+ */
+interface OfferRows {
+  fw: Int32Array;
+  agent: Int32Array;
+  role: Int32Array;
+  ns: Uint8Array;
+  parts: ReservedPart[][];
+  u: Float64Array;
 }
 
-export const NO_PARTS: ReservedPart[] = [];
+let rows: OfferRows = { fw: NO_INTS, agent: NO_INTS, role: NO_INTS, ns: NO_BYTES, parts: [], u: NO_DOUBLES };
+
+/** Gives the cycle the kept offer rows, with room for `n` offers of D numbers (more as needed: `growOffers`). */
+export function startOffers(cy: Cycle, n: number): void {
+  if (rows.fw.length < n || rows.u.length < n * cy.D) {
+    const size = Math.max(n, 16);
+    rows = {
+      fw: new Int32Array(size),
+      agent: new Int32Array(size),
+      role: new Int32Array(size),
+      ns: new Uint8Array(size),
+      parts: rows.parts,
+      u: new Float64Array(size * Math.max(1, cy.D)),
+    };
+  }
+  takeRows(cy);
+  cy.offerCount = 0;
+}
+
+function takeRows(cy: Cycle): void {
+  cy.offerFw = rows.fw;
+  cy.offerAgent = rows.agent;
+  cy.offerRole = rows.role;
+  cy.offerNs = rows.ns;
+  cy.offerParts = rows.parts;
+  cy.offerU = rows.u;
+}
+
+/** Room for one more offer row (doubling the kept arrays, the rows so far copied). */
+export function growOffers(cy: Cycle): void {
+  const n = cy.offerCount;
+  const D = cy.D;
+  if (n < cy.offerFw.length && (n + 1) * D <= cy.offerU.length) return;
+  const size = Math.max(16, 2 * n + 2);
+  const fw = new Int32Array(size);
+  fw.set(cy.offerFw.subarray(0, n));
+  const agent = new Int32Array(size);
+  agent.set(cy.offerAgent.subarray(0, n));
+  const role = new Int32Array(size);
+  role.set(cy.offerRole.subarray(0, n));
+  const ns = new Uint8Array(size);
+  ns.set(cy.offerNs.subarray(0, n));
+  const u = new Float64Array(size * Math.max(1, D));
+  u.set(cy.offerU.subarray(0, n * D));
+  rows = { fw, agent, role, ns, parts: cy.offerParts, u };
+  takeRows(cy);
+}
+
+let freeRows: Float64Array = NO_DOUBLES;
+
+/**
+ * The free-resource table of a cycle, `n` zeros: the same memory as the last cycle's when it is
+ * large enough (kept for the reason the offer rows are; no cycle keeps its table, memos copy).
+ */
+export function zeroedFreeU(n: number): Float64Array {
+  if (freeRows.length < n) freeRows = new Float64Array(n);
+  const out = freeRows.length === n ? freeRows : freeRows.subarray(0, n);
+  out.fill(0);
+  return out;
+}
+
+/** Drops the cycle's hold on the reserved parts of its offers (the kept list would keep them alive). */
+export function releaseOffers(cy: Cycle): void {
+  const parts = cy.offerParts;
+  for (let i = 0; i < cy.offerCount; i++) if (parts[i] !== NO_PARTS) parts[i] = NO_PARTS;
+}
 
 export class Cycle {
   readonly s: AllocatorSnapshot;
@@ -127,7 +202,7 @@ export class Cycle {
   nA = 0;
 
   // Agents.
-  freeU = new Float64Array(0);
+  freeU: Float64Array = NO_DOUBLES;
   agentActive = new Uint8Array(0);
   reserved: (ReservedPart[] | null)[] = [];
   nsTotal: (Resource[] | null)[] = [];
@@ -179,16 +254,30 @@ export class Cycle {
   sR = new Float64Array(0);
   zero = new Float64Array(0);
   sV = new Float64Array(0);
-  /** Unreserved scalars of every offer, D numbers each (no small typed arrays per offer). */
-  offerU = new Float64Array(0);
+  /**
+   * The offers made so far, one row each (`offerCount` rows): framework, agent and role indices,
+   * whether the agent's unreserved non-scalars go with it, its reserved parts, and its unreserved
+   * scalars (D numbers at row × D in `offerU`). Rows, not an object per offer (10,000 objects a
+   * cycle at 10,000 agents), in arrays kept from one cycle to the next (`OfferRows`).
+   */
+  offerCount = 0;
+  offerFw: Int32Array = NO_INTS;
+  offerAgent: Int32Array = NO_INTS;
+  offerRole: Int32Array = NO_INTS;
+  offerNs: Uint8Array = NO_BYTES;
+  offerParts: ReservedPart[][] = [];
+  offerU: Float64Array = NO_DOUBLES;
   /** Role updates held back during a role visit: role, satisfied flag, and D numbers each. */
   pendingRoles: number[] = [];
   pendingSatisfied: boolean[] = [];
   /** How many of `pendingRoles` / `pendingSatisfied` are held back now (the arrays are reused). */
   pendingCount = 0;
   pendingV = new Float64Array(0);
-  /** Offer contents seen this cycle: identical offers share one (immutable) Resources value. */
-  readonly interned = new Map<number, Interned[]>();
+  /**
+   * Offer contents seen this cycle and the cycles before it (over the same dimensions; see
+   * offer-resources.ts): identical offers share one (immutable) Resources value.
+   */
+  interned = new Map<number, Interned[]>();
   /** The offer contents built or found last (consecutive offers are often identical). */
   lastInterned: Interned | null = null;
   sParts: ReservedPart[] = [];
@@ -211,7 +300,6 @@ export class Cycle {
   crumbAgents = 0;
   reservedOnlyAgents = 0;
 
-  readonly offers: OfferRecord[] = [];
   readonly stage1Offers = new Map<number, number[]>();
 
   // Conversion state (fields, so that the entry visitor is one function made once per cycle).
@@ -233,7 +321,7 @@ export class Cycle {
   /** Reserved scalars per reservation role, summed over the agents (quota consumption). */
   reservationsByRole = new Map<string, number[]>();
   /** The frameworks' allocations by role, as vectors (quota consumption and the sorters). */
-  allocs: { fw: number; role: number; vec: Float64Array; unreserved: Float64Array }[] = [];
+  allocs: { fw: number; role: number; vec: Float64Array; fixed: Float64Array; unreserved: Float64Array }[] = [];
   /** What each role's frameworks hold at the start of the cycle, by role index (the sorters' start). */
   roleAlloc = new Map<number, Float64Array>();
   readonly textHashes = new Map<string, number>();

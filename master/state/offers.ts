@@ -10,6 +10,7 @@ import { fixed, type Resource, type Resources, Resources as ResourcesValue } fro
 import type {
   AllocationPlan,
   AllocatorAgent,
+  AllocatorFramework,
   AllocatorSnapshot,
   PlannedOffer,
   RefusalFilter,
@@ -17,7 +18,6 @@ import type {
 } from '../allocator/types.js';
 import {
   type AgentEntry,
-  addAllocation,
   agentOfferIds,
   type FrameworkEntry,
   linkAgentOffer,
@@ -77,13 +77,19 @@ function agentView(a: AgentEntry, active: boolean): AllocatorAgent {
 interface SnapshotAgents {
   entries: AgentEntry[];
   known: number;
+  /**
+   * The agents list of the last full snapshot: handed out again when every view in it is still the
+   * one the next full snapshot would list (nothing happened to any agent), instead of a new list of
+   * 10,000 equal entries (a snapshot is read-only, so two may share it).
+   */
+  views: AllocatorAgent[] | undefined;
 }
 const snapshotAgents = new WeakMap<Core, SnapshotAgents>();
 
 function snapshotAgentsOf(s: Core): SnapshotAgents {
   let known = snapshotAgents.get(s);
   if (known === undefined) {
-    known = { entries: [], known: 0 };
+    known = { entries: [], known: 0, views: undefined };
     snapshotAgents.set(s, known);
   }
   return known;
@@ -121,7 +127,7 @@ function clusterTotals(s: Core): Record<string, number> {
  */
 export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot {
   const now = s.nowMs();
-  const agents: AllocatorAgent[] = [];
+  let agents: AllocatorAgent[] = [];
   const known = snapshotAgentsOf(s);
   const entries = known.entries;
   if (only) {
@@ -134,25 +140,44 @@ export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot
     }
     entries.length = agents.length;
   } else {
+    // The last full snapshot's list while every view matches it; a copy of its prefix from the first that does not.
+    // forEach, not for…of: a walk not yet optimised made an iterator result per agent (10,000 a cycle).
+    const last = known.views;
+    let list: AllocatorAgent[] | undefined;
     let i = 0;
-    for (const a of s.agents.values()) {
-      entries[i++] = a;
-      agents.push(agentView(a, a.state === 'active' && s.leading));
-    }
+    s.agents.forEach((a) => {
+      entries[i] = a;
+      const view = agentView(a, a.state === 'active' && s.leading);
+      if (list === undefined) {
+        if (last !== undefined && i < last.length && last[i] === view) {
+          i++;
+          return;
+        }
+        list = last === undefined ? [] : last.slice(0, i);
+      }
+      list.push(view);
+      i++;
+    });
     entries.length = i;
+    if (list === undefined) list = last !== undefined && last.length === i ? last : (last ?? []).slice(0, i);
+    known.views = list;
+    agents = list;
   }
   known.known = s.agents.size;
-  const frameworks = [...s.frameworks.values()].map((f) => ({
-    id: f.id,
-    roles: f.roles,
-    suppressedRoles: [...f.suppressedRoles],
-    allocated: Object.fromEntries(f.allocated),
-    filters: liveFilters(f, now),
-    // A framework whose connection is congested (unread backlog over the high water) gets no new
-    // offers until it has read: offers are optional, and what it would not read in time is better
-    // offered to others (master/state/master-state.ts, schedulerBackpressure).
-    active: f.active && f.connected && f.peer !== undefined && s.schedulerConns.get(f.peer.id)?.congested !== true,
-  }));
+  const frameworks: AllocatorFramework[] = [];
+  s.frameworks.forEach((f) => {
+    frameworks.push({
+      id: f.id,
+      roles: f.roles,
+      suppressedRoles: f.suppressedRoles.size === 0 ? NO_SUPPRESSED : [...f.suppressedRoles],
+      allocated: allocatedView(f),
+      filters: liveFilters(f, now),
+      // A framework whose connection is congested (unread backlog over the high water) gets no new
+      // offers until it has read: offers are optional, and what it would not read in time is better
+      // offered to others (master/state/master-state.ts, schedulerBackpressure).
+      active: f.active && f.connected && f.peer !== undefined && s.schedulerConns.get(f.peer.id)?.congested !== true,
+    });
+  });
   const snap: AllocatorSnapshot = {
     now,
     agents,
@@ -162,6 +187,36 @@ export function snapshot(s: Core, only?: ReadonlySet<string>): AllocatorSnapshot
   };
   if (only) snap.clusterTotals = clusterTotals(s);
   return snap;
+}
+
+/** A framework that suppressed no role: one shared empty list (the allocator only reads it). */
+const NO_SUPPRESSED: string[] = [];
+
+/** The last `allocated` record each framework's snapshot held, handed out again while its values are the same. */
+const allocatedViews = new WeakMap<FrameworkEntry, Record<string, Resources>>();
+
+/**
+ * `Object.fromEntries(f.allocated)`, the same record as the last snapshot's when every role still
+ * holds the very same value (Resources are values: a framework that declined what it was offered
+ * holds again the value it held before, master/state/offers.ts takeFromAllocation).
+ */
+function allocatedView(f: FrameworkEntry): Record<string, Resources> {
+  const last = allocatedViews.get(f);
+  if (last !== undefined) {
+    let n = 0;
+    let same = true;
+    for (const k in last) {
+      n++;
+      if (f.allocated.get(k) !== last[k]) {
+        same = false;
+        break;
+      }
+    }
+    if (same && n === f.allocated.size) return last;
+  }
+  const view = Object.fromEntries(f.allocated);
+  allocatedViews.set(f, view);
+  return view;
 }
 
 /**
@@ -253,31 +308,81 @@ export function allocationResult(s: Core, out: Effects, plan: AllocationPlan, du
 /** A framework passed over for nothing in the last cycle (one shared value, read only: 1,000 `{}` a cycle before). */
 const NOTHING_SKIPPED: Readonly<Partial<Record<SkipReason, number>>> = Object.freeze({});
 
+/**
+ * Offers of one framework counted per role and distinct value, so that its allocation changes once
+ * per (role, value), not once per offer (adding offer by offer would copy the framework's whole
+ * allocation for every offer). Offers come in runs of one role and value: the run being counted is
+ * held inline, and a map is made only for a framework with a second run (one run is the usual case:
+ * two maps per framework a cycle for one entry before).
+ */
+interface Runs {
+  role: string;
+  value: Resources | undefined;
+  count: number;
+  /** Per role, each distinct value's count, for the runs ended (null until a run ends). */
+  ended: Map<string, Map<Resources, number>> | null;
+}
+
+function newRuns(): Runs {
+  return { role: '', value: undefined, count: 0, ended: null };
+}
+
+/** Counts one offer of `value` in `role`. */
+function countRun(runs: Runs, role: string, value: Resources): void {
+  if (runs.value === value && runs.role === role) {
+    runs.count++;
+    return;
+  }
+  endRun(runs);
+  runs.role = role;
+  runs.value = value;
+  runs.count = 1;
+}
+
+/** Adds the run being counted to `ended`. */
+function endRun(runs: Runs): void {
+  const value = runs.value;
+  if (value === undefined) return;
+  runs.ended ??= new Map();
+  let counts = runs.ended.get(runs.role);
+  if (counts === undefined) {
+    counts = new Map();
+    runs.ended.set(runs.role, counts);
+  }
+  counts.set(value, (counts.get(value) ?? 0) + runs.count);
+  runs.value = undefined;
+  runs.count = 0;
+}
+
+type RunFn = (fw: FrameworkEntry, role: string, value: Resources, count: number) => void;
+
+/** `fn(fw, role, value, count)` for each (role, value) counted, roles and values in the order first seen. */
+function eachRun(runs: Runs, fw: FrameworkEntry, fn: RunFn): void {
+  if (runs.ended === null) {
+    if (runs.value !== undefined) fn(fw, runs.role, runs.value, runs.count);
+    return;
+  }
+  endRun(runs);
+  // forEach, not for…of over entries: an unoptimised walk makes an array per entry.
+  runs.ended.forEach((counts, role) => {
+    counts.forEach((k, r) => {
+      fn(fw, role, r, k);
+    });
+  });
+}
+
+/** `count` offers of `value` added to the framework's allocation in `role` (booking). */
+const addOffered: RunFn = (fw, role, value, count) => addToAllocation(fw, role, timesCount(value, count));
+/** `count` offers of `value` taken off the framework's allocation in `role` (DECLINE). */
+const takeDeclined: RunFn = (fw, role, value, count) => takeFromAllocation(fw, role, timesCount(value, count));
+
 /** What one framework receives in a cycle: its wire offers, their size bound, its gains per role. */
 interface Booked {
   fw: FrameworkEntry;
   offers: Offer[];
   size: number;
-  /** Per role, each distinct value's count: summed once at the end (adding offer by offer would copy the framework's whole allocation for every offer). */
-  gained: Map<string, Map<Resources, number>>;
-  /** The run of offers of one value and role being counted (not yet in `gained`). */
-  runRole: string;
-  runValue: Resources | undefined;
-  runCount: number;
-}
-
-/** Adds the run being counted to `gained`. */
-function endRun(b: Booked): void {
-  const value = b.runValue;
-  if (value === undefined) return;
-  let counts = b.gained.get(b.runRole);
-  if (counts === undefined) {
-    counts = new Map();
-    b.gained.set(b.runRole, counts);
-  }
-  counts.set(value, (counts.get(value) ?? 0) + b.runCount);
-  b.runValue = undefined;
-  b.runCount = 0;
+  /** Its offers per role and value: added to its allocation once at the end. */
+  gained: Runs;
 }
 
 function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): void {
@@ -311,10 +416,7 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
       let known = byId.get(p.frameworkId);
       if (known === undefined) {
         const entry = s.frameworks.get(p.frameworkId);
-        known =
-          entry === undefined
-            ? null
-            : { fw: entry, offers: [], size: 0, gained: new Map(), runRole: '', runValue: undefined, runCount: 0 };
+        known = entry === undefined ? null : { fw: entry, offers: [], size: 0, gained: newRuns() };
         byId.set(p.frameworkId, known);
       }
       fw = known === null ? undefined : known.fw;
@@ -357,15 +459,8 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
     lastList = list;
     lastBound = lb;
     if (b.offers.length === 0) booked.set(fw, b);
-    // A framework's offers mostly share one value and role: counted in a run, into the maps when it ends.
-    if (b.runValue === p.resources && b.runRole === p.role) {
-      b.runCount++;
-    } else {
-      endRun(b);
-      b.runRole = p.role;
-      b.runValue = p.resources;
-      b.runCount = 1;
-    }
+    // A framework's offers mostly share one value and role: counted in a run.
+    countRun(b.gained, p.role, p.resources);
     if (agent.offerInfo !== agent.info) {
       agent.offerInfo = agent.info;
       agent.offerHostname = agent.info.hostname;
@@ -388,12 +483,7 @@ function bookPlan(s: Core, out: Effects, plan: AllocationPlan, now: number): voi
   }
   // forEach, not for…of over entries: an unoptimised walk makes an array per entry (3,000 per cycle).
   booked.forEach((b, fw) => {
-    endRun(b);
-    b.gained.forEach((counts, role) => {
-      counts.forEach((k, r) => {
-        addAllocation(fw, role, timesCount(r, k));
-      });
-    });
+    eachRun(b.gained, fw, addOffered);
   });
   booked.forEach(({ offers, size }, fw) => {
     fw.stats.offersSent += offers.length;
@@ -523,6 +613,93 @@ function timesCount(r: Resources, k: number): Resources {
 
 const summed = new WeakMap<Resources, Map<number, Resources>>();
 
+/** A framework's allocation in a role it holds nothing in (one shared immutable value). */
+const NO_ALLOCATION = ResourcesValue.empty();
+
+/** Per allocation value, per value added to it: the sum (Resources are immutable values, so the sum of the same two is the same). */
+const sums = new WeakMap<Resources, Map<Resources, Resources>>();
+/** Per allocation value, per value taken off it: what is left. */
+const differences = new WeakMap<Resources, Map<Resources, Resources>>();
+/** Each sum made by `addToAllocation`: the allocation and the value it came from. */
+const sumOf = new WeakMap<Resources, { from: Resources; by: Resources }>();
+/** How many values one allocation value remembers per map (more are forgotten, all at once). */
+const MAX_REMEMBERED = 8;
+
+function remember(memo: WeakMap<Resources, Map<Resources, Resources>>, from: Resources, by: Resources, to: Resources) {
+  let m = memo.get(from);
+  if (m === undefined) {
+    m = new Map();
+    memo.set(from, m);
+  } else if (m.size >= MAX_REMEMBERED) {
+    m.clear();
+  }
+  m.set(by, to);
+}
+
+/**
+ * `addAllocation` (master/registry.ts), remembering the sum per (allocation, value) pair. With the
+ * allocator handing out the same value for the same offer contents from cycle to cycle
+ * (master/allocator/offer-resources.ts), a framework that declines its offers and is offered the
+ * same again goes through the same values every cycle: the sum and the difference are looked up,
+ * not built again (2,000 new allocation values a DeclineOffers round at 1,000 frameworks, each a
+ * copy of the framework's ports, before).
+ */
+function addToAllocation(fw: FrameworkEntry, role: string, r: Resources): void {
+  const have = fw.allocated.get(role) ?? NO_ALLOCATION;
+  let next = sums.get(have)?.get(r);
+  if (next === undefined) {
+    next = have.plus(r);
+    remember(sums, have, r, next);
+    if (!sumOf.has(next)) sumOf.set(next, { from: have, by: r });
+  }
+  fw.allocated.set(role, next);
+}
+
+/**
+ * `subtractAllocation` (master/registry.ts), remembering the difference. Taking back what a sum
+ * added gives the allocation the sum came from itself when it is that exactly, entry by entry
+ * (what was offered was not already held): the framework is back at the very value it had.
+ */
+function takeFromAllocation(fw: FrameworkEntry, role: string, r: Resources): void {
+  const have = fw.allocated.get(role) ?? NO_ALLOCATION;
+  let left = differences.get(have)?.get(r);
+  if (left === undefined) {
+    left = have.minus(r);
+    const origin = sumOf.get(have);
+    if (origin !== undefined && origin.by === r && sameEntries(left, origin.from)) left = origin.from;
+    remember(differences, have, r, left);
+  }
+  if (left.isEmpty()) fw.allocated.delete(role);
+  else fw.allocated.set(role, left);
+}
+
+/** The same entries in the same order, equal as data (so that either value reads, lists and encodes the same). */
+export function sameEntries(a: Resources, b: Resources): boolean {
+  if (a === b) return true;
+  const xs: Readonly<Resource>[] = [];
+  a.forEachEntry((e) => xs.push(e));
+  let i = 0;
+  let same = true;
+  b.forEachEntry((e) => {
+    if (same && !(i < xs.length && sameData(xs[i], e))) same = false;
+    i++;
+  });
+  return same && i === xs.length;
+}
+
+function sameData(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
+  if (Array.isArray(x) !== Array.isArray(y)) return false;
+  const xk = Object.keys(x);
+  if (xk.length !== Object.keys(y).length) return false;
+  for (const k of xk) {
+    if (!Object.hasOwn(y, k) || !sameData((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k]))
+      return false;
+  }
+  return true;
+}
+
 /** What an agent has on offer once its offers are all back (one shared immutable value). */
 const NOTHING_OFFERED = ResourcesValue.empty();
 
@@ -633,7 +810,7 @@ export function declineOffers(
   offerIds: readonly string[],
   refuseSeconds?: number,
 ): void {
-  const back = new Map<string, Map<Resources, number>>();
+  const back = newRuns();
   for (const id of offerIds) {
     const o = s.offers.get(id);
     if (!o || o.frameworkId !== fw.id) continue; // already gone: nothing to do (Mesos ignores it too)
@@ -644,22 +821,13 @@ export function declineOffers(
       agent.offered = agent.offered === o.resources ? NOTHING_OFFERED : agent.offered.minus(o.resources);
       unlinkAgentOffer(agent, o);
     }
-    let counts = back.get(o.role);
-    if (counts === undefined) {
-      counts = new Map();
-      back.set(o.role, counts);
-    }
-    counts.set(o.resources, (counts.get(o.resources) ?? 0) + 1);
+    countRun(back, o.role, o.resources);
     fw.stats.offersDeclined++;
     s.counters.offersDeclined++;
     addFilter(s, fw, o.agentId, o.role, o.resources, refuseSeconds);
     s.requestAllocation(out, o.agentId);
   }
-  back.forEach((counts, role) => {
-    counts.forEach((k, r) => {
-      subtractAllocation(fw, role, timesCount(r, k));
-    });
-  });
+  eachRun(back, fw, takeDeclined);
 }
 
 /** Rescinds every outstanding offer of one agent (it left, became unreachable or was marked gone). */

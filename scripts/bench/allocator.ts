@@ -280,6 +280,9 @@ interface RoundResult {
   apply: number[];
   applyCpu: number[];
   encodeCpu: number[];
+  faults: number[];
+  allocateFaults: number[];
+  applyFaults: number[];
   wholeOffers: number;
 }
 
@@ -420,6 +423,9 @@ async function child(c: Case, runs: number, modulePath: string | undefined, rebu
     apply: [],
     applyCpu: [],
     encodeCpu: [],
+    faults: [],
+    allocateFaults: [],
+    applyFaults: [],
     wholeOffers: 0,
   }));
   const addMs: number[] = [];
@@ -442,6 +448,11 @@ async function child(c: Case, runs: number, modulePath: string | undefined, rebu
         if (t.whole_cycle_cpu_ms !== undefined) rounds[k].wholeCpu.push(t.whole_cycle_cpu_ms);
         if (t.apply_cpu_ms !== undefined) rounds[k].applyCpu.push(t.apply_cpu_ms);
         if (t.encode_cpu_ms !== undefined) rounds[k].encodeCpu.push(t.encode_cpu_ms);
+        if (t.faults !== undefined) {
+          rounds[k].faults.push(t.faults);
+          rounds[k].allocateFaults.push(t.allocate_faults);
+          rounds[k].applyFaults.push(t.apply_faults);
+        }
         rounds[k].snapshot.push(t.snapshot_ms);
         rounds[k].apply.push(t.apply_ms);
         rounds[k].wholeOffers = t.offers;
@@ -462,6 +473,10 @@ async function child(c: Case, runs: number, modulePath: string | undefined, rebu
         apply_ms: r.apply.length > 0 ? round2(median(r.apply)) : null,
         apply_cpu_ms: r.applyCpu.length > 0 ? round2(median(r.applyCpu)) : null,
         encode_cpu_ms: r.encodeCpu.length > 0 ? round2(median(r.encodeCpu)) : null,
+        // Minor page faults of the whole cycle, of allocate() and of apply (median; null from builds before they were counted).
+        faults: r.faults.length > 0 ? median(r.faults) : null,
+        allocate_faults: r.allocateFaults.length > 0 ? median(r.allocateFaults) : null,
+        apply_faults: r.applyFaults.length > 0 ? median(r.applyFaults) : null,
         whole_cycle_offers: r.whole.length > 0 ? r.wholeOffers : null,
         // The same in every round's line: the master handling every agent's REREGISTER before round 0.
         add_agents_ms: addMs.length > 0 ? round2(median(addMs)) : null,
@@ -544,6 +559,7 @@ async function main(): Promise<void> {
         pad('whole cpu', 9),
         pad('apply cpu', 9),
         pad('encode cpu', 10),
+        pad('faults', 6),
         pad('allocate ms', 12),
         pad('cpu ms', 7),
         ...(compare ? [pad('cmp whole cpu', 13), pad('cmp apply cpu', 13), pad('cmp cpu', 8), pad('speed-up', 9)] : []),
@@ -600,6 +616,7 @@ async function main(): Promise<void> {
           pad(fmt(r.whole_cycle_cpu_ms), 9),
           pad(fmt(r.apply_cpu_ms), 9),
           pad(fmt(r.encode_cpu_ms), 10),
+          pad(r.faults === null || r.faults === undefined ? '-' : String(Math.round(r.faults as number)), 6),
           pad((r.allocate_ms as number).toFixed(1), 12),
           pad((r.cpu_ms as number).toFixed(1), 7),
           ...(compare && b
@@ -629,7 +646,7 @@ async function main(): Promise<void> {
         `compare: the same cases with ${compare} (and, when it is a build's dist/master/allocator/index.js, that build's whole cycle), run in this invocation; speed-up: allocate() compare cpu / cpu (CPU time is steadier than wall time on a shared machine)`,
       );
     console.log(
-      'whole ms / whole cpu: median wall / CPU time of the whole cycle a master runs (MasterState: expiry and snapshot, allocate(), booking the offers, encoding the OFFERS messages; declines carry a filter between rounds); apply cpu: the booking and messages part of it; encode cpu: encoding the OFFERS messages, part of apply (what the shell pays to send). allocate ms: median wall time of allocate() alone on the same shape; cpu ms: median CPU time of the process during it (GC threads included).',
+      'whole ms / whole cpu: median wall / CPU time of the whole cycle a master runs (MasterState: expiry and snapshot, allocate(), booking the offers, encoding the OFFERS messages; declines carry a filter between rounds); apply cpu: the booking and messages part of it; encode cpu: encoding the OFFERS messages, part of apply (what the shell pays to send); faults: median minor page faults of the process over the whole cycle (each ~10-20 µs on a paravirtual guest). allocate ms: median wall time of allocate() alone on the same shape; cpu ms: median CPU time of the process during it (GC threads included).',
     );
     console.log('Mesos figures (no Mesos figure is published for DeclineOffers at 1,000 x 100):');
     for (const s of sources) console.log(`  ${s}`);
