@@ -56,7 +56,7 @@ export function buildRoles(cy: Cycle): void {
   const D = cy.D;
   cy.skips = new Float64Array(nF * N_REASONS);
   cy.fwSuppressed = new Array(nF);
-  cy.fwClient = new Array(nF);
+  cy.fwClient = new Map();
   for (const r of cy.s.roles) ensureRole(cy, r.name);
   for (const role of cy.reservationsByRole.keys()) ensureRole(cy, role);
 
@@ -67,7 +67,6 @@ export function buildRoles(cy: Cycle): void {
   for (let f = 0; f < nF; f++) {
     const fw = fws[f];
     cy.fwSuppressed[f] = fw.suppressedRoles.length > 0 ? new Set(fw.suppressedRoles) : NO_ROLES;
-    cy.fwClient[f] = new Map();
     const roles = fw.roles.length > 0 ? fw.roles : [DEFAULT_ROLE];
     cy.fwRoles[f] = roles;
     const held = Object.keys(fw.allocated);
@@ -146,7 +145,7 @@ export function buildRoles(cy: Cycle): void {
           const f = role.members[k];
           const c = sorter.indexOf(ids[k]);
           role.fwOfClient[c] = f;
-          cy.fwClient[f].set(x, c);
+          cy.fwClient.set(x * nF + f, c);
           const on = eligible(f);
           if (on) role.active = true;
           start.active[c] = on;
@@ -158,7 +157,7 @@ export function buildRoles(cy: Cycle): void {
         for (const f of role.members) {
           const c = sorter.add(fws[f].id);
           role.fwOfClient[c] = f;
-          cy.fwClient[f].set(x, c);
+          cy.fwClient.set(x * nF + f, c);
           if (eligible(f)) role.active = true;
           else sorter.deactivate(fws[f].id);
         }
@@ -185,7 +184,7 @@ export function buildRoles(cy: Cycle): void {
   // may have been offered something in the last cycle).
   for (const al of allocs) {
     const role = cy.roles[al.role];
-    const c = cy.fwClient[al.fw].get(al.role);
+    const c = cy.fwClient.get(al.role * nF + al.fw);
     if (!role.sorter || c === undefined) continue;
     const start = reusedFw.get(al.role);
     if (start !== undefined) {

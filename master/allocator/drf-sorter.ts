@@ -30,6 +30,12 @@ import {
 interface Node {
   /** Tie-break key: the path (a virtual leaf: path + '/.'). */
   key: string;
+  /**
+   * The key's place among the keys of the sorter's nodes (equal keys, equal places), or -1 until
+   * the sorter ranks its nodes (`rankKeys`): ties are then broken by comparing two numbers, not two
+   * strings, with the same outcome.
+   */
+  rank: number;
   /** The path, or the client name for leaves. */
   path: string;
   /** The key under which the parent holds this node ('.' for a virtual leaf). */
@@ -53,6 +59,7 @@ interface Node {
 function newNode(key: string, path: string, seg: string, parent: Node | null, client: number, weight: number): Node {
   return {
     key,
+    rank: -1,
     path,
     seg,
     parent,
@@ -72,6 +79,9 @@ function newNode(key: string, path: string, seg: string, parent: Node | null, cl
 function before(a: Node, b: Node): boolean {
   if (a.share !== b.share) return a.share < b.share;
   if (a.count !== b.count) return a.count < b.count;
+  const ra = a.rank;
+  const rb = b.rank;
+  if (ra >= 0 && rb >= 0) return ra < rb;
   return a.key < b.key;
 }
 
@@ -180,6 +190,8 @@ export class DrfSorter implements Sorter {
   private readonly weights = new Map<string, number>();
   private spaceVersion: number;
   private visiting = false;
+  /** Some node has no key rank yet (see `rankKeys`). */
+  private unranked = true;
 
   constructor(options: SorterOptions = {}) {
     this.space = options.space ?? new ScalarSpace();
@@ -189,6 +201,7 @@ export class DrfSorter implements Sorter {
   }
 
   add(client: string): number {
+    this.unranked = true;
     this.assertNotVisiting();
     if (this.slots.has(client)) throw new Error(`sorter already has client '${client}'`);
     const index = this.slots.nextIndex();
@@ -307,6 +320,7 @@ export class DrfSorter implements Sorter {
   allocatedAt(index: number, vector: ArrayLike<number>): void {
     this.assertNotVisiting();
     this.refreshIfStale();
+    if (this.unranked) this.rankKeys();
     const leaf = this.slots.items[index];
     if (!leaf) throw new Error(`sorter has no client at index ${index}`);
     this.addAlong(leaf, vector, 1);
@@ -455,6 +469,7 @@ export class DrfSorter implements Sorter {
 
   /** Turns leaf `n` into an internal node whose virtual leaf `.` keeps the client. */
   private makeParent(n: Node): void {
+    this.unranked = true;
     const v = newNode(`${n.path}/.`, n.path, '.', n, n.client, 1);
     v.active = n.active;
     v.activeLeaves = n.activeLeaves;
@@ -557,6 +572,28 @@ export class DrfSorter implements Sorter {
   }
 
   /** The pool totals changed: every share did; recompute them and sort each level once. */
+  /**
+   * Gives every node its key's place among all the nodes' keys (ordered as strings are by `<`), so
+   * that the many ties of equal shares and counts (every framework of a DeclineOffers round) are
+   * broken without a string comparison. Nodes made later have no place until the next ranking;
+   * a comparison with such a node compares the keys, which orders them the same way.
+   */
+  private rankKeys(): void {
+    this.unranked = false;
+    const nodes: Node[] = [];
+    const collect = (node: Node): void => {
+      nodes.push(node);
+      if (node.children) for (const c of node.children.values()) collect(c);
+    };
+    collect(this.root);
+    nodes.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+    let rank = 0;
+    for (let i = 0; i < nodes.length; i++) {
+      if (i > 0 && nodes[i].key !== nodes[i - 1].key) rank++;
+      nodes[i].rank = rank;
+    }
+  }
+
   private refreshIfStale(): void {
     if (this.spaceVersion === this.space.version) return;
     this.spaceVersion = this.space.version;

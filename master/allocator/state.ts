@@ -235,7 +235,11 @@ export class Cycle {
   /** For an agent with a long chain: its filters by framework (made when the agent is visited). */
   filterMapAgent = -1;
   readonly filterMap = new Map<number, number[]>();
-  fwClient: Map<number, number>[] = [];
+  /**
+   * Framework-sorter client index of framework f in role x, at x × (framework count) + f: one map
+   * a cycle, not one per framework (1,000 maps a cycle, most holding one entry).
+   */
+  fwClient = new Map<number, number>();
   skips = new Float64Array(0);
 
   // Quota and headroom.
