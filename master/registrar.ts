@@ -66,6 +66,8 @@ const ROLES = 'registrar/roles';
 const WRITES_IN_FLIGHT = 64;
 /** Registrar reads in flight at once during recovery. */
 const RECOVERY_READS = 64;
+/** A standby's read-ahead pass is followed by a pause of at least this many times its length. */
+const READ_AHEAD_PAUSE_FACTOR = 10;
 
 /** A registrar value read ahead by a standby, with the stamp of the node it came from. */
 interface ReadAhead {
@@ -321,7 +323,10 @@ export class Registrar {
 
   /**
    * Reads ahead every `intervalMs` (the first pass at once) until `stopReadAhead` or a recovery.
-   * A failed pass (ZooKeeper away) is logged once and tried again at the next interval.
+   * A pass is followed by a pause of at least READ_AHEAD_PAUSE_FACTOR times its own length, so that
+   * while agents register by the thousand (every batch key rewritten between two passes) the
+   * standby spends a bounded share of its time, and of ZooKeeper's, reading ahead. A failed pass
+   * (ZooKeeper away) is logged once and tried again at the next interval.
    */
   startReadAhead(intervalMs: number): void {
     if (!this.aheadStopped || !(intervalMs > 0) || !isStampedStore(this.store)) return;
@@ -329,6 +334,7 @@ export class Registrar {
     const pass = () => {
       this.aheadTimer = undefined;
       if (this.aheadStopped) return;
+      const started = performance.now();
       this.readAhead()
         .then(
           (r) => {
@@ -342,7 +348,8 @@ export class Registrar {
           },
         )
         .finally(() => {
-          if (!this.aheadStopped) this.aheadTimer = setTimeout(pass, intervalMs).unref();
+          const pause = Math.max(intervalMs, READ_AHEAD_PAUSE_FACTOR * (performance.now() - started));
+          if (!this.aheadStopped) this.aheadTimer = setTimeout(pass, pause).unref();
         });
     };
     pass();
