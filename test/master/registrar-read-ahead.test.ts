@@ -21,6 +21,7 @@ import {
 import { type RunningMaster, startMaster } from '../../master/server.js';
 import { ZkStore } from '../../sdk/store/index.js';
 import { ZkClient } from '../../sdk/zk/client.js';
+import { caught } from '../support/caught.js';
 import { waitFor } from '../support/cluster.js';
 import { requireReal } from '../support/require-real.js';
 import { TestZkServer, zookeeperAvailability } from '../support/zookeeper.js';
@@ -45,15 +46,6 @@ function framework(id: string, name = id): FrameworkRecord {
 
 function roles(weight: number): RolesRecord {
   return { weights: [{ role: 'web', weight }], quotas: [] };
-}
-
-async function caught(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('registrar read-ahead by a standby @integration', function () {

@@ -27,21 +27,13 @@ import {
 } from '../../../sdk/store/index.js';
 import { ZkClient } from '../../../sdk/zk/client.js';
 import type { ZkCredentials } from '../../../sdk/zk/url.js';
+import { caught } from '../../support/caught.js';
 import { within } from '../../support/cluster.js';
 import { requireReal } from '../../support/require-real.js';
 import { TestZkServer, zookeeperAvailability } from '../../support/zookeeper.js';
 
 const _execFileAsync = promisify(execFile);
 const FILE_STORE_MODULE = fileURLToPath(new URL('../../../sdk/store/file-store.js', import.meta.url));
-
-async function caught(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** ~`bytes` of JSON that compresses poorly (hex strings from a random source), in many small records. */
 function bulkyValue(bytes: number): { records: Array<{ id: number; blob: string; tags: string[] }> } {
