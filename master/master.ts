@@ -194,6 +194,11 @@ export class Master {
 
   // ------------------------------------------------------------------ read-only views (shared contract)
 
+  /** The master's clock now (ms): what its filters' and timers' expiries are measured against. */
+  nowMs(): number {
+    return this.clock.now();
+  }
+
   get agents(): ReadonlyMap<string, AgentEntry> {
     return this.state.agents;
   }

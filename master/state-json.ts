@@ -5,6 +5,7 @@
 
 import { TaskState } from '../sdk/protocol/types.js';
 import { Resources, resourcesObject } from '../sdk/resources/resources.js';
+import type { RefusalFilter } from './allocator/types.js';
 import type { Master } from './master.js';
 import type { AgentEntry, FrameworkEntry, TaskEntry } from './registry.js';
 
@@ -59,15 +60,18 @@ function agentJson(a: AgentEntry) {
 /**
  * The framework's refusal filters counted per role (filters are per role: a DECLINE holds back only
  * the declined offer's role). A filter of no recorded role, which this master never makes, is in
- * `active_filters` only. Built from a Map: a role name is never taken for an object's own key.
+ * `active_filters` only. Expired filters not yet swept by a cycle are not counted. Built from a Map: a role name is never taken for an object's own key.
  */
-function filtersByRole(f: FrameworkEntry): Record<string, number> {
+function filtersByRole(active: readonly RefusalFilter[]): Record<string, number> {
   const n = new Map<string, number>();
-  for (const x of f.filters) if (x.role !== undefined) n.set(x.role, (n.get(x.role) ?? 0) + 1);
+  for (const x of active) if (x.role !== undefined) n.set(x.role, (n.get(x.role) ?? 0) + 1);
   return Object.fromEntries(n);
 }
 
 function frameworkJson(master: Master, f: FrameworkEntry) {
+  // Expired filters stay in the books until a cycle sweeps them; they filter nothing meanwhile.
+  const now = master.nowMs();
+  const active = f.filters.filter((x) => x.expiresAt > now);
   const tasks = [...f.tasks].map((k) => master.tasks.get(k)).filter((t): t is TaskEntry => !!t);
   let used = Resources.empty();
   for (const t of tasks) used = used.plus(t.resources);
@@ -113,8 +117,8 @@ function frameworkJson(master: Master, f: FrameworkEntry) {
       offers_accepted: f.stats.offersAccepted,
       offers_rescinded: f.stats.offersRescinded,
       agents_skipped_last_cycle: f.stats.lastSkipped,
-      active_filters: f.filters.length,
-      active_filters_by_role: filtersByRole(f),
+      active_filters: active.length,
+      active_filters_by_role: filtersByRole(active),
     },
   };
 }

@@ -116,6 +116,21 @@ describe('refusal filters per role (harness)', () => {
     expect(JSON.parse(JSON.stringify(stats())).active_filters_by_role).to.deep.equal({ [first]: 1 });
   });
 
+  it('active_filters counts a filter only until it expires, swept by a cycle or not', async () => {
+    // No timed cycle in the hour: an expired filter stays in the books until an event's cycle.
+    const h = await MasterHarness.start({ allocationIntervalMs: 3_600_000 });
+    const f = await h.subscribe({ name: 'short-filter', roles: ['a'] });
+    await h.addAgent({ hostname: 'only' });
+    await h.allocate();
+    f.decline([onlyOffer(f).id], 5);
+    await h.settle();
+    const stats = () => masterState(h.master).frameworks.find((x) => x.id === f.frameworkId)!.offer_stats;
+    expect(stats().active_filters).to.equal(1);
+    await h.advance(10_000);
+    expect(stats().active_filters).to.equal(0);
+    expect(stats().active_filters_by_role).to.deep.equal({});
+  });
+
   it('an ACCEPT with refuse_seconds filters what it left over in the offer role only', async () => {
     const h = await MasterHarness.start({ allocationIntervalMs: 1000 });
     const f = await h.subscribe({ name: 'two-roles', roles: ['a', 'b'], capabilities: [{ type: 'MULTI_ROLE' }] });
