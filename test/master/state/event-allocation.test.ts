@@ -43,6 +43,33 @@ describe('event allocation (master/state/offers.ts allocationSoon)', () => {
     expect(allocateEffect(w.state.apply({ type: 'timerFired', timer: Timers.allocateSoon }))).to.equal(undefined);
   });
 
+  it("sees an agent's changed total in the next event cycle (the kept sum is checked, not trusted)", () => {
+    const w = WholeCycle.fromSnapshot(new DeclineOffersShape(8, 2).snapshot());
+    w.run(allocate, seededRng(1));
+    const [first, second] = [...w.state.tasks.values()].filter((t, i, all) => all[0].agentId !== t.agentId || i === 0);
+    const end = (task: typeof first, uuid: string) => {
+      const agentIndex = [...w.state.agents.keys()].indexOf(task.agentId);
+      w.state.apply({
+        type: 'agentMessage',
+        conn: `a${agentIndex}`,
+        message: {
+          type: 'STATUS_UPDATE',
+          update: {
+            framework_id: task.frameworkId,
+            status: { task_id: task.task.task_id, state: TaskState.FINISHED, timestamp: 1, uuid },
+          },
+        },
+      });
+      return allocateEffect(w.state.apply({ type: 'timerFired', timer: Timers.allocateSoon }));
+    };
+    expect(end(first, 'u1')?.snapshot.clusterTotals?.cpus).to.equal(8 * 24);
+    // An agent re-registering with more resources gets a new total (Resources are values).
+    const grown = w.state.agents.get(first.agentId);
+    if (!grown) throw new Error('agent not found');
+    grown.total = grown.total.plus(Resources.scalars({ cpus: 8 }));
+    expect(end(second, 'u2')?.snapshot.clusterTotals?.cpus).to.equal(8 * 24 + 8);
+  });
+
   it('allocates every agent when a framework event asked for it', () => {
     const w = WholeCycle.fromSnapshot(new DeclineOffersShape(8, 2).snapshot());
     w.run(allocate, seededRng(1));
