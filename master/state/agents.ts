@@ -161,7 +161,7 @@ export function onReregister(
   const reported = agentResources(s, out, conn, m.agent.resources);
   if (!reported) return;
   const known = taskResources(entry.info.resources);
-  if (known !== reported && !known.equals(reported)) entry.total = reported; // its static resources changed
+  if (known !== reported && !known.equals(reported)) s.setAgentTotal(entry, reported); // its static resources changed
   entry.info = { ...m.agent };
   entry.version = m.version;
   entry.peer = { id: conn };

@@ -164,8 +164,8 @@ function accept(
   for (const id of plan.offerIds) removeOffer(s, out, id, false);
   fw.stats.offersAccepted += plan.offerIds.length;
   if (!agent) return;
-  for (const r of plan.reserve) agent.total = agent.total.minus(r.withRole(DEFAULT_ROLE)).plus(r);
-  for (const r of plan.unreserve) agent.total = agent.total.minus(r).plus(r.withRole(DEFAULT_ROLE));
+  for (const r of plan.reserve) s.setAgentTotal(agent, agent.total.minus(r.withRole(DEFAULT_ROLE)).plus(r));
+  for (const r of plan.unreserve) s.setAgentTotal(agent, agent.total.minus(r).plus(r.withRole(DEFAULT_ROLE)));
   if (plan.reserve.length > 0 || plan.unreserve.length > 0) out.persistAgent(agentRecord(agent));
   const framework = { ...fw.info };
   for (const { task } of plan.launches) {

@@ -122,13 +122,41 @@ export interface SchedulerConn {
 /** Event-driven cycles start at most once per this many times the last cycle's cost. */
 export const CYCLE_SPACING = 4;
 
+/**
+ * The agents map, counting its changes: with `totalsVersion`, what the cluster's totals kept for an
+ * event's cycle are checked against (master/state/offers.ts clusterTotals), in O(1).
+ */
+export class AgentMap extends Map<string, AgentEntry> {
+  version = 0;
+  override set(id: string, entry: AgentEntry): this {
+    this.version++;
+    return super.set(id, entry);
+  }
+  override delete(id: string): boolean {
+    this.version++;
+    return super.delete(id);
+  }
+  override clear(): void {
+    this.version++;
+    super.clear();
+  }
+}
+
 export class Core {
-  readonly agents = new Map<string, AgentEntry>();
+  readonly agents = new AgentMap();
+  /** Counts every change of an agent's total (setAgentTotal): see AgentMap. */
+  totalsVersion = 0;
   readonly frameworks = new Map<string, FrameworkEntry>();
   readonly completedFrameworks: FrameworkEntry[] = [];
   readonly offers = new Map<string, OfferEntry>();
   readonly tasks = new Map<string, TaskEntry>();
   roles = new Map<string, AllocatorRole>();
+  /** An agent's total changes only here, so that the totals kept for event cycles see it. */
+  setAgentTotal(agent: AgentEntry, total: Resources): void {
+    if (agent.total === total) return;
+    agent.total = total;
+    this.totalsVersion++;
+  }
   /** Agents remembered from the registrar that have not re-registered with this leader yet. */
   readonly recovering = new Set<string>();
   /** Frameworks remembered from the registrar that have not re-subscribed yet (within the window). */

@@ -46,8 +46,10 @@ export function applyOperatorReservation(
     return;
   }
   rescindAgentOffers(s, out, agent.id);
-  if (!reserve.isEmpty()) agent.total = agent.total.minus(reserve.withRole(DEFAULT_ROLE)).plus(reserve);
-  if (!unreserve.isEmpty()) agent.total = agent.total.minus(unreserve).plus(unreserve.withRole(DEFAULT_ROLE));
+  if (!reserve.isEmpty()) s.setAgentTotal(agent, agent.total.minus(reserve.withRole(DEFAULT_ROLE)).plus(reserve));
+  if (!unreserve.isEmpty()) {
+    s.setAgentTotal(agent, agent.total.minus(unreserve).plus(unreserve.withRole(DEFAULT_ROLE)));
+  }
   out.persistAgent(agentRecord(agent));
   out.log('info', 'operator changed reservations', {
     agentId,

@@ -4,6 +4,8 @@
  * a framework event still asks for every agent. And the allocator, given the cluster's totals,
  * orders frameworks on a partial snapshot as it would on the full one.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { allocate } from '../../../master/allocator/index.js';
 import type { AllocatorSnapshot } from '../../../master/allocator/types.js';
@@ -63,11 +65,37 @@ describe('event allocation (master/state/offers.ts allocationSoon)', () => {
       return allocateEffect(w.state.apply({ type: 'timerFired', timer: Timers.allocateSoon }));
     };
     expect(end(first, 'u1')?.snapshot.clusterTotals?.cpus).to.equal(8 * 24);
-    // An agent re-registering with more resources gets a new total (Resources are values).
+    // The agent re-registers with 8 more cpus (its tasks reported as before): its total changes.
     const grown = w.state.agents.get(first.agentId);
     if (!grown) throw new Error('agent not found');
-    grown.total = grown.total.plus(Resources.scalars({ cpus: 8 }));
+    const tasks = [...w.state.tasks.values()]
+      .filter((t) => t.agentId === grown.id)
+      .map((t) => ({ framework_id: t.frameworkId, task: t.task, state: t.state }));
+    w.state.apply({
+      type: 'agentMessage',
+      conn: `a${[...w.state.agents.keys()].indexOf(grown.id)}`,
+      message: {
+        type: 'REREGISTER',
+        agent: { ...grown.info, id: grown.id, resources: grown.total.plus(Resources.scalars({ cpus: 8 })).toList() },
+        version: grown.version ?? '1',
+        tasks,
+        frameworks: [],
+      },
+    });
+    expect(w.state.agents.get(grown.id)?.total.scalarTotals().cpus).to.equal(32);
     expect(end(second, 'u2')?.snapshot.clusterTotals?.cpus).to.equal(8 * 24 + 8);
+  });
+
+  it("changes an agent's total only through Core.setAgentTotal, which the kept totals depend on", () => {
+    // A direct assignment elsewhere would leave event cycles sharing by stale cluster totals.
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+      );
+    const assigning = files('master').filter(
+      (f) => f !== join('master', 'state', 'core.ts') && /\.total\s*=[^=]/.test(readFileSync(f, 'utf8')),
+    );
+    expect(assigning).to.deep.equal([]);
   });
 
   it('allocates every agent when a framework event asked for it', () => {
