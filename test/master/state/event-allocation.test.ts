@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { allocate } from '../../../master/allocator/index.js';
 import type { AllocatorSnapshot } from '../../../master/allocator/types.js';
+import type { TaskEntry } from '../../../master/registry.js';
 import { type Effect, Timers } from '../../../master/state/index.js';
 import { DeclineOffersShape } from '../../../scripts/bench/allocator.js';
 import { WholeCycle } from '../../../scripts/bench/sim/whole-cycle.js';
@@ -20,24 +21,29 @@ function allocateEffect(effects: Effect[]): Extract<Effect, { kind: 'allocate' }
   return effects.find((e): e is Extract<Effect, { kind: 'allocate' }> => e.kind === 'allocate');
 }
 
+/** The task's agent reports it FINISHED; then the "soon" timer fires: the cycle it runs, if any. */
+function endTask(w: WholeCycle, task: TaskEntry, uuid: string) {
+  const agentIndex = [...w.state.agents.keys()].indexOf(task.agentId);
+  w.state.apply({
+    type: 'agentMessage',
+    conn: `a${agentIndex}`,
+    message: {
+      type: 'STATUS_UPDATE',
+      update: {
+        framework_id: task.frameworkId,
+        status: { task_id: task.task.task_id, state: TaskState.FINISHED, timestamp: 1, uuid },
+      },
+    },
+  });
+  return allocateEffect(w.state.apply({ type: 'timerFired', timer: Timers.allocateSoon }));
+}
+
 describe('event allocation (master/state/offers.ts allocationSoon)', () => {
   it('allocates only the agent a task ended on, against the whole cluster', () => {
     const w = WholeCycle.fromSnapshot(new DeclineOffersShape(8, 2).snapshot());
     w.run(allocate, seededRng(1)); // the full cycle: covers the registrations
     const task = [...w.state.tasks.values()][0];
-    const agentIndex = [...w.state.agents.keys()].indexOf(task.agentId);
-    w.state.apply({
-      type: 'agentMessage',
-      conn: `a${agentIndex}`,
-      message: {
-        type: 'STATUS_UPDATE',
-        update: {
-          framework_id: task.frameworkId,
-          status: { task_id: task.task.task_id, state: TaskState.FINISHED, timestamp: 1, uuid: 'u1' },
-        },
-      },
-    });
-    const asked = allocateEffect(w.state.apply({ type: 'timerFired', timer: Timers.allocateSoon }));
+    const asked = endTask(w, task, 'u1');
     expect(asked, 'a cycle runs').to.not.equal(undefined);
     expect(asked?.snapshot.agents.map((a) => a.id)).to.deep.equal([task.agentId]);
     expect(asked?.snapshot.clusterTotals?.cpus).to.equal(8 * 24);
@@ -49,22 +55,7 @@ describe('event allocation (master/state/offers.ts allocationSoon)', () => {
     const w = WholeCycle.fromSnapshot(new DeclineOffersShape(8, 2).snapshot());
     w.run(allocate, seededRng(1));
     const [first, second] = [...w.state.tasks.values()].filter((t, i, all) => all[0].agentId !== t.agentId || i === 0);
-    const end = (task: typeof first, uuid: string) => {
-      const agentIndex = [...w.state.agents.keys()].indexOf(task.agentId);
-      w.state.apply({
-        type: 'agentMessage',
-        conn: `a${agentIndex}`,
-        message: {
-          type: 'STATUS_UPDATE',
-          update: {
-            framework_id: task.frameworkId,
-            status: { task_id: task.task.task_id, state: TaskState.FINISHED, timestamp: 1, uuid },
-          },
-        },
-      });
-      return allocateEffect(w.state.apply({ type: 'timerFired', timer: Timers.allocateSoon }));
-    };
-    expect(end(first, 'u1')?.snapshot.clusterTotals?.cpus).to.equal(8 * 24);
+    expect(endTask(w, first, 'u1')?.snapshot.clusterTotals?.cpus).to.equal(8 * 24);
     // The agent re-registers with 8 more cpus (its tasks reported as before): its total changes.
     const grown = w.state.agents.get(first.agentId);
     if (!grown) throw new Error('agent not found');
@@ -83,7 +74,7 @@ describe('event allocation (master/state/offers.ts allocationSoon)', () => {
       },
     });
     expect(w.state.agents.get(grown.id)?.total.scalarTotals().cpus).to.equal(32);
-    expect(end(second, 'u2')?.snapshot.clusterTotals?.cpus).to.equal(8 * 24 + 8);
+    expect(endTask(w, second, 'u2')?.snapshot.clusterTotals?.cpus).to.equal(8 * 24 + 8);
   });
 
   it("changes an agent's total only through Core.setAgentTotal, which the kept totals depend on", () => {
