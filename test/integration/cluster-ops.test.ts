@@ -5,7 +5,7 @@
  * master failover, and `agora local` itself, stopped with SIGINT.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Offer } from '../../sdk/protocol/types.js';
@@ -261,7 +261,9 @@ describe('cluster operations through running processes @integration', function (
         '--name',
         'survives-failover',
         '--command',
-        `echo $$ > ${dir}/pid; sleep 15; echo done > ${dir}/done`,
+        // Runs until the test says so (a file), not for a fixed 15 s: it must still run after the
+        // failover and end afterwards, whatever the failover took.
+        `echo $$ > ${dir}/pid; until [ -e ${dir}/go ]; do sleep 0.2; done; echo done > ${dir}/done`,
       ],
       { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -290,6 +292,7 @@ describe('cluster operations through running processes @integration', function (
         st.completed_frameworks.map((x: { id: string }) => x.id),
         'the framework was not torn down',
       ).to.not.include(fw.id);
+      writeFileSync(join(dir, 'go'), '');
       const code = await exited;
       expect(code, out).to.equal(0);
       expect(readFileSync(join(dir, 'done'), 'utf8').trim(), 'the task ran to its end').to.equal('done');
