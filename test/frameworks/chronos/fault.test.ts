@@ -12,7 +12,6 @@ import {
   dumpProcessLogs,
   getJson,
   type MasterProc,
-  sleep,
   startAgentProc,
   startMasterProc,
   stopAll,
@@ -28,6 +27,7 @@ import {
   postLoggedJobs,
   recordsOf,
   startChronosProc,
+  waitRunsFrom,
 } from './fault-support.js';
 
 const PERIOD_S = 3;
@@ -85,10 +85,12 @@ describe('Chronos fault test: leader kills, exactly one run per due time (@integ
     // Posted to the non-leader: it forwards to the leader.
     const jobs = await postLoggedJobs(other, JOBS, join(tempDir('chronos-fault'), 'runs.log'), PERIOD_S, EPSILON_S);
 
-    await sleep(10_000);
+    // Runs under the first leader (two due times of every job), then its SIGKILL.
+    await waitRunsFrom(jobs, jobs.start + PERIOD_S * 1000, 'runs under the first leader');
     leader.proc.child.kill('SIGKILL');
     await waitFor('the other Chronos to lead', () => leading(other), 30_000);
-    await sleep(10_000);
+    // Runs under the new leader (those missed in between are checked at the end), then the master's SIGKILL.
+    await waitRunsFrom(jobs, Date.now(), 'runs under the new leader');
     const leadingMaster = await waitFor('a leading master', async () => {
       for (const m of masters) if (await masterLeading(m)) return m;
       return undefined;
@@ -96,10 +98,13 @@ describe('Chronos fault test: leader kills, exactly one run per due time (@integ
     leadingMaster.proc.child.kill('SIGKILL');
     const otherMaster = masters.find((m) => m !== leadingMaster) as MasterProc;
     await waitFor('the other master to lead', () => masterLeading(otherMaster), 30_000);
-    await sleep(15_000);
-    // The window: due times up to 12 s ago (each has had time to run and write its line).
-    const end = Date.now() - 12_000;
-    await sleep(3_000);
+    // The window: due times up to the first one run through the new master, and at least 8 of each
+    // job. Then two more due times of runs, in which a run launched twice (a launch sent again after
+    // the re-subscription) would show; the runs of the window that are still missing are waited for
+    // (checkExactlyOnceSettled), up to epsilon late.
+    const resumed = await waitRunsFrom(jobs, Date.now(), 'runs through the new master');
+    const end = Math.max(resumed, jobs.start + 7 * PERIOD_S * 1000);
+    await waitRunsFrom(jobs, end + 2 * PERIOD_S * 1000, 'runs after the window');
 
     const { problems, expected, lines, maxLatenessMs } = await checkExactlyOnceSettled(jobs, end, SLACK_MS);
     console.log(`      ${expected} due times in the window, ${lines} runs logged, lateness max ${maxLatenessMs} ms`);
