@@ -86,6 +86,12 @@ export async function postLoggedJobs(
   periodS: number,
   epsilonS: number,
 ): Promise<LoggedJobs> {
+  // A leader just elected answers 503 (AGORA_CHRONOS_NOT_READY) until its state is loaded.
+  await waitFor(
+    () => `${via.url} to list the jobs (the leader's state loaded)`,
+    async () => (await fetch(`${via.url}/scheduler/jobs`)).ok,
+    PROCESS_START_MS,
+  );
   const start = Math.ceil((Date.now() + 3_000) / 1000) * 1000;
   for (const name of jobs) {
     const r = await fetch(`${via.url}/scheduler/iso8601`, {

@@ -1,7 +1,7 @@
 /**
  * The fault test with network partitions instead of kills: each of two Chronos instances reaches
  * ZooKeeper and the master only through TCP relays of its own (`TcpRelay`: a cut stops moving bytes
- * both ways and closes nothing, as a dropped link). Jobs repeat every 3 s writing
+ * both ways and closes nothing, as a dropped link). Jobs repeat every 2 s writing
  * `<job> <due> <start>` to a log outside Agora. The leading Chronos is cut off from ZooKeeper while
  * it still reaches the master: it must stop acting (its session is in doubt, the other instance
  * takes over and subscribes as the same framework); the link heals and the instance is started
@@ -36,7 +36,7 @@ import {
   waitRunsFrom,
 } from './fault-support.js';
 
-const PERIOD_S = 3;
+const PERIOD_S = 2;
 /** Wide enough for the runs due while the leader is cut off from the master (~12 s, then a re-subscription). */
 const EPSILON_S = 60;
 const SLACK_MS = 5_000;
@@ -80,7 +80,7 @@ describe('Chronos fault test: network partitions of the leader, exactly one run 
       '--allocation_interval',
       '200ms',
     ]);
-    await startAgentProc(masterZk, ['--resources', 'cpus:8;mem:8192;disk:10000']);
+    const agentUp = startAgentProc(masterZk, ['--resources', 'cpus:8;mem:8192;disk:10000']);
 
     const start = async (name: string, old?: Instance): Promise<Instance> => {
       const zkLink = old?.zkLink ?? (await TcpRelay.start(server.port));
@@ -95,7 +95,9 @@ describe('Chronos fault test: network partitions of the leader, exactly one run 
       );
       return { name, zkLink, masterLink, chronos };
     };
-    const instances = [await start('chronos-1'), await start('chronos-2')];
+    // Started side by side (and beside the agent): they elect a leader through ZooKeeper, whichever
+    // comes up first.
+    const [, ...instances] = await Promise.all([agentUp, start('chronos-1'), start('chronos-2')]);
     const leaderOf = async (): Promise<Instance | undefined> => {
       for (const i of instances) if (await chronosLeading(i.chronos)) return i;
       return undefined;
