@@ -18,7 +18,6 @@ import {
   freePortRun,
   getJson,
   leaderOf,
-  type MasterProc,
   REPO_ROOT,
   sleep,
   startAgentProc,
@@ -205,9 +204,9 @@ describe('cluster operations through running processes @integration', function (
   it('weights and quota survive a master failover (set on the leader, read back on the next one)', async function () {
     const server = await zkServer(this);
     const url = server.url(`/agora-ops-wq-${process.pid}`);
-    const masters: MasterProc[] = [];
-    for (let i = 0; i < 2; i++)
-      masters.push(await startMasterProc(['--zk', url, '--quorum', '1', '--zk_session_timeout', '2secs']));
+    // Side by side: they elect one through ZooKeeper.
+    const flags = ['--zk', url, '--quorum', '1', '--zk_session_timeout', '2secs'];
+    const masters = await Promise.all([startMasterProc(flags), startMasterProc(flags)]);
     const leader = await leaderOf(masters);
     const weights = [
       { role: 'eng', weight: 3 },
@@ -232,24 +231,24 @@ describe('cluster operations through running processes @integration', function (
   it('an `agora execute` task (failover_timeout 0) survives a master failover: still running, its framework still registered, and execute exits 0 when it ends', async function () {
     const server = await zkServer(this);
     const url = server.url(`/agora-ops-fo0-${process.pid}`);
-    const masters: MasterProc[] = [];
-    for (let i = 0; i < 2; i++)
-      masters.push(
-        await startMasterProc([
-          '--zk',
-          url,
-          '--quorum',
-          '1',
-          '--zk_session_timeout',
-          '2secs',
-          '--agent_reregister_timeout',
-          '30secs',
-          '--allocation_interval',
-          '200ms',
-        ]),
-      );
+    const flags = [
+      '--zk',
+      url,
+      '--quorum',
+      '1',
+      '--zk_session_timeout',
+      '2secs',
+      '--agent_reregister_timeout',
+      '30secs',
+      '--allocation_interval',
+      '200ms',
+    ];
+    // Side by side, and the agent beside them: they find the leader through ZooKeeper.
+    const [masters] = await Promise.all([
+      Promise.all([startMasterProc(flags), startMasterProc(flags)]),
+      startAgentProc(url, ['--resources', 'cpus:2;mem:1024']),
+    ]);
     const leader = await leaderOf(masters);
-    await startAgentProc(url, ['--resources', 'cpus:2;mem:1024']);
     const dir = tempDir('execute-failover');
     const child = spawn(
       process.execPath,
