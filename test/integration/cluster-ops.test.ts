@@ -5,7 +5,7 @@
  * master failover, and `agora local` itself, stopped with SIGINT.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Offer } from '../../sdk/protocol/types.js';
@@ -18,7 +18,6 @@ import {
   freePortRun,
   getJson,
   leaderOf,
-  type MasterProc,
   REPO_ROOT,
   sleep,
   startAgentProc,
@@ -205,9 +204,9 @@ describe('cluster operations through running processes @integration', function (
   it('weights and quota survive a master failover (set on the leader, read back on the next one)', async function () {
     const server = await zkServer(this);
     const url = server.url(`/agora-ops-wq-${process.pid}`);
-    const masters: MasterProc[] = [];
-    for (let i = 0; i < 2; i++)
-      masters.push(await startMasterProc(['--zk', url, '--quorum', '1', '--zk_session_timeout', '2secs']));
+    // Side by side: they elect one through ZooKeeper.
+    const flags = ['--zk', url, '--quorum', '1', '--zk_session_timeout', '2secs'];
+    const masters = await Promise.all([startMasterProc(flags), startMasterProc(flags)]);
     const leader = await leaderOf(masters);
     const weights = [
       { role: 'eng', weight: 3 },
@@ -232,24 +231,24 @@ describe('cluster operations through running processes @integration', function (
   it('an `agora execute` task (failover_timeout 0) survives a master failover: still running, its framework still registered, and execute exits 0 when it ends', async function () {
     const server = await zkServer(this);
     const url = server.url(`/agora-ops-fo0-${process.pid}`);
-    const masters: MasterProc[] = [];
-    for (let i = 0; i < 2; i++)
-      masters.push(
-        await startMasterProc([
-          '--zk',
-          url,
-          '--quorum',
-          '1',
-          '--zk_session_timeout',
-          '2secs',
-          '--agent_reregister_timeout',
-          '30secs',
-          '--allocation_interval',
-          '200ms',
-        ]),
-      );
+    const flags = [
+      '--zk',
+      url,
+      '--quorum',
+      '1',
+      '--zk_session_timeout',
+      '2secs',
+      '--agent_reregister_timeout',
+      '30secs',
+      '--allocation_interval',
+      '200ms',
+    ];
+    // Side by side, and the agent beside them: they find the leader through ZooKeeper.
+    const [masters] = await Promise.all([
+      Promise.all([startMasterProc(flags), startMasterProc(flags)]),
+      startAgentProc(url, ['--resources', 'cpus:2;mem:1024']),
+    ]);
     const leader = await leaderOf(masters);
-    await startAgentProc(url, ['--resources', 'cpus:2;mem:1024']);
     const dir = tempDir('execute-failover');
     const child = spawn(
       process.execPath,
@@ -261,7 +260,9 @@ describe('cluster operations through running processes @integration', function (
         '--name',
         'survives-failover',
         '--command',
-        `echo $$ > ${dir}/pid; sleep 15; echo done > ${dir}/done`,
+        // Runs until the test says so (a file), not for a fixed 15 s: it must still run after the
+        // failover and end afterwards, whatever the failover took.
+        `echo $$ > ${dir}/pid; until [ -e ${dir}/go ]; do sleep 0.2; done; echo done > ${dir}/done`,
       ],
       { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -290,6 +291,7 @@ describe('cluster operations through running processes @integration', function (
         st.completed_frameworks.map((x: { id: string }) => x.id),
         'the framework was not torn down',
       ).to.not.include(fw.id);
+      writeFileSync(join(dir, 'go'), '');
       const code = await exited;
       expect(code, out).to.equal(0);
       expect(readFileSync(join(dir, 'done'), 'utf8').trim(), 'the task ran to its end').to.equal('done');

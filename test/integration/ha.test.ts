@@ -98,10 +98,10 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
     agentResources = 'cpus:8;mem:8192',
   ) {
     const url = zk.url(`/agora-ha-${process.pid}-${++n}`);
-    const masters: MasterProc[] = [];
-    for (let i = 0; i < masterCount; i++) {
-      masters.push(
-        await startMasterProc([
+    // The masters start side by side (they elect one through ZooKeeper), then the agents side by side.
+    const masters: MasterProc[] = await Promise.all(
+      Array.from({ length: masterCount }, () =>
+        startMasterProc([
           '--zk',
           url,
           '--quorum',
@@ -114,11 +114,12 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
           '200ms',
           ...masterExtra,
         ]),
-      );
-    }
+      ),
+    );
     const leader = await leaderOf(masters);
-    const agents: AgentProc[] = [];
-    for (let i = 0; i < agentCount; i++) agents.push(await startAgentProc(url, ['--resources', agentResources]));
+    const agents: AgentProc[] = await Promise.all(
+      Array.from({ length: agentCount }, () => startAgentProc(url, ['--resources', agentResources])),
+    );
     return { url, masters, leader, agents };
   }
 

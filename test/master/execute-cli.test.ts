@@ -79,7 +79,8 @@ describe('agora execute across a master failover (failover_timeout 0) @integrati
         '--agent_reregister_timeout',
         '30secs',
       ];
-      const masters = [await startMasterProc(flags), await startMasterProc(flags)];
+      // Side by side: they elect one through ZooKeeper.
+      const masters = await Promise.all([startMasterProc(flags), startMasterProc(flags)]);
       const leading = async () => {
         for (const m of masters) {
           if (m.proc.exited) continue;

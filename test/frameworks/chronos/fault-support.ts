@@ -86,6 +86,12 @@ export async function postLoggedJobs(
   periodS: number,
   epsilonS: number,
 ): Promise<LoggedJobs> {
+  // A leader just elected answers 503 (AGORA_CHRONOS_NOT_READY) until its state is loaded.
+  await waitFor(
+    () => `${via.url} to list the jobs (the leader's state loaded)`,
+    async () => (await fetch(`${via.url}/scheduler/jobs`)).ok,
+    PROCESS_START_MS,
+  );
   const start = Math.ceil((Date.now() + 3_000) / 1000) * 1000;
   for (const name of jobs) {
     const r = await fetch(`${via.url}/scheduler/iso8601`, {
@@ -122,13 +128,7 @@ export interface ExactlyOnceResult {
  * [due, due + epsilon + slackMs]; no due time (in the window or not) may have two.
  */
 export function checkExactlyOnce(j: LoggedJobs, end: number, slackMs: number): ExactlyOnceResult {
-  let text = '';
-  try {
-    text = readFileSync(j.log, 'utf8');
-  } catch {
-    // no run at all: every due time below is a problem
-  }
-  const lines = text.trim().split('\n').filter(Boolean);
+  const lines = loggedLines(j);
   const seen = new Map<string, number[]>();
   for (const line of lines) {
     const [job, due, started] = line.split(' ');
@@ -151,6 +151,35 @@ export function checkExactlyOnce(j: LoggedJobs, end: number, slackMs: number): E
   for (const [key, starts] of seen) if (starts.length > 1) problems.push(`${key}: ${starts.length} runs (doubled)`);
   const late = [...seen.entries()].map(([k, s]) => (s[0] as number) - Number(k.split(' ')[1]));
   return { problems, expected, lines: lines.length, maxLatenessMs: late.length > 0 ? Math.max(...late) : 0 };
+}
+
+/** The log's lines, `<job> <due> <start>` each; none while no run has written one. */
+function loggedLines(j: LoggedJobs): string[] {
+  try {
+    return readFileSync(j.log, 'utf8').trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Waits until every job has a run logged for its first due time at or after `t` (ms), and returns
+ * that due time: the jobs are being run (by whoever leads, through whichever master) from then on.
+ * What a test waits for instead of a fixed sleep that was meant to let some runs happen.
+ */
+export async function waitRunsFrom(j: LoggedJobs, t: number, what: string, timeoutMs = 60_000): Promise<number> {
+  const periodMs = j.periodS * 1000;
+  const due = j.start + Math.max(0, Math.ceil((t - j.start) / periodMs)) * periodMs;
+  await waitFor(
+    () => `${what}: a run of every job due ${new Date(due).toISOString()} in the log`,
+    () => {
+      const logged = new Set(loggedLines(j).map((l) => l.split(' ').slice(0, 2).join(' ')));
+      return j.jobs.every((job) => logged.has(`${job} ${due}`));
+    },
+    timeoutMs,
+    200,
+  );
+  return due;
 }
 
 /**

@@ -12,7 +12,6 @@ import {
   dumpProcessLogs,
   getJson,
   type MasterProc,
-  sleep,
   startAgentProc,
   startMasterProc,
   stopAll,
@@ -28,9 +27,11 @@ import {
   postLoggedJobs,
   recordsOf,
   startChronosProc,
+  waitRunsFrom,
 } from './fault-support.js';
 
-const PERIOD_S = 3;
+/** Two due times of each job fall in the ~4 s without a leader (ZooKeeper session timeout), and more in the master's. */
+const PERIOD_S = 2;
 const EPSILON_S = 30;
 /** Slack on top of epsilon for a run's start (process start, clocks). */
 const SLACK_MS = 5_000;
@@ -65,13 +66,16 @@ describe('Chronos fault test: leader kills, exactly one run per due time (@integ
     if (!zk) throw new Error('no ZooKeeper');
     const masterZk = zk.url('/agora');
     const masterFlags = ['--zk', masterZk, '--zk_session_timeout', '4secs', '--allocation_interval', '200ms'];
-    const masters = [await startMasterProc(masterFlags), await startMasterProc(masterFlags)];
-    await startAgentProc(masterZk, ['--resources', 'cpus:8;mem:8192;disk:10000']);
+    // Started side by side: each finds the others through ZooKeeper, whichever comes up first.
     const chronosZk = zk.url('/chronos');
-    const chronos = [
-      await startChronosProc(chronosZk, masterZk, 'chronos-1'),
-      await startChronosProc(chronosZk, masterZk, 'chronos-2'),
-    ];
+    const [masters, , chronos] = await Promise.all([
+      Promise.all([startMasterProc(masterFlags), startMasterProc(masterFlags)]),
+      startAgentProc(masterZk, ['--resources', 'cpus:8;mem:8192;disk:10000']),
+      Promise.all([
+        startChronosProc(chronosZk, masterZk, 'chronos-1'),
+        startChronosProc(chronosZk, masterZk, 'chronos-2'),
+      ]),
+    ]);
     const leader = await waitFor('a leading Chronos', async () => {
       for (const c of chronos) if (await leading(c)) return c;
       return undefined;
@@ -85,10 +89,12 @@ describe('Chronos fault test: leader kills, exactly one run per due time (@integ
     // Posted to the non-leader: it forwards to the leader.
     const jobs = await postLoggedJobs(other, JOBS, join(tempDir('chronos-fault'), 'runs.log'), PERIOD_S, EPSILON_S);
 
-    await sleep(10_000);
+    // Runs under the first leader (two due times of every job), then its SIGKILL.
+    await waitRunsFrom(jobs, jobs.start + PERIOD_S * 1000, 'runs under the first leader');
     leader.proc.child.kill('SIGKILL');
     await waitFor('the other Chronos to lead', () => leading(other), 30_000);
-    await sleep(10_000);
+    // Runs under the new leader (those missed in between are checked at the end), then the master's SIGKILL.
+    await waitRunsFrom(jobs, Date.now(), 'runs under the new leader');
     const leadingMaster = await waitFor('a leading master', async () => {
       for (const m of masters) if (await masterLeading(m)) return m;
       return undefined;
@@ -96,10 +102,13 @@ describe('Chronos fault test: leader kills, exactly one run per due time (@integ
     leadingMaster.proc.child.kill('SIGKILL');
     const otherMaster = masters.find((m) => m !== leadingMaster) as MasterProc;
     await waitFor('the other master to lead', () => masterLeading(otherMaster), 30_000);
-    await sleep(15_000);
-    // The window: due times up to 12 s ago (each has had time to run and write its line).
-    const end = Date.now() - 12_000;
-    await sleep(3_000);
+    // The window: due times up to the first one run through the new master, and at least 8 of each
+    // job. Then two more due times of runs, in which a run launched twice (a launch sent again after
+    // the re-subscription) would show; the runs of the window that are still missing are waited for
+    // (checkExactlyOnceSettled), up to epsilon late.
+    const resumed = await waitRunsFrom(jobs, Date.now(), 'runs through the new master');
+    const end = Math.max(resumed, jobs.start + 7 * PERIOD_S * 1000);
+    await waitRunsFrom(jobs, end + 2 * PERIOD_S * 1000, 'runs after the window');
 
     const { problems, expected, lines, maxLatenessMs } = await checkExactlyOnceSettled(jobs, end, SLACK_MS);
     console.log(`      ${expected} due times in the window, ${lines} runs logged, lateness max ${maxLatenessMs} ms`);
