@@ -3,6 +3,8 @@
  * frameworks, three phases (every agent registering at once; filling to 80% of capacity; steady
  * churn at 50%) and the figures of each, read from the simulated peers' own records and from /proc.
  */
+
+import type { AgentClientKind } from './sim/agents.js';
 import {
   type AgentsProc,
   agentsReport,
@@ -33,6 +35,8 @@ export interface PlacementOptions {
   churnSeconds: number;
   /** Give up on a phase when nothing progresses for this long. */
   stallMs: number;
+  /** What holds the simulated agents' connections (default: AGORA_BENCH_AGENT_CLIENT, else lean). */
+  agentClient?: AgentClientKind;
 }
 
 export interface PhaseResult {
@@ -95,7 +99,9 @@ export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult>
   try {
     await waitHealthy(port);
     const url = `ws://127.0.0.1:${port}`;
-    agentProcs.push(...forkAgentProcs(`${url}/api/v1/agent`, o.agents, o.agentProcs, o.agentResources));
+    agentProcs.push(
+      ...forkAgentProcs(`${url}/api/v1/agent`, o.agents, o.agentProcs, o.agentResources, { client: o.agentClient }),
+    );
     await Promise.all(agentProcs.map((p) => p.ready));
     const fwProc = forkFrameworks({
       url: `${url}/api/v1/scheduler/ws`,
