@@ -160,6 +160,7 @@ async function main(): Promise<void> {
   const widths = head.map((_, i) => Math.max(...table.map((r) => r[i].length)));
   for (const r of table) process.stdout.write(`${r.map((c, i) => c.padStart(widths[i])).join('  ')}\n`);
   for (const p of rows) {
+    process.stdout.write(`agents' processes CPU ${p.target} ${p.agents} ${p.phase}: ${fmt(p.agents_cpu_ms)} ms\n`);
     if (p.quarters_s)
       process.stdout.write(
         `register ${p.target} ${p.agents}: seconds per quarter of the agents ${p.quarters_s.join(' / ')}\n`,
