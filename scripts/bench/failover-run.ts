@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { MasterInfo } from '../../sdk/protocol/types.js';
 import { createDetector } from '../../sdk/zk/detector.js';
+import type { AgentClientKind } from './sim/agents.js';
 import {
   type AgentsProc,
   agentsReport,
@@ -47,6 +48,8 @@ export interface FailoverOptions {
    * (the harness of the first two rounds), for comparing with their figures.
    */
   preencode?: boolean;
+  /** What holds the simulated agents' connections (default: AGORA_BENCH_AGENT_CLIENT, else lean). */
+  agentClient?: AgentClientKind;
 }
 
 export interface FailoverResult {
@@ -165,7 +168,10 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     await waitHealthy(p2);
     const url = (p: number, path: string) => `ws://127.0.0.1:${p}${path}`;
     const zkMode = (o.follow ?? 'zk') === 'zk';
-    const extra = zkMode ? { zk } : { others: [url(p2, '/api/v1/agent')], backoffMaxMs: 500 };
+    const extra = {
+      client: o.agentClient,
+      ...(zkMode ? { zk } : { others: [url(p2, '/api/v1/agent')], backoffMaxMs: 500 }),
+    };
     agentProcs.push(...forkAgentProcs(url(p1, '/api/v1/agent'), o.agents, o.agentProcs, o.agentResources, extra));
     await Promise.all(agentProcs.map((p) => p.ready));
     for (const p of agentProcs) p.send({ cmd: 'start' });

@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { runFailover } from './failover-run.js';
+import { agentClientKind } from './sim/agents.js';
 import { loadAverage } from './sim/proc.js';
 
 const HELP = `Failover at scale: the leading master killed with SIGKILL, the standby takes over.
@@ -21,6 +22,8 @@ Options:
   --zk URL               ZooKeeper (default zk://127.0.0.1:2181; a unique path is added)
   --zk-session-timeout D the masters' ZooKeeper session timeout (default 10secs)
   --agent-procs N        processes holding the agents (default 1 up to 5,000 agents, else 2)
+  --agent-client K       what holds the simulated agents' connections: lean (default; the bench's
+                         own client, sim/lean-client.ts) or sdk (the SDK's ReconnectingClient)
   --follow zk|poll       how agents and frameworks find the new leader: zk (default) as the real
                          agent and the SDK driver (ZooKeeper detector; frameworks reconcile at
                          re-subscription); poll: the first harness (masters tried in turn, the
@@ -43,6 +46,7 @@ async function main(): Promise<void> {
       zk: { type: 'string' },
       'zk-session-timeout': { type: 'string' },
       'agent-procs': { type: 'string' },
+      'agent-client': { type: 'string' },
       follow: { type: 'string' },
       'encode-at-reconnect': { type: 'boolean' },
       json: { type: 'boolean' },
@@ -56,7 +60,8 @@ async function main(): Promise<void> {
   const agents = Number(values.agents ?? 5000);
   const follow = values.follow ?? 'zk';
   if (follow !== 'zk' && follow !== 'poll') throw new Error(`--follow must be zk or poll, got '${follow}'`);
-  process.stdout.write(`load average at start: ${loadAverage()} (2 cores shared)\n`);
+  const agentClient = agentClientKind(values['agent-client']);
+  process.stdout.write(`load average at start: ${loadAverage()} (2 cores shared); agent client: ${agentClient}\n`);
   const r = await runFailover({
     agents,
     tasks: Number(values.tasks ?? 50_000),
@@ -66,6 +71,7 @@ async function main(): Promise<void> {
     zk: values.zk ?? process.env.AGORA_ZK ?? 'zk://127.0.0.1:2181',
     zkSessionTimeout: values['zk-session-timeout'] ?? '10secs',
     agentProcs: Number(values['agent-procs'] ?? (agents > 5000 ? 2 : 1)),
+    agentClient,
     stallMs: 60_000,
     follow,
     preencode: !values['encode-at-reconnect'],

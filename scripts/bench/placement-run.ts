@@ -3,6 +3,8 @@
  * frameworks, three phases (every agent registering at once; filling to 80% of capacity; steady
  * churn at 50%) and the figures of each, read from the simulated peers' own records and from /proc.
  */
+
+import type { AgentClientKind } from './sim/agents.js';
 import {
   type AgentsProc,
   agentsReport,
@@ -33,6 +35,8 @@ export interface PlacementOptions {
   churnSeconds: number;
   /** Give up on a phase when nothing progresses for this long. */
   stallMs: number;
+  /** What holds the simulated agents' connections (default: AGORA_BENCH_AGENT_CLIENT, else lean). */
+  agentClient?: AgentClientKind;
 }
 
 export interface PhaseResult {
@@ -55,6 +59,8 @@ export interface PhaseResult {
   slowest_health_ms: number;
   /** Highest share of one core used by a harness process in the phase (≥ 0.9: the harness was the bottleneck). */
   harness_cpu_share: number;
+  /** CPU ms of the simulated agents' processes together in the phase (what their client costs shows here). */
+  agents_cpu_ms: number;
   master_cpu_share: number;
   offers: number;
   accepts: number;
@@ -95,7 +101,9 @@ export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult>
   try {
     await waitHealthy(port);
     const url = `ws://127.0.0.1:${port}`;
-    agentProcs.push(...forkAgentProcs(`${url}/api/v1/agent`, o.agents, o.agentProcs, o.agentResources));
+    agentProcs.push(
+      ...forkAgentProcs(`${url}/api/v1/agent`, o.agents, o.agentProcs, o.agentResources, { client: o.agentClient }),
+    );
     await Promise.all(agentProcs.map((p) => p.ready));
     const fwProc = forkFrameworks({
       url: `${url}/api/v1/scheduler/ws`,
@@ -124,6 +132,7 @@ export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult>
       const masterMs = used.get(mpid)?.ms ?? 0;
       let harness = 0;
       for (const [pid, u] of used) if (pid !== mpid) harness = Math.max(harness, u.share);
+      const agentsMs = agentProcs.reduce((n, p) => n + (used.get(p.pid)?.ms ?? 0), 0);
       const phaseOffers = f.offers - before.offers;
       const phaseAccepts = f.accepts - before.accepts;
       const phaseRevives = f.revives - before.revives;
@@ -148,6 +157,7 @@ export async function runPlacementCase(o: PlacementOptions): Promise<CaseResult>
         master_peak_rss_mib: peakRssMiB(mpid) ?? 0,
         slowest_health_ms: probe.slowestMs,
         harness_cpu_share: harness,
+        agents_cpu_ms: agentsMs,
         master_cpu_share: used.get(mpid)?.share ?? 0,
         offers: f.offers,
         accepts: f.accepts,

@@ -9,6 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { type PhaseResult, runPlacementCase } from './placement-run.js';
+import { agentClientKind } from './sim/agents.js';
 import { loadAverage } from './sim/proc.js';
 
 const HELP = `Placements per second by the master, against the stub (the message-passing ceiling).
@@ -22,6 +23,8 @@ Options:
   --churn-seconds S      length of the churn phase (default 10; 0 skips it)
   --targets LIST         stub,agora (default both)
   --agent-procs N        processes holding the agents (default 1 up to 5,000 agents, else 2)
+  --agent-client K       what holds the simulated agents' connections: lean (default; the bench's
+                         own client, sim/lean-client.ts) or sdk (the SDK's ReconnectingClient)
   --stall-seconds S      give a phase up after S seconds without progress (default 30)
   --json                 also print one JSON line per phase
   --help                 this text
@@ -55,6 +58,7 @@ async function main(): Promise<void> {
       'churn-seconds': { type: 'string' },
       targets: { type: 'string' },
       'agent-procs': { type: 'string' },
+      'agent-client': { type: 'string' },
       'stall-seconds': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -69,7 +73,8 @@ async function main(): Promise<void> {
   const targets = (values.targets ?? 'stub,agora').split(',') as ('agora' | 'stub')[];
   const rows: PhaseResult[] = [];
   const failures: string[] = [];
-  process.stdout.write(`load average at start: ${loadAverage()} (2 cores shared)\n`);
+  const agentClient = agentClientKind(values['agent-client']);
+  process.stdout.write(`load average at start: ${loadAverage()} (2 cores shared); agent client: ${agentClient}\n`);
   for (const agents of list(values.agents, '1000,5000,10000')) {
     for (const frameworks of list(values.frameworks, '10')) {
       for (const target of targets) {
@@ -79,6 +84,7 @@ async function main(): Promise<void> {
           frameworks,
           tasks: Number(values.tasks ?? 0),
           agentProcs: Number(values['agent-procs'] ?? (agents > 5000 ? 2 : 1)),
+          agentClient,
           agentResources,
           task,
           slots: slotsOf(agentResources, task),
@@ -154,6 +160,7 @@ async function main(): Promise<void> {
   const widths = head.map((_, i) => Math.max(...table.map((r) => r[i].length)));
   for (const r of table) process.stdout.write(`${r.map((c, i) => c.padStart(widths[i])).join('  ')}\n`);
   for (const p of rows) {
+    process.stdout.write(`agents' processes CPU ${p.target} ${p.agents} ${p.phase}: ${fmt(p.agents_cpu_ms)} ms\n`);
     if (p.quarters_s)
       process.stdout.write(
         `register ${p.target} ${p.agents}: seconds per quarter of the agents ${p.quarters_s.join(' / ')}\n`,

@@ -1,6 +1,8 @@
 /**
  * Simulated agents for the master benchmarks: one light process holds many agent connections over
- * the SDK's transport and codec (the real protocol), registers them, answers pings, and on RUN_TASK
+ * the real protocol (the SDK's codec; by default the lean WebSocket client of lean-client.ts, which
+ * costs this process far less CPU when thousands of agents reconnect at once; `client: 'sdk'` or
+ * AGORA_BENCH_AGENT_CLIENT=sdk holds them with the SDK's ReconnectingClient instead), registers them, answers pings, and on RUN_TASK
  * reports STARTING then RUNNING without forking anything. Each agent keeps its own books: what it
  * was asked to run (a task sent twice, or one that does not fit, is counted as a fault) and what it
  * holds, which it reports again when it re-registers with a new leader.
@@ -21,6 +23,27 @@ import {
 import { type Resource, Resources } from '../../../sdk/resources/resources.js';
 import { type Peer, ReconnectingClient } from '../../../sdk/transport/index.js';
 import { createDetector, type MasterDetector, sameMaster } from '../../../sdk/zk/detector.js';
+import { LeanClient, LeanConnection } from './lean-client.js';
+
+/**
+ * What holds each agent's connection: `lean` (default), the bench-only client of lean-client.ts
+ * (a bare net.Socket), or `sdk`, the SDK's ReconnectingClient (ws), for comparison.
+ */
+export type AgentClientKind = 'lean' | 'sdk';
+
+/** `kind` if given, else AGORA_BENCH_AGENT_CLIENT, else 'lean'; anything else is refused. */
+export function agentClientKind(kind?: string): AgentClientKind {
+  const k = kind ?? process.env.AGORA_BENCH_AGENT_CLIENT ?? 'lean';
+  if (k !== 'lean' && k !== 'sdk') throw new Error(`the agent client must be lean or sdk, got '${k}'`);
+  return k;
+}
+
+/** The part of either client the simulated agents use. */
+interface AgentClient {
+  start(): void;
+  stop(): Promise<void>;
+  reconnectNow(): void;
+}
 
 export interface AgentsConfig {
   /** ws://host:port of the master to start with. */
@@ -42,6 +65,8 @@ export interface AgentsConfig {
   /** Index of the first agent (hostnames are unique across processes). */
   offset: number;
   resources: string;
+  /** What holds the connections (see AgentClientKind); default AGORA_BENCH_AGENT_CLIENT, else lean. */
+  client?: AgentClientKind;
 }
 
 /** Commands from the benchmark. */
@@ -94,7 +119,7 @@ interface Held {
 interface SimAgent {
   index: number;
   id?: string;
-  client: ReconnectingClient<typeof Direction.MasterToAgent, AgentMessage>;
+  client: AgentClient;
   peer?: Peer<AgentMessage>;
   cpus: number;
   mem: number;
@@ -160,6 +185,7 @@ export class SimAgents {
       });
     }
     const zk = cfg.zk !== undefined;
+    const kind = agentClientKind(cfg.client);
     const total = Resources.parse(cfg.resources).toList();
     this.total = total;
     for (let i = 0; i < cfg.count; i++) {
@@ -174,20 +200,26 @@ export class SimAgents {
         unacked: new Map(),
         registered: false,
         tries: 0,
-        client: new ReconnectingClient({
-          url: () => (zk ? this.zkUrlFor(a) : this.urlFor(a)),
-          inbound: Direction.MasterToAgent,
-          backoff: zk
-            ? { initialMs: 200, maxMs: cfg.backoffMaxMs ?? 10_000 }
-            : { initialMs: 50, maxMs: cfg.backoffMaxMs ?? 2000 },
-          onOpen: (peer) => this.open(a, peer),
-          onMessage: (m) => this.message(a, m),
-          onClose: () => {
-            a.peer = undefined;
-            a.registered = false;
-          },
-        }),
+        client: undefined as unknown as AgentClient,
       };
+      // The same options, whichever client holds the connection.
+      const opts = {
+        url: () => (zk ? this.zkUrlFor(a) : this.urlFor(a)),
+        inbound: Direction.MasterToAgent,
+        backoff: zk
+          ? { initialMs: 200, maxMs: cfg.backoffMaxMs ?? 10_000 }
+          : { initialMs: 50, maxMs: cfg.backoffMaxMs ?? 2000 },
+        onOpen: (peer: Peer<AgentMessage>) => this.open(a, peer),
+        onMessage: (m: MasterToAgentMessage) => this.message(a, m),
+        onClose: () => {
+          a.peer = undefined;
+          a.registered = false;
+        },
+      };
+      a.client =
+        kind === 'lean'
+          ? new LeanClient<typeof Direction.MasterToAgent, AgentMessage>(opts)
+          : new ReconnectingClient<typeof Direction.MasterToAgent, AgentMessage>(opts);
       this.agents.push(a);
     }
   }
@@ -286,6 +318,10 @@ export class SimAgents {
       return;
     }
     const frame = a.reregisterFrame;
+    if (frame && peer instanceof LeanConnection) {
+      peer.sendEncoded(frame);
+      return;
+    }
     const raw = (peer as { ws?: { send(data: Uint8Array, o: { binary: boolean }): void } }).ws;
     if (frame && raw) {
       raw.send(frame, { binary: true });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort as testkitFreePort } from '../../../testkit/processes.js';
-import type { AgentsCommand, AgentsConfig, AgentsReport } from './agents.js';
+import type { AgentClientKind, AgentsCommand, AgentsConfig, AgentsReport } from './agents.js';
 import type { FrameworksCommand, FrameworksConfig, FrameworksReport } from './frameworks.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -113,7 +113,7 @@ export function forkAgentProcs(
   total: number,
   procs: number,
   resources: string,
-  extra: { others?: string[]; backoffMaxMs?: number; zk?: string } = {},
+  extra: { others?: string[]; backoffMaxMs?: number; zk?: string; client?: AgentClientKind } = {},
 ): AgentsProc[] {
   const out: AgentsProc[] = [];
   const per = Math.ceil(total / procs);
