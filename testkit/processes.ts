@@ -243,6 +243,24 @@ export interface DaemonOptions extends SpawnOptions {
 }
 
 /**
+ * The flags the HA tests give each of several masters sharing ZooKeeper `zkUrl`: one vote is a
+ * quorum, a 2 s session (a killed leader is replaced soon), a 30 s re-registration window, and
+ * quick allocation cycles (`allocation: false` leaves the master's default).
+ */
+export function haMasterFlags(zkUrl: string | undefined, opts: { allocation?: boolean } = {}): string[] {
+  return [
+    ...(zkUrl === undefined ? [] : ['--zk', zkUrl]),
+    '--quorum',
+    '1',
+    '--zk_session_timeout',
+    '2secs',
+    '--agent_reregister_timeout',
+    '30secs',
+    ...(opts.allocation === false ? [] : ['--allocation_interval', '200ms']),
+  ];
+}
+
+/**
  * A master on a free port; resolves once it answers /health, and, without `--zk` (a standalone
  * master leads at once after recovering its registry), once it says it is leading, so that a
  * test's first call does not meet a master still recovering.

@@ -17,6 +17,7 @@ import {
   freePort,
   freePortRun,
   getJson,
+  haMasterFlags,
   leaderOf,
   REPO_ROOT,
   sleep,
@@ -231,18 +232,7 @@ describe('cluster operations through running processes @integration', function (
   it('an `agora execute` task (failover_timeout 0) survives a master failover: still running, its framework still registered, and execute exits 0 when it ends', async function () {
     const server = await zkServer(this);
     const url = server.url(`/agora-ops-fo0-${process.pid}`);
-    const flags = [
-      '--zk',
-      url,
-      '--quorum',
-      '1',
-      '--zk_session_timeout',
-      '2secs',
-      '--agent_reregister_timeout',
-      '30secs',
-      '--allocation_interval',
-      '200ms',
-    ];
+    const flags = haMasterFlags(url);
     // Side by side, and the agent beside them: they find the leader through ZooKeeper.
     const [masters] = await Promise.all([
       Promise.all([startMasterProc(flags), startMasterProc(flags)]),

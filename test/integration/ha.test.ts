@@ -15,6 +15,7 @@ import {
   type AgentProc,
   dumpProcessLogs,
   getJson,
+  haMasterFlags,
   leaderOf,
   type MasterProc,
   REPO_ROOT,
@@ -100,21 +101,7 @@ describe('high availability on a real ZooKeeper (SIGKILL) @integration', functio
     const url = zk.url(`/agora-ha-${process.pid}-${++n}`);
     // The masters start side by side (they elect one through ZooKeeper), then the agents side by side.
     const masters: MasterProc[] = await Promise.all(
-      Array.from({ length: masterCount }, () =>
-        startMasterProc([
-          '--zk',
-          url,
-          '--quorum',
-          '1',
-          '--zk_session_timeout',
-          '2secs',
-          '--agent_reregister_timeout',
-          '30secs',
-          '--allocation_interval',
-          '200ms',
-          ...masterExtra,
-        ]),
-      ),
+      Array.from({ length: masterCount }, () => startMasterProc([...haMasterFlags(url), ...masterExtra])),
     );
     const leader = await leaderOf(masters);
     const agents: AgentProc[] = await Promise.all(

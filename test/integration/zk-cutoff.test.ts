@@ -13,6 +13,7 @@ import { MASTER_INFO_LABEL, sortedMembers } from '../../sdk/zk/election.js';
 import {
   dumpProcessLogs,
   getJson,
+  haMasterFlags,
   type MasterProc,
   sleep,
   startAgentProc,
@@ -67,16 +68,7 @@ describe('a leader cut off from ZooKeeper but reachable by agents @integration',
   it('steps down, the other master takes over with the agent and the task, and after the link heals it stays a standby that overwrote nothing', async () => {
     const path = `/agora-zk-cutoff-${process.pid}`;
     relay = await TcpRelay.start(zk.port);
-    const common = [
-      '--quorum',
-      '1',
-      '--zk_session_timeout',
-      '2secs',
-      '--agent_reregister_timeout',
-      '30secs',
-      '--allocation_interval',
-      '200ms',
-    ];
+    const common = haMasterFlags(undefined);
     // The first master reaches ZooKeeper only through the relay; it is elected first.
     const cutOff = await startMasterProc(['--zk', `zk://127.0.0.1:${relay.port}${path}`, ...common]);
     await waitFor('the first master to lead', () => leading(cutOff), 30_000);

@@ -63,22 +63,22 @@ describe('agora execute across a master failover (failover_timeout 0) @integrati
     const { join } = await import('node:path');
     const { requireReal } = await import('../support/require-real.js');
     const { TestZkServer, zookeeperAvailability } = await import('../support/zookeeper.js');
-    const { agora, getJson, PROCESS_START_MS, startAgentProc, startMasterProc, stopAll, tempDir, waitFor } =
-      await import('../support/cluster.js');
+    const {
+      agora,
+      getJson,
+      haMasterFlags,
+      PROCESS_START_MS,
+      startAgentProc,
+      startMasterProc,
+      stopAll,
+      tempDir,
+      waitFor,
+    } = await import('../support/cluster.js');
     requireReal(this, 'ZooKeeper', zookeeperAvailability());
     const zk = await TestZkServer.start();
     try {
       const url = zk.url(`/agora-master-execute-${process.pid}`);
-      const flags = [
-        '--zk',
-        url,
-        '--quorum',
-        '1',
-        '--zk_session_timeout',
-        '2secs',
-        '--agent_reregister_timeout',
-        '30secs',
-      ];
+      const flags = haMasterFlags(url, { allocation: false });
       // Side by side: they elect one through ZooKeeper.
       const masters = await Promise.all([startMasterProc(flags), startMasterProc(flags)]);
       const leading = async () => {

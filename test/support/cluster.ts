@@ -11,6 +11,7 @@ export {
   freePort,
   freePortRun,
   getJson,
+  haMasterFlags,
   killProcessesMentioning,
   killTasksUnder,
   leaderOf,
