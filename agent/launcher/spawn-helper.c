@@ -244,6 +244,10 @@ static void settle(size_t i) {
     for (char **a = t->after; a[0] && a[1] && a[2]; a += 3) {
       if (writeFile(a[0], a[1]) == 0 || a[2][0] == '1') continue;
       int err = errno;
+      /* The child has exec'd, so it leads its own process group (setsid before the exec): kill
+       * the group, or what it started already (a shell's first command) outlives it, outside the
+       * limits the failed write was to set. */
+      kill(-t->pid, SIGKILL);
       kill(t->pid, SIGKILL);
       waitpid(t->pid, NULL, 0);
       emit("F %s prepare could not write %s to %s: %s\n", t->id, a[1], a[0], strerror(err));

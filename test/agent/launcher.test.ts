@@ -1,5 +1,15 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,15 +141,33 @@ describe('Launcher (a real launcher process starting real processes)', function 
     );
     expect(isAlive(ok.pid)).to.equal(true);
     expect(readFileSync(path.join(dir, 'a', 'after'), 'utf8')).to.equal('x');
+    // The failed write must kill what the child started too, not the child alone: the shell's
+    // `sleep` would stay in the sandbox, outside the limits the write was to set. The first write
+    // goes to a FIFO, so it waits until the test has seen the sleep start and opens the FIFO.
     const cwd = path.join(dir, 'b');
-    const err = await launcher
-      .launch(req('b', 'sleep 30', { afterSpawn: [{ file: path.join(cwd, 'missing', 'limit'), value: '1' }] }))
+    mkdirSync(cwd, { recursive: true });
+    const gate = path.join(cwd, 'gate');
+    execFileSync('mkfifo', [gate]);
+    const launching = launcher
+      .launch(
+        req('b', 'sleep 120; true', {
+          afterSpawn: [
+            { file: gate, value: 'go' },
+            { file: path.join(cwd, 'missing', 'limit'), value: '1' },
+          ],
+        }),
+      )
       .catch((e: unknown) => e);
+    await until('the shell and its sleep to run', () => (pidsWithCwd(cwd).length >= 2 ? true : undefined));
+    const fd = openSync(gate, 'r');
+    readFileSync(fd);
+    closeSync(fd);
+    const err = await launching;
     expect(err).to.be.instanceOf(LaunchError);
     expect((err as LaunchError).stage).to.equal('prepare');
     expect((err as Error).message).to.match(/could not write 1 to .*missing\/limit/);
-    // The child that was started is gone (killed), not left running outside its limits.
-    await until('the child to be gone', () => (pidsWithCwd(cwd).length === 0 ? true : undefined));
+    // Both are gone (killed), well before the sleep would have ended.
+    await until('the shell and its sleep to be gone', () => (pidsWithCwd(cwd).length === 0 ? true : undefined));
   });
 
   it('fails a launch of a program that does not exist, or whose output file cannot be opened', async () => {
