@@ -92,6 +92,19 @@ export function backoffDelayMs(failures: number, initialMs: number, maxMs: numbe
   return Math.floor(rng.next() * ceiling);
 }
 
+/** A client's backoff settings with their defaults (200 ms doubling to 10 s), checked. */
+export function resolveBackoff(backoff: { initialMs?: number; maxMs?: number } | undefined): {
+  initialMs: number;
+  maxMs: number;
+} {
+  const initialMs = backoff?.initialMs ?? 200;
+  const maxMs = backoff?.maxMs ?? 10_000;
+  if (!(initialMs > 0) || !(maxMs >= initialMs)) {
+    throw new RangeError(`backoff needs 0 < initialMs <= maxMs, got ${initialMs} and ${maxMs}`);
+  }
+  return { initialMs, maxMs };
+}
+
 export class ReconnectingClient<In extends Direction, Out> {
   private readonly options: ResolvedOptions;
   private readonly initialMs: number;
@@ -110,11 +123,7 @@ export class ReconnectingClient<In extends Direction, Out> {
 
   constructor(private readonly opts: ClientOptions<In, Out>) {
     this.options = resolveOptions(opts, DEFAULT_CLIENT_MAX_BUFFERED_BYTES);
-    this.initialMs = opts.backoff?.initialMs ?? 200;
-    this.maxMs = opts.backoff?.maxMs ?? 10_000;
-    if (!(this.initialMs > 0) || !(this.maxMs >= this.initialMs)) {
-      throw new RangeError(`backoff needs 0 < initialMs <= maxMs, got ${this.initialMs} and ${this.maxMs}`);
-    }
+    ({ initialMs: this.initialMs, maxMs: this.maxMs } = resolveBackoff(opts.backoff));
     this.rng = opts.rng ?? mathRandom;
   }
 

@@ -6,6 +6,7 @@ export {
   type ClientSecurity,
   type Credential,
   ReconnectingClient,
+  resolveBackoff,
   secureUrl,
 } from './client.js';
 export {

@@ -46,7 +46,7 @@ import {
   encode,
 } from '../../../sdk/codec/codec.js';
 import type { AnyMessage, Direction, MessageOf } from '../../../sdk/protocol/messages.js';
-import { backoffDelayMs } from '../../../sdk/transport/client.js';
+import { backoffDelayMs, resolveBackoff } from '../../../sdk/transport/client.js';
 import {
   asCodecError,
   CloseCode,
@@ -626,11 +626,7 @@ export class LeanClient<In extends Direction, Out> {
   constructor(private readonly opts: LeanClientOptions<In, Out>) {
     this.inbound = opts.inbound;
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    this.initialMs = opts.backoff?.initialMs ?? 200;
-    this.maxMs = opts.backoff?.maxMs ?? 10_000;
-    if (!(this.initialMs > 0) || !(this.maxMs >= this.initialMs)) {
-      throw new RangeError(`backoff needs 0 < initialMs <= maxMs, got ${this.initialMs} and ${this.maxMs}`);
-    }
+    ({ initialMs: this.initialMs, maxMs: this.maxMs } = resolveBackoff(opts.backoff));
     this.rng = opts.rng ?? mathRandom;
   }
 

@@ -18,6 +18,7 @@ import {
   DEFAULT_MAX_BUFFERED_BYTES,
   type Peer,
   ReconnectingClient,
+  resolveBackoff,
   type TransportOptions,
   type WebSocketServerHandle,
   type WsRoute,
@@ -683,6 +684,14 @@ describe('transport (real sockets)', function () {
     } finally {
       hook.disable();
     }
+  });
+
+  it('takes backoff settings with defaults, and refuses ones that cannot back off', () => {
+    expect(resolveBackoff(undefined)).to.deep.equal({ initialMs: 200, maxMs: 10_000 });
+    expect(resolveBackoff({ initialMs: 50, maxMs: 2000 })).to.deep.equal({ initialMs: 50, maxMs: 2000 });
+    expect(() => resolveBackoff({ initialMs: 0 })).to.throw(RangeError, /0 < initialMs <= maxMs/);
+    expect(() => resolveBackoff({ initialMs: 500, maxMs: 100 })).to.throw(RangeError, /got 500 and 100/);
+    expect(() => resolveBackoff({ initialMs: Number.NaN })).to.throw(RangeError);
   });
 
   it('backs off exponentially with full jitter, capped', () => {
