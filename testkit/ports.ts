@@ -22,6 +22,14 @@ export const DEFAULT_EPHEMERAL: PortRange = { low: 32768, high: 60999 };
 export const LOWEST_PORT = 10_000;
 /** Agents offer these to tasks by default (agent/detect.ts, cli/local-ports.ts): a task may bind one. */
 export const TASK_PORTS: PortRange = { low: 31000, high: 32000 };
+/**
+ * The ports the Fetch standard blocks (its "bad port" list) from 1024 up: Node's fetch() refuses
+ * them with a bare "fetch failed", so a daemon given one cannot be reached by the tests' HTTP
+ * clients. CI lost a run to an agent put on 10080.
+ */
+export const FETCH_BLOCKED_PORTS: ReadonlySet<number> = new Set([
+  1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
 
 /** The kernel's ephemeral range, parsed from `text` (the contents of ip_local_port_range). */
 export function parseEphemeralRange(text: string): PortRange | undefined {
@@ -61,7 +69,7 @@ export function usableRanges(ephemeral: PortRange): PortRange[] {
 
 /**
  * The first port of a run of `n` consecutive ports outside `ephemeral` (and the task ports, and
- * below LOWEST_PORT), none of them in `handedOut`; drawn with `random` (in [0, 1)) among the bases
+ * below LOWEST_PORT), none of them in `handedOut` nor blocked by fetch; drawn with `random` (in [0, 1)) among the bases
  * that fit below the ephemeral range when any does, else above it. Undefined when no run fits.
  */
 export function choosePortRun(
@@ -93,7 +101,7 @@ export function choosePortRun(
       }
       let clear = true;
       for (let p = base; p < base + n; p++) {
-        if (handedOut.has(p)) {
+        if (handedOut.has(p) || FETCH_BLOCKED_PORTS.has(p)) {
           clear = false;
           break;
         }

@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import {
   choosePortRun,
+  FETCH_BLOCKED_PORTS,
   LOWEST_PORT,
   parseEphemeralRange,
   readEphemeralRange,
@@ -61,6 +62,24 @@ describe('testkit ports: chosen outside the ephemeral range', () => {
     const tight = { low: LOWEST_PORT + 3, high: 65535 };
     const handed = new Set([LOWEST_PORT, LOWEST_PORT + 2]);
     for (const x of [0, 0.3, 0.7, 0.99]) expect(choosePortRun(tight, 1, handed, () => x)).to.equal(LOWEST_PORT + 1);
+  });
+
+  it("never hands out a port Node's fetch refuses (10080, once drawn for an agent in CI), nor a run over one", async () => {
+    // The premise, from Node itself: fetch() refuses the port before connecting.
+    const refused = await fetch('http://127.0.0.1:10080/').then(
+      () => 'answered',
+      (e: Error & { cause?: Error }) => String(e.cause?.message ?? e.message),
+    );
+    expect(refused).to.match(/bad port/i);
+    // Every draw of a single port over the whole side below the range, one per base.
+    const total = TASK_PORTS.low - LOWEST_PORT + (LINUX.low - 1 - TASK_PORTS.high);
+    for (let i = 0; i < total; i++) {
+      const p = choosePortRun(LINUX, 1, none, () => i / total) as number;
+      expect(FETCH_BLOCKED_PORTS.has(p), `drew ${p}`).to.equal(false);
+    }
+    // A draw aimed at 10080 moves on; a run of 3 drawn from 10078 would cover it and moves past it.
+    expect(choosePortRun(LINUX, 1, none, () => 80 / total)).to.equal(10081);
+    expect(choosePortRun(LINUX, 3, none, () => 78 / (total - 2 * 2))).to.equal(10081);
   });
 
   it('with nothing below the range, draws above it; with nothing either side, says so', () => {
