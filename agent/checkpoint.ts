@@ -229,6 +229,14 @@ export class Checkpoint {
         if (this.fsync) await this.fh.datasync();
         this.fileBytes += text.length;
         if (this.fileBytes > this.compactBytes && this.fileBytes > 2 * this.liveBytes) await this.compact();
+        // After close(), the journal is closed again before the write is reported done, so that a
+        // caller who awaited it holds no descriptor (a batch used to resolve first, and a loaded
+        // machine could see the descriptor still open after the await).
+        if (this.closed && this.fh) {
+          const fh = this.fh;
+          this.fh = undefined;
+          await fh.close();
+        }
         batch.resolve();
       } catch (err) {
         batch.reject(err as Error);

@@ -1,3 +1,4 @@
+import { pbkdf2 } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -34,6 +35,21 @@ function openFdsOn(file: string): string[] {
       return false; // closed since the listing (the listing's own fd among them)
     }
   });
+}
+
+/**
+ * Keeps libuv's thread pool (which runs fs calls) busy until stopped, so that an fs call queued now
+ * waits behind other work, as on a loaded machine, and only a completion that is awaited is seen.
+ */
+function busyThreadPool(): () => void {
+  let on = true;
+  const job = (): void => {
+    if (on) pbkdf2('x', 'y', 20_000, 32, 'sha256', job);
+  };
+  for (let i = 0; i < 8; i++) job();
+  return () => {
+    on = false;
+  };
 }
 
 function journalLines(dir: string): string[] {
@@ -183,9 +199,15 @@ describe('Checkpoint (task journal)', () => {
     await a.writeTask(cp('t1', TaskState.RUNNING));
     await a.close();
     expect(openFdsOn(a.journalPath), 'fds on the journal after close()').to.deep.equal([]);
-    // A task that ends after its agent stopped (stop() without killing, or killing after close()).
-    await a.writeTask(cp('t1', TaskState.FINISHED));
-    expect(openFdsOn(a.journalPath), 'fds on the journal after a late write').to.deep.equal([]);
+    // A task that ends after its agent stopped (stop() without killing, or killing after close()),
+    // written while the thread pool is busy: the descriptor is closed when the write is done.
+    const stop = busyThreadPool();
+    try {
+      await a.writeTask(cp('t1', TaskState.FINISHED));
+      expect(openFdsOn(a.journalPath), 'fds on the journal after a late write').to.deep.equal([]);
+    } finally {
+      stop();
+    }
     expect(new Checkpoint(dir).readTasks().map((t) => [t.task.task_id, t.state])).to.deep.equal([
       ['t1', TaskState.FINISHED],
     ]);
