@@ -5,7 +5,7 @@
  * test/support/cluster.ts) and `scripts/bench/`, so that no benchmark imports a test file.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,9 +20,32 @@ export const AGORA_BIN = join(REPO_ROOT, 'bin', 'agora');
 const handedOut = new Set<number>();
 
 /**
+ * Where test processes running side by side claim the ports they hand out (scripts/run-tests.mjs
+ * sets it for its workers): one empty file per port, created only if absent, so that two workers
+ * never hand out the same port, even while the first one's daemon has not bound it yet.
+ */
+const CLAIM_DIR = process.env.AGORA_TEST_PORTS_DIR;
+
+/** Claims ports base..base+n-1 for this process; false (and those ports skipped hereafter) when another has one. */
+function claim(base: number, n: number): boolean {
+  if (!CLAIM_DIR) return true;
+  for (let p = base; p < base + n; p++) {
+    try {
+      closeSync(openSync(join(CLAIM_DIR, String(p)), 'wx'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      handedOut.add(p);
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
  * A free loopback port for a daemon started later: outside the kernel's ephemeral range (see
  * testkit/ports.ts: an outgoing connection could take a port from that range before the daemon
- * binds it), checked free by binding it, and never the same twice in this process.
+ * binds it), checked free by binding it, and never the same twice in this process (nor, under
+ * scripts/run-tests.mjs, in another worker).
  */
 export async function freePort(): Promise<number> {
   return freePortRun(1);
@@ -47,6 +70,7 @@ export async function freePortRun(n: number): Promise<number> {
         });
         held.push(s);
       }
+      if (!claim(base, n)) continue;
       for (let i = 0; i < n; i++) handedOut.add(base + i);
       return base;
     } catch {

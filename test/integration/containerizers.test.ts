@@ -16,6 +16,7 @@ import {
   type AgentProc,
   agora,
   dumpProcessLogs,
+  freePortRun,
   getJson,
   type MasterProc,
   REPO_ROOT,
@@ -79,6 +80,10 @@ describe('containerizers through a real agent @integration', function () {
   let master: MasterProc;
   let agent: AgentProc;
   let agentId: string | undefined;
+  // The agent's task ports: a run of free ones, not a fixed range that another test file running
+  // beside this one may have handed to a daemon of its own.
+  let taskPorts = '';
+  let hostPort = 0;
   const frameworks: TestFramework[] = [];
 
   before(async function () {
@@ -87,11 +92,14 @@ describe('containerizers through a real agent @integration', function () {
     const hasImage = spawnSync('docker', ['image', 'inspect', IMAGE]).status === 0;
     if (!hasImage) execFileSync('bash', [join(REPO_ROOT, 'scripts/docker.sh'), 'image'], { stdio: 'inherit' });
     master = await startMasterProc(['--allocation_interval', '100ms']);
+    const base = await freePortRun(101);
+    taskPorts = `ports:[${base}-${base + 100}]`;
+    hostPort = base + 10;
     agent = await startAgentProc(master.address, [
       '--containerizers',
       'docker,linux,posix',
       '--resources',
-      'cpus:8;mem:8192;ports:[32000-32100]',
+      `cpus:8;mem:8192;${taskPorts}`,
     ]);
     agentId = (await getJson(`${agent.url}/state`)).id;
   });
@@ -171,7 +179,6 @@ describe('containerizers through a real agent @integration', function () {
   it('serves a Docker task with a BRIDGE port mapping on its host port', async () => {
     const f = await framework('web');
     const [o] = await f.takeOffers();
-    const hostPort = 32010;
     const task: TaskInfo = {
       ...dockerTask(o, 'web', 'mkdir -p /www && echo hello-bridge > /www/index.html && httpd -f -p 80 -h /www'),
       resources: Resources.parse(`cpus:0.1;mem:64;ports:[${hostPort}-${hostPort}]`).toList(),
@@ -330,7 +337,7 @@ describe('containerizers through a real agent @integration', function () {
       '--containerizers',
       'docker,linux,posix',
       '--resources',
-      'cpus:8;mem:8192;ports:[32000-32100]',
+      `cpus:8;mem:8192;${taskPorts}`,
     ]);
     await waitFor(
       'the restarted agent to re-register',

@@ -4,6 +4,9 @@
  * connection before the daemon binds it. The choice is tested pure, with injected ranges and
  * random sources; then freePort/freePortRun against this machine's own range.
  */
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import {
   choosePortRun,
@@ -14,7 +17,7 @@ import {
   TASK_PORTS,
   usableRanges,
 } from '../../testkit/ports.js';
-import { freePort, freePortRun } from '../../testkit/processes.js';
+import { freePort, freePortRun, REPO_ROOT, tempDir } from '../../testkit/processes.js';
 
 const LINUX = { low: 32768, high: 60999 };
 const none = new Set<number>();
@@ -114,5 +117,29 @@ describe('testkit ports: chosen outside the ephemeral range', () => {
       expect(inRange(p, eph)).to.equal(false);
       expect(seen.has(p), `${p} handed out twice`).to.equal(false);
     }
+  });
+
+  it('two test processes sharing a claim directory (parallel workers) never hand out the same port', async function () {
+    this.timeout(60_000);
+    // Each draws 300 ports at random from ~22,000: without the claims two such draws share a port
+    // almost always (the birthday bound gives 98%).
+    const dir = tempDir('ports-claims');
+    const script =
+      `const { freePort } = await import(${JSON.stringify(`${REPO_ROOT}/dist/testkit/processes.js`)});` +
+      'const out = []; for (let i = 0; i < 300; i++) out.push(await freePort()); console.log(JSON.stringify(out));';
+    const run = () =>
+      promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, AGORA_TEST_PORTS_DIR: dir },
+      });
+    const [a, b] = await Promise.all([run(), run()]);
+    const pa: number[] = JSON.parse(a.stdout);
+    const pb: number[] = JSON.parse(b.stdout);
+    expect(pa).to.have.length(300);
+    expect(pb).to.have.length(300);
+    const shared = pa.filter((p) => pb.includes(p));
+    expect(shared, 'ports both processes handed out').to.deep.equal([]);
+    // The claims on disk are exactly the ports handed out.
+    const claimed = readdirSync(dir).map(Number);
+    expect(claimed.sort((x, y) => x - y)).to.deep.equal([...pa, ...pb].sort((x, y) => x - y));
   });
 });
