@@ -23,6 +23,7 @@ import {
 import type { Resources } from '../sdk/resources/resources.js';
 import { type ClientSecurity, ReconnectingClient } from '../sdk/transport/index.js';
 import { type Clock, systemClock } from '../sdk/util/clock.js';
+import { mathRandom, type Rng } from '../sdk/util/random.js';
 import { Checkpoint, currentBootId } from './checkpoint.js';
 import {
   type ContainerExit,
@@ -35,6 +36,7 @@ import {
 import { UnknownUser } from './errors.js';
 import { FetchError, fetchUris } from './fetcher.js';
 import { healthCheckProblem } from './health/index.js';
+import { DEFAULT_REGISTRATION_BACKOFF_MS, registrationDelayMs } from './registration-backoff.js';
 import { sliceReregister } from './reregister-slices.js';
 import { isInside, sandboxesRoot, sandboxPath } from './sandbox.js';
 import { resolveTaskSecrets, SecretsClient } from './secrets.js';
@@ -80,6 +82,14 @@ export interface AgentOptions extends ClientSecurity {
   checkpointFsync?: boolean;
   /** Reads the time and arms every timer of the agent (default the system clock). */
   clock?: Clock;
+  /**
+   * Mesos's `--registration_backoff_factor` (ms; default 1000, as Mesos): when the leader changes,
+   * the agent waits a random time in [0, this) before it re-registers with the new one, so that a
+   * cluster's agents do not all reach it in the same instant. 0: at once.
+   */
+  registrationBackoffMs?: number;
+  /** Draws that wait (default Math.random). */
+  rng?: Rng;
   /**
    * Mesos's `--switch_user` (default true): when this process is root, run each task as its
    * `command.user`, else its framework's `user`. Off, or not root: tasks run as the agent's user.
@@ -172,10 +182,16 @@ export class Agent {
     this.client.start();
   }
 
-  /** Drops the connection to the master and reconnects at once (the leader changed). */
+  /**
+   * The leader changed: drops the connection to the old one and re-registers with the new one after
+   * a random wait in [0, registrationBackoffMs) (Mesos's `--registration_backoff_factor`).
+   */
   reconnect(): void {
     this.registered = false;
-    this.client?.reconnectNow();
+    const factor = this.opts.registrationBackoffMs ?? DEFAULT_REGISTRATION_BACKOFF_MS;
+    const delay = registrationDelayMs(factor, this.opts.rng ?? mathRandom);
+    this.log.info({ delayMs: delay }, 're-registering with the new leader after a random wait');
+    this.client?.reconnectAfter(delay);
   }
 
   /** Stops talking to the master. Running tasks keep running (as after a crash) unless `killTasks`. */

@@ -266,6 +266,11 @@ export const agentCommand: CommandDef = {
       default: 'resources',
     },
     { name: 'kill_grace_period', help: 'SIGTERM→SIGKILL grace when a task gives none', default: '3secs' },
+    {
+      name: 'registration_backoff_factor',
+      help: "when the leading master changes, re-register with the new one after a random wait in [0, this), so that a cluster's agents do not all reach it at once (0secs: at once; at most 10mins)",
+      default: '1secs',
+    },
     { name: 'checkpoint_fsync', help: 'fsync checkpoints (survive power loss, slower)', boolean: true },
     {
       name: 'status_update_retry_interval_min',
@@ -330,6 +335,22 @@ export function launcherProcessesFlag(f: Flags): number {
     );
   }
   return n;
+}
+
+/** `--registration_backoff_factor`, checked: 0 to 10 minutes. */
+export function registrationBackoffFlag(f: Flags): number {
+  let ms: number;
+  try {
+    ms = parseDuration(f.registration_backoff_factor ?? '1secs');
+  } catch (e) {
+    throw asUsageError(e);
+  }
+  if (!Number.isFinite(ms) || ms < 0 || ms > 600_000) {
+    throw new UsageError(
+      `--registration_backoff_factor must be between 0secs and 10mins, got '${f.registration_backoff_factor}'`,
+    );
+  }
+  return ms;
 }
 
 /** The two status-update resend flags, checked: 1 ms ≤ min ≤ max ≤ 1 day. */
@@ -398,6 +419,7 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     throw asUsageError(e);
   }
   const retry = statusRetryFlags(f);
+  const registrationBackoffMs = registrationBackoffFlag(f);
   const switchUser = booleanFlag(f, 'switch_user', true);
   if (switchUser && process.getuid?.() !== 0) {
     logger.warn("--switch_user is on but the agent is not root: every task runs as the agent's user");
@@ -423,6 +445,7 @@ export async function runAgent(f: Flags, logger = createLogger('agora-agent', f.
     logger,
     killGracePeriodMs: parseDuration(f.kill_grace_period ?? '3secs'),
     checkpointFsync: f.checkpoint_fsync === 'true',
+    registrationBackoffMs,
     statusRetryInitialMs: retry.minMs,
     statusRetryMaxMs: retry.maxMs,
     switchUser,

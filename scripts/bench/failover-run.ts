@@ -50,6 +50,11 @@ export interface FailoverOptions {
   preencode?: boolean;
   /** What holds the simulated agents' connections (default: AGORA_BENCH_AGENT_CLIENT, else lean). */
   agentClient?: AgentClientKind;
+  /**
+   * With `follow: 'zk'`: each agent re-registers after a random wait in [0, this) ms once it sees
+   * the new leader, as the real agent's `--registration_backoff_factor` (default its 1,000 ms).
+   */
+  registrationBackoffMs?: number;
 }
 
 export interface FailoverResult {
@@ -170,7 +175,9 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverResult> {
     const zkMode = (o.follow ?? 'zk') === 'zk';
     const extra = {
       client: o.agentClient,
-      ...(zkMode ? { zk } : { others: [url(p2, '/api/v1/agent')], backoffMaxMs: 500 }),
+      ...(zkMode
+        ? { zk, registrationBackoffMs: o.registrationBackoffMs }
+        : { others: [url(p2, '/api/v1/agent')], backoffMaxMs: 500 }),
     };
     agentProcs.push(...forkAgentProcs(url(p1, '/api/v1/agent'), o.agents, o.agentProcs, o.agentResources, extra));
     await Promise.all(agentProcs.map((p) => p.ready));

@@ -7,6 +7,7 @@
  *   node dist/scripts/bench/failover.js [--agents 5000] [--tasks 50000] [--frameworks 10] [--json]
  */
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../../sdk/util/duration.js';
 import { runFailover } from './failover-run.js';
 import { agentClientKind } from './sim/agents.js';
 import { loadAverage } from './sim/proc.js';
@@ -28,6 +29,11 @@ Options:
                          agent and the SDK driver (ZooKeeper detector; frameworks reconcile at
                          re-subscription); poll: the first harness (masters tried in turn, the
                          harness sends reconciliation once everything is back)
+  --registration-backoff D
+                         with --follow zk, each agent re-registers after a random wait in [0, D)
+                         once it sees the new leader, as the agent's --registration_backoff_factor
+                         (default 1secs, the agent's default; 0secs: all at once, as before
+                         2026-12-02)
   --encode-at-reconnect  the agents encode their REREGISTER when they reconnect, inside the window
                          (the harness of the first two rounds); default: encoded before the kill,
                          as real agents on machines of their own would not spend the leader's cores
@@ -49,6 +55,7 @@ async function main(): Promise<void> {
       'agent-client': { type: 'string' },
       follow: { type: 'string' },
       'encode-at-reconnect': { type: 'boolean' },
+      'registration-backoff': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -61,7 +68,10 @@ async function main(): Promise<void> {
   const follow = values.follow ?? 'zk';
   if (follow !== 'zk' && follow !== 'poll') throw new Error(`--follow must be zk or poll, got '${follow}'`);
   const agentClient = agentClientKind(values['agent-client']);
-  process.stdout.write(`load average at start: ${loadAverage()} (2 cores shared); agent client: ${agentClient}\n`);
+  const registrationBackoff = values['registration-backoff'] ?? '1secs';
+  process.stdout.write(
+    `load average at start: ${loadAverage()} (2 cores shared); agent client: ${agentClient}; agents' registration backoff: ${registrationBackoff}\n`,
+  );
   const r = await runFailover({
     agents,
     tasks: Number(values.tasks ?? 50_000),
@@ -75,6 +85,7 @@ async function main(): Promise<void> {
     stallMs: 60_000,
     follow,
     preencode: !values['encode-at-reconnect'],
+    registrationBackoffMs: parseDuration(registrationBackoff),
   });
   if (values.json) process.stdout.write(`${JSON.stringify({ bench: 'failover', ...r })}\n`);
   const rows: [string, string][] = [

@@ -6,7 +6,7 @@
 import WebSocket from 'ws';
 import type { Direction, MessageOf } from '../protocol/messages.js';
 import type { Timer } from '../util/clock.js';
-import type { Rng } from '../util/random.js';
+import { mathRandom, type Rng } from '../util/random.js';
 import {
   asCodecError,
   CloseCode,
@@ -80,8 +80,6 @@ interface Connection<Out> {
   opened: boolean;
   heartbeat?: Timer;
 }
-
-const mathRandom: Rng = { next: () => Math.random() };
 
 /**
  * The wait before the next attempt after `failures` failed ones: full jitter, uniform in
@@ -163,7 +161,19 @@ export class ReconnectingClient<In extends Direction, Out> {
 
   /** Drops the current connection (if any) and reconnects at once (e.g. the leader changed). */
   reconnectNow(): void {
+    this.reconnectAfter(0);
+  }
+
+  /**
+   * Drops the current connection (if any) and makes the next attempt after `delayMs` on the
+   * client's clock, instead of any attempt already planned: how an agent spreads the
+   * re-registrations of a whole cluster when the leader changes (`--registration_backoff_factor`),
+   * rather than all of them reaching the new leader in the same instant. Failed attempts after that
+   * back off as usual.
+   */
+  reconnectAfter(delayMs: number): void {
     if (!this.started || this.stopped) return;
+    if (!(delayMs >= 0 && Number.isFinite(delayMs))) throw new RangeError(`a reconnection delay of ${delayMs} ms`);
     this.failures = 0;
     this.clearRetry();
     const old = this.current;
@@ -174,7 +184,16 @@ export class ReconnectingClient<In extends Direction, Out> {
       // onClose comes before the next onOpen.
       if (old.opened) this.notifyClose(CloseCode.NORMAL, 'reconnecting');
     }
-    void this.connect();
+    if (delayMs === 0) {
+      void this.connect();
+      return;
+    }
+    // A stale attempt still under way must not connect meanwhile.
+    this.generation++;
+    this.retryTimer = this.options.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.connect();
+    }, delayMs);
   }
 
   private async connect(): Promise<void> {

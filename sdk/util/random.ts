@@ -4,6 +4,9 @@ export interface Rng {
   next(): number;
 }
 
+/** The process's own random source (Math.random), where no run needs replaying. */
+export const mathRandom: Rng = { next: () => Math.random() };
+
 /** mulberry32: small, fast, good enough for shuffling and jitter (not for secrets). */
 export function seededRng(seed: number): Rng {
   let a = seed >>> 0;

@@ -10,6 +10,7 @@
  * Run by the benchmark with `fork()`; commands and reports travel over the IPC channel.
  */
 
+import { DEFAULT_REGISTRATION_BACKOFF_MS, registrationDelayMs } from '../../../agent/registration-backoff.js';
 import { encode } from '../../../sdk/codec/codec.js';
 import type { AgentMessage } from '../../../sdk/protocol/messages.js';
 import { AGENT_WS_PATH, Direction, type MasterToAgentMessage } from '../../../sdk/protocol/messages.js';
@@ -22,6 +23,7 @@ import {
 } from '../../../sdk/protocol/types.js';
 import { type Resource, Resources } from '../../../sdk/resources/resources.js';
 import { type Peer, ReconnectingClient } from '../../../sdk/transport/index.js';
+import { mathRandom } from '../../../sdk/util/random.js';
 import { createDetector, type MasterDetector, sameMaster } from '../../../sdk/zk/detector.js';
 import { LeanClient, LeanConnection } from './lean-client.js';
 
@@ -43,6 +45,7 @@ interface AgentClient {
   start(): void;
   stop(): Promise<void>;
   reconnectNow(): void;
+  reconnectAfter(delayMs: number): void;
 }
 
 export interface AgentsConfig {
@@ -61,6 +64,11 @@ export interface AgentsConfig {
    * the same watch event to each session.
    */
   zk?: string;
+  /**
+   * With `zk`: when the leader changes, each agent re-registers after a random wait in [0, this)
+   * ms, as the real agent's `--registration_backoff_factor` (default 1000, the agent's default).
+   */
+  registrationBackoffMs?: number;
   count: number;
   /** Index of the first agent (hostnames are unique across processes). */
   offset: number;
@@ -174,13 +182,15 @@ export class SimAgents {
     this.url = cfg.url;
     if (cfg.zk) {
       this.detector = createDetector(cfg.zk);
-      // As runAgent: every change of leader (none included) reconnects at once.
+      // As runAgent: every change of leader (none included) reconnects, each agent after its own
+      // random wait in [0, --registration_backoff_factor).
+      const factor = cfg.registrationBackoffMs ?? DEFAULT_REGISTRATION_BACKOFF_MS;
       this.detector.on('leader', (leader) => {
         if (leader && this.leaderDetectedAt === 0) this.leaderDetectedAt = Date.now();
         for (const a of this.agents) {
           a.hinted = undefined;
           a.registered = false;
-          a.client.reconnectNow();
+          a.client.reconnectAfter(registrationDelayMs(factor, mathRandom));
         }
       });
     }

@@ -113,7 +113,13 @@ export function forkAgentProcs(
   total: number,
   procs: number,
   resources: string,
-  extra: { others?: string[]; backoffMaxMs?: number; zk?: string; client?: AgentClientKind } = {},
+  extra: {
+    others?: string[];
+    backoffMaxMs?: number;
+    zk?: string;
+    client?: AgentClientKind;
+    registrationBackoffMs?: number;
+  } = {},
 ): AgentsProc[] {
   const out: AgentsProc[] = [];
   const per = Math.ceil(total / procs);

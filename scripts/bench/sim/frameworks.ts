@@ -20,6 +20,7 @@ import {
 import { type MasterInfo, type Offer, type TaskInfo, TaskState } from '../../../sdk/protocol/types.js';
 import { type Resource, Resources } from '../../../sdk/resources/resources.js';
 import { backoffDelayMs, type Peer, ReconnectingClient } from '../../../sdk/transport/index.js';
+import { mathRandom } from '../../../sdk/util/random.js';
 import { createDetector, type MasterDetector, sameMaster } from '../../../sdk/zk/detector.js';
 
 export interface FrameworksConfig {
@@ -184,7 +185,7 @@ class SimFramework {
   leaderChanged(): void {
     if (this.resubscribeTimer) return;
     clearTimeout(this.reconcileTimer);
-    const delay = backoffDelayMs(0, 500, 30_000, { next: () => Math.random() });
+    const delay = backoffDelayMs(0, 500, 30_000, mathRandom);
     this.resubscribeTimer = setTimeout(() => {
       this.resubscribeTimer = undefined;
       this.client.reconnectNow();

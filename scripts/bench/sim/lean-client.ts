@@ -55,7 +55,7 @@ import {
   type Peer,
   truncateUtf8,
 } from '../../../sdk/transport/peer.js';
-import type { Rng } from '../../../sdk/util/random.js';
+import { mathRandom, type Rng } from '../../../sdk/util/random.js';
 
 export interface LeanClientOptions<In extends Direction, Out> {
   /** Asked on every (re)connection attempt; undefined when no target is known yet (retry after backoff). */
@@ -605,8 +605,6 @@ function heartbeatRound(): void {
   });
 }
 
-const mathRandom: Rng = { next: () => Math.random() };
-
 /** ReconnectingClient's behaviour that sim/agents.ts uses, over LeanConnection. */
 export class LeanClient<In extends Direction, Out> {
   readonly inbound: In;
@@ -656,6 +654,11 @@ export class LeanClient<In extends Direction, Out> {
 
   /** Drops the current connection (if any) and reconnects at once (e.g. the leader changed). */
   reconnectNow(): void {
+    this.reconnectAfter(0);
+  }
+
+  /** As ReconnectingClient's: drops the connection and makes the next attempt after `delayMs`. */
+  reconnectAfter(delayMs: number): void {
     if (!this.started || this.stopped) return;
     this.failures = 0;
     this.clearRetry();
@@ -665,7 +668,14 @@ export class LeanClient<In extends Direction, Out> {
       old.close(CloseCode.NORMAL, 'reconnecting');
       if (old.opened) this.notifyClose(CloseCode.NORMAL, 'reconnecting');
     }
-    this.connect();
+    if (delayMs <= 0) {
+      this.connect();
+      return;
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connect();
+    }, delayMs);
   }
 
   private connect(): void {

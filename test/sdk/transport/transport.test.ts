@@ -463,9 +463,10 @@ describe('transport (real sockets)', function () {
 
   it('terminates a peer that stops answering pings (server heartbeat)', async () => {
     const { route, rec } = recordingRoute();
-    // 500 ms, not 100: a round more than half an interval late judges nobody (peer.ts), and on a
-    // loaded machine 50 ms of slip made every round late, so the silent peer was never dropped.
-    const server = await listen([route], { heartbeatIntervalMs: 500 });
+    // 1 s, not 100 ms: a round more than half an interval late judges nobody (peer.ts), and on a
+    // loaded machine 50 ms of slip made every round late, so the silent peer was never dropped;
+    // 500 ms still timed out at load 6 on 2 cores (test files running side by side, and a build).
+    const server = await listen([route], { heartbeatIntervalMs: 1000 });
     const healthy = await rawClient(server.url());
     const silent = await rawClient(server.url(), { autoPong: false });
     const silentClosed = closeOf(silent);
