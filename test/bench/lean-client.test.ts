@@ -131,7 +131,7 @@ describe('bench lean WebSocket client (simulated agents)', () => {
     m = await master();
     cl = client(m.url);
     cl.c.start();
-    await until('open', () => m?.sockets.length === 1);
+    await until('open', () => cl?.opens() === 1 && m?.sockets.length === 1);
     const out: AgentMessage[] = [{ type: 'PONG', seq: 1 }, update('b'.repeat(1000)), update('c'.repeat(65_536))];
     const back: MasterToAgentMessage[] = [
       { type: 'PING', seq: 2 },
@@ -145,6 +145,9 @@ describe('bench lean WebSocket client (simulated agents)', () => {
       expect(sizes[1]).to.be.within(126, 65_535);
       expect(sizes[2]).to.be.above(65_535);
     }
+    // Both ends opened: the server has the socket as soon as it answers 101, and on a loaded
+    // machine the client may not have read that answer yet, so peer() was still undefined and
+    // these sends went nowhere (CI, 2026-12-02).
     for (const x of out) cl.peer()?.send(x);
     for (const x of back) m.send(x);
     await until('every message', () => m?.received.length === 3 && cl?.got.length === 3);
@@ -157,7 +160,7 @@ describe('bench lean WebSocket client (simulated agents)', () => {
     m = await master();
     cl = client(m.url);
     cl.c.start();
-    await until('open', () => m?.sockets.length === 1);
+    await until('open', () => cl?.opens() === 1 && m?.sockets.length === 1);
     const frame = encode({ type: 'SHUTDOWN', message: 'x'.repeat(300) });
     const ws = m.last();
     ws.send(frame.subarray(0, 10), { binary: true, fin: false });
@@ -174,7 +177,7 @@ describe('bench lean WebSocket client (simulated agents)', () => {
     m = await master();
     cl = client(m.url);
     cl.c.start();
-    await until('open', () => m?.sockets.length === 1);
+    await until('open', () => cl?.opens() === 1 && m?.sockets.length === 1);
     const pongs: string[] = [];
     m.last().on('pong', (data) => pongs.push(data.toString()));
     m.last().ping(Buffer.from('ping-1'));
@@ -187,7 +190,7 @@ describe('bench lean WebSocket client (simulated agents)', () => {
     m = await master();
     cl = client(m.url);
     cl.c.start();
-    await until('open', () => m?.sockets.length === 1);
+    await until('open', () => cl?.opens() === 1 && m?.sockets.length === 1);
     const echoed = new Promise<number>((r) => m?.last().once('close', (code) => r(code)));
     m.last().close(4001, 'bye');
     expect(await echoed).to.equal(4001);
@@ -200,7 +203,7 @@ describe('bench lean WebSocket client (simulated agents)', () => {
     m = await master();
     cl = client(m.url, { maxFrameBytes: 1000 });
     cl.c.start();
-    await until('open', () => m?.sockets.length === 1);
+    await until('open', () => cl?.opens() === 1 && m?.sockets.length === 1);
     const first = new Promise<number>((r) => m?.last().once('close', (code) => r(code)));
     // A valid message's bytes, but in a text frame: refused all the same.
     m.last().send(encode({ type: 'PING', seq: 3 }), { binary: false });
@@ -228,11 +231,13 @@ describe('bench lean WebSocket client (simulated agents)', () => {
     cl.c.start();
     await until('open after three refusals', () => cl?.opens() === 1 && m?.sockets.length === 1);
     expect(m.upgrades()).to.equal(4);
-    // Waits of about 40, 80 and 160 ms (the jitter is pinned near its ceiling).
+    // Waits of 39, 79 and 159 ms (the jitter is pinned near its ceiling of 40, 80, 160): a timer
+    // never fires early, so each wait is at least that (less a millisecond of rounding), which a
+    // client that did not double would miss. No upper bound: a loaded machine fires timers late.
     const waits = m.upgradeAt.slice(1).map((t, i) => t - m!.upgradeAt[i]);
-    expect(waits[0]).to.be.within(30, 75);
-    expect(waits[1]).to.be.within(70, 140);
-    expect(waits[2]).to.be.within(150, 280);
+    expect(waits[0]).to.be.at.least(38);
+    expect(waits[1]).to.be.at.least(78);
+    expect(waits[2]).to.be.at.least(158);
     expect(cl.closes).to.deep.equal([]);
   });
 
