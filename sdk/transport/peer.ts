@@ -191,6 +191,8 @@ export class WsPeer<Out> implements Peer<Out> {
   readonly id = `${PEER_ID_PREFIX}${(nextPeer++).toString(16)}`;
   /** clock.now() of the last sign of life (open, pong, ping or any frame). */
   lastSeen: number;
+  /** clock.now() of the last ping the heartbeat sent it (0: none yet). */
+  lastPingAt = 0;
   principal?: string;
   private localClose: { code: number; reason: string } | undefined;
   /** Backpressure: on when the route asked for it (set by the server before any send). */
@@ -416,8 +418,8 @@ function endTurn(): void {
 }
 
 /**
- * One heartbeat round over `peers`: terminate the ones silent for more than two intervals, ping
- * the others not heard from for an interval or more. When the round itself runs late (the event loop was blocked, so pongs could not be
+ * One heartbeat round over `peers`: terminate the ones silent for more than two intervals and
+ * pinged since they were last heard from, ping the others not heard from for an interval or more. When the round itself runs late (the event loop was blocked, so pongs could not be
  * read either) nobody is terminated this time.
  *
  * A peer found silent is judged again only after the input that has already arrived has been
@@ -432,7 +434,11 @@ export function heartbeatRound(peers: Iterable<WsPeer<unknown>>, intervalMs: num
     if (peer.ws.readyState !== WebSocket.OPEN && peer.ws.readyState !== WebSocket.CLOSING) continue;
     // The clock went back: count from now rather than wait for it to catch up.
     if (peer.lastSeen > now) peer.lastSeen = now;
-    if (!late && now - peer.lastSeen > 2 * intervalMs) {
+    // Only a peer pinged since it was last heard from can be judged silent: a round that comes a
+    // millisecond short of an interval skips the ping (below), and the next one, a millisecond past
+    // two intervals, dropped a live peer that had never been asked (a test saw it with a client
+    // that does not ping on its own).
+    if (!late && now - peer.lastSeen > 2 * intervalMs && peer.lastPingAt >= peer.lastSeen) {
       suspects.push(peer);
       continue;
     }
@@ -445,13 +451,19 @@ export function heartbeatRound(peers: Iterable<WsPeer<unknown>>, intervalMs: num
     // a new leader taking 5,000 agents back wrote a ping to every one of them in the middle of
     // the burst (the agents' pings, answered with a pong each, were a tenth of its time).
     if (now - peer.lastSeen < intervalMs) continue;
-    if (peer.ws.readyState === WebSocket.OPEN) peer.ws.ping();
+    if (peer.ws.readyState === WebSocket.OPEN) {
+      peer.ws.ping();
+      peer.lastPingAt = now;
+    }
   }
   if (suspects.length === 0) return;
   setImmediate(() => {
     for (const peer of suspects) {
       if (now - peer.lastSeen > 2 * intervalMs) peer.terminate('heartbeat timeout');
-      else if (peer.ws.readyState === WebSocket.OPEN) peer.ws.ping();
+      else if (peer.ws.readyState === WebSocket.OPEN) {
+        peer.ws.ping();
+        peer.lastPingAt = now;
+      }
     }
   });
 }
