@@ -208,6 +208,8 @@ export class LeanConnection<In extends Direction, Out> implements LeanPeer<Out> 
   opened = false;
   /** Date.now() of the last sign of life from the server. */
   lastSeen = Date.now();
+  /** Date.now() of the last heartbeat ping sent (0: none yet). */
+  lastPingAt = 0;
   private readonly socket: Socket;
   private readonly accept: string;
   /** Bytes received and not parsed yet, and how many are needed before parsing can go on. */
@@ -295,7 +297,9 @@ export class LeanConnection<In extends Direction, Out> implements LeanPeer<Out> 
 
   /** The heartbeat's ping (empty payload). */
   ping(): void {
-    if (this.state === OPEN) this.write(maskedFrame(OP_PING, EMPTY));
+    if (this.state !== OPEN) return;
+    this.write(maskedFrame(OP_PING, EMPTY));
+    this.lastPingAt = Date.now();
   }
 
   private armCloseTimer(): void {
@@ -588,7 +592,8 @@ function heartbeatRound(): void {
   const suspects: LeanConnection<Direction, unknown>[] = [];
   for (const c of openConnections) {
     if (c.lastSeen > now) c.lastSeen = now;
-    if (!late && now - c.lastSeen > 2 * HEARTBEAT_MS) {
+    // As the SDK's heartbeatRound: only a server pinged since it was last heard from is judged.
+    if (!late && now - c.lastSeen > 2 * HEARTBEAT_MS && c.lastPingAt >= c.lastSeen) {
       suspects.push(c);
       continue;
     }
