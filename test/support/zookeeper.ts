@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +67,35 @@ export class TestZkServer {
 
   async stop(): Promise<void> {
     await execFileAsync('bash', [ZOOKEEPER_SCRIPT, 'stop', '--port', String(this.port), '--dir', this.dir]);
+  }
+
+  /**
+   * What the server looks like now, for a test's failure message: `zookeeper.sh status` (serving,
+   * running but not serving, or gone) and the last lines of its log. Never throws.
+   */
+  async report(lines = 20): Promise<string> {
+    let status: string;
+    try {
+      status = (
+        await execFileAsync('bash', [ZOOKEEPER_SCRIPT, 'status', '--port', String(this.port), '--dir', this.dir])
+      ).stdout;
+    } catch (err) {
+      // status exits 3 when nothing serves; its stdout still says why.
+      status = (err as { stdout?: string }).stdout || String(err);
+    }
+    let log = '';
+    try {
+      const text = await readFile(join(this.dir, 'zookeeper.log'), 'utf8');
+      // Java stack frames left out: they would crowd the lines that say what happened.
+      log = text
+        .split('\n')
+        .filter((l) => !/^\s+at /.test(l))
+        .slice(-lines)
+        .join('\n');
+    } catch (err) {
+      log = `(no log: ${(err as Error).message})`;
+    }
+    return `zookeeper.sh status: ${status.trim()}\n--- last lines of ${join(this.dir, 'zookeeper.log')} ---\n${log}`;
   }
 
   async destroy(): Promise<void> {
