@@ -4,7 +4,7 @@
  * work dir is seen as a new entry in the root). Restartable after a crash, always on fresh dirs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 // Ports outside the kernel's ephemeral range: a port-0 probe's port can be taken by an outgoing
@@ -235,7 +235,7 @@ export class Cluster {
     this.marathon = undefined;
     this.chronos = undefined;
     // The agent's launchers outlive it by design: end the tasks (and so the launchers) it started.
-    if (this.root) killSandboxTasks([this.root]);
+    if (this.root) await killSandboxTasks([this.root]);
   }
 
   /** Stops both and starts a fresh pair (new ports, new dirs). */
@@ -247,8 +247,9 @@ export class Cluster {
   /** Stops everything and removes every root this cluster made. */
   async dispose(): Promise<void> {
     await this.stop();
-    killSandboxTasks(this.roots);
-    for (const r of this.roots) rmSync(r, { recursive: true, force: true });
+    await killSandboxTasks(this.roots);
+    // A task killed a moment ago may still have had a write in flight when the listing was read.
+    for (const r of this.roots) rmSync(r, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     this.roots = [];
   }
 }
@@ -264,14 +265,19 @@ export async function stopDaemon(d: Daemon | undefined): Promise<void> {
   }
 }
 
-/** Tasks the fuzz launched through the posix containerizer run in their own process groups. */
-function killSandboxTasks(roots: string[]): void {
+/**
+ * Tasks the fuzz launched through the posix containerizer run in their own process groups. SIGKILL
+ * is delivered, not finished, when kill() returns: wait (up to 5 s) until every killed process is
+ * gone, so none of them still writes into a sandbox that is about to be removed.
+ */
+async function killSandboxTasks(roots: string[]): Promise<void> {
   let pids: string[] = [];
   try {
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
   } catch {
     return;
   }
+  const killed: string[] = [];
   for (const pid of pids) {
     let cwd = '';
     try {
@@ -287,9 +293,21 @@ function killSandboxTasks(roots: string[]): void {
       }
       try {
         process.kill(Number(pid), 'SIGKILL');
+        killed.push(pid);
       } catch {
         // gone
       }
     }
+  }
+  const deadline = Date.now() + 5000;
+  while (killed.some(alive) && Date.now() < deadline) await sleep(20);
+}
+
+/** A process counts as gone once /proc no longer lists it or it is a zombie awaiting its parent. */
+function alive(pid: string): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
