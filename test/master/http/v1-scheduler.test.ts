@@ -539,8 +539,11 @@ describe('master v1 scheduler HTTP API (harness)', function () {
       await r.h.allocate();
     }
     expect(heldBy(r, id), 'offers once it read').to.be.greaterThan(held);
-    const offered = s.events.filter((e) => e.type === 'OFFERS').flatMap((e) => e.offers.offers);
-    expect(offered.map((o: Json) => o.hostname)).to.include('later0');
+    // The master booked them; the stream delivers them a moment later (CI once read too early).
+    const hostnames = () =>
+      s.events.filter((e) => e.type === 'OFFERS').flatMap((e) => e.offers.offers.map((o: Json) => o.hostname));
+    for (let i = 0; i < 250 && !hostnames().includes('later0'); i++) await new Promise((res) => setTimeout(res, 20));
+    expect(hostnames()).to.include('later0');
     s.close();
   });
 
