@@ -585,9 +585,12 @@ describe('master v1 scheduler HTTP API (harness)', function () {
     const s = await subscribed(r, { name: 'http-framework' });
     await r.h.allocate();
     await r.h.allocate();
-    const httpAgents = s.events
-      .filter((e) => e.type === 'OFFERS')
-      .flatMap((e) => e.offers.offers.map((o: Json) => o.agent_id.value));
+    // The stream delivers what the master booked a moment later: wait (bounded) until it has.
+    const heldForHttp = () => [...r!.h.master.offers.values()].filter((o) => o.frameworkId === s.frameworkId).length;
+    const httpOffers = () => s.events.filter((e) => e.type === 'OFFERS').flatMap((e) => e.offers.offers);
+    for (let i = 0; i < 250 && httpOffers().length < heldForHttp(); i++)
+      await new Promise((res) => setTimeout(res, 20));
+    const httpAgents = httpOffers().map((o: Json) => o.agent_id.value);
     const wsAgents = ws.offers().map((o) => o.agent_id);
     expect(httpAgents.length + wsAgents.length).to.be.greaterThan(0);
     // No agent is offered to both at once; the master holds exactly the offers the two were sent.
