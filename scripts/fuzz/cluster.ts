@@ -248,7 +248,8 @@ export class Cluster {
   async dispose(): Promise<void> {
     await this.stop();
     await killSandboxTasks(this.roots);
-    // A task killed a moment ago may still have had a write in flight when the listing was read.
+    // The launcher (not killed: its cwd is elsewhere) records a killed task's exit status in its
+    // sandbox a moment after the task ends, which can land between rmSync's listing and its rmdir.
     for (const r of this.roots) rmSync(r, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     this.roots = [];
   }
