@@ -9,6 +9,7 @@ import { IdSequence } from '../../sdk/util/id.js';
 import type { AllocatorRole } from '../allocator/types.js';
 import type { AgentEntry, FrameworkEntry, OfferEntry, TaskEntry } from '../registry.js';
 import { type Effects, Timers } from './effects.js';
+import { OfferIndex } from './offer-index.js';
 import type { ProtocolSecurity } from './security.js';
 
 export interface MasterConfig {
@@ -121,6 +122,8 @@ export interface SchedulerConn {
 
 /** Event-driven cycles start at most once per this many times the last cycle's cost. */
 export const CYCLE_SPACING = 4;
+/** Fewer changed agents than this (or than half the cluster) keep an event cycle to those agents. */
+export const MIN_DIRTY_FOR_FULL = 64;
 
 /**
  * The agents map, counting its changes: with `totalsVersion`, what the cluster's totals kept for an
@@ -148,7 +151,7 @@ export class Core {
   totalsVersion = 0;
   readonly frameworks = new Map<string, FrameworkEntry>();
   readonly completedFrameworks: FrameworkEntry[] = [];
-  readonly offers = new Map<string, OfferEntry>();
+  readonly offers = new OfferIndex<OfferEntry>();
   readonly tasks = new Map<string, TaskEntry>();
   roles = new Map<string, AllocatorRole>();
   /** An agent's total changes only here, so that the totals kept for event cycles see it. */
@@ -258,7 +261,14 @@ export class Core {
     if (agentId === undefined) this.allocationScope = 'all';
     else if (this.allocationScope !== 'all') {
       this.allocationScope = 'agents';
+      // Once half the agents changed, a full cycle costs about what theirs would; and a set of
+      // thousands of ids grows through tables over 128 KB, which V8 maps afresh each time
+      // (offer-index.ts says why that is dear).
       this.dirtyAgents.add(agentId);
+      if (this.dirtyAgents.size >= Math.max(MIN_DIRTY_FOR_FULL, this.agents.size >> 1)) {
+        this.allocationScope = 'all';
+        this.dirtyAgents.clear();
+      }
     }
     if (this.allocationPending || this.allocationHeld()) return;
     this.allocationPending = true;

@@ -23,6 +23,12 @@ function allocateEffect(effects: Effect[]): Extract<Effect, { kind: 'allocate' }
 
 /** The task's agent reports it FINISHED; then the "soon" timer fires: the cycle it runs, if any. */
 function endTask(w: WholeCycle, task: TaskEntry, uuid: string) {
+  finishTask(w, task, uuid);
+  return allocateEffect(w.state.apply({ type: 'timerFired', timer: Timers.allocateSoon }));
+}
+
+/** The task's agent reports it FINISHED (no timer fired). */
+function finishTask(w: WholeCycle, task: TaskEntry, uuid: string): void {
   const agentIndex = [...w.state.agents.keys()].indexOf(task.agentId);
   w.state.apply({
     type: 'agentMessage',
@@ -35,7 +41,6 @@ function endTask(w: WholeCycle, task: TaskEntry, uuid: string) {
       },
     },
   });
-  return allocateEffect(w.state.apply({ type: 'timerFired', timer: Timers.allocateSoon }));
 }
 
 describe('event allocation (master/state/offers.ts allocationSoon)', () => {
@@ -49,6 +54,28 @@ describe('event allocation (master/state/offers.ts allocationSoon)', () => {
     expect(asked?.snapshot.clusterTotals?.cpus).to.equal(8 * 24);
     // Nothing asked since: the next "soon" timer runs no cycle.
     expect(allocateEffect(w.state.apply({ type: 'timerFired', timer: Timers.allocateSoon }))).to.equal(undefined);
+  });
+
+  it('covers the changed agents until half the cluster changed, then every agent', () => {
+    const w = WholeCycle.fromSnapshot(new DeclineOffersShape(200, 2).snapshot());
+    w.run(allocate, seededRng(1));
+    const onePerAgent = [...new Map([...w.state.tasks.values()].map((t) => [t.agentId, t])).values()];
+    expect(onePerAgent).to.have.length(200);
+    const finish = (tasks: TaskEntry[], tag: string) => {
+      tasks.forEach((t, i) => finishTask(w, t, `${tag}${i}`));
+      return allocateEffect(w.state.apply({ type: 'timerFired', timer: Timers.allocateSoon }));
+    };
+    const some = finish(onePerAgent.slice(0, 99), 'a');
+    expect(some?.snapshot.agents.map((a) => a.id)).to.deep.equal(onePerAgent.slice(0, 99).map((t) => t.agentId));
+    // 100 of 200 changed: one full cycle rather than a list of ids as long as the cluster.
+    const half = finish(onePerAgent.slice(99, 199), 'b');
+    expect(half?.snapshot.agents).to.have.length(200);
+    // And back to one agent for the next event.
+    const one = finish(
+      [[...w.state.tasks.values()].find((t) => t.agentId === onePerAgent[199].agentId) as TaskEntry],
+      'c',
+    );
+    expect(one?.snapshot.agents.map((a) => a.id)).to.deep.equal([onePerAgent[199].agentId]);
   });
 
   it("sees an agent's changed total in the next event cycle (the kept sum is checked, not trusted)", () => {

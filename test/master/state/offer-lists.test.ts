@@ -16,9 +16,12 @@ import type { Offer } from '../../../sdk/protocol/types.js';
 import { Resources } from '../../../sdk/resources/resources.js';
 import { seededRng } from '../../../sdk/util/random.js';
 
-/** Every agent's and framework's list against the master's offer map (which keeps creation order). */
+/** The number that ends an offer id the master made (`<prefix>-O<n>`): its creation order. */
+const seq = (id: string) => Number(id.slice(id.lastIndexOf('O') + 1));
+
+/** Every agent's and framework's list against the master's offers, in the order they were made. */
 function expectListsMatch(w: WholeCycle): void {
-  const all = [...w.state.offers.values()];
+  const all = [...w.state.offers.values()].sort((a, b) => seq(a.id) - seq(b.id));
   for (const a of w.state.agents.values()) {
     const want = all.filter((o) => o.agentId === a.id).map((o) => o.id);
     expect(agentOfferIds(a), a.id).to.deep.equal(want);
