@@ -62,7 +62,7 @@ describe('event allocation (master/state/offers.ts allocationSoon)', () => {
     const onePerAgent = [...new Map([...w.state.tasks.values()].map((t) => [t.agentId, t])).values()];
     expect(onePerAgent).to.have.length(200);
     const finish = (tasks: TaskEntry[], tag: string) => {
-      tasks.forEach((t, i) => finishTask(w, t, `${tag}${i}`));
+      for (const [i, t] of tasks.entries()) finishTask(w, t, `${tag}${i}`);
       return allocateEffect(w.state.apply({ type: 'timerFired', timer: Timers.allocateSoon }));
     };
     const some = finish(onePerAgent.slice(0, 99), 'a');
