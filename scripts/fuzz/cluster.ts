@@ -4,11 +4,12 @@
  * work dir is seen as a new entry in the root). Restartable after a crash, always on fresh dirs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 // Ports outside the kernel's ephemeral range: a port-0 probe's port can be taken by an outgoing
 // connection before the daemon binds it.
+import { isAlive } from '../../agent/containerizer/proc.js';
 import { freePort } from '../../testkit/processes.js';
 
 export const REPO_ROOT = resolve(new URL('../../..', import.meta.url).pathname);
@@ -278,7 +279,7 @@ async function killSandboxTasks(roots: string[]): Promise<void> {
   } catch {
     return;
   }
-  const killed: string[] = [];
+  const killed: number[] = [];
   for (const pid of pids) {
     let cwd = '';
     try {
@@ -294,21 +295,12 @@ async function killSandboxTasks(roots: string[]): Promise<void> {
       }
       try {
         process.kill(Number(pid), 'SIGKILL');
-        killed.push(pid);
+        killed.push(Number(pid));
       } catch {
         // gone
       }
     }
   }
   const deadline = Date.now() + 5000;
-  while (killed.some(alive) && Date.now() < deadline) await sleep(20);
-}
-
-/** A process counts as gone once /proc no longer lists it or it is a zombie awaiting its parent. */
-function alive(pid: string): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
+  while (killed.some(isAlive) && Date.now() < deadline) await sleep(20);
 }
