@@ -12,11 +12,10 @@
  * Iteration visits the shards in turn, so it is not in insertion order across shards; nothing that
  * reads the offers depends on their order.
  */
-const SHARD_BITS = 6;
-const SHARDS = 1 << SHARD_BITS;
+export const SHARDS = 64;
 
 /** Spreads ids over the shards by their last two characters (the master's ids end in a counter). */
-function shardOf(id: string): number {
+export function shardOf(id: string): number {
   const n = id.length;
   if (n === 0) return 0;
   const last = id.charCodeAt(n - 1);
@@ -26,14 +25,15 @@ function shardOf(id: string): number {
 
 export class OfferIndex<V> implements ReadonlyMap<string, V> {
   private readonly shards: Map<string, V>[] = [];
-  private count = 0;
 
   constructor() {
     for (let i = 0; i < SHARDS; i++) this.shards.push(new Map());
   }
 
   get size(): number {
-    return this.count;
+    let n = 0;
+    for (const shard of this.shards) n += shard.size;
+    return n;
   }
 
   get(id: string): V | undefined {
@@ -45,22 +45,16 @@ export class OfferIndex<V> implements ReadonlyMap<string, V> {
   }
 
   set(id: string, value: V): this {
-    const shard = this.shards[shardOf(id)];
-    const before = shard.size;
-    shard.set(id, value);
-    this.count += shard.size - before;
+    this.shards[shardOf(id)].set(id, value);
     return this;
   }
 
   delete(id: string): boolean {
-    const gone = this.shards[shardOf(id)].delete(id);
-    if (gone) this.count--;
-    return gone;
+    return this.shards[shardOf(id)].delete(id);
   }
 
   clear(): void {
     for (const shard of this.shards) shard.clear();
-    this.count = 0;
   }
 
   forEach(fn: (value: V, key: string, map: ReadonlyMap<string, V>) => void, thisArg?: unknown): void {
