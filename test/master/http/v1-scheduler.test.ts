@@ -19,6 +19,7 @@ import {
 } from '../../../sdk/auth/index.js';
 import { type AgoraHttp, createHttpServer } from '../../../sdk/http/index.js';
 import { VirtualClock } from '../../../sdk/util/clock.js';
+import { waitFor } from '../../../testkit/processes.js';
 import { type Json, MesosStream, post } from '../../support/mesos-http.js';
 
 const silent = pino({ level: 'silent' });
@@ -542,8 +543,12 @@ describe('master v1 scheduler HTTP API (harness)', function () {
     // The master booked them; the stream delivers them a moment later (CI once read too early).
     const hostnames = () =>
       s.events.filter((e) => e.type === 'OFFERS').flatMap((e) => e.offers.offers.map((o: Json) => o.hostname));
-    for (let i = 0; i < 250 && !hostnames().includes('later0'); i++) await new Promise((res) => setTimeout(res, 20));
-    expect(hostnames()).to.include('later0');
+    await waitFor(
+      () => `later0 among the offers delivered (${hostnames().join(', ')})`,
+      () => hostnames().includes('later0'),
+      5_000,
+      20,
+    );
     s.close();
   });
 
@@ -588,8 +593,12 @@ describe('master v1 scheduler HTTP API (harness)', function () {
     // The stream delivers what the master booked a moment later: wait (bounded) until it has.
     const heldForHttp = () => [...r!.h.master.offers.values()].filter((o) => o.frameworkId === s.frameworkId).length;
     const httpOffers = () => s.events.filter((e) => e.type === 'OFFERS').flatMap((e) => e.offers.offers);
-    for (let i = 0; i < 250 && httpOffers().length < heldForHttp(); i++)
-      await new Promise((res) => setTimeout(res, 20));
+    await waitFor(
+      'the HTTP stream to deliver the offers booked for it',
+      () => httpOffers().length >= heldForHttp(),
+      5_000,
+      20,
+    );
     const httpAgents = httpOffers().map((o: Json) => o.agent_id.value);
     const wsAgents = ws.offers().map((o) => o.agent_id);
     expect(httpAgents.length + wsAgents.length).to.be.greaterThan(0);
