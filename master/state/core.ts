@@ -123,7 +123,7 @@ export interface SchedulerConn {
 /** Event-driven cycles start at most once per this many times the last cycle's cost. */
 export const CYCLE_SPACING = 4;
 /** Fewer changed agents than this (or than half the cluster) keep an event cycle to those agents. */
-export const MIN_DIRTY_FOR_FULL = 64;
+const MIN_DIRTY_FOR_FULL = 64;
 
 /**
  * The agents map, counting its changes: with `totalsVersion`, what the cluster's totals kept for an
