@@ -6,7 +6,7 @@
  *
  *   node dist/scripts/bench/failover.js [--agents 5000] [--tasks 50000] [--frameworks 10] [--json]
  */
-import { availableParallelism } from 'node:os';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../../sdk/util/duration.js';
 import { runFailover } from './failover-run.js';
@@ -158,7 +158,8 @@ function coreShare(r: Awaited<ReturnType<typeof runFailover>>): string {
   const c = r.window_cpu_ms;
   const parts = [c.leader_main, c.leader_other_threads, c.agents, c.frameworks, c.bench, c.zookeeper];
   const used = parts.reduce((sum, x) => sum + (Number.isNaN(x) ? 0 : x), 0);
-  const cores = availableParallelism();
+  // The machine's cores, not this process's affinity: the processes measured may run on others.
+  const cores = cpus().length;
   const available = (r.zk_elected_to_reconciled_s - r.zk_elected_to_leading_s) * 1000 * cores;
   if (!(available > 0)) return 'n/a';
   return `${used.toFixed(0)} / ${available.toFixed(0)} (${((100 * used) / available).toFixed(0)}% of ${cores} cores)`;
