@@ -157,12 +157,15 @@ async function main(): Promise<void> {
 function coreShare(r: Awaited<ReturnType<typeof runFailover>>): string {
   const c = r.window_cpu_ms;
   const parts = [c.leader_main, c.leader_other_threads, c.agents, c.frameworks, c.bench, c.zookeeper];
+  // A process whose CPU could not be read counts nothing, and the row says so.
+  const unread = parts.filter((x) => Number.isNaN(x)).length;
   const used = parts.reduce((sum, x) => sum + (Number.isNaN(x) ? 0 : x), 0);
   // The machine's cores, not this process's affinity: the processes measured may run on others.
   const cores = cpus().length;
   const available = (r.zk_elected_to_reconciled_s - r.zk_elected_to_leading_s) * 1000 * cores;
   if (!(available > 0)) return 'n/a';
-  return `${used.toFixed(0)} / ${available.toFixed(0)} (${((100 * used) / available).toFixed(0)}% of ${cores} cores)`;
+  const share = `${used.toFixed(0)} / ${available.toFixed(0)} (${((100 * used) / available).toFixed(0)}% of ${cores} cores)`;
+  return unread > 0 ? `${share}; ${unread} process(es) not read, counted as 0` : share;
 }
 
 main().catch((e) => {
